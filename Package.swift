@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No package dependencies, by design: Foundation, Dispatch and Glibc only.
+// C enters through module maps (CEpoll now, CLlama with the models issue).
+let optimize: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Hive",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "honeycombd", targets: ["honeycombd"]),
+        .executable(name: "drone", targets: ["drone"]),
+        .executable(name: "hive", targets: ["hive"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        .target(name: "HiveLog"),
+        .target(name: "NATSWire", swiftSettings: optimize),
+        .target(name: "NATSServer", dependencies: ["NATSWire", "CEpoll", "HiveLog"], swiftSettings: optimize),
+        .target(name: "NATSBench", dependencies: ["NATSWire", "NATSServer"], swiftSettings: optimize),
+        .target(name: "Honeycomb", dependencies: ["NATSServer", "HiveLog"]),
+        .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog"]),
+        .executableTarget(name: "drone", dependencies: ["HiveLog"]),
+        .executableTarget(name: "hive", dependencies: ["NATSBench", "HiveLog"]),
+        .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
+        .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire"]),
+        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,172 @@
+import FoundationEssentials
+import HiveLog
+import NATSServer
+
+/// A configuration problem, worded so the user can fix it.
+public enum HoneycombConfigError: Error, CustomStringConvertible, Equatable {
+    case unreadableFile(path: String, reason: String)
+    case invalidJSON(path: String, reason: String)
+    case unknownKey(String, path: String)
+    case wrongType(key: String, expected: String, got: String)
+    case invalidValue(key: String, reason: String)
+    case usage(String)
+
+    public var description: String {
+        switch self {
+        case .unreadableFile(let p, let r): return "cannot read config file \(p): \(r)"
+        case .invalidJSON(let p, let r): return "config file \(p) is not valid JSON: \(r)"
+        case .unknownKey(let k, let p): return "config file \(p): unknown key '\(k)' (see Config/honeycombd.json for the keys)"
+        case .wrongType(let k, let e, let g): return "config key '\(k)' must be \(e), not \(g)"
+        case .invalidValue(let k, let r): return "invalid \(k): \(r)"
+        case .usage(let m): return m
+        }
+    }
+}
+
+/// honeycombd's settings: the embedded broker's, plus the daemon's own. Built from defaults, then the JSON
+/// config file, then command-line flags (flags win).
+public struct HoneycombConfig: Equatable, Sendable {
+    public var broker = BrokerConfig()
+    public var logLevel = LogLevel.info
+
+    public init() {}
+
+    public static let usage = """
+        usage: honeycombd [--config FILE] [--listen HOST:PORT] [--token TOKEN | --user USER --pass PASS]
+                          [--max-payload BYTES] [--event-loops N] [--log-level debug|info|warn|error]
+
+        Runs the Hive control plane with its embedded NATS-compatible broker.
+          --config FILE        JSON config (example: Config/honeycombd.json); flags override it
+          --listen HOST:PORT   broker address (default 127.0.0.1:4222)
+          --token TOKEN        require this auth token from clients
+          --user/--pass        require this user and password from clients
+          --max-payload BYTES  largest message accepted (default 1048576)
+          --event-loops N      broker threads (default: one per core)
+          --log-level LEVEL    debug, info, warn or error (default info)
+        """
+
+    /// Applies a config file's JSON text.
+    public mutating func apply(json data: Data, path: String) throws(HoneycombConfigError) {
+        let root: JSONValue
+        do { root = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
+            throw .invalidJSON(path: path, reason: String(describing: error))
+        }
+        guard case .object(let top) = root else { throw .wrongType(key: "(top level)", expected: "an object", got: root.typeName) }
+        for (key, value) in top.sorted(by: { $0.key < $1.key }) {
+            switch key {
+            case "listen": try setListen(try string(key, value))
+            case "server_name": broker.serverName = try string(key, value)
+            case "log_level": try setLogLevel(try string(key, value))
+            case "max_payload": broker.maxPayload = try int(key, value)
+            case "max_control_line": broker.maxControlLine = try int(key, value)
+            case "max_pending": broker.maxPending = try int(key, value)
+            case "write_deadline_ms": broker.writeDeadlineMillis = try int(key, value)
+            case "ping_interval_ms": broker.pingIntervalMillis = try int(key, value)
+            case "ping_max": broker.pingMax = try int(key, value)
+            case "auth_timeout_ms": broker.authTimeoutMillis = try int(key, value)
+            case "max_connections": broker.maxConnections = try int(key, value)
+            case "max_subscriptions": broker.maxSubscriptions = try int(key, value)
+            case "event_loops": broker.eventLoops = try int(key, value)
+            case "auth": try setAuth(value, path: path)
+            default: throw .unknownKey(key, path: path)
+            }
+        }
+    }
+
+    private mutating func setAuth(_ value: JSONValue, path: String) throws(HoneycombConfigError) {
+        guard case .object(let a) = value else { throw .wrongType(key: "auth", expected: "an object", got: value.typeName) }
+        for k in a.keys where !["token", "user", "pass"].contains(k) { throw .unknownKey("auth.\(k)", path: path) }
+        let token = try a["token"].map { v throws(HoneycombConfigError) in try string("auth.token", v) }
+        let user = try a["user"].map { v throws(HoneycombConfigError) in try string("auth.user", v) }
+        let pass = try a["pass"].map { v throws(HoneycombConfigError) in try string("auth.pass", v) }
+        try setAuth(token: token, user: user, pass: pass)
+    }
+
+    /// Sets auth from token or user+pass; both, or a user without a password, is an error.
+    public mutating func setAuth(token: String?, user: String?, pass: String?) throws(HoneycombConfigError) {
+        if token != nil && (user != nil || pass != nil) {
+            throw .invalidValue(key: "auth", reason: "use a token or a user and password, not both")
+        }
+        if let token { broker.auth = .token(token); return }
+        if user != nil || pass != nil {
+            guard let user, let pass else { throw .invalidValue(key: "auth", reason: "user and pass must be given together") }
+            broker.auth = .userPassword(user: user, password: pass)
+        }
+    }
+
+    public mutating func setListen(_ text: String) throws(HoneycombConfigError) {
+        switch ListenAddress.parse(text) {
+        case .success(let a): broker.listen = a
+        case .failure(let e): throw .invalidValue(key: "listen", reason: e.description)
+        }
+    }
+
+    public mutating func setLogLevel(_ text: String) throws(HoneycombConfigError) {
+        guard let l = LogLevel(name: text) else {
+            throw .invalidValue(key: "log_level", reason: "'\(text)' is not one of debug, info, warn, error")
+        }
+        logLevel = l
+    }
+
+    private func string(_ key: String, _ v: JSONValue) throws(HoneycombConfigError) -> String {
+        guard case .string(let s) = v else { throw .wrongType(key: key, expected: "a string", got: v.typeName) }
+        return s
+    }
+
+    private func int(_ key: String, _ v: JSONValue) throws(HoneycombConfigError) -> Int {
+        guard case .number(let d) = v, d.rounded() == d, abs(d) < 1e15 else {
+            throw .wrongType(key: key, expected: "an integer", got: v.typeName)
+        }
+        return Int(d)
+    }
+
+    /// Builds the configuration from command-line arguments (without the program name), reading `--config`
+    /// first so flags override the file regardless of order.
+    public static func from(arguments: [String], readFile: (String) throws -> Data) throws(HoneycombConfigError) -> HoneycombConfig {
+        var config = HoneycombConfig()
+        var flags: [(String, String)] = []
+        var i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level"]
+            var name = arg, value: String?
+            if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
+                name = String(arg[..<eq])
+                value = String(arg[arg.index(after: eq)...])
+            }
+            guard known.contains(name) else { throw .usage("unknown option '\(arg)'\n\n\(usage)") }
+            if value == nil {
+                i += 1
+                guard i < arguments.count else { throw .usage("option \(name) needs a value\n\n\(usage)") }
+                value = arguments[i]
+            }
+            flags.append((name, value!))
+            i += 1
+        }
+        if let path = flags.last(where: { $0.0 == "--config" })?.1 {
+            let data: Data
+            do { data = try readFile(path) } catch { throw .unreadableFile(path: path, reason: String(describing: error)) }
+            try config.apply(json: data, path: path)
+        }
+        var token: String?, user: String?, pass: String?
+        for (name, value) in flags {
+            switch name {
+            case "--listen": try config.setListen(value)
+            case "--token": token = value
+            case "--user": user = value
+            case "--pass": pass = value
+            case "--max-payload":
+                guard let n = Int(value) else { throw .invalidValue(key: "--max-payload", reason: "'\(value)' is not a number") }
+                config.broker.maxPayload = n
+            case "--event-loops":
+                guard let n = Int(value) else { throw .invalidValue(key: "--event-loops", reason: "'\(value)' is not a number") }
+                config.broker.eventLoops = n
+            case "--log-level": try config.setLogLevel(value)
+            default: break
+            }
+        }
+        if token != nil || user != nil || pass != nil { try config.setAuth(token: token, user: user, pass: pass) }
+        if let problem = config.broker.validate() { throw .invalidValue(key: "configuration", reason: problem) }
+        return config
+    }
+}

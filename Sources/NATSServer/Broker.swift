@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HiveLog
+import NATSWire
+
+/// Why the broker could not start.
+public enum BrokerError: Error, CustomStringConvertible, Sendable {
+    case invalidConfig(String)
+    case listen(ListenAddressError)
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let why): return "invalid broker configuration: \(why)"
+        case .listen(let e): return e.description
+        case .system(let e): return e.description
+        }
+    }
+}
+
+/// The embedded NATS-compatible broker: a listener and N event-loop threads.
+///
+/// `start` binds and returns a running broker; `shutdown` closes every connection and joins the threads.
+public final class Broker: Sendable {
+    private let shared: SharedBrokerState
+    private let loops: [EventLoop]
+    private let log = Log("broker")
+
+    /// The TCP port actually bound (useful with port 0).
+    public var port: Int { shared.port }
+    public var config: BrokerConfig { shared.config }
+
+    private init(shared: SharedBrokerState, loops: [EventLoop]) {
+        self.shared = shared
+        self.loops = loops
+    }
+
+    /// Validates `config`, binds its listen address and starts serving.
+    public static func start(config: BrokerConfig) throws(BrokerError) -> Broker {
+        if let problem = config.validate() { throw .invalidConfig(problem) }
+        let socket: ListeningSocket
+        do { socket = try ListeningSocket.open(config.listen) } catch { throw .listen(error) }
+        let shared = SharedBrokerState(config: config, port: socket.port)
+        let count = config.eventLoops > 0 ? config.eventLoops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var loops: [EventLoop] = []
+        do {
+            for i in 0..<count { loops.append(try EventLoop(index: i, shared: shared)) }
+        } catch {
+            close(socket.fd)
+            throw .system(error)
+        }
+        loops[0].listener = socket
+        loops[0].acceptTargets = loops
+        for loop in loops { loop.start() }
+        let broker = Broker(shared: shared, loops: loops)
+        broker.log.info("listening", ["addr": ListenAddress(host: config.listen.host, port: socket.port).description,
+                                      "event_loops": count, "auth": config.auth.isRequired ? "required" : "none",
+                                      "max_payload": config.maxPayload])
+        return broker
+    }
+
+    /// Closes the listener and every connection, then joins the event-loop threads.
+    public func shutdown() {
+        for loop in loops { loop.stopAndJoin() }
+        log.info("stopped", ["connections_served": shared.stats.totalConnections.load(ordering: .relaxed)])
+    }
+
+    /// Current counters.
+    public func stats() -> BrokerStats.Snapshot { shared.stats.snapshot(subscriptions: shared.index.count) }
+}

@@ -1,0 +1,300 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import HiveLog
+import NATSWire
+
+/// One client of the embedded broker.
+///
+/// Owned by one event loop: everything but `out` is touched only on that loop's thread (`@unchecked
+/// Sendable` rests on that rule). Other threads reach a connection only through its `Outbound` queue and by
+/// posting tasks to its loop.
+final class ClientConnection: ClientOpHandler, @unchecked Sendable {
+    let id: UInt64
+    let fd: Int32
+    let loop: EventLoop
+    let out: Outbound
+    let remoteIP: String
+    let acceptedAt: UInt64
+
+    private var parser: ClientParser
+    private(set) var options = ConnectOptions()
+    private var connectSeen = false
+    private var subs: [[UInt8]: Subscription] = [:]
+    var pingsOut = 0
+    var lastActivity: UInt64
+    var nextPingAt: UInt64
+    var isClosed = false
+    var epollOutArmed = false
+    /// Messages and bytes published by this client in the current read batch (added to stats in bulk).
+    var batchInMsgs = 0
+    var batchInBytes = 0
+
+    private var config: BrokerConfig { loop.shared.config }
+
+    init(id: UInt64, fd: Int32, loop: EventLoop, remoteIP: String, now: UInt64) {
+        self.id = id
+        self.fd = fd
+        self.loop = loop
+        self.remoteIP = remoteIP
+        self.acceptedAt = now
+        let config = loop.shared.config
+        out = Outbound(fd: fd, maxPending: config.maxPending)
+        parser = ClientParser(maxControlLine: config.maxControlLine, maxPayload: config.maxPayload)
+        lastActivity = now
+        nextPingAt = now + UInt64(min(2_000, config.pingIntervalMillis)) * 1_000_000
+    }
+
+    /// Feeds one read to the parser. Returns the error that must close the connection, if any.
+    func consume(_ data: Bytes) -> NATSProtocolError? {
+        do {
+            try parser.parse(data, handler: self)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Bytes the parser holds for a partial op.
+    var parserHeldBytes: Int { parser.heldBytes }
+
+    // MARK: ClientOpHandler
+
+    func handle(_ op: ClientOp) throws(NATSProtocolError) -> Bool {
+        if isClosed { return false }
+        if !connectSeen && config.auth.isRequired {
+            guard case .connect(let json) = op else { throw .authorizationViolation }
+            try connect(json)
+            return true
+        }
+        switch op {
+        case .publish(let p):
+            publish(p)
+        case .subscribe(let subject, let queue, let sid):
+            subscribe(subject: subject, queue: queue, sid: sid)
+        case .unsubscribe(let sid, let max):
+            unsubscribe(sid: sid, max: max)
+        case .ping:
+            send("PONG\r\n")
+        case .pong:
+            pingsOut = 0
+        case .connect(let json):
+            try connect(json)
+        case .info, .ok:
+            break
+        }
+        // An op may have closed us (slow consumer on our own queue, HPUB without headers): stop parsing.
+        return !isClosed
+    }
+
+    /// True once a CONNECT has been accepted.
+    var hasConnected: Bool { connectSeen }
+
+    private func connect(_ json: Bytes) throws(NATSProtocolError) {
+        let opts = try ConnectOptions.parse(json)
+        if opts.namedAccount { throw .authorizationViolation }
+        if opts.protocolVersion < 0 || opts.protocolVersion > 1 { throw .invalidClientProtocol }
+        if opts.noResponders && !opts.headers { throw .noRespondersRequiresHeaders }
+        switch config.auth {
+        case .none: break
+        case .token(let t):
+            guard let given = opts.authToken, constantTimeEqual(given, t) else { throw .authorizationViolation }
+        case .userPassword(let u, let p):
+            guard let gu = opts.user, let gp = opts.pass, constantTimeEqual(gu, u), constantTimeEqual(gp, p) else {
+                throw .authorizationViolation
+            }
+        }
+        options = opts
+        connectSeen = true
+        if options.verbose { send("+OK\r\n") }
+    }
+
+    private func subscribe(subject: Bytes, queue: Bytes?, sid: Bytes) {
+        guard Subject.isValidSubscription(subject), queue.map({ !$0.isEmpty }) ?? true else {
+            send(NATSSoftError.invalidSubject)
+            return
+        }
+        let key = Array(sid)
+        if let existing = subs[key], !existing.isRetired {
+            // nats-server ignores a duplicate sid on the same connection; the first subscription stays.
+            if options.verbose { send("+OK\r\n") }
+            return
+        }
+        if config.maxSubscriptions > 0 && activeSubscriptionCount() >= config.maxSubscriptions {
+            send(NATSSoftError.maxSubscriptionsExceeded)
+            return
+        }
+        let sub = Subscription(connection: self, subject: Array(subject), queue: queue.map { Array($0) },
+                               sid: key, wantsHeaders: options.headers)
+        subs[key] = sub
+        loop.shared.index.insert(subject, queue: queue, sub)
+        if options.verbose { send("+OK\r\n") }
+    }
+
+    private func activeSubscriptionCount() -> Int {
+        subs = subs.filter { !$0.value.isRetired }
+        return subs.count
+    }
+
+    private func unsubscribe(sid: Bytes, max: Int?) {
+        let key = Array(sid)
+        if let sub = subs[key] {
+            if let max, max > 0, max > sub.delivered.load(ordering: .relaxed) {
+                sub.maxMessages.store(max, ordering: .relaxed)
+                // A delivery may have raced past the new max between the check and the store.
+                if sub.delivered.load(ordering: .relaxed) >= max { retire(sub) }
+            } else {
+                retire(sub)
+            }
+        }
+        if options.verbose { send("+OK\r\n") }
+    }
+
+    private func retire(_ sub: Subscription) {
+        sub.retire(from: loop.shared.index)
+        subs[sub.sid] = nil
+    }
+
+    // MARK: Routing
+
+    private func publish(_ p: Publish) {
+        batchInMsgs += 1
+        batchInBytes += p.payload.count
+        if p.headerLength != nil && !options.headers {
+            // Reported like nats-server's silent close, but with an -ERR so the client learns why.
+            loop.close(self, .protocolError(.protocolViolation("HPUB without headers negotiated in CONNECT")))
+            return
+        }
+        guard Subject.isValidLiteral(p.subject) else {
+            // Deliberate deviation: nats-server routes a PUB to a wildcard subject as a literal; Hive refuses it.
+            send(NATSSoftError.invalidPublishSubject)
+            return
+        }
+        // nats-server acknowledges before routing: +OK precedes any copy delivered back to this connection.
+        if options.verbose { send("+OK\r\n") }
+        let match = loop.shared.index.match(p.subject, cache: &loop.matchCache)
+        var delivered = false
+        for sub in match.plain where deliver(p, to: sub) { delivered = true }
+        for group in match.groups {
+            let n = group.count
+            let start = n == 1 ? 0 : Int(loop.random() % UInt64(n))
+            for k in 0..<n {
+                var idx = start + k
+                if idx >= n { idx -= n }
+                if deliver(p, to: group[idx]) {
+                    delivered = true
+                    break
+                }
+            }
+        }
+        if !delivered, let reply = p.reply, options.noResponders { sendNoResponders(reply) }
+    }
+
+    /// Queues `p` for `sub`. False when the subscription could not take it (echo off, retired, at max, closed).
+    @inline(__always)
+    private func deliver(_ p: Publish, to sub: Subscription) -> Bool {
+        let target = sub.connection
+        if target === self && !options.echo { return false }
+        let claim = sub.claimDelivery()
+        guard claim.ok else { return false }
+        let result: Outbound.Enqueued
+        let maxSize = p.subject.count + sub.sid.count + (p.reply?.count ?? 0) + p.payload.count + 48
+        if let hdr = p.headerLength {
+            if sub.wantsHeaders {
+                result = sub.sid.withUnsafeBytes { sid in
+                    target.out.enqueue(maxSize: maxSize) {
+                        $0.appendHMSG(subject: p.subject, sid: sid, reply: p.reply, headerSizeText: p.headerSizeText!,
+                                      totalSizeText: p.totalSizeText, payload: p.payload)
+                    }
+                }
+            } else {
+                let body = p.payload.slice(hdr, p.payload.count)
+                result = sub.sid.withUnsafeBytes { sid in
+                    target.out.enqueue(maxSize: maxSize) {
+                        $0.appendMSG(subject: p.subject, sid: sid, reply: p.reply, payload: body)
+                    }
+                }
+            }
+        } else {
+            result = sub.sid.withUnsafeBytes { sid in
+                target.out.enqueue(maxSize: maxSize) {
+                    $0.appendMSG(subject: p.subject, sid: sid, reply: p.reply, sizeText: p.totalSizeText,
+                                 payload: p.payload)
+                }
+            }
+        }
+        if claim.reachedMax {
+            // The max-th message is still delivered (queued above); later ones are not.
+            sub.retire(from: loop.shared.index)
+            target.loop.post { target.autoUnsubscribed(sub) }
+        }
+        switch result {
+        case .needsFlush:
+            loop.scheduleFlush(target)
+            loop.batchOutMsgs += 1
+            return true
+        case .queued:
+            loop.batchOutMsgs += 1
+            return true
+        case .closed:
+            return false
+        case .slowConsumer:
+            target.loop.post { target.loop.close(target, .slowConsumerPending) }
+            return false
+        }
+    }
+
+    /// Drops the sid of a subscription that reached its UNSUB max (runs on this connection's loop).
+    func autoUnsubscribed(_ sub: Subscription) {
+        if subs[sub.sid] === sub { subs[sub.sid] = nil }
+    }
+
+    /// The 503 status message for a request nobody received, sent to the publisher's own non-queue
+    /// subscription that matches the reply subject (nats-server's exact rule).
+    private func sendNoResponders(_ reply: Bytes) {
+        guard let sub = subs.values.first(where: { s in
+            s.queue == nil && !s.isRetired && s.subject.withUnsafeBytes { Subject.matches(pattern: $0, literal: reply) }
+        }) else { return }
+        let header = NoResponders.headerBlock
+        let hdr = UnsafeRawBufferPointer(start: header.utf8Start, count: header.utf8CodeUnitCount)
+        let result = sub.sid.withUnsafeBytes { sid in
+            out.enqueue(maxSize: reply.count + sid.count + 48) { b in
+                withBytes("16") { sixteen in
+                    b.appendHMSG(subject: reply, sid: sid, reply: nil, headerSizeText: sixteen, totalSizeText: sixteen,
+                                 payload: hdr)
+                }
+            }
+        }
+        if case .needsFlush = result { loop.scheduleFlush(self) }
+    }
+
+    // MARK: Output
+
+    /// Queues a control line for this client and makes sure it gets flushed.
+    func send(_ text: String) {
+        switch out.enqueue(text) {
+        case .needsFlush: loop.scheduleFlush(self)
+        case .queued, .closed: break
+        case .slowConsumer: loop.close(self, .slowConsumerPending)
+        }
+    }
+
+    /// Retires every subscription (connection closing).
+    func retireAll() {
+        for sub in subs.values { sub.retire(from: loop.shared.index) }
+        subs.removeAll()
+    }
+
+    var subscriptionCount: Int { subs.count }
+}
+
+/// Compares secrets without an early exit on the first differing byte.
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
+    for i in 0..<max(x.count, y.count) {
+        diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+    }
+    return diff == 0
+}

@@ -1,0 +1,31 @@
+import NATSWire
+
+/// Why a client connection ended; logged once per connection.
+enum CloseReason: Sendable {
+    case clientClosed
+    case readError(Int32)
+    case writeError(Int32)
+    case protocolError(NATSProtocolError)
+    case slowConsumerPending
+    case slowConsumerWriteDeadline
+    case serverShutdown
+
+    var logName: String {
+        switch self {
+        case .clientClosed: return "client_closed"
+        case .readError: return "read_error"
+        case .writeError: return "write_error"
+        case .protocolError(let e): return e.logReason
+        case .slowConsumerPending: return "slow_consumer_max_pending"
+        case .slowConsumerWriteDeadline: return "slow_consumer_write_deadline"
+        case .serverShutdown: return "server_shutdown"
+        }
+    }
+
+    var isSlowConsumer: Bool {
+        switch self {
+        case .slowConsumerPending, .slowConsumerWriteDeadline: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NATSWire
+import Synchronization
+
+/// A connection's outbound queue: appended to by any event-loop thread, written to the socket by whichever
+/// thread flushes it.
+///
+/// Producers append under the lock. One writer at a time (`writing`) takes the queued bytes (swapping buffers,
+/// no copy) and writes them outside the lock, so publishers on other threads never wait on a socket. Pending
+/// bytes are counted from enqueue until written; over `maxPending` the connection is a slow consumer.
+final class Outbound: @unchecked Sendable {
+    struct State: ~Copyable {
+        var queue = ByteBuffer(capacity: 16 * 1024)
+        var inflight = ByteBuffer(capacity: 16 * 1024)
+        var pending = 0
+        /// A producer has made sure a flush will happen (it is on some loop's flush list, or EPOLLOUT is armed).
+        var scheduled = false
+        var writing = false
+        var closed = false
+        /// Set when the connection closed while another thread was mid-write: that writer closes the fd.
+        var closeFDWhenWritten = false
+        /// Monotonic ns when the socket last refused bytes with data still queued; 0 when not blocked.
+        var blockedSince: UInt64 = 0
+    }
+
+    /// What a producer learns from an enqueue.
+    enum Enqueued {
+        /// Queued; the caller must flush this connection (put it on its flush list).
+        case needsFlush
+        /// Queued; a flush is already scheduled.
+        case queued
+        /// The connection is closed: nothing queued.
+        case closed
+        /// Queuing would pass max_pending: nothing queued, the connection is now closed for output.
+        case slowConsumer
+    }
+
+    /// What a flush achieved.
+    enum Flushed {
+        case drained
+        /// The socket is full; EPOLLOUT must be armed on the owning loop.
+        case wouldBlock
+        /// Another thread is writing; it will pick up what we queued.
+        case busy
+        case closed
+        case failed(Int32)
+    }
+
+    let fd: Int32
+    let maxPending: Int
+    let state = Mutex(State())
+
+    init(fd: Int32, maxPending: Int) {
+        self.fd = fd
+        self.maxPending = maxPending
+    }
+
+    /// Appends the bytes `encode` writes, at most `maxSize` of them (the bound is checked against max_pending
+    /// before encoding; the exact count written is what is accounted).
+    @inline(__always)
+    func enqueue(maxSize: Int, _ encode: (inout ByteBuffer) -> Void) -> Enqueued {
+        state.withLock { s in
+            if s.closed { return .closed }
+            if s.pending + maxSize > maxPending {
+                s.closed = true
+                return .slowConsumer
+            }
+            let before = s.queue.count
+            encode(&s.queue)
+            s.pending += s.queue.count - before
+            if s.scheduled { return .queued }
+            s.scheduled = true
+            return .needsFlush
+        }
+    }
+
+    /// Convenience for control replies (`PONG`, `+OK`, `-ERR`, `INFO`).
+    func enqueue(_ text: String) -> Enqueued {
+        let n = text.utf8.count
+        return enqueue(maxSize: n) { $0.append(text) }
+    }
+
+    /// Writes as much as the socket takes. Safe from any thread.
+    func flush(now: @autoclosure () -> UInt64 = Syscall.now()) -> Flushed {
+        while true {
+            let chunk: (UnsafeRawPointer, Int)? = state.withLock { s in
+                if s.closed || s.writing { return nil }
+                if s.inflight.isEmpty {
+                    if s.queue.isEmpty {
+                        s.scheduled = false
+                        s.blockedSince = 0
+                        return (UnsafeRawPointer(s.inflight.base), 0)
+                    }
+                    s.queue.swapContents(with: &s.inflight)
+                }
+                s.writing = true
+                return (UnsafeRawPointer(s.inflight.base), s.inflight.count)
+            }
+            guard let (ptr, len) = chunk else {
+                return state.withLock { $0.closed } ? .closed : .busy
+            }
+            if len == 0 { return .drained }
+            let result = Syscall.write(fd, ptr, len)
+            let outcome: Flushed? = state.withLock { s in
+                s.writing = false
+                if s.closed {
+                    if s.closeFDWhenWritten {
+                        s.closeFDWhenWritten = false
+                        Glibc.close(fd)
+                    }
+                    return .closed
+                }
+                switch result {
+                case .bytes(let n):
+                    s.pending -= n
+                    s.inflight.removeFirst(n)
+                    if n < len {
+                        if s.blockedSince == 0 { s.blockedSince = now() }
+                        return .wouldBlock
+                    }
+                    s.inflight.shrink(to: 64 * 1024, ifAbove: 4 << 20)
+                    return nil
+                case .wouldBlock:
+                    if s.blockedSince == 0 { s.blockedSince = now() }
+                    return .wouldBlock
+                case .eof:
+                    return .failed(EPIPE)
+                case .failed(let e):
+                    return .failed(e)
+                }
+            }
+            if let outcome { return outcome }
+        }
+    }
+
+    /// Marks the queue closed and closes the fd now, or hands that to the thread that is mid-write.
+    /// Called exactly once, by the owning loop's close path.
+    func closeAndRelease() {
+        state.withLock { s in
+            s.closed = true
+            if s.writing { s.closeFDWhenWritten = true } else { Glibc.close(fd) }
+        }
+    }
+
+    /// Stops accepting output (slow consumer, shutting down) without closing the fd yet.
+    func stopOutput() {
+        state.withLock { $0.closed = true }
+    }
+
+    /// Bytes queued and not yet written.
+    var pendingBytes: Int { state.withLock { $0.pending } }
+
+    /// Monotonic ns since which the socket has refused writes, or 0.
+    var blockedSince: UInt64 { state.withLock { $0.blockedSince } }
+
+    /// Writes the queue once, ignoring `closed` (used right before closing with an `-ERR`).
+    func finalWrite() {
+        state.withLock { s in
+            guard !s.writing else { return }
+            if !s.inflight.isEmpty { _ = Syscall.write(fd, s.inflight.base, s.inflight.count) }
+            if !s.queue.isEmpty { _ = Syscall.write(fd, s.queue.base, s.queue.count) }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import NATSWire
+import Synchronization
+
+/// What every event loop of one broker shares: configuration, the subject index and counters.
+final class SharedBrokerState: Sendable {
+    let config: BrokerConfig
+    let index = SubjectIndex<Subscription>()
+    let stats = BrokerStats()
+    let serverID: String
+    let port: Int
+    private let nextConnectionID = Atomic<UInt64>(16)
+
+    init(config: BrokerConfig, port: Int) {
+        self.config = config
+        self.port = port
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        serverID = "N" + String((0..<55).map { _ in alphabet[Int(rng.next() % 32)] })
+    }
+
+    func newConnectionID() -> UInt64 { nextConnectionID.wrappingAdd(1, ordering: .relaxed).newValue }
+
+    func info(clientID: UInt64, clientIP: String) -> String {
+        var info = ServerInfo(serverID: serverID, serverName: config.serverName, host: config.listen.host, port: port,
+                              maxPayload: config.maxPayload, authRequired: config.auth.isRequired)
+        info.clientID = clientID
+        info.clientIP = clientIP
+        return info.line
+    }
+}

@@ -1,0 +1,75 @@
+import Synchronization
+
+/// A thread-safe subject index: one `SubjectTrie` behind a lock, read through per-thread match caches.
+///
+/// Publishing threads look a subject up in their own `MatchCache` without taking any lock; a miss locks the
+/// trie once. Every insert or remove bumps a generation counter, and a cache that sees a newer generation
+/// empties itself (nats-server keeps the same kind of generation for its per-connection caches). Subscription
+/// churn is rare next to publishing, so clearing whole caches is cheaper than tracking what each change touched.
+public final class SubjectIndex<E: AnyObject & Sendable>: Sendable {
+    private let trie: Mutex<SubjectTrie<E>>
+    private let generation = Atomic<UInt64>(1)
+
+    public init() {
+        trie = Mutex(SubjectTrie<E>())
+    }
+
+    /// Number of subscriptions stored.
+    public var count: Int { trie.withLock { $0.count } }
+
+    @discardableResult
+    public func insert(_ subject: Bytes, queue: Bytes? = nil, _ element: E) -> Bool {
+        trie.withLock { t in
+            let ok = t.insert(subject, queue: queue, element)
+            if ok { generation.add(1, ordering: .releasing) }
+            return ok
+        }
+    }
+
+    @discardableResult
+    public func remove(_ subject: Bytes, queue: Bytes? = nil, _ element: E) -> Bool {
+        trie.withLock { t in
+            let ok = t.remove(subject, queue: queue, element)
+            if ok { generation.add(1, ordering: .releasing) }
+            return ok
+        }
+    }
+
+    /// Matches without a cache (tests, and callers that match once).
+    public func match(_ literal: Bytes) -> SubjectMatch<E> {
+        trie.withLock { $0.match(literal) }
+    }
+
+    /// Matches through `cache`, which belongs to the calling thread.
+    @inlinable
+    public func match(_ literal: Bytes, cache: inout MatchCache<E>) -> SubjectMatch<E> {
+        let g = currentGeneration
+        if cache.generation != g {
+            cache.table.removeAll()
+            cache.generation = g
+        }
+        if let hit = cache.table.value(for: literal) { return hit }
+        let result = match(literal)
+        if cache.table.count >= cache.limit { cache.table.removeAll() }
+        cache.table.set(result, for: literal)
+        return result
+    }
+
+    @usableFromInline var currentGeneration: UInt64 { generation.load(ordering: .acquiring) }
+}
+
+/// A bounded per-thread cache of subject matches. Never share one between threads.
+public struct MatchCache<E: AnyObject & Sendable> {
+    @usableFromInline var generation: UInt64 = 0
+    @usableFromInline var table: ByteKeyTable<SubjectMatch<E>>
+    /// Entries kept before the cache is emptied (unique subjects such as reply inboxes would fill it forever).
+    public let limit: Int
+
+    public init(limit: Int = 4096) {
+        self.limit = limit
+        table = ByteKeyTable(capacity: 64)
+    }
+
+    /// Entries currently cached.
+    public var count: Int { table.count }
+}

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HiveLog
+import NATSBench
+
+let usage = """
+    usage: hive <command> [options]
+
+    commands:
+      bench --url nats://HOST:PORT [--messages N] [--size BYTES] [--requests N] [--json]
+            measure a NATS broker (honeycombd's or nats-server): publish-only, 1->1, 1->8 fan-out,
+            1->4 queue group, request/reply latency
+      submit, watch, status, goals, tasks, drones, result, cancel, approve
+            arrive with the control plane (not in this build)
+    """
+
+func fail(_ message: String, code: Int32 = 64) -> Never {
+    var text = "hive: \(message)\n"
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    exit(code)
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+guard let command = args.first else { print(usage); exit(64) }
+args.removeFirst()
+
+switch command {
+case "-h", "--help", "help":
+    print(usage)
+case "bench":
+    var bench = BrokerBenchmark(url: "nats://127.0.0.1:4222")
+    var json = false
+    var i = 0
+    func value() -> String {
+        i += 1
+        guard i < args.count else { fail("option \(args[i - 1]) needs a value") }
+        return args[i]
+    }
+    while i < args.count {
+        switch args[i] {
+        case "--url": bench.url = value()
+        case "--messages": bench.messages = Int(value()) ?? { fail("--messages takes a number") }()
+        case "--size": bench.payloadSize = Int(value()) ?? { fail("--size takes a number") }()
+        case "--requests": bench.requests = Int(value()) ?? { fail("--requests takes a number") }()
+        case "--json": json = true
+        default: fail("unknown bench option '\(args[i])'\n\n\(usage)")
+        }
+        i += 1
+    }
+    do {
+        let results = try bench.runAll()
+        if json {
+            let rows = results.map { r in
+                var fields = ["\"name\":\"\(r.name)\"", "\"seconds\":\(r.seconds)"]
+                if let rate = r.rate { fields.append("\"rate\":\(rate)") }
+                if let p50 = r.p50 { fields.append("\"p50_us\":\(p50)") }
+                if let p99 = r.p99 { fields.append("\"p99_us\":\(p99)") }
+                return "{" + fields.joined(separator: ",") + "}"
+            }
+            print("[" + rows.joined(separator: ",") + "]")
+        } else {
+            for r in results {
+                var line = r.name.padding(16)
+                if let rate = r.rate { line += " \(Int(rate)) msgs/s" }
+                if let p50 = r.p50, let p99 = r.p99 { line += "  p50 \(Int(p50)) us  p99 \(Int(p99)) us" }
+                print(line)
+            }
+        }
+    } catch {
+        fail("bench failed: \(error)", code: 1)
+    }
+default:
+    fail("unknown command '\(command)'\n\n\(usage)")
+}
+
+extension String {
+    func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
+}

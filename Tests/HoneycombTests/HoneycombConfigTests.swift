@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import Honeycomb
+import NATSServer
+import HiveLog
+
+@Suite struct HoneycombConfigTests {
+    func load(_ args: [String], files: [String: String] = [:]) throws(HoneycombConfigError) -> HoneycombConfig {
+        try HoneycombConfig.from(arguments: args) { path in
+            guard let text = files[path] else { throw CocoaError(.fileNoSuchFile) }
+            return Data(text.utf8)
+        }
+    }
+
+    @Test func defaultsMatchNatsServer() throws {
+        let c = try load([])
+        #expect(c.broker.listen == ListenAddress(host: "127.0.0.1", port: 4222))
+        #expect(c.broker.maxPayload == 1_048_576)
+        #expect(c.broker.maxControlLine == 4096)
+        #expect(c.broker.maxPending == 64 << 20)
+        #expect(c.broker.auth == .none)
+        #expect(c.logLevel == .info)
+    }
+
+    @Test func theShippedExampleConfigLoads() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Config/honeycombd.json")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let c = try load(["--config", "x.json"], files: ["x.json": text])
+        #expect(c.broker == BrokerConfig())
+    }
+
+    @Test func flagsOverrideTheFileWhateverTheirOrder() throws {
+        let file = #"{"listen":"0.0.0.0:5000","max_payload":2048,"auth":{"token":"file"}}"#
+        let c = try load(["--listen", "127.0.0.1:6000", "--config", "c.json", "--token=flag"], files: ["c.json": file])
+        #expect(c.broker.listen == ListenAddress(host: "127.0.0.1", port: 6000))
+        #expect(c.broker.maxPayload == 2048)
+        #expect(c.broker.auth == .token("flag"))
+    }
+
+    @Test func listenAddressForms() throws {
+        #expect(try load(["--listen", "[::1]:4223"]).broker.listen == ListenAddress(host: "::1", port: 4223))
+        #expect(try load(["--listen", ":4224"]).broker.listen == ListenAddress(host: "0.0.0.0", port: 4224))
+    }
+
+    @Test(arguments: [
+        (["--listen", "nope"], "not HOST:PORT"),
+        (["--listen", "h:99999"], "no valid port"),
+        (["--bogus"], "unknown option"),
+        (["--token"], "needs a value"),
+        (["--user", "u"], "user and pass must be given together"),
+        (["--token", "t", "--user", "u", "--pass", "p"], "not both"),
+        (["--max-payload", "0"], "max_payload"),
+        (["--log-level", "loud"], "not one of"),
+        (["--config", "missing.json"], "cannot read config file"),
+    ])
+    func badFlagsExplainThemselves(args: [String], fragment: String) {
+        do {
+            _ = try load(args)
+            Issue.record("accepted \(args)")
+        } catch {
+            #expect(error.description.contains(fragment), "\(error.description)")
+        }
+    }
+
+    @Test(arguments: [
+        ("{", "not valid JSON"),
+        ("[]", "must be an object"),
+        (#"{"max_paylod": 5}"#, "unknown key 'max_paylod'"),
+        (#"{"max_payload": "big"}"#, "must be an integer"),
+        (#"{"max_payload": 1.5}"#, "must be an integer"),
+        (#"{"auth": {"token": "a", "tokn": "b"}}"#, "unknown key 'auth.tokn'"),
+        (#"{"ping_max": 0}"#, "ping_max"),
+    ])
+    func badConfigFilesExplainThemselves(json: String, fragment: String) {
+        do {
+            _ = try load(["--config", "c.json"], files: ["c.json": json])
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect(error.description.contains(fragment), "\(error.description)")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Broker benchmark: honeycombd's embedded broker vs nats-server, same client, same settings, one run.
+
+Starts both servers on free loopback ports, runs `hive bench --json` against each in alternation
+(--rounds times), and prints the medians side by side with their ratio. Throughput ratios are
+ours/theirs; latency ratios are theirs/ours, so in every row a ratio >= 1 means Hive is at least as good.
+"""
+import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+def wait_listening(port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"nothing listening on {port} after {timeout}s")
+
+def start(cmd, port):
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port, proc)
+    return proc
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--hive", required=True)
+    ap.add_argument("--honeycombd", required=True)
+    ap.add_argument("--nats-server", default=shutil.which("nats-server") or "nats-server")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--messages", type=int, default=1_000_000)
+    ap.add_argument("--requests", type=int, default=10_000)
+    ap.add_argument("--size", type=int, default=128)
+    args = ap.parse_args()
+
+    hive_port, nats_port = free_port(), free_port()
+    servers = {
+        "honeycombd": start([args.honeycombd, "--listen", f"127.0.0.1:{hive_port}", "--log-level", "warn"], hive_port),
+        "nats-server": start([args.nats_server, "-a", "127.0.0.1", "-p", str(nats_port)], nats_port),
+    }
+    ports = {"honeycombd": hive_port, "nats-server": nats_port}
+    results = {name: {} for name in servers}
+    try:
+        for r in range(args.rounds):
+            for name in (["honeycombd", "nats-server"] if r % 2 == 0 else ["nats-server", "honeycombd"]):
+                out = subprocess.run([args.hive, "bench", "--url", f"nats://127.0.0.1:{ports[name]}",
+                                      "--messages", str(args.messages), "--requests", str(args.requests),
+                                      "--size", str(args.size), "--json"],
+                                     check=True, capture_output=True, text=True, timeout=600).stdout
+                for row in json.loads(out):
+                    for key in ("rate", "p50_us", "p99_us"):
+                        if key in row:
+                            results[name].setdefault((row["name"], key), []).append(row[key])
+                print(f"round {r + 1}/{args.rounds} {name} done", file=sys.stderr)
+    finally:
+        for p in servers.values():
+            stop(p)
+
+    labels = {
+        ("pub_only", "rate"): "publish only (msgs/s)",
+        ("pubsub_1to1", "rate"): "1→1 pub/sub (msgs/s)",
+        ("fanout_1to8", "rate"): "1→8 fan-out (delivered msgs/s)",
+        ("queue_1to4", "rate"): "1→4 queue group (msgs/s)",
+        ("req_reply", "p50_us"): "request/reply p50 (µs)",
+        ("req_reply", "p99_us"): "request/reply p99 (µs)",
+    }
+    print(f"\n{args.rounds} rounds, {args.messages} messages of {args.size} bytes, {args.requests} requests; medians\n")
+    print("| scenario | honeycombd | nats-server | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    worst = None
+    for key, label in labels.items():
+        ours = statistics.median(results["honeycombd"][key])
+        theirs = statistics.median(results["nats-server"][key])
+        ratio = ours / theirs if key[1] == "rate" else theirs / ours
+        worst = ratio if worst is None else min(worst, ratio)
+        fmt = (lambda v: f"{v:,.0f}") if key[1] == "rate" else (lambda v: f"{v:.0f}")
+        print(f"| {label} | {fmt(ours)} | {fmt(theirs)} | {ratio:.2f}× |")
+    print(f"\nworst ratio: {worst:.2f}× (ratios >= 1 mean honeycombd is at least as good)")
+
+if __name__ == "__main__":
+    main()
