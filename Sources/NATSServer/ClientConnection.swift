@@ -166,14 +166,16 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
             loop.close(self, .protocolError(.protocolViolation("HPUB without headers negotiated in CONNECT")))
             return
         }
-        guard Subject.isValidLiteral(p.subject) else {
+        // Only valid literal subjects ever enter the cache, so a hit needs no validation.
+        let cached = loop.shared.index.cachedMatch(p.subject, cache: &loop.matchCache)
+        if cached == nil && !Subject.isValidLiteral(p.subject) {
             // Deliberate deviation: nats-server routes a PUB to a wildcard subject as a literal; Hive refuses it.
             send(NATSSoftError.invalidPublishSubject)
             return
         }
         // nats-server acknowledges before routing: +OK precedes any copy delivered back to this connection.
         if options.verbose { send("+OK\r\n") }
-        let match = loop.shared.index.match(p.subject, cache: &loop.matchCache)
+        let match = cached ?? loop.shared.index.match(p.subject, cache: &loop.matchCache)
         var delivered = false
         for sub in match.plain where deliver(p, to: sub) { delivered = true }
         for group in match.groups {
@@ -237,6 +239,10 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
         case .queued:
             loop.batchOutMsgs += 1
             return true
+        case .flushNow:
+            loop.batchOutMsgs += 1
+            loop.flush(target)
+            return true
         case .closed:
             return false
         case .slowConsumer:
@@ -266,7 +272,11 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
                 }
             }
         }
-        if case .needsFlush = result { loop.scheduleFlush(self) }
+        switch result {
+        case .needsFlush: loop.scheduleFlush(self)
+        case .flushNow: loop.flush(self)
+        case .queued, .closed, .slowConsumer: break
+        }
     }
 
     // MARK: Output
@@ -275,6 +285,7 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
     func send(_ text: String) {
         switch out.enqueue(text) {
         case .needsFlush: loop.scheduleFlush(self)
+        case .flushNow: loop.flush(self)
         case .queued, .closed: break
         case .slowConsumer: loop.close(self, .slowConsumerPending)
         }

@@ -193,14 +193,17 @@ final class EventLoop: @unchecked Sendable {
         // Connections scheduled by this iteration; flushing may schedule no more, but copy defensively.
         let list = flushList
         flushList.removeAll(keepingCapacity: true)
-        for c in list {
-            switch c.out.flush(now: now) {
-            case .drained, .busy, .closed: break
-            case .wouldBlock:
-                if c.loop === self { armOutput(c) } else { c.loop.post { c.loop.armOutput(c) } }
-            case .failed(let e):
-                if c.loop === self { close(c, .writeError(e)) } else { c.loop.post { c.loop.close(c, .writeError(e)) } }
-            }
+        for c in list { flush(c) }
+    }
+
+    /// Writes `c`'s queue from this thread; if the socket is full, has `c`'s own loop watch for EPOLLOUT.
+    func flush(_ c: ClientConnection) {
+        switch c.out.flush(now: now) {
+        case .drained, .busy, .closed: break
+        case .wouldBlock:
+            if c.loop === self { armOutput(c) } else { c.loop.post { c.loop.armOutput(c) } }
+        case .failed(let e):
+            if c.loop === self { close(c, .writeError(e)) } else { c.loop.post { c.loop.close(c, .writeError(e)) } }
         }
     }
 

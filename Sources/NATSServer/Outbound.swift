@@ -23,6 +23,8 @@ final class Outbound: @unchecked Sendable {
         var closeFDWhenWritten = false
         /// Monotonic ns when the socket last refused bytes with data still queued; 0 when not blocked.
         var blockedSince: UInt64 = 0
+        /// EPOLLOUT arming was already requested for the current blocked episode.
+        var armRequested = false
     }
 
     /// What a producer learns from an enqueue.
@@ -31,6 +33,9 @@ final class Outbound: @unchecked Sendable {
         case needsFlush
         /// Queued; a flush is already scheduled.
         case queued
+        /// Queued, and the queue is past the early-flush threshold: write it now rather than at the end of the
+        /// publisher's read batch, so a burst cannot push a subscriber that reads promptly over max_pending.
+        case flushNow
         /// The connection is closed: nothing queued.
         case closed
         /// Queuing would pass max_pending: nothing queued, the connection is now closed for output.
@@ -50,11 +55,14 @@ final class Outbound: @unchecked Sendable {
 
     let fd: Int32
     let maxPending: Int
+    /// Pending bytes past which producers flush at once (an eighth of max_pending, 64 KiB to 1 MiB).
+    let earlyFlushThreshold: Int
     let state = Mutex(State())
 
     init(fd: Int32, maxPending: Int) {
         self.fd = fd
         self.maxPending = maxPending
+        earlyFlushThreshold = min(max(maxPending / 8, 64 * 1024), 1 << 20)
     }
 
     /// Appends the bytes `encode` writes, at most `maxSize` of them (the bound is checked against max_pending
@@ -70,6 +78,12 @@ final class Outbound: @unchecked Sendable {
             let before = s.queue.count
             encode(&s.queue)
             s.pending += s.queue.count - before
+            // Not while the socket is known to be full: EPOLLOUT will resume writing, and trying now would cost
+            // a failing syscall per delivery to a stuck subscriber.
+            if s.pending >= earlyFlushThreshold && !s.writing && s.blockedSince == 0 {
+                s.scheduled = true
+                return .flushNow
+            }
             if s.scheduled { return .queued }
             s.scheduled = true
             return .needsFlush
@@ -79,7 +93,7 @@ final class Outbound: @unchecked Sendable {
     /// Convenience for control replies (`PONG`, `+OK`, `-ERR`, `INFO`).
     func enqueue(_ text: String) -> Enqueued {
         let n = text.utf8.count
-        return enqueue(maxSize: n) { $0.append(text) }
+        return enqueue(maxSize: n) { $0.appendString(text) }
     }
 
     /// Writes as much as the socket takes. Safe from any thread.
@@ -91,6 +105,7 @@ final class Outbound: @unchecked Sendable {
                     if s.queue.isEmpty {
                         s.scheduled = false
                         s.blockedSince = 0
+                        s.armRequested = false
                         return (UnsafeRawPointer(s.inflight.base), 0)
                     }
                     s.queue.swapContents(with: &s.inflight)
@@ -116,15 +131,13 @@ final class Outbound: @unchecked Sendable {
                 case .bytes(let n):
                     s.pending -= n
                     s.inflight.removeFirst(n)
-                    if n < len {
-                        if s.blockedSince == 0 { s.blockedSince = now() }
-                        return .wouldBlock
-                    }
+                    // Progress restarts the write-deadline clock: the deadline measures time without progress.
+                    s.blockedSince = 0
+                    if n < len { return s.blocked(now()) }
                     s.inflight.shrink(to: 64 * 1024, ifAbove: 4 << 20)
                     return nil
                 case .wouldBlock:
-                    if s.blockedSince == 0 { s.blockedSince = now() }
-                    return .wouldBlock
+                    return s.blocked(now())
                 case .eof:
                     return .failed(EPIPE)
                 case .failed(let e):
@@ -162,5 +175,16 @@ final class Outbound: @unchecked Sendable {
             if !s.inflight.isEmpty { _ = Syscall.write(fd, s.inflight.base, s.inflight.count) }
             if !s.queue.isEmpty { _ = Syscall.write(fd, s.queue.base, s.queue.count) }
         }
+    }
+}
+
+extension Outbound.State {
+    /// Records that the socket refused bytes. Only the first refusal of an episode asks for EPOLLOUT (`.wouldBlock`);
+    /// later ones report `.busy`, since the arming is already on its way.
+    mutating func blocked(_ now: UInt64) -> Outbound.Flushed {
+        if blockedSince == 0 { blockedSince = now }
+        if armRequested { return .busy }
+        armRequested = true
+        return .wouldBlock
     }
 }

@@ -48,7 +48,9 @@ public struct ByteBuffer: ~Copyable, @unchecked Sendable {
         append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
-    public mutating func append(_ s: String) {
+    /// Appends a String's UTF-8 (named apart from `append(_: StaticString)`, which literals must resolve to:
+    /// with both named `append`, a literal picks the String overload and pays for a UTF-8 view each time).
+    public mutating func appendString(_ s: String) {
         withBytes(s) { append($0) }
     }
 

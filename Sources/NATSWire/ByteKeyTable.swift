@@ -9,10 +9,10 @@ import Glibc
 /// probing with backward-shift deletion keeps it tombstone-free.
 public struct ByteKeyTable<Value> {
     // Parallel arrays so probing touches only plain integers; hash 0 marks an empty slot.
-    private var hashes: [UInt64]
-    private var keys: [[UInt8]]
-    private var vals: [Value?]
-    private var mask: Int
+    @usableFromInline var hashes: [UInt64]
+    @usableFromInline var keys: [[UInt8]]
+    @usableFromInline var vals: [Value?]
+    @usableFromInline var mask: Int
     public private(set) var count = 0
 
     public init(capacity: Int = 8) {
@@ -52,7 +52,8 @@ public struct ByteKeyTable<Value> {
         return h | 1
     }
 
-    private func find(_ key: Bytes, _ h: UInt64) -> Int? {
+    @inlinable
+    func find(_ key: Bytes, _ h: UInt64) -> Int? {
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
             let sh = hashes[i]
@@ -63,6 +64,7 @@ public struct ByteKeyTable<Value> {
     }
 
     /// The value stored under `key`, if any.
+    @inlinable
     public func value(for key: Bytes) -> Value? {
         guard let i = find(key, Self.hash(key)) else { return nil }
         return vals[i]

@@ -59,13 +59,14 @@ public enum ControlLine {
     /// Splits `line[from...]` on runs of spaces and tabs.
     public static func split(_ line: Bytes, from: Int) -> ArgRanges {
         var args = ArgRanges()
+        guard let p = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return args }
         var i = from
         let n = line.count
         while i < n {
-            while i < n && isBlank(line[i]) { i += 1 }
+            while i < n && (p[i] == ASCII.space || p[i] == ASCII.tab) { i += 1 }
             if i >= n { break }
             let s = i
-            while i < n && !isBlank(line[i]) { i += 1 }
+            while i < n && p[i] != ASCII.space && p[i] != ASCII.tab { i += 1 }
             args.append(s, i)
         }
         return args

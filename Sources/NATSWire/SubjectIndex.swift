@@ -40,15 +40,23 @@ public final class SubjectIndex<E: AnyObject & Sendable>: Sendable {
         trie.withLock { $0.match(literal) }
     }
 
-    /// Matches through `cache`, which belongs to the calling thread.
+    /// The cached match for `literal`, or nil on a miss. Empties `cache` first if the index changed since it
+    /// was filled. `cache` belongs to the calling thread.
     @inlinable
-    public func match(_ literal: Bytes, cache: inout MatchCache<E>) -> SubjectMatch<E> {
+    public func cachedMatch(_ literal: Bytes, cache: inout MatchCache<E>) -> SubjectMatch<E>? {
         let g = currentGeneration
         if cache.generation != g {
             cache.table.removeAll()
             cache.generation = g
+            return nil
         }
-        if let hit = cache.table.value(for: literal) { return hit }
+        return cache.table.value(for: literal)
+    }
+
+    /// Matches through `cache`, filling it on a miss.
+    @inlinable
+    public func match(_ literal: Bytes, cache: inout MatchCache<E>) -> SubjectMatch<E> {
+        if let hit = cachedMatch(literal, cache: &cache) { return hit }
         let result = match(literal)
         if cache.table.count >= cache.limit { cache.table.removeAll() }
         cache.table.set(result, for: literal)
