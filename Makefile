@@ -20,7 +20,7 @@ test-swift: debug
 	$(SWIFT) test --skip-build --parallel
 
 test-compat: debug
-	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat
+	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat Tests/cli
 
 ## Broker benchmark: honeycombd vs nats-server, same client, medians of several runs (see Docs/BENCHMARKS.md).
 bench: build
