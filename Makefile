@@ -4,7 +4,7 @@ PYTHON     ?= python3
 RELEASE    := .build/release
 DEBUG      := .build/debug
 
-.PHONY: build debug test test-swift test-compat bench demo clean
+.PHONY: build debug test test-swift test-tsan test-compat bench demo clean
 
 ## Release binaries: .build/release/{honeycombd,drone,hive}
 build:
@@ -13,11 +13,17 @@ build:
 debug:
 	$(SWIFT) build --build-tests
 
-## Unit + socket tests (Swift), then the compatibility suite with a NATS client nobody here wrote (nats-py).
-test: test-swift test-compat
+## Unit + socket tests (Swift), the same under ThreadSanitizer, then the compatibility suite with a NATS client
+## nobody here wrote (nats-py) and the honeycombd CLI tests.
+test: test-swift test-tsan test-compat
 
 test-swift: debug
 	$(SWIFT) test --skip-build --parallel
+
+## The broker is multi-threaded; TSan checks the threading rules in Docs/ARCHITECTURE.md on every run.
+test-tsan:
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan
 
 test-compat: debug
 	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat Tests/cli

@@ -4,7 +4,6 @@ import Glibc
 import CEpoll
 import HiveLog
 import NATSWire
-import Synchronization
 
 /// One epoll thread serving a share of the broker's connections.
 ///
@@ -22,7 +21,8 @@ final class EventLoop: @unchecked Sendable {
     let shared: SharedBrokerState
     private let epfd: Int32
     private let wakeFD: Int32
-    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let inboxLock = PosixLock()
+    private var inbox: [@Sendable () -> Void] = []
     private let log = Log("broker")
 
     private var connections: [UInt64: ClientConnection] = [:]
@@ -71,7 +71,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// Runs `task` on this loop's thread soon. Safe from any thread.
     func post(_ task: @escaping @Sendable () -> Void) {
-        inbox.withLock { $0.append(task) }
+        inboxLock.withLock { inbox.append(task) }
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
@@ -131,9 +131,9 @@ final class EventLoop: @unchecked Sendable {
     private func runInbox() {
         var counter: UInt64 = 0
         _ = read(wakeFD, &counter, 8)
-        let tasks = inbox.withLock { q -> [@Sendable () -> Void] in
-            let t = q
-            q.removeAll(keepingCapacity: true)
+        let tasks = inboxLock.withLock { () -> [@Sendable () -> Void] in
+            let t = inbox
+            inbox.removeAll(keepingCapacity: true)
             return t
         }
         for t in tasks { t() }

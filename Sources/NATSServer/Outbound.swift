@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import NATSWire
-import Synchronization
 
 /// A connection's outbound queue: appended to by any event-loop thread, written to the socket by whichever
 /// thread flushes it.
@@ -57,7 +56,9 @@ final class Outbound: @unchecked Sendable {
     let maxPending: Int
     /// Pending bytes past which producers flush at once (an eighth of max_pending, 64 KiB to 1 MiB).
     let earlyFlushThreshold: Int
-    let state = Mutex(State())
+    /// Guards `state`. A pthread lock so ThreadSanitizer can check the protocol (see `PosixLock`).
+    private let lock = PosixLock()
+    private var state = State()
 
     init(fd: Int32, maxPending: Int) {
         self.fd = fd
@@ -69,23 +70,23 @@ final class Outbound: @unchecked Sendable {
     /// before encoding; the exact count written is what is accounted).
     @inline(__always)
     func enqueue(maxSize: Int, _ encode: (inout ByteBuffer) -> Void) -> Enqueued {
-        state.withLock { s in
-            if s.closed { return .closed }
-            if s.pending + maxSize > maxPending {
-                s.closed = true
+        lock.withLock {
+            if state.closed { return .closed }
+            if state.pending + maxSize > maxPending {
+                state.closed = true
                 return .slowConsumer
             }
-            let before = s.queue.count
-            encode(&s.queue)
-            s.pending += s.queue.count - before
+            let before = state.queue.count
+            encode(&state.queue)
+            state.pending += state.queue.count - before
             // Not while the socket is known to be full: EPOLLOUT will resume writing, and trying now would cost
             // a failing syscall per delivery to a stuck subscriber.
-            if s.pending >= earlyFlushThreshold && !s.writing && s.blockedSince == 0 {
-                s.scheduled = true
+            if state.pending >= earlyFlushThreshold && !state.writing && state.blockedSince == 0 {
+                state.scheduled = true
                 return .flushNow
             }
-            if s.scheduled { return .queued }
-            s.scheduled = true
+            if state.scheduled { return .queued }
+            state.scheduled = true
             return .needsFlush
         }
     }
@@ -99,45 +100,45 @@ final class Outbound: @unchecked Sendable {
     /// Writes as much as the socket takes. Safe from any thread.
     func flush(now: @autoclosure () -> UInt64 = Syscall.now()) -> Flushed {
         while true {
-            let chunk: (UnsafeRawPointer, Int)? = state.withLock { s in
-                if s.closed || s.writing { return nil }
-                if s.inflight.isEmpty {
-                    if s.queue.isEmpty {
-                        s.scheduled = false
-                        s.blockedSince = 0
-                        s.armRequested = false
-                        return (UnsafeRawPointer(s.inflight.base), 0)
+            let chunk: (UnsafeRawPointer, Int)? = lock.withLock {
+                if state.closed || state.writing { return nil }
+                if state.inflight.isEmpty {
+                    if state.queue.isEmpty {
+                        state.scheduled = false
+                        state.blockedSince = 0
+                        state.armRequested = false
+                        return (UnsafeRawPointer(state.inflight.base), 0)
                     }
-                    s.queue.swapContents(with: &s.inflight)
+                    state.promoteQueue()
                 }
-                s.writing = true
-                return (UnsafeRawPointer(s.inflight.base), s.inflight.count)
+                state.writing = true
+                return (UnsafeRawPointer(state.inflight.base), state.inflight.count)
             }
             guard let (ptr, len) = chunk else {
-                return state.withLock { $0.closed } ? .closed : .busy
+                return lock.withLock { state.closed } ? .closed : .busy
             }
             if len == 0 { return .drained }
             let result = Syscall.write(fd, ptr, len)
-            let outcome: Flushed? = state.withLock { s in
-                s.writing = false
-                if s.closed {
-                    if s.closeFDWhenWritten {
-                        s.closeFDWhenWritten = false
+            let outcome: Flushed? = lock.withLock {
+                state.writing = false
+                if state.closed {
+                    if state.closeFDWhenWritten {
+                        state.closeFDWhenWritten = false
                         Glibc.close(fd)
                     }
                     return .closed
                 }
                 switch result {
                 case .bytes(let n):
-                    s.pending -= n
-                    s.inflight.removeFirst(n)
+                    state.pending -= n
+                    state.inflight.removeFirst(n)
                     // Progress restarts the write-deadline clock: the deadline measures time without progress.
-                    s.blockedSince = 0
-                    if n < len { return s.blocked(now()) }
-                    s.inflight.shrink(to: 64 * 1024, ifAbove: 4 << 20)
+                    state.blockedSince = 0
+                    if n < len { return state.blocked(now()) }
+                    state.inflight.shrink(to: 64 * 1024, ifAbove: 4 << 20)
                     return nil
                 case .wouldBlock:
-                    return s.blocked(now())
+                    return state.blocked(now())
                 case .eof:
                     return .failed(EPIPE)
                 case .failed(let e):
@@ -151,34 +152,37 @@ final class Outbound: @unchecked Sendable {
     /// Marks the queue closed and closes the fd now, or hands that to the thread that is mid-write.
     /// Called exactly once, by the owning loop's close path.
     func closeAndRelease() {
-        state.withLock { s in
-            s.closed = true
-            if s.writing { s.closeFDWhenWritten = true } else { Glibc.close(fd) }
+        lock.withLock {
+            state.closed = true
+            if state.writing { state.closeFDWhenWritten = true } else { Glibc.close(fd) }
         }
     }
 
     /// Stops accepting output (slow consumer, shutting down) without closing the fd yet.
     func stopOutput() {
-        state.withLock { $0.closed = true }
+        lock.withLock { state.closed = true }
     }
 
     /// Bytes queued and not yet written.
-    var pendingBytes: Int { state.withLock { $0.pending } }
+    var pendingBytes: Int { lock.withLock { state.pending } }
 
     /// Monotonic ns since which the socket has refused writes, or 0.
-    var blockedSince: UInt64 { state.withLock { $0.blockedSince } }
+    var blockedSince: UInt64 { lock.withLock { state.blockedSince } }
 
     /// Writes the queue once, ignoring `closed` (used right before closing with an `-ERR`).
     func finalWrite() {
-        state.withLock { s in
-            guard !s.writing else { return }
-            if !s.inflight.isEmpty { _ = Syscall.write(fd, s.inflight.base, s.inflight.count) }
-            if !s.queue.isEmpty { _ = Syscall.write(fd, s.queue.base, s.queue.count) }
+        lock.withLock {
+            guard !state.writing else { return }
+            if !state.inflight.isEmpty { _ = Syscall.write(fd, state.inflight.base, state.inflight.count) }
+            if !state.queue.isEmpty { _ = Syscall.write(fd, state.queue.base, state.queue.count) }
         }
     }
 }
 
 extension Outbound.State {
+    /// Makes the queued bytes the in-flight bytes (a buffer swap, no copy).
+    mutating func promoteQueue() { queue.swapContents(with: &inflight) }
+
     /// Records that the socket refused bytes. Only the first refusal of an episode asks for EPOLLOUT (`.wouldBlock`);
     /// later ones report `.busy`, since the arming is already on its way.
     mutating func blocked(_ now: UInt64) -> Outbound.Flushed {

@@ -81,63 +81,46 @@ struct ClientFrameDelegate<H: ClientOpHandler>: FrameDelegate {
         self.pending = pending
     }
 
-    private var kind: ClientOpKind {
-        get { pending.kind }
-        set { pending.kind = newValue }
-    }
-    private var argFrom: Int {
-        get { pending.argFrom }
-        set { pending.argFrom = newValue }
-    }
-    private var args: ArgRanges {
-        get { pending.args }
-        set { pending.args = newValue }
-    }
-    private var headerLength: Int {
-        get { pending.headerLength }
-        set { pending.headerLength = newValue }
-    }
-
     mutating func payloadLength(forLine line: Bytes) throws(NATSProtocolError) -> Int? {
         let opLen = ControlLine.opLength(line)
         guard opLen > 0, let kind = ClientOpKind.recognise(line.slice(0, opLen)) else { throw .unknownOperation }
-        self.kind = kind
-        argFrom = ControlLine.argStart(line, opLength: opLen)
-        if line.count - argFrom > maxControlLine { throw .maxControlLineExceeded }
-        switch kind {
+        pending.kind = kind
+        pending.argFrom = ControlLine.argStart(line, opLength: opLen)
+        if line.count - pending.argFrom > maxControlLine { throw .maxControlLineExceeded }
+        switch pending.kind {
         case .pub:
-            args = ControlLine.split(line, from: argFrom)
-            guard args.count == 2 || args.count == 3 else { throw .protocolViolation("PUB takes 2 or 3 arguments") }
-            guard let size = parseDecimal(args.arg(args.count - 1, in: line)) else {
+            pending.args = ControlLine.split(line, from: pending.argFrom)
+            guard pending.args.count == 2 || pending.args.count == 3 else { throw .protocolViolation("PUB takes 2 or 3 arguments") }
+            guard let size = parseDecimal(pending.args.arg(pending.args.count - 1, in: line)) else {
                 throw .protocolViolation("PUB size is not a number")
             }
             if size > maxPayload { throw .maxPayloadViolation }
             return size
         case .hpub:
-            args = ControlLine.split(line, from: argFrom)
-            guard args.count == 3 || args.count == 4 else { throw .protocolViolation("HPUB takes 3 or 4 arguments") }
-            guard let hdr = parseDecimal(args.arg(args.count - 2, in: line)),
-                  let total = parseDecimal(args.arg(args.count - 1, in: line)) else {
+            pending.args = ControlLine.split(line, from: pending.argFrom)
+            guard pending.args.count == 3 || pending.args.count == 4 else { throw .protocolViolation("HPUB takes 3 or 4 arguments") }
+            guard let hdr = parseDecimal(pending.args.arg(pending.args.count - 2, in: line)),
+                  let total = parseDecimal(pending.args.arg(pending.args.count - 1, in: line)) else {
                 throw .protocolViolation("HPUB sizes are not numbers")
             }
             guard hdr <= total else { throw .protocolViolation("HPUB header size exceeds total size") }
             if total > maxPayload { throw .maxPayloadViolation }
-            headerLength = hdr
+            pending.headerLength = hdr
             return total
         case .sub:
-            args = ControlLine.split(line, from: argFrom)
-            guard args.count == 2 || args.count == 3 else { throw .protocolViolation("SUB takes 2 or 3 arguments") }
+            pending.args = ControlLine.split(line, from: pending.argFrom)
+            guard pending.args.count == 2 || pending.args.count == 3 else { throw .protocolViolation("SUB takes 2 or 3 arguments") }
         case .unsub:
-            args = ControlLine.split(line, from: argFrom)
-            guard args.count > 0 else { throw .unknownOperation }
-            guard args.count <= 2 else { throw .protocolViolation("UNSUB takes 1 or 2 arguments") }
-            if args.count == 2 && parseDecimal(args.arg(1, in: line)) == nil {
+            pending.args = ControlLine.split(line, from: pending.argFrom)
+            guard pending.args.count > 0 else { throw .unknownOperation }
+            guard pending.args.count <= 2 else { throw .protocolViolation("UNSUB takes 1 or 2 arguments") }
+            if pending.args.count == 2 && parseDecimal(pending.args.arg(1, in: line)) == nil {
                 throw .protocolViolation("UNSUB max is not a number")
             }
         case .connect:
-            if ControlLine.trimTrailing(line, from: argFrom).isEmpty { throw .unknownOperation }
+            if ControlLine.trimTrailing(line, from: pending.argFrom).isEmpty { throw .unknownOperation }
         case .err:
-            throw .peerError(ControlLine.trimTrailing(line, from: argFrom).string)
+            throw .peerError(ControlLine.trimTrailing(line, from: pending.argFrom).string)
         case .ping, .pong, .info, .ok:
             break
         }
@@ -146,27 +129,27 @@ struct ClientFrameDelegate<H: ClientOpHandler>: FrameDelegate {
 
     mutating func frame(line: Bytes, payload: Bytes?) throws(NATSProtocolError) -> Bool {
         let op: ClientOp
-        switch kind {
+        switch pending.kind {
         case .pub:
-            let hasReply = args.count == 3
+            let hasReply = pending.args.count == 3
             op = .publish(Publish(
-                subject: args.arg(0, in: line), reply: hasReply ? args.arg(1, in: line) : nil,
-                headerLength: nil, headerSizeText: nil, totalSizeText: args.arg(args.count - 1, in: line),
+                subject: pending.args.arg(0, in: line), reply: hasReply ? pending.args.arg(1, in: line) : nil,
+                headerLength: nil, headerSizeText: nil, totalSizeText: pending.args.arg(pending.args.count - 1, in: line),
                 payload: payload!))
         case .hpub:
-            let hasReply = args.count == 4
+            let hasReply = pending.args.count == 4
             op = .publish(Publish(
-                subject: args.arg(0, in: line), reply: hasReply ? args.arg(1, in: line) : nil,
-                headerLength: headerLength, headerSizeText: args.arg(args.count - 2, in: line),
-                totalSizeText: args.arg(args.count - 1, in: line), payload: payload!))
+                subject: pending.args.arg(0, in: line), reply: hasReply ? pending.args.arg(1, in: line) : nil,
+                headerLength: pending.headerLength, headerSizeText: pending.args.arg(pending.args.count - 2, in: line),
+                totalSizeText: pending.args.arg(pending.args.count - 1, in: line), payload: payload!))
         case .sub:
-            let hasQueue = args.count == 3
-            op = .subscribe(subject: args.arg(0, in: line), queue: hasQueue ? args.arg(1, in: line) : nil,
-                            sid: args.arg(args.count - 1, in: line))
+            let hasQueue = pending.args.count == 3
+            op = .subscribe(subject: pending.args.arg(0, in: line), queue: hasQueue ? pending.args.arg(1, in: line) : nil,
+                            sid: pending.args.arg(pending.args.count - 1, in: line))
         case .unsub:
-            op = .unsubscribe(sid: args.arg(0, in: line), max: args.count == 2 ? parseDecimal(args.arg(1, in: line)) : nil)
+            op = .unsubscribe(sid: pending.args.arg(0, in: line), max: pending.args.count == 2 ? parseDecimal(pending.args.arg(1, in: line)) : nil)
         case .connect:
-            op = .connect(json: ControlLine.trimTrailing(line, from: argFrom))
+            op = .connect(json: ControlLine.trimTrailing(line, from: pending.argFrom))
         case .ping: op = .ping
         case .pong: op = .pong
         case .info: op = .info

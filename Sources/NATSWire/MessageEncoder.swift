@@ -20,14 +20,9 @@ extension ByteBuffer {
         count += 2
     }
 
-    /// `MSG <subject> <sid> [reply] <size>\r\n<payload>\r\n`. `sizeText` is the publisher's own size field,
-    /// reused verbatim (it is already decimal, and nats-server echoes it as written). One capacity check per
-    /// frame: this runs once per delivered message.
+    /// `<subject> <sid> [reply] `: the part every MSG and HMSG line shares.
     @inlinable
-    public mutating func appendMSG(subject: Bytes, sid: Bytes, reply: Bytes?, sizeText: Bytes, payload: Bytes) {
-        reserve(subject.count + sid.count + (reply?.count ?? 0) + sizeText.count + payload.count + 12)
-        base.storeBytes(of: UInt32(0x2047_534D), toByteOffset: count, as: UInt32.self)  // "MSG "
-        count += 4
+    mutating func putRouting(subject: Bytes, sid: Bytes, reply: Bytes?) {
         put(subject)
         put(ASCII.space)
         put(sid)
@@ -36,6 +31,17 @@ extension ByteBuffer {
             put(reply)
             put(ASCII.space)
         }
+    }
+
+    /// `MSG <subject> <sid> [reply] <size>\r\n<payload>\r\n`. `sizeText` is the publisher's own size field,
+    /// reused verbatim (it is already decimal, and nats-server echoes it as written). One capacity check per
+    /// frame: this runs once per delivered message.
+    @inlinable
+    public mutating func appendMSG(subject: Bytes, sid: Bytes, reply: Bytes?, sizeText: Bytes, payload: Bytes) {
+        reserve(subject.count + sid.count + (reply?.count ?? 0) + sizeText.count + payload.count + 12)
+        base.storeBytes(of: UInt32(0x2047_534D), toByteOffset: count, as: UInt32.self)  // "MSG "
+        count += 4
+        putRouting(subject: subject, sid: sid, reply: reply)
         put(sizeText)
         putCRLF()
         put(payload)
@@ -47,14 +53,7 @@ extension ByteBuffer {
     public mutating func appendMSG(subject: Bytes, sid: Bytes, reply: Bytes?, payload: Bytes) {
         reserve(subject.count + sid.count + (reply?.count ?? 0) + payload.count + 32)
         append("MSG ")
-        put(subject)
-        put(ASCII.space)
-        put(sid)
-        put(ASCII.space)
-        if let reply {
-            put(reply)
-            put(ASCII.space)
-        }
+        putRouting(subject: subject, sid: sid, reply: reply)
         appendDecimal(payload.count)
         putCRLF()
         put(payload)
@@ -68,14 +67,7 @@ extension ByteBuffer {
         reserve(subject.count + sid.count + (reply?.count ?? 0) + headerSizeText.count + totalSizeText.count
                 + payload.count + 14)
         append("HMSG ")
-        put(subject)
-        put(ASCII.space)
-        put(sid)
-        put(ASCII.space)
-        if let reply {
-            put(reply)
-            put(ASCII.space)
-        }
+        putRouting(subject: subject, sid: sid, reply: reply)
         put(headerSizeText)
         put(ASCII.space)
         put(totalSizeText)

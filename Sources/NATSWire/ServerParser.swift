@@ -94,46 +94,29 @@ struct ServerFrameDelegate<H: ServerOpHandler>: FrameDelegate {
         self.pending = pending
     }
 
-    private var kind: ServerOpKind {
-        get { pending.kind }
-        set { pending.kind = newValue }
-    }
-    private var argFrom: Int {
-        get { pending.argFrom }
-        set { pending.argFrom = newValue }
-    }
-    private var args: ArgRanges {
-        get { pending.args }
-        set { pending.args = newValue }
-    }
-    private var headerLength: Int {
-        get { pending.headerLength }
-        set { pending.headerLength = newValue }
-    }
-
     mutating func payloadLength(forLine line: Bytes) throws(NATSProtocolError) -> Int? {
         let opLen = ControlLine.opLength(line)
         guard opLen > 0, let kind = ServerOpKind.recognise(line.slice(0, opLen)) else { throw .unknownOperation }
-        self.kind = kind
-        argFrom = ControlLine.argStart(line, opLength: opLen)
-        if line.count - argFrom > maxControlLine { throw .maxControlLineExceeded }
-        switch kind {
+        pending.kind = kind
+        pending.argFrom = ControlLine.argStart(line, opLength: opLen)
+        if line.count - pending.argFrom > maxControlLine { throw .maxControlLineExceeded }
+        switch pending.kind {
         case .msg:
-            args = ControlLine.split(line, from: argFrom)
-            guard args.count == 3 || args.count == 4, let size = parseDecimal(args.arg(args.count - 1, in: line)) else {
+            pending.args = ControlLine.split(line, from: pending.argFrom)
+            guard pending.args.count == 3 || pending.args.count == 4, let size = parseDecimal(pending.args.arg(pending.args.count - 1, in: line)) else {
                 throw .protocolViolation("malformed MSG")
             }
             if size > maxPayload { throw .maxPayloadViolation }
             return size
         case .hmsg:
-            args = ControlLine.split(line, from: argFrom)
-            guard args.count == 4 || args.count == 5,
-                  let hdr = parseDecimal(args.arg(args.count - 2, in: line)),
-                  let total = parseDecimal(args.arg(args.count - 1, in: line)), hdr <= total else {
+            pending.args = ControlLine.split(line, from: pending.argFrom)
+            guard pending.args.count == 4 || pending.args.count == 5,
+                  let hdr = parseDecimal(pending.args.arg(pending.args.count - 2, in: line)),
+                  let total = parseDecimal(pending.args.arg(pending.args.count - 1, in: line)), hdr <= total else {
                 throw .protocolViolation("malformed HMSG")
             }
             if total > maxPayload { throw .maxPayloadViolation }
-            headerLength = hdr
+            pending.headerLength = hdr
             return total
         default:
             return nil
@@ -142,19 +125,19 @@ struct ServerFrameDelegate<H: ServerOpHandler>: FrameDelegate {
 
     mutating func frame(line: Bytes, payload: Bytes?) throws(NATSProtocolError) -> Bool {
         let op: ServerOp
-        switch kind {
+        switch pending.kind {
         case .msg, .hmsg:
-            let withReply = args.count == (kind == .msg ? 4 : 5)
+            let withReply = pending.args.count == (pending.kind == .msg ? 4 : 5)
             op = .msg(Message(
-                subject: args.arg(0, in: line), sid: args.arg(1, in: line),
-                reply: withReply ? args.arg(2, in: line) : nil,
-                headerLength: kind == .hmsg ? headerLength : nil, payload: payload!))
-        case .info: op = .info(json: ControlLine.trimTrailing(line, from: argFrom))
+                subject: pending.args.arg(0, in: line), sid: pending.args.arg(1, in: line),
+                reply: withReply ? pending.args.arg(2, in: line) : nil,
+                headerLength: pending.kind == .hmsg ? pending.headerLength : nil, payload: payload!))
+        case .info: op = .info(json: ControlLine.trimTrailing(line, from: pending.argFrom))
         case .ping: op = .ping
         case .pong: op = .pong
         case .ok: op = .ok
         case .err:
-            var text = ControlLine.trimTrailing(line, from: argFrom)
+            var text = ControlLine.trimTrailing(line, from: pending.argFrom)
             if text.count >= 2 && text[0] == 39 && text[text.count - 1] == 39 { text = text.slice(1, text.count - 1) }
             op = .err(text)
         }

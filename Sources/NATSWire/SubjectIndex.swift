@@ -6,21 +6,22 @@ import Synchronization
 /// trie once. Every insert or remove bumps a generation counter, and a cache that sees a newer generation
 /// empties itself (nats-server keeps the same kind of generation for its per-connection caches). Subscription
 /// churn is rare next to publishing, so clearing whole caches is cheaper than tracking what each change touched.
-public final class SubjectIndex<E: AnyObject & Sendable>: Sendable {
-    private let trie: Mutex<SubjectTrie<E>>
+///
+/// `@unchecked Sendable`: the trie is only touched inside `lock`.
+public final class SubjectIndex<E: AnyObject & Sendable>: @unchecked Sendable {
+    private let lock = PosixLock()
+    private let trie = SubjectTrie<E>()
     private let generation = Atomic<UInt64>(1)
 
-    public init() {
-        trie = Mutex(SubjectTrie<E>())
-    }
+    public init() {}
 
     /// Number of subscriptions stored.
-    public var count: Int { trie.withLock { $0.count } }
+    public var count: Int { lock.withLock { trie.count } }
 
     @discardableResult
     public func insert(_ subject: Bytes, queue: Bytes? = nil, _ element: E) -> Bool {
-        trie.withLock { t in
-            let ok = t.insert(subject, queue: queue, element)
+        lock.withLock {
+            let ok = trie.insert(subject, queue: queue, element)
             if ok { generation.add(1, ordering: .releasing) }
             return ok
         }
@@ -28,8 +29,8 @@ public final class SubjectIndex<E: AnyObject & Sendable>: Sendable {
 
     @discardableResult
     public func remove(_ subject: Bytes, queue: Bytes? = nil, _ element: E) -> Bool {
-        trie.withLock { t in
-            let ok = t.remove(subject, queue: queue, element)
+        lock.withLock {
+            let ok = trie.remove(subject, queue: queue, element)
             if ok { generation.add(1, ordering: .releasing) }
             return ok
         }
@@ -37,7 +38,7 @@ public final class SubjectIndex<E: AnyObject & Sendable>: Sendable {
 
     /// Matches without a cache (tests, and callers that match once).
     public func match(_ literal: Bytes) -> SubjectMatch<E> {
-        trie.withLock { $0.match(literal) }
+        lock.withLock { trie.match(literal) }
     }
 
     /// The cached match for `literal`, or nil on a miss. Empties `cache` first if the index changed since it

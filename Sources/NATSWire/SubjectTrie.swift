@@ -16,8 +16,8 @@ public final class SubjectMatch<E: AnyObject & Sendable>: Sendable {
 /// A subject tree with `*` and `>` as separate children of each node, as in nats-server's sublist.
 ///
 /// Not thread-safe: `SubjectIndex` puts it behind a lock and a per-thread cache. Elements are compared by
-/// identity. `@unchecked Sendable` only so it can live inside that `Mutex`; never share one otherwise.
-public final class SubjectTrie<E: AnyObject & Sendable>: @unchecked Sendable {
+/// identity.
+public final class SubjectTrie<E: AnyObject & Sendable> {
     final class Node {
         var literals = ByteKeyTable<Node>(capacity: 1)
         var star: Node?
