@@ -3,6 +3,7 @@ import Glibc
 #endif
 import HiveLog
 import NATSWire
+import Synchronization
 
 /// Why the broker could not start.
 public enum BrokerError: Error, CustomStringConvertible, Sendable {
@@ -26,6 +27,7 @@ public final class Broker: Sendable {
     private let shared: SharedBrokerState
     private let loops: [EventLoop]
     private let log = Log("broker")
+    private let stopped = Atomic<Bool>(false)
 
     /// The TCP port actually bound (useful with port 0).
     public var port: Int { shared.port }
@@ -60,8 +62,9 @@ public final class Broker: Sendable {
         return broker
     }
 
-    /// Closes the listener and every connection, then joins the event-loop threads.
+    /// Closes the listener and every connection, then joins the event-loop threads. Idempotent.
     public func shutdown() {
+        guard stopped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         for loop in loops { loop.stopAndJoin() }
         log.info("stopped", ["connections_served": shared.stats.totalConnections.load(ordering: .relaxed)])
     }

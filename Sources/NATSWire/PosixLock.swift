@@ -27,3 +27,41 @@ public final class PosixLock: @unchecked Sendable {
         return try body()
     }
 }
+
+/// A condition variable tied to a `PosixLock`: for threads that sleep until another thread has work for them
+/// (the client's writer thread waits for publishes this way).
+public final class PosixCondition: @unchecked Sendable {
+    @usableFromInline let cond: UnsafeMutablePointer<pthread_cond_t>
+    let lock: PosixLock
+
+    public init(lock: PosixLock) {
+        self.lock = lock
+        cond = .allocate(capacity: 1)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        cond.deallocate()
+    }
+
+    /// Waits for a signal, at most `timeoutNanos`. Call with `lock` held (inside `lock.withLock`).
+    public func wait(timeoutNanos: UInt64) {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let total = UInt64(ts.tv_nsec) + timeoutNanos
+        ts.tv_sec += Int(total / 1_000_000_000)
+        ts.tv_nsec = Int(total % 1_000_000_000)
+        pthread_cond_timedwait(cond, lock.mutex, &ts)
+    }
+
+    /// Wakes one waiter. Call with `lock` held.
+    public func signal() { pthread_cond_signal(cond) }
+
+    /// Wakes every waiter. Call with `lock` held.
+    public func broadcast() { pthread_cond_broadcast(cond) }
+}

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 @testable import NATSServer
+import NATSTestSupport
 
 /// Timeouts, slow consumers, scale and hostile input: embedded broker only (short timers, internal counters).
 @Suite struct LimitsAndFaultsTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NATSServer
+import NATSTestSupport
 
 /// Client-protocol behaviour over real sockets, run against the embedded broker and nats-server alike.
 @Suite struct WireProtocolTests {

@@ -1,0 +1,379 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CEpoll
+import NATSWire
+
+/// Where the reader is in a connection handshake.
+struct HandshakeProgress {
+    enum Stage { case idle, awaitingInfo, awaitingPong, done }
+    var stage = Stage.idle
+    var fd: Int32 = -1
+    var info: ServerInfoMessage?
+    var error: String?
+}
+
+extension ClientCore: ServerOpHandler {
+    // MARK: Reader thread
+
+    func runReader() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        defer { buffer.deallocate() }
+        var initial = true
+        while !isClosed {
+            let current = lock.withLock { fd }
+            if current < 0 {
+                if !establish(initial: initial, buffer: buffer) { break }
+                initial = false
+                continue
+            }
+            var fds = [pollfd(fd: current, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, 2, pollTimeoutMillis())
+            if ready > 0 && fds[1].revents != 0 {
+                var counter: UInt64 = 0
+                _ = read(wakeFD, &counter, 8)
+            }
+            if ready > 0 && fds[0].revents != 0 {
+                let n = recv(current, buffer.baseAddress, buffer.count, 0)
+                if n > 0 {
+                    do {
+                        try parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), handler: self)
+                    } catch {
+                        emit(.error("unparseable data from the server (\(error)); reconnecting"))
+                        disconnect(reason: "protocol error from server")
+                    }
+                } else if n == 0 || (hive_errno() != EINTR && hive_errno() != EAGAIN) {
+                    disconnect(reason: n == 0 ? "server closed the connection" : ClientSocket.errnoText())
+                }
+            }
+            runTimers()
+        }
+        lock.withLock {
+            if fd >= 0 {
+                if writerBusy { fdToCloseAfterWrite = fd } else { Glibc.close(fd) }
+                fd = -1
+            }
+        }
+    }
+
+    /// How long the reader may sleep: until the next keepalive or the earliest request/flush deadline.
+    private func pollTimeoutMillis() -> Int32 {
+        let now = ClientSocket.nowNanos()
+        let pingDue = lastPingAt + UInt64(options.pingIntervalMillis) * 1_000_000
+        let next = min(pingDue, lock.withLock { earliestDeadline })
+        if next <= now { return 0 }
+        return Int32(min((next - now) / 1_000_000 + 1, 1_000))
+    }
+
+    /// Keepalive PINGs with stale detection, and request/flush timeouts.
+    private func runTimers() {
+        let now = ClientSocket.nowNanos()
+        if now >= lastPingAt + UInt64(options.pingIntervalMillis) * 1_000_000 {
+            lastPingAt = now
+            let stale: Bool = lock.withLock {
+                guard fd >= 0 else { return false }
+                if pingsOut >= options.maxPingsOut { return true }
+                pingsOut += 1
+                pongWaiters.append(PongWaiter(nil, deadline: .max, timeoutSeconds: 0))
+                queueControl("PING\r\n")
+                return false
+            }
+            if stale { disconnect(reason: "stale connection: \(options.maxPingsOut) PINGs unanswered") }
+        }
+        let (expired, flushes): ([PendingRequest], [(CheckedContinuation<Void, Error>, Double)]) = lock.withLock {
+            guard now >= earliestDeadline else { return ([], []) }
+            var expired: [PendingRequest] = []
+            var next = UInt64.max
+            for (token, r) in responders {
+                if r.deadline <= now {
+                    expired.append(r)
+                    responders[token] = nil
+                } else {
+                    next = min(next, r.deadline)
+                }
+            }
+            var flushes: [(CheckedContinuation<Void, Error>, Double)] = []
+            for w in pongWaiters where w.continuation != nil {
+                if w.deadline <= now {
+                    flushes.append((w.continuation!, w.timeoutSeconds))
+                    w.continuation = nil
+                } else {
+                    next = min(next, w.deadline)
+                }
+            }
+            earliestDeadline = next
+            return (expired, flushes)
+        }
+        for r in expired { r.continuation.resume(throwing: NATSClientError.timeout(seconds: r.timeoutSeconds)) }
+        for (c, t) in flushes { c.resume(throwing: NATSClientError.timeout(seconds: t)) }
+    }
+
+    // MARK: Connecting
+
+    /// Connects to some server, retrying with backoff as the options allow. False when the client closed.
+    private func establish(initial: Bool, buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        var passes = 0
+        var lastError = NATSClientError.noServers
+        while !isClosed {
+            for server in lock.withLock({ pool.rotation() }) {
+                if isClosed { return false }
+                do {
+                    try connect(to: server, buffer: buffer, initial: initial)
+                    return true
+                } catch {
+                    lastError = error
+                    log.debug("connect_failed", ["server": server.description, "reason": error.description])
+                }
+            }
+            passes += 1
+            let giveUp = (initial && !options.retryOnFailedConnect)
+                || (!initial && !options.allowReconnect)
+                || (options.maxReconnectAttempts >= 0 && passes > options.maxReconnectAttempts)
+            if giveUp {
+                let waiter = lock.withLock { () -> CheckedContinuation<Void, Error>? in
+                    let w = initialWaiter
+                    initialWaiter = nil
+                    return w
+                }
+                waiter?.resume(throwing: lastError)
+                if !initial { emit(.error("giving up reconnecting: \(lastError)")) }
+                close()
+                return false
+            }
+            let backoff = min(options.reconnectWaitMillis << min(passes - 1, 16), options.maxReconnectWaitMillis)
+            let jitter = Int.random(in: 0...max(1, backoff / 5))
+            var p = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, Int32(backoff + jitter)) > 0 {
+                var counter: UInt64 = 0
+                _ = read(wakeFD, &counter, 8)
+            }
+        }
+        return false
+    }
+
+    /// Handshake with one server: INFO, CONNECT+PING, PONG; then re-subscribe and hand the socket to the writer.
+    private func connect(to server: ServerAddress, buffer: UnsafeMutableRawBufferPointer, initial: Bool) throws(NATSClientError) {
+        let sock = try ClientSocket.connect(server, timeoutMillis: options.connectTimeoutMillis)
+        parser = ServerParser()
+        handshake = HandshakeProgress(stage: .awaitingInfo, fd: sock)
+        let deadline = ClientSocket.nowNanos() + UInt64(options.connectTimeoutMillis) * 1_000_000
+        do {
+            try readHandshake(until: .awaitingPong, sock, deadline, buffer, server)
+            guard let info = handshake.info else { throw NATSClientError.connectionFailed(server: server.description, reason: "no INFO") }
+            let line = connectLine(options, server, headers: info.headers ?? false)
+            guard withBytes(line, { ClientSocket.writeAll(sock, $0.baseAddress!, $0.count) }) else {
+                throw NATSClientError.connectionFailed(server: server.description, reason: ClientSocket.errnoText())
+            }
+            try readHandshake(until: .done, sock, deadline, buffer, server)
+        } catch {
+            handshake = HandshakeProgress()
+            Glibc.close(sock)
+            throw error as! NATSClientError
+        }
+        handshake = HandshakeProgress()
+        let info = lock.withLock { () -> [String] in
+            // Re-subscribe ahead of anything publishers queued while we were away.
+            var prefix = ByteBuffer(capacity: 4096)
+            for s in subs.values.sorted(by: { $0.sid < $1.sid }) { prefix.appendString(s.subscribeProtocol()) }
+            prefix.append(outbound.bytes)
+            outbound.swapContents(with: &prefix)
+            fd = sock
+            status = status == .draining ? .draining : .connected
+            pingsOut = 0
+            currentServer = server
+            pool.markCurrent(server)
+            writerWake.signal()
+            return []
+        }
+        _ = info
+        lastPingAt = ClientSocket.nowNanos()
+        let waiter = lock.withLock { () -> CheckedContinuation<Void, Error>? in
+            let w = initialWaiter
+            initialWaiter = nil
+            return w
+        }
+        if let waiter {
+            emit(.connected(server: server.description))
+            waiter.resume()
+        } else {
+            emit(initial ? .connected(server: server.description) : .reconnected(server: server.description))
+        }
+    }
+
+    private func readHandshake(until stage: HandshakeProgress.Stage, _ sock: Int32, _ deadline: UInt64,
+                               _ buffer: UnsafeMutableRawBufferPointer, _ server: ServerAddress) throws(NATSClientError) {
+        while handshake.stage != stage && handshake.stage != .done {
+            let now = ClientSocket.nowNanos()
+            guard now < deadline else {
+                throw .connectionFailed(server: server.description, reason: "handshake timed out")
+            }
+            var p = pollfd(fd: sock, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, Int32((deadline - now) / 1_000_000 + 1)) > 0 else { continue }
+            let n = recv(sock, buffer.baseAddress, buffer.count, 0)
+            guard n > 0 else {
+                if let e = handshake.error { throw handshakeError(e, server) }
+                throw .connectionFailed(server: server.description, reason: n == 0 ? "closed during handshake" : ClientSocket.errnoText())
+            }
+            do {
+                try parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), handler: self)
+            } catch {
+                throw .connectionFailed(server: server.description, reason: "unparseable handshake: \(error)")
+            }
+            if let e = handshake.error { throw handshakeError(e, server) }
+        }
+    }
+
+    private func handshakeError(_ text: String, _ server: ServerAddress) -> NATSClientError {
+        text.lowercased().contains("authorization") ? .authorizationViolation(server: server.description) : .serverError(text)
+    }
+
+    /// Drops the current connection; the reader loop reconnects (or closes, without reconnect).
+    func disconnect(reason: String) {
+        let waiters: [PongWaiter]? = lock.withLock {
+            guard fd >= 0 else { return nil }
+            let old = fd
+            fd = -1
+            shutdown(old, Int32(SHUT_RDWR))
+            if writerBusy { fdToCloseAfterWrite = old } else { Glibc.close(old) }
+            if status == .connected { status = .reconnecting }
+            let w = pongWaiters
+            pongWaiters = []
+            pingsOut = 0
+            return w
+        }
+        guard let waiters else { return }
+        for w in waiters { w.continuation?.resume(throwing: NATSClientError.connectionLost) }
+        emit(.disconnected(reason: reason))
+        if !options.allowReconnect { close() }
+    }
+
+    // MARK: Server ops
+
+    func handle(_ op: ServerOp) throws(NATSProtocolError) -> Bool {
+        switch op {
+        case .msg(let m):
+            deliver(m)
+        case .ping:
+            if handshake.stage != .idle {
+                _ = withBytes("PONG\r\n") { ClientSocket.writeAll(handshake.fd, $0.baseAddress!, $0.count) }
+            } else {
+                lock.withLock { queueControl("PONG\r\n") }
+            }
+        case .pong:
+            if handshake.stage == .awaitingPong {
+                handshake.stage = .done
+                return true
+            }
+            let waiter: PongWaiter? = lock.withLock {
+                pingsOut = 0
+                return pongWaiters.isEmpty ? nil : pongWaiters.removeFirst()
+            }
+            waiter?.continuation?.resume()
+        case .info(let json):
+            guard let info = ServerInfoMessage.parse(json) else {
+                emit(.error("server sent an unreadable INFO"))
+                return true
+            }
+            let added: [String] = lock.withLock {
+                if let mp = info.maxPayload { maxPayload = mp }
+                return pool.add(discovered: info.connectURLs ?? [])
+            }
+            if !added.isEmpty { emit(.discoveredServers(added)) }
+            if handshake.stage == .awaitingInfo {
+                handshake.info = info
+                handshake.stage = .awaitingPong
+            }
+        case .err(let text):
+            if handshake.stage != .idle {
+                handshake.error = text.string
+                return false
+            }
+            emit(.error(text.string))
+        case .ok:
+            break
+        }
+        return true
+    }
+
+    private func deliver(_ m: Message) {
+        let generation = subsGeneration.load(ordering: .acquiring)
+        if generation != readerSubsGeneration {
+            readerSubs = lock.withLock { subs }
+            readerSubsGeneration = generation
+        }
+        guard let sid = parseDecimal(m.sid), let sub = readerSubs[UInt64(sid)] else { return }
+        if sub.isInbox {
+            routeReply(m)
+            return
+        }
+        let n = sub.delivered.wrappingAdd(1, ordering: .relaxed).newValue
+        let max = sub.maxMessages.load(ordering: .relaxed)
+        if max > 0 && n > max { return }
+        if case .dropped = sub.continuation.yield(NATSMessage(m)) {
+            sub.dropped.add(1, ordering: .relaxed)
+            if reportedSlow.insert(sub.sid).inserted { emit(.slowConsumer(subject: sub.subject)) }
+        }
+        if max > 0 && n == max {
+            lock.withLock {
+                if subs[sub.sid] != nil {
+                    subs[sub.sid] = nil
+                    subsGeneration.add(1, ordering: .releasing)
+                }
+            }
+            sub.continuation.finish()
+        }
+    }
+
+    private func routeReply(_ m: Message) {
+        let subject = m.subject.string
+        guard subject.hasPrefix(inboxPrefix) else { return }
+        let token = String(subject.dropFirst(inboxPrefix.count))
+        guard let pending = lock.withLock({ responders.removeValue(forKey: token) }) else { return }
+        let message = NATSMessage(m)
+        if message.status == 503 {
+            pending.continuation.resume(throwing: NATSClientError.noResponders(subject: pending.subject))
+        } else {
+            pending.continuation.resume(returning: message)
+        }
+    }
+
+    // MARK: Writer thread
+
+    func runWriter() {
+        var local = ByteBuffer(capacity: 64 * 1024)
+        while true {
+            var target: Int32 = -1
+            let proceed: Bool = lock.withLock {
+                while status != .closed && (fd < 0 || outbound.isEmpty) {
+                    writerWake.wait(timeoutNanos: 1_000_000_000)
+                }
+                if status == .closed { return false }
+                outbound.swapContents(with: &local)
+                target = fd
+                writerBusy = true
+                spaceFreed.broadcast()
+                return true
+            }
+            if !proceed { break }
+            let ok = ClientSocket.writeAll(target, local.base, local.count)
+            local.removeAll()
+            local.shrink(to: 64 * 1024, ifAbove: 8 << 20)
+            lock.withLock {
+                writerBusy = false
+                if fdToCloseAfterWrite >= 0 {
+                    Glibc.close(fdToCloseAfterWrite)
+                    fdToCloseAfterWrite = -1
+                } else if !ok && fd == target {
+                    shutdown(target, Int32(SHUT_RDWR))  // the reader sees the failure and reconnects
+                }
+            }
+        }
+        lock.withLock {
+            if fdToCloseAfterWrite >= 0 {
+                Glibc.close(fdToCloseAfterWrite)
+                fdToCloseAfterWrite = -1
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+import NATSTestSupport
+import Testing
+
+extension BrokerKind: CustomTestStringConvertible {
+    public var testDescription: String { rawValue }
+}
