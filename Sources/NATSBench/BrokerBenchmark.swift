@@ -29,6 +29,14 @@ public struct BrokerBenchmark {
         public var p50: Double?
         public var p99: Double?
         public var seconds: Double
+
+        public init(name: String, rate: Double? = nil, p50: Double? = nil, p99: Double? = nil, seconds: Double) {
+            self.name = name
+            self.rate = rate
+            self.p50 = p50
+            self.p99 = p99
+            self.seconds = seconds
+        }
     }
 
     static func seconds() -> Double {

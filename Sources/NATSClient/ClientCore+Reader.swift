@@ -37,6 +37,7 @@ extension ClientCore: ServerOpHandler {
             if ready > 0 && fds[0].revents != 0 {
                 let n = recv(current, buffer.baseAddress, buffer.count, 0)
                 if n > 0 {
+                    defer { pushDeliveries() }
                     do {
                         try parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), handler: self)
                     } catch {
@@ -261,6 +262,9 @@ extension ClientCore: ServerOpHandler {
                 lock.withLock { queueControl("PONG\r\n") }
             }
         case .pong:
+            // Messages that arrived before this PONG reach their queues before whoever waits on it resumes
+            // (drain ends subscriptions right after its flush).
+            pushDeliveries()
             if handshake.stage == .awaitingPong {
                 handshake.stage = .done
                 return true
@@ -310,19 +314,35 @@ extension ClientCore: ServerOpHandler {
         let n = sub.delivered.wrappingAdd(1, ordering: .relaxed).newValue
         let max = sub.maxMessages.load(ordering: .relaxed)
         if max > 0 && n > max { return }
-        if case .dropped = sub.continuation.yield(NATSMessage(m)) {
-            sub.dropped.add(1, ordering: .relaxed)
-            if reportedSlow.insert(sub.sid).inserted { emit(.slowConsumer(subject: sub.subject)) }
-        }
+        if sub.staged.isEmpty { touched.append(sub) }
+        sub.staged.append(NATSMessage(m))
         if max > 0 && n == max {
             lock.withLock {
-                if subs[sub.sid] != nil {
+                if subs[sub.sid] === sub {
                     subs[sub.sid] = nil
                     subsGeneration.add(1, ordering: .releasing)
                 }
             }
-            sub.continuation.finish()
+            sub.finishAfterPush = true
         }
+    }
+
+    /// Hands the messages staged during a read to their subscriptions' queues: one lock and at most one
+    /// consumer wake-up per subscription per read.
+    func pushDeliveries() {
+        guard !touched.isEmpty else { return }
+        for sub in touched {
+            let dropped = sub.queue.push(&sub.staged)
+            if dropped > 0 {
+                sub.dropped.add(dropped, ordering: .relaxed)
+                if reportedSlow.insert(sub.sid).inserted { emit(.slowConsumer(subject: sub.subject)) }
+            }
+            if sub.finishAfterPush {
+                sub.finishAfterPush = false
+                sub.queue.finish()
+            }
+        }
+        touched.removeAll(keepingCapacity: true)
     }
 
     private func routeReply(_ m: Message) {
@@ -345,7 +365,7 @@ extension ClientCore: ServerOpHandler {
         while true {
             var target: Int32 = -1
             let proceed: Bool = lock.withLock {
-                while status != .closed && (fd < 0 || outbound.isEmpty) {
+                while status != .closed && (fd < 0 || outbound.isEmpty || writerBusy) {
                     writerWake.wait(timeoutNanos: 1_000_000_000)
                 }
                 if status == .closed { return false }
@@ -359,15 +379,7 @@ extension ClientCore: ServerOpHandler {
             let ok = ClientSocket.writeAll(target, local.base, local.count)
             local.removeAll()
             local.shrink(to: 64 * 1024, ifAbove: 8 << 20)
-            lock.withLock {
-                writerBusy = false
-                if fdToCloseAfterWrite >= 0 {
-                    Glibc.close(fdToCloseAfterWrite)
-                    fdToCloseAfterWrite = -1
-                } else if !ok && fd == target {
-                    shutdown(target, Int32(SHUT_RDWR))  // the reader sees the failure and reconnects
-                }
-            }
+            finishWrite(target: target, ok: ok)
         }
         lock.withLock {
             if fdToCloseAfterWrite >= 0 {

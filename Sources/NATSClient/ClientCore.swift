@@ -50,6 +50,12 @@ final class ClientCore: @unchecked Sendable {
     var fd: Int32 = -1
     var outbound = ByteBuffer(capacity: 64 * 1024)
     var writerBusy = false
+    /// Monotonic ns of the last write: a connection idle for `inlineWriteIdleNanos` gets its next publish
+    /// written by the publishing thread itself (no writer wake-up on the latency path).
+    var lastWriteAt: UInt64 = 0
+    /// Buffer for such inline writes; owned by whoever holds `writerBusy`.
+    var inlineBuffer = ByteBuffer(capacity: 4096)
+    static let inlineWriteIdleNanos: UInt64 = 50_000
     var fdToCloseAfterWrite: Int32 = -1
     var maxPayload = 1 << 20
     var pongWaiters: [PongWaiter] = []
@@ -59,6 +65,7 @@ final class ClientCore: @unchecked Sendable {
     var responders: [String: PendingRequest] = [:]
     var earliestDeadline: UInt64 = .max
     var inbox: SubscriptionState?
+    var inboxHandle: NATSSubscription?
     let inboxPrefix: String
     var nextToken: UInt64 = 0
     var pool: ServerPool
@@ -72,6 +79,8 @@ final class ClientCore: @unchecked Sendable {
     var handshake = HandshakeProgress()
     var lastPingAt: UInt64 = 0
     var reportedSlow: Set<UInt64> = []
+    /// Subscriptions with staged messages in the current read.
+    var touched: [SubscriptionState] = []
 
     init(options: NATSClientOptions) {
         self.options = options
@@ -125,7 +134,7 @@ final class ClientCore: @unchecked Sendable {
         guard Subject.isValidLiteral(sb) else { throw .invalidSubject(String(decoding: sb, as: UTF8.self)) }
         var reply = reply
         let total = payload.count + (headerBytes?.count ?? 0)
-        try lock.withLock { () throws(NATSClientError) in
+        let inlineTarget: Int32 = try lock.withLock { () throws(NATSClientError) -> Int32 in
             try admit(bytes: total + sb.count + (reply?.utf8.count ?? 0) + 32, payload: total)
             let wasEmpty = outbound.isEmpty
             if let headerBytes {
@@ -148,7 +157,41 @@ final class ClientCore: @unchecked Sendable {
             } else {
                 outbound.appendPUB(subject: sb, reply: nil, payload: payload)
             }
-            if wasEmpty { writerWake.signal() }
+            guard wasEmpty else { return -1 }
+            // An idle connection: write from this thread now. A busy one: leave it to the writer, which then
+            // sends many publishes per syscall.
+            if !writerBusy && fd >= 0 && ClientSocket.nowNanos() &- lastWriteAt > Self.inlineWriteIdleNanos {
+                writerBusy = true
+                outbound.swapContents(with: &inlineBuffer)
+                return fd
+            }
+            writerWake.signal()
+            return -1
+        }
+        if inlineTarget >= 0 { writeInline(inlineTarget) }
+    }
+
+    /// Writes `inlineBuffer` on the caller's thread, then hands the writer role back. Called holding the
+    /// writer role (`writerBusy`) but not the lock.
+    private func writeInline(_ target: Int32) {
+        let ok = ClientSocket.writeAll(target, inlineBuffer.base, inlineBuffer.count)
+        inlineBuffer.removeAll()
+        finishWrite(target: target, ok: ok)
+        lock.withLock { if !outbound.isEmpty { writerWake.signal() } }
+    }
+
+    /// Releases the writer role after a write: closes an fd the reader dropped meanwhile, or reports a failed
+    /// write by shutting the socket down (the reader sees it and reconnects).
+    func finishWrite(target: Int32, ok: Bool) {
+        lock.withLock {
+            writerBusy = false
+            lastWriteAt = ClientSocket.nowNanos()
+            if fdToCloseAfterWrite >= 0 {
+                Glibc.close(fdToCloseAfterWrite)
+                fdToCloseAfterWrite = -1
+            } else if !ok && fd == target {
+                shutdown(target, Int32(SHUT_RDWR))
+            }
         }
     }
 
@@ -180,23 +223,18 @@ final class ClientCore: @unchecked Sendable {
     func subscribe(subject: String, queue: String?, isInbox: Bool = false) throws(NATSClientError) -> NATSSubscription {
         let valid = withBytes(subject) { Subject.isValidSubscription($0) }
         guard valid, queue.map({ !$0.isEmpty && !$0.contains(" ") }) ?? true else { throw .invalidSubject(subject) }
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: NATSMessage.self, bufferingPolicy: .bufferingOldest(options.subscriptionBufferLimit))
         let state: SubscriptionState = try lock.withLock { () throws(NATSClientError) in
             if status == .closed || status == .draining { throw .closed }
             let sid = nextSid
             nextSid += 1
             let state = SubscriptionState(sid: sid, subject: subject, queue: queue, isInbox: isInbox,
-                                          continuation: continuation)
+                                          bufferLimit: options.subscriptionBufferLimit)
             subs[sid] = state
             subsGeneration.add(1, ordering: .releasing)
             queueControl(state.subscribeProtocol())
             return state
         }
-        // A consumer that stops iterating (its task ended or was cancelled), or drops the subscription unread,
-        // ends it on the server too. Not the inbox: its stream is never iterated, replies are routed directly.
-        if !isInbox { continuation.onTermination = { [weak self] _ in self?.forget(state) } }
-        return NATSSubscription(state: state, stream: stream, core: self)
+        return NATSSubscription(state: state, core: self)
     }
 
     func unsubscribe(_ state: SubscriptionState, after: Int?) throws(NATSClientError) {
@@ -211,14 +249,15 @@ final class ClientCore: @unchecked Sendable {
             removeSubscription(state)
             return true
         }
-        if finish { state.continuation.finish() }
+        if finish { state.queue.finish() }
     }
 
-    /// Drops a subscription whose stream ended on the consumer's side.
+    /// Drops a subscription whose handle was released (the inbox's handle is kept by `inboxHandle`).
     func forget(_ state: SubscriptionState) {
         lock.withLock {
-            if subs[state.sid] != nil && status != .closed { removeSubscription(state) }
+            if subs[state.sid] === state && status != .closed { removeSubscription(state) }
         }
+        state.queue.finish()
     }
 
     /// With the lock held.
@@ -235,7 +274,12 @@ final class ClientCore: @unchecked Sendable {
         guard needed else { return }
         let sub = try subscribe(subject: inboxPrefix + "*", queue: nil, isInbox: true)
         lock.withLock {
-            if inbox == nil { inbox = sub.state } else { removeSubscription(sub.state) }
+            if inbox == nil {
+                inbox = sub.state
+                inboxHandle = sub
+            } else {
+                removeSubscription(sub.state)
+            }
         }
     }
 
@@ -308,21 +352,23 @@ final class ClientCore: @unchecked Sendable {
             subsGeneration.add(1, ordering: .releasing)
             return user
         }
-        for s in ended { s.continuation.finish() }
+        for s in ended { s.queue.finish() }
         try await flush(timeout: timeout)  // and every publish made before drain() is on the server
     }
 
     func close() {
+        // The inbox handle leaves the lock inside `taken`: releasing it runs its deinit, which locks.
         let taken: (pongs: [PongWaiter], requests: [PendingRequest], subs: [SubscriptionState],
-                    initial: CheckedContinuation<Void, Error>?)? = lock.withLock {
+                    initial: CheckedContinuation<Void, Error>?, inbox: NATSSubscription?)? = lock.withLock {
             guard status != .closed else { return nil }
             status = .closed
             if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
-            let result = (pongWaiters, Array(responders.values), Array(subs.values), initialWaiter)
+            let result = (pongWaiters, Array(responders.values), Array(subs.values), initialWaiter, inboxHandle)
             pongWaiters = []
             responders = [:]
             subs = [:]
             initialWaiter = nil
+            inboxHandle = nil
             subsGeneration.add(1, ordering: .releasing)
             writerWake.broadcast()
             spaceFreed.broadcast()
@@ -332,7 +378,7 @@ final class ClientCore: @unchecked Sendable {
         wakeReader()
         for w in taken.pongs { w.continuation?.resume(throwing: NATSClientError.closed) }
         for r in taken.requests { r.continuation.resume(throwing: NATSClientError.closed) }
-        for s in taken.subs { s.continuation.finish() }
+        for s in taken.subs { s.queue.finish() }
         taken.initial?.resume(throwing: NATSClientError.closed)
         emit(.closed)
         eventSink.finish()

@@ -5,26 +5,31 @@ import Synchronization
 final class SubscriptionState: Sendable {
     let sid: UInt64
     let subject: String
-    let queue: String?
+    let queueGroup: String?
     /// The shared request inbox (responses are routed to waiting requests, not yielded).
     let isInbox: Bool
-    let continuation: AsyncStream<NATSMessage>.Continuation
+    let queue: MessageQueue
     let delivered = Atomic<Int>(0)
     /// Auto-unsubscribe after this many messages; 0 means never.
     let maxMessages = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
 
-    init(sid: UInt64, subject: String, queue: String?, isInbox: Bool, continuation: AsyncStream<NATSMessage>.Continuation) {
+    /// Messages of the current read, not yet pushed to `queue` (reader thread only).
+    nonisolated(unsafe) var staged: [NATSMessage] = []
+    /// The max was reached in the current read: finish the queue after pushing (reader thread only).
+    nonisolated(unsafe) var finishAfterPush = false
+
+    init(sid: UInt64, subject: String, queue: String?, isInbox: Bool, bufferLimit: Int) {
         self.sid = sid
         self.subject = subject
-        self.queue = queue
+        self.queueGroup = queue
         self.isInbox = isInbox
-        self.continuation = continuation
+        self.queue = MessageQueue(limit: bufferLimit)
     }
 
     /// The SUB line (and UNSUB for what is left of a max) to (re)establish this subscription.
     func subscribeProtocol() -> String {
-        var s = "SUB \(subject)\(queue.map { " \($0)" } ?? "") \(sid)\r\n"
+        var s = "SUB \(subject)\(queueGroup.map { " \($0)" } ?? "") \(sid)\r\n"
         if let remaining = remainingMessages { s += "UNSUB \(sid) \(remaining)\r\n" }
         return s
     }
@@ -40,23 +45,25 @@ final class SubscriptionState: Sendable {
 
 /// Messages on a subject, as an `AsyncSequence`. Ends when unsubscribed (including after a max), drained or
 /// closed.
+///
+/// Dropping the last reference to a subscription unsubscribes it.
 public final class NATSSubscription: AsyncSequence, Sendable {
     public typealias Element = NATSMessage
     public let subject: String
     public let queue: String?
     let state: SubscriptionState
-    private let stream: AsyncStream<NATSMessage>
     private let core: ClientCore
 
-    init(state: SubscriptionState, stream: AsyncStream<NATSMessage>, core: ClientCore) {
+    init(state: SubscriptionState, core: ClientCore) {
         self.subject = state.subject
-        self.queue = state.queue
+        self.queue = state.queueGroup
         self.state = state
-        self.stream = stream
         self.core = core
     }
 
-    public func makeAsyncIterator() -> AsyncStream<NATSMessage>.Iterator { stream.makeAsyncIterator() }
+    deinit { core.forget(state) }
+
+    public func makeAsyncIterator() -> NATSMessageIterator { NATSMessageIterator(queue: state.queue, owner: self) }
 
     /// Stops the subscription now, or after `after` more messages in total have been delivered.
     public func unsubscribe(after: Int? = nil) throws(NATSClientError) {

@@ -8,9 +8,10 @@ let usage = """
     usage: hive <command> [options]
 
     commands:
-      bench --url nats://HOST:PORT [--messages N] [--size BYTES] [--requests N] [--json]
+      bench [--url nats://HOST:PORT] [--client swift|raw] [--messages N] [--size BYTES] [--requests N] [--json]
             measure a NATS broker (honeycombd's or nats-server): publish-only, 1->1, 1->8 fan-out,
-            1->4 queue group, request/reply latency
+            1->4 queue group, request/reply latency. --client swift (default) goes through Hive's NATS client;
+            --client raw uses a raw socket writer/reader, to measure the broker alone
       submit, watch, status, goals, tasks, drones, result, cancel, approve
             arrive with the control plane (not in this build)
     """
@@ -31,6 +32,7 @@ case "-h", "--help", "help":
 case "bench":
     var bench = BrokerBenchmark(url: "nats://127.0.0.1:4222")
     var json = false
+    var useClient = true
     var i = 0
     func value() -> String {
         i += 1
@@ -44,12 +46,21 @@ case "bench":
         case "--size": bench.payloadSize = Int(value()) ?? { fail("--size takes a number") }()
         case "--requests": bench.requests = Int(value()) ?? { fail("--requests takes a number") }()
         case "--json": json = true
+        case "--client":
+            switch value() {
+            case "swift": useClient = true
+            case "raw": useClient = false
+            default: fail("--client takes swift or raw")
+            }
         default: fail("unknown bench option '\(args[i])'\n\n\(usage)")
         }
         i += 1
     }
     do {
-        let results = try bench.runAll()
+        let results = useClient
+            ? try await ClientBenchmark(url: bench.url, messages: bench.messages, payloadSize: bench.payloadSize,
+                                        requests: bench.requests).runAll()
+            : try bench.runAll()
         if json {
             let rows = results.map { r in
                 var fields = ["\"name\":\"\(r.name)\"", "\"seconds\":\(r.seconds)"]

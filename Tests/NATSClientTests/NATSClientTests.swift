@@ -187,3 +187,39 @@ import Testing
         #expect(throws: NATSClientError.invalidSubject("a.>.b")) { _ = try nc.subscribe("a.>.b") }
     }
 }
+
+/// How long a subscription lives: as long as its handle or an iterator over it.
+@Suite struct SubscriptionLifetimeTests {
+    @Test func iteratingATemporarySubscriptionKeepsItAlive() async throws {
+        let broker = try RunningBroker(.embedded)
+        let nc = try await connect(broker.port)
+        let started = AsyncStream.makeStream(of: Void.self)
+        let reader = Task { () -> [String] in
+            var got: [String] = []
+            let sub = try nc.subscribe("temp")
+            try await nc.flush()
+            started.continuation.yield()
+            for await m in sub {
+                got.append(m.string)
+                if got.count == 3 { break }
+            }
+            return got
+        }
+        for await _ in started.stream { break }
+        for i in 0..<3 { try nc.publish("temp", "\(i)") }
+        #expect(try await reader.value == ["0", "1", "2"])
+    }
+
+    @Test func droppingTheHandleUnsubscribes() async throws {
+        let broker = try RunningBroker(.embedded)
+        let nc = try await connect(broker.port)
+        do {
+            let sub = try nc.subscribe("dropped")
+            try await nc.flush()
+            #expect(broker.embedded!.stats().subscriptions == 1)
+            _ = sub
+        }
+        try await nc.flush()  // the UNSUB queued by the release is processed before this PONG
+        #expect(broker.embedded!.stats().subscriptions == 0)
+    }
+}
