@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HiveLog
+import NATSClient
 import NATSServer
 
 /// A configuration problem, worded so the user can fix it.
@@ -28,14 +29,18 @@ public enum HoneycombConfigError: Error, CustomStringConvertible, Equatable {
 public struct HoneycombConfig: Equatable, Sendable {
     public var broker = BrokerConfig()
     public var logLevel = LogLevel.info
+    /// An external NATS server or cluster for the control plane; nil runs the embedded broker.
+    public var externalBus: [ServerAddress]?
 
     public init() {}
 
     public static let usage = """
         usage: honeycombd [--config FILE] [--listen HOST:PORT] [--token TOKEN | --user USER --pass PASS]
                           [--max-payload BYTES] [--event-loops N] [--log-level debug|info|warn|error]
+                          [--nats nats://HOST:PORT[,nats://HOST:PORT...]]
 
-        Runs the Hive control plane with its embedded NATS-compatible broker.
+        Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
+        server or cluster with --nats (the embedded broker is then off).
           --config FILE        JSON config (example: Config/honeycombd.json); flags override it
           --listen HOST:PORT   broker address (default 127.0.0.1:4222)
           --token TOKEN        require this auth token from clients
@@ -43,6 +48,7 @@ public struct HoneycombConfig: Equatable, Sendable {
           --max-payload BYTES  largest message accepted (default 1048576)
           --event-loops N      broker threads (default: one per core)
           --log-level LEVEL    debug, info, warn or error (default info)
+          --nats URLS          use this NATS server/cluster (credentials in the URL: nats://user:pass@host:port)
         """
 
     /// Applies a config file's JSON text.
@@ -68,6 +74,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "max_subscriptions": broker.maxSubscriptions = try int(key, value)
             case "event_loops": broker.eventLoops = try int(key, value)
             case "auth": try setAuth(value, path: path)
+            case "nats": try setExternalBus(try string(key, value))
             default: throw .unknownKey(key, path: path)
             }
         }
@@ -101,6 +108,12 @@ public struct HoneycombConfig: Equatable, Sendable {
         }
     }
 
+    public mutating func setExternalBus(_ text: String) throws(HoneycombConfigError) {
+        do { externalBus = try ServerAddress.parseList(text) } catch {
+            throw .invalidValue(key: "nats", reason: error.description)
+        }
+    }
+
     public mutating func setLogLevel(_ text: String) throws(HoneycombConfigError) {
         guard let l = LogLevel(name: text) else {
             throw .invalidValue(key: "log_level", reason: "'\(text)' is not one of debug, info, warn, error")
@@ -128,7 +141,8 @@ public struct HoneycombConfig: Equatable, Sendable {
         var i = 0
         while i < arguments.count {
             let arg = arguments[i]
-            let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level"]
+            let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
+                         "--nats"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
@@ -162,11 +176,29 @@ public struct HoneycombConfig: Equatable, Sendable {
                 guard let n = Int(value) else { throw .invalidValue(key: "--event-loops", reason: "'\(value)' is not a number") }
                 config.broker.eventLoops = n
             case "--log-level": try config.setLogLevel(value)
+            case "--nats": try config.setExternalBus(value)
             default: break
             }
         }
         if token != nil || user != nil || pass != nil { try config.setAuth(token: token, user: user, pass: pass) }
         if let problem = config.broker.validate() { throw .invalidValue(key: "configuration", reason: problem) }
         return config
+    }
+
+    /// Where the control plane connects: the external bus, or this process's own broker on `port`.
+    public func busOptions(embeddedPort port: Int) -> NATSClientOptions {
+        if let externalBus { return NATSClientOptions(servers: externalBus) }
+        var host = broker.listen.host
+        if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
+        if host == "::" { host = "::1" }
+        var own = ServerAddress(host: host, port: port)
+        switch broker.auth {
+        case .none: break
+        case .token(let t): own.token = t
+        case .userPassword(let u, let p):
+            own.user = u
+            own.password = p
+        }
+        return NATSClientOptions(servers: [own])
     }
 }

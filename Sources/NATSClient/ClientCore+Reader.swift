@@ -232,7 +232,8 @@ extension ClientCore: ServerOpHandler {
     /// Drops the current connection; the reader loop reconnects (or closes, without reconnect).
     func disconnect(reason: String) {
         let waiters: [PongWaiter]? = lock.withLock {
-            guard fd >= 0 else { return nil }
+            // After close() the reader sees the EOF that close's shutdown caused: not a lost connection.
+            guard fd >= 0, status != .closed else { return nil }
             let old = fd
             fd = -1
             shutdown(old, Int32(SHUT_RDWR))

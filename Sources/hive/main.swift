@@ -1,19 +1,27 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FoundationEssentials
+import HiveCore
 import HiveLog
 import NATSBench
+import NATSClient
 
 let usage = """
     usage: hive <command> [options]
 
     commands:
+      status [--honeycomb URLS] [--json]
+            ask honeycombd for its status over the bus
       bench [--url nats://HOST:PORT] [--client swift|raw] [--messages N] [--size BYTES] [--requests N] [--json]
             measure a NATS broker (honeycombd's or nats-server): publish-only, 1->1, 1->8 fan-out,
             1->4 queue group, request/reply latency. --client swift (default) goes through Hive's NATS client;
             --client raw uses a raw socket writer/reader, to measure the broker alone
-      submit, watch, status, goals, tasks, drones, result, cancel, approve
+      submit, watch, goals, tasks, drones, result, cancel, approve
             arrive with the control plane (not in this build)
+
+    --honeycomb URLS   where honeycombd's bus is: its embedded broker or the NATS cluster it uses
+                       (default: $HIVE_URL, else nats://127.0.0.1:4222)
     """
 
 func fail(_ message: String, code: Int32 = 64) -> Never {
@@ -29,6 +37,45 @@ args.removeFirst()
 switch command {
 case "-h", "--help", "help":
     print(usage)
+case "status":
+    var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
+    var json = false
+    var i = 0
+    while i < args.count {
+        switch args[i] {
+        case "--honeycomb":
+            i += 1
+            guard i < args.count else { fail("--honeycomb needs URLS") }
+            urls = args[i]
+        case "--json": json = true
+        default: fail("unknown status option '\(args[i])'\n\n\(usage)")
+        }
+        i += 1
+    }
+    do {
+        var options = try NATSClientOptions(urls: urls)
+        options.name = "hive"
+        options.allowReconnect = false
+        let nc = try await NATSClient.connect(options)
+        defer { nc.close() }
+        let reply = try await nc.request(APISubject.status, timeout: 3)
+        if json {
+            print(reply.string)
+        } else {
+            let s = try JSONDecoder().decode(StatusReply.self, from: Data(reply.payload))
+            print("honeycombd \(s.version)")
+            print("  broker:      \(s.broker)")
+            print("  bus server:  \(s.busServer)")
+            print("  started at:  \(s.startedAt)")
+            print("  uptime:      \(Int(s.uptimeSeconds)) s")
+        }
+    } catch NATSClientError.noResponders {
+        fail("no honeycombd answers on \(urls): the bus is up but honeycombd is not running on it", code: 69)
+    } catch let e as NATSClientError {
+        fail("\(e)", code: 69)
+    } catch {
+        fail("unreadable status reply: \(error)", code: 1)
+    }
 case "bench":
     var bench = BrokerBenchmark(url: "nats://127.0.0.1:4222")
     var json = false

@@ -6,7 +6,8 @@ import HiveLog
 import Honeycomb
 import NATSServer
 
-// honeycombd: flags/config → broker → wait for SIGTERM/SIGINT → clean shutdown.
+// honeycombd: flags/config → embedded broker (unless --nats) → control plane on the bus → wait for
+// SIGTERM/SIGINT → clean shutdown.
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.contains("--help") || arguments.contains("-h") {
@@ -23,28 +24,36 @@ do {
 }
 Log.setLevel(config.logLevel)
 
-// Block the shutdown signals before any thread starts, so every thread inherits the mask and sigwait below
-// is the only place they are delivered.
-signal(SIGPIPE, SIG_IGN)
-var shutdownSignals = sigset_t()
-sigemptyset(&shutdownSignals)
-sigaddset(&shutdownSignals, SIGTERM)
-sigaddset(&shutdownSignals, SIGINT)
-pthread_sigmask(SIG_BLOCK, &shutdownSignals, nil)
+ShutdownSignal.install()
 
 let log = Log("honeycombd")
-let broker: Broker
+var broker: Broker?
+if config.externalBus == nil {
+    do {
+        broker = try Broker.start(config: config.broker)
+    } catch {
+        log.error("start_failed", ["reason": error.description])
+        exit(1)
+    }
+}
+
+let control: ControlPlane
 do {
-    broker = try Broker.start(config: config.broker)
+    let mode: ControlPlane.BrokerMode = config.externalBus == nil ? .embedded : .external
+    if mode == .external {
+        log.info("using_external_bus", ["servers": config.externalBus!.map(\.description).joined(separator: ",")])
+    }
+    control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0), mode: mode)
 } catch {
-    log.error("start_failed", ["reason": error.description])
+    log.error("start_failed", ["reason": "control plane cannot reach the bus: \(error)"])
+    broker?.shutdown()
     exit(1)
 }
 
-var received: Int32 = 0
-sigwait(&shutdownSignals, &received)
+let received = await ShutdownSignal.wait()
 log.info("shutting_down", ["signal": received == SIGTERM ? "SIGTERM" : "SIGINT"])
-broker.shutdown()
+await control.stop()
+broker?.shutdown()
 exit(0)
 
 extension HoneycombConfigError {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Honeycomb
 import NATSServer
+import NATSClient
 import HiveLog
 
 @Suite struct HoneycombConfigTests {
@@ -79,5 +80,22 @@ import HiveLog
         } catch {
             #expect(error.description.contains(fragment), "\(error.description)")
         }
+    }
+}
+
+@Suite struct ExternalBusConfigTests {
+    @Test func natsFlagAndConfigKeySelectAnExternalBus() throws {
+        let c = try HoneycombConfig.from(arguments: ["--nats", "nats://u:p@a:4222, nats://b:5222"]) { _ in Data() }
+        #expect(c.externalBus?.map(\.description) == ["a:4222", "b:5222"])
+        #expect(c.externalBus?.first?.user == "u")
+        let f = try HoneycombConfig.from(arguments: ["--config", "c"]) { _ in Data(#"{"nats":"nats://x:1"}"#.utf8) }
+        #expect(f.externalBus?.map(\.description) == ["x:1"])
+        #expect(try HoneycombConfig.from(arguments: []) { _ in Data() }.externalBus == nil)
+    }
+
+    @Test func embeddedBusOptionsCarryTheBrokersCredentials() throws {
+        let c = try HoneycombConfig.from(arguments: ["--listen", "0.0.0.0:4333", "--token", "t"]) { _ in Data() }
+        let o = c.busOptions(embeddedPort: 4333)
+        #expect(o.servers == [ServerAddress(host: "127.0.0.1", port: 4333, token: "t")])
     }
 }

@@ -1,0 +1,76 @@
+import FoundationEssentials
+import HiveCore
+import HiveLog
+import NATSClient
+
+/// honeycombd's control plane on the bus. Today it answers `hive.v1.api.status`; the scheduler, registry and
+/// journal attach here as they land. It always talks to the bus through `NATSClient`, so the same code runs on
+/// the embedded broker and on an external NATS server or cluster.
+public final class ControlPlane: Sendable {
+    public enum BrokerMode: String, Sendable {
+        case embedded, external
+    }
+
+    private let client: NATSClient
+    private let mode: BrokerMode
+    private let started: ContinuousClock.Instant
+    private let startedAt: String
+    private let serving: Task<Void, Never>
+    private let log = Log("control-plane")
+
+    private init(client: NATSClient, mode: BrokerMode, status: NATSSubscription) {
+        self.client = client
+        self.mode = mode
+        started = .now
+        startedAt = Date.now.formatted(.iso8601)
+        let log = self.log
+        let (c, m, s, at) = (client, mode, started, startedAt)
+        serving = Task {
+            for await request in status {
+                guard let reply = request.reply else { continue }
+                let answer = StatusReply(service: "honeycombd", version: HiveVersion.current, broker: m.rawValue,
+                                         busServer: c.connectedServer ?? "", startedAt: at,
+                                         uptimeSeconds: Double((ContinuousClock.now - s).components.seconds))
+                do {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = .sortedKeys
+                    try c.publish(reply, Array(try encoder.encode(answer)))
+                } catch {
+                    log.warn("status_reply_failed", ["reason": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Connects to the bus (waiting for it if it is not up yet) and starts serving.
+    public static func start(options: NATSClientOptions, mode: BrokerMode) async throws -> ControlPlane {
+        var o = options
+        o.name = "honeycombd"
+        o.retryOnFailedConnect = true
+        o.maxReconnectAttempts = -1
+        let client = try await NATSClient.connect(o)
+        let status = try client.subscribe(APISubject.status, queue: "honeycombd")
+        try await client.flush()
+        let plane = ControlPlane(client: client, mode: mode, status: status)
+        plane.log.info("bus_connected", ["broker": mode.rawValue, "server": client.connectedServer ?? "?"])
+        let events = client.events
+        Task {
+            for await e in events {
+                switch e {
+                case .disconnected(let why): plane.log.warn("bus_disconnected", ["reason": why])
+                case .reconnected(let s): plane.log.info("bus_reconnected", ["server": s])
+                case .error(let e): plane.log.warn("bus_error", ["error": e])
+                default: break
+                }
+            }
+        }
+        return plane
+    }
+
+    /// Stops serving and leaves the bus.
+    public func stop() async {
+        try? await client.drain(timeout: 2)
+        client.close()
+        await serving.value
+    }
+}
