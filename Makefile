@@ -26,7 +26,8 @@ test-tsan:
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan
 
 test-compat: debug
-	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive $(PYTHON) -m pytest -q Tests/compat Tests/cli
+	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat
+	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive $(PYTHON) -m pytest -q Tests/cli
 
 ## Broker benchmark: honeycombd vs nats-server, same client, medians of several runs (see Docs/BENCHMARKS.md).
 bench: build
