@@ -27,6 +27,7 @@ let package = Package(
         .executableTarget(name: "hive", dependencies: ["NATSBench", "NATSClient", "HiveCore", "HiveLog"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
         .target(name: "NATSTestSupport", dependencies: ["NATSServer"], path: "Tests/NATSTestSupport"),
+        .testTarget(name: "HiveCoreTests", dependencies: ["HiveCore"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "NATSTestSupport"]),

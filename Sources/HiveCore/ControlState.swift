@@ -1,0 +1,464 @@
+/// Timing knobs of the control plane.
+public struct ControlConfig: Sendable, Equatable {
+    public var heartbeatMillis = 1_000
+    /// A drone silent this long is lost and its tasks are re-dispatched.
+    public var lostAfterMillis = 1_500
+    public var defaultTimeoutMillis = 60_000
+    /// Extra time on top of a task's timeout before its lease expires (the drone enforces the timeout itself).
+    public var leaseGraceMillis = 2_000
+
+    public init() {}
+}
+
+/// Why a submitted goal was refused.
+public enum SubmitError: Error, Equatable, Sendable, CustomStringConvertible {
+    case tooManyTasks(Int, limit: Int)
+    case tooDeep(Int, limit: Int)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .tooManyTasks(let n, let l): return "the goal has \(n) tasks; its budget allows \(l) (budget.max_tasks)"
+        case .tooDeep(let d, let l): return "the goal's task tree is \(d) deep; its budget allows \(l) (budget.max_depth)"
+        case .invalid(let why): return "invalid goal: \(why)"
+        }
+    }
+}
+
+/// Why a drone's result was not accepted (logged; the drone is not told).
+public enum ResultRejection: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownTask
+    case notLeased(TaskState)
+    case staleAttempt(expected: Int, got: Int)
+    case staleToken
+    case wrongDrone(holder: DroneID)
+    case invalidFork(String)
+
+    public var description: String {
+        switch self {
+        case .unknownTask: return "unknown task"
+        case .notLeased(let s): return "task is \(s.rawValue), not leased"
+        case .staleAttempt(let e, let g): return "stale attempt \(g) (current \(e))"
+        case .staleToken: return "stale lease token"
+        case .wrongDrone(let h): return "task is leased to \(h)"
+        case .invalidFork(let why): return "invalid fork: \(why)"
+        }
+    }
+}
+
+/// Effects for the service to carry out after a command.
+public struct Outbox: Sendable {
+    /// Tasks to stop on drones (their goal ended, or a join no longer needs them).
+    public var cancellations: [(drone: DroneID, task: TaskID)] = []
+    /// Goals that reached a final state.
+    public var finishedGoals: [GoalID] = []
+
+    public var isEmpty: Bool { cancellations.isEmpty && finishedGoals.isEmpty }
+}
+
+/// The control plane's state machine: goals, task trees, leases, joins, budgets, and the drone registry.
+///
+/// Deterministic and clock-free: every method takes `now` (monotonic milliseconds). Commands (`submit`,
+/// `receive`, `schedule`, `tick`, `cancel`) decide, apply their events through `apply`, and return them for the
+/// journal; replaying those events with `apply` rebuilds the same goals and tasks. The drone registry is not
+/// journaled: drones announce themselves again after a restart.
+public final class ControlState {
+    public private(set) var goals: [GoalID: GoalRecord] = [:]
+    public private(set) var tasks: [TaskID: TaskRecord] = [:]
+    public private(set) var drones: [DroneID: DroneRecord] = [:]
+    public let config: ControlConfig
+    public var outbox = Outbox()
+    var nextGoal: Int64 = 1
+    var nextSeq: Int64 = 0
+    var queue = PendingQueue()
+    var runningGoals: Set<GoalID> = []
+
+    public init(config: ControlConfig = ControlConfig()) { self.config = config }
+
+    public var pendingCount: Int { tasks.values.lazy.filter { $0.state == .pending }.count }
+
+    // MARK: Commands
+
+    /// Accepts a goal. Returns its id and the event to journal.
+    public func submit(_ spec: GoalSpec, now: Int64) throws(SubmitError) -> (GoalID, JournalEvent) {
+        try validate(spec.root, path: "root")
+        let size = spec.root.size
+        if size.nodes > spec.budget.maxTasks { throw .tooManyTasks(size.nodes, limit: spec.budget.maxTasks) }
+        if size.depth > spec.budget.maxDepth { throw .tooDeep(size.depth, limit: spec.budget.maxDepth) }
+        let id = "g\(nextGoal)"
+        let event = JournalEvent.goalSubmitted(goal: id, spec: spec, at: now)
+        apply(event)
+        return (id, event)
+    }
+
+    private func validate(_ t: TaskSpec, path: String) throws(SubmitError) {
+        if t.isFork {
+            guard let children = t.children, !children.isEmpty else { throw .invalid("\(path) is a fork without children") }
+            if case .quorum(let k) = t.join ?? .all, k > children.count {
+                throw .invalid("\(path) needs a quorum of \(k) but has \(children.count) children")
+            }
+            for (i, c) in children.enumerated() { try validate(c, path: "\(path).children[\(i)]") }
+        } else {
+            if t.kind.isEmpty { throw .invalid("\(path) has no kind") }
+            if t.children != nil { throw .invalid("\(path) has children but kind '\(t.kind)' (use kind \"fork\")") }
+            if let a = t.maxAttempts, a < 1 { throw .invalid("\(path) max_attempts must be at least 1") }
+            if let ms = t.timeoutMillis, ms < 1 { throw .invalid("\(path) timeout_ms must be positive") }
+        }
+    }
+
+    /// A drone's result. On acceptance returns the events applied.
+    public func receive(_ r: TaskResult, now: Int64) -> Result<[JournalEvent], ResultRejection> {
+        guard let t = tasks[r.task] else { return .failure(.unknownTask) }
+        guard t.state == .leased || t.state == .running else { return .failure(.notLeased(t.state)) }
+        guard r.attempt == t.attempts else { return .failure(.staleAttempt(expected: t.attempts, got: r.attempt)) }
+        guard let lease = t.lease, lease.token == r.token else { return .failure(.staleToken) }
+        guard lease.drone == r.drone else { return .failure(.wrongDrone(holder: lease.drone)) }
+        touch(r.drone, now: now)
+        var events: [JournalEvent] = []
+        switch r.outcome {
+        case .released:
+            events.append(.taskExpired(task: t.id, attempt: t.attempts, reason: "released by drone", countsAttempt: false, at: now))
+        case .succeeded where r.fork != nil:
+            let children = r.fork!
+            let join = r.join ?? .all
+            do {
+                try validate(.fork(children, join: join), path: t.id)
+            } catch {
+                return .failure(.invalidFork(error.description))
+            }
+            let goal = goals[t.goal]!
+            let depth = t.depth + TaskSpec.fork(children).size.depth - 1
+            let added = children.reduce(0) { $0 + $1.size.nodes }
+            if goal.taskCount + added > goal.budget.maxTasks {
+                events.append(.goalFailed(goal: goal.id, reason: "budget exhausted: \(goal.taskCount + added) tasks > max_tasks \(goal.budget.maxTasks)", at: now))
+            } else if depth > goal.budget.maxDepth {
+                events.append(.goalFailed(goal: goal.id, reason: "budget exhausted: depth \(depth) > max_depth \(goal.budget.maxDepth)", at: now))
+            } else {
+                events.append(.taskForked(task: t.id, children: children, join: join, at: now))
+            }
+        case .succeeded, .failed:
+            let output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error, wallMillis: r.wallMillis)
+            events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: r.outcome == .succeeded, output: output, at: now))
+        }
+        for e in events { apply(e) }
+        return .success(events)
+    }
+
+    /// Leases pending tasks to drones with free slots. Returns each lease's event and the assignment to send.
+    public func schedule(now: Int64, token: () -> String) -> [(event: JournalEvent, assignment: Assignment, drone: DroneID)] {
+        var free = drones.values.reduce(0) { $0 + $1.freeSlots }
+        guard free > 0, !queue.isEmpty else { return [] }
+        var out: [(JournalEvent, Assignment, DroneID)] = []
+        var skipped: [PendingQueue.Entry] = []
+        while free > 0, skipped.count < 256, let e = queue.pop() {
+            guard let t = tasks[e.task], t.state == .pending, t.seq == e.seq else { continue }
+            guard let drone = pickDrone(for: t) else {
+                skipped.append(e)
+                continue
+            }
+            let attempt = t.attempts + 1
+            let tok = token()
+            let event = JournalEvent.taskLeased(task: t.id, attempt: attempt, drone: drone, token: tok,
+                                                deadline: now + Int64(t.timeoutMillis + config.leaseGraceMillis), at: now)
+            apply(event)
+            out.append((event, Assignment(task: t.id, goal: t.goal, attempt: attempt, token: tok, kind: t.kind,
+                                          input: t.input, index: t.index, timeoutMillis: t.timeoutMillis), drone))
+            free -= 1
+        }
+        for e in skipped { queue.push(e) }
+        return out
+    }
+
+    /// The drone for `t`: active, a free slot, the tier, the backend and every required capability; among
+    /// those, one that has not run it before, then the one with the most free slots (spreads load).
+    func pickDrone(for t: TaskRecord) -> DroneID? {
+        var best: DroneRecord?
+        var bestScore = Int.min
+        let backend = "backend:\(t.kind)"
+        for d in drones.values where d.freeSlots > 0 {
+            if let tier = t.tier, !tier.admits(d.tier) { continue }
+            if !d.capabilities.contains(backend) { continue }
+            if !t.requires.allSatisfy({ d.capabilities.contains($0) }) { continue }
+            let score = (t.tried.contains(d.id) ? 0 : 1_000_000) + d.freeSlots * 1_000 - min(d.running.count, 999)
+            if score > bestScore || (score == bestScore && d.id < best!.id) {
+                best = d
+                bestScore = score
+            }
+        }
+        return best?.id
+    }
+
+    /// Time-based decisions: lost drones, expired leases, goal deadlines.
+    public func tick(now: Int64) -> [JournalEvent] {
+        var events: [JournalEvent] = []
+        for (id, d) in drones where d.state != .lost && now - d.lastSeen > Int64(config.lostAfterMillis) {
+            drones[id]!.state = .lost
+            for task in d.running.sorted() {
+                guard let t = tasks[task], t.lease?.drone == id else { continue }
+                events.append(.taskExpired(task: task, attempt: t.attempts, reason: "drone \(d.name) lost (no heartbeat)",
+                                           countsAttempt: true, at: now))
+            }
+        }
+        for d in drones.values where d.state != .lost {  // a lost drone's tasks were all expired above
+            for task in d.running.sorted() {
+                guard let t = tasks[task], let lease = t.lease, lease.deadline < now else { continue }
+                events.append(.taskExpired(task: task, attempt: t.attempts, reason: "lease expired after \(t.timeoutMillis) ms",
+                                           countsAttempt: true, at: now))
+            }
+        }
+        for g in runningGoals.sorted() {
+            if let deadline = goals[g]?.deadline, deadline < now {
+                events.append(.goalFailed(goal: g, reason: "deadline exceeded (budget.deadline_ms)", at: now))
+            }
+        }
+        for e in events { apply(e) }
+        return events
+    }
+
+    /// After a restart: every lease from before is void; those tasks go back to pending without using an attempt.
+    public func voidLeases(now: Int64) -> [JournalEvent] {
+        let events = tasks.values.filter { $0.state == .leased || $0.state == .running }.sorted { $0.id < $1.id }.map {
+            JournalEvent.taskExpired(task: $0.id, attempt: $0.attempts, reason: "honeycombd restarted", countsAttempt: false, at: now)
+        }
+        for e in events { apply(e) }
+        return events
+    }
+
+    public func cancel(goal: GoalID, now: Int64) -> JournalEvent? {
+        guard let g = goals[goal], g.state == .running else { return nil }
+        let e = JournalEvent.goalCancelled(goal: goal, reason: "cancelled by request", at: now)
+        apply(e)
+        return e
+    }
+
+    // MARK: Registry (not journaled)
+
+    public func hello(_ h: DroneHello, now: Int64) -> HelloReply {
+        guard h.slots > 0 && h.slots <= 4096 else {
+            return HelloReply(accepted: false, reason: "slots must be between 1 and 4096", heartbeatMillis: config.heartbeatMillis)
+        }
+        var d = DroneRecord(id: h.drone, name: h.name, tier: h.tier, slots: h.slots, capabilities: Set(h.capabilities),
+                            host: h.host, lastSeen: now)
+        if let old = drones[h.drone] {
+            // A drone announcing itself again keeps the tasks it still holds leases for.
+            d.running = old.running.filter { tasks[$0]?.lease?.drone == h.drone }
+            d.completed = old.completed
+            d.failed = old.failed
+        }
+        drones[h.drone] = d
+        return HelloReply(accepted: true, heartbeatMillis: config.heartbeatMillis)
+    }
+
+    /// Records a heartbeat; false when the drone is unknown or was marked lost (it must announce itself again).
+    public func heartbeat(_ hb: Heartbeat, now: Int64) -> Bool {
+        guard let d = drones[hb.drone], d.state != .lost else { return false }
+        touch(hb.drone, now: now)
+        for task in hb.running where tasks[task]?.state == .leased && tasks[task]?.lease?.drone == hb.drone {
+            tasks[task]!.state = .running
+        }
+        return true
+    }
+
+    /// The drone is shutting down: no new leases; its running tasks finish or come back released.
+    public func draining(_ drone: DroneID) {
+        if drones[drone] != nil { drones[drone]!.state = .draining }
+    }
+
+    private func touch(_ drone: DroneID, now: Int64) {
+        if drones[drone] != nil && drones[drone]!.state != .lost { drones[drone]!.lastSeen = now }
+    }
+
+    // MARK: Apply
+
+    /// Applies one event. The only mutator of goals and tasks.
+    public func apply(_ event: JournalEvent) {
+        switch event {
+        case .goalSubmitted(let id, let spec, let at):
+            var goal = GoalRecord(id: id, name: spec.name, priority: spec.priority, budget: spec.budget, root: "\(id).0",
+                                  createdAt: at)
+            if let d = spec.budget.deadlineMillis { goal.deadline = at + Int64(d) }
+            goals[id] = goal
+            runningGoals.insert(id)
+            if let n = Int64(id.dropFirst()), n >= nextGoal { nextGoal = n + 1 }
+            _ = addTask(spec.root, goal: id, parent: nil, index: 0, depth: 1, at: at)
+
+        case .taskLeased(let task, let attempt, let drone, let token, let deadline, _):
+            guard var t = tasks[task] else { return }
+            t.state = .leased
+            t.attempts = attempt
+            t.lease = Lease(drone: drone, token: token, deadline: deadline)
+            if !t.tried.contains(drone) { t.tried.append(drone) }
+            tasks[task] = t
+            drones[drone]?.running.insert(task)
+
+        case .taskFinished(let task, _, let succeeded, let output, let at):
+            guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
+            releaseLease(&t)
+            t.result = output
+            if succeeded {
+                drones[output.drone]?.completed += 1
+                t.state = .succeeded
+                t.finishedAt = at
+                tasks[task] = t
+                settled(t)
+            } else {
+                drones[output.drone]?.failed += 1
+                let why = output.error ?? output.exitCode.map { "exit code \($0)" } ?? "failed"
+                retryOrDie(&t, reason: "failed after \(t.attempts) attempt(s): \(why)", at: at)
+            }
+
+        case .taskExpired(let task, _, let reason, let counts, let at):
+            guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
+            releaseLease(&t)
+            if !counts { t.attempts -= 1 }
+            retryOrDie(&t, reason: "expired after \(t.attempts) attempt(s): \(reason)", at: at)
+
+        case .taskForked(let task, let children, let join, let at):
+            guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
+            releaseLease(&t)
+            t.state = .waiting
+            t.join = join
+            tasks[task] = t
+            for (i, c) in children.enumerated() {
+                let child = addTask(c, goal: t.goal, parent: task, index: i, depth: t.depth + 1, at: at)
+                tasks[task]!.children.append(child)
+            }
+
+        case .goalCancelled(let goal, let reason, let at), .goalFailed(let goal, let reason, let at):
+            guard var g = goals[goal], g.state == .running else { return }
+            if case .goalCancelled = event { g.state = .cancelled } else { g.state = .failed }
+            g.reason = reason
+            g.finishedAt = at
+            goals[goal] = g
+            runningGoals.remove(goal)
+            cancelSubtree(g.root, reason: reason, at: at)
+            outbox.finishedGoals.append(goal)
+        }
+    }
+
+    /// Creates a task (and, for a fork, its subtree). Work tasks are queued at once.
+    private func addTask(_ spec: TaskSpec, goal: GoalID, parent: TaskID?, index: Int, depth: Int, at: Int64) -> TaskID {
+        let n = goals[goal]!.taskCount
+        goals[goal]!.taskCount += 1
+        let id = "\(goal).\(n)"
+        let budget = goals[goal]!.budget
+        var t = TaskRecord(id: id, goal: goal, parent: parent, index: index, depth: depth, kind: spec.kind, name: spec.name,
+                           tier: spec.tier, requires: spec.requires ?? [], input: spec.input,
+                           timeoutMillis: spec.timeoutMillis ?? config.defaultTimeoutMillis,
+                           maxAttempts: spec.maxAttempts ?? budget.maxAttempts,
+                           join: spec.isFork ? (spec.join ?? .all) : nil,
+                           state: spec.isFork ? .waiting : .pending, createdAt: at)
+        if spec.isFork {
+            tasks[id] = t
+            for (i, c) in (spec.children ?? []).enumerated() {
+                let child = addTask(c, goal: goal, parent: id, index: i, depth: depth + 1, at: at)
+                tasks[id]!.children.append(child)
+            }
+        } else {
+            t.seq = nextSeq
+            nextSeq += 1
+            tasks[id] = t
+            queue.push(.init(priority: goals[goal]!.priority, seq: t.seq, task: id))
+        }
+        return id
+    }
+
+    private func releaseLease(_ t: inout TaskRecord) {
+        if let lease = t.lease { drones[lease.drone]?.running.remove(t.id) }
+        t.lease = nil
+    }
+
+    private func retryOrDie(_ t: inout TaskRecord, reason: String, at: Int64) {
+        if t.attempts < t.maxAttempts && goals[t.goal]?.state == .running {
+            t.state = .pending
+            t.seq = nextSeq
+            nextSeq += 1
+            tasks[t.id] = t
+            queue.push(.init(priority: goals[t.goal]!.priority, seq: t.seq, task: t.id))
+        } else {
+            t.state = .dead
+            t.reason = reason
+            t.finishedAt = at
+            tasks[t.id] = t
+            settled(t)
+        }
+    }
+
+    /// A task reached a final state: decide its parent's join, or its goal.
+    private func settled(_ t: TaskRecord) {
+        guard let parentID = t.parent else {
+            finishGoal(t.goal, succeeded: t.state == .succeeded, reason: t.reason, at: t.finishedAt ?? 0)
+            return
+        }
+        guard let p = tasks[parentID], p.state == .waiting, let join = p.join else { return }
+        let kids = p.children.compactMap { tasks[$0] }
+        let ok = kids.filter { $0.state == .succeeded }.count
+        let open = kids.filter { !$0.state.isFinal }.count
+        let needed = join.needed(of: kids.count)
+        let at = t.finishedAt ?? 0
+        var parent = p
+        if ok >= needed {
+            parent.state = .succeeded
+        } else if ok + open < needed {
+            parent.state = .dead
+            let failed = kids.count - ok - open
+            let first = kids.first { $0.state == .dead }?.reason.map { "; first: \($0)" } ?? ""
+            parent.reason = "join \(join) cannot be met: \(failed) of \(kids.count) children failed\(first)"
+        } else {
+            return
+        }
+        parent.finishedAt = at
+        tasks[parentID] = parent
+        // Speculative work no longer needed (any/quorum decided, or a failed all): stop it.
+        for k in kids where !k.state.isFinal { cancelSubtree(k.id, reason: "join \(join) of \(parentID) already decided", at: at) }
+        settled(parent)
+    }
+
+    private func finishGoal(_ id: GoalID, succeeded: Bool, reason: String?, at: Int64) {
+        guard var g = goals[id], g.state == .running else { return }
+        g.state = succeeded ? .succeeded : .failed
+        g.reason = succeeded ? nil : reason
+        g.finishedAt = at
+        goals[id] = g
+        runningGoals.remove(id)
+        outbox.finishedGoals.append(id)
+    }
+
+    private func cancelSubtree(_ id: TaskID, reason: String, at: Int64) {
+        guard var t = tasks[id], !t.state.isFinal else { return }
+        if let lease = t.lease { outbox.cancellations.append((lease.drone, id)) }
+        releaseLease(&t)
+        t.state = .cancelled
+        t.reason = reason
+        t.finishedAt = at
+        tasks[id] = t
+        for c in t.children { cancelSubtree(c, reason: reason, at: at) }
+    }
+
+    // MARK: Snapshots
+
+    /// The durable part of the state (goals, tasks, counters), for journal compaction.
+    public struct Snapshot: Codable, Sendable {
+        public var goals: [GoalRecord]
+        public var tasks: [TaskRecord]
+        public var nextGoal: Int64
+        public var nextSeq: Int64
+    }
+
+    public func snapshot() -> Snapshot {
+        Snapshot(goals: goals.values.sorted { $0.id < $1.id }, tasks: tasks.values.sorted { $0.id < $1.id },
+                 nextGoal: nextGoal, nextSeq: nextSeq)
+    }
+
+    public func restore(_ s: Snapshot) {
+        goals = Dictionary(uniqueKeysWithValues: s.goals.map { ($0.id, $0) })
+        tasks = Dictionary(uniqueKeysWithValues: s.tasks.map { ($0.id, $0) })
+        nextGoal = s.nextGoal
+        nextSeq = s.nextSeq
+        runningGoals = Set(s.goals.filter { $0.state == .running }.map(\.id))
+        queue = PendingQueue()
+        for t in s.tasks where t.state == .pending {
+            queue.push(.init(priority: goals[t.goal]?.priority ?? 0, seq: t.seq, task: t.id))
+        }
+    }
+}

@@ -1,0 +1,128 @@
+public typealias GoalID = String
+public typealias TaskID = String
+public typealias DroneID = String
+
+/// Where a task is in its life (DESIGN.md). `failed`/`expired` are transitions, not resting states: a failed or
+/// expired attempt goes back to `pending` while attempts remain, else the task is `dead`.
+public enum TaskState: String, Codable, Sendable {
+    case pending, leased, running
+    /// A fork waiting on its children.
+    case waiting
+    case succeeded, dead, cancelled
+
+    public var isFinal: Bool { self == .succeeded || self == .dead || self == .cancelled }
+}
+
+public enum GoalState: String, Codable, Sendable {
+    case running, succeeded, failed, cancelled
+
+    public var isFinal: Bool { self != .running }
+}
+
+/// A drone's lease on a task. Results must carry the token; a stale token is dropped.
+public struct Lease: Codable, Sendable, Equatable {
+    public var drone: DroneID
+    public var token: String
+    /// Monotonic-clock millis after which the lease expires.
+    public var deadline: Int64
+}
+
+/// What an attempt produced.
+public struct TaskOutput: Codable, Sendable, Equatable {
+    public var drone: DroneID
+    public var exitCode: Int?
+    public var output: String?
+    public var error: String?
+    public var wallMillis: Int?
+
+    public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil) {
+        self.drone = drone
+        self.exitCode = exitCode
+        self.output = output
+        self.error = error
+        self.wallMillis = wallMillis
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case drone, output, error
+        case exitCode = "exit_code", wallMillis = "wall_ms"
+    }
+}
+
+public struct TaskRecord: Codable, Sendable {
+    public let id: TaskID
+    public let goal: GoalID
+    public let parent: TaskID?
+    /// Position among its siblings (exec tasks see it as HIVE_TASK_INDEX).
+    public let index: Int
+    public let depth: Int
+    public var kind: String
+    public var name: String?
+    public var tier: TierRequirement?
+    public var requires: [String]
+    public var input: TaskInput?
+    public var timeoutMillis: Int
+    public var maxAttempts: Int
+    public var children: [TaskID] = []
+    public var join: JoinPolicy?
+    public var state: TaskState
+    public var attempts = 0
+    public var lease: Lease?
+    /// Drones that ran an attempt (a retry prefers others).
+    public var tried: [DroneID] = []
+    public var result: TaskOutput?
+    /// Why the task ended dead or cancelled.
+    public var reason: String?
+    /// Enqueue order: among equal priorities, older first.
+    public var seq: Int64 = 0
+    public var createdAt: Int64
+    public var finishedAt: Int64?
+}
+
+public struct GoalRecord: Codable, Sendable {
+    public let id: GoalID
+    public var name: String?
+    public var priority: Int
+    public var budget: Budget
+    public var root: TaskID
+    public var state: GoalState = .running
+    public var reason: String?
+    public var createdAt: Int64
+    public var deadline: Int64?
+    public var finishedAt: Int64?
+    public var taskCount = 0
+}
+
+/// A drone as the registry knows it (not journaled: drones announce themselves again after a restart).
+public struct DroneRecord: Codable, Sendable {
+    public enum State: String, Codable, Sendable { case active, draining, lost }
+    public let id: DroneID
+    public var name: String
+    public var tier: Tier
+    public var slots: Int
+    public var capabilities: Set<String>
+    public var host: HostFacts?
+    public var state: State = .active
+    public var lastSeen: Int64
+    public var running: Set<TaskID> = []
+    public var completed = 0
+    public var failed = 0
+
+    public var freeSlots: Int { state == .active ? max(0, slots - running.count) : 0 }
+}
+
+public struct HostFacts: Codable, Sendable, Equatable {
+    public var hostname: String
+    public var os: String
+    public var cpus: Int
+    public var memoryMB: Int
+
+    public init(hostname: String, os: String, cpus: Int, memoryMB: Int) {
+        self.hostname = hostname
+        self.os = os
+        self.cpus = cpus
+        self.memoryMB = memoryMB
+    }
+
+    enum CodingKeys: String, CodingKey { case hostname, os, cpus, memoryMB = "memory_mb" }
+}

@@ -1,0 +1,135 @@
+/// What a task is asked to do. Backends read the fields they understand (`exec`: command, args, stdin, env;
+/// `sleep`: sleepMillis; model backends: prompt and sampling, in their issue).
+public struct TaskInput: Codable, Sendable, Equatable {
+    public var command: String?
+    public var args: [String]?
+    public var stdin: String?
+    public var env: [String: String]?
+    public var sleepMillis: Int?
+    public var text: String?
+
+    public init(command: String? = nil, args: [String]? = nil, stdin: String? = nil, env: [String: String]? = nil,
+                sleepMillis: Int? = nil, text: String? = nil) {
+        self.command = command
+        self.args = args
+        self.stdin = stdin
+        self.env = env
+        self.sleepMillis = sleepMillis
+        self.text = text
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case command, args, stdin, env, text
+        case sleepMillis = "sleep_ms"
+    }
+}
+
+/// A node of a goal's task tree: work for a drone (`kind` names the backend), or a fork (`kind` "fork") whose
+/// `children` are joined under `join`. A fork does no work itself; it completes when its join is decided.
+public struct TaskSpec: Codable, Sendable, Equatable {
+    public var name: String?
+    /// Backend for work tasks (`exec`, `noop`, `sleep`, …); `fork` for a fork node.
+    public var kind: String
+    public var tier: TierRequirement?
+    /// Capabilities the drone must advertise (e.g. `exec:/bin/echo`, `model:llama`).
+    public var requires: [String]?
+    public var input: TaskInput?
+    public var maxAttempts: Int?
+    public var timeoutMillis: Int?
+    public var children: [TaskSpec]?
+    public var join: JoinPolicy?
+
+    public init(name: String? = nil, kind: String, tier: TierRequirement? = nil, requires: [String]? = nil,
+                input: TaskInput? = nil, maxAttempts: Int? = nil, timeoutMillis: Int? = nil,
+                children: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
+        self.name = name
+        self.kind = kind
+        self.tier = tier
+        self.requires = requires
+        self.input = input
+        self.maxAttempts = maxAttempts
+        self.timeoutMillis = timeoutMillis
+        self.children = children
+        self.join = join
+    }
+
+    /// A fork of `children` under `join`.
+    public static func fork(_ children: [TaskSpec], join: JoinPolicy = .all, name: String? = nil) -> TaskSpec {
+        TaskSpec(name: name, kind: "fork", children: children, join: join)
+    }
+
+    public var isFork: Bool { kind == "fork" }
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, tier, requires, input, children, join
+        case maxAttempts = "max_attempts", timeoutMillis = "timeout_ms"
+    }
+
+    /// Nodes in this subtree, and its depth (a leaf is depth 1).
+    public var size: (nodes: Int, depth: Int) {
+        guard let children, !children.isEmpty else { return (1, 1) }
+        var nodes = 1, depth = 0
+        for c in children {
+            let s = c.size
+            nodes += s.nodes
+            depth = max(depth, s.depth)
+        }
+        return (nodes, depth + 1)
+    }
+}
+
+/// Limits on one goal. Exhausting one ends the goal with the reason: no runaway loops.
+public struct Budget: Codable, Sendable, Equatable {
+    public var maxTasks: Int
+    public var maxDepth: Int
+    /// Default attempts per task (a task's own `max_attempts` wins).
+    public var maxAttempts: Int
+    /// Time from submission until the goal is failed; nil for none.
+    public var deadlineMillis: Int?
+
+    public init(maxTasks: Int = 100_000, maxDepth: Int = 16, maxAttempts: Int = 3, deadlineMillis: Int? = nil) {
+        self.maxTasks = maxTasks
+        self.maxDepth = maxDepth
+        self.maxAttempts = maxAttempts
+        self.deadlineMillis = deadlineMillis
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case maxTasks = "max_tasks", maxDepth = "max_depth", maxAttempts = "max_attempts", deadlineMillis = "deadline_ms"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Budget()
+        maxTasks = try c.decodeIfPresent(Int.self, forKey: .maxTasks) ?? d.maxTasks
+        maxDepth = try c.decodeIfPresent(Int.self, forKey: .maxDepth) ?? d.maxDepth
+        maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
+        deadlineMillis = try c.decodeIfPresent(Int.self, forKey: .deadlineMillis)
+    }
+}
+
+/// A goal as submitted: a task tree, a priority and a budget.
+public struct GoalSpec: Codable, Sendable, Equatable {
+    public var name: String?
+    /// Higher runs first.
+    public var priority: Int
+    public var budget: Budget
+    public var root: TaskSpec
+
+    public init(name: String? = nil, priority: Int = 0, budget: Budget = Budget(), root: TaskSpec) {
+        self.name = name
+        self.priority = priority
+        self.budget = budget
+        self.root = root
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0
+        budget = try c.decodeIfPresent(Budget.self, forKey: .budget) ?? Budget()
+        root = try c.decode(TaskSpec.self, forKey: .root)
+    }
+
+    enum CodingKeys: String, CodingKey { case name, priority, budget, root }
+}

@@ -1,0 +1,308 @@
+import FoundationEssentials
+import HiveCore
+import Testing
+
+/// A control state with helpers: an injected clock, drones, and a log of every event (for replay checks).
+final class Harness {
+    let state: ControlState
+    var now: Int64 = 1_000
+    var events: [JournalEvent] = []
+    var tokens = 0
+
+    init(config: ControlConfig = ControlConfig()) { state = ControlState(config: config) }
+
+    func drone(_ id: String, tier: Tier = .worker, slots: Int = 2, caps: [String] = ["backend:exec", "backend:noop"]) {
+        let reply = state.hello(DroneHello(drone: id, name: id, tier: tier, slots: slots, capabilities: caps, host: nil, version: "t"), now: now)
+        precondition(reply.accepted)
+    }
+
+    @discardableResult
+    func submit(_ root: TaskSpec, priority: Int = 0, budget: Budget = Budget()) throws -> GoalID {
+        let (id, e) = try state.submit(GoalSpec(priority: priority, budget: budget, root: root), now: now)
+        events.append(e)
+        return id
+    }
+
+    @discardableResult
+    func schedule() -> [(event: JournalEvent, assignment: Assignment, drone: DroneID)] {
+        let out = state.schedule(now: now) {
+            tokens += 1
+            return "tok\(tokens)"
+        }
+        events += out.map(\.event)
+        return out
+    }
+
+    @discardableResult
+    func finish(_ a: Assignment, drone: DroneID, ok: Bool = true, output: String? = nil,
+                fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) -> Result<[JournalEvent], ResultRejection> {
+        let r = state.receive(TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: drone,
+                                         outcome: ok ? .succeeded : .failed, exitCode: ok ? 0 : 1, output: output,
+                                         fork: fork, join: join), now: now)
+        if case .success(let e) = r { events += e }
+        return r
+    }
+
+    func tick() { events += state.tick(now: now) }
+
+    /// Runs everything to completion with every drone succeeding; returns how many tasks ran.
+    func drain(limit: Int = 100_000) -> Int {
+        var ran = 0
+        while ran < limit {
+            let batch = schedule()
+            if batch.isEmpty { return ran }
+            for (_, a, d) in batch {
+                _ = finish(a, drone: d, output: "\(a.index)")
+                ran += 1
+            }
+        }
+        return ran
+    }
+
+    func goal(_ id: GoalID) -> GoalRecord { state.goals[id]! }
+}
+
+func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
+    (0..<n).map { _ in TaskSpec(kind: "exec", input: TaskInput(command: "/bin/true"), maxAttempts: maxAttempts) }
+}
+
+@Suite struct ControlStateTests {
+    @Test func forkOfExecTasksRunsWithinDroneSlotsAndJoins() throws {
+        let h = Harness()
+        h.drone("d1", slots: 2)
+        h.drone("d2", slots: 3)
+        let g = try h.submit(.fork(exec(10)))
+        let first = h.schedule()
+        #expect(first.count == 5)  // 2 + 3 slots: backpressure, not overload
+        #expect(Set(first.map(\.drone)) == ["d1", "d2"])
+        #expect(h.schedule().isEmpty)
+        for (_, a, d) in first { _ = h.finish(a, drone: d) }
+        #expect(h.drain() == 5)
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.outbox.finishedGoals == [g])
+        #expect(h.state.drones["d1"]!.completed + h.state.drones["d2"]!.completed == 10)
+    }
+
+    @Test func nestedForksJoinBottomUp() throws {
+        let h = Harness()
+        h.drone("d1", slots: 8)
+        let g = try h.submit(.fork([.fork(exec(3)), .fork([.fork(exec(2)), TaskSpec(kind: "noop")])]))
+        #expect(h.goal(g).taskCount == 10)
+        #expect(h.drain() == 6)
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.tasks.values.filter { $0.goal == g }.allSatisfy { $0.state == .succeeded })
+    }
+
+    @Test func failedTaskIsRetriedElsewhereThenDies() throws {
+        let h = Harness()
+        h.drone("d1", slots: 1)
+        h.drone("d2", slots: 1)
+        let g = try h.submit(.fork(exec(1, maxAttempts: 2)))
+        let a1 = h.schedule()[0]
+        _ = h.finish(a1.assignment, drone: a1.drone, ok: false)
+        let a2 = h.schedule()[0]
+        #expect(a2.drone != a1.drone, "a retry prefers a drone that has not run the task")
+        #expect(a2.assignment.attempt == 2)
+        _ = h.finish(a2.assignment, drone: a2.drone, ok: false)
+        #expect(h.schedule().isEmpty)
+        let t = h.state.tasks[a1.assignment.task]!
+        #expect(t.state == .dead)
+        #expect(t.reason == "failed after 2 attempt(s): exit code 1")
+        #expect(h.goal(g).state == .failed)
+        #expect(h.goal(g).reason?.contains("join all cannot be met: 1 of 1 children failed") == true)
+    }
+
+    @Test func anyJoinCancelsTheRestOnFirstSuccess() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4)
+        let g = try h.submit(.fork(exec(3), join: .any))
+        let leased = h.schedule()
+        #expect(leased.count == 3)
+        _ = h.finish(leased[1].assignment, drone: "d1")
+        #expect(h.goal(g).state == .succeeded)
+        #expect(Set(h.state.outbox.cancellations.map(\.task)) == [leased[0].assignment.task, leased[2].assignment.task])
+        #expect(h.state.drones["d1"]!.running.isEmpty)
+        // A late result for a cancelled task is refused.
+        #expect(h.finish(leased[0].assignment, drone: "d1") == .failure(.notLeased(.cancelled)))
+    }
+
+    @Test func quorumSucceedsAtKAndFailsWhenUnreachable() throws {
+        let h = Harness()
+        h.drone("d1", slots: 8)
+        let ok = try h.submit(.fork(exec(3), join: .quorum(2)))
+        let a = h.schedule()
+        _ = h.finish(a[0].assignment, drone: "d1")
+        #expect(h.goal(ok).state == .running)
+        _ = h.finish(a[1].assignment, drone: "d1")
+        #expect(h.goal(ok).state == .succeeded)
+
+        let bad = try h.submit(.fork(exec(3, maxAttempts: 1), join: .quorum(2)))
+        let b = h.schedule()
+        _ = h.finish(b[0].assignment, drone: "d1", ok: false)
+        #expect(h.goal(bad).state == .running)
+        _ = h.finish(b[1].assignment, drone: "d1", ok: false)
+        #expect(h.goal(bad).state == .failed)
+    }
+
+    @Test func staleOrForeignResultsAreRejected() throws {
+        let h = Harness()
+        h.drone("d1", slots: 1)
+        h.drone("d2", slots: 1)
+        try h.submit(.fork(exec(1, maxAttempts: 3)))
+        let a = h.schedule()[0]
+        var wrongToken = a.assignment
+        wrongToken.token = "forged"
+        #expect(h.finish(wrongToken, drone: a.drone) == .failure(.staleToken))
+        let other = a.drone == "d1" ? "d2" : "d1"
+        #expect(h.finish(a.assignment, drone: other) == .failure(.wrongDrone(holder: a.drone)))
+        var old = a.assignment
+        old.attempt = 7
+        #expect(h.finish(old, drone: a.drone) == .failure(.staleAttempt(expected: 1, got: 7)))
+        var ghost = a.assignment
+        ghost.task = "g9.9"
+        #expect(h.finish(ghost, drone: a.drone) == .failure(.unknownTask))
+        #expect(h.state.tasks[a.assignment.task]!.state == .leased)
+    }
+
+    @Test func leaseExpiryAndLostDronesRequeueTasks() throws {
+        var config = ControlConfig()
+        config.lostAfterMillis = 1_500
+        config.leaseGraceMillis = 100
+        let h = Harness(config: config)
+        h.drone("d1", slots: 1)
+        h.drone("d2", slots: 1)
+        try h.submit(.fork([TaskSpec(kind: "exec", timeoutMillis: 500), TaskSpec(kind: "exec", timeoutMillis: 60_000)]))
+        let leased = h.schedule()
+        #expect(leased.count == 2)
+        // d1 keeps heartbeating, d2 goes silent.
+        let short = leased.first { $0.assignment.timeoutMillis == 500 }!
+        let long = leased.first { $0.assignment.timeoutMillis == 60_000 }!
+        h.now += 700
+        #expect(h.state.heartbeat(Heartbeat(drone: short.drone, running: [short.assignment.task]), now: h.now))
+        h.tick()
+        #expect(h.state.tasks[short.assignment.task]!.state == .pending, "lease past timeout + grace expires")
+        h.now += 1_000
+        #expect(h.state.heartbeat(Heartbeat(drone: short.drone, running: []), now: h.now))
+        h.tick()
+        #expect(h.state.drones[long.drone]!.state == .lost)
+        #expect(h.state.tasks[long.assignment.task]!.state == .pending)
+        #expect(!h.state.heartbeat(Heartbeat(drone: long.drone, running: []), now: h.now), "a lost drone must re-announce")
+    }
+
+    @Test func tiersCapabilitiesAndBackendsGatePlacement() throws {
+        let h = Harness()
+        h.drone("edge", tier: .edge, slots: 4)
+        h.drone("core", tier: .core, slots: 4, caps: ["backend:exec", "gpu"])
+        try h.submit(.fork([
+            TaskSpec(kind: "exec", tier: TierRequirement(.core)),
+            TaskSpec(kind: "exec", tier: TierRequirement(.worker, orHigher: true)),
+            TaskSpec(kind: "exec", requires: ["gpu"]),
+            TaskSpec(kind: "exec", tier: TierRequirement(.edge)),
+            TaskSpec(kind: "llama"),  // nobody has this backend: stays pending
+        ]))
+        let placed = Dictionary(uniqueKeysWithValues: h.schedule().map { ($0.assignment.index, $0.drone) })
+        #expect(placed == [0: "core", 1: "core", 2: "core", 3: "edge"])
+        #expect(h.state.tasks.values.filter { $0.state == .pending }.map(\.kind) == ["llama"])
+    }
+
+    @Test func higherPriorityGoalsFirstThenOlderTasks() throws {
+        let h = Harness()
+        let low = try h.submit(.fork(exec(2)), priority: 0)
+        let high = try h.submit(.fork(exec(2)), priority: 5)
+        h.drone("d1", slots: 3)
+        let order = h.schedule().map { h.state.tasks[$0.assignment.task]!.goal }
+        #expect(order == [high, high, low])
+    }
+
+    @Test func budgetsAreEnforced() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4)
+        #expect(throws: SubmitError.tooManyTasks(11, limit: 10)) { try h.submit(.fork(exec(10)), budget: Budget(maxTasks: 10)) }
+        #expect(throws: SubmitError.tooDeep(3, limit: 2)) { try h.submit(.fork([.fork(exec(1))]), budget: Budget(maxDepth: 2)) }
+        #expect(throws: SubmitError.invalid("root is a fork without children")) { try h.submit(.fork([])) }
+        // A dynamic fork past the budget ends the goal with the reason.
+        let g = try h.submit(TaskSpec(kind: "exec"), budget: Budget(maxTasks: 3))
+        let a = h.schedule()[0]
+        _ = h.finish(a.assignment, drone: "d1", fork: exec(5))
+        #expect(h.goal(g).state == .failed)
+        #expect(h.goal(g).reason == "budget exhausted: 6 tasks > max_tasks 3")
+        // Deadlines.
+        let slow = try h.submit(.fork(exec(1)), budget: Budget(deadlineMillis: 1_000))
+        h.now += 1_001
+        h.tick()
+        #expect(h.goal(slow).state == .failed)
+        #expect(h.goal(slow).reason == "deadline exceeded (budget.deadline_ms)")
+    }
+
+    @Test func aResultCanForkChildrenThatJoinIntoIt() throws {
+        let h = Harness()
+        h.drone("d1", slots: 8)
+        let g = try h.submit(TaskSpec(kind: "exec"))
+        let a = h.schedule()[0]
+        _ = h.finish(a.assignment, drone: "d1", fork: exec(4), join: .quorum(3))
+        #expect(h.state.tasks[a.assignment.task]!.state == .waiting)
+        #expect(h.drain() == 4)
+        #expect(h.goal(g).state == .succeeded)
+    }
+
+    @Test func cancelStopsLeasedWork() throws {
+        let h = Harness()
+        h.drone("d1", slots: 2)
+        let g = try h.submit(.fork(exec(5)))
+        let leased = h.schedule()
+        #expect(h.state.cancel(goal: g, now: h.now) != nil)
+        #expect(h.goal(g).state == .cancelled)
+        #expect(h.state.outbox.cancellations.count == 2)
+        #expect(h.schedule().isEmpty)
+        #expect(h.finish(leased[0].assignment, drone: "d1") == .failure(.notLeased(.cancelled)))
+    }
+
+    @Test func replayingTheEventsRebuildsTheSameState() throws {
+        let h = Harness()
+        h.drone("d1", slots: 3)
+        h.drone("d2", slots: 2)
+        try h.submit(.fork([.fork(exec(4)), .fork(exec(3, maxAttempts: 1), join: .any)]))
+        try h.submit(.fork(exec(6, maxAttempts: 2)), priority: 2)
+        var round = 0
+        while true {
+            let batch = h.schedule()
+            if batch.isEmpty { break }
+            for (_, a, d) in batch {
+                round += 1
+                _ = h.finish(a, drone: d, ok: round % 4 != 0, output: "r\(round)")
+            }
+        }
+        let replayed = ControlState()
+        for e in h.events { replayed.apply(e) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(try encoder.encode(replayed.snapshot()) == encoder.encode(h.state.snapshot()))
+        // And through a snapshot.
+        let restored = ControlState()
+        restored.restore(try JSONDecoder().decode(ControlState.Snapshot.self, from: encoder.encode(h.state.snapshot())))
+        #expect(try encoder.encode(restored.snapshot()) == encoder.encode(h.state.snapshot()))
+    }
+
+    @Test func restartVoidsLeasesWithoutUsingAttempts() throws {
+        let h = Harness()
+        h.drone("d1", slots: 2)
+        try h.submit(.fork(exec(3, maxAttempts: 1)))
+        h.schedule()
+        let restarted = ControlState()
+        for e in h.events { restarted.apply(e) }
+        let voided = restarted.voidLeases(now: h.now)
+        #expect(voided.count == 2)
+        #expect(restarted.tasks.values.filter { $0.state == .pending }.count == 3)
+        #expect(restarted.tasks.values.allSatisfy { $0.attempts == 0 })
+    }
+}
+
+extension Result: @retroactive Equatable where Success == [JournalEvent], Failure == ResultRejection {
+    public static func == (a: Self, b: Self) -> Bool {
+        switch (a, b) {
+        case (.success(let x), .success(let y)): return x == y
+        case (.failure(let x), .failure(let y)): return x == y
+        default: return false
+        }
+    }
+}
