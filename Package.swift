@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "NATSServer", dependencies: ["NATSWire", "CEpoll", "HiveLog"], swiftSettings: optimize),
         .target(name: "NATSClient", dependencies: ["NATSWire", "CEpoll", "HiveLog"], swiftSettings: optimize),
         .target(name: "NATSBench", dependencies: ["NATSWire", "NATSServer", "NATSClient"], swiftSettings: optimize),
-        .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "HiveCore", "HiveLog"]),
+        .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveCore", "HiveLog"]),
         .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog", "CEpoll"]),
         .executableTarget(name: "drone", dependencies: ["HiveLog"]),
         .executableTarget(name: "hive", dependencies: ["NATSBench", "NATSClient", "HiveCore", "HiveLog"]),
