@@ -2,6 +2,37 @@
 public enum APISubject {
     /// Request/reply: honeycombd's status (`StatusReply`).
     public static let status = "hive.v1.api.status"
+    /// Request/reply: a `GoalSpec` → `GoalRef` (after it is durable) or `APIError`.
+    public static let submit = "hive.v1.api.submit"
+    /// Request/reply: → `[GoalSummary]`.
+    public static let goals = "hive.v1.api.goals"
+    /// Request/reply: `GoalRef` → `GoalSummary`.
+    public static let goal = "hive.v1.api.goal"
+    /// Request/reply: `GoalRef` → `[TaskView]` (every node, forks included).
+    public static let tasks = "hive.v1.api.tasks"
+    /// Request/reply: `GoalRef` → `GoalResult` (work tasks only).
+    public static let result = "hive.v1.api.result"
+    /// Request/reply: `GoalRef` → `GoalSummary` after cancelling.
+    public static let cancel = "hive.v1.api.cancel"
+    /// Request/reply: → `[DroneView]`.
+    public static let drones = "hive.v1.api.drones"
+
+    /// drone → honeycombd, request/reply: `DroneHello` → `HelloReply`.
+    public static let droneHello = "hive.v1.drone.hello"
+    /// drone → honeycombd, request/reply on `hive.v1.drone.<id>.hb`: `Heartbeat` → `HeartbeatReply`.
+    public static func heartbeat(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).hb" }
+    public static let heartbeats = "hive.v1.drone.*.hb"
+    /// drone → honeycombd: the drone is shutting down (no new leases).
+    public static func bye(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).bye" }
+    public static let byes = "hive.v1.drone.*.bye"
+    /// honeycombd → drone: `Assignment`.
+    public static func assign(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).task" }
+    /// honeycombd → drone: `CancelTask`.
+    public static func cancelTask(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).cancel" }
+    /// drone → honeycombd: `TaskResult`.
+    public static let results = "hive.v1.result"
+    /// honeycombd → watchers: `GoalEvent` when a goal ends.
+    public static func events(_ goal: GoalID) -> String { "hive.v1.events.\(goal)" }
 }
 
 /// What `hive.v1.api.status` answers.

@@ -54,6 +54,8 @@ public struct Outbox: Sendable {
     public var finishedGoals: [GoalID] = []
 
     public var isEmpty: Bool { cancellations.isEmpty && finishedGoals.isEmpty }
+
+    public init() {}
 }
 
 /// The control plane's state machine: goals, task trees, leases, joins, budgets, and the drone registry.

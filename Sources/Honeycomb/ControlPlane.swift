@@ -3,9 +3,9 @@ import HiveCore
 import HiveLog
 import NATSClient
 
-/// honeycombd's control plane on the bus. Today it answers `hive.v1.api.status`; the scheduler, registry and
-/// journal attach here as they land. It always talks to the bus through `NATSClient`, so the same code runs on
-/// the embedded broker and on an external NATS server or cluster.
+/// honeycombd's control plane on the bus: the `ControlService` (scheduler, registry, journal, API) plus the
+/// status endpoint. It always talks to the bus through `NATSClient`, so the same code runs on the embedded
+/// broker and on an external NATS server or cluster.
 public final class ControlPlane: Sendable {
     public enum BrokerMode: String, Sendable {
         case embedded, external
@@ -16,11 +16,15 @@ public final class ControlPlane: Sendable {
     private let started: ContinuousClock.Instant
     private let startedAt: String
     private let serving: Task<Void, Never>
+    private let service: ControlService
+    private let journal: Journal?
     private let log = Log("control-plane")
 
-    private init(client: NATSClient, mode: BrokerMode, status: NATSSubscription) {
+    private init(client: NATSClient, mode: BrokerMode, status: NATSSubscription, service: ControlService, journal: Journal?) {
         self.client = client
         self.mode = mode
+        self.service = service
+        self.journal = journal
         started = .now
         startedAt = Date.now.formatted(.iso8601)
         let log = self.log
@@ -42,16 +46,26 @@ public final class ControlPlane: Sendable {
         }
     }
 
-    /// Connects to the bus (waiting for it if it is not up yet) and starts serving.
-    public static func start(options: NATSClientOptions, mode: BrokerMode) async throws -> ControlPlane {
+    /// Opens the journal (when `dataDirectory` is set), connects to the bus (waiting for it if it is not up
+    /// yet), recovers accepted goals and starts serving.
+    public static func start(options: NATSClientOptions, mode: BrokerMode, dataDirectory: String? = nil,
+                             config: ControlConfig = ControlConfig()) async throws -> ControlPlane {
+        var journal: Journal?
+        var recovery: JournalRecovery?
+        if let dataDirectory {
+            (journal, recovery) = try Journal.open(directory: dataDirectory)
+        } else {
+            Log("control-plane").warn("no_data_directory", ["effect": "goals are kept in memory only; pass --data DIR to journal them"])
+        }
         var o = options
         o.name = "honeycombd"
         o.retryOnFailedConnect = true
         o.maxReconnectAttempts = -1
         let client = try await NATSClient.connect(o)
         let status = try client.subscribe(APISubject.status, queue: "honeycombd")
+        let service = try await ControlService.start(client: client, journal: journal, recovery: recovery, config: config)
         try await client.flush()
-        let plane = ControlPlane(client: client, mode: mode, status: status)
+        let plane = ControlPlane(client: client, mode: mode, status: status, service: service, journal: journal)
         plane.log.info("bus_connected", ["broker": mode.rawValue, "server": client.connectedServer ?? "?"])
         let events = client.events
         Task {
@@ -69,8 +83,10 @@ public final class ControlPlane: Sendable {
 
     /// Stops serving and leaves the bus.
     public func stop() async {
+        await service.stop()
         try? await client.drain(timeout: 2)
         client.close()
         await serving.value
+        journal?.close()
     }
 }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import HiveCore
 import HiveLog
 import NATSClient
 import NATSServer
@@ -31,13 +32,17 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var logLevel = LogLevel.info
     /// An external NATS server or cluster for the control plane; nil runs the embedded broker.
     public var externalBus: [ServerAddress]?
+    /// Where the journal lives; nil keeps goals in memory only.
+    public var dataDirectory: String?
+    /// Heartbeat interval and lost-drone timeout.
+    public var control = ControlConfig()
 
     public init() {}
 
     public static let usage = """
         usage: honeycombd [--config FILE] [--listen HOST:PORT] [--token TOKEN | --user USER --pass PASS]
                           [--max-payload BYTES] [--event-loops N] [--log-level debug|info|warn|error]
-                          [--nats nats://HOST:PORT[,nats://HOST:PORT...]]
+                          [--nats nats://HOST:PORT[,nats://HOST:PORT...]] [--data DIR]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
         server or cluster with --nats (the embedded broker is then off).
@@ -49,6 +54,7 @@ public struct HoneycombConfig: Equatable, Sendable {
           --event-loops N      broker threads (default: one per core)
           --log-level LEVEL    debug, info, warn or error (default info)
           --nats URLS          use this NATS server/cluster (credentials in the URL: nats://user:pass@host:port)
+          --data DIR           journal accepted goals and task results here (survives crashes and restarts)
         """
 
     /// Applies a config file's JSON text.
@@ -75,6 +81,10 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "event_loops": broker.eventLoops = try int(key, value)
             case "auth": try setAuth(value, path: path)
             case "nats": try setExternalBus(try string(key, value))
+            case "data": dataDirectory = try string(key, value)
+            case "heartbeat_ms": control.heartbeatMillis = try int(key, value)
+            case "drone_lost_after_ms": control.lostAfterMillis = try int(key, value)
+            case "task_timeout_ms": control.defaultTimeoutMillis = try int(key, value)
             default: throw .unknownKey(key, path: path)
             }
         }
@@ -142,7 +152,7 @@ public struct HoneycombConfig: Equatable, Sendable {
         while i < arguments.count {
             let arg = arguments[i]
             let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
-                         "--nats"]
+                         "--nats", "--data"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
@@ -177,11 +187,17 @@ public struct HoneycombConfig: Equatable, Sendable {
                 config.broker.eventLoops = n
             case "--log-level": try config.setLogLevel(value)
             case "--nats": try config.setExternalBus(value)
+            case "--data": config.dataDirectory = value
             default: break
             }
         }
         if token != nil || user != nil || pass != nil { try config.setAuth(token: token, user: user, pass: pass) }
         if let problem = config.broker.validate() { throw .invalidValue(key: "configuration", reason: problem) }
+        if config.control.heartbeatMillis < 10 { throw .invalidValue(key: "heartbeat_ms", reason: "must be at least 10") }
+        if config.control.lostAfterMillis <= config.control.heartbeatMillis {
+            throw .invalidValue(key: "drone_lost_after_ms", reason: "must be longer than heartbeat_ms")
+        }
+        if config.control.defaultTimeoutMillis < 1 { throw .invalidValue(key: "task_timeout_ms", reason: "must be positive") }
         return config
     }
 

@@ -4,7 +4,7 @@ import Glibc
 import FoundationEssentials
 import HiveCore
 import HiveLog
-import NATSServer
+import HiveSystem
 import NATSWire
 
 /// Why the journal could not be opened or written.
@@ -25,7 +25,7 @@ public enum JournalError: Error, CustomStringConvertible {
 }
 
 /// What opening the journal found.
-public struct JournalRecovery {
+public struct JournalRecovery: Sendable {
     public var snapshot: ControlState.Snapshot?
     public var events: [JournalEvent]
     /// Bytes cut from a corrupt or torn tail (0 when clean), and why.
@@ -126,7 +126,7 @@ public final class Journal: @unchecked Sendable {
         }
         _ = lseek(fd, 0, SEEK_END)
         let journal = Journal(directory: directory, fd: fd, bytes: offset)
-        _ = OSThread(name: "journal") { journal.runWriter() }
+        OSThread(name: "journal") { journal.runWriter() }.detach()
         return (journal, recovery)
     }
 

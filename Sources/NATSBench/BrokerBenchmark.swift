@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import NATSWire
-import NATSServer
+import HiveSystem
 import Synchronization
 
 /// The broker benchmark behind `hive bench`: the same scenarios nats-server's own bench tool reports,

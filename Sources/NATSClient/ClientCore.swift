@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CEpoll
 import HiveLog
+import HiveSystem
 import NATSWire
 import Synchronization
 
@@ -97,8 +98,8 @@ final class ClientCore: @unchecked Sendable {
 
     func start(_ initial: CheckedContinuation<Void, Error>) {
         lock.withLock { initialWaiter = initial }
-        _ = ClientThread(name: "nats-reader") { [self] in runReader() }
-        _ = ClientThread(name: "nats-writer") { [self] in runWriter() }
+        OSThread(name: "nats-reader") { [self] in runReader() }.detach()
+        OSThread(name: "nats-writer") { [self] in runWriter() }.detach()
     }
 
     func wakeReader() {
@@ -385,24 +386,6 @@ final class ClientCore: @unchecked Sendable {
     }
 
     var isClosed: Bool { lock.withLock { status == .closed } }
-}
-
-/// Starts a detached OS thread (the client's threads block in `poll`/`send`, never on Swift's pool).
-final class ClientThread: @unchecked Sendable {
-    private let body: @Sendable () -> Void
-
-    @discardableResult
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
-        self.body = body
-        var handle = pthread_t()
-        let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&handle, nil, { arg in
-            let thread = Unmanaged<ClientThread>.fromOpaque(arg!).takeRetainedValue()
-            thread.body()
-            return nil
-        }, box)
-        pthread_detach(handle)
-    }
 }
 
 /// Unique tokens for inbox names: 22 random base-62 characters.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HiveLog
+import HiveSystem
 import NATSWire
 import Synchronization
 

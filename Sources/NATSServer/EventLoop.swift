@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CEpoll
 import HiveLog
+import HiveSystem
 import NATSWire
 
 /// One epoll thread serving a share of the broker's connections.

@@ -66,22 +66,3 @@ enum Syscall {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }
-
-/// Starts a detached-join OS thread running `body`. Event loops are long-lived threads, not tasks: they block
-/// in `epoll_wait`, which must never happen on Swift's cooperative pool.
-public final class OSThread: @unchecked Sendable {
-    private var handle = pthread_t()
-    private let body: @Sendable () -> Void
-
-    public init(name: String, _ body: @escaping @Sendable () -> Void) {
-        self.body = body
-        let unmanaged = Unmanaged.passRetained(self)
-        pthread_create(&handle, nil, { arg in
-            let thread = Unmanaged<OSThread>.fromOpaque(arg!).takeRetainedValue()
-            thread.body()
-            return nil
-        }, unmanaged.toOpaque())
-    }
-
-    public func join() { pthread_join(handle, nil) }
-}

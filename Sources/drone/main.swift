@@ -1,18 +1,80 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Drone
+import Foundation
+import HiveCore
+import HiveLog
+import HiveSystem
+import NATSClient
 
-// The drone runtime arrives with the control-plane issue; until then it only explains itself.
 let usage = """
-    usage: drone --honeycomb URLS --tier edge|worker|core --name NAME [--slots N] [--model PATH.gguf]
+    usage: drone [--honeycomb URLS] [--tier edge|worker|core] [--name NAME] [--slots N]
+                 [--allow-exec /path/a,/path/b] [--log-level LEVEL]
 
-    A Hive worker: connects to honeycombd, announces its tier and capabilities, and runs leased tasks.
-    Not implemented yet in this build: the drone runtime lands with the control plane.
+    A Hive worker: connects to honeycombd's bus, announces its tier and capabilities, runs leased tasks
+    (up to --slots at once) and reports results. SIGTERM finishes running tasks (10 s grace), releases the
+    rest back to the hive, and exits.
+      --honeycomb URLS     the bus (default: $HIVE_URL, else nats://127.0.0.1:4222)
+      --tier TIER          edge, worker (default) or core
+      --name NAME          shown in `hive drones` (default: the host name)
+      --slots N            tasks run at once (default 1)
+      --allow-exec PATHS   executables exec tasks may run (comma-separated absolute paths; none by default)
+    Backends: exec (allow-listed commands), noop, sleep.
     """
-let args = CommandLine.arguments.dropFirst()
-if args.contains("--help") || args.contains("-h") {
-    print(usage)
-    exit(0)
+
+func fail(_ message: String, code: Int32 = 64) -> Never {
+    FileHandle.standardError.write(Data("drone: \(message)\n".utf8))
+    exit(code)
 }
-print(usage)
-exit(args.isEmpty ? 64 : 69)
+
+var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
+var tier = Tier.worker
+var slots = 1
+var allowExec: [String] = []
+var hostname = [CChar](repeating: 0, count: 256)
+gethostname(&hostname, hostname.count)
+var name = String(cString: hostname)
+let args = Array(CommandLine.arguments.dropFirst())
+var i = 0
+@MainActor func value() -> String {
+    i += 1
+    guard i < args.count else { fail("option \(args[i - 1]) needs a value\n\n\(usage)") }
+    return args[i]
+}
+while i < args.count {
+    switch args[i] {
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    case "--honeycomb": urls = value()
+    case "--tier":
+        let t = value()
+        guard let parsed = Tier(rawValue: t) else { fail("--tier takes edge, worker or core, not '\(t)'") }
+        tier = parsed
+    case "--name": name = value()
+    case "--slots":
+        guard let n = Int(value()), n >= 1, n <= 4096 else { fail("--slots takes a number from 1 to 4096") }
+        slots = n
+    case "--allow-exec":
+        allowExec = value().split(separator: ",").map(String.init)
+        for p in allowExec where !p.hasPrefix("/") { fail("--allow-exec takes absolute paths; '\(p)' is not one") }
+    case "--log-level":
+        guard let l = LogLevel(name: value()) else { fail("--log-level takes debug, info, warn or error") }
+        Log.setLevel(l)
+    default:
+        fail("unknown option '\(args[i])'\n\n\(usage)")
+    }
+    i += 1
+}
+
+let bus: NATSClientOptions
+do { bus = try NATSClientOptions(urls: urls) } catch { fail("\(error)", code: 78) }
+ShutdownSignal.install()
+var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots,
+                           backends: [ExecBackend(allowed: allowExec), NoopBackend(), SleepBackend()])
+let drone: DroneRuntime
+do { drone = try await DroneRuntime.start(options) } catch { fail("cannot start: \(error)", code: 69) }
+_ = await ShutdownSignal.wait()
+await drone.shutdown()
+exit(0)

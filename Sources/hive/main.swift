@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
+import Foundation
 import HiveCore
 import HiveLog
 import NATSBench
@@ -11,14 +11,19 @@ let usage = """
     usage: hive <command> [options]
 
     commands:
+      submit --exec CMD [ARGS…] [--count N] [--tier T] [--timeout-ms MS] [--max-attempts N] [--wait] [--json]
+            one goal forking N exec tasks of CMD (each sees HIVE_TASK_INDEX), joined; --wait prints the result
+      submit PLAN.json|- [--wait] [--json]
+            a goal from a JSON plan (GoalSpec: root task tree, priority, budget)
+      goals | goal GOAL | tasks GOAL | result GOAL | cancel GOAL | watch GOAL | drones   [--json]
+            read and steer the hive
       status [--honeycomb URLS] [--json]
             ask honeycombd for its status over the bus
       bench [--url nats://HOST:PORT] [--client swift|raw] [--messages N] [--size BYTES] [--requests N] [--json]
             measure a NATS broker (honeycombd's or nats-server): publish-only, 1->1, 1->8 fan-out,
             1->4 queue group, request/reply latency. --client swift (default) goes through Hive's NATS client;
             --client raw uses a raw socket writer/reader, to measure the broker alone
-      submit, watch, goals, tasks, drones, result, cancel, approve
-            arrive with the control plane (not in this build)
+      approve   arrives with side-effecting tools (not in this build)
 
     --honeycomb URLS   where honeycombd's bus is: its embedded broker or the NATS cluster it uses
                        (default: $HIVE_URL, else nats://127.0.0.1:4222)
@@ -37,6 +42,14 @@ args.removeFirst()
 switch command {
 case "-h", "--help", "help":
     print(usage)
+case "submit": await submitCommand(args)
+case "goals": await goalsCommand(args)
+case "goal": await goalCommand(args, subject: APISubject.goal, verb: "goal")
+case "tasks": await goalCommand(args, subject: APISubject.tasks, verb: "tasks")
+case "result": await goalCommand(args, subject: APISubject.result, verb: "result")
+case "cancel": await goalCommand(args, subject: APISubject.cancel, verb: "cancel")
+case "drones": await dronesCommand(args)
+case "watch": await watchCommand(args)
 case "status":
     var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
     var json = false

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import HiveLog
+import HiveSystem
 import Honeycomb
 import NATSServer
 
@@ -43,9 +44,10 @@ do {
     if mode == .external {
         log.info("using_external_bus", ["servers": config.externalBus!.map(\.description).joined(separator: ",")])
     }
-    control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0), mode: mode)
+    control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0), mode: mode,
+                                           dataDirectory: config.dataDirectory, config: config.control)
 } catch {
-    log.error("start_failed", ["reason": "control plane cannot reach the bus: \(error)"])
+    log.error("start_failed", ["reason": "control plane could not start: \(error)"])
     broker?.shutdown()
     exit(1)
 }

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CEpoll
-import NATSServer
 
 /// Waits for SIGTERM or SIGINT.
 ///
@@ -10,11 +9,11 @@ import NATSServer
 /// the eventfd resumes the waiter. Masking plus `sigwait` does not work here: with top-level `await`, Swift's
 /// executor threads exist before `main` runs, so a mask set in `main` comes too late for them and the signal's
 /// default action would kill the process.
-enum ShutdownSignal {
+public enum ShutdownSignal {
     nonisolated(unsafe) static var eventFD: Int32 = -1
 
     /// Installs the handlers. Call once, early.
-    static func install() {
+    public static func install() {
         eventFD = hive_eventfd()
         let flags = fcntl(eventFD, F_GETFL, 0)
         _ = fcntl(eventFD, F_SETFL, flags & ~O_NONBLOCK)
@@ -31,13 +30,13 @@ enum ShutdownSignal {
     }
 
     /// Suspends until a shutdown signal arrives; returns its number.
-    static func wait() async -> Int32 {
+    public static func wait() async -> Int32 {
         await withCheckedContinuation { continuation in
-            _ = OSThread(name: "signals") {
+            OSThread(name: "signals") {
                 var value: UInt64 = 0
                 while read(ShutdownSignal.eventFD, &value, 8) != 8 {}
                 continuation.resume(returning: Int32(value))
-            }
+            }.detach()
         }
     }
 }

@@ -1,0 +1,58 @@
+import HiveCore
+
+/// What a backend produced for one attempt.
+public struct BackendOutcome: Sendable, Equatable {
+    public var succeeded: Bool
+    public var exitCode: Int?
+    public var output: String?
+    public var error: String?
+    /// A backend may answer with a fork instead of a result.
+    public var fork: [TaskSpec]?
+    public var join: JoinPolicy?
+
+    public init(succeeded: Bool, exitCode: Int? = nil, output: String? = nil, error: String? = nil,
+                fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
+        self.succeeded = succeeded
+        self.exitCode = exitCode
+        self.output = output
+        self.error = error
+        self.fork = fork
+        self.join = join
+    }
+
+    public static func failure(_ why: String) -> BackendOutcome { BackendOutcome(succeeded: false, error: why) }
+}
+
+/// One way a drone can run a task. llama.cpp, HTTP model APIs and WebAssembly plug in here in their issues.
+///
+/// `run` must honour task cancellation (the drone cancels a task honeycombd no longer needs, or that passed its
+/// timeout) and must never throw: every failure is an outcome the control plane can act on.
+public protocol Backend: Sendable {
+    /// The task kind this backend serves (`exec`, `noop`, `sleep`, …).
+    var kind: String { get }
+    /// Capabilities to advertise besides `backend:<kind>` (e.g. `exec:/bin/echo`).
+    var capabilities: [String] { get }
+    func run(_ task: Assignment) async -> BackendOutcome
+}
+
+/// Does nothing and succeeds: measures the hive's own overhead (dispatch benchmarks).
+public struct NoopBackend: Backend {
+    public init() {}
+    public var kind: String { "noop" }
+    public var capabilities: [String] { [] }
+    public func run(_ task: Assignment) async -> BackendOutcome {
+        BackendOutcome(succeeded: true, output: task.input?.text)
+    }
+}
+
+/// Waits `sleep_ms` and succeeds: a stand-in for model latency in scaling benchmarks.
+public struct SleepBackend: Backend {
+    public init() {}
+    public var kind: String { "sleep" }
+    public var capabilities: [String] { [] }
+    public func run(_ task: Assignment) async -> BackendOutcome {
+        let ms = task.input?.sleepMillis ?? 0
+        do { try await Task.sleep(for: .milliseconds(ms)) } catch { return .failure("cancelled") }
+        return BackendOutcome(succeeded: true, output: "slept \(ms) ms")
+    }
+}

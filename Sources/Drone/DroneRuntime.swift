@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import HiveCore
+import HiveLog
+import NATSClient
+
+/// How a drone presents itself and what it may do.
+public struct DroneOptions: Sendable {
+    public var bus: NATSClientOptions
+    public var name: String
+    public var tier: Tier
+    public var slots: Int
+    public var backends: [any Backend]
+    /// Time given to running tasks on SIGTERM before they are released back to the hive.
+    public var shutdownGraceMillis = 10_000
+
+    public init(bus: NATSClientOptions, name: String, tier: Tier, slots: Int, backends: [any Backend]) {
+        self.bus = bus
+        self.name = name
+        self.tier = tier
+        self.slots = slots
+        self.backends = backends
+    }
+}
+
+/// A drone: announces itself, heartbeats, runs leased tasks concurrently up to its slots, reports results.
+///
+/// Failures are honeycombd's business: a drone never retries a task itself; it reports what happened (or
+/// nothing, if it dies) and the control plane re-dispatches. After a lost connection the NATS client
+/// reconnects and resubscribes; if honeycombd no longer knows the drone (restart, or marked lost), the next
+/// heartbeat says so and the drone announces itself again.
+public actor DroneRuntime {
+    public nonisolated let id: DroneID
+    private let options: DroneOptions
+    private let client: NATSClient
+    private let backends: [String: any Backend]
+    private let log = Log("drone")
+    private var running: [TaskID: (assignment: Assignment, work: Task<Void, Never>)] = [:]
+    private var heartbeatMillis = 1_000
+    private var draining = false
+    private var consumers: [Task<Void, Never>] = []
+    private let encoder = JSONEncoder()
+
+    private init(options: DroneOptions, client: NATSClient) {
+        var rng = SystemRandomNumberGenerator()
+        id = "\(options.name.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })-\(String(rng.next() % 0xFFFFFF, radix: 16))"
+        self.options = options
+        self.client = client
+        backends = Dictionary(options.backends.map { ($0.kind, $0) }) { first, _ in first }
+    }
+
+    /// Connects (waiting for the bus if needed), announces itself and starts taking tasks.
+    public static func start(_ options: DroneOptions) async throws -> DroneRuntime {
+        var bus = options.bus
+        bus.name = "drone-\(options.name)"
+        bus.retryOnFailedConnect = true
+        bus.maxReconnectAttempts = -1
+        let client = try await NATSClient.connect(bus)
+        let drone = DroneRuntime(options: options, client: client)
+        try await drone.begin()
+        return drone
+    }
+
+    private func begin() async throws {
+        let tasks = try client.subscribe(APISubject.assign(id))
+        let cancels = try client.subscribe(APISubject.cancelTask(id))
+        try await client.flush()
+        let decoder = JSONDecoder()
+        consumers = [
+            Task {
+                for await m in tasks {
+                    guard let a = try? decoder.decode(Assignment.self, from: Data(m.payload)) else { continue }
+                    await self.accept(a)
+                }
+            },
+            Task {
+                for await m in cancels {
+                    guard let c = try? decoder.decode(CancelTask.self, from: Data(m.payload)) else { continue }
+                    await self.cancel(c.task)
+                }
+            },
+        ]
+        await announce()
+        consumers.append(Task { await self.heartbeatLoop() })
+    }
+
+    private var hello: DroneHello {
+        var caps = Set<String>()
+        for b in backends.values {
+            caps.insert("backend:\(b.kind)")
+            caps.formUnion(b.capabilities)
+        }
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count)
+        let host = HostFacts(hostname: String(cString: name), os: "linux",
+                             cpus: ProcessInfo.processInfo.activeProcessorCount,
+                             memoryMB: Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)))
+        return DroneHello(drone: id, name: options.name, tier: options.tier, slots: options.slots,
+                          capabilities: caps.sorted(), host: host, version: HiveVersion.current)
+    }
+
+    /// Says hello until honeycombd answers (it may not be up yet).
+    private func announce() async {
+        while !Task.isCancelled && !draining {
+            do {
+                let reply = try await client.request(APISubject.droneHello, Array(encoder.encode(hello)), timeout: 2)
+                let answer = try JSONDecoder().decode(HelloReply.self, from: Data(reply.payload))
+                guard answer.accepted else {
+                    log.error("refused", ["reason": answer.reason ?? "?"])
+                    return
+                }
+                heartbeatMillis = answer.heartbeatMillis
+                log.info("joined", ["drone": id, "tier": options.tier.rawValue, "slots": options.slots,
+                                    "backends": backends.keys.sorted().joined(separator: ",")])
+                return
+            } catch {
+                log.debug("hello_unanswered", ["reason": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    private func heartbeatLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(heartbeatMillis))
+            if Task.isCancelled { return }
+            let hb = Heartbeat(drone: id, running: running.keys.sorted())
+            guard let body = try? encoder.encode(hb) else { continue }
+            do {
+                let reply = try await client.request(APISubject.heartbeat(id), Array(body), timeout: Double(heartbeatMillis) / 1000)
+                let answer = try JSONDecoder().decode(HeartbeatReply.self, from: Data(reply.payload))
+                if !answer.known && !draining {
+                    log.info("rejoining", ["reason": "honeycombd does not know this drone (restart or marked lost)"])
+                    await announce()
+                }
+            } catch {
+                log.debug("heartbeat_unanswered", ["reason": "\(error)"])
+            }
+        }
+    }
+
+    private func accept(_ a: Assignment) {
+        if draining || running.count >= options.slots {
+            report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: .released,
+                                 error: draining ? "drone shutting down" : "no free slot"))
+            return
+        }
+        guard let backend = backends[a.kind] else {
+            report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: .failed,
+                                 error: "this drone has no '\(a.kind)' backend"))
+            return
+        }
+        let work = Task {
+            let start = ContinuousClock.now
+            let outcome = await backend.run(a)
+            let wall = ContinuousClock.now - start
+            await self.finished(a, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000))
+        }
+        running[a.task] = (a, work)
+    }
+
+    private func finished(_ a: Assignment, _ o: BackendOutcome, wallMillis: Int) {
+        guard running.removeValue(forKey: a.task) != nil else { return }  // cancelled: honeycombd moved on
+        report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
+                             outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
+                             error: o.error, wallMillis: wallMillis, fork: o.fork, join: o.join))
+    }
+
+    private func cancel(_ task: TaskID) {
+        guard let r = running.removeValue(forKey: task) else { return }
+        r.work.cancel()
+        log.debug("task_cancelled", ["task": task])
+    }
+
+    private func report(_ a: Assignment, _ r: TaskResult) {
+        guard let body = try? encoder.encode(r) else { return }
+        do { try client.publish(APISubject.results, Array(body)) } catch {
+            log.warn("result_not_sent", ["task": a.task, "reason": "\(error)"])
+        }
+    }
+
+    /// SIGTERM: stop taking tasks, let running ones finish within the grace period, release the rest, leave.
+    public func shutdown() async {
+        draining = true
+        try? client.publish(APISubject.bye(id), [])
+        let deadline = ContinuousClock.now + .milliseconds(options.shutdownGraceMillis)
+        while !running.isEmpty && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for (_, r) in running {
+            r.work.cancel()
+            report(r.assignment, TaskResult(task: r.assignment.task, attempt: r.assignment.attempt, token: r.assignment.token,
+                                            drone: id, outcome: .released, error: "drone shutting down"))
+        }
+        running = [:]
+        for c in consumers { c.cancel() }
+        try? await client.drain(timeout: 2)
+        client.close()
+        log.info("left", ["drone": id])
+    }
+}

@@ -1,0 +1,136 @@
+/// Request and reply bodies of honeycombd's API (`hive.v1.api.*`), shared by the CLI and the service.
+
+public struct GoalRef: Codable, Sendable {
+    public var goal: GoalID
+    public init(goal: GoalID) { self.goal = goal }
+}
+
+/// Any API error: `{"error": "…"}`.
+public struct APIError: Codable, Sendable, Error, CustomStringConvertible {
+    public var error: String
+    public init(_ error: String) { self.error = error }
+    public var description: String { error }
+}
+
+public struct GoalSummary: Codable, Sendable, Equatable {
+    public var goal: GoalID
+    public var name: String?
+    public var state: GoalState
+    public var reason: String?
+    public var priority: Int
+    public var tasks: Int
+    /// Work tasks by state (fork nodes excluded).
+    public var counts: [String: Int]
+    public var createdAt: Int64
+    public var finishedAt: Int64?
+
+    public init(_ g: GoalRecord, counts: [String: Int]) {
+        goal = g.id
+        name = g.name
+        state = g.state
+        reason = g.reason
+        priority = g.priority
+        tasks = g.taskCount
+        self.counts = counts
+        createdAt = g.createdAt
+        finishedAt = g.finishedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case goal, name, state, reason, priority, tasks, counts
+        case createdAt = "created_at", finishedAt = "finished_at"
+    }
+}
+
+public struct TaskView: Codable, Sendable, Equatable {
+    public var task: TaskID
+    public var parent: TaskID?
+    public var index: Int
+    public var depth: Int
+    public var kind: String
+    public var state: TaskState
+    public var attempts: Int
+    public var drone: DroneID?
+    public var exitCode: Int?
+    public var output: String?
+    public var error: String?
+    public var reason: String?
+    public var wallMillis: Int?
+
+    public init(_ t: TaskRecord) {
+        task = t.id
+        parent = t.parent
+        index = t.index
+        depth = t.depth
+        kind = t.kind
+        state = t.state
+        attempts = t.attempts
+        drone = t.lease?.drone ?? t.result?.drone
+        exitCode = t.result?.exitCode
+        output = t.result?.output
+        error = t.result?.error
+        reason = t.reason
+        wallMillis = t.result?.wallMillis
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason
+        case exitCode = "exit_code", wallMillis = "wall_ms"
+    }
+}
+
+/// A goal's outcome with every work task's result.
+public struct GoalResult: Codable, Sendable {
+    public var goal: GoalSummary
+    public var tasks: [TaskView]
+    public init(goal: GoalSummary, tasks: [TaskView]) {
+        self.goal = goal
+        self.tasks = tasks
+    }
+}
+
+public struct DroneView: Codable, Sendable, Equatable {
+    public var drone: DroneID
+    public var name: String
+    public var tier: Tier
+    public var state: DroneRecord.State
+    public var slots: Int
+    public var running: Int
+    public var completed: Int
+    public var failed: Int
+    /// Milliseconds since the last heartbeat.
+    public var lastSeenMillisAgo: Int64
+    public var capabilities: [String]
+    public var host: HostFacts?
+
+    public init(_ d: DroneRecord, now: Int64) {
+        drone = d.id
+        name = d.name
+        tier = d.tier
+        state = d.state
+        slots = d.slots
+        running = d.running.count
+        completed = d.completed
+        failed = d.failed
+        lastSeenMillisAgo = now - d.lastSeen
+        capabilities = d.capabilities.sorted()
+        host = d.host
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case drone, name, tier, state, slots, running, completed, failed, capabilities, host
+        case lastSeenMillisAgo = "last_seen_ms_ago"
+    }
+}
+
+/// Published on `hive.v1.events.<goal>` when a goal ends (after it is durable).
+public struct GoalEvent: Codable, Sendable {
+    public var goal: GoalID
+    public var state: GoalState
+    public var reason: String?
+    public init(goal: GoalID, state: GoalState, reason: String?) {
+        self.goal = goal
+        self.state = state
+        self.reason = reason
+    }
+}

@@ -1,0 +1,285 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import HiveCore
+import HiveLog
+import NATSClient
+
+/// The control loop: owns the `ControlState` and the journal, and speaks the drone and API protocols on the bus.
+///
+/// An actor, so every state change is serialized. Drone traffic (results, heartbeats) and API requests arrive
+/// on subscriptions whose consumer tasks decode JSON outside the actor and call in. Dispatch never waits for the
+/// disk: a lease that is lost in a crash is voided on restart anyway. Replies that tell a client something
+/// happened (a goal accepted, a goal's state) are sent only once the journal holds it.
+public actor ControlService {
+    private let state: ControlState
+    private let journal: Journal?
+    private let client: NATSClient
+    private let log = Log("scheduler")
+    private let encoder: JSONEncoder
+    private let clockStart = ContinuousClock.now
+    private var lastSeq: UInt64 = 0
+    private var rng = SystemRandomNumberGenerator()
+    private var consumers: [Task<Void, Never>] = []
+    /// Journal size that triggers compaction.
+    private let compactAtBytes: Int
+
+    init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int) {
+        self.client = client
+        self.journal = journal
+        self.compactAtBytes = compactAtBytes
+        state = ControlState(config: config)
+        encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if let recovery {
+            if let s = recovery.snapshot { state.restore(s) }
+            for e in recovery.events { state.apply(e) }
+            state.outbox = Outbox()
+        }
+    }
+
+    /// Monotonic milliseconds (the state machine's clock).
+    private var now: Int64 {
+        let d = ContinuousClock.now - clockStart
+        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 + 1
+    }
+
+    /// Recovers, subscribes and starts the timers.
+    static func start(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig,
+                      compactAtBytes: Int = 64 << 20) async throws -> ControlService {
+        let service = ControlService(client: client, journal: journal, recovery: recovery, config: config,
+                                     compactAtBytes: compactAtBytes)
+        await service.recover(recovery)
+        try await service.subscribe()
+        return service
+    }
+
+    private func recover(_ recovery: JournalRecovery?) {
+        guard let recovery else { return }
+        if let why = recovery.truncationReason {
+            log.warn("journal_tail_cut", ["bytes": recovery.truncatedBytes, "reason": why])
+        }
+        let voided = state.voidLeases(now: now)
+        record(voided)
+        log.info("recovered", ["goals": state.goals.count, "tasks": state.tasks.count,
+                               "running_goals": state.goals.values.filter { !$0.state.isFinal }.count,
+                               "requeued": voided.count, "from_snapshot": recovery.snapshot != nil,
+                               "events": recovery.events.count])
+    }
+
+    private func subscribe() throws {
+        let hello = try client.subscribe(APISubject.droneHello, queue: "honeycombd")
+        let heartbeats = try client.subscribe(APISubject.heartbeats, queue: "honeycombd")
+        let byes = try client.subscribe(APISubject.byes, queue: "honeycombd")
+        let results = try client.subscribe(APISubject.results, queue: "honeycombd")
+        let api = try client.subscribe("hive.v1.api.*", queue: "honeycombd")
+        let c = client
+        consumers = [
+            Task { for await m in hello { await self.handleHello(m) } },
+            Task { for await m in heartbeats { await self.handleHeartbeat(m) } },
+            Task {
+                for await m in byes {
+                    let id = m.subject.split(separator: ".").dropFirst(3).first.map(String.init) ?? ""
+                    await self.draining(id)
+                }
+            },
+            Task {
+                let decoder = JSONDecoder()
+                for await m in results {
+                    guard let r = try? decoder.decode(TaskResult.self, from: Data(m.payload)) else {
+                        Log("scheduler").warn("result_rejected", ["reason": "unreadable result", "bytes": m.payload.count])
+                        continue
+                    }
+                    await self.handleResult(r)
+                }
+            },
+            Task { for await m in api { await self.handleAPI(m, client: c) } },
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(50))
+                    await self.tick()
+                }
+            },
+        ]
+    }
+
+    /// Stops consuming (the caller drains the bus connection).
+    func stop() {
+        for t in consumers { t.cancel() }
+    }
+
+    // MARK: Effects
+
+    /// Journals events (without waiting) and remembers the sequence to wait on before telling clients.
+    private func record(_ events: [JournalEvent]) {
+        guard let journal, !events.isEmpty else { return }
+        lastSeq = journal.append(events)
+    }
+
+    private func durable() async {
+        if let journal { await journal.waitDurable(lastSeq) }
+    }
+
+    private func token() -> String { String(rng.next(), radix: 16) }
+
+    private func publish<T: Encodable>(_ subject: String, _ value: T) {
+        guard let data = try? encoder.encode(value) else { return }
+        do { try client.publish(subject, Array(data)) } catch {
+            log.warn("publish_failed", ["subject": subject, "reason": "\(error)"])
+        }
+    }
+
+    /// Leases what can run, sends the assignments, and carries out the outbox.
+    private func dispatch() {
+        let leased = state.schedule(now: now) { token() }
+        if !leased.isEmpty {
+            record(leased.map(\.event))
+            for l in leased { publish(APISubject.assign(l.drone), l.assignment) }
+        }
+        flushOutbox()
+    }
+
+    private func flushOutbox() {
+        guard !state.outbox.isEmpty else { return }
+        let out = state.outbox
+        state.outbox = Outbox()
+        for c in out.cancellations { publish(APISubject.cancelTask(c.drone), CancelTask(task: c.task)) }
+        guard !out.finishedGoals.isEmpty else { return }
+        let finished = out.finishedGoals.compactMap { state.goals[$0] }
+        for g in finished {
+            log.info("goal_finished", ["goal": g.id, "state": g.state.rawValue, "tasks": g.taskCount,
+                                       "reason": g.reason ?? "-"])
+        }
+        // Watchers hear of a goal's end only once it is on disk.
+        let seq = lastSeq
+        let journal = self.journal
+        let client = self.client
+        let encoder = self.encoder
+        Task {
+            if let journal { await journal.waitDurable(seq) }
+            for g in finished {
+                if let data = try? encoder.encode(GoalEvent(goal: g.id, state: g.state, reason: g.reason)) {
+                    try? client.publish(APISubject.events(g.id), Array(data))
+                }
+            }
+        }
+    }
+
+    // MARK: Drone traffic
+
+    private func handleHello(_ m: NATSMessage) {
+        guard let reply = m.reply else { return }
+        guard let h = try? JSONDecoder().decode(DroneHello.self, from: Data(m.payload)) else {
+            publish(reply, HelloReply(accepted: false, reason: "unreadable hello", heartbeatMillis: state.config.heartbeatMillis))
+            return
+        }
+        let answer = state.hello(h, now: now)
+        publish(reply, answer)
+        log.info("drone_joined", ["drone": h.drone, "name": h.name, "tier": h.tier.rawValue, "slots": h.slots,
+                                  "accepted": answer.accepted])
+        dispatch()
+    }
+
+    private func handleHeartbeat(_ m: NATSMessage) {
+        guard let hb = try? JSONDecoder().decode(Heartbeat.self, from: Data(m.payload)) else { return }
+        let known = state.heartbeat(hb, now: now)
+        if let reply = m.reply { publish(reply, HeartbeatReply(known: known)) }
+    }
+
+    private func draining(_ drone: DroneID) {
+        state.draining(drone)
+        log.info("drone_draining", ["drone": drone])
+    }
+
+    func handleResult(_ r: TaskResult) {
+        switch state.receive(r, now: now) {
+        case .success(let events):
+            record(events)
+            dispatch()
+        case .failure(let why):
+            log.warn("result_rejected", ["task": r.task, "drone": r.drone, "attempt": r.attempt, "reason": why.description])
+        }
+    }
+
+    private func tick() {
+        let events = state.tick(now: now)
+        if !events.isEmpty {
+            record(events)
+            for e in events {
+                if case .taskExpired(let task, let attempt, let reason, _, _) = e {
+                    log.warn("task_expired", ["task": task, "attempt": attempt, "reason": reason])
+                }
+            }
+        }
+        dispatch()
+        if let journal, journal.size > compactAtBytes {
+            journal.compact(state.snapshot())
+        }
+    }
+
+    // MARK: API
+
+    private func handleAPI(_ m: NATSMessage, client: NATSClient) async {
+        guard let reply = m.reply else { return }
+        let verb = m.subject.split(separator: ".").last.map(String.init) ?? ""
+        let decoder = JSONDecoder()
+        func ref() -> GoalRef? { try? decoder.decode(GoalRef.self, from: Data(m.payload)) }
+        func answer<T: Encodable>(_ value: T) { publish(reply, value) }
+        switch verb {
+        case "submit":
+            let spec: GoalSpec
+            do { spec = try decoder.decode(GoalSpec.self, from: Data(m.payload)) } catch {
+                return answer(APIError("unreadable goal: \(error)"))
+            }
+            do {
+                let (id, event) = try state.submit(spec, now: now)
+                record([event])
+                log.info("goal_accepted", ["goal": id, "tasks": state.goals[id]?.taskCount ?? 0, "priority": spec.priority])
+                dispatch()
+                await durable()
+                answer(GoalRef(goal: id))
+            } catch {
+                answer(APIError(error.description))
+            }
+        case "goals":
+            let all = state.goals.values.sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
+            await durable()
+            answer(all.map { summary($0) })
+        case "goal", "tasks", "result", "cancel":
+            guard let r = ref(), state.goals[r.goal] != nil else {
+                return answer(APIError("unknown goal '\(ref()?.goal ?? "")'"))
+            }
+            if verb == "cancel", let e = state.cancel(goal: r.goal, now: now) {
+                record([e])
+                dispatch()
+            }
+            await durable()
+            guard let g = state.goals[r.goal] else { return answer(APIError("unknown goal '\(r.goal)'")) }
+            switch verb {
+            case "tasks": answer(tasks(of: g.id).map(TaskView.init))
+            case "result": answer(GoalResult(goal: summary(g), tasks: tasks(of: g.id).filter { $0.kind != "fork" }.map(TaskView.init)))
+            default: answer(summary(g))
+            }
+        case "drones":
+            let t = now
+            answer(state.drones.values.sorted { ($0.tier, $0.name) < ($1.tier, $1.name) }.map { DroneView($0, now: t) })
+        case "status":
+            break  // served by ControlPlane
+        default:
+            answer(APIError("unknown API '\(verb)'"))
+        }
+    }
+
+    private func tasks(of goal: GoalID) -> [TaskRecord] {
+        state.tasks.values.filter { $0.goal == goal }.sorted { taskOrder($0.id) < taskOrder($1.id) }
+    }
+
+    private func taskOrder(_ id: TaskID) -> Int { Int(id.split(separator: ".").last ?? "") ?? 0 }
+
+    private func summary(_ g: GoalRecord) -> GoalSummary {
+        var counts: [String: Int] = [:]
+        for t in state.tasks.values where t.goal == g.id && t.kind != "fork" { counts[t.state.rawValue, default: 0] += 1 }
+        return GoalSummary(g, counts: counts)
+    }
+}

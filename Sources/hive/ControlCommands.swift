@@ -1,0 +1,294 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import HiveCore
+import NATSClient
+
+/// The shared `--honeycomb`/`--json` handling and the request/reply helpers behind every control command.
+struct ControlCLI {
+    var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
+    var json = false
+    var rest: [String] = []
+
+    init(_ args: [String]) {
+        var i = 0
+        while i < args.count {
+            switch args[i] {
+            case "--honeycomb":
+                i += 1
+                guard i < args.count else { fail("--honeycomb needs URLS") }
+                urls = args[i]
+            case "--json": json = true
+            default: rest.append(args[i])
+            }
+            i += 1
+        }
+    }
+
+    func connect(reconnect: Bool = false) async -> NATSClient {
+        do {
+            var o = try NATSClientOptions(urls: urls)
+            o.name = "hive"
+            o.allowReconnect = reconnect
+            o.maxReconnectAttempts = -1
+            return try await NATSClient.connect(o)
+        } catch {
+            fail("cannot reach the hive at \(urls): \(error)", code: 69)
+        }
+    }
+
+    /// Sends `body` to `subject`, decodes `T` or the API's error.
+    func call<T: Decodable>(_ nc: NATSClient, _ subject: String, _ body: some Encodable, as: T.Type,
+                            timeout: Double = 10) async throws -> T {
+        let reply: NATSMessage
+        do {
+            reply = try await nc.request(subject, Array(JSONEncoder().encode(body)), timeout: timeout)
+        } catch NATSClientError.noResponders {
+            fail("no honeycombd answers on \(urls): the bus is up but honeycombd is not running on it", code: 69)
+        }
+        if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { throw e }
+        return try JSONDecoder().decode(T.self, from: Data(reply.payload))
+    }
+
+    func printJSON(_ value: some Encodable) {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        print(String(decoding: (try? e.encode(value)) ?? Data(), as: UTF8.self))
+    }
+}
+
+struct Empty: Codable {}
+
+/// `hive submit --exec CMD [ARGS…] --count N [--tier T] [--wait] [--json]` or `hive submit PLAN.json|-`.
+func submitCommand(_ args: [String]) async {
+    let cli = ControlCLI(args)
+    var spec: GoalSpec?
+    var count = 1
+    var tier: TierRequirement?
+    var wait = false
+    var timeoutMillis: Int?
+    var maxAttempts: Int?
+    var priority = 0
+    var name: String?
+    var exec: [String] = []
+    let flags: Set<String> = ["--count", "--tier", "--wait", "--timeout-ms", "--max-attempts", "--priority", "--name"]
+    var i = 0
+    let a = cli.rest
+    func next() -> String {
+        i += 1
+        guard i < a.count else { fail("option \(a[i - 1]) needs a value") }
+        return a[i]
+    }
+    var planPath: String?
+    while i < a.count {
+        switch a[i] {
+        case "--exec":
+            i += 1
+            while i < a.count && !flags.contains(a[i]) {
+                exec.append(a[i])
+                i += 1
+            }
+            continue
+        case "--count": count = Int(next()) ?? { fail("--count takes a number") }()
+        case "--tier": tier = TierRequirement.parse(next()) ?? { fail("--tier takes edge, worker or core (optionally with +)") }()
+        case "--wait": wait = true
+        case "--timeout-ms": timeoutMillis = Int(next()) ?? { fail("--timeout-ms takes a number") }()
+        case "--max-attempts": maxAttempts = Int(next()) ?? { fail("--max-attempts takes a number") }()
+        case "--priority": priority = Int(next()) ?? { fail("--priority takes a number") }()
+        case "--name": name = next()
+        default:
+            if a[i].hasPrefix("--") { fail("unknown submit option '\(a[i])'") }
+            planPath = a[i]
+        }
+        i += 1
+    }
+    if !exec.isEmpty {
+        guard count >= 1 else { fail("--count must be at least 1") }
+        let command = resolveCommand(exec[0])
+        let task = TaskSpec(kind: "exec", tier: tier, input: TaskInput(command: command, args: Array(exec.dropFirst())),
+                            maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
+        spec = GoalSpec(name: name ?? "exec \(exec.joined(separator: " "))", priority: priority,
+                        root: .fork(Array(repeating: task, count: count)))
+    } else if let planPath {
+        let data: Data
+        if planPath == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let d = FileManager.default.contents(atPath: planPath) else { fail("cannot read plan file \(planPath)", code: 66) }
+            data = d
+        }
+        do { spec = try JSONDecoder().decode(GoalSpec.self, from: data) } catch {
+            fail("\(planPath) is not a goal plan: \(error)", code: 65)
+        }
+    } else {
+        fail("submit needs --exec CMD [ARGS…] or a plan file (or - for stdin)")
+    }
+    let nc = await cli.connect(reconnect: wait)
+    defer { nc.close() }
+    let ref: GoalRef
+    do { ref = try await cli.call(nc, APISubject.submit, spec!, as: GoalRef.self) } catch {
+        fail("goal refused: \(error)", code: 65)
+    }
+    guard wait else {
+        if cli.json { cli.printJSON(ref) } else { print(ref.goal) }
+        return
+    }
+    let result = await waitForGoal(ref.goal, cli: cli, nc: nc)
+    report(result, cli: cli)
+    exit(result.goal.state == .succeeded ? 0 : 1)
+}
+
+/// Resolves a bare command name through PATH (drones allow-list absolute paths).
+func resolveCommand(_ c: String) -> String {
+    if c.hasPrefix("/") { return c }
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let p = "\(dir)/\(c)"
+        if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    return c
+}
+
+/// Waits for a goal to end: its event, with a poll every second as a fallback that also rides out a restart
+/// of honeycombd (the client reconnects; the goal was journaled before it was acknowledged).
+func waitForGoal(_ goal: GoalID, cli: ControlCLI, nc: NATSClient) async -> GoalResult {
+    let events = try? nc.subscribe(APISubject.events(goal))
+    while true {
+        if let g = try? await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5),
+           g.state.isFinal,
+           let r = try? await cli.call(nc, APISubject.result, GoalRef(goal: goal), as: GoalResult.self, timeout: 10) {
+            return r
+        }
+        if let events {
+            _ = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    for await _ in events { return true }
+                    return false
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(1))
+                    return false
+                }
+                let r = await group.next()!
+                group.cancelAll()
+                return r
+            }
+        } else {
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+func report(_ r: GoalResult, cli: ControlCLI) {
+    if cli.json {
+        cli.printJSON(r)
+        return
+    }
+    let counts = r.goal.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+    print("goal \(r.goal.goal) \(r.goal.state.rawValue): \(r.tasks.count) tasks (\(counts))")
+    if let reason = r.goal.reason { print("  reason: \(reason)") }
+    for t in r.tasks {
+        let out = (t.output ?? "").split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let code = t.exitCode.map { " exit \($0)" } ?? ""
+        print("  \(t.task) [\(t.index)] \(t.state.rawValue)\(code) on \(t.drone ?? "-")  \(out)\(t.reason.map { "  (\($0))" } ?? "")")
+    }
+}
+
+func goalsCommand(_ args: [String]) async {
+    let cli = ControlCLI(args)
+    let nc = await cli.connect()
+    defer { nc.close() }
+    do {
+        let goals = try await cli.call(nc, APISubject.goals, Empty(), as: [GoalSummary].self)
+        if cli.json { return cli.printJSON(goals) }
+        print("GOAL      STATE       TASKS  NAME")
+        for g in goals {
+            print("\(g.goal.padding(9)) \(g.state.rawValue.padding(11)) \(String(g.tasks).padding(6)) \(g.name ?? "")")
+        }
+    } catch {
+        fail("\(error)", code: 1)
+    }
+}
+
+func goalCommand(_ args: [String], subject: String, verb: String) async {
+    let cli = ControlCLI(args)
+    guard let goal = cli.rest.first else { fail("\(verb) needs a GOAL id (see hive goals)") }
+    let nc = await cli.connect()
+    defer { nc.close() }
+    do {
+        switch verb {
+        case "tasks":
+            let tasks = try await cli.call(nc, subject, GoalRef(goal: goal), as: [TaskView].self)
+            if cli.json { return cli.printJSON(tasks) }
+            print("TASK        STATE      ATTEMPTS  DRONE                 KIND")
+            for t in tasks {
+                let indent = String(repeating: "  ", count: max(0, t.depth - 1))
+                print("\((indent + t.task).padding(11)) \(t.state.rawValue.padding(10)) \(String(t.attempts).padding(9)) \((t.drone ?? "-").padding(21)) \(t.kind)")
+            }
+        case "result":
+            report(try await cli.call(nc, subject, GoalRef(goal: goal), as: GoalResult.self), cli: cli)
+        default:
+            let g = try await cli.call(nc, subject, GoalRef(goal: goal), as: GoalSummary.self)
+            if cli.json { return cli.printJSON(g) }
+            print("goal \(g.goal) \(g.state.rawValue)\(g.reason.map { ": \($0)" } ?? "")")
+        }
+    } catch {
+        fail("\(error)", code: 1)
+    }
+}
+
+func dronesCommand(_ args: [String]) async {
+    let cli = ControlCLI(args)
+    let nc = await cli.connect()
+    defer { nc.close() }
+    do {
+        let drones = try await cli.call(nc, APISubject.drones, Empty(), as: [DroneView].self)
+        if cli.json { return cli.printJSON(drones) }
+        for tier in Tier.allCases.reversed() {
+            let these = drones.filter { $0.tier == tier }
+            guard !these.isEmpty else { continue }
+            print("\(tier.rawValue) (\(these.count))")
+            for d in these {
+                print("  \(d.name.padding(16)) \(d.state.rawValue.padding(9)) slots \(d.running)/\(d.slots)  done \(d.completed)  failed \(d.failed)  seen \(d.lastSeenMillisAgo) ms ago  \(d.drone)")
+            }
+        }
+        if drones.isEmpty { print("no drones have joined") }
+    } catch {
+        fail("\(error)", code: 1)
+    }
+}
+
+/// `hive watch GOAL`: the task tree, redrawn in place on a terminal, one line per change when piped.
+func watchCommand(_ args: [String]) async {
+    let cli = ControlCLI(args)
+    guard let goal = cli.rest.first else { fail("watch needs a GOAL id") }
+    let nc = await cli.connect(reconnect: true)
+    defer { nc.close() }
+    let tty = isatty(1) != 0
+    var last: [TaskID: TaskState] = [:]
+    while true {
+        guard let g = try? await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5),
+              let tasks = try? await cli.call(nc, APISubject.tasks, GoalRef(goal: goal), as: [TaskView].self, timeout: 5) else {
+            try? await Task.sleep(for: .milliseconds(500))
+            continue
+        }
+        if tty {
+            print("\u{1B}[H\u{1B}[2J", terminator: "")
+            print("goal \(g.goal) \(g.state.rawValue)  \(g.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  "))")
+            for t in tasks.prefix(60) {
+                print("\(String(repeating: "  ", count: t.depth - 1))\(t.task) \(t.state.rawValue) \(t.drone ?? "")")
+            }
+            if tasks.count > 60 { print("… \(tasks.count - 60) more") }
+        } else {
+            for t in tasks where last[t.task] != t.state {
+                print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")")
+            }
+        }
+        last = Dictionary(uniqueKeysWithValues: tasks.map { ($0.task, $0.state) })
+        if g.state.isFinal {
+            print("goal \(g.goal) \(g.state.rawValue)\(g.reason.map { ": \($0)" } ?? "")")
+            exit(g.state == .succeeded ? 0 : 1)
+        }
+        try? await Task.sleep(for: .milliseconds(tty ? 500 : 250))
+    }
+}
