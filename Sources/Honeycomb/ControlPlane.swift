@@ -12,38 +12,14 @@ public final class ControlPlane: Sendable {
     }
 
     private let client: NATSClient
-    private let mode: BrokerMode
-    private let started: ContinuousClock.Instant
-    private let startedAt: String
-    private let serving: Task<Void, Never>
     private let service: ControlService
     private let journal: Journal?
     private let log = Log("control-plane")
 
-    private init(client: NATSClient, mode: BrokerMode, status: NATSSubscription, service: ControlService, journal: Journal?) {
+    private init(client: NATSClient, service: ControlService, journal: Journal?) {
         self.client = client
-        self.mode = mode
         self.service = service
         self.journal = journal
-        started = .now
-        startedAt = Date.now.formatted(.iso8601)
-        let log = self.log
-        let (c, m, s, at) = (client, mode, started, startedAt)
-        serving = Task {
-            for await request in status {
-                guard let reply = request.reply else { continue }
-                let answer = StatusReply(service: "honeycombd", version: HiveVersion.current, broker: m.rawValue,
-                                         busServer: c.connectedServer ?? "", startedAt: at,
-                                         uptimeSeconds: Double((ContinuousClock.now - s).components.seconds))
-                do {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = .sortedKeys
-                    try c.publish(reply, Array(try encoder.encode(answer)))
-                } catch {
-                    log.warn("status_reply_failed", ["reason": "\(error)"])
-                }
-            }
-        }
     }
 
     /// Opens the journal (when `dataDirectory` is set), connects to the bus (waiting for it if it is not up
@@ -62,10 +38,17 @@ public final class ControlPlane: Sendable {
         o.retryOnFailedConnect = true
         o.maxReconnectAttempts = -1
         let client = try await NATSClient.connect(o)
-        let status = try client.subscribe(APISubject.status, queue: "honeycombd")
-        let service = try await ControlService.start(client: client, journal: journal, recovery: recovery, config: config)
+        let started = ContinuousClock.now
+        let startedAt = Date.now.formatted(.iso8601)
+        let status: @Sendable () -> StatusReply = { [client] in
+            StatusReply(service: "honeycombd", version: HiveVersion.current, broker: mode.rawValue,
+                        busServer: client.connectedServer ?? "", startedAt: startedAt,
+                        uptimeSeconds: Double((ContinuousClock.now - started).components.seconds))
+        }
+        let service = try await ControlService.start(client: client, journal: journal, recovery: recovery, config: config,
+                                                     status: status)
         try await client.flush()
-        let plane = ControlPlane(client: client, mode: mode, status: status, service: service, journal: journal)
+        let plane = ControlPlane(client: client, service: service, journal: journal)
         plane.log.info("bus_connected", ["broker": mode.rawValue, "server": client.connectedServer ?? "?"])
         let events = client.events
         Task {
@@ -86,7 +69,6 @@ public final class ControlPlane: Sendable {
         await service.stop()
         try? await client.drain(timeout: 2)
         client.close()
-        await serving.value
         journal?.close()
     }
 }

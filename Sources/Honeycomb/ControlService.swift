@@ -24,9 +24,13 @@ public actor ControlService {
     private var consumers: [Task<Void, Never>] = []
     /// Journal size that triggers compaction.
     private let compactAtBytes: Int
+    /// Builds the `hive.v1.api.status` answer (the control plane knows the broker mode and start time).
+    private let status: @Sendable () -> StatusReply
 
-    init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int) {
+    init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
+         status: @escaping @Sendable () -> StatusReply) {
         self.client = client
+        self.status = status
         self.journal = journal
         self.compactAtBytes = compactAtBytes
         state = ControlState(config: config)
@@ -47,9 +51,9 @@ public actor ControlService {
 
     /// Recovers, subscribes and starts the timers.
     static func start(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig,
-                      compactAtBytes: Int = 64 << 20) async throws -> ControlService {
+                      compactAtBytes: Int = 64 << 20, status: @escaping @Sendable () -> StatusReply) async throws -> ControlService {
         let service = ControlService(client: client, journal: journal, recovery: recovery, config: config,
-                                     compactAtBytes: compactAtBytes)
+                                     compactAtBytes: compactAtBytes, status: status)
         await service.recover(recovery)
         try await service.subscribe()
         return service
@@ -265,7 +269,8 @@ public actor ControlService {
             let t = now
             answer(state.drones.values.sorted { ($0.tier, $0.name) < ($1.tier, $1.name) }.map { DroneView($0, now: t) })
         case "status":
-            break  // served by ControlPlane
+            // One subscription serves every API verb: a second one in the same queue group would split requests.
+            answer(status())
         default:
             answer(APIError("unknown API '\(verb)'"))
         }
