@@ -27,7 +27,7 @@ test-tsan:
 
 test-compat: debug
 	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat
-	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive $(PYTHON) -m pytest -q Tests/cli
+	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive DRONE=$(DEBUG)/drone $(PYTHON) -m pytest -q Tests/cli
 
 ## Broker benchmark: honeycombd vs nats-server, same client, medians of several runs (see Docs/BENCHMARKS.md).
 bench: build

@@ -10,14 +10,24 @@ import HiveSystem
 ///
 /// Each process is run from its own OS thread (blocking reads and waits never touch Swift's pool).
 public struct ExecBackend: Backend {
-    /// Absolute paths this drone may run; anything else is refused.
+    /// Absolute paths this drone may run, as given; anything else is refused.
     public let allowed: Set<String>
+    /// The same, resolved through symlinks: `/bin/sh` and `/usr/bin/sh` name one program on a merged-/usr
+    /// system, and either spelling of an allowed program is allowed.
+    private let allowedCanonical: Set<String>
     /// Bytes of combined stdout+stderr kept (the rest is read and dropped, so the child never blocks).
     public let outputCap: Int
 
     public init(allowed: [String], outputCap: Int = 64 * 1024) {
         self.allowed = Set(allowed)
+        allowedCanonical = Set(allowed.map(ExecBackend.canonical))
         self.outputCap = outputCap
+    }
+
+    static func canonical(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     public var kind: String { "exec" }
@@ -25,7 +35,7 @@ public struct ExecBackend: Backend {
 
     public func run(_ task: Assignment) async -> BackendOutcome {
         guard let command = task.input?.command else { return .failure("exec task without a command") }
-        guard allowed.contains(command) else {
+        guard command.hasPrefix("/"), allowedCanonical.contains(ExecBackend.canonical(command)) else {
             return .failure("command '\(command)' is not on this drone's allow-list (drone --allow-exec)")
         }
         let run = ExecRun(command: command, args: task.input?.args ?? [], stdin: task.input?.stdin,

@@ -5,6 +5,7 @@ import pytest
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 HONEYCOMBD = os.environ.get("HONEYCOMBD", os.path.join(ROOT, ".build", "debug", "honeycombd"))
 HIVE = os.environ.get("HIVE", os.path.join(ROOT, ".build", "debug", "hive"))
+DRONE = os.environ.get("DRONE", os.path.join(ROOT, ".build", "debug", "drone"))
 NATS_SERVER = shutil.which("nats-server") or "nats-server"
 
 

@@ -1,0 +1,202 @@
+"""The control plane with real processes: honeycombd, several drones, the hive CLI; faults included."""
+import json, os, random, signal, subprocess, time
+
+import pytest
+
+from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
+
+FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600}
+
+
+def start_honeycombd(procs, tmp_path, port, data=None, nats=None, extra=None):
+    cfg = tmp_path / f"hc-{port}.json"
+    cfg.write_text(json.dumps({**FAST, **(extra or {})}))
+    args = [HONEYCOMBD, "--config", str(cfg)]
+    args += ["--nats", nats] if nats else ["--listen", f"127.0.0.1:{port}"]
+    if data:
+        args += ["--data", str(data)]
+    hc = procs.start(args)
+    hc.startup_log = "".join(wait_for_log(hc, "event=bus_connected"))
+    return hc
+
+
+def start_drones(procs, url, n, slots=4, allow="/bin/sh,/bin/echo,/bin/sleep", tier="worker"):
+    drones = []
+    for i in range(n):
+        d = procs.start([DRONE, "--honeycomb", url, "--name", f"d{i}", "--slots", str(slots), "--tier", tier,
+                         "--allow-exec", allow])
+        wait_for_log(d, "event=joined")
+        drones.append(d)
+    return drones
+
+
+def submit_wait(url, *args, timeout=120):
+    r = hive("submit", *args, "--wait", "--json", "--honeycomb", url, timeout=timeout)
+    assert r.stdout, r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+def exec_task(cmd):
+    return {"kind": "exec", "input": {"command": "/bin/sh", "args": ["-c", cmd]}}
+
+
+def test_a_thousand_tasks_in_a_fork_of_forks_each_accounted_for_once(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port, data=tmp_path / "data")
+    start_drones(procs, url, 3, slots=6)
+    plan = {"name": "fork of forks", "root": {"kind": "fork", "join": "all", "children": [
+        {"kind": "fork", "join": "all", "children": [
+            {"kind": "exec", "input": {"command": "/bin/echo", "args": [f"{group}-{i}"]}} for i in range(100)]}
+        for group in range(10)]}}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    code, result = submit_wait(url, str(tmp_path / "plan.json"))
+    assert code == 0, result["goal"]
+    assert result["goal"]["state"] == "succeeded"
+    assert result["goal"]["tasks"] == 1011
+    outputs = [t["output"].strip() for t in result["tasks"]]
+    assert len(outputs) == 1000
+    assert sorted(outputs) == sorted(f"{g}-{i}" for g in range(10) for i in range(100))
+    assert all(t["state"] == "succeeded" and t["exit_code"] == 0 for t in result["tasks"])
+    drones = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)
+    assert sum(d["completed"] for d in drones) == 1000
+    assert all(d["completed"] > 0 for d in drones), "load spreads over every drone"
+
+
+def test_exec_count_and_task_index(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    start_drones(procs, url, 2)
+    code, result = submit_wait(url, "--exec", "sh", "-c", "echo idx=$HIVE_TASK_INDEX", "--count", "8")
+    assert code == 0
+    assert sorted(t["output"].strip() for t in result["tasks"]) == [f"idx={i}" for i in range(8)]
+    assert result["goal"]["counts"] == {"succeeded": 8}
+
+
+def test_commands_off_the_allow_list_are_refused(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    start_drones(procs, url, 1, allow="/bin/echo")
+    # Not advertised: the task can never be placed, so the goal's deadline ends it.
+    plan = {"budget": {"deadline_ms": 1500}, "root": {"kind": "exec", "requires": ["exec:/bin/sh"],
+                                                      "input": {"command": "/bin/sh", "args": ["-c", "true"]}}}
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    code, result = submit_wait(url, str(tmp_path / "p.json"))
+    assert code == 1 and result["goal"]["reason"] == "deadline exceeded (budget.deadline_ms)"
+    # Placed anyway (no requirement): the drone itself refuses to run it.
+    code, result = submit_wait(url, "--exec", "/bin/sh", "-c", "true", "--max-attempts", "1")
+    assert code == 1
+    assert "not on this drone's allow-list" in result["tasks"][0]["error"]
+
+
+def test_sigkilled_drones_tasks_rerun_elsewhere_and_nothing_is_lost_or_duplicated(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port, data=tmp_path / "data")
+    drones = start_drones(procs, url, 4, slots=3)
+    n = 120
+    sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
+                            "sleep 0.05; echo $HIVE_TASK_INDEX", "--count", str(n), "--max-attempts", "5",
+                            "--wait", "--json", "--honeycomb", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.4)
+    victims = random.sample(drones, 2)
+    for d in victims:
+        d.send_signal(signal.SIGKILL)
+        time.sleep(0.2)
+    out, err = sub.communicate(timeout=120)
+    assert sub.returncode == 0, err
+    result = json.loads(out)
+    indexes = [int(t["output"].strip()) for t in result["tasks"]]
+    assert sorted(indexes) == list(range(n)), "every task's result appears exactly once"
+    assert all(t["state"] == "succeeded" for t in result["tasks"])
+    retried = [t for t in result["tasks"] if t["attempts"] > 1]
+    assert retried, "some tasks were running on the killed drones and ran again elsewhere"
+    listed = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)
+    assert sorted(d["state"] for d in listed).count("lost") == 2
+
+
+def test_sigkilled_honeycombd_restarts_and_the_goal_completes(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    hc = start_honeycombd(procs, tmp_path, port, data=data)
+    start_drones(procs, url, 3, slots=2)
+    n = 60
+    sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
+                            "sleep 0.1; echo $HIVE_TASK_INDEX", "--count", str(n), "--wait", "--json",
+                            "--honeycomb", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait until the goal is accepted and under way, then kill -9 the daemon.
+    for _ in range(100):
+        goals = hive("goals", "--json", "--honeycomb", url)
+        if goals.returncode == 0 and json.loads(goals.stdout):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    hc.send_signal(signal.SIGKILL)
+    hc.wait()
+    restarted = start_honeycombd(procs, tmp_path, port, data=data)
+    out, err = sub.communicate(timeout=120)
+    assert sub.returncode == 0, err
+    result = json.loads(out)
+    assert sorted(int(t["output"].strip()) for t in result["tasks"]) == list(range(n))
+    assert "event=recovered" in restarted.startup_log
+    assert "goals=1" in restarted.startup_log
+
+
+def test_forged_and_garbage_results_are_rejected_and_logged(procs, tmp_path):
+    import asyncio
+    import nats
+
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = start_honeycombd(procs, tmp_path, port, extra={"log_level": "info"})
+    start_drones(procs, url, 1)
+    code, result = submit_wait(url, "--exec", "/bin/echo", "ok", "--count", "1")
+    task = result["tasks"][0]["task"]
+
+    async def forge():
+        nc = await nats.connect(url)
+        await nc.publish("hive.v1.result", b"{this is not json")
+        await nc.publish("hive.v1.result", json.dumps({
+            "task": task, "attempt": 1, "token": "forged", "drone": "intruder", "outcome": "succeeded"}).encode())
+        await nc.publish("hive.v1.result", json.dumps({
+            "task": "g999.1", "attempt": 1, "token": "x", "drone": "intruder", "outcome": "succeeded"}).encode())
+        await nc.flush()
+        await nc.close()
+
+    asyncio.run(forge())
+    code2, again = submit_wait(url, "--exec", "/bin/echo", "still", "--count", "1")
+    assert code2 == 0 and again["tasks"][0]["output"].strip() == "still"
+    hc.send_signal(signal.SIGTERM)
+    log = hc.communicate(timeout=10)[1]
+    assert "event=result_rejected reason=\"unreadable result\"" in log
+    assert f"event=result_rejected task={task} drone=intruder" in log
+    assert "task=g999.1 drone=intruder attempt=1 reason=\"unknown task\"" in log
+
+
+def test_the_same_run_on_an_external_nats_server(procs, tmp_path):
+    nats_port = procs.nats_server()
+    url = f"nats://127.0.0.1:{nats_port}"
+    start_honeycombd(procs, tmp_path, free_port(), data=tmp_path / "data", nats=url)
+    start_drones(procs, url, 2, slots=4)
+    code, result = submit_wait(url, "--exec", "/bin/sh", "-c", "echo $HIVE_TASK_INDEX", "--count", "200")
+    assert code == 0
+    assert sorted(int(t["output"]) for t in result["tasks"]) == list(range(200))
+
+
+def test_drone_sigterm_finishes_running_work_and_leaves(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    (d,) = start_drones(procs, url, 1, slots=2)
+    sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sleep", "0.5", "--count", "2",
+                            "--wait", "--json", "--honeycomb", url], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    d.send_signal(signal.SIGTERM)
+    assert d.wait(timeout=15) == 0
+    out, _ = sub.communicate(timeout=30)
+    assert json.loads(out)["goal"]["state"] == "succeeded", "running tasks finished within the grace period"
+    listed = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)
+    assert listed[0]["state"] == "draining" and listed[0]["completed"] == 2
