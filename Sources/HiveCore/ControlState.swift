@@ -392,27 +392,33 @@ public final class ControlState {
             finishGoal(t.goal, succeeded: t.state == .succeeded, reason: t.reason, at: t.finishedAt ?? 0)
             return
         }
-        guard let p = tasks[parentID], p.state == .waiting, let join = p.join else { return }
-        let kids = p.children.compactMap { tasks[$0] }
-        let ok = kids.filter { $0.state == .succeeded }.count
-        let open = kids.filter { !$0.state.isFinal }.count
-        let needed = join.needed(of: kids.count)
+        guard var parent = tasks[parentID], parent.state == .waiting, let join = parent.join else { return }
+        parent.childrenFinal += 1
+        if t.state == .succeeded { parent.childrenSucceeded += 1 }
+        let total = parent.children.count
+        let ok = parent.childrenSucceeded
+        let open = total - parent.childrenFinal
+        let needed = join.needed(of: total)
         let at = t.finishedAt ?? 0
-        var parent = p
         if ok >= needed {
             parent.state = .succeeded
         } else if ok + open < needed {
             parent.state = .dead
-            let failed = kids.count - ok - open
-            let first = kids.first { $0.state == .dead }?.reason.map { "; first: \($0)" } ?? ""
-            parent.reason = "join \(join) cannot be met: \(failed) of \(kids.count) children failed\(first)"
+            let failed = total - ok - open
+            let first = t.state == .dead ? t.reason.map { "; first: \($0)" } ?? "" : ""
+            parent.reason = "join \(join) cannot be met: \(failed) of \(total) children failed\(first)"
         } else {
+            tasks[parentID] = parent
             return
         }
         parent.finishedAt = at
         tasks[parentID] = parent
         // Speculative work no longer needed (any/quorum decided, or a failed all): stop it.
-        for k in kids where !k.state.isFinal { cancelSubtree(k.id, reason: "join \(join) of \(parentID) already decided", at: at) }
+        if open > 0 {
+            for k in parent.children where tasks[k].map({ !$0.state.isFinal }) ?? false {
+                cancelSubtree(k, reason: "join \(join) of \(parentID) already decided", at: at)
+            }
+        }
         settled(parent)
     }
 

@@ -65,6 +65,9 @@ public struct TaskRecord: Codable, Sendable {
     public var maxAttempts: Int
     public var children: [TaskID] = []
     public var join: JoinPolicy?
+    /// Children that succeeded, and that reached any final state (kept by `apply`, so joins cost O(1)).
+    public var childrenSucceeded = 0
+    public var childrenFinal = 0
     public var state: TaskState
     public var attempts = 0
     public var lease: Lease?

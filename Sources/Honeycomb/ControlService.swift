@@ -90,12 +90,17 @@ public actor ControlService {
             },
             Task {
                 let decoder = JSONDecoder()
+                let encoder = JSONEncoder()
                 for await m in results {
                     guard let r = try? decoder.decode(TaskResult.self, from: Data(m.payload)) else {
                         Log("scheduler").warn("result_rejected", ["reason": "unreadable result", "bytes": m.payload.count])
                         continue
                     }
-                    await self.handleResult(r)
+                    // The hot path: the actor decides; encoding and sending the next assignments happens here,
+                    // in parallel with the actor's next decision.
+                    for (subject, assignment) in await self.handleResult(r) {
+                        if let body = try? encoder.encode(assignment) { try? c.publish(subject, Array(body)) }
+                    }
                 }
             },
             Task { for await m in api { await self.handleAPI(m, client: c) } },
@@ -136,12 +141,15 @@ public actor ControlService {
 
     /// Leases what can run, sends the assignments, and carries out the outbox.
     private func dispatch() {
+        for (subject, a) in lease() { publish(subject, a) }
+    }
+
+    /// Leases what can run and carries out the outbox; returns the assignments to send.
+    private func lease() -> [(String, Assignment)] {
         let leased = state.schedule(now: now) { token() }
-        if !leased.isEmpty {
-            record(leased.map(\.event))
-            for l in leased { publish(APISubject.assign(l.drone), l.assignment) }
-        }
+        if !leased.isEmpty { record(leased.map(\.event)) }
         flushOutbox()
+        return leased.map { (APISubject.assign($0.drone), $0.assignment) }
     }
 
     private func flushOutbox() {
@@ -196,13 +204,15 @@ public actor ControlService {
         log.info("drone_draining", ["drone": drone])
     }
 
-    func handleResult(_ r: TaskResult) {
+    /// Applies a result; returns the assignments it freed a slot for (the caller sends them).
+    func handleResult(_ r: TaskResult) -> [(String, Assignment)] {
         switch state.receive(r, now: now) {
         case .success(let events):
             record(events)
-            dispatch()
+            return lease()
         case .failure(let why):
             log.warn("result_rejected", ["task": r.task, "drone": r.drone, "attempt": r.attempt, "reason": why.description])
+            return []
         }
     }
 

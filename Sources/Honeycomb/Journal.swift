@@ -43,8 +43,8 @@ public struct JournalRecovery: Sendable {
 /// through the same queue, so a snapshot always covers exactly the records written before it.
 public final class Journal: @unchecked Sendable {
     enum Item {
-        case records([UInt8])
-        case snapshot([UInt8])
+        case records([JournalEvent])
+        case snapshot(ControlState.Snapshot)
     }
 
     public let directory: String
@@ -141,25 +141,18 @@ public final class Journal: @unchecked Sendable {
         return out
     }
 
-    /// Queues events; returns the sequence number to wait on for their durability.
+    /// Queues events; returns the sequence number to wait on for their durability. Encoding happens on the
+    /// writer thread, off the caller's (the control loop's) path.
     @discardableResult
     public func append(_ events: [JournalEvent]) -> UInt64 {
-        guard !events.isEmpty else { return lock.withLock { appendedSeq } }
-        var bytes: [UInt8] = []
-        for e in events {
-            guard let json = try? encoder.encode(e) else { continue }
-            let crc = json.withUnsafeBytes { CRC32.checksum($0) }
-            withUnsafeBytes(of: UInt32(json.count).littleEndian) { bytes.append(contentsOf: $0) }
-            withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: json)
-        }
-        return lock.withLock {
+        lock.withLock {
+            guard !events.isEmpty else { return appendedSeq }
             appendedSeq += 1
             if case .records(var pending)? = queue.last {
-                pending.append(contentsOf: bytes)
+                pending.append(contentsOf: events)
                 queue[queue.count - 1] = .records(pending)
             } else {
-                queue.append(.records(bytes))
+                queue.append(.records(events))
             }
             wake.signal()
             return appendedSeq
@@ -168,12 +161,24 @@ public final class Journal: @unchecked Sendable {
 
     /// Replaces the journal with `snapshot`, which must reflect every event appended so far.
     public func compact(_ snapshot: ControlState.Snapshot) {
-        guard let data = try? encoder.encode(snapshot) else { return }
         lock.withLock {
             appendedSeq += 1
-            queue.append(.snapshot(Array(data)))
+            queue.append(.snapshot(snapshot))
             wake.signal()
         }
+    }
+
+    /// The framed bytes of `events`.
+    private func encode(_ events: [JournalEvent]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for e in events {
+            guard let json = e.fastJSON ?? (try? encoder.encode(e)).map({ Array($0) }) else { continue }
+            let crc = json.withUnsafeBytes { CRC32.checksum($0) }
+            withUnsafeBytes(of: UInt32(json.count).littleEndian) { bytes.append(contentsOf: $0) }
+            withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: json)
+        }
+        return bytes
     }
 
     /// Returns once everything appended up to `seq` is on disk.
@@ -214,11 +219,13 @@ public final class Journal: @unchecked Sendable {
             var error: String?
             for item in items {
                 switch item {
-                case .records(let bytes):
+                case .records(let events):
+                    let bytes = encode(events)
                     if !writeAll(fd, bytes) { error = "journal.log: \(String(cString: strerror(errno)))" }
                     else { lock.withLock { journalBytes += bytes.count } }
-                case .snapshot(let bytes):
-                    if let e = writeSnapshot(bytes) { error = e }
+                case .snapshot(let snapshot):
+                    guard let bytes = try? encoder.encode(snapshot) else { error = "snapshot: cannot encode"; continue }
+                    if let e = writeSnapshot(Array(bytes)) { error = e }
                 }
             }
             if fdatasync(fd) != 0 { error = error ?? "fdatasync: \(String(cString: strerror(errno)))" }

@@ -89,6 +89,45 @@ case "status":
     } catch {
         fail("unreadable status reply: \(error)", code: 1)
     }
+case "bench-control":
+    // Used by Tests/bench/control_bench.py: one measurement per call, JSON on stdout.
+    var url = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
+    var mode = "throughput"
+    var tasks = 10_000
+    var sleepMillis = 100
+    var rounds = 3
+    var goals = 1_000
+    var j = 0
+    while j < args.count {
+        let v = j + 1 < args.count ? args[j + 1] : ""
+        switch args[j] {
+        case "--url": url = v
+        case "--mode": mode = v
+        case "--tasks": tasks = Int(v) ?? tasks
+        case "--sleep-ms": sleepMillis = Int(v) ?? sleepMillis
+        case "--rounds": rounds = Int(v) ?? rounds
+        case "--goals": goals = Int(v) ?? goals
+        default: fail("unknown bench-control option '\(args[j])'")
+        }
+        j += 2
+    }
+    let bench = ControlBenchmark(url: url)
+    do {
+        switch mode {
+        case "throughput":
+            let rates = try await bench.throughput(tasks: tasks, rounds: rounds)
+            print("{\"rates\":\(rates)}")
+        case "latency":
+            let l = try await bench.latency(goals: goals).sorted()
+            print("{\"p50_us\":\(l[l.count / 2] * 1e6),\"p99_us\":\(l[min(l.count - 1, l.count * 99 / 100)] * 1e6)}")
+        case "sleep":
+            print("{\"seconds\":\(try await bench.sleepRun(tasks: tasks, sleepMillis: sleepMillis))}")
+        default:
+            fail("--mode takes throughput, latency or sleep")
+        }
+    } catch {
+        fail("bench-control failed: \(error)", code: 1)
+    }
 case "bench":
     var bench = BrokerBenchmark(url: "nats://127.0.0.1:4222")
     var json = false

@@ -306,3 +306,21 @@ extension Result: @retroactive Equatable where Success == [JournalEvent], Failur
         }
     }
 }
+
+@Suite struct JSONWriterTests {
+    /// The hand-written journal records must decode to the same events as the Codable ones.
+    @Test func fastJSONDecodesToTheSameEvent() throws {
+        let events: [JournalEvent] = [
+            .taskLeased(task: "g1.2", attempt: 3, drone: "d-1", token: "ab12", deadline: 99_999, at: 1_234),
+            .taskFinished(task: "g1.2", attempt: 1, succeeded: true,
+                          output: TaskOutput(drone: "d", exitCode: 0, output: "line \"one\"\nline\ttwo \\ \u{1}é", wallMillis: 12), at: 5),
+            .taskFinished(task: "g1.3", attempt: 2, succeeded: false, output: TaskOutput(drone: "d", error: "boom"), at: 6),
+            .taskExpired(task: "g1.4", attempt: 1, reason: "drone x lost", countsAttempt: true, at: 7),
+        ]
+        for e in events {
+            let bytes = try #require(e.fastJSON)
+            #expect(try JSONDecoder().decode(JournalEvent.self, from: Data(bytes)) == e)
+        }
+        #expect(JournalEvent.goalCancelled(goal: "g1", reason: "x", at: 1).fastJSON == nil)
+    }
+}

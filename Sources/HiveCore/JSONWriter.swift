@@ -1,0 +1,105 @@
+/// A minimal JSON writer for the few hot records (journal lease/finish/expire events), which Foundation's
+/// `JSONEncoder` makes the control plane's most expensive step. It writes exactly what the `Codable`
+/// conformances produce (same keys, omitted nils), so the records decode with `JSONDecoder` as usual; a test pins
+/// that equivalence.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma = false
+
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    public mutating func beginObject() {
+        comma()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    /// `"key":` (the value follows).
+    public mutating func key(_ k: StaticString) {
+        comma()
+        bytes.append(UInt8(ascii: "\""))
+        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        needsComma = false
+    }
+
+    public mutating func field(_ k: StaticString, _ v: String) {
+        key(k)
+        string(v)
+    }
+
+    public mutating func field(_ k: StaticString, _ v: some BinaryInteger) {
+        key(k)
+        bytes.append(contentsOf: Array(String(v).utf8))
+        needsComma = true
+    }
+
+    public mutating func field(_ k: StaticString, _ v: Bool) {
+        key(k)
+        bytes.append(contentsOf: Array((v ? "true" : "false").utf8))
+        needsComma = true
+    }
+
+    public mutating func optional(_ k: StaticString, _ v: String?) { if let v { field(k, v) } }
+    public mutating func optional(_ k: StaticString, _ v: Int?) { if let v { field(k, v) } }
+
+    public mutating func string(_ s: String) {
+        comma()
+        bytes.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [92, 34])
+            case 92: bytes.append(contentsOf: [92, 92])
+            case 10: bytes.append(contentsOf: [92, 110])
+            case 13: bytes.append(contentsOf: [92, 114])
+            case 9: bytes.append(contentsOf: [92, 116])
+            case 0..<32:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: bytes.append(b)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    private mutating func comma() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    }
+}
+
+extension JournalEvent {
+    /// The event's JSON, written by hand for the hot cases; nil for the rest (use `JSONEncoder`).
+    public var fastJSON: [UInt8]? {
+        var w = JSONWriter()
+        switch self {
+        case .taskLeased(let task, let attempt, let drone, let token, let deadline, let at):
+            w.beginObject(); w.key("taskLeased"); w.beginObject()
+            w.field("task", task); w.field("attempt", attempt); w.field("drone", drone); w.field("token", token)
+            w.field("deadline", deadline); w.field("at", at)
+            w.endObject(); w.endObject()
+        case .taskFinished(let task, let attempt, let succeeded, let output, let at):
+            w.beginObject(); w.key("taskFinished"); w.beginObject()
+            w.field("task", task); w.field("attempt", attempt); w.field("succeeded", succeeded)
+            w.key("output"); w.beginObject()
+            w.field("drone", output.drone); w.optional("exit_code", output.exitCode); w.optional("output", output.output)
+            w.optional("error", output.error); w.optional("wall_ms", output.wallMillis)
+            w.endObject()
+            w.field("at", at)
+            w.endObject(); w.endObject()
+        case .taskExpired(let task, let attempt, let reason, let counts, let at):
+            w.beginObject(); w.key("taskExpired"); w.beginObject()
+            w.field("task", task); w.field("attempt", attempt); w.field("reason", reason); w.field("countsAttempt", counts)
+            w.field("at", at)
+            w.endObject(); w.endObject()
+        default:
+            return nil
+        }
+        return w.bytes
+    }
+}

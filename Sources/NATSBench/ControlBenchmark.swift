@@ -1,0 +1,76 @@
+import FoundationEssentials
+import HiveCore
+import NATSClient
+
+/// End-to-end measurements of the control plane through its public API, as a client sees it: goals submitted
+/// on the bus, completion heard on `hive.v1.events.<goal>`. Drones must already be connected.
+public struct ControlBenchmark: Sendable {
+    public var url: String
+
+    public init(url: String) { self.url = url }
+
+    private func connect() async throws -> NATSClient {
+        var o = try NATSClientOptions(urls: url)
+        o.name = "bench-control"
+        return try await NATSClient.connect(o)
+    }
+
+    /// Submits `spec` and returns the seconds until its end is announced, and its final state.
+    private func run(_ nc: NATSClient, _ spec: GoalSpec, events: NATSSubscription, iterator: inout NATSMessageIterator) async throws -> (Double, GoalState) {
+        let t0 = BrokerBenchmark.seconds()
+        let reply = try await nc.request(APISubject.submit, Array(JSONEncoder().encode(spec)), timeout: 30)
+        if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { throw BenchError.protocolError(e.error) }
+        let ref = try JSONDecoder().decode(GoalRef.self, from: Data(reply.payload))
+        while let m = await iterator.next() {
+            guard let e = try? JSONDecoder().decode(GoalEvent.self, from: Data(m.payload)), e.goal == ref.goal else { continue }
+            return (BrokerBenchmark.seconds() - t0, e.state)
+        }
+        throw BenchError.io("event stream ended")
+    }
+
+    /// Throughput: one goal forking `tasks` tasks of `kind`; tasks completed per second end to end
+    /// (submit → every result joined), median of `rounds`.
+    public func throughput(tasks: Int, kind: String = "noop", sleepMillis: Int? = nil, rounds: Int = 3) async throws -> [Double] {
+        let nc = try await connect()
+        defer { nc.close() }
+        let events = try nc.subscribe("hive.v1.events.*")
+        var it = events.makeAsyncIterator()
+        try await nc.flush()
+        var rates: [Double] = []
+        let task = TaskSpec(kind: kind, input: TaskInput(sleepMillis: sleepMillis), maxAttempts: 1)
+        for _ in 0..<rounds {
+            let spec = GoalSpec(name: "bench", budget: Budget(maxTasks: tasks + 1), root: .fork(Array(repeating: task, count: tasks)))
+            let (t, state) = try await run(nc, spec, events: events, iterator: &it)
+            guard state == .succeeded else { throw BenchError.protocolError("bench goal ended \(state)") }
+            rates.append(Double(tasks) / t)
+        }
+        return rates
+    }
+
+    /// Latency: `goals` one-task goals, one at a time (moderate load); seconds from submit to the goal's end.
+    public func latency(goals: Int) async throws -> [Double] {
+        let nc = try await connect()
+        defer { nc.close() }
+        let events = try nc.subscribe("hive.v1.events.*")
+        var it = events.makeAsyncIterator()
+        try await nc.flush()
+        var out: [Double] = []
+        for _ in 0..<goals {
+            let (t, _) = try await run(nc, GoalSpec(root: TaskSpec(kind: "noop", maxAttempts: 1)), events: events, iterator: &it)
+            out.append(t)
+        }
+        return out
+    }
+
+    /// Wall seconds for `tasks` tasks that each sleep `sleepMillis` (a stand-in for model latency).
+    public func sleepRun(tasks: Int, sleepMillis: Int) async throws -> Double {
+        let nc = try await connect()
+        defer { nc.close() }
+        let events = try nc.subscribe("hive.v1.events.*")
+        var it = events.makeAsyncIterator()
+        try await nc.flush()
+        let task = TaskSpec(kind: "sleep", input: TaskInput(sleepMillis: sleepMillis), maxAttempts: 1)
+        let spec = GoalSpec(budget: Budget(maxTasks: tasks + 1), root: .fork(Array(repeating: task, count: tasks)))
+        return try await run(nc, spec, events: events, iterator: &it).0
+    }
+}
