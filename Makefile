@@ -32,6 +32,7 @@ test-compat: debug
 ## Broker benchmark: honeycombd vs nats-server, same client, medians of several runs (see Docs/BENCHMARKS.md).
 bench: build
 	$(PYTHON) Tests/bench/broker_bench.py --hive $(RELEASE)/hive --honeycombd $(RELEASE)/honeycombd
+	$(PYTHON) Tests/bench/control_bench.py --bin $(RELEASE)
 
 ## Starts honeycombd, drives traffic through it, shows what happened, stops it.
 demo: build

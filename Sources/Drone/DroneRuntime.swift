@@ -175,8 +175,8 @@ public actor DroneRuntime {
     }
 
     private func report(_ a: Assignment, _ r: TaskResult) {
-        guard let body = try? encoder.encode(r) else { return }
-        do { try client.publish(APISubject.results, Array(body)) } catch {
+        guard let body = r.fastJSON ?? (try? encoder.encode(r)).map({ Array($0) }) else { return }
+        do { try client.publish(APISubject.results, body) } catch {
             log.warn("result_not_sent", ["task": a.task, "reason": "\(error)"])
         }
     }

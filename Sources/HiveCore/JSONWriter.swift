@@ -45,6 +45,28 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    public mutating func field(_ k: StaticString, _ v: [String]) {
+        key(k)
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+        for s in v { string(s) }
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
+    /// A string-to-string object, keys sorted (as `JSONEncoder` with `.sortedKeys` writes them).
+    public mutating func field(_ k: StaticString, _ v: [String: String]) {
+        key(k)
+        beginObject()
+        for (name, value) in v.sorted(by: { $0.key < $1.key }) {
+            string(name)
+            bytes.append(UInt8(ascii: ":"))
+            needsComma = false
+            string(value)
+        }
+        endObject()
+    }
+
     public mutating func optional(_ k: StaticString, _ v: String?) { if let v { field(k, v) } }
     public mutating func optional(_ k: StaticString, _ v: Int?) { if let v { field(k, v) } }
 
@@ -100,6 +122,51 @@ extension JournalEvent {
         default:
             return nil
         }
+        return w.bytes
+    }
+}
+
+extension TaskInput {
+    func write(_ w: inout JSONWriter) {
+        w.beginObject()
+        w.optional("command", command)
+        if let args { w.field("args", args) }
+        w.optional("stdin", stdin)
+        if let env { w.field("env", env) }
+        w.optional("sleep_ms", sleepMillis)
+        w.optional("text", text)
+        w.endObject()
+    }
+}
+
+extension Assignment {
+    /// Hand-written JSON (one per dispatched task): decodes with `JSONDecoder` like the `Codable` form.
+    public var fastJSON: [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("task", task); w.field("goal", goal); w.field("attempt", attempt); w.field("token", token)
+        w.field("kind", kind)
+        if let input {
+            w.key("input")
+            input.write(&w)
+        }
+        w.field("index", index); w.field("timeout_ms", timeoutMillis)
+        w.endObject()
+        return w.bytes
+    }
+}
+
+extension TaskResult {
+    /// Hand-written JSON (one per finished task); nil for a forking result (use `JSONEncoder`).
+    public var fastJSON: [UInt8]? {
+        guard fork == nil, join == nil else { return nil }
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("task", task); w.field("attempt", attempt); w.field("token", token); w.field("drone", drone)
+        w.field("outcome", outcome.rawValue)
+        w.optional("exit_code", exitCode); w.optional("output", output); w.optional("error", error)
+        w.optional("wall_ms", wallMillis)
+        w.endObject()
         return w.bytes
     }
 }

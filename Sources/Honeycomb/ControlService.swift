@@ -90,7 +90,6 @@ public actor ControlService {
             },
             Task {
                 let decoder = JSONDecoder()
-                let encoder = JSONEncoder()
                 for await m in results {
                     guard let r = try? decoder.decode(TaskResult.self, from: Data(m.payload)) else {
                         Log("scheduler").warn("result_rejected", ["reason": "unreadable result", "bytes": m.payload.count])
@@ -99,7 +98,7 @@ public actor ControlService {
                     // The hot path: the actor decides; encoding and sending the next assignments happens here,
                     // in parallel with the actor's next decision.
                     for (subject, assignment) in await self.handleResult(r) {
-                        if let body = try? encoder.encode(assignment) { try? c.publish(subject, Array(body)) }
+                        try? c.publish(subject, assignment.fastJSON)
                     }
                 }
             },
@@ -141,7 +140,11 @@ public actor ControlService {
 
     /// Leases what can run, sends the assignments, and carries out the outbox.
     private func dispatch() {
-        for (subject, a) in lease() { publish(subject, a) }
+        for (subject, a) in lease() {
+            do { try client.publish(subject, a.fastJSON) } catch {
+                log.warn("publish_failed", ["subject": subject, "reason": "\(error)"])
+            }
+        }
     }
 
     /// Leases what can run and carries out the outbox; returns the assignments to send.

@@ -324,3 +324,23 @@ extension Result: @retroactive Equatable where Success == [JournalEvent], Failur
         #expect(JournalEvent.goalCancelled(goal: "g1", reason: "x", at: 1).fastJSON == nil)
     }
 }
+
+@Suite struct WireJSONTests {
+    @Test func assignmentsAndResultsRoundTrip() throws {
+        let assignments = [
+            Assignment(task: "g1.1", goal: "g1", attempt: 2, token: "f00", kind: "exec",
+                       input: TaskInput(command: "/bin/sh", args: ["-c", "echo \"$X\"\n"], stdin: "in\tput",
+                                        env: ["B": "2", "A": "1"], sleepMillis: nil, text: "t"), index: 7, timeoutMillis: 500),
+            Assignment(task: "g2.1", goal: "g2", attempt: 1, token: "1", kind: "noop", input: nil, index: 0, timeoutMillis: 1),
+        ]
+        for a in assignments {
+            #expect(try JSONDecoder().decode(Assignment.self, from: Data(a.fastJSON)) == a)
+        }
+        let r = TaskResult(task: "g1.1", attempt: 1, token: "t", drone: "d", outcome: .failed, exitCode: 2,
+                           output: "é\u{0}x", error: "bad \"thing\"", wallMillis: 3)
+        #expect(try JSONDecoder().decode(TaskResult.self, from: Data(try #require(r.fastJSON))) == r)
+        var forking = r
+        forking.fork = [TaskSpec(kind: "noop")]
+        #expect(forking.fastJSON == nil)
+    }
+}
