@@ -1,52 +1,62 @@
 #!/usr/bin/env python3
-"""`make demo`: start honeycombd on the embedded defaults, talk to it over the bus, drive traffic, stop it.
+"""`make demo`: honeycombd on the embedded defaults, drones of each tier, a goal forked across them, the result.
 
-What exists today is the nervous system: the broker, the NATS client, and the control plane's status
-endpoint. Drones and goals join this demo as their issues land.
+Everything runs on loopback from the release binaries, with the journal in a temporary directory.
 """
-import argparse, os, signal, socket, subprocess, sys
-
-
-def run(bin_dir, *args, timeout=300):
-    cmd = [os.path.join(bin_dir, args[0]), *args[1:]]
-    print("\n$ " + " ".join(args))
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    text = (out.stdout + out.stderr).strip()
-    print("  " + text.replace("\n", "\n  "))
-    if out.returncode != 0:
-        sys.exit(out.returncode)
+import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
+    bin_ = lambda name: os.path.join(args.bin, name)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"nats://127.0.0.1:{port}"
-    print(f"$ honeycombd --listen 127.0.0.1:{port}")
-    daemon = subprocess.Popen([os.path.join(args.bin, "honeycombd"), "--listen", f"127.0.0.1:{port}"],
-                              stderr=subprocess.PIPE, text=True)
-    # Ready once the control plane is on the bus.
-    while True:
-        line = daemon.stderr.readline()
-        if not line:
-            sys.exit("honeycombd exited during start-up")
-        print("  " + line.strip())
-        if "event=bus_connected" in line:
-            break
+    data = tempfile.mkdtemp(prefix="hive-demo-")
+    procs = []
+
+    def start(cmd, ready):
+        print("$ " + " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd)))
+        p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        procs.append(p)
+        while True:
+            line = p.stderr.readline()
+            if not line:
+                sys.exit(f"{cmd[0]} exited during start-up")
+            if ready in line:
+                print("  " + line.strip())
+                return p
+
+    def hive(*a):
+        cmd = [bin_("hive"), *a, "--honeycomb", url]
+        print("\n$ hive " + " ".join(a))
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        print("  " + (r.stdout + r.stderr).strip().replace("\n", "\n  "))
+        return r
+
     try:
-        run(args.bin, "hive", "status", "--honeycomb", url)
-        run(args.bin, "hive", "bench", "--url", url, "--messages", "200000", "--requests", "2000")
+        start([bin_("honeycombd"), "--listen", f"127.0.0.1:{port}", "--data", data], "event=bus_connected")
+        for tier, slots in (("edge", 2), ("worker", 4), ("core", 1)):
+            start([bin_("drone"), "--honeycomb", url, "--tier", tier, "--name", f"{tier}-1", "--slots", str(slots),
+                   "--allow-exec", "/bin/sh"], "event=joined")
+        hive("drones")
+        r = hive("submit", "--exec", "/bin/sh", "-c", "echo \"part $HIVE_TASK_INDEX of the goal, done on $(hostname)\"",
+                 "--count", "12", "--wait")
+        hive("goals")
+        hive("status")
+        if r.returncode != 0:
+            sys.exit(r.returncode)
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        rest = daemon.communicate(timeout=10)[1]
-        print(f"\n$ kill -TERM honeycombd   (exit {daemon.returncode})")
-        for line in rest.strip().splitlines():
-            print("  " + line)
-    print("\nAny NATS client (nats-py, nats.go, the nats CLI) can use honeycombd's broker; on its defaults it"
-          "\nlistens on nats://127.0.0.1:4222. Drones and `hive submit` arrive with the control-plane issues.")
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=15)
+        shutil.rmtree(data, ignore_errors=True)
+    print("\nThe goal forked 12 exec tasks over the drones (each sees HIVE_TASK_INDEX) and joined them; every state")
+    print("change went through the journal. Try `hive submit PLAN.json --wait` with a task tree of your own.")
 
 
 if __name__ == "__main__":
