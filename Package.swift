@@ -30,6 +30,7 @@ let package = Package(
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
         .target(name: "NATSTestSupport", dependencies: ["NATSServer"], path: "Tests/NATSTestSupport"),
         .testTarget(name: "HiveCoreTests", dependencies: ["HiveCore"]),
+        .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "NATSTestSupport"]),

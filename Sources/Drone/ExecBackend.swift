@@ -31,7 +31,21 @@ public struct ExecBackend: Backend {
     }
 
     public var kind: String { "exec" }
-    public var capabilities: [String] { allowed.sorted().map { "exec:\($0)" } }
+    /// `exec:<path>` for each allowed path, its canonical path, and its merged-/usr alias (`/bin/x` and
+    /// `/usr/bin/x` are one file on current Debian), so a task naming any of them is placed here.
+    public var capabilities: [String] {
+        var paths = Set<String>()
+        for p in allowed {
+            paths.insert(p)
+            let canonical = ExecBackend.canonical(p)
+            paths.insert(canonical)
+            for (a, b) in [("/bin/", "/usr/bin/"), ("/sbin/", "/usr/sbin/")] {
+                let alias = p.hasPrefix(a) ? b + p.dropFirst(a.count) : p.hasPrefix(b) ? a + p.dropFirst(b.count) : nil
+                if let alias, ExecBackend.canonical(alias) == canonical { paths.insert(alias) }
+            }
+        }
+        return paths.sorted().map { "exec:\($0)" }
+    }
 
     public func run(_ task: Assignment) async -> BackendOutcome {
         guard let command = task.input?.command else { return .failure("exec task without a command") }

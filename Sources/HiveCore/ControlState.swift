@@ -171,15 +171,19 @@ public final class ControlState {
         return out
     }
 
-    /// The drone for `t`: active, a free slot, the tier, the backend and every required capability; among
+    /// The drone for `t`: active, a free slot, the tier, the backend (and for exec, the command), and every
+    /// required capability; among
     /// those, one that has not run it before, then the one with the most free slots (spreads load).
     func pickDrone(for t: TaskRecord) -> DroneID? {
         var best: DroneRecord?
         var bestScore = Int.min
         let backend = "backend:\(t.kind)"
+        // An exec task can only go where its command is allowed (drones advertise `exec:<path>`).
+        let command = t.kind == "exec" ? t.input?.command.map { "exec:\($0)" } : nil
         for d in drones.values where d.freeSlots > 0 {
             if let tier = t.tier, !tier.admits(d.tier) { continue }
             if !d.capabilities.contains(backend) { continue }
+            if let command, !d.capabilities.contains(command) { continue }
             if !t.requires.allSatisfy({ d.capabilities.contains($0) }) { continue }
             let score = (t.tried.contains(d.id) ? 0 : 1_000_000) + d.freeSlots * 1_000 - min(d.running.count, 999)
             if score > bestScore || (score == bestScore && d.id < best!.id) {

@@ -70,9 +70,11 @@ func submitCommand(_ args: [String]) async {
     var timeoutMillis: Int?
     var maxAttempts: Int?
     var priority = 0
+    var deadlineMillis: Int?
     var name: String?
     var exec: [String] = []
-    let flags: Set<String> = ["--count", "--tier", "--wait", "--timeout-ms", "--max-attempts", "--priority", "--name"]
+    let flags: Set<String> = ["--count", "--tier", "--wait", "--timeout-ms", "--max-attempts", "--priority", "--name",
+                              "--deadline-ms"]
     var i = 0
     let a = cli.rest
     func next() -> String {
@@ -96,6 +98,7 @@ func submitCommand(_ args: [String]) async {
         case "--timeout-ms": timeoutMillis = Int(next()) ?? { fail("--timeout-ms takes a number") }()
         case "--max-attempts": maxAttempts = Int(next()) ?? { fail("--max-attempts takes a number") }()
         case "--priority": priority = Int(next()) ?? { fail("--priority takes a number") }()
+        case "--deadline-ms": deadlineMillis = Int(next()) ?? { fail("--deadline-ms takes a number") }()
         case "--name": name = next()
         default:
             if a[i].hasPrefix("--") { fail("unknown submit option '\(a[i])'") }
@@ -109,6 +112,7 @@ func submitCommand(_ args: [String]) async {
         let task = TaskSpec(kind: "exec", tier: tier, input: TaskInput(command: command, args: Array(exec.dropFirst())),
                             maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
         spec = GoalSpec(name: name ?? "exec \(exec.joined(separator: " "))", priority: priority,
+                        budget: Budget(maxTasks: count + 1, deadlineMillis: deadlineMillis),
                         root: .fork(Array(repeating: task, count: count)))
     } else if let planPath {
         let data: Data

@@ -11,7 +11,8 @@ let usage = """
     usage: hive <command> [options]
 
     commands:
-      submit --exec CMD [ARGS…] [--count N] [--tier T] [--timeout-ms MS] [--max-attempts N] [--wait] [--json]
+      submit --exec CMD [ARGS…] [--count N] [--tier T] [--timeout-ms MS] [--max-attempts N] [--deadline-ms MS]
+             [--priority P] [--wait] [--json]
             one goal forking N exec tasks of CMD (each sees HIVE_TASK_INDEX), joined; --wait prints the result
       submit PLAN.json|- [--wait] [--json]
             a goal from a JSON plan (GoalSpec: root task tree, priority, budget)

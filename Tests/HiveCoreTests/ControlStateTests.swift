@@ -205,6 +205,17 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(h.state.tasks.values.filter { $0.state == .pending }.map(\.kind) == ["llama"])
     }
 
+    @Test func execTasksGoOnlyWhereTheirCommandIsAllowed() throws {
+        let h = Harness()
+        h.drone("echoer", slots: 4, caps: ["backend:exec", "exec:/bin/echo"])
+        h.drone("sleeper", slots: 4, caps: ["backend:exec", "exec:/bin/sleep"])
+        try h.submit(.fork([TaskSpec(kind: "exec", input: TaskInput(command: "/bin/sleep")),
+                            TaskSpec(kind: "exec", input: TaskInput(command: "/bin/echo")),
+                            TaskSpec(kind: "exec", input: TaskInput(command: "/bin/rm"))]))
+        let placed = Dictionary(uniqueKeysWithValues: h.schedule().map { ($0.assignment.index, $0.drone) })
+        #expect(placed == [0: "sleeper", 1: "echoer"])
+    }
+
     @Test func higherPriorityGoalsFirstThenOlderTasks() throws {
         let h = Harness()
         let low = try h.submit(.fork(exec(2)), priority: 0)

@@ -74,21 +74,18 @@ def test_exec_count_and_task_index(procs, tmp_path):
     assert result["goal"]["counts"] == {"succeeded": 8}
 
 
-def test_commands_off_the_allow_list_are_refused(procs, tmp_path):
+def test_commands_no_drone_allows_are_never_placed(procs, tmp_path):
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
     start_honeycombd(procs, tmp_path, port)
     start_drones(procs, url, 1, allow="/bin/echo")
-    # Not advertised: the task can never be placed, so the goal's deadline ends it.
-    plan = {"budget": {"deadline_ms": 1500}, "root": {"kind": "exec", "requires": ["exec:/bin/sh"],
-                                                      "input": {"command": "/bin/sh", "args": ["-c", "true"]}}}
-    (tmp_path / "p.json").write_text(json.dumps(plan))
-    code, result = submit_wait(url, str(tmp_path / "p.json"))
+    # No drone advertises exec:/bin/sh, so the task waits until the goal's deadline ends it.
+    code, result = submit_wait(url, "--exec", "/bin/sh", "-c", "true", "--deadline-ms", "1500")
     assert code == 1 and result["goal"]["reason"] == "deadline exceeded (budget.deadline_ms)"
-    # Placed anyway (no requirement): the drone itself refuses to run it.
-    code, result = submit_wait(url, "--exec", "/bin/sh", "-c", "true", "--max-attempts", "1")
-    assert code == 1
-    assert "not on this drone's allow-list" in result["tasks"][0]["error"]
+    assert result["tasks"][0]["attempts"] == 0
+    # An allowed command (named through PATH) runs.
+    code, result = submit_wait(url, "--exec", "echo", "fine")
+    assert code == 0 and result["tasks"][0]["output"] == "fine\n"
 
 
 def test_sigkilled_drones_tasks_rerun_elsewhere_and_nothing_is_lost_or_duplicated(procs, tmp_path):

@@ -1,0 +1,63 @@
+import Drone
+import HiveCore
+import Testing
+
+@Suite struct ExecBackendTests {
+    func task(_ command: String, _ args: [String], stdin: String? = nil, timeout: Int = 5_000) -> Assignment {
+        Assignment(task: "g1.3", goal: "g1", attempt: 1, token: "t", kind: "exec",
+                   input: TaskInput(command: command, args: args, stdin: stdin), index: 3, timeoutMillis: timeout)
+    }
+
+    @Test func runsWithTaskEnvironmentStdinAndExitCode() async {
+        let b = ExecBackend(allowed: ["/bin/sh"])
+        let ok = await b.run(task("/bin/sh", ["-c", "read x; echo \"$x idx=$HIVE_TASK_INDEX id=$HIVE_TASK_ID\"; pwd"], stdin: "hello\n"))
+        #expect(ok.succeeded && ok.exitCode == 0)
+        let lines = ok.output?.split(separator: "\n") ?? []
+        #expect(lines.first == "hello idx=3 id=g1.3")
+        #expect(lines.last?.contains("hive-exec-") == true, "runs in its own scratch directory")
+        let bad = await b.run(task("/bin/sh", ["-c", "echo oops >&2; exit 7"]))
+        #expect(!bad.succeeded && bad.exitCode == 7 && bad.output == "oops\n")
+    }
+
+    @Test func refusesCommandsOffTheAllowList() async {
+        let b = ExecBackend(allowed: ["/bin/echo"])
+        let r = await b.run(task("/bin/sh", ["-c", "true"]))
+        #expect(!r.succeeded)
+        #expect(r.error?.contains("not on this drone's allow-list") == true)
+        let relative = await b.run(task("echo", ["x"]))
+        #expect(!relative.succeeded)
+    }
+
+    @Test func aliasesOfAnAllowedProgramAreAllowedAndAdvertised() async {
+        let b = ExecBackend(allowed: ["/bin/sh"])
+        #expect(b.capabilities.contains("exec:/bin/sh"))
+        if b.capabilities.contains("exec:/usr/bin/sh") {
+            #expect(await b.run(task("/usr/bin/sh", ["-c", "exit 0"])).succeeded)
+        }
+    }
+
+    @Test func timeoutKillsTheProcess() async {
+        let b = ExecBackend(allowed: ["/bin/sleep"])
+        let start = ContinuousClock.now
+        let r = await b.run(task("/bin/sleep", ["10"], timeout: 200))
+        #expect(!r.succeeded)
+        #expect(r.error == "timed out after 200 ms")
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
+    @Test func outputIsCapped() async {
+        let b = ExecBackend(allowed: ["/bin/sh"], outputCap: 1000)
+        let r = await b.run(task("/bin/sh", ["-c", "head -c 100000 /dev/zero | tr '\\0' x"]))
+        #expect(r.succeeded)
+        #expect(r.output?.utf8.count == 1000)
+    }
+
+    @Test func cancellationKillsTheProcess() async {
+        let b = ExecBackend(allowed: ["/bin/sleep"])
+        let work = Task { await b.run(task("/bin/sleep", ["10"])) }
+        try? await Task.sleep(for: .milliseconds(100))
+        work.cancel()
+        let r = await work.value
+        #expect(!r.succeeded && r.error == "cancelled")
+    }
+}
