@@ -11,7 +11,7 @@ final class Harness {
 
     init(config: ControlConfig = ControlConfig()) { state = ControlState(config: config) }
 
-    func drone(_ id: String, tier: Tier = .worker, slots: Int = 2, caps: [String] = ["backend:exec", "backend:noop"]) {
+    func drone(_ id: String, tier: Tier = .worker, slots: Int = 2, caps: [String] = ["backend:exec", "backend:noop", "exec:/bin/true"]) {
         let reply = state.hello(DroneHello(drone: id, name: id, tier: tier, slots: slots, capabilities: caps, host: nil, version: "t"), now: now)
         precondition(reply.accepted)
     }
