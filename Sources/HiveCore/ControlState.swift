@@ -74,6 +74,8 @@ public final class ControlState {
     var nextSeq: Int64 = 0
     var queue = PendingQueue()
     var runningGoals: Set<GoalID> = []
+    /// Each goal's tasks in creation order (API reads without scanning every task).
+    public private(set) var tasksByGoal: [GoalID: [TaskID]] = [:]
 
     public init(config: ControlConfig = ControlConfig()) { self.config = config }
 
@@ -347,6 +349,7 @@ public final class ControlState {
         let n = goals[goal]!.taskCount
         goals[goal]!.taskCount += 1
         let id = "\(goal).\(n)"
+        tasksByGoal[goal, default: []].append(id)
         let budget = goals[goal]!.budget
         var t = TaskRecord(id: id, goal: goal, parent: parent, index: index, depth: depth, kind: spec.kind, name: spec.name,
                            tier: spec.tier, requires: spec.requires ?? [], input: spec.input,
@@ -468,6 +471,10 @@ public final class ControlState {
         nextGoal = s.nextGoal
         nextSeq = s.nextSeq
         runningGoals = Set(s.goals.filter { $0.state == .running }.map(\.id))
+        tasksByGoal = [:]
+        for t in s.tasks.sorted(by: { ($0.goal, Int($0.id.split(separator: ".").last ?? "") ?? 0) < ($1.goal, Int($1.id.split(separator: ".").last ?? "") ?? 0) }) {
+            tasksByGoal[t.goal, default: []].append(t.id)
+        }
         queue = PendingQueue()
         for t in s.tasks where t.state == .pending {
             queue.push(.init(priority: goals[t.goal]?.priority ?? 0, seq: t.seq, task: t.id))

@@ -290,14 +290,12 @@ public actor ControlService {
     }
 
     private func tasks(of goal: GoalID) -> [TaskRecord] {
-        state.tasks.values.filter { $0.goal == goal }.sorted { taskOrder($0.id) < taskOrder($1.id) }
+        (state.tasksByGoal[goal] ?? []).compactMap { state.tasks[$0] }
     }
-
-    private func taskOrder(_ id: TaskID) -> Int { Int(id.split(separator: ".").last ?? "") ?? 0 }
 
     private func summary(_ g: GoalRecord) -> GoalSummary {
         var counts: [String: Int] = [:]
-        for t in state.tasks.values where t.goal == g.id && t.kind != "fork" { counts[t.state.rawValue, default: 0] += 1 }
+        for t in tasks(of: g.id) where t.kind != "fork" { counts[t.state.rawValue, default: 0] += 1 }
         return GoalSummary(g, counts: counts)
     }
 }

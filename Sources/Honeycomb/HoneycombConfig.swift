@@ -36,6 +36,8 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var dataDirectory: String?
     /// Heartbeat interval and lost-drone timeout.
     public var control = ControlConfig()
+    /// Journal size that triggers compaction into a snapshot.
+    public var journalCompactBytes = 64 << 20
 
     public init() {}
 
@@ -85,6 +87,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "heartbeat_ms": control.heartbeatMillis = try int(key, value)
             case "drone_lost_after_ms": control.lostAfterMillis = try int(key, value)
             case "task_timeout_ms": control.defaultTimeoutMillis = try int(key, value)
+            case "journal_compact_bytes": journalCompactBytes = try int(key, value)
             default: throw .unknownKey(key, path: path)
             }
         }
@@ -198,6 +201,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             throw .invalidValue(key: "drone_lost_after_ms", reason: "must be longer than heartbeat_ms")
         }
         if config.control.defaultTimeoutMillis < 1 { throw .invalidValue(key: "task_timeout_ms", reason: "must be positive") }
+        if config.journalCompactBytes < 4096 { throw .invalidValue(key: "journal_compact_bytes", reason: "must be at least 4096") }
         return config
     }
 

@@ -45,7 +45,8 @@ do {
         log.info("using_external_bus", ["servers": config.externalBus!.map(\.description).joined(separator: ",")])
     }
     control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0), mode: mode,
-                                           dataDirectory: config.dataDirectory, config: config.control)
+                                           dataDirectory: config.dataDirectory, config: config.control,
+                                           compactAtBytes: config.journalCompactBytes)
 } catch {
     log.error("start_failed", ["reason": "control plane could not start: \(error)"])
     broker?.shutdown()

@@ -8,6 +8,16 @@ from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
 FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600}
 
 
+@pytest.fixture(params=["embedded", "nats-server"])
+def bus(request, procs):
+    """The bus the control plane runs on: honeycombd's own broker, or an external nats-server."""
+    if request.param == "embedded":
+        port = free_port()
+        return {"port": port, "url": f"nats://127.0.0.1:{port}", "nats": None}
+    port = procs.nats_server()
+    return {"port": free_port(), "url": f"nats://127.0.0.1:{port}", "nats": f"nats://127.0.0.1:{port}"}
+
+
 def start_honeycombd(procs, tmp_path, port, data=None, nats=None, extra=None):
     cfg = tmp_path / f"hc-{port}.json"
     cfg.write_text(json.dumps({**FAST, **(extra or {})}))
@@ -40,10 +50,9 @@ def exec_task(cmd):
     return {"kind": "exec", "input": {"command": "/bin/sh", "args": ["-c", cmd]}}
 
 
-def test_a_thousand_tasks_in_a_fork_of_forks_each_accounted_for_once(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port, data=tmp_path / "data")
+def test_a_thousand_tasks_in_a_fork_of_forks_each_accounted_for_once(procs, tmp_path, bus):
+    url = bus["url"]
+    start_honeycombd(procs, tmp_path, bus["port"], data=tmp_path / "data", nats=bus["nats"])
     start_drones(procs, url, 3, slots=6)
     plan = {"name": "fork of forks", "root": {"kind": "fork", "join": "all", "children": [
         {"kind": "fork", "join": "all", "children": [
@@ -88,10 +97,9 @@ def test_commands_no_drone_allows_are_never_placed(procs, tmp_path):
     assert code == 0 and result["tasks"][0]["output"] == "fine\n"
 
 
-def test_sigkilled_drones_tasks_rerun_elsewhere_and_nothing_is_lost_or_duplicated(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port, data=tmp_path / "data")
+def test_sigkilled_drones_tasks_rerun_elsewhere_and_nothing_is_lost_or_duplicated(procs, tmp_path, bus):
+    url = bus["url"]
+    start_honeycombd(procs, tmp_path, bus["port"], data=tmp_path / "data", nats=bus["nats"])
     drones = start_drones(procs, url, 4, slots=3)
     n = 120
     sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
@@ -114,11 +122,11 @@ def test_sigkilled_drones_tasks_rerun_elsewhere_and_nothing_is_lost_or_duplicate
     assert sorted(d["state"] for d in listed).count("lost") == 2
 
 
-def test_sigkilled_honeycombd_restarts_and_the_goal_completes(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
+def test_sigkilled_honeycombd_restarts_and_the_goal_completes(procs, tmp_path, bus):
+    port = bus["port"]
+    url = bus["url"]
     data = tmp_path / "data"
-    hc = start_honeycombd(procs, tmp_path, port, data=data)
+    hc = start_honeycombd(procs, tmp_path, port, data=data, nats=bus["nats"])
     start_drones(procs, url, 3, slots=2)
     n = 60
     sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
@@ -133,7 +141,7 @@ def test_sigkilled_honeycombd_restarts_and_the_goal_completes(procs, tmp_path):
     time.sleep(0.5)
     hc.send_signal(signal.SIGKILL)
     hc.wait()
-    restarted = start_honeycombd(procs, tmp_path, port, data=data)
+    restarted = start_honeycombd(procs, tmp_path, port, data=data, nats=bus["nats"])
     out, err = sub.communicate(timeout=120)
     assert sub.returncode == 0, err
     result = json.loads(out)
@@ -173,14 +181,25 @@ def test_forged_and_garbage_results_are_rejected_and_logged(procs, tmp_path):
     assert "task=g999.1 drone=intruder attempt=1 reason=\"unknown task\"" in log
 
 
-def test_the_same_run_on_an_external_nats_server(procs, tmp_path):
-    nats_port = procs.nats_server()
-    url = f"nats://127.0.0.1:{nats_port}"
-    start_honeycombd(procs, tmp_path, free_port(), data=tmp_path / "data", nats=url)
+def test_compaction_then_restart_recovers_from_the_snapshot(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    hc = start_honeycombd(procs, tmp_path, port, data=data, extra={"journal_compact_bytes": 4096})
     start_drones(procs, url, 2, slots=4)
-    code, result = submit_wait(url, "--exec", "/bin/sh", "-c", "echo $HIVE_TASK_INDEX", "--count", "200")
-    assert code == 0
-    assert sorted(int(t["output"]) for t in result["tasks"]) == list(range(200))
+    for _ in range(3):
+        code, _ = submit_wait(url, "--exec", "/bin/echo", "x", "--count", "50")
+        assert code == 0
+    assert (data / "snapshot.json").exists()
+    assert os.path.getsize(data / "journal.log") < 64 * 1024
+    hc.send_signal(signal.SIGKILL)
+    hc.wait()
+    restarted = start_honeycombd(procs, tmp_path, port, data=data, extra={"journal_compact_bytes": 4096})
+    assert "from_snapshot=true" in restarted.startup_log
+    goals = json.loads(hive("goals", "--json", "--honeycomb", url).stdout)
+    assert [g["state"] for g in goals] == ["succeeded"] * 3
+    result = json.loads(hive("result", goals[2]["goal"], "--json", "--honeycomb", url).stdout)
+    assert [t["output"] for t in result["tasks"]] == ["x\n"] * 50
 
 
 def test_drone_sigterm_finishes_running_work_and_leaves(procs, tmp_path):
