@@ -262,14 +262,17 @@ func dronesCommand(_ args: [String]) async {
     }
 }
 
-/// `hive watch GOAL`: the task tree, redrawn in place on a terminal, one line per change when piped.
+/// `hive watch GOAL`: the task tree, redrawn in place on a terminal, one line per change when piped, one JSON
+/// object per change (a `TaskView`) with `--json`.
 func watchCommand(_ args: [String]) async {
     let cli = ControlCLI(args)
     guard let goal = cli.rest.first else { fail("watch needs a GOAL id") }
     let nc = await cli.connect(reconnect: true)
     defer { nc.close() }
-    let tty = isatty(1) != 0
+    let tty = isatty(1) != 0 && !cli.json
     var last: [TaskID: TaskState] = [:]
+    let lineEncoder = JSONEncoder()
+    lineEncoder.outputFormatting = .sortedKeys
     while true {
         guard let g = try? await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5),
               let tasks = try? await cli.call(nc, APISubject.tasks, GoalRef(goal: goal), as: [TaskView].self, timeout: 5) else {
@@ -285,12 +288,20 @@ func watchCommand(_ args: [String]) async {
             if tasks.count > 60 { print("… \(tasks.count - 60) more") }
         } else {
             for t in tasks where last[t.task] != t.state {
-                print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")")
+                if cli.json {
+                    print(String(decoding: (try? lineEncoder.encode(t)) ?? Data(), as: UTF8.self))
+                } else {
+                    print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")")
+                }
             }
         }
         last = Dictionary(uniqueKeysWithValues: tasks.map { ($0.task, $0.state) })
         if g.state.isFinal {
-            print("goal \(g.goal) \(g.state.rawValue)\(g.reason.map { ": \($0)" } ?? "")")
+            if cli.json {
+                print(String(decoding: (try? lineEncoder.encode(g)) ?? Data(), as: UTF8.self))
+            } else {
+                print("goal \(g.goal) \(g.state.rawValue)\(g.reason.map { ": \($0)" } ?? "")")
+            }
             exit(g.state == .succeeded ? 0 : 1)
         }
         try? await Task.sleep(for: .milliseconds(tty ? 500 : 250))

@@ -216,3 +216,19 @@ def test_drone_sigterm_finishes_running_work_and_leaves(procs, tmp_path):
     assert json.loads(out)["goal"]["state"] == "succeeded", "running tasks finished within the grace period"
     listed = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)
     assert listed[0]["state"] == "draining" and listed[0]["completed"] == 2
+
+
+def test_watch_follows_a_goal_to_its_end(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    start_drones(procs, url, 1, slots=2)
+    goal = hive("submit", "--exec", "/bin/sleep", "0.2", "--count", "3", "--honeycomb", url).stdout.strip()
+    r = hive("watch", goal, "--json", "--honeycomb", url, timeout=30)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert lines[-1]["goal"] == goal and lines[-1]["state"] == "succeeded"
+    finals = {l["task"]: l["state"] for l in lines[:-1]}
+    assert sorted(s for t, s in finals.items() if t != f"{goal}.0") == ["succeeded"] * 3
+    plain = hive("watch", goal, "--honeycomb", url, timeout=30)
+    assert plain.stdout.splitlines()[-1] == f"goal {goal} succeeded"
