@@ -74,19 +74,8 @@ struct ClientFrameDelegate<H: ClientOpHandler>: FrameDelegate {
     let maxPayload: Int
     var pending: PendingLine<ClientOpKind>
 
-    init(handler: H, maxControlLine: Int, maxPayload: Int, pending: PendingLine<ClientOpKind>) {
-        self.handler = handler
-        self.maxControlLine = maxControlLine
-        self.maxPayload = maxPayload
-        self.pending = pending
-    }
-
     mutating func payloadLength(forLine line: Bytes) throws(NATSProtocolError) -> Int? {
-        let opLen = ControlLine.opLength(line)
-        guard opLen > 0, let kind = ClientOpKind.recognise(line.slice(0, opLen)) else { throw .unknownOperation }
-        pending.kind = kind
-        pending.argFrom = ControlLine.argStart(line, opLength: opLen)
-        if line.count - pending.argFrom > maxControlLine { throw .maxControlLineExceeded }
+        try pending.start(line, maxControlLine: maxControlLine, recognise: ClientOpKind.recognise)
         switch pending.kind {
         case .pub:
             pending.args = ControlLine.split(line, from: pending.argFrom)

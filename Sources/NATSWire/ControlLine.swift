@@ -112,4 +112,13 @@ struct PendingLine<Kind: Sendable>: Sendable {
     var argFrom = 0
     var args = ArgRanges()
     var headerLength = 0
+
+    /// Recognises the op of a complete line and bounds its argument part.
+    mutating func start(_ line: Bytes, maxControlLine: Int, recognise: (Bytes) -> Kind?) throws(NATSProtocolError) {
+        let opLen = ControlLine.opLength(line)
+        guard opLen > 0, let k = recognise(line.slice(0, opLen)) else { throw .unknownOperation }
+        kind = k
+        argFrom = ControlLine.argStart(line, opLength: opLen)
+        if line.count - argFrom > maxControlLine { throw .maxControlLineExceeded }
+    }
 }

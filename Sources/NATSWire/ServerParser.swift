@@ -87,19 +87,8 @@ struct ServerFrameDelegate<H: ServerOpHandler>: FrameDelegate {
     let maxPayload: Int
     var pending: PendingLine<ServerOpKind>
 
-    init(handler: H, maxControlLine: Int, maxPayload: Int, pending: PendingLine<ServerOpKind>) {
-        self.handler = handler
-        self.maxControlLine = maxControlLine
-        self.maxPayload = maxPayload
-        self.pending = pending
-    }
-
     mutating func payloadLength(forLine line: Bytes) throws(NATSProtocolError) -> Int? {
-        let opLen = ControlLine.opLength(line)
-        guard opLen > 0, let kind = ServerOpKind.recognise(line.slice(0, opLen)) else { throw .unknownOperation }
-        pending.kind = kind
-        pending.argFrom = ControlLine.argStart(line, opLength: opLen)
-        if line.count - pending.argFrom > maxControlLine { throw .maxControlLineExceeded }
+        try pending.start(line, maxControlLine: maxControlLine, recognise: ServerOpKind.recognise)
         switch pending.kind {
         case .msg:
             pending.args = ControlLine.split(line, from: pending.argFrom)

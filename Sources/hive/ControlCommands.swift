@@ -307,3 +307,24 @@ func watchCommand(_ args: [String]) async {
         try? await Task.sleep(for: .milliseconds(tty ? 500 : 250))
     }
 }
+
+/// `hive status`: honeycombd's status over the bus.
+func statusCommand(_ args: [String]) async {
+    let cli = ControlCLI(args)
+    if let extra = cli.rest.first { fail("unknown status option '\(extra)'") }
+    let nc = await cli.connect()
+    defer { nc.close() }
+    do {
+        let s = try await cli.call(nc, APISubject.status, Empty(), as: StatusReply.self, timeout: 3)
+        if cli.json { return cli.printJSON(s) }
+        print("honeycombd \(s.version)")
+        print("  broker:      \(s.broker)")
+        print("  bus server:  \(s.busServer)")
+        print("  started at:  \(s.startedAt)")
+        print("  uptime:      \(Int(s.uptimeSeconds)) s")
+    } catch let e as NATSClientError {
+        fail("\(e)", code: 69)
+    } catch {
+        fail("unreadable status reply: \(error)", code: 1)
+    }
+}

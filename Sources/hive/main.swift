@@ -52,44 +52,7 @@ case "cancel": await goalCommand(args, subject: APISubject.cancel, verb: "cancel
 case "drones": await dronesCommand(args)
 case "watch": await watchCommand(args)
 case "status":
-    var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
-    var json = false
-    var i = 0
-    while i < args.count {
-        switch args[i] {
-        case "--honeycomb":
-            i += 1
-            guard i < args.count else { fail("--honeycomb needs URLS") }
-            urls = args[i]
-        case "--json": json = true
-        default: fail("unknown status option '\(args[i])'\n\n\(usage)")
-        }
-        i += 1
-    }
-    do {
-        var options = try NATSClientOptions(urls: urls)
-        options.name = "hive"
-        options.allowReconnect = false
-        let nc = try await NATSClient.connect(options)
-        defer { nc.close() }
-        let reply = try await nc.request(APISubject.status, timeout: 3)
-        if json {
-            print(reply.string)
-        } else {
-            let s = try JSONDecoder().decode(StatusReply.self, from: Data(reply.payload))
-            print("honeycombd \(s.version)")
-            print("  broker:      \(s.broker)")
-            print("  bus server:  \(s.busServer)")
-            print("  started at:  \(s.startedAt)")
-            print("  uptime:      \(Int(s.uptimeSeconds)) s")
-        }
-    } catch NATSClientError.noResponders {
-        fail("no honeycombd answers on \(urls): the bus is up but honeycombd is not running on it", code: 69)
-    } catch let e as NATSClientError {
-        fail("\(e)", code: 69)
-    } catch {
-        fail("unreadable status reply: \(error)", code: 1)
-    }
+    await statusCommand(args)
 case "bench-control":
     // Used by Tests/bench/control_bench.py: one measurement per call, JSON on stdout.
     var url = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
