@@ -4,14 +4,44 @@ PYTHON     ?= python3
 RELEASE    := .build/release
 DEBUG      := .build/debug
 
-.PHONY: build debug test test-swift test-tsan test-compat bench demo clean
+# llama.cpp: built once per machine from the source PyPI's llama-cpp-python vendors, cached outside the repo
+# (keyed by version and architecture), or taken from LLAMA_PREFIX if you already have one installed there.
+LLAMA_VERSION ?= 0.3.36
+LLAMA_CACHE   ?= $(HOME)/.cache/hive
+LLAMA_PREFIX  ?= $(LLAMA_CACHE)/llama-$(LLAMA_VERSION)-$(shell uname -m)
+LLAMA_PC      := $(LLAMA_PREFIX)/lib/pkgconfig/llama.pc
+export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
+# DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
+SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
+
+.PHONY: build debug llama test test-swift test-tsan test-compat bench demo clean
+
+## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
+llama: $(LLAMA_PC)
+
+$(LLAMA_PC):
+	@echo "building llama.cpp $(LLAMA_VERSION) into $(LLAMA_PREFIX) (once per machine)"
+	set -e; work=$$(mktemp -d); trap 'rm -rf $$work' EXIT; \
+	$(PYTHON) -m venv $$work/venv; $$work/venv/bin/pip install -q --disable-pip-version-check cmake ninja; \
+	$(PYTHON) -m pip download -q --disable-pip-version-check --no-deps --no-binary llama-cpp-python \
+	    llama-cpp-python==$(LLAMA_VERSION) -d $$work; \
+	tar -xzf $$work/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $$work; \
+	PATH=$$work/venv/bin:$$PATH cmake -S $$work/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp -B $$work/build \
+	    -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DLLAMA_BUILD_TESTS=OFF \
+	    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_BUILD_APP=OFF \
+	    -DLLAMA_OPENSSL=OFF -DGGML_CCACHE=OFF -DCMAKE_INSTALL_PREFIX=$(LLAMA_PREFIX) > $$work/cmake.log 2>&1 \
+	    || { tail -40 $$work/cmake.log; exit 1; }; \
+	PATH=$$work/venv/bin:$$PATH cmake --build $$work/build -j 2 > $$work/build.log 2>&1 || { tail -40 $$work/build.log; exit 1; }; \
+	PATH=$$work/venv/bin:$$PATH cmake --install $$work/build > $$work/install.log 2>&1 || { tail -20 $$work/install.log; exit 1; }
+	@test -f $(LLAMA_PC) || { echo "llama.cpp install did not produce $(LLAMA_PC)"; exit 1; }
+
 
 ## Release binaries: .build/release/{honeycombd,drone,hive}
-build:
-	$(SWIFT) build -c release
+build: llama
+	$(SWIFT) build -c release $(SWIFT_LLAMA)
 
-debug:
-	$(SWIFT) build --build-tests
+debug: llama
+	$(SWIFT) build --build-tests $(SWIFT_LLAMA)
 
 ## Unit + socket tests (Swift), the same under ThreadSanitizer, then the compatibility suite with a NATS client
 ## nobody here wrote (nats-py) and the honeycombd CLI tests.
@@ -21,8 +51,8 @@ test-swift: debug
 	$(SWIFT) test --skip-build --parallel
 
 ## The broker is multi-threaded; TSan checks the threading rules in Docs/ARCHITECTURE.md on every run.
-test-tsan:
-	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
+test-tsan: llama
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan $(SWIFT_LLAMA)
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan
 
 test-compat: debug

@@ -15,6 +15,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        // llama.cpp: `make llama` builds it once per machine and exports PKG_CONFIG_PATH for this.
+        .systemLibrary(name: "CLlama", path: "Sources/CLlama", pkgConfig: "llama"),
+        .target(name: "Llama", dependencies: ["CLlama", "HiveCore"], swiftSettings: optimize),
         .target(name: "HiveLog"),
         .target(name: "HiveSystem", dependencies: ["CEpoll"]),
         .target(name: "HiveCore"),
@@ -31,6 +34,7 @@ let package = Package(
         .target(name: "NATSTestSupport", dependencies: ["NATSServer"], path: "Tests/NATSTestSupport"),
         .testTarget(name: "HiveCoreTests", dependencies: ["HiveCore"]),
         .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore"]),
+        .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "NATSTestSupport"]),

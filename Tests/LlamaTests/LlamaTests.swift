@@ -1,0 +1,120 @@
+import Foundation
+import HiveCore
+@testable import Llama
+import Testing
+
+/// A tiny random-weight GGUF, generated once per test run by Tests/models/make_test_model.py (PyPI gguf).
+enum TestModel {
+    static let path: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("hive-tiny-\(getpid()).gguf").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", root.appendingPathComponent("Tests/models/make_test_model.py").path, out]
+        try! p.run()
+        p.waitUntilExit()
+        precondition(p.terminationStatus == 0, "make_test_model.py failed (pip install gguf numpy)")
+        return out
+    }()
+
+    static let model: LlamaModel = try! LlamaModel(path: path)
+}
+
+@Suite(.serialized) struct LlamaTests {
+    @Test func loadsAndDescribesTheModel() throws {
+        let d = TestModel.model.descriptor
+        #expect(d.architecture == "llama")
+        #expect(d.name == "hive-test-tiny")
+        #expect(d.contextLength == 512)
+        #expect(d.parameters > 100_000)
+        #expect(d.sha256.count == 64)
+        #expect(d.sha256 == (try SHA256.hexDigest(ofFile: TestModel.path)))
+    }
+
+    @Test func greedyAndSeededGenerationAreDeterministic() throws {
+        let s = try LlamaSession(model: TestModel.model, contextLength: 256)
+        var greedy = SamplingParams()
+        greedy.temperature = 0
+        greedy.maxTokens = 24
+        let a = try s.generate(prompt: "the hive", params: greedy)
+        let b = try s.generate(prompt: "the hive", params: greedy)
+        #expect(a.text == b.text && a.generatedTokens == b.generatedTokens)
+        var seeded = SamplingParams()
+        seeded.seed = 42
+        seeded.maxTokens = 24
+        let c = try s.generate(prompt: "the hive", params: seeded)
+        let d = try s.generate(prompt: "the hive", params: seeded)
+        #expect(c.text == d.text)
+    }
+
+    @Test func tokenAccountingAndMaxTokens() throws {
+        let s = try LlamaSession(model: TestModel.model, contextLength: 256)
+        var p = SamplingParams()
+        p.maxTokens = 10
+        let g = try s.generate(prompt: "drone task goal", params: p)
+        #expect(g.promptTokens == (try TestModel.model.tokenize("drone task goal")).count)
+        #expect(g.generatedTokens <= 10)
+        #expect(g.stopReason == "length" || g.stopReason == "eos")
+        if g.stopReason == "length" { #expect(g.generatedTokens == 10) }
+        #expect(g.promptMillis >= 0 && g.generationMillis >= 0)
+    }
+
+    @Test func stopStringsEndTheText() throws {
+        let s = try LlamaSession(model: TestModel.model, contextLength: 256)
+        var p = SamplingParams()
+        p.temperature = 0
+        p.maxTokens = 40
+        let full = try s.generate(prompt: "fork join", params: p).text
+        let chars = Array(full)
+        try #require(chars.count >= 8, "the model produced too little text to cut: \(full)")
+        let stop = String(chars[4..<6])
+        p.stop = [stop]
+        let cut = try s.generate(prompt: "fork join", params: p)
+        #expect(cut.stopReason == "stop")
+        #expect(!cut.text.contains(stop))
+        #expect(full.hasPrefix(cut.text))
+    }
+
+    @Test func promptsLongerThanTheContextAreRefused() throws {
+        let s = try LlamaSession(model: TestModel.model, contextLength: 32)
+        let long = String(repeating: "hive drone ", count: 40)
+        #expect(throws: LlamaError.self) { try s.generate(prompt: long, params: SamplingParams()) }
+        do { _ = try s.generate(prompt: long, params: SamplingParams()) } catch {
+            guard case .promptTooLong(let tokens, let context) = error else { Issue.record("\(error)"); return }
+            #expect(tokens > 32 && context == 32)
+        }
+    }
+
+    @Test func badFilesAreClearErrors() throws {
+        #expect(throws: LlamaError.fileNotFound("/nonexistent/m.gguf")) { _ = try LlamaModel(path: "/nonexistent/m.gguf") }
+        let dir = FileManager.default.temporaryDirectory
+        let text = dir.appendingPathComponent("not-a-model-\(getpid()).gguf").path
+        try Data("this is not a model".utf8).write(to: URL(fileURLWithPath: text))
+        #expect(throws: LlamaError.notGGUF(text)) { _ = try LlamaModel(path: text) }
+        let truncated = dir.appendingPathComponent("truncated-\(getpid()).gguf").path
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: TestModel.path))
+        try bytes.prefix(bytes.count / 3).write(to: URL(fileURLWithPath: truncated))
+        do {
+            _ = try LlamaModel(path: truncated)
+            Issue.record("a truncated model loaded")
+        } catch {
+            guard case .loadFailed(let p, let reason) = error else { Issue.record("\(error)"); return }
+            #expect(p == truncated && !reason.isEmpty)
+        }
+    }
+
+    @Test func chatTemplateIsApplied() throws {
+        let prompt = try TestModel.model.chatPrompt([("system", "be brief"), ("user", "hello")])
+        #expect(prompt.contains("<|im_start|>system\nbe brief<|im_end|>"))
+        #expect(prompt.hasSuffix("<|im_start|>assistant\n"))
+    }
+
+    @Test func partialUTF8AtTheEndIsHeldBack() {
+        let e = Array("é".utf8)  // 2 bytes
+        #expect(LlamaSession.completeUTF8(Array("ab".utf8) + [e[0]]) == "ab")
+        #expect(LlamaSession.completeUTF8(Array("ab".utf8) + e) == "abé")
+        let emoji = Array("🐝".utf8)
+        #expect(LlamaSession.completeUTF8(Array(emoji.prefix(3))) == "")
+        #expect(LlamaSession.completeUTF8(emoji) == "🐝")
+    }
+}
