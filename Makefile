@@ -48,12 +48,12 @@ debug: llama
 test: test-swift test-tsan test-compat
 
 test-swift: debug
-	$(SWIFT) test --skip-build --parallel
+	$(SWIFT) test --skip-build --no-parallel
 
 ## The broker is multi-threaded; TSan checks the threading rules in Docs/ARCHITECTURE.md on every run.
 test-tsan: llama
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan $(SWIFT_LLAMA)
-	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --no-parallel --sanitize=thread --scratch-path .build/tsan
 
 test-compat: debug
 	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat

@@ -24,11 +24,11 @@ let package = Package(
         .target(name: "NATSWire", swiftSettings: optimize),
         .target(name: "NATSServer", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
         .target(name: "NATSClient", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
-        .target(name: "NATSBench", dependencies: ["NATSWire", "HiveSystem", "NATSClient"], swiftSettings: optimize),
+        .target(name: "NATSBench", dependencies: ["NATSWire", "HiveSystem", "NATSClient", "HiveCore"], swiftSettings: optimize),
         .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveSystem"]),
         .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog", "HiveSystem"]),
-        .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "HiveLog", "HiveSystem"]),
-        .executableTarget(name: "drone", dependencies: ["Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem"]),
+        .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama"]),
+        .executableTarget(name: "drone", dependencies: ["Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama"]),
         .executableTarget(name: "hive", dependencies: ["NATSBench", "NATSClient", "HiveCore", "HiveLog"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
         .target(name: "NATSTestSupport", dependencies: ["NATSServer"], path: "Tests/NATSTestSupport"),
@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport"]),
-        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "NATSTestSupport"]),
+        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "NATSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,16 +6,18 @@ public struct BackendOutcome: Sendable, Equatable {
     public var exitCode: Int?
     public var output: String?
     public var error: String?
+    public var usage: Usage?
     /// A backend may answer with a fork instead of a result.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
 
     public init(succeeded: Bool, exitCode: Int? = nil, output: String? = nil, error: String? = nil,
-                fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
+                usage: Usage? = nil, fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
         self.succeeded = succeeded
         self.exitCode = exitCode
         self.output = output
         self.error = error
+        self.usage = usage
         self.fork = fork
         self.join = join
     }
@@ -32,7 +34,13 @@ public protocol Backend: Sendable {
     var kind: String { get }
     /// Capabilities to advertise besides `backend:<kind>` (e.g. `exec:/bin/echo`).
     var capabilities: [String] { get }
+    /// Models served, reported in the drone's hello (empty for non-model backends).
+    var models: [ModelDescriptor] { get }
     func run(_ task: Assignment) async -> BackendOutcome
+}
+
+extension Backend {
+    public var models: [ModelDescriptor] { [] }
 }
 
 /// Does nothing and succeeds: measures the hive's own overhead (dispatch benchmarks).

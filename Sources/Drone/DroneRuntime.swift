@@ -97,8 +97,10 @@ public actor DroneRuntime {
         let host = HostFacts(hostname: String(cString: name), os: "linux",
                              cpus: ProcessInfo.processInfo.activeProcessorCount,
                              memoryMB: Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)))
+        let models = backends.values.flatMap(\.models)
         return DroneHello(drone: id, name: options.name, tier: options.tier, slots: options.slots,
-                          capabilities: caps.sorted(), host: host, version: HiveVersion.current)
+                          capabilities: caps.sorted(), host: host, version: HiveVersion.current,
+                          models: models.isEmpty ? nil : models)
     }
 
     /// Says hello until honeycombd answers (it may not be up yet).
@@ -165,7 +167,7 @@ public actor DroneRuntime {
         guard running.removeValue(forKey: a.task) != nil else { return }  // cancelled: honeycombd moved on
         report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
                              outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
-                             error: o.error, wallMillis: wallMillis, fork: o.fork, join: o.join))
+                             error: o.error, wallMillis: wallMillis, usage: o.usage, fork: o.fork, join: o.join))
     }
 
     private func cancel(_ task: TaskID) {

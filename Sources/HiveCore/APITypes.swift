@@ -56,6 +56,7 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var error: String?
     public var reason: String?
     public var wallMillis: Int?
+    public var usage: Usage?
 
     public init(_ t: TaskRecord) {
         task = t.id
@@ -71,10 +72,11 @@ public struct TaskView: Codable, Sendable, Equatable {
         error = t.result?.error
         reason = t.reason
         wallMillis = t.result?.wallMillis
+        usage = t.result?.usage
     }
 
     enum CodingKeys: String, CodingKey {
-        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason
+        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

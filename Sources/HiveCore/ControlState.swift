@@ -141,7 +141,8 @@ public final class ControlState {
                 events.append(.taskForked(task: t.id, children: children, join: join, at: now))
             }
         case .succeeded, .failed:
-            let output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error, wallMillis: r.wallMillis)
+            let output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error,
+                                    wallMillis: r.wallMillis, usage: r.usage)
             events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: r.outcome == .succeeded, output: output, at: now))
         }
         for e in events { apply(e) }

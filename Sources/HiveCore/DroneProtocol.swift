@@ -10,8 +10,11 @@ public struct DroneHello: Codable, Sendable, Equatable {
     public var capabilities: [String]
     public var host: HostFacts?
     public var version: String
+    /// Models this drone serves (llama backend), with their descriptors.
+    public var models: [ModelDescriptor]?
 
-    public init(drone: DroneID, name: String, tier: Tier, slots: Int, capabilities: [String], host: HostFacts?, version: String) {
+    public init(drone: DroneID, name: String, tier: Tier, slots: Int, capabilities: [String], host: HostFacts?,
+                version: String, models: [ModelDescriptor]? = nil) {
         self.drone = drone
         self.name = name
         self.tier = tier
@@ -19,6 +22,7 @@ public struct DroneHello: Codable, Sendable, Equatable {
         self.capabilities = capabilities
         self.host = host
         self.version = version
+        self.models = models
     }
 }
 
@@ -95,13 +99,14 @@ public struct TaskResult: Codable, Sendable, Equatable {
     public var output: String?
     public var error: String?
     public var wallMillis: Int?
+    public var usage: Usage?
     /// A task may answer by forking: these children replace its own result, joined under `join`.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
 
     public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, exitCode: Int? = nil,
-                output: String? = nil, error: String? = nil, wallMillis: Int? = nil, fork: [TaskSpec]? = nil,
-                join: JoinPolicy? = nil) {
+                output: String? = nil, error: String? = nil, wallMillis: Int? = nil, usage: Usage? = nil,
+                fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
         self.task = task
         self.attempt = attempt
         self.token = token
@@ -111,12 +116,13 @@ public struct TaskResult: Codable, Sendable, Equatable {
         self.output = output
         self.error = error
         self.wallMillis = wallMillis
+        self.usage = usage
         self.fork = fork
         self.join = join
     }
 
     enum CodingKeys: String, CodingKey {
-        case task, attempt, token, drone, outcome, output, error, fork, join
+        case task, attempt, token, drone, outcome, output, error, usage, fork, join
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

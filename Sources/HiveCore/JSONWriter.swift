@@ -67,6 +67,14 @@ public struct JSONWriter {
         endObject()
     }
 
+    /// A number as `JSONEncoder` writes a Double (integral values without a fraction).
+    public mutating func number(_ v: Double) {
+        comma()
+        let text = v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+        bytes.append(contentsOf: Array(text.utf8))
+        needsComma = true
+    }
+
     public mutating func optional(_ k: StaticString, _ v: String?) { if let v { field(k, v) } }
     public mutating func optional(_ k: StaticString, _ v: Int?) { if let v { field(k, v) } }
 
@@ -106,6 +114,7 @@ extension JournalEvent {
             w.field("deadline", deadline); w.field("at", at)
             w.endObject(); w.endObject()
         case .taskFinished(let task, let attempt, let succeeded, let output, let at):
+            if output.usage != nil { return nil }  // model results are not the hot path
             w.beginObject(); w.key("taskFinished"); w.beginObject()
             w.field("task", task); w.field("attempt", attempt); w.field("succeeded", succeeded)
             w.key("output"); w.beginObject()
@@ -135,6 +144,15 @@ extension TaskInput {
         if let env { w.field("env", env) }
         w.optional("sleep_ms", sleepMillis)
         w.optional("text", text)
+        w.optional("prompt", prompt)
+        w.optional("system", system)
+        if let chat { w.field("chat", chat) }
+        w.optional("max_tokens", maxTokens)
+        if let temperature { w.key("temperature"); w.number(temperature) }
+        w.optional("top_k", topK)
+        if let topP { w.key("top_p"); w.number(topP) }
+        w.optional("seed", seed)
+        if let stop { w.field("stop", stop) }
         w.endObject()
     }
 }
@@ -159,7 +177,7 @@ extension Assignment {
 extension TaskResult {
     /// Hand-written JSON (one per finished task); nil for a forking result (use `JSONEncoder`).
     public var fastJSON: [UInt8]? {
-        guard fork == nil, join == nil else { return nil }
+        guard fork == nil, join == nil, usage == nil else { return nil }
         var w = JSONWriter()
         w.beginObject()
         w.field("task", task); w.field("attempt", attempt); w.field("token", token); w.field("drone", drone)

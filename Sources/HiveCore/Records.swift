@@ -27,6 +27,60 @@ public struct Lease: Codable, Sendable, Equatable {
     public var deadline: Int64
 }
 
+/// What a model call cost: tokens and time, per model (the economic ledger adds these up per goal and tier).
+public struct Usage: Codable, Sendable, Equatable {
+    public var model: String
+    public var promptTokens: Int
+    public var generatedTokens: Int
+    public var promptMillis: Double
+    public var generationMillis: Double
+
+    public init(model: String, promptTokens: Int, generatedTokens: Int, promptMillis: Double, generationMillis: Double) {
+        self.model = model
+        self.promptTokens = promptTokens
+        self.generatedTokens = generatedTokens
+        self.promptMillis = promptMillis
+        self.generationMillis = generationMillis
+    }
+
+    public var promptTokensPerSecond: Double { promptMillis > 0 ? Double(promptTokens) * 1000 / promptMillis : 0 }
+    public var generationTokensPerSecond: Double { generationMillis > 0 ? Double(generatedTokens) * 1000 / generationMillis : 0 }
+
+    enum CodingKeys: String, CodingKey {
+        case model
+        case promptTokens = "prompt_tokens", generatedTokens = "generated_tokens"
+        case promptMillis = "prompt_ms", generationMillis = "generation_ms"
+    }
+}
+
+/// A model a drone serves, as it reports it.
+public struct ModelDescriptor: Codable, Sendable, Equatable {
+    public var name: String
+    public var architecture: String
+    public var parameters: UInt64
+    public var sizeBytes: UInt64
+    /// llama.cpp's one-line description (architecture, size, quantization).
+    public var description: String
+    public var contextLength: Int
+    public var sha256: String
+
+    public init(name: String, architecture: String, parameters: UInt64, sizeBytes: UInt64, description: String,
+                contextLength: Int, sha256: String) {
+        self.name = name
+        self.architecture = architecture
+        self.parameters = parameters
+        self.sizeBytes = sizeBytes
+        self.description = description
+        self.contextLength = contextLength
+        self.sha256 = sha256
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, architecture, parameters, description, sha256
+        case sizeBytes = "size_bytes", contextLength = "context_length"
+    }
+}
+
 /// What an attempt produced.
 public struct TaskOutput: Codable, Sendable, Equatable {
     public var drone: DroneID
@@ -34,17 +88,20 @@ public struct TaskOutput: Codable, Sendable, Equatable {
     public var output: String?
     public var error: String?
     public var wallMillis: Int?
+    public var usage: Usage?
 
-    public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil) {
+    public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
+                usage: Usage? = nil) {
         self.drone = drone
         self.exitCode = exitCode
         self.output = output
         self.error = error
         self.wallMillis = wallMillis
+        self.usage = usage
     }
 
     enum CodingKeys: String, CodingKey {
-        case drone, output, error
+        case drone, output, error, usage
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

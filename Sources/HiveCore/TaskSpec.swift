@@ -7,20 +7,42 @@ public struct TaskInput: Codable, Sendable, Equatable {
     public var env: [String: String]?
     public var sleepMillis: Int?
     public var text: String?
+    /// Model tasks: the user prompt, an optional system message, and sampling.
+    public var prompt: String?
+    public var system: String?
+    /// Apply the model's chat template (default true when the model has one).
+    public var chat: Bool?
+    public var maxTokens: Int?
+    public var temperature: Double?
+    public var topK: Int?
+    public var topP: Double?
+    public var seed: Int?
+    public var stop: [String]?
 
     public init(command: String? = nil, args: [String]? = nil, stdin: String? = nil, env: [String: String]? = nil,
-                sleepMillis: Int? = nil, text: String? = nil) {
+                sleepMillis: Int? = nil, text: String? = nil, prompt: String? = nil, system: String? = nil,
+                chat: Bool? = nil, maxTokens: Int? = nil, temperature: Double? = nil, topK: Int? = nil,
+                topP: Double? = nil, seed: Int? = nil, stop: [String]? = nil) {
         self.command = command
         self.args = args
         self.stdin = stdin
         self.env = env
         self.sleepMillis = sleepMillis
         self.text = text
+        self.prompt = prompt
+        self.system = system
+        self.chat = chat
+        self.maxTokens = maxTokens
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
+        self.stop = stop
     }
 
     enum CodingKeys: String, CodingKey {
-        case command, args, stdin, env, text
-        case sleepMillis = "sleep_ms"
+        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop
+        case sleepMillis = "sleep_ms", maxTokens = "max_tokens", topK = "top_k", topP = "top_p"
     }
 }
 

@@ -5,23 +5,6 @@ import CLlama
 import HiveCore
 import Synchronization
 
-/// What a drone tells honeycombd about the model it serves.
-public struct ModelDescriptor: Codable, Sendable, Equatable {
-    public var name: String
-    public var architecture: String
-    public var parameters: UInt64
-    public var sizeBytes: UInt64
-    /// llama.cpp's one-line description (architecture, size, quantization), e.g. "llama ?B F16".
-    public var description: String
-    public var contextLength: Int
-    public var sha256: String
-
-    enum CodingKeys: String, CodingKey {
-        case name, architecture, parameters, description, sha256
-        case sizeBytes = "size_bytes", contextLength = "context_length"
-    }
-}
-
 /// A GGUF model loaded once and shared by every context of the drone (the weights are never copied).
 ///
 /// `@unchecked Sendable`: llama.cpp's model is immutable after load and safe to use from several contexts at once;
@@ -90,6 +73,9 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     func isEndOfGeneration(_ token: Int32) -> Bool { llama_vocab_is_eog(vocab, token) }
+
+    /// True when the GGUF carries a chat template.
+    public var hasChatTemplate: Bool { llama_model_chat_template(model, nil) != nil }
 
     /// The model's chat template applied to `messages` (role, content), ready for generation.
     public func chatPrompt(_ messages: [(role: String, content: String)]) throws(LlamaError) -> String {

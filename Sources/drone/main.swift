@@ -6,11 +6,13 @@ import Foundation
 import HiveCore
 import HiveLog
 import HiveSystem
+import Llama
 import NATSClient
 
 let usage = """
     usage: drone [--honeycomb URLS] [--tier edge|worker|core] [--name NAME] [--slots N]
-                 [--allow-exec /path/a,/path/b] [--log-level LEVEL]
+                 [--allow-exec /path/a,/path/b] [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N]]
+                 [--log-level LEVEL]
 
     A Hive worker: connects to honeycombd's bus, announces its tier and capabilities, runs leased tasks
     (up to --slots at once) and reports results. SIGTERM finishes running tasks (10 s grace), releases the
@@ -20,7 +22,11 @@ let usage = """
       --name NAME          shown in `hive drones` (default: the host name)
       --slots N            tasks run at once (default 1)
       --allow-exec PATHS   executables exec tasks may run (comma-separated absolute paths; none by default)
-    Backends: exec (allow-listed commands), noop, sleep.
+      --model PATH.gguf    serve llama tasks with this model (loaded once, shared by every slot)
+      --ctx N              context length per slot (default 2048)
+      --threads N          threads per generation (default: CPU cores)
+      --gpu-layers N       layers to offload when llama.cpp was built with a GPU backend (default 0)
+    Backends: exec (allow-listed commands), noop, sleep, and llama with --model.
     """
 
 func fail(_ message: String, code: Int32 = 64) -> Never {
@@ -32,6 +38,10 @@ var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:
 var tier = Tier.worker
 var slots = 1
 var allowExec: [String] = []
+var modelPath: String?
+var contextLength = 2048
+var threads = Int32(ProcessInfo.processInfo.activeProcessorCount)
+var gpuLayers: Int32 = 0
 var hostname = [CChar](repeating: 0, count: 256)
 gethostname(&hostname, hostname.count)
 var name = String(cString: hostname)
@@ -59,6 +69,16 @@ while i < args.count {
     case "--allow-exec":
         allowExec = value().split(separator: ",").map(String.init)
         for p in allowExec where !p.hasPrefix("/") { fail("--allow-exec takes absolute paths; '\(p)' is not one") }
+    case "--model": modelPath = value()
+    case "--ctx":
+        guard let n = Int(value()), n >= 16 else { fail("--ctx takes a number of tokens (at least 16)") }
+        contextLength = n
+    case "--threads":
+        guard let n = Int32(value()), n >= 1 else { fail("--threads takes a positive number") }
+        threads = n
+    case "--gpu-layers":
+        guard let n = Int32(value()) else { fail("--gpu-layers takes a number") }
+        gpuLayers = n
     case "--log-level":
         guard let l = LogLevel(name: value()) else { fail("--log-level takes debug, info, warn or error") }
         Log.setLevel(l)
@@ -70,9 +90,20 @@ while i < args.count {
 
 let bus: NATSClientOptions
 do { bus = try NATSClientOptions(urls: urls) } catch { fail("\(error)", code: 78) }
+var backends: [any Backend] = [ExecBackend(allowed: allowExec), NoopBackend(), SleepBackend()]
+if let modelPath {
+    do {
+        let model = try LlamaModel(path: modelPath, gpuLayers: gpuLayers)
+        backends.append(LlamaBackend(model: model, contextLength: contextLength, threads: threads))
+        let d = model.descriptor
+        Log("drone").info("model_loaded", ["name": d.name, "arch": d.architecture, "params": d.parameters,
+                                           "desc": d.description, "sha256": String(d.sha256.prefix(16))])
+    } catch {
+        fail("\(error)", code: 65)
+    }
+}
 ShutdownSignal.install()
-var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots,
-                           backends: [ExecBackend(allowed: allowExec), NoopBackend(), SleepBackend()])
+let options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
 let drone: DroneRuntime
 do { drone = try await DroneRuntime.start(options) } catch { fail("cannot start: \(error)", code: 69) }
 _ = await ShutdownSignal.wait()

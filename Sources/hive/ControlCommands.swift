@@ -73,8 +73,10 @@ func submitCommand(_ args: [String]) async {
     var deadlineMillis: Int?
     var name: String?
     var exec: [String] = []
+    var prompt: String?
+    var model = TaskInput()
     let flags: Set<String> = ["--count", "--tier", "--wait", "--timeout-ms", "--max-attempts", "--priority", "--name",
-                              "--deadline-ms"]
+                              "--deadline-ms", "--prompt", "--system", "--max-tokens", "--temperature", "--seed", "--stop"]
     var i = 0
     let a = cli.rest
     func next() -> String {
@@ -99,6 +101,12 @@ func submitCommand(_ args: [String]) async {
         case "--max-attempts": maxAttempts = Int(next()) ?? { fail("--max-attempts takes a number") }()
         case "--priority": priority = Int(next()) ?? { fail("--priority takes a number") }()
         case "--deadline-ms": deadlineMillis = Int(next()) ?? { fail("--deadline-ms takes a number") }()
+        case "--prompt": prompt = next()
+        case "--system": model.system = next()
+        case "--max-tokens": model.maxTokens = Int(next()) ?? { fail("--max-tokens takes a number") }()
+        case "--temperature": model.temperature = Double(next()) ?? { fail("--temperature takes a number") }()
+        case "--seed": model.seed = Int(next()) ?? { fail("--seed takes a number") }()
+        case "--stop": model.stop = (model.stop ?? []) + [next()]
         case "--name": name = next()
         default:
             if a[i].hasPrefix("--") { fail("unknown submit option '\(a[i])'") }
@@ -106,7 +114,12 @@ func submitCommand(_ args: [String]) async {
         }
         i += 1
     }
-    if !exec.isEmpty {
+    if let prompt {
+        model.prompt = prompt
+        let task = TaskSpec(kind: "llama", tier: tier, input: model, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
+        spec = GoalSpec(name: name ?? "prompt", priority: priority, budget: Budget(maxTasks: 1, deadlineMillis: deadlineMillis),
+                        root: task)
+    } else if !exec.isEmpty {
         guard count >= 1 else { fail("--count must be at least 1") }
         let command = resolveCommand(exec[0])
         let task = TaskSpec(kind: "exec", tier: tier, input: TaskInput(command: command, args: Array(exec.dropFirst())),
@@ -126,7 +139,7 @@ func submitCommand(_ args: [String]) async {
             fail("\(planPath) is not a goal plan: \(error)", code: 65)
         }
     } else {
-        fail("submit needs --exec CMD [ARGS…] or a plan file (or - for stdin)")
+        fail("submit needs --prompt TEXT, --exec CMD [ARGS…], or a plan file (or - for stdin)")
     }
     let nc = await cli.connect(reconnect: wait)
     defer { nc.close() }
@@ -191,6 +204,14 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     let counts = r.goal.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
     print("goal \(r.goal.goal) \(r.goal.state.rawValue): \(r.tasks.count) tasks (\(counts))")
     if let reason = r.goal.reason { print("  reason: \(reason)") }
+    if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
+        // One model call: the text itself, then what it cost.
+        if let text = t.output { print(text) }
+        if let e = t.error { print("  error: \(e)") }
+        print(String(format: "  [%@: %d prompt tokens at %.0f tok/s, %d generated at %.0f tok/s, on %@]", u.model,
+                     u.promptTokens, u.promptTokensPerSecond, u.generatedTokens, u.generationTokensPerSecond, t.drone ?? "-"))
+        return
+    }
     for t in r.tasks {
         let out = (t.output ?? "").split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
         let code = t.exitCode.map { " exit \($0)" } ?? ""

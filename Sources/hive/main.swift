@@ -14,6 +14,9 @@ let usage = """
       submit --exec CMD [ARGS…] [--count N] [--tier T] [--timeout-ms MS] [--max-attempts N] [--deadline-ms MS]
              [--priority P] [--wait] [--json]
             one goal forking N exec tasks of CMD (each sees HIVE_TASK_INDEX), joined; --wait prints the result
+      submit --prompt TEXT [--system TEXT] [--tier T] [--max-tokens N] [--temperature T] [--seed N] [--stop S]
+             [--wait] [--json]
+            one completion on a drone serving a model (drone --model); prints the text and its usage
       submit PLAN.json|- [--wait] [--json]
             a goal from a JSON plan (GoalSpec: root task tree, priority, budget)
       goals | goal GOAL | tasks GOAL | result GOAL | cancel GOAL | watch GOAL | drones   [--json]

@@ -1,0 +1,70 @@
+"""Drones serving a GGUF model through llama.cpp: hive submit --prompt, usage, bad model files."""
+import json, os, subprocess, sys
+
+import pytest
+
+from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "tiny.gguf"
+    subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "models", "make_test_model.py"), str(path)], check=True)
+    return str(path)
+
+
+def test_prompt_runs_on_a_model_drone_with_usage(procs, tiny_model):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
+    wait_for_log(hc, "event=bus_connected")
+    d = procs.start([DRONE, "--honeycomb", url, "--model", tiny_model, "--slots", "2", "--ctx", "256"])
+    lines = wait_for_log(d, "event=joined")
+    assert any("event=model_loaded name=hive-test-tiny arch=llama" in l for l in lines)
+    r = hive("submit", "--prompt", "the hive", "--max-tokens", "16", "--seed", "5", "--wait", "--json", "--honeycomb", url)
+    assert r.returncode == 0, r.stderr
+    task = json.loads(r.stdout)["tasks"][0]
+    assert task["state"] == "succeeded"
+    usage = task["usage"]
+    assert usage["model"] == "hive-test-tiny"
+    assert usage["prompt_tokens"] > 0 and 0 < usage["generated_tokens"] <= 16
+    # Same seed, same text: the whole path (CLI → honeycombd → drone → llama.cpp) is deterministic.
+    again = json.loads(hive("submit", "--prompt", "the hive", "--max-tokens", "16", "--seed", "5", "--wait", "--json",
+                            "--honeycomb", url).stdout)["tasks"][0]
+    assert again["output"] == task["output"]
+    drones = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)
+    assert "backend:llama" in drones[0]["capabilities"] and "model:hive-test-tiny" in drones[0]["capabilities"]
+
+
+def test_a_prompt_waits_for_a_model_drone(procs, tiny_model):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
+    wait_for_log(hc, "event=bus_connected")
+    plain = procs.start([DRONE, "--honeycomb", url])  # no model: must not receive llama tasks
+    wait_for_log(plain, "event=joined")
+    r = hive("submit", "--prompt", "x", "--deadline-ms", "800", "--wait", "--json", "--honeycomb", url)
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["goal"]["reason"] == "deadline exceeded (budget.deadline_ms)"
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"definitely not a model", "is not a GGUF model"),
+    (None, "does not exist"),
+])
+def test_bad_model_files_stop_the_drone_with_a_clear_error(tmp_path, content, message):
+    path = tmp_path / "m.gguf"
+    if content is not None:
+        path.write_bytes(content)
+    r = subprocess.run([DRONE, "--model", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 65
+    assert message in r.stderr
+
+
+def test_truncated_model_is_refused(tmp_path, tiny_model):
+    data = open(tiny_model, "rb").read()
+    path = tmp_path / "cut.gguf"
+    path.write_bytes(data[: len(data) // 2])
+    r = subprocess.run([DRONE, "--model", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 65
+    assert "llama.cpp could not load" in r.stderr
