@@ -34,6 +34,15 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
         if let s = input.seed { params.seed = UInt32(truncatingIfNeeded: s) }
         if let m = input.maxTokens { params.maxTokens = max(1, m) }
         if let stop = input.stop { params.stop = stop }
+        do {
+            if let schema = input.jsonSchema {
+                params.grammar = try JSONGrammar.fromSchema(schema)
+            } else if input.json == true {
+                params.grammar = JSONGrammar.anyObject
+            }
+        } catch {
+            return .failure(error.description)
+        }
         let text: String
         do {
             if input.chat ?? true, model.hasChatTemplate {

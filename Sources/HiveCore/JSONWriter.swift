@@ -153,6 +153,8 @@ extension TaskInput {
         if let topP { w.key("top_p"); w.number(topP) }
         w.optional("seed", seed)
         if let stop { w.field("stop", stop) }
+        if let json { w.field("json", json) }
+        w.optional("json_schema", jsonSchema)
         w.endObject()
     }
 }

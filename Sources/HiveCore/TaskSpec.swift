@@ -18,11 +18,14 @@ public struct TaskInput: Codable, Sendable, Equatable {
     public var topP: Double?
     public var seed: Int?
     public var stop: [String]?
+    /// Model tasks: the output must be a JSON object (`json`), or match this JSON Schema (`json_schema`, as text).
+    public var json: Bool?
+    public var jsonSchema: String?
 
     public init(command: String? = nil, args: [String]? = nil, stdin: String? = nil, env: [String: String]? = nil,
                 sleepMillis: Int? = nil, text: String? = nil, prompt: String? = nil, system: String? = nil,
                 chat: Bool? = nil, maxTokens: Int? = nil, temperature: Double? = nil, topK: Int? = nil,
-                topP: Double? = nil, seed: Int? = nil, stop: [String]? = nil) {
+                topP: Double? = nil, seed: Int? = nil, stop: [String]? = nil, json: Bool? = nil, jsonSchema: String? = nil) {
         self.command = command
         self.args = args
         self.stdin = stdin
@@ -38,11 +41,13 @@ public struct TaskInput: Codable, Sendable, Equatable {
         self.topP = topP
         self.seed = seed
         self.stop = stop
+        self.json = json
+        self.jsonSchema = jsonSchema
     }
 
     enum CodingKeys: String, CodingKey {
-        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop
-        case sleepMillis = "sleep_ms", maxTokens = "max_tokens", topK = "top_k", topP = "top_p"
+        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json
+        case sleepMillis = "sleep_ms", maxTokens = "max_tokens", topK = "top_k", topP = "top_p", jsonSchema = "json_schema"
     }
 }
 

@@ -8,6 +8,8 @@ public enum LlamaError: Error, Equatable, Sendable, CustomStringConvertible {
     case tokenizeFailed
     case decodeFailed(Int32)
     case templateFailed(String)
+    case invalidSchema(String)
+    case grammarFailed
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum LlamaError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tokenizeFailed: return "the prompt could not be tokenized"
         case .decodeFailed(let code): return "llama_decode failed (\(code)): the context is probably full"
         case .templateFailed(let why): return "cannot apply the chat template: \(why)"
+        case .invalidSchema(let why): return "unusable JSON schema: \(why)"
+        case .grammarFailed: return "llama.cpp rejected the output grammar"
         }
     }
 }

@@ -12,6 +12,8 @@ public struct SamplingParams: Sendable, Equatable {
     public var seed: UInt32 = 0xC0FFEE
     public var maxTokens = 128
     public var stop: [String] = []
+    /// A GBNF grammar the output must match (see `JSONGrammar`); nil for free text.
+    public var grammar: String?
 
     public init() {}
 }
@@ -79,6 +81,11 @@ public final class LlamaSession: @unchecked Sendable {
 
         let chain = llama_sampler_chain_init(llama_sampler_chain_default_params())!
         defer { llama_sampler_free(chain) }
+        if let grammar = params.grammar {
+            // First in the chain: every later sampler only ever sees tokens the grammar allows.
+            guard let g = llama_sampler_init_grammar(model.vocab, grammar, "root") else { throw .grammarFailed }
+            llama_sampler_chain_add(chain, g)
+        }
         if params.temperature <= 0 {
             llama_sampler_chain_add(chain, llama_sampler_init_greedy())
         } else {

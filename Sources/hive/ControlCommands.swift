@@ -76,7 +76,8 @@ func submitCommand(_ args: [String]) async {
     var prompt: String?
     var model = TaskInput()
     let flags: Set<String> = ["--count", "--tier", "--wait", "--timeout-ms", "--max-attempts", "--priority", "--name",
-                              "--deadline-ms", "--prompt", "--system", "--max-tokens", "--temperature", "--seed", "--stop"]
+                              "--deadline-ms", "--prompt", "--system", "--max-tokens", "--temperature", "--seed", "--stop",
+                              "--json-schema", "--json-output"]
     var i = 0
     let a = cli.rest
     func next() -> String {
@@ -107,6 +108,11 @@ func submitCommand(_ args: [String]) async {
         case "--temperature": model.temperature = Double(next()) ?? { fail("--temperature takes a number") }()
         case "--seed": model.seed = Int(next()) ?? { fail("--seed takes a number") }()
         case "--stop": model.stop = (model.stop ?? []) + [next()]
+        case "--json-output": model.json = true
+        case "--json-schema":
+            let path = next()
+            guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read schema file \(path)", code: 66) }
+            model.jsonSchema = String(decoding: d, as: UTF8.self)
         case "--name": name = next()
         default:
             if a[i].hasPrefix("--") { fail("unknown submit option '\(a[i])'") }

@@ -15,7 +15,7 @@ let usage = """
              [--priority P] [--wait] [--json]
             one goal forking N exec tasks of CMD (each sees HIVE_TASK_INDEX), joined; --wait prints the result
       submit --prompt TEXT [--system TEXT] [--tier T] [--max-tokens N] [--temperature T] [--seed N] [--stop S]
-             [--wait] [--json]
+             [--json-schema FILE | --json-output] [--wait] [--json]
             one completion on a drone serving a model (drone --model); prints the text and its usage
       submit PLAN.json|- [--wait] [--json]
             a goal from a JSON plan (GoalSpec: root task tree, priority, budget)

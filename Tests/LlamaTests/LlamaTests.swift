@@ -118,3 +118,52 @@ enum TestModel {
         #expect(LlamaSession.completeUTF8(emoji) == "🐝")
     }
 }
+
+@Suite(.serialized) struct JSONGrammarTests {
+    static let schema = #"""
+    {"type": "object", "properties": {
+        "ok": {"type": "boolean"},
+        "count": {"type": "integer"},
+        "color": {"enum": ["red", "green", "blue"]},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 4}, "maxItems": 2},
+        "note": {"type": ["null", "boolean"]}
+    }, "required": ["ok"]}
+    """#
+
+    @Test func schemaConstrainedOutputParsesAndHasTheTypes() throws {
+        let s = try LlamaSession(model: TestModel.model, contextLength: 512)
+        for seed in [1, 2, 3] as [UInt32] {
+            var p = SamplingParams()
+            p.seed = seed
+            p.maxTokens = 200
+            p.grammar = try JSONGrammar.fromSchema(Self.schema)
+            let g = try s.generate(prompt: "answer in json", params: p)
+            #expect(g.stopReason == "eos", "the grammar completes the document, then only EOS is allowed: \(g.text)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(g.text.utf8)) as? [String: Any], "\(g.text)")
+            #expect(Set(object.keys) == ["ok", "count", "color", "tags", "note"])
+            #expect(object["ok"] is Bool)
+            #expect(object["count"] is Int)
+            #expect(["red", "green", "blue"].contains(object["color"] as? String ?? ""))
+            let tags = try #require(object["tags"] as? [String])
+            #expect(tags.count <= 2 && tags.allSatisfy { $0.count <= 4 })
+        }
+    }
+
+    @Test func anyObjectGrammarStartsAnObject() throws {
+        let s = try LlamaSession(model: TestModel.model, contextLength: 256)
+        var p = SamplingParams()
+        p.maxTokens = 6
+        p.grammar = JSONGrammar.anyObject
+        #expect(try s.generate(prompt: "x", params: p).text.hasPrefix("{"))
+    }
+
+    @Test func unsupportedSchemasAreRefusedWithTheKeyword() {
+        #expect(throws: LlamaError.invalidSchema("the schema is not valid JSON")) { try JSONGrammar.fromSchema("{nope") }
+        #expect(throws: LlamaError.invalidSchema("root uses 'oneOf', which this grammar converter does not support")) {
+            try JSONGrammar.fromSchema(#"{"oneOf": []}"#)
+        }
+        #expect(throws: LlamaError.invalidSchema("root.x has unknown type 'date'")) {
+            try JSONGrammar.fromSchema(#"{"type": "object", "properties": {"x": {"type": "date"}}}"#)
+        }
+    }
+}

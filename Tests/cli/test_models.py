@@ -68,3 +68,20 @@ def test_truncated_model_is_refused(tmp_path, tiny_model):
     r = subprocess.run([DRONE, "--model", str(path)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 65
     assert "llama.cpp could not load" in r.stderr
+
+
+def test_json_schema_output_parses(procs, tiny_model, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
+    wait_for_log(hc, "event=bus_connected")
+    d = procs.start([DRONE, "--honeycomb", url, "--model", tiny_model, "--ctx", "512"])
+    wait_for_log(d, "event=joined")
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {
+        "verdict": {"enum": ["pass", "fail"]}, "score": {"type": "integer"}}}))
+    r = hive("submit", "--prompt", "judge this", "--json-schema", str(schema), "--max-tokens", "64", "--wait", "--json",
+             "--honeycomb", url)
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(json.loads(r.stdout)["tasks"][0]["output"])
+    assert answer["verdict"] in ("pass", "fail") and isinstance(answer["score"], int)
