@@ -14,7 +14,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: build debug llama test test-swift test-tsan test-compat bench demo clean
+.PHONY: build debug llama llama-bench test test-swift test-tsan test-compat bench demo clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -35,6 +35,24 @@ $(LLAMA_PC):
 	PATH=$$work/venv/bin:$$PATH cmake --install $$work/build > $$work/install.log 2>&1 || { tail -20 $$work/install.log; exit 1; }
 	@test -f $(LLAMA_PC) || { echo "llama.cpp install did not produce $(LLAMA_PC)"; exit 1; }
 
+
+## llama.cpp's own llama-bench, the anchor of the model benchmark (make bench only; about 2 more minutes once).
+LLAMA_BENCH := $(LLAMA_PREFIX)/bin/llama-bench
+llama-bench: $(LLAMA_BENCH)
+
+$(LLAMA_BENCH): $(LLAMA_PC)
+	set -e; work=$$(mktemp -d); trap 'rm -rf $$work' EXIT; \
+	$(PYTHON) -m venv $$work/venv; $$work/venv/bin/pip install -q --disable-pip-version-check cmake ninja; \
+	$(PYTHON) -m pip download -q --disable-pip-version-check --no-deps --no-binary llama-cpp-python \
+	    llama-cpp-python==$(LLAMA_VERSION) -d $$work; \
+	tar -xzf $$work/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $$work; \
+	PATH=$$work/venv/bin:$$PATH cmake -S $$work/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp -B $$work/build \
+	    -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF \
+	    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_COMMON=ON \
+	    -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF -DGGML_CCACHE=OFF > $$work/cmake.log 2>&1 || { tail -40 $$work/cmake.log; exit 1; }; \
+	PATH=$$work/venv/bin:$$PATH cmake --build $$work/build -j 2 --target llama-bench > $$work/build.log 2>&1 \
+	    || { tail -40 $$work/build.log; exit 1; }; \
+	mkdir -p $(LLAMA_PREFIX)/bin; cp $$work/build/bin/llama-bench $(LLAMA_BENCH)
 
 ## Release binaries: .build/release/{honeycombd,drone,hive}
 build: llama
@@ -59,10 +77,12 @@ test-compat: debug
 	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat
 	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive DRONE=$(DEBUG)/drone $(PYTHON) -m pytest -q Tests/cli
 
-## Broker benchmark: honeycombd vs nats-server, same client, medians of several runs (see Docs/BENCHMARKS.md).
-bench: build
+## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
+## control plane, and the drone's llama path vs llama.cpp's llama-bench.
+bench: build llama-bench
 	$(PYTHON) Tests/bench/broker_bench.py --hive $(RELEASE)/hive --honeycombd $(RELEASE)/honeycombd
 	$(PYTHON) Tests/bench/control_bench.py --bin $(RELEASE)
+	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH)
 
 ## Starts honeycombd, drives traffic through it, shows what happened, stops it.
 demo: build

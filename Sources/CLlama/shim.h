@@ -2,4 +2,5 @@
 #ifndef HIVE_CLLAMA_SHIM_H
 #define HIVE_CLLAMA_SHIM_H
 #include <llama.h>
+#include <ggml-cpu.h>
 #endif

@@ -16,7 +16,8 @@ public final class LlamaModel: @unchecked Sendable {
     public let path: String
 
     /// Loads `path` after checking it is a GGUF file. `gpuLayers` is passed through (0 on CPU-only builds).
-    public init(path: String, gpuLayers: Int32 = 0) throws(LlamaError) {
+    /// `hashFile: false` skips the descriptor's SHA-256 (a full read of the file; benchmarks time the load alone).
+    public init(path: String, gpuLayers: Int32 = 0, hashFile: Bool = true) throws(LlamaError) {
         LlamaRuntime.initialize()
         guard let f = fopen(path, "rb") else { throw .fileNotFound(path) }
         var magic = [UInt8](repeating: 0, count: 4)
@@ -39,7 +40,7 @@ public final class LlamaModel: @unchecked Sendable {
         descriptor = ModelDescriptor(
             name: name, architecture: arch, parameters: llama_model_n_params(m), sizeBytes: llama_model_size(m),
             description: String(cString: desc), contextLength: Int(llama_model_n_ctx_train(m)),
-            sha256: (try? SHA256.hexDigest(ofFile: path)) ?? "")
+            sha256: hashFile ? ((try? SHA256.hexDigest(ofFile: path)) ?? "") : "")
     }
 
     deinit { llama_model_free(model) }

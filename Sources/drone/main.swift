@@ -46,6 +46,7 @@ var hostname = [CChar](repeating: 0, count: 256)
 gethostname(&hostname, hostname.count)
 var name = String(cString: hostname)
 let args = Array(CommandLine.arguments.dropFirst())
+if args.first == "bench" { runModelBenchmark(Array(args.dropFirst())) }
 var i = 0
 @MainActor func value() -> String {
     i += 1
