@@ -3,7 +3,8 @@ import HiveSystem
 import Llama
 import Synchronization
 
-/// Runs `llama` tasks on a GGUF model loaded once at drone start.
+/// Runs `model` tasks (a prompt for a language model) on a GGUF model loaded once at drone start. Other
+/// backends serve the same kind (an external API on a core drone), so goals do not name the engine.
 ///
 /// One `LlamaSession` (llama.cpp context) per concurrently running task, created on first need and reused:
 /// the weights are shared, contexts are not, so slots never wait on each other's decode. Generation runs on an
@@ -20,13 +21,15 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
         self.threads = threads
     }
 
-    public var kind: String { "llama" }
-    public var capabilities: [String] { ["model:\(model.descriptor.name)", "model-sha256:\(model.descriptor.sha256)"] }
+    public var kind: String { "model" }
+    public var capabilities: [String] {
+        ["engine:llama.cpp", "model:\(model.descriptor.name)", "model-sha256:\(model.descriptor.sha256)"]
+    }
     public var models: [ModelDescriptor] { [model.descriptor] }
 
     public func run(_ task: Assignment) async -> BackendOutcome {
         let input = task.input ?? TaskInput()
-        guard let prompt = input.prompt ?? input.text else { return .failure("llama task without a prompt (input.prompt)") }
+        guard let prompt = input.prompt ?? input.text else { return .failure("model task without a prompt (input.prompt)") }
         var params = SamplingParams()
         if let t = input.temperature { params.temperature = Float(t) }
         if let k = input.topK { params.topK = Int32(k) }

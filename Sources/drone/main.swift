@@ -22,11 +22,11 @@ let usage = """
       --name NAME          shown in `hive drones` (default: the host name)
       --slots N            tasks run at once (default 1)
       --allow-exec PATHS   executables exec tasks may run (comma-separated absolute paths; none by default)
-      --model PATH.gguf    serve llama tasks with this model (loaded once, shared by every slot)
+      --model PATH.gguf    serve model tasks (prompts) with this GGUF through llama.cpp (loaded once, shared by every slot)
       --ctx N              context length per slot (default 2048)
       --threads N          threads per generation (default: CPU cores)
       --gpu-layers N       layers to offload when llama.cpp was built with a GPU backend (default 0)
-    Backends: exec (allow-listed commands), noop, sleep, and llama with --model.
+    Backends: exec (allow-listed commands), noop, sleep, and model (llama.cpp) with --model.
     """
 
 func fail(_ message: String, code: Int32 = 64) -> Never {

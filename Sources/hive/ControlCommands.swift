@@ -122,7 +122,7 @@ func submitCommand(_ args: [String]) async {
     }
     if let prompt {
         model.prompt = prompt
-        let task = TaskSpec(kind: "llama", tier: tier, input: model, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
+        let task = TaskSpec(kind: "model", tier: tier, input: model, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
         spec = GoalSpec(name: name ?? "prompt", priority: priority, budget: Budget(maxTasks: 1, deadlineMillis: deadlineMillis),
                         root: task)
     } else if !exec.isEmpty {

@@ -342,7 +342,7 @@ extension Result: @retroactive Equatable where Success == [JournalEvent], Failur
             Assignment(task: "g1.1", goal: "g1", attempt: 2, token: "f00", kind: "exec",
                        input: TaskInput(command: "/bin/sh", args: ["-c", "echo \"$X\"\n"], stdin: "in\tput",
                                         env: ["B": "2", "A": "1"], sleepMillis: nil, text: "t"), index: 7, timeoutMillis: 500),
-            Assignment(task: "g3.1", goal: "g3", attempt: 1, token: "2", kind: "llama",
+            Assignment(task: "g3.1", goal: "g3", attempt: 1, token: "2", kind: "model",
                        input: TaskInput(prompt: "hi \"there\"", system: "sys", chat: false, maxTokens: 12, temperature: 0.7,
                                         topK: 40, topP: 0.95, seed: 3, stop: ["\n"], json: true,
                                         jsonSchema: #"{"type":"object"}"#), index: 0, timeoutMillis: 9),

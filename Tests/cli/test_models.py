@@ -33,7 +33,8 @@ def test_prompt_runs_on_a_model_drone_with_usage(procs, tiny_model):
                             "--honeycomb", url).stdout)["tasks"][0]
     assert again["output"] == task["output"]
     drones = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)
-    assert "backend:llama" in drones[0]["capabilities"] and "model:hive-test-tiny" in drones[0]["capabilities"]
+    caps = drones[0]["capabilities"]
+    assert "backend:model" in caps and "engine:llama.cpp" in caps and "model:hive-test-tiny" in caps
 
 
 def test_a_prompt_waits_for_a_model_drone(procs, tiny_model):
@@ -41,7 +42,7 @@ def test_a_prompt_waits_for_a_model_drone(procs, tiny_model):
     url = f"nats://127.0.0.1:{port}"
     hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
     wait_for_log(hc, "event=bus_connected")
-    plain = procs.start([DRONE, "--honeycomb", url])  # no model: must not receive llama tasks
+    plain = procs.start([DRONE, "--honeycomb", url])  # no model: must not receive model tasks
     wait_for_log(plain, "event=joined")
     r = hive("submit", "--prompt", "x", "--deadline-ms", "800", "--wait", "--json", "--honeycomb", url)
     assert r.returncode == 1
