@@ -75,7 +75,8 @@ test-tsan: llama
 
 test-compat: debug
 	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat
-	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive DRONE=$(DEBUG)/drone $(PYTHON) -m pytest -q Tests/cli
+	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive DRONE=$(DEBUG)/drone LLAMA_LIB_DIR=$(LLAMA_PREFIX)/lib \
+	    $(PYTHON) -m pytest -q Tests/cli
 
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
 ## control plane, and the drone's llama path vs llama.cpp's llama-bench.

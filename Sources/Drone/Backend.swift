@@ -7,6 +7,8 @@ public struct BackendOutcome: Sendable, Equatable {
     public var output: String?
     public var error: String?
     public var usage: Usage?
+    /// Retrying cannot fix this failure (the control plane marks the task dead at once).
+    public var permanent = false
     /// A backend may answer with a fork instead of a result.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
@@ -22,7 +24,11 @@ public struct BackendOutcome: Sendable, Equatable {
         self.join = join
     }
 
-    public static func failure(_ why: String) -> BackendOutcome { BackendOutcome(succeeded: false, error: why) }
+    public static func failure(_ why: String, permanent: Bool = false) -> BackendOutcome {
+        var o = BackendOutcome(succeeded: false, error: why)
+        o.permanent = permanent
+        return o
+    }
 }
 
 /// One way a drone can run a task. llama.cpp, HTTP model APIs and WebAssembly plug in here in their issues.

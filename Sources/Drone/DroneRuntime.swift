@@ -167,7 +167,8 @@ public actor DroneRuntime {
         guard running.removeValue(forKey: a.task) != nil else { return }  // cancelled: honeycombd moved on
         report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
                              outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
-                             error: o.error, wallMillis: wallMillis, usage: o.usage, fork: o.fork, join: o.join))
+                             error: o.error, wallMillis: wallMillis, usage: o.usage, permanent: o.permanent ? true : nil,
+                             fork: o.fork, join: o.join))
     }
 
     private func cancel(_ task: TaskID) {

@@ -142,7 +142,8 @@ public final class ControlState {
             }
         case .succeeded, .failed:
             let output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error,
-                                    wallMillis: r.wallMillis, usage: r.usage)
+                                    wallMillis: r.wallMillis, usage: r.usage,
+                                    permanent: r.outcome == .failed && r.permanent == true ? true : nil)
             events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: r.outcome == .succeeded, output: output, at: now))
         }
         for e in events { apply(e) }
@@ -313,6 +314,7 @@ public final class ControlState {
             } else {
                 drones[output.drone]?.failed += 1
                 let why = output.error ?? output.exitCode.map { "exit code \($0)" } ?? "failed"
+                if output.permanent == true { t.maxAttempts = t.attempts }  // retrying cannot help
                 retryOrDie(&t, reason: "failed after \(t.attempts) attempt(s): \(why)", at: at)
             }
 

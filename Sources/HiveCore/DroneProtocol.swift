@@ -100,13 +100,15 @@ public struct TaskResult: Codable, Sendable, Equatable {
     public var error: String?
     public var wallMillis: Int?
     public var usage: Usage?
+    /// A failure retrying cannot fix (see `TaskOutput.permanent`).
+    public var permanent: Bool?
     /// A task may answer by forking: these children replace its own result, joined under `join`.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
 
     public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, exitCode: Int? = nil,
                 output: String? = nil, error: String? = nil, wallMillis: Int? = nil, usage: Usage? = nil,
-                fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
+                permanent: Bool? = nil, fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
         self.task = task
         self.attempt = attempt
         self.token = token
@@ -117,12 +119,13 @@ public struct TaskResult: Codable, Sendable, Equatable {
         self.error = error
         self.wallMillis = wallMillis
         self.usage = usage
+        self.permanent = permanent
         self.fork = fork
         self.join = join
     }
 
     enum CodingKeys: String, CodingKey {
-        case task, attempt, token, drone, outcome, output, error, usage, fork, join
+        case task, attempt, token, drone, outcome, output, error, usage, permanent, fork, join
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

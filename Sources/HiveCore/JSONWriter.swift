@@ -114,7 +114,7 @@ extension JournalEvent {
             w.field("deadline", deadline); w.field("at", at)
             w.endObject(); w.endObject()
         case .taskFinished(let task, let attempt, let succeeded, let output, let at):
-            if output.usage != nil { return nil }  // model results are not the hot path
+            if output.usage != nil || output.permanent != nil { return nil }  // model results are not the hot path
             w.beginObject(); w.key("taskFinished"); w.beginObject()
             w.field("task", task); w.field("attempt", attempt); w.field("succeeded", succeeded)
             w.key("output"); w.beginObject()
@@ -179,7 +179,7 @@ extension Assignment {
 extension TaskResult {
     /// Hand-written JSON (one per finished task); nil for a forking result (use `JSONEncoder`).
     public var fastJSON: [UInt8]? {
-        guard fork == nil, join == nil, usage == nil else { return nil }
+        guard fork == nil, join == nil, usage == nil, permanent == nil else { return nil }
         var w = JSONWriter()
         w.beginObject()
         w.field("task", task); w.field("attempt", attempt); w.field("token", token); w.field("drone", drone)

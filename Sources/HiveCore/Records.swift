@@ -89,19 +89,22 @@ public struct TaskOutput: Codable, Sendable, Equatable {
     public var error: String?
     public var wallMillis: Int?
     public var usage: Usage?
+    /// The failure cannot succeed on retry (e.g. a provider's 4xx): the task dies without further attempts.
+    public var permanent: Bool?
 
     public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
-                usage: Usage? = nil) {
+                usage: Usage? = nil, permanent: Bool? = nil) {
         self.drone = drone
         self.exitCode = exitCode
         self.output = output
         self.error = error
         self.wallMillis = wallMillis
         self.usage = usage
+        self.permanent = permanent
     }
 
     enum CodingKeys: String, CodingKey {
-        case drone, output, error, usage
+        case drone, output, error, usage, permanent
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

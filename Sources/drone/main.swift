@@ -12,6 +12,7 @@ import NATSClient
 let usage = """
     usage: drone [--honeycomb URLS] [--tier edge|worker|core] [--name NAME] [--slots N]
                  [--allow-exec /path/a,/path/b] [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N]]
+                 [--api openai --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]]
                  [--log-level LEVEL]
 
     A Hive worker: connects to honeycombd's bus, announces its tier and capabilities, runs leased tasks
@@ -26,6 +27,11 @@ let usage = """
       --ctx N              context length per slot (default 2048)
       --threads N          threads per generation (default: CPU cores)
       --gpu-layers N       layers to offload when llama.cpp was built with a GPU backend (default 0)
+      --api openai         serve model tasks through an OpenAI-compatible API instead (an external brain)
+      --base-url URL       the API's base URL (…/v1/chat/completions is appended)
+      --api-model NAME     the provider's model name
+      --api-key-env VAR    environment variable holding the API key (default OPENAI_API_KEY; never logged)
+      --api-concurrency N  requests in flight to the provider at once (default 4)
     Backends: exec (allow-listed commands), noop, sleep, and model (llama.cpp) with --model.
     """
 
@@ -42,6 +48,11 @@ var modelPath: String?
 var contextLength = 2048
 var threads = Int32(ProcessInfo.processInfo.activeProcessorCount)
 var gpuLayers: Int32 = 0
+var api: String?
+var baseURL: String?
+var apiModel: String?
+var apiKeyEnv = "OPENAI_API_KEY"
+var apiConcurrency = 4
 var hostname = [CChar](repeating: 0, count: 256)
 gethostname(&hostname, hostname.count)
 var name = String(cString: hostname)
@@ -80,6 +91,13 @@ while i < args.count {
     case "--gpu-layers":
         guard let n = Int32(value()) else { fail("--gpu-layers takes a number") }
         gpuLayers = n
+    case "--api": api = value()
+    case "--base-url": baseURL = value()
+    case "--api-model": apiModel = value()
+    case "--api-key-env": apiKeyEnv = value()
+    case "--api-concurrency":
+        guard let n = Int(value()), n >= 1 else { fail("--api-concurrency takes a positive number") }
+        apiConcurrency = n
     case "--log-level":
         guard let l = LogLevel(name: value()) else { fail("--log-level takes debug, info, warn or error") }
         Log.setLevel(l)
@@ -102,6 +120,18 @@ if let modelPath {
     } catch {
         fail("\(error)", code: 65)
     }
+}
+if let api {
+    guard api == "openai" else { fail("--api takes openai (anthropic arrives later)") }
+    guard modelPath == nil else { fail("use --model or --api, not both: one engine serves a drone's model tasks") }
+    guard let baseURL, let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https" else {
+        fail("--api openai needs --base-url http(s)://HOST[:PORT]")
+    }
+    guard let apiModel else { fail("--api openai needs --api-model NAME") }
+    let key = ProcessInfo.processInfo.environment[apiKeyEnv]
+    backends.append(OpenAIBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency))
+    Log("drone").info("api_backend", ["api": api, "base_url": baseURL, "model": apiModel,
+                                       "key": key == nil ? "none (\(apiKeyEnv) unset)" : "from \(apiKeyEnv)"])
 }
 ShutdownSignal.install()
 let options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)

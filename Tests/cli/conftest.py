@@ -35,6 +35,7 @@ class Procs:
         self.procs = []
 
     def start(self, args, port=None, **kw):
+        kw.setdefault("env", None)
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
         self.procs.append(p)
         if port:

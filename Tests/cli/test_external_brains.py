@@ -1,0 +1,125 @@
+"""Core drones fronting an OpenAI-compatible API: a real server nobody here wrote (llama-cpp-python's, serving
+the test GGUF on our llama.cpp build), and a scripted provider for the failures a real one won't make on demand."""
+import http.server, json, os, subprocess, sys, threading, time
+
+import pytest
+
+from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log, wait_listening
+
+LLAMA_LIB = os.environ.get("LLAMA_LIB_DIR", os.path.expanduser("~/.cache/hive/llama-0.3.36-x86_64/lib"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "tiny.gguf"
+    subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "models", "make_test_model.py"), str(path)], check=True)
+    return str(path)
+
+
+def hive_with_api_drone(procs, base_url, extra=()):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
+    wait_for_log(hc, "event=bus_connected")
+    d = procs.start([DRONE, "--honeycomb", url, "--tier", "core", "--api", "openai", "--base-url", base_url,
+                     "--api-model", "tiny", *extra], env={**os.environ, "TEST_API_KEY": "sk-test-secret"})
+    lines = wait_for_log(d, "event=joined")
+    assert not any("sk-test-secret" in l for l in lines), "the API key must never be logged"
+    return url
+
+
+def submit(url, *args):
+    r = hive("submit", "--prompt", "hello", "--tier", "core", "--wait", "--json", *args, "--honeycomb", url, timeout=120)
+    assert r.stdout, r.stderr
+    return r.returncode, json.loads(r.stdout)["tasks"][0]
+
+
+def test_real_openai_compatible_server(procs, tiny_model):
+    port = free_port()
+    env = {**os.environ, "LD_LIBRARY_PATH": LLAMA_LIB, "LLAMA_CPP_LIB_PATH": LLAMA_LIB}
+    procs.start([sys.executable, "-m", "llama_cpp.server", "--model", tiny_model, "--host", "127.0.0.1",
+                 "--port", str(port), "--n_ctx", "512"], env=env, port=port)
+    url = hive_with_api_drone(procs, f"http://127.0.0.1:{port}", ("--api-key-env", "TEST_API_KEY"))
+    code, task = submit(url, "--max-tokens", "8", "--seed", "3")
+    assert code == 0 and task["state"] == "succeeded", task
+    assert task["usage"]["prompt_tokens"] > 0 and task["usage"]["generated_tokens"] > 0
+    assert task["usage"]["model"]
+
+
+class ScriptedProvider(http.server.ThreadingHTTPServer):
+    """A test double for provider failures: answers each POST with the next scripted (status, headers, body)."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.requests = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.requests.append((self.path, dict(self.headers), json.loads(body)))
+                status, headers, payload = outer.script.pop(0) if outer.script else (500, {}, {"error": {"message": "script ran out"}})
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+OK = (200, {}, {"model": "tiny", "choices": [{"message": {"role": "assistant", "content": "fine"}}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 1}})
+
+
+def test_rate_limit_is_retried_after_retry_after(procs):
+    p = ScriptedProvider([(429, {"Retry-After": "1"}, {"error": {"message": "slow down"}}), OK])
+    url = hive_with_api_drone(procs, p.url, ("--api-key-env", "TEST_API_KEY"))
+    start = time.monotonic()
+    code, task = submit(url)
+    assert code == 0 and task["output"] == "fine" and task["attempts"] == 1
+    assert time.monotonic() - start >= 1.0, "Retry-After was honoured"
+    path, headers, body = p.requests[-1]
+    assert path == "/v1/chat/completions" and headers["Authorization"] == "Bearer sk-test-secret"
+    assert body["messages"][-1] == {"role": "user", "content": "hello"} and body["model"] == "tiny"
+
+
+def test_request_carries_sampling_system_and_json_schema(procs, tmp_path):
+    p = ScriptedProvider([OK])
+    url = hive_with_api_drone(procs, p.url)
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"ok": {"type": "boolean"}}}))
+    code, task = submit(url, "--system", "be terse", "--max-tokens", "7", "--temperature", "0.5", "--seed", "9",
+                        "--stop", "END", "--json-schema", str(schema))
+    assert code == 0
+    body = p.requests[-1][2]
+    assert body["messages"][0] == {"role": "system", "content": "be terse"}
+    assert (body["max_tokens"], body["temperature"], body["seed"], body["stop"]) == (7, 0.5, 9, ["END"])
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["schema"]["properties"]["ok"] == {"type": "boolean"}
+
+
+def test_client_errors_are_permanent_with_the_providers_message(procs):
+    p = ScriptedProvider([(400, {}, {"error": {"message": "model 'tiny' does not exist"}})] * 3)
+    url = hive_with_api_drone(procs, p.url)
+    code, task = submit(url, "--max-attempts", "3")
+    assert code == 1 and task["state"] == "dead" and task["attempts"] == 1
+    assert "model 'tiny' does not exist" in task["error"]
+
+
+def test_server_errors_are_retried_then_fail(procs):
+    p = ScriptedProvider([(503, {}, {"error": {"message": "overloaded"}})] * 2 + [OK])
+    url = hive_with_api_drone(procs, p.url)
+    code, task = submit(url, "--max-attempts", "3")
+    assert code == 0 and task["attempts"] == 3 and task["output"] == "fine"
