@@ -12,7 +12,7 @@ import NATSClient
 let usage = """
     usage: drone [--honeycomb URLS] [--tier edge|worker|core] [--name NAME] [--slots N]
                  [--allow-exec /path/a,/path/b] [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N]]
-                 [--api openai --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]]
+                 [--api openai|anthropic --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]]
                  [--log-level LEVEL]
 
     A Hive worker: connects to honeycombd's bus, announces its tier and capabilities, runs leased tasks
@@ -27,10 +27,12 @@ let usage = """
       --ctx N              context length per slot (default 2048)
       --threads N          threads per generation (default: CPU cores)
       --gpu-layers N       layers to offload when llama.cpp was built with a GPU backend (default 0)
-      --api openai         serve model tasks through an OpenAI-compatible API instead (an external brain)
-      --base-url URL       the API's base URL (…/v1/chat/completions is appended)
+      --api openai|anthropic  serve model tasks through an external API instead: OpenAI-compatible
+                           chat completions, or Anthropic's Messages API
+      --base-url URL       the API's base URL (…/v1/chat/completions or …/v1/messages is appended)
       --api-model NAME     the provider's model name
-      --api-key-env VAR    environment variable holding the API key (default OPENAI_API_KEY; never logged)
+      --api-key-env VAR    environment variable holding the API key (default OPENAI_API_KEY or
+                           ANTHROPIC_API_KEY; never logged)
       --api-concurrency N  requests in flight to the provider at once (default 4)
     Backends: exec (allow-listed commands), noop, sleep, and model (llama.cpp) with --model.
     """
@@ -51,7 +53,7 @@ var gpuLayers: Int32 = 0
 var api: String?
 var baseURL: String?
 var apiModel: String?
-var apiKeyEnv = "OPENAI_API_KEY"
+var apiKeyEnv: String?
 var apiConcurrency = 4
 var hostname = [CChar](repeating: 0, count: 256)
 gethostname(&hostname, hostname.count)
@@ -122,16 +124,19 @@ if let modelPath {
     }
 }
 if let api {
-    guard api == "openai" else { fail("--api takes openai (anthropic arrives later)") }
+    guard api == "openai" || api == "anthropic" else { fail("--api takes openai or anthropic") }
     guard modelPath == nil else { fail("use --model or --api, not both: one engine serves a drone's model tasks") }
     guard let baseURL, let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https" else {
-        fail("--api openai needs --base-url http(s)://HOST[:PORT]")
+        fail("--api \(api) needs --base-url http(s)://HOST[:PORT]")
     }
-    guard let apiModel else { fail("--api openai needs --api-model NAME") }
-    let key = ProcessInfo.processInfo.environment[apiKeyEnv]
-    backends.append(OpenAIBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency))
+    guard let apiModel else { fail("--api \(api) needs --api-model NAME") }
+    let keyVariable = apiKeyEnv ?? (api == "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY")
+    let key = ProcessInfo.processInfo.environment[keyVariable]
+    backends.append(api == "openai"
+        ? OpenAIBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency)
+        : AnthropicBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency))
     Log("drone").info("api_backend", ["api": api, "base_url": baseURL, "model": apiModel,
-                                       "key": key == nil ? "none (\(apiKeyEnv) unset)" : "from \(apiKeyEnv)"])
+                                       "key": key == nil ? "none (\(keyVariable) unset)" : "from \(keyVariable)"])
 }
 ShutdownSignal.install()
 let options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)

@@ -16,12 +16,12 @@ def tiny_model(tmp_path_factory):
     return str(path)
 
 
-def hive_with_api_drone(procs, base_url, extra=()):
+def hive_with_api_drone(procs, base_url, extra=(), api="openai"):
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
     hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
     wait_for_log(hc, "event=bus_connected")
-    d = procs.start([DRONE, "--honeycomb", url, "--tier", "core", "--api", "openai", "--base-url", base_url,
+    d = procs.start([DRONE, "--honeycomb", url, "--tier", "core", "--api", api, "--base-url", base_url,
                      "--api-model", "tiny", *extra], env={**os.environ, "TEST_API_KEY": "sk-test-secret"})
     lines = wait_for_log(d, "event=joined")
     assert not any("sk-test-secret" in l for l in lines), "the API key must never be logged"
@@ -57,7 +57,8 @@ class ScriptedProvider(http.server.ThreadingHTTPServer):
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.requests.append((self.path, dict(self.headers), json.loads(body)))
+                headers = {k.lower(): v for k, v in self.headers.items()}  # header names are case-insensitive
+                outer.requests.append((self.path, headers, json.loads(body)))
                 status, headers, payload = outer.script.pop(0) if outer.script else (500, {}, {"error": {"message": "script ran out"}})
                 data = json.dumps(payload).encode()
                 self.send_response(status)
@@ -91,7 +92,7 @@ def test_rate_limit_is_retried_after_retry_after(procs):
     assert code == 0 and task["output"] == "fine" and task["attempts"] == 1
     assert time.monotonic() - start >= 1.0, "Retry-After was honoured"
     path, headers, body = p.requests[-1]
-    assert path == "/v1/chat/completions" and headers["Authorization"] == "Bearer sk-test-secret"
+    assert path == "/v1/chat/completions" and headers["authorization"] == "Bearer sk-test-secret"
     assert body["messages"][-1] == {"role": "user", "content": "hello"} and body["model"] == "tiny"
 
 
@@ -123,3 +124,36 @@ def test_server_errors_are_retried_then_fail(procs):
     url = hive_with_api_drone(procs, p.url)
     code, task = submit(url, "--max-attempts", "3")
     assert code == 0 and task["attempts"] == 3 and task["output"] == "fine"
+
+
+# Anthropic's Messages API, in its recorded format (no real Anthropic server can run here).
+MESSAGE = (200, {}, {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-test",
+                     "content": [{"type": "text", "text": "fine "}, {"type": "text", "text": "indeed"}],
+                     "stop_reason": "end_turn", "usage": {"input_tokens": 12, "output_tokens": 3}})
+
+
+def test_anthropic_messages_request_and_usage(procs):
+    p = ScriptedProvider([MESSAGE])
+    url = hive_with_api_drone(procs, p.url, ("--api-key-env", "TEST_API_KEY"), api="anthropic")
+    code, task = submit(url, "--system", "be terse", "--max-tokens", "20", "--stop", "END")
+    assert code == 0 and task["output"] == "fine indeed"
+    assert task["usage"]["model"] == "claude-test"
+    assert (task["usage"]["prompt_tokens"], task["usage"]["generated_tokens"]) == (12, 3)
+    path, headers, body = p.requests[-1]
+    assert path == "/v1/messages"
+    assert headers["x-api-key"] == "sk-test-secret" and headers["anthropic-version"] == "2023-06-01"
+    assert body["system"] == "be terse" and body["max_tokens"] == 20 and body["stop_sequences"] == ["END"]
+    assert body["messages"] == [{"role": "user", "content": "hello"}]
+
+
+def test_anthropic_overloaded_is_retried_and_invalid_requests_are_permanent(procs):
+    overloaded = (529, {}, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    p = ScriptedProvider([overloaded, MESSAGE])
+    url = hive_with_api_drone(procs, p.url, api="anthropic")
+    code, task = submit(url, "--max-attempts", "2")
+    assert code == 0 and task["attempts"] == 2
+    bad = ScriptedProvider([(400, {}, {"type": "error", "error": {"type": "invalid_request_error",
+                                                                  "message": "max_tokens: must be positive"}})])
+    url2 = hive_with_api_drone(procs, bad.url, api="anthropic")
+    code, task = submit(url2, "--max-attempts", "3")
+    assert code == 1 and task["attempts"] == 1 and "max_tokens: must be positive" in task["error"]
