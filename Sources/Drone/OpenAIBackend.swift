@@ -16,12 +16,16 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
     private let apiKey: String?
     private let timeout: TimeInterval
     private let transport: ProviderTransport
+    /// Ask for a server-sent-event stream (`"stream": true`) and assemble it; some gateways only stream.
+    public let stream: Bool
 
-    public init(baseURL: URL, apiModel: String, apiKey: String?, maxConcurrent: Int = 4, timeout: TimeInterval = 120) {
+    public init(baseURL: URL, apiModel: String, apiKey: String?, maxConcurrent: Int = 4, timeout: TimeInterval = 120,
+                stream: Bool = false) {
         self.baseURL = baseURL
         self.apiModel = apiModel
         self.apiKey = apiKey
         self.timeout = timeout
+        self.stream = stream
         transport = ProviderTransport(name: "openai", maxConcurrent: maxConcurrent, timeout: timeout)
     }
 
@@ -40,6 +44,10 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
         if let v = input.topP { body["top_p"] = v }
         if let v = input.seed { body["seed"] = v }
         if let v = input.stop { body["stop"] = v }
+        if stream {
+            body["stream"] = true
+            body["stream_options"] = ["include_usage": true]
+        }
         if let schemaText = input.jsonSchema {
             guard let schema = try? JSONSerialization.jsonObject(with: Data(schemaText.utf8)) else {
                 return .failure("json_schema is not valid JSON", permanent: true)
@@ -57,9 +65,38 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
         request.timeoutInterval = min(timeout, Double(task.timeoutMillis) / 1000)
 
         switch await transport.send(request) {
-        case .success(let (data, wall)): return parse(data, wallMillis: wall)
+        case .success(let (data, wall)): return stream ? parseStream(data, wallMillis: wall) : parse(data, wallMillis: wall)
         case .failure(let f): return f.outcome
         }
+    }
+
+    /// Assembles an SSE stream: `data: {chunk}` lines until `data: [DONE]`; text from each chunk's delta, usage
+    /// from the chunk that carries it (or, when the provider sends none, one generated token per content chunk).
+    func parseStream(_ data: Data, wallMillis: Double) -> BackendOutcome {
+        var text = ""
+        var chunks = 0
+        var usage: [String: Any]?
+        var model = apiModel
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            guard line.hasPrefix("data:") else { continue }
+            let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
+            if payload == "[DONE]" { break }
+            guard let json = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else {
+                return .failure("unreadable stream chunk from the provider")
+            }
+            if let m = json["model"] as? String { model = m }
+            if let u = json["usage"] as? [String: Any] { usage = u }
+            if let choices = json["choices"] as? [[String: Any]], let delta = choices.first?["delta"] as? [String: Any],
+               let piece = delta["content"] as? String, !piece.isEmpty {
+                text += piece
+                chunks += 1
+            }
+        }
+        var o = BackendOutcome(succeeded: true, output: text)
+        o.usage = Usage(model: model, promptTokens: usage?["prompt_tokens"] as? Int ?? 0,
+                        generatedTokens: usage?["completion_tokens"] as? Int ?? chunks, promptMillis: 0,
+                        generationMillis: wallMillis)
+        return o
     }
 
     private func parse(_ data: Data, wallMillis: Double) -> BackendOutcome {

@@ -12,7 +12,8 @@ import NATSClient
 let usage = """
     usage: drone [--honeycomb URLS] [--tier edge|worker|core] [--name NAME] [--slots N]
                  [--allow-exec /path/a,/path/b] [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N]]
-                 [--api openai|anthropic --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]]
+                 [--api openai|anthropic --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]
+                  [--api-stream]]
                  [--log-level LEVEL]
 
     A Hive worker: connects to honeycombd's bus, announces its tier and capabilities, runs leased tasks
@@ -34,6 +35,7 @@ let usage = """
       --api-key-env VAR    environment variable holding the API key (default OPENAI_API_KEY or
                            ANTHROPIC_API_KEY; never logged)
       --api-concurrency N  requests in flight to the provider at once (default 4)
+      --api-stream         (openai) request a streamed (SSE) completion and assemble it
     Backends: exec (allow-listed commands), noop, sleep, and model (llama.cpp) with --model.
     """
 
@@ -55,6 +57,7 @@ var baseURL: String?
 var apiModel: String?
 var apiKeyEnv: String?
 var apiConcurrency = 4
+var apiStream = false
 var hostname = [CChar](repeating: 0, count: 256)
 gethostname(&hostname, hostname.count)
 var name = String(cString: hostname)
@@ -97,6 +100,7 @@ while i < args.count {
     case "--base-url": baseURL = value()
     case "--api-model": apiModel = value()
     case "--api-key-env": apiKeyEnv = value()
+    case "--api-stream": apiStream = true
     case "--api-concurrency":
         guard let n = Int(value()), n >= 1 else { fail("--api-concurrency takes a positive number") }
         apiConcurrency = n
@@ -133,7 +137,7 @@ if let api {
     let keyVariable = apiKeyEnv ?? (api == "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY")
     let key = ProcessInfo.processInfo.environment[keyVariable]
     backends.append(api == "openai"
-        ? OpenAIBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency)
+        ? OpenAIBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency, stream: apiStream)
         : AnthropicBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency))
     Log("drone").info("api_backend", ["api": api, "base_url": baseURL, "model": apiModel,
                                        "key": key == nil ? "none (\(keyVariable) unset)" : "from \(keyVariable)"])

@@ -46,6 +46,21 @@ def test_real_openai_compatible_server(procs, tiny_model):
     assert task["usage"]["model"]
 
 
+def test_real_server_streaming(procs, tiny_model):
+    port = free_port()
+    env = {**os.environ, "LD_LIBRARY_PATH": LLAMA_LIB, "LLAMA_CPP_LIB_PATH": LLAMA_LIB}
+    procs.start([sys.executable, "-m", "llama_cpp.server", "--model", tiny_model, "--host", "127.0.0.1",
+                 "--port", str(port), "--n_ctx", "512"], env=env, port=port)
+    url = hive_with_api_drone(procs, f"http://127.0.0.1:{port}", ("--api-stream",))
+    code, task = submit(url, "--max-tokens", "8", "--seed", "3", "--temperature", "0")
+    assert code == 0 and task["state"] == "succeeded", task
+    assert task["output"] and task["usage"]["generated_tokens"] > 0
+    # The same greedy completion without streaming gives the same text.
+    url2 = hive_with_api_drone(procs, f"http://127.0.0.1:{port}")
+    code, plain = submit(url2, "--max-tokens", "8", "--seed", "3", "--temperature", "0")
+    assert plain["output"] == task["output"]
+
+
 class ScriptedProvider(http.server.ThreadingHTTPServer):
     """A test double for provider failures: answers each POST with the next scripted (status, headers, body)."""
 
