@@ -37,18 +37,34 @@ def main():
         print("  " + (r.stdout + r.stderr).strip().replace("\n", "\n  "))
         return r
 
+    # The core drone also serves a model when PyPI's gguf is installed to make one (random weights: the text is
+    # noise, the path is real). Bring your own GGUF with `drone --model`.
+    model = None
+    try:
+        import gguf  # noqa: F401
+        model = os.path.join(data, "tiny.gguf")
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "..", "models", "make_test_model.py"),
+                        model], check=True)
+    except ImportError:
+        pass
     try:
         start([bin_("honeycombd"), "--listen", f"127.0.0.1:{port}", "--data", data], "event=bus_connected")
         for tier, slots in (("edge", 2), ("worker", 4), ("core", 1)):
+            extra = ["--model", model] if tier == "core" and model else []
             start([bin_("drone"), "--honeycomb", url, "--tier", tier, "--name", f"{tier}-1", "--slots", str(slots),
-                   "--allow-exec", "/bin/sh"], "event=joined")
+                   "--allow-exec", "/bin/sh", *extra], "event=joined")
         hive("drones")
         r = hive("submit", "--exec", "/bin/sh", "-c", "echo \"part $HIVE_TASK_INDEX of the goal, done on $(hostname)\"",
                  "--count", "12", "--wait")
-        hive("goals")
-        hive("status")
         if r.returncode != 0:
             sys.exit(r.returncode)
+        if model:
+            m = hive("submit", "--prompt", "What should the hive build next?", "--tier", "core", "--max-tokens", "24",
+                     "--seed", "7", "--wait")
+            if m.returncode != 0:
+                sys.exit(m.returncode)
+        hive("goals")
+        hive("status")
     finally:
         for p in reversed(procs):
             p.send_signal(signal.SIGTERM)
