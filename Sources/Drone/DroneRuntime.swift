@@ -103,6 +103,9 @@ public actor DroneRuntime {
                           models: models.isEmpty ? nil : models)
     }
 
+    /// Announces the drone again (its capabilities changed, e.g. a model's hash became known).
+    public func reannounce() async { await announce() }
+
     /// Says hello until honeycombd answers (it may not be up yet).
     private func announce() async {
         while !Task.isCancelled && !draining {

@@ -23,7 +23,8 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
 
     public var kind: String { "model" }
     public var capabilities: [String] {
-        ["engine:llama.cpp", "model:\(model.descriptor.name)", "model-sha256:\(model.descriptor.sha256)"]
+        let d = model.descriptor
+        return ["engine:llama.cpp", "model:\(d.name)"] + (d.sha256.isEmpty ? [] : ["model-sha256:\(d.sha256)"])
     }
     public var models: [ModelDescriptor] { [model.descriptor] }
 

@@ -12,11 +12,15 @@ import Synchronization
 public final class LlamaModel: @unchecked Sendable {
     let model: OpaquePointer
     let vocab: OpaquePointer
-    public let descriptor: ModelDescriptor
+    private let describe: Mutex<ModelDescriptor>
     public let path: String
 
+    /// What the drone reports; `sha256` is empty until `computeHash()` has run.
+    public var descriptor: ModelDescriptor { describe.withLock { $0 } }
+
     /// Loads `path` after checking it is a GGUF file. `gpuLayers` is passed through (0 on CPU-only builds).
-    /// `hashFile: false` skips the descriptor's SHA-256 (a full read of the file; benchmarks time the load alone).
+    /// `hashFile: false` leaves the descriptor's SHA-256 for later (`computeHash()`): it reads the whole file,
+    /// about a second per 100 MB, which a drone should not wait for before joining.
     public init(path: String, gpuLayers: Int32 = 0, hashFile: Bool = true) throws(LlamaError) {
         LlamaRuntime.initialize()
         guard let f = fopen(path, "rb") else { throw .fileNotFound(path) }
@@ -37,10 +41,16 @@ public final class LlamaModel: @unchecked Sendable {
         llama_model_desc(m, &desc, desc.count)
         let arch = LlamaModel.meta(m, "general.architecture") ?? "unknown"
         let name = LlamaModel.meta(m, "general.name") ?? String(path.split(separator: "/").last ?? "")
-        descriptor = ModelDescriptor(
+        describe = Mutex(ModelDescriptor(
             name: name, architecture: arch, parameters: llama_model_n_params(m), sizeBytes: llama_model_size(m),
             description: String(cString: desc), contextLength: Int(llama_model_n_ctx_train(m)),
-            sha256: hashFile ? ((try? SHA256.hexDigest(ofFile: path)) ?? "") : "")
+            sha256: hashFile ? ((try? SHA256.hexDigest(ofFile: path)) ?? "") : ""))
+    }
+
+    /// Hashes the file into the descriptor (blocking; call from a background thread).
+    public func computeHash() {
+        let hash = (try? SHA256.hexDigest(ofFile: path)) ?? ""
+        describe.withLock { $0.sha256 = hash }
     }
 
     deinit { llama_model_free(model) }

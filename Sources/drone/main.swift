@@ -116,13 +116,16 @@ while i < args.count {
 let bus: NATSClientOptions
 do { bus = try NATSClientOptions(urls: urls) } catch { fail("\(error)", code: 78) }
 var backends: [any Backend] = [ExecBackend(allowed: allowExec), NoopBackend(), SleepBackend()]
+var loadedModel: LlamaModel?
 if let modelPath {
     do {
-        let model = try LlamaModel(path: modelPath, gpuLayers: gpuLayers)
+        // Joins without waiting for the model's SHA-256 (a full read of the file); it is announced when ready.
+        let model = try LlamaModel(path: modelPath, gpuLayers: gpuLayers, hashFile: false)
+        loadedModel = model
         backends.append(LlamaBackend(model: model, contextLength: contextLength, threads: threads))
         let d = model.descriptor
         Log("drone").info("model_loaded", ["name": d.name, "arch": d.architecture, "params": d.parameters,
-                                           "desc": d.description, "sha256": String(d.sha256.prefix(16))])
+                                           "desc": d.description, "context": d.contextLength])
     } catch {
         fail("\(error)", code: 65)
     }
@@ -146,6 +149,13 @@ ShutdownSignal.install()
 let options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
 let drone: DroneRuntime
 do { drone = try await DroneRuntime.start(options) } catch { fail("cannot start: \(error)", code: 69) }
+if let model = loadedModel {
+    OSThread(name: "model-hash") {
+        model.computeHash()
+        Log("drone").info("model_hashed", ["sha256": model.descriptor.sha256])
+        Task { await drone.reannounce() }
+    }.detach()
+}
 _ = await ShutdownSignal.wait()
 await drone.shutdown()
 exit(0)

@@ -1,5 +1,5 @@
 """Drones serving a GGUF model through llama.cpp: hive submit --prompt, usage, bad model files."""
-import json, os, subprocess, sys
+import json, os, subprocess, sys, time
 
 import pytest
 
@@ -21,6 +21,16 @@ def test_prompt_runs_on_a_model_drone_with_usage(procs, tiny_model):
     d = procs.start([DRONE, "--honeycomb", url, "--model", tiny_model, "--slots", "2", "--ctx", "256"])
     lines = wait_for_log(d, "event=joined")
     assert any("event=model_loaded name=hive-test-tiny arch=llama" in l for l in lines)
+    hashed = "".join(wait_for_log(d, "event=model_hashed"))
+    sha = hashed.split("sha256=")[1].split()[0]
+    assert len(sha) == 64
+    # The drone joined before hashing; its second hello brings the hash into the registry.
+    for _ in range(100):
+        caps = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)[0]["capabilities"]
+        if f"model-sha256:{sha}" in caps:
+            break
+        time.sleep(0.02)
+    assert f"model-sha256:{sha}" in caps
     r = hive("submit", "--prompt", "the hive", "--max-tokens", "16", "--seed", "5", "--wait", "--json", "--honeycomb", url)
     assert r.returncode == 0, r.stderr
     task = json.loads(r.stdout)["tasks"][0]
