@@ -19,40 +19,36 @@ SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_P
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
 
-$(LLAMA_PC):
-	@echo "building llama.cpp $(LLAMA_VERSION) into $(LLAMA_PREFIX) (once per machine)"
+# Fetches the vendored llama.cpp source into a temp dir, configures it with CMake/Ninja from PyPI wheels, builds
+# target $(2) with CMake flags $(1), then runs $(3); the temp dir goes away whatever happens.
+define llama_build
 	set -e; work=$$(mktemp -d); trap 'rm -rf $$work' EXIT; \
 	$(PYTHON) -m venv $$work/venv; $$work/venv/bin/pip install -q --disable-pip-version-check cmake ninja; \
 	$(PYTHON) -m pip download -q --disable-pip-version-check --no-deps --no-binary llama-cpp-python \
 	    llama-cpp-python==$(LLAMA_VERSION) -d $$work; \
 	tar -xzf $$work/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $$work; \
 	PATH=$$work/venv/bin:$$PATH cmake -S $$work/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp -B $$work/build \
-	    -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DLLAMA_BUILD_TESTS=OFF \
-	    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_BUILD_APP=OFF \
-	    -DLLAMA_OPENSSL=OFF -DGGML_CCACHE=OFF -DCMAKE_INSTALL_PREFIX=$(LLAMA_PREFIX) > $$work/cmake.log 2>&1 \
-	    || { tail -40 $$work/cmake.log; exit 1; }; \
-	PATH=$$work/venv/bin:$$PATH cmake --build $$work/build -j 2 > $$work/build.log 2>&1 || { tail -40 $$work/build.log; exit 1; }; \
-	PATH=$$work/venv/bin:$$PATH cmake --install $$work/build > $$work/install.log 2>&1 || { tail -20 $$work/install.log; exit 1; }
-	@test -f $(LLAMA_PC) || { echo "llama.cpp install did not produce $(LLAMA_PC)"; exit 1; }
+	    -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+	    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF -DGGML_CCACHE=OFF $(1) \
+	    > $$work/cmake.log 2>&1 || { tail -40 $$work/cmake.log; exit 1; }; \
+	PATH=$$work/venv/bin:$$PATH cmake --build $$work/build -j 2 $(2) > $$work/build.log 2>&1 \
+	    || { tail -40 $$work/build.log; exit 1; }; \
+	PATH=$$work/venv/bin:$$PATH $(3)
+endef
 
+$(LLAMA_PC):
+	@echo "building llama.cpp $(LLAMA_VERSION) into $(LLAMA_PREFIX) (once per machine)"
+	$(call llama_build,-DBUILD_SHARED_LIBS=ON -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_COMMON=OFF \
+	    -DCMAKE_INSTALL_PREFIX=$(LLAMA_PREFIX),,cmake --install $$work/build > $$work/install.log 2>&1)
+	@test -f $(LLAMA_PC) || { echo "llama.cpp install did not produce $(LLAMA_PC)"; exit 1; }
 
 ## llama.cpp's own llama-bench, the anchor of the model benchmark (make bench only; about 2 more minutes once).
 LLAMA_BENCH := $(LLAMA_PREFIX)/bin/llama-bench
 llama-bench: $(LLAMA_BENCH)
 
 $(LLAMA_BENCH): $(LLAMA_PC)
-	set -e; work=$$(mktemp -d); trap 'rm -rf $$work' EXIT; \
-	$(PYTHON) -m venv $$work/venv; $$work/venv/bin/pip install -q --disable-pip-version-check cmake ninja; \
-	$(PYTHON) -m pip download -q --disable-pip-version-check --no-deps --no-binary llama-cpp-python \
-	    llama-cpp-python==$(LLAMA_VERSION) -d $$work; \
-	tar -xzf $$work/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $$work; \
-	PATH=$$work/venv/bin:$$PATH cmake -S $$work/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp -B $$work/build \
-	    -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF \
-	    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_COMMON=ON \
-	    -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF -DGGML_CCACHE=OFF > $$work/cmake.log 2>&1 || { tail -40 $$work/cmake.log; exit 1; }; \
-	PATH=$$work/venv/bin:$$PATH cmake --build $$work/build -j 2 --target llama-bench > $$work/build.log 2>&1 \
-	    || { tail -40 $$work/build.log; exit 1; }; \
-	mkdir -p $(LLAMA_PREFIX)/bin; cp $$work/build/bin/llama-bench $(LLAMA_BENCH)
+	$(call llama_build,-DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON,--target llama-bench,\
+	    mkdir -p $(LLAMA_PREFIX)/bin && cp $$work/build/bin/llama-bench $(LLAMA_BENCH))
 
 ## Release binaries: .build/release/{honeycombd,drone,hive}
 build: llama

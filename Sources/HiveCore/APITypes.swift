@@ -84,9 +84,12 @@ public struct TaskView: Codable, Sendable, Equatable {
 /// A goal's outcome with every work task's result.
 public struct GoalResult: Codable, Sendable {
     public var goal: GoalSummary
+    /// The goal's own answer when its root decided one (a `vote` fork's winning answer, or a work task's output).
+    public var answer: String?
     public var tasks: [TaskView]
-    public init(goal: GoalSummary, tasks: [TaskView]) {
+    public init(goal: GoalSummary, answer: String? = nil, tasks: [TaskView]) {
         self.goal = goal
+        self.answer = answer
         self.tasks = tasks
     }
 }

@@ -329,6 +329,7 @@ public final class ControlState {
             releaseLease(&t)
             t.state = .waiting
             t.join = join
+            if join == .vote { t.votes = [:] }
             tasks[task] = t
             for (i, c) in children.enumerated() {
                 let child = addTask(c, goal: t.goal, parent: task, index: i, depth: t.depth + 1, at: at)
@@ -360,6 +361,7 @@ public final class ControlState {
                            maxAttempts: spec.maxAttempts ?? budget.maxAttempts,
                            join: spec.isFork ? (spec.join ?? .all) : nil,
                            state: spec.isFork ? .waiting : .pending, createdAt: at)
+        if spec.join == .vote { t.votes = [:] }
         if spec.isFork {
             tasks[id] = t
             for (i, c) in (spec.children ?? []).enumerated() {
@@ -410,7 +412,25 @@ public final class ControlState {
         let open = total - parent.childrenFinal
         let needed = join.needed(of: total)
         let at = t.finishedAt ?? 0
-        if ok >= needed {
+        if join == .vote {
+            if t.state == .succeeded { parent.votes![JoinPolicy.normalize(t.result?.output ?? ""), default: 0] += 1 }
+            // Decided once the leader cannot be caught: the open children all voting for the runner-up would
+            // still leave it behind (ties go to the smaller answer, so a tie is only decided when nothing is open).
+            let ranked = parent.votes!.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            let leader = ranked.first
+            let runnerUp = ranked.dropFirst().first?.value ?? 0
+            if let leader, leader.value > runnerUp + open || (open == 0 && leader.value > 0) {
+                parent.state = .succeeded
+                parent.result = TaskOutput(drone: "", output: leader.key)
+                parent.reason = "vote: \(leader.value) of \(total) for this answer"
+            } else if open == 0 {
+                parent.state = .dead
+                parent.reason = "vote: no child produced an answer (\(total) failed)"
+            } else {
+                tasks[parentID] = parent
+                return
+            }
+        } else if ok >= needed {
             parent.state = .succeeded
         } else if ok + open < needed {
             parent.state = .dead

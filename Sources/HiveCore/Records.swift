@@ -128,6 +128,8 @@ public struct TaskRecord: Codable, Sendable {
     /// Children that succeeded, and that reached any final state (kept by `apply`, so joins cost O(1)).
     public var childrenSucceeded = 0
     public var childrenFinal = 0
+    /// For a `vote` fork: successful children per normalized answer.
+    public var votes: [String: Int]?
     public var state: TaskState
     public var attempts = 0
     public var lease: Lease?

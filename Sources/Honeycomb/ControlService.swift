@@ -275,7 +275,9 @@ public actor ControlService {
             guard let g = state.goals[r.goal] else { return answer(APIError("unknown goal '\(r.goal)'")) }
             switch verb {
             case "tasks": answer(tasks(of: g.id).map(TaskView.init))
-            case "result": answer(GoalResult(goal: summary(g), tasks: tasks(of: g.id).filter { $0.kind != "fork" }.map(TaskView.init)))
+            case "result":
+                answer(GoalResult(goal: summary(g), answer: state.tasks[g.root]?.result?.output,
+                                  tasks: tasks(of: g.id).filter { $0.kind != "fork" }.map(TaskView.init)))
             default: answer(summary(g))
             }
         case "drones":

@@ -210,6 +210,7 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     let counts = r.goal.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
     print("goal \(r.goal.goal) \(r.goal.state.rawValue): \(r.tasks.count) tasks (\(counts))")
     if let reason = r.goal.reason { print("  reason: \(reason)") }
+    if let answer = r.answer, r.tasks.count > 1 { print("  answer: \(answer)") }
     if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
         // One model call: the text itself, then what it cost.
         if let text = t.output { print(text) }

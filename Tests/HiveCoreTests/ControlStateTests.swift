@@ -359,3 +359,52 @@ extension Result: @retroactive Equatable where Success == [JournalEvent], Failur
         #expect(forking.fastJSON == nil)
     }
 }
+
+@Suite struct VoteJoinTests {
+    func run(_ answers: [String?], slots: Int = 8) throws -> (Harness, GoalID) {
+        let h = Harness()
+        h.drone("d1", slots: slots)
+        let g = try h.submit(.fork(exec(answers.count, maxAttempts: 1), join: .vote))
+        let leased = h.schedule().sorted { $0.assignment.index < $1.assignment.index }
+        for (a, answer) in zip(leased, answers) where h.state.goals[g]!.state == .running {
+            if let answer { _ = h.finish(a.assignment, drone: a.drone, output: answer) }
+            else { _ = h.finish(a.assignment, drone: a.drone, ok: false) }
+        }
+        return (h, g)
+    }
+
+    @Test func majorityOfNormalizedAnswersWinsAndBecomesTheOutput() throws {
+        let (h, g) = try run(["42", " 42\n", "41", "42 "])
+        #expect(h.goal(g).state == .succeeded)
+        let root = h.state.tasks[h.goal(g).root]!
+        #expect(root.result?.output == "42")
+        #expect(root.reason == "vote: 3 of 4 for this answer")
+    }
+
+    @Test func decidesEarlyWhenTheLeaderCannotBeCaughtAndCancelsTheRest() throws {
+        // 5 voters: after three identical answers the other two cannot change the outcome.
+        let (h, g) = try run(["Paris", "paris", "PARIS", "Lyon", "Nice"])
+        #expect(h.goal(g).state == .succeeded)
+        let kids = h.state.tasks[h.goal(g).root]!.children.compactMap { h.state.tasks[$0] }
+        #expect(kids.filter { $0.state == .cancelled }.count == 2)
+        #expect(h.state.tasks[h.goal(g).root]!.result?.output == "paris")
+    }
+
+    @Test func tiesBreakDeterministicallyAndFailuresDoNotVote() throws {
+        let (h, g) = try run(["b", "a", nil, "b", "a"])
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.tasks[h.goal(g).root]!.result?.output == "a", "a 2–2 tie goes to the smaller answer")
+        let (h2, g2) = try run([nil, nil])
+        #expect(h2.goal(g2).state == .failed)
+        #expect(h2.goal(g2).reason?.hasPrefix("vote: no child produced an answer") == true)
+    }
+
+    @Test func voteSurvivesReplay() throws {
+        let (h, _) = try run(["x", "y", "x"])
+        let replayed = ControlState()
+        for e in h.events { replayed.apply(e) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(try encoder.encode(replayed.snapshot()) == encoder.encode(h.state.snapshot()))
+    }
+}

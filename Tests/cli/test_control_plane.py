@@ -232,3 +232,15 @@ def test_watch_follows_a_goal_to_its_end(procs, tmp_path):
     assert sorted(s for t, s in finals.items() if t != f"{goal}.0") == ["succeeded"] * 3
     plain = hive("watch", goal, "--honeycomb", url, timeout=30)
     assert plain.stdout.splitlines()[-1] == f"goal {goal} succeeded"
+
+
+def test_vote_join_answers_with_the_majority(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    start_drones(procs, url, 2, slots=3)
+    answers = ["42", "42", "41", " 42", "40"]
+    plan = {"root": {"kind": "fork", "join": "vote", "children": [exec_task(f"echo '{a}'") for a in answers]}}
+    (tmp_path / "vote.json").write_text(json.dumps(plan))
+    code, result = submit_wait(url, str(tmp_path / "vote.json"))
+    assert code == 0 and result["answer"] == "42"
