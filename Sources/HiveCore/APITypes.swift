@@ -86,10 +86,12 @@ public struct GoalResult: Codable, Sendable {
     public var goal: GoalSummary
     /// The goal's own answer when its root decided one (a `vote` fork's winning answer, or a work task's output).
     public var answer: String?
+    public var ledger: GoalLedger?
     public var tasks: [TaskView]
-    public init(goal: GoalSummary, answer: String? = nil, tasks: [TaskView]) {
+    public init(goal: GoalSummary, answer: String? = nil, ledger: GoalLedger? = nil, tasks: [TaskView]) {
         self.goal = goal
         self.answer = answer
+        self.ledger = ledger
         self.tasks = tasks
     }
 }

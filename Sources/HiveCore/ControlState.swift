@@ -143,7 +143,8 @@ public final class ControlState {
         case .succeeded, .failed:
             let output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error,
                                     wallMillis: r.wallMillis, usage: r.usage,
-                                    permanent: r.outcome == .failed && r.permanent == true ? true : nil)
+                                    permanent: r.outcome == .failed && r.permanent == true ? true : nil,
+                                    tier: drones[r.drone]?.tier)
             events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: r.outcome == .succeeded, output: output, at: now))
         }
         for e in events { apply(e) }

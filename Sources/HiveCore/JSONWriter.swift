@@ -120,6 +120,7 @@ extension JournalEvent {
             w.key("output"); w.beginObject()
             w.field("drone", output.drone); w.optional("exit_code", output.exitCode); w.optional("output", output.output)
             w.optional("error", output.error); w.optional("wall_ms", output.wallMillis)
+            if let tier = output.tier { w.field("tier", tier.rawValue) }
             w.endObject()
             w.field("at", at)
             w.endObject(); w.endObject()

@@ -91,9 +91,11 @@ public struct TaskOutput: Codable, Sendable, Equatable {
     public var usage: Usage?
     /// The failure cannot succeed on retry (e.g. a provider's 4xx): the task dies without further attempts.
     public var permanent: Bool?
+    /// The tier of the drone that produced this (for the economic ledger).
+    public var tier: Tier?
 
     public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
-                usage: Usage? = nil, permanent: Bool? = nil) {
+                usage: Usage? = nil, permanent: Bool? = nil, tier: Tier? = nil) {
         self.drone = drone
         self.exitCode = exitCode
         self.output = output
@@ -101,10 +103,11 @@ public struct TaskOutput: Codable, Sendable, Equatable {
         self.wallMillis = wallMillis
         self.usage = usage
         self.permanent = permanent
+        self.tier = tier
     }
 
     enum CodingKeys: String, CodingKey {
-        case drone, output, error, usage, permanent
+        case drone, output, error, usage, permanent, tier
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

@@ -276,8 +276,10 @@ public actor ControlService {
             switch verb {
             case "tasks": answer(tasks(of: g.id).map(TaskView.init))
             case "result":
+                let all = tasks(of: g.id)
                 answer(GoalResult(goal: summary(g), answer: state.tasks[g.root]?.result?.output,
-                                  tasks: tasks(of: g.id).filter { $0.kind != "fork" }.map(TaskView.init)))
+                                  ledger: GoalLedger(goal: g, tasks: all, now: now),
+                                  tasks: all.filter { $0.kind != "fork" }.map(TaskView.init)))
             default: answer(summary(g))
             }
         case "drones":

@@ -211,6 +211,12 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     print("goal \(r.goal.goal) \(r.goal.state.rawValue): \(r.tasks.count) tasks (\(counts))")
     if let reason = r.goal.reason { print("  reason: \(reason)") }
     if let answer = r.answer, r.tasks.count > 1 { print("  answer: \(answer)") }
+    if let l = r.ledger, r.tasks.count > 1 {
+        let tiers = l.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.calls)" }.joined(separator: ", ")
+        print(String(format: "  ledger: %d calls (%@), %d+%d tokens, core share %.0f%%, %.1fx parallel over %lld ms",
+                     l.total.calls, tiers, l.total.promptTokens, l.total.generatedTokens, l.coreShare * 100,
+                     l.parallelSpeedup, l.wallMillis))
+    }
     if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
         // One model call: the text itself, then what it cost.
         if let text = t.output { print(text) }

@@ -408,3 +408,29 @@ extension Result: @retroactive Equatable where Success == [JournalEvent], Failur
         #expect(try encoder.encode(replayed.snapshot()) == encoder.encode(h.state.snapshot()))
     }
 }
+
+@Suite struct GoalLedgerTests {
+    @Test func countsCallsTokensAndTimePerTierAndDrone() throws {
+        let h = Harness()
+        h.drone("edge1", tier: .edge, slots: 2)
+        h.drone("core1", tier: .core, slots: 1)
+        let g = try h.submit(.fork(exec(3)))
+        for (_, a, d) in h.schedule() {
+            let r = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: d, outcome: .succeeded,
+                               output: "x", wallMillis: 100,
+                               usage: Usage(model: "m", promptTokens: 10, generatedTokens: d == "core1" ? 50 : 5,
+                                            promptMillis: 1, generationMillis: 2))
+            _ = h.state.receive(r, now: h.now + 40)
+        }
+        let goal = h.goal(g)
+        let tasks = h.state.tasksByGoal[g]!.compactMap { h.state.tasks[$0] }
+        let ledger = GoalLedger(goal: goal, tasks: tasks, now: h.now + 40)
+        #expect(ledger.total.calls == 3)
+        #expect(ledger.byTier["edge"]?.calls == 2 && ledger.byTier["core"]?.calls == 1)
+        #expect(ledger.total.promptTokens == 30 && ledger.total.generatedTokens == 60)
+        #expect(abs(ledger.coreShare - 1.0 / 3) < 1e-9)
+        #expect(ledger.wallMillis == 40)
+        #expect(abs(ledger.parallelSpeedup - 300.0 / 40) < 1e-9, "three 100 ms tasks in 40 ms of wall time")
+        #expect(ledger.byDrone["core1"]?.generatedTokens == 50)
+    }
+}

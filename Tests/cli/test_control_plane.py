@@ -244,3 +244,6 @@ def test_vote_join_answers_with_the_majority(procs, tmp_path):
     (tmp_path / "vote.json").write_text(json.dumps(plan))
     code, result = submit_wait(url, str(tmp_path / "vote.json"))
     assert code == 0 and result["answer"] == "42"
+    ledger = result["ledger"]
+    assert ledger["by_tier"]["worker"]["calls"] == ledger["total"]["calls"] >= 3
+    assert ledger["core_share"] == 0 and ledger["wall_ms"] > 0

@@ -1,0 +1,57 @@
+/// What a goal cost and how parallel it ran, from its tasks' recorded results: the economic ledger's read side.
+///
+/// Counts the attempt that produced each task's final result (earlier failed attempts are not recorded with
+/// their usage yet). The core tier is the expensive one: its share of calls is the number to keep low.
+public struct GoalLedger: Codable, Sendable, Equatable {
+    public struct Line: Codable, Sendable, Equatable {
+        public var calls = 0
+        public var promptTokens = 0
+        public var generatedTokens = 0
+        /// Sum of the drones' own task times.
+        public var taskMillis = 0
+
+        public init() {}
+
+        mutating func add(_ o: TaskOutput) {
+            calls += 1
+            promptTokens += o.usage?.promptTokens ?? 0
+            generatedTokens += o.usage?.generatedTokens ?? 0
+            taskMillis += o.wallMillis ?? 0
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case calls
+            case promptTokens = "prompt_tokens", generatedTokens = "generated_tokens", taskMillis = "task_ms"
+        }
+    }
+
+    public var total = Line()
+    public var byTier: [String: Line] = [:]
+    public var byDrone: [String: Line] = [:]
+    /// Share of calls made on the core tier (0…1).
+    public var coreShare: Double = 0
+    /// Submission to end (or to now for a running goal).
+    public var wallMillis: Int64 = 0
+    /// Sum of task times over wall time: how many drones' worth of work ran at once.
+    public var parallelSpeedup: Double = 0
+
+    public init() {}
+
+    public init(goal: GoalRecord, tasks: [TaskRecord], now: Int64) {
+        for t in tasks where t.kind != "fork" {
+            guard let o = t.result else { continue }
+            total.add(o)
+            byTier[o.tier?.rawValue ?? "unknown", default: Line()].add(o)
+            byDrone[o.drone, default: Line()].add(o)
+        }
+        coreShare = total.calls > 0 ? Double(byTier["core"]?.calls ?? 0) / Double(total.calls) : 0
+        wallMillis = max(0, (goal.finishedAt ?? now) - goal.createdAt)
+        parallelSpeedup = wallMillis > 0 ? Double(total.taskMillis) / Double(wallMillis) : 0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case total
+        case byTier = "by_tier", byDrone = "by_drone", coreShare = "core_share", wallMillis = "wall_ms"
+        case parallelSpeedup = "parallel_speedup"
+    }
+}
