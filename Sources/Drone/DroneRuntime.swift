@@ -72,13 +72,13 @@ public actor DroneRuntime {
             Task {
                 for await m in tasks {
                     guard let a = try? decoder.decode(Assignment.self, from: Data(m.payload)) else { continue }
-                    await self.accept(a)
+                    self.accept(a)
                 }
             },
             Task {
                 for await m in cancels {
                     guard let c = try? decoder.decode(CancelTask.self, from: Data(m.payload)) else { continue }
-                    await self.cancel(c.task)
+                    self.cancel(c.task)
                 }
             },
         ]
@@ -94,7 +94,7 @@ public actor DroneRuntime {
         }
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count)
-        let host = HostFacts(hostname: String(cString: name), os: "linux",
+        let host = HostFacts(hostname: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), os: "linux",
                              cpus: ProcessInfo.processInfo.activeProcessorCount,
                              memoryMB: Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)))
         let models = backends.values.flatMap(\.models)
@@ -161,7 +161,7 @@ public actor DroneRuntime {
             let start = ContinuousClock.now
             let outcome = await backend.run(a)
             let wall = ContinuousClock.now - start
-            await self.finished(a, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000))
+            self.finished(a, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000))
         }
         running[a.task] = (a, work)
     }

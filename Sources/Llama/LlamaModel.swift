@@ -43,7 +43,7 @@ public final class LlamaModel: @unchecked Sendable {
         let name = LlamaModel.meta(m, "general.name") ?? String(path.split(separator: "/").last ?? "")
         describe = Mutex(ModelDescriptor(
             name: name, architecture: arch, parameters: llama_model_n_params(m), sizeBytes: llama_model_size(m),
-            description: String(cString: desc), contextLength: Int(llama_model_n_ctx_train(m)),
+            description: LlamaModel.string(fromNulTerminated: desc), contextLength: Int(llama_model_n_ctx_train(m)),
             sha256: hashFile ? ((try? SHA256.hexDigest(ofFile: path)) ?? "") : ""))
     }
 
@@ -58,7 +58,13 @@ public final class LlamaModel: @unchecked Sendable {
     static func meta(_ m: OpaquePointer, _ key: String) -> String? {
         var buf = [CChar](repeating: 0, count: 512)
         guard llama_model_meta_val_str(m, key, &buf, buf.count) >= 0 else { return nil }
-        return String(cString: buf)
+        return string(fromNulTerminated: buf)
+    }
+
+    /// A C buffer filled up to its first NUL, as a String (invalid UTF-8 is repaired, not trapped on).
+    static func string(fromNulTerminated buf: [CChar]) -> String {
+        let bytes = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Tokens for `text` (with BOS when the model wants it).
