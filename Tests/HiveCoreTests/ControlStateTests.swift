@@ -308,16 +308,6 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
     }
 }
 
-extension Result: @retroactive Equatable where Success == [JournalEvent], Failure == ResultRejection {
-    public static func == (a: Self, b: Self) -> Bool {
-        switch (a, b) {
-        case (.success(let x), .success(let y)): return x == y
-        case (.failure(let x), .failure(let y)): return x == y
-        default: return false
-        }
-    }
-}
-
 @Suite struct JSONWriterTests {
     /// The hand-written journal records must decode to the same events as the Codable ones.
     @Test func fastJSONDecodesToTheSameEvent() throws {
