@@ -34,12 +34,24 @@ public struct GoalLedger: Codable, Sendable, Equatable {
     public var wallMillis: Int64 = 0
     /// Sum of task times over wall time: how many drones' worth of work ran at once.
     public var parallelSpeedup: Double = 0
+    /// Speculative candidates (children of `any`, `quorum` and `vote` forks) that produced an answer.
+    public var candidatesProposed = 0
+    /// Of those, the ones the join used: the winning answer's voters, or the successes a quorum needed.
+    public var candidatesAccepted = 0
+    /// Attempts beyond each task's first (retries after failures, expired leases, lost drones).
+    public var retries = 0
 
     public init() {}
 
     public init(goal: GoalRecord, tasks: [TaskRecord], now: Int64) {
-        for t in tasks where t.kind != "fork" {
-            guard let o = t.result else { continue }
+        for t in tasks {
+            retries += max(0, t.attempts - 1)
+            if let join = t.join, join != .all {
+                let (proposed, accepted) = Self.candidates(of: t, join: join)
+                candidatesProposed += proposed
+                candidatesAccepted += accepted
+            }
+            guard t.kind != "fork", let o = t.result else { continue }
             total.add(o)
             byTier[o.tier?.rawValue ?? "unknown", default: Line()].add(o)
             byDrone[o.drone, default: Line()].add(o)
@@ -49,9 +61,20 @@ public struct GoalLedger: Codable, Sendable, Equatable {
         parallelSpeedup = wallMillis > 0 ? Double(total.taskMillis) / Double(wallMillis) : 0
     }
 
+    static func candidates(of fork: TaskRecord, join: JoinPolicy) -> (proposed: Int, accepted: Int) {
+        if join == .vote {
+            let votes = fork.votes ?? [:]
+            let winner = fork.state == .succeeded ? fork.result?.output.flatMap { votes[$0] } ?? 0 : 0
+            return (votes.values.reduce(0, +), winner)
+        }
+        let used = fork.state == .succeeded ? min(fork.childrenSucceeded, join.needed(of: fork.children.count)) : 0
+        return (fork.childrenSucceeded, used)
+    }
+
     enum CodingKeys: String, CodingKey {
         case total
         case byTier = "by_tier", byDrone = "by_drone", coreShare = "core_share", wallMillis = "wall_ms"
-        case parallelSpeedup = "parallel_speedup"
+        case parallelSpeedup = "parallel_speedup", candidatesProposed = "candidates_proposed"
+        case candidatesAccepted = "candidates_accepted", retries
     }
 }

@@ -216,6 +216,9 @@ func report(_ r: GoalResult, cli: ControlCLI) {
         print(String(format: "  ledger: %d calls (%@), %d+%d tokens, core share %.0f%%, %.1fx parallel over %lld ms",
                      l.total.calls, tiers, l.total.promptTokens, l.total.generatedTokens, l.coreShare * 100,
                      l.parallelSpeedup, l.wallMillis))
+        if l.candidatesProposed > 0 || l.retries > 0 {
+            print("  candidates: \(l.candidatesProposed) proposed, \(l.candidatesAccepted) accepted; \(l.retries) retries")
+        }
     }
     if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
         // One model call: the text itself, then what it cost.

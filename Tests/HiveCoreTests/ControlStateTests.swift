@@ -110,6 +110,8 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(t.reason == "failed after 2 attempt(s): exit code 1")
         #expect(h.goal(g).state == .failed)
         #expect(h.goal(g).reason?.contains("join all cannot be met: 1 of 1 children failed") == true)
+        let ledger = GoalLedger(goal: h.goal(g), tasks: h.state.tasksByGoal[g]!.compactMap { h.state.tasks[$0] }, now: h.now)
+        #expect(ledger.retries == 1 && ledger.candidatesProposed == 0, "an all-join has no speculative candidates")
     }
 
     @Test func anyJoinCancelsTheRestOnFirstSuccess() throws {
@@ -369,6 +371,8 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         let root = h.state.tasks[h.goal(g).root]!
         #expect(root.result?.output == "42")
         #expect(root.reason == "vote: 3 of 4 for this answer")
+        let ledger = GoalLedger(goal: h.goal(g), tasks: h.state.tasksByGoal[g]!.compactMap { h.state.tasks[$0] }, now: h.now)
+        #expect(ledger.candidatesProposed == 4 && ledger.candidatesAccepted == 3 && ledger.retries == 0)
     }
 
     @Test func decidesEarlyWhenTheLeaderCannotBeCaughtAndCancelsTheRest() throws {

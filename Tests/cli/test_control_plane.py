@@ -1,9 +1,11 @@
 """The control plane with real processes: honeycombd, several drones, the hive CLI; faults included."""
-import json, os, random, signal, subprocess, time
+import json, os, pathlib, random, signal, subprocess, time
 
 import pytest
 
 from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
+
+CONFIG_PLANS = pathlib.Path(__file__).resolve().parents[2] / "Config" / "plans"
 
 FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600}
 
@@ -247,3 +249,17 @@ def test_vote_join_answers_with_the_majority(procs, tmp_path):
     ledger = result["ledger"]
     assert ledger["by_tier"]["worker"]["calls"] == ledger["total"]["calls"] >= 3
     assert ledger["core_share"] == 0 and ledger["wall_ms"] > 0
+    # Whatever order the answers land in, the vote is decided exactly when the third "42" arrives.
+    assert ledger["candidates_accepted"] == 3 <= ledger["candidates_proposed"] <= 5
+
+
+@pytest.mark.parametrize("plan", sorted(p.name for p in CONFIG_PLANS.glob("*.json")))
+def test_the_example_plans_in_config_run_as_documented(procs, tmp_path, plan):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    start_drones(procs, url, 2, slots=4)
+    code, result = submit_wait(url, str(CONFIG_PLANS / plan))
+    assert code == 0 and result["goal"]["state"] == "succeeded", result
+    if plan == "vote.json":
+        assert result["answer"] == "391"  # four of five agree; the careless 374 loses
