@@ -74,6 +74,8 @@ public final class ControlState {
     var nextSeq: Int64 = 0
     var queue = PendingQueue()
     var runningGoals: Set<GoalID> = []
+    /// Goals whose next model call cannot fit their token budget with nothing left running (see `admitsTokens`).
+    var budgetStarved: [GoalID: String] = [:]
     /// Each goal's tasks in creation order (API reads without scanning every task).
     public private(set) var tasksByGoal: [GoalID: [TaskID]] = [:]
 
@@ -86,6 +88,7 @@ public final class ControlState {
     /// Accepts a goal. Returns its id and the event to journal.
     public func submit(_ spec: GoalSpec, now: Int64) throws(SubmitError) -> (GoalID, JournalEvent) {
         try validate(spec.root, path: "root")
+        if let max = spec.budget.maxTokens { try validateTokens(spec.root, path: "root", max: max) }
         let size = spec.root.size
         if size.nodes > spec.budget.maxTasks { throw .tooManyTasks(size.nodes, limit: spec.budget.maxTasks) }
         if size.depth > spec.budget.maxDepth { throw .tooDeep(size.depth, limit: spec.budget.maxDepth) }
@@ -93,6 +96,18 @@ public final class ControlState {
         let event = JournalEvent.goalSubmitted(goal: id, spec: spec, at: now)
         apply(event)
         return (id, event)
+    }
+
+    /// Under a token budget every model call needs a known worst case, and each must fit the budget alone.
+    private func validateTokens(_ t: TaskSpec, path: String, max: Int) throws(SubmitError) {
+        for (i, c) in (t.children ?? []).enumerated() { try validateTokens(c, path: "\(path).children[\(i)]", max: max) }
+        guard !t.isFork else { return }
+        guard let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) else {
+            throw .invalid("\(path) is a model task without input.max_tokens; budget.max_tokens needs its worst case")
+        }
+        if worst > max {
+            throw .invalid("\(path) can use up to \(worst) tokens (prompt bytes + 64 + max_tokens); budget.max_tokens is \(max)")
+        }
     }
 
     private func validate(_ t: TaskSpec, path: String) throws(SubmitError) {
@@ -159,6 +174,10 @@ public final class ControlState {
         var skipped: [PendingQueue.Entry] = []
         while free > 0, skipped.count < 256, let e = queue.pop() {
             guard let t = tasks[e.task], t.state == .pending, t.seq == e.seq else { continue }
+            if !admitsTokens(t) {
+                skipped.append(e)
+                continue
+            }
             guard let drone = pickDrone(for: t) else {
                 skipped.append(e)
                 continue
@@ -174,6 +193,21 @@ public final class ControlState {
         }
         for e in skipped { queue.push(e) }
         return out
+    }
+
+    /// Reserve-before-call: the task's worst case must fit beside what the goal spent and what its running calls
+    /// reserved. When it does not fit and nothing is running, nothing can ever free budget: the goal is marked
+    /// starved and the next tick fails it (as an event, so the journal records why).
+    func admitsTokens(_ t: TaskRecord) -> Bool {
+        guard let g = goals[t.goal], let max = g.budget.maxTokens else { return true }
+        let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input)
+        if let worst, g.tokensSpent + g.tokensReserved + worst <= max { return true }
+        if g.tokensReserved == 0 && budgetStarved[t.goal] == nil {
+            budgetStarved[t.goal] = worst.map {
+                "budget exhausted: tokens (spent \(g.tokensSpent), the next call needs up to \($0), budget.max_tokens \(max))"
+            } ?? "budget: model task \(t.id) has no input.max_tokens, so it cannot be admitted under budget.max_tokens"
+        }
+        return false
     }
 
     /// The drone for `t`: active, a free slot, the tier, the backend (and for exec, the command), and every
@@ -220,8 +254,11 @@ public final class ControlState {
         for g in runningGoals.sorted() {
             if let deadline = goals[g]?.deadline, deadline < now {
                 events.append(.goalFailed(goal: g, reason: "deadline exceeded (budget.deadline_ms)", at: now))
+            } else if let reason = budgetStarved[g], goals[g]?.tokensReserved == 0 {
+                events.append(.goalFailed(goal: g, reason: reason, at: now))
             }
         }
+        budgetStarved.removeAll()
         for e in events { apply(e) }
         return events
     }
@@ -298,6 +335,7 @@ public final class ControlState {
             t.state = .leased
             t.attempts = attempt
             t.lease = Lease(drone: drone, token: token, deadline: deadline)
+            goals[t.goal]?.tokensReserved += TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) ?? 0
             if !t.tried.contains(drone) { t.tried.append(drone) }
             tasks[task] = t
             drones[drone]?.running.insert(task)
@@ -305,6 +343,7 @@ public final class ControlState {
         case .taskFinished(let task, _, let succeeded, let output, let at):
             guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
             releaseLease(&t)
+            if let u = output.usage { goals[t.goal]?.tokensSpent += u.promptTokens + u.generatedTokens }
             t.result = output
             if succeeded {
                 drones[output.drone]?.completed += 1
@@ -379,7 +418,10 @@ public final class ControlState {
     }
 
     private func releaseLease(_ t: inout TaskRecord) {
-        if let lease = t.lease { drones[lease.drone]?.running.remove(t.id) }
+        if let lease = t.lease {
+            drones[lease.drone]?.running.remove(t.id)
+            goals[t.goal]?.tokensReserved -= TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) ?? 0
+        }
         t.lease = nil
     }
 

@@ -159,6 +159,10 @@ public struct GoalRecord: Codable, Sendable {
     public var deadline: Int64?
     public var finishedAt: Int64?
     public var taskCount = 0
+    /// Model tokens settled from finished calls (their reported usage).
+    public var tokensSpent = 0
+    /// Worst cases of the model calls now leased: reserved before the call, released when it settles.
+    public var tokensReserved = 0
 }
 
 /// A drone as the registry knows it (not journaled: drones announce themselves again after a restart).

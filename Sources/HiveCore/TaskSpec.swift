@@ -87,6 +87,15 @@ public struct TaskSpec: Codable, Sendable, Equatable {
 
     public var isFork: Bool { kind == "fork" }
 
+    /// The most model tokens one call of this task can use, or nil when unbounded (a model task without
+    /// `max_tokens`). Bytes bound tokens (every vocabulary here encodes a byte in at most one token); 64 more
+    /// covers the chat template and BOS. Zero for tasks that call no model.
+    public static func worstCaseTokens(kind: String, input: TaskInput?) -> Int? {
+        guard kind == "model" else { return 0 }
+        guard let limit = input?.maxTokens else { return nil }
+        return (input?.prompt?.utf8.count ?? 0) + (input?.system?.utf8.count ?? 0) + 64 + max(1, limit)
+    }
+
     enum CodingKeys: String, CodingKey {
         case name, kind, tier, requires, input, children, join
         case maxAttempts = "max_attempts", timeoutMillis = "timeout_ms"
@@ -113,16 +122,22 @@ public struct Budget: Codable, Sendable, Equatable {
     public var maxAttempts: Int
     /// Time from submission until the goal is failed; nil for none.
     public var deadlineMillis: Int?
+    /// Model tokens (prompt + generated, every tier) the goal may spend; nil for none. Enforced before each call:
+    /// a model call is leased only if its worst case fits beside what is spent and what running calls reserved.
+    public var maxTokens: Int?
 
-    public init(maxTasks: Int = 100_000, maxDepth: Int = 16, maxAttempts: Int = 3, deadlineMillis: Int? = nil) {
+    public init(maxTasks: Int = 100_000, maxDepth: Int = 16, maxAttempts: Int = 3, deadlineMillis: Int? = nil,
+                maxTokens: Int? = nil) {
         self.maxTasks = maxTasks
         self.maxDepth = maxDepth
         self.maxAttempts = maxAttempts
         self.deadlineMillis = deadlineMillis
+        self.maxTokens = maxTokens
     }
 
     enum CodingKeys: String, CodingKey {
         case maxTasks = "max_tasks", maxDepth = "max_depth", maxAttempts = "max_attempts", deadlineMillis = "deadline_ms"
+        case maxTokens = "max_tokens"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -132,6 +147,7 @@ public struct Budget: Codable, Sendable, Equatable {
         maxDepth = try c.decodeIfPresent(Int.self, forKey: .maxDepth) ?? d.maxDepth
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
         deadlineMillis = try c.decodeIfPresent(Int.self, forKey: .deadlineMillis)
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
     }
 }
 

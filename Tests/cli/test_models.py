@@ -96,3 +96,29 @@ def test_json_schema_output_parses(procs, tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr
     answer = json.loads(json.loads(r.stdout)["tasks"][0]["output"])
     assert answer["verdict"] in ("pass", "fail") and isinstance(answer["score"], int)
+
+
+def test_token_budget_admits_a_call_only_if_its_worst_case_fits(procs, tiny_model, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
+    wait_for_log(hc, "event=bus_connected")
+    d = procs.start([DRONE, "--honeycomb", url, "--model", tiny_model, "--slots", "2", "--ctx", "256"])
+    wait_for_log(d, "event=joined")
+    call = {"kind": "model", "input": {"prompt": "the hive", "max_tokens": 16, "seed": 1}}
+    worst = len("the hive") + 64 + 16
+    # Room for exactly one worst case: the first call runs; once it has spent anything, the second cannot fit.
+    plan = {"budget": {"max_tokens": worst}, "root": {"kind": "fork", "children": [call, call]}}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    r = hive("submit", str(tmp_path / "plan.json"), "--wait", "--json", "--honeycomb", url, timeout=60)
+    result = json.loads(r.stdout)
+    assert r.returncode != 0 and result["goal"]["state"] == "failed"
+    assert result["goal"]["reason"].startswith("budget exhausted: tokens (spent ")
+    states = sorted(t["state"] for t in result["tasks"])
+    assert states == ["cancelled", "succeeded"], states
+    assert 0 < result["ledger"]["total"]["prompt_tokens"] + result["ledger"]["total"]["generated_tokens"] <= worst
+    # A model task without max_tokens has no worst case: refused at submission, nothing runs.
+    plan["root"]["children"][1] = {"kind": "model", "input": {"prompt": "the hive"}}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    r = hive("submit", str(tmp_path / "plan.json"), "--honeycomb", url)
+    assert r.returncode != 0 and "without input.max_tokens" in r.stderr

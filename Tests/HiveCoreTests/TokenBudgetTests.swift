@@ -1,0 +1,83 @@
+import FoundationEssentials
+import HiveCore
+import Testing
+
+/// Token budgets are enforced before each call (reserve the worst case at lease, settle the reported usage at
+/// the result), not just reported afterwards.
+@Suite struct TokenBudgetTests {
+    /// A model task whose worst case is 1 prompt byte + 64 + 10 = 75 tokens.
+    func call() -> TaskSpec { TaskSpec(kind: "model", input: TaskInput(prompt: "p", maxTokens: 10)) }
+
+    func harness() -> Harness {
+        let h = Harness()
+        h.drone("m", slots: 8, caps: ["backend:model"])
+        return h
+    }
+
+    func settle(_ h: Harness, _ a: Assignment, used: Int) {
+        let r = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: "m", outcome: .succeeded, output: "x",
+                           usage: Usage(model: "t", promptTokens: 5, generatedTokens: used - 5, promptMillis: 1, generationMillis: 1))
+        if case .success(let e) = h.state.receive(r, now: h.now) { h.events += e }
+    }
+
+    @Test func callsWaitForReservationsToSettleThenRun() throws {
+        let h = harness()
+        let g = try h.submit(.fork([call(), call(), call()]), budget: Budget(maxTokens: 170))
+        let first = h.schedule()
+        #expect(first.count == 2, "two worst cases (150) fit in 170; a third (225) does not")
+        #expect(h.goal(g).tokensReserved == 150)
+        settle(h, first[0].assignment, used: 15)
+        #expect(h.goal(g).tokensSpent == 15 && h.goal(g).tokensReserved == 75)
+        let second = h.schedule()
+        #expect(second.count == 1, "15 spent + 75 reserved + 75 = 165 fits now")
+        settle(h, first[1].assignment, used: 15)
+        settle(h, second[0].assignment, used: 15)
+        h.tick()
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.goal(g).tokensSpent == 45 && h.goal(g).tokensReserved == 0)
+    }
+
+    @Test func aCallThatCanNeverFitFailsTheGoalWithTheReason() throws {
+        let h = harness()
+        let g = try h.submit(.fork([call(), call()]), budget: Budget(maxTokens: 100))
+        let leased = h.schedule()
+        #expect(leased.count == 1)
+        settle(h, leased[0].assignment, used: 60)
+        #expect(h.schedule().isEmpty, "60 spent + 75 > 100, and nothing running can free budget")
+        h.tick()
+        #expect(h.goal(g).state == .failed)
+        #expect(h.goal(g).reason == "budget exhausted: tokens (spent 60, the next call needs up to 75, budget.max_tokens 100)")
+        let replayed = ControlState()
+        for e in h.events { replayed.apply(e) }
+        #expect(replayed.goals[g]?.state == .failed && replayed.goals[g]?.reason == h.goal(g).reason)
+        #expect(replayed.goals[g]?.tokensSpent == 60)
+    }
+
+    @Test func expiredAndCancelledCallsReleaseTheirReservation() throws {
+        let h = harness()
+        let g = try h.submit(.fork([call(), call()], join: .any), budget: Budget(maxTokens: 1_000))
+        let leased = h.schedule()
+        #expect(h.goal(g).tokensReserved == 150)
+        settle(h, leased[0].assignment, used: 20)
+        #expect(h.goal(g).tokensReserved == 0, "the any-join cancelled the other call and released its reservation")
+        let h2 = harness()
+        let g2 = try h2.submit(call(), budget: Budget(maxTokens: 1_000))
+        h2.schedule()
+        #expect(h2.goal(g2).tokensReserved == 75)
+        h2.now += 120_000  // past the lease and the drone's heartbeat: the call is expired and requeued
+        h2.tick()
+        #expect(h2.state.tasks[h2.goal(g2).root]?.state == .pending)
+        #expect(h2.goal(g2).tokensReserved == 0)
+        #expect(h2.goal(g2).state == .running, "an expired call spent nothing it reported")
+    }
+
+    @Test func submissionRejectsModelTasksWithoutAWorstCase() throws {
+        let h = harness()
+        let unbounded = TaskSpec(kind: "model", input: TaskInput(prompt: "p"))
+        #expect(throws: SubmitError.invalid("root.children[1] is a model task without input.max_tokens; budget.max_tokens needs its worst case")) {
+            try h.submit(.fork([call(), unbounded]), budget: Budget(maxTokens: 1_000))
+        }
+        #expect(throws: SubmitError.self) { try h.submit(call(), budget: Budget(maxTokens: 50)) }
+        #expect(throws: Never.self) { try h.submit(unbounded) }
+    }
+}
