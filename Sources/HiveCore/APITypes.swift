@@ -23,6 +23,10 @@ public struct GoalSummary: Codable, Sendable, Equatable {
     public var counts: [String: Int]
     public var createdAt: Int64
     public var finishedAt: Int64?
+    /// The limits the goal runs under, and where its token budget stands (spent, and reserved by running calls).
+    public var budget: Budget?
+    public var tokensSpent: Int?
+    public var tokensReserved: Int?
 
     public init(_ g: GoalRecord, counts: [String: Int]) {
         goal = g.id
@@ -34,11 +38,15 @@ public struct GoalSummary: Codable, Sendable, Equatable {
         self.counts = counts
         createdAt = g.createdAt
         finishedAt = g.finishedAt
+        budget = g.budget
+        tokensSpent = g.tokensSpent
+        tokensReserved = g.tokensReserved
     }
 
     enum CodingKeys: String, CodingKey {
-        case goal, name, state, reason, priority, tasks, counts
+        case goal, name, state, reason, priority, tasks, counts, budget
         case createdAt = "created_at", finishedAt = "finished_at"
+        case tokensSpent = "tokens_spent", tokensReserved = "tokens_reserved"
     }
 }
 

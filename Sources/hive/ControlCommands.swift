@@ -210,6 +210,9 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     let counts = r.goal.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
     print("goal \(r.goal.goal) \(r.goal.state.rawValue): \(r.tasks.count) tasks (\(counts))")
     if let reason = r.goal.reason { print("  reason: \(reason)") }
+    if let max = r.goal.budget?.maxTokens {
+        print("  tokens: \(r.goal.tokensSpent ?? 0) spent, \(r.goal.tokensReserved ?? 0) reserved of budget \(max)")
+    }
     if let answer = r.answer, r.tasks.count > 1 { print("  answer: \(answer)") }
     if let l = r.ledger, r.tasks.count > 1 {
         let tiers = l.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.calls)" }.joined(separator: ", ")

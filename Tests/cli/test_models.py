@@ -117,6 +117,10 @@ def test_token_budget_admits_a_call_only_if_its_worst_case_fits(procs, tiny_mode
     states = sorted(t["state"] for t in result["tasks"])
     assert states == ["cancelled", "succeeded"], states
     assert 0 < result["ledger"]["total"]["prompt_tokens"] + result["ledger"]["total"]["generated_tokens"] <= worst
+    assert result["goal"]["budget"]["max_tokens"] == worst and result["goal"]["tokens_reserved"] == 0
+    assert result["goal"]["tokens_spent"] == result["ledger"]["total"]["prompt_tokens"] + result["ledger"]["total"]["generated_tokens"]
+    plain = hive("result", result["goal"]["goal"], "--honeycomb", url).stdout
+    assert f"reserved of budget {worst}" in plain
     # A model task without max_tokens has no worst case: refused at submission, nothing runs.
     plan["root"]["children"][1] = {"kind": "model", "input": {"prompt": "the hive"}}
     (tmp_path / "plan.json").write_text(json.dumps(plan))
