@@ -75,7 +75,7 @@ public final class ControlState {
     var queue = PendingQueue()
     var runningGoals: Set<GoalID> = []
     /// Goals whose next model call cannot fit their token budget with nothing left running (see `admitsTokens`).
-    var budgetStarved: [GoalID: String] = [:]
+    var budgetStarved: [GoalID: (task: TaskID, reason: String)] = [:]
     /// Each goal's tasks in creation order (API reads without scanning every task).
     public private(set) var tasksByGoal: [GoalID: [TaskID]] = [:]
 
@@ -142,6 +142,7 @@ public final class ControlState {
             let join = r.join ?? .all
             do {
                 try validate(.fork(children, join: join), path: t.id)
+                if let max = goals[t.goal]?.budget.maxTokens { try validateTokens(.fork(children), path: t.id, max: max) }
             } catch {
                 return .failure(.invalidFork(error.description))
             }
@@ -203,11 +204,19 @@ public final class ControlState {
         let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input)
         if let worst, g.tokensSpent + g.tokensReserved + worst <= max { return true }
         if g.tokensReserved == 0 && budgetStarved[t.goal] == nil {
-            budgetStarved[t.goal] = worst.map {
+            budgetStarved[t.goal] = (t.id, worst.map {
                 "budget exhausted: tokens (spent \(g.tokensSpent), the next call needs up to \($0), budget.max_tokens \(max))"
-            } ?? "budget: model task \(t.id) has no input.max_tokens, so it cannot be admitted under budget.max_tokens"
+            } ?? "budget: model task \(t.id) has no input.max_tokens, so it cannot be admitted under budget.max_tokens")
         }
         return false
+    }
+
+    /// A starved goal fails only if, at the tick, its starved call is still pending and unfit and nothing of the
+    /// goal is running (a running exec task could still decide an `any` or `vote` join).
+    private func stillStarved(_ g: GoalID, task: TaskID) -> Bool {
+        guard let goal = goals[g], let max = goal.budget.maxTokens, let t = tasks[task], t.state == .pending else { return false }
+        if let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input), goal.tokensSpent + worst <= max { return false }
+        return !(tasksByGoal[g] ?? []).contains { tasks[$0]?.lease != nil }
     }
 
     /// The drone for `t`: active, a free slot, the tier, the backend (and for exec, the command), and every
@@ -254,8 +263,8 @@ public final class ControlState {
         for g in runningGoals.sorted() {
             if let deadline = goals[g]?.deadline, deadline < now {
                 events.append(.goalFailed(goal: g, reason: "deadline exceeded (budget.deadline_ms)", at: now))
-            } else if let reason = budgetStarved[g], goals[g]?.tokensReserved == 0 {
-                events.append(.goalFailed(goal: g, reason: reason, at: now))
+            } else if let starved = budgetStarved[g], stillStarved(g, task: starved.task) {
+                events.append(.goalFailed(goal: g, reason: starved.reason, at: now))
             }
         }
         budgetStarved.removeAll()
@@ -331,7 +340,7 @@ public final class ControlState {
             _ = addTask(spec.root, goal: id, parent: nil, index: 0, depth: 1, at: at)
 
         case .taskLeased(let task, let attempt, let drone, let token, let deadline, _):
-            guard var t = tasks[task] else { return }
+            guard var t = tasks[task], t.state == .pending else { return }
             t.state = .leased
             t.attempts = attempt
             t.lease = Lease(drone: drone, token: token, deadline: deadline)
@@ -360,13 +369,13 @@ public final class ControlState {
 
         case .taskExpired(let task, _, let reason, let counts, let at):
             guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
-            releaseLease(&t)
+            releaseLease(&t, charge: true)
             if !counts { t.attempts -= 1 }
             retryOrDie(&t, reason: "expired after \(t.attempts) attempt(s): \(reason)", at: at)
 
         case .taskForked(let task, let children, let join, let at):
             guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
-            releaseLease(&t)
+            releaseLease(&t, charge: true)
             t.state = .waiting
             t.join = join
             if join == .vote { t.votes = [:] }
@@ -417,10 +426,15 @@ public final class ControlState {
         return id
     }
 
-    private func releaseLease(_ t: inout TaskRecord) {
+    /// Ends `t`'s lease and releases its token reservation. `charge`: the call ends without a usage report
+    /// (cancelled, expired, lost, or answered with a fork), though the drone may have spent tokens on it, so its
+    /// worst case is counted as spent: a budget errs towards stopping early, never towards overspending.
+    private func releaseLease(_ t: inout TaskRecord, charge: Bool = false) {
         if let lease = t.lease {
             drones[lease.drone]?.running.remove(t.id)
-            goals[t.goal]?.tokensReserved -= TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) ?? 0
+            let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) ?? 0
+            goals[t.goal]?.tokensReserved -= worst
+            if charge { goals[t.goal]?.tokensSpent += worst }
         }
         t.lease = nil
     }
@@ -456,7 +470,8 @@ public final class ControlState {
         let needed = join.needed(of: total)
         let at = t.finishedAt ?? 0
         if join == .vote {
-            if t.state == .succeeded { parent.votes![JoinPolicy.normalize(t.result?.output ?? ""), default: 0] += 1 }
+            let answer = JoinPolicy.normalize(t.result?.output ?? "")
+            if t.state == .succeeded && !answer.isEmpty { parent.votes![answer, default: 0] += 1 }
             // Decided once the leader cannot be caught: the open children all voting for the runner-up would
             // still leave it behind (ties go to the smaller answer, so a tie is only decided when nothing is open).
             let ranked = parent.votes!.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
@@ -464,7 +479,7 @@ public final class ControlState {
             let runnerUp = ranked.dropFirst().first?.value ?? 0
             if let leader, leader.value > runnerUp + open || (open == 0 && leader.value > 0) {
                 parent.state = .succeeded
-                parent.result = TaskOutput(drone: "", output: leader.key)
+                parent.result = TaskOutput(drone: "", output: firstRawAnswer(among: parent.children, matching: leader.key))
                 parent.reason = "vote: \(leader.value) of \(total) for this answer"
             } else if open == 0 {
                 parent.state = .dead
@@ -505,10 +520,22 @@ public final class ControlState {
         outbox.finishedGoals.append(id)
     }
 
+    /// The winning answer as its first voter (by child order) wrote it, trimmed: normalization is for counting,
+    /// and lower-casing or joining lines would mangle a model's text.
+    private func firstRawAnswer(among children: [TaskID], matching key: String) -> String {
+        for c in children {
+            guard let t = tasks[c], t.state == .succeeded, let out = t.result?.output,
+                  JoinPolicy.normalize(out) == key else { continue }
+            let blank: (Character) -> Bool = { $0.isWhitespace }
+            return String(out.drop(while: blank).reversed().drop(while: blank).reversed())
+        }
+        return key
+    }
+
     private func cancelSubtree(_ id: TaskID, reason: String, at: Int64) {
         guard var t = tasks[id], !t.state.isFinal else { return }
         if let lease = t.lease { outbox.cancellations.append((lease.drone, id)) }
-        releaseLease(&t)
+        releaseLease(&t, charge: true)
         t.state = .cancelled
         t.reason = reason
         t.finishedAt = at

@@ -64,7 +64,7 @@ public struct GoalLedger: Codable, Sendable, Equatable {
     static func candidates(of fork: TaskRecord, join: JoinPolicy) -> (proposed: Int, accepted: Int) {
         if join == .vote {
             let votes = fork.votes ?? [:]
-            let winner = fork.state == .succeeded ? fork.result?.output.flatMap { votes[$0] } ?? 0 : 0
+            let winner = fork.state == .succeeded ? fork.result?.output.flatMap { votes[JoinPolicy.normalize($0)] } ?? 0 : 0
             return (votes.values.reduce(0, +), winner)
         }
         let used = fork.state == .succeeded ? min(fork.childrenSucceeded, join.needed(of: fork.children.count)) : 0

@@ -165,6 +165,31 @@ public struct GoalRecord: Codable, Sendable {
     public var tokensReserved = 0
 }
 
+extension GoalRecord {
+    enum CodingKeys: String, CodingKey {
+        case id, name, priority, budget, root, state, reason, createdAt, deadline, finishedAt, taskCount
+        case tokensSpent, tokensReserved
+    }
+
+    /// Snapshots from before token budgets lack the token counters: they decode as zero.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(GoalID.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        priority = try c.decode(Int.self, forKey: .priority)
+        budget = try c.decode(Budget.self, forKey: .budget)
+        root = try c.decode(TaskID.self, forKey: .root)
+        state = try c.decode(GoalState.self, forKey: .state)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        createdAt = try c.decode(Int64.self, forKey: .createdAt)
+        deadline = try c.decodeIfPresent(Int64.self, forKey: .deadline)
+        finishedAt = try c.decodeIfPresent(Int64.self, forKey: .finishedAt)
+        taskCount = try c.decode(Int.self, forKey: .taskCount)
+        tokensSpent = try c.decodeIfPresent(Int.self, forKey: .tokensSpent) ?? 0
+        tokensReserved = try c.decodeIfPresent(Int.self, forKey: .tokensReserved) ?? 0
+    }
+}
+
 /// A drone as the registry knows it (not journaled: drones announce themselves again after a restart).
 public struct DroneRecord: Codable, Sendable {
     public enum State: String, Codable, Sendable { case active, draining, lost }

@@ -381,13 +381,15 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(h.goal(g).state == .succeeded)
         let kids = h.state.tasks[h.goal(g).root]!.children.compactMap { h.state.tasks[$0] }
         #expect(kids.filter { $0.state == .cancelled }.count == 2)
-        #expect(h.state.tasks[h.goal(g).root]!.result?.output == "paris")
+        #expect(h.state.tasks[h.goal(g).root]!.result?.output == "Paris", "counted normalized, answered as first written")
     }
 
     @Test func tiesBreakDeterministicallyAndFailuresDoNotVote() throws {
         let (h, g) = try run(["b", "a", nil, "b", "a"])
         #expect(h.goal(g).state == .succeeded)
         #expect(h.state.tasks[h.goal(g).root]!.result?.output == "a", "a 2–2 tie goes to the smaller answer")
+        let (h3, g3) = try run(["", " \n", "x"])
+        #expect(h3.state.tasks[h3.goal(g3).root]!.result?.output == "x", "empty answers do not vote")
         let (h2, g2) = try run([nil, nil])
         #expect(h2.goal(g2).state == .failed)
         #expect(h2.goal(g2).reason?.hasPrefix("vote: no child produced an answer") == true)

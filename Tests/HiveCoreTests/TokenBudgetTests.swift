@@ -80,4 +80,45 @@ import Testing
         #expect(throws: SubmitError.self) { try h.submit(call(), budget: Budget(maxTokens: 50)) }
         #expect(throws: Never.self) { try h.submit(unbounded) }
     }
+
+    @Test func cancelledCallsAreChargedTheirWorstCase() throws {
+        let h = harness()
+        let g = try h.submit(.fork([call(), call()], join: .any), budget: Budget(maxTokens: 1_000))
+        let leased = h.schedule()
+        settle(h, leased[0].assignment, used: 20)
+        #expect(h.goal(g).tokensSpent == 20 + 75, "the cancelled call may have run; it reports nothing")
+    }
+
+    @Test func aRunningExecTaskKeepsAStarvedAnyJoinAlive() throws {
+        let h = Harness()
+        h.drone("m", slots: 8, caps: ["backend:model", "backend:exec", "exec:/bin/true"])
+        let g = try h.submit(.fork([call(), call(), exec(1)[0]], join: .any), budget: Budget(maxTokens: 100))
+        let leased = h.schedule()
+        #expect(leased.count == 2, "one call (75) and the exec task")
+        let model = try #require(leased.first { $0.assignment.kind == "model" })
+        let r = TaskResult(task: model.assignment.task, attempt: 1, token: model.assignment.token, drone: "m",
+                           outcome: .failed, exitCode: 1,
+                           usage: Usage(model: "t", promptTokens: 5, generatedTokens: 25, promptMillis: 1, generationMillis: 1))
+        _ = h.state.receive(r, now: h.now)
+        #expect(h.schedule().isEmpty, "30 spent + 75 > 100")
+        h.tick()
+        #expect(h.goal(g).state == .running, "the exec task can still decide the join")
+    }
+
+    @Test func forksAnsweredByACallAreCheckedAgainstTheBudget() throws {
+        let h = harness()
+        let g = try h.submit(call(), budget: Budget(maxTokens: 1_000))
+        let a = h.schedule()[0].assignment
+        let unbounded = TaskSpec(kind: "model", input: TaskInput(prompt: "p"))
+        let r = h.finish(a, drone: "m", fork: [unbounded])
+        guard case .failure(.invalidFork(let why)) = r else { Issue.record("expected an invalid fork, got \(r)"); return }
+        #expect(why.contains("without input.max_tokens"))
+        #expect(h.goal(g).state == .running)
+    }
+
+    @Test func snapshotsFromBeforeTokenBudgetsStillLoad() throws {
+        let old = #"{"id":"g1","priority":0,"budget":{"max_tasks":10},"root":"g1.0","state":"running","createdAt":5,"taskCount":1}"#
+        let g = try JSONDecoder().decode(GoalRecord.self, from: Data(old.utf8))
+        #expect(g.tokensSpent == 0 && g.tokensReserved == 0 && g.budget.maxTasks == 10)
+    }
 }
