@@ -58,6 +58,10 @@ def main():
                  "--count", "12", "--wait")
         if r.returncode != 0:
             sys.exit(r.returncode)
+        plans = os.path.join(os.path.dirname(__file__), "..", "..", "Config", "plans")
+        v = hive("submit", os.path.relpath(os.path.join(plans, "vote.json")), "--wait")
+        if v.returncode != 0:
+            sys.exit(v.returncode)
         if model:
             m = hive("submit", "--prompt", "What should the hive build next?", "--tier", "core", "--max-tokens", "24",
                      "--seed", "7", "--wait")
@@ -71,8 +75,9 @@ def main():
         for p in procs:
             p.wait(timeout=15)
         shutil.rmtree(data, ignore_errors=True)
-    print("\nThe goal forked 12 exec tasks over the drones (each sees HIVE_TASK_INDEX) and joined them; every state")
-    print("change went through the journal. Try `hive submit PLAN.json --wait` with a task tree of your own.")
+    print("\nThe first goal forked 12 exec tasks over the drones (each sees HIVE_TASK_INDEX) and joined them; the")
+    print("second had five solvers vote on one answer (one of them careless). Every state change went through the")
+    print("journal. Try `hive submit PLAN.json --wait` with a task tree of your own (Docs/PLANS.md).")
 
 
 if __name__ == "__main__":
