@@ -27,6 +27,8 @@ public struct GoalSummary: Codable, Sendable, Equatable {
     public var budget: Budget?
     public var tokensSpent: Int?
     public var tokensReserved: Int?
+    /// Calls made on core-tier drones (the expensive tier), counted against `budget.max_core_calls`.
+    public var coreCalls: Int?
 
     public init(_ g: GoalRecord, counts: [String: Int]) {
         goal = g.id
@@ -41,12 +43,13 @@ public struct GoalSummary: Codable, Sendable, Equatable {
         budget = g.budget
         tokensSpent = g.tokensSpent
         tokensReserved = g.tokensReserved
+        coreCalls = g.coreCalls
     }
 
     enum CodingKeys: String, CodingKey {
         case goal, name, state, reason, priority, tasks, counts, budget
         case createdAt = "created_at", finishedAt = "finished_at"
-        case tokensSpent = "tokens_spent", tokensReserved = "tokens_reserved"
+        case tokensSpent = "tokens_spent", tokensReserved = "tokens_reserved", coreCalls = "core_calls"
     }
 }
 

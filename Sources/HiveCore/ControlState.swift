@@ -179,14 +179,18 @@ public final class ControlState {
                 skipped.append(e)
                 continue
             }
-            guard let drone = pickDrone(for: t) else {
+            let coreSpent = coreBudgetSpent(t.goal)
+            guard let drone = pickDrone(for: t, excludingCore: coreSpent) else {
+                if coreSpent { noteCoreStarvation(t) }
                 skipped.append(e)
                 continue
             }
             let attempt = t.attempts + 1
             let tok = token()
+            let tier = drones[drone]?.tier
             let event = JournalEvent.taskLeased(task: t.id, attempt: attempt, drone: drone, token: tok,
-                                                deadline: now + Int64(t.timeoutMillis + config.leaseGraceMillis), at: now)
+                                                deadline: now + Int64(t.timeoutMillis + config.leaseGraceMillis), at: now,
+                                                tier: tier == .core ? .core : nil)
             apply(event)
             out.append((event, Assignment(task: t.id, goal: t.goal, attempt: attempt, token: tok, kind: t.kind,
                                           input: t.input, index: t.index, timeoutMillis: t.timeoutMillis), drone))
@@ -214,21 +218,37 @@ public final class ControlState {
     /// A starved goal fails only if, at the tick, its starved call is still pending and unfit and nothing of the
     /// goal is running (a running exec task could still decide an `any` or `vote` join).
     private func stillStarved(_ g: GoalID, task: TaskID) -> Bool {
-        guard let goal = goals[g], let max = goal.budget.maxTokens, let t = tasks[task], t.state == .pending else { return false }
-        if let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input), goal.tokensSpent + worst <= max { return false }
+        guard let goal = goals[g], let t = tasks[task], t.state == .pending else { return false }
+        let tokensFit = goal.budget.maxTokens.map { max in
+            TaskSpec.worstCaseTokens(kind: t.kind, input: t.input).map { goal.tokensSpent + $0 <= max } ?? false
+        } ?? true
+        let coreFits = !(t.tier?.tier == .core && coreBudgetSpent(g))
+        if tokensFit && coreFits { return false }
         return !(tasksByGoal[g] ?? []).contains { tasks[$0]?.lease != nil }
+    }
+
+    /// Whether the goal's core-call budget is used up (made + in flight).
+    func coreBudgetSpent(_ g: GoalID) -> Bool {
+        guard let goal = goals[g], let max = goal.budget.maxCoreCalls else { return false }
+        return goal.coreCalls + goal.coreReserved >= max
+    }
+
+    /// A task only the core tier may run, with the core budget spent and nothing in flight to decide otherwise.
+    private func noteCoreStarvation(_ t: TaskRecord) {
+        guard t.tier?.tier == .core, let g = goals[t.goal], g.coreReserved == 0, budgetStarved[t.goal] == nil else { return }
+        budgetStarved[t.goal] = (t.id, "budget exhausted: core-tier calls (\(g.coreCalls) made, budget.max_core_calls \(g.budget.maxCoreCalls ?? 0)); task \(t.id) needs the core tier")
     }
 
     /// The drone for `t`: active, a free slot, the tier, the backend (and for exec, the command), and every
     /// required capability; among
     /// those, one that has not run it before, then the one with the most free slots (spreads load).
-    func pickDrone(for t: TaskRecord) -> DroneID? {
+    func pickDrone(for t: TaskRecord, excludingCore: Bool = false) -> DroneID? {
         var best: DroneRecord?
         var bestScore = Int.min
         let backend = "backend:\(t.kind)"
         // An exec task can only go where its command is allowed (drones advertise `exec:<path>`).
         let command = t.kind == "exec" ? t.input?.command.map { "exec:\($0)" } : nil
-        for d in drones.values where d.freeSlots > 0 {
+        for d in drones.values where d.freeSlots > 0 && !(excludingCore && d.tier == .core) {
             if let tier = t.tier, !tier.admits(d.tier) { continue }
             if !d.capabilities.contains(backend) { continue }
             if let command, !d.capabilities.contains(command) { continue }
@@ -339,11 +359,12 @@ public final class ControlState {
             if let n = Int64(id.dropFirst()), n >= nextGoal { nextGoal = n + 1 }
             _ = addTask(spec.root, goal: id, parent: nil, index: 0, depth: 1, at: at)
 
-        case .taskLeased(let task, let attempt, let drone, let token, let deadline, _):
+        case .taskLeased(let task, let attempt, let drone, let token, let deadline, _, let tier):
             guard var t = tasks[task], t.state == .pending else { return }
             t.state = .leased
             t.attempts = attempt
-            t.lease = Lease(drone: drone, token: token, deadline: deadline)
+            t.lease = Lease(drone: drone, token: token, deadline: deadline, core: tier == .core ? true : nil)
+            if tier == .core { goals[t.goal]?.coreReserved += 1 }
             goals[t.goal]?.tokensReserved += TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) ?? 0
             if !t.tried.contains(drone) { t.tried.append(drone) }
             tasks[task] = t
@@ -435,6 +456,10 @@ public final class ControlState {
             let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) ?? 0
             goals[t.goal]?.tokensReserved -= worst
             if charge { goals[t.goal]?.tokensSpent += worst }
+            if lease.core == true {
+                goals[t.goal]?.coreReserved -= 1
+                goals[t.goal]?.coreCalls += 1
+            }
         }
         t.lease = nil
     }

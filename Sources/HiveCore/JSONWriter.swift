@@ -108,10 +108,10 @@ extension JournalEvent {
     public var fastJSON: [UInt8]? {
         var w = JSONWriter()
         switch self {
-        case .taskLeased(let task, let attempt, let drone, let token, let deadline, let at):
+        case .taskLeased(let task, let attempt, let drone, let token, let deadline, let at, let tier):
             w.beginObject(); w.key("taskLeased"); w.beginObject()
             w.field("task", task); w.field("attempt", attempt); w.field("drone", drone); w.field("token", token)
-            w.field("deadline", deadline); w.field("at", at)
+            w.field("deadline", deadline); w.field("at", at); w.optional("tier", tier?.rawValue)
             w.endObject(); w.endObject()
         case .taskFinished(let task, let attempt, let succeeded, let output, let at):
             if output.usage != nil || output.permanent != nil { return nil }  // model results are not the hot path

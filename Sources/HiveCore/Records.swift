@@ -25,6 +25,8 @@ public struct Lease: Codable, Sendable, Equatable {
     public var token: String
     /// Monotonic-clock millis after which the lease expires.
     public var deadline: Int64
+    /// True when the lease is a core-tier call (counted against `budget.max_core_calls`).
+    public var core: Bool?
 }
 
 /// What a model call cost: tokens and time, per model (the economic ledger adds these up per goal and tier).
@@ -163,12 +165,15 @@ public struct GoalRecord: Codable, Sendable {
     public var tokensSpent = 0
     /// Worst cases of the model calls now leased: reserved before the call, released when it settles.
     public var tokensReserved = 0
+    /// Core-tier calls made (every ended core lease counts: the call ran or may have), and those now leased.
+    public var coreCalls = 0
+    public var coreReserved = 0
 }
 
 extension GoalRecord {
     enum CodingKeys: String, CodingKey {
         case id, name, priority, budget, root, state, reason, createdAt, deadline, finishedAt, taskCount
-        case tokensSpent, tokensReserved
+        case tokensSpent, tokensReserved, coreCalls, coreReserved
     }
 
     /// Snapshots from before token budgets lack the token counters: they decode as zero.
@@ -187,6 +192,8 @@ extension GoalRecord {
         taskCount = try c.decode(Int.self, forKey: .taskCount)
         tokensSpent = try c.decodeIfPresent(Int.self, forKey: .tokensSpent) ?? 0
         tokensReserved = try c.decodeIfPresent(Int.self, forKey: .tokensReserved) ?? 0
+        coreCalls = try c.decodeIfPresent(Int.self, forKey: .coreCalls) ?? 0
+        coreReserved = try c.decodeIfPresent(Int.self, forKey: .coreReserved) ?? 0
     }
 }
 

@@ -125,19 +125,23 @@ public struct Budget: Codable, Sendable, Equatable {
     /// Model tokens (prompt + generated, every tier) the goal may spend; nil for none. Enforced before each call:
     /// a model call is leased only if its worst case fits beside what is spent and what running calls reserved.
     public var maxTokens: Int?
+    /// Calls on core-tier drones the goal may make; nil for none. Tasks that any tier may run go elsewhere
+    /// once it is spent; a core-only task then fails the goal.
+    public var maxCoreCalls: Int?
 
     public init(maxTasks: Int = 100_000, maxDepth: Int = 16, maxAttempts: Int = 3, deadlineMillis: Int? = nil,
-                maxTokens: Int? = nil) {
+                maxTokens: Int? = nil, maxCoreCalls: Int? = nil) {
         self.maxTasks = maxTasks
         self.maxDepth = maxDepth
         self.maxAttempts = maxAttempts
         self.deadlineMillis = deadlineMillis
         self.maxTokens = maxTokens
+        self.maxCoreCalls = maxCoreCalls
     }
 
     enum CodingKeys: String, CodingKey {
         case maxTasks = "max_tasks", maxDepth = "max_depth", maxAttempts = "max_attempts", deadlineMillis = "deadline_ms"
-        case maxTokens = "max_tokens"
+        case maxTokens = "max_tokens", maxCoreCalls = "max_core_calls"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -148,6 +152,7 @@ public struct Budget: Codable, Sendable, Equatable {
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
         deadlineMillis = try c.decodeIfPresent(Int.self, forKey: .deadlineMillis)
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
+        maxCoreCalls = try c.decodeIfPresent(Int.self, forKey: .maxCoreCalls)
     }
 }
 

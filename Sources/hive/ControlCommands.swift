@@ -213,6 +213,7 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     if let max = r.goal.budget?.maxTokens {
         print("  tokens: \(r.goal.tokensSpent ?? 0) spent, \(r.goal.tokensReserved ?? 0) reserved of budget \(max)")
     }
+    if let max = r.goal.budget?.maxCoreCalls { print("  core-tier calls: \(r.goal.coreCalls ?? 0) of budget \(max)") }
     if let answer = r.answer, r.tasks.count > 1 { print("  answer: \(answer)") }
     if let l = r.ledger, r.tasks.count > 1 {
         let tiers = l.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.calls)" }.joined(separator: ", ")

@@ -122,3 +122,53 @@ import Testing
         #expect(g.tokensSpent == 0 && g.tokensReserved == 0 && g.budget.maxTasks == 10)
     }
 }
+
+/// Core-tier calls are the expensive ones: `budget.max_core_calls` caps them the same way.
+@Suite struct CoreCallBudgetTests {
+    func coreOnly() -> TaskSpec { TaskSpec(kind: "noop", tier: TierRequirement(.core)) }
+    func anyTier() -> TaskSpec { TaskSpec(kind: "noop", tier: TierRequirement(.edge, orHigher: true)) }
+
+    @Test func coreOnlyWorkBeyondTheBudgetFailsTheGoal() throws {
+        let h = Harness()
+        h.drone("core1", tier: .core, slots: 4)
+        let g = try h.submit(.fork([coreOnly(), coreOnly()]), budget: Budget(maxCoreCalls: 1))
+        let leased = h.schedule()
+        #expect(leased.count == 1 && h.goal(g).coreReserved == 1)
+        h.finish(leased[0].assignment, drone: leased[0].drone)
+        #expect(h.goal(g).coreCalls == 1 && h.goal(g).coreReserved == 0)
+        #expect(h.schedule().isEmpty)
+        h.tick()
+        #expect(h.goal(g).state == .failed)
+        #expect(h.goal(g).reason == "budget exhausted: core-tier calls (1 made, budget.max_core_calls 1); task g1.2 needs the core tier")
+        let replayed = ControlState()
+        for e in h.events { replayed.apply(e) }
+        #expect(replayed.goals[g]?.coreCalls == 1 && replayed.goals[g]?.state == .failed)
+    }
+
+    @Test func workAnyTierMayRunGoesBelowCoreOnceTheBudgetIsSpent() throws {
+        let h = Harness()
+        h.drone("core1", tier: .core, slots: 8)
+        h.drone("w1", tier: .worker, slots: 1)
+        let g = try h.submit(.fork([anyTier(), anyTier(), anyTier()]), budget: Budget(maxCoreCalls: 1))
+        let first = h.schedule()
+        #expect(first.filter { $0.drone == "core1" }.count == 1, "one core call, however many core slots are free")
+        #expect(first.count == 2)
+        for l in first { h.finish(l.assignment, drone: l.drone) }
+        let second = h.schedule()
+        #expect(second.count == 1 && second[0].drone == "w1")
+        h.finish(second[0].assignment, drone: "w1")
+        #expect(h.goal(g).state == .succeeded && h.goal(g).coreCalls == 1)
+    }
+
+    @Test func leasesJournalTheirTierSoReplayCountsTheSameCalls() throws {
+        let h = Harness()
+        h.drone("core1", tier: .core, slots: 2)
+        let g = try h.submit(.fork([coreOnly(), coreOnly()], join: .any), budget: Budget(maxCoreCalls: 5))
+        let leased = h.schedule()
+        h.finish(leased[0].assignment, drone: "core1")  // the other is cancelled: it still counts
+        #expect(h.goal(g).coreCalls == 2)
+        let replayed = ControlState()
+        for e in h.events { replayed.apply(e) }
+        #expect(replayed.goals[g]?.coreCalls == 2 && replayed.goals[g]?.coreReserved == 0)
+    }
+}

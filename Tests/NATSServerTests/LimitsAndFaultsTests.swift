@@ -167,7 +167,10 @@ import NATSTestSupport
                 if i % 2 == 0 {
                     var bytes = [UInt8](repeating: 0, count: Int(rng.next() % 4096) + 1)
                     for j in bytes.indices { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
-                    if bytes[0] == UInt8(ascii: "P") { bytes[0] = 0 }  // avoid a valid PING/PONG by luck
+                    // Random bytes can spell the start of a real op ("S", "pi", "+O") and then wait, like a
+                    // truncated op, instead of failing: start with a byte that begins no op.
+                    if bytes[0] < 0x80 && (Character(UnicodeScalar(bytes[0])).isLetter || bytes[0] == UInt8(ascii: "+")
+                                           || bytes[0] == UInt8(ascii: "-")) { bytes[0] = 0 }
                     c.send(bytes)
                 } else {
                     c.send(truncated[i % truncated.count])

@@ -263,3 +263,23 @@ def test_the_example_plans_in_config_run_as_documented(procs, tmp_path, plan):
     assert code == 0 and result["goal"]["state"] == "succeeded", result
     if plan == "vote.json":
         assert result["answer"] == "391"  # four of five agree; the careless 374 loses
+
+
+def test_core_call_budget_keeps_work_off_the_core_tier(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    start_drones(procs, url, 1, slots=8, tier="core")
+    start_drones(procs, url, 1, slots=1, tier="worker")
+    task = dict(exec_task("echo done"), tier="edge+")
+    plan = {"budget": {"max_core_calls": 1}, "root": {"kind": "fork", "children": [task] * 4}}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    code, result = submit_wait(url, str(tmp_path / "plan.json"))
+    assert code == 0 and result["goal"]["core_calls"] == 1
+    tiers = sorted(result["ledger"]["by_tier"].items())
+    assert [(t, l["calls"]) for t, l in tiers] == [("core", 1), ("worker", 3)]
+    # Core-only work past the budget fails the goal with the reason.
+    plan["root"]["children"] = [dict(task, tier="core")] * 2
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    code, result = submit_wait(url, str(tmp_path / "plan.json"))
+    assert code != 0 and result["goal"]["reason"].startswith("budget exhausted: core-tier calls (1 made")
