@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import HiveCore
 import HiveLog
+import HiveSystem
 import NATSClient
 
 /// How a drone presents itself and what it may do.
@@ -92,9 +93,7 @@ public actor DroneRuntime {
             caps.insert("backend:\(b.kind)")
             caps.formUnion(b.capabilities)
         }
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count)
-        let host = HostFacts(hostname: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), os: "linux",
+        let host = HostFacts(hostname: HostName.current, os: "linux",
                              cpus: ProcessInfo.processInfo.activeProcessorCount,
                              memoryMB: Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)))
         let models = backends.values.flatMap(\.models)

@@ -74,8 +74,8 @@ public final class ControlState {
     var nextSeq: Int64 = 0
     var queue = PendingQueue()
     var runningGoals: Set<GoalID> = []
-    /// Goals whose next model call cannot fit their token budget with nothing left running (see `admitsTokens`).
-    var budgetStarved: [GoalID: (task: TaskID, reason: String)] = [:]
+    /// Per goal, a task its budgets refused at the last scheduling pass (see `budgetRefusal`, `starvedReason`).
+    var budgetStarved: [GoalID: TaskID] = [:]
     /// Each goal's tasks in creation order (API reads without scanning every task).
     public private(set) var tasksByGoal: [GoalID: [TaskID]] = [:]
 
@@ -175,13 +175,13 @@ public final class ControlState {
         var skipped: [PendingQueue.Entry] = []
         while free > 0, skipped.count < 256, let e = queue.pop() {
             guard let t = tasks[e.task], t.state == .pending, t.seq == e.seq else { continue }
-            if !admitsTokens(t) {
+            if budgetRefusal(t) != nil {
+                // It waits for running calls to settle; the tick fails the goal if none are left to.
+                if budgetStarved[t.goal] == nil { budgetStarved[t.goal] = t.id }
                 skipped.append(e)
                 continue
             }
-            let coreSpent = coreBudgetSpent(t.goal)
-            guard let drone = pickDrone(for: t, excludingCore: coreSpent) else {
-                if coreSpent { noteCoreStarvation(t) }
+            guard let drone = pickDrone(for: t, excludingCore: coreBudgetSpent(t.goal)) else {
                 skipped.append(e)
                 continue
             }
@@ -200,43 +200,38 @@ public final class ControlState {
         return out
     }
 
-    /// Reserve-before-call: the task's worst case must fit beside what the goal spent and what its running calls
-    /// reserved. When it does not fit and nothing is running, nothing can ever free budget: the goal is marked
-    /// starved and the next tick fails it (as an event, so the journal records why).
-    func admitsTokens(_ t: TaskRecord) -> Bool {
-        guard let g = goals[t.goal], let max = g.budget.maxTokens else { return true }
-        let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input)
-        if let worst, g.tokensSpent + g.tokensReserved + worst <= max { return true }
-        if g.tokensReserved == 0 && budgetStarved[t.goal] == nil {
-            budgetStarved[t.goal] = (t.id, worst.map {
-                "budget exhausted: tokens (spent \(g.tokensSpent), the next call needs up to \($0), budget.max_tokens \(max))"
-            } ?? "budget: model task \(t.id) has no input.max_tokens, so it cannot be admitted under budget.max_tokens")
+    /// Why the goal's budgets cannot admit `t` now, or nil. Reserve-before-call: a model call's worst case must
+    /// fit beside the tokens spent and those reserved by running calls; a core-only task needs a core call left
+    /// once those made and in flight are counted. A refused task waits; see `starvedReason` for when it never can.
+    func budgetRefusal(_ t: TaskRecord) -> String? {
+        guard let g = goals[t.goal] else { return nil }
+        if let max = g.budget.maxTokens {
+            guard let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) else {
+                return "budget: model task \(t.id) has no input.max_tokens, so it cannot be admitted under budget.max_tokens"
+            }
+            if g.tokensSpent + g.tokensReserved + worst > max {
+                return "budget exhausted: tokens (spent \(g.tokensSpent), the next call needs up to \(worst), budget.max_tokens \(max))"
+            }
         }
-        return false
+        if t.tier?.tier == .core, coreBudgetSpent(t.goal) {
+            return "budget exhausted: core-tier calls (\(g.coreCalls) made, budget.max_core_calls \(g.budget.maxCoreCalls ?? 0)); task \(t.id) needs the core tier"
+        }
+        return nil
     }
 
-    /// A starved goal fails only if, at the tick, its starved call is still pending and unfit and nothing of the
-    /// goal is running (a running exec task could still decide an `any` or `vote` join).
-    private func stillStarved(_ g: GoalID, task: TaskID) -> Bool {
-        guard let goal = goals[g], let t = tasks[task], t.state == .pending else { return false }
-        let tokensFit = goal.budget.maxTokens.map { max in
-            TaskSpec.worstCaseTokens(kind: t.kind, input: t.input).map { goal.tokensSpent + $0 <= max } ?? false
-        } ?? true
-        let coreFits = !(t.tier?.tier == .core && coreBudgetSpent(g))
-        if tokensFit && coreFits { return false }
-        return !(tasksByGoal[g] ?? []).contains { tasks[$0]?.lease != nil }
+    /// A goal whose refused task is still pending, with nothing of the goal running, can never go on: no
+    /// reservation is left to settle and no running task can decide a join (a running exec task could still decide
+    /// an `any` or `vote`). Checked at the tick, which fails the goal with this reason as a journaled event.
+    private func starvedReason(_ g: GoalID, task: TaskID) -> String? {
+        guard let t = tasks[task], t.state == .pending else { return nil }
+        if (tasksByGoal[g] ?? []).contains(where: { tasks[$0]?.lease != nil }) { return nil }
+        return budgetRefusal(t)
     }
 
     /// Whether the goal's core-call budget is used up (made + in flight).
     func coreBudgetSpent(_ g: GoalID) -> Bool {
         guard let goal = goals[g], let max = goal.budget.maxCoreCalls else { return false }
         return goal.coreCalls + goal.coreReserved >= max
-    }
-
-    /// A task only the core tier may run, with the core budget spent and nothing in flight to decide otherwise.
-    private func noteCoreStarvation(_ t: TaskRecord) {
-        guard t.tier?.tier == .core, let g = goals[t.goal], g.coreReserved == 0, budgetStarved[t.goal] == nil else { return }
-        budgetStarved[t.goal] = (t.id, "budget exhausted: core-tier calls (\(g.coreCalls) made, budget.max_core_calls \(g.budget.maxCoreCalls ?? 0)); task \(t.id) needs the core tier")
     }
 
     /// The drone for `t`: active, a free slot, the tier, the backend (and for exec, the command), and every
@@ -283,8 +278,8 @@ public final class ControlState {
         for g in runningGoals.sorted() {
             if let deadline = goals[g]?.deadline, deadline < now {
                 events.append(.goalFailed(goal: g, reason: "deadline exceeded (budget.deadline_ms)", at: now))
-            } else if let starved = budgetStarved[g], stillStarved(g, task: starved.task) {
-                events.append(.goalFailed(goal: g, reason: starved.reason, at: now))
+            } else if let task = budgetStarved[g], let reason = starvedReason(g, task: task) {
+                events.append(.goalFailed(goal: g, reason: reason, at: now))
             }
         }
         budgetStarved.removeAll()

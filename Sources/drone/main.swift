@@ -58,9 +58,7 @@ var apiModel: String?
 var apiKeyEnv: String?
 var apiConcurrency = 4
 var apiStream = false
-var hostname = [CChar](repeating: 0, count: 256)
-gethostname(&hostname, hostname.count)
-var name = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+var name = HostName.current
 let args = Array(CommandLine.arguments.dropFirst())
 if args.first == "bench" { runModelBenchmark(Array(args.dropFirst())) }
 var i = 0

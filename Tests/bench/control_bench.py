@@ -4,13 +4,9 @@
 Runs release binaries on loopback: honeycombd (journal on disk under a temp dir) and drone processes; drives
 them with `hive bench-control` (one measurement per call, JSON) and `hive tasks --json`. Prints markdown.
 """
-import argparse, json, os, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, signal, statistics, subprocess, sys, tempfile, time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from broker_bench import free_port  # a sibling script: its directory is on sys.path when run
 
 
 class Hive:

@@ -3,13 +3,7 @@ import json, os, signal, socket, subprocess, sys, time
 
 import pytest
 
-BIN = os.environ.get("HONEYCOMBD", os.path.join(os.path.dirname(__file__), "..", "..", ".build", "debug", "honeycombd"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import HONEYCOMBD as BIN, free_port
 
 
 def run(*args, timeout=10):
