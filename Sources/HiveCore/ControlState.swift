@@ -79,6 +79,9 @@ public final class ControlState {
     /// Each goal's tasks in creation order (API reads without scanning every task).
     public private(set) var tasksByGoal: [GoalID: [TaskID]] = [:]
 
+    /// A goal's task records in creation order.
+    public func tasks(of goal: GoalID) -> [TaskRecord] { (tasksByGoal[goal] ?? []).compactMap { tasks[$0] } }
+
     public init(config: ControlConfig = ControlConfig()) { self.config = config }
 
     public var pendingCount: Int { tasks.values.lazy.filter { $0.state == .pending }.count }
@@ -224,7 +227,7 @@ public final class ControlState {
     /// an `any` or `vote`). Checked at the tick, which fails the goal with this reason as a journaled event.
     private func starvedReason(_ g: GoalID, task: TaskID) -> String? {
         guard let t = tasks[task], t.state == .pending else { return nil }
-        if (tasksByGoal[g] ?? []).contains(where: { tasks[$0]?.lease != nil }) { return nil }
+        if tasks(of: g).contains(where: { $0.lease != nil }) { return nil }
         return budgetRefusal(t)
     }
 

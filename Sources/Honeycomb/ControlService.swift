@@ -276,10 +276,10 @@ public actor ControlService {
             await durable()
             guard let g = state.goals[r.goal] else { return answer(APIError("unknown goal '\(r.goal)'")) }
             switch verb {
-            case "tasks": answer(tasks(of: g.id).map(TaskView.init))
+            case "tasks": answer(state.tasks(of: g.id).map(TaskView.init))
             case "result":
-                let all = tasks(of: g.id)
-                answer(GoalResult(goal: summary(g), answer: state.tasks[g.root]?.result?.output,
+                let all = state.tasks(of: g.id)
+                answer(GoalResult(goal: summary(g, tasks: all), answer: state.tasks[g.root]?.result?.output,
                                   ledger: GoalLedger(goal: g, tasks: all, now: now),
                                   tasks: all.filter { $0.kind != "fork" }.map(TaskView.init)))
             default: answer(summary(g))
@@ -295,13 +295,9 @@ public actor ControlService {
         }
     }
 
-    private func tasks(of goal: GoalID) -> [TaskRecord] {
-        (state.tasksByGoal[goal] ?? []).compactMap { state.tasks[$0] }
-    }
-
-    private func summary(_ g: GoalRecord) -> GoalSummary {
+    private func summary(_ g: GoalRecord, tasks: [TaskRecord]? = nil) -> GoalSummary {
         var counts: [String: Int] = [:]
-        for t in tasks(of: g.id) where t.kind != "fork" { counts[t.state.rawValue, default: 0] += 1 }
+        for t in tasks ?? state.tasks(of: g.id) where t.kind != "fork" { counts[t.state.rawValue, default: 0] += 1 }
         return GoalSummary(g, counts: counts)
     }
 }

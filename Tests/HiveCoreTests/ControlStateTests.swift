@@ -110,7 +110,7 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(t.reason == "failed after 2 attempt(s): exit code 1")
         #expect(h.goal(g).state == .failed)
         #expect(h.goal(g).reason?.contains("join all cannot be met: 1 of 1 children failed") == true)
-        let ledger = GoalLedger(goal: h.goal(g), tasks: h.state.tasksByGoal[g]!.compactMap { h.state.tasks[$0] }, now: h.now)
+        let ledger = GoalLedger(goal: h.goal(g), tasks: h.state.tasks(of: g), now: h.now)
         #expect(ledger.retries == 1 && ledger.candidatesProposed == 0, "an all-join has no speculative candidates")
     }
 
@@ -372,7 +372,7 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         let root = h.state.tasks[h.goal(g).root]!
         #expect(root.result?.output == "42")
         #expect(root.reason == "vote: 3 of 4 for this answer")
-        let ledger = GoalLedger(goal: h.goal(g), tasks: h.state.tasksByGoal[g]!.compactMap { h.state.tasks[$0] }, now: h.now)
+        let ledger = GoalLedger(goal: h.goal(g), tasks: h.state.tasks(of: g), now: h.now)
         #expect(ledger.candidatesProposed == 4 && ledger.candidatesAccepted == 3 && ledger.retries == 0)
     }
 
@@ -420,7 +420,7 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
             _ = h.state.receive(r, now: h.now + 40)
         }
         let goal = h.goal(g)
-        let tasks = h.state.tasksByGoal[g]!.compactMap { h.state.tasks[$0] }
+        let tasks = h.state.tasks(of: g)
         let ledger = GoalLedger(goal: goal, tasks: tasks, now: h.now + 40)
         #expect(ledger.total.calls == 3)
         #expect(ledger.byTier["edge"]?.calls == 2 && ledger.byTier["core"]?.calls == 1)
