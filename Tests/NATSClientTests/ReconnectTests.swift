@@ -192,18 +192,7 @@ final class FakeServer: @unchecked Sendable {
         fd = sock
         var one: Int32 = 1
         setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, 4)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
-                bind(sock, p, len)
-                listen(sock, 8)
-                return getsockname(sock, p, &len)
-            }
-        }
-        port = Int(UInt16(bigEndian: addr.sin_port))
+        port = LoopbackSocket.bindEphemeral(sock, listenBacklog: 8)
         let listener = fd
         Thread.detachNewThread { [self] in
             while true {

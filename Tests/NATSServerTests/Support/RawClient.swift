@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import NATSTestSupport
 
 /// A frame as the raw test client sees it: a control line, or a MSG/HMSG line with its payload.
 struct Frame: Equatable, CustomStringConvertible {
@@ -42,14 +43,7 @@ final class RawClient {
             var size = receiveBuffer
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(4))
         }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { throw RawClientError.closed("connect to \(port) failed: errno \(errno)") }
+        guard LoopbackSocket.connect(fd, port: port) else { throw RawClientError.closed("connect to \(port) failed: errno \(errno)") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(4))
     }
