@@ -18,7 +18,10 @@ public struct ExecBackend: Backend {
     /// Bytes of combined stdout+stderr kept (the rest is read and dropped, so the child never blocks).
     public let outputCap: Int
 
+    /// Ignores SIGPIPE for the process: a child that exits without reading its stdin must cost an EPIPE on
+    /// our write, not the drone.
     public init(allowed: [String], outputCap: Int = 64 * 1024) {
+        signal(SIGPIPE, SIG_IGN)
         self.allowed = Set(allowed)
         allowedCanonical = Set(allowed.map(ExecBackend.canonical))
         self.outputCap = outputCap
@@ -127,8 +130,18 @@ final class ExecRun: @unchecked Sendable {
         guard started else {
             return .failure(lock.withLock { killedBecause } ?? "cannot start \(command)")
         }
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
+        // Stdin is fed from its own thread while this one reads the output: a child that writes before it has
+        // read everything cannot deadlock against us, and one that exits without reading (EPIPE) is not an error.
+        let feed = input.fileHandleForWriting
+        if let stdin, !stdin.isEmpty {
+            let bytes = Data(stdin.utf8)
+            OSThread(name: "exec-stdin") {
+                try? feed.write(contentsOf: bytes)
+                try? feed.close()
+            }.detach()
+        } else {
+            try? feed.close()
+        }
         // The timeout: a watchdog thread kills the process group's leader when it outlives the task.
         let deadline = DispatchTime.now() + .milliseconds(timeoutMillis)
         let watchdog = DispatchSemaphore(value: 0)

@@ -68,6 +68,9 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var reason: String?
     public var wallMillis: Int?
     public var usage: Usage?
+    /// In a plan: the call's role and round.
+    public var role: Role?
+    public var round: Int?
 
     public init(_ t: TaskRecord) {
         task = t.id
@@ -84,10 +87,12 @@ public struct TaskView: Codable, Sendable, Equatable {
         reason = t.reason
         wallMillis = t.result?.wallMillis
         usage = t.result?.usage
+        role = t.role
+        round = t.round
     }
 
     enum CodingKeys: String, CodingKey {
-        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage
+        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }
@@ -98,11 +103,14 @@ public struct GoalResult: Codable, Sendable {
     /// The goal's own answer when its root decided one (a `vote` fork's winning answer, or a work task's output).
     public var answer: String?
     public var ledger: GoalLedger?
+    /// A plan goal's steps with their candidates' provenance.
+    public var steps: [StepView]?
     public var tasks: [TaskView]
-    public init(goal: GoalSummary, answer: String? = nil, ledger: GoalLedger? = nil, tasks: [TaskView]) {
+    public init(goal: GoalSummary, answer: String? = nil, ledger: GoalLedger? = nil, steps: [StepView]? = nil, tasks: [TaskView]) {
         self.goal = goal
         self.answer = answer
         self.ledger = ledger
+        self.steps = steps
         self.tasks = tasks
     }
 }

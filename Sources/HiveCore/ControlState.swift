@@ -65,8 +65,8 @@ public struct Outbox: Sendable {
 /// journal; replaying those events with `apply` rebuilds the same goals and tasks. The drone registry is not
 /// journaled: drones announce themselves again after a restart.
 public final class ControlState {
-    public private(set) var goals: [GoalID: GoalRecord] = [:]
-    public private(set) var tasks: [TaskID: TaskRecord] = [:]
+    public internal(set) var goals: [GoalID: GoalRecord] = [:]
+    public internal(set) var tasks: [TaskID: TaskRecord] = [:]
     public private(set) var drones: [DroneID: DroneRecord] = [:]
     public let config: ControlConfig
     public var outbox = Outbox()
@@ -90,7 +90,11 @@ public final class ControlState {
 
     /// Accepts a goal. Returns its id and the event to journal.
     public func submit(_ spec: GoalSpec, now: Int64) throws(SubmitError) -> (GoalID, JournalEvent) {
-        try validate(spec.root, path: "root")
+        if let plan = spec.plan {
+            if let why = PlanValidator.problem(in: plan) { throw .invalid(why) }
+        } else {
+            try validate(spec.root, path: "root")
+        }
         if let max = spec.budget.maxTokens { try validateTokens(spec.root, path: "root", max: max) }
         let size = spec.root.size
         if size.nodes > spec.budget.maxTasks { throw .tooManyTasks(size.nodes, limit: spec.budget.maxTasks) }
@@ -122,6 +126,7 @@ public final class ControlState {
             for (i, c) in children.enumerated() { try validate(c, path: "\(path).children[\(i)]") }
         } else {
             if t.kind.isEmpty { throw .invalid("\(path) has no kind") }
+            if t.isStructural { throw .invalid("\(path) has kind '\(t.kind)', which only plans create (submit a plan with steps)") }
             if t.children != nil { throw .invalid("\(path) has children but kind '\(t.kind)' (use kind \"fork\")") }
             if let a = t.maxAttempts, a < 1 { throw .invalid("\(path) max_attempts must be at least 1") }
             if let ms = t.timeoutMillis, ms < 1 { throw .invalid("\(path) timeout_ms must be positive") }
@@ -251,7 +256,8 @@ public final class ControlState {
             if !d.capabilities.contains(backend) { continue }
             if let command, !d.capabilities.contains(command) { continue }
             if !t.requires.allSatisfy({ d.capabilities.contains($0) }) { continue }
-            let score = (t.tried.contains(d.id) ? 0 : 1_000_000) + d.freeSlots * 1_000 - min(d.running.count, 999)
+            let fresh = !t.tried.contains(d.id) && !(t.avoid?.contains(d.id) ?? false)
+            let score = (fresh ? 1_000_000 : 0) + d.freeSlots * 1_000 - min(d.running.count, 999)
             if score > bestScore || (score == bestScore && d.id < best!.id) {
                 best = d
                 bestScore = score
@@ -355,7 +361,9 @@ public final class ControlState {
             goals[id] = goal
             runningGoals.insert(id)
             if let n = Int64(id.dropFirst()), n >= nextGoal { nextGoal = n + 1 }
-            _ = addTask(spec.root, goal: id, parent: nil, index: 0, depth: 1, at: at)
+            _ = addTask(spec.plan == nil ? spec.root : TaskSpec(name: "plan", kind: "plan"), goal: id, parent: nil, index: 0,
+                        depth: 1, at: at)
+            if let plan = spec.plan { startPlan(id, spec: plan, at: at) }
 
         case .taskLeased(let task, let attempt, let drone, let token, let deadline, _, let tier):
             guard var t = tasks[task], t.state == .pending else { return }
@@ -382,7 +390,9 @@ public final class ControlState {
             } else {
                 drones[output.drone]?.failed += 1
                 let why = output.error ?? output.exitCode.map { "exit code \($0)" } ?? "failed"
-                if output.permanent == true { t.maxAttempts = t.attempts }  // retrying cannot help
+                // Retrying cannot help a permanent failure, nor a check that ran and said no (its exit status is
+                // the verdict).
+                if output.permanent == true || (t.role == .verify && output.exitCode != nil) { t.maxAttempts = t.attempts }
                 retryOrDie(&t, reason: "failed after \(t.attempts) attempt(s): \(why)", at: at)
             }
 
@@ -404,20 +414,27 @@ public final class ControlState {
                 tasks[task]!.children.append(child)
             }
 
-        case .goalCancelled(let goal, let reason, let at), .goalFailed(let goal, let reason, let at):
-            guard var g = goals[goal], g.state == .running else { return }
-            if case .goalCancelled = event { g.state = .cancelled } else { g.state = .failed }
-            g.reason = reason
-            g.finishedAt = at
-            goals[goal] = g
-            runningGoals.remove(goal)
-            cancelSubtree(g.root, reason: reason, at: at)
-            outbox.finishedGoals.append(goal)
+        case .goalCancelled(let goal, let reason, let at):
+            endGoal(goal, failed: false, reason: reason, at: at)
+        case .goalFailed(let goal, let reason, let at):
+            endGoal(goal, failed: true, reason: reason, at: at)
         }
     }
 
+    /// Ends a running goal as failed or cancelled, cancelling whatever of it still runs.
+    func endGoal(_ goal: GoalID, failed: Bool, reason: String, at: Int64) {
+        guard var g = goals[goal], g.state == .running else { return }
+        g.state = failed ? .failed : .cancelled
+        g.reason = reason
+        g.finishedAt = at
+        goals[goal] = g
+        runningGoals.remove(goal)
+        cancelSubtree(g.root, reason: reason, at: at)
+        outbox.finishedGoals.append(goal)
+    }
+
     /// Creates a task (and, for a fork, its subtree). Work tasks are queued at once.
-    private func addTask(_ spec: TaskSpec, goal: GoalID, parent: TaskID?, index: Int, depth: Int, at: Int64) -> TaskID {
+    func addTask(_ spec: TaskSpec, goal: GoalID, parent: TaskID?, index: Int, depth: Int, at: Int64) -> TaskID {
         let n = goals[goal]!.taskCount
         goals[goal]!.taskCount += 1
         let id = "\(goal).\(n)"
@@ -428,9 +445,11 @@ public final class ControlState {
                            timeoutMillis: spec.timeoutMillis ?? config.defaultTimeoutMillis,
                            maxAttempts: spec.maxAttempts ?? budget.maxAttempts,
                            join: spec.isFork ? (spec.join ?? .all) : nil,
-                           state: spec.isFork ? .waiting : .pending, createdAt: at)
+                           state: spec.isStructural ? .waiting : .pending, createdAt: at)
         if spec.join == .vote { t.votes = [:] }
-        if spec.isFork {
+        if spec.isStructural && !spec.isFork {
+            tasks[id] = t  // a plan or step node: the plan machinery adds its children
+        } else if spec.isFork {
             tasks[id] = t
             for (i, c) in (spec.children ?? []).enumerated() {
                 let child = addTask(c, goal: goal, parent: id, index: i, depth: depth + 1, at: at)
@@ -480,6 +499,7 @@ public final class ControlState {
 
     /// A task reached a final state: decide its parent's join, or its goal.
     private func settled(_ t: TaskRecord) {
+        if let p = t.parent, tasks[p]?.kind == TaskSpec.stepKind { return stepChildSettled(t) }
         guard let parentID = t.parent else {
             finishGoal(t.goal, succeeded: t.state == .succeeded, reason: t.reason, at: t.finishedAt ?? 0)
             return
@@ -533,7 +553,7 @@ public final class ControlState {
         settled(parent)
     }
 
-    private func finishGoal(_ id: GoalID, succeeded: Bool, reason: String?, at: Int64) {
+    func finishGoal(_ id: GoalID, succeeded: Bool, reason: String?, at: Int64) {
         guard var g = goals[id], g.state == .running else { return }
         g.state = succeeded ? .succeeded : .failed
         g.reason = succeeded ? nil : reason
@@ -555,7 +575,7 @@ public final class ControlState {
         return key
     }
 
-    private func cancelSubtree(_ id: TaskID, reason: String, at: Int64) {
+    func cancelSubtree(_ id: TaskID, reason: String, at: Int64) {
         guard var t = tasks[id], !t.state.isFinal else { return }
         if let lease = t.lease { outbox.cancellations.append((lease.drone, id)) }
         releaseLease(&t, charge: true)

@@ -34,12 +34,15 @@ public struct GoalLedger: Codable, Sendable, Equatable {
     public var wallMillis: Int64 = 0
     /// Sum of task times over wall time: how many drones' worth of work ran at once.
     public var parallelSpeedup: Double = 0
-    /// Speculative candidates (children of `any`, `quorum` and `vote` forks) that produced an answer.
+    /// Speculative candidates (children of `any`, `quorum` and `vote` forks, and plan steps' candidates) that
+    /// produced an answer.
     public var candidatesProposed = 0
     /// Of those, the ones the join used: the winning answer's voters, or the successes a quorum needed.
     public var candidatesAccepted = 0
     /// Attempts beyond each task's first (retries after failures, expired leases, lost drones).
     public var retries = 0
+    /// Plan steps re-forked after failed validation (rounds beyond each step's first).
+    public var reforks = 0
 
     public init() {}
 
@@ -51,10 +54,16 @@ public struct GoalLedger: Codable, Sendable, Equatable {
                 candidatesProposed += proposed
                 candidatesAccepted += accepted
             }
-            guard t.kind != "fork", let o = t.result else { continue }
+            guard !t.isStructural, let o = t.result else { continue }
             total.add(o)
             byTier[o.tier?.rawValue ?? "unknown", default: Line()].add(o)
             byDrone[o.drone, default: Line()].add(o)
+        }
+        let succeeded = Set(tasks.lazy.filter { $0.state == .succeeded }.map(\.id))
+        for s in goal.plan?.steps ?? [] {
+            reforks += s.round
+            candidatesProposed += s.candidates.lazy.filter { succeeded.contains($0.task) }.count
+            candidatesAccepted += s.candidates.lazy.filter(\.accepted).count
         }
         coreShare = total.calls > 0 ? Double(byTier["core"]?.calls ?? 0) / Double(total.calls) : 0
         wallMillis = max(0, (goal.finishedAt ?? now) - goal.createdAt)
@@ -75,6 +84,6 @@ public struct GoalLedger: Codable, Sendable, Equatable {
         case total
         case byTier = "by_tier", byDrone = "by_drone", coreShare = "core_share", wallMillis = "wall_ms"
         case parallelSpeedup = "parallel_speedup", candidatesProposed = "candidates_proposed"
-        case candidatesAccepted = "candidates_accepted", retries
+        case candidatesAccepted = "candidates_accepted", retries, reforks
     }
 }

@@ -147,6 +147,16 @@ public struct TaskRecord: Codable, Sendable {
     public var seq: Int64 = 0
     public var createdAt: Int64
     public var finishedAt: Int64?
+    /// In a plan: the cognitive role of this call (or step node), its re-fork round, and for a critique or verify
+    /// call the candidate it checks.
+    public var role: Role?
+    public var round: Int?
+    public var candidate: TaskID?
+    /// Drones this task should not run on when another can take it (a critic avoids the candidate's author).
+    public var avoid: [DroneID]?
+
+    /// Plan, step and fork nodes do no work of their own.
+    public var isStructural: Bool { kind == "fork" || kind == TaskSpec.planKind || kind == TaskSpec.stepKind }
 }
 
 public struct GoalRecord: Codable, Sendable {
@@ -168,12 +178,14 @@ public struct GoalRecord: Codable, Sendable {
     /// Core-tier calls made (every ended core lease counts: the call ran or may have), and those now leased.
     public var coreCalls = 0
     public var coreReserved = 0
+    /// A plan goal's steps and their progress.
+    public var plan: PlanRecord?
 }
 
 extension GoalRecord {
     enum CodingKeys: String, CodingKey {
         case id, name, priority, budget, root, state, reason, createdAt, deadline, finishedAt, taskCount
-        case tokensSpent, tokensReserved, coreCalls, coreReserved
+        case tokensSpent, tokensReserved, coreCalls, coreReserved, plan
     }
 
     /// Snapshots from before token budgets lack the token counters: they decode as zero.
@@ -194,6 +206,7 @@ extension GoalRecord {
         tokensReserved = try c.decodeIfPresent(Int.self, forKey: .tokensReserved) ?? 0
         coreCalls = try c.decodeIfPresent(Int.self, forKey: .coreCalls) ?? 0
         coreReserved = try c.decodeIfPresent(Int.self, forKey: .coreReserved) ?? 0
+        plan = try c.decodeIfPresent(PlanRecord.self, forKey: .plan)
     }
 }
 

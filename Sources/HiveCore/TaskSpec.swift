@@ -87,6 +87,12 @@ public struct TaskSpec: Codable, Sendable, Equatable {
 
     public var isFork: Bool { kind == "fork" }
 
+    /// Kinds of the nodes a plan goal's tree is made of (see `ControlState+Plans`).
+    public static let planKind = "plan", stepKind = "step"
+
+    /// Plan, step and fork nodes do no work of their own.
+    public var isStructural: Bool { isFork || kind == Self.planKind || kind == Self.stepKind }
+
     /// The most model tokens one call of this task can use, or nil when unbounded (a model task without
     /// `max_tokens`). Bytes bound tokens (every vocabulary here encodes a byte in at most one token); 64 more
     /// covers the chat template and BOS. Zero for tasks that call no model.
@@ -156,13 +162,17 @@ public struct Budget: Codable, Sendable, Equatable {
     }
 }
 
-/// A goal as submitted: a task tree, a priority and a budget.
+/// A goal as submitted: a task tree or a plan, a priority and a budget.
+///
+/// A plan is written at the top level (`goal`, `steps`, …, see `PlanSpec`) and kept under `plan` in the journal.
 public struct GoalSpec: Codable, Sendable, Equatable {
     public var name: String?
     /// Higher runs first.
     public var priority: Int
     public var budget: Budget
+    /// The task tree; for a plan, a `plan` node the steps grow under.
     public var root: TaskSpec
+    public var plan: PlanSpec?
 
     public init(name: String? = nil, priority: Int = 0, budget: Budget = Budget(), root: TaskSpec) {
         self.name = name
@@ -171,13 +181,35 @@ public struct GoalSpec: Codable, Sendable, Equatable {
         self.root = root
     }
 
+    public init(name: String? = nil, priority: Int = 0, budget: Budget = Budget(), plan: PlanSpec) {
+        self.init(name: name, priority: priority, budget: budget, root: TaskSpec(name: "plan", kind: TaskSpec.planKind))
+        self.plan = plan
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name)
         priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0
         budget = try c.decodeIfPresent(Budget.self, forKey: .budget) ?? Budget()
-        root = try c.decode(TaskSpec.self, forKey: .root)
+        if let p = try c.decodeIfPresent(PlanSpec.self, forKey: .plan) {
+            plan = p
+        } else if c.contains(.goal) {
+            plan = try PlanSpec(from: decoder)
+        }
+        if plan != nil {
+            root = TaskSpec(name: "plan", kind: TaskSpec.planKind)
+        } else {
+            root = try c.decode(TaskSpec.self, forKey: .root)
+        }
     }
 
-    enum CodingKeys: String, CodingKey { case name, priority, budget, root }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(name, forKey: .name)
+        try c.encode(priority, forKey: .priority)
+        try c.encode(budget, forKey: .budget)
+        if let plan { try c.encode(plan, forKey: .plan) } else { try c.encode(root, forKey: .root) }
+    }
+
+    enum CodingKeys: String, CodingKey { case name, priority, budget, root, plan, goal }
 }

@@ -25,7 +25,8 @@ public final class ControlPlane: Sendable {
     /// Opens the journal (when `dataDirectory` is set), connects to the bus (waiting for it if it is not up
     /// yet), recovers accepted goals and starts serving.
     public static func start(options: NATSClientOptions, mode: BrokerMode, dataDirectory: String? = nil,
-                             config: ControlConfig = ControlConfig(), compactAtBytes: Int = 64 << 20) async throws -> ControlPlane {
+                             config: ControlConfig = ControlConfig(), compactAtBytes: Int = 64 << 20,
+                             prompts: PromptLibrary = PromptLibrary()) async throws -> ControlPlane {
         var journal: Journal?
         var recovery: JournalRecovery?
         if let dataDirectory {
@@ -46,7 +47,7 @@ public final class ControlPlane: Sendable {
                         uptimeSeconds: Double((ContinuousClock.now - started).components.seconds))
         }
         let service = try await ControlService.start(client: client, journal: journal, recovery: recovery, config: config,
-                                                     compactAtBytes: compactAtBytes, status: status)
+                                                     compactAtBytes: compactAtBytes, prompts: prompts, status: status)
         try await client.flush()
         let plane = ControlPlane(client: client, service: service, journal: journal)
         plane.log.info("bus_connected", ["broker": mode.rawValue, "server": client.connectedServer ?? "?"])

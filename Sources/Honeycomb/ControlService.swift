@@ -26,10 +26,13 @@ public actor ControlService {
     private let compactAtBytes: Int
     /// Builds the `hive.v1.api.status` answer (the control plane knows the broker mode and start time).
     private let status: @Sendable () -> StatusReply
+    /// Role frames filled into submitted plans.
+    private let prompts: PromptLibrary
 
     init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
-         status: @escaping @Sendable () -> StatusReply) {
+         prompts: PromptLibrary, status: @escaping @Sendable () -> StatusReply) {
         self.client = client
+        self.prompts = prompts
         self.status = status
         self.journal = journal
         self.compactAtBytes = compactAtBytes
@@ -51,9 +54,10 @@ public actor ControlService {
 
     /// Recovers, subscribes and starts the timers.
     static func start(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig,
-                      compactAtBytes: Int = 64 << 20, status: @escaping @Sendable () -> StatusReply) async throws -> ControlService {
+                      compactAtBytes: Int = 64 << 20, prompts: PromptLibrary = PromptLibrary(),
+                      status: @escaping @Sendable () -> StatusReply) async throws -> ControlService {
         let service = ControlService(client: client, journal: journal, recovery: recovery, config: config,
-                                     compactAtBytes: compactAtBytes, status: status)
+                                     compactAtBytes: compactAtBytes, prompts: prompts, status: status)
         await service.recover(recovery)
         try await service.subscribe()
         return service
@@ -248,7 +252,7 @@ public actor ControlService {
         switch verb {
         case "submit":
             let spec: GoalSpec
-            do { spec = try decoder.decode(GoalSpec.self, from: Data(m.payload)) } catch {
+            do { spec = prompts.filling(try decoder.decode(GoalSpec.self, from: Data(m.payload))) } catch {
                 return answer(APIError("unreadable goal: \(error)"))
             }
             do {
@@ -280,8 +284,8 @@ public actor ControlService {
             case "result":
                 let all = state.tasks(of: g.id)
                 answer(GoalResult(goal: summary(g, tasks: all), answer: state.tasks[g.root]?.result?.output,
-                                  ledger: GoalLedger(goal: g, tasks: all, now: now),
-                                  tasks: all.filter { $0.kind != "fork" }.map(TaskView.init)))
+                                  ledger: GoalLedger(goal: g, tasks: all, now: now), steps: state.stepViews(of: g.id),
+                                  tasks: all.filter { !$0.isStructural }.map(TaskView.init)))
             default: answer(summary(g))
             }
         case "drones":
@@ -297,7 +301,7 @@ public actor ControlService {
 
     private func summary(_ g: GoalRecord, tasks: [TaskRecord]? = nil) -> GoalSummary {
         var counts: [String: Int] = [:]
-        for t in tasks ?? state.tasks(of: g.id) where t.kind != "fork" { counts[t.state.rawValue, default: 0] += 1 }
+        for t in tasks ?? state.tasks(of: g.id) where !t.isStructural { counts[t.state.rawValue, default: 0] += 1 }
         return GoalSummary(g, counts: counts)
     }
 }

@@ -38,13 +38,15 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var control = ControlConfig()
     /// Journal size that triggers compaction into a snapshot.
     public var journalCompactBytes = 64 << 20
+    /// Where the role prompt frames live; nil searches `PromptLibrary.searchPath`.
+    public var promptsDirectory: String?
 
     public init() {}
 
     public static let usage = """
         usage: honeycombd [--config FILE] [--listen HOST:PORT] [--token TOKEN | --user USER --pass PASS]
                           [--max-payload BYTES] [--event-loops N] [--log-level debug|info|warn|error]
-                          [--nats nats://HOST:PORT[,nats://HOST:PORT...]] [--data DIR]
+                          [--nats nats://HOST:PORT[,nats://HOST:PORT...]] [--data DIR] [--prompts DIR]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
         server or cluster with --nats (the embedded broker is then off).
@@ -57,6 +59,7 @@ public struct HoneycombConfig: Equatable, Sendable {
           --log-level LEVEL    debug, info, warn or error (default info)
           --nats URLS          use this NATS server/cluster (credentials in the URL: nats://user:pass@host:port)
           --data DIR           journal accepted goals and task results here (survives crashes and restarts)
+          --prompts DIR        role prompt frames for plans (default: Config/prompts, then /etc/hive/prompts)
         """
 
     /// Applies a config file's JSON text.
@@ -88,6 +91,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "drone_lost_after_ms": control.lostAfterMillis = try int(key, value)
             case "task_timeout_ms": control.defaultTimeoutMillis = try int(key, value)
             case "journal_compact_bytes": journalCompactBytes = try int(key, value)
+            case "prompts_dir": promptsDirectory = try string(key, value)
             default: throw .unknownKey(key, path: path)
             }
         }
@@ -155,7 +159,7 @@ public struct HoneycombConfig: Equatable, Sendable {
         while i < arguments.count {
             let arg = arguments[i]
             let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
-                         "--nats", "--data"]
+                         "--nats", "--data", "--prompts"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
@@ -191,6 +195,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--log-level": try config.setLogLevel(value)
             case "--nats": try config.setExternalBus(value)
             case "--data": config.dataDirectory = value
+            case "--prompts": config.promptsDirectory = value
             default: break
             }
         }

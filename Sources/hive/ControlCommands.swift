@@ -60,7 +60,8 @@ struct ControlCLI {
 
 struct Empty: Codable {}
 
-/// `hive submit --exec CMD [ARGS…] --count N [--tier T] [--wait] [--json]` or `hive submit PLAN.json|-`.
+/// `hive submit "GOAL TEXT"` (the architect plans it), `hive submit PLAN.json|-` or `--plan FILE`,
+/// `hive submit --prompt TEXT`, or `hive submit --exec CMD [ARGS…] --count N`; each with `[--wait] [--json]`.
 func submitCommand(_ args: [String]) async {
     let cli = ControlCLI(args)
     var spec: GoalSpec?
@@ -77,7 +78,13 @@ func submitCommand(_ args: [String]) async {
     var model = TaskInput()
     let flags: Set<String> = ["--count", "--tier", "--wait", "--timeout-ms", "--max-attempts", "--priority", "--name",
                               "--deadline-ms", "--prompt", "--system", "--max-tokens", "--temperature", "--seed", "--stop",
-                              "--json-schema", "--json-output"]
+                              "--json-schema", "--json-output", "--plan", "--n", "--join", "--critics", "--critic-tier",
+                              "--architect-tier", "--integrate-tier", "--max-core-calls", "--budget-tokens"]
+    var architect = ArchitectSpec()
+    var explore = StepSpec(id: "")
+    var integrate = StepSpec(id: "")
+    var maxCoreCalls: Int?
+    var budgetTokens: Int?
     var i = 0
     let a = cli.rest
     func next() -> String {
@@ -86,6 +93,7 @@ func submitCommand(_ args: [String]) async {
         return a[i]
     }
     var planPath: String?
+    var goalText: String?
     while i < a.count {
         switch a[i] {
         case "--exec":
@@ -114,9 +122,24 @@ func submitCommand(_ args: [String]) async {
             guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read schema file \(path)", code: 66) }
             model.jsonSchema = String(decoding: d, as: UTF8.self)
         case "--name": name = next()
+        case "--plan": planPath = next()
+        case "--n": explore.n = Int(next()) ?? { fail("--n takes a number") }()
+        case "--join": explore.join = StepJoin.parse(next()) ?? { fail("--join takes any, all, vote, best or synthesize[:K]") }()
+        case "--critics": explore.critics = Int(next()) ?? { fail("--critics takes a number") }()
+        case "--critic-tier": explore.criticTier = TierRequirement.parse(next()) ?? { fail("--critic-tier takes edge, worker or core (optionally with +)") }()
+        case "--architect-tier": architect.tier = TierRequirement.parse(next()) ?? { fail("--architect-tier takes edge, worker or core (optionally with +)") }()
+        case "--integrate-tier": integrate.tier = TierRequirement.parse(next()) ?? { fail("--integrate-tier takes edge, worker or core (optionally with +)") }()
+        case "--max-core-calls": maxCoreCalls = Int(next()) ?? { fail("--max-core-calls takes a number") }()
+        case "--budget-tokens": budgetTokens = Int(next()) ?? { fail("--budget-tokens takes a number") }()
         default:
             if a[i].hasPrefix("--") { fail("unknown submit option '\(a[i])'") }
-            planPath = a[i]
+            if planPath != nil || goalText != nil { fail("submit takes one plan file or one goal text (quote the goal)") }
+            // A plan file (or - for stdin) when one exists at that path; otherwise the goal, in words, for the architect.
+            if a[i] == "-" || FileManager.default.fileExists(atPath: a[i]) || a[i].hasSuffix(".json") {
+                planPath = a[i]
+            } else {
+                goalText = a[i]
+            }
         }
         i += 1
     }
@@ -133,6 +156,18 @@ func submitCommand(_ args: [String]) async {
         spec = GoalSpec(name: name ?? "exec \(exec.joined(separator: " "))", priority: priority,
                         budget: Budget(maxTasks: count + 1, deadlineMillis: deadlineMillis),
                         root: .fork(Array(repeating: task, count: count)))
+    } else if let goalText {
+        // The architect writes the plan: subtasks explored by cheap drones (judged or voted), then one integration.
+        explore.tier = tier ?? explore.tier
+        explore.maxTokens = model.maxTokens
+        integrate.maxTokens = model.maxTokens
+        if explore.n == nil { explore.n = 3 }
+        if explore.join == nil { explore.join = .best }
+        architect.step = explore
+        architect.integrate = integrate
+        spec = GoalSpec(name: name ?? String(goalText.prefix(60)), priority: priority,
+                        budget: Budget(deadlineMillis: deadlineMillis, maxTokens: budgetTokens, maxCoreCalls: maxCoreCalls),
+                        plan: PlanSpec(goal: goalText, architect: architect))
     } else if let planPath {
         let data: Data
         if planPath == "-" {
@@ -145,7 +180,7 @@ func submitCommand(_ args: [String]) async {
             fail("\(planPath) is not a goal plan: \(error)", code: 65)
         }
     } else {
-        fail("submit needs --prompt TEXT, --exec CMD [ARGS…], or a plan file (or - for stdin)")
+        fail("submit needs a goal in words (\"…\"), a plan file (or - for stdin), --prompt TEXT or --exec CMD [ARGS…]")
     }
     let nc = await cli.connect(reconnect: wait)
     defer { nc.close() }
@@ -220,9 +255,13 @@ func report(_ r: GoalResult, cli: ControlCLI) {
         print(String(format: "  ledger: %d calls (%@), %d+%d tokens, core share %.0f%%, %.1fx parallel over %lld ms",
                      l.total.calls, tiers, l.total.promptTokens, l.total.generatedTokens, l.coreShare * 100,
                      l.parallelSpeedup, l.wallMillis))
-        if l.candidatesProposed > 0 || l.retries > 0 {
-            print("  candidates: \(l.candidatesProposed) proposed, \(l.candidatesAccepted) accepted; \(l.retries) retries")
+        if l.candidatesProposed > 0 || l.retries > 0 || l.reforks > 0 {
+            print("  candidates: \(l.candidatesProposed) proposed, \(l.candidatesAccepted) accepted; \(l.retries) retries, \(l.reforks) re-forks")
         }
+    }
+    if let steps = r.steps {
+        for s in steps { reportStep(s) }
+        return
     }
     if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
         // One model call: the text itself, then what it cost.
@@ -237,6 +276,31 @@ func report(_ r: GoalResult, cli: ControlCLI) {
         let code = t.exitCode.map { " exit \($0)" } ?? ""
         print("  \(t.task) [\(t.index)] \(t.state.rawValue)\(code) on \(t.drone ?? "-")  \(out)\(t.reason.map { "  (\($0))" } ?? "")")
     }
+}
+
+/// One plan step: outcome, then each candidate's provenance (author, check, judges and scores, accepted or why not).
+func reportStep(_ s: StepView) {
+    let rounds = s.rounds > 1 ? ", \(s.rounds) rounds" : ""
+    print("  step \(s.id) (\(s.role.rawValue), \(s.join)\(rounds)) \(s.state.rawValue): \(firstLine(s.output ?? s.reason ?? ""))")
+    for c in s.candidates {
+        var line = "    \(c.accepted ? "*" : " ") \(c.task) r\(c.round + 1) \(c.state.rawValue) by \(c.drone ?? "-")"
+        if let t = c.tier { line += " (\(t.rawValue))" }
+        if let v = c.verified { line += v ? " check ok" : " check failed" }
+        if let score = c.score { line += String(format: " score %.1f", score) }
+        if !c.judges.isEmpty {
+            line += " judged by " + c.judges.map { j in "\(j.drone ?? "-")=\(j.score.map { String(format: "%g", $0) } ?? "?")" }.joined(separator: ",")
+        }
+        if let why = c.rejection { line += "  (\(firstLine(why)))" }
+        line += "  \(firstLine(c.output ?? ""))"
+        print(line)
+    }
+    if let i = s.integrator { print("      integrated by \(s.integratorDrone ?? "-") (\(i))") }
+    for f in s.feedback { print("      feedback: \(firstLine(f))") }
+}
+
+private func firstLine(_ text: String) -> String {
+    let line = text.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+    return line.count > 100 ? String(line.prefix(100)) + "…" : line
 }
 
 func goalsCommand(_ args: [String]) async {

@@ -17,8 +17,13 @@ let usage = """
       submit --prompt TEXT [--system TEXT] [--tier T] [--max-tokens N] [--temperature T] [--seed N] [--stop S]
              [--json-schema FILE | --json-output] [--wait] [--json]
             one completion on a drone serving a model (drone --model); prints the text and its usage
-      submit PLAN.json|- [--wait] [--json]
-            a goal from a JSON plan (GoalSpec: root task tree, priority, budget)
+      submit "GOAL IN WORDS" [--n N] [--join best|vote|synthesize[:K]] [--critics N] [--tier T] [--critic-tier T]
+             [--architect-tier T] [--integrate-tier T] [--max-tokens N] [--budget-tokens N] [--max-core-calls N]
+             [--deadline-ms MS] [--wait] [--json]
+            the architect (core tier) decomposes the goal; drones explore each subtask (N candidates at most),
+            critics judge them, an integrator answers; --wait shows each step's candidates and who judged them
+      submit PLAN.json|- | --plan FILE [--wait] [--json]
+            a goal from a JSON file: a plan (goal, steps) or a task tree (root); see Docs/PLANS.md
       goals | goal GOAL | tasks GOAL | result GOAL | cancel GOAL | watch GOAL | drones   [--json]
             read and steer the hive
       status [--honeycomb URLS] [--json]

@@ -28,6 +28,19 @@ Log.setLevel(config.logLevel)
 ShutdownSignal.install()
 
 let log = Log("honeycombd")
+let prompts: PromptLibrary
+do {
+    let (library, directory) = try PromptLibrary.resolve(configured: config.promptsDirectory)
+    prompts = library
+    if let directory {
+        log.info("prompts_loaded", ["dir": directory, "roles": library.frames.keys.sorted().joined(separator: ",")])
+    } else {
+        log.warn("no_prompts", ["effect": "plans must carry their own prompts; pass --prompts DIR (see Config/prompts)"])
+    }
+} catch {
+    FileHandle.standardError.write(Data("honeycombd: \(error)\n".utf8))
+    exit(78)
+}
 var broker: Broker?
 if config.externalBus == nil {
     do {
@@ -46,7 +59,7 @@ do {
     }
     control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0), mode: mode,
                                            dataDirectory: config.dataDirectory, config: config.control,
-                                           compactAtBytes: config.journalCompactBytes)
+                                           compactAtBytes: config.journalCompactBytes, prompts: prompts)
 } catch {
     log.error("start_failed", ["reason": "control plane could not start: \(error)"])
     broker?.shutdown()

@@ -19,6 +19,23 @@ import Testing
         #expect(!bad.succeeded && bad.exitCode == 7 && bad.output == "oops\n")
     }
 
+    @Test func aChildThatIgnoresALargeStdinDoesNotCrashTheDrone() async {
+        // Once crashed the drone: the write hit EPIPE after the child exited without reading.
+        let b = ExecBackend(allowed: ["/bin/sh"])
+        let big = String(repeating: "x", count: 1 << 20)
+        for _ in 0..<3 {
+            let r = await b.run(task("/bin/sh", ["-c", "echo done"], stdin: big))
+            #expect(r.succeeded && r.output == "done\n")
+        }
+    }
+
+    @Test func aChildThatEchoesALargeStdinWhileReadingItDoesNotDeadlock() async {
+        let b = ExecBackend(allowed: ["/bin/sh"], outputCap: 1 << 20)
+        let big = String(repeating: "0123456789abcdef", count: 1 << 14)  // 256 KiB, four pipe buffers
+        let r = await b.run(task("/bin/sh", ["-c", "cat; echo"], stdin: big))
+        #expect(r.succeeded && r.output?.count == big.count + 1)
+    }
+
     @Test func refusesCommandsOffTheAllowList() async {
         let b = ExecBackend(allowed: ["/bin/echo"])
         let r = await b.run(task("/bin/sh", ["-c", "true"]))

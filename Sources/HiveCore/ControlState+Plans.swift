@@ -1,0 +1,418 @@
+/// Plan goals: steps that fork candidates, check and judge them, join them, and re-fork with feedback.
+///
+/// Everything here runs inside `apply` (a task settling drives its step), so it is a pure function of the
+/// journaled events: the prompts are rendered from the frames stored with the goal, and replay rebuilds the same
+/// steps, candidates, critiques and outputs. The tree: the goal's root is a `plan` node, each started step a
+/// `step` node under it, and every call a step makes (candidates, checks, critiques, integrator) a child of its
+/// step node, tagged with its role and round.
+extension ControlState {
+    // MARK: Starting
+
+    func startPlan(_ goal: GoalID, spec: PlanSpec, at: Int64) {
+        var steps = (spec.steps ?? []).map { StepRecord(spec: $0) }
+        if steps.isEmpty { steps = [StepRecord(spec: Self.architectStep(spec))] }
+        let output = spec.steps?.isEmpty == false ? (spec.output ?? steps.last!.spec.id) : nil
+        goals[goal]!.plan = PlanRecord(goal: spec.goal, steps: steps, output: output, prompts: spec.prompts ?? [:],
+                                       architect: spec.architect)
+        advancePlan(goal, at: at)
+    }
+
+    /// The architect's step for a goal given as text: one decompose call whose answer must be a valid
+    /// `Decomposition`, re-asked with the rejection reason up to `max_reforks` times.
+    static func architectStep(_ spec: PlanSpec) -> StepSpec {
+        let a = spec.architect ?? ArchitectSpec()
+        var s = StepSpec(id: "plan", role: .decompose, prompt: "{{goal}}", tier: a.tier ?? TierRequirement(.core),
+                         n: 1, join: .any, maxReforks: a.maxReforks ?? 2, maxTokens: a.maxTokens ?? 512)
+        s.jsonSchema = Decomposition.schema(maxSubtasks: a.maxSubtasks ?? 6)
+        s.exec = a.exec
+        s.temperature = 0.7
+        return s
+    }
+
+    /// Starts every waiting step whose inputs have all succeeded; ends the goal once every step has.
+    func advancePlan(_ goal: GoalID, at: Int64) {
+        guard let g = goals[goal], g.state == .running, let plan = g.plan else { return }
+        let done = Set(plan.steps.filter { $0.state == .succeeded }.map(\.spec.id))
+        for i in plan.steps.indices where plan.steps[i].state == .waiting {
+            if (plan.steps[i].spec.inputs ?? []).allSatisfy(done.contains) {
+                startStep(goal, i, at: at)
+                guard goals[goal]?.state == .running else { return }
+            }
+        }
+        guard let plan = goals[goal]?.plan, plan.steps.allSatisfy({ $0.state == .succeeded }), plan.output != nil else { return }
+        let answer = plan.steps.first { $0.spec.id == plan.output }?.output
+        let root = g.root
+        tasks[root]?.state = .succeeded
+        tasks[root]?.result = TaskOutput(drone: "", output: answer)
+        tasks[root]?.finishedAt = at
+        finishGoal(goal, succeeded: true, reason: nil, at: at)
+    }
+
+    private func startStep(_ goal: GoalID, _ i: Int, at: Int64) {
+        let root = goals[goal]!.root
+        let spec = goals[goal]!.plan!.steps[i].spec
+        guard admit(goal, adding: 1, at: at) else { return }
+        let node = addTask(TaskSpec(name: spec.id, kind: "step"), goal: goal, parent: root, index: tasks[root]!.children.count,
+                           depth: 2, at: at)
+        tasks[root]!.children.append(node)
+        tasks[node]!.role = spec.roleOrDefault
+        goals[goal]!.plan!.steps[i].node = node
+        goals[goal]!.plan!.steps[i].state = .exploring
+        startRound(goal, i, at: at)
+    }
+
+    /// Whether the goal may create `n` more tasks; if not, the goal fails (budget.max_tasks).
+    private func admit(_ goal: GoalID, adding n: Int, at: Int64) -> Bool {
+        guard let g = goals[goal], g.state == .running else { return false }
+        if g.taskCount + n <= g.budget.maxTasks { return true }
+        endGoal(goal, failed: true, reason: "budget exhausted: \(g.taskCount + n) tasks > max_tasks \(g.budget.maxTasks)", at: at)
+        return false
+    }
+
+    private func startRound(_ goal: GoalID, _ i: Int, at: Int64) {
+        let step = goals[goal]!.plan!.steps[i]
+        let spec = step.spec
+        guard admit(goal, adding: spec.candidates, at: at) else { return }
+        let prompt = render(goal, role: spec.roleOrDefault, step: step, extra: [:])
+        for k in 0..<spec.candidates {
+            var input: TaskInput
+            let kind: String
+            if let exec = spec.exec {
+                kind = "exec"
+                input = exec
+                input.stdin = prompt
+                input.env = (exec.env ?? [:]).merging(["HIVE_ROUND": String(step.round), "HIVE_CANDIDATE": String(k)]) { a, _ in a }
+            } else {
+                kind = "model"
+                input = TaskInput(prompt: prompt, maxTokens: spec.tokens, temperature: spec.temperature,
+                                  seed: 1 + k + step.round * 1_000, jsonSchema: spec.jsonSchema)
+            }
+            let id = addCall(goal, i, kind: kind, role: spec.roleOrDefault, tier: spec.tier, input: input, at: at)
+            goals[goal]!.plan!.steps[i].candidates.append(CandidateRecord(task: id, round: step.round))
+        }
+    }
+
+    /// Adds one call under step `i`'s node, tagged with role and round.
+    private func addCall(_ goal: GoalID, _ i: Int, kind: String, role: Role, tier: TierRequirement?, input: TaskInput,
+                         candidate: TaskID? = nil, avoid: DroneID? = nil, at: Int64) -> TaskID {
+        let step = goals[goal]!.plan!.steps[i]
+        let node = step.node!
+        let id = addTask(TaskSpec(name: "\(step.spec.id).\(role.rawValue)", kind: kind, tier: tier, input: input,
+                                  timeoutMillis: step.spec.timeoutMillis),
+                         goal: goal, parent: node, index: tasks[node]!.children.count, depth: 3, at: at)
+        tasks[node]!.children.append(id)
+        tasks[id]!.role = role
+        tasks[id]!.round = step.round
+        tasks[id]!.candidate = candidate
+        if let avoid { tasks[id]!.avoid = [avoid] }
+        return id
+    }
+
+    // MARK: Rendering
+
+    /// A call's prompt: the role's frame around the step's task, with its inputs, feedback and `extra` values.
+    private func render(_ goal: GoalID, role: Role, step: StepRecord, extra: [String: String]) -> String {
+        let plan = goals[goal]!.plan!
+        var values = ["goal": plan.goal, "feedback": "", "inputs": "", "candidate": "", "candidates": ""]
+        var inputs = ""
+        for id in step.spec.inputs ?? [] {
+            let out = plan.steps.first { $0.spec.id == id }?.output ?? ""
+            values["steps.\(id)"] = out
+            inputs += "Result of step \(id):\n\(out)\n\n"
+        }
+        values["inputs"] = inputs
+        if !step.feedback.isEmpty {
+            values["feedback"] = "Earlier attempts were rejected; do better:\n" + step.feedback.map { "- \($0)" }.joined(separator: "\n") + "\n"
+        }
+        values["task"] = PromptTemplate.render(step.spec.prompt ?? "{{goal}}", values)
+        values.merge(extra) { _, b in b }
+        return PromptTemplate.render(plan.prompts[role.rawValue] ?? "{{task}}", values)
+    }
+
+    // MARK: Progress
+
+    /// A call under a step node reached a final state.
+    func stepChildSettled(_ t: TaskRecord) {
+        guard let node = t.parent, let g = goals[t.goal], g.state == .running, let i = g.plan?.index(ofNode: node) else { return }
+        let step = g.plan!.steps[i]
+        guard step.state.isActive, t.round == step.round else { return }
+        evaluateStep(t.goal, i, at: t.finishedAt ?? 0)
+    }
+
+    private func evaluateStep(_ goal: GoalID, _ i: Int, at: Int64) {
+        switch goals[goal]!.plan!.steps[i].state {
+        case .exploring: evaluateCandidates(goal, i, at: at)
+        case .judging: evaluateCritiques(goal, i, at: at)
+        case .integrating: evaluateIntegrator(goal, i, at: at)
+        default: return
+        }
+    }
+
+    private func evaluateCandidates(_ goal: GoalID, _ i: Int, at: Int64) {
+        var step = goals[goal]!.plan!.steps[i]
+        let spec = step.spec
+        var open = 0
+        var valid: [Int] = []
+        var reasons: [String] = []
+        for ci in step.candidates.indices where step.candidates[ci].round == step.round {
+            let c = step.candidates[ci]
+            guard let t = tasks[c.task] else { continue }
+            if !t.state.isFinal { open += 1; continue }
+            guard t.state == .succeeded else {
+                step.candidates[ci].rejection = t.reason ?? "failed"
+                reasons.append("candidate \(c.task) \(t.reason ?? "failed")")
+                continue
+            }
+            let output = t.result?.output ?? ""
+            if spec.roleOrDefault == .decompose {
+                let maxSubtasks = goals[goal]!.plan!.architect?.maxSubtasks ?? 6
+                if case .failure(let why) = Decomposition.validated(output, maxSubtasks: maxSubtasks) {
+                    step.candidates[ci].rejection = "plan rejected: \(why)"
+                    reasons.append("the plan was rejected: \(why)")
+                    continue
+                }
+            }
+            if let check = spec.verify {
+                if c.verify == nil {
+                    var input = check
+                    input.stdin = output
+                    goals[goal]!.plan!.steps[i] = step
+                    step.candidates[ci].verify = addCall(goal, i, kind: "exec", role: .verify, tier: nil, input: input,
+                                                         candidate: c.task, at: at)
+                    open += 1
+                    continue
+                }
+                guard let v = tasks[c.verify!] else { continue }
+                if !v.state.isFinal { open += 1; continue }
+                if v.state != .succeeded || (v.result?.exitCode ?? 0) != 0 {
+                    let detail = v.result?.exitCode.map { "exit code \($0)" } ?? v.reason ?? "failed"
+                    let said = Self.excerpt(v.result?.output ?? v.result?.error ?? "")
+                    step.candidates[ci].rejection = "check failed: \(detail)"
+                    reasons.append("a candidate failed the check (\(detail))" + (said.isEmpty ? "" : ": \(said)"))
+                    continue
+                }
+            }
+            if output.allSatisfy(\.isWhitespace) {
+                step.candidates[ci].rejection = "empty answer"
+                continue
+            }
+            valid.append(ci)
+        }
+        let roundSize = step.candidates.lazy.filter { $0.round == step.round }.count
+        goals[goal]!.plan!.steps[i] = step
+        func out(_ ci: Int) -> String { Self.trimmed(tasks[step.candidates[ci].task]?.result?.output ?? "") }
+
+        switch spec.joinOrDefault {
+        case .any:
+            if let first = valid.first { return succeed(goal, i, output: out(first), accepted: [first], at: at) }
+            if open == 0 { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at) }
+        case .all:
+            if valid.count == roundSize {
+                return succeed(goal, i, output: valid.map(out).joined(separator: "\n\n"), accepted: valid, at: at)
+            }
+            if valid.count + open < roundSize { return roundFailed(goal, i, reasons.isEmpty ? ["a candidate was unusable"] : reasons, at: at) }
+        case .vote:
+            var votes: [String: [Int]] = [:]
+            for ci in valid { votes[JoinPolicy.normalize(out(ci)), default: []].append(ci) }
+            let ranked = votes.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+            let runnerUp = ranked.dropFirst().first?.value.count ?? 0
+            if let leader = ranked.first, leader.value.count > runnerUp + open || open == 0 {
+                return succeed(goal, i, output: out(leader.value.min()!), accepted: leader.value, at: at)
+            }
+            if open == 0 { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at) }
+        case .best, .synthesize:
+            guard open == 0 else { return }
+            if valid.isEmpty { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at) }
+            if spec.criticsPerCandidate == 0 { return shortlisted(goal, i, valid, at: at) }
+            startCritiques(goal, i, valid, at: at)
+        }
+    }
+
+    private func startCritiques(_ goal: GoalID, _ i: Int, _ valid: [Int], at: Int64) {
+        let step = goals[goal]!.plan!.steps[i]
+        let spec = step.spec
+        guard admit(goal, adding: valid.count * spec.criticsPerCandidate, at: at) else { return }
+        var ids: [TaskID] = []
+        for ci in valid {
+            let c = step.candidates[ci]
+            let author = tasks[c.task]?.result?.drone
+            let prompt = render(goal, role: .critique, step: step, extra: ["candidate": tasks[c.task]?.result?.output ?? ""])
+            for k in 0..<spec.criticsPerCandidate {
+                var input: TaskInput
+                let kind: String
+                if let exec = spec.criticExec {
+                    kind = "exec"
+                    input = exec
+                    input.stdin = prompt
+                } else {
+                    kind = "model"
+                    input = TaskInput(prompt: prompt, maxTokens: 200, temperature: 0.2, seed: 7 + k, jsonSchema: CritiqueVerdict.schema)
+                }
+                ids.append(addCall(goal, i, kind: kind, role: .critique, tier: spec.criticTier, input: input,
+                                   candidate: c.task, avoid: author, at: at))
+            }
+        }
+        goals[goal]!.plan!.steps[i].critiques = ids
+        goals[goal]!.plan!.steps[i].state = .judging
+    }
+
+    /// The verdicts on `candidate` among `critiques`: each critic's drone, score (nil when it gave none) and reasons.
+    public func judgements(of candidate: TaskID, among critiques: [TaskID]) -> [(task: TaskID, drone: DroneID?, verdict: CritiqueVerdict?)] {
+        critiques.compactMap { tasks[$0] }.filter { $0.candidate == candidate }.map { c in
+            (c.id, c.result?.drone, c.state == .succeeded ? c.result?.output.flatMap(CritiqueVerdict.parse) : nil)
+        }
+    }
+
+    private func evaluateCritiques(_ goal: GoalID, _ i: Int, at: Int64) {
+        var step = goals[goal]!.plan!.steps[i]
+        guard step.critiques.allSatisfy({ tasks[$0]?.state.isFinal ?? true }) else { return }
+        var scored: [(ci: Int, score: Double)] = []
+        var reasons: [String] = []
+        for ci in step.candidates.indices where step.candidates[ci].round == step.round {
+            let verdicts = judgements(of: step.candidates[ci].task, among: step.critiques).compactMap(\.verdict)
+            guard !verdicts.isEmpty else { continue }
+            let score = verdicts.map(\.score).reduce(0, +) / Double(verdicts.count)
+            step.candidates[ci].score = score
+            scored.append((ci, score))
+            reasons += verdicts.map { "score \(Self.format($0.score)): \(Self.excerpt($0.reasons))" }
+        }
+        goals[goal]!.plan!.steps[i] = step
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.ci < $1.ci }
+        guard let top = scored.first else { return roundFailed(goal, i, ["no critic returned a usable score"], at: at) }
+        if let min = step.spec.minScore, top.score < min {
+            return roundFailed(goal, i, ["the best candidate scored \(Self.format(top.score)), below min_score \(Self.format(min))"] + reasons, at: at)
+        }
+        shortlisted(goal, i, scored.map(\.ci), at: at)
+    }
+
+    /// `best` takes the first of `ranked`; `synthesize:k` hands the first k to the integrator.
+    private func shortlisted(_ goal: GoalID, _ i: Int, _ ranked: [Int], at: Int64) {
+        let step = goals[goal]!.plan!.steps[i]
+        guard case .synthesize(let k) = step.spec.joinOrDefault else {
+            return succeed(goal, i, output: Self.trimmed(tasks[step.candidates[ranked[0]].task]?.result?.output ?? ""),
+                           accepted: [ranked[0]], at: at)
+        }
+        guard admit(goal, adding: 1, at: at) else { return }
+        let chosen = Array(ranked.prefix(k))
+        let list = chosen.enumerated().map { n, ci in
+            "Candidate \(n + 1):\n\(Self.trimmed(tasks[step.candidates[ci].task]?.result?.output ?? ""))"
+        }.joined(separator: "\n\n")
+        let prompt = render(goal, role: .integrate, step: step, extra: ["candidates": list + "\n"])
+        var input: TaskInput
+        let kind: String
+        if let exec = step.spec.integratorExec {
+            kind = "exec"
+            input = exec
+            input.stdin = prompt
+        } else {
+            kind = "model"
+            input = TaskInput(prompt: prompt, maxTokens: step.spec.tokens, temperature: 0.3, seed: 11, jsonSchema: step.spec.jsonSchema)
+        }
+        let id = addCall(goal, i, kind: kind, role: .integrate, tier: step.spec.integratorTier ?? TierRequirement(.core),
+                         input: input, at: at)
+        goals[goal]!.plan!.steps[i].shortlist = chosen.map { step.candidates[$0].task }
+        goals[goal]!.plan!.steps[i].integrator = id
+        goals[goal]!.plan!.steps[i].state = .integrating
+    }
+
+    private func evaluateIntegrator(_ goal: GoalID, _ i: Int, at: Int64) {
+        let step = goals[goal]!.plan!.steps[i]
+        guard let id = step.integrator, let t = tasks[id], t.state.isFinal else { return }
+        guard t.state == .succeeded, let out = t.result?.output, !out.allSatisfy(\.isWhitespace) else {
+            return roundFailed(goal, i, ["the integrator produced nothing: \(t.reason ?? "empty output")"], at: at)
+        }
+        let accepted = step.candidates.indices.filter { step.shortlist.contains(step.candidates[$0].task) }
+        succeed(goal, i, output: Self.trimmed(out), accepted: accepted, at: at)
+    }
+
+    // MARK: Outcomes
+
+    private func succeed(_ goal: GoalID, _ i: Int, output: String, accepted: [Int], at: Int64) {
+        var step = goals[goal]!.plan!.steps[i]
+        for ci in accepted { step.candidates[ci].accepted = true }
+        step.state = .succeeded
+        step.output = output
+        goals[goal]!.plan!.steps[i] = step
+        let node = step.node!
+        tasks[node]!.state = .succeeded
+        tasks[node]!.result = TaskOutput(drone: "", output: output)
+        tasks[node]!.finishedAt = at
+        tasks[node]!.reason = "\(step.spec.joinOrDefault): \(accepted.count) of \(step.candidates.filter { $0.round == step.round }.count) candidates used, round \(step.round + 1)"
+        cancelOpenCalls(of: node, reason: "step \(step.spec.id) already decided", at: at)
+        if step.spec.roleOrDefault == .decompose, case .success(let d) = Decomposition.validated(output, maxSubtasks: goals[goal]!.plan!.architect?.maxSubtasks ?? 6) {
+            adoptDecomposition(goal, d)
+        }
+        advancePlan(goal, at: at)
+    }
+
+    /// The architect's accepted plan becomes steps: one per subtask (from the `architect.step` template), then an
+    /// integrate step over all of them that answers the goal.
+    private func adoptDecomposition(_ goal: GoalID, _ d: Decomposition) {
+        let a = goals[goal]!.plan!.architect ?? ArchitectSpec()
+        let template = a.step ?? StepSpec(id: "")
+        var ids: [String] = []
+        for (k, sub) in d.subtasks.enumerated() {
+            var s = template
+            s.id = "s\(k + 1)"
+            s.role = .explore
+            s.prompt = sub.task
+            s.inputs = nil
+            s.n = min(sub.candidates, template.n ?? 3)
+            ids.append(s.id)
+            goals[goal]!.plan!.steps.append(StepRecord(spec: s))
+        }
+        var last = a.integrate ?? StepSpec(id: "")
+        last.id = "answer"
+        last.role = .integrate
+        last.inputs = ids
+        last.n = 1
+        last.join = .any
+        if last.tier == nil { last.tier = TierRequirement(.core) }
+        goals[goal]!.plan!.steps.append(StepRecord(spec: last))
+        goals[goal]!.plan!.output = "answer"
+    }
+
+    /// Validation failed this round: re-fork with the reasons as feedback, or fail the step and the goal.
+    private func roundFailed(_ goal: GoalID, _ i: Int, _ reasons: [String], at: Int64) {
+        var step = goals[goal]!.plan!.steps[i]
+        cancelOpenCalls(of: step.node!, reason: "round \(step.round + 1) of step \(step.spec.id) failed validation", at: at)
+        step.feedback = Array((step.feedback + reasons.map(Self.excerpt)).suffix(8))
+        if step.round < step.spec.reforks {
+            step.round += 1
+            step.state = .exploring
+            step.critiques = []
+            step.shortlist = []
+            step.integrator = nil
+            goals[goal]!.plan!.steps[i] = step
+            startRound(goal, i, at: at)
+            return
+        }
+        step.state = .failed
+        step.reason = "step \(step.spec.id) failed after \(step.round + 1) round(s): " + reasons.prefix(4).joined(separator: "; ")
+        goals[goal]!.plan!.steps[i] = step
+        tasks[step.node!]!.state = .dead
+        tasks[step.node!]!.reason = step.reason
+        tasks[step.node!]!.finishedAt = at
+        endGoal(goal, failed: true, reason: step.reason!, at: at)
+    }
+
+    private func cancelOpenCalls(of node: TaskID, reason: String, at: Int64) {
+        for c in tasks[node]?.children ?? [] where tasks[c].map({ !$0.state.isFinal }) ?? false {
+            cancelSubtree(c, reason: reason, at: at)
+        }
+    }
+
+    static func trimmed(_ s: String) -> String {
+        String(s.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+
+    /// A reason short enough for a prompt or a log line.
+    static func excerpt(_ s: String) -> String {
+        let t = trimmed(s).split(whereSeparator: \.isNewline).joined(separator: " ")
+        return t.count > 200 ? String(t.prefix(200)) + "…" : t
+    }
+
+    static func format(_ x: Double) -> String {
+        x == x.rounded() ? String(Int(x)) : String((x * 10).rounded() / 10)
+    }
+}

@@ -1,0 +1,58 @@
+/// Checks a plan at submission, so that a plan that cannot run is refused with the reason and nothing of it runs.
+public enum PlanValidator {
+    /// Limits that keep one plan from flooding the hive by accident (budgets bound the rest).
+    public static let maxCandidates = 64, maxCritics = 8, maxReforks = 10, maxSubtasks = 16
+
+    /// Why `plan` cannot run, or nil.
+    public static func problem(in plan: PlanSpec) -> String? {
+        if plan.goal.allSatisfy(\.isWhitespace) { return "the plan's goal is empty" }
+        var seen: Set<String> = []
+        for (i, s) in (plan.steps ?? []).enumerated() {
+            let at = "steps[\(i)] (\(s.id))"
+            if s.id.isEmpty || !s.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
+                return "steps[\(i)] needs an id of letters, digits, '_' or '-'"
+            }
+            if seen.contains(s.id) { return "\(at): the id is used twice" }
+            for input in s.inputs ?? [] where !seen.contains(input) {
+                return "\(at): input '\(input)' is not an earlier step"
+            }
+            seen.insert(s.id)
+            if let why = stepProblem(s) { return "\(at): \(why)" }
+            if let p = s.prompt, let why = PromptTemplate.problem(in: p, steps: Set(s.inputs ?? [])) { return "\(at) prompt: \(why)" }
+        }
+        if let out = plan.output, !seen.contains(out) { return "output '\(out)' names no step" }
+        if let a = plan.architect {
+            if plan.steps?.isEmpty == false { return "a plan has either steps or an architect, not both" }
+            if let m = a.maxSubtasks, !(1...maxSubtasks).contains(m) { return "architect.max_subtasks must be 1 to \(maxSubtasks)" }
+            if let r = a.maxReforks, !(0...maxReforks).contains(r) { return "architect.max_reforks must be 0 to \(maxReforks)" }
+            if let s = a.step, let why = stepProblem(s) { return "architect.step: \(why)" }
+            if let s = a.integrate, let why = stepProblem(s) { return "architect.integrate: \(why)" }
+            if let e = a.exec, e.command == nil { return "architect.exec needs a command" }
+        }
+        for role in plan.rolesUsed.sorted(by: { $0.rawValue < $1.rawValue }) where role != .verify {
+            guard let frame = plan.prompts?[role.rawValue] else {
+                return "no prompt frame for role '\(role.rawValue)' (honeycombd reads them from its prompts directory, Config/prompts/\(role.rawValue).txt)"
+            }
+            if frame.contains("{{steps.") { return "the \(role.rawValue) frame uses {{steps.ID}}; frames take {{inputs}}, step prompts name steps" }
+            if let why = PromptTemplate.problem(in: frame, steps: []) { return "the \(role.rawValue) frame: \(why)" }
+        }
+        return nil
+    }
+
+    static func stepProblem(_ s: StepSpec) -> String? {
+        if s.role == .decompose || s.role == .critique || s.role == .verify {
+            return "role '\(s.role!.rawValue)' is not a step's role (steps explore or integrate; critics and checks are part of a step)"
+        }
+        if let n = s.n, !(1...maxCandidates).contains(n) { return "n must be 1 to \(maxCandidates)" }
+        if let c = s.critics, !(0...maxCritics).contains(c) { return "critics must be 0 to \(maxCritics)" }
+        if let r = s.maxReforks, !(0...maxReforks).contains(r) { return "max_reforks must be 0 to \(maxReforks)" }
+        if let m = s.minScore, !(0...10).contains(m) { return "min_score must be 0 to 10" }
+        if let t = s.maxTokens, t < 1 { return "max_tokens must be positive" }
+        if let t = s.timeoutMillis, t < 1 { return "timeout_ms must be positive" }
+        if s.minScore != nil && s.criticsPerCandidate == 0 { return "min_score needs critics (join best or synthesize)" }
+        for (name, e) in [("verify", s.verify), ("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {
+            if let e, e.command == nil { return "\(name) needs a command" }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,324 @@
+import FoundationEssentials
+import HiveCore
+import Testing
+
+/// Role frames for the tests: short, and each shows what it was given.
+let testFrames = [
+    "explore": "TASK {{task}}\n{{inputs}}{{feedback}}",
+    "critique": "JUDGE {{task}} CANDIDATE {{candidate}}",
+    "integrate": "MERGE {{task}}\n{{inputs}}{{candidates}}",
+    "decompose": "PLAN {{goal}}\n{{feedback}}",
+]
+
+let modelCaps = ["backend:model", "backend:exec", "exec:/bin/sh"]
+
+extension Harness {
+    @discardableResult
+    func submit(plan: PlanSpec, budget: Budget = Budget()) throws -> GoalID {
+        var p = plan
+        p.prompts = p.prompts ?? testFrames
+        let (id, e) = try state.submit(GoalSpec(budget: budget, plan: p), now: now)
+        events.append(e)
+        return id
+    }
+
+    /// Runs the hive until nothing more can be scheduled, answering every call with `answer` (nil fails it).
+    /// Returns every assignment made, in order.
+    @discardableResult
+    func run(_ answer: (Assignment, DroneID) -> String?) -> [(assignment: Assignment, drone: DroneID)] {
+        var all: [(Assignment, DroneID)] = []
+        while true {
+            let batch = schedule()
+            if batch.isEmpty { return all }
+            for (_, a, d) in batch {
+                all.append((a, d))
+                let out = answer(a, d)
+                _ = finish(a, drone: d, ok: out != nil, output: out)
+            }
+        }
+    }
+
+    func task(_ id: TaskID) -> TaskRecord { state.tasks[id]! }
+
+    func replayMatches() throws -> Bool {
+        let replayed = ControlState()
+        for e in events { replayed.apply(e) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try encoder.encode(replayed.snapshot()) == encoder.encode(state.snapshot())
+    }
+}
+
+/// What a call was asked (its prompt, or the stdin of an exec stand-in).
+func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" }
+
+@Suite struct PlanTests {
+    @Test func voteStepAnswersWithTheMajorityAndCancelsWhatItNoLongerNeeds() throws {
+        let h = Harness()
+        h.drone("d1", slots: 8, caps: modelCaps)
+        let g = try h.submit(plan: PlanSpec(goal: "17 * 23", steps: [
+            StepSpec(id: "solve", prompt: "compute {{goal}}", n: 5, join: .vote),
+        ]))
+        // Seeds 1…5: three say 391 first, so the vote is decided after three and two are cancelled.
+        let batch = h.schedule()
+        #expect(batch.count == 5)
+        #expect(Set(batch.map { $0.assignment.input?.seed ?? 0 }).count == 5)  // distinct seeds: real speculation
+        #expect(batch.allSatisfy { asked($0.assignment).contains("TASK compute 17 * 23") })
+        for (_, a, d) in batch.prefix(3) { _ = h.finish(a, drone: d, output: a.input!.seed! == 2 ? "400" : " 391\n") }
+        #expect(h.goal(g).state == .running)
+        _ = h.finish(batch[3].assignment, drone: "d1", output: "391")
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.tasks[h.goal(g).root]?.result?.output == "391")
+        #expect(h.task(batch[4].assignment.task).state == .cancelled)
+        let step = h.goal(g).plan!.steps[0]
+        #expect(step.candidates.filter(\.accepted).count == 3)
+        #expect(try h.replayMatches())
+    }
+
+    @Test func bestStepTakesTheTopCriticScoreJudgedOnAnotherDrone() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4, caps: modelCaps)
+        h.drone("d2", slots: 4, caps: modelCaps)
+        let g = try h.submit(plan: PlanSpec(goal: "name a colour", steps: [
+            StepSpec(id: "pick", n: 3, join: .best, critics: 2),
+        ]))
+        var authors: [TaskID: DroneID] = [:]
+        let calls = h.run { a, d in
+            if a.input?.jsonSchema == CritiqueVerdict.schema {
+                // Scores: "red" 6, "green" 9, "blue" 9 (tie: the lower index wins).
+                let p = asked(a)
+                let s = p.contains("CANDIDATE red") ? 6 : 9
+                return "{\"score\": \(s), \"reasons\": \"looked at \(p.suffix(5))\"}"
+            }
+            authors[a.task] = d
+            return ["red", "green", "blue"][a.input!.seed! - 1]
+        }
+        #expect(calls.count == 3 + 6)
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.tasks[h.goal(g).root]?.result?.output == "green")
+        for (a, d) in calls {
+            let t = h.task(a.task)
+            guard t.role == .critique, let c = t.candidate else { continue }
+            #expect(d != authors[c], "critic of \(c) ran on its author's drone")
+        }
+        let step = h.goal(g).plan!.steps[0]
+        #expect(step.candidates.map(\.score) == [6, 9, 9])
+        #expect(step.candidates.map(\.accepted) == [false, true, false])
+        let judged = h.state.judgements(of: step.candidates[1].task, among: step.critiques)
+        #expect(judged.count == 2 && judged.allSatisfy { $0.verdict?.score == 9 })
+        #expect(try h.replayMatches())
+    }
+
+    @Test func failedValidationReforksWithTheCriticsFeedbackThenSucceeds() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4, caps: modelCaps)
+        let g = try h.submit(plan: PlanSpec(goal: "write a haiku", steps: [
+            StepSpec(id: "poem", n: 2, join: .best, critics: 1, minScore: 7, maxReforks: 2),
+        ]))
+        var prompts: [String] = []
+        h.run { a, _ in
+            if a.input?.jsonSchema == CritiqueVerdict.schema {
+                return asked(a).contains("CANDIDATE better") ? "{\"score\": 8, \"reasons\": \"fine\"}"
+                    : "{\"score\": 3, \"reasons\": \"too many syllables\"}"
+            }
+            prompts.append(asked(a))
+            return h.task(a.task).round == 0 ? "draft" : "better"
+        }
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.tasks[h.goal(g).root]?.result?.output == "better")
+        let step = h.goal(g).plan!.steps[0]
+        #expect(step.round == 1)
+        #expect(prompts.count == 4)
+        #expect(!prompts[0].contains("too many syllables"))
+        #expect(prompts[2].contains("too many syllables") && prompts[2].contains("below min_score 7"))
+        #expect(try h.replayMatches())
+    }
+
+    @Test func aStepThatKeepsFailingValidationFailsTheGoalWithTheReasons() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4, caps: modelCaps)
+        let g = try h.submit(plan: PlanSpec(goal: "g", steps: [
+            StepSpec(id: "x", n: 2, join: .best, critics: 1, minScore: 9, maxReforks: 1),
+            StepSpec(id: "y", inputs: ["x"]),
+        ]))
+        let calls = h.run { a, _ in a.input?.jsonSchema == CritiqueVerdict.schema ? "{\"score\": 2, \"reasons\": \"wrong\"}" : "meh" }
+        #expect(calls.count == 8)  // two rounds of 2 candidates + 2 critics; y never starts
+        #expect(h.goal(g).state == .failed)
+        #expect(h.goal(g).reason?.contains("step x failed after 2 round(s)") == true)
+        #expect(h.goal(g).reason?.contains("wrong") == true)
+        #expect(h.goal(g).plan!.steps[1].state == .waiting)
+    }
+
+    @Test func synthesizeHandsTheTopCandidatesToACoreIntegrator() throws {
+        let h = Harness()
+        h.drone("edge", tier: .edge, slots: 4, caps: modelCaps)
+        h.drone("core", tier: .core, slots: 1, caps: modelCaps)
+        var s = StepSpec(id: "essay", tier: TierRequirement(.edge), n: 3, join: .synthesize(2), critics: 1)
+        s.criticTier = TierRequirement(.edge)
+        let g = try h.submit(plan: PlanSpec(goal: "explain tides", steps: [s]))
+        var integratorPrompt = ""
+        let calls = h.run { a, d in
+            switch h.task(a.task).role {
+            case .critique: return asked(a).contains("CANDIDATE moon") ? "{\"score\":9,\"reasons\":\"\"}" : asked(a).contains("CANDIDATE sun") ? "{\"score\":7,\"reasons\":\"\"}" : "{\"score\":1,\"reasons\":\"\"}"
+            case .integrate:
+                #expect(d == "core")
+                integratorPrompt = asked(a)
+                return "moon and sun"
+            default: return ["wind", "sun", "moon"][a.input!.seed! - 1]
+            }
+        }
+        #expect(calls.count == 3 + 3 + 1)
+        #expect(h.state.tasks[h.goal(g).root]?.result?.output == "moon and sun")
+        #expect(integratorPrompt.contains("Candidate 1:\nmoon") && integratorPrompt.contains("Candidate 2:\nsun"))
+        #expect(!integratorPrompt.contains("wind"))
+        #expect(h.goal(g).plan!.steps[0].candidates.map(\.accepted) == [false, true, true])
+    }
+
+    @Test func verifyRejectsCandidatesWhoseCheckFails() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4, caps: modelCaps)
+        var s = StepSpec(id: "code", n: 3, join: .any)
+        s.verify = TaskInput(command: "/bin/sh", args: ["-c", "grep -q ok"])
+        let g = try h.submit(plan: PlanSpec(goal: "g", steps: [s]))
+        var checked: [String] = []
+        h.run { a, _ in
+            if h.task(a.task).role == .verify {
+                checked.append(a.input?.stdin ?? "")
+                return a.input?.stdin == "ok" ? "" : nil  // nil: the check exits non-zero
+            }
+            return a.input!.seed! == 3 ? "ok" : "bad"
+        }
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.tasks[h.goal(g).root]?.result?.output == "ok")
+        #expect(checked.sorted() == ["bad", "bad", "ok"])
+        #expect(h.goal(g).plan!.steps[0].candidates.compactMap(\.rejection).allSatisfy { $0.hasPrefix("check failed") })
+    }
+
+    @Test func aStepStartsWhenItsInputsSucceedAndReadsTheirOutputs() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4, caps: modelCaps)
+        let g = try h.submit(plan: PlanSpec(goal: "g", steps: [
+            StepSpec(id: "a", prompt: "first"),
+            StepSpec(id: "b", prompt: "second"),
+            StepSpec(id: "c", role: .integrate, prompt: "join {{steps.a}} with {{steps.b}}", inputs: ["a", "b"]),
+        ]))
+        let first = h.schedule()
+        #expect(first.count == 2)  // a and b in parallel, c waits
+        for (_, a, d) in first { _ = h.finish(a, drone: d, output: asked(a).contains("first") ? "A-out" : "B-out") }
+        let last = h.schedule()
+        #expect(last.count == 1)
+        #expect(asked(last[0].assignment).hasPrefix("MERGE join A-out with B-out\nResult of step a:\nA-out"))
+        _ = h.finish(last[0].assignment, drone: "d1", output: "done")
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.tasks[h.goal(g).root]?.result?.output == "done")
+    }
+
+    @Test func theArchitectsInvalidPlanIsReaskedWithTheReasonThenAdopted() throws {
+        let h = Harness()
+        h.drone("core", tier: .core, slots: 1, caps: modelCaps)
+        h.drone("edge", tier: .edge, slots: 4, caps: modelCaps)
+        var arch = ArchitectSpec()
+        arch.step = StepSpec(id: "", tier: TierRequirement(.edge), n: 2, join: .vote)
+        let g = try h.submit(plan: PlanSpec(goal: "add 2+3 and 4+5", architect: arch), budget: Budget(maxCoreCalls: 3))
+        var decomposePrompts: [String] = []
+        let calls = h.run { a, d in
+            switch h.task(a.task).role {
+            case .decompose:
+                #expect(d == "core")
+                #expect(a.input?.jsonSchema?.contains("subtasks") == true)
+                decomposePrompts.append(asked(a))
+                return decomposePrompts.count == 1 ? "{\"subtasks\": []}"
+                    : "{\"subtasks\": [{\"task\": \"2+3\", \"candidates\": 3}, {\"task\": \"4+5\", \"candidates\": 1}]}"
+            case .integrate:
+                #expect(d == "core")
+                return asked(a).contains("Result of step s1:\n5") && asked(a).contains("Result of step s2:\n9") ? "5 and 9" : "?"
+            default:
+                #expect(d == "edge")
+                return asked(a).contains("2+3") ? "5" : "9"
+            }
+        }
+        #expect(decomposePrompts.count == 2)
+        #expect(decomposePrompts[1].contains("the plan was rejected: the plan has no subtasks"))
+        let plan = h.goal(g).plan!
+        #expect(plan.steps.map(\.spec.id) == ["plan", "s1", "s2", "answer"])
+        #expect(plan.steps[1].candidates.count == 2)  // asked for 3, capped by the template's n
+        #expect(calls.count == 2 + 2 + 1 + 1)
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.tasks[h.goal(g).root]?.result?.output == "5 and 9")
+        #expect(h.goal(g).coreCalls == 3)
+        #expect(try h.replayMatches())
+    }
+
+    @Test func anArchitectThatNeverWritesAValidPlanFailsTheGoalAndRunsNothing() throws {
+        let h = Harness()
+        h.drone("core", tier: .core, slots: 1, caps: modelCaps)
+        let g = try h.submit(plan: PlanSpec(goal: "g", architect: ArchitectSpec(maxReforks: 1)))
+        let calls = h.run { _, _ in "no json here" }
+        #expect(calls.count == 2)
+        #expect(h.goal(g).state == .failed)
+        #expect(h.goal(g).reason?.contains("the plan was rejected: the plan is not a JSON object") == true)
+        #expect(h.goal(g).plan!.steps.count == 1)
+    }
+
+    @Test func plansThatCannotRunAreRefusedWithTheReason() throws {
+        let h = Harness()
+        func refusal(_ p: PlanSpec, frames: [String: String]? = testFrames) -> String {
+            var p = p
+            p.prompts = frames
+            do { _ = try h.state.submit(GoalSpec(plan: p), now: 0) } catch { return error.description }
+            return "accepted"
+        }
+        #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "b", inputs: ["a"])])).contains("input 'a' is not an earlier step"))
+        #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a", prompt: "{{gaol}}")])).contains("unknown placeholder {{gaol}}"))
+        #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a", prompt: "{{steps.z}}")])).contains("names no step among its inputs"))
+        #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a", join: .best)]), frames: ["explore": "{{task}}"])
+            .contains("no prompt frame for role 'critique'"))
+        #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a"), StepSpec(id: "a")])).contains("used twice"))
+        #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a", n: 0)])).contains("n must be 1 to 64"))
+        #expect(refusal(PlanSpec(goal: " ", steps: [StepSpec(id: "a")])).contains("goal is empty"))
+        #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a", minScore: 5)])).contains("min_score needs critics"))
+        #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a")])) == "accepted")
+        #expect(throws: SubmitError.self) { try h.submit(.fork([TaskSpec(kind: "step")])) }
+    }
+
+    @Test func aPlanWrittenAtTheTopLevelDecodesAndRoundTripsThroughTheJournalForm() throws {
+        let json = """
+            {"name": "n", "goal": "17*23", "steps": [{"id": "s", "n": 3, "join": "synthesize:2", "critic_tier": "worker"}],
+             "budget": {"max_tokens": 5000}}
+            """
+        let spec = try JSONDecoder().decode(GoalSpec.self, from: Data(json.utf8))
+        #expect(spec.plan?.goal == "17*23")
+        #expect(spec.plan?.steps?.first?.join == .synthesize(2))
+        #expect(spec.root.kind == "plan")
+        let again = try JSONDecoder().decode(GoalSpec.self, from: JSONEncoder().encode(spec))
+        #expect(again == spec)
+    }
+}
+
+@Suite struct PlanPartsTests {
+    @Test func templatesRenderKnownNamesAndListTheirPlaceholders() {
+        #expect(PromptTemplate.render("a {{goal}} b {{ task }} {{x}}", ["goal": "G", "task": "T"]) == "a G b T {{x}}")
+        #expect(PromptTemplate.placeholders(in: "{{a}}{{steps.b}} {{") == ["a", "steps.b"])
+        #expect(PromptTemplate.problem(in: "{{steps.b}}", steps: ["b"]) == nil)
+    }
+
+    @Test func criticVerdictsAreReadLenientlyAndOutOfRangeScoresDoNotCount() {
+        #expect(CritiqueVerdict.parse("sure: {\"score\": 7, \"reasons\": \"ok\"} done") == CritiqueVerdict(score: 7, reasons: "ok"))
+        #expect(CritiqueVerdict.parse("Score: 8/10")?.score == 8)
+        #expect(CritiqueVerdict.parse("{\"score\": 11, \"reasons\": \"\"}") == nil)
+        #expect(CritiqueVerdict.parse("no idea") == nil)
+    }
+
+    @Test func decompositionsAreValidatedWithAReason() {
+        func why(_ s: String) -> String? {
+            if case .failure(let r) = Decomposition.validated(s, maxSubtasks: 2) { return r.description }
+            return nil
+        }
+        #expect(why("{\"subtasks\": [{\"task\": \"a\", \"candidates\": 2}]}") == nil)
+        #expect(why("{\"subtasks\": [{\"task\": \"  \", \"candidates\": 2}]}") == "subtask 1 has no task text")
+        #expect(why("{\"subtasks\": [{\"task\": \"a\", \"candidates\": 9}]}") == "subtask 1 asks for 9 candidates; 1 to 5 are allowed")
+        #expect(why("{\"subtasks\": [{\"task\": \"a\", \"candidates\": 1},{\"task\": \"b\", \"candidates\": 1},{\"task\": \"c\", \"candidates\": 1}]}")
+            == "the plan has 3 subtasks; at most 2 are allowed")
+        #expect(why("{\"steps\": 1}")?.contains("does not match the schema") == true)
+    }
+}
