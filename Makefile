@@ -81,9 +81,10 @@ bench: build llama-bench
 	$(PYTHON) Tests/bench/control_bench.py --bin $(RELEASE)
 	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH)
 
-## Starts honeycombd, drives traffic through it, shows what happened, stops it.
+## Starts honeycombd and drones of each tier, runs goals (exec fork, vote, a goal in words planned by the
+## architect), shows the results. MODEL=path.gguf puts your own instruct model on every drone.
 demo: build
-	$(PYTHON) Tests/demo/demo.py --bin $(RELEASE)
+	$(PYTHON) Tests/demo/demo.py --bin $(RELEASE) $(if $(MODEL),--model $(abspath $(MODEL)))
 
 clean:
 	rm -rf .build

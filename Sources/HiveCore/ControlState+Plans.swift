@@ -22,7 +22,7 @@ extension ControlState {
     static func architectStep(_ spec: PlanSpec) -> StepSpec {
         let a = spec.architect ?? ArchitectSpec()
         var s = StepSpec(id: "plan", role: .decompose, prompt: "{{goal}}", tier: a.tier ?? TierRequirement(.core),
-                         n: 1, join: .any, maxReforks: a.maxReforks ?? 2, maxTokens: a.maxTokens ?? 512)
+                         n: 1, join: .any, maxReforks: a.maxReforks ?? 2, maxTokens: a.maxTokens ?? 1024)
         s.jsonSchema = Decomposition.schema(maxSubtasks: a.maxSubtasks ?? 6)
         s.exec = a.exec
         s.temperature = 0.7

@@ -13,7 +13,7 @@ public struct Decomposition: Codable, Sendable, Equatable {
     public static func schema(maxSubtasks: Int) -> String {
         """
         {"type":"object","properties":{"subtasks":{"type":"array","minItems":1,"maxItems":\(maxSubtasks),\
-        "items":{"type":"object","properties":{"task":{"type":"string","maxLength":300},\
+        "items":{"type":"object","properties":{"task":{"type":"string","maxLength":200},\
         "candidates":{"enum":[1,2,3,4,5]}},"required":["task","candidates"]}}},"required":["subtasks"]}
         """
     }

@@ -83,10 +83,15 @@ public enum JSONGrammar {
             case "null": return "null"
             case "array":
                 let item = try s["items"].map { v throws(LlamaError) in try rule(v, path: path + ".items") } ?? "value"
+                // minItems: the first `min` items are required, the rest up to maxItems optional.
+                let min = max(0, s["minItems"] as? Int ?? 0)
                 if let max = s["maxItems"] as? Int {
+                    if max < min { throw .invalidSchema("\(path) has maxItems below minItems") }
                     if max == 0 { return named("\"[\" ws \"]\" ws") }
-                    return named("\"[\" ws ( \(item) ( \",\" ws \(item) ){0,\(max - 1)} )? \"]\" ws")
+                    let more = "( \",\" ws \(item) ){\(Swift.max(0, min - 1)),\(max - 1)}"
+                    return named(min > 0 ? "\"[\" ws \(item) \(more) \"]\" ws" : "\"[\" ws ( \(item) \(more) )? \"]\" ws")
                 }
+                if min > 0 { return named("\"[\" ws \(item) ( \",\" ws \(item) ){\(min - 1),} \"]\" ws") }
                 return named("\"[\" ws ( \(item) ( \",\" ws \(item) )* )? \"]\" ws")
             case "object":
                 guard let props = s["properties"] as? [String: Any], !props.isEmpty else { return "object" }

@@ -125,7 +125,7 @@ enum TestModel {
         "ok": {"type": "boolean"},
         "count": {"type": "integer"},
         "color": {"enum": ["red", "green", "blue"]},
-        "tags": {"type": "array", "items": {"type": "string", "maxLength": 4}, "maxItems": 2},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 4}, "minItems": 1, "maxItems": 2},
         "note": {"type": ["null", "boolean"]}
     }, "required": ["ok"]}
     """#
@@ -145,7 +145,22 @@ enum TestModel {
             #expect(object["count"] is Int)
             #expect(["red", "green", "blue"].contains(object["color"] as? String ?? ""))
             let tags = try #require(object["tags"] as? [String])
-            #expect(tags.count <= 2 && tags.allSatisfy { $0.count <= 4 })
+            #expect((1...2).contains(tags.count) && tags.allSatisfy { $0.count <= 4 })
+        }
+    }
+
+    @Test func theArchitectsPlanSchemaYieldsADecompositionWithSubtasks() throws {
+        let s = try LlamaSession(model: TestModel.model, contextLength: 2048)
+        for seed in [1, 2, 3] as [UInt32] {
+            var p = SamplingParams()
+            p.seed = seed
+            p.maxTokens = 1024  // the architect's default: enough for the schema's longest plan
+            p.grammar = try JSONGrammar.fromSchema(Decomposition.schema(maxSubtasks: 3))
+            let g = try s.generate(prompt: "plan it", params: p)
+            #expect(g.stopReason == "eos", "\(g.text)")
+            let d = try JSONDecoder().decode(Decomposition.self, from: Data(g.text.utf8))
+            #expect((1...3).contains(d.subtasks.count), "\(g.text)")
+            #expect(d.subtasks.allSatisfy { (1...5).contains($0.candidates) })
         }
     }
 

@@ -1,5 +1,5 @@
 """The control plane with real processes: honeycombd, several drones, the hive CLI; faults included."""
-import json, os, pathlib, random, signal, subprocess, time
+import json, os, pathlib, random, signal, subprocess, sys, time
 
 import pytest
 
@@ -7,7 +7,8 @@ from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
 
 CONFIG_PLANS = pathlib.Path(__file__).resolve().parents[2] / "Config" / "plans"
 
-FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600}
+FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600,
+        "prompts_dir": str(pathlib.Path(__file__).resolve().parents[2] / "Config" / "prompts")}
 
 
 @pytest.fixture(params=["embedded", "nats-server"])
@@ -258,11 +259,24 @@ def test_the_example_plans_in_config_run_as_documented(procs, tmp_path, plan):
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
     start_honeycombd(procs, tmp_path, port)
-    start_drones(procs, url, 2, slots=4)
+    if "goal" in json.loads((CONFIG_PLANS / plan).read_text()):
+        # A plan of model calls: drones of every tier serve the generated GGUF (the text is noise; the plan runs).
+        model = tmp_path / "tiny.gguf"
+        subprocess.run([sys.executable, str(CONFIG_PLANS.parents[1] / "Tests" / "models" / "make_test_model.py"),
+                        str(model)], check=True)
+        for tier in ("edge", "worker", "core"):
+            d = procs.start([DRONE, "--honeycomb", url, "--name", tier, "--tier", tier, "--model", str(model),
+                             "--slots", "2", "--ctx", "2048"])
+            wait_for_log(d, "event=joined")
+    else:
+        start_drones(procs, url, 2, slots=4)
     code, result = submit_wait(url, str(CONFIG_PLANS / plan))
     assert code == 0 and result["goal"]["state"] == "succeeded", result
     if plan == "vote.json":
         assert result["answer"] == "391"  # four of five agree; the careless 374 loses
+    if plan == "tides.json":
+        tiers = {c["tier"] for s in result["steps"] for c in s["candidates"]}
+        assert tiers == {"edge", "core"} and result["goal"]["core_calls"] == 1
 
 
 def test_core_call_budget_keeps_work_off_the_core_tier(procs, tmp_path):

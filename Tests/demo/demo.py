@@ -9,6 +9,7 @@ import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
+    ap.add_argument("--model", help="an instruct GGUF of your own for every drone (default: a generated test model)")
     args = ap.parse_args()
     bin_ = lambda name: os.path.join(args.bin, name)
     with socket.socket() as s:
@@ -37,20 +38,24 @@ def main():
         print("  " + (r.stdout + r.stderr).strip().replace("\n", "\n  "))
         return r
 
-    # The core drone also serves a model when PyPI's gguf is installed to make one (random weights: the text is
-    # noise, the path is real). Bring your own GGUF with `drone --model`.
-    model = None
+    # Every drone serves a model: yours with MODEL=path.gguf, else a generated one when PyPI's gguf is installed
+    # (random weights: its text is noise, but every call really runs through llama.cpp).
+    model = args.model
+    if not model:
+        try:
+            import gguf  # noqa: F401
+            model = os.path.join(data, "tiny.gguf")
+            subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "..", "models", "make_test_model.py"),
+                            model], check=True)
+        except ImportError:
+            pass
+    own_model = bool(args.model)
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
     try:
-        import gguf  # noqa: F401
-        model = os.path.join(data, "tiny.gguf")
-        subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "..", "models", "make_test_model.py"),
-                        model], check=True)
-    except ImportError:
-        pass
-    try:
-        start([bin_("honeycombd"), "--listen", f"127.0.0.1:{port}", "--data", data], "event=bus_connected")
-        for tier, slots in (("edge", 2), ("worker", 4), ("core", 1)):
-            extra = ["--model", model] if tier == "core" and model else []
+        start([bin_("honeycombd"), "--listen", f"127.0.0.1:{port}", "--data", data,
+               "--prompts", os.path.join(root, "Config", "prompts")], "event=bus_connected")
+        for tier, slots in (("edge", 2), ("worker", 2), ("core", 1)):
+            extra = ["--model", model, "--ctx", "4096" if own_model else "2048"] if model else []
             start([bin_("drone"), "--honeycomb", url, "--tier", tier, "--name", f"{tier}-1", "--slots", str(slots),
                    "--allow-exec", "/bin/sh", *extra], "event=joined")
         hive("drones")
@@ -63,8 +68,11 @@ def main():
         if v.returncode != 0:
             sys.exit(v.returncode)
         if model:
-            m = hive("submit", "--prompt", "What should the hive build next?", "--tier", "core", "--max-tokens", "24",
-                     "--seed", "7", "--wait")
+            # The real job: a goal in words. The architect (core) plans it as JSON constrained to the plan schema,
+            # edge drones explore each subtask twice, a worker critic scores every candidate, the core integrates.
+            m = hive("submit", "Plan a weekend workshop that teaches six people to keep bees", "--tier", "edge",
+                     "--critic-tier", "worker", "--n", "2", "--max-tokens", "256" if own_model else "32",
+                     "--max-core-calls", "4", "--wait")
             if m.returncode != 0:
                 sys.exit(m.returncode)
         hive("goals")
@@ -76,8 +84,14 @@ def main():
             p.wait(timeout=15)
         shutil.rmtree(data, ignore_errors=True)
     print("\nThe first goal forked 12 exec tasks over the drones (each sees HIVE_TASK_INDEX) and joined them; the")
-    print("second had five solvers vote on one answer (one of them careless). Every state change went through the")
-    print("journal. Try `hive submit PLAN.json --wait` with a task tree of your own (Docs/PLANS.md).")
+    print("second had five solvers vote on one answer (one of them careless).")
+    if model:
+        print("The third was a goal in words: the core drone's architect wrote the plan, edge drones explored each")
+        print("subtask, a worker judged every candidate (the * marks the one used), the core integrated; the ledger")
+        print("shows the core tier's share of the calls." + ("" if own_model else " The generated model writes noise:"))
+        if not own_model:
+            print("run `make demo MODEL=path/to/instruct.gguf` to see the same machinery with a real model.")
+    print("Every state change went through the journal. Plans of your own: Docs/PLANS.md.")
 
 
 if __name__ == "__main__":
