@@ -72,9 +72,10 @@ extension ControlState {
     private func startRound(_ goal: GoalID, _ i: Int, at: Int64) {
         let step = goals[goal]!.plan!.steps[i]
         let spec = step.spec
-        guard admit(goal, adding: spec.candidates, at: at) else { return }
+        let width = spec.width(round: step.round)
+        guard admit(goal, adding: width, at: at) else { return }
         let prompt = render(goal, role: spec.roleOrDefault, step: step, extra: [:])
-        for k in 0..<spec.candidates {
+        for k in 0..<width {
             var input: TaskInput
             let kind: String
             if let exec = spec.exec {
@@ -87,7 +88,7 @@ extension ControlState {
                 input = TaskInput(prompt: prompt, maxTokens: spec.tokens, temperature: spec.temperature,
                                   seed: 1 + k + step.round * 1_000, jsonSchema: spec.jsonSchema)
             }
-            let id = addCall(goal, i, kind: kind, role: spec.roleOrDefault, tier: spec.tier, input: input, at: at)
+            let id = addCall(goal, i, kind: kind, role: spec.roleOrDefault, tier: spec.tier(round: step.round), input: input, at: at)
             goals[goal]!.plan!.steps[i].candidates.append(CandidateRecord(task: id, round: step.round))
         }
     }
@@ -177,7 +178,7 @@ extension ControlState {
                     var input = check
                     input.stdin = output
                     goals[goal]!.plan!.steps[i] = step
-                    step.candidates[ci].verify = addCall(goal, i, kind: "exec", role: .verify, tier: nil, input: input,
+                    step.candidates[ci].verify = addCall(goal, i, kind: "exec", role: .verify, tier: spec.verifyTier, input: input,
                                                          candidate: c.task, at: at)
                     open += 1
                     continue
@@ -216,10 +217,17 @@ extension ControlState {
             for ci in valid { votes[JoinPolicy.normalize(out(ci)), default: []].append(ci) }
             let ranked = votes.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
             let runnerUp = ranked.dropFirst().first?.value.count ?? 0
-            if let leader = ranked.first, leader.value.count > runnerUp + open || open == 0 {
+            let needed = step.round > 0 && spec.escalate != nil ? 1 : spec.minVotes ?? 1
+            if let leader = ranked.first, leader.value.count >= needed, leader.value.count > runnerUp + open || open == 0 {
                 return succeed(goal, i, output: out(leader.value.min()!), accepted: leader.value, at: at)
             }
-            if open == 0 { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at) }
+            // Weak agreement: even if every open candidate joined the leader it would stay below min_votes.
+            let best = ranked.first?.value.count ?? 0
+            if open == 0 || best + open < needed {
+                if ranked.isEmpty { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at) }
+                let split = ranked.prefix(4).map { "\(Self.excerpt($0.key)) (\($0.value.count))" }.joined(separator: ", ")
+                return roundFailed(goal, i, ["no answer reached min_votes \(needed): \(split)"], at: at)
+            }
         case .best, .synthesize:
             guard open == 0 else { return }
             if valid.isEmpty { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at) }
@@ -244,6 +252,7 @@ extension ControlState {
                     kind = "exec"
                     input = exec
                     input.stdin = prompt
+                    input.env = (exec.env ?? [:]).merging(["HIVE_ROUND": String(step.round), "HIVE_CRITIC": String(k)]) { a, _ in a }
                 } else {
                     kind = "model"
                     input = TaskInput(prompt: prompt, maxTokens: 200, temperature: 0.2, seed: 7 + k, jsonSchema: CritiqueVerdict.schema)

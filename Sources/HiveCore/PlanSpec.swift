@@ -90,6 +90,8 @@ public struct StepSpec: Codable, Sendable, Equatable {
     public var integratorTier: TierRequirement?
     /// An executable check run on an exec drone per candidate, with the candidate on its stdin.
     public var verify: TaskInput?
+    /// Tier of the verify checks (default any: an exec drone wherever one is free).
+    public var verifyTier: TierRequirement?
     /// Rounds after the first when validation fails; each round's prompt carries the feedback so far.
     public var maxReforks: Int?
     public var maxTokens: Int?
@@ -102,6 +104,22 @@ public struct StepSpec: Codable, Sendable, Equatable {
     public var exec: TaskInput?
     public var criticExec: TaskInput?
     public var integratorExec: TaskInput?
+    /// `vote`: the winner needs at least this many votes, or the round fails validation (weak agreement is a
+    /// reason to ask again, or to escalate).
+    public var minVotes: Int?
+    /// Re-fork rounds run here instead: typically a few cheap candidates first, then one call on the core tier
+    /// to arbitrate only when they disagree. `min_votes` does not apply to escalated rounds.
+    public var escalate: Escalation?
+
+    /// Where and how wide re-fork rounds run.
+    public struct Escalation: Codable, Sendable, Equatable {
+        public var tier: TierRequirement
+        public var n: Int?
+        public init(tier: TierRequirement, n: Int? = nil) {
+            self.tier = tier
+            self.n = n
+        }
+    }
 
     public init(id: String, role: Role? = nil, prompt: String? = nil, inputs: [String]? = nil, tier: TierRequirement? = nil,
                 n: Int? = nil, join: StepJoin? = nil, critics: Int? = nil, criticTier: TierRequirement? = nil,
@@ -125,11 +143,15 @@ public struct StepSpec: Codable, Sendable, Equatable {
         case criticTier = "critic_tier", minScore = "min_score", integratorTier = "integrator_tier"
         case maxReforks = "max_reforks", maxTokens = "max_tokens", jsonSchema = "json_schema"
         case timeoutMillis = "timeout_ms", criticExec = "critic_exec", integratorExec = "integrator_exec"
+        case minVotes = "min_votes", escalate, verifyTier = "verify_tier"
     }
 
     // Defaults, in one place.
     public var roleOrDefault: Role { role ?? .explore }
     public var candidates: Int { n ?? 1 }
+    /// Candidates and tier of round `round` (re-fork rounds escalate when the step says so).
+    public func width(round: Int) -> Int { round > 0 ? escalate?.n ?? candidates : candidates }
+    public func tier(round: Int) -> TierRequirement? { round > 0 ? escalate?.tier ?? tier : tier }
     public var joinOrDefault: StepJoin { join ?? .any }
     public var criticsPerCandidate: Int { joinOrDefault.judged ? (critics ?? 1) : 0 }
     public var reforks: Int { maxReforks ?? 1 }

@@ -50,6 +50,11 @@ public enum PlanValidator {
         if let t = s.maxTokens, t < 1 { return "max_tokens must be positive" }
         if let t = s.timeoutMillis, t < 1 { return "timeout_ms must be positive" }
         if s.minScore != nil && s.criticsPerCandidate == 0 { return "min_score needs critics (join best or synthesize)" }
+        if let v = s.minVotes {
+            if s.joinOrDefault != .vote { return "min_votes needs join vote" }
+            if !(1...s.candidates).contains(v) { return "min_votes must be 1 to n (\(s.candidates))" }
+        }
+        if let e = s.escalate, let n = e.n, !(1...maxCandidates).contains(n) { return "escalate.n must be 1 to \(maxCandidates)" }
         for (name, e) in [("verify", s.verify), ("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {
             if let e, e.command == nil { return "\(name) needs a command" }
         }

@@ -24,6 +24,12 @@ let usage = """
             critics judge them, an integrator answers; --wait shows each step's candidates and who judged them
       submit PLAN.json|- | --plan FILE [--wait] [--json]
             a goal from a JSON file: a plan (goal, steps) or a task tree (root); see Docs/PLANS.md
+      eval [--suite arithmetic|code] [--count N] [--seed S] [--n N] [--join vote|best|any] [--critics N]
+           [--min-votes K] [--escalate TIER] [--tier T] [--critic-tier T] [--max-tokens N] [--max-reforks N]
+           [--explorer CMD] [--critic CMD] [--serial] [--json]
+            seeded tasks whose truth is computed here (arithmetic word problems; sh programs checked by hidden
+            tests on exec drones), one plan each; prints accuracy, calls, core-tier calls per solved task, wall
+            time. --explorer/--critic run a program (a test double handed the truth) instead of a model
       goals | goal GOAL | tasks GOAL | result GOAL | cancel GOAL | watch GOAL | drones   [--json]
             read and steer the hive
       status [--honeycomb URLS] [--json]
@@ -52,6 +58,7 @@ switch command {
 case "-h", "--help", "help":
     print(usage)
 case "submit": await submitCommand(args)
+case "eval": await evalCommand(args)
 case "goals": await goalsCommand(args)
 case "goal": await goalCommand(args, subject: APISubject.goal, verb: "goal")
 case "tasks": await goalCommand(args, subject: APISubject.tasks, verb: "tasks")

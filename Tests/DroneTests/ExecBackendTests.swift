@@ -36,6 +36,27 @@ import Testing
         #expect(r.succeeded && r.output?.count == big.count + 1)
     }
 
+    /// Programs for each eval family: a correct one and a plausible bug.
+    static let programs: [String: (right: String, wrong: String)] = [
+        "sum-range": ("read a b; echo $(( (a + b) * (b - a + 1) / 2 ))", "read a b; echo $(( (a + b) * (b - a) / 2 ))"),
+        "gcd": ("read a b; while [ \"$b\" -ne 0 ]; do t=$((a % b)); a=$b; b=$t; done; echo $a", "read a b; echo $(( a % b ))"),
+        "max": ("```sh\nread a b c d e; m=$a; for x in $b $c $d $e; do [ \"$x\" -gt \"$m\" ] && m=$x; done; echo $m\n```", "read a b c d e; echo $a"),
+        "digits": ("read a; echo ${#a}", "read a; echo $(( ${#a} + 1 ))"),
+    ]
+
+    @Test func evalCodeChecksPassRightProgramsAndFailBuggyOnes() async {
+        let b = ExecBackend(allowed: ["/bin/sh"])
+        for t in EvalSuite.code.tasks(count: 12, seed: 5) {
+            let p = Self.programs[t.family!]!
+            var right = task("/bin/sh", ["-c", t.verifyScript!], stdin: p.right)
+            right.timeoutMillis = 30_000
+            let ok = await b.run(right)
+            #expect(ok.succeeded && ok.output == "pass\n", "\(t.family!): \(ok.output ?? "")")
+            let bad = await b.run(task("/bin/sh", ["-c", t.verifyScript!], stdin: p.wrong, timeout: 30_000))
+            #expect(!bad.succeeded && bad.exitCode == 1 && bad.output?.contains("expected") == true, "\(t.family!)")
+        }
+    }
+
     @Test func refusesCommandsOffTheAllowList() async {
         let b = ExecBackend(allowed: ["/bin/echo"])
         let r = await b.run(task("/bin/sh", ["-c", "true"]))

@@ -1,15 +1,4 @@
-/// A small, seedable PRNG (SplitMix64) so the statistical tests replay the same draws on every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import HiveCore
 
 /// TEST DOUBLE for the answers of a language model. A real model cannot be run thousands of times per test here,
 /// and the point is to check the join logic against probability, so this stands in for the model's *text*.

@@ -174,6 +174,38 @@ func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" 
         #expect(h.goal(g).plan!.steps[0].candidates.map(\.accepted) == [false, true, true])
     }
 
+    @Test func weakAgreementEscalatesOneCallToTheCoreWithTheSplitAsFeedback() throws {
+        let h = Harness()
+        h.drone("edge", tier: .edge, slots: 4, caps: modelCaps)
+        h.drone("core", tier: .core, slots: 1, caps: modelCaps)
+        var s = StepSpec(id: "q", tier: TierRequirement(.edge), n: 4, join: .vote)
+        s.minVotes = 3
+        s.escalate = StepSpec.Escalation(tier: TierRequirement(.core), n: 1)
+        // Agreement: three of four say 12, no core call.
+        let agreed = try h.submit(plan: PlanSpec(goal: "7+5", steps: [s]))
+        var coreCalls = 0
+        h.run { a, d in
+            if d == "core" { coreCalls += 1 }
+            return a.input!.seed! == 4 ? "13" : "12"
+        }
+        #expect(h.goal(agreed).state == .succeeded && coreCalls == 0)
+        // A 2–2 split: the round fails validation and one core call arbitrates, told how they split.
+        let split = try h.submit(plan: PlanSpec(goal: "7+6", steps: [s]))
+        var arbiterPrompt = ""
+        h.run { a, d in
+            if d == "core" {
+                arbiterPrompt = asked(a)
+                return "13"
+            }
+            return a.input!.seed! % 2 == 0 ? "13" : "14"
+        }
+        #expect(h.goal(split).state == .succeeded)
+        #expect(h.state.tasks[h.goal(split).root]?.result?.output == "13")
+        #expect(arbiterPrompt.contains("no answer reached min_votes 3: 13 (2), 14 (2)"))
+        #expect(h.goal(split).plan!.steps[0].candidates.count == 5)
+        #expect(try h.replayMatches())
+    }
+
     @Test func verifyRejectsCandidatesWhoseCheckFails() throws {
         let h = Harness()
         h.drone("d1", slots: 4, caps: modelCaps)

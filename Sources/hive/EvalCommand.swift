@@ -1,0 +1,160 @@
+import Foundation
+import HiveCore
+import NATSClient
+
+/// One task's outcome in `hive eval`.
+struct EvalResult: Codable {
+    var task: String
+    var goal: GoalID
+    var correct: Bool
+    var expected: String?
+    var answer: String?
+    var state: GoalState
+    var calls: Int
+    var coreCalls: Int
+    var reforks: Int
+
+    enum CodingKeys: String, CodingKey {
+        case task, goal, correct, expected, answer, state, calls, reforks
+        case coreCalls = "core_calls"
+    }
+}
+
+/// What `hive eval` measured: accuracy, what it cost in calls (the core tier's above all), and how long.
+struct EvalReport: Codable {
+    var suite: EvalSuite
+    var count: Int
+    var seed: UInt64
+    var n: Int
+    var join: String
+    var solved: Int
+    var accuracy: Double
+    var calls: Int
+    var coreCalls: Int
+    /// Core-tier calls per solved task: the number a hive exists to keep low.
+    var corePerSolved: Double?
+    var tokens: Int
+    /// First submission to last finish, on honeycombd's clock.
+    var wallMillis: Int64
+    /// Sum of the drones' task times.
+    var taskMillis: Int
+    var results: [EvalResult]
+
+    enum CodingKeys: String, CodingKey {
+        case suite, count, seed, n, join, solved, accuracy, calls, tokens, results
+        case coreCalls = "core_calls", corePerSolved = "core_per_solved", wallMillis = "wall_ms", taskMillis = "task_ms"
+    }
+}
+
+/// `hive eval`: seeded tasks whose truth the program knows, each submitted as a one-step plan, then scored.
+///
+/// `--explorer CMD` / `--critic CMD` run candidates and critics as programs instead of model calls; they are
+/// handed the truth in `HIVE_EVAL_ANSWER` / `HIVE_EVAL_FAMILY`, which is what makes them test doubles (an
+/// oracle that errs on purpose, e.g. `Tests/bench/oracle_model.sh`). Model drones see only the prompt.
+func evalCommand(_ args: [String]) async {
+    let cli = ControlCLI(args)
+    var suite = EvalSuite.arithmetic
+    var count = 20, seed: UInt64 = 1
+    var step = StepSpec(id: "answer")
+    var explorer: [String] = [], critic: [String] = []
+    var serial = false
+    let a = cli.rest
+    var i = 0
+    func next() -> String {
+        i += 1
+        guard i < a.count else { fail("option \(a[i - 1]) needs a value") }
+        return a[i]
+    }
+    func tier(_ s: String) -> TierRequirement { TierRequirement.parse(s) ?? { fail("a tier is edge, worker or core (optionally with +)") }() }
+    func int(_ s: String) -> Int { Int(s) ?? { fail("'\(s)' is not a number") }() }
+    while i < a.count {
+        switch a[i] {
+        case "--suite": suite = EvalSuite(rawValue: next()) ?? { fail("--suite is arithmetic or code") }()
+        case "--count": count = int(next())
+        case "--seed": seed = UInt64(int(next()))
+        case "--n": step.n = int(next())
+        case "--join": step.join = StepJoin.parse(next()) ?? { fail("--join takes any, all, vote, best or synthesize[:K]") }()
+        case "--critics": step.critics = int(next())
+        case "--min-votes": step.minVotes = int(next())
+        case "--escalate": step.escalate = StepSpec.Escalation(tier: tier(next()), n: 1)
+        case "--tier": step.tier = tier(next())
+        case "--critic-tier": step.criticTier = tier(next())
+        case "--max-tokens": step.maxTokens = int(next())
+        case "--max-reforks": step.maxReforks = int(next())
+        case "--explorer": explorer = next().split(separator: " ").map(String.init)
+        case "--critic": critic = next().split(separator: " ").map(String.init)
+        case "--serial": serial = true
+        default: fail("unknown eval option '\(a[i])'")
+        }
+        i += 1
+    }
+    guard count >= 1 else { fail("--count must be at least 1") }
+    if step.maxTokens == nil { step.maxTokens = suite == .code ? 256 : 32 }
+    if step.maxReforks == nil { step.maxReforks = step.escalate == nil ? 0 : 1 }
+    if step.join == nil { step.join = suite == .code ? .any : (step.candidates > 1 ? .vote : .any) }
+    let tasks = suite.tasks(count: count, seed: seed)
+    let nc = await cli.connect(reconnect: true)
+    defer { nc.close() }
+
+    func plan(_ t: EvalTask) -> GoalSpec {
+        var s = step
+        s.prompt = t.prompt
+        var env = ["HIVE_EVAL_TASK": t.id]
+        env["HIVE_EVAL_ANSWER"] = t.answer
+        env["HIVE_EVAL_FAMILY"] = t.family
+        if !explorer.isEmpty {
+            s.exec = TaskInput(command: resolveCommand(explorer[0]), args: Array(explorer.dropFirst()), env: env)
+        }
+        if !critic.isEmpty {
+            s.criticExec = TaskInput(command: resolveCommand(critic[0]), args: Array(critic.dropFirst()), env: env)
+        }
+        if let script = t.verifyScript {
+            s.verify = TaskInput(command: "/bin/sh", args: ["-c", script])
+            s.verifyTier = s.tier  // checks are cheap: keep them off the core tier unless the candidates run there
+        }
+        return GoalSpec(name: "eval \(t.id)", plan: PlanSpec(goal: t.prompt, steps: [s]))
+    }
+
+    var goals: [(EvalTask, GoalID)] = []
+    var results: [GoalResult] = []
+    for t in tasks {
+        do {
+            let ref = try await cli.call(nc, APISubject.submit, plan(t), as: GoalRef.self)
+            goals.append((t, ref.goal))
+            if serial { results.append(await waitForGoal(ref.goal, cli: cli, nc: nc)) }
+        } catch {
+            fail("\(t.id) refused: \(error)", code: 65)
+        }
+    }
+    if !serial {
+        for (_, g) in goals { results.append(await waitForGoal(g, cli: cli, nc: nc)) }
+    }
+    var report = EvalReport(suite: suite, count: count, seed: seed, n: step.candidates, join: step.joinOrDefault.description,
+                            solved: 0, accuracy: 0, calls: 0, coreCalls: 0, tokens: 0, wallMillis: 0, taskMillis: 0, results: [])
+    for ((t, g), r) in zip(goals, results) {
+        let ok = r.goal.state == .succeeded && t.isCorrect(r.answer)
+        let l = r.ledger ?? GoalLedger()
+        report.results.append(EvalResult(task: t.id, goal: g, correct: ok, expected: t.answer ?? t.family, answer: r.answer,
+                                         state: r.goal.state, calls: l.total.calls, coreCalls: l.byTier["core"]?.calls ?? 0,
+                                         reforks: l.reforks))
+        report.solved += ok ? 1 : 0
+        report.calls += l.total.calls
+        report.coreCalls += l.byTier["core"]?.calls ?? 0
+        report.tokens += l.total.promptTokens + l.total.generatedTokens
+        report.taskMillis += l.total.taskMillis
+    }
+    let start = results.map(\.goal.createdAt).min() ?? 0
+    let end = results.compactMap(\.goal.finishedAt).max() ?? start
+    report.wallMillis = end - start
+    report.accuracy = Double(report.solved) / Double(count)
+    report.corePerSolved = report.solved > 0 ? Double(report.coreCalls) / Double(report.solved) : nil
+    if cli.json { return cli.printJSON(report) }
+    for r in report.results {
+        let answer = (r.answer ?? "-").split(separator: "\n").first.map(String.init) ?? ""
+        print("\(r.correct ? "ok  " : "FAIL") \(r.task) \(r.goal) \(r.state.rawValue) answer=\(answer.prefix(40)) expected=\(r.expected ?? "-") calls=\(r.calls) core=\(r.coreCalls)")
+    }
+    print(String(format: "%@ x%d (seed %llu, n %d, %@): %d/%d solved (%.1f%%), %d calls, %d core (%@ per solved), %d tokens, %lld ms wall, %d ms of task time",
+                 suite.rawValue, count, seed, report.n, report.join, report.solved, count, report.accuracy * 100, report.calls,
+                 report.coreCalls, report.corePerSolved.map { String(format: "%.2f", $0) } ?? "-", report.tokens,
+                 report.wallMillis, report.taskMillis))
+}
