@@ -165,6 +165,12 @@ extension ControlState {
                 continue
             }
             let output = t.result?.output ?? ""
+            if let text = spec.jsonSchema, spec.roleOrDefault != .decompose, case .success(let schema) = JSONSchemaCheck.parse(text),
+               let why = JSONSchemaCheck.problem(in: Self.trimmed(output), schema: schema) {
+                step.candidates[ci].rejection = "schema: \(why)"
+                reasons.append("a candidate does not match the JSON Schema: \(why)")
+                continue
+            }
             if spec.roleOrDefault == .decompose {
                 let maxSubtasks = goals[goal]!.plan!.architect?.maxSubtasks ?? 6
                 if case .failure(let why) = Decomposition.validated(output, maxSubtasks: maxSubtasks) {

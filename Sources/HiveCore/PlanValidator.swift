@@ -55,6 +55,7 @@ public enum PlanValidator {
             if !(1...s.candidates).contains(v) { return "min_votes must be 1 to n (\(s.candidates))" }
         }
         if let e = s.escalate, let n = e.n, !(1...maxCandidates).contains(n) { return "escalate.n must be 1 to \(maxCandidates)" }
+        if let text = s.jsonSchema, case .failure(let why) = JSONSchemaCheck.parse(text) { return why.description }
         for (name, e) in [("verify", s.verify), ("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {
             if let e, e.command == nil { return "\(name) needs a command" }
         }

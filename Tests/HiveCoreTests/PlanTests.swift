@@ -354,3 +354,43 @@ func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" 
         #expect(why("{\"steps\": 1}")?.contains("does not match the schema") == true)
     }
 }
+
+@Suite struct JSONSchemaCheckTests {
+    static let schema = try! JSONSchemaCheck.parse("""
+        {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}, "tags": {"type": "array",
+         "items": {"type": "string", "maxLength": 3}, "maxItems": 2}, "kind": {"enum": ["a", "b"]}},
+         "required": ["n"], "additionalProperties": false}
+        """).get()
+
+    @Test func conformingValuesPassAndEachViolationIsNamed() {
+        #expect(JSONSchemaCheck.problem(in: #"{"n": 3, "tags": ["x"], "kind": "a"}"#, schema: Self.schema) == nil)
+        #expect(JSONSchemaCheck.problem(in: #"{"tags": []}"#, schema: Self.schema) == "$.n is required")
+        #expect(JSONSchemaCheck.problem(in: #"{"n": 1.5}"#, schema: Self.schema) == "$.n must be integer, not a number")
+        #expect(JSONSchemaCheck.problem(in: #"{"n": -1}"#, schema: Self.schema) == "$.n is below the minimum 0.0")
+        #expect(JSONSchemaCheck.problem(in: #"{"n": 1, "tags": ["long"]}"#, schema: Self.schema) == "$.tags[0] is longer than 3 characters")
+        #expect(JSONSchemaCheck.problem(in: #"{"n": 1, "tags": ["a","b","c"]}"#, schema: Self.schema) == "$.tags has more than 2 items")
+        #expect(JSONSchemaCheck.problem(in: #"{"n": 1, "kind": "c"}"#, schema: Self.schema) == "$.kind is not one of the allowed values")
+        #expect(JSONSchemaCheck.problem(in: #"{"n": 1, "x": 0}"#, schema: Self.schema) == "$.x is not an allowed property")
+        #expect(JSONSchemaCheck.problem(in: "not json", schema: Self.schema) == "the output is not JSON")
+    }
+
+    @Test func unsupportedKeywordsAreRefused() {
+        guard case .failure(let why) = JSONSchemaCheck.parse(#"{"oneOf": []}"#) else { Issue.record("accepted"); return }
+        #expect(why.description == "json_schema uses 'oneOf', which is not supported")
+    }
+
+    @Test func aCandidateThatBreaksTheStepsSchemaIsRejectedAndTheRoundReforks() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4, caps: modelCaps)
+        var s = StepSpec(id: "j", n: 1, join: .any, maxReforks: 1)
+        s.jsonSchema = #"{"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}"#
+        let g = try h.submit(plan: PlanSpec(goal: "g", steps: [s]))
+        var prompts: [String] = []
+        h.run { a, _ in
+            prompts.append(asked(a))
+            return prompts.count == 1 ? #"{"ok": "yes"}"# : #"{"ok": true}"#
+        }
+        #expect(h.goal(g).state == .succeeded)
+        #expect(prompts[1].contains("does not match the JSON Schema: $.ok must be boolean, not a string"))
+    }
+}

@@ -14,6 +14,8 @@ def start(*args):
     """Starts honeycombd and returns once its 'listening' line has been logged (the readiness event)."""
     proc = subprocess.Popen([BIN, *args], stderr=subprocess.PIPE, text=True)
     line = proc.stderr.readline()
+    if "event=prompts_loaded" in line:  # the prompt frames are read before the broker starts
+        line = proc.stderr.readline()
     assert "event=listening" in line, line
     return proc, line
 

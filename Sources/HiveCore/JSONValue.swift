@@ -1,7 +1,8 @@
 import FoundationEssentials
 
-/// Any JSON value, for reading config files strictly (unknown keys are errors, not silently ignored).
-public enum JSONValue: Decodable, Equatable, Sendable {
+/// Any JSON value: for reading config files strictly (unknown keys are errors, not silently ignored) and for
+/// checking candidates against a step's JSON Schema.
+public enum JSONValue: Codable, Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -17,6 +18,18 @@ public enum JSONValue: Decodable, Equatable, Sendable {
         else if let s = try? c.decode(String.self) { self = .string(s) }
         else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
         else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n): try c.encode(n)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
     }
 
     /// The JSON type's name, for error messages.
