@@ -29,6 +29,9 @@ public struct GoalSummary: Codable, Sendable, Equatable {
     public var tokensReserved: Int?
     /// Calls made on core-tier drones (the expensive tier), counted against `budget.max_core_calls`.
     public var coreCalls: Int?
+    /// Tokens per tier where a per-tier budget counts them, and the cost spent at the configured prices.
+    public var tierTokens: [String: Int]?
+    public var costSpent: Double?
 
     public init(_ g: GoalRecord, counts: [String: Int]) {
         goal = g.id
@@ -44,12 +47,15 @@ public struct GoalSummary: Codable, Sendable, Equatable {
         tokensSpent = g.tokensSpent
         tokensReserved = g.tokensReserved
         coreCalls = g.coreCalls
+        tierTokens = g.tierTokensSpent.isEmpty ? nil : g.tierTokensSpent
+        costSpent = g.costSpent
     }
 
     enum CodingKeys: String, CodingKey {
         case goal, name, state, reason, priority, tasks, counts, budget
         case createdAt = "created_at", finishedAt = "finished_at"
         case tokensSpent = "tokens_spent", tokensReserved = "tokens_reserved", coreCalls = "core_calls"
+        case tierTokens = "tier_tokens", costSpent = "cost_spent"
     }
 }
 

@@ -1,4 +1,22 @@
-/// Timing knobs of the control plane.
+/// What one million tokens of a model cost, in whatever unit `budget.max_cost` is given in.
+public struct ModelPrice: Codable, Sendable, Equatable {
+    public var promptPerMTok: Double
+    public var generatedPerMTok: Double
+
+    public init(promptPerMTok: Double, generatedPerMTok: Double) {
+        self.promptPerMTok = promptPerMTok
+        self.generatedPerMTok = generatedPerMTok
+    }
+
+    /// What a call with this usage cost.
+    public func cost(promptTokens: Int, generatedTokens: Int) -> Double {
+        (Double(promptTokens) * promptPerMTok + Double(generatedTokens) * generatedPerMTok) / 1_000_000
+    }
+
+    enum CodingKeys: String, CodingKey { case promptPerMTok = "prompt_per_mtok", generatedPerMTok = "generated_per_mtok" }
+}
+
+/// Timing knobs of the control plane, and model prices for cost budgets.
 public struct ControlConfig: Sendable, Equatable {
     public var heartbeatMillis = 1_000
     /// A drone silent this long is lost and its tasks are re-dispatched.
@@ -6,6 +24,8 @@ public struct ControlConfig: Sendable, Equatable {
     public var defaultTimeoutMillis = 60_000
     /// Extra time on top of a task's timeout before its lease expires (the drone enforces the timeout itself).
     public var leaseGraceMillis = 2_000
+    /// Prices by model name (as drones announce it; `*` for any other model). A model without a price is free.
+    public var prices: [String: ModelPrice] = [:]
 
     public init() {}
 }
@@ -95,7 +115,7 @@ public final class ControlState {
         } else {
             try validate(spec.root, path: "root")
         }
-        if let max = spec.budget.maxTokens { try validateTokens(spec.root, path: "root", max: max) }
+        if spec.budget.needsWorstCase { try validateTokens(spec.root, path: "root", max: spec.budget.maxTokens ?? .max) }
         let size = spec.root.size
         if size.nodes > spec.budget.maxTasks { throw .tooManyTasks(size.nodes, limit: spec.budget.maxTasks) }
         if size.depth > spec.budget.maxDepth { throw .tooDeep(size.depth, limit: spec.budget.maxDepth) }
@@ -110,7 +130,7 @@ public final class ControlState {
         for (i, c) in (t.children ?? []).enumerated() { try validateTokens(c, path: "\(path).children[\(i)]", max: max) }
         guard !t.isFork else { return }
         guard let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) else {
-            throw .invalid("\(path) is a model task without input.max_tokens; budget.max_tokens needs its worst case")
+            throw .invalid("\(path) is a model task without input.max_tokens; a token or cost budget needs its worst case")
         }
         if worst > max {
             throw .invalid("\(path) can use up to \(worst) tokens (prompt bytes + 64 + max_tokens); budget.max_tokens is \(max)")
@@ -150,7 +170,7 @@ public final class ControlState {
             let join = r.join ?? .all
             do {
                 try validate(.fork(children, join: join), path: t.id)
-                if let max = goals[t.goal]?.budget.maxTokens { try validateTokens(.fork(children), path: t.id, max: max) }
+                if let b = goals[t.goal]?.budget, b.needsWorstCase { try validateTokens(.fork(children), path: t.id, max: b.maxTokens ?? .max) }
             } catch {
                 return .failure(.invalidFork(error.description))
             }
@@ -168,7 +188,8 @@ public final class ControlState {
             let output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error,
                                     wallMillis: r.wallMillis, usage: r.usage,
                                     permanent: r.outcome == .failed && r.permanent == true ? true : nil,
-                                    tier: drones[r.drone]?.tier)
+                                    tier: drones[r.drone]?.tier,
+                                    cost: r.usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
             events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: r.outcome == .succeeded, output: output, at: now))
         }
         for e in events { apply(e) }
@@ -189,16 +210,22 @@ public final class ControlState {
                 skipped.append(e)
                 continue
             }
-            guard let drone = pickDrone(for: t, excludingCore: coreBudgetSpent(t.goal)) else {
+            let budget = goals[t.goal]?.budget ?? Budget()
+            let limited = budget.maxTokensByTier != nil || budget.maxCost != nil
+            let excludingCore = coreBudgetSpent(t.goal)
+            guard let drone = limited ? pickBudgetedDrone(for: t, excludingCore: excludingCore)
+                                      : pickDrone(for: t, excludingCore: excludingCore) else {
                 skipped.append(e)
                 continue
             }
             let attempt = t.attempts + 1
             let tok = token()
             let tier = drones[drone]?.tier
+            // The tier is journaled when a budget counts it (the registry is not journaled; replay must agree).
             let event = JournalEvent.taskLeased(task: t.id, attempt: attempt, drone: drone, token: tok,
                                                 deadline: now + Int64(t.timeoutMillis + config.leaseGraceMillis), at: now,
-                                                tier: tier == .core ? .core : nil)
+                                                tier: tier == .core || budget.maxTokensByTier != nil ? tier : nil,
+                                                cost: budget.maxCost != nil ? drones[drone].flatMap { worstCost(t, on: $0) } : nil)
             apply(event)
             out.append((event, Assignment(task: t.id, goal: t.goal, attempt: attempt, token: tok, kind: t.kind,
                                           input: t.input, index: t.index, timeoutMillis: t.timeoutMillis), drone))
@@ -224,7 +251,57 @@ public final class ControlState {
         if t.tier?.tier == .core, coreBudgetSpent(t.goal) {
             return "budget exhausted: core-tier calls (\(g.coreCalls) made, budget.max_core_calls \(g.budget.maxCoreCalls ?? 0)); task \(t.id) needs the core tier"
         }
+        if g.budget.maxTokensByTier != nil || g.budget.maxCost != nil {
+            // Per-drone limits: refused only when drones could run it but none within the budget.
+            let excludingCore = coreBudgetSpent(t.goal)
+            let able = drones.values.filter { $0.state == .active && canRun(t, on: $0) }
+            if !able.isEmpty && !able.contains(where: { fits(t, on: $0, excludingCore: excludingCore) }) {
+                return "budget exhausted: no drone can take task \(t.id) within budget.max_tokens_by_tier or budget.max_cost " +
+                    "(tokens by tier \(g.tierTokensSpent.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); " +
+                    "cost spent \(g.costSpent))"
+            }
+        }
         return nil
+    }
+
+    /// Whether a call of `t` on `d` fits the goal's per-tier token and cost budgets (worst case, beside what is
+    /// spent and reserved) and its core-call budget.
+    func fits(_ t: TaskRecord, on d: DroneRecord, excludingCore: Bool) -> Bool {
+        if excludingCore && d.tier == .core { return false }
+        guard let g = goals[t.goal] else { return false }
+        if let m = g.budget.maxTokensByTier?[d.tier.rawValue] {
+            guard let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) else { return false }
+            if g.tierTokensSpent[d.tier.rawValue, default: 0] + g.tierTokensReserved[d.tier.rawValue, default: 0] + worst > m { return false }
+        }
+        if let m = g.budget.maxCost, let c = worstCost(t, on: d), g.costSpent + g.costReserved + c > m + 1e-12 { return false }
+        return true
+    }
+
+    /// Under per-tier or cost budgets: a drone whose worst case fits, and under a cost budget the cheapest such
+    /// (work any tier may run goes where it costs least; the plan's tier requirement is where quality is asked for).
+    func pickBudgetedDrone(for t: TaskRecord, excludingCore: Bool) -> DroneID? {
+        guard goals[t.goal]?.budget.maxCost != nil else {
+            return pickDrone(for: t) { self.fits(t, on: $0, excludingCore: excludingCore) }
+        }
+        let open = drones.values.filter { $0.freeSlots > 0 && canRun(t, on: $0) && fits(t, on: $0, excludingCore: excludingCore) }
+        guard let cheapest = open.map({ worstCost(t, on: $0) ?? 0 }).min() else { return nil }
+        return pickDrone(for: t) { d in
+            (self.worstCost(t, on: d) ?? 0) <= cheapest + 1e-15 && self.fits(t, on: d, excludingCore: excludingCore)
+        }
+    }
+
+    /// The most a call of `t` can cost on `d`: its worst-case tokens at the dearer of the model's two prices. Nil
+    /// when it is free (not a model call, or the model has no price).
+    func worstCost(_ t: TaskRecord, on d: DroneRecord) -> Double? {
+        guard t.kind == "model", let p = price(of: d.id), let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) else { return nil }
+        return Double(worst) * max(p.promptPerMTok, p.generatedPerMTok) / 1_000_000
+    }
+
+    /// The price of the model a drone serves (config `prices`; `*` for any model not listed).
+    func price(of drone: DroneID) -> ModelPrice? {
+        guard let d = drones[drone] else { return nil }
+        if let m = d.model, let p = config.prices[m] { return p }
+        return d.model == nil ? nil : config.prices["*"]
     }
 
     /// A goal whose refused task is still pending, with nothing of the goal running, can never go on: no
@@ -246,12 +323,24 @@ public final class ControlState {
     /// required capability; among
     /// those, one that has not run it before, then the one with the most free slots (spreads load).
     func pickDrone(for t: TaskRecord, excludingCore: Bool = false) -> DroneID? {
+        pickDrone(for: t) { !(excludingCore && $0.tier == .core) }
+    }
+
+    /// Whether `d` could run `t` at all: tier, backend, exec command and required capabilities (not free slots).
+    func canRun(_ t: TaskRecord, on d: DroneRecord) -> Bool {
+        if let tier = t.tier, !tier.admits(d.tier) { return false }
+        if !d.capabilities.contains("backend:\(t.kind)") { return false }
+        // An exec task can only go where its command is allowed (drones advertise `exec:<path>`).
+        if t.kind == "exec", let c = t.input?.command, !d.capabilities.contains("exec:\(c)") { return false }
+        return t.requires.allSatisfy { d.capabilities.contains($0) }
+    }
+
+    func pickDrone(for t: TaskRecord, where allowed: (DroneRecord) -> Bool) -> DroneID? {
         var best: DroneRecord?
         var bestScore = Int.min
         let backend = "backend:\(t.kind)"
-        // An exec task can only go where its command is allowed (drones advertise `exec:<path>`).
         let command = t.kind == "exec" ? t.input?.command.map { "exec:\($0)" } : nil
-        for d in drones.values where d.freeSlots > 0 && !(excludingCore && d.tier == .core) {
+        for d in drones.values where d.freeSlots > 0 && allowed(d) {
             if let tier = t.tier, !tier.admits(d.tier) { continue }
             if !d.capabilities.contains(backend) { continue }
             if let command, !d.capabilities.contains(command) { continue }
@@ -320,6 +409,7 @@ public final class ControlState {
         }
         var d = DroneRecord(id: h.drone, name: h.name, tier: h.tier, slots: h.slots, capabilities: Set(h.capabilities),
                             host: h.host, lastSeen: now)
+        d.model = h.models?.first?.name ?? h.capabilities.first { $0.hasPrefix("model:") }.map { String($0.dropFirst(6)) }
         if let old = drones[h.drone] {
             // A drone announcing itself again keeps the tasks it still holds leases for.
             d.running = old.running.filter { tasks[$0]?.lease?.drone == h.drone }
@@ -365,21 +455,29 @@ public final class ControlState {
                         depth: 1, at: at)
             if let plan = spec.plan { startPlan(id, spec: plan, at: at) }
 
-        case .taskLeased(let task, let attempt, let drone, let token, let deadline, _, let tier):
+        case .taskLeased(let task, let attempt, let drone, let token, let deadline, _, let tier, let cost):
             guard var t = tasks[task], t.state == .pending else { return }
             t.state = .leased
             t.attempts = attempt
-            t.lease = Lease(drone: drone, token: token, deadline: deadline, core: tier == .core ? true : nil)
+            t.lease = Lease(drone: drone, token: token, deadline: deadline, core: tier == .core ? true : nil, tier: tier, cost: cost)
             if tier == .core { goals[t.goal]?.coreReserved += 1 }
-            goals[t.goal]?.tokensReserved += TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) ?? 0
+            let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) ?? 0
+            goals[t.goal]?.tokensReserved += worst
+            if let tier { goals[t.goal]?.tierTokensReserved[tier.rawValue, default: 0] += worst }
+            if let cost { goals[t.goal]?.costReserved += cost }
             if !t.tried.contains(drone) { t.tried.append(drone) }
             tasks[task] = t
             drones[drone]?.running.insert(task)
 
         case .taskFinished(let task, _, let succeeded, let output, let at):
             guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
+            let leasedTier = t.lease?.tier
             releaseLease(&t)
-            if let u = output.usage { goals[t.goal]?.tokensSpent += u.promptTokens + u.generatedTokens }
+            if let u = output.usage {
+                goals[t.goal]?.tokensSpent += u.promptTokens + u.generatedTokens
+                if let tier = leasedTier { goals[t.goal]?.tierTokensSpent[tier.rawValue, default: 0] += u.promptTokens + u.generatedTokens }
+            }
+            if let c = output.cost { goals[t.goal]?.costSpent += c }
             t.result = output
             if succeeded {
                 drones[output.drone]?.completed += 1
@@ -473,6 +571,14 @@ public final class ControlState {
             let worst = TaskSpec.worstCaseTokens(kind: t.kind, input: t.input) ?? 0
             goals[t.goal]?.tokensReserved -= worst
             if charge { goals[t.goal]?.tokensSpent += worst }
+            if let tier = lease.tier {
+                goals[t.goal]?.tierTokensReserved[tier.rawValue, default: 0] -= worst
+                if charge { goals[t.goal]?.tierTokensSpent[tier.rawValue, default: 0] += worst }
+            }
+            if let cost = lease.cost {
+                goals[t.goal]?.costReserved -= cost
+                if charge { goals[t.goal]?.costSpent += cost }
+            }
             if lease.core == true {
                 goals[t.goal]?.coreReserved -= 1
                 goals[t.goal]?.coreCalls += 1

@@ -9,18 +9,21 @@ public struct GoalLedger: Codable, Sendable, Equatable {
         public var generatedTokens = 0
         /// Sum of the drones' own task times.
         public var taskMillis = 0
+        /// At the configured model prices (0 where models have none).
+        public var cost: Double = 0
 
         public init() {}
 
         mutating func add(_ o: TaskOutput) {
             calls += 1
+            cost += o.cost ?? 0
             promptTokens += o.usage?.promptTokens ?? 0
             generatedTokens += o.usage?.generatedTokens ?? 0
             taskMillis += o.wallMillis ?? 0
         }
 
         enum CodingKeys: String, CodingKey {
-            case calls
+            case calls, cost
             case promptTokens = "prompt_tokens", generatedTokens = "generated_tokens", taskMillis = "task_ms"
         }
     }

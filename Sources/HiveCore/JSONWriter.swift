@@ -108,13 +108,14 @@ extension JournalEvent {
     public var fastJSON: [UInt8]? {
         var w = JSONWriter()
         switch self {
-        case .taskLeased(let task, let attempt, let drone, let token, let deadline, let at, let tier):
+        case .taskLeased(let task, let attempt, let drone, let token, let deadline, let at, let tier, let cost):
             w.beginObject(); w.key("taskLeased"); w.beginObject()
             w.field("task", task); w.field("attempt", attempt); w.field("drone", drone); w.field("token", token)
             w.field("deadline", deadline); w.field("at", at); w.optional("tier", tier?.rawValue)
+            if let cost { w.key("cost"); w.number(cost) }
             w.endObject(); w.endObject()
         case .taskFinished(let task, let attempt, let succeeded, let output, let at):
-            if output.usage != nil || output.permanent != nil { return nil }  // model results are not the hot path
+            if output.usage != nil || output.permanent != nil || output.cost != nil { return nil }  // model results are not the hot path
             w.beginObject(); w.key("taskFinished"); w.beginObject()
             w.field("task", task); w.field("attempt", attempt); w.field("succeeded", succeeded)
             w.key("output"); w.beginObject()

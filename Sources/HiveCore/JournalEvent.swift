@@ -4,7 +4,9 @@ public enum JournalEvent: Codable, Sendable, Equatable {
     case goalSubmitted(goal: GoalID, spec: GoalSpec, at: Int64)
     /// `tier`: the drone's tier at lease time, journaled because the drone registry is not (core-call budgets
     /// must replay the same).
-    case taskLeased(task: TaskID, attempt: Int, drone: DroneID, token: String, deadline: Int64, at: Int64, tier: Tier? = nil)
+    /// `cost`: the call's worst-case cost reserved against `budget.max_cost` (prices are config, not journal).
+    case taskLeased(task: TaskID, attempt: Int, drone: DroneID, token: String, deadline: Int64, at: Int64, tier: Tier? = nil,
+                    cost: Double? = nil)
     case taskFinished(task: TaskID, attempt: Int, succeeded: Bool, output: TaskOutput, at: Int64)
     /// The attempt ended without a result (lease expired, drone lost); `countsAttempt` is false for a release.
     case taskExpired(task: TaskID, attempt: Int, reason: String, countsAttempt: Bool, at: Int64)
@@ -14,7 +16,7 @@ public enum JournalEvent: Codable, Sendable, Equatable {
 
     public var at: Int64 {
         switch self {
-        case .goalSubmitted(_, _, let at), .taskLeased(_, _, _, _, _, let at, _), .taskFinished(_, _, _, _, let at),
+        case .goalSubmitted(_, _, let at), .taskLeased(_, _, _, _, _, let at, _, _), .taskFinished(_, _, _, _, let at),
              .taskExpired(_, _, _, _, let at), .taskForked(_, _, _, let at), .goalCancelled(_, _, let at),
              .goalFailed(_, _, let at):
             return at

@@ -27,6 +27,9 @@ public struct Lease: Codable, Sendable, Equatable {
     public var deadline: Int64
     /// True when the lease is a core-tier call (counted against `budget.max_core_calls`).
     public var core: Bool?
+    /// The drone's tier when a per-tier token budget counts it, and the worst-case cost reserved for the call.
+    public var tier: Tier?
+    public var cost: Double?
 }
 
 /// What a model call cost: tokens and time, per model (the economic ledger adds these up per goal and tier).
@@ -95,9 +98,11 @@ public struct TaskOutput: Codable, Sendable, Equatable {
     public var permanent: Bool?
     /// The tier of the drone that produced this (for the economic ledger).
     public var tier: Tier?
+    /// What the call cost at the configured price of its model, when it has one.
+    public var cost: Double?
 
     public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
-                usage: Usage? = nil, permanent: Bool? = nil, tier: Tier? = nil) {
+                usage: Usage? = nil, permanent: Bool? = nil, tier: Tier? = nil, cost: Double? = nil) {
         self.drone = drone
         self.exitCode = exitCode
         self.output = output
@@ -106,10 +111,11 @@ public struct TaskOutput: Codable, Sendable, Equatable {
         self.usage = usage
         self.permanent = permanent
         self.tier = tier
+        self.cost = cost
     }
 
     enum CodingKeys: String, CodingKey {
-        case drone, output, error, usage, permanent, tier
+        case drone, output, error, usage, permanent, tier, cost
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }
@@ -180,12 +186,18 @@ public struct GoalRecord: Codable, Sendable {
     public var coreReserved = 0
     /// A plan goal's steps and their progress.
     public var plan: PlanRecord?
+    /// Tokens per tier (settled, and reserved by running calls) for `budget.max_tokens_by_tier`; cost spent and
+    /// reserved for `budget.max_cost`.
+    public var tierTokensSpent: [String: Int] = [:]
+    public var tierTokensReserved: [String: Int] = [:]
+    public var costSpent: Double = 0
+    public var costReserved: Double = 0
 }
 
 extension GoalRecord {
     enum CodingKeys: String, CodingKey {
         case id, name, priority, budget, root, state, reason, createdAt, deadline, finishedAt, taskCount
-        case tokensSpent, tokensReserved, coreCalls, coreReserved, plan
+        case tokensSpent, tokensReserved, coreCalls, coreReserved, plan, tierTokensSpent, tierTokensReserved, costSpent, costReserved
     }
 
     /// Snapshots from before token budgets lack the token counters: they decode as zero.
@@ -207,6 +219,10 @@ extension GoalRecord {
         coreCalls = try c.decodeIfPresent(Int.self, forKey: .coreCalls) ?? 0
         coreReserved = try c.decodeIfPresent(Int.self, forKey: .coreReserved) ?? 0
         plan = try c.decodeIfPresent(PlanRecord.self, forKey: .plan)
+        tierTokensSpent = try c.decodeIfPresent([String: Int].self, forKey: .tierTokensSpent) ?? [:]
+        tierTokensReserved = try c.decodeIfPresent([String: Int].self, forKey: .tierTokensReserved) ?? [:]
+        costSpent = try c.decodeIfPresent(Double.self, forKey: .costSpent) ?? 0
+        costReserved = try c.decodeIfPresent(Double.self, forKey: .costReserved) ?? 0
     }
 }
 
@@ -222,6 +238,8 @@ public struct DroneRecord: Codable, Sendable {
     public var state: State = .active
     public var lastSeen: Int64
     public var running: Set<TaskID> = []
+    /// The model it serves (its first model descriptor, or an API drone's `model:` capability), for prices.
+    public var model: String?
     public var completed = 0
     public var failed = 0
 

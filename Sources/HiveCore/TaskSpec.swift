@@ -134,9 +134,19 @@ public struct Budget: Codable, Sendable, Equatable {
     /// Calls on core-tier drones the goal may make; nil for none. Tasks that any tier may run go elsewhere
     /// once it is spent; a core-only task then fails the goal.
     public var maxCoreCalls: Int?
+    /// Model tokens per tier (`{"core": 20000}`); a tier whose budget cannot fit a call's worst case is skipped.
+    public var maxTokensByTier: [String: Int]?
+    /// Money (in the unit of honeycombd's `prices`): a call is admitted on a drone only if its worst case at that
+    /// drone's model price fits; cheaper drones take the work once dear ones would not fit.
+    public var maxCost: Double?
+
+    /// Whether calls need a known worst case (a token or cost budget is set).
+    public var needsWorstCase: Bool { maxTokens != nil || maxTokensByTier != nil || maxCost != nil }
 
     public init(maxTasks: Int = 100_000, maxDepth: Int = 16, maxAttempts: Int = 3, deadlineMillis: Int? = nil,
-                maxTokens: Int? = nil, maxCoreCalls: Int? = nil) {
+                maxTokens: Int? = nil, maxCoreCalls: Int? = nil, maxTokensByTier: [String: Int]? = nil, maxCost: Double? = nil) {
+        self.maxTokensByTier = maxTokensByTier
+        self.maxCost = maxCost
         self.maxTasks = maxTasks
         self.maxDepth = maxDepth
         self.maxAttempts = maxAttempts
@@ -147,7 +157,7 @@ public struct Budget: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case maxTasks = "max_tasks", maxDepth = "max_depth", maxAttempts = "max_attempts", deadlineMillis = "deadline_ms"
-        case maxTokens = "max_tokens", maxCoreCalls = "max_core_calls"
+        case maxTokens = "max_tokens", maxCoreCalls = "max_core_calls", maxTokensByTier = "max_tokens_by_tier", maxCost = "max_cost"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -159,6 +169,12 @@ public struct Budget: Codable, Sendable, Equatable {
         deadlineMillis = try c.decodeIfPresent(Int.self, forKey: .deadlineMillis)
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
         maxCoreCalls = try c.decodeIfPresent(Int.self, forKey: .maxCoreCalls)
+        maxTokensByTier = try c.decodeIfPresent([String: Int].self, forKey: .maxTokensByTier)
+        maxCost = try c.decodeIfPresent(Double.self, forKey: .maxCost)
+        if let keys = maxTokensByTier?.keys, let bad = keys.first(where: { Tier(rawValue: $0) == nil }) {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.maxTokensByTier],
+                                                    debugDescription: "max_tokens_by_tier has '\(bad)'; tiers are edge, worker, core"))
+        }
     }
 }
 

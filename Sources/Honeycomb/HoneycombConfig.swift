@@ -91,9 +91,27 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "drone_lost_after_ms": control.lostAfterMillis = try int(key, value)
             case "task_timeout_ms": control.defaultTimeoutMillis = try int(key, value)
             case "journal_compact_bytes": journalCompactBytes = try int(key, value)
+            case "prices": try setPrices(value, path: path)
             case "prompts_dir": promptsDirectory = try string(key, value)
             default: throw .unknownKey(key, path: path)
             }
+        }
+    }
+
+    /// `prices`: `{"MODEL": {"prompt_per_mtok": X, "generated_per_mtok": Y}}`, `*` for any other model.
+    private mutating func setPrices(_ value: JSONValue, path: String) throws(HoneycombConfigError) {
+        guard case .object(let models) = value else { throw .wrongType(key: "prices", expected: "an object", got: value.typeName) }
+        for (model, v) in models.sorted(by: { $0.key < $1.key }) {
+            guard case .object(let p) = v else { throw .wrongType(key: "prices.\(model)", expected: "an object", got: v.typeName) }
+            for k in p.keys where !["prompt_per_mtok", "generated_per_mtok"].contains(k) { throw .unknownKey("prices.\(model).\(k)", path: path) }
+            func price(_ k: String) throws(HoneycombConfigError) -> Double {
+                guard case .number(let d)? = p[k] else {
+                    throw .wrongType(key: "prices.\(model).\(k)", expected: "a number", got: p[k]?.typeName ?? "missing")
+                }
+                guard d >= 0 else { throw .invalidValue(key: "prices.\(model).\(k)", reason: "a price cannot be negative") }
+                return d
+            }
+            control.prices[model] = ModelPrice(promptPerMTok: try price("prompt_per_mtok"), generatedPerMTok: try price("generated_per_mtok"))
         }
     }
 

@@ -249,6 +249,13 @@ func report(_ r: GoalResult, cli: ControlCLI) {
         print("  tokens: \(r.goal.tokensSpent ?? 0) spent, \(r.goal.tokensReserved ?? 0) reserved of budget \(max)")
     }
     if let max = r.goal.budget?.maxCoreCalls { print("  core-tier calls: \(r.goal.coreCalls ?? 0) of budget \(max)") }
+    if let caps = r.goal.budget?.maxTokensByTier {
+        let spent = r.goal.tierTokens ?? [:]
+        print("  tokens by tier: " + caps.sorted { $0.key < $1.key }.map { "\($0.key) \(spent[$0.key] ?? 0) of \($0.value)" }.joined(separator: ", "))
+    }
+    if let cost = r.goal.costSpent, cost > 0 || r.goal.budget?.maxCost != nil {
+        print(String(format: "  cost: %.6g spent", cost) + (r.goal.budget?.maxCost.map { String(format: " of budget %.6g", $0) } ?? ""))
+    }
     if let answer = r.answer, r.tasks.count > 1 { print("  answer: \(answer)") }
     if let l = r.ledger, r.tasks.count > 1 {
         let tiers = l.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.calls)" }.joined(separator: ", ")

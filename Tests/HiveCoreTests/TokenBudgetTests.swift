@@ -74,7 +74,7 @@ import Testing
     @Test func submissionRejectsModelTasksWithoutAWorstCase() throws {
         let h = harness()
         let unbounded = TaskSpec(kind: "model", input: TaskInput(prompt: "p"))
-        #expect(throws: SubmitError.invalid("root.children[1] is a model task without input.max_tokens; budget.max_tokens needs its worst case")) {
+        #expect(throws: SubmitError.invalid("root.children[1] is a model task without input.max_tokens; a token or cost budget needs its worst case")) {
             try h.submit(.fork([call(), unbounded]), budget: Budget(maxTokens: 1_000))
         }
         #expect(throws: SubmitError.self) { try h.submit(call(), budget: Budget(maxTokens: 50)) }
@@ -170,5 +170,90 @@ import Testing
         let replayed = ControlState()
         for e in h.events { replayed.apply(e) }
         #expect(replayed.goals[g]?.coreCalls == 2 && replayed.goals[g]?.coreReserved == 0)
+    }
+}
+
+/// Per-tier token budgets and cost budgets: admitted per drone, reserved at lease, settled at the result.
+@Suite struct TierAndCostBudgetTests {
+    func call(tier: TierRequirement? = nil) -> TaskSpec {
+        TaskSpec(kind: "model", tier: tier, input: TaskInput(prompt: "p", maxTokens: 10))  // worst case 75 tokens
+    }
+
+    func settle(_ h: Harness, _ a: Assignment, drone: DroneID, prompt: Int, generated: Int) {
+        let r = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: drone, outcome: .succeeded, output: "x",
+                           usage: Usage(model: "m", promptTokens: prompt, generatedTokens: generated, promptMillis: 1, generationMillis: 1))
+        if case .success(let e) = h.state.receive(r, now: h.now) { h.events += e }
+    }
+
+    func replayMatches(_ h: Harness) throws -> Bool {
+        let replayed = ControlState()
+        for e in h.events { replayed.apply(e) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try encoder.encode(replayed.snapshot()) == encoder.encode(h.state.snapshot())
+    }
+
+    @Test func aSpentTierBudgetSendsWorkToOtherTiersAndCoreOnlyWorkFailsTheGoal() throws {
+        let h = Harness()
+        h.drone("core", tier: .core, slots: 8, caps: ["backend:model", "model:big"])
+        h.drone("edge", tier: .edge, slots: 1, caps: ["backend:model", "model:small"])
+        let g = try h.submit(.fork([call(), call(), call()]), budget: Budget(maxTokensByTier: ["core": 100]))
+        let first = h.schedule()
+        #expect(first.map(\.drone).sorted() == ["core", "edge"], "one worst case (75) fits the core's 100, a second does not")
+        #expect(h.goal(g).tierTokensReserved["core"] == 75)
+        for (_, a, d) in first { settle(h, a, drone: d, prompt: 20, generated: 20) }
+        #expect(h.goal(g).tierTokensSpent == ["core": 40, "edge": 40], "every tier is counted; the core's is limited")
+        let second = h.schedule()
+        #expect(second.map(\.drone) == ["edge"], "40 spent + 75 > 100 on the core: the edge takes it")
+        for (_, a, d) in second { settle(h, a, drone: d, prompt: 5, generated: 5) }
+        #expect(h.goal(g).state == .succeeded)
+
+        let coreOnly = try h.submit(.fork([call(tier: TierRequirement(.core)), call(tier: TierRequirement(.core))]),
+                                    budget: Budget(maxTokensByTier: ["core": 100]))
+        let leased = h.schedule()
+        #expect(leased.count == 1)
+        settle(h, leased[0].assignment, drone: "core", prompt: 20, generated: 20)
+        #expect(h.schedule().isEmpty)
+        h.tick()
+        #expect(h.goal(coreOnly).state == .failed)
+        #expect(h.goal(coreOnly).reason?.hasPrefix("budget exhausted: no drone can take task") == true)
+        #expect(h.goal(coreOnly).reason?.contains("core 40") == true)
+        #expect(try replayMatches(h))
+    }
+
+    @Test func aCostBudgetAdmitsDearDronesOnlyWhileTheirWorstCaseFits() throws {
+        var config = ControlConfig()
+        config.prices = ["big": ModelPrice(promptPerMTok: 10, generatedPerMTok: 30)]
+        let h = Harness(config: config)
+        h.drone("core", tier: .core, slots: 8, caps: ["backend:model", "model:big"])
+        h.drone("edge", tier: .edge, slots: 8, caps: ["backend:model", "model:small"])  // unpriced: free
+        // On "big" a call's worst case is 75 tokens at 30/MTok = 0.00225; the budget holds one, not two.
+        let g = try h.submit(.fork([call(tier: TierRequirement(.edge, orHigher: true)), call(tier: TierRequirement(.core))]),
+                             budget: Budget(maxCost: 0.004))
+        let first = h.schedule()
+        #expect(first.count == 2)
+        let onCore = first.filter { $0.drone == "core" }
+        #expect(onCore.count == 1 && onCore[0].assignment.task == "g1.2", "the call any tier may run goes to the free edge")
+        #expect(abs(h.goal(g).costReserved - 0.00225) < 1e-12)
+        settle(h, onCore[0].assignment, drone: "core", prompt: 5, generated: 10)  // (5·10 + 10·30) / 1e6
+        #expect(abs(h.goal(g).costSpent - 0.00035) < 1e-12 && abs(h.goal(g).costReserved) < 1e-12)
+        let edge = first.first { $0.drone == "edge" }!
+        settle(h, edge.assignment, drone: "edge", prompt: 5, generated: 10)
+        #expect(h.goal(g).state == .succeeded)
+        let ledger = GoalLedger(goal: h.goal(g), tasks: h.state.tasks(of: g), now: h.now)
+        #expect(abs(ledger.total.cost - 0.00035) < 1e-12 && abs((ledger.byTier["core"]?.cost ?? 0) - 0.00035) < 1e-12)
+        #expect(try replayMatches(h))
+    }
+
+    @Test func tokenAndCostBudgetsNeedEveryModelCallsWorstCase() {
+        let h = Harness()
+        let open = TaskSpec(kind: "model", input: TaskInput(prompt: "p"))
+        #expect(throws: SubmitError.self) { try h.submit(.fork([open]), budget: Budget(maxCost: 1)) }
+        #expect(throws: SubmitError.self) { try h.submit(.fork([open]), budget: Budget(maxTokensByTier: ["core": 10_000])) }
+    }
+
+    @Test func unknownTiersInATierBudgetAreRefusedWhenDecoding() {
+        let json = #"{"max_tokens_by_tier": {"gpu": 100}}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Budget.self, from: Data(json.utf8)) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HiveCore
 import Testing
 import Honeycomb
 import NATSServer
@@ -29,6 +30,21 @@ import HiveLog
         let text = try String(contentsOf: url, encoding: .utf8)
         let c = try load(["--config", "x.json"], files: ["x.json": text])
         #expect(c.broker == BrokerConfig())
+        #expect(c.control.prices["gpt-4o-mini"] == ModelPrice(promptPerMTok: 0.15, generatedPerMTok: 0.60))
+    }
+
+    @Test func pricesAreCheckedKeyByKey() throws {
+        func problem(_ json: String) -> String {
+            do { _ = try load(["--config", "c.json"], files: ["c.json": json]) } catch { return error.description }
+            return "accepted"
+        }
+        #expect(problem(#"{"prices": {"m": {"prompt_per_mtok": 1, "generated_per_mtok": 2}}}"#) == "accepted")
+        #expect(problem(#"{"prices": {"m": {"prompt_per_mtok": -1, "generated_per_mtok": 2}}}"#)
+            == "invalid prices.m.prompt_per_mtok: a price cannot be negative")
+        #expect(problem(#"{"prices": {"m": {"prompt_per_mtok": 1}}}"#)
+            == "config key 'prices.m.generated_per_mtok' must be a number, not missing")
+        #expect(problem(#"{"prices": {"m": {"prompt_per_mtok": 1, "generated_per_mtok": 2, "per_call": 3}}}"#)
+            == "config file c.json: unknown key 'prices.m.per_call' (see Config/honeycombd.json for the keys)")
     }
 
     @Test func flagsOverrideTheFileWhateverTheirOrder() throws {
