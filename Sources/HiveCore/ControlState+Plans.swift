@@ -184,6 +184,7 @@ extension ControlState {
                     var input = check
                     input.stdin = output
                     goals[goal]!.plan!.steps[i] = step
+                    guard admit(goal, adding: 1, at: at) else { return }
                     step.candidates[ci].verify = addCall(goal, i, kind: "exec", role: .verify, tier: spec.verifyTier, input: input,
                                                          candidate: c.task, at: at)
                     open += 1
@@ -191,7 +192,7 @@ extension ControlState {
                 }
                 guard let v = tasks[c.verify!] else { continue }
                 if !v.state.isFinal { open += 1; continue }
-                if v.state != .succeeded || (v.result?.exitCode ?? 0) != 0 {
+                if v.state != .succeeded || v.result?.exitCode != 0 {
                     let detail = v.result?.exitCode.map { "exit code \($0)" } ?? v.reason ?? "failed"
                     let said = Self.excerpt(v.result?.output ?? v.result?.error ?? "")
                     step.candidates[ci].rejection = "check failed: \(detail)"
@@ -223,7 +224,14 @@ extension ControlState {
             for ci in valid { votes[JoinPolicy.normalize(out(ci)), default: []].append(ci) }
             let ranked = votes.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
             let runnerUp = ranked.dropFirst().first?.value.count ?? 0
-            let needed = step.round > 0 && spec.escalate != nil ? 1 : spec.minVotes ?? 1
+            let escalated = step.round > 0 && spec.escalate != nil
+            let needed = escalated ? 1 : spec.minVotes ?? 1
+            // A tie is no agreement: with an arbiter to escalate to, ask it instead of breaking the tie by string order.
+            let tied = open == 0 && ranked.count > 1 && ranked[0].value.count == runnerUp && runnerUp >= needed
+            if tied && spec.escalate != nil && !escalated && step.round < spec.reforks {
+                let split = ranked.prefix(4).map { "\(Self.excerpt($0.key)) (\($0.value.count))" }.joined(separator: ", ")
+                return roundFailed(goal, i, ["the vote is tied: \(split)"], at: at)
+            }
             if let leader = ranked.first, leader.value.count >= needed, leader.value.count > runnerUp + open || open == 0 {
                 return succeed(goal, i, output: out(leader.value.min()!), accepted: leader.value, at: at)
             }
@@ -336,6 +344,10 @@ extension ControlState {
         guard t.state == .succeeded, let out = t.result?.output, !out.allSatisfy(\.isWhitespace) else {
             return roundFailed(goal, i, ["the integrator produced nothing: \(t.reason ?? "empty output")"], at: at)
         }
+        if let text = step.spec.jsonSchema, case .success(let schema) = JSONSchemaCheck.parse(text),
+           let why = JSONSchemaCheck.problem(in: Self.trimmed(out), schema: schema) {
+            return roundFailed(goal, i, ["the integrator's answer does not match the JSON Schema: \(why)"], at: at)
+        }
         let accepted = step.candidates.indices.filter { step.shortlist.contains(step.candidates[$0].task) }
         succeed(goal, i, output: Self.trimmed(out), accepted: accepted, at: at)
     }
@@ -373,6 +385,7 @@ extension ControlState {
             s.prompt = sub.task
             s.inputs = nil
             s.n = min(sub.candidates, template.n ?? 3)
+            s.minVotes = s.minVotes.map { min($0, s.n!) }
             ids.append(s.id)
             goals[goal]!.plan!.steps.append(StepRecord(spec: s))
         }

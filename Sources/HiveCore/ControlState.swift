@@ -110,6 +110,11 @@ public final class ControlState {
 
     /// Accepts a goal. Returns its id and the event to journal.
     public func submit(_ spec: GoalSpec, now: Int64) throws(SubmitError) -> (GoalID, JournalEvent) {
+        if let d = spec.budget.deadlineMillis, !(1...TaskSpec.maxDeadlineMillis).contains(d) {
+            throw .invalid("budget.deadline_ms must be 1 to \(TaskSpec.maxDeadlineMillis) (a year)")
+        }
+        if let a = Optional(spec.budget.maxAttempts), !(1...1_000).contains(a) { throw .invalid("budget.max_attempts must be 1 to 1000") }
+        if let c = spec.budget.maxCost, !(c >= 0 && c.isFinite) { throw .invalid("budget.max_cost must be a non-negative number") }
         if let plan = spec.plan {
             if let why = PlanValidator.problem(in: plan) { throw .invalid(why) }
         } else {
@@ -148,8 +153,13 @@ public final class ControlState {
             if t.kind.isEmpty { throw .invalid("\(path) has no kind") }
             if t.isStructural { throw .invalid("\(path) has kind '\(t.kind)', which only plans create (submit a plan with steps)") }
             if t.children != nil { throw .invalid("\(path) has children but kind '\(t.kind)' (use kind \"fork\")") }
-            if let a = t.maxAttempts, a < 1 { throw .invalid("\(path) max_attempts must be at least 1") }
-            if let ms = t.timeoutMillis, ms < 1 { throw .invalid("\(path) timeout_ms must be positive") }
+            if let a = t.maxAttempts, !(1...1_000).contains(a) { throw .invalid("\(path) max_attempts must be 1 to 1000") }
+            if let ms = t.timeoutMillis, !(1...TaskSpec.maxTimeoutMillis).contains(ms) {
+                throw .invalid("\(path) timeout_ms must be 1 to \(TaskSpec.maxTimeoutMillis) (7 days)")
+            }
+            if let m = t.input?.maxTokens, !(1...TaskSpec.maxTokensLimit).contains(m) {
+                throw .invalid("\(path) input.max_tokens must be 1 to \(TaskSpec.maxTokensLimit)")
+            }
         }
     }
 
@@ -161,10 +171,20 @@ public final class ControlState {
         guard let lease = t.lease, lease.token == r.token else { return .failure(.staleToken) }
         guard lease.drone == r.drone else { return .failure(.wrongDrone(holder: lease.drone)) }
         touch(r.drone, now: now)
+        // Drones are untrusted: their numbers are clamped before any arithmetic (negative usage would refund a
+        // budget; a huge one would overflow inside apply).
+        let bound = { (x: Int) in min(max(x, 0), 1 << 40) }
+        let usage = r.usage.map {
+            Usage(model: $0.model, promptTokens: bound($0.promptTokens), generatedTokens: bound($0.generatedTokens),
+                  promptMillis: $0.promptMillis.isFinite ? max(0, $0.promptMillis) : 0,
+                  generationMillis: $0.generationMillis.isFinite ? max(0, $0.generationMillis) : 0)
+        }
         var events: [JournalEvent] = []
         switch r.outcome {
         case .released:
             events.append(.taskExpired(task: t.id, attempt: t.attempts, reason: "released by drone", countsAttempt: false, at: now))
+        case .succeeded where r.fork != nil && tasks[t.parent ?? ""]?.kind == TaskSpec.stepKind:
+            return .failure(.invalidFork("a plan's calls answer with output; forking is for task trees"))
         case .succeeded where r.fork != nil:
             let children = r.fork!
             let join = r.join ?? .all
@@ -186,10 +206,10 @@ public final class ControlState {
             }
         case .succeeded, .failed:
             let output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error,
-                                    wallMillis: r.wallMillis, usage: r.usage,
+                                    wallMillis: r.wallMillis.map { min(max($0, 0), 1 << 40) }, usage: usage,
                                     permanent: r.outcome == .failed && r.permanent == true ? true : nil,
                                     tier: drones[r.drone]?.tier,
-                                    cost: r.usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
+                                    cost: usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
             events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: r.outcome == .succeeded, output: output, at: now))
         }
         for e in events { apply(e) }
@@ -250,6 +270,12 @@ public final class ControlState {
         }
         if t.tier?.tier == .core, coreBudgetSpent(t.goal) {
             return "budget exhausted: core-tier calls (\(g.coreCalls) made, budget.max_core_calls \(g.budget.maxCoreCalls ?? 0)); task \(t.id) needs the core tier"
+        }
+        if coreBudgetSpent(t.goal) && t.tier?.tier != .core {
+            let able = drones.values.filter { $0.state == .active && canRun(t, on: $0) }
+            if !able.isEmpty && able.allSatisfy({ $0.tier == .core }) {
+                return "budget exhausted: core-tier calls (\(g.coreCalls) made, budget.max_core_calls \(g.budget.maxCoreCalls ?? 0)); only core drones can run task \(t.id)"
+            }
         }
         if g.budget.maxTokensByTier != nil || g.budget.maxCost != nil {
             // Per-drone limits: refused only when drones could run it but none within the budget.

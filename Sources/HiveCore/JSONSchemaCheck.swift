@@ -25,6 +25,14 @@ public enum JSONSchemaCheck {
             return "\(path) must be an object"
         }
         for k in o.keys.sorted() where !keywords.contains(k) { return "\(path) uses '\(k)', which is not supported" }
+        for k in ["maxLength", "minItems", "maxItems"] {
+            guard let v = o[k] else { continue }
+            guard case .number(let n) = v, n >= 0, n <= 1e9, n.rounded() == n else { return "\(path).\(k) must be a whole number from 0 to 1e9" }
+        }
+        for k in ["minimum", "maximum"] {
+            guard let v = o[k] else { continue }
+            guard case .number(let n) = v, n.isFinite else { return "\(path).\(k) must be a number" }
+        }
         if case .object(let props)? = o["properties"] {
             for (k, v) in props.sorted(by: { $0.key < $1.key }) {
                 if let why = unsupported(v, path: "\(path).properties.\(k)") { return why }
@@ -60,13 +68,13 @@ public enum JSONSchemaCheck {
         }
         switch v {
         case .string(let str):
-            if case .number(let n)? = s["maxLength"], str.count > Int(n) { return "\(path) is longer than \(Int(n)) characters" }
+            if case .number(let n)? = s["maxLength"], Double(str.count) > n { return "\(path) is longer than \(n.formatted) characters" }
         case .number(let x):
             if case .number(let lo)? = s["minimum"], x < lo { return "\(path) is below the minimum \(lo)" }
             if case .number(let hi)? = s["maximum"], x > hi { return "\(path) is above the maximum \(hi)" }
         case .array(let items):
-            if case .number(let lo)? = s["minItems"], items.count < Int(lo) { return "\(path) has fewer than \(Int(lo)) items" }
-            if case .number(let hi)? = s["maxItems"], items.count > Int(hi) { return "\(path) has more than \(Int(hi)) items" }
+            if case .number(let lo)? = s["minItems"], Double(items.count) < lo { return "\(path) has fewer than \(lo.formatted) items" }
+            if case .number(let hi)? = s["maxItems"], Double(items.count) > hi { return "\(path) has more than \(hi.formatted) items" }
             if let item = s["items"] {
                 for (i, x) in items.enumerated() {
                     if let why = problem(x, item, path: "\(path)[\(i)]") { return why }
@@ -98,4 +106,9 @@ public enum JSONSchemaCheck {
         default: return false
         }
     }
+}
+
+extension Double {
+    /// A whole number without its `.0`, for messages.
+    fileprivate var formatted: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self) }
 }

@@ -25,6 +25,7 @@ public enum PlanValidator {
             if plan.steps?.isEmpty == false { return "a plan has either steps or an architect, not both" }
             if let m = a.maxSubtasks, !(1...maxSubtasks).contains(m) { return "architect.max_subtasks must be 1 to \(maxSubtasks)" }
             if let r = a.maxReforks, !(0...maxReforks).contains(r) { return "architect.max_reforks must be 0 to \(maxReforks)" }
+            if let t = a.maxTokens, !(1...TaskSpec.maxTokensLimit).contains(t) { return "architect.max_tokens must be 1 to \(TaskSpec.maxTokensLimit)" }
             if let s = a.step, let why = stepProblem(s) { return "architect.step: \(why)" }
             if let s = a.integrate, let why = stepProblem(s) { return "architect.integrate: \(why)" }
             if let e = a.exec, e.command == nil { return "architect.exec needs a command" }
@@ -47,8 +48,9 @@ public enum PlanValidator {
         if let c = s.critics, !(0...maxCritics).contains(c) { return "critics must be 0 to \(maxCritics)" }
         if let r = s.maxReforks, !(0...maxReforks).contains(r) { return "max_reforks must be 0 to \(maxReforks)" }
         if let m = s.minScore, !(0...10).contains(m) { return "min_score must be 0 to 10" }
-        if let t = s.maxTokens, t < 1 { return "max_tokens must be positive" }
-        if let t = s.timeoutMillis, t < 1 { return "timeout_ms must be positive" }
+        if let t = s.maxTokens, !(1...TaskSpec.maxTokensLimit).contains(t) { return "max_tokens must be 1 to \(TaskSpec.maxTokensLimit)" }
+        if let t = s.timeoutMillis, !(1...TaskSpec.maxTimeoutMillis).contains(t) { return "timeout_ms must be 1 to \(TaskSpec.maxTimeoutMillis)" }
+        if let t = s.temperature, !(t >= 0 && t <= 100) { return "temperature must be 0 to 100" }
         if s.minScore != nil && s.criticsPerCandidate == 0 { return "min_score needs critics (join best or synthesize)" }
         if let v = s.minVotes {
             if s.joinOrDefault != .vote { return "min_votes needs join vote" }

@@ -58,7 +58,7 @@ extension ControlState {
                 }
                 return StepView.Candidate(task: c.task, round: c.round, state: t?.state ?? .cancelled, drone: t?.result?.drone,
                                           tier: t?.result?.tier, output: t?.result?.output,
-                                          verified: check.flatMap { $0.state.isFinal ? ($0.state == .succeeded && ($0.result?.exitCode ?? 0) == 0) : nil },
+                                          verified: check.flatMap { $0.state.isFinal ? ($0.state == .succeeded && $0.result?.exitCode == 0) : nil },
                                           score: c.score, judges: judges, accepted: c.accepted, rejection: c.rejection)
             }
             return StepView(id: s.spec.id, role: s.spec.roleOrDefault, state: s.state, join: s.spec.joinOrDefault.description,

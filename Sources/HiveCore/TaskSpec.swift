@@ -87,6 +87,10 @@ public struct TaskSpec: Codable, Sendable, Equatable {
 
     public var isFork: Bool { kind == "fork" }
 
+    /// Upper bounds on numbers a user or a drone hands the control plane, so arithmetic on them cannot overflow
+    /// (a trap inside `apply` would crash honeycombd again on every replay).
+    public static let maxTokensLimit = 1 << 24, maxTimeoutMillis = 7 * 86_400_000, maxDeadlineMillis = 366 * 86_400_000
+
     /// Kinds of the nodes a plan goal's tree is made of (see `ControlState+Plans`).
     public static let planKind = "plan", stepKind = "step"
 

@@ -58,6 +58,7 @@ func evalCommand(_ args: [String]) async {
     var step = StepSpec(id: "answer")
     var explorer: [String] = [], critic: [String] = []
     var serial = false
+    var verifyTier: TierRequirement?
     let a = cli.rest
     var i = 0
     func next() -> String {
@@ -71,7 +72,7 @@ func evalCommand(_ args: [String]) async {
         switch a[i] {
         case "--suite": suite = EvalSuite(rawValue: next()) ?? { fail("--suite is arithmetic or code") }()
         case "--count": count = int(next())
-        case "--seed": seed = UInt64(int(next()))
+        case "--seed": seed = UInt64(exactly: int(next())) ?? { fail("--seed takes a non-negative number") }()
         case "--n": step.n = int(next())
         case "--join": step.join = StepJoin.parse(next()) ?? { fail("--join takes any, all, vote, best or synthesize[:K]") }()
         case "--critics": step.critics = int(next())
@@ -84,6 +85,7 @@ func evalCommand(_ args: [String]) async {
         case "--explorer": explorer = next().split(separator: " ").map(String.init)
         case "--critic": critic = next().split(separator: " ").map(String.init)
         case "--serial": serial = true
+        case "--verify-tier": verifyTier = tier(next())
         default: fail("unknown eval option '\(a[i])'")
         }
         i += 1
@@ -110,7 +112,7 @@ func evalCommand(_ args: [String]) async {
         }
         if let script = t.verifyScript {
             s.verify = TaskInput(command: "/bin/sh", args: ["-c", script])
-            s.verifyTier = s.tier  // checks are cheap: keep them off the core tier unless the candidates run there
+            s.verifyTier = verifyTier
         }
         return GoalSpec(name: "eval \(t.id)", plan: PlanSpec(goal: t.prompt, steps: [s]))
     }
@@ -135,11 +137,11 @@ func evalCommand(_ args: [String]) async {
         let ok = r.goal.state == .succeeded && t.isCorrect(r.answer)
         let l = r.ledger ?? GoalLedger()
         report.results.append(EvalResult(task: t.id, goal: g, correct: ok, expected: t.answer ?? t.family, answer: r.answer,
-                                         state: r.goal.state, calls: l.total.calls, coreCalls: l.byTier["core"]?.calls ?? 0,
+                                         state: r.goal.state, calls: l.total.calls, coreCalls: r.goal.coreCalls ?? 0,
                                          reforks: l.reforks))
         report.solved += ok ? 1 : 0
         report.calls += l.total.calls
-        report.coreCalls += l.byTier["core"]?.calls ?? 0
+        report.coreCalls += r.goal.coreCalls ?? 0  // every core lease, cancelled speculation and retries included
         report.tokens += l.total.promptTokens + l.total.generatedTokens
         report.taskMillis += l.total.taskMillis
     }

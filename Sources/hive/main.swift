@@ -26,7 +26,7 @@ let usage = """
             a goal from a JSON file: a plan (goal, steps) or a task tree (root); see Docs/PLANS.md
       eval [--suite arithmetic|code] [--count N] [--seed S] [--n N] [--join vote|best|any] [--critics N]
            [--min-votes K] [--escalate TIER] [--tier T] [--critic-tier T] [--max-tokens N] [--max-reforks N]
-           [--explorer CMD] [--critic CMD] [--serial] [--json]
+           [--verify-tier T] [--explorer CMD] [--critic CMD] [--serial] [--json]
             seeded tasks whose truth is computed here (arithmetic word problems; sh programs checked by hidden
             tests on exec drones), one plan each; prints accuracy, calls, core-tier calls per solved task, wall
             time. --explorer/--critic run a program (a test double handed the truth) instead of a model

@@ -394,3 +394,76 @@ func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" 
         #expect(prompts[1].contains("does not match the JSON Schema: $.ok must be boolean, not a string"))
     }
 }
+
+/// Numbers from users and drones are bounded before any arithmetic inside `apply`, where a trap would crash
+/// honeycombd again on every replay of the journal.
+@Suite struct HostileNumbersTests {
+    @Test func hugeLimitsAreRefusedAtSubmission() {
+        let h = Harness()
+        func refused(_ spec: GoalSpec) -> String? {
+            do { _ = try h.state.submit(spec, now: 0) } catch { return error.description }
+            return nil
+        }
+        let huge = Int.max
+        #expect(refused(GoalSpec(root: TaskSpec(kind: "model", input: TaskInput(prompt: "p", maxTokens: huge))))?
+            .contains("input.max_tokens must be 1 to") == true)
+        #expect(refused(GoalSpec(root: TaskSpec(kind: "noop", timeoutMillis: huge)))?.contains("timeout_ms must be 1 to") == true)
+        #expect(refused(GoalSpec(budget: Budget(deadlineMillis: huge), root: TaskSpec(kind: "noop")))?
+            .contains("budget.deadline_ms must be 1 to") == true)
+        var plan = PlanSpec(goal: "g", steps: [StepSpec(id: "a", maxTokens: huge)], prompts: testFrames)
+        #expect(refused(GoalSpec(plan: plan))?.contains("max_tokens must be 1 to") == true)
+        var s = StepSpec(id: "a")
+        s.jsonSchema = #"{"type": "string", "maxLength": 1e20}"#
+        plan.steps = [s]
+        #expect(refused(GoalSpec(plan: plan))?.contains("maxLength must be a whole number") == true)
+    }
+
+    @Test func negativeOrHugeUsageFromADroneIsClampedNotRefunded() throws {
+        let h = Harness()
+        h.drone("m", slots: 2, caps: ["backend:model"])
+        let g = try h.submit(TaskSpec(kind: "model", input: TaskInput(prompt: "p", maxTokens: 10)), budget: Budget(maxTokens: 1_000))
+        let a = h.schedule()[0].assignment
+        let r = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: "m", outcome: .succeeded, output: "x",
+                           usage: Usage(model: "t", promptTokens: -500, generatedTokens: Int.max, promptMillis: -1, generationMillis: .nan))
+        _ = h.state.receive(r, now: h.now)
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.goal(g).tokensSpent == 1 << 40)
+    }
+
+    @Test func aPlanCallCannotAnswerWithAFork() throws {
+        let h = Harness()
+        h.drone("d1", slots: 2, caps: modelCaps)
+        _ = try h.submit(plan: PlanSpec(goal: "g", steps: [StepSpec(id: "a")]))
+        let a = h.schedule()[0].assignment
+        guard case .failure(.invalidFork(let why)) = h.finish(a, drone: "d1", fork: [TaskSpec(kind: "noop")]) else {
+            Issue.record("a fork from a plan call was accepted")
+            return
+        }
+        #expect(why.contains("forking is for task trees"))
+    }
+
+    @Test func aTiedVoteEscalatesWhenTheStepHasAnArbiter() throws {
+        let h = Harness()
+        h.drone("edge", tier: .edge, slots: 4, caps: modelCaps)
+        h.drone("core", tier: .core, slots: 1, caps: modelCaps)
+        var s = StepSpec(id: "q", tier: TierRequirement(.edge), n: 2, join: .vote)
+        s.escalate = StepSpec.Escalation(tier: TierRequirement(.core), n: 1)
+        let g = try h.submit(plan: PlanSpec(goal: "g", steps: [s]))
+        h.run { a, d in d == "core" ? "7" : (a.input!.seed! == 1 ? "12" : "13") }
+        #expect(h.state.tasks[h.goal(g).root]?.result?.output == "7")
+        #expect(h.goal(g).plan!.steps[0].feedback.first?.hasPrefix("the vote is tied") == true)
+    }
+
+    @Test func workOnlyCoreDronesCanRunFailsTheGoalOnceTheCoreBudgetIsSpent() throws {
+        let h = Harness()
+        h.drone("core", tier: .core, slots: 2, caps: ["backend:noop"])
+        let g = try h.submit(.fork([TaskSpec(kind: "noop"), TaskSpec(kind: "noop")]), budget: Budget(maxCoreCalls: 1))
+        let first = h.schedule()
+        #expect(first.count == 1)
+        _ = h.finish(first[0].assignment, drone: "core")
+        #expect(h.schedule().isEmpty)
+        h.tick()
+        #expect(h.goal(g).state == .failed)
+        #expect(h.goal(g).reason?.contains("only core drones can run task") == true)
+    }
+}
