@@ -1,7 +1,9 @@
 /// Every change to durable control-plane state, as journaled. `ControlState.apply` is the only code that
 /// mutates state, and it does so only from these events, so replaying the journal rebuilds the same state.
 public enum JournalEvent: Codable, Sendable, Equatable {
-    case goalSubmitted(goal: GoalID, spec: GoalSpec, at: Int64)
+    /// Indirect: a goal's spec (a plan with its step templates) is kilobytes inline, and every event would be that
+    /// size; the hot events (leases, results) are copied in arrays on every dispatch.
+    indirect case goalSubmitted(goal: GoalID, spec: GoalSpec, at: Int64)
     /// `tier`: the drone's tier at lease time, journaled because the drone registry is not (core-call budgets
     /// must replay the same).
     /// `cost`: the call's worst-case cost reserved against `budget.max_cost` (prices are config, not journal).

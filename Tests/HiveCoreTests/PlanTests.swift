@@ -467,3 +467,11 @@ func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" 
         #expect(h.goal(g).reason?.contains("only core drones can run task") == true)
     }
 }
+
+@Suite struct HotPathLayoutTests {
+    /// Events are copied in arrays on every dispatch; a plan's spec inline made each one kilobytes and cost a
+    /// quarter of the control plane's throughput once. Keep them small.
+    @Test func journalEventsStaySmall() {
+        #expect(MemoryLayout<JournalEvent>.size <= 256, "JournalEvent is \(MemoryLayout<JournalEvent>.size) bytes")
+    }
+}
