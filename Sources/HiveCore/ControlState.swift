@@ -98,6 +98,8 @@ public final class ControlState {
     var budgetStarved: [GoalID: TaskID] = [:]
     /// Each goal's tasks in creation order (API reads without scanning every task).
     public private(set) var tasksByGoal: [GoalID: [TaskID]] = [:]
+    /// Goals with a token, cost or core-call budget: only their tasks pay for budget checks when scheduled.
+    var budgetedGoals: Set<GoalID> = []
 
     /// A goal's task records in creation order.
     public func tasks(of goal: GoalID) -> [TaskRecord] { (tasksByGoal[goal] ?? []).compactMap { tasks[$0] } }
@@ -224,15 +226,16 @@ public final class ControlState {
         var skipped: [PendingQueue.Entry] = []
         while free > 0, skipped.count < 256, let e = queue.pop() {
             guard let t = tasks[e.task], t.state == .pending, t.seq == e.seq else { continue }
-            if budgetRefusal(t) != nil {
+            // Goals without token, cost or core-call limits skip the budget checks (and the goal-record reads).
+            let budget = budgetedGoals.contains(t.goal) ? goals[t.goal]?.budget : nil
+            if budget != nil, budgetRefusal(t) != nil {
                 // It waits for running calls to settle; the tick fails the goal if none are left to.
                 if budgetStarved[t.goal] == nil { budgetStarved[t.goal] = t.id }
                 skipped.append(e)
                 continue
             }
-            let budget = goals[t.goal]?.budget ?? Budget()
-            let limited = budget.maxTokensByTier != nil || budget.maxCost != nil
-            let excludingCore = coreBudgetSpent(t.goal)
+            let limited = budget?.maxTokensByTier != nil || budget?.maxCost != nil
+            let excludingCore = budget?.maxCoreCalls != nil && coreBudgetSpent(t.goal)
             guard let drone = limited ? pickBudgetedDrone(for: t, excludingCore: excludingCore)
                                       : pickDrone(for: t, excludingCore: excludingCore) else {
                 skipped.append(e)
@@ -244,8 +247,8 @@ public final class ControlState {
             // The tier is journaled when a budget counts it (the registry is not journaled; replay must agree).
             let event = JournalEvent.taskLeased(task: t.id, attempt: attempt, drone: drone, token: tok,
                                                 deadline: now + Int64(t.timeoutMillis + config.leaseGraceMillis), at: now,
-                                                tier: tier == .core || budget.maxTokensByTier != nil ? tier : nil,
-                                                cost: budget.maxCost != nil ? drones[drone].flatMap { worstCost(t, on: $0) } : nil)
+                                                tier: tier == .core || budget?.maxTokensByTier != nil ? tier : nil,
+                                                cost: budget?.maxCost != nil ? drones[drone].flatMap { worstCost(t, on: $0) } : nil)
             apply(event)
             out.append((event, Assignment(task: t.id, goal: t.goal, attempt: attempt, token: tok, kind: t.kind,
                                           input: t.input, index: t.index, timeoutMillis: t.timeoutMillis), drone))
@@ -476,6 +479,7 @@ public final class ControlState {
             if let d = spec.budget.deadlineMillis { goal.deadline = at + Int64(d) }
             goals[id] = goal
             runningGoals.insert(id)
+            if spec.budget.needsWorstCase || spec.budget.maxCoreCalls != nil { budgetedGoals.insert(id) }
             if let n = Int64(id.dropFirst()), n >= nextGoal { nextGoal = n + 1 }
             _ = addTask(spec.plan == nil ? spec.root : TaskSpec(name: "plan", kind: "plan"), goal: id, parent: nil, index: 0,
                         depth: 1, at: at)
@@ -553,6 +557,7 @@ public final class ControlState {
         g.finishedAt = at
         goals[goal] = g
         runningGoals.remove(goal)
+        budgetedGoals.remove(goal)
         cancelSubtree(g.root, reason: reason, at: at)
         outbox.finishedGoals.append(goal)
     }
@@ -692,6 +697,7 @@ public final class ControlState {
         g.finishedAt = at
         goals[id] = g
         runningGoals.remove(id)
+        budgetedGoals.remove(id)
         outbox.finishedGoals.append(id)
     }
 
@@ -739,6 +745,7 @@ public final class ControlState {
         nextGoal = s.nextGoal
         nextSeq = s.nextSeq
         runningGoals = Set(s.goals.filter { $0.state == .running }.map(\.id))
+        budgetedGoals = Set(s.goals.filter { $0.state == .running && ($0.budget.needsWorstCase || $0.budget.maxCoreCalls != nil) }.map(\.id))
         tasksByGoal = [:]
         for t in s.tasks.sorted(by: { ($0.goal, Int($0.id.split(separator: ".").last ?? "") ?? 0) < ($1.goal, Int($1.id.split(separator: ".").last ?? "") ?? 0) }) {
             tasksByGoal[t.goal, default: []].append(t.id)

@@ -16,7 +16,10 @@ def start(*args):
     line = proc.stderr.readline()
     if "event=prompts_loaded" in line:  # the prompt frames are read before the broker starts
         line = proc.stderr.readline()
-    assert "event=listening" in line, line
+    if "event=listening" not in line:
+        proc.kill()  # a failed start must not leave a daemon behind
+        proc.wait()
+        raise AssertionError(line)
     return proc, line
 
 
