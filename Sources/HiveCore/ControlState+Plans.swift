@@ -76,18 +76,9 @@ extension ControlState {
         guard admit(goal, adding: width, at: at) else { return }
         let prompt = render(goal, role: spec.roleOrDefault, step: step, extra: [:])
         for k in 0..<width {
-            var input: TaskInput
-            let kind: String
-            if let exec = spec.exec {
-                kind = "exec"
-                input = exec
-                input.stdin = prompt
-                input.env = (exec.env ?? [:]).merging(["HIVE_ROUND": String(step.round), "HIVE_CANDIDATE": String(k)]) { a, _ in a }
-            } else {
-                kind = "model"
-                input = TaskInput(prompt: prompt, maxTokens: spec.tokens, temperature: spec.temperature,
-                                  seed: 1 + k + step.round * 1_000, jsonSchema: spec.jsonSchema)
-            }
+            let (kind, input) = Self.call(program: spec.exec, env: ["HIVE_ROUND": String(step.round), "HIVE_CANDIDATE": String(k)],
+                                          model: TaskInput(prompt: prompt, maxTokens: spec.tokens, temperature: spec.temperature,
+                                                           seed: 1 + k + step.round * 1_000, jsonSchema: spec.jsonSchema))
             let id = addCall(goal, i, kind: kind, role: spec.roleOrDefault, tier: spec.tier(round: step.round), input: input, at: at)
             goals[goal]!.plan!.steps[i].candidates.append(CandidateRecord(task: id, round: step.round))
         }
@@ -107,6 +98,15 @@ extension ControlState {
         tasks[id]!.candidate = candidate
         if let avoid { tasks[id]!.avoid = [avoid] }
         return id
+    }
+
+    /// A call's backend and input: the step's program when it names one (the prompt on its stdin, `env` added to
+    /// its own), else the model call.
+    private static func call(program: TaskInput?, env: [String: String], model: TaskInput) -> (kind: String, input: TaskInput) {
+        guard var input = program else { return ("model", model) }
+        input.stdin = model.prompt
+        input.env = (input.env ?? [:]).merging(env) { own, _ in own }
+        return ("exec", input)
     }
 
     // MARK: Rendering
@@ -260,17 +260,9 @@ extension ControlState {
             let author = tasks[c.task]?.result?.drone
             let prompt = render(goal, role: .critique, step: step, extra: ["candidate": tasks[c.task]?.result?.output ?? ""])
             for k in 0..<spec.criticsPerCandidate {
-                var input: TaskInput
-                let kind: String
-                if let exec = spec.criticExec {
-                    kind = "exec"
-                    input = exec
-                    input.stdin = prompt
-                    input.env = (exec.env ?? [:]).merging(["HIVE_ROUND": String(step.round), "HIVE_CRITIC": String(k)]) { a, _ in a }
-                } else {
-                    kind = "model"
-                    input = TaskInput(prompt: prompt, maxTokens: 200, temperature: 0.2, seed: 7 + k, jsonSchema: CritiqueVerdict.schema)
-                }
+                let (kind, input) = Self.call(program: spec.criticExec, env: ["HIVE_ROUND": String(step.round), "HIVE_CRITIC": String(k)],
+                                              model: TaskInput(prompt: prompt, maxTokens: 200, temperature: 0.2, seed: 7 + k,
+                                                               jsonSchema: CritiqueVerdict.schema))
                 ids.append(addCall(goal, i, kind: kind, role: .critique, tier: spec.criticTier, input: input,
                                    candidate: c.task, avoid: author, at: at))
             }
@@ -321,16 +313,9 @@ extension ControlState {
             "Candidate \(n + 1):\n\(Self.trimmed(tasks[step.candidates[ci].task]?.result?.output ?? ""))"
         }.joined(separator: "\n\n")
         let prompt = render(goal, role: .integrate, step: step, extra: ["candidates": list + "\n"])
-        var input: TaskInput
-        let kind: String
-        if let exec = step.spec.integratorExec {
-            kind = "exec"
-            input = exec
-            input.stdin = prompt
-        } else {
-            kind = "model"
-            input = TaskInput(prompt: prompt, maxTokens: step.spec.tokens, temperature: 0.3, seed: 11, jsonSchema: step.spec.jsonSchema)
-        }
+        let (kind, input) = Self.call(program: step.spec.integratorExec, env: ["HIVE_ROUND": String(step.round)],
+                                      model: TaskInput(prompt: prompt, maxTokens: step.spec.tokens, temperature: 0.3, seed: 11,
+                                                       jsonSchema: step.spec.jsonSchema))
         let id = addCall(goal, i, kind: kind, role: .integrate, tier: step.spec.integratorTier ?? TierRequirement(.core),
                          input: input, at: at)
         goals[goal]!.plan!.steps[i].shortlist = chosen.map { step.candidates[$0].task }
