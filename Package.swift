@@ -21,6 +21,8 @@ let package = Package(
         .target(name: "HiveLog"),
         .target(name: "HiveSystem", dependencies: ["CEpoll"]),
         .target(name: "HiveCore"),
+        // WebAssembly agents: decoder, validator and interpreter, ours (no package dependencies).
+        .target(name: "HiveWasm", swiftSettings: optimize),
         .target(name: "NATSWire", swiftSettings: optimize),
         .target(name: "NATSServer", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
         .target(name: "NATSClient", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
@@ -33,6 +35,7 @@ let package = Package(
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
         .target(name: "NATSTestSupport", dependencies: ["NATSServer"], path: "Tests/NATSTestSupport"),
         .testTarget(name: "HiveCoreTests", dependencies: ["HiveCore"]),
+        .testTarget(name: "HiveWasmTests", dependencies: ["HiveWasm"]),
         .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport"]),

@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+
+/// Assembles WebAssembly text with wabt's `wat2wasm` (Debian package `wabt`, installed by .ci/run): test modules are
+/// written here as text and built in the test setup, never committed as binaries.
+enum Wat {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func assemble(_ text: String, features: [String] = []) throws -> [UInt8] {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hive-wat-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("m.wat"), output = dir.appendingPathComponent("m.wasm")
+        try text.write(to: input, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/wat2wasm")
+        p.arguments = [input.path, "-o", output.path] + features
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw Failure(description: "wat2wasm: " + String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        return Array(try Data(contentsOf: output))
+    }
+}
