@@ -90,3 +90,23 @@ public enum ModuleValidator {
         }
     }
 }
+
+extension ModuleValidator {
+    /// Validates the module and every function body, translating each into the interpreter's form.
+    public static func compile(_ m: Module) throws(WasmError) -> [FunctionCode] {
+        try validate(m)
+        var declared: Set<UInt32> = []
+        for seg in m.elements {
+            for case .refFunc(let f) in seg.items { declared.insert(f) }
+        }
+        for e in m.exports where e.kind == .function { declared.insert(e.index) }
+        for g in m.globals { if case .refFunc(let f) = g.initializer { declared.insert(f) } }
+        var out: [FunctionCode] = []
+        out.reserveCapacity(m.bodies.count)
+        for i in m.bodies.indices {
+            var v = CodeValidator(module: m, function: i, types: m.types, declared: declared)
+            out.append(try v.run())
+        }
+        return out
+    }
+}
