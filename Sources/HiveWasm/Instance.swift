@@ -1,0 +1,227 @@
+/// What a module may use: the instruction budget, memory, call depth. Exhausting one is a trap, not a crash.
+public struct WasmLimits: Sendable, Equatable {
+    /// Instructions the module may execute (checked at branches and calls); nil for unmetered.
+    public var fuel: Int64?
+    /// Linear memory cap in 64 KiB pages (`memory.grow` beyond it fails with -1, as the spec allows).
+    public var maxMemoryPages: UInt32 = 1_024
+    public var maxCallDepth = 10_000
+    /// Value-stack slots (8 bytes each) for locals and operands of all active calls.
+    public var maxStackSlots = 1 << 20
+
+    public init(fuel: Int64? = nil, maxMemoryPages: UInt32 = 1_024) {
+        self.fuel = fuel
+        self.maxMemoryPages = maxMemoryPages
+    }
+}
+
+/// A function the host provides for an import. It reads and writes the instance's memory through `instance`.
+///
+/// Untyped `throws` (typed-throws closures crash this compiler): a `Trap` passes through, anything else becomes
+/// `Trap.host` with its description.
+public typealias HostFunction = (_ instance: Instance, _ args: [UInt64]) throws -> [UInt64]
+
+/// Why a module could not be instantiated.
+public enum InstantiationError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownImport(module: String, name: String)
+    case unsupportedImport(module: String, name: String, kind: String)
+    case tooLarge(String)
+    case trap(Trap)
+
+    public var description: String {
+        switch self {
+        case .unknownImport(let m, let n): return "unknown import \(m).\(n): the host does not provide it"
+        case .unsupportedImport(let m, let n, let k): return "import \(m).\(n): \(k) imports are not supported (functions only)"
+        case .tooLarge(let why): return why
+        case .trap(let t): return "trapped during instantiation: \(t)"
+        }
+    }
+}
+
+/// An instantiated module: memory, globals, tables and the translated code, ready to run exported functions.
+/// One thread at a time (a drone runs each task on its own instance).
+public final class Instance {
+    public let module: Module
+    let functions: [FunctionCode]
+    /// Each defined function's instructions, in memory that does not move while running.
+    let code: [UnsafeMutableBufferPointer<Instruction>]
+    let hostFunctions: [HostFunction]
+    let importCount: Int
+    public internal(set) var limits: WasmLimits
+    /// Linear memory and its size in bytes (a multiple of 64 KiB).
+    var memory: UnsafeMutableRawPointer
+    var memoryBytes: Int
+    var memoryCapacity: Int
+    let memoryMaxPages: UInt32
+    var globals: [UInt64]
+    /// Tables hold function index + 1, or 0 for null (funcref), or opaque host values + 1 (externref).
+    var tables: [[UInt64]]
+    var tableMax: [UInt32?]
+    var droppedData: [Bool]
+    var droppedElements: [Bool]
+    let stack: UnsafeMutablePointer<UInt64>
+    /// Instructions executed so far (for reporting fuel used).
+    public internal(set) var fuelUsed: Int64 = 0
+
+    public init(module: Module, imports: [String: [String: HostFunction]], limits: WasmLimits = WasmLimits()) throws {
+        self.module = module
+        self.limits = limits
+        functions = try ModuleValidator.compile(module)
+        var hosts: [HostFunction] = []
+        for imp in module.imports {
+            switch imp.descriptor {
+            case .function:
+                guard let f = imports[imp.module]?[imp.name] else { throw InstantiationError.unknownImport(module: imp.module, name: imp.name) }
+                hosts.append(f)
+            case .memory: throw InstantiationError.unsupportedImport(module: imp.module, name: imp.name, kind: "memory")
+            case .table: throw InstantiationError.unsupportedImport(module: imp.module, name: imp.name, kind: "table")
+            case .global: throw InstantiationError.unsupportedImport(module: imp.module, name: imp.name, kind: "global")
+            }
+        }
+        hostFunctions = hosts
+        importCount = hosts.count
+        code = functions.map { f in
+            let buf = UnsafeMutableBufferPointer<Instruction>.allocate(capacity: f.code.count)
+            _ = buf.initialize(from: f.code)
+            return buf
+        }
+        let mem = module.memories.first
+        let pages = mem?.min ?? 0
+        memoryMaxPages = Swift.min(mem?.max ?? limits.maxMemoryPages, limits.maxMemoryPages)
+        guard pages <= memoryMaxPages else {
+            throw InstantiationError.tooLarge("the module needs \(pages) memory pages; the limit is \(limits.maxMemoryPages)")
+        }
+        memoryBytes = Int(pages) * 65_536
+        memoryCapacity = Swift.max(memoryBytes, 65_536)
+        memory = UnsafeMutableRawPointer.allocate(byteCount: memoryCapacity, alignment: 16)
+        memory.initializeMemory(as: UInt8.self, repeating: 0, count: memoryCapacity)
+        globals = []
+        tables = module.tables.map { Array(repeating: 0, count: Int($0.limits.min)) }
+        tableMax = module.tables.map(\.limits.max)
+        droppedData = Array(repeating: false, count: module.data.count)
+        droppedElements = Array(repeating: false, count: module.elements.count)
+        stack = UnsafeMutablePointer<UInt64>.allocate(capacity: limits.maxStackSlots)
+        for g in module.globals { globals.append(constant(g.initializer)) }
+        try boot()
+    }
+
+    /// Places the active segments, then runs the start function.
+    private func boot() throws(InstantiationError) {
+        do throws(Trap) {
+            try initializeSegments()
+            if let start = module.start { _ = try invoke(Int(start), []) }
+        } catch {
+            throw .trap(error)
+        }
+    }
+
+    deinit {
+        for c in code { c.deallocate() }
+        memory.deallocate()
+        stack.deallocate()
+    }
+
+    func constant(_ e: ConstExpr) -> UInt64 {
+        switch e {
+        case .i32(let v): return UInt64(UInt32(bitPattern: v))
+        case .i64(let v): return UInt64(bitPattern: v)
+        case .f32(let b): return UInt64(b)
+        case .f64(let b): return b
+        case .globalGet(let g): return globals[Int(g)]
+        case .refNull: return 0
+        case .refFunc(let f): return UInt64(f) + 1
+        }
+    }
+
+    private func initializeSegments() throws(Trap) {
+        for (i, seg) in module.elements.enumerated() {
+            switch seg.mode {
+            case .active(let table, let offset):
+                let at = Int(UInt32(truncatingIfNeeded: constant(offset)))
+                guard at + seg.items.count <= tables[Int(table)].count else { throw .tableOutOfBounds }
+                for (k, item) in seg.items.enumerated() { tables[Int(table)][at + k] = constant(item) }
+                droppedElements[i] = true
+            case .declarative: droppedElements[i] = true
+            case .passive: break
+            }
+        }
+        for (i, seg) in module.data.enumerated() {
+            guard case .active(_, let offset) = seg.mode else { continue }
+            let at = Int(UInt32(truncatingIfNeeded: constant(offset)))
+            guard at + seg.bytes.count <= memoryBytes else { throw .memoryOutOfBounds }
+            seg.bytes.withUnsafeBytes { memory.advanced(by: at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            droppedData[i] = true
+        }
+    }
+
+    // MARK: Memory access for hosts
+
+    /// Linear memory's size in bytes.
+    public var memorySize: Int { memoryBytes }
+
+    /// Bytes `[at, at+count)` of memory, or a trap when out of bounds.
+    public func read(_ at: UInt32, _ count: UInt32) throws(Trap) -> [UInt8] {
+        let start = Int(at), n = Int(count)
+        guard start + n <= memoryBytes else { throw .memoryOutOfBounds }
+        return Array(UnsafeRawBufferPointer(start: memory.advanced(by: start), count: n))
+    }
+
+    public func write(_ at: UInt32, _ bytes: some Collection<UInt8>) throws(Trap) {
+        let start = Int(at)
+        guard start + bytes.count <= memoryBytes else { throw .memoryOutOfBounds }
+        var i = start
+        for b in bytes {
+            memory.storeBytes(of: b, toByteOffset: i, as: UInt8.self)
+            i += 1
+        }
+    }
+
+    public func readU32(_ at: UInt32) throws(Trap) -> UInt32 {
+        guard Int(at) + 4 <= memoryBytes else { throw .memoryOutOfBounds }
+        return memory.loadUnaligned(fromByteOffset: Int(at), as: UInt32.self)
+    }
+
+    public func writeU32(_ at: UInt32, _ v: UInt32) throws(Trap) {
+        guard Int(at) + 4 <= memoryBytes else { throw .memoryOutOfBounds }
+        memory.storeBytes(of: v, toByteOffset: Int(at), as: UInt32.self)
+    }
+
+    public func writeU64(_ at: UInt32, _ v: UInt64) throws(Trap) {
+        guard Int(at) + 8 <= memoryBytes else { throw .memoryOutOfBounds }
+        memory.storeBytes(of: v, toByteOffset: Int(at), as: UInt64.self)
+    }
+
+    /// `memory.grow`: the old size in pages, or -1 when the cap or the module's maximum is reached.
+    func grow(by delta: UInt32) -> Int32 {
+        let old = UInt32(memoryBytes / 65_536)
+        guard delta <= memoryMaxPages, old + delta <= memoryMaxPages else { return -1 }
+        let newBytes = Int(old + delta) * 65_536
+        if newBytes > memoryCapacity {
+            let capacity = Swift.max(newBytes, Swift.min(memoryCapacity * 2, Int(memoryMaxPages) * 65_536))
+            let fresh = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            fresh.copyMemory(from: memory, byteCount: memoryBytes)
+            fresh.advanced(by: memoryBytes).initializeMemory(as: UInt8.self, repeating: 0, count: capacity - memoryBytes)
+            memory.deallocate()
+            memory = fresh
+            memoryCapacity = capacity
+        }
+        memoryBytes = newBytes
+        return Int32(old)
+    }
+
+    // MARK: Exports
+
+    /// The function index of export `name`, when it is a function.
+    public func exportedFunction(_ name: String) -> Int? {
+        module.exports.first { $0.name == name && $0.kind == .function }.map { Int($0.index) }
+    }
+
+    /// Calls an exported function with raw values (i32 zero-extended, floats as bit patterns).
+    public func call(_ name: String, _ args: [UInt64] = []) throws -> [UInt64] {
+        guard let f = exportedFunction(name) else { throw Trap.host("no exported function '\(name)'") }
+        return try invoke(f, args)
+    }
+
+    func functionType(_ index: Int) -> FuncType {
+        module.types[Int(module.typeIndex(ofFunction: UInt32(index))!)]
+    }
+}

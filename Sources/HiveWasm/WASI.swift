@@ -1,0 +1,165 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// WASI preview 1, the part a CLI-style module needs: arguments, environment, clocks, random, stdin/stdout/
+/// stderr, `proc_exit`. Nothing else of the host is reachable: every other WASI call answers ENOSYS, and there are
+/// no preopened directories. Deterministic mode seeds the clock and random from the task, so the same module and
+/// input give the same output.
+public final class WASI {
+    public var args: [String]
+    public var environment: [(String, String)]
+    public var stdin: [UInt8]
+    var stdinOffset = 0
+    public private(set) var stdout: [UInt8] = []
+    public private(set) var stderr: [UInt8] = []
+    /// Output past this many bytes (stdout and stderr together) is dropped; `truncated` says so.
+    public let outputCap: Int
+    public private(set) var truncated = false
+    /// When set, clocks start at this many nanoseconds and advance 1 µs per reading, and random bytes come from a
+    /// generator seeded with it.
+    let seed: UInt64?
+    var clockReadings: UInt64 = 0
+    var random: SplitMix64
+
+    public init(args: [String], environment: [(String, String)] = [], stdin: [UInt8] = [], outputCap: Int = 1 << 20,
+                deterministicSeed: UInt64? = nil) {
+        self.args = args
+        self.environment = environment
+        self.stdin = stdin
+        self.outputCap = outputCap
+        seed = deterministicSeed
+        var system = SystemRandomNumberGenerator()
+        random = SplitMix64(seed: deterministicSeed ?? system.next())
+    }
+
+    static let success: UInt64 = 0, badf: UInt64 = 8, inval: UInt64 = 28, nosys: UInt64 = 52, spipe: UInt64 = 70
+
+    /// Unsupported calls C and Rust runtimes import: present, answering ENOSYS.
+    static let unsupported = [
+        "path_open", "path_filestat_get", "path_filestat_set_times", "path_create_directory", "path_remove_directory",
+        "path_unlink_file", "path_rename", "path_link", "path_readlink", "path_symlink", "fd_filestat_get",
+        "fd_filestat_set_size", "fd_filestat_set_times", "fd_readdir", "fd_sync", "fd_datasync", "fd_tell", "fd_advise",
+        "fd_allocate", "fd_fdstat_set_flags", "fd_fdstat_set_rights", "fd_pread", "fd_pwrite", "fd_renumber", "poll_oneoff",
+        "proc_raise", "sock_accept", "sock_recv", "sock_send", "sock_shutdown",
+    ]
+
+    /// The `wasi_snapshot_preview1` import table.
+    public var imports: [String: [String: HostFunction]] {
+        var f: [String: HostFunction] = [:]
+        for name in Self.unsupported { f[name] = { _, _ in [Self.nosys] } }
+        f["proc_exit"] = { _, a in throw Trap.exit(Int32(truncatingIfNeeded: a[0])) }
+        f["sched_yield"] = { _, _ in [Self.success] }
+        f["args_sizes_get"] = { [unowned self] i, a in try self.sizes(i, self.args.map { Array($0.utf8) }, a) }
+        f["args_get"] = { [unowned self] i, a in try self.strings(i, self.args.map { Array($0.utf8) }, a) }
+        f["environ_sizes_get"] = { [unowned self] i, a in try self.sizes(i, self.environment.map { Array("\($0.0)=\($0.1)".utf8) }, a) }
+        f["environ_get"] = { [unowned self] i, a in try self.strings(i, self.environment.map { Array("\($0.0)=\($0.1)".utf8) }, a) }
+        f["clock_res_get"] = { i, a in
+            try i.writeU64(Instance.u32(a[1]), 1_000)
+            return [Self.success]
+        }
+        f["clock_time_get"] = { [unowned self] i, a in
+            try i.writeU64(Instance.u32(a[2]), self.now(clock: Instance.u32(a[0])))
+            return [Self.success]
+        }
+        f["random_get"] = { [unowned self] i, a in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(Int(Instance.u32(a[1])))
+            for _ in 0..<Int(Instance.u32(a[1])) { bytes.append(UInt8(truncatingIfNeeded: self.random.next())) }
+            try i.write(Instance.u32(a[0]), bytes)
+            return [Self.success]
+        }
+        f["fd_write"] = { [unowned self] i, a in try self.write(i, a) }
+        f["fd_read"] = { [unowned self] i, a in try self.read(i, a) }
+        f["fd_close"] = { _, a in [Instance.u32(a[0]) <= 2 ? Self.success : Self.badf] }
+        f["fd_seek"] = { _, a in [Instance.u32(a[0]) <= 2 ? Self.spipe : Self.badf] }
+        f["fd_prestat_get"] = { _, _ in [Self.badf] }
+        f["fd_prestat_dir_name"] = { _, _ in [Self.badf] }
+        f["fd_fdstat_get"] = { i, a in
+            let fd = Instance.u32(a[0]), at = Instance.u32(a[1])
+            guard fd <= 2 else { return [Self.badf] }
+            // filetype character device (2), no flags, every right.
+            try i.write(at, [2, 0, 0, 0, 0, 0, 0, 0])
+            try i.writeU64(at + 8, .max)
+            try i.writeU64(at + 16, .max)
+            return [Self.success]
+        }
+        return ["wasi_snapshot_preview1": f]
+    }
+
+    func now(clock: UInt32) -> UInt64 {
+        if let seed {
+            clockReadings += 1
+            return (seed % 1_000_000) * 1_000_000_000 + clockReadings * 1_000
+        }
+        var ts = timespec()
+        clock_gettime(clock == 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    func sizes(_ i: Instance, _ items: [[UInt8]], _ a: [UInt64]) throws(Trap) -> [UInt64] {
+        try i.writeU32(Instance.u32(a[0]), UInt32(items.count))
+        try i.writeU32(Instance.u32(a[1]), UInt32(items.reduce(0) { $0 + $1.count + 1 }))
+        return [Self.success]
+    }
+
+    func strings(_ i: Instance, _ items: [[UInt8]], _ a: [UInt64]) throws(Trap) -> [UInt64] {
+        var pointers = Instance.u32(a[0]), buffer = Instance.u32(a[1])
+        for item in items {
+            try i.writeU32(pointers, buffer)
+            try i.write(buffer, item + [0])
+            pointers += 4
+            buffer += UInt32(item.count + 1)
+        }
+        return [Self.success]
+    }
+
+    func write(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [UInt64] {
+        let fd = Instance.u32(a[0])
+        guard fd == 1 || fd == 2 else { return [Self.badf] }
+        var iov = Instance.u32(a[1])
+        var written: UInt32 = 0
+        for _ in 0..<Instance.u32(a[2]) {
+            let bytes = try i.read(try i.readU32(iov), try i.readU32(iov + 4))
+            let room = max(0, outputCap - stdout.count - stderr.count)
+            if bytes.count > room { truncated = true }
+            if fd == 1 { stdout += bytes.prefix(room) } else { stderr += bytes.prefix(room) }
+            written &+= UInt32(bytes.count)
+            iov += 8
+        }
+        try i.writeU32(Instance.u32(a[3]), written)
+        return [Self.success]
+    }
+
+    func read(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [UInt64] {
+        guard Instance.u32(a[0]) == 0 else { return [Self.badf] }
+        var iov = Instance.u32(a[1])
+        var total: UInt32 = 0
+        for _ in 0..<Instance.u32(a[2]) {
+            let at = try i.readU32(iov), len = Int(try i.readU32(iov + 4))
+            let n = min(len, stdin.count - stdinOffset)
+            if n > 0 {
+                try i.write(at, stdin[stdinOffset..<stdinOffset + n])
+                stdinOffset += n
+                total += UInt32(n)
+            }
+            iov += 8
+            if n < len { break }
+        }
+        try i.writeU32(Instance.u32(a[3]), total)
+        return [Self.success]
+    }
+}
+
+/// A generator for deterministic random bytes (SplitMix64).
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
