@@ -30,6 +30,8 @@ let usage = """
             seeded tasks whose truth is computed here (arithmetic word problems; sh programs checked by hidden
             tests on exec drones), one plan each; prints accuracy, calls, core-tier calls per solved task, wall
             time. --explorer/--critic run a program (a test double handed the truth) instead of a model
+      wasm run FILE.wasm [--fuel N] [--memory MiB] [--seed N] [-- ARGS…]
+            run a WASI module here with the drones' interpreter and limits (stdin in, stdout/stderr out)
       goals | goal GOAL | tasks GOAL | result GOAL | cancel GOAL | watch GOAL | drones   [--json]
             read and steer the hive
       status [--honeycomb URLS] [--json]
@@ -59,6 +61,7 @@ case "-h", "--help", "help":
     print(usage)
 case "submit": await submitCommand(args)
 case "eval": await evalCommand(args)
+case "wasm": wasmCommand(args)
 case "goals": await goalsCommand(args)
 case "goal": await goalCommand(args, subject: APISubject.goal, verb: "goal")
 case "tasks": await goalCommand(args, subject: APISubject.tasks, verb: "tasks")
