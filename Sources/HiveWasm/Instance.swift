@@ -46,6 +46,17 @@ public final class Instance {
     let code: [UnsafeMutableBufferPointer<Instruction>]
     let hostFunctions: [HostFunction]
     let importCount: Int
+    /// Per defined function, what a call needs without touching `FunctionCode` (no copies on the hot path).
+    struct Shape {
+        var locals: Int
+        var params: Int
+        var maxStack: Int
+    }
+    let shapes: [Shape]
+    /// For `call_indirect`: each function's type as the first index of a structurally equal type, and the same
+    /// mapping for type indices, so the check is one integer compare.
+    let typeIDs: [Int]
+    let canonicalTypes: [Int]
     public internal(set) var limits: WasmLimits
     /// Linear memory and its size in bytes (a multiple of 64 KiB).
     var memory: UnsafeMutableRawPointer
@@ -79,6 +90,10 @@ public final class Instance {
         }
         hostFunctions = hosts
         importCount = hosts.count
+        shapes = functions.map { Shape(locals: $0.locals.count, params: $0.type.params.count, maxStack: $0.maxStack + 1) }
+        let canonical = module.types.map { t in module.types.firstIndex(of: t)! }
+        canonicalTypes = canonical
+        typeIDs = (0..<module.functionCount).map { canonical[Int(module.typeIndex(ofFunction: UInt32($0))!)] }
         code = functions.map { f in
             let buf = UnsafeMutableBufferPointer<Instruction>.allocate(capacity: f.code.count)
             _ = buf.initialize(from: f.code)

@@ -8,6 +8,13 @@ extension Instance {
         var fp: Int
     }
 
+    /// The byte address of an access of `size` bytes at `base + offset`, or a trap when it leaves memory.
+    @inline(__always) static func address(_ memSize: Int, _ base: UInt64, _ offset: UInt32, _ size: Int) throws(Trap) -> Int {
+        let ea = Int(UInt32(truncatingIfNeeded: base)) &+ Int(offset)
+        guard ea &+ size <= memSize else { throw .memoryOutOfBounds }
+        return ea
+    }
+
     /// Moves `count` values down the stack (a branch or return keeping its results); `to` is below `from`.
     @inline(__always) static func slide(_ s: UnsafeMutablePointer<UInt64>, from: Int, to: Int, count: Int) {
         for k in 0..<count { s[to + k] = s[from + k] }
@@ -32,11 +39,11 @@ extension Instance {
         for (i, a) in args.enumerated() { s[i] = a }
         var frames: [CallFrame] = []
         var fn = index - importCount
-        var f = functions[fn]
         var code = UnsafePointer(code[fn].baseAddress!)
         var pc = 0
         var fp = 0
-        var sp = try enter(f, fp: 0, frames: 0)
+        var sp = try enter(fn, fp: 0)
+        var localCount = shapes[fn].locals
         var mem = memory
         var memSize = memoryBytes
         let metered = limits.fuel != nil
@@ -44,11 +51,6 @@ extension Instance {
         var executed: Int64 = 0
         defer { fuelUsed += executed }
 
-        @inline(__always) func address(_ base: UInt64, _ offset: UInt32, _ size: Int) throws(Trap) -> Int {
-            let ea = Int(UInt32(truncatingIfNeeded: base)) + Int(offset)
-            guard ea + size <= memSize else { throw .memoryOutOfBounds }
-            return ea
-        }
 
         while true {
             let ins = code[pc]
@@ -59,7 +61,7 @@ extension Instance {
             case 0x00: throw .unreachable
             case Op.branch:
                 if metered && executed > fuel { throw .fuelExhausted }
-                let keep = Int(ins.b >> 32), dst = fp + f.locals.count + Int(ins.b & 0xFFFF_FFFF)
+                let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
                 if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                 sp = dst + keep
                 pc = Int(ins.a)
@@ -67,7 +69,7 @@ extension Instance {
                 sp -= 1
                 if Self.u32(s[sp]) != 0 {
                     if metered && executed > fuel { throw .fuelExhausted }
-                    let keep = Int(ins.b >> 32), dst = fp + f.locals.count + Int(ins.b & 0xFFFF_FFFF)
+                    let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
                     if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                     sp = dst + keep
                     pc = Int(ins.a)
@@ -78,10 +80,10 @@ extension Instance {
             case Op.branchTable:
                 if metered && executed > fuel { throw .fuelExhausted }
                 sp -= 1
-                let table = f.tables[Int(ins.a)]
+                let table = functions[fn].tables[Int(ins.a)]
                 let i = Int(Self.u32(s[sp]))
                 let t = table[i < table.count - 1 ? i : table.count - 1]
-                let keep = Int(t.keep), dst = fp + f.locals.count + Int(t.height)
+                let keep = Int(t.keep), dst = fp &+ localCount &+ Int(t.height)
                 if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                 sp = dst + keep
                 pc = Int(t.pc)
@@ -93,7 +95,7 @@ extension Instance {
                     return Array(UnsafeBufferPointer(start: s + fp, count: keep))
                 }
                 fn = caller.function
-                f = functions[fn]
+                localCount = shapes[fn].locals
                 code = UnsafePointer(self.code[fn].baseAddress!)
                 pc = caller.pc
                 fp = caller.fp
@@ -109,7 +111,7 @@ extension Instance {
                     guard i < table.count else { throw .undefinedElement }
                     guard table[i] != 0 else { throw .uninitializedElement }
                     callee = Int(table[i] - 1)
-                    guard functionType(callee) == module.types[Int(ins.a)] else { throw .indirectCallTypeMismatch }
+                    guard typeIDs[callee] == canonicalTypes[Int(ins.a)] else { throw .indirectCallTypeMismatch }
                 }
                 if callee < importCount {
                     let type = functionType(callee)
@@ -128,10 +130,10 @@ extension Instance {
                 guard frames.count < limits.maxCallDepth else { throw .callStackExhausted }
                 frames.append(CallFrame(function: fn, pc: pc, fp: fp))
                 fn = callee - importCount
-                f = functions[fn]
+                localCount = shapes[fn].locals
                 code = UnsafePointer(self.code[fn].baseAddress!)
-                fp = sp - f.type.params.count
-                sp = try enter(f, fp: fp, frames: frames.count)
+                fp = sp - shapes[fn].params
+                sp = try enter(fn, fp: fp)
                 pc = 0
             // Parametric and variables
             case 0x1A: sp -= 1
@@ -161,35 +163,35 @@ extension Instance {
                 guard i < tables[Int(ins.a)].count else { throw .tableOutOfBounds }
                 tables[Int(ins.a)][i] = s[sp + 1]
             // Memory
-            case 0x28: s[sp - 1] = Self.of(mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 4), as: UInt32.self))
-            case 0x29: s[sp - 1] = mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 8), as: UInt64.self)
-            case 0x2A: s[sp - 1] = Self.of(mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 4), as: UInt32.self))
-            case 0x2B: s[sp - 1] = mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 8), as: UInt64.self)
-            case 0x2C: s[sp - 1] = Self.of(Int32(mem.load(fromByteOffset: try address(s[sp - 1], ins.a, 1), as: Int8.self)))
-            case 0x2D: s[sp - 1] = UInt64(mem.load(fromByteOffset: try address(s[sp - 1], ins.a, 1), as: UInt8.self))
-            case 0x2E: s[sp - 1] = Self.of(Int32(mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 2), as: Int16.self)))
-            case 0x2F: s[sp - 1] = UInt64(mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 2), as: UInt16.self))
-            case 0x30: s[sp - 1] = UInt64(bitPattern: Int64(mem.load(fromByteOffset: try address(s[sp - 1], ins.a, 1), as: Int8.self)))
-            case 0x31: s[sp - 1] = UInt64(mem.load(fromByteOffset: try address(s[sp - 1], ins.a, 1), as: UInt8.self))
-            case 0x32: s[sp - 1] = UInt64(bitPattern: Int64(mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 2), as: Int16.self)))
-            case 0x33: s[sp - 1] = UInt64(mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 2), as: UInt16.self))
-            case 0x34: s[sp - 1] = UInt64(bitPattern: Int64(mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 4), as: Int32.self)))
-            case 0x35: s[sp - 1] = UInt64(mem.loadUnaligned(fromByteOffset: try address(s[sp - 1], ins.a, 4), as: UInt32.self))
+            case 0x28: s[sp - 1] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 4), as: UInt32.self))
+            case 0x29: s[sp - 1] = mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 8), as: UInt64.self)
+            case 0x2A: s[sp - 1] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 4), as: UInt32.self))
+            case 0x2B: s[sp - 1] = mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 8), as: UInt64.self)
+            case 0x2C: s[sp - 1] = Self.of(Int32(mem.load(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 1), as: Int8.self)))
+            case 0x2D: s[sp - 1] = UInt64(mem.load(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 1), as: UInt8.self))
+            case 0x2E: s[sp - 1] = Self.of(Int32(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 2), as: Int16.self)))
+            case 0x2F: s[sp - 1] = UInt64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 2), as: UInt16.self))
+            case 0x30: s[sp - 1] = UInt64(bitPattern: Int64(mem.load(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 1), as: Int8.self)))
+            case 0x31: s[sp - 1] = UInt64(mem.load(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 1), as: UInt8.self))
+            case 0x32: s[sp - 1] = UInt64(bitPattern: Int64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 2), as: Int16.self)))
+            case 0x33: s[sp - 1] = UInt64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 2), as: UInt16.self))
+            case 0x34: s[sp - 1] = UInt64(bitPattern: Int64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 4), as: Int32.self)))
+            case 0x35: s[sp - 1] = UInt64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 4), as: UInt32.self))
             case 0x36, 0x38:
                 sp -= 2
-                mem.storeBytes(of: Self.u32(s[sp + 1]), toByteOffset: try address(s[sp], ins.a, 4), as: UInt32.self)
+                mem.storeBytes(of: Self.u32(s[sp + 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 4), as: UInt32.self)
             case 0x37, 0x39:
                 sp -= 2
-                mem.storeBytes(of: s[sp + 1], toByteOffset: try address(s[sp], ins.a, 8), as: UInt64.self)
+                mem.storeBytes(of: s[sp + 1], toByteOffset: try Self.address(memSize, s[sp], ins.a, 8), as: UInt64.self)
             case 0x3A, 0x3C:
                 sp -= 2
-                mem.storeBytes(of: UInt8(truncatingIfNeeded: s[sp + 1]), toByteOffset: try address(s[sp], ins.a, 1), as: UInt8.self)
+                mem.storeBytes(of: UInt8(truncatingIfNeeded: s[sp + 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 1), as: UInt8.self)
             case 0x3B, 0x3D:
                 sp -= 2
-                mem.storeBytes(of: UInt16(truncatingIfNeeded: s[sp + 1]), toByteOffset: try address(s[sp], ins.a, 2), as: UInt16.self)
+                mem.storeBytes(of: UInt16(truncatingIfNeeded: s[sp + 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 2), as: UInt16.self)
             case 0x3E:
                 sp -= 2
-                mem.storeBytes(of: UInt32(truncatingIfNeeded: s[sp + 1]), toByteOffset: try address(s[sp], ins.a, 4), as: UInt32.self)
+                mem.storeBytes(of: UInt32(truncatingIfNeeded: s[sp + 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 4), as: UInt32.self)
             case 0x3F:
                 s[sp] = UInt64(memoryBytes / 65_536)
                 sp += 1
@@ -433,11 +435,12 @@ extension Instance {
     }
 
     /// Sets up a call's frame: parameters are in place at `fp`; declared locals start at zero. Returns the new sp.
-    @inline(__always) func enter(_ f: FunctionCode, fp: Int, frames: Int) throws(Trap) -> Int {
-        let base = fp + f.locals.count
-        guard base + f.maxStack + 1 < limits.maxStackSlots else { throw .callStackExhausted }
-        let declared = f.locals.count - f.type.params.count
-        if declared > 0 { (stack + fp + f.type.params.count).update(repeating: 0, count: declared) }
+    @inline(__always) func enter(_ fn: Int, fp: Int) throws(Trap) -> Int {
+        let shape = shapes[fn]
+        let base = fp &+ shape.locals
+        guard base &+ shape.maxStack < limits.maxStackSlots else { throw .callStackExhausted }
+        let declared = shape.locals &- shape.params
+        if declared > 0 { (stack + fp + shape.params).update(repeating: 0, count: declared) }
         return base
     }
 
