@@ -7,10 +7,13 @@ public struct WasmLimits: Sendable, Equatable {
     public var maxCallDepth = 10_000
     /// Value-stack slots (8 bytes each) for locals and operands of all active calls.
     public var maxStackSlots = 1 << 20
+    /// Wall-clock limit for one call into the module (checked about every million instructions); nil for none.
+    public var timeoutMillis: Int?
 
-    public init(fuel: Int64? = nil, maxMemoryPages: UInt32 = 1_024) {
+    public init(fuel: Int64? = nil, maxMemoryPages: UInt32 = 1_024, timeoutMillis: Int? = nil) {
         self.fuel = fuel
         self.maxMemoryPages = maxMemoryPages
+        self.timeoutMillis = timeoutMillis
     }
 }
 

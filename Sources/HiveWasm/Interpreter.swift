@@ -8,6 +8,14 @@ extension Instance {
         var fp: Int
     }
 
+    /// Fuel or time has run out (a trap), or the next executed count at which to look again.
+    static func checkpoint(_ executed: Int64, _ fuel: Int64, _ deadline: ContinuousClock.Instant?, _ every: Int64) throws(Trap) -> Int64 {
+        if executed > fuel { throw .fuelExhausted }
+        guard let deadline else { return fuel }
+        if ContinuousClock.now >= deadline { throw .timeout }
+        return Swift.min(fuel, executed + every)
+    }
+
     /// The byte address of an access of `size` bytes at `base + offset`, or a trap when it leaves memory.
     @inline(__always) static func address(_ memSize: Int, _ base: UInt64, _ offset: UInt32, _ size: Int) throws(Trap) -> Int {
         let ea = Int(UInt32(truncatingIfNeeded: base)) &+ Int(offset)
@@ -46,8 +54,11 @@ extension Instance {
         var localCount = shapes[fn].locals
         var mem = memory
         var memSize = memoryBytes
-        let metered = limits.fuel != nil
         let fuel = limits.fuel.map { $0 - fuelUsed } ?? .max
+        let deadline = limits.timeoutMillis.map { ContinuousClock.now + .milliseconds($0) }
+        // One compare at each branch and call covers both limits: past `checkAt`, look at fuel and the clock.
+        let clockEvery: Int64 = 1 << 20
+        var checkAt = deadline == nil ? fuel : Swift.min(fuel, clockEvery)
         var executed: Int64 = 0
         defer { fuelUsed += executed }
 
@@ -60,7 +71,7 @@ extension Instance {
             // Control
             case 0x00: throw .unreachable
             case Op.branch:
-                if metered && executed > fuel { throw .fuelExhausted }
+                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
                 let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
                 if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                 sp = dst + keep
@@ -68,7 +79,7 @@ extension Instance {
             case Op.branchIf:
                 sp -= 1
                 if Self.u32(s[sp]) != 0 {
-                    if metered && executed > fuel { throw .fuelExhausted }
+                    if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
                     let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
                     if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                     sp = dst + keep
@@ -78,7 +89,7 @@ extension Instance {
                 sp -= 1
                 if Self.u32(s[sp]) == 0 { pc = Int(ins.a) }
             case Op.branchTable:
-                if metered && executed > fuel { throw .fuelExhausted }
+                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
                 sp -= 1
                 let table = functions[fn].tables[Int(ins.a)]
                 let i = Int(Self.u32(s[sp]))
@@ -100,7 +111,7 @@ extension Instance {
                 pc = caller.pc
                 fp = caller.fp
             case 0x10, 0x11:
-                if metered && executed > fuel { throw .fuelExhausted }
+                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
                 var callee: Int
                 if ins.op == 0x10 {
                     callee = Int(ins.a)

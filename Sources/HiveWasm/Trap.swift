@@ -12,6 +12,8 @@ public enum Trap: Error, Equatable, Sendable, CustomStringConvertible {
     case callStackExhausted
     /// The instruction budget (fuel) ran out.
     case fuelExhausted
+    /// The wall-clock limit passed.
+    case timeout
     /// The module called `proc_exit` (not an error: its exit status).
     case exit(Int32)
     /// A host function failed (an import the module needs and the host could not serve).
@@ -30,6 +32,7 @@ public enum Trap: Error, Equatable, Sendable, CustomStringConvertible {
         case .tableOutOfBounds: return "out of bounds table access"
         case .callStackExhausted: return "call stack exhausted"
         case .fuelExhausted: return "fuel exhausted"
+        case .timeout: return "wall-clock timeout"
         case .exit(let code): return "exit \(code)"
         case .host(let why): return why
         }

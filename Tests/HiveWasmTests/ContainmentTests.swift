@@ -39,6 +39,13 @@ import Testing
         #expect(counting.fuelUsed > 8_000 && counting.fuelUsed < 12_000)
     }
 
+    @Test func aWallClockLimitStopsAnUnmeteredLoop() throws {
+        let i = try instance("(module (func (export \"spin\") (loop $l (br $l))))", limits: WasmLimits(timeoutMillis: 200))
+        let start = ContinuousClock.now
+        #expect(throws: Trap.timeout) { try i.call("spin") }
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
     @Test func memoryGrowthStopsAtTheCap() throws {
         let i = try instance("(module (memory 1) (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0))))",
                              limits: WasmLimits(maxMemoryPages: 4))
