@@ -362,7 +362,7 @@ struct CodeValidator {
     }
 
     mutating func prefixed(_ sub: UInt32) throws(WasmError) {
-        let op = UInt16(0x100) + UInt16(truncatingIfNeeded: min(sub, 0xFF))
+        let op = Op.prefixed + UInt16(truncatingIfNeeded: min(sub, 0x1F))
         switch sub {
         case 0...7:
             let sig = OpcodeSignatures.saturating(sub)!

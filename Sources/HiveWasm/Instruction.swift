@@ -1,8 +1,9 @@
 /// The interpreter's internal form of one instruction: validated code translated once, branches resolved to
 /// absolute positions with the stack heights they restore, so execution never re-decodes bytes.
 ///
-/// `op` is the WebAssembly opcode for plain instructions (0x00–0xD2), `0x100 + sub` for the 0xFC prefix, and
-/// `Op` values above 0x200 for the forms translation introduces. `a` and `b` are immediates; their meaning is per op.
+/// `op` is the WebAssembly opcode for plain instructions (0x00–0xD2), `Op.prefixed + sub` for the 0xFC prefix,
+/// and `Op` values in opcode slots WebAssembly leaves unused for the forms translation introduces: every op is
+/// below 256, so the interpreter's switch compiles to one jump table. `a` and `b` are immediates, per op.
 public struct Instruction: Sendable, Equatable {
     public var op: UInt16
     public var a: UInt32
@@ -19,15 +20,17 @@ public struct Instruction: Sendable, Equatable {
 public enum Op {
     /// Jump to `a`; keep the top `b >> 32` values and put them at stack height `b & 0xFFFF_FFFF` (relative to the
     /// frame's locals). A `br` and an `else`.
-    public static let branch: UInt16 = 0x200
+    public static let branch: UInt16 = 0x06
     /// Pop an i32; if non-zero, as `branch`. A `br_if`.
-    public static let branchIf: UInt16 = 0x201
+    public static let branchIf: UInt16 = 0x07
     /// Pop an i32; if zero, jump to `a` (stack unchanged). An `if` without a taken branch.
-    public static let branchUnless: UInt16 = 0x202
+    public static let branchUnless: UInt16 = 0x08
     /// Pop an i32 index into the table `a` of `FunctionCode.tables`, whose entries are `branch` targets.
-    public static let branchTable: UInt16 = 0x203
+    public static let branchTable: UInt16 = 0x09
     /// Return from the function, keeping the top `a` values (the results).
-    public static let ret: UInt16 = 0x204
+    public static let ret: UInt16 = 0x0A
+    /// The 0xFC-prefixed instructions: `prefixed + sub` (sub 0–17).
+    public static let prefixed: UInt16 = 0xE0
 }
 
 /// Where a `br_table` entry goes: as the immediates of `Op.branch`.

@@ -70,14 +70,14 @@ extension Instance {
             switch ins.op {
             // Control
             case 0x00: throw .unreachable
-            case Op.branch:
+            case 0x06:  // Op.branch
                 if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
                 let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
                 if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                 sp = dst + keep
                 pc = Int(ins.a)
-            case Op.branchIf:
-                sp -= 1
+            case 0x07:  // Op.branchIf
+                sp &-= 1
                 if Self.u32(s[sp]) != 0 {
                     if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
                     let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
@@ -85,12 +85,12 @@ extension Instance {
                     sp = dst + keep
                     pc = Int(ins.a)
                 }
-            case Op.branchUnless:
-                sp -= 1
+            case 0x08:  // Op.branchUnless
+                sp &-= 1
                 if Self.u32(s[sp]) == 0 { pc = Int(ins.a) }
-            case Op.branchTable:
+            case 0x09:  // Op.branchTable
                 if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
-                sp -= 1
+                sp &-= 1
                 let table = functions[fn].tables[Int(ins.a)]
                 let i = Int(Self.u32(s[sp]))
                 let t = table[i < table.count - 1 ? i : table.count - 1]
@@ -98,7 +98,7 @@ extension Instance {
                 if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                 sp = dst + keep
                 pc = Int(t.pc)
-            case Op.ret:
+            case 0x0A:  // Op.ret
                 let keep = Int(ins.a)
                 if keep > 0 && fp != sp - keep { Self.slide(s, from: sp - keep, to: fp, count: keep) }
                 sp = fp + keep
@@ -116,7 +116,7 @@ extension Instance {
                 if ins.op == 0x10 {
                     callee = Int(ins.a)
                 } else {
-                    sp -= 1
+                    sp &-= 1
                     let i = Int(Self.u32(s[sp]))
                     let table = tables[Int(ins.b)]
                     guard i < table.count else { throw .undefinedElement }
@@ -132,7 +132,7 @@ extension Instance {
                     let results = try callHost(callee, args)
                     for r in results {
                         s[sp] = r
-                        sp += 1
+                        sp &+= 1
                     }
                     mem = memory
                     memSize = memoryBytes
@@ -147,113 +147,159 @@ extension Instance {
                 sp = try enter(fn, fp: fp)
                 pc = 0
             // Parametric and variables
-            case 0x1A: sp -= 1
+            case 0x1A: sp &-= 1
             case 0x1B:
-                sp -= 2
-                if Self.u32(s[sp + 1]) == 0 { s[sp - 1] = s[sp] }
+                sp &-= 2
+                if Self.u32(s[sp &+ 1]) == 0 { s[sp &- 1] = s[sp] }
             case 0x20:
-                s[sp] = s[fp + Int(ins.a)]
-                sp += 1
+                s[sp] = s[fp &+ Int(ins.a)]
+                sp &+= 1
             case 0x21:
-                sp -= 1
-                s[fp + Int(ins.a)] = s[sp]
-            case 0x22: s[fp + Int(ins.a)] = s[sp - 1]
+                sp &-= 1
+                s[fp &+ Int(ins.a)] = s[sp]
+            case 0x22: s[fp &+ Int(ins.a)] = s[sp &- 1]
             case 0x23:
                 s[sp] = globals[Int(ins.a)]
-                sp += 1
+                sp &+= 1
             case 0x24:
-                sp -= 1
+                sp &-= 1
                 globals[Int(ins.a)] = s[sp]
             case 0x25:
-                let i = Int(Self.u32(s[sp - 1]))
+                let i = Int(Self.u32(s[sp &- 1]))
                 guard i < tables[Int(ins.a)].count else { throw .tableOutOfBounds }
-                s[sp - 1] = tables[Int(ins.a)][i]
+                s[sp &- 1] = tables[Int(ins.a)][i]
             case 0x26:
-                sp -= 2
+                sp &-= 2
                 let i = Int(Self.u32(s[sp]))
                 guard i < tables[Int(ins.a)].count else { throw .tableOutOfBounds }
-                tables[Int(ins.a)][i] = s[sp + 1]
+                tables[Int(ins.a)][i] = s[sp &+ 1]
             // Memory
-            case 0x28: s[sp - 1] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 4), as: UInt32.self))
-            case 0x29: s[sp - 1] = mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 8), as: UInt64.self)
-            case 0x2A: s[sp - 1] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 4), as: UInt32.self))
-            case 0x2B: s[sp - 1] = mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 8), as: UInt64.self)
-            case 0x2C: s[sp - 1] = Self.of(Int32(mem.load(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 1), as: Int8.self)))
-            case 0x2D: s[sp - 1] = UInt64(mem.load(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 1), as: UInt8.self))
-            case 0x2E: s[sp - 1] = Self.of(Int32(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 2), as: Int16.self)))
-            case 0x2F: s[sp - 1] = UInt64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 2), as: UInt16.self))
-            case 0x30: s[sp - 1] = UInt64(bitPattern: Int64(mem.load(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 1), as: Int8.self)))
-            case 0x31: s[sp - 1] = UInt64(mem.load(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 1), as: UInt8.self))
-            case 0x32: s[sp - 1] = UInt64(bitPattern: Int64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 2), as: Int16.self)))
-            case 0x33: s[sp - 1] = UInt64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 2), as: UInt16.self))
-            case 0x34: s[sp - 1] = UInt64(bitPattern: Int64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 4), as: Int32.self)))
-            case 0x35: s[sp - 1] = UInt64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp - 1], ins.a, 4), as: UInt32.self))
+            case 0x28: s[sp &- 1] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 4), as: UInt32.self))
+            case 0x29: s[sp &- 1] = mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 8), as: UInt64.self)
+            case 0x2A: s[sp &- 1] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 4), as: UInt32.self))
+            case 0x2B: s[sp &- 1] = mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 8), as: UInt64.self)
+            case 0x2C: s[sp &- 1] = Self.of(Int32(mem.load(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 1), as: Int8.self)))
+            case 0x2D: s[sp &- 1] = UInt64(mem.load(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 1), as: UInt8.self))
+            case 0x2E: s[sp &- 1] = Self.of(Int32(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 2), as: Int16.self)))
+            case 0x2F: s[sp &- 1] = UInt64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 2), as: UInt16.self))
+            case 0x30: s[sp &- 1] = UInt64(bitPattern: Int64(mem.load(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 1), as: Int8.self)))
+            case 0x31: s[sp &- 1] = UInt64(mem.load(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 1), as: UInt8.self))
+            case 0x32: s[sp &- 1] = UInt64(bitPattern: Int64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 2), as: Int16.self)))
+            case 0x33: s[sp &- 1] = UInt64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 2), as: UInt16.self))
+            case 0x34: s[sp &- 1] = UInt64(bitPattern: Int64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 4), as: Int32.self)))
+            case 0x35: s[sp &- 1] = UInt64(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[sp &- 1], ins.a, 4), as: UInt32.self))
             case 0x36, 0x38:
-                sp -= 2
-                mem.storeBytes(of: Self.u32(s[sp + 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 4), as: UInt32.self)
+                sp &-= 2
+                mem.storeBytes(of: Self.u32(s[sp &+ 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 4), as: UInt32.self)
             case 0x37, 0x39:
-                sp -= 2
-                mem.storeBytes(of: s[sp + 1], toByteOffset: try Self.address(memSize, s[sp], ins.a, 8), as: UInt64.self)
+                sp &-= 2
+                mem.storeBytes(of: s[sp &+ 1], toByteOffset: try Self.address(memSize, s[sp], ins.a, 8), as: UInt64.self)
             case 0x3A, 0x3C:
-                sp -= 2
-                mem.storeBytes(of: UInt8(truncatingIfNeeded: s[sp + 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 1), as: UInt8.self)
+                sp &-= 2
+                mem.storeBytes(of: UInt8(truncatingIfNeeded: s[sp &+ 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 1), as: UInt8.self)
             case 0x3B, 0x3D:
-                sp -= 2
-                mem.storeBytes(of: UInt16(truncatingIfNeeded: s[sp + 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 2), as: UInt16.self)
+                sp &-= 2
+                mem.storeBytes(of: UInt16(truncatingIfNeeded: s[sp &+ 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 2), as: UInt16.self)
             case 0x3E:
-                sp -= 2
-                mem.storeBytes(of: UInt32(truncatingIfNeeded: s[sp + 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 4), as: UInt32.self)
+                sp &-= 2
+                mem.storeBytes(of: UInt32(truncatingIfNeeded: s[sp &+ 1]), toByteOffset: try Self.address(memSize, s[sp], ins.a, 4), as: UInt32.self)
             case 0x3F:
                 s[sp] = UInt64(memoryBytes / 65_536)
-                sp += 1
+                sp &+= 1
             case 0x40:
-                s[sp - 1] = Self.of(grow(by: Self.u32(s[sp - 1])))
+                s[sp &- 1] = Self.of(grow(by: Self.u32(s[sp &- 1])))
                 mem = memory
                 memSize = memoryBytes
             // Constants
             case 0x41, 0x42, 0x43, 0x44:
                 s[sp] = ins.b
-                sp += 1
+                sp &+= 1
             // i32 comparisons
-            case 0x45: s[sp - 1] = Self.of(Self.u32(s[sp - 1]) == 0)
-            case 0x46...0x4F:
-                sp -= 1
-                let a = Self.u32(s[sp - 1]), b = Self.u32(s[sp])
-                let r: Bool
-                switch ins.op {
-                case 0x46: r = a == b
-                case 0x47: r = a != b
-                case 0x48: r = Int32(bitPattern: a) < Int32(bitPattern: b)
-                case 0x49: r = a < b
-                case 0x4A: r = Int32(bitPattern: a) > Int32(bitPattern: b)
-                case 0x4B: r = a > b
-                case 0x4C: r = Int32(bitPattern: a) <= Int32(bitPattern: b)
-                case 0x4D: r = a <= b
-                case 0x4E: r = Int32(bitPattern: a) >= Int32(bitPattern: b)
-                default: r = a >= b
-                }
-                s[sp - 1] = Self.of(r)
-            case 0x50: s[sp - 1] = Self.of(s[sp - 1] == 0)
-            case 0x51...0x5A:
-                sp -= 1
-                let a = s[sp - 1], b = s[sp]
-                let r: Bool
-                switch ins.op {
-                case 0x51: r = a == b
-                case 0x52: r = a != b
-                case 0x53: r = Int64(bitPattern: a) < Int64(bitPattern: b)
-                case 0x54: r = a < b
-                case 0x55: r = Int64(bitPattern: a) > Int64(bitPattern: b)
-                case 0x56: r = a > b
-                case 0x57: r = Int64(bitPattern: a) <= Int64(bitPattern: b)
-                case 0x58: r = a <= b
-                case 0x59: r = Int64(bitPattern: a) >= Int64(bitPattern: b)
-                default: r = a >= b
-                }
-                s[sp - 1] = Self.of(r)
-            case 0x5B...0x60:
-                sp -= 1
-                let a = Self.f32(s[sp - 1]), b = Self.f32(s[sp])
+            case 0x45: s[sp &- 1] = Self.of(Self.u32(s[sp &- 1]) == 0)
+            case 0x46:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(a == b)
+            case 0x47:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(a != b)
+            case 0x48:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(Int32(bitPattern: a) < Int32(bitPattern: b))
+            case 0x49:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(a < b)
+            case 0x4A:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(Int32(bitPattern: a) > Int32(bitPattern: b))
+            case 0x4B:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(a > b)
+            case 0x4C:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(Int32(bitPattern: a) <= Int32(bitPattern: b))
+            case 0x4D:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(a <= b)
+            case 0x4E:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(Int32(bitPattern: a) >= Int32(bitPattern: b))
+            case 0x4F:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = Self.of(a >= b)
+            case 0x50: s[sp &- 1] = Self.of(s[sp &- 1] == 0)
+            case 0x51:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(a == b)
+            case 0x52:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(a != b)
+            case 0x53:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(Int64(bitPattern: a) < Int64(bitPattern: b))
+            case 0x54:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(a < b)
+            case 0x55:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(Int64(bitPattern: a) > Int64(bitPattern: b))
+            case 0x56:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(a > b)
+            case 0x57:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(Int64(bitPattern: a) <= Int64(bitPattern: b))
+            case 0x58:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(a <= b)
+            case 0x59:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(Int64(bitPattern: a) >= Int64(bitPattern: b))
+            case 0x5A:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = Self.of(a >= b)
+            case 0x5B, 0x5C, 0x5D, 0x5E, 0x5F, 0x60:
+                sp &-= 1
+                let a = Self.f32(s[sp &- 1]), b = Self.f32(s[sp])
                 let r: Bool
                 switch ins.op {
                 case 0x5B: r = a == b
@@ -263,10 +309,10 @@ extension Instance {
                 case 0x5F: r = a <= b
                 default: r = a >= b
                 }
-                s[sp - 1] = Self.of(r)
-            case 0x61...0x66:
-                sp -= 1
-                let a = Self.f64(s[sp - 1]), b = Self.f64(s[sp])
+                s[sp &- 1] = Self.of(r)
+            case 0x61, 0x62, 0x63, 0x64, 0x65, 0x66:
+                sp &-= 1
+                let a = Self.f64(s[sp &- 1]), b = Self.f64(s[sp])
                 let r: Bool
                 switch ins.op {
                 case 0x61: r = a == b
@@ -276,88 +322,140 @@ extension Instance {
                 case 0x65: r = a <= b
                 default: r = a >= b
                 }
-                s[sp - 1] = Self.of(r)
+                s[sp &- 1] = Self.of(r)
             // i32 arithmetic
-            case 0x67: s[sp - 1] = UInt64(Self.u32(s[sp - 1]).leadingZeroBitCount)
-            case 0x68: s[sp - 1] = UInt64(Self.u32(s[sp - 1]).trailingZeroBitCount)
-            case 0x69: s[sp - 1] = UInt64(Self.u32(s[sp - 1]).nonzeroBitCount)
-            case 0x6A...0x78:
-                sp -= 1
-                let a = Self.u32(s[sp - 1]), b = Self.u32(s[sp])
+            case 0x67: s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]).leadingZeroBitCount)
+            case 0x68: s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]).trailingZeroBitCount)
+            case 0x69: s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]).nonzeroBitCount)
+            case 0x6A:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a &+ b)
+            case 0x6B:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a &- b)
+            case 0x6C:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a &* b)
+            case 0x71:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a & b)
+            case 0x72:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a | b)
+            case 0x73:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a ^ b)
+            case 0x74:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a << (b & 31))
+            case 0x75:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(UInt32(bitPattern: Int32(bitPattern: a) >> Int32(b & 31)))
+            case 0x76:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a >> (b & 31))
+            case 0x77:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a << (b & 31) | a >> ((32 - (b & 31)) & 31))
+            case 0x78:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                s[sp &- 1] = UInt64(a >> (b & 31) | a << ((32 - (b & 31)) & 31))
+            case 0x6D, 0x6E, 0x6F, 0x70:
+                sp &-= 1
+                let a = Self.u32(s[sp &- 1]), b = Self.u32(s[sp])
+                guard b != 0 else { throw .integerDivideByZero }
                 let r: UInt32
                 switch ins.op {
-                case 0x6A: r = a &+ b
-                case 0x6B: r = a &- b
-                case 0x6C: r = a &* b
                 case 0x6D:
-                    guard b != 0 else { throw .integerDivideByZero }
                     guard !(a == 0x8000_0000 && b == 0xFFFF_FFFF) else { throw .integerOverflow }
                     r = UInt32(bitPattern: Int32(bitPattern: a) / Int32(bitPattern: b))
-                case 0x6E:
-                    guard b != 0 else { throw .integerDivideByZero }
-                    r = a / b
-                case 0x6F:
-                    guard b != 0 else { throw .integerDivideByZero }
-                    r = b == 0xFFFF_FFFF ? 0 : UInt32(bitPattern: Int32(bitPattern: a) % Int32(bitPattern: b))
-                case 0x70:
-                    guard b != 0 else { throw .integerDivideByZero }
-                    r = a % b
-                case 0x71: r = a & b
-                case 0x72: r = a | b
-                case 0x73: r = a ^ b
-                case 0x74: r = a << (b & 31)
-                case 0x75: r = UInt32(bitPattern: Int32(bitPattern: a) >> Int32(b & 31))
-                case 0x76: r = a >> (b & 31)
-                case 0x77: r = a << (b & 31) | a >> ((32 - (b & 31)) & 31)
-                default: r = a >> (b & 31) | a << ((32 - (b & 31)) & 31)
+                case 0x6E: r = a / b
+                case 0x6F: r = b == 0xFFFF_FFFF ? 0 : UInt32(bitPattern: Int32(bitPattern: a) % Int32(bitPattern: b))
+                default: r = a % b
                 }
-                s[sp - 1] = UInt64(r)
+                s[sp &- 1] = UInt64(r)
             // i64 arithmetic
-            case 0x79: s[sp - 1] = UInt64(s[sp - 1].leadingZeroBitCount)
-            case 0x7A: s[sp - 1] = UInt64(s[sp - 1].trailingZeroBitCount)
-            case 0x7B: s[sp - 1] = UInt64(s[sp - 1].nonzeroBitCount)
-            case 0x7C...0x8A:
-                sp -= 1
-                let a = s[sp - 1], b = s[sp]
-                let r: UInt64
+            case 0x79: s[sp &- 1] = UInt64(s[sp &- 1].leadingZeroBitCount)
+            case 0x7A: s[sp &- 1] = UInt64(s[sp &- 1].trailingZeroBitCount)
+            case 0x7B: s[sp &- 1] = UInt64(s[sp &- 1].nonzeroBitCount)
+            case 0x7C:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a &+ b
+            case 0x7D:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a &- b
+            case 0x7E:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a &* b
+            case 0x83:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a & b
+            case 0x84:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a | b
+            case 0x85:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a ^ b
+            case 0x86:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a << (b & 63)
+            case 0x87:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = UInt64(bitPattern: Int64(bitPattern: a) >> Int64(b & 63))
+            case 0x88:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a >> (b & 63)
+            case 0x89:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a << (b & 63) | a >> ((64 - (b & 63)) & 63)
+            case 0x8A:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                s[sp &- 1] = a >> (b & 63) | a << ((64 - (b & 63)) & 63)
+            case 0x7F, 0x80, 0x81, 0x82:
+                sp &-= 1
+                let a = s[sp &- 1], b = s[sp]
+                guard b != 0 else { throw .integerDivideByZero }
                 switch ins.op {
-                case 0x7C: r = a &+ b
-                case 0x7D: r = a &- b
-                case 0x7E: r = a &* b
                 case 0x7F:
-                    guard b != 0 else { throw .integerDivideByZero }
                     guard !(a == 0x8000_0000_0000_0000 && b == .max) else { throw .integerOverflow }
-                    r = UInt64(bitPattern: Int64(bitPattern: a) / Int64(bitPattern: b))
-                case 0x80:
-                    guard b != 0 else { throw .integerDivideByZero }
-                    r = a / b
-                case 0x81:
-                    guard b != 0 else { throw .integerDivideByZero }
-                    r = b == .max ? 0 : UInt64(bitPattern: Int64(bitPattern: a) % Int64(bitPattern: b))
-                case 0x82:
-                    guard b != 0 else { throw .integerDivideByZero }
-                    r = a % b
-                case 0x83: r = a & b
-                case 0x84: r = a | b
-                case 0x85: r = a ^ b
-                case 0x86: r = a << (b & 63)
-                case 0x87: r = UInt64(bitPattern: Int64(bitPattern: a) >> Int64(b & 63))
-                case 0x88: r = a >> (b & 63)
-                case 0x89: r = a << (b & 63) | a >> ((64 - (b & 63)) & 63)
-                default: r = a >> (b & 63) | a << ((64 - (b & 63)) & 63)
+                    s[sp &- 1] = UInt64(bitPattern: Int64(bitPattern: a) / Int64(bitPattern: b))
+                case 0x80: s[sp &- 1] = a / b
+                case 0x81: s[sp &- 1] = b == .max ? 0 : UInt64(bitPattern: Int64(bitPattern: a) % Int64(bitPattern: b))
+                default: s[sp &- 1] = a % b
                 }
-                s[sp - 1] = r
             // f32
-            case 0x8B: s[sp - 1] &= 0x7FFF_FFFF
-            case 0x8C: s[sp - 1] ^= 0x8000_0000
-            case 0x8D: s[sp - 1] = Self.of(Self.f32(s[sp - 1]).rounded(.up))
-            case 0x8E: s[sp - 1] = Self.of(Self.f32(s[sp - 1]).rounded(.down))
-            case 0x8F: s[sp - 1] = Self.of(Self.f32(s[sp - 1]).rounded(.towardZero))
-            case 0x90: s[sp - 1] = Self.of(Self.f32(s[sp - 1]).rounded(.toNearestOrEven))
-            case 0x91: s[sp - 1] = Self.of(Self.f32(s[sp - 1]).squareRoot())
-            case 0x92...0x98:
-                sp -= 1
-                let a = Self.f32(s[sp - 1]), b = Self.f32(s[sp])
+            case 0x8B: s[sp &- 1] &= 0x7FFF_FFFF
+            case 0x8C: s[sp &- 1] ^= 0x8000_0000
+            case 0x8D: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).rounded(.up))
+            case 0x8E: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).rounded(.down))
+            case 0x8F: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).rounded(.towardZero))
+            case 0x90: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).rounded(.toNearestOrEven))
+            case 0x91: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).squareRoot())
+            case 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98:
+                sp &-= 1
+                let a = Self.f32(s[sp &- 1]), b = Self.f32(s[sp])
                 let r: Float
                 switch ins.op {
                 case 0x92: r = a + b
@@ -368,18 +466,18 @@ extension Instance {
                 case 0x97: r = FloatOps.max(a, b)
                 default: r = Float(bitPattern: a.bitPattern & 0x7FFF_FFFF | b.bitPattern & 0x8000_0000)
                 }
-                s[sp - 1] = Self.of(r)
+                s[sp &- 1] = Self.of(r)
             // f64
-            case 0x99: s[sp - 1] &= 0x7FFF_FFFF_FFFF_FFFF
-            case 0x9A: s[sp - 1] ^= 0x8000_0000_0000_0000
-            case 0x9B: s[sp - 1] = Self.of(Self.f64(s[sp - 1]).rounded(.up))
-            case 0x9C: s[sp - 1] = Self.of(Self.f64(s[sp - 1]).rounded(.down))
-            case 0x9D: s[sp - 1] = Self.of(Self.f64(s[sp - 1]).rounded(.towardZero))
-            case 0x9E: s[sp - 1] = Self.of(Self.f64(s[sp - 1]).rounded(.toNearestOrEven))
-            case 0x9F: s[sp - 1] = Self.of(Self.f64(s[sp - 1]).squareRoot())
-            case 0xA0...0xA6:
-                sp -= 1
-                let a = Self.f64(s[sp - 1]), b = Self.f64(s[sp])
+            case 0x99: s[sp &- 1] &= 0x7FFF_FFFF_FFFF_FFFF
+            case 0x9A: s[sp &- 1] ^= 0x8000_0000_0000_0000
+            case 0x9B: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).rounded(.up))
+            case 0x9C: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).rounded(.down))
+            case 0x9D: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).rounded(.towardZero))
+            case 0x9E: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).rounded(.toNearestOrEven))
+            case 0x9F: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).squareRoot())
+            case 0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6:
+                sp &-= 1
+                let a = Self.f64(s[sp &- 1]), b = Self.f64(s[sp])
                 let r: Double
                 switch ins.op {
                 case 0xA0: r = a + b
@@ -390,45 +488,45 @@ extension Instance {
                 case 0xA5: r = FloatOps.max(a, b)
                 default: r = Double(bitPattern: a.bitPattern & 0x7FFF_FFFF_FFFF_FFFF | b.bitPattern & 0x8000_0000_0000_0000)
                 }
-                s[sp - 1] = Self.of(r)
+                s[sp &- 1] = Self.of(r)
             // Conversions
-            case 0xA7: s[sp - 1] &= 0xFFFF_FFFF
-            case 0xA8: s[sp - 1] = Self.of(Int32(try FloatOps.truncate(Double(Self.f32(s[sp - 1])), lo: -FloatOps.two31, hi: FloatOps.two31)))
-            case 0xA9: s[sp - 1] = Self.of(UInt32(try FloatOps.truncate(Double(Self.f32(s[sp - 1])), lo: -0.0, hi: FloatOps.two32)))
-            case 0xAA: s[sp - 1] = Self.of(Int32(try FloatOps.truncate(Self.f64(s[sp - 1]), lo: -FloatOps.two31, hi: FloatOps.two31)))
-            case 0xAB: s[sp - 1] = Self.of(UInt32(try FloatOps.truncate(Self.f64(s[sp - 1]), lo: -0.0, hi: FloatOps.two32)))
-            case 0xAC: s[sp - 1] = UInt64(bitPattern: Int64(Self.s32(s[sp - 1])))
-            case 0xAD: s[sp - 1] &= 0xFFFF_FFFF
-            case 0xAE: s[sp - 1] = UInt64(bitPattern: Int64(try FloatOps.truncate(Double(Self.f32(s[sp - 1])), lo: -FloatOps.two63, hi: FloatOps.two63)))
-            case 0xAF: s[sp - 1] = UInt64(try FloatOps.truncate(Double(Self.f32(s[sp - 1])), lo: -0.0, hi: FloatOps.two64))
-            case 0xB0: s[sp - 1] = UInt64(bitPattern: Int64(try FloatOps.truncate(Self.f64(s[sp - 1]), lo: -FloatOps.two63, hi: FloatOps.two63)))
-            case 0xB1: s[sp - 1] = UInt64(try FloatOps.truncate(Self.f64(s[sp - 1]), lo: -0.0, hi: FloatOps.two64))
-            case 0xB2: s[sp - 1] = Self.of(Float(Self.s32(s[sp - 1])))
-            case 0xB3: s[sp - 1] = Self.of(Float(Self.u32(s[sp - 1])))
-            case 0xB4: s[sp - 1] = Self.of(Float(Int64(bitPattern: s[sp - 1])))
-            case 0xB5: s[sp - 1] = Self.of(Float(s[sp - 1]))
-            case 0xB6: s[sp - 1] = Self.of(Float(Self.f64(s[sp - 1])))
-            case 0xB7: s[sp - 1] = Self.of(Double(Self.s32(s[sp - 1])))
-            case 0xB8: s[sp - 1] = Self.of(Double(Self.u32(s[sp - 1])))
-            case 0xB9: s[sp - 1] = Self.of(Double(Int64(bitPattern: s[sp - 1])))
-            case 0xBA: s[sp - 1] = Self.of(Double(s[sp - 1]))
-            case 0xBB: s[sp - 1] = Self.of(Double(Self.f32(s[sp - 1])))
+            case 0xA7: s[sp &- 1] &= 0xFFFF_FFFF
+            case 0xA8: s[sp &- 1] = Self.of(Int32(try FloatOps.truncate(Double(Self.f32(s[sp &- 1])), lo: -FloatOps.two31, hi: FloatOps.two31)))
+            case 0xA9: s[sp &- 1] = Self.of(UInt32(try FloatOps.truncate(Double(Self.f32(s[sp &- 1])), lo: -0.0, hi: FloatOps.two32)))
+            case 0xAA: s[sp &- 1] = Self.of(Int32(try FloatOps.truncate(Self.f64(s[sp &- 1]), lo: -FloatOps.two31, hi: FloatOps.two31)))
+            case 0xAB: s[sp &- 1] = Self.of(UInt32(try FloatOps.truncate(Self.f64(s[sp &- 1]), lo: -0.0, hi: FloatOps.two32)))
+            case 0xAC: s[sp &- 1] = UInt64(bitPattern: Int64(Self.s32(s[sp &- 1])))
+            case 0xAD: s[sp &- 1] &= 0xFFFF_FFFF
+            case 0xAE: s[sp &- 1] = UInt64(bitPattern: Int64(try FloatOps.truncate(Double(Self.f32(s[sp &- 1])), lo: -FloatOps.two63, hi: FloatOps.two63)))
+            case 0xAF: s[sp &- 1] = UInt64(try FloatOps.truncate(Double(Self.f32(s[sp &- 1])), lo: -0.0, hi: FloatOps.two64))
+            case 0xB0: s[sp &- 1] = UInt64(bitPattern: Int64(try FloatOps.truncate(Self.f64(s[sp &- 1]), lo: -FloatOps.two63, hi: FloatOps.two63)))
+            case 0xB1: s[sp &- 1] = UInt64(try FloatOps.truncate(Self.f64(s[sp &- 1]), lo: -0.0, hi: FloatOps.two64))
+            case 0xB2: s[sp &- 1] = Self.of(Float(Self.s32(s[sp &- 1])))
+            case 0xB3: s[sp &- 1] = Self.of(Float(Self.u32(s[sp &- 1])))
+            case 0xB4: s[sp &- 1] = Self.of(Float(Int64(bitPattern: s[sp &- 1])))
+            case 0xB5: s[sp &- 1] = Self.of(Float(s[sp &- 1]))
+            case 0xB6: s[sp &- 1] = Self.of(Float(Self.f64(s[sp &- 1])))
+            case 0xB7: s[sp &- 1] = Self.of(Double(Self.s32(s[sp &- 1])))
+            case 0xB8: s[sp &- 1] = Self.of(Double(Self.u32(s[sp &- 1])))
+            case 0xB9: s[sp &- 1] = Self.of(Double(Int64(bitPattern: s[sp &- 1])))
+            case 0xBA: s[sp &- 1] = Self.of(Double(s[sp &- 1]))
+            case 0xBB: s[sp &- 1] = Self.of(Double(Self.f32(s[sp &- 1])))
             case 0xBC, 0xBD, 0xBE, 0xBF: break  // reinterpretations: the bits are the value
-            case 0xC0: s[sp - 1] = Self.of(Int32(Int8(truncatingIfNeeded: s[sp - 1])))
-            case 0xC1: s[sp - 1] = Self.of(Int32(Int16(truncatingIfNeeded: s[sp - 1])))
-            case 0xC2: s[sp - 1] = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: s[sp - 1])))
-            case 0xC3: s[sp - 1] = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: s[sp - 1])))
-            case 0xC4: s[sp - 1] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: s[sp - 1])))
+            case 0xC0: s[sp &- 1] = Self.of(Int32(Int8(truncatingIfNeeded: s[sp &- 1])))
+            case 0xC1: s[sp &- 1] = Self.of(Int32(Int16(truncatingIfNeeded: s[sp &- 1])))
+            case 0xC2: s[sp &- 1] = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: s[sp &- 1])))
+            case 0xC3: s[sp &- 1] = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: s[sp &- 1])))
+            case 0xC4: s[sp &- 1] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: s[sp &- 1])))
             // References
             case 0xD0:
                 s[sp] = 0
-                sp += 1
-            case 0xD1: s[sp - 1] = Self.of(s[sp - 1] == 0)
+                sp &+= 1
+            case 0xD1: s[sp &- 1] = Self.of(s[sp &- 1] == 0)
             case 0xD2:
                 s[sp] = UInt64(ins.a) + 1
-                sp += 1
+                sp &+= 1
             default:
-                try prefixed(ins, s: s, sp: &sp)
+                sp = try prefixed(ins, s: s, sp: sp)
                 mem = memory
                 memSize = memoryBytes
             }
@@ -456,9 +554,10 @@ extension Instance {
     }
 
     /// The 0xFC instructions: saturating truncation, bulk memory and table operations.
-    func prefixed(_ ins: Instruction, s: UnsafeMutablePointer<UInt64>, sp: inout Int) throws(Trap) {
+    func prefixed(_ ins: Instruction, s: UnsafeMutablePointer<UInt64>, sp top: Int) throws(Trap) -> Int {
+        var sp = top
         func sat(_ x: Double, _ lo: Double, _ hi: Double) -> Double { FloatOps.saturate(x, lo: lo, hi: hi) ?? 0 }
-        switch ins.op - 0x100 {
+        switch ins.op - Op.prefixed {
         case 0: s[sp - 1] = Self.of(Int32(sat(Double(Self.f32(s[sp - 1])), -FloatOps.two31, FloatOps.two31 - 1)))
         case 1: s[sp - 1] = Self.of(UInt32(sat(Double(Self.f32(s[sp - 1])), 0, FloatOps.two32 - 1)))
         case 2: s[sp - 1] = Self.of(Int32(sat(Self.f64(s[sp - 1]), -FloatOps.two31, FloatOps.two31 - 1)))
@@ -526,5 +625,6 @@ extension Instance {
         default:
             throw .host("internal: unknown instruction \(ins.op)")
         }
+        return sp
     }
 }
