@@ -105,6 +105,15 @@ public actor DroneRuntime {
     /// Announces the drone again (its capabilities changed, e.g. a model's hash became known).
     public func reannounce() async { await announce() }
 
+    /// A WebAssembly module from honeycombd's store, by SHA-256.
+    public nonisolated func fetchModule(_ hash: String) async throws -> [UInt8] {
+        let reply = try await client.request(APISubject.moduleGet, Array(JSONEncoder().encode(ModuleRef(module: hash))), timeout: 10)
+        if reply.payload.first == UInt8(ascii: "{"), let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) {
+            throw e
+        }
+        return reply.payload
+    }
+
     /// Says hello until honeycombd answers (it may not be up yet).
     private func announce() async {
         while !Task.isCancelled && !draining {

@@ -16,6 +16,10 @@ public enum APISubject {
     public static let cancel = "hive.v1.api.cancel"
     /// Request/reply: → `[DroneView]`.
     public static let drones = "hive.v1.api.drones"
+    /// Request/reply: a WebAssembly module's bytes → `ModuleRef` (validated, stored by SHA-256) or `APIError`.
+    public static let moduleAdd = "hive.v1.api.module_add"
+    /// Request/reply: `ModuleRef` → the module's bytes, or `APIError` (JSON, so it starts with `{`, never `\0asm`).
+    public static let moduleGet = "hive.v1.api.module_get"
 
     /// drone → honeycombd, request/reply: `DroneHello` → `HelloReply`.
     public static let droneHello = "hive.v1.drone.hello"

@@ -166,3 +166,14 @@ public struct GoalEvent: Codable, Sendable {
         self.reason = reason
     }
 }
+
+/// A WebAssembly module in honeycombd's store: its SHA-256 (hex) and size.
+public struct ModuleRef: Codable, Sendable, Equatable {
+    public var module: String
+    public var size: Int?
+
+    public init(module: String, size: Int? = nil) {
+        self.module = module
+        self.size = size
+    }
+}

@@ -157,6 +157,9 @@ extension TaskInput {
         if let stop { w.field("stop", stop) }
         if let json { w.field("json", json) }
         w.optional("json_schema", jsonSchema)
+        w.optional("module", module)
+        w.optional("fuel", fuel)
+        w.optional("memory_mb", memoryMiB)
         w.endObject()
     }
 }

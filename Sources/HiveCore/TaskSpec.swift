@@ -21,11 +21,20 @@ public struct TaskInput: Codable, Sendable, Equatable {
     /// Model tasks: the output must be a JSON object (`json`), or match this JSON Schema (`json_schema`, as text).
     public var json: Bool?
     public var jsonSchema: String?
+    /// WebAssembly tasks: the module's SHA-256 (hex, as `hive module add` printed it), the instruction budget and
+    /// the memory cap in MiB. `stdin`, `args` and `env` are the module's.
+    public var module: String?
+    public var fuel: Int?
+    public var memoryMiB: Int?
 
     public init(command: String? = nil, args: [String]? = nil, stdin: String? = nil, env: [String: String]? = nil,
                 sleepMillis: Int? = nil, text: String? = nil, prompt: String? = nil, system: String? = nil,
                 chat: Bool? = nil, maxTokens: Int? = nil, temperature: Double? = nil, topK: Int? = nil,
-                topP: Double? = nil, seed: Int? = nil, stop: [String]? = nil, json: Bool? = nil, jsonSchema: String? = nil) {
+                topP: Double? = nil, seed: Int? = nil, stop: [String]? = nil, json: Bool? = nil, jsonSchema: String? = nil,
+                module: String? = nil, fuel: Int? = nil, memoryMiB: Int? = nil) {
+        self.module = module
+        self.fuel = fuel
+        self.memoryMiB = memoryMiB
         self.command = command
         self.args = args
         self.stdin = stdin
@@ -46,8 +55,9 @@ public struct TaskInput: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json
+        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json, module, fuel
         case sleepMillis = "sleep_ms", maxTokens = "max_tokens", topK = "top_k", topP = "top_p", jsonSchema = "json_schema"
+        case memoryMiB = "memory_mb"
     }
 }
 

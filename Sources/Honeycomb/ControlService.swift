@@ -28,11 +28,14 @@ public actor ControlService {
     private let status: @Sendable () -> StatusReply
     /// Role frames filled into submitted plans.
     private let prompts: PromptLibrary
+    /// WebAssembly modules by SHA-256.
+    private let modules: ModuleStore
 
     init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
          prompts: PromptLibrary, status: @escaping @Sendable () -> StatusReply) {
         self.client = client
         self.prompts = prompts
+        modules = ModuleStore(dataDirectory: journal?.directory)
         self.status = status
         self.journal = journal
         self.compactAtBytes = compactAtBytes
@@ -288,6 +291,18 @@ public actor ControlService {
                                   tasks: all.filter { !$0.isStructural }.map(TaskView.init)))
             default: answer(summary(g))
             }
+        case "module_add":
+            switch modules.add(m.payload) {
+            case .success(let ref):
+                log.info("module_added", ["module": ref.module, "bytes": ref.size ?? 0])
+                answer(ref)
+            case .failure(let e): answer(e)
+            }
+        case "module_get":
+            guard let r = try? decoder.decode(ModuleRef.self, from: Data(m.payload)), let bytes = modules.get(r.module) else {
+                return answer(APIError("unknown module (add it with hive module add FILE.wasm)"))
+            }
+            do { try client.publish(reply, bytes) } catch { log.warn("publish_failed", ["subject": reply, "reason": "\(error)"]) }
         case "drones":
             let t = now
             answer(state.drones.values.sorted { ($0.tier, $0.name) < ($1.tier, $1.name) }.map { DroneView($0, now: t) })

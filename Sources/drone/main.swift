@@ -36,7 +36,8 @@ let usage = """
                            ANTHROPIC_API_KEY; never logged)
       --api-concurrency N  requests in flight to the provider at once (default 4)
       --api-stream         (openai) request a streamed (SSE) completion and assemble it
-    Backends: exec (allow-listed commands), noop, sleep, and model (llama.cpp) with --model.
+    Backends: exec (allow-listed commands), wasm (WebAssembly modules from honeycombd, sandboxed), noop, sleep,
+    and model (llama.cpp) with --model.
     """
 
 func fail(_ message: String, code: Int32 = 64) -> Never {
@@ -113,7 +114,8 @@ while i < args.count {
 
 let bus: NATSClientOptions
 do { bus = try NATSClientOptions(urls: urls) } catch { fail("\(error)", code: 78) }
-var backends: [any Backend] = [ExecBackend(allowed: allowExec), NoopBackend(), SleepBackend()]
+let modules = ModuleSource()
+var backends: [any Backend] = [ExecBackend(allowed: allowExec), NoopBackend(), SleepBackend(), WasmBackend(source: modules)]
 var loadedModel: LlamaModel?
 if let modelPath {
     do {
@@ -147,6 +149,7 @@ ShutdownSignal.install()
 let options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
 let drone: DroneRuntime
 do { drone = try await DroneRuntime.start(options) } catch { fail("cannot start: \(error)", code: 69) }
+modules.connect { [drone] hash in try await drone.fetchModule(hash) }
 if let model = loadedModel {
     OSThread(name: "model-hash") {
         model.computeHash()

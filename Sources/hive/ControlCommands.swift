@@ -79,7 +79,10 @@ func submitCommand(_ args: [String]) async {
     let flags: Set<String> = ["--count", "--tier", "--wait", "--timeout-ms", "--max-attempts", "--priority", "--name",
                               "--deadline-ms", "--prompt", "--system", "--max-tokens", "--temperature", "--seed", "--stop",
                               "--json-schema", "--json-output", "--plan", "--n", "--join", "--critics", "--critic-tier",
-                              "--architect-tier", "--integrate-tier", "--max-core-calls", "--budget-tokens"]
+                              "--architect-tier", "--integrate-tier", "--max-core-calls", "--budget-tokens", "--wasm", "--input",
+                              "--fuel", "--memory"]
+    var wasm: String?
+    var wasmInput = TaskInput()
     var architect = ArchitectSpec()
     var explore = StepSpec(id: "")
     var integrate = StepSpec(id: "")
@@ -122,6 +125,13 @@ func submitCommand(_ args: [String]) async {
             guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read schema file \(path)", code: 66) }
             model.jsonSchema = String(decoding: d, as: UTF8.self)
         case "--name": name = next()
+        case "--wasm": wasm = next()
+        case "--input":
+            let path = next()
+            guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read input file \(path)", code: 66) }
+            wasmInput.stdin = String(decoding: d, as: UTF8.self)
+        case "--fuel": wasmInput.fuel = Int(next()) ?? { fail("--fuel takes a number") }()
+        case "--memory": wasmInput.memoryMiB = Int(next()) ?? { fail("--memory takes MiB") }()
         case "--plan": planPath = next()
         case "--n": explore.n = Int(next()) ?? { fail("--n takes a number") }()
         case "--join": explore.join = StepJoin.parse(next()) ?? { fail("--join takes any, all, vote, best or synthesize[:K]") }()
@@ -143,7 +153,14 @@ func submitCommand(_ args: [String]) async {
         }
         i += 1
     }
-    if let prompt {
+    if let wasm {
+        guard count >= 1 else { fail("--count must be at least 1") }
+        wasmInput.module = wasm.lowercased()
+        let task = TaskSpec(kind: "wasm", tier: tier, input: wasmInput, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
+        spec = GoalSpec(name: name ?? "wasm \(wasm.prefix(12))", priority: priority,
+                        budget: Budget(maxTasks: count + 1, deadlineMillis: deadlineMillis),
+                        root: count == 1 ? task : .fork(Array(repeating: task, count: count)))
+    } else if let prompt {
         model.prompt = prompt
         let task = TaskSpec(kind: "model", tier: tier, input: model, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
         spec = GoalSpec(name: name ?? "prompt", priority: priority, budget: Budget(maxTasks: 1, deadlineMillis: deadlineMillis),
@@ -438,5 +455,25 @@ func statusCommand(_ args: [String]) async {
         fail("\(e)", code: 69)
     } catch {
         fail("unreadable status reply: \(error)", code: 1)
+    }
+}
+
+
+/// `hive module add FILE.wasm`: validates and stores a WebAssembly module in honeycombd; prints its SHA-256, the
+/// name tasks use for it (`hive submit --wasm HASH`).
+func moduleCommand(_ args: [String]) async {
+    let cli = ControlCLI(args)
+    guard cli.rest.first == "add", cli.rest.count == 2 else { fail("usage: hive module add FILE.wasm") }
+    let path = cli.rest[1]
+    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)", code: 66) }
+    let nc = await cli.connect()
+    defer { nc.close() }
+    do {
+        let reply = try await nc.request(APISubject.moduleAdd, Array(data), timeout: 30)
+        if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { fail("\(path): \(e.error)", code: 65) }
+        let ref = try JSONDecoder().decode(ModuleRef.self, from: Data(reply.payload))
+        if cli.json { cli.printJSON(ref) } else { print(ref.module) }
+    } catch {
+        fail("cannot add \(path): \(error)", code: 69)
     }
 }

@@ -30,6 +30,10 @@ let usage = """
             seeded tasks whose truth is computed here (arithmetic word problems; sh programs checked by hidden
             tests on exec drones), one plan each; prints accuracy, calls, core-tier calls per solved task, wall
             time. --explorer/--critic run a program (a test double handed the truth) instead of a model
+      module add FILE.wasm [--json]
+            validate and store a WebAssembly module in honeycombd; prints its SHA-256 (the name tasks use)
+      submit --wasm HASH [--input FILE] [--fuel N] [--memory MiB] [--count N] [--tier T] [--timeout-ms MS] [--wait] [--json]
+            run a stored module on drones (stdin = the input; result = stdout, exit code, or the trap)
       wasm run FILE.wasm [--fuel N] [--memory MiB] [--seed N] [-- ARGS…]
             run a WASI module here with the drones' interpreter and limits (stdin in, stdout/stderr out)
       goals | goal GOAL | tasks GOAL | result GOAL | cancel GOAL | watch GOAL | drones   [--json]
@@ -62,6 +66,7 @@ case "-h", "--help", "help":
 case "submit": await submitCommand(args)
 case "eval": await evalCommand(args)
 case "wasm": wasmCommand(args)
+case "module": await moduleCommand(args)
 case "goals": await goalsCommand(args)
 case "goal": await goalCommand(args, subject: APISubject.goal, verb: "goal")
 case "tasks": await goalCommand(args, subject: APISubject.tasks, verb: "tasks")

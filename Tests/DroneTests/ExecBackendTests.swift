@@ -99,3 +99,17 @@ import Testing
         #expect(!r.succeeded && r.error == "cancelled")
     }
 }
+
+@Suite struct WasmBackendTests {
+    @Test func aModuleWhoseBytesDoNotMatchItsHashIsNotRun() async throws {
+        let source = ModuleSource()
+        let real: [UInt8] = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]
+        source.connect { _ in real + [0x00, 0x01, 0x00] }  // a tampered copy: one extra custom section byte run
+        let b = WasmBackend(source: source)
+        let hash = SHA256.hex(real)
+        let r = await b.run(Assignment(task: "g1.1", goal: "g1", attempt: 1, token: "t", kind: "wasm",
+                                       input: TaskInput(module: hash), index: 0, timeoutMillis: 5_000))
+        #expect(!r.succeeded)
+        #expect(r.error?.contains("failed verification") == true)
+    }
+}

@@ -340,6 +340,9 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
                                         topK: 40, topP: 0.95, seed: 3, stop: ["\n"], json: true,
                                         jsonSchema: #"{"type":"object"}"#), index: 0, timeoutMillis: 9),
             Assignment(task: "g2.1", goal: "g2", attempt: 1, token: "1", kind: "noop", input: nil, index: 0, timeoutMillis: 1),
+            Assignment(task: "g4.1", goal: "g4", attempt: 1, token: "9", kind: "wasm",
+                       input: TaskInput(stdin: "in", module: String(repeating: "ab", count: 32), fuel: 1_000, memoryMiB: 8),
+                       index: 2, timeoutMillis: 100),
         ]
         for a in assignments {
             #expect(try JSONDecoder().decode(Assignment.self, from: Data(a.fastJSON)) == a)

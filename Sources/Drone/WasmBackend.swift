@@ -1,0 +1,98 @@
+import Foundation
+import HiveCore
+import HiveSystem
+import HiveWasm
+import NATSWire
+
+/// Where a drone gets modules it has not seen: honeycombd's store, over the bus (`DroneRuntime.fetchModule`).
+public final class ModuleSource: @unchecked Sendable {
+    private let lock = PosixLock()
+    private var fetcher: (@Sendable (String) async throws -> [UInt8])?
+
+    public init() {}
+
+    /// Set once the drone is connected.
+    public func connect(_ fetch: @escaping @Sendable (String) async throws -> [UInt8]) { lock.withLock { fetcher = fetch } }
+
+    func fetch(_ hash: String) async throws -> [UInt8] {
+        guard let f = lock.withLock({ fetcher }) else { throw WasmBackendError.notConnected }
+        return try await f(hash)
+    }
+}
+
+enum WasmBackendError: Error, CustomStringConvertible {
+    case notConnected
+    var description: String { "the drone is not connected to honeycombd yet" }
+}
+
+/// Runs `wasm` tasks: the module named by its SHA-256, fetched from honeycombd once and cached, verified against
+/// the hash before every first use, run by HiveWasm on its own thread under the task's fuel, memory and timeout.
+/// The module's stdin is the task's `stdin`; its stdout is the output; a trap or a non-zero exit fails the task.
+public final class WasmBackend: Backend, @unchecked Sendable {
+    public var kind: String { "wasm" }
+    public var capabilities: [String] { [] }
+    let source: ModuleSource
+    let outputCap: Int
+    private let lock = PosixLock()
+    private var cache: [String: [UInt8]] = [:]
+
+    public init(source: ModuleSource, outputCap: Int = 64 * 1024) {
+        self.source = source
+        self.outputCap = outputCap
+    }
+
+    public func run(_ task: Assignment) async -> BackendOutcome {
+        guard let hash = task.input?.module?.lowercased(), hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
+            return .failure("a wasm task needs input.module: the module's SHA-256 (hive module add FILE.wasm prints it)", permanent: true)
+        }
+        var bytes = lock.withLock { cache[hash] }
+        if bytes == nil {
+            do {
+                let fetched = try await source.fetch(hash)
+                // Untrusted path: the bytes must be the module the task names.
+                guard SHA256.hex(fetched) == hash else { return .failure("module \(hash) failed verification: its SHA-256 differs") }
+                lock.withLock { cache[hash] = fetched }
+                bytes = fetched
+            } catch {
+                return .failure("cannot fetch module \(hash): \(error)", permanent: "\(error)".contains("unknown module"))
+            }
+        }
+        var limits = WasmLimits(fuel: task.input?.fuel.map(Int64.init), timeoutMillis: task.timeoutMillis)
+        if let mib = task.input?.memoryMiB { limits.maxMemoryPages = UInt32(clamping: max(1, mib) * 16) }
+        let args = [task.task] + (task.input?.args ?? [])
+        let env = (task.input?.env ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            + [("HIVE_TASK_ID", task.task), ("HIVE_TASK_INDEX", String(task.index))]
+        let stdin = Array((task.input?.stdin ?? "").utf8)
+        let module = bytes!
+        let cap = outputCap
+        let fixedLimits = limits
+        let result: Result<WasmRunResult, any Error> = await withCheckedContinuation { done in
+            OSThread(name: "wasm-\(task.task)") {
+                done.resume(returning: Result {
+                    try WasmRunner.run(module, args: args, environment: env, stdin: stdin, limits: fixedLimits, outputCap: cap,
+                                       deterministicSeed: Self.seed(task.task))
+                })
+            }.detach()
+        }
+        switch result {
+        case .failure(let e):
+            return .failure("module \(hash) cannot run: \(e)", permanent: true)
+        case .success(let r):
+            let out = String(decoding: r.stdout, as: UTF8.self)
+            let err = String(decoding: r.stderr.suffix(2_000), as: UTF8.self)
+            if let trap = r.trap {
+                var o = BackendOutcome(succeeded: false, output: out, error: "trap: \(trap) (after \(r.fuelUsed) instructions)")
+                o.permanent = trap != .timeout  // the module is deterministic: it would trap again anywhere
+                return o
+            }
+            let code = Int(r.exitCode ?? 0)
+            return BackendOutcome(succeeded: code == 0, exitCode: code, output: out,
+                                  error: code == 0 ? nil : (err.isEmpty ? "exit code \(code)" : err))
+        }
+    }
+
+    /// Deterministic mode's seed: the same task id gives the same clock and random bytes.
+    static func seed(_ task: String) -> UInt64 {
+        task.utf8.reduce(14_695_981_039_346_656_037) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+    }
+}

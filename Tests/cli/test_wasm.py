@@ -1,0 +1,95 @@
+"""WebAssembly tasks end to end: hive module add, honeycombd's module store, drones fetching, verifying and
+running modules in HiveWasm. Modules are compiled here from C (clang --target=wasm32-wasi, Debian wasi-libc)."""
+import glob, hashlib, json, signal, subprocess
+
+import pytest
+
+from conftest import free_port, hive
+from test_control_plane import start_drones, start_honeycombd, submit_wait
+
+
+def compile_c(tmp_path, name, source):
+    c = tmp_path / f"{name}.c"
+    c.write_text(source)
+    out = tmp_path / f"{name}.wasm"
+    rt = sorted(glob.glob("/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a"))[-1]
+    subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", str(c), "-nodefaultlibs", "-lc", rt,
+                    "-o", str(out)], check=True)
+    return out
+
+
+UPPER = r"""
+#include <stdio.h>
+#include <ctype.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+    int c; while ((c = getchar()) != EOF) putchar(toupper(c));
+    printf("[%s %s]\n", argv[0], getenv("HIVE_TASK_INDEX"));
+    return 0;
+}
+"""
+
+
+def add(url, path):
+    r = hive("module", "add", str(path), "--honeycomb", url)
+    return r.returncode, r.stdout.strip(), r.stderr
+
+
+@pytest.fixture
+def hive_url(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = start_honeycombd(procs, tmp_path, port, data=tmp_path / "data")
+    start_drones(procs, url, 2, slots=2)
+    return url, hc, port
+
+
+def test_a_module_added_by_hash_runs_on_drones_with_the_input(hive_url, tmp_path):
+    url, _, _ = hive_url
+    wasm = compile_c(tmp_path, "upper", UPPER)
+    code, digest, err = add(url, wasm)
+    assert code == 0, err
+    assert digest == hashlib.sha256(wasm.read_bytes()).hexdigest()
+    (tmp_path / "in.txt").write_text("swarm of bees\n")
+    code, r = submit_wait(url, "--wasm", digest, "--input", str(tmp_path / "in.txt"), "--count", "3")
+    assert code == 0 and r["goal"]["state"] == "succeeded", r
+    for t in r["tasks"]:  # argv[0] is the task id; the environment carries the task's index
+        assert t["output"] == f"SWARM OF BEES\n[{t['task']} {t['index']}]\n"
+    assert sorted(t["index"] for t in r["tasks"]) == [0, 1, 2]
+
+
+def test_invalid_modules_are_refused_at_add_and_unknown_ones_fail_the_task(hive_url, tmp_path):
+    url, _, _ = hive_url
+    (tmp_path / "bad.wasm").write_bytes(b"\x00asm\x01\x00\x00\x00\x01\x05\x01\x60\x01\x7b\x00")
+    code, _, err = add(url, tmp_path / "bad.wasm")
+    assert code == 65 and "v128 (SIMD) is not supported" in err
+    code, r = submit_wait(url, "--wasm", "ab" * 32)
+    assert code == 1
+    task = r["tasks"][0]
+    assert task["state"] == "dead" and task["attempts"] == 1 and "unknown module" in task["error"]
+
+
+def test_traps_and_fuel_are_task_results_not_crashes(hive_url, tmp_path):
+    url, _, _ = hive_url
+    spin = compile_c(tmp_path, "spin", "int main(void) { volatile unsigned n = 0; for (;;) n++; }\n")
+    crash = compile_c(tmp_path, "crash", "int main(int c, char **v) { volatile int z = c - 1; return 10 / z; }\n")
+    _, spin_hash, _ = add(url, spin)
+    _, crash_hash, _ = add(url, crash)
+    code, r = submit_wait(url, "--wasm", spin_hash, "--fuel", "100000")
+    assert code == 1 and "trap: fuel exhausted" in r["tasks"][0]["error"] and r["tasks"][0]["attempts"] == 1
+    code, r = submit_wait(url, "--wasm", crash_hash)
+    assert code == 1 and "trap: integer divide by zero" in r["tasks"][0]["error"]
+    # The drones are still there and still work.
+    assert len(json.loads(hive("drones", "--json", "--honeycomb", url).stdout)) == 2
+
+
+def test_modules_survive_a_honeycombd_sigkill(hive_url, procs, tmp_path):
+    url, hc, port = hive_url
+    wasm = compile_c(tmp_path, "upper", UPPER)
+    _, digest, _ = add(url, wasm)
+    hc.send_signal(signal.SIGKILL)
+    hc.wait()
+    start_honeycombd(procs, tmp_path, port, data=tmp_path / "data")
+    (tmp_path / "in.txt").write_text("after restart\n")
+    code, r = submit_wait(url, "--wasm", digest, "--input", str(tmp_path / "in.txt"))
+    assert code == 0 and r["tasks"][0]["output"].startswith("AFTER RESTART\n"), r
