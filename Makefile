@@ -81,6 +81,7 @@ bench: build llama-bench
 	$(PYTHON) Tests/bench/control_bench.py --bin $(RELEASE)
 	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH)
 	$(PYTHON) Tests/bench/cognition_bench.py --bin $(RELEASE)
+	$(PYTHON) Tests/bench/wasm_bench.py --hive $(RELEASE)/hive
 
 ## Starts honeycombd and drones of each tier, runs goals (exec fork, vote, a goal in words planned by the
 ## architect), shows the results. MODEL=path.gguf puts your own instruct model on every drone.

@@ -185,7 +185,9 @@ extension ControlState {
                     input.stdin = output
                     goals[goal]!.plan!.steps[i] = step
                     guard admit(goal, adding: 1, at: at) else { return }
-                    step.candidates[ci].verify = addCall(goal, i, kind: "exec", role: .verify, tier: spec.verifyTier, input: input,
+                    // A check is a program on an exec drone, or a WebAssembly module (by hash) on any drone.
+                    let kind = check.module != nil ? "wasm" : "exec"
+                    step.candidates[ci].verify = addCall(goal, i, kind: kind, role: .verify, tier: spec.verifyTier, input: input,
                                                          candidate: c.task, at: at)
                     open += 1
                     continue

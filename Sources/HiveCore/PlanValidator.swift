@@ -58,7 +58,8 @@ public enum PlanValidator {
         }
         if let e = s.escalate, let n = e.n, !(1...maxCandidates).contains(n) { return "escalate.n must be 1 to \(maxCandidates)" }
         if let text = s.jsonSchema, case .failure(let why) = JSONSchemaCheck.parse(text) { return why.description }
-        for (name, e) in [("verify", s.verify), ("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {
+        if let v = s.verify, v.command == nil, v.module == nil { return "verify needs a command or a module (the SHA-256 hive module add printed)" }
+        for (name, e) in [("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {
             if let e, e.command == nil { return "\(name) needs a command" }
         }
         return nil

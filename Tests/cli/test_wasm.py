@@ -93,3 +93,22 @@ def test_modules_survive_a_honeycombd_sigkill(hive_url, procs, tmp_path):
     (tmp_path / "in.txt").write_text("after restart\n")
     code, r = submit_wait(url, "--wasm", digest, "--input", str(tmp_path / "in.txt"))
     assert code == 0 and r["tasks"][0]["output"].startswith("AFTER RESTART\n"), r
+
+
+def test_a_plan_step_can_check_its_candidates_with_a_wasm_module(hive_url, tmp_path):
+    url, _, _ = hive_url
+    # The check: exit 0 only when the candidate (on stdin) is a multiple of 7.
+    check = compile_c(tmp_path, "check", "#include <stdio.h>\nint main(void) { long n = 0; if (scanf(\"%ld\", &n) != 1) return 2;"
+                                          " return n % 7 == 0 ? 0 : 1; }\n")
+    _, digest, _ = add(url, check)
+    plan = {"goal": "a multiple of 7", "steps": [{
+        "id": "n", "n": 4, "join": "vote",
+        "exec": {"command": "/bin/sh", "args": ["-c", "echo $(( (HIVE_CANDIDATE + 1) * 7 - (HIVE_CANDIDATE % 2) ))"]},
+        "verify": {"module": digest}}]}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    code, r = submit_wait(url, str(path))
+    assert code == 0, r["goal"]
+    assert [c["verified"] for c in r["steps"][0]["candidates"]] == [True, False, True, False]
+    checks = [t for t in r["tasks"] if t.get("role") == "verify"]
+    assert len(checks) == 4 and all(t["kind"] == "wasm" for t in checks)
