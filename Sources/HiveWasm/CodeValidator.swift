@@ -37,6 +37,8 @@ struct CodeValidator {
     var code: [Instruction] = []
     var tables: [[BranchTarget]] = []
     var maxHeight = 0
+    /// The last position a branch may land on: instructions before it cannot be fused with what follows.
+    var barrier = 0
     var r: ByteReader
     var opAt = 0
 
@@ -107,8 +109,12 @@ struct CodeValidator {
     mutating func enter(_ kind: Kind, _ type: FuncType) throws(WasmError) {
         try pop(type.params)
         frames.append(Frame(kind: kind, params: type.params, results: type.results, height: vals.count, start: code.count))
+        barrier = code.count
         for p in type.params { push(p) }
     }
+
+    /// The previous instruction when it may be fused with the next: nothing branches in between.
+    var fusable: Instruction? { code.count > barrier ? code.last : nil }
 
     /// Checks the frame's results are exactly what is on its stack.
     mutating func checkResults(_ f: Frame) throws(WasmError) {
@@ -143,6 +149,7 @@ struct CodeValidator {
         if let e = f.elseFixup { code[e].a = target }
         for i in f.fixups { code[i].a = target }
         for (t, e) in f.tableFixups { tables[t][e].pc = target }
+        barrier = code.count
         f.fixups = []
         for t in f.results { push(t) }
     }
@@ -186,6 +193,7 @@ struct CodeValidator {
             f.fixups.append(code.count)
             code.append(Instruction(Op.branch, b: UInt64(f.results.count) << 32 | UInt64(f.height)))
             if let e = f.elseFixup { code[e].a = UInt32(code.count) }
+            barrier = code.count
             f.elseFixup = nil
             f.kind = .else
             f.unreachable = false
@@ -202,7 +210,12 @@ struct CodeValidator {
             try pop(.i32)
             let types = frames[f].labelTypes
             try pop(types)
-            emitBranch(Op.branchIf, to: f)
+            if fusable?.op == 0x45 && types.isEmpty {
+                code.removeLast()
+                emitBranch(Fused.branchIfZero, to: f)
+            } else {
+                emitBranch(Op.branchIf, to: f)
+            }
             for t in types { push(t) }
         case 0x0E:
             let n = try r.count()
@@ -311,6 +324,10 @@ struct CodeValidator {
                 try pop(.i32)
                 push(access.type)
             }
+            if op == 0x28, let prev = fusable, prev.op == 0x20 {
+                code[code.count - 1] = Instruction(Fused.loadLocal, a: offset, b: UInt64(prev.a))
+                return
+            }
             code.append(Instruction(UInt16(op), a: offset))
         case 0x3F, 0x40:
             guard try r.byte() == 0 else { throw .malformed(offset: opAt + 1, reason: "zero byte expected") }
@@ -334,6 +351,16 @@ struct CodeValidator {
             let sig = OpcodeSignatures.numeric(op)!
             try pop(sig.params)
             push(sig.result)
+            if sig.params == [.i32, .i32], let prev = fusable {
+                if prev.op == 0x41, let (fused, k) = Fused.withImmediate(op, UInt32(truncatingIfNeeded: prev.b)) {
+                    code[code.count - 1] = Instruction(fused, b: k)
+                    return
+                }
+                if prev.op == 0x20, let fused = Fused.withLocal(op) {
+                    code[code.count - 1] = Instruction(fused, a: prev.a)
+                    return
+                }
+            }
             code.append(Instruction(UInt16(op)))
         case 0xD0:
             let t = try ModuleDecoder.referenceType(&r)

@@ -85,6 +85,97 @@ extension Instance {
                     sp = dst + keep
                     pc = Int(ins.a)
                 }
+            case 0xD6:  // Fused.branchIfZero
+                executed &+= 1  // fuel counts WebAssembly instructions: a fused pair is two
+                sp &-= 1
+                if Self.u32(s[sp]) == 0 {
+                    if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
+                    let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
+                    if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
+                    sp = dst + keep
+                    pc = Int(ins.a)
+                }
+            // Fused i32 operations (see Superinstructions.swift): the right operand is an immediate or a local.
+            case 0x12:
+                executed &+= 1
+                s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) &+ UInt32(truncatingIfNeeded: ins.b))
+            case 0x13:
+                executed &+= 1
+                s[sp &- 1] &= ins.b
+            case 0x14:
+                executed &+= 1
+                s[sp &- 1] |= ins.b
+            case 0x15:
+                executed &+= 1
+                s[sp &- 1] ^= ins.b
+            case 0x16:
+                executed &+= 1
+                s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) << UInt32(ins.b))
+            case 0x17:
+                executed &+= 1
+                s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) >> UInt32(ins.b))
+            case 0x18:
+                executed &+= 1
+                s[sp &- 1] = UInt64(UInt32(bitPattern: Self.s32(s[sp &- 1]) >> Int32(ins.b)))
+            case 0x19:
+                executed &+= 1  // fuel counts WebAssembly instructions: a fused pair is two
+                let a = Self.u32(s[sp &- 1]), k = UInt32(ins.b)
+                s[sp &- 1] = UInt64(a << k | a >> ((32 &- k) & 31))
+            case 0x1D:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.u32(s[sp &- 1]) == UInt32(ins.b))
+            case 0x1E:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.u32(s[sp &- 1]) != UInt32(ins.b))
+            case 0x1F:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.s32(s[sp &- 1]) < Int32(bitPattern: UInt32(ins.b)))
+            case 0x27:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.u32(s[sp &- 1]) < UInt32(ins.b))
+            case 0xC5:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.s32(s[sp &- 1]) > Int32(bitPattern: UInt32(ins.b)))
+            case 0xC6:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.u32(s[sp &- 1]) > UInt32(ins.b))
+            case 0xC7:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.s32(s[sp &- 1]) <= Int32(bitPattern: UInt32(ins.b)))
+            case 0xC8:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.u32(s[sp &- 1]) <= UInt32(ins.b))
+            case 0xC9:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.s32(s[sp &- 1]) >= Int32(bitPattern: UInt32(ins.b)))
+            case 0xCA:
+                executed &+= 1
+                s[sp &- 1] = Self.of(Self.u32(s[sp &- 1]) >= UInt32(ins.b))
+            case 0xCB:
+                executed &+= 1
+                s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) &* UInt32(ins.b))
+            case 0xCC:
+                executed &+= 1
+                s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) &+ Self.u32(s[fp &+ Int(ins.a)]))
+            case 0xCD:
+                executed &+= 1
+                s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) &- Self.u32(s[fp &+ Int(ins.a)]))
+            case 0xCE:
+                executed &+= 1
+                s[sp &- 1] &= s[fp &+ Int(ins.a)] & 0xFFFF_FFFF
+            case 0xCF:
+                executed &+= 1
+                s[sp &- 1] ^= s[fp &+ Int(ins.a)] & 0xFFFF_FFFF
+            case 0xD3:
+                executed &+= 1
+                s[sp &- 1] |= s[fp &+ Int(ins.a)] & 0xFFFF_FFFF
+            case 0xD4:
+                executed &+= 1
+                s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) &* Self.u32(s[fp &+ Int(ins.a)]))
+            case 0xD5:
+                executed &+= 1  // fuel counts WebAssembly instructions: a fused pair is two
+                s[sp] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[fp &+ Int(ins.b)], ins.a, 4), as: UInt32.self))
+                sp &+= 1
             case 0x08:  // Op.branchUnless
                 sp &-= 1
                 if Self.u32(s[sp]) == 0 { pc = Int(ins.a) }
