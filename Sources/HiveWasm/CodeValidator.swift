@@ -353,6 +353,13 @@ struct CodeValidator {
             push(sig.result)
             if sig.params == [.i32, .i32], let prev = fusable {
                 if prev.op == 0x41, let (fused, k) = Fused.withImmediate(op, UInt32(truncatingIfNeeded: prev.b)) {
+                    // `local.get x; i32.const k; i32.add` (address arithmetic, counters) becomes one push.
+                    if fused == Fused.addImm, code.count - 2 >= barrier, code[code.count - 2].op == 0x20 {
+                        let local = code[code.count - 2].a
+                        code.removeLast()
+                        code[code.count - 1] = Instruction(Fused.localAddImm, a: local, b: k)
+                        return
+                    }
                     code[code.count - 1] = Instruction(fused, b: k)
                     return
                 }

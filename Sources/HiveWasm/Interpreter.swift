@@ -172,6 +172,10 @@ extension Instance {
             case 0xD4:
                 executed &+= 1
                 s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) &* Self.u32(s[fp &+ Int(ins.a)]))
+            case 0xD7:
+                executed &+= 2
+                s[sp] = UInt64(Self.u32(s[fp &+ Int(ins.a)]) &+ UInt32(truncatingIfNeeded: ins.b))
+                sp &+= 1
             case 0xD5:
                 executed &+= 1  // fuel counts WebAssembly instructions: a fused pair is two
                 s[sp] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[fp &+ Int(ins.b)], ins.a, 4), as: UInt32.self))

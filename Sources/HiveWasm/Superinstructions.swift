@@ -1,6 +1,7 @@
 /// Fused instructions: a pair the translator sees side by side (no branch target between them) becomes one, so
 /// the interpreter dispatches once. `i32.const k; i32.OP` → `OP_imm` (k in `b`); `local.get x; i32.OP` →
-/// `OP_local` (x in `a`); `local.get x; i32.load off` → `load_local`; `i32.eqz; br_if` → branch if zero. Their
+/// `OP_local` (x in `a`); `local.get x; i32.load off` → `load_local`; `local.get x; i32.const k; i32.add` → `local_add_imm`; `i32.eqz;
+/// br_if` → branch if zero. Their
 /// opcodes sit in slots WebAssembly leaves unused, so the interpreter's switch stays one dense jump table.
 enum Fused {
     static let addImm: UInt16 = 0x12, andImm: UInt16 = 0x13, orImm: UInt16 = 0x14, xorImm: UInt16 = 0x15
@@ -11,6 +12,8 @@ enum Fused {
     static let addLocal: UInt16 = 0xCC, subLocal: UInt16 = 0xCD, andLocal: UInt16 = 0xCE, xorLocal: UInt16 = 0xCF
     static let orLocal: UInt16 = 0xD3, mulLocal: UInt16 = 0xD4
     static let loadLocal: UInt16 = 0xD5
+    /// `local.get x; i32.const k; i32.add`: pushes local x + k (three WebAssembly instructions of fuel).
+    static let localAddImm: UInt16 = 0xD7
     /// As `Op.branchIf`, taken when the popped i32 is zero.
     static let branchIfZero: UInt16 = 0xD6
 
