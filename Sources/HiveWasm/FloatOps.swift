@@ -29,5 +29,29 @@ enum FloatOps {
         return t
     }
 
+    /// ceil, floor, trunc, nearest, sqrt (in opcode order; the same for f32 and f64).
+    @inline(__always) static func unary<F: BinaryFloatingPoint>(_ k: UInt16, _ x: F) -> F {
+        switch k {
+        case 0: return x.rounded(.up)
+        case 1: return x.rounded(.down)
+        case 2: return x.rounded(.towardZero)
+        case 3: return x.rounded(.toNearestOrEven)
+        default: return x.squareRoot()
+        }
+    }
+
+    /// add, sub, mul, div, min, max, copysign (in opcode order).
+    @inline(__always) static func binary<F: BinaryFloatingPoint>(_ k: UInt16, _ a: F, _ b: F) -> F {
+        switch k {
+        case 0: return a + b
+        case 1: return a - b
+        case 2: return a * b
+        case 3: return a / b
+        case 4: return min(a, b)
+        case 5: return max(a, b)
+        default: return F(signOf: b, magnitudeOf: a)
+        }
+    }
+
     static let two31 = 2147483648.0, two32 = 4294967296.0, two63 = 9223372036854775808.0, two64 = 18446744073709551616.0
 }

@@ -543,47 +543,17 @@ extension Instance {
             // f32
             case 0x8B: s[sp &- 1] &= 0x7FFF_FFFF
             case 0x8C: s[sp &- 1] ^= 0x8000_0000
-            case 0x8D: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).rounded(.up))
-            case 0x8E: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).rounded(.down))
-            case 0x8F: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).rounded(.towardZero))
-            case 0x90: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).rounded(.toNearestOrEven))
-            case 0x91: s[sp &- 1] = Self.of(Self.f32(s[sp &- 1]).squareRoot())
+            case 0x8D, 0x8E, 0x8F, 0x90, 0x91: s[sp &- 1] = Self.of(FloatOps.unary(ins.op &- 0x8D, Self.f32(s[sp &- 1])))
             case 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98:
                 sp &-= 1
-                let a = Self.f32(s[sp &- 1]), b = Self.f32(s[sp])
-                let r: Float
-                switch ins.op {
-                case 0x92: r = a + b
-                case 0x93: r = a - b
-                case 0x94: r = a * b
-                case 0x95: r = a / b
-                case 0x96: r = FloatOps.min(a, b)
-                case 0x97: r = FloatOps.max(a, b)
-                default: r = Float(bitPattern: a.bitPattern & 0x7FFF_FFFF | b.bitPattern & 0x8000_0000)
-                }
-                s[sp &- 1] = Self.of(r)
+                s[sp &- 1] = Self.of(FloatOps.binary(ins.op &- 0x92, Self.f32(s[sp &- 1]), Self.f32(s[sp])))
             // f64
             case 0x99: s[sp &- 1] &= 0x7FFF_FFFF_FFFF_FFFF
             case 0x9A: s[sp &- 1] ^= 0x8000_0000_0000_0000
-            case 0x9B: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).rounded(.up))
-            case 0x9C: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).rounded(.down))
-            case 0x9D: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).rounded(.towardZero))
-            case 0x9E: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).rounded(.toNearestOrEven))
-            case 0x9F: s[sp &- 1] = Self.of(Self.f64(s[sp &- 1]).squareRoot())
+            case 0x9B, 0x9C, 0x9D, 0x9E, 0x9F: s[sp &- 1] = Self.of(FloatOps.unary(ins.op &- 0x9B, Self.f64(s[sp &- 1])))
             case 0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6:
                 sp &-= 1
-                let a = Self.f64(s[sp &- 1]), b = Self.f64(s[sp])
-                let r: Double
-                switch ins.op {
-                case 0xA0: r = a + b
-                case 0xA1: r = a - b
-                case 0xA2: r = a * b
-                case 0xA3: r = a / b
-                case 0xA4: r = FloatOps.min(a, b)
-                case 0xA5: r = FloatOps.max(a, b)
-                default: r = Double(bitPattern: a.bitPattern & 0x7FFF_FFFF_FFFF_FFFF | b.bitPattern & 0x8000_0000_0000_0000)
-                }
-                s[sp &- 1] = Self.of(r)
+                s[sp &- 1] = Self.of(FloatOps.binary(ins.op &- 0xA0, Self.f64(s[sp &- 1]), Self.f64(s[sp])))
             // Conversions
             case 0xA7: s[sp &- 1] &= 0xFFFF_FFFF
             case 0xA8: s[sp &- 1] = Self.of(Int32(try FloatOps.truncate(Double(Self.f32(s[sp &- 1])), lo: -FloatOps.two31, hi: FloatOps.two31)))
