@@ -65,14 +65,21 @@ public final class WasmBackend: Backend, @unchecked Sendable {
         let stdin = Array((task.input?.stdin ?? "").utf8)
         let module = bytes!
         let cap = outputCap
+        let interrupt = WasmInterrupt()
+        limits.interrupt = interrupt
         let fixedLimits = limits
-        let result: Result<WasmRunResult, any Error> = await withCheckedContinuation { done in
-            OSThread(name: "wasm-\(task.task)") {
-                done.resume(returning: Result {
-                    try WasmRunner.run(module, args: args, environment: env, stdin: stdin, limits: fixedLimits, outputCap: cap,
-                                       deterministicSeed: Self.seed(task.task))
-                })
-            }.detach()
+        // A cancelled task (its goal ended, or a join no longer needs it) stops the module at its next checkpoint.
+        let result: Result<WasmRunResult, any Error> = await withTaskCancellationHandler {
+            await withCheckedContinuation { done in
+                OSThread(name: "wasm-\(task.task)") {
+                    done.resume(returning: Result {
+                        try WasmRunner.run(module, args: args, environment: env, stdin: stdin, limits: fixedLimits, outputCap: cap,
+                                           deterministicSeed: Self.seed(task.task))
+                    })
+                }.detach()
+            }
+        } onCancel: {
+            interrupt.set()
         }
         switch result {
         case .failure(let e):
@@ -82,7 +89,7 @@ public final class WasmBackend: Backend, @unchecked Sendable {
             let err = String(decoding: r.stderr.suffix(2_000), as: UTF8.self)
             if let trap = r.trap {
                 var o = BackendOutcome(succeeded: false, output: out, error: "trap: \(trap) (after \(r.fuelUsed) instructions)")
-                o.permanent = trap != .timeout  // the module is deterministic: it would trap again anywhere
+                o.permanent = trap != .timeout && trap != .interrupted  // deterministic: it would trap again anywhere
                 return o
             }
             let code = Int(r.exitCode ?? 0)

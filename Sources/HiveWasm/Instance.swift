@@ -1,5 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A flag another thread sets to stop a running module (a drone cancelling the task). Looked at with the clock,
+/// about every million instructions.
+public final class WasmInterrupt: @unchecked Sendable {
+    private var flag = false
+    private var mutex = pthread_mutex_t()
+
+    public init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    public func set() {
+        pthread_mutex_lock(&mutex)
+        flag = true
+        pthread_mutex_unlock(&mutex)
+    }
+
+    public var isSet: Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return flag
+    }
+}
+
 /// What a module may use: the instruction budget, memory, call depth. Exhausting one is a trap, not a crash.
 public struct WasmLimits: Sendable, Equatable {
+    public static func == (a: WasmLimits, b: WasmLimits) -> Bool {
+        a.fuel == b.fuel && a.maxMemoryPages == b.maxMemoryPages && a.maxCallDepth == b.maxCallDepth
+            && a.maxStackSlots == b.maxStackSlots && a.timeoutMillis == b.timeoutMillis && a.interrupt === b.interrupt
+    }
+
     /// Instructions the module may execute (checked at branches and calls); nil for unmetered.
     public var fuel: Int64?
     /// Linear memory cap in 64 KiB pages (`memory.grow` beyond it fails with -1, as the spec allows).
@@ -9,6 +40,8 @@ public struct WasmLimits: Sendable, Equatable {
     public var maxStackSlots = 1 << 20
     /// Wall-clock limit for one call into the module (checked about every million instructions); nil for none.
     public var timeoutMillis: Int?
+    /// Set from another thread to stop the module (`Trap.interrupted`).
+    public var interrupt: WasmInterrupt?
 
     public init(fuel: Int64? = nil, maxMemoryPages: UInt32 = 1_024, timeoutMillis: Int? = nil) {
         self.fuel = fuel

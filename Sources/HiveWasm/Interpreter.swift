@@ -9,10 +9,12 @@ extension Instance {
     }
 
     /// Fuel or time has run out (a trap), or the next executed count at which to look again.
-    static func checkpoint(_ executed: Int64, _ fuel: Int64, _ deadline: ContinuousClock.Instant?, _ every: Int64) throws(Trap) -> Int64 {
+    static func checkpoint(_ executed: Int64, _ fuel: Int64, _ deadline: ContinuousClock.Instant?, _ every: Int64,
+                           _ interrupt: WasmInterrupt?) throws(Trap) -> Int64 {
         if executed > fuel { throw .fuelExhausted }
-        guard let deadline else { return fuel }
-        if ContinuousClock.now >= deadline { throw .timeout }
+        if interrupt?.isSet == true { throw .interrupted }
+        if deadline == nil && interrupt == nil { return fuel }
+        if let deadline, ContinuousClock.now >= deadline { throw .timeout }
         return Swift.min(fuel, executed + every)
     }
 
@@ -58,7 +60,8 @@ extension Instance {
         let deadline = limits.timeoutMillis.map { ContinuousClock.now + .milliseconds($0) }
         // One compare at each branch and call covers both limits: past `checkAt`, look at fuel and the clock.
         let clockEvery: Int64 = 1 << 20
-        var checkAt = deadline == nil ? fuel : Swift.min(fuel, clockEvery)
+        let interrupt = limits.interrupt
+        var checkAt = deadline == nil && interrupt == nil ? fuel : Swift.min(fuel, clockEvery)
         var executed: Int64 = 0
         defer { fuelUsed += executed }
 
@@ -71,7 +74,7 @@ extension Instance {
             // Control
             case 0x00: throw .unreachable
             case 0x06:  // Op.branch
-                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
+                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
                 let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
                 if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                 sp = dst + keep
@@ -79,7 +82,7 @@ extension Instance {
             case 0x07:  // Op.branchIf
                 sp &-= 1
                 if Self.u32(s[sp]) != 0 {
-                    if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
+                    if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
                     let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
                     if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                     sp = dst + keep
@@ -89,7 +92,7 @@ extension Instance {
                 executed &+= 1  // fuel counts WebAssembly instructions: a fused pair is two
                 sp &-= 1
                 if Self.u32(s[sp]) == 0 {
-                    if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
+                    if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
                     let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
                     if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
                     sp = dst + keep
@@ -184,7 +187,7 @@ extension Instance {
                 sp &-= 1
                 if Self.u32(s[sp]) == 0 { pc = Int(ins.a) }
             case 0x09:  // Op.branchTable
-                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
+                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
                 sp &-= 1
                 let table = functions[fn].tables[Int(ins.a)]
                 let i = Int(Self.u32(s[sp]))
@@ -206,7 +209,7 @@ extension Instance {
                 pc = caller.pc
                 fp = caller.fp
             case 0x10, 0x11:
-                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery) }
+                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
                 var callee: Int
                 if ins.op == 0x10 {
                     callee = Int(ins.a)

@@ -14,6 +14,8 @@ public enum Trap: Error, Equatable, Sendable, CustomStringConvertible {
     case fuelExhausted
     /// The wall-clock limit passed.
     case timeout
+    /// The host stopped it (the task was cancelled).
+    case interrupted
     /// The module called `proc_exit` (not an error: its exit status).
     case exit(Int32)
     /// A host function failed (an import the module needs and the host could not serve).
@@ -33,6 +35,7 @@ public enum Trap: Error, Equatable, Sendable, CustomStringConvertible {
         case .callStackExhausted: return "call stack exhausted"
         case .fuelExhausted: return "fuel exhausted"
         case .timeout: return "wall-clock timeout"
+        case .interrupted: return "interrupted (the task was cancelled)"
         case .exit(let code): return "exit \(code)"
         case .host(let why): return why
         }

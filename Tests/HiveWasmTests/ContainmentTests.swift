@@ -46,6 +46,15 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(5))
     }
 
+    @Test func anInterruptFromAnotherThreadStopsTheModule() throws {
+        let stop = WasmInterrupt()
+        var limits = WasmLimits()
+        limits.interrupt = stop
+        let i = try instance("(module (func (export \"spin\") (loop $l (br $l))))", limits: limits)
+        Thread.detachNewThread { stop.set() }  // whenever it lands, the next checkpoint sees it
+        #expect(throws: Trap.interrupted) { try i.call("spin") }
+    }
+
     @Test func memoryGrowthStopsAtTheCap() throws {
         let i = try instance("(module (memory 1) (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0))))",
                              limits: WasmLimits(maxMemoryPages: 4))

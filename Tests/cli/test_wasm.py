@@ -112,3 +112,19 @@ def test_a_plan_step_can_check_its_candidates_with_a_wasm_module(hive_url, tmp_p
     assert [c["verified"] for c in r["steps"][0]["candidates"]] == [True, False, True, False]
     checks = [t for t in r["tasks"] if t.get("role") == "verify"]
     assert len(checks) == 4 and all(t["kind"] == "wasm" for t in checks)
+
+
+def test_a_cancelled_goal_stops_its_running_module_and_frees_the_slot(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    start_drones(procs, url, 1, slots=1)
+    spin = compile_c(tmp_path, "spin", "int main(void) { volatile unsigned n = 0; for (;;) n++; }\n")
+    _, spin_hash, _ = add(url, spin)
+    code, r = submit_wait(url, "--wasm", spin_hash, "--deadline-ms", "500")
+    assert code == 1 and "deadline" in r["goal"]["reason"]
+    # The only slot is free again: the cancel interrupted the module (no fuel or timeout would have).
+    wasm = compile_c(tmp_path, "upper", UPPER)
+    _, digest, _ = add(url, wasm)
+    code, r = submit_wait(url, "--wasm", digest, "--deadline-ms", "10000")
+    assert code == 0 and r["tasks"][0]["output"].startswith("[")
