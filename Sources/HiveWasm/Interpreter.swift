@@ -47,7 +47,11 @@ extension Instance {
         if index < importCount { return try callHost(index, args) }
         let s = stack
         for (i, a) in args.enumerated() { s[i] = a }
-        var frames: [CallFrame] = []
+        // The call-frame stack: preallocated, so a call is two stores and a return two loads.
+        let depthLimit = limits.maxCallDepth
+        let frames = UnsafeMutablePointer<CallFrame>.allocate(capacity: depthLimit + 1)
+        defer { frames.deallocate() }
+        var depth = 0
         var fn = index - importCount
         var code = UnsafePointer(code[fn].baseAddress!)
         var pc = 0
@@ -200,9 +204,11 @@ extension Instance {
                 let keep = Int(ins.a)
                 if keep > 0 && fp != sp - keep { Self.slide(s, from: sp - keep, to: fp, count: keep) }
                 sp = fp + keep
-                guard let caller = frames.popLast() else {
+                guard depth > 0 else {
                     return Array(UnsafeBufferPointer(start: s + fp, count: keep))
                 }
+                depth &-= 1
+                let caller = frames[depth]
                 fn = caller.function
                 localCount = shapes[fn].locals
                 code = UnsafePointer(self.code[fn].baseAddress!)
@@ -236,8 +242,9 @@ extension Instance {
                     memSize = memoryBytes
                     continue
                 }
-                guard frames.count < limits.maxCallDepth else { throw .callStackExhausted }
-                frames.append(CallFrame(function: fn, pc: pc, fp: fp))
+                guard depth < depthLimit else { throw .callStackExhausted }
+                frames[depth] = CallFrame(function: fn, pc: pc, fp: fp)
+                depth &+= 1
                 fn = callee - importCount
                 localCount = shapes[fn].locals
                 code = UnsafePointer(self.code[fn].baseAddress!)
