@@ -65,6 +65,17 @@ public final class WasmBackend: Backend, @unchecked Sendable {
         let stdin = Array((task.input?.stdin ?? "").utf8)
         let module = bytes!
         let cap = outputCap
+        // A granted scratch directory is the task's own: made fresh here, removed when the task ends.
+        var scratchPath: String?
+        if task.input?.scratch == true {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hive-wasm-\(UUID().uuidString)")
+            guard (try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)) != nil else {
+                return .failure("cannot create a scratch directory")
+            }
+            scratchPath = dir.path
+        }
+        defer { if let scratchPath { try? FileManager.default.removeItem(atPath: scratchPath) } }
+        let scratch = scratchPath
         let interrupt = WasmInterrupt()
         limits.interrupt = interrupt
         let fixedLimits = limits
@@ -74,7 +85,7 @@ public final class WasmBackend: Backend, @unchecked Sendable {
                 OSThread(name: "wasm-\(task.task)") {
                     done.resume(returning: Result {
                         try WasmRunner.run(module, args: args, environment: env, stdin: stdin, limits: fixedLimits, outputCap: cap,
-                                           deterministicSeed: Self.seed(task.task))
+                                           deterministicSeed: Self.seed(task.task), scratchDirectory: scratch)
                     })
                 }.detach()
             }

@@ -160,6 +160,7 @@ extension TaskInput {
         w.optional("module", module)
         w.optional("fuel", fuel)
         w.optional("memory_mb", memoryMiB)
+        if let scratch { w.field("scratch", scratch) }
         w.endObject()
     }
 }

@@ -26,6 +26,8 @@ public struct TaskInput: Codable, Sendable, Equatable {
     public var module: String?
     public var fuel: Int?
     public var memoryMiB: Int?
+    /// WebAssembly tasks: grant the module a fresh directory of its own as `/scratch` (removed after the task).
+    public var scratch: Bool?
 
     public init(command: String? = nil, args: [String]? = nil, stdin: String? = nil, env: [String: String]? = nil,
                 sleepMillis: Int? = nil, text: String? = nil, prompt: String? = nil, system: String? = nil,
@@ -55,7 +57,7 @@ public struct TaskInput: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json, module, fuel
+        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json, module, fuel, scratch
         case sleepMillis = "sleep_ms", maxTokens = "max_tokens", topK = "top_k", topP = "top_p", jsonSchema = "json_schema"
         case memoryMiB = "memory_mb"
     }

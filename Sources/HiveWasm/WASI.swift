@@ -21,9 +21,14 @@ public final class WASI {
     let seed: UInt64?
     var clockReadings: UInt64 = 0
     var random: SplitMix64
+    /// The granted directory, when the task grants one (`/scratch` to the module).
+    let scratch: ScratchDirectory?
 
+    /// `scratchDirectory`: a host directory to expose as `/scratch` (the task's own, made and removed by the host);
+    /// nil exposes no file system at all.
     public init(args: [String], environment: [(String, String)] = [], stdin: [UInt8] = [], outputCap: Int = 1 << 20,
-                deterministicSeed: UInt64? = nil) {
+                deterministicSeed: UInt64? = nil, scratchDirectory: String? = nil, scratchWriteCap: Int = 64 << 20) {
+        scratch = scratchDirectory.flatMap { ScratchDirectory(path: $0, writeCap: scratchWriteCap) }
         self.args = args
         self.environment = environment
         self.stdin = stdin
@@ -75,15 +80,17 @@ public final class WASI {
         f["fd_seek"] = { _, a in [Instance.u32(a[0]) <= 2 ? Self.spipe : Self.badf] }
         f["fd_prestat_get"] = { _, _ in [Self.badf] }
         f["fd_prestat_dir_name"] = { _, _ in [Self.badf] }
-        f["fd_fdstat_get"] = { i, a in
+        f["fd_fdstat_get"] = { [unowned self] i, a in
             let fd = Instance.u32(a[0]), at = Instance.u32(a[1])
-            guard fd <= 2 else { return [Self.badf] }
-            // filetype character device (2), no flags, every right.
-            try i.write(at, [2, 0, 0, 0, 0, 0, 0, 0])
+            // stdio: a character device (2); the scratch root: a directory (3); its files: regular files (4).
+            let type: UInt8 = fd <= 2 ? 2 : fd == 3 && self.scratch != nil ? 3 : self.scratch?.files[fd] != nil ? 4 : 0
+            guard type != 0 else { return [Self.badf] }
+            try i.write(at, [type, 0, 0, 0, 0, 0, 0, 0])
             try i.writeU64(at + 8, .max)
             try i.writeU64(at + 16, .max)
             return [Self.success]
         }
+        addScratch(&f)
         return ["wasi_snapshot_preview1": f]
     }
 
@@ -116,6 +123,7 @@ public final class WASI {
 
     func write(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [UInt64] {
         let fd = Instance.u32(a[0])
+        if let host = scratch?.files[fd] { return try writeFile(i, host, a) }
         guard fd == 1 || fd == 2 else { return [Self.badf] }
         var iov = Instance.u32(a[1])
         var written: UInt32 = 0
@@ -132,6 +140,7 @@ public final class WASI {
     }
 
     func read(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [UInt64] {
+        if let host = scratch?.files[Instance.u32(a[0])] { return try readFile(i, host, a) }
         guard Instance.u32(a[0]) == 0 else { return [Self.badf] }
         var iov = Instance.u32(a[1])
         var total: UInt32 = 0

@@ -15,9 +15,10 @@ public enum WasmRunner {
     /// result, never a crash.
     public static func run(_ bytes: [UInt8], args: [String] = ["module"], environment: [(String, String)] = [],
                            stdin: [UInt8] = [], limits: WasmLimits = WasmLimits(), outputCap: Int = 1 << 20,
-                           deterministicSeed: UInt64? = nil) throws -> WasmRunResult {
+                           deterministicSeed: UInt64? = nil, scratchDirectory: String? = nil) throws -> WasmRunResult {
         let module = try ModuleDecoder.decode(bytes)
-        let wasi = WASI(args: args, environment: environment, stdin: stdin, outputCap: outputCap, deterministicSeed: deterministicSeed)
+        let wasi = WASI(args: args, environment: environment, stdin: stdin, outputCap: outputCap, deterministicSeed: deterministicSeed,
+                        scratchDirectory: scratchDirectory)
         let instance = try Instance(module: module, imports: wasi.imports, limits: limits)
         var exitCode: Int32? = 0
         var trap: Trap?

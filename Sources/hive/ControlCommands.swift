@@ -80,7 +80,7 @@ func submitCommand(_ args: [String]) async {
                               "--deadline-ms", "--prompt", "--system", "--max-tokens", "--temperature", "--seed", "--stop",
                               "--json-schema", "--json-output", "--plan", "--n", "--join", "--critics", "--critic-tier",
                               "--architect-tier", "--integrate-tier", "--max-core-calls", "--budget-tokens", "--wasm", "--input",
-                              "--fuel", "--memory"]
+                              "--fuel", "--memory", "--scratch"]
     var wasm: String?
     var wasmInput = TaskInput()
     var architect = ArchitectSpec()
@@ -132,6 +132,7 @@ func submitCommand(_ args: [String]) async {
             wasmInput.stdin = String(decoding: d, as: UTF8.self)
         case "--fuel": wasmInput.fuel = Int(next()) ?? { fail("--fuel takes a number") }()
         case "--memory": wasmInput.memoryMiB = Int(next()) ?? { fail("--memory takes MiB") }()
+        case "--scratch": wasmInput.scratch = true
         case "--plan": planPath = next()
         case "--n": explore.n = Int(next()) ?? { fail("--n takes a number") }()
         case "--join": explore.join = StepJoin.parse(next()) ?? { fail("--join takes any, all, vote, best or synthesize[:K]") }()

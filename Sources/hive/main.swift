@@ -32,8 +32,10 @@ let usage = """
             time. --explorer/--critic run a program (a test double handed the truth) instead of a model
       module add FILE.wasm [--json]
             validate and store a WebAssembly module in honeycombd; prints its SHA-256 (the name tasks use)
-      submit --wasm HASH [--input FILE] [--fuel N] [--memory MiB] [--count N] [--tier T] [--timeout-ms MS] [--wait] [--json]
-            run a stored module on drones (stdin = the input; result = stdout, exit code, or the trap)
+      submit --wasm HASH [--input FILE] [--fuel N] [--memory MiB] [--scratch] [--count N] [--tier T] [--timeout-ms MS]
+             [--wait] [--json]
+            run a stored module on drones (stdin = the input; result = stdout, exit code, or the trap);
+            --scratch grants it a fresh directory of its own as /scratch
       wasm run FILE.wasm [--fuel N] [--memory MiB] [--seed N] [-- ARGS…]
             run a WASI module here with the drones' interpreter and limits (stdin in, stdout/stderr out)
       goals | goal GOAL | tasks GOAL | result GOAL | cancel GOAL | watch GOAL | drones   [--json]

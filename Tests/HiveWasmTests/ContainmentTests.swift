@@ -1,5 +1,5 @@
 import Foundation
-import HiveWasm
+@testable import HiveWasm
 import Testing
 
 /// Traps and exhausted limits are results, never crashes; deterministic mode repeats itself.
@@ -109,5 +109,52 @@ import Testing
         #expect(String(decoding: a.stdout, as: UTF8.self).hasSuffix("env=g1.2\n"))
         #expect(a.exitCode == 7 && a.trap == nil)
         #expect(a.truncated && a.stdout.count + a.stderr.count == 4_096, "100 kB of stderr stops at the output cap")
+    }
+}
+
+@Suite struct ScratchDirectoryTests {
+    static let source = #"""
+        #include <stdio.h>
+        #include <string.h>
+        #include <unistd.h>
+        int main(void) {
+            FILE *f = fopen("/scratch/notes.txt", "w");
+            if (!f) { puts("no scratch"); return 0; }
+            fprintf(f, "written by the module\n");
+            fclose(f);
+            char line[64] = {0};
+            f = fopen("/scratch/notes.txt", "r");
+            fgets(line, sizeof line, f);
+            fclose(f);
+            printf("read back: %s", line);
+            printf("escape: %s %s\n", fopen("/scratch/../../etc/passwd", "r") ? "OPEN" : "refused",
+                   fopen("/etc/passwd", "r") ? "OPEN" : "refused");
+            unlink("/scratch/gone.txt");
+            return 0;
+        }
+        """#
+
+    @Test func aGrantedDirectoryIsTheOnlyFileSystemAModuleSees() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hive-scratch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.source.write(to: dir.appendingPathComponent("s.c"), atomically: true, encoding: .utf8)
+        let bytes = try WasiC.compile(dir.appendingPathComponent("s.c"), in: dir)
+        let scratch = dir.appendingPathComponent("scratch")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let granted = try WasmRunner.run(bytes, scratchDirectory: scratch.path)
+        #expect(String(decoding: granted.stdout, as: UTF8.self) == "read back: written by the module\nescape: refused refused\n")
+        #expect(try String(contentsOf: scratch.appendingPathComponent("notes.txt"), encoding: .utf8) == "written by the module\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == ["notes.txt"])
+        let denied = try WasmRunner.run(bytes)
+        #expect(String(decoding: denied.stdout, as: UTF8.self) == "no scratch\n")
+    }
+
+    @Test func pathsCannotLeaveTheRoot() {
+        #expect(ScratchDirectory.clean("a/./b/../c") == "a/c")
+        #expect(ScratchDirectory.clean("../x") == nil)
+        #expect(ScratchDirectory.clean("a/../../x") == nil)
+        #expect(ScratchDirectory.clean("/etc/passwd") == nil)
+        #expect(ScratchDirectory.clean("") == ".")
     }
 }

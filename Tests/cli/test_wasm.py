@@ -128,3 +128,23 @@ def test_a_cancelled_goal_stops_its_running_module_and_frees_the_slot(procs, tmp
     _, digest, _ = add(url, wasm)
     code, r = submit_wait(url, "--wasm", digest, "--deadline-ms", "10000")
     assert code == 0 and r["tasks"][0]["output"].startswith("[")
+
+
+def test_a_granted_scratch_directory_is_the_modules_own(hive_url, tmp_path):
+    url, _, _ = hive_url
+    tool = compile_c(tmp_path, "tool", r"""
+#include <stdio.h>
+int main(void) {
+    FILE *f = fopen("/scratch/a.txt", "w");
+    if (!f) { puts("no scratch"); return 0; }
+    fputs("kept for the task\n", f); fclose(f);
+    char line[64] = {0}; f = fopen("/scratch/a.txt", "r"); fgets(line, sizeof line, f); fclose(f);
+    printf("%s", line);
+    return 0;
+}
+""")
+    _, digest, _ = add(url, tool)
+    code, r = submit_wait(url, "--wasm", digest, "--scratch")
+    assert code == 0 and r["tasks"][0]["output"] == "kept for the task\n"
+    code, r = submit_wait(url, "--wasm", digest)
+    assert code == 0 and r["tasks"][0]["output"] == "no scratch\n"
