@@ -12,6 +12,8 @@ public struct BackendOutcome: Sendable, Equatable {
     /// A backend may answer with a fork instead of a result.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
+    /// WebAssembly tasks: instructions executed.
+    public var fuel: Int64?
 
     public init(succeeded: Bool, exitCode: Int? = nil, output: String? = nil, error: String? = nil,
                 usage: Usage? = nil, fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {

@@ -176,10 +176,12 @@ public actor DroneRuntime {
 
     private func finished(_ a: Assignment, _ o: BackendOutcome, wallMillis: Int) {
         guard running.removeValue(forKey: a.task) != nil else { return }  // cancelled: honeycombd moved on
-        report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
-                             outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
-                             error: o.error, wallMillis: wallMillis, usage: o.usage, permanent: o.permanent ? true : nil,
-                             fork: o.fork, join: o.join))
+        var result = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
+                                outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
+                                error: o.error, wallMillis: wallMillis, usage: o.usage, permanent: o.permanent ? true : nil,
+                                fork: o.fork, join: o.join)
+        result.fuel = o.fuel
+        report(a, result)
     }
 
     private func cancel(_ task: TaskID) {

@@ -101,11 +101,14 @@ public final class WasmBackend: Backend, @unchecked Sendable {
             if let trap = r.trap {
                 var o = BackendOutcome(succeeded: false, output: out, error: "trap: \(trap) (after \(r.fuelUsed) instructions)")
                 o.permanent = trap != .timeout && trap != .interrupted  // deterministic: it would trap again anywhere
+                o.fuel = r.fuelUsed
                 return o
             }
             let code = Int(r.exitCode ?? 0)
-            return BackendOutcome(succeeded: code == 0, exitCode: code, output: out,
-                                  error: code == 0 ? nil : (err.isEmpty ? "exit code \(code)" : err))
+            var o = BackendOutcome(succeeded: code == 0, exitCode: code, output: out,
+                                   error: code == 0 ? nil : (err.isEmpty ? "exit code \(code)" : err))
+            o.fuel = r.fuelUsed
+            return o
         }
     }
 

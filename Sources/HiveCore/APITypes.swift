@@ -77,6 +77,8 @@ public struct TaskView: Codable, Sendable, Equatable {
     /// In a plan: the call's role and round.
     public var role: Role?
     public var round: Int?
+    /// WebAssembly tasks: instructions executed.
+    public var fuel: Int64?
 
     public init(_ t: TaskRecord) {
         task = t.id
@@ -95,10 +97,11 @@ public struct TaskView: Codable, Sendable, Equatable {
         usage = t.result?.usage
         role = t.role
         round = t.round
+        fuel = t.result?.fuel
     }
 
     enum CodingKeys: String, CodingKey {
-        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round
+        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

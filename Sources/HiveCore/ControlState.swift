@@ -207,11 +207,12 @@ public final class ControlState {
                 events.append(.taskForked(task: t.id, children: children, join: join, at: now))
             }
         case .succeeded, .failed:
-            let output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error,
+            var output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error,
                                     wallMillis: r.wallMillis.map { min(max($0, 0), 1 << 40) }, usage: usage,
                                     permanent: r.outcome == .failed && r.permanent == true ? true : nil,
                                     tier: drones[r.drone]?.tier,
                                     cost: usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
+            output.fuel = r.fuel.map { min(max($0, 0), 1 << 62) }
             events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: r.outcome == .succeeded, output: output, at: now))
         }
         for e in events { apply(e) }

@@ -105,6 +105,8 @@ public struct TaskResult: Codable, Sendable, Equatable {
     /// A task may answer by forking: these children replace its own result, joined under `join`.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
+    /// WebAssembly tasks: instructions executed (the fuel the module used).
+    public var fuel: Int64?
 
     public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, exitCode: Int? = nil,
                 output: String? = nil, error: String? = nil, wallMillis: Int? = nil, usage: Usage? = nil,
@@ -125,7 +127,7 @@ public struct TaskResult: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case task, attempt, token, drone, outcome, output, error, usage, permanent, fork, join
+        case task, attempt, token, drone, outcome, output, error, usage, permanent, fork, join, fuel
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

@@ -115,7 +115,7 @@ extension JournalEvent {
             if let cost { w.key("cost"); w.number(cost) }
             w.endObject(); w.endObject()
         case .taskFinished(let task, let attempt, let succeeded, let output, let at):
-            if output.usage != nil || output.permanent != nil || output.cost != nil { return nil }  // model results are not the hot path
+            if output.usage != nil || output.permanent != nil || output.cost != nil || output.fuel != nil { return nil }  // not the hot path
             w.beginObject(); w.key("taskFinished"); w.beginObject()
             w.field("task", task); w.field("attempt", attempt); w.field("succeeded", succeeded)
             w.key("output"); w.beginObject()
@@ -185,7 +185,7 @@ extension Assignment {
 extension TaskResult {
     /// Hand-written JSON (one per finished task); nil for a forking result (use `JSONEncoder`).
     public var fastJSON: [UInt8]? {
-        guard fork == nil, join == nil, usage == nil, permanent == nil else { return nil }
+        guard fork == nil, join == nil, usage == nil, permanent == nil, fuel == nil else { return nil }
         var w = JSONWriter()
         w.beginObject()
         w.field("task", task); w.field("attempt", attempt); w.field("token", token); w.field("drone", drone)

@@ -100,6 +100,8 @@ public struct TaskOutput: Codable, Sendable, Equatable {
     public var tier: Tier?
     /// What the call cost at the configured price of its model, when it has one.
     public var cost: Double?
+    /// WebAssembly tasks: instructions executed.
+    public var fuel: Int64?
 
     public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
                 usage: Usage? = nil, permanent: Bool? = nil, tier: Tier? = nil, cost: Double? = nil) {
@@ -115,7 +117,7 @@ public struct TaskOutput: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case drone, output, error, usage, permanent, tier, cost
+        case drone, output, error, usage, permanent, tier, cost, fuel
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

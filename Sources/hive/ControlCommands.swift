@@ -298,7 +298,7 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     }
     for t in r.tasks {
         let out = (t.output ?? "").split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        let code = t.exitCode.map { " exit \($0)" } ?? ""
+        let code = (t.exitCode.map { " exit \($0)" } ?? "") + (t.fuel.map { " fuel \($0)" } ?? "")
         print("  \(t.task) [\(t.index)] \(t.state.rawValue)\(code) on \(t.drone ?? "-")  \(out)\(t.reason.map { "  (\($0))" } ?? "")")
     }
 }

@@ -56,6 +56,8 @@ def test_a_module_added_by_hash_runs_on_drones_with_the_input(hive_url, tmp_path
     for t in r["tasks"]:  # argv[0] is the task id; the environment carries the task's index
         assert t["output"] == f"SWARM OF BEES\n[{t['task']} {t['index']}]\n"
     assert sorted(t["index"] for t in r["tasks"]) == [0, 1, 2]
+    fuel = {t["fuel"] for t in r["tasks"]}
+    assert len(fuel) == 1 and fuel.pop() > 1000  # deterministic: the same input costs the same instructions
 
 
 def test_invalid_modules_are_refused_at_add_and_unknown_ones_fail_the_task(hive_url, tmp_path):
