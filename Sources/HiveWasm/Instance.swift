@@ -106,6 +106,9 @@ public final class Instance {
     var droppedData: [Bool]
     var droppedElements: [Bool]
     let stack: UnsafeMutablePointer<UInt64>
+    /// Table elements one table may hold (8 bytes each): a module cannot make the host allocate gigabytes.
+    static let maxTableElements: UInt32 = 10_000_000
+
     /// Instructions executed so far (for reporting fuel used).
     public internal(set) var fuelUsed: Int64 = 0
 
@@ -146,6 +149,9 @@ public final class Instance {
         memory = UnsafeMutableRawPointer.allocate(byteCount: memoryCapacity, alignment: 16)
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: memoryCapacity)
         globals = []
+        for t in module.tables where t.limits.min > Self.maxTableElements {
+            throw InstantiationError.tooLarge("a table of \(t.limits.min) elements; the limit is \(Self.maxTableElements)")
+        }
         tables = module.tables.map { Array(repeating: 0, count: Int($0.limits.min)) }
         tableMax = module.tables.map(\.limits.max)
         droppedData = Array(repeating: false, count: module.data.count)

@@ -684,7 +684,7 @@ extension Instance {
             sp -= 1
             let n = Int(Self.u32(s[sp])), t = Int(ins.a)
             let old = tables[t].count
-            let cap = Int(tableMax[t] ?? 10_000_000)
+            let cap = Int(Swift.min(tableMax[t] ?? Self.maxTableElements, Self.maxTableElements))
             if old + n > cap { s[sp - 1] = Self.of(Int32(-1)) } else {
                 tables[t] += Array(repeating: s[sp - 1], count: n)
                 s[sp - 1] = UInt64(old)

@@ -67,6 +67,12 @@ import Testing
         }
     }
 
+    @Test func hugeTablesAreRefusedNotAllocated() throws {
+        #expect(throws: InstantiationError.self) { _ = try instance("(module (table 4000000000 funcref))") }
+        let i = try instance("(module (table 1 funcref) (func (export \"grow\") (result i32) (table.grow 0 (ref.null func) (i32.const 2000000000))))")
+        #expect(try i.call("grow") == [UInt64(UInt32.max)], "-1: past the element cap")
+    }
+
     @Test func missingImportsAreNamedAtInstantiation() throws {
         #expect(throws: InstantiationError.unknownImport(module: "env", name: "secret")) {
             _ = try instance("(module (import \"env\" \"secret\" (func)))")
