@@ -40,6 +40,18 @@ enum FloatOps {
         }
     }
 
+    /// eq, ne, lt, gt, le, ge (in opcode order; false on NaN except ne).
+    @inline(__always) static func compare<F: BinaryFloatingPoint>(_ k: UInt16, _ a: F, _ b: F) -> Bool {
+        switch k {
+        case 0: return a == b
+        case 1: return a != b
+        case 2: return a < b
+        case 3: return a > b
+        case 4: return a <= b
+        default: return a >= b
+        }
+    }
+
     /// add, sub, mul, div, min, max, copysign (in opcode order).
     @inline(__always) static func binary<F: BinaryFloatingPoint>(_ k: UInt16, _ a: F, _ b: F) -> F {
         switch k {

@@ -404,30 +404,10 @@ extension Instance {
                 s[sp &- 1] = Self.of(a >= b)
             case 0x5B, 0x5C, 0x5D, 0x5E, 0x5F, 0x60:
                 sp &-= 1
-                let a = Self.f32(s[sp &- 1]), b = Self.f32(s[sp])
-                let r: Bool
-                switch ins.op {
-                case 0x5B: r = a == b
-                case 0x5C: r = a != b
-                case 0x5D: r = a < b
-                case 0x5E: r = a > b
-                case 0x5F: r = a <= b
-                default: r = a >= b
-                }
-                s[sp &- 1] = Self.of(r)
+                s[sp &- 1] = Self.of(FloatOps.compare(ins.op &- 0x5B, Self.f32(s[sp &- 1]), Self.f32(s[sp])))
             case 0x61, 0x62, 0x63, 0x64, 0x65, 0x66:
                 sp &-= 1
-                let a = Self.f64(s[sp &- 1]), b = Self.f64(s[sp])
-                let r: Bool
-                switch ins.op {
-                case 0x61: r = a == b
-                case 0x62: r = a != b
-                case 0x63: r = a < b
-                case 0x64: r = a > b
-                case 0x65: r = a <= b
-                default: r = a >= b
-                }
-                s[sp &- 1] = Self.of(r)
+                s[sp &- 1] = Self.of(FloatOps.compare(ins.op &- 0x61, Self.f64(s[sp &- 1]), Self.f64(s[sp])))
             // i32 arithmetic
             case 0x67: s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]).leadingZeroBitCount)
             case 0x68: s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]).trailingZeroBitCount)
