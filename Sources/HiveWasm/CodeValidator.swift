@@ -213,6 +213,11 @@ struct CodeValidator {
             if fusable?.op == 0x45 && types.isEmpty {
                 code.removeLast()
                 emitBranch(Fused.branchIfZero, to: f)
+            } else if types.isEmpty, let prev = fusable, let op = Fused.branchOnCompare(prev.op), frames[f].height <= Int(UInt32.max) {
+                // `i32.const k; i32.ne; br_if L` (a loop's test) becomes one compare-and-branch; k rides in b's high half.
+                code.removeLast()
+                emitBranch(op, to: f)
+                code[code.count - 1].b = prev.b << 32 | UInt64(frames[f].height)
             } else {
                 emitBranch(Op.branchIf, to: f)
             }

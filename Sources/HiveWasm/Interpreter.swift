@@ -102,6 +102,22 @@ extension Instance {
                     sp = dst + keep
                     pc = Int(ins.a)
                 }
+            case 0xD8, 0xD9, 0xDA, 0xDB:  // Fused.branch{Ne,Eq,LtU,LtS}Imm
+                executed &+= 2
+                sp &-= 1
+                let v = Self.u32(s[sp]), k = UInt32(truncatingIfNeeded: ins.b >> 32)
+                let taken: Bool
+                switch ins.op {
+                case 0xD8: taken = v != k
+                case 0xD9: taken = v == k
+                case 0xDA: taken = v < k
+                default: taken = Int32(bitPattern: v) < Int32(bitPattern: k)
+                }
+                if taken {
+                    if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
+                    sp = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
+                    pc = Int(ins.a)
+                }
             // Fused i32 operations (see Superinstructions.swift): the right operand is an immediate or a local.
             case 0x12:
                 executed &+= 1

@@ -16,6 +16,19 @@ enum Fused {
     static let localAddImm: UInt16 = 0xD7
     /// As `Op.branchIf`, taken when the popped i32 is zero.
     static let branchIfZero: UInt16 = 0xD6
+    /// Compare the popped i32 with the immediate in `b`'s high half and branch when it holds (no values kept; the
+    /// height is `b`'s low half): `i32.const k; i32.ne|eq|lt_u|lt_s; br_if`.
+    static let branchNeImm: UInt16 = 0xD8, branchEqImm: UInt16 = 0xD9, branchLtUImm: UInt16 = 0xDA, branchLtSImm: UInt16 = 0xDB
+
+    static func branchOnCompare(_ fusedCompare: UInt16) -> UInt16? {
+        switch fusedCompare {
+        case neImm: return branchNeImm
+        case eqImm: return branchEqImm
+        case ltUImm: return branchLtUImm
+        case ltSImm: return branchLtSImm
+        default: return nil
+        }
+    }
 
     /// The fused form of i32 `op` with a constant right operand `k`, and the immediate it carries.
     static func withImmediate(_ op: UInt8, _ k: UInt32) -> (UInt16, UInt64)? {
