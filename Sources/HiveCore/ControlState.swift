@@ -66,6 +66,30 @@ public enum ResultRejection: Error, Equatable, Sendable, CustomStringConvertible
     }
 }
 
+/// What a drone must offer to run a task at all (free slots and budgets aside): its tier, the backend, for exec
+/// the command (drones advertise `exec:<path>`), and every required capability. The capability keys are built
+/// once per task, not once per drone looked at.
+struct DroneRequirements {
+    let tier: TierRequirement?
+    let backend: String
+    let command: String?
+    let requires: [String]
+
+    init(_ t: TaskRecord) {
+        tier = t.tier
+        backend = "backend:\(t.kind)"
+        command = t.kind == "exec" ? t.input?.command.map { "exec:\($0)" } : nil
+        requires = t.requires
+    }
+
+    @inline(__always) func met(by d: DroneRecord) -> Bool {
+        if let tier, !tier.admits(d.tier) { return false }
+        if !d.capabilities.contains(backend) { return false }
+        if let command, !d.capabilities.contains(command) { return false }
+        return requires.allSatisfy { d.capabilities.contains($0) }
+    }
+}
+
 /// Effects for the service to carry out after a command.
 public struct Outbox: Sendable {
     /// Tasks to stop on drones (their goal ended, or a join no longer needs them).
@@ -275,17 +299,17 @@ public final class ControlState {
         if t.tier?.tier == .core, coreBudgetSpent(t.goal) {
             return "budget exhausted: core-tier calls (\(g.coreCalls) made, budget.max_core_calls \(g.budget.maxCoreCalls ?? 0)); task \(t.id) needs the core tier"
         }
-        if coreBudgetSpent(t.goal) && t.tier?.tier != .core {
-            let able = drones.values.filter { $0.state == .active && canRun(t, on: $0) }
-            if !able.isEmpty && able.allSatisfy({ $0.tier == .core }) {
-                return "budget exhausted: core-tier calls (\(g.coreCalls) made, budget.max_core_calls \(g.budget.maxCoreCalls ?? 0)); only core drones can run task \(t.id)"
-            }
+        let coreSpent = coreBudgetSpent(t.goal)
+        let perDrone = g.budget.maxTokensByTier != nil || g.budget.maxCost != nil
+        guard (coreSpent && t.tier?.tier != .core) || perDrone else { return nil }
+        // The drones that could run it at all; the limits below refuse only when all of them are ruled out.
+        let needs = DroneRequirements(t)
+        let able = drones.values.filter { $0.state == .active && needs.met(by: $0) }
+        if coreSpent && t.tier?.tier != .core && !able.isEmpty && able.allSatisfy({ $0.tier == .core }) {
+            return "budget exhausted: core-tier calls (\(g.coreCalls) made, budget.max_core_calls \(g.budget.maxCoreCalls ?? 0)); only core drones can run task \(t.id)"
         }
-        if g.budget.maxTokensByTier != nil || g.budget.maxCost != nil {
-            // Per-drone limits: refused only when drones could run it but none within the budget.
-            let excludingCore = coreBudgetSpent(t.goal)
-            let able = drones.values.filter { $0.state == .active && canRun(t, on: $0) }
-            if !able.isEmpty && !able.contains(where: { fits(t, on: $0, excludingCore: excludingCore) }) {
+        if perDrone {
+            if !able.isEmpty && !able.contains(where: { fits(t, on: $0, excludingCore: coreSpent) }) {
                 return "budget exhausted: no drone can take task \(t.id) within budget.max_tokens_by_tier or budget.max_cost " +
                     "(tokens by tier \(g.tierTokensSpent.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); " +
                     "cost spent \(g.costSpent))"
@@ -313,7 +337,8 @@ public final class ControlState {
         guard goals[t.goal]?.budget.maxCost != nil else {
             return pickDrone(for: t) { self.fits(t, on: $0, excludingCore: excludingCore) }
         }
-        let open = drones.values.filter { $0.freeSlots > 0 && canRun(t, on: $0) && fits(t, on: $0, excludingCore: excludingCore) }
+        let needs = DroneRequirements(t)
+        let open = drones.values.filter { $0.freeSlots > 0 && needs.met(by: $0) && fits(t, on: $0, excludingCore: excludingCore) }
         guard let cheapest = open.map({ worstCost(t, on: $0) ?? 0 }).min() else { return nil }
         return pickDrone(for: t) { d in
             (self.worstCost(t, on: d) ?? 0) <= cheapest + 1e-15 && self.fits(t, on: d, excludingCore: excludingCore)
@@ -356,25 +381,11 @@ public final class ControlState {
         pickDrone(for: t) { !(excludingCore && $0.tier == .core) }
     }
 
-    /// Whether `d` could run `t` at all: tier, backend, exec command and required capabilities (not free slots).
-    func canRun(_ t: TaskRecord, on d: DroneRecord) -> Bool {
-        if let tier = t.tier, !tier.admits(d.tier) { return false }
-        if !d.capabilities.contains("backend:\(t.kind)") { return false }
-        // An exec task can only go where its command is allowed (drones advertise `exec:<path>`).
-        if t.kind == "exec", let c = t.input?.command, !d.capabilities.contains("exec:\(c)") { return false }
-        return t.requires.allSatisfy { d.capabilities.contains($0) }
-    }
-
     func pickDrone(for t: TaskRecord, where allowed: (DroneRecord) -> Bool) -> DroneID? {
         var best: DroneRecord?
         var bestScore = Int.min
-        let backend = "backend:\(t.kind)"
-        let command = t.kind == "exec" ? t.input?.command.map { "exec:\($0)" } : nil
-        for d in drones.values where d.freeSlots > 0 && allowed(d) {
-            if let tier = t.tier, !tier.admits(d.tier) { continue }
-            if !d.capabilities.contains(backend) { continue }
-            if let command, !d.capabilities.contains(command) { continue }
-            if !t.requires.allSatisfy({ d.capabilities.contains($0) }) { continue }
+        let needs = DroneRequirements(t)
+        for d in drones.values where d.freeSlots > 0 && allowed(d) && needs.met(by: d) {
             let fresh = !t.tried.contains(d.id) && !(t.avoid?.contains(d.id) ?? false)
             let score = (fresh ? 1_000_000 : 0) + d.freeSlots * 1_000 - min(d.running.count, 999)
             if score > bestScore || (score == bestScore && d.id < best!.id) {
