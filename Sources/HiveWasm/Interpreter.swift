@@ -25,6 +25,14 @@ extension Instance {
         return ea
     }
 
+    /// A taken branch's stack: the top `keep` values (the label's arity) move down to `height` above the frame's
+    /// locals (`base`), and the rest of the block's operands are dropped. Returns the new stack top.
+    @inline(__always) static func land(_ s: UnsafeMutablePointer<UInt64>, sp: Int, base: Int, keep: Int, height: Int) -> Int {
+        let dst = base &+ height
+        if keep > 0 && dst != sp &- keep { slide(s, from: sp &- keep, to: dst, count: keep) }
+        return dst &+ keep
+    }
+
     /// Moves `count` values down the stack (a branch or return keeping its results); `to` is below `from`.
     @inline(__always) static func slide(_ s: UnsafeMutablePointer<UInt64>, from: Int, to: Int, count: Int) {
         for k in 0..<count { s[to + k] = s[from + k] }
@@ -79,17 +87,13 @@ extension Instance {
             case 0x00: throw .unreachable
             case 0x06:  // Op.branch
                 if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
-                let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
-                if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
-                sp = dst + keep
+                sp = Self.land(s, sp: sp, base: fp &+ localCount, keep: Int(ins.b >> 32), height: Int(ins.b & 0xFFFF_FFFF))
                 pc = Int(ins.a)
             case 0x07:  // Op.branchIf
                 sp &-= 1
                 if Self.u32(s[sp]) != 0 {
                     if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
-                    let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
-                    if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
-                    sp = dst + keep
+                    sp = Self.land(s, sp: sp, base: fp &+ localCount, keep: Int(ins.b >> 32), height: Int(ins.b & 0xFFFF_FFFF))
                     pc = Int(ins.a)
                 }
             case 0xD6:  // Fused.branchIfZero
@@ -97,9 +101,7 @@ extension Instance {
                 sp &-= 1
                 if Self.u32(s[sp]) == 0 {
                     if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
-                    let keep = Int(ins.b >> 32), dst = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
-                    if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
-                    sp = dst + keep
+                    sp = Self.land(s, sp: sp, base: fp &+ localCount, keep: Int(ins.b >> 32), height: Int(ins.b & 0xFFFF_FFFF))
                     pc = Int(ins.a)
                 }
             case 0xD8, 0xD9, 0xDA, 0xDB:  // Fused.branch{Ne,Eq,LtU,LtS}Imm
@@ -212,9 +214,7 @@ extension Instance {
                 let table = functions[fn].tables[Int(ins.a)]
                 let i = Int(Self.u32(s[sp]))
                 let t = table[i < table.count - 1 ? i : table.count - 1]
-                let keep = Int(t.keep), dst = fp &+ localCount &+ Int(t.height)
-                if keep > 0 && dst != sp - keep { Self.slide(s, from: sp - keep, to: dst, count: keep) }
-                sp = dst + keep
+                sp = Self.land(s, sp: sp, base: fp &+ localCount, keep: Int(t.keep), height: Int(t.height))
                 pc = Int(t.pc)
             case 0x0A:  // Op.ret
                 let keep = Int(ins.a)
