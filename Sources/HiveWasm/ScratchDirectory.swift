@@ -138,36 +138,29 @@ extension WASI {
     /// `fd_write` to a scratch file: host write, within the byte cap.
     func writeFile(_ i: Instance, _ host: Int32, _ a: [UInt64]) throws(Trap) -> [UInt64] {
         guard let scratch else { return [Self.badf] }
-        var iov = Instance.u32(a[1])
-        var total: UInt32 = 0
-        for _ in 0..<Instance.u32(a[2]) {
-            let bytes = try i.read(try i.readU32(iov), try i.readU32(iov + 4))
+        var total = 0
+        for b in try buffers(i, a) {
+            let bytes = try i.read(b.at, UInt32(b.length))
             guard scratch.written + bytes.count <= scratch.writeCap else { return [51] }  // ENOSPC
             let n = bytes.withUnsafeBytes { Glibc.write(host, $0.baseAddress, $0.count) }
             guard n >= 0 else { return [ScratchDirectory.wasiErrno(errno)] }
             scratch.written += n
-            total += UInt32(n)
-            iov += 8
+            total += n
         }
-        try i.writeU32(Instance.u32(a[3]), total)
-        return [Self.success]
+        return try moved(i, a, total)
     }
 
     /// `fd_read` from a scratch file.
     func readFile(_ i: Instance, _ host: Int32, _ a: [UInt64]) throws(Trap) -> [UInt64] {
-        var iov = Instance.u32(a[1])
-        var total: UInt32 = 0
-        for _ in 0..<Instance.u32(a[2]) {
-            let at = try i.readU32(iov), len = Int(try i.readU32(iov + 4))
-            var buffer = [UInt8](repeating: 0, count: len)
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(host, $0.baseAddress, len) }
+        var total = 0
+        for b in try buffers(i, a) {
+            var buffer = [UInt8](repeating: 0, count: b.length)
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(host, $0.baseAddress, b.length) }
             guard n >= 0 else { return [ScratchDirectory.wasiErrno(errno)] }
-            try i.write(at, buffer.prefix(n))
-            total += UInt32(n)
-            iov += 8
-            if n < len { break }
+            try i.write(b.at, buffer.prefix(n))
+            total += n
+            if n < b.length { break }
         }
-        try i.writeU32(Instance.u32(a[3]), total)
-        return [Self.success]
+        return try moved(i, a, total)
     }
 }

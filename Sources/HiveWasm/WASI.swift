@@ -121,42 +121,49 @@ public final class WASI {
         return [Self.success]
     }
 
+    /// The buffers of an `fd_write`/`fd_read` call (its iovec array: `a[1]`, `a[2]` entries of pointer + length).
+    func buffers(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [(at: UInt32, length: Int)] {
+        try (0..<Instance.u32(a[2])).map { k throws(Trap) in
+            let iov = Instance.u32(a[1]) &+ k &* 8
+            return (try i.readU32(iov), Int(try i.readU32(iov + 4)))
+        }
+    }
+
+    /// Reports the bytes moved at `a[3]`.
+    func moved(_ i: Instance, _ a: [UInt64], _ total: Int) throws(Trap) -> [UInt64] {
+        try i.writeU32(Instance.u32(a[3]), UInt32(truncatingIfNeeded: total))
+        return [Self.success]
+    }
+
     func write(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [UInt64] {
         let fd = Instance.u32(a[0])
         if let host = scratch?.files[fd] { return try writeFile(i, host, a) }
         guard fd == 1 || fd == 2 else { return [Self.badf] }
-        var iov = Instance.u32(a[1])
-        var written: UInt32 = 0
-        for _ in 0..<Instance.u32(a[2]) {
-            let bytes = try i.read(try i.readU32(iov), try i.readU32(iov + 4))
+        var written = 0
+        for b in try buffers(i, a) {
+            let bytes = try i.read(b.at, UInt32(b.length))
             let room = max(0, outputCap - stdout.count - stderr.count)
             if bytes.count > room { truncated = true }
             if fd == 1 { stdout += bytes.prefix(room) } else { stderr += bytes.prefix(room) }
-            written &+= UInt32(bytes.count)
-            iov += 8
+            written += bytes.count
         }
-        try i.writeU32(Instance.u32(a[3]), written)
-        return [Self.success]
+        return try moved(i, a, written)
     }
 
     func read(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [UInt64] {
         if let host = scratch?.files[Instance.u32(a[0])] { return try readFile(i, host, a) }
         guard Instance.u32(a[0]) == 0 else { return [Self.badf] }
-        var iov = Instance.u32(a[1])
-        var total: UInt32 = 0
-        for _ in 0..<Instance.u32(a[2]) {
-            let at = try i.readU32(iov), len = Int(try i.readU32(iov + 4))
-            let n = min(len, stdin.count - stdinOffset)
+        var total = 0
+        for b in try buffers(i, a) {
+            let n = min(b.length, stdin.count - stdinOffset)
             if n > 0 {
-                try i.write(at, stdin[stdinOffset..<stdinOffset + n])
+                try i.write(b.at, stdin[stdinOffset..<stdinOffset + n])
                 stdinOffset += n
-                total += UInt32(n)
+                total += n
             }
-            iov += 8
-            if n < len { break }
+            if n < b.length { break }
         }
-        try i.writeU32(Instance.u32(a[3]), total)
-        return [Self.success]
+        return try moved(i, a, total)
     }
 }
 
