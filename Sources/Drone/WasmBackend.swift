@@ -25,8 +25,8 @@ enum WasmBackendError: Error, CustomStringConvertible {
     var description: String { "the drone is not connected to honeycombd yet" }
 }
 
-/// Runs `wasm` tasks: the module named by its SHA-256, fetched from honeycombd once and cached, verified against
-/// the hash before every first use, run by HiveWasm on its own thread under the task's fuel, memory and timeout.
+/// Runs `wasm` tasks: the module named by its SHA-256, fetched from honeycombd once, verified against the hash,
+/// validated and translated once and cached that way, run by HiveWasm on its own thread under the task's fuel, memory and timeout.
 /// The module's stdin is the task's `stdin`; its stdout is the output; a trap or a non-zero exit fails the task.
 public final class WasmBackend: Backend, @unchecked Sendable {
     public var kind: String { "wasm" }
@@ -34,7 +34,7 @@ public final class WasmBackend: Backend, @unchecked Sendable {
     let source: ModuleSource
     let outputCap: Int
     private let lock = PosixLock()
-    private var cache: [String: [UInt8]] = [:]
+    private var cache: [String: CompiledModule] = [:]
 
     public init(source: ModuleSource, outputCap: Int = 64 * 1024) {
         self.source = source
@@ -45,17 +45,18 @@ public final class WasmBackend: Backend, @unchecked Sendable {
         guard let hash = task.input?.module?.lowercased(), hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
             return .failure("a wasm task needs input.module: the module's SHA-256 (hive module add FILE.wasm prints it)", permanent: true)
         }
-        var bytes = lock.withLock { cache[hash] }
-        if bytes == nil {
-            do {
-                let fetched = try await source.fetch(hash)
-                // Untrusted path: the bytes must be the module the task names.
-                guard SHA256.hex(fetched) == hash else { return .failure("module \(hash) failed verification: its SHA-256 differs") }
-                lock.withLock { cache[hash] = fetched }
-                bytes = fetched
-            } catch {
+        var compiled = lock.withLock { cache[hash] }
+        if compiled == nil {
+            let fetched: [UInt8]
+            do { fetched = try await source.fetch(hash) } catch {
                 return .failure("cannot fetch module \(hash): \(error)", permanent: "\(error)".contains("unknown module"))
             }
+            // Untrusted path: the bytes must be the module the task names.
+            guard SHA256.hex(fetched) == hash else { return .failure("module \(hash) failed verification: its SHA-256 differs") }
+            do { compiled = try CompiledModule(bytes: fetched) } catch {
+                return .failure("module \(hash) cannot run: \(error)", permanent: true)
+            }
+            lock.withLock { cache[hash] = compiled }
         }
         var limits = WasmLimits(fuel: task.input?.fuel.map(Int64.init), timeoutMillis: task.timeoutMillis)
         if let mib = task.input?.memoryMiB { limits.maxMemoryPages = UInt32(clamping: max(1, mib) * 16) }
@@ -63,7 +64,7 @@ public final class WasmBackend: Backend, @unchecked Sendable {
         let env = (task.input?.env ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             + [("HIVE_TASK_ID", task.task), ("HIVE_TASK_INDEX", String(task.index))]
         let stdin = Array((task.input?.stdin ?? "").utf8)
-        let module = bytes!
+        let module = compiled!
         let cap = outputCap
         // A granted scratch directory is the task's own: made fresh here, removed when the task ends.
         var scratchPath: String?

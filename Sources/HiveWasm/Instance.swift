@@ -50,6 +50,21 @@ public struct WasmLimits: Sendable, Equatable {
     }
 }
 
+/// A decoded, validated and translated module: what every instance of it shares.
+public struct CompiledModule: Sendable {
+    public let module: Module
+    let functions: [FunctionCode]
+
+    public init(_ module: Module) throws(WasmError) {
+        self.module = module
+        functions = try ModuleValidator.compile(module)
+    }
+
+    public init(bytes: [UInt8]) throws(WasmError) {
+        try self.init(try ModuleDecoder.decode(bytes))
+    }
+}
+
 /// A function the host provides for an import. It reads and writes the instance's memory through `instance`.
 ///
 /// Untyped `throws` (typed-throws closures crash this compiler): a `Trap` passes through, anything else becomes
@@ -112,10 +127,16 @@ public final class Instance {
     /// Instructions executed so far (for reporting fuel used).
     public internal(set) var fuelUsed: Int64 = 0
 
-    public init(module: Module, imports: [String: [String: HostFunction]], limits: WasmLimits = WasmLimits()) throws {
+    public convenience init(module: Module, imports: [String: [String: HostFunction]], limits: WasmLimits = WasmLimits()) throws {
+        try self.init(compiled: try CompiledModule(module), imports: imports, limits: limits)
+    }
+
+    /// An instance of a module validated and translated once (a drone runs many tasks of one module).
+    public init(compiled: CompiledModule, imports: [String: [String: HostFunction]], limits: WasmLimits = WasmLimits()) throws {
+        let module = compiled.module
         self.module = module
         self.limits = limits
-        functions = try ModuleValidator.compile(module)
+        functions = compiled.functions
         var hosts: [HostFunction] = []
         for imp in module.imports {
             switch imp.descriptor {

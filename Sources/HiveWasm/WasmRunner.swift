@@ -16,10 +16,17 @@ public enum WasmRunner {
     public static func run(_ bytes: [UInt8], args: [String] = ["module"], environment: [(String, String)] = [],
                            stdin: [UInt8] = [], limits: WasmLimits = WasmLimits(), outputCap: Int = 1 << 20,
                            deterministicSeed: UInt64? = nil, scratchDirectory: String? = nil) throws -> WasmRunResult {
-        let module = try ModuleDecoder.decode(bytes)
+        try run(try CompiledModule(bytes: bytes), args: args, environment: environment, stdin: stdin, limits: limits,
+                outputCap: outputCap, deterministicSeed: deterministicSeed, scratchDirectory: scratchDirectory)
+    }
+
+    /// The same for a module compiled once and run many times.
+    public static func run(_ compiled: CompiledModule, args: [String] = ["module"], environment: [(String, String)] = [],
+                           stdin: [UInt8] = [], limits: WasmLimits = WasmLimits(), outputCap: Int = 1 << 20,
+                           deterministicSeed: UInt64? = nil, scratchDirectory: String? = nil) throws -> WasmRunResult {
         let wasi = WASI(args: args, environment: environment, stdin: stdin, outputCap: outputCap, deterministicSeed: deterministicSeed,
                         scratchDirectory: scratchDirectory)
-        let instance = try Instance(module: module, imports: wasi.imports, limits: limits)
+        let instance = try Instance(compiled: compiled, imports: wasi.imports, limits: limits)
         var exitCode: Int32? = 0
         var trap: Trap?
         guard let start = instance.exportedFunction("_start") else { throw Trap.host("the module exports no _start function") }
