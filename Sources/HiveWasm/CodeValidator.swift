@@ -213,11 +213,19 @@ struct CodeValidator {
             if fusable?.op == 0x45 && types.isEmpty {
                 code.removeLast()
                 emitBranch(Fused.branchIfZero, to: f)
-            } else if types.isEmpty, let prev = fusable, let op = Fused.branchOnCompare(prev.op), frames[f].height <= Int(UInt32.max) {
-                // `i32.const k; i32.ne; br_if L` (a loop's test) becomes one compare-and-branch; k rides in b's high half.
+            } else if types.isEmpty, let prev = fusable, let kind = Fused.compareKind(prev.op), frames[f].height <= Int(UInt32.max) {
+                // `i32.const k; i32.ne; br_if L` (a loop's test) becomes one compare-and-branch; k rides in b's high
+                // half. A `local.get x` or `local.tee x` before it joins in.
                 code.removeLast()
+                var op = Fused.branchCompareImm + kind, local: UInt16 = 0
+                if code.count > barrier, let source = code.last, source.op == 0x20 || source.op == 0x22, source.a <= UInt16.max {
+                    op = (source.op == 0x20 ? Fused.branchLocalCompareImm : Fused.branchTeeCompareImm) + kind
+                    local = UInt16(source.a)
+                    code.removeLast()
+                }
                 emitBranch(op, to: f)
                 code[code.count - 1].b = prev.b << 32 | UInt64(frames[f].height)
+                code[code.count - 1].c = local
             } else {
                 emitBranch(Op.branchIf, to: f)
             }
@@ -295,6 +303,26 @@ struct CodeValidator {
             let t = locals[Int(i)]
             if op == 0x20 { push(t) } else { try pop(t) }
             if op == 0x22 { push(t) }
+            if let prev = fusable {
+                if op != 0x20 && prev.op == 0x20 {
+                    code[code.count - 1] = Instruction(op == 0x21 ? Fused.copyLocal : Fused.copyLocalPush, a: i, b: UInt64(prev.a))
+                    return
+                }
+                if op == 0x21 && (0x41...0x44).contains(prev.op) {
+                    code[code.count - 1] = Instruction(Fused.setLocalConst, a: i, b: prev.b)
+                    return
+                }
+                if op == 0x20 && prev.op == 0x21 {
+                    if code.count - 2 >= barrier, code[code.count - 2].op == Fused.setGet, prev.a <= UInt16.max {
+                        let first = code[code.count - 2]
+                        code.removeLast()
+                        code[code.count - 1] = Instruction(Fused.setGetTwice, a: first.a, b: first.b | UInt64(i) << 32, c: UInt16(prev.a))
+                        return
+                    }
+                    code[code.count - 1] = Instruction(Fused.setGet, a: prev.a, b: UInt64(i))
+                    return
+                }
+            }
             code.append(Instruction(UInt16(op), a: i))
         case 0x23, 0x24:
             let i = try r.u32()
@@ -333,6 +361,10 @@ struct CodeValidator {
                 code[code.count - 1] = Instruction(Fused.loadLocal, a: offset, b: UInt64(prev.a))
                 return
             }
+            if op == 0x28, let prev = fusable, prev.op == Fused.localAddImm, prev.a <= UInt16.max {
+                code[code.count - 1] = Instruction(Fused.loadLocalImm, a: offset, b: prev.b, c: UInt16(prev.a))
+                return
+            }
             code.append(Instruction(UInt16(op), a: offset))
         case 0x3F, 0x40:
             guard try r.byte() == 0 else { throw .malformed(offset: opAt + 1, reason: "zero byte expected") }
@@ -358,17 +390,33 @@ struct CodeValidator {
             push(sig.result)
             if sig.params == [.i32, .i32], let prev = fusable {
                 if prev.op == 0x41, let (fused, k) = Fused.withImmediate(op, UInt32(truncatingIfNeeded: prev.b)) {
-                    // `local.get x; i32.const k; i32.add` (address arithmetic, counters) becomes one push.
-                    if fused == Fused.addImm, code.count - 2 >= barrier, code[code.count - 2].op == 0x20 {
+                    // `local.get x; i32.const k; i32.add` (address arithmetic, counters, rotations) becomes one push.
+                    if let onLocal = Fused.onLocal(fused), code.count - 2 >= barrier, code[code.count - 2].op == 0x20 {
                         let local = code[code.count - 2].a
                         code.removeLast()
-                        code[code.count - 1] = Instruction(Fused.localAddImm, a: local, b: k)
+                        code[code.count - 1] = Instruction(onLocal, a: local, b: k)
                         return
                     }
                     code[code.count - 1] = Instruction(fused, b: k)
                     return
                 }
+                if op == 0x73 && (prev.op == Fused.localRotlImm || prev.op == Fused.localShrUImm) {
+                    code[code.count - 1].op = prev.op == Fused.localRotlImm ? Fused.xorRotlLocalImm : Fused.xorShrULocalImm
+                    return
+                }
+                if op == 0x6A && prev.op == 0x73 {
+                    code[code.count - 1].op = Fused.xorAdd
+                    return
+                }
                 if prev.op == 0x20, let fused = Fused.withLocal(op) {
+                    // `local.get x; local.get y; i32.add`: both operands are locals.
+                    if code.count - 2 >= barrier, code[code.count - 2].op == 0x20, code[code.count - 2].a <= UInt16.max,
+                       let which = Fused.withLocalOrder.firstIndex(of: fused) {
+                        let left = UInt16(code[code.count - 2].a)
+                        code.removeLast()
+                        code[code.count - 1] = Instruction(Fused.localLocal + UInt16(which), a: prev.a, c: left)
+                        return
+                    }
                     code[code.count - 1] = Instruction(fused, a: prev.a)
                     return
                 }

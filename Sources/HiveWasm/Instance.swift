@@ -93,17 +93,18 @@ public enum InstantiationError: Error, Equatable, Sendable, CustomStringConverti
 public final class Instance {
     public let module: Module
     let functions: [FunctionCode]
-    /// Each defined function's instructions, in memory that does not move while running.
-    let code: [UnsafeMutableBufferPointer<Instruction>]
     let hostFunctions: [HostFunction]
     let importCount: Int
-    /// Per defined function, what a call needs without touching `FunctionCode` (no copies on the hot path).
-    struct Shape {
+    /// Per defined function, what a call needs without touching `FunctionCode`: its instructions (in memory that
+    /// does not move while running) and its frame's shape. A flat table, so a call reads it without bounds checks
+    /// or reference counting.
+    struct Entry {
+        var code: UnsafeMutablePointer<Instruction>
         var locals: Int
         var params: Int
         var maxStack: Int
     }
-    let shapes: [Shape]
+    let entries: UnsafeMutableBufferPointer<Entry>
     /// For `call_indirect`: each function's type as the first index of a structurally equal type, and the same
     /// mapping for type indices, so the check is one integer compare.
     let typeIDs: [Int]
@@ -150,15 +151,15 @@ public final class Instance {
         }
         hostFunctions = hosts
         importCount = hosts.count
-        shapes = functions.map { Shape(locals: $0.locals.count, params: $0.type.params.count, maxStack: $0.maxStack + 1) }
+        entries = .allocate(capacity: functions.count)
+        for (i, f) in functions.enumerated() {
+            let code = UnsafeMutablePointer<Instruction>.allocate(capacity: f.code.count)
+            code.initialize(from: f.code, count: f.code.count)
+            entries.initializeElement(at: i, to: Entry(code: code, locals: f.locals.count, params: f.type.params.count, maxStack: f.maxStack + 1))
+        }
         let canonical = module.types.map { t in module.types.firstIndex(of: t)! }
         canonicalTypes = canonical
         typeIDs = (0..<module.functionCount).map { canonical[Int(module.typeIndex(ofFunction: UInt32($0))!)] }
-        code = functions.map { f in
-            let buf = UnsafeMutableBufferPointer<Instruction>.allocate(capacity: f.code.count)
-            _ = buf.initialize(from: f.code)
-            return buf
-        }
         let mem = module.memories.first
         let pages = mem?.min ?? 0
         memoryMaxPages = Swift.min(mem?.max ?? limits.maxMemoryPages, limits.maxMemoryPages)
@@ -193,7 +194,8 @@ public final class Instance {
     }
 
     deinit {
-        for c in code { c.deallocate() }
+        for e in entries { e.code.deallocate() }
+        entries.deallocate()
         memory.deallocate()
         stack.deallocate()
     }

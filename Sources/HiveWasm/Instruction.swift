@@ -3,14 +3,18 @@
 ///
 /// `op` is the WebAssembly opcode for plain instructions (0x00–0xD2), `Op.prefixed + sub` for the 0xFC prefix,
 /// and `Op` values in opcode slots WebAssembly leaves unused for the forms translation introduces: every op is
-/// below 256, so the interpreter's switch compiles to one jump table. `a` and `b` are immediates, per op.
+/// below 256 and the fused forms just above it (`Fused`), so the interpreter's switch compiles to one jump table.
+/// `a`, `b` and `c` are immediates, per op; `c` fills what would be padding (16 bytes either way) and carries a
+/// second local index for fused forms.
 public struct Instruction: Sendable, Equatable {
     public var op: UInt16
+    public var c: UInt16
     public var a: UInt32
     public var b: UInt64
 
-    public init(_ op: UInt16, a: UInt32 = 0, b: UInt64 = 0) {
+    public init(_ op: UInt16, a: UInt32 = 0, b: UInt64 = 0, c: UInt16 = 0) {
         self.op = op
+        self.c = c
         self.a = a
         self.b = b
     }

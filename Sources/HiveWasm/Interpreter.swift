@@ -2,10 +2,13 @@
 /// depth is bounded and fuel is checked in one place). Values are 64-bit slots: i32 zero-extended, floats as bit
 /// patterns, references as index + 1 (0 is null).
 extension Instance {
+    /// A caller's state, saved by a call and restored by the return.
     struct CallFrame {
         var function: Int
+        var code: UnsafePointer<Instruction>
         var pc: Int
         var fp: Int
+        var localCount: Int
     }
 
     /// Fuel or time has run out (a trap), or the next executed count at which to look again.
@@ -61,11 +64,13 @@ extension Instance {
         defer { frames.deallocate() }
         var depth = 0
         var fn = index - importCount
-        var code = UnsafePointer(code[fn].baseAddress!)
+        let entries = UnsafePointer(self.entries.baseAddress!)
+        let stackLimit = limits.maxStackSlots
+        var code = UnsafePointer(entries[fn].code)
         var pc = 0
         var fp = 0
-        var sp = try enter(fn, fp: 0)
-        var localCount = shapes[fn].locals
+        var sp = try enter(entries[fn], fp: 0, limit: stackLimit)
+        var localCount = entries[fn].locals
         var mem = memory
         var memSize = memoryBytes
         let fuel = limits.fuel.map { $0 - fuelUsed } ?? .max
@@ -104,18 +109,27 @@ extension Instance {
                     sp = Self.land(s, sp: sp, base: fp &+ localCount, keep: Int(ins.b >> 32), height: Int(ins.b & 0xFFFF_FFFF))
                     pc = Int(ins.a)
                 }
-            case 0xD8, 0xD9, 0xDA, 0xDB:  // Fused.branch{Ne,Eq,LtU,LtS}Imm
+            case 0x10C...0x115:  // Fused.branchCompareImm + kind: the operand is popped
                 executed &+= 2
                 sp &-= 1
-                let v = Self.u32(s[sp]), k = UInt32(truncatingIfNeeded: ins.b >> 32)
-                let taken: Bool
-                switch ins.op {
-                case 0xD8: taken = v != k
-                case 0xD9: taken = v == k
-                case 0xDA: taken = v < k
-                default: taken = Int32(bitPattern: v) < Int32(bitPattern: k)
+                if Fused.holds(ins.op &- Fused.branchCompareImm, Self.u32(s[sp]), UInt32(truncatingIfNeeded: ins.b >> 32)) {
+                    if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
+                    sp = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
+                    pc = Int(ins.a)
                 }
-                if taken {
+            case 0x116...0x11F:  // Fused.branchLocalCompareImm + kind: the operand is local c
+                executed &+= 3
+                if Fused.holds(ins.op &- Fused.branchLocalCompareImm, Self.u32(s[fp &+ Int(ins.c)]), UInt32(truncatingIfNeeded: ins.b >> 32)) {
+                    if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
+                    sp = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
+                    pc = Int(ins.a)
+                }
+            case 0x120...0x129:  // Fused.branchTeeCompareImm + kind: the operand is popped and stored to local c
+                executed &+= 3
+                sp &-= 1
+                let v = s[sp]
+                s[fp &+ Int(ins.c)] = v
+                if Fused.holds(ins.op &- Fused.branchTeeCompareImm, Self.u32(v), UInt32(truncatingIfNeeded: ins.b >> 32)) {
                     if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
                     sp = fp &+ localCount &+ Int(ins.b & 0xFFFF_FFFF)
                     pc = Int(ins.a)
@@ -201,6 +215,91 @@ extension Instance {
                 executed &+= 2
                 s[sp] = UInt64(Self.u32(s[fp &+ Int(ins.a)]) &+ UInt32(truncatingIfNeeded: ins.b))
                 sp &+= 1
+            // Fused local moves and local-with-immediate pushes.
+            case 0x100:
+                executed &+= 1
+                s[fp &+ Int(ins.a)] = s[fp &+ Int(ins.b)]
+            case 0x101:
+                executed &+= 1
+                let v = s[fp &+ Int(ins.b)]
+                s[fp &+ Int(ins.a)] = v
+                s[sp] = v
+                sp &+= 1
+            case 0x102:
+                executed &+= 1
+                s[fp &+ Int(ins.a)] = ins.b
+            case 0x103:
+                executed &+= 1
+                s[fp &+ Int(ins.a)] = s[sp &- 1]
+                s[sp &- 1] = s[fp &+ Int(ins.b)]
+            case 0x104:
+                executed &+= 2
+                let a = Self.u32(s[fp &+ Int(ins.a)]), k = UInt32(truncatingIfNeeded: ins.b)
+                s[sp] = UInt64(a << k | a >> ((32 &- k) & 31))
+                sp &+= 1
+            case 0x105:
+                executed &+= 2
+                s[sp] = UInt64(Self.u32(s[fp &+ Int(ins.a)]) >> UInt32(truncatingIfNeeded: ins.b))
+                sp &+= 1
+            case 0x106:
+                executed &+= 2
+                s[sp] = UInt64(UInt32(bitPattern: Self.s32(s[fp &+ Int(ins.a)]) >> Int32(truncatingIfNeeded: ins.b)))
+                sp &+= 1
+            case 0x107:
+                executed &+= 2
+                s[sp] = UInt64(Self.u32(s[fp &+ Int(ins.a)]) << UInt32(truncatingIfNeeded: ins.b))
+                sp &+= 1
+            case 0x108:
+                executed &+= 2
+                s[sp] = s[fp &+ Int(ins.a)] & ins.b & 0xFFFF_FFFF
+                sp &+= 1
+            case 0x109:
+                executed &+= 2
+                s[sp] = (s[fp &+ Int(ins.a)] | ins.b) & 0xFFFF_FFFF
+                sp &+= 1
+            case 0x10A:
+                executed &+= 2
+                s[sp] = (s[fp &+ Int(ins.a)] ^ ins.b) & 0xFFFF_FFFF
+                sp &+= 1
+            case 0x10B:
+                executed &+= 2
+                s[sp] = UInt64(Self.u32(s[fp &+ Int(ins.a)]) &* UInt32(truncatingIfNeeded: ins.b))
+                sp &+= 1
+            case 0x12A:
+                executed &+= 3
+                let base = UInt64(Self.u32(s[fp &+ Int(ins.c)]) &+ UInt32(truncatingIfNeeded: ins.b))
+                s[sp] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, base, ins.a, 4), as: UInt32.self))
+                sp &+= 1
+            case 0x12B...0x130:  // Fused.localLocal + withLocalOrder index
+                executed &+= 2
+                let l = Self.u32(s[fp &+ Int(ins.c)]), r = Self.u32(s[fp &+ Int(ins.a)])
+                let v: UInt32
+                switch ins.op &- Fused.localLocal {
+                case 0: v = l &+ r
+                case 1: v = l &- r
+                case 2: v = l &* r
+                case 3: v = l & r
+                case 4: v = l | r
+                default: v = l ^ r
+                }
+                s[sp] = UInt64(v)
+                sp &+= 1
+            case 0x131:
+                executed &+= 3
+                let a = Self.u32(s[fp &+ Int(ins.a)]), k = UInt32(truncatingIfNeeded: ins.b)
+                s[sp &- 1] ^= UInt64(a << k | a >> ((32 &- k) & 31))
+            case 0x132:
+                executed &+= 3
+                s[sp &- 1] ^= UInt64(Self.u32(s[fp &+ Int(ins.a)]) >> UInt32(truncatingIfNeeded: ins.b))
+            case 0x133:
+                executed &+= 3
+                s[fp &+ Int(ins.a)] = s[sp &- 1]
+                s[fp &+ Int(ins.c)] = s[fp &+ Int(ins.b & 0xFFFF_FFFF)]
+                s[sp &- 1] = s[fp &+ Int(ins.b >> 32)]
+            case 0x134:
+                executed &+= 1
+                sp &-= 2
+                s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) &+ (Self.u32(s[sp]) ^ Self.u32(s[sp &+ 1])))
             case 0xD5:
                 executed &+= 1  // fuel counts WebAssembly instructions: a fused pair is two
                 s[sp] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[fp &+ Int(ins.b)], ins.a, 4), as: UInt32.self))
@@ -226,46 +325,53 @@ extension Instance {
                 depth &-= 1
                 let caller = frames[depth]
                 fn = caller.function
-                localCount = shapes[fn].locals
-                code = UnsafePointer(self.code[fn].baseAddress!)
+                localCount = caller.localCount
+                code = caller.code
                 pc = caller.pc
                 fp = caller.fp
-            case 0x10, 0x11:
+            case 0x10:
                 if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
-                var callee: Int
-                if ins.op == 0x10 {
-                    callee = Int(ins.a)
-                } else {
-                    sp &-= 1
-                    let i = Int(Self.u32(s[sp]))
-                    let table = tables[Int(ins.b)]
-                    guard i < table.count else { throw .undefinedElement }
-                    guard table[i] != 0 else { throw .uninitializedElement }
-                    callee = Int(table[i] - 1)
-                    guard typeIDs[callee] == canonicalTypes[Int(ins.a)] else { throw .indirectCallTypeMismatch }
+                let callee = Int(ins.a) &- importCount
+                if callee >= 0 {
+                    guard depth < depthLimit else { throw .callStackExhausted }
+                    frames[depth] = CallFrame(function: fn, code: code, pc: pc, fp: fp, localCount: localCount)
+                    depth &+= 1
+                    fn = callee
+                    let e = entries[callee]
+                    localCount = e.locals
+                    code = UnsafePointer(e.code)
+                    fp = sp &- e.params
+                    sp = try enter(e, fp: fp, limit: stackLimit)
+                    pc = 0
+                    continue
                 }
+                sp = try callHost(Int(ins.a), s: s, sp: sp)
+                mem = memory
+                memSize = memoryBytes
+            case 0x11:
+                if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
+                sp &-= 1
+                let i = Int(Self.u32(s[sp]))
+                let table = tables[Int(ins.b)]
+                guard i < table.count else { throw .undefinedElement }
+                guard table[i] != 0 else { throw .uninitializedElement }
+                let callee = Int(table[i] - 1)
+                guard typeIDs[callee] == canonicalTypes[Int(ins.a)] else { throw .indirectCallTypeMismatch }
                 if callee < importCount {
-                    let type = functionType(callee)
-                    let n = type.params.count
-                    let args = Array(UnsafeBufferPointer(start: s + sp - n, count: n))
-                    sp -= n
-                    let results = try callHost(callee, args)
-                    for r in results {
-                        s[sp] = r
-                        sp &+= 1
-                    }
+                    sp = try callHost(callee, s: s, sp: sp)
                     mem = memory
                     memSize = memoryBytes
                     continue
                 }
                 guard depth < depthLimit else { throw .callStackExhausted }
-                frames[depth] = CallFrame(function: fn, pc: pc, fp: fp)
+                frames[depth] = CallFrame(function: fn, code: code, pc: pc, fp: fp, localCount: localCount)
                 depth &+= 1
-                fn = callee - importCount
-                localCount = shapes[fn].locals
-                code = UnsafePointer(self.code[fn].baseAddress!)
-                fp = sp - shapes[fn].params
-                sp = try enter(fn, fp: fp)
+                fn = callee &- importCount
+                let e = entries[fn]
+                localCount = e.locals
+                code = UnsafePointer(e.code)
+                fp = sp &- e.params
+                sp = try enter(e, fp: fp, limit: stackLimit)
                 pc = 0
             // Parametric and variables
             case 0x1A: sp &-= 1
@@ -615,13 +721,30 @@ extension Instance {
     }
 
     /// Sets up a call's frame: parameters are in place at `fp`; declared locals start at zero. Returns the new sp.
-    @inline(__always) func enter(_ fn: Int, fp: Int) throws(Trap) -> Int {
-        let shape = shapes[fn]
-        let base = fp &+ shape.locals
-        guard base &+ shape.maxStack < limits.maxStackSlots else { throw .callStackExhausted }
-        let declared = shape.locals &- shape.params
-        if declared > 0 { (stack + fp + shape.params).update(repeating: 0, count: declared) }
+    /// Sets up a called function's frame at `fp` (its parameters are already there): zeroes the declared locals and
+    /// checks the stack can hold the deepest the body goes. Returns the operand stack's base.
+    @inline(__always) func enter(_ e: Entry, fp: Int, limit: Int) throws(Trap) -> Int {
+        let base = fp &+ e.locals
+        guard base &+ e.maxStack < limit else { throw .callStackExhausted }
+        var i = fp &+ e.params
+        while i < base {
+            stack[i] = 0
+            i &+= 1
+        }
         return base
+    }
+
+    /// Calls imported function `index` with its arguments from the top of the stack; pushes its results and
+    /// returns the new stack top.
+    func callHost(_ index: Int, s: UnsafeMutablePointer<UInt64>, sp: Int) throws(Trap) -> Int {
+        let n = functionType(index).params.count
+        let args = Array(UnsafeBufferPointer(start: s + sp - n, count: n))
+        var top = sp - n
+        for r in try callHost(index, args) {
+            s[top] = r
+            top += 1
+        }
+        return top
     }
 
     /// The 0xFC instructions: saturating truncation, bulk memory and table operations.

@@ -7,7 +7,7 @@ natively (gcc -O2) with a main that calls `run`. Every engine computes the same 
 whole-process wall clock, medians of --rounds runs; ratios are against native. HiveWasm also runs with fuel
 metering on, to measure what metering costs.
 
-    python3 Tests/bench/wasm_bench.py --hive .build/release/hive [--rounds 3]
+    python3 Tests/bench/wasm_bench.py --hive .build/release/hive [--rounds 3] [--engines HiveWasm,wasmkit]
 """
 import argparse, os, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -56,7 +56,7 @@ __attribute__((export_name("run"))) int run(void) {
         const u32 init[8] = {0x6a09e667,0xbb67ae85,0x3c6ef372,0xa54ff53a,0x510e527f,0x9b05688c,0x1f83d9ab,0x5be0cd19};
         for (int i = 0; i < 8; i++) H[i] = init[i];
         for (int off = 0; off < (int)sizeof data; off += 64) block(data + off);
-        x ^= H[0] ^ H[7];
+        x = x * 31 + (H[0] ^ H[7]);
     }
     return (int)x;
 }""",
@@ -90,6 +90,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hive", required=True)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--engines", help="comma-separated subset to run (native is always run), e.g. HiveWasm")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="hive-wasm-bench-")
     rows = []
@@ -110,6 +111,9 @@ def main():
                 "wasmkit": ["wasmkit", "run", wasm, "run"],
                 "wasm-interp": ["wasm-interp", wasm, "--run-all-exports"],
             }
+            if args.engines:
+                keep = {"native", *args.engines.split(",")}
+                engines = {e: c for e, c in engines.items() if e in keep}
             times, sums = {}, {}
             for engine, cmd in engines.items():
                 runs = []
@@ -127,6 +131,8 @@ def main():
             cells = [f"{times[e]:8.3f}s ({times[e] / base:6.1f}x)" for e in times]
             print(f"{name:8} " + " ".join(f"{c:>22}" for c in cells))
         for name, times in rows:
+            if not {"HiveWasm+fuel", "wasm-interp", "wasmkit"} <= times.keys():
+                continue
             print(f"{name}: fuel metering costs {100 * (times['HiveWasm+fuel'] / times['HiveWasm'] - 1):+.1f}%; "
                   f"HiveWasm is {times['wasm-interp'] / times['HiveWasm']:.0f}x faster than wasm-interp, "
                   f"{times['HiveWasm'] / times['wasmkit']:.2f}x wasmkit's time")
