@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog", "HiveSystem"]),
         .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),
         .executableTarget(name: "drone", dependencies: ["Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),
-        .executableTarget(name: "hive", dependencies: ["NATSBench", "NATSClient", "HiveCore", "HiveLog", "HiveWasm"]),
+        .executableTarget(name: "hive", dependencies: ["NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
         .target(name: "NATSTestSupport", dependencies: ["NATSServer"], path: "Tests/NATSTestSupport"),
         .testTarget(name: "HiveCoreTests", dependencies: ["HiveCore"]),

@@ -106,12 +106,21 @@ public actor DroneRuntime {
     public func reannounce() async { await announce() }
 
     /// A WebAssembly module from honeycombd's store, by SHA-256.
+    /// A module's bytes from honeycombd, in as many parts as it takes (each reply says the whole size). The caller
+    /// checks the hash.
     public nonisolated func fetchModule(_ hash: String) async throws -> [UInt8] {
-        let reply = try await client.request(APISubject.moduleGet, Array(JSONEncoder().encode(ModuleRef(module: hash))), timeout: 10)
-        if reply.payload.first == UInt8(ascii: "{"), let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) {
-            throw e
+        var bytes: [UInt8] = []
+        while true {
+            let request = ModuleRef(module: hash, offset: bytes.isEmpty ? nil : bytes.count)
+            let reply = try await client.request(APISubject.moduleGet, Array(JSONEncoder().encode(request)), timeout: 10)
+            if reply.payload.first == UInt8(ascii: "{"), let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) {
+                throw e
+            }
+            bytes += reply.payload
+            // No size header: an older honeycombd that sends the module whole.
+            guard let size = reply.headers?[ModuleTransfer.sizeHeader].flatMap(Int.init), bytes.count < size else { return bytes }
+            if reply.payload.isEmpty { throw APIError("module \(hash): honeycombd sent \(bytes.count) of \(size) bytes") }
         }
-        return reply.payload
     }
 
     /// Says hello until honeycombd answers (it may not be up yet).

@@ -17,8 +17,10 @@ public enum APISubject {
     /// Request/reply: → `[DroneView]`.
     public static let drones = "hive.v1.api.drones"
     /// Request/reply: a WebAssembly module's bytes → `ModuleRef` (validated, stored by SHA-256) or `APIError`.
+    /// A module over one message goes in parts (`ModuleTransfer`).
     public static let moduleAdd = "hive.v1.api.module_add"
-    /// Request/reply: `ModuleRef` → the module's bytes, or `APIError` (JSON, so it starts with `{`, never `\0asm`).
+    /// Request/reply: `ModuleRef` → the module's bytes from `offset` (as many as fit one message, with the whole
+    /// size in a `ModuleTransfer.sizeHeader` header), or `APIError` (JSON, so it starts with `{`, never `\0asm`).
     public static let moduleGet = "hive.v1.api.module_get"
 
     /// drone → honeycombd, request/reply: `DroneHello` → `HelloReply`.

@@ -170,13 +170,33 @@ public struct GoalEvent: Codable, Sendable {
     }
 }
 
-/// A WebAssembly module in honeycombd's store: its SHA-256 (hex) and size.
+/// A WebAssembly module in honeycombd's store: its SHA-256 (hex) and size. As a `module_get` request, `offset`
+/// asks for the part from there on; as the reply to one part of a chunked `module_add`, `received` says how many
+/// bytes honeycombd holds so far (absent once the module is stored).
 public struct ModuleRef: Codable, Sendable, Equatable {
     public var module: String
     public var size: Int?
+    public var offset: Int?
+    public var received: Int?
 
-    public init(module: String, size: Int? = nil) {
+    public init(module: String, size: Int? = nil, offset: Int? = nil, received: Int? = nil) {
         self.module = module
         self.size = size
+        self.offset = offset
+        self.received = received
     }
+}
+
+/// Modules larger than one bus message (the broker's `max_payload`) move in parts, described by NATS headers:
+/// `module_add` parts carry the module's hash, the part's offset and the whole size, in order from offset 0;
+/// `module_get` replies carry the whole size, and the requester asks again from where the part ended.
+public enum ModuleTransfer {
+    public static let hashHeader = "Hive-Module"
+    public static let offsetHeader = "Hive-Module-Offset"
+    public static let sizeHeader = "Hive-Module-Size"
+    /// Room left in each part for the headers and the protocol line.
+    public static let headroom = 4096
+
+    /// The part size for a connection whose server accepts `maxPayload`-byte messages.
+    public static func partSize(maxPayload: Int) -> Int { Swift.max(maxPayload - headroom, 1024) }
 }

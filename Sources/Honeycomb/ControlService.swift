@@ -292,7 +292,17 @@ public actor ControlService {
             default: answer(summary(g))
             }
         case "module_add":
-            switch modules.add(m.payload) {
+            let result: Result<ModuleRef, APIError>
+            if let h = m.headers, let hash = h[ModuleTransfer.hashHeader] {
+                guard let offset = h[ModuleTransfer.offsetHeader].flatMap(Int.init), let size = h[ModuleTransfer.sizeHeader].flatMap(Int.init) else {
+                    return answer(APIError("module part: needs integer \(ModuleTransfer.offsetHeader) and \(ModuleTransfer.sizeHeader) headers"))
+                }
+                result = modules.addPart(hash: hash, offset: offset, size: size, bytes: m.payload)
+            } else {
+                result = modules.add(m.payload)
+            }
+            switch result {
+            case .success(let ref) where ref.received != nil: answer(ref)
             case .success(let ref):
                 log.info("module_added", ["module": ref.module, "bytes": ref.size ?? 0])
                 answer(ref)
@@ -302,7 +312,11 @@ public actor ControlService {
             guard let r = try? decoder.decode(ModuleRef.self, from: Data(m.payload)), let bytes = modules.get(r.module) else {
                 return answer(APIError("unknown module (add it with hive module add FILE.wasm)"))
             }
-            do { try client.publish(reply, bytes) } catch { log.warn("publish_failed", ["subject": reply, "reason": "\(error)"]) }
+            let offset = Swift.min(Swift.max(r.offset ?? 0, 0), bytes.count)
+            let part = bytes[offset..<Swift.min(bytes.count, offset + ModuleTransfer.partSize(maxPayload: client.maxPayload))]
+            do {
+                try client.publish(reply, Array(part), headers: [ModuleTransfer.sizeHeader: String(bytes.count)])
+            } catch { log.warn("publish_failed", ["subject": reply, "reason": "\(error)"]) }
         case "drones":
             let t = now
             answer(state.drones.values.sorted { ($0.tier, $0.name) < ($1.tier, $1.name) }.map { DroneView($0, now: t) })

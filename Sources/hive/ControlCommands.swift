@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import HiveCore
 import NATSClient
+import NATSWire
 
 /// The shared `--honeycomb`/`--json` handling and the request/reply helpers behind every control command.
 struct ControlCLI {
@@ -470,9 +471,22 @@ func moduleCommand(_ args: [String]) async {
     let nc = await cli.connect()
     defer { nc.close() }
     do {
-        let reply = try await nc.request(APISubject.moduleAdd, Array(data), timeout: 30)
-        if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { fail("\(path): \(e.error)", code: 65) }
-        let ref = try JSONDecoder().decode(ModuleRef.self, from: Data(reply.payload))
+        let bytes = Array(data)
+        let part = ModuleTransfer.partSize(maxPayload: nc.maxPayload)
+        var offset = 0
+        var ref: ModuleRef
+        repeat {
+            // One message when it fits; otherwise parts in order, each answered with the progress.
+            let whole = offset == 0 && bytes.count <= part
+            let end = Swift.min(bytes.count, offset + part)
+            let headers: NATSHeaders? = whole ? nil : [ModuleTransfer.hashHeader: SHA256.hex(bytes),
+                                                        ModuleTransfer.offsetHeader: String(offset),
+                                                        ModuleTransfer.sizeHeader: String(bytes.count)]
+            let reply = try await nc.request(APISubject.moduleAdd, Array(bytes[offset..<end]), headers: headers, timeout: 30)
+            if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { fail("\(path): \(e.error)", code: 65) }
+            ref = try JSONDecoder().decode(ModuleRef.self, from: Data(reply.payload))
+            offset = end
+        } while ref.received != nil
         if cli.json { cli.printJSON(ref) } else { print(ref.module) }
     } catch {
         fail("cannot add \(path): \(error)", code: 69)

@@ -150,3 +150,30 @@ int main(void) {
     assert code == 0 and r["tasks"][0]["output"] == "kept for the task\n"
     code, r = submit_wait(url, "--wasm", digest)
     assert code == 0 and r["tasks"][0]["output"] == "no scratch\n"
+
+
+def test_a_module_larger_than_one_message_moves_in_parts(hive_url, tmp_path):
+    url, _, _ = hive_url
+    # 1.5 MiB of data (honeycombd's max_payload is 1 MiB): the module prints the last five bytes of it.
+    filler = 1536 * 1024
+    wat = tmp_path / "big.wat"
+    wat.write_text(f"""(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 40)
+  (data (i32.const 1024) "{'a' * filler}tail\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const {1024 + filler}))
+    (i32.store (i32.const 4) (i32.const 5))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))""")
+    wasm = tmp_path / "big.wasm"
+    subprocess.run(["wat2wasm", str(wat), "-o", str(wasm)], check=True)
+    assert wasm.stat().st_size > 1024 * 1024
+    code, digest, err = add(url, wasm)
+    assert code == 0, err
+    assert digest == hashlib.sha256(wasm.read_bytes()).hexdigest()
+    code, digest_again, err = add(url, wasm)  # stored already: the first part says so
+    assert code == 0 and digest_again == digest, err
+    # Drones fetch it in parts too, and check the hash of the whole.
+    code, r = submit_wait(url, "--wasm", digest, "--count", "2")
+    assert code == 0, r
+    assert [t["output"] for t in r["tasks"]] == ["tail\n", "tail\n"]

@@ -1,0 +1,93 @@
+import Foundation
+import HiveCore
+@testable import Honeycomb
+import Testing
+
+/// honeycombd's module store: whole modules and modules sent in parts (in order, bounded, hash-checked), kept on disk.
+@Suite struct ModuleStoreTests {
+    /// A valid module of about `size` bytes: the header and one custom section of filler.
+    static func module(size: Int, fill: UInt8 = 0x61) -> [UInt8] {
+        let name: [UInt8] = Array("pad".utf8)
+        let body = size - 8 - 1 - 5
+        var bytes: [UInt8] = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00, 0x00]
+        var n = UInt32(body)  // section length as a 5-byte LEB128, so the size is exact
+        for i in 0..<5 {
+            bytes.append(UInt8(n & 0x7F) | (i < 4 ? 0x80 : 0))
+            n >>= 7
+        }
+        bytes += [UInt8(name.count)] + name + [UInt8](repeating: fill, count: body - 1 - name.count)
+        return bytes
+    }
+
+    static func parts(_ bytes: [UInt8], of size: Int) -> [(Int, [UInt8])] {
+        stride(from: 0, to: bytes.count, by: size).map { ($0, Array(bytes[$0..<min(bytes.count, $0 + size)])) }
+    }
+
+    @Test func partsInOrderStoreTheModuleUnderItsHash() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = ModuleStore(dataDirectory: dir)
+        let bytes = Self.module(size: 300_000)
+        let hash = SHA256.hex(bytes)
+        var last: ModuleRef?
+        for (offset, part) in Self.parts(bytes, of: 100_000) {
+            last = try store.addPart(hash: hash, offset: offset, size: bytes.count, bytes: part).get()
+        }
+        #expect(last == ModuleRef(module: hash, size: bytes.count))
+        #expect(ModuleStore(dataDirectory: dir).get(hash) == bytes)  // on disk, read back by a restarted store
+    }
+
+    @Test func aPartOutOfOrderIsRefusedAndTheUploadGoesOn() throws {
+        let store = ModuleStore(dataDirectory: nil)
+        let bytes = Self.module(size: 30_000)
+        let hash = SHA256.hex(bytes)
+        let p = Self.parts(bytes, of: 10_000)
+        #expect(try store.addPart(hash: hash, offset: 0, size: bytes.count, bytes: p[0].1).get().received == 10_000)
+        guard case .failure(let e) = store.addPart(hash: hash, offset: 20_000, size: bytes.count, bytes: p[2].1) else {
+            Issue.record("a skipped part was accepted")
+            return
+        }
+        #expect(e.error.contains("expected offset 10000"))
+        #expect(try store.addPart(hash: hash, offset: 10_000, size: bytes.count, bytes: p[1].1).get().received == 20_000)
+        #expect(try store.addPart(hash: hash, offset: 20_000, size: bytes.count, bytes: p[2].1).get() == ModuleRef(module: hash, size: bytes.count))
+        // Stored: another upload of it stops at its first part.
+        #expect(try store.addPart(hash: hash, offset: 0, size: bytes.count, bytes: p[0].1).get().received == nil)
+    }
+
+    @Test func partsThatDoNotHashToTheNameAreRefusedWhole() throws {
+        let store = ModuleStore(dataDirectory: nil)
+        let bytes = Self.module(size: 20_000)
+        let claimed = SHA256.hex(Self.module(size: 20_000, fill: 0x62))
+        let p = Self.parts(bytes, of: 10_000)
+        _ = try store.addPart(hash: claimed, offset: 0, size: bytes.count, bytes: p[0].1).get()
+        guard case .failure(let e) = store.addPart(hash: claimed, offset: 10_000, size: bytes.count, bytes: p[1].1) else {
+            Issue.record("parts with another hash were stored")
+            return
+        }
+        #expect(e.error.contains("SHA-256 is not"))
+        #expect(store.get(claimed) == nil)
+        guard case .failure = store.addPart(hash: claimed, offset: 10_000, size: bytes.count, bytes: p[1].1) else {
+            Issue.record("the refused upload is still open")
+            return
+        }
+    }
+
+    @Test func sizesAndNamesOutsideTheLimitsAreRefused() {
+        let store = ModuleStore(dataDirectory: nil, maxModuleBytes: 50_000)
+        let big = Self.module(size: 60_000)
+        let cases: [(Result<ModuleRef, APIError>, String)] = [
+            (store.add(big), "up to 50000 bytes"),
+            (store.addPart(hash: SHA256.hex(big), offset: 0, size: big.count, bytes: Array(big[0..<1000])), "up to 50000 bytes"),
+            (store.addPart(hash: "not-a-hash", offset: 0, size: 10, bytes: [1]), "not a lowercase hex SHA-256"),
+            (store.addPart(hash: String(repeating: "a", count: 64), offset: 0, size: 4, bytes: [1, 2, 3, 4, 5]), "past the declared size"),
+            (store.addPart(hash: String(repeating: "b", count: 64), offset: 8, size: 40, bytes: [1]), "no upload"),
+        ]
+        for (result, reason) in cases {
+            guard case .failure(let e) = result else {
+                Issue.record("accepted; expected a refusal with '\(reason)'")
+                continue
+            }
+            #expect(e.error.contains(reason), "\(e.error)")
+        }
+    }
+}
