@@ -438,6 +438,7 @@ struct CodeValidator {
             push(.funcref)
             code.append(Instruction(0xD2, a: f))
         case 0xFC: try prefixed(try r.u32())
+        case 0xFD: throw .malformed(offset: opAt, reason: "SIMD instructions (0xFD prefix) are not supported")
         default:
             throw .malformed(offset: opAt, reason: "illegal opcode 0x\(String(op, radix: 16))")
         }

@@ -65,15 +65,33 @@ public struct CompiledModule: Sendable {
     }
 }
 
-/// A function the host provides for an import. It reads and writes the instance's memory through `instance`.
-///
-/// Untyped `throws` (typed-throws closures crash this compiler): a `Trap` passes through, anything else becomes
-/// `Trap.host` with its description.
-public typealias HostFunction = (_ instance: Instance, _ args: [UInt64]) throws -> [UInt64]
+/// A function the host provides for an import, with its type: a module that imports it with another type is not
+/// linked (`InstantiationError.incompatibleImport`), so host code always gets the arguments it reads and the
+/// stack always gets the results validation counted.
+public struct HostFunction {
+    /// Reads and writes the instance's memory through `instance`. Untyped `throws` (typed-throws closures crash
+    /// this compiler): a `Trap` passes through, anything else becomes `Trap.host` with its description.
+    public typealias Body = (_ instance: Instance, _ args: [UInt64]) throws -> [UInt64]
+
+    /// `nil`: any parameters (a stub that reads none, such as an ENOSYS answer).
+    public var params: [ValueType]?
+    public var results: [ValueType]
+    public var body: Body
+
+    public init(_ params: [ValueType]?, _ results: [ValueType], _ body: @escaping Body) {
+        self.params = params
+        self.results = results
+        self.body = body
+    }
+
+    /// Whether a module may import this function as `type`.
+    public func accepts(_ type: FuncType) -> Bool { (params == nil || params == type.params) && results == type.results }
+}
 
 /// Why a module could not be instantiated.
 public enum InstantiationError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownImport(module: String, name: String)
+    case incompatibleImport(module: String, name: String, declared: FuncType)
     case unsupportedImport(module: String, name: String, kind: String)
     case tooLarge(String)
     case trap(Trap)
@@ -81,6 +99,8 @@ public enum InstantiationError: Error, Equatable, Sendable, CustomStringConverti
     public var description: String {
         switch self {
         case .unknownImport(let m, let n): return "unknown import \(m).\(n): the host does not provide it"
+        case .incompatibleImport(let m, let n, let t):
+            return "incompatible import type: \(m).\(n) is imported as \(t.params) -> \(t.results), which the host's does not match"
         case .unsupportedImport(let m, let n, let k): return "import \(m).\(n): \(k) imports are not supported (functions only)"
         case .tooLarge(let why): return why
         case .trap(let t): return "trapped during instantiation: \(t)"
@@ -143,6 +163,10 @@ public final class Instance {
             switch imp.descriptor {
             case .function:
                 guard let f = imports[imp.module]?[imp.name] else { throw InstantiationError.unknownImport(module: imp.module, name: imp.name) }
+                let declared = module.types[Int(module.typeIndex(ofFunction: UInt32(hosts.count))!)]
+                guard f.accepts(declared) else {
+                    throw InstantiationError.incompatibleImport(module: imp.module, name: imp.name, declared: declared)
+                }
                 hosts.append(f)
             case .memory: throw InstantiationError.unsupportedImport(module: imp.module, name: imp.name, kind: "memory")
             case .table: throw InstantiationError.unsupportedImport(module: imp.module, name: imp.name, kind: "table")
@@ -292,7 +316,7 @@ public final class Instance {
 
     /// The function index of export `name`, when it is a function.
     public func exportedFunction(_ name: String) -> Int? {
-        module.exports.first { $0.name == name && $0.kind == .function }.map { Int($0.index) }
+        module.exports.first { $0.kind == .function && $0.name.utf8.elementsEqual(name.utf8) }.map { Int($0.index) }
     }
 
     /// Calls an exported function with raw values (i32 zero-extended, floats as bit patterns).

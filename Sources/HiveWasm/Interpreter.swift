@@ -712,7 +712,11 @@ extension Instance {
 
     func callHost(_ index: Int, _ args: [UInt64]) throws(Trap) -> [UInt64] {
         do {
-            return try hostFunctions[index](self, args)
+            let results = try hostFunctions[index].body(self, args)
+            guard results.count == hostFunctions[index].results.count else {
+                throw Trap.host("host function \(index) returned \(results.count) values for \(hostFunctions[index].results.count) results")
+            }
+            return results
         } catch let t as Trap {
             throw t
         } catch {

@@ -22,9 +22,10 @@ public enum ModuleValidator {
             let t = try constType(g.initializer, in: m, globalsVisible: importedGlobals, what: "global \(importedGlobals.count + i)")
             if t != g.type.value { throw .invalid("type mismatch: global \(importedGlobals.count + i) is \(g.type.value), its initializer \(t)") }
         }
-        var names: Set<String> = []
+        // Names compare as bytes: Swift's String equality would take "Å" (U+00C5) and "Å" (A, U+030A) as one.
+        var names: Set<[UInt8]> = []
         for e in m.exports {
-            if !names.insert(e.name).inserted { throw .invalid("duplicate export name '\(e.name)'") }
+            if !names.insert(Array(e.name.utf8)).inserted { throw .invalid("duplicate export name '\(e.name)'") }
             let count: Int
             switch e.kind {
             case .function: count = m.functionCount

@@ -60,7 +60,7 @@ final class ScratchDirectory {
 
 extension WASI {
     /// The file-system calls, active when the task granted a scratch directory.
-    func addScratch(_ f: inout [String: HostFunction]) {
+    func addScratch(_ f: inout [String: HostFunction.Body]) {
         guard let scratch else { return }
         let name = Array(ScratchDirectory.name.utf8)
         f["fd_prestat_get"] = { i, a in

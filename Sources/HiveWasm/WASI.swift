@@ -49,9 +49,18 @@ public final class WASI {
         "proc_raise", "sock_accept", "sock_recv", "sock_send", "sock_shutdown",
     ]
 
+    /// The parameters of the calls implemented here (WASI preview 1's witx: `i` i32, `I` i64); each returns an
+    /// errno (i32) except `proc_exit`. The ENOSYS stubs take whatever their importer declares.
+    static let signatures: [String: String] = [
+        "args_get": "ii", "args_sizes_get": "ii", "environ_get": "ii", "environ_sizes_get": "ii", "clock_res_get": "ii",
+        "clock_time_get": "iIi", "fd_close": "i", "fd_fdstat_get": "ii", "fd_filestat_get": "ii", "fd_prestat_get": "ii",
+        "fd_prestat_dir_name": "iii", "fd_read": "iiii", "fd_write": "iiii", "fd_seek": "iIii", "path_open": "iiiiiIIii",
+        "proc_exit": "i", "random_get": "ii", "sched_yield": "",
+    ]
+
     /// The `wasi_snapshot_preview1` import table.
     public var imports: [String: [String: HostFunction]] {
-        var f: [String: HostFunction] = [:]
+        var f: [String: HostFunction.Body] = [:]
         for name in Self.unsupported { f[name] = { _, _ in [Self.nosys] } }
         f["proc_exit"] = { _, a in throw Trap.exit(Int32(truncatingIfNeeded: a[0])) }
         f["sched_yield"] = { _, _ in [Self.success] }
@@ -91,7 +100,12 @@ public final class WASI {
             return [Self.success]
         }
         addScratch(&f)
-        return ["wasi_snapshot_preview1": f]
+        var typed: [String: HostFunction] = [:]
+        for (name, body) in f {
+            let params = Self.signatures[name].map { $0.map { $0 == "I" ? ValueType.i64 : .i32 } }
+            typed[name] = HostFunction(params, name == "proc_exit" ? [] : [.i32], body)
+        }
+        return ["wasi_snapshot_preview1": typed]
     }
 
     func now(clock: UInt32) -> UInt64 {

@@ -78,6 +78,24 @@ import Testing
             _ = try instance("(module (import \"env\" \"secret\" (func)))")
         }
     }
+
+    /// Found by the spec suite's `assert_unlinkable`: a module importing `proc_exit` with no parameters and calling
+    /// it made the host read an argument that was never passed, and crashed the drone. Imports link by type now.
+    @Test func wasiImportsWithTheWrongTypeAreNotLinked() throws {
+        for (signature, call) in [("(func)", "(call $f)"), ("(func (param i32) (result i32))", "(drop (call $f (i32.const 0)))"),
+                                  ("(func (param i64 i32 i32 i32) (result i32))", "(drop (call $f (i64.const 1) (i32.const 0) (i32.const 0) (i32.const 0)))")] {
+            let name = signature.contains("i64 i32 i32 i32") ? "fd_write" : "proc_exit"
+            let wat = "(module (import \"wasi_snapshot_preview1\" \"\(name)\" \(signature.replacingOccurrences(of: "(func", with: "(func $f")))"
+                + " (memory (export \"memory\") 1) (func (export \"_start\") \(call)))"
+            #expect(throws: InstantiationError.self, "\(name) as \(signature)") { _ = try WasmRunner.run(try Wat.assemble(wat)) }
+        }
+        // Stubs that answer ENOSYS accept whatever parameters their importer declares, but must return the errno.
+        let stub = "(module (import \"wasi_snapshot_preview1\" \"sock_send\" (func $s (param i32 i32) (result i32)))"
+            + " (memory (export \"memory\") 1) (func (export \"_start\") (if (i32.ne (call $s (i32.const 1) (i32.const 2)) (i32.const 52)) (then unreachable))))"
+        #expect(try WasmRunner.run(try Wat.assemble(stub)).trap == nil)
+        let noResult = "(module (import \"wasi_snapshot_preview1\" \"sock_send\" (func (param i32))))"
+        #expect(throws: InstantiationError.self) { _ = try WasmRunner.run(try Wat.assemble(noResult)) }
+    }
 }
 
 @Suite struct WASITests {
