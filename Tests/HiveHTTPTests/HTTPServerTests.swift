@@ -1,0 +1,174 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+@testable import HiveHTTP
+import Testing
+
+/// A blocking test client on a real socket: sends bytes, reads one response at a time.
+final class RawClient {
+    let fd: Int32
+    var pending: [UInt8] = []
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { throw HTTPError.badRequest("connect failed") }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) { _ = Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) } }
+
+    /// Reads until `predicate` holds on what has arrived, or the peer closes / 5 s pass.
+    func read(until predicate: ([UInt8]) -> Bool) -> [UInt8] {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while !predicate(pending) {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n <= 0 { break }
+            pending += buf[0..<n]
+        }
+        return pending
+    }
+
+    /// One response: status, headers (lower-cased names), body (by Content-Length).
+    func response(head: Bool = false) -> (status: Int, headers: [String: String], body: String)? {
+        let data = read { bytes in
+            guard let end = Self.headEnd(bytes) else { return false }
+            let text = String(decoding: bytes[..<end], as: UTF8.self).lowercased()
+            let length = text.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }.flatMap { Int($0.dropFirst(15).trimmingPrefix(" ")) } ?? 0
+            return bytes.count >= end + 4 + (head ? 0 : length)
+        }
+        guard let end = Self.headEnd(data) else { return nil }
+        let lines = String(decoding: data[..<end], as: UTF8.self).split(separator: "\r\n")
+        guard let status = lines.first.flatMap({ Int($0.split(separator: " ")[1]) }) else { return nil }
+        var headers: [String: String] = [:]
+        for l in lines.dropFirst() {
+            let kv = l.split(separator: ":", maxSplits: 1)
+            headers[kv[0].lowercased()] = String(kv[1].trimmingPrefix(" "))
+        }
+        let length = head ? 0 : min(Int(headers["content-length"] ?? "0") ?? 0, data.count - end - 4)
+        let body = String(decoding: data[(end + 4)..<(end + 4 + length)], as: UTF8.self)
+        pending = Array(data[(end + 4 + length)...])
+        return (status, headers, body)
+    }
+
+    /// Reads whatever has arrived without waiting; true once anything has.
+    func poll() -> Bool {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+        if n > 0 { pending += buf[0..<n] }
+        return !pending.isEmpty
+    }
+
+    /// Whether the server closed the connection (reads EOF within 5 s).
+    func closedByPeer() -> Bool {
+        var b = [UInt8](repeating: 0, count: 16)
+        return b.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) } == 0
+    }
+
+    static func headEnd(_ b: [UInt8]) -> Int? {
+        guard b.count >= 4 else { return nil }
+        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i }
+        return nil
+    }
+}
+
+@Suite(.serialized) struct HTTPServerTests {
+    static func echo(_ r: HTTPRequest) async -> HTTPReply {
+        .response(.text(200, "\(r.method) \(r.path) \(r.body.count)"))
+    }
+
+    @Test func keepAliveServesRequestsInOrderOnOneConnection() throws {
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, handler: Self.echo)
+        defer { server.stop() }
+        let c = try RawClient(port: server.port)
+        c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz")
+        #expect(c.response()?.body == "GET /a 0")
+        #expect(c.response()?.body == "POST /b 3")
+        c.send("HEAD /c HTTP/1.1\r\nConnection: close\r\n\r\n")
+        let head = c.response(head: true)
+        #expect(head?.status == 200 && head?.headers["connection"] == "close" && head?.headers["content-length"] == "9")  // "HEAD /c 0", not sent
+        #expect(c.closedByPeer())
+    }
+
+    @Test func aBadRequestGetsAJSONErrorAndTheConnectionCloses() throws {
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, handler: Self.echo)
+        defer { server.stop() }
+        let c = try RawClient(port: server.port)
+        c.send("GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let r = c.response()
+        #expect(r?.status == 400 && r?.headers["content-type"] == "application/json")
+        #expect(r?.body.contains("\"error\":\"bad request: both Content-Length and Transfer-Encoding\"") == true)
+        #expect(c.closedByPeer())
+        // The server still serves others.
+        let d = try RawClient(port: server.port)
+        d.send("GET /ok HTTP/1.1\r\n\r\n")
+        #expect(d.response()?.status == 200)
+    }
+
+    @Test func aClientTricklingItsHeadersIsCutOffAtTheRequestDeadline() throws {
+        var options = HTTPServer.Options()
+        options.requestTimeout = 0.5
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, options: options, handler: Self.echo)
+        defer { server.stop() }
+        let c = try RawClient(port: server.port)
+        let start = ContinuousClock.now
+        c.send("GET / HTTP/1.1\r\n")
+        // One header byte every 100 ms, for up to 4 s: the deadline (0.5 s) ends it long before.
+        for _ in 0..<40 where !c.poll() {
+            c.send("X")
+            usleep(100_000)
+        }
+        #expect(c.response()?.status == 408)
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
+    @Test func connectionsPastTheLimitAreRefusedWith503() throws {
+        var options = HTTPServer.Options()
+        options.maxConnections = 2
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, options: options, handler: Self.echo)
+        defer { server.stop() }
+        let a = try RawClient(port: server.port), b = try RawClient(port: server.port)
+        a.send("GET /a HTTP/1.1\r\n\r\n")
+        b.send("GET /b HTTP/1.1\r\n\r\n")
+        #expect(a.response()?.status == 200 && b.response()?.status == 200)  // both held open (keep-alive)
+        let c = try RawClient(port: server.port)
+        #expect(c.response()?.status == 503)
+    }
+
+    @Test func anEventStreamDeliversFramesAndNoticesTheClientLeaving() throws {
+        let stream = EventStream(capacity: 3)
+        let closed = DispatchSemaphore(value: 0)
+        stream.onClose { closed.signal() }
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0) { _ in .events(stream) }
+        defer { server.stop() }
+        var c: RawClient? = try RawClient(port: server.port)
+        c!.send("GET /events HTTP/1.1\r\n\r\n")
+        let head = String(decoding: c!.read { RawClient.headEnd($0) != nil }, as: UTF8.self)
+        #expect(head.hasPrefix("HTTP/1.1 200 OK") && head.contains("text/event-stream"))
+        stream.send(event: "task", data: "{\"a\":1}", id: "7")
+        let text = String(decoding: c!.read { String(decoding: $0, as: UTF8.self).contains("\"a\":1}\n\n") }, as: UTF8.self)
+        #expect(text.hasSuffix("id: 7\nevent: task\ndata: {\"a\":1}\n\n"))
+        c = nil  // the browser tab closes
+        stream.send(data: "after")  // the next write finds the socket gone
+        stream.send(data: "after")
+        #expect(closed.wait(timeout: .now() + 5) == .success)
+    }
+
+    @Test func aSlowEventReaderLosesFramesPastItsQueueAndIsTold() {
+        let stream = EventStream(capacity: 2)
+        for i in 0..<5 { #expect(stream.send(data: "\(i)")) }
+        let text = EventStream.frame(event: nil, data: "0") + EventStream.frame(event: nil, data: "1")
+            + EventStream.frame(event: "overflow", data: "{\"dropped\":3}")
+        #expect(stream.take(waiting: 0)?.joined() == text)
+        stream.close()
+        #expect(!stream.send(data: "late"))
+    }
+}
