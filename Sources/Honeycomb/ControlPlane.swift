@@ -1,7 +1,9 @@
 import FoundationEssentials
 import HiveCore
 import HiveLog
+import HiveHTTP
 import NATSClient
+import Synchronization
 
 /// honeycombd's control plane on the bus: the `ControlService` (scheduler, registry, journal, API) plus the
 /// status endpoint. It always talks to the bus through `NATSClient`, so the same code runs on the embedded
@@ -11,15 +13,44 @@ public final class ControlPlane: Sendable {
         case embedded, external
     }
 
+    /// Where and how to serve HTTP (`HTTPAPI`).
+    public struct HTTPSettings: Sendable {
+        public var host: String
+        public var port: Int
+        public var auth: HTTPAuth
+        public var readOnly: Bool
+        /// Metrics appended to the control plane's (the embedded broker's).
+        public var extraMetrics: @Sendable () -> String
+
+        public init(host: String, port: Int, auth: HTTPAuth = .none, readOnly: Bool = false,
+                    extraMetrics: @escaping @Sendable () -> String = { "" }) {
+            self.host = host
+            self.port = port
+            self.auth = auth
+            self.readOnly = readOnly
+            self.extraMetrics = extraMetrics
+        }
+    }
+
     private let client: NATSClient
     private let service: ControlService
     private let journal: Journal?
     private let log = Log("control-plane")
+    private let http: Mutex<HTTPServer?> = Mutex(nil)
 
     private init(client: NATSClient, service: ControlService, journal: Journal?) {
         self.client = client
         self.service = service
         self.journal = journal
+    }
+
+    /// Serves the HTTP API; returns the port (useful when `settings.port` is 0).
+    public func serveHTTP(_ settings: HTTPSettings) throws(HTTPServerError) -> Int {
+        let api = HTTPAPI(service: service, auth: settings.auth, readOnly: settings.readOnly, extraMetrics: settings.extraMetrics)
+        let server = try HTTPServer.start(host: settings.host, port: settings.port) { request in await api.handle(request) }
+        http.withLock { $0 = server }
+        log.info("http_listening", ["address": "\(settings.host):\(server.port)", "read_only": settings.readOnly])
+        return server.port
     }
 
     /// Opens the journal (when `dataDirectory` is set), connects to the bus (waiting for it if it is not up
@@ -67,6 +98,7 @@ public final class ControlPlane: Sendable {
 
     /// Stops serving and leaves the bus.
     public func stop() async {
+        http.withLock { $0 }?.stop()
         await service.stop()
         try? await client.drain(timeout: 2)
         client.close()

@@ -3,8 +3,10 @@ import Glibc
 #endif
 import FoundationEssentials
 import HiveCore
+import HiveHTTP
 import HiveLog
 import NATSClient
+import NATSWire
 
 /// The control loop: owns the `ControlState` and the journal, and speaks the drone and API protocols on the bus.
 ///
@@ -30,6 +32,13 @@ public actor ControlService {
     private let prompts: PromptLibrary
     /// WebAssembly modules by SHA-256.
     private let modules: ModuleStore
+    /// Live changes for event-stream subscribers, and what changed since the last tick (only while subscribed).
+    nonisolated let feed = EventFeed()
+    private var dirtyTasks: Set<TaskID> = []
+    private var dirtyGoals: Set<GoalID> = []
+    /// Counters and histograms for `/metrics` (since this process started).
+    private var counters = ServiceCounters()
+    nonisolated let dispatchLatency = Histogram()
 
     init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
          prompts: PromptLibrary, status: @escaping @Sendable () -> StatusReply) {
@@ -121,17 +130,140 @@ public actor ControlService {
         ]
     }
 
-    /// Stops consuming (the caller drains the bus connection).
+    /// Stops consuming (the caller drains the bus connection) and ends event streams.
     func stop() {
         for t in consumers { t.cancel() }
+        feed.closeAll()
     }
 
     // MARK: Effects
 
     /// Journals events (without waiting) and remembers the sequence to wait on before telling clients.
     private func record(_ events: [JournalEvent]) {
-        guard let journal, !events.isEmpty else { return }
+        guard !events.isEmpty else { return }
+        observe(events)
+        guard let journal else { return }
         lastSeq = journal.append(events)
+    }
+
+    /// Counts what the events say for `/metrics`, and marks what changed for event-stream subscribers.
+    private func observe(_ events: [JournalEvent]) {
+        let watching = feed.isActive
+        for e in events {
+            switch e {
+            case .taskLeased(let task, let attempt, _, _, _, let at, _, _):
+                if attempt > 1 {
+                    counters.retries += 1
+                } else if let t = state.tasks[task] {
+                    dispatchLatency.observe(Double(Swift.max(0, at - t.createdAt)) / 1000)
+                }
+                if watching { dirtyTasks.insert(task) }
+            case .taskFinished(let task, _, let succeeded, let output, _):
+                counters.finished[succeeded ? "succeeded" : "failed", default: 0] += 1
+                if let usage = output.usage {
+                    let tier = output.tier?.rawValue ?? "unknown"
+                    counters.promptTokens[tier, default: 0] += usage.promptTokens
+                    counters.generatedTokens[tier, default: 0] += usage.generatedTokens
+                }
+                if watching { dirtyTasks.insert(task) }
+            case .taskExpired(let task, _, _, _, _):
+                counters.leasesExpired += 1
+                if watching { dirtyTasks.insert(task) }
+            case .taskForked(let task, let children, _, _):
+                counters.forks += 1
+                let made = state.tasks[task]?.children.suffix(children.count) ?? []
+                if made.contains(where: { (state.tasks[$0]?.round ?? 0) > 0 }) { counters.reforks += 1 }
+                if watching {
+                    dirtyTasks.insert(task)
+                    dirtyTasks.formUnion(made)
+                }
+            case .goalSubmitted(let goal, _, _), .goalCancelled(let goal, _, _), .goalFailed(let goal, _, _):
+                if watching {
+                    dirtyGoals.insert(goal)
+                    if case .goalSubmitted = e { dirtyTasks.formUnion(state.tasks(of: goal).map(\.id)) }
+                }
+            }
+        }
+    }
+
+    /// Sends what changed since the last tick to event-stream subscribers, parents before children.
+    private func flushFeed() {
+        guard !dirtyTasks.isEmpty || !dirtyGoals.isEmpty else { return }
+        var goals = dirtyGoals
+        let tasks = dirtyTasks.compactMap { state.tasks[$0] }.sorted { ($0.depth, $0.index) < ($1.depth, $1.index) }
+        dirtyTasks.removeAll(keepingCapacity: true)
+        dirtyGoals.removeAll(keepingCapacity: true)
+        guard feed.isActive else { return }
+        var frames: [(goal: GoalID, event: String, data: String)] = []
+        for t in tasks {
+            frames.append((t.goal, "task", FeedJSON.task(t)))
+            goals.insert(t.goal)
+        }
+        for g in goals.sorted() { if let r = state.goals[g] { frames.append((g, "goal", FeedJSON.goal(r))) } }
+        feed.publish(frames)
+    }
+
+    /// The control plane's metrics in the Prometheus text format (the broker's are added by the caller).
+    func metrics() -> String {
+        var p = PrometheusText()
+        var tasks: [String: Int] = [:]
+        for t in state.tasks.values where !t.isStructural { tasks[t.state.rawValue, default: 0] += 1 }
+        p.family("hive_tasks", "gauge", "Work tasks by state (forks and plan nodes excluded).")
+        for (k, v) in tasks.sorted(by: { $0.key < $1.key }) { p.sample("hive_tasks", [("state", k)], Double(v)) }
+        var goals: [String: Int] = [:]
+        for g in state.goals.values { goals[g.state.rawValue, default: 0] += 1 }
+        p.family("hive_goals", "gauge", "Goals by state.")
+        for (k, v) in goals.sorted(by: { $0.key < $1.key }) { p.sample("hive_goals", [("state", k)], Double(v)) }
+        var drones: [String: Int] = [:], slots: [String: Int] = [:], busy: [String: Int] = [:]
+        for d in state.drones.values {
+            drones["\(d.tier.rawValue)|\(d.state.rawValue)", default: 0] += 1
+            if d.state == .active { slots[d.tier.rawValue, default: 0] += d.slots }
+            busy[d.tier.rawValue, default: 0] += d.running.count
+        }
+        p.family("hive_drones", "gauge", "Drones by tier and state.")
+        for (k, v) in drones.sorted(by: { $0.key < $1.key }) {
+            let parts = k.split(separator: "|").map(String.init)
+            p.sample("hive_drones", [("tier", parts[0]), ("state", parts[1])], Double(v))
+        }
+        p.family("hive_drone_slots", "gauge", "Task slots of active drones, by tier.")
+        for (k, v) in slots.sorted(by: { $0.key < $1.key }) { p.sample("hive_drone_slots", [("tier", k)], Double(v)) }
+        p.family("hive_drone_slots_busy", "gauge", "Tasks running on drones, by tier.")
+        for (k, v) in busy.sorted(by: { $0.key < $1.key }) { p.sample("hive_drone_slots_busy", [("tier", k)], Double(v)) }
+        p.family("hive_tasks_finished_total", "counter", "Work results by outcome.")
+        for (k, v) in counters.finished.sorted(by: { $0.key < $1.key }) { p.sample("hive_tasks_finished_total", [("outcome", k)], Double(v)) }
+        p.single("hive_task_retries_total", "counter", "Leases after a task's first attempt.", Double(counters.retries))
+        p.single("hive_leases_expired_total", "counter", "Leases that ran past their deadline or lost their drone.", Double(counters.leasesExpired))
+        p.single("hive_forks_total", "counter", "Forks (a task split into children).", Double(counters.forks))
+        p.single("hive_reforks_total", "counter", "Plan steps re-forked after a failed round.", Double(counters.reforks))
+        p.family("hive_tokens_total", "counter", "Model tokens by the tier of the drone that spent them.")
+        for (k, v) in counters.promptTokens.sorted(by: { $0.key < $1.key }) { p.sample("hive_tokens_total", [("tier", k), ("kind", "prompt")], Double(v)) }
+        for (k, v) in counters.generatedTokens.sorted(by: { $0.key < $1.key }) { p.sample("hive_tokens_total", [("tier", k), ("kind", "generated")], Double(v)) }
+        p.histogram("hive_dispatch_latency_seconds", "From a task's creation to its first lease.", dispatchLatency.snapshot)
+        if let journal {
+            p.single("hive_journal_bytes", "gauge", "Journal size since the last compaction.", Double(journal.size))
+            p.histogram("hive_journal_sync_seconds", "Each group commit's fdatasync.", journal.syncLatency.snapshot)
+        }
+        p.single("hive_event_stream_subscribers", "gauge", "Open event streams (dashboards).", Double(feed.subscriberCount))
+        return p.text
+    }
+
+    /// A new event stream for `goal` (nil: every goal), starting with a snapshot: the goal and all its tasks, or
+    /// every goal. Nil when the goal is unknown.
+    func events(goal: GoalID?) -> EventStream? {
+        if let goal, state.goals[goal] == nil { return nil }
+        let stream = feed.subscribe(goal: goal)
+        if let goal, let g = state.goals[goal] {
+            stream.send(event: "goal", data: FeedJSON.goal(g))
+            for t in state.tasks(of: goal).sorted(by: { ($0.depth, $0.index) < ($1.depth, $1.index) }) {
+                stream.send(event: "task", data: FeedJSON.task(t))
+            }
+        } else {
+            for g in state.goals.values.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }).suffix(500) {
+                stream.send(event: "goal", data: FeedJSON.goal(g))
+            }
+        }
+        stream.send(event: "synced", data: "{}")
+        return stream
     }
 
     private func durable() async {
@@ -229,6 +361,7 @@ public actor ControlService {
     }
 
     private func tick() {
+        flushFeed()
         let events = state.tick(now: now)
         if !events.isEmpty {
             record(events)
@@ -246,16 +379,34 @@ public actor ControlService {
 
     // MARK: API
 
+    /// An API call's reply: the body, the status an HTTP client gets, and headers for the bus (module parts).
+    struct APIAnswer: Sendable {
+        var body: [UInt8]
+        var status: Int
+        var headers: NATSHeaders? = nil
+    }
+
     private func handleAPI(_ m: NATSMessage, client: NATSClient) async {
         guard let reply = m.reply else { return }
         let verb = m.subject.split(separator: ".").last.map(String.init) ?? ""
+        let answer = await api(verb, payload: m.payload, headers: m.headers)
+        do { try client.publish(reply, answer.body, headers: answer.headers) } catch {
+            log.warn("publish_failed", ["subject": reply, "reason": "\(error)"])
+        }
+    }
+
+    /// One API call (`hive.v1.api.VERB`, or its HTTP route): the reply body, and the status an HTTP client gets
+    /// (200, or 400/404 with an `APIError` body).
+    func api(_ verb: String, payload: [UInt8], headers: NATSHeaders? = nil) async -> APIAnswer {
         let decoder = JSONDecoder()
-        func ref() -> GoalRef? { try? decoder.decode(GoalRef.self, from: Data(m.payload)) }
-        func answer<T: Encodable>(_ value: T) { publish(reply, value) }
+        func ref() -> GoalRef? { try? decoder.decode(GoalRef.self, from: Data(payload)) }
+        func answer<T: Encodable>(_ value: T, status: Int = 200) -> APIAnswer {
+            APIAnswer(body: (try? Array(encoder.encode(value))) ?? [], status: value is APIError && status == 200 ? 400 : status)
+        }
         switch verb {
         case "submit":
             let spec: GoalSpec
-            do { spec = prompts.filling(try decoder.decode(GoalSpec.self, from: Data(m.payload))) } catch {
+            do { spec = prompts.filling(try decoder.decode(GoalSpec.self, from: Data(payload))) } catch {
                 return answer(APIError("unreadable goal: \(error)"))
             }
             do {
@@ -264,67 +415,64 @@ public actor ControlService {
                 log.info("goal_accepted", ["goal": id, "tasks": state.goals[id]?.taskCount ?? 0, "priority": spec.priority])
                 dispatch()
                 await durable()
-                answer(GoalRef(goal: id))
+                return answer(GoalRef(goal: id))
             } catch {
-                answer(APIError(error.description))
+                return answer(APIError(error.description))
             }
         case "goals":
             let all = state.goals.values.sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
             await durable()
-            answer(all.map { summary($0) })
+            return answer(all.map { summary($0) })
         case "goal", "tasks", "result", "cancel":
             guard let r = ref(), state.goals[r.goal] != nil else {
-                return answer(APIError("unknown goal '\(ref()?.goal ?? "")'"))
+                return answer(APIError("unknown goal '\(ref()?.goal ?? "")'"), status: 404)
             }
             if verb == "cancel", let e = state.cancel(goal: r.goal, now: now) {
                 record([e])
                 dispatch()
             }
             await durable()
-            guard let g = state.goals[r.goal] else { return answer(APIError("unknown goal '\(r.goal)'")) }
+            guard let g = state.goals[r.goal] else { return answer(APIError("unknown goal '\(r.goal)'"), status: 404) }
             switch verb {
-            case "tasks": answer(state.tasks(of: g.id).map(TaskView.init))
+            case "tasks": return answer(state.tasks(of: g.id).map(TaskView.init))
             case "result":
                 let all = state.tasks(of: g.id)
-                answer(GoalResult(goal: summary(g, tasks: all), answer: state.tasks[g.root]?.result?.output,
+                return answer(GoalResult(goal: summary(g, tasks: all), answer: state.tasks[g.root]?.result?.output,
                                   ledger: GoalLedger(goal: g, tasks: all, now: now), steps: state.stepViews(of: g.id),
                                   tasks: all.filter { !$0.isStructural }.map(TaskView.init)))
-            default: answer(summary(g))
+            default: return answer(summary(g))
             }
         case "module_add":
             let result: Result<ModuleRef, APIError>
-            if let h = m.headers, let hash = h[ModuleTransfer.hashHeader] {
+            if let h = headers, let hash = h[ModuleTransfer.hashHeader] {
                 guard let offset = h[ModuleTransfer.offsetHeader].flatMap(Int.init), let size = h[ModuleTransfer.sizeHeader].flatMap(Int.init) else {
                     return answer(APIError("module part: needs integer \(ModuleTransfer.offsetHeader) and \(ModuleTransfer.sizeHeader) headers"))
                 }
-                result = modules.addPart(hash: hash, offset: offset, size: size, bytes: m.payload)
+                result = modules.addPart(hash: hash, offset: offset, size: size, bytes: payload)
             } else {
-                result = modules.add(m.payload)
+                result = modules.add(payload)
             }
             switch result {
-            case .success(let ref) where ref.received != nil: answer(ref)
+            case .success(let ref) where ref.received != nil: return answer(ref)
             case .success(let ref):
                 log.info("module_added", ["module": ref.module, "bytes": ref.size ?? 0])
-                answer(ref)
-            case .failure(let e): answer(e)
+                return answer(ref)
+            case .failure(let e): return answer(e)
             }
         case "module_get":
-            guard let r = try? decoder.decode(ModuleRef.self, from: Data(m.payload)), let bytes = modules.get(r.module) else {
-                return answer(APIError("unknown module (add it with hive module add FILE.wasm)"))
+            guard let r = try? decoder.decode(ModuleRef.self, from: Data(payload)), let bytes = modules.get(r.module) else {
+                return answer(APIError("unknown module (add it with hive module add FILE.wasm)"), status: 404)
             }
             let offset = Swift.min(Swift.max(r.offset ?? 0, 0), bytes.count)
             let part = bytes[offset..<Swift.min(bytes.count, offset + ModuleTransfer.partSize(maxPayload: client.maxPayload))]
-            do {
-                try client.publish(reply, Array(part), headers: [ModuleTransfer.sizeHeader: String(bytes.count)])
-            } catch { log.warn("publish_failed", ["subject": reply, "reason": "\(error)"]) }
+            return APIAnswer(body: Array(part), status: 200, headers: [ModuleTransfer.sizeHeader: String(bytes.count)])
         case "drones":
             let t = now
-            answer(state.drones.values.sorted { ($0.tier, $0.name) < ($1.tier, $1.name) }.map { DroneView($0, now: t) })
+            return answer(state.drones.values.sorted { ($0.tier, $0.name) < ($1.tier, $1.name) }.map { DroneView($0, now: t) })
         case "status":
-            // One subscription serves every API verb: a second one in the same queue group would split requests.
-            answer(status())
+            return answer(status())
         default:
-            answer(APIError("unknown API '\(verb)'"))
+            return answer(APIError("unknown API '\(verb)'"), status: 404)
         }
     }
 

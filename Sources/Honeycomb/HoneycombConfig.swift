@@ -40,6 +40,12 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var journalCompactBytes = 64 << 20
     /// Where the role prompt frames live; nil searches `PromptLibrary.searchPath`.
     public var promptsDirectory: String?
+    /// The HTTP API, dashboard and metrics; nil turns HTTP off.
+    public var http: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 8420)
+    /// Whether `http` was chosen (flag or file): then failing to listen stops start-up, where the default only warns.
+    public var httpChosen = false
+    /// Refuse HTTP requests that change anything (submit, cancel).
+    public var httpReadOnly = false
 
     public init() {}
 
@@ -47,6 +53,7 @@ public struct HoneycombConfig: Equatable, Sendable {
         usage: honeycombd [--config FILE] [--listen HOST:PORT] [--token TOKEN | --user USER --pass PASS]
                           [--max-payload BYTES] [--event-loops N] [--log-level debug|info|warn|error]
                           [--nats nats://HOST:PORT[,nats://HOST:PORT...]] [--data DIR] [--prompts DIR]
+                          [--http HOST:PORT|off] [--http-read-only]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
         server or cluster with --nats (the embedded broker is then off).
@@ -60,6 +67,9 @@ public struct HoneycombConfig: Equatable, Sendable {
           --nats URLS          use this NATS server/cluster (credentials in the URL: nats://user:pass@host:port)
           --data DIR           journal accepted goals and task results here (survives crashes and restarts)
           --prompts DIR        role prompt frames for plans (default: Config/prompts, then /etc/hive/prompts)
+          --http HOST:PORT     HTTP API, dashboard and /metrics (default 127.0.0.1:8420; off to disable); it
+                               asks for the broker's token or user/password when those are set
+          --http-read-only     serve HTTP without submit and cancel
         """
 
     /// Applies a config file's JSON text.
@@ -93,6 +103,10 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "journal_compact_bytes": journalCompactBytes = try int(key, value)
             case "prices": try setPrices(value, path: path)
             case "prompts_dir": promptsDirectory = try string(key, value)
+            case "http": try setHTTP(try string(key, value))
+            case "http_read_only":
+                guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
+                httpReadOnly = b
             default: throw .unknownKey(key, path: path)
             }
         }
@@ -149,6 +163,19 @@ public struct HoneycombConfig: Equatable, Sendable {
         }
     }
 
+    /// `HOST:PORT` for the HTTP API, or `off`.
+    public mutating func setHTTP(_ text: String) throws(HoneycombConfigError) {
+        httpChosen = true
+        if text == "off" {
+            http = nil
+            return
+        }
+        switch ListenAddress.parse(text) {
+        case .success(let a): http = a
+        case .failure(let e): throw .invalidValue(key: "http", reason: e.description + ", or off")
+        }
+    }
+
     public mutating func setLogLevel(_ text: String) throws(HoneycombConfigError) {
         guard let l = LogLevel(name: text) else {
             throw .invalidValue(key: "log_level", reason: "'\(text)' is not one of debug, info, warn, error")
@@ -177,13 +204,18 @@ public struct HoneycombConfig: Equatable, Sendable {
         while i < arguments.count {
             let arg = arguments[i]
             let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
-                         "--nats", "--data", "--prompts"]
+                         "--nats", "--data", "--prompts", "--http", "--http-read-only"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
                 value = String(arg[arg.index(after: eq)...])
             }
             guard known.contains(name) else { throw .usage("unknown option '\(arg)'\n\n\(usage)") }
+            if name == "--http-read-only" {  // a switch, no value
+                flags.append((name, value ?? "true"))
+                i += 1
+                continue
+            }
             if value == nil {
                 i += 1
                 guard i < arguments.count else { throw .usage("option \(name) needs a value\n\n\(usage)") }
@@ -214,6 +246,10 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--nats": try config.setExternalBus(value)
             case "--data": config.dataDirectory = value
             case "--prompts": config.promptsDirectory = value
+            case "--http": try config.setHTTP(value)
+            case "--http-read-only":
+                guard let b = Bool(value) else { throw .invalidValue(key: "--http-read-only", reason: "'\(value)' is not true or false") }
+                config.httpReadOnly = b
             default: break
             }
         }

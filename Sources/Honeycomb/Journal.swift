@@ -195,6 +195,8 @@ public final class Journal: @unchecked Sendable {
 
     /// Bytes in journal.log now (the compaction trigger).
     public var size: Int { lock.withLock { journalBytes } }
+    /// How long each group commit's `fdatasync` took (for `/metrics`).
+    let syncLatency = Histogram()
 
     /// The first write error, if any (the daemon stops accepting work).
     public var writeFailure: String? { lock.withLock { failure } }
@@ -228,7 +230,10 @@ public final class Journal: @unchecked Sendable {
                     if let e = writeSnapshot(Array(bytes)) { error = e }
                 }
             }
+            let syncStart = ContinuousClock.now
             if fdatasync(fd) != 0 { error = error ?? "fdatasync: \(String(cString: strerror(errno)))" }
+            let took = ContinuousClock.now - syncStart
+            syncLatency.observe(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
             let ready: [CheckedContinuation<Void, Never>] = lock.withLock {
                 if let error, failure == nil { failure = error }
                 durableSeq = seq

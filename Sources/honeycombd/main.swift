@@ -66,6 +66,29 @@ do {
     exit(1)
 }
 
+if let address = config.http {
+    let auth: HTTPAuth
+    switch config.broker.auth {
+    case .none: auth = .none
+    case .token(let t): auth = .token(t)
+    case .userPassword(let u, let p): auth = .userPassword(user: u, password: p)
+    }
+    let embedded = broker
+    let settings = ControlPlane.HTTPSettings(host: address.host, port: address.port, auth: auth, readOnly: config.httpReadOnly,
+                                             extraMetrics: { embedded.map { BrokerMetrics.text($0.stats()) } ?? "" })
+    do {
+        _ = try control.serveHTTP(settings)
+    } catch {
+        if config.httpChosen {
+            log.error("start_failed", ["reason": "\(error)"])
+            await control.stop()
+            broker?.shutdown()
+            exit(1)
+        }
+        log.warn("http_off", ["reason": "\(error)", "effect": "no HTTP API or dashboard; pass --http HOST:PORT to choose another address"])
+    }
+}
+
 let received = await ShutdownSignal.wait()
 log.info("shutting_down", ["signal": received == SIGTERM ? "SIGTERM" : "SIGINT"])
 await control.stop()
