@@ -35,6 +35,12 @@ public struct HTTPRequestParser: Sendable {
         while start < buffer.count && (buffer[start] == 0x0D || buffer[start] == 0x0A) { start += 1 }
         guard let headEnd = headerBlockEnd() else {
             if buffered > limits.maxHeaderBytes { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
+            // A request line is printable ASCII: anything else (a TLS hello, binary noise) is refused at once
+            // rather than waited on until the request deadline.
+            for b in buffer[start...] {
+                if b == 0x0A { break }
+                if (b < 0x20 && b != 0x0D && b != 0x09) || b >= 0x7F { throw .badRequest("not an HTTP/1.x request") }
+            }
             return nil
         }
         guard headEnd.lines - start <= limits.maxHeaderBytes else { throw .headersTooLarge(limit: limits.maxHeaderBytes) }

@@ -85,6 +85,12 @@ import Testing
         #expect(throws: HTTPError.headersTooLarge(limit: 200)) { _ = try Self.parse("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits: limits) }
     }
 
+    @Test func bytesThatCannotStartARequestAreRefusedWithoutWaiting() {
+        var p = HTTPRequestParser()
+        p.append([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])  // a TLS hello, no line end yet
+        #expect(throws: HTTPError.badRequest("not an HTTP/1.x request")) { _ = try p.next() }
+    }
+
     @Test func anIncompleteRequestWaitsForMoreBytes() throws {
         var p = HTTPRequestParser()
         p.append(Array("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab".utf8))

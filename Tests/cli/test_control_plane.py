@@ -7,7 +7,8 @@ from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
 
 CONFIG_PLANS = pathlib.Path(__file__).resolve().parents[2] / "Config" / "plans"
 
-FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600,
+# HTTP is off unless a test asks for it (the default port, 8420, is one per machine).
+FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600, "http": "off",
         "prompts_dir": str(pathlib.Path(__file__).resolve().parents[2] / "Config" / "prompts")}
 
 
