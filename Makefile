@@ -14,7 +14,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: build debug llama llama-bench test test-swift test-tsan test-compat bench demo clean
+.PHONY: build debug llama llama-bench test test-swift test-tsan test-compat bench demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -87,6 +87,28 @@ bench: build llama-bench
 ## architect), shows the results. MODEL=path.gguf puts your own instruct model on every drone.
 demo: build
 	$(PYTHON) Tests/demo/demo.py --bin $(RELEASE) $(if $(MODEL),--model $(abspath $(MODEL)))
+
+## Installs the release binaries, the shared libraries they load (llama.cpp's and the Swift runtime's, beside
+## them in $(PREFIX)/lib/hive, found through $$ORIGIN), the systemd units, example configs and docs. Existing
+## configs are kept. `make install PREFIX=/usr DESTDIR=pkg/` for packaging; Docs/OPERATIONS.md for the rest.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+HIVE_LIBDIR := $(PREFIX)/lib/hive
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(HIVE_LIBDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/hive/drone \
+	    $(DESTDIR)$(SYSCONFDIR)/hive/prompts $(DESTDIR)$(PREFIX)/share/doc/hive
+	install -m 755 $(RELEASE)/honeycombd $(RELEASE)/drone $(RELEASE)/hive $(DESTDIR)$(HIVE_LIBDIR)/
+	for b in honeycombd drone hive; do ldd $(RELEASE)/$$b; done | awk '/=> \// {print $$3}' \
+	    | grep -E '^$(LLAMA_PREFIX)/lib/|/lib/swift/linux/' | sort -u | xargs -r -I{} cp -L {} $(DESTDIR)$(HIVE_LIBDIR)/
+	for b in honeycombd drone hive; do ln -sf ../lib/hive/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
+	for u in Config/systemd/*.service; do \
+	    sed 's|/usr/local|$(PREFIX)|g; s|/etc/hive|$(SYSCONFDIR)/hive|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	test -e $(DESTDIR)$(SYSCONFDIR)/hive/honeycombd.json || install -m 640 Config/honeycombd.json $(DESTDIR)$(SYSCONFDIR)/hive/
+	install -m 644 Config/prompts/*.txt $(DESTDIR)$(SYSCONFDIR)/hive/prompts/
+	install -m 644 Config/drone.env.example $(DESTDIR)$(SYSCONFDIR)/hive/drone/
+	install -m 644 README.md MANIFESTO.md Docs/*.md $(DESTDIR)$(PREFIX)/share/doc/hive/
+	@echo "installed under $(DESTDIR)$(PREFIX); next: systemctl enable --now honeycombd (Docs/OPERATIONS.md)"
 
 clean:
 	rm -rf .build
