@@ -190,7 +190,13 @@ public actor ControlService {
     private func flushFeed() {
         guard !dirtyTasks.isEmpty || !dirtyGoals.isEmpty else { return }
         var goals = dirtyGoals
-        let tasks = dirtyTasks.compactMap { state.tasks[$0] }.sorted { ($0.depth, $0.index) < ($1.depth, $1.index) }
+        // A join settles inside `apply` when a child finishes: the forks above a changed task may have changed too.
+        var changed = dirtyTasks
+        for id in dirtyTasks {
+            var parent = state.tasks[id]?.parent
+            while let p = parent, changed.insert(p).inserted { parent = state.tasks[p]?.parent }
+        }
+        let tasks = changed.compactMap { state.tasks[$0] }.sorted { ($0.depth, $0.index) < ($1.depth, $1.index) }
         dirtyTasks.removeAll(keepingCapacity: true)
         dirtyGoals.removeAll(keepingCapacity: true)
         guard feed.isActive else { return }

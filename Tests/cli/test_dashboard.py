@@ -1,0 +1,112 @@
+"""The dashboard in a real browser: headless Chromium from Debian, driven over the DevTools protocol (PyPI
+websocket-client), loads the page from a running honeycombd with drones, watches a goal's fork–join tree update
+live until it completes, and checks the DOM. The screenshot is kept as a test artifact
+(.build/test-artifacts/dashboard.png)."""
+import base64, json, os, pathlib, shutil, subprocess, tempfile, time, urllib.request
+
+import pytest
+import websocket
+
+from conftest import free_port, wait_for_log
+from test_control_plane import start_drones, start_honeycombd
+from test_http import JSON, request
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / ".build" / "test-artifacts"
+# Headless, no sandbox (containers), and off the network: every host but loopback resolves to nothing, and the
+# browser's own background traffic (updates, safe browsing, metrics) is off.
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+         "--disable-default-apps", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+         "--metrics-recording-only", "--no-pings", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+         "--window-size=1400,1000"]
+
+
+class Browser:
+    """One Chromium page over the DevTools protocol."""
+
+    def __init__(self, procs):
+        self.profile = tempfile.mkdtemp(prefix="hive-chromium-")
+        self.proc = procs.start([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"])
+        port_file = pathlib.Path(self.profile) / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().count("\n") >= 1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        port = int(port_file.read_text().split("\n")[0])
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list"))
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
+        self.next_id = 0
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == self.next_id:
+                if "error" in msg:
+                    raise AssertionError(f"{method}: {msg['error']}")
+                return msg["result"]
+
+    def eval(self, expression):
+        r = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return r["result"].get("value")
+
+    def wait(self, expression, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.eval(expression):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"never true: {expression}\nDOM: {self.eval('document.body.innerHTML')[:3000]}")
+
+    def close(self):
+        self.ws.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
+def test_the_dashboard_follows_a_goal_tree_live_in_a_browser(procs, tmp_path):
+    port, http_port = free_port(), free_port()
+    hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}"})
+    wait_for_log(hc, "event=http_listening")
+    url = f"nats://127.0.0.1:{port}"
+    start_drones(procs, url, 1, slots=2, tier="worker")
+    start_drones(procs, url, 1, slots=1, tier="edge")
+    browser = Browser(procs)
+    try:
+        # Two forks of three sleeps each: on three slots this takes a couple of seconds, so the page sees it run.
+        sleep = {"kind": "exec", "input": {"command": "/bin/sleep", "args": ["0.4"]}}
+        plan = {"name": "garden", "root": {"kind": "fork", "join": "all", "children": [
+            {"kind": "fork", "join": "all", "children": [sleep] * 3} for _ in range(2)]}}
+        status, _, body = request(http_port, "POST", "/api/goals", plan, JSON)
+        assert status == 201, body
+        goal = body["goal"]
+        browser.call("Page.enable")
+        browser.call("Page.navigate", url=f"http://127.0.0.1:{http_port}/?goal={goal}")
+        browser.wait(f"document.querySelectorAll('#tree .node').length === 9")
+        # Live: some node is seen running, later all are done, without reloading the page.
+        browser.wait("document.querySelector('#tree .node[data-state=leased], #tree .node[data-state=running]') !== null", timeout=20)
+        browser.wait("document.querySelector('#goal-panel').dataset.state === 'succeeded'", timeout=30)
+        browser.wait("document.querySelectorAll('#tree .node[data-state=succeeded]').length === 9")
+        dom = browser.eval("""JSON.stringify({
+            goalRow: document.querySelector(`#goals tr[data-goal='%s']`)?.dataset.state,
+            forks: document.querySelectorAll('#tree .node[data-kind=fork]').length,
+            drones: [...document.querySelectorAll('#tree .node[data-kind=exec] .drone-name')].map(e => e.textContent),
+            tiers: [...document.querySelectorAll('#drones .tier')].map(e => e.dataset.tier),
+            ledger: document.querySelector('#ledger').textContent,
+            cancel: document.querySelector('#cancel').disabled,
+            reloads: performance.getEntriesByType('navigation').length})""" % goal)
+        dom = json.loads(dom)
+        assert dom["goalRow"] == "succeeded"
+        assert dom["forks"] == 3
+        assert len(dom["drones"]) == 6 and all(d.startswith("@") for d in dom["drones"])
+        assert dom["tiers"] == ["worker", "edge"]
+        assert "calls" in dom["ledger"] and dom["cancel"] is True
+        assert dom["reloads"] == 1
+        shot = browser.call("Page.captureScreenshot", format="png")["data"]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "dashboard.png").write_bytes(base64.b64decode(shot))
+        assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+    finally:
+        browser.close()
