@@ -75,13 +75,15 @@ test-compat: debug
 	    $(PYTHON) -m pytest -q Tests/cli
 
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
-## control plane, and the drone's llama path vs llama.cpp's llama-bench.
+## control plane, the drone's llama path vs llama.cpp's llama-bench, cognition, WebAssembly, HTTP (needs wrk:
+## apt-get install wrk).
 bench: build llama-bench
 	$(PYTHON) Tests/bench/broker_bench.py --hive $(RELEASE)/hive --honeycombd $(RELEASE)/honeycombd
 	$(PYTHON) Tests/bench/control_bench.py --bin $(RELEASE)
 	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH)
 	$(PYTHON) Tests/bench/cognition_bench.py --bin $(RELEASE)
 	$(PYTHON) Tests/bench/wasm_bench.py --hive $(RELEASE)/hive
+	$(PYTHON) Tests/bench/http_bench.py --bin $(RELEASE)
 
 ## Starts honeycombd and drones of each tier, runs goals (exec fork, vote, a goal in words planned by the
 ## architect), shows the results. MODEL=path.gguf puts your own instruct model on every drone.

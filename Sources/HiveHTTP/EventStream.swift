@@ -40,7 +40,12 @@ public final class EventStream: @unchecked Sendable {
     /// Queues a frame; false once the stream is closed (the producer should forget it).
     @discardableResult
     public func send(event: String? = nil, data: String, id: String? = nil) -> Bool {
-        let f = Self.frame(event: event, data: data, id: id)
+        send(frame: Self.frame(event: event, data: data, id: id))
+    }
+
+    /// Queues a frame built with `frame(event:data:id:)` (built once when it goes to many streams).
+    @discardableResult
+    public func send(frame f: String) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard !closed else { return false }

@@ -150,6 +150,7 @@ public actor ControlService {
     private func observe(_ events: [JournalEvent]) {
         let watching = feed.isActive
         for e in events {
+            var changed: TaskID?
             switch e {
             case .taskLeased(let task, let attempt, _, _, _, let at, _, _):
                 if attempt > 1 {
@@ -157,7 +158,7 @@ public actor ControlService {
                 } else if let t = state.tasks[task] {
                     dispatchLatency.observe(Double(Swift.max(0, at - t.createdAt)) / 1000)
                 }
-                if watching { dirtyTasks.insert(task) }
+                changed = task
             case .taskFinished(let task, _, let succeeded, let output, _):
                 counters.finished[succeeded ? "succeeded" : "failed", default: 0] += 1
                 if let usage = output.usage {
@@ -165,23 +166,24 @@ public actor ControlService {
                     counters.promptTokens[tier, default: 0] += usage.promptTokens
                     counters.generatedTokens[tier, default: 0] += usage.generatedTokens
                 }
-                if watching { dirtyTasks.insert(task) }
+                changed = task
             case .taskExpired(let task, _, _, _, _):
                 counters.leasesExpired += 1
-                if watching { dirtyTasks.insert(task) }
+                changed = task
             case .taskForked(let task, let children, _, _):
                 counters.forks += 1
                 let made = state.tasks[task]?.children.suffix(children.count) ?? []
                 if made.contains(where: { (state.tasks[$0]?.round ?? 0) > 0 }) { counters.reforks += 1 }
-                if watching {
-                    dirtyTasks.insert(task)
-                    dirtyTasks.formUnion(made)
-                }
+                if watching, let goal = state.tasks[task]?.goal, feed.wantsTasks(of: goal) { dirtyTasks.formUnion(made) }
+                changed = task
             case .goalSubmitted(let goal, _, _), .goalCancelled(let goal, _, _), .goalFailed(let goal, _, _):
-                if watching {
-                    dirtyGoals.insert(goal)
-                    if case .goalSubmitted = e { dirtyTasks.formUnion(state.tasks(of: goal).map(\.id)) }
-                }
+                guard watching else { continue }
+                dirtyGoals.insert(goal)
+                if case .goalSubmitted = e, feed.wantsTasks(of: goal) { dirtyTasks.formUnion(state.tasks(of: goal).map(\.id)) }
+            }
+            if watching, let task = changed, let goal = state.tasks[task]?.goal {
+                dirtyGoals.insert(goal)
+                if feed.wantsTasks(of: goal) { dirtyTasks.insert(task) }
             }
         }
     }
@@ -205,7 +207,7 @@ public actor ControlService {
             frames.append((t.goal, "task", FeedJSON.task(t)))
             goals.insert(t.goal)
         }
-        for g in goals.sorted() { if let r = state.goals[g] { frames.append((g, "goal", FeedJSON.goal(r))) } }
+        for g in goals.sorted() { if let r = state.goals[g] { frames.append((g, "goal", FeedJSON.goal(r, root: state.tasks[r.root]))) } }
         feed.publish(frames)
     }
 
@@ -253,19 +255,19 @@ public actor ControlService {
         return p.text
     }
 
-    /// A new event stream for `goal` (nil: every goal), starting with a snapshot: the goal and all its tasks, or
-    /// every goal. Nil when the goal is unknown.
-    func events(goal: GoalID?) -> EventStream? {
+    /// A new event stream for `goal` (nil: every goal, and every task too with `allTasks`), starting with a
+    /// snapshot: the goal and all its tasks, or the latest 500 goals. Nil when the goal is unknown.
+    func events(goal: GoalID?, allTasks: Bool = false) -> EventStream? {
         if let goal, state.goals[goal] == nil { return nil }
-        let stream = feed.subscribe(goal: goal)
+        let stream = feed.subscribe(goal: goal, tasks: allTasks)
         if let goal, let g = state.goals[goal] {
-            stream.send(event: "goal", data: FeedJSON.goal(g))
+            stream.send(event: "goal", data: FeedJSON.goal(g, root: state.tasks[g.root]))
             for t in state.tasks(of: goal).sorted(by: { ($0.depth, $0.index) < ($1.depth, $1.index) }) {
                 stream.send(event: "task", data: FeedJSON.task(t))
             }
         } else {
             for g in state.goals.values.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }).suffix(500) {
-                stream.send(event: "goal", data: FeedJSON.goal(g))
+                stream.send(event: "goal", data: FeedJSON.goal(g, root: state.tasks[g.root]))
             }
         }
         stream.send(event: "synced", data: "{}")

@@ -6,42 +6,69 @@ import Synchronization
 ///
 /// Cheap for the scheduler by construction: without subscribers it costs one atomic load per journaled batch;
 /// with them, the service only marks what changed (set inserts) and, on its 50 ms tick, writes one compact JSON
-/// line per changed task and goal (a task that went queued → leased → succeeded inside one tick is sent once, in
-/// its latest state). Each subscriber has its own bounded queue (`EventStream`), so a slow browser loses events
+/// line per changed goal, and per changed task of the goals someone follows task by task (a task that went
+/// queued → leased → succeeded inside one tick is sent once, in its latest state). The global stream is
+/// goal-level unless asked for every task (`?tasks=all`): a dashboard watching the goal list costs a line per
+/// goal per tick, however many tasks run. Each subscriber has its own bounded queue (`EventStream`), so a slow browser loses events
 /// (and is told, so it can reload) instead of slowing anything down.
 final class EventFeed: Sendable {
     private struct Subscriber: Sendable {
         let stream: EventStream
+        /// Only this goal's events; nil for every goal.
         let goal: GoalID?
+        /// Task events too (a goal's own stream always has them; the global stream only when asked).
+        let tasks: Bool
     }
 
     private let subscribers = Mutex<[ObjectIdentifier: Subscriber]>([:])
     private let count = Atomic<Int>(0)
+    /// Global subscribers that want every task's changes, and goals whose own stream is open (with counts).
+    private let allTasks = Atomic<Int>(0)
+    private let watchedGoals = Mutex<[GoalID: Int]>([:])
     /// Frames a subscriber may have queued before it starts losing them.
     static let capacity = 20_000
 
     var isActive: Bool { count.load(ordering: .relaxed) > 0 }
     var subscriberCount: Int { count.load(ordering: .relaxed) }
 
-    /// A new stream for events of `goal` (or of every goal), registered at once: the caller queues its snapshot
-    /// first, inside the same actor step, so nothing falls between the snapshot and the live events.
-    func subscribe(goal: GoalID?) -> EventStream {
+    /// Whether anyone follows `goal`'s tasks (so the scheduler marks them); goal-level changes are always sent.
+    func wantsTasks(of goal: GoalID) -> Bool {
+        if allTasks.load(ordering: .relaxed) > 0 { return true }
+        return watchedGoals.withLock { $0[goal] != nil }
+    }
+
+    /// A new stream for events of `goal` (with its tasks), or of every goal (with every task only when `tasks`),
+    /// registered at once: the caller queues its snapshot first, inside the same actor step, so nothing falls
+    /// between the snapshot and the live events.
+    func subscribe(goal: GoalID?, tasks: Bool) -> EventStream {
         let stream = EventStream(capacity: Self.capacity)
         let id = ObjectIdentifier(stream)
-        subscribers.withLock { $0[id] = Subscriber(stream: stream, goal: goal) }
+        let wantsAll = goal == nil && tasks
+        subscribers.withLock { $0[id] = Subscriber(stream: stream, goal: goal, tasks: goal != nil || tasks) }
         count.wrappingAdd(1, ordering: .relaxed)
+        if wantsAll { allTasks.wrappingAdd(1, ordering: .relaxed) }
+        if let goal { watchedGoals.withLock { $0[goal, default: 0] += 1 } }
         stream.onClose { [weak self] in
-            guard let self else { return }
-            if self.subscribers.withLock({ $0.removeValue(forKey: id) }) != nil { self.count.wrappingSubtract(1, ordering: .relaxed) }
+            guard let self, self.subscribers.withLock({ $0.removeValue(forKey: id) }) != nil else { return }
+            self.count.wrappingSubtract(1, ordering: .relaxed)
+            if wantsAll { self.allTasks.wrappingSubtract(1, ordering: .relaxed) }
+            if let goal {
+                self.watchedGoals.withLock {
+                    $0[goal, default: 1] -= 1
+                    if $0[goal] == 0 { $0[goal] = nil }
+                }
+            }
         }
         return stream
     }
 
-    /// Sends each frame to the subscribers that watch its goal (or all goals).
+    /// Sends each frame (built once) to the subscribers that follow it.
     func publish(_ frames: [(goal: GoalID, event: String, data: String)]) {
         let all = subscribers.withLock { Array($0.values) }
+        guard !all.isEmpty else { return }
+        let built = frames.map { (goal: $0.goal, task: $0.event == "task", text: EventStream.frame(event: $0.event, data: $0.data)) }
         for s in all {
-            for f in frames where s.goal == nil || s.goal == f.goal { s.stream.send(event: f.event, data: f.data) }
+            for f in built where (s.goal == nil || s.goal == f.goal) && (s.tasks || !f.task) { s.stream.send(frame: f.text) }
         }
     }
 
@@ -66,8 +93,10 @@ enum FeedJSON {
         return o + "}"
     }
 
-    static func goal(_ g: GoalRecord) -> String {
+    /// `done` of `children`: the root's children that reached a final state (a goal's top-level progress).
+    static func goal(_ g: GoalRecord, root: TaskRecord?) -> String {
         var o = "{\"type\":\"goal\",\"goal\":\(q(g.id)),\"state\":\(q(g.state.rawValue)),\"tasks\":\(g.taskCount)"
+        if let root, !root.children.isEmpty { o += ",\"done\":\(root.childrenFinal),\"children\":\(root.children.count)" }
         if let n = g.name { o += ",\"name\":\(q(n))" }
         if let r = g.reason { o += ",\"reason\":\(q(r))" }
         return o + "}"

@@ -44,7 +44,7 @@ public enum HTTPAuth: Sendable, Equatable {
 /// | `GET /api/goals/ID` | the goal, its answer, ledger, steps and work tasks (`hive result`) |
 /// | `GET /api/goals/ID/tasks` | every node of the task tree, forks included |
 /// | `POST /api/goals/ID/cancel` | cancel |
-/// | `GET /api/events`, `/api/goals/ID/events` | Server-Sent Events: a snapshot, then live changes |
+/// | `GET /api/events[?tasks=all]`, `/api/goals/ID/events` | Server-Sent Events: a snapshot, then live changes (goal-level globally unless `tasks=all`; a goal's stream has its tasks) |
 /// | `GET /metrics` | Prometheus text |
 /// | `GET /healthz` | `ok` (no auth: for load balancers and systemd checks) |
 /// | `GET /` | the dashboard |
@@ -87,7 +87,9 @@ public struct HTTPAPI: Sendable {
             return await call("submit", r.body, created: true)
         case ["api", "events"]:
             if let refused = only("GET") { return refused }
-            guard let stream = await service.events(goal: nil) else { return .response(.error(404, "no events")) }
+            guard let stream = await service.events(goal: nil, allTasks: r.query["tasks"] == "all") else {
+                return .response(.error(404, "no events"))
+            }
             return .events(stream)
         default:
             break

@@ -62,6 +62,33 @@ public struct ControlBenchmark: Sendable {
         return out
     }
 
+    /// A steady load: every 100 ms, one goal forking `rate / 10` noop tasks, for `seconds`; then waits for every
+    /// goal to end. Returns the tasks per second that completed (the offered rate when the hive keeps up).
+    public func paced(rate: Int, seconds: Double) async throws -> Double {
+        let nc = try await connect()
+        defer { nc.close() }
+        let events = try nc.subscribe("hive.v1.events.*")
+        var it = events.makeAsyncIterator()
+        try await nc.flush()
+        let perTick = Swift.max(1, rate / 10)
+        let task = TaskSpec(kind: "noop", maxAttempts: 1)
+        let spec = GoalSpec(name: "paced", budget: Budget(maxTasks: perTick + 1), root: .fork(Array(repeating: task, count: perTick)))
+        let body = Array(try JSONEncoder().encode(spec))
+        let t0 = BrokerBenchmark.seconds()
+        var submitted = 0
+        while BrokerBenchmark.seconds() - t0 < seconds {
+            let due = t0 + Double(submitted) * 0.1
+            let wait = due - BrokerBenchmark.seconds()
+            if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+            let reply = try await nc.request(APISubject.submit, body, timeout: 30)
+            if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { throw BenchError.protocolError(e.error) }
+            submitted += 1
+        }
+        var ended = 0
+        while ended < submitted, await it.next() != nil { ended += 1 }
+        return Double(submitted * perTick) / (BrokerBenchmark.seconds() - t0)
+    }
+
     /// Wall seconds for `tasks` tasks that each sleep `sleepMillis` (a stand-in for model latency).
     public func sleepRun(tasks: Int, sleepMillis: Int) async throws -> Double {
         let nc = try await connect()

@@ -86,6 +86,8 @@ case "bench-control":
     var sleepMillis = 100
     var rounds = 3
     var goals = 1_000
+    var rate = 1_000
+    var seconds = 10.0
     var j = 0
     while j < args.count {
         let v = j + 1 < args.count ? args[j + 1] : ""
@@ -96,6 +98,8 @@ case "bench-control":
         case "--sleep-ms": sleepMillis = Int(v) ?? sleepMillis
         case "--rounds": rounds = Int(v) ?? rounds
         case "--goals": goals = Int(v) ?? goals
+        case "--rate": rate = Int(v) ?? rate
+        case "--seconds": seconds = Double(v) ?? seconds
         default: fail("unknown bench-control option '\(args[j])'")
         }
         j += 2
@@ -111,8 +115,10 @@ case "bench-control":
             print("{\"p50_us\":\(l[l.count / 2] * 1e6),\"p99_us\":\(l[min(l.count - 1, l.count * 99 / 100)] * 1e6)}")
         case "sleep":
             print("{\"seconds\":\(try await bench.sleepRun(tasks: tasks, sleepMillis: sleepMillis))}")
+        case "paced":
+            print("{\"rate\":\(try await bench.paced(rate: rate, seconds: seconds))}")
         default:
-            fail("--mode takes throughput, latency or sleep")
+            fail("--mode takes throughput, latency, sleep or paced")
         }
     } catch {
         fail("bench-control failed: \(error)", code: 1)
