@@ -73,7 +73,7 @@ public actor DroneRuntime {
             Task {
                 for await m in tasks {
                     guard let a = try? decoder.decode(Assignment.self, from: Data(m.payload)) else { continue }
-                    self.accept(a)
+                    self.accept(a, trace: m.headers?["traceparent"].flatMap(TraceContext.init(traceparent:)))
                 }
             },
             Task {
@@ -163,7 +163,7 @@ public actor DroneRuntime {
         }
     }
 
-    private func accept(_ a: Assignment) {
+    private func accept(_ a: Assignment, trace: TraceContext? = nil) {
         if draining || running.count >= options.slots {
             report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: .released,
                                  error: draining ? "drone shutting down" : "no free slot"))
@@ -176,21 +176,29 @@ public actor DroneRuntime {
         }
         let work = Task {
             let start = ContinuousClock.now
+            let startUnix = WallClock.unixNanos()
             let outcome = await backend.run(a)
             let wall = ContinuousClock.now - start
-            self.finished(a, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000))
+            // The run's span, a child of the attempt's span that honeycombd named in the assignment's traceparent.
+            let span = trace.map { _ in
+                SpanReport(spanID: TraceContext.randomSpanID(), name: "\(a.kind) on \(self.options.name)",
+                           startUnixNano: startUnix, endUnixNano: WallClock.unixNanos())
+            }
+            self.finished(a, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000),
+                          trace: trace.flatMap { t in span.map { (t, $0) } })
         }
         running[a.task] = (a, work)
     }
 
-    private func finished(_ a: Assignment, _ o: BackendOutcome, wallMillis: Int) {
+    private func finished(_ a: Assignment, _ o: BackendOutcome, wallMillis: Int, trace: (TraceContext, SpanReport)? = nil) {
         guard running.removeValue(forKey: a.task) != nil else { return }  // cancelled: honeycombd moved on
         var result = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
                                 outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
                                 error: o.error, wallMillis: wallMillis, usage: o.usage, permanent: o.permanent ? true : nil,
                                 fork: o.fork, join: o.join)
         result.fuel = o.fuel
-        report(a, result)
+        result.trace = trace?.1
+        report(a, result, traceparent: trace.map { $0.0.traceparent(span: $0.1.spanID) })
     }
 
     private func cancel(_ task: TaskID) {
@@ -199,9 +207,9 @@ public actor DroneRuntime {
         log.debug("task_cancelled", ["task": task])
     }
 
-    private func report(_ a: Assignment, _ r: TaskResult) {
+    private func report(_ a: Assignment, _ r: TaskResult, traceparent: String? = nil) {
         guard let body = r.fastJSON ?? (try? encoder.encode(r)).map({ Array($0) }) else { return }
-        do { try client.publish(APISubject.results, body) } catch {
+        do { try client.publish(APISubject.results, body, headers: traceparent.map { ["traceparent": $0] }) } catch {
             log.warn("result_not_sent", ["task": a.task, "reason": "\(error)"])
         }
     }

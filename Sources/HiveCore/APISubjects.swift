@@ -12,6 +12,8 @@ public enum APISubject {
     public static let tasks = "hive.v1.api.tasks"
     /// Request/reply: `GoalRef` → `GoalResult` (work tasks only).
     public static let result = "hive.v1.api.result"
+    /// Request/reply: `GoalRef` → `TraceView` (the goal's spans).
+    public static let trace = "hive.v1.api.trace"
     /// Request/reply: `GoalRef` → `GoalSummary` after cancelling.
     public static let cancel = "hive.v1.api.cancel"
     /// Request/reply: → `[DroneView]`.

@@ -489,6 +489,7 @@ public final class ControlState {
             var goal = GoalRecord(id: id, name: spec.name, priority: spec.priority, budget: spec.budget, root: "\(id).0",
                                   createdAt: at)
             if let d = spec.budget.deadlineMillis { goal.deadline = at + Int64(d) }
+            goal.trace = spec.trace
             goals[id] = goal
             runningGoals.insert(id)
             if spec.budget.needsWorstCase || spec.budget.maxCoreCalls != nil { budgetedGoals.insert(id) }

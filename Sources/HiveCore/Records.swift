@@ -194,12 +194,15 @@ public struct GoalRecord: Codable, Sendable {
     public var tierTokensReserved: [String: Int] = [:]
     public var costSpent: Double = 0
     public var costReserved: Double = 0
+    /// The trace its spans belong to (set at submission; absent for goals from before tracing).
+    public var trace: TraceContext?
 }
 
 extension GoalRecord {
     enum CodingKeys: String, CodingKey {
         case id, name, priority, budget, root, state, reason, createdAt, deadline, finishedAt, taskCount
         case tokensSpent, tokensReserved, coreCalls, coreReserved, plan, tierTokensSpent, tierTokensReserved, costSpent, costReserved
+        case trace
     }
 
     /// Snapshots from before token budgets lack the token counters: they decode as zero.
@@ -225,6 +228,7 @@ extension GoalRecord {
         tierTokensReserved = try c.decodeIfPresent([String: Int].self, forKey: .tierTokensReserved) ?? [:]
         costSpent = try c.decodeIfPresent(Double.self, forKey: .costSpent) ?? 0
         costReserved = try c.decodeIfPresent(Double.self, forKey: .costReserved) ?? 0
+        trace = try c.decodeIfPresent(TraceContext.self, forKey: .trace)
     }
 }
 

@@ -205,6 +205,9 @@ public struct GoalSpec: Codable, Sendable, Equatable {
     /// The task tree; for a plan, a `plan` node the steps grow under.
     public var root: TaskSpec
     public var plan: PlanSpec?
+    /// The trace the goal's spans join: honeycombd sets it at submission (from the submitter's `traceparent`
+    /// header, else a new trace), so the journal replays it.
+    public var trace: TraceContext?
 
     public init(name: String? = nil, priority: Int = 0, budget: Budget = Budget(), root: TaskSpec) {
         self.name = name
@@ -223,6 +226,7 @@ public struct GoalSpec: Codable, Sendable, Equatable {
         name = try c.decodeIfPresent(String.self, forKey: .name)
         priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0
         budget = try c.decodeIfPresent(Budget.self, forKey: .budget) ?? Budget()
+        trace = try c.decodeIfPresent(TraceContext.self, forKey: .trace)
         if let p = try c.decodeIfPresent(PlanSpec.self, forKey: .plan) {
             plan = p
         } else if c.contains(.goal) {
@@ -240,8 +244,9 @@ public struct GoalSpec: Codable, Sendable, Equatable {
         try c.encodeIfPresent(name, forKey: .name)
         try c.encode(priority, forKey: .priority)
         try c.encode(budget, forKey: .budget)
+        try c.encodeIfPresent(trace, forKey: .trace)
         if let plan { try c.encode(plan, forKey: .plan) } else { try c.encode(root, forKey: .root) }
     }
 
-    enum CodingKeys: String, CodingKey { case name, priority, budget, root, plan, goal }
+    enum CodingKeys: String, CodingKey { case name, priority, budget, root, plan, goal, trace }
 }

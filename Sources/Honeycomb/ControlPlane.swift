@@ -57,7 +57,7 @@ public final class ControlPlane: Sendable {
     /// yet), recovers accepted goals and starts serving.
     public static func start(options: NATSClientOptions, mode: BrokerMode, dataDirectory: String? = nil,
                              config: ControlConfig = ControlConfig(), compactAtBytes: Int = 64 << 20,
-                             prompts: PromptLibrary = PromptLibrary()) async throws -> ControlPlane {
+                             prompts: PromptLibrary = PromptLibrary(), otlpEndpoint: String? = nil) async throws -> ControlPlane {
         var journal: Journal?
         var recovery: JournalRecovery?
         if let dataDirectory {
@@ -77,8 +77,10 @@ public final class ControlPlane: Sendable {
                         busServer: client.connectedServer ?? "", startedAt: startedAt,
                         uptimeSeconds: Double((ContinuousClock.now - started).components.seconds))
         }
+        let exporter = otlpEndpoint.flatMap(URL.init(string:)).map(OTLPExporter.init(url:))
         let service = try await ControlService.start(client: client, journal: journal, recovery: recovery, config: config,
-                                                     compactAtBytes: compactAtBytes, prompts: prompts, status: status)
+                                                     compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
+                                                     status: status)
         try await client.flush()
         let plane = ControlPlane(client: client, service: service, journal: journal)
         plane.log.info("bus_connected", ["broker": mode.rawValue, "server": client.connectedServer ?? "?"])

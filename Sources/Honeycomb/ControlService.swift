@@ -39,10 +39,23 @@ public actor ControlService {
     /// Counters and histograms for `/metrics` (since this process started).
     private var counters = ServiceCounters()
     nonisolated let dispatchLatency = Histogram()
+    /// Attempt timings and drones' run spans for traces; the wall-clock time the monotonic clock started at.
+    private var traces = TraceLog()
+    private let wallAtStart = WallClock.unixNanos()
+    /// Where finished goals' traces go (OTLP/HTTP JSON), if anywhere.
+    private let exporter: OTLPExporter?
+
+    /// An assignment to send: its subject, and the `traceparent` header naming its attempt's span.
+    struct Outgoing {
+        var subject: String
+        var assignment: Assignment
+        var traceparent: String?
+    }
 
     init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
-         prompts: PromptLibrary, status: @escaping @Sendable () -> StatusReply) {
+         prompts: PromptLibrary, exporter: OTLPExporter?, status: @escaping @Sendable () -> StatusReply) {
         self.client = client
+        self.exporter = exporter
         self.prompts = prompts
         modules = ModuleStore(dataDirectory: journal?.directory)
         self.status = status
@@ -66,10 +79,10 @@ public actor ControlService {
 
     /// Recovers, subscribes and starts the timers.
     static func start(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig,
-                      compactAtBytes: Int = 64 << 20, prompts: PromptLibrary = PromptLibrary(),
+                      compactAtBytes: Int = 64 << 20, prompts: PromptLibrary = PromptLibrary(), exporter: OTLPExporter? = nil,
                       status: @escaping @Sendable () -> StatusReply) async throws -> ControlService {
         let service = ControlService(client: client, journal: journal, recovery: recovery, config: config,
-                                     compactAtBytes: compactAtBytes, prompts: prompts, status: status)
+                                     compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter, status: status)
         await service.recover(recovery)
         try await service.subscribe()
         return service
@@ -115,8 +128,8 @@ public actor ControlService {
                         continue
                     }
                     // The hot path: decide, then encode and send the next assignments without re-entering.
-                    for (subject, assignment) in self.handleResult(r) {
-                        try? c.publish(subject, assignment.fastJSON)
+                    for out in self.handleResult(r) {
+                        try? c.publish(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { ["traceparent": $0] })
                     }
                 }
             },
@@ -152,14 +165,20 @@ public actor ControlService {
         for e in events {
             var changed: TaskID?
             switch e {
-            case .taskLeased(let task, let attempt, _, _, _, let at, _, _):
+            case .taskLeased(let task, let attempt, let drone, _, _, let at, _, _):
+                if let goal = state.tasks[task]?.goal {
+                    traces.leased(goal: goal, task: task, attempt: attempt, drone: drone, at: WallClock.unixNanos())
+                }
                 if attempt > 1 {
                     counters.retries += 1
                 } else if let t = state.tasks[task] {
                     dispatchLatency.observe(Double(Swift.max(0, at - t.createdAt)) / 1000)
                 }
                 changed = task
-            case .taskFinished(let task, _, let succeeded, let output, _):
+            case .taskFinished(let task, let attempt, let succeeded, let output, _):
+                if let goal = state.tasks[task]?.goal {
+                    traces.ended(goal: goal, task: task, attempt: attempt, outcome: succeeded ? "succeeded" : "failed", at: WallClock.unixNanos())
+                }
                 counters.finished[succeeded ? "succeeded" : "failed", default: 0] += 1
                 if let usage = output.usage {
                     let tier = output.tier?.rawValue ?? "unknown"
@@ -167,7 +186,10 @@ public actor ControlService {
                     counters.generatedTokens[tier, default: 0] += usage.generatedTokens
                 }
                 changed = task
-            case .taskExpired(let task, _, _, _, _):
+            case .taskExpired(let task, let attempt, let reason, _, _):
+                if let goal = state.tasks[task]?.goal {
+                    traces.ended(goal: goal, task: task, attempt: attempt, outcome: "expired: \(reason)", at: WallClock.unixNanos())
+                }
                 counters.leasesExpired += 1
                 changed = task
             case .taskForked(let task, let children, _, _):
@@ -209,6 +231,43 @@ public actor ControlService {
         }
         for g in goals.sorted() { if let r = state.goals[g] { frames.append((g, "goal", FeedJSON.goal(r, root: state.tasks[r.root]))) } }
         feed.publish(frames)
+    }
+
+    /// A goal's spans: the goal, every node of its task tree, each attempt (as leased here) and each drone's run
+    /// (as the drone timed it). Nil for goals from before tracing.
+    func trace(of goal: GoalID) -> TraceView? {
+        guard let g = state.goals[goal], let ctx = g.trace else { return nil }
+        func wall(_ ms: Int64) -> Int64 { wallAtStart + (ms - 1) * 1_000_000 }
+        let goalSpan = ctx.spanID("goal")
+        var spans = [SpanView(spanID: goalSpan, parentSpanID: ctx.parentSpanID, name: "goal \(g.name ?? g.id)", kind: .goal,
+                              startUnixNano: wall(g.createdAt), endUnixNano: g.finishedAt.map(wall),
+                              error: g.state == .failed, attributes: ["hive.goal": g.id, "hive.state": g.state.rawValue])]
+        let attempts = traces.goals[goal] ?? [:]
+        let byTask = Dictionary(grouping: attempts, by: { $0.key.task })
+        for t in state.tasks(of: goal) {
+            let taskSpan = ctx.spanID("task", t.id)
+            var attributes = ["hive.task": t.id, "hive.kind": t.kind, "hive.state": t.state.rawValue, "hive.attempts": String(t.attempts)]
+            if let role = t.role { attributes["hive.role"] = role.rawValue }
+            if let round = t.round { attributes["hive.round"] = String(round) }
+            spans.append(SpanView(spanID: taskSpan, parentSpanID: t.parent.map { ctx.spanID("task", $0) } ?? goalSpan,
+                                  name: "\(t.kind) \(t.id)", kind: .task, startUnixNano: wall(t.createdAt),
+                                  endUnixNano: t.finishedAt.map(wall), error: t.state == .dead,
+                                  attributes: attributes))
+            for (key, a) in (byTask[t.id] ?? []).sorted(by: { $0.key.attempt < $1.key.attempt }) {
+                let attemptSpan = ctx.spanID("attempt", t.id, String(key.attempt))
+                var attrs = ["hive.drone": a.drone, "hive.attempt": String(key.attempt)]
+                if let o = a.outcome { attrs["hive.outcome"] = o }
+                spans.append(SpanView(spanID: attemptSpan, parentSpanID: taskSpan, name: "attempt \(key.attempt) @\(a.drone)",
+                                      kind: .attempt, startUnixNano: a.start, endUnixNano: a.end,
+                                      error: a.outcome.map { $0 != "succeeded" } ?? false, attributes: attrs))
+                if let run = a.run {
+                    spans.append(SpanView(spanID: run.spanID, parentSpanID: attemptSpan, name: run.name, kind: .run,
+                                          startUnixNano: run.startUnixNano, endUnixNano: run.endUnixNano,
+                                          attributes: ["hive.drone": a.drone]))
+                }
+            }
+        }
+        return TraceView(goal: goal, traceID: ctx.traceID, spans: spans)
     }
 
     /// The control plane's metrics in the Prometheus text format (the broker's are added by the caller).
@@ -289,19 +348,23 @@ public actor ControlService {
 
     /// Leases what can run, sends the assignments, and carries out the outbox.
     private func dispatch() {
-        for (subject, a) in lease() {
-            do { try client.publish(subject, a.fastJSON) } catch {
-                log.warn("publish_failed", ["subject": subject, "reason": "\(error)"])
+        for out in lease() {
+            do { try client.publish(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { ["traceparent": $0] }) } catch {
+                log.warn("publish_failed", ["subject": out.subject, "reason": "\(error)"])
             }
         }
     }
 
     /// Leases what can run and carries out the outbox; returns the assignments to send.
-    private func lease() -> [(String, Assignment)] {
+    private func lease() -> [Outgoing] {
         let leased = state.schedule(now: now) { token() }
         if !leased.isEmpty { record(leased.map(\.event)) }
         flushOutbox()
-        return leased.map { (APISubject.assign($0.drone), $0.assignment) }
+        return leased.map { l in
+            let trace = state.goals[l.assignment.goal]?.trace
+            let span = trace.map { $0.traceparent(span: $0.spanID("attempt", l.assignment.task, String(l.assignment.attempt))) }
+            return Outgoing(subject: APISubject.assign(l.drone), assignment: l.assignment, traceparent: span)
+        }
     }
 
     private func flushOutbox() {
@@ -314,6 +377,7 @@ public actor ControlService {
         for g in finished {
             log.info("goal_finished", ["goal": g.id, "state": g.state.rawValue, "tasks": g.taskCount,
                                        "reason": g.reason ?? "-"])
+            if let exporter, let view = trace(of: g.id) { exporter.export(view) }
         }
         // Watchers hear of a goal's end only once it is on disk.
         let seq = lastSeq
@@ -357,9 +421,12 @@ public actor ControlService {
     }
 
     /// Applies a result; returns the assignments it freed a slot for (the caller sends them).
-    func handleResult(_ r: TaskResult) -> [(String, Assignment)] {
+    func handleResult(_ r: TaskResult) -> [Outgoing] {
         switch state.receive(r, now: now) {
         case .success(let events):
+            if let report = r.trace, let goal = state.tasks[r.task]?.goal {
+                traces.ran(goal: goal, task: r.task, attempt: r.attempt, report)
+            }
             record(events)
             return lease()
         case .failure(let why):
@@ -413,9 +480,15 @@ public actor ControlService {
         }
         switch verb {
         case "submit":
-            let spec: GoalSpec
+            var spec: GoalSpec
             do { spec = prompts.filling(try decoder.decode(GoalSpec.self, from: Data(payload))) } catch {
                 return answer(APIError("unreadable goal: \(error)"))
+            }
+            // The submitter's trace (its `traceparent` header, or one named in the spec) or a new one.
+            if let header = headers?["traceparent"], let context = TraceContext(traceparent: header) {
+                spec.trace = context
+            } else if spec.trace?.isValid != true {
+                spec.trace = TraceContext.random(using: &rng)
             }
             do {
                 let (id, event) = try state.submit(spec, now: now)
@@ -431,6 +504,14 @@ public actor ControlService {
             let all = state.goals.values.sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
             await durable()
             return answer(all.map { summary($0) })
+        case "trace":
+            guard let r = ref(), state.goals[r.goal] != nil else {
+                return answer(APIError("unknown goal '\(ref()?.goal ?? "")'"), status: 404)
+            }
+            guard let view = trace(of: r.goal) else {
+                return answer(APIError("goal '\(r.goal)' has no trace (it was submitted before tracing)"), status: 404)
+            }
+            return answer(view)
         case "goal", "tasks", "result", "cancel":
             guard let r = ref(), state.goals[r.goal] != nil else {
                 return answer(APIError("unknown goal '\(ref()?.goal ?? "")'"), status: 404)

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HiveCore
 import HiveHTTP
+import NATSWire
 
 /// Who may use the HTTP API: the broker's credentials when honeycombd has them (a token as
 /// `Authorization: Bearer TOKEN`; a user and password as HTTP Basic), else anyone who can reach the port.
@@ -43,6 +44,7 @@ public enum HTTPAuth: Sendable, Equatable {
 /// | `POST /api/goals` | submit a goal (the JSON `hive submit` sends) → 201 `{"goal": ID}` |
 /// | `GET /api/goals/ID` | the goal, its answer, ledger, steps and work tasks (`hive result`) |
 /// | `GET /api/goals/ID/tasks` | every node of the task tree, forks included |
+/// | `GET /api/goals/ID/trace` | the goal's spans (`hive trace`) |
 /// | `POST /api/goals/ID/cancel` | cancel |
 /// | `GET /api/events[?tasks=all]`, `/api/goals/ID/events` | Server-Sent Events: a snapshot, then live changes (goal-level globally unless `tasks=all`; a goal's stream has its tasks) |
 /// | `GET /metrics` | Prometheus text |
@@ -84,7 +86,8 @@ public struct HTTPAPI: Sendable {
             if let refused = only("GET", "POST") { return refused }
             if read { return await call("goals", []) }
             if let refused = writable(r) { return refused }
-            return await call("submit", r.body, created: true)
+            let trace = r.header("traceparent").map { ["traceparent": $0] as NATSHeaders }
+            return await call("submit", r.body, headers: trace, created: true)
         case ["api", "events"]:
             if let refused = only("GET") { return refused }
             guard let stream = await service.events(goal: nil, allTasks: r.query["tasks"] == "all") else {
@@ -101,9 +104,9 @@ public struct HTTPAPI: Sendable {
         case "" where parts.count == 3:
             if let refused = only("GET") { return refused }
             return await call("result", ref)
-        case "tasks":
+        case "tasks", "trace":
             if let refused = only("GET") { return refused }
-            return await call("tasks", ref)
+            return await call(parts[3], ref)
         case "cancel":
             if let refused = only("POST") { return refused }
             if let refused = writable(r) { return refused }
@@ -126,8 +129,8 @@ public struct HTTPAPI: Sendable {
         return nil
     }
 
-    private func call(_ verb: String, _ payload: [UInt8], created: Bool = false) async -> HTTPReply {
-        let answer = await service.api(verb, payload: payload)
+    private func call(_ verb: String, _ payload: [UInt8], headers: NATSHeaders? = nil, created: Bool = false) async -> HTTPReply {
+        let answer = await service.api(verb, payload: payload, headers: headers)
         let status = answer.status == 200 && created ? 201 : answer.status
         return .response(.json(status, answer.body))
     }

@@ -46,6 +46,8 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var httpChosen = false
     /// Refuse HTTP requests that change anything (submit, cancel).
     public var httpReadOnly = false
+    /// An OpenTelemetry collector's OTLP/HTTP traces endpoint; finished goals' traces are sent there.
+    public var otlpEndpoint: String?
 
     public init() {}
 
@@ -53,7 +55,7 @@ public struct HoneycombConfig: Equatable, Sendable {
         usage: honeycombd [--config FILE] [--listen HOST:PORT] [--token TOKEN | --user USER --pass PASS]
                           [--max-payload BYTES] [--event-loops N] [--log-level debug|info|warn|error]
                           [--nats nats://HOST:PORT[,nats://HOST:PORT...]] [--data DIR] [--prompts DIR]
-                          [--http HOST:PORT|off] [--http-read-only]
+                          [--http HOST:PORT|off] [--http-read-only] [--otlp URL]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
         server or cluster with --nats (the embedded broker is then off).
@@ -70,6 +72,7 @@ public struct HoneycombConfig: Equatable, Sendable {
           --http HOST:PORT     HTTP API, dashboard and /metrics (default 127.0.0.1:8420; off to disable); it
                                asks for the broker's token or user/password when those are set
           --http-read-only     serve HTTP without submit and cancel
+          --otlp URL           send finished goals' traces as OTLP/HTTP JSON (e.g. http://collector:4318/v1/traces)
         """
 
     /// Applies a config file's JSON text.
@@ -104,6 +107,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "prices": try setPrices(value, path: path)
             case "prompts_dir": promptsDirectory = try string(key, value)
             case "http": try setHTTP(try string(key, value))
+            case "otlp_endpoint": try setOTLP(try string(key, value))
             case "http_read_only":
                 guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
                 httpReadOnly = b
@@ -163,6 +167,14 @@ public struct HoneycombConfig: Equatable, Sendable {
         }
     }
 
+    /// An `http://` or `https://` URL for trace export.
+    public mutating func setOTLP(_ text: String) throws(HoneycombConfigError) {
+        guard (text.hasPrefix("http://") || text.hasPrefix("https://")), text.count > 8 else {
+            throw .invalidValue(key: "otlp_endpoint", reason: "'\(text)' is not an http:// or https:// URL (e.g. http://collector:4318/v1/traces)")
+        }
+        otlpEndpoint = text
+    }
+
     /// `HOST:PORT` for the HTTP API, or `off`.
     public mutating func setHTTP(_ text: String) throws(HoneycombConfigError) {
         httpChosen = true
@@ -204,7 +216,7 @@ public struct HoneycombConfig: Equatable, Sendable {
         while i < arguments.count {
             let arg = arguments[i]
             let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
-                         "--nats", "--data", "--prompts", "--http", "--http-read-only"]
+                         "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
@@ -247,6 +259,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--data": config.dataDirectory = value
             case "--prompts": config.promptsDirectory = value
             case "--http": try config.setHTTP(value)
+            case "--otlp": try config.setOTLP(value)
             case "--http-read-only":
                 guard let b = Bool(value) else { throw .invalidValue(key: "--http-read-only", reason: "'\(value)' is not true or false") }
                 config.httpReadOnly = b

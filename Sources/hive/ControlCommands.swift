@@ -362,6 +362,10 @@ func goalCommand(_ args: [String], subject: String, verb: String) async {
             }
         case "result":
             report(try await cli.call(nc, subject, GoalRef(goal: goal), as: GoalResult.self), cli: cli)
+        case "trace":
+            let trace = try await cli.call(nc, subject, GoalRef(goal: goal), as: TraceView.self)
+            if cli.json { return cli.printJSON(trace) }
+            printTrace(trace)
         default:
             let g = try await cli.call(nc, subject, GoalRef(goal: goal), as: GoalSummary.self)
             if cli.json { return cli.printJSON(g) }
@@ -370,6 +374,32 @@ func goalCommand(_ args: [String], subject: String, verb: String) async {
     } catch {
         fail("\(error)", code: 1)
     }
+}
+
+/// `hive trace GOAL`: the span tree, each span's start (from the goal's) and duration, with a bar on one
+/// timeline so parallel work shows side by side.
+func printTrace(_ t: TraceView) {
+    guard let root = t.spans.first(where: { $0.kind == .goal }) else { return print("no spans") }
+    let origin = root.startUnixNano
+    let end = t.spans.compactMap(\.endUnixNano).max() ?? origin
+    let total = max(1, end - origin)
+    func ms(_ ns: Int64) -> String { String(format: "%.1f", Double(ns) / 1e6) }
+    print("trace \(t.traceID) · goal \(t.goal) · \(ms(total)) ms")
+    print("   START ms      DUR ms  " + "TIMELINE".padding(32) + "  SPAN")
+    var children: [String: [SpanView]] = [:]
+    for s in t.spans where s.spanID != root.spanID { children[s.parentSpanID ?? "", default: []].append(s) }
+    func show(_ s: SpanView, depth: Int) {
+        let start = s.startUnixNano - origin
+        let duration = (s.endUnixNano ?? end) - s.startUnixNano
+        let from = Int(Double(max(0, start)) / Double(total) * 32), width = max(1, Int(Double(duration) / Double(total) * 32))
+        let bar = String(repeating: " ", count: min(31, from)) + String(repeating: s.error ? "x" : "=", count: min(32 - min(31, from), width))
+        var label = s.name
+        if s.kind == .attempt, let o = s.attributes["hive.outcome"] { label += " \(o)" }
+        if s.endUnixNano == nil { label += " (open)" }
+        print("\(ms(start).leftPadded(9)) \(ms(duration).leftPadded(11))  \(bar.padding(32))  \(String(repeating: "  ", count: depth))\(label)")
+        for c in (children[s.spanID] ?? []).sorted(by: { ($0.startUnixNano, $0.name) < ($1.startUnixNano, $1.name) }) { show(c, depth: depth + 1) }
+    }
+    show(root, depth: 0)
 }
 
 func dronesCommand(_ args: [String]) async {

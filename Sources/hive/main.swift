@@ -38,7 +38,7 @@ let usage = """
             --scratch grants it a fresh directory of its own as /scratch
       wasm run FILE.wasm [--fuel N] [--memory MiB] [--seed N] [-- ARGS…]
             run a WASI module here with the drones' interpreter and limits (stdin in, stdout/stderr out)
-      goals | goal GOAL | tasks GOAL | result GOAL | cancel GOAL | watch GOAL | drones   [--json]
+      goals | goal GOAL | tasks GOAL | result GOAL | trace GOAL | cancel GOAL | watch GOAL | drones   [--json]
             read and steer the hive
       status [--honeycomb URLS] [--json]
             ask honeycombd for its status over the bus
@@ -73,6 +73,7 @@ case "goals": await goalsCommand(args)
 case "goal": await goalCommand(args, subject: APISubject.goal, verb: "goal")
 case "tasks": await goalCommand(args, subject: APISubject.tasks, verb: "tasks")
 case "result": await goalCommand(args, subject: APISubject.result, verb: "result")
+case "trace": await goalCommand(args, subject: APISubject.trace, verb: "trace")
 case "cancel": await goalCommand(args, subject: APISubject.cancel, verb: "cancel")
 case "drones": await dronesCommand(args)
 case "watch": await watchCommand(args)
@@ -181,4 +182,5 @@ default:
 
 extension String {
     func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }

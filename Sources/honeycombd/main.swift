@@ -59,7 +59,8 @@ do {
     }
     control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0), mode: mode,
                                            dataDirectory: config.dataDirectory, config: config.control,
-                                           compactAtBytes: config.journalCompactBytes, prompts: prompts)
+                                           compactAtBytes: config.journalCompactBytes, prompts: prompts,
+                                           otlpEndpoint: config.otlpEndpoint)
 } catch {
     log.error("start_failed", ["reason": "control plane could not start: \(error)"])
     broker?.shutdown()

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+/// One span of a goal's trace, as `hive trace` and the OTLP export see it. Times are Unix nanoseconds; a span
+/// still open has no end.
+public struct SpanView: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// The goal, from submission to its end.
+        case goal
+        /// A node of the task tree (forks and plan steps included), from creation to its final state.
+        case task
+        /// One lease of a task to a drone, as honeycombd saw it.
+        case attempt
+        /// The drone's own run of an attempt, as the drone timed it.
+        case run
+    }
+
+    public var spanID: String
+    public var parentSpanID: String?
+    public var name: String
+    public var kind: Kind
+    public var startUnixNano: Int64
+    public var endUnixNano: Int64?
+    public var error: Bool
+    public var attributes: [String: String]
+
+    public init(spanID: String, parentSpanID: String?, name: String, kind: Kind, startUnixNano: Int64, endUnixNano: Int64?,
+                error: Bool = false, attributes: [String: String] = [:]) {
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.name = name
+        self.kind = kind
+        self.startUnixNano = startUnixNano
+        self.endUnixNano = endUnixNano
+        self.error = error
+        self.attributes = attributes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case spanID = "span_id", parentSpanID = "parent_span_id", name, kind, error, attributes
+        case startUnixNano = "start_unix_nano", endUnixNano = "end_unix_nano"
+    }
+}
+
+/// A goal's trace: `GoalRef` → this, on `hive.v1.api.trace` and `GET /api/goals/ID/trace`.
+public struct TraceView: Codable, Sendable, Equatable {
+    public var goal: GoalID
+    public var traceID: String
+    public var spans: [SpanView]
+
+    public init(goal: GoalID, traceID: String, spans: [SpanView]) {
+        self.goal = goal
+        self.traceID = traceID
+        self.spans = spans
+    }
+
+    enum CodingKeys: String, CodingKey { case goal, traceID = "trace_id", spans }
+}
+
+/// A drone's report of its run of an attempt (in `TaskResult.trace`): its span, timed on the drone's clock.
+public struct SpanReport: Codable, Sendable, Equatable {
+    public var spanID: String
+    public var name: String
+    public var startUnixNano: Int64
+    public var endUnixNano: Int64
+
+    public init(spanID: String, name: String, startUnixNano: Int64, endUnixNano: Int64) {
+        self.spanID = spanID
+        self.name = name
+        self.startUnixNano = startUnixNano
+        self.endUnixNano = endUnixNano
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case spanID = "span_id", name, startUnixNano = "start_unix_nano", endUnixNano = "end_unix_nano"
+    }
+}
+
+/// Wall-clock time for spans (Unix nanoseconds; the scheduler's own clock is monotonic milliseconds).
+public enum WallClock {
+    public static func unixNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,45 @@
+import HiveCore
+
+/// What only this process saw of a goal's trace: when each attempt was leased and when it ended (Unix
+/// nanoseconds), and the drones' reports of their runs. Everything else in a trace (the goal, the task tree)
+/// comes from the journaled state. In memory and bounded: the latest `maxGoals` goals, `maxAttempts` each.
+struct TraceLog {
+    struct Attempt {
+        var drone: DroneID
+        var start: Int64
+        var end: Int64?
+        var outcome: String?
+        var run: SpanReport?
+    }
+
+    struct Key: Hashable {
+        var task: TaskID
+        var attempt: Int
+    }
+
+    static let maxGoals = 2_000
+    static let maxAttempts = 50_000
+    private(set) var goals: [GoalID: [Key: Attempt]] = [:]
+    private var order: [GoalID] = []
+
+    mutating func leased(goal: GoalID, task: TaskID, attempt: Int, drone: DroneID, at: Int64) {
+        if goals[goal] == nil {
+            order.append(goal)
+            if order.count > Self.maxGoals { goals[order.removeFirst()] = nil }
+            goals[goal] = [:]
+        }
+        guard goals[goal]!.count < Self.maxAttempts else { return }
+        goals[goal]![Key(task: task, attempt: attempt)] = Attempt(drone: drone, start: at)
+    }
+
+    mutating func ended(goal: GoalID, task: TaskID, attempt: Int, outcome: String, at: Int64) {
+        let key = Key(task: task, attempt: attempt)
+        guard goals[goal]?[key] != nil, goals[goal]![key]!.end == nil else { return }
+        goals[goal]![key]!.end = at
+        goals[goal]![key]!.outcome = outcome
+    }
+
+    mutating func ran(goal: GoalID, task: TaskID, attempt: Int, _ report: SpanReport) {
+        goals[goal]?[Key(task: task, attempt: attempt)]?.run = report
+    }
+}
