@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
         .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP"]),
         .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog", "HiveSystem"]),
-        .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),
+        .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),
         .executableTarget(name: "drone", dependencies: ["Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),
         .executableTarget(name: "hive", dependencies: ["NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),

@@ -6,6 +6,7 @@ import HiveCore
 import HiveLog
 import HiveSystem
 import NATSClient
+import NATSWire
 
 /// How a drone presents itself and what it may do.
 public struct DroneOptions: Sendable {
@@ -39,6 +40,8 @@ public actor DroneRuntime {
     private let backends: [String: any Backend]
     private let log = Log("drone")
     private var running: [TaskID: (assignment: Assignment, work: Task<Void, Never>)] = [:]
+    /// Run span IDs (a generator seeded once: one ID per task, no system call each).
+    private var spanIDs = SplitMix64(seed: UInt64.random(in: 1...UInt64.max))
     private var heartbeatMillis = 1_000
     private var draining = false
     private var consumers: [Task<Void, Never>] = []
@@ -181,7 +184,7 @@ public actor DroneRuntime {
             let wall = ContinuousClock.now - start
             // The run's span, a child of the attempt's span that honeycombd named in the assignment's traceparent.
             let span = trace.map { _ in
-                SpanReport(spanID: TraceContext.randomSpanID(), name: "\(a.kind) on \(self.options.name)",
+                SpanReport(spanID: TraceContext.randomSpanID(using: &self.spanIDs), name: "",
                            startUnixNano: startUnix, endUnixNano: WallClock.unixNanos())
             }
             self.finished(a, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000),
@@ -197,8 +200,12 @@ public actor DroneRuntime {
                                 error: o.error, wallMillis: wallMillis, usage: o.usage, permanent: o.permanent ? true : nil,
                                 fork: o.fork, join: o.join)
         result.fuel = o.fuel
-        result.trace = trace?.1
-        report(a, result, traceparent: trace.map { $0.0.traceparent(span: $0.1.spanID) })
+        var headers: NATSHeaders?
+        if let (context, span) = trace {
+            headers = NATSHeaders("traceparent", context.traceparent(span: span.spanID))
+            headers!.append(SpanReport.timeHeader, span.timeHeader)
+        }
+        report(a, result, headers: headers)
     }
 
     private func cancel(_ task: TaskID) {
@@ -207,9 +214,9 @@ public actor DroneRuntime {
         log.debug("task_cancelled", ["task": task])
     }
 
-    private func report(_ a: Assignment, _ r: TaskResult, traceparent: String? = nil) {
+    private func report(_ a: Assignment, _ r: TaskResult, headers: NATSHeaders? = nil) {
         guard let body = r.fastJSON ?? (try? encoder.encode(r)).map({ Array($0) }) else { return }
-        do { try client.publish(APISubject.results, body, headers: traceparent.map { ["traceparent": $0] }) } catch {
+        do { try client.publish(APISubject.results, body, headers: headers) } catch {
             log.warn("result_not_sent", ["task": a.task, "reason": "\(error)"])
         }
     }

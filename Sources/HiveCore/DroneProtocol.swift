@@ -107,8 +107,6 @@ public struct TaskResult: Codable, Sendable, Equatable {
     public var join: JoinPolicy?
     /// WebAssembly tasks: instructions executed (the fuel the module used).
     public var fuel: Int64?
-    /// The drone's span for this run, when the assignment carried a `traceparent`.
-    public var trace: SpanReport?
 
     public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, exitCode: Int? = nil,
                 output: String? = nil, error: String? = nil, wallMillis: Int? = nil, usage: Usage? = nil,
@@ -129,7 +127,7 @@ public struct TaskResult: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case task, attempt, token, drone, outcome, output, error, usage, permanent, fork, join, fuel, trace
+        case task, attempt, token, drone, outcome, output, error, usage, permanent, fork, join, fuel
         case exitCode = "exit_code", wallMillis = "wall_ms"
     }
 }

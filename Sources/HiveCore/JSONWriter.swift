@@ -192,13 +192,6 @@ extension TaskResult {
         w.field("outcome", outcome.rawValue)
         w.optional("exit_code", exitCode); w.optional("output", output); w.optional("error", error)
         w.optional("wall_ms", wallMillis)
-        if let trace {
-            w.key("trace")
-            w.beginObject()
-            w.field("span_id", trace.spanID); w.field("name", trace.name)
-            w.field("start_unix_nano", trace.startUnixNano); w.field("end_unix_nano", trace.endUnixNano)
-            w.endObject()
-        }
         w.endObject()
         return w.bytes
     }

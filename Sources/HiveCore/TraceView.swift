@@ -57,8 +57,12 @@ public struct TraceView: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case goal, traceID = "trace_id", spans }
 }
 
-/// A drone's report of its run of an attempt (in `TaskResult.trace`): its span, timed on the drone's clock.
+/// A drone's report of its run of an attempt, timed on the drone's clock. It travels in the result message's
+/// headers, not its body: `traceparent` names the run's span and `Hive-Span-Time` carries `START END` (Unix
+/// nanoseconds), so a result costs the scheduler no extra JSON.
 public struct SpanReport: Codable, Sendable, Equatable {
+    public static let timeHeader = "Hive-Span-Time"
+
     public var spanID: String
     public var name: String
     public var startUnixNano: Int64
@@ -73,6 +77,17 @@ public struct SpanReport: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case spanID = "span_id", name, startUnixNano = "start_unix_nano", endUnixNano = "end_unix_nano"
+    }
+
+    /// `START END`, the `Hive-Span-Time` header's value.
+    public var timeHeader: String { "\(startUnixNano) \(endUnixNano)" }
+
+    /// The report in a result's headers (`traceparent` and `Hive-Span-Time`); nil when either is missing or bad.
+    public init?(traceparent: String?, time: String?) {
+        guard let traceparent, let time, let span = TraceContext(traceparent: traceparent)?.parentSpanID else { return nil }
+        let parts = time.split(separator: " ")
+        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), end >= start else { return nil }
+        self.init(spanID: span, name: "", startUnixNano: start, endUnixNano: end)
     }
 }
 

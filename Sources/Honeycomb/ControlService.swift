@@ -128,8 +128,9 @@ public actor ControlService {
                         continue
                     }
                     // The hot path: decide, then encode and send the next assignments without re-entering.
-                    for out in self.handleResult(r) {
-                        try? c.publish(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { ["traceparent": $0] })
+                    let run = SpanReport(traceparent: m.headers?["traceparent"], time: m.headers?[SpanReport.timeHeader])
+                    for out in self.handleResult(r, run: run) {
+                        try? c.publish(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { NATSHeaders("traceparent", $0) })
                     }
                 }
             },
@@ -254,14 +255,15 @@ public actor ControlService {
                                   endUnixNano: t.finishedAt.map(wall), error: t.state == .dead,
                                   attributes: attributes))
             for (key, a) in (byTask[t.id] ?? []).sorted(by: { $0.key.attempt < $1.key.attempt }) {
-                let attemptSpan = ctx.spanID("attempt", t.id, String(key.attempt))
+                let attemptSpan = ctx.spanID("attempt", t.id, key.attempt)
                 var attrs = ["hive.drone": a.drone, "hive.attempt": String(key.attempt)]
                 if let o = a.outcome { attrs["hive.outcome"] = o }
                 spans.append(SpanView(spanID: attemptSpan, parentSpanID: taskSpan, name: "attempt \(key.attempt) @\(a.drone)",
                                       kind: .attempt, startUnixNano: a.start, endUnixNano: a.end,
                                       error: a.outcome.map { $0 != "succeeded" } ?? false, attributes: attrs))
                 if let run = a.run {
-                    spans.append(SpanView(spanID: run.spanID, parentSpanID: attemptSpan, name: run.name, kind: .run,
+                    let name = run.name.isEmpty ? "\(t.kind) on \(state.drones[a.drone]?.name ?? a.drone)" : run.name
+                    spans.append(SpanView(spanID: run.spanID, parentSpanID: attemptSpan, name: name, kind: .run,
                                           startUnixNano: run.startUnixNano, endUnixNano: run.endUnixNano,
                                           attributes: ["hive.drone": a.drone]))
                 }
@@ -349,7 +351,7 @@ public actor ControlService {
     /// Leases what can run, sends the assignments, and carries out the outbox.
     private func dispatch() {
         for out in lease() {
-            do { try client.publish(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { ["traceparent": $0] }) } catch {
+            do { try client.publish(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { NATSHeaders("traceparent", $0) }) } catch {
                 log.warn("publish_failed", ["subject": out.subject, "reason": "\(error)"])
             }
         }
@@ -362,7 +364,7 @@ public actor ControlService {
         flushOutbox()
         return leased.map { l in
             let trace = state.goals[l.assignment.goal]?.trace
-            let span = trace.map { $0.traceparent(span: $0.spanID("attempt", l.assignment.task, String(l.assignment.attempt))) }
+            let span = trace.map { $0.traceparent(span: $0.spanID("attempt", l.assignment.task, l.assignment.attempt)) }
             return Outgoing(subject: APISubject.assign(l.drone), assignment: l.assignment, traceparent: span)
         }
     }
@@ -421,10 +423,10 @@ public actor ControlService {
     }
 
     /// Applies a result; returns the assignments it freed a slot for (the caller sends them).
-    func handleResult(_ r: TaskResult) -> [Outgoing] {
+    func handleResult(_ r: TaskResult, run: SpanReport? = nil) -> [Outgoing] {
         switch state.receive(r, now: now) {
         case .success(let events):
-            if let report = r.trace, let goal = state.tasks[r.task]?.goal {
+            if let report = run, let goal = state.tasks[r.task]?.goal {
                 traces.ran(goal: goal, task: r.task, attempt: r.attempt, report)
             }
             record(events)

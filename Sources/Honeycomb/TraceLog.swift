@@ -10,6 +10,13 @@ struct TraceLog {
         var end: Int64?
         var outcome: String?
         var run: SpanReport?
+
+        /// The first end counts (a late result after an expiry does not move it).
+        mutating func close(at: Int64, outcome: String) {
+            guard end == nil else { return }
+            end = at
+            self.outcome = outcome
+        }
     }
 
     struct Key: Hashable {
@@ -34,9 +41,7 @@ struct TraceLog {
 
     mutating func ended(goal: GoalID, task: TaskID, attempt: Int, outcome: String, at: Int64) {
         let key = Key(task: task, attempt: attempt)
-        guard goals[goal]?[key] != nil, goals[goal]![key]!.end == nil else { return }
-        goals[goal]![key]!.end = at
-        goals[goal]![key]!.outcome = outcome
+        goals[goal]?[key]?.close(at: at, outcome: outcome)
     }
 
     mutating func ran(goal: GoalID, task: TaskID, attempt: Int, _ report: SpanReport) {

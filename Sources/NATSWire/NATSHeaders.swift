@@ -12,6 +12,9 @@ public struct NATSHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
 
     public init() {}
 
+    /// One header (the common case; no variadic tuple on the hot path).
+    public init(_ name: String, _ value: String) { entries = [(name, value)] }
+
     public init(dictionaryLiteral elements: (String, String)...) {
         for (n, v) in elements { append(n, v) }
     }
@@ -47,53 +50,66 @@ public struct NATSHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     /// The wire bytes of this block. Names may not contain `:`, spaces or control characters; values may not
     /// contain CR or LF (they would end the line and let a value forge headers).
     public func encoded() throws(EncodingError) -> [UInt8] {
-        var out = Array("NATS/1.0".utf8)
+        // One buffer, appended in place: traced messages carry a block each, so no temporary arrays per entry.
+        var out: [UInt8] = []
+        out.reserveCapacity(16 + entries.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
+        out.append(contentsOf: "NATS/1.0".utf8)
         if let status {
-            out += Array(" \(status)".utf8)
-            if let d = statusDescription { out += Array(" \(d)".utf8) }
+            out.append(contentsOf: " \(status)".utf8)
+            if let d = statusDescription { out.append(contentsOf: " \(d)".utf8) }
         }
-        out += [13, 10]
+        out.append(13)
+        out.append(10)
         for (name, value) in entries {
             if name.isEmpty || name.utf8.contains(where: { $0 <= 32 || $0 == 58 || $0 == 127 }) { throw .invalidName(name) }
             if value.utf8.contains(where: { $0 == 13 || $0 == 10 }) { throw .invalidValue(value) }
-            out += Array(name.utf8) + [58, 32] + Array(value.utf8) + [13, 10]
+            out.append(contentsOf: name.utf8)
+            out.append(58)
+            out.append(32)
+            out.append(contentsOf: value.utf8)
+            out.append(13)
+            out.append(10)
         }
-        out += [13, 10]
+        out.append(13)
+        out.append(10)
         return out
     }
 
     /// Parses a header block (as carried by HMSG). Returns nil when it does not start with `NATS/1.0`.
+    /// Works on the bytes (lines split at CR LF, names at the first colon): every traced message carries a block.
     public static func parse(_ block: Bytes) -> NATSHeaders? {
-        let text = block.string
-        var lines = text.components(separatedBy: "\r\n")
-        guard let first = lines.first, first.hasPrefix("NATS/1.0") else { return nil }
-        lines.removeFirst()
+        let prefix: [UInt8] = Array("NATS/1.0".utf8)
+        guard block.count >= prefix.count, prefix.indices.allSatisfy({ block[$0] == prefix[$0] }) else { return nil }
         var h = NATSHeaders()
-        let rest = first.dropFirst("NATS/1.0".count).drop(while: { $0 == " " })
-        if !rest.isEmpty {
-            let parts = rest.split(separator: " ", maxSplits: 1)
-            h.status = Int(parts[0])
-            if parts.count > 1 { h.statusDescription = String(parts[1]) }
-        }
-        for line in lines where !line.isEmpty {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = String(line[..<colon])
-            let value = line[line.index(after: colon)...].drop(while: { $0 == " " || $0 == "\t" })
-            h.append(name, String(value))
+        var lineStart = 0
+        var first = true
+        var i = 0
+        while i <= block.count {
+            let atEnd = i == block.count
+            if atEnd || (block[i] == 13 && i + 1 < block.count && block[i + 1] == 10) {
+                let line = UnsafeRawBufferPointer(rebasing: block[lineStart..<i])
+                if first {
+                    var k = prefix.count
+                    while k < line.count && line[k] == 32 { k += 1 }
+                    if k < line.count {
+                        let rest = String(decoding: line[k...], as: UTF8.self)
+                        let parts = rest.split(separator: " ", maxSplits: 1)
+                        h.status = Int(parts[0])
+                        if parts.count > 1 { h.statusDescription = String(parts[1]) }
+                    }
+                    first = false
+                } else if !line.isEmpty, let colon = line.firstIndex(of: 58) {
+                    var v = colon + 1
+                    while v < line.count && (line[v] == 32 || line[v] == 9) { v += 1 }
+                    h.append(String(decoding: line[..<colon], as: UTF8.self), String(decoding: line[v...], as: UTF8.self))
+                }
+                if atEnd { break }
+                i += 2
+                lineStart = i
+            } else {
+                i += 1
+            }
         }
         return h
-    }
-}
-
-private extension String {
-    func components(separatedBy sep: String) -> [String] {
-        var result: [String] = []
-        var rest = Substring(self)
-        while let r = rest.firstRange(of: sep) {
-            result.append(String(rest[..<r.lowerBound]))
-            rest = rest[r.upperBound...]
-        }
-        result.append(String(rest))
-        return result
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import HiveCore
 import Testing
 
-/// W3C `traceparent` reading, span IDs, and the drone's span in a result's hand-written JSON.
+/// W3C `traceparent` reading, span IDs, and a drone's run span read back from a result's headers.
 @Suite struct TraceContextTests {
     @Test func aValidTraceparentGivesTheTraceAndTheCallersSpan() throws {
         let c = try #require(TraceContext(traceparent: " 00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01 "))
@@ -28,7 +28,7 @@ import Testing
         let c = TraceContext(traceID: "0af7651916cd43dd8448eb211c80319c")
         #expect(c.spanID("task", "g1.1") == c.spanID("task", "g1.1"))
         var seen = Set<String>()
-        for i in 0..<10_000 { seen.insert(c.spanID("attempt", "g1.\(i)", "1")) }
+        for i in 0..<10_000 { seen.insert(c.spanID("attempt", "g1.\(i)", 1)) }
         seen.insert(c.spanID("goal"))
         #expect(seen.count == 10_001)
         #expect(seen.allSatisfy { $0.count == 16 && $0.allSatisfy(\.isHexDigit) })
@@ -42,12 +42,14 @@ import Testing
         #expect(!TraceContext(traceID: "xyz").isValid)
     }
 
-    @Test func aResultsFastJSONCarriesTheDronesSpanAsTheEncoderWould() throws {
-        var r = TaskResult(task: "g1.2", attempt: 1, token: "t", drone: "d1", outcome: .succeeded, exitCode: 0, output: "ok\n",
-                           wallMillis: 12)
-        r.trace = SpanReport(spanID: "00f067aa0ba902b7", name: "exec on d1", startUnixNano: 1_700_000_000_000_000_000,
-                             endUnixNano: 1_700_000_000_012_000_000)
-        let fast = try #require(r.fastJSON)
-        #expect(try JSONDecoder().decode(TaskResult.self, from: Data(fast)) == r)
+    @Test func aRunsReportIsReadFromTheResultsHeaders() throws {
+        let tp = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+        let r = try #require(SpanReport(traceparent: tp, time: "1700000000000000000 1700000000012000000"))
+        #expect(r.spanID == "00f067aa0ba902b7" && r.endUnixNano - r.startUnixNano == 12_000_000)
+        #expect(SpanReport(traceparent: tp, time: "5 4") == nil)  // ends before it starts
+        #expect(SpanReport(traceparent: tp, time: "x") == nil)
+        #expect(SpanReport(traceparent: "bad", time: "1 2") == nil)
+        #expect(SpanReport(traceparent: tp, time: nil) == nil)
+        #expect(SpanReport(traceparent: tp, time: r.timeHeader) == r)
     }
 }

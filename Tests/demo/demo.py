@@ -12,9 +12,13 @@ def main():
     ap.add_argument("--model", help="an instruct GGUF of your own for every drone (default: a generated test model)")
     args = ap.parse_args()
     bin_ = lambda name: os.path.join(args.bin, name)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+
+    def free_port():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    port = free_port()
     url = f"nats://127.0.0.1:{port}"
     data = tempfile.mkdtemp(prefix="hive-demo-")
     procs = []
@@ -52,8 +56,10 @@ def main():
     own_model = bool(args.model)
     root = os.path.join(os.path.dirname(__file__), "..", "..")
     try:
-        start([bin_("honeycombd"), "--listen", f"127.0.0.1:{port}", "--data", data,
+        http_port = free_port()
+        start([bin_("honeycombd"), "--listen", f"127.0.0.1:{port}", "--data", data, "--http", f"127.0.0.1:{http_port}",
                "--prompts", os.path.join(root, "Config", "prompts")], "event=bus_connected")
+        print(f"  (the Beekeeper dashboard is at http://127.0.0.1:{http_port}/ while the demo runs)")
         for tier, slots in (("edge", 2), ("worker", 2), ("core", 1)):
             extra = ["--model", model, "--ctx", "4096" if own_model else "2048"] if model else []
             start([bin_("drone"), "--honeycomb", url, "--tier", tier, "--name", f"{tier}-1", "--slots", str(slots),
@@ -63,6 +69,7 @@ def main():
                  "--count", "12", "--wait")
         if r.returncode != 0:
             sys.exit(r.returncode)
+        hive("trace", "g1")
         plans = os.path.join(os.path.dirname(__file__), "..", "..", "Config", "plans")
         v = hive("submit", os.path.relpath(os.path.join(plans, "vote.json")), "--wait")
         if v.returncode != 0:
@@ -91,7 +98,9 @@ def main():
         print("shows the core tier's share of the calls." + ("" if own_model else " The generated model writes noise:"))
         if not own_model:
             print("run `make demo MODEL=path/to/instruct.gguf` to see the same machinery with a real model.")
-    print("Every state change went through the journal. Plans of your own: Docs/PLANS.md.")
+    print("The trace shows the first goal's twelve tasks running side by side on the drones (hive trace; the same")
+    print("spans go to an OpenTelemetry collector with --otlp). Every state change went through the journal.")
+    print("Plans of your own: Docs/PLANS.md; running a hive for real: Docs/OPERATIONS.md.")
 
 
 if __name__ == "__main__":
