@@ -92,12 +92,7 @@ import Testing
         }
         let wat = "(module\n" + funcs.joined(separator: "\n") + ")"
         let bytes = try Wat.assemble(wat)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hive-num-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("n.wasm")
-        try Data(bytes).write(to: path)
-        let reference = try InterpreterTests.run("wasm-interp", [path.path, "--run-all-exports"]).out
+        let reference = try WasmInterp.output(bytes)
         var expected: [String: String] = [:]
         for line in reference.split(separator: "\n") {
             let parts = line.components(separatedBy: "() => ")

@@ -79,22 +79,7 @@ import Testing
 
     @Test func everyExportMatchesWasmInterpInOrder() throws {
         let bytes = try Wat.assemble(Self.module)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hive-sem-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("c.wasm")
-        try Data(bytes).write(to: path)
-        var expected: [String: String] = [:]
-        for line in try InterpreterTests.run("wasm-interp", [path.path, "--run-all-exports"]).out.split(separator: "\n") {
-            let parts = line.components(separatedBy: "() =>")
-            guard parts.count == 2 else { continue }
-            var result = parts[1].trimmingCharacters(in: .whitespaces)
-            if result.hasPrefix("error: ") {
-                let message = String(result.dropFirst(7).split(separator: ":").first ?? "")
-                result = "error: " + (Self.wabtNames[message] ?? message)
-            }
-            expected[parts[0]] = result
-        }
+        let expected = try WasmInterp.results(bytes, names: Self.wabtNames)
         let module = try ModuleDecoder.decode(bytes)
         let instance = try Instance(module: module, imports: [:])
         var compared = 0

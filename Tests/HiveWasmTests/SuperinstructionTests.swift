@@ -119,18 +119,7 @@ import Testing
         let fused = try Self.runAll(fusedBytes)
         let plain = try Self.runAll(plainBytes)
 
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hive-fused-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("fused.wasm")
-        try Data(fusedBytes).write(to: path)
-        var expected: [String: String] = [:]
-        for line in try InterpreterTests.run("wasm-interp", [path.path, "--run-all-exports"]).out.split(separator: "\n") {
-            let parts = line.components(separatedBy: "() =>")
-            guard parts.count == 2 else { continue }
-            let result = parts[1].trimmingCharacters(in: .whitespaces)
-            expected[parts[0]] = result.hasPrefix("error: ") ? "error: " + (result.dropFirst(7).split(separator: ":").first ?? "") : result
-        }
+        let expected = try WasmInterp.results(fusedBytes)
         #expect(expected.count == Self.cases.count)
         var traps = 0
         for c in Self.cases {
