@@ -47,6 +47,27 @@ import HiveLog
             == "config file c.json: unknown key 'prices.m.per_call' (see Config/honeycombd.json for the keys)")
     }
 
+    @Test func httpAndTraceExportSettings() throws {
+        let d = try load([])
+        #expect(d.http == ListenAddress(host: "127.0.0.1", port: 8420) && !d.httpChosen && !d.httpReadOnly && d.otlpEndpoint == nil)
+        let c = try load(["--config", "c.json", "--http-read-only", "--otlp", "http://collector:4318/v1/traces"],
+                         files: ["c.json": #"{"http": "0.0.0.0:9000", "http_read_only": false}"#])
+        #expect(c.http == ListenAddress(host: "0.0.0.0", port: 9000) && c.httpChosen)
+        #expect(c.httpReadOnly, "the flag wins over the file")
+        #expect(c.otlpEndpoint == "http://collector:4318/v1/traces")
+        #expect(try load(["--http", "off"]).http == nil)
+        #expect(throws: HoneycombConfigError.self) { _ = try load(["--http", "nowhere"]) }
+        do {
+            _ = try load(["--otlp", "collector:4318"])
+            Issue.record("a URL without a scheme was accepted")
+        } catch {
+            #expect(error.description.contains("is not an http:// or https:// URL"))
+        }
+        #expect(throws: HoneycombConfigError.wrongType(key: "http_read_only", expected: "true or false", got: "a string")) {
+            _ = try load(["--config", "c.json"], files: ["c.json": #"{"http_read_only": "yes"}"#])
+        }
+    }
+
     @Test func flagsOverrideTheFileWhateverTheirOrder() throws {
         let file = #"{"listen":"0.0.0.0:5000","max_payload":2048,"auth":{"token":"file"}}"#
         let c = try load(["--listen", "127.0.0.1:6000", "--config", "c.json", "--token=flag"], files: ["c.json": file])
