@@ -206,7 +206,9 @@ function renderResult(r) {
   stat("tokens", (t.prompt_tokens ?? 0) + (t.generated_tokens ?? 0));
   stat("task time", `${((t.task_ms ?? 0) / 1000).toFixed(1)} s`);
   stat("core share", `${Math.round((l.core_share ?? 0) * 100)}%`);
-  for (const [tier, line] of Object.entries(l.by_tier || {})) stat(`${tier}: calls · tokens`, `${line.calls} · ${line.prompt_tokens + line.generated_tokens}`);
+  for (const [tier, line] of Object.entries(l.by_tier || {})) {
+    stat(`${tier}: calls · tokens · time`, `${line.calls} · ${line.prompt_tokens + line.generated_tokens} · ${((line.task_ms ?? 0) / 1000).toFixed(1)} s`);
+  }
   if (l.retries) stat("retries", l.retries);
   if (l.reforks) stat("re-forks", l.reforks);
   const steps = $("steps");
