@@ -365,6 +365,19 @@ struct CodeValidator {
                 code[code.count - 1] = Instruction(Fused.loadLocalImm, a: offset, b: prev.b, c: UInt16(prev.a))
                 return
             }
+            if op == 0x36 || op == 0x3A || op == 0x3B, let prev = fusable, prev.op == 0x41 {
+                let width: UInt16 = op == 0x36 ? 0 : op == 0x3A ? 1 : 2
+                let value = prev.b & 0xFFFF_FFFF
+                if code.count - 2 >= barrier, code[code.count - 2].op == Fused.localAddImm, code[code.count - 2].a <= UInt16.max {
+                    let address = code[code.count - 2]
+                    code.removeLast()
+                    code[code.count - 1] = Instruction(Fused.storeImmLocal32 + width, a: offset, b: (address.b & 0xFFFF_FFFF) | value << 32,
+                                                       c: UInt16(address.a))
+                    return
+                }
+                code[code.count - 1] = Instruction(Fused.storeImm32 + width, a: offset, b: value)
+                return
+            }
             code.append(Instruction(UInt16(op), a: offset))
         case 0x3F, 0x40:
             guard try r.byte() == 0 else { throw .malformed(offset: opAt + 1, reason: "zero byte expected") }
@@ -395,6 +408,13 @@ struct CodeValidator {
                         let local = code[code.count - 2].a
                         code.removeLast()
                         code[code.count - 1] = Instruction(onLocal, a: local, b: k)
+                        return
+                    }
+                    if fused == Fused.addImm, code.count - 2 >= barrier, code[code.count - 2].op == Fused.setGet,
+                       code[code.count - 2].b <= UInt64(UInt16.max) {
+                        let setGet = code[code.count - 2]
+                        code.removeLast()
+                        code[code.count - 1] = Instruction(Fused.setGetAddImm, a: setGet.a, b: k, c: UInt16(setGet.b))
                         return
                     }
                     code[code.count - 1] = Instruction(fused, b: k)

@@ -300,6 +300,34 @@ extension Instance {
                 executed &+= 1
                 sp &-= 2
                 s[sp &- 1] = UInt64(Self.u32(s[sp &- 1]) &+ (Self.u32(s[sp]) ^ Self.u32(s[sp &+ 1])))
+            case 0x135:
+                executed &+= 1
+                sp &-= 1
+                mem.storeBytes(of: UInt32(truncatingIfNeeded: ins.b), toByteOffset: try Self.address(memSize, s[sp], ins.a, 4), as: UInt32.self)
+            case 0x136:
+                executed &+= 1
+                sp &-= 1
+                mem.storeBytes(of: UInt8(truncatingIfNeeded: ins.b), toByteOffset: try Self.address(memSize, s[sp], ins.a, 1), as: UInt8.self)
+            case 0x137:
+                executed &+= 1
+                sp &-= 1
+                mem.storeBytes(of: UInt16(truncatingIfNeeded: ins.b), toByteOffset: try Self.address(memSize, s[sp], ins.a, 2), as: UInt16.self)
+            case 0x138:
+                executed &+= 4
+                let base = UInt64(Self.u32(s[fp &+ Int(ins.c)]) &+ UInt32(truncatingIfNeeded: ins.b))
+                mem.storeBytes(of: UInt32(truncatingIfNeeded: ins.b >> 32), toByteOffset: try Self.address(memSize, base, ins.a, 4), as: UInt32.self)
+            case 0x139:
+                executed &+= 4
+                let base = UInt64(Self.u32(s[fp &+ Int(ins.c)]) &+ UInt32(truncatingIfNeeded: ins.b))
+                mem.storeBytes(of: UInt8(truncatingIfNeeded: ins.b >> 32), toByteOffset: try Self.address(memSize, base, ins.a, 1), as: UInt8.self)
+            case 0x13A:
+                executed &+= 4
+                let base = UInt64(Self.u32(s[fp &+ Int(ins.c)]) &+ UInt32(truncatingIfNeeded: ins.b))
+                mem.storeBytes(of: UInt16(truncatingIfNeeded: ins.b >> 32), toByteOffset: try Self.address(memSize, base, ins.a, 2), as: UInt16.self)
+            case 0x13B:
+                executed &+= 3
+                s[fp &+ Int(ins.a)] = s[sp &- 1]
+                s[sp &- 1] = UInt64(Self.u32(s[fp &+ Int(ins.c)]) &+ UInt32(truncatingIfNeeded: ins.b))
             case 0xD5:
                 executed &+= 1  // fuel counts WebAssembly instructions: a fused pair is two
                 s[sp] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[fp &+ Int(ins.b)], ins.a, 4), as: UInt32.self))

@@ -58,6 +58,15 @@ enum Fused {
     static let setGetTwice: UInt16 = 0x133
     /// `i32.xor; i32.add`: x + (y ^ z) over the top three values.
     static let xorAdd: UInt16 = 0x134
+    /// `i32.const v; i32.store{,8,16} offset=a`: pops the address, stores v (in `b`). Filling memory with a
+    /// constant is most of what a C loop that clears or marks an array does.
+    static let storeImm32: UInt16 = 0x135, storeImm8: UInt16 = 0x136, storeImm16: UInt16 = 0x137
+    /// `local.get c; i32.const k; i32.add; i32.const v; i32.store{,8,16} offset=a`: stores v (`b`'s high half)
+    /// at (local c + k (`b`'s low half)) + a; nothing on the stack.
+    static let storeImmLocal32: UInt16 = 0x138, storeImmLocal8: UInt16 = 0x139, storeImmLocal16: UInt16 = 0x13A
+    /// `local.set a; local.get c; i32.const k; i32.add`: the stack top goes to local a and is replaced by
+    /// local c + k (`b`). A loop's "save, then step the counter".
+    static let setGetAddImm: UInt16 = 0x13B
 
     /// Which compare a fused compare-with-immediate is: its offset in a run of compare-and-branch ops.
     static func compareKind(_ fusedCompare: UInt16) -> UInt16? {

@@ -3,7 +3,8 @@ import HiveWasm
 import Testing
 
 /// The translator fuses runs of instructions (`Fused`): local-with-immediate ops, local-with-local ops, register
-/// moves, compare-and-branch on the stack, a local or a `local.tee`, loads at local + k, xor chains. Every fused form runs here
+/// moves, compare-and-branch on the stack, a local or a `local.tee`, loads at local + k, stores of constants,
+/// xor chains. Every fused form runs here
 /// on edge values in two modules: one as written (fused), one with an empty `block` between every instruction, which
 /// is a branch target and so stops all fusion. Both must compute what wabt's `wasm-interp` computes, and use the
 /// same fuel: fusion changes the dispatch count, never the metered WebAssembly instruction count.
@@ -60,6 +61,21 @@ import Testing
                                     lines: setLocals(Int64(address), 0) + ["local.get 0", "i32.const \(k)", "i32.add", "i32.load offset=\(offset)"]))
                 }
             }
+            // Stores of a constant, at an address on the stack or at local + k (read back, or trapping past the end).
+            for (j, k) in [0, 4, -4, 65_532, 65_536].enumerated() {
+                let address = [0, 4, 65_528, 65_532, -4, 100][i]
+                for (width, load) in [("i32.store", "i32.load"), ("i32.store8", "i32.load8_u"), ("i32.store16", "i32.load16_u")] {
+                    all.append(Case(name: "store_local_\(width)_\(i)_\(j)", result: "i32",
+                                    lines: setLocals(Int64(address), v) + ["local.get 0", "i32.const \(k)", "i32.add", "i32.const \(v)", "\(width) offset=2",
+                                                                           "local.get 0", "i32.const \(k)", "i32.add", "\(load) offset=2"]))
+                    all.append(Case(name: "store_stack_\(width)_\(i)_\(j)", result: "i32",
+                                    lines: setLocals(Int64(address), v) + ["local.get 0", "i32.const \(k)", "i32.xor", "i32.const \(v)", "\(width)",
+                                                                           "local.get 0", "i32.const \(k)", "i32.xor", "\(load)"]))
+                }
+            }
+            all.append(Case(name: "set_get_add_\(i)", result: "i32",
+                            lines: setLocals(v, 9) + ["local.get 1", "i32.const 3", "i32.mul", "local.set 1", "local.get 0", "i32.const -2",
+                                                      "i32.add", "local.get 1", "i32.add"]))
             // Moves: copy, copy-and-push, constant to local (i32 and i64), set-then-get of the same and another local.
             all.append(Case(name: "copy_\(i)", result: "i32", lines: setLocals(v, 9) + ["local.get 0", "local.set 1", "local.get 1"]))
             all.append(Case(name: "copy_push_\(i)", result: "i32",
