@@ -410,13 +410,6 @@ struct CodeValidator {
                         code[code.count - 1] = Instruction(onLocal, a: local, b: k)
                         return
                     }
-                    if fused == Fused.addImm, code.count - 2 >= barrier, code[code.count - 2].op == Fused.setGet,
-                       code[code.count - 2].b <= UInt64(UInt16.max) {
-                        let setGet = code[code.count - 2]
-                        code.removeLast()
-                        code[code.count - 1] = Instruction(Fused.setGetAddImm, a: setGet.a, b: k, c: UInt16(setGet.b))
-                        return
-                    }
                     code[code.count - 1] = Instruction(fused, b: k)
                     return
                 }

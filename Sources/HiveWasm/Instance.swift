@@ -295,7 +295,7 @@ public final class Instance {
     }
 
     /// `memory.grow`: the old size in pages, or -1 when the cap or the module's maximum is reached.
-    func grow(by delta: UInt32) -> Int32 {
+    @inline(never) func grow(by delta: UInt32) -> Int32 {
         let old = UInt32(memoryBytes / 65_536)
         guard delta <= memoryMaxPages, old + delta <= memoryMaxPages else { return -1 }
         let newBytes = Int(old + delta) * 65_536

@@ -12,7 +12,7 @@ extension Instance {
     }
 
     /// Fuel or time has run out (a trap), or the next executed count at which to look again.
-    static func checkpoint(_ executed: Int64, _ fuel: Int64, _ deadline: ContinuousClock.Instant?, _ every: Int64,
+    @inline(never) static func checkpoint(_ executed: Int64, _ fuel: Int64, _ deadline: ContinuousClock.Instant?, _ every: Int64,
                            _ interrupt: WasmInterrupt?) throws(Trap) -> Int64 {
         if executed > fuel { throw .fuelExhausted }
         if interrupt?.isSet == true { throw .interrupted }
@@ -324,10 +324,6 @@ extension Instance {
                 executed &+= 4
                 let base = UInt64(Self.u32(s[fp &+ Int(ins.c)]) &+ UInt32(truncatingIfNeeded: ins.b))
                 mem.storeBytes(of: UInt16(truncatingIfNeeded: ins.b >> 32), toByteOffset: try Self.address(memSize, base, ins.a, 2), as: UInt16.self)
-            case 0x13B:
-                executed &+= 3
-                s[fp &+ Int(ins.a)] = s[sp &- 1]
-                s[sp &- 1] = UInt64(Self.u32(s[fp &+ Int(ins.c)]) &+ UInt32(truncatingIfNeeded: ins.b))
             case 0xD5:
                 executed &+= 1  // fuel counts WebAssembly instructions: a fused pair is two
                 s[sp] = Self.of(mem.loadUnaligned(fromByteOffset: try Self.address(memSize, s[fp &+ Int(ins.b)], ins.a, 4), as: UInt32.self))
@@ -768,7 +764,7 @@ extension Instance {
 
     /// Calls imported function `index` with its arguments from the top of the stack; pushes its results and
     /// returns the new stack top.
-    func callHost(_ index: Int, s: UnsafeMutablePointer<UInt64>, sp: Int) throws(Trap) -> Int {
+    @inline(never) func callHost(_ index: Int, s: UnsafeMutablePointer<UInt64>, sp: Int) throws(Trap) -> Int {
         let n = functionType(index).params.count
         let args = Array(UnsafeBufferPointer(start: s + sp - n, count: n))
         var top = sp - n
@@ -780,7 +776,7 @@ extension Instance {
     }
 
     /// The 0xFC instructions: saturating truncation, bulk memory and table operations.
-    func prefixed(_ ins: Instruction, s: UnsafeMutablePointer<UInt64>, sp top: Int) throws(Trap) -> Int {
+    @inline(never) func prefixed(_ ins: Instruction, s: UnsafeMutablePointer<UInt64>, sp top: Int) throws(Trap) -> Int {
         var sp = top
         func sat(_ x: Double, _ lo: Double, _ hi: Double) -> Double { FloatOps.saturate(x, lo: lo, hi: hi) ?? 0 }
         switch ins.op - Op.prefixed {

@@ -64,9 +64,6 @@ enum Fused {
     /// `local.get c; i32.const k; i32.add; i32.const v; i32.store{,8,16} offset=a`: stores v (`b`'s high half)
     /// at (local c + k (`b`'s low half)) + a; nothing on the stack.
     static let storeImmLocal32: UInt16 = 0x138, storeImmLocal8: UInt16 = 0x139, storeImmLocal16: UInt16 = 0x13A
-    /// `local.set a; local.get c; i32.const k; i32.add`: the stack top goes to local a and is replaced by
-    /// local c + k (`b`). A loop's "save, then step the counter".
-    static let setGetAddImm: UInt16 = 0x13B
 
     /// Which compare a fused compare-with-immediate is: its offset in a run of compare-and-branch ops.
     static func compareKind(_ fusedCompare: UInt16) -> UInt16? {
