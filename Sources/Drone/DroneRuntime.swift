@@ -182,29 +182,28 @@ public actor DroneRuntime {
             let startUnix = WallClock.unixNanos()
             let outcome = await backend.run(a)
             let wall = ContinuousClock.now - start
-            // The run's span, a child of the attempt's span that honeycombd named in the assignment's traceparent.
-            let span = trace.map { _ in
-                SpanReport(spanID: TraceContext.randomSpanID(using: &self.spanIDs), name: "",
-                           startUnixNano: startUnix, endUnixNano: WallClock.unixNanos())
+            // The run's span, a child of the attempt's span that honeycombd named in the assignment's traceparent,
+            // goes back in the result's headers.
+            var headers: NATSHeaders?
+            if let trace {
+                let run = SpanReport(spanID: TraceContext.randomSpanID(using: &self.spanIDs), startUnixNano: startUnix,
+                                     endUnixNano: WallClock.unixNanos())
+                headers = NATSHeaders("traceparent", trace.traceparent(span: run.spanID))
+                headers!.append(SpanReport.timeHeader, run.timeHeader)
             }
             self.finished(a, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000),
-                          trace: trace.flatMap { t in span.map { (t, $0) } })
+                          headers: headers)
         }
         running[a.task] = (a, work)
     }
 
-    private func finished(_ a: Assignment, _ o: BackendOutcome, wallMillis: Int, trace: (TraceContext, SpanReport)? = nil) {
+    private func finished(_ a: Assignment, _ o: BackendOutcome, wallMillis: Int, headers: NATSHeaders? = nil) {
         guard running.removeValue(forKey: a.task) != nil else { return }  // cancelled: honeycombd moved on
         var result = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
                                 outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
                                 error: o.error, wallMillis: wallMillis, usage: o.usage, permanent: o.permanent ? true : nil,
                                 fork: o.fork, join: o.join)
         result.fuel = o.fuel
-        var headers: NATSHeaders?
-        if let (context, span) = trace {
-            headers = NATSHeaders("traceparent", context.traceparent(span: span.spanID))
-            headers!.append(SpanReport.timeHeader, span.timeHeader)
-        }
         report(a, result, headers: headers)
     }
 

@@ -59,24 +59,18 @@ public struct TraceView: Codable, Sendable, Equatable {
 
 /// A drone's report of its run of an attempt, timed on the drone's clock. It travels in the result message's
 /// headers, not its body: `traceparent` names the run's span and `Hive-Span-Time` carries `START END` (Unix
-/// nanoseconds), so a result costs the scheduler no extra JSON.
-public struct SpanReport: Codable, Sendable, Equatable {
+/// nanoseconds), so a result costs the scheduler no extra JSON. honeycombd names the span when it builds a trace.
+public struct SpanReport: Sendable, Equatable {
     public static let timeHeader = "Hive-Span-Time"
 
     public var spanID: String
-    public var name: String
     public var startUnixNano: Int64
     public var endUnixNano: Int64
 
-    public init(spanID: String, name: String, startUnixNano: Int64, endUnixNano: Int64) {
+    public init(spanID: String, startUnixNano: Int64, endUnixNano: Int64) {
         self.spanID = spanID
-        self.name = name
         self.startUnixNano = startUnixNano
         self.endUnixNano = endUnixNano
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case spanID = "span_id", name, startUnixNano = "start_unix_nano", endUnixNano = "end_unix_nano"
     }
 
     /// `START END`, the `Hive-Span-Time` header's value.
@@ -87,7 +81,7 @@ public struct SpanReport: Codable, Sendable, Equatable {
         guard let traceparent, let time, let span = TraceContext(traceparent: traceparent)?.parentSpanID else { return nil }
         let parts = time.split(separator: " ")
         guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), end >= start else { return nil }
-        self.init(spanID: span, name: "", startUnixNano: start, endUnixNano: end)
+        self.init(spanID: span, startUnixNano: start, endUnixNano: end)
     }
 }
 

@@ -164,10 +164,16 @@ public actor ControlService {
     private func observe(_ events: [JournalEvent]) {
         let watching = feed.isActive
         for e in events {
-            var changed: TaskID?
+            // The task an event is about, and its goal: looked up once (this runs for every journaled event).
+            var changed: (task: TaskID, goal: GoalID)?
+            func about(_ task: TaskID) -> GoalID? {
+                guard let goal = state.tasks[task]?.goal else { return nil }
+                changed = (task, goal)
+                return goal
+            }
             switch e {
             case .taskLeased(let task, let attempt, let drone, _, _, let at, _, _):
-                if let goal = state.tasks[task]?.goal {
+                if let goal = about(task) {
                     traces.leased(goal: goal, task: task, attempt: attempt, drone: drone, at: WallClock.unixNanos())
                 }
                 if attempt > 1 {
@@ -175,9 +181,8 @@ public actor ControlService {
                 } else if let t = state.tasks[task] {
                     dispatchLatency.observe(Double(Swift.max(0, at - t.createdAt)) / 1000)
                 }
-                changed = task
             case .taskFinished(let task, let attempt, let succeeded, let output, _):
-                if let goal = state.tasks[task]?.goal {
+                if let goal = about(task) {
                     traces.ended(goal: goal, task: task, attempt: attempt, outcome: succeeded ? "succeeded" : "failed", at: WallClock.unixNanos())
                 }
                 counters.finished[succeeded ? "succeeded" : "failed", default: 0] += 1
@@ -186,27 +191,24 @@ public actor ControlService {
                     counters.promptTokens[tier, default: 0] += usage.promptTokens
                     counters.generatedTokens[tier, default: 0] += usage.generatedTokens
                 }
-                changed = task
             case .taskExpired(let task, let attempt, let reason, _, _):
-                if let goal = state.tasks[task]?.goal {
+                if let goal = about(task) {
                     traces.ended(goal: goal, task: task, attempt: attempt, outcome: "expired: \(reason)", at: WallClock.unixNanos())
                 }
                 counters.leasesExpired += 1
-                changed = task
             case .taskForked(let task, let children, _, _):
                 counters.forks += 1
                 let made = state.tasks[task]?.children.suffix(children.count) ?? []
                 if made.contains(where: { (state.tasks[$0]?.round ?? 0) > 0 }) { counters.reforks += 1 }
-                if watching, let goal = state.tasks[task]?.goal, feed.wantsTasks(of: goal) { dirtyTasks.formUnion(made) }
-                changed = task
+                if let goal = about(task), watching, feed.wantsTasks(of: goal) { dirtyTasks.formUnion(made) }
             case .goalSubmitted(let goal, _, _), .goalCancelled(let goal, _, _), .goalFailed(let goal, _, _):
                 guard watching else { continue }
                 dirtyGoals.insert(goal)
                 if case .goalSubmitted = e, feed.wantsTasks(of: goal) { dirtyTasks.formUnion(state.tasks(of: goal).map(\.id)) }
             }
-            if watching, let task = changed, let goal = state.tasks[task]?.goal {
-                dirtyGoals.insert(goal)
-                if feed.wantsTasks(of: goal) { dirtyTasks.insert(task) }
+            if watching, let changed {
+                dirtyGoals.insert(changed.goal)
+                if feed.wantsTasks(of: changed.goal) { dirtyTasks.insert(changed.task) }
             }
         }
     }
@@ -262,8 +264,8 @@ public actor ControlService {
                                       kind: .attempt, startUnixNano: a.start, endUnixNano: a.end,
                                       error: a.outcome.map { $0 != "succeeded" } ?? false, attributes: attrs))
                 if let run = a.run {
-                    let name = run.name.isEmpty ? "\(t.kind) on \(state.drones[a.drone]?.name ?? a.drone)" : run.name
-                    spans.append(SpanView(spanID: run.spanID, parentSpanID: attemptSpan, name: name, kind: .run,
+                    spans.append(SpanView(spanID: run.spanID, parentSpanID: attemptSpan,
+                                          name: "\(t.kind) on \(state.drones[a.drone]?.name ?? a.drone)", kind: .run,
                                           startUnixNano: run.startUnixNano, endUnixNano: run.endUnixNano,
                                           attributes: ["hive.drone": a.drone]))
                 }
