@@ -108,24 +108,7 @@ import Testing
 
     /// Each export's result (or trap) and the fuel it used.
     static func runAll(_ bytes: [UInt8]) throws -> [String: (String, Int64)] {
-        let module = try ModuleDecoder.decode(bytes)
-        let instance = try Instance(module: module, imports: [:], limits: WasmLimits(fuel: 1 << 40))
-        var out: [String: (String, Int64)] = [:]
-        for export in module.exports where export.kind == .function {
-            let type = module.types[Int(module.typeIndex(ofFunction: export.index)!)]
-            let before = instance.fuelUsed
-            let shown: String
-            do {
-                let values = try instance.call(export.name)
-                shown = zip(type.results, values).map { t, v in
-                    t == .i32 ? "i32:\(UInt32(truncatingIfNeeded: v))" : "\(t):\(v)"
-                }.joined(separator: ", ")
-            } catch let t as Trap {
-                shown = "error: \(t)"
-            }
-            out[export.name] = (shown, instance.fuelUsed - before)
-        }
-        return out
+        Dictionary(uniqueKeysWithValues: try ExportRuns.run(bytes, limits: WasmLimits(fuel: 1 << 40)).map { ($0.name, ($0.shown, $0.fuel)) })
     }
 
     @Test func fusedFormsComputeWhatWasmInterpComputesWithUnchangedFuel() throws {
