@@ -508,15 +508,7 @@ public actor ControlService {
             let all = state.goals.values.sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
             await durable()
             return answer(all.map { summary($0) })
-        case "trace":
-            guard let r = ref(), state.goals[r.goal] != nil else {
-                return answer(APIError("unknown goal '\(ref()?.goal ?? "")'"), status: 404)
-            }
-            guard let view = trace(of: r.goal) else {
-                return answer(APIError("goal '\(r.goal)' has no trace (it was submitted before tracing)"), status: 404)
-            }
-            return answer(view)
-        case "goal", "tasks", "result", "cancel":
+        case "goal", "tasks", "result", "trace", "cancel":
             guard let r = ref(), state.goals[r.goal] != nil else {
                 return answer(APIError("unknown goal '\(ref()?.goal ?? "")'"), status: 404)
             }
@@ -528,6 +520,11 @@ public actor ControlService {
             guard let g = state.goals[r.goal] else { return answer(APIError("unknown goal '\(r.goal)'"), status: 404) }
             switch verb {
             case "tasks": return answer(state.tasks(of: g.id).map(TaskView.init))
+            case "trace":
+                guard let view = trace(of: g.id) else {
+                    return answer(APIError("goal '\(g.id)' has no trace (it was submitted before tracing)"), status: 404)
+                }
+                return answer(view)
             case "result":
                 let all = state.tasks(of: g.id)
                 return answer(GoalResult(goal: summary(g, tasks: all), answer: state.tasks[g.root]?.result?.output,
