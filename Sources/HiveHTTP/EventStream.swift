@@ -70,12 +70,6 @@ public final class EventStream: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    public var isClosed: Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return closed
-    }
-
     public func close() {
         pthread_mutex_lock(mutex)
         guard !closed else {

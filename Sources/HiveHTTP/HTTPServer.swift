@@ -74,9 +74,6 @@ public final class HTTPServer: @unchecked Sendable {
         for s in streams.withLock({ Array($0.values) }) { s.close() }
     }
 
-    /// Connections open now.
-    public var connections: Int { open.load(ordering: .relaxed) }
-
     private static func listen(host: String, port: Int) throws(HTTPServerError) -> (Int32, Int) {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
