@@ -12,6 +12,7 @@ public enum HTTPAuth: Sendable, Equatable {
     case userPassword(user: String, password: String)
 
     func allows(_ r: HTTPRequest) -> Bool {
+        if self == .none { return true }
         let header = r.header("Authorization") ?? ""
         let query = r.query["access_token"]
         switch self {
