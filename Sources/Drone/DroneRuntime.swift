@@ -169,7 +169,7 @@ public actor DroneRuntime {
     private func accept(_ a: Assignment, trace: TraceContext? = nil) {
         if draining || running.count >= options.slots {
             report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: .released,
-                                 error: draining ? "drone shutting down" : "no free slot"))
+                                 error: draining ? "drone shutting down" : TaskResult.noFreeSlot))
             return
         }
         guard let backend = backends[a.kind] else {

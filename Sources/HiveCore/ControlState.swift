@@ -104,7 +104,8 @@ public struct Outbox: Sendable {
 
 /// The control plane's state machine: goals, task trees, leases, joins, budgets, and the drone registry.
 ///
-/// Deterministic and clock-free: every method takes `now` (monotonic milliseconds). Commands (`submit`,
+/// Deterministic and clock-free: every method takes `now` in milliseconds (honeycombd's `ControlClock`: Unix epoch
+/// milliseconds that advance monotonically, so recorded times survive a restart). Commands (`submit`,
 /// `receive`, `schedule`, `tick`, `cancel`) decide, apply their events through `apply`, and return them for the
 /// journal; replaying those events with `apply` rebuilds the same goals and tasks. The drone registry is not
 /// journaled: drones announce themselves again after a restart.
@@ -131,6 +132,22 @@ public final class ControlState {
     public init(config: ControlConfig = ControlConfig()) { self.config = config }
 
     public var pendingCount: Int { tasks.values.lazy.filter { $0.state == .pending }.count }
+
+    /// The number the next goal gets (`g<n>`).
+    public var nextGoalNumber: Int64 { nextGoal }
+
+    /// Numbers the next goals from `n` on (never backwards): after a journal loss, ids that may have been handed
+    /// out before are skipped rather than reused.
+    public func skipGoalNumbers(to n: Int64) { nextGoal = max(nextGoal, n) }
+
+    /// The latest time recorded in goals and tasks (creation and end; lease deadlines are in the future by design
+    /// and are not counted). A restarted clock must not start before it.
+    public var latestTime: Int64 {
+        var latest: Int64 = 0
+        for g in goals.values { latest = max(latest, g.finishedAt ?? g.createdAt) }
+        for t in tasks.values { latest = max(latest, t.finishedAt ?? t.createdAt) }
+        return latest
+    }
 
     // MARK: Commands
 
@@ -208,6 +225,7 @@ public final class ControlState {
         var events: [JournalEvent] = []
         switch r.outcome {
         case .released:
+            if r.error == TaskResult.noFreeSlot { drones[r.drone]?.saturated = true }
             events.append(.taskExpired(task: t.id, attempt: t.attempts, reason: "released by drone", countsAttempt: false, at: now))
         case .succeeded where r.fork != nil && tasks[t.parent ?? ""]?.kind == TaskSpec.stepKind:
             return .failure(.invalidFork("a plan's calls answer with output; forking is for task trees"))
@@ -399,15 +417,18 @@ public final class ControlState {
     /// Time-based decisions: lost drones, expired leases, goal deadlines.
     public func tick(now: Int64) -> [JournalEvent] {
         var events: [JournalEvent] = []
-        for (id, d) in drones where d.state != .lost && now - d.lastSeen > Int64(config.lostAfterMillis) {
-            drones[id]!.state = .lost
+        for (id, d) in drones where d.state.isPresent && now &- d.lastSeen > Int64(config.lostAfterMillis) {
+            // Quiet after saying goodbye is leaving; quiet without a word is being lost.
+            let left = d.state == .draining
+            drones[id]!.state = left ? .left : .lost
             for task in d.running.sorted() {
                 guard let t = tasks[task], t.lease?.drone == id else { continue }
-                events.append(.taskExpired(task: task, attempt: t.attempts, reason: "drone \(d.name) lost (no heartbeat)",
-                                           countsAttempt: true, at: now))
+                events.append(.taskExpired(task: task, attempt: t.attempts,
+                                           reason: left ? "drone \(d.name) left without returning it" : "drone \(d.name) lost (no heartbeat)",
+                                           countsAttempt: !left, at: now))
             }
         }
-        for d in drones.values where d.state != .lost {  // a lost drone's tasks were all expired above
+        for d in drones.values where d.state.isPresent {  // a gone drone's tasks were all expired above
             for task in d.running.sorted() {
                 guard let t = tasks[task], let lease = t.lease, lease.deadline < now else { continue }
                 events.append(.taskExpired(task: task, attempt: t.attempts, reason: "lease expired after \(t.timeoutMillis) ms",
@@ -462,22 +483,43 @@ public final class ControlState {
     }
 
     /// Records a heartbeat; false when the drone is unknown or was marked lost (it must announce itself again).
+    ///
+    /// The heartbeat's running set is the truth about the drone's slots: work it runs that is not leased to it
+    /// here occupies slots all the same (`occupied`), and is cancelled on the drone, since its result would be
+    /// refused (its lease is void). A drone that refused an assignment for lack of a slot (`saturated`) gets
+    /// leases again from here on.
     public func heartbeat(_ hb: Heartbeat, now: Int64) -> Bool {
-        guard let d = drones[hb.drone], d.state != .lost else { return false }
-        touch(hb.drone, now: now)
-        for task in hb.running where tasks[task]?.state == .leased && tasks[task]?.lease?.drone == hb.drone {
-            tasks[task]!.state = .running
+        guard var d = drones[hb.drone], d.state.isPresent else { return false }
+        d.lastSeen = now
+        var occupied = 0
+        for task in hb.running {
+            guard let t = tasks[task] else {
+                occupied += 1
+                outbox.cancellations.append((hb.drone, task))
+                continue
+            }
+            if t.lease?.drone == hb.drone {
+                if t.state == .leased { tasks[task]!.state = .running }
+            } else if !t.state.isFinal {
+                // Its lease here is void (a restart, an expiry): the drone works for nothing.
+                occupied += 1
+                outbox.cancellations.append((hb.drone, task))
+            }
+            // A final task in a heartbeat: the heartbeat left before the result; the slot is free by now.
         }
+        d.occupied = occupied
+        d.saturated = false
+        drones[hb.drone] = d
         return true
     }
 
     /// The drone is shutting down: no new leases; its running tasks finish or come back released.
     public func draining(_ drone: DroneID) {
-        if drones[drone] != nil { drones[drone]!.state = .draining }
+        if drones[drone]?.state == .active { drones[drone]!.state = .draining }
     }
 
     private func touch(_ drone: DroneID, now: Int64) {
-        if drones[drone] != nil && drones[drone]!.state != .lost { drones[drone]!.lastSeen = now }
+        if drones[drone]?.state.isPresent == true { drones[drone]!.lastSeen = now }
     }
 
     // MARK: Apply

@@ -84,6 +84,9 @@ public struct Assignment: Codable, Sendable, Equatable {
 
 /// drone → honeycombd on `hive.v1.result`.
 public struct TaskResult: Codable, Sendable, Equatable {
+    /// The `error` of a `released` result when the drone had no free slot for the assignment.
+    public static let noFreeSlot = "no free slot"
+
     public enum Outcome: String, Codable, Sendable {
         case succeeded, failed
         /// The drone gave the task back unrun or unfinished (shutting down): re-dispatch without using an attempt.

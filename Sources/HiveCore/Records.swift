@@ -234,7 +234,14 @@ extension GoalRecord {
 
 /// A drone as the registry knows it (not journaled: drones announce themselves again after a restart).
 public struct DroneRecord: Codable, Sendable {
-    public enum State: String, Codable, Sendable { case active, draining, lost }
+    /// `draining`: it said goodbye (SIGTERM) and finishes or releases its work; `left`: it then went quiet, as
+    /// announced; `lost`: it went quiet without a word (killed, crashed, cut off).
+    public enum State: String, Codable, Sendable {
+        case active, draining, left, lost
+
+        /// Still connected as far as honeycombd knows (heartbeats are welcome).
+        public var isPresent: Bool { self == .active || self == .draining }
+    }
     public let id: DroneID
     public var name: String
     public var tier: Tier
@@ -248,8 +255,14 @@ public struct DroneRecord: Codable, Sendable {
     public var model: String?
     public var completed = 0
     public var failed = 0
+    /// Slots its last heartbeat showed busy with work not leased to it here (e.g. leases voided by a restart of
+    /// honeycombd while the drone kept running them). The drone's own account of its slots is the truth.
+    public var occupied = 0
+    /// It gave back an assignment for lack of a free slot: nothing more is leased to it until its next heartbeat
+    /// says how many slots are really free (without this, lease and release chase each other in a hot loop).
+    public var saturated = false
 
-    public var freeSlots: Int { state == .active ? max(0, slots - running.count) : 0 }
+    public var freeSlots: Int { state == .active && !saturated ? max(0, slots - running.count - occupied) : 0 }
 }
 
 public struct HostFacts: Codable, Sendable, Equatable {

@@ -85,7 +85,7 @@ public struct SpanReport: Sendable, Equatable {
     }
 }
 
-/// Wall-clock time for spans (Unix nanoseconds; the scheduler's own clock is monotonic milliseconds).
+/// Wall-clock time (Unix nanoseconds): spans, and the start of honeycombd's `ControlClock`.
 public enum WallClock {
     public static func unixNanos() -> Int64 {
         var ts = timespec()

@@ -20,7 +20,10 @@ public actor ControlService {
     private let client: NATSClient
     private let log = Log("scheduler")
     private let encoder: JSONEncoder
-    private let clockStart = ContinuousClock.now
+    /// The state machine's clock: wall-clock milliseconds since the Unix epoch, read once at start and then
+    /// advanced by the monotonic clock (so within a run it never jumps, and times persisted in the journal mean
+    /// the same thing after a restart). Never earlier than any time recovered from the journal.
+    private let clock: ControlClock
     private var lastSeq: UInt64 = 0
     private var rng = SystemRandomNumberGenerator()
     private var consumers: [Task<Void, Never>] = []
@@ -39,9 +42,8 @@ public actor ControlService {
     /// Counters and histograms for `/metrics` (since this process started).
     private var counters = ServiceCounters()
     nonisolated let dispatchLatency = Histogram()
-    /// Attempt timings and drones' run spans for traces; the wall-clock time the monotonic clock started at.
+    /// Attempt timings and drones' run spans for traces.
     private var traces = TraceLog()
-    private let wallAtStart = WallClock.unixNanos()
     /// Where finished goals' traces go (OTLP/HTTP JSON), if anywhere.
     private let exporter: OTLPExporter?
 
@@ -69,13 +71,11 @@ public actor ControlService {
             for e in recovery.events { state.apply(e) }
             state.outbox = Outbox()
         }
+        clock = ControlClock(notBefore: state.latestTime)
     }
 
-    /// Monotonic milliseconds (the state machine's clock).
-    private var now: Int64 {
-        let d = ContinuousClock.now - clockStart
-        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 + 1
-    }
+    /// The state machine's clock (see `clock`).
+    private var now: Int64 { clock.now() }
 
     /// Recovers, subscribes and starts the timers.
     static func start(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig,
@@ -92,6 +92,24 @@ public actor ControlService {
         guard let recovery else { return }
         if let why = recovery.truncationReason {
             log.warn("journal_tail_cut", ["bytes": recovery.truncatedBytes, "reason": why])
+        }
+        for d in recovery.damage {
+            log.error("journal_damage_skipped", ["offset": d.offset, "bytes": d.length, "reason": d.reason,
+                                                 "goals": d.goals.isEmpty ? "-" : d.goals.joined(separator: ","),
+                                                 "tasks": d.tasks.isEmpty ? "-" : d.tasks.joined(separator: ",")])
+        }
+        // Goal ids are never handed out twice: after a loss (damaged records, or a state that does not reach the
+        // last reservation's floor, e.g. a snapshot moved away), numbering resumes past the reservation on disk.
+        let before = state.nextGoalNumber
+        if recovery.lostRecords || before < recovery.reservationFloor {
+            state.skipGoalNumbers(to: recovery.reservedGoalNumbers)
+        }
+        if !recovery.damage.isEmpty {
+            log.error("journal_damaged", ["regions": recovery.damage.count,
+                                          "bytes": recovery.damage.reduce(0) { $0 + $1.length },
+                                          "kept_aside": recovery.keptAside ?? "-",
+                                          "goals": Set(recovery.damage.flatMap(\.goals)).sorted().joined(separator: ","),
+                                          "next_goal": "g\(state.nextGoalNumber)"])
         }
         let voided = state.voidLeases(now: now)
         record(voided)
@@ -157,6 +175,9 @@ public actor ControlService {
         guard !events.isEmpty else { return }
         observe(events)
         guard let journal else { return }
+        if case .goalSubmitted = events[0], let e = journal.reserveGoalNumber(state.nextGoalNumber) {
+            log.error("goal_ids_unreserved", ["reason": e])
+        }
         lastSeq = journal.append(events)
     }
 
@@ -240,7 +261,7 @@ public actor ControlService {
     /// (as the drone timed it). Nil for goals from before tracing.
     func trace(of goal: GoalID) -> TraceView? {
         guard let g = state.goals[goal], let ctx = g.trace else { return nil }
-        func wall(_ ms: Int64) -> Int64 { wallAtStart + (ms - 1) * 1_000_000 }
+        func wall(_ ms: Int64) -> Int64 { ms.multipliedReportingOverflow(by: 1_000_000).partialValue }
         let goalSpan = ctx.spanID("goal")
         var spans = [SpanView(spanID: goalSpan, parentSpanID: ctx.parentSpanID, name: "goal \(g.name ?? g.id)", kind: .goal,
                               startUnixNano: wall(g.createdAt), endUnixNano: g.finishedAt.map(wall),

@@ -30,6 +30,7 @@ h2 { font-size:14px; margin:0 0 8px; text-transform:uppercase; letter-spacing:.0
 .drone { display:flex; justify-content:space-between; gap:8px; padding:3px 6px; border-left:4px solid var(--succeeded); margin:2px 0; background:#faf9f6; }
 .drone[data-state=draining] { border-color:var(--leased); }
 .drone[data-state=lost] { border-color:var(--failed); opacity:.6; }
+.drone[data-state=left] { opacity:.45; }
 .drone .meta { color:var(--mute); font-size:12px; }
 table { width:100%; border-collapse:collapse; }
 td, th { text-align:left; padding:3px 6px; border-bottom:1px solid var(--line); font-size:13px; }

@@ -28,9 +28,20 @@ public enum JournalError: Error, CustomStringConvertible {
 public struct JournalRecovery: Sendable {
     public var snapshot: ControlState.Snapshot?
     public var events: [JournalEvent]
-    /// Bytes cut from a corrupt or torn tail (0 when clean), and why.
+    /// Bytes cut from a torn tail (an interrupted, never acknowledged append; 0 when clean), and why.
     public var truncatedBytes: Int
     public var truncationReason: String?
+    /// Damaged stretches skipped in the middle of the journal (replay went on after each).
+    public var damage: [JournalDamage] = []
+    /// Where the journal as found was kept when it had damage (`journal.corrupt-<unix seconds>`).
+    public var keptAside: String?
+    /// The goal-number reservation on disk (`goal-ids`): no goal number below it was ever free to reuse.
+    public var reservedGoalNumbers: Int64 = 0
+    /// The first goal number of that reservation: a state that does not reach it has lost goals.
+    public var reservationFloor: Int64 = 0
+
+    /// Records were lost (not merely a torn tail): goal numbers must jump past the reservation.
+    public var lostRecords: Bool { !damage.isEmpty }
 }
 
 /// The durable log of control-plane events, under `--data DIR`:
@@ -62,6 +73,8 @@ public final class Journal: @unchecked Sendable {
     /// Bytes in journal.log (for the compaction trigger); writer thread only, read under lock.
     private var journalBytes = 0
     private let encoder: JSONEncoder
+    /// Goal numbers below this are reserved on disk (`goal-ids`); the control loop's thread only.
+    private var reservedGoalNumbers: Int64 = 0
 
     var journalPath: String { directory + "/journal.log" }
     var snapshotPath: String { directory + "/snapshot.json" }
@@ -89,45 +102,51 @@ public final class Journal: @unchecked Sendable {
             }
         }
         let path = directory + "/journal.log"
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        var fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw .cannotOpen(path, String(cString: strerror(errno))) }
         let bytes = readAll(fd)
-        let decoder = JSONDecoder()
-        var offset = 0
-        bytes.withUnsafeBytes { buf in
-            while offset < buf.count {
-                guard buf.count - offset >= 8 else {
-                    recovery.truncationReason = "torn record header at byte \(offset)"
-                    return
-                }
-                let length = Int(buf.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
-                let crc = buf.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian
-                guard length <= buf.count - offset - 8 else {
-                    recovery.truncationReason = "torn record at byte \(offset) (\(length) bytes announced, \(buf.count - offset - 8) present)"
-                    return
-                }
-                let payload = UnsafeRawBufferPointer(rebasing: buf[(offset + 8)..<(offset + 8 + length)])
-                guard CRC32.checksum(payload) == crc else {
-                    recovery.truncationReason = "checksum mismatch at byte \(offset)"
-                    return
-                }
-                guard let event = try? decoder.decode(JournalEvent.self, from: Data(payload)) else {
-                    recovery.truncationReason = "undecodable record at byte \(offset)"
-                    return
-                }
-                recovery.events.append(event)
-                offset += 8 + length
-            }
-        }
-        if offset < bytes.count {
-            recovery.truncatedBytes = bytes.count - offset
-            _ = ftruncate(fd, off_t(offset))
+        let scan = JournalScan(bytes)
+        recovery.events = scan.events
+        recovery.damage = scan.damage
+        let reservation = GoalNumberReservation.read(directory: directory)
+        recovery.reservedGoalNumbers = reservation.through
+        recovery.reservationFloor = reservation.floor
+        var size = scan.intact.last?.upperBound ?? 0
+        if !scan.damage.isEmpty {
+            // Keep the journal as found, then replace it with its intact records only, so the damage is reported
+            // once and appends go on from a clean file.
+            Glibc.close(fd)
+            let aside = directory + "/journal.corrupt-\(time(nil))"
+            guard rename(path, aside) == 0 else { throw .cannotOpen(path, "cannot keep the damaged journal aside: \(String(cString: strerror(errno)))") }
+            recovery.keptAside = aside
+            var clean: [UInt8] = []
+            for r in scan.intact { clean.append(contentsOf: bytes[r]) }
+            if let e = writeFileDurably(path, clean, directory: directory) { throw .cannotOpen(path, e) }
+            fd = Glibc.open(path, O_RDWR | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { throw .cannotOpen(path, String(cString: strerror(errno))) }
+            size = clean.count
+        } else if let torn = scan.tornTailAt {
+            recovery.truncatedBytes = bytes.count - torn
+            recovery.truncationReason = "torn record at byte \(torn) (an append interrupted by a crash)"
+            _ = ftruncate(fd, off_t(torn))
             _ = fsync(fd)
+            size = torn
         }
         _ = lseek(fd, 0, SEEK_END)
-        let journal = Journal(directory: directory, fd: fd, bytes: offset)
+        let journal = Journal(directory: directory, fd: fd, bytes: size)
+        journal.reservedGoalNumbers = reservation.through
         OSThread(name: "journal") { journal.runWriter() }.detach()
         return (journal, recovery)
+    }
+
+    /// The goal numbers handed out may reach `number`: make sure the on-disk reservation covers it, reserving
+    /// `block` more at a time (one small durable write per block, not per goal). Call before journaling the goal.
+    public func reserveGoalNumber(_ number: Int64, block: Int64 = 1_024) -> String? {
+        guard number >= reservedGoalNumbers else { return nil }
+        let through = number &+ block
+        if let e = GoalNumberReservation(floor: number, through: through).write(directory: directory) { return e }
+        reservedGoalNumbers = through
+        return nil
     }
 
     private static func readAll(_ fd: Int32) -> [UInt8] {
@@ -255,17 +274,7 @@ public final class Journal: @unchecked Sendable {
 
     /// Writes the snapshot durably (temp file, fsync, rename, fsync directory), then empties the journal.
     private func writeSnapshot(_ bytes: [UInt8]) -> String? {
-        let tmp = snapshotPath + ".tmp"
-        let sfd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard sfd >= 0 else { return "snapshot: \(String(cString: strerror(errno)))" }
-        let ok = writeAll(sfd, bytes) && fsync(sfd) == 0
-        Glibc.close(sfd)
-        guard ok, rename(tmp, snapshotPath) == 0 else { return "snapshot: \(String(cString: strerror(errno)))" }
-        let dfd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            Glibc.close(dfd)
-        }
+        if let e = writeFileDurably(snapshotPath, bytes, directory: directory) { return "snapshot: \(e)" }
         _ = ftruncate(fd, 0)
         _ = lseek(fd, 0, SEEK_SET)
         lock.withLock { journalBytes = 0 }
@@ -273,7 +282,9 @@ public final class Journal: @unchecked Sendable {
         return nil
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool { Journal.writeAll(fd, bytes) }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { b in
             var off = 0
             while off < b.count {
@@ -286,5 +297,44 @@ public final class Journal: @unchecked Sendable {
             }
             return true
         }
+    }
+}
+
+/// Writes `bytes` to `path` so that either the old or the new content survives a crash: temp file, fsync,
+/// rename, fsync of the directory. Returns the error, if any.
+func writeFileDurably(_ path: String, _ bytes: [UInt8], directory: String) -> String? {
+    let tmp = path + ".tmp"
+    let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+    guard fd >= 0 else { return "\(tmp): \(String(cString: strerror(errno)))" }
+    let ok = Journal.writeAll(fd, bytes) && fsync(fd) == 0
+    Glibc.close(fd)
+    guard ok, rename(tmp, path) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
+    let dfd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dfd >= 0 {
+        _ = fsync(dfd)
+        Glibc.close(dfd)
+    }
+    return nil
+}
+
+/// `DATA/goal-ids`: goal numbers reserved ahead of use, so that no id is ever handed out twice — even when
+/// journal records or the snapshot are lost, the next goal is numbered past everything that may have existed.
+struct GoalNumberReservation: Codable {
+    /// The next goal number when this block was reserved.
+    var floor: Int64
+    /// Numbers below this may have been handed out.
+    var through: Int64
+
+    static func read(directory: String) -> GoalNumberReservation {
+        guard let data = FileManager.default.contents(atPath: directory + "/goal-ids"),
+              let r = try? JSONDecoder().decode(GoalNumberReservation.self, from: data) else {
+            return GoalNumberReservation(floor: 0, through: 0)
+        }
+        return r
+    }
+
+    func write(directory: String) -> String? {
+        guard let data = try? JSONEncoder().encode(self) else { return "goal-ids: cannot encode" }
+        return writeFileDurably(directory + "/goal-ids", Array(data), directory: directory)
     }
 }

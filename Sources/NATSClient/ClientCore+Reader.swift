@@ -60,17 +60,17 @@ extension ClientCore: ServerOpHandler {
 
     /// How long the reader may sleep: until the next keepalive or the earliest request/flush deadline.
     private func pollTimeoutMillis() -> Int32 {
-        let now = ClientSocket.nowNanos()
-        let pingDue = lastPingAt + UInt64(options.pingIntervalMillis) * 1_000_000
+        let now = Monotonic.now()
+        let pingDue = Monotonic.after(lastPingAt, nanos: Monotonic.nanos(millis: options.pingIntervalMillis))
         let next = min(pingDue, lock.withLock { earliestDeadline })
         if next <= now { return 0 }
-        return Int32(min((next - now) / 1_000_000 + 1, 1_000))
+        return Monotonic.waitMillis(until: next, now: now, cap: 999) + 1
     }
 
     /// Keepalive PINGs with stale detection, and request/flush timeouts.
     private func runTimers() {
-        let now = ClientSocket.nowNanos()
-        if now >= lastPingAt + UInt64(options.pingIntervalMillis) * 1_000_000 {
+        let now = Monotonic.now()
+        if now >= Monotonic.after(lastPingAt, nanos: Monotonic.nanos(millis: options.pingIntervalMillis)) {
             lastPingAt = now
             let stale: Bool = lock.withLock {
                 guard fd >= 0 else { return false }
@@ -158,7 +158,7 @@ extension ClientCore: ServerOpHandler {
         let sock = try ClientSocket.connect(server, timeoutMillis: options.connectTimeoutMillis)
         parser = ServerParser()
         handshake = HandshakeProgress(stage: .awaitingInfo, fd: sock)
-        let deadline = ClientSocket.nowNanos() + UInt64(options.connectTimeoutMillis) * 1_000_000
+        let deadline = Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(millis: options.connectTimeoutMillis))
         do {
             try readHandshake(until: .awaitingPong, sock, deadline, buffer, server)
             guard let info = handshake.info else { throw NATSClientError.connectionFailed(server: server.description, reason: "no INFO") }
@@ -188,7 +188,7 @@ extension ClientCore: ServerOpHandler {
             return []
         }
         _ = info
-        lastPingAt = ClientSocket.nowNanos()
+        lastPingAt = Monotonic.now()
         let waiter = lock.withLock { () -> CheckedContinuation<Void, Error>? in
             let w = initialWaiter
             initialWaiter = nil
@@ -205,12 +205,12 @@ extension ClientCore: ServerOpHandler {
     private func readHandshake(until stage: HandshakeProgress.Stage, _ sock: Int32, _ deadline: UInt64,
                                _ buffer: UnsafeMutableRawBufferPointer, _ server: ServerAddress) throws(NATSClientError) {
         while handshake.stage != stage && handshake.stage != .done {
-            let now = ClientSocket.nowNanos()
+            let now = Monotonic.now()
             guard now < deadline else {
                 throw .connectionFailed(server: server.description, reason: "handshake timed out")
             }
             var p = pollfd(fd: sock, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, Int32((deadline - now) / 1_000_000 + 1)) > 0 else { continue }
+            guard poll(&p, 1, Monotonic.waitMillis(until: deadline, now: now, cap: 1_000_000) + 1) > 0 else { continue }
             let n = recv(sock, buffer.baseAddress, buffer.count, 0)
             guard n > 0 else {
                 if let e = handshake.error { throw handshakeError(e, server) }

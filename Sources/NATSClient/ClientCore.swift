@@ -161,7 +161,7 @@ final class ClientCore: @unchecked Sendable {
             guard wasEmpty else { return -1 }
             // An idle connection: write from this thread now. A busy one: leave it to the writer, which then
             // sends many publishes per syscall.
-            if !writerBusy && fd >= 0 && ClientSocket.nowNanos() &- lastWriteAt > Self.inlineWriteIdleNanos {
+            if !writerBusy && fd >= 0 && Monotonic.now() &- lastWriteAt > Self.inlineWriteIdleNanos {
                 writerBusy = true
                 outbound.swapContents(with: &inlineBuffer)
                 return fd
@@ -186,7 +186,7 @@ final class ClientCore: @unchecked Sendable {
     func finishWrite(target: Int32, ok: Bool) {
         lock.withLock {
             writerBusy = false
-            lastWriteAt = ClientSocket.nowNanos()
+            lastWriteAt = Monotonic.now()
             if fdToCloseAfterWrite >= 0 {
                 Glibc.close(fdToCloseAfterWrite)
                 fdToCloseAfterWrite = -1
@@ -290,7 +290,7 @@ final class ClientCore: @unchecked Sendable {
             nextToken += 1
             return String(nextToken, radix: 36)
         }
-        let deadline = ClientSocket.nowNanos() + UInt64(max(timeout, 0) * 1e9)
+        let deadline = Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(seconds: timeout))
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<NATSMessage, Error>) in
                 let wakeNeeded: Bool = lock.withLock {
@@ -321,7 +321,7 @@ final class ClientCore: @unchecked Sendable {
     // MARK: Flush, drain, close
 
     func flush(timeout: Double) async throws {
-        let deadline = ClientSocket.nowNanos() + UInt64(max(timeout, 0) * 1e9)
+        let deadline = Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(seconds: timeout))
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
             let failure: NATSClientError? = lock.withLock {
                 if status == .closed { return .closed }

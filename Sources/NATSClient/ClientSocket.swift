@@ -66,10 +66,4 @@ enum ClientSocket {
     }
 
     static func errnoText() -> String { String(cString: strerror(hive_errno())) }
-
-    static func nowNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 }

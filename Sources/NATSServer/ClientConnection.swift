@@ -43,7 +43,7 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
         out = Outbound(fd: fd, maxPending: config.maxPending)
         parser = ClientParser(maxControlLine: config.maxControlLine, maxPayload: config.maxPayload)
         lastActivity = now
-        nextPingAt = now + UInt64(min(2_000, config.pingIntervalMillis)) * 1_000_000
+        nextPingAt = Monotonic.after(now, nanos: Monotonic.nanos(millis: min(2_000, config.pingIntervalMillis)))
     }
 
     /// Feeds one read to the parser. Returns the error that must close the connection, if any.

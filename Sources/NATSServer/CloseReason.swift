@@ -22,6 +22,14 @@ enum CloseReason: Sendable {
         }
     }
 
+    /// Missing or wrong credentials, or no CONNECT in time on a server that requires auth.
+    var isAuthRefusal: Bool {
+        switch self {
+        case .protocolError(.authorizationViolation), .protocolError(.authenticationTimeout): return true
+        default: return false
+        }
+    }
+
     var isSlowConsumer: Bool {
         switch self {
         case .slowConsumerPending, .slowConsumerWriteDeadline: return true

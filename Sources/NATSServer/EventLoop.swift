@@ -31,7 +31,7 @@ final class EventLoop: @unchecked Sendable {
     private let readBuffer: UnsafeMutableRawPointer
     private var rngState: UInt64
     private var stopping = false
-    private var now: UInt64 = Syscall.now()
+    private var now: UInt64 = Monotonic.now()
     private var nextTick: UInt64 = 0
     private var thread: OSThread?
 
@@ -100,15 +100,15 @@ final class EventLoop: @unchecked Sendable {
     private func run() {
         var datas = [UInt64](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
-        nextTick = Syscall.now() + Self.tickNanos
+        nextTick = Monotonic.after(Monotonic.now(), nanos: Self.tickNanos)
         while !stopping {
-            let waitMillis = Int32(max(0, Int64(nextTick) - Int64(Syscall.now())) / 1_000_000)
+            let waitMillis = Monotonic.waitMillis(until: nextTick, now: Monotonic.now(), cap: 1_000)
             let n = datas.withUnsafeMutableBufferPointer { d in
                 events.withUnsafeMutableBufferPointer { e in
                     hive_epoll_wait(epfd, d.baseAddress, e.baseAddress, 256, waitMillis)
                 }
             }
-            now = Syscall.now()
+            now = Monotonic.now()
             if n > 0 {
                 for i in 0..<Int(n) {
                     switch datas[i] {
@@ -121,7 +121,7 @@ final class EventLoop: @unchecked Sendable {
             flushAll()
             if now >= nextTick {
                 tick()
-                nextTick = now + Self.tickNanos
+                nextTick = Monotonic.after(now, nanos: Self.tickNanos)
             }
         }
         for c in Array(connections.values) { close(c, .serverShutdown) }
@@ -234,7 +234,7 @@ final class EventLoop: @unchecked Sendable {
                     // Out of descriptors: stop accepting for a moment instead of spinning on a ready listener.
                     log.warn("accept_paused", ["errno": e, "reason": String(cString: strerror(e))])
                     _ = hive_epoll_ctl(epfd, HIVE_EPOLL_CTL_DEL, listener.fd, 0, Self.listenerToken)
-                    acceptPausedUntil = now + 100_000_000
+                    acceptPausedUntil = Monotonic.after(now, nanos: 100_000_000)
                 }
                 return
             }
@@ -260,7 +260,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// Takes ownership of an accepted socket: registers it and sends INFO.
     func adopt(fd: Int32, id: UInt64, ip: String) {
-        let c = ClientConnection(id: id, fd: fd, loop: self, remoteIP: ip, now: Syscall.now())
+        let c = ClientConnection(id: id, fd: fd, loop: self, remoteIP: ip, now: Monotonic.now())
         if stopping {
             c.isClosed = true
             c.out.closeAndRelease()
@@ -286,6 +286,10 @@ final class EventLoop: @unchecked Sendable {
                 c.out.finalWrite()
             }
         }
+        if reason.isAuthRefusal, let suppressed = shared.authRefusals.admit(now: now) {
+            log.warn("auth_refused", ["cid": c.id, "ip": c.remoteIP, "reason": reason.logName,
+                                     "suppressed": suppressed])
+        }
         if reason.isSlowConsumer {
             shared.stats.slowConsumers.add(1, ordering: .relaxed)
             log.warn("slow_consumer", ["cid": c.id, "ip": c.remoteIP, "reason": reason.logName,
@@ -308,27 +312,27 @@ final class EventLoop: @unchecked Sendable {
             acceptPausedUntil = 0
             _ = hive_epoll_ctl(epfd, HIVE_EPOLL_CTL_ADD, listener.fd, HIVE_EPOLLIN, Self.listenerToken)
         }
-        let authTimeout = UInt64(config.authTimeoutMillis) * 1_000_000
-        let writeDeadline = UInt64(config.writeDeadlineMillis) * 1_000_000
-        let pingInterval = UInt64(config.pingIntervalMillis) * 1_000_000
+        let authTimeout = Monotonic.nanos(millis: config.authTimeoutMillis)
+        let writeDeadline = Monotonic.nanos(millis: config.writeDeadlineMillis)
+        let pingInterval = Monotonic.nanos(millis: config.pingIntervalMillis)
         for c in Array(connections.values) {
-            if config.auth.isRequired && !c.hasConnected && now - c.acceptedAt >= authTimeout {
+            if config.auth.isRequired && !c.hasConnected && Monotonic.elapsed(from: c.acceptedAt, to: now) >= authTimeout {
                 close(c, .protocolError(.authenticationTimeout))
                 continue
             }
             let blocked = c.out.blockedSince
-            if blocked != 0 && now > blocked && now - blocked >= writeDeadline {
+            if blocked != 0 && Monotonic.elapsed(from: blocked, to: now) >= writeDeadline {
                 c.out.stopOutput()
                 close(c, .slowConsumerWriteDeadline)
                 continue
             }
             if now >= c.nextPingAt {
-                c.nextPingAt = now + pingInterval
+                c.nextPingAt = Monotonic.after(now, nanos: pingInterval)
                 if c.pingsOut + 1 > config.pingMax {
                     close(c, .protocolError(.staleConnection))
                     continue
                 }
-                if now - c.lastActivity < pingInterval { continue }
+                if Monotonic.elapsed(from: c.lastActivity, to: now) < pingInterval { continue }
                 c.pingsOut += 1
                 c.send("PING\r\n")
             }

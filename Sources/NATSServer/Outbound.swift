@@ -98,7 +98,7 @@ final class Outbound: @unchecked Sendable {
     }
 
     /// Writes as much as the socket takes. Safe from any thread.
-    func flush(now: @autoclosure () -> UInt64 = Syscall.now()) -> Flushed {
+    func flush(now: @autoclosure () -> UInt64 = Monotonic.now()) -> Flushed {
         while true {
             let chunk: (UnsafeRawPointer, Int)? = lock.withLock {
                 if state.closed || state.writing { return nil }

@@ -1,3 +1,4 @@
+import HiveLog
 import NATSWire
 import Synchronization
 
@@ -7,6 +8,8 @@ final class SharedBrokerState: Sendable {
     let index = SubjectIndex<Subscription>()
     let stats = BrokerStats()
     let serverID: String
+    /// Refused logins are warnings the operator sees, at most one line a second for all loops together.
+    let authRefusals = LogThrottle(intervalMillis: 1_000)
     let port: Int
     private let nextConnectionID = Atomic<UInt64>(16)
 

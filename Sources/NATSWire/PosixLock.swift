@@ -51,11 +51,8 @@ public final class PosixCondition: @unchecked Sendable {
 
     /// Waits for a signal, at most `timeoutNanos`. Call with `lock` held (inside `lock.withLock`).
     public func wait(timeoutNanos: UInt64) {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let total = UInt64(ts.tv_nsec) + timeoutNanos
-        ts.tv_sec += Int(total / 1_000_000_000)
-        ts.tv_nsec = Int(total % 1_000_000_000)
+        let until = Monotonic.after(Monotonic.now(), nanos: timeoutNanos)
+        var ts = timespec(tv_sec: Int(clamping: until / 1_000_000_000), tv_nsec: Int(until % 1_000_000_000))
         pthread_cond_timedwait(cond, lock.mutex, &ts)
     }
 

@@ -1,0 +1,105 @@
+import FoundationEssentials
+import HiveCore
+import Testing
+
+/// A drone's heartbeat is the truth about its slots; drones that say goodbye leave, drones that go quiet are lost.
+@Suite struct DroneSlotTests {
+    /// The audit's hot loop: honeycombd restarted (leases voided) while a 2-slot drone kept running 2 tasks, then
+    /// believed the drone had 2 free slots; each assignment came back "no free slot" and was leased again at once,
+    /// thousands of times a second. Now a refusal saturates the drone until its next heartbeat.
+    @Test func aNoFreeSlotReleaseStopsLeasingToThatDroneUntilItsNextHeartbeat() throws {
+        let h = Harness()
+        h.drone("d1", slots: 2)
+        try h.submit(.fork(exec(4)))
+        var releases = 0
+        for _ in 0..<1_000 {
+            let batch = h.schedule()
+            if batch.isEmpty { break }
+            for (_, a, d) in batch {
+                let r = h.state.receive(TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: d,
+                                                   outcome: .released, error: TaskResult.noFreeSlot), now: h.now)
+                guard case .success(let e) = r else { Issue.record("release refused: \(r)"); return }
+                h.events += e
+                releases += 1
+            }
+        }
+        #expect(releases == 2, "one refusal per slot, then no more leases until a heartbeat")
+        #expect(h.state.drones["d1"]!.freeSlots == 0)
+        #expect(h.state.tasks.values.filter { $0.state == .pending }.count == 4)
+        #expect(h.state.tasks.values.allSatisfy { $0.attempts == 0 }, "releases use no attempts")
+        // Its heartbeat says what is free: nothing of ours runs there, so both slots are offered again.
+        #expect(h.state.heartbeat(Heartbeat(drone: "d1", running: []), now: h.now))
+        #expect(h.schedule().count == 2)
+    }
+
+    @Test func workTheDroneRunsWithoutALeaseHereOccupiesSlotsAndIsCancelled() throws {
+        let h = Harness()
+        try h.submit(.fork(exec(4)))
+        h.drone("d1", slots: 2)
+        let before = h.schedule()
+        #expect(before.count == 2)
+        // honeycombd restarts: a new state from the journal, leases voided, the drone announces itself again.
+        let restarted = Harness()
+        for e in h.events { restarted.state.apply(e) }
+        _ = restarted.state.voidLeases(now: restarted.now)
+        restarted.drone("d1", slots: 2)
+        let running = before.map(\.assignment.task)
+        #expect(restarted.state.heartbeat(Heartbeat(drone: "d1", running: running + ["g77.3"]), now: restarted.now))
+        #expect(restarted.state.drones["d1"]!.occupied == 3)
+        #expect(restarted.state.drones["d1"]!.freeSlots == 0)
+        #expect(restarted.schedule().isEmpty, "a drone whose slots are all busy gets nothing")
+        let cancelled = restarted.state.outbox.cancellations.filter { $0.drone == "d1" }.map(\.task)
+        #expect(Set(cancelled) == Set(running + ["g77.3"]), "work whose lease is void is stopped on the drone")
+        // Once the drone reports the slots free, the voided tasks run again (on a fresh lease).
+        #expect(restarted.state.heartbeat(Heartbeat(drone: "d1", running: []), now: restarted.now))
+        #expect(restarted.schedule().count == 2)
+    }
+
+    @Test func aHeartbeatListingItsOwnLeasesOrFinishedTasksTakesNoExtraSlots() throws {
+        let h = Harness()
+        h.drone("d1", slots: 3)
+        try h.submit(.fork(exec(4)))
+        let leased = h.schedule()
+        #expect(leased.count == 3)
+        h.finish(leased[0].assignment, drone: "d1")
+        // A heartbeat sent before the result arrived still lists the finished task.
+        #expect(h.state.heartbeat(Heartbeat(drone: "d1", running: leased.map(\.assignment.task)), now: h.now))
+        #expect(h.state.drones["d1"]!.occupied == 0)
+        #expect(h.state.drones["d1"]!.freeSlots == 1)
+        #expect(h.state.outbox.cancellations.isEmpty)
+    }
+
+    @Test func aDroneThatSaidGoodbyeLeavesAndOneThatWentQuietIsLost() throws {
+        var config = ControlConfig()
+        config.lostAfterMillis = 1_000
+        let h = Harness(config: config)
+        h.drone("polite", slots: 1)
+        h.drone("crashed", slots: 1)
+        try h.submit(.fork(exec(2)))
+        let leased = h.schedule()
+        #expect(leased.count == 2)
+        h.state.draining("polite")
+        #expect(h.state.drones["polite"]!.state == .draining)
+        h.now += 1_500
+        h.tick()
+        #expect(h.state.drones["polite"]!.state == .left)
+        #expect(h.state.drones["crashed"]!.state == .lost)
+        let polite = leased.first { $0.drone == "polite" }!.assignment.task
+        let crashed = leased.first { $0.drone == "crashed" }!.assignment.task
+        #expect(h.state.tasks[polite]!.attempts == 0, "work a leaving drone did not return costs no attempt")
+        #expect(h.state.tasks[crashed]!.attempts == 1)
+        #expect(!h.state.heartbeat(Heartbeat(drone: "polite", running: []), now: h.now), "it must announce itself again")
+        h.drone("polite", slots: 1)
+        #expect(h.state.drones["polite"]!.state == .active)
+    }
+
+    @Test func theClockNeverStartsBeforeTheLatestRecordedTime() throws {
+        let h = Harness()
+        h.now = 5_000
+        h.drone("d1")
+        try h.submit(.fork(exec(1)))
+        h.now = 9_000
+        _ = h.drain()
+        #expect(h.state.latestTime == 9_000)
+    }
+}

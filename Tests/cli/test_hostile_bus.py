@@ -1,0 +1,119 @@
+"""Hostile clients on the bus: connection churn with auth on, NATS protocol garbage. honeycombd must stay up and
+keep every goal it accepted; refused logins are warnings an operator sees, rate-limited."""
+import json, os, random, signal, socket, threading, time
+
+import pytest
+
+from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
+
+AUTHS = {
+    "token": (["--token", "s3cret"], "s3cret@"),
+    "user-password": (["--user", "op", "--pass", "pw"], "op:pw@"),
+}
+
+
+def start(procs, tmp_path, auth_args, port):
+    cfg = tmp_path / "hc.json"
+    cfg.write_text(json.dumps({"heartbeat_ms": 200, "drone_lost_after_ms": 600, "http": "off"}))
+    hc = procs.start([HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{port}", "--data",
+                      str(tmp_path / "data"), *auth_args])
+    wait_for_log(hc, "event=bus_connected")
+    return hc
+
+
+def churn(port, seconds, kind):
+    """Opens and closes connections as fast as one thread can, in one of several rude ways."""
+    deadline = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < deadline:
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=1)
+            if kind == "partial":
+                s.sendall(b'CONNECT {"auth_tok')
+            elif kind == "wrong":
+                s.sendall(b'CONNECT {"auth_token":"nope","user":"x","pass":"y","verbose":false}\r\nPING\r\n')
+            elif kind == "rst":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()
+            n += 1
+        except OSError:
+            pass
+    return n
+
+
+@pytest.mark.parametrize("auth", sorted(AUTHS))
+def test_connection_churn_with_auth_neither_crashes_the_broker_nor_loses_a_goal(procs, tmp_path, auth):
+    args, creds = AUTHS[auth]
+    port = free_port()
+    url = f"nats://{creds}127.0.0.1:{port}"
+    hc = start(procs, tmp_path, args, port)
+    r = hive("submit", "--exec", "/bin/echo", "--count", "3", "--json", "--honeycomb", url)
+    assert r.returncode == 0, r.stderr
+    goal = json.loads(r.stdout)["goal"]
+
+    counts = {}
+    threads = [threading.Thread(target=lambda k=k: counts.__setitem__(k, churn(port, 4, k)))
+               for k in ("plain", "partial", "wrong", "rst")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(counts.values()) > 400, counts  # a few hundred per second
+    assert hc.poll() is None, "honeycombd died under connection churn"
+
+    # The broker still serves: the accepted goal is listed and runs to the end on a drone that joins now.
+    drone = procs.start([DRONE, "--honeycomb", url, "--name", "d0", "--allow-exec", "/bin/echo"])
+    wait_for_log(drone, "event=joined")
+    r = hive("watch", goal, "--honeycomb", url, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = hive("goal", goal, "--json", "--honeycomb", url)
+    assert json.loads(r.stdout)["state"] == "succeeded"
+
+    hc.send_signal(signal.SIGTERM)
+    _, err = hc.communicate(timeout=15)
+    refused = [l for l in err.splitlines() if "event=auth_refused" in l]
+    assert refused, "refused logins must be logged at warn"
+    assert all("level=warn" in l for l in refused)
+    assert len(refused) <= 20, f"{len(refused)} auth_refused lines in ~5 s: not rate-limited"
+    assert any("suppressed=" in l and "suppressed=0" not in l for l in refused), refused[:3]
+
+
+GARBAGE = [
+    b"\x00\xff\xfe" * 2000,
+    b"PUB a 99999999999999999999\r\n",
+    b"PUB a -5\r\nhello\r\n",
+    b"HPUB a 50 10\r\n" + b"x" * 60 + b"\r\n",
+    b"HPUB a 18446744073709551615 18446744073709551615\r\n",
+    b"SUB a 1\r\nUNSUB 1 99999999999999999999999\r\n",
+    b"SUB " + b"a." * 3000 + b"b 1\r\n",
+    b"CONNECT " + b"{" * 5000 + b"\r\n",
+    b'CONNECT {"verbose":1e999,"protocol":18446744073709551616}\r\n',
+    b"PING\r\n" * 10000,
+    b"MSG a 1 5\r\nhello\r\n",
+    b"PUB a 5\r\nhel",
+    b"INFO {}\r\n+OK\r\n-ERR 'x'\r\nPONG\r\n",
+]
+
+
+def test_protocol_garbage_is_refused_and_the_broker_keeps_serving(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = start(procs, tmp_path, [], port)
+    r = hive("submit", "--exec", "/bin/echo", "--json", "--honeycomb", url)
+    goal = json.loads(r.stdout)["goal"]
+    rng = random.Random(7)
+    cases = GARBAGE + [bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 4000))) for _ in range(200)]
+    for payload in cases:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                s.sendall(payload)
+                s.settimeout(0.2)
+                try:
+                    s.recv(65536)
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    assert hc.poll() is None, "honeycombd died on protocol garbage"
+    r = hive("goal", goal, "--json", "--honeycomb", url)
+    assert r.returncode == 0 and json.loads(r.stdout)["goal"] == goal, r.stderr

@@ -1,0 +1,131 @@
+"""honeycombd's journal under damage and restarts: a corrupt record costs that record alone, ids are never
+reused, times mean the same after a restart, and a restart does not start a lease/release hot loop."""
+import glob, json, os, signal, struct, time
+
+from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
+from test_control_plane import start_drones, start_honeycombd
+
+
+def records(path):
+    """(offset, length) of each `[u32 len][u32 crc][json]` record."""
+    data = open(path, "rb").read()
+    out, off = [], 0
+    while off + 8 <= len(data):
+        (n,) = struct.unpack_from("<I", data, off)
+        out.append((off, 8 + n))
+        off += 8 + n
+    return out
+
+
+def wait_until(check, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def goal_ids(url):
+    r = hive("goals", "--json", "--honeycomb", url)
+    assert r.returncode == 0, r.stderr
+    return [g["goal"] for g in json.loads(r.stdout)]
+
+
+def test_a_corrupt_record_costs_that_record_alone_and_ids_are_never_reused(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    hc = start_honeycombd(procs, tmp_path, port, data=data)
+    submitted = [json.loads(hive("submit", "--exec", "/bin/echo", str(i), "--json", "--honeycomb", url).stdout)["goal"]
+                 for i in range(6)]
+    assert submitted == [f"g{i}" for i in range(1, 7)]
+    hc.send_signal(signal.SIGTERM)
+    hc.wait(timeout=15)
+
+    journal = data / "journal.log"
+    recs = records(journal)
+    assert len(recs) == 6
+    raw = bytearray(journal.read_bytes())
+    off, n = recs[1]
+    raw[off + 8 + n // 2] ^= 0x20  # one flipped byte in record 2 of 6
+    journal.write_bytes(bytes(raw))
+
+    hc = start_honeycombd(procs, tmp_path, port, data=data)
+    log = hc.startup_log
+    assert "event=journal_damage_skipped" in log and f"offset={off}" in log and "goals=g2" in log, log
+    assert "event=journal_damaged regions=1" in log, log
+    kept = glob.glob(str(data / "journal.corrupt-*"))
+    assert len(kept) == 1 and open(kept[0], "rb").read() == bytes(raw), "the damaged journal is kept as found"
+    assert goal_ids(url) == ["g1", "g3", "g4", "g5", "g6"], "every intact record's goal survives"
+
+    new = json.loads(hive("submit", "--exec", "/bin/echo", "new", "--json", "--honeycomb", url).stdout)["goal"]
+    assert int(new[1:]) > 6, f"{new} may reuse the id of a goal that existed before the damage"
+
+    # The survivors still run to the end.
+    start_drones(procs, url, 1, allow="/bin/echo")
+    for g in ["g1", "g3", "g4", "g5", "g6", new]:
+        r = hive("watch", g, "--honeycomb", url, timeout=60)
+        assert r.returncode == 0, r.stderr
+
+
+def test_times_and_durations_mean_the_same_after_a_restart(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    hc = start_honeycombd(procs, tmp_path, port, data=data)
+    before = time.time() * 1000
+    first = json.loads(hive("submit", "--exec", "/bin/sleep", "1", "--json", "--honeycomb", url).stdout)["goal"]
+    # The goal waits for a drone across a kill -9 of honeycombd.
+    hc.send_signal(signal.SIGKILL)
+    hc.wait()
+    start_honeycombd(procs, tmp_path, port, data=data)
+    start_drones(procs, url, 1, allow="/bin/sleep")
+    assert hive("watch", first, "--honeycomb", url, timeout=60).returncode == 0
+    second = json.loads(hive("submit", "--exec", "/bin/sleep", "0", "--json", "--honeycomb", url).stdout)["goal"]
+    assert hive("watch", second, "--honeycomb", url, timeout=60).returncode == 0
+    after = time.time() * 1000
+
+    goals = {g["goal"]: g for g in json.loads(hive("goals", "--json", "--honeycomb", url).stdout)}
+    a, b = goals[first], goals[second]
+    assert before - 1000 <= a["created_at"] <= after, "created_at is wall-clock time"
+    assert a["created_at"] < a["finished_at"] <= b["created_at"] <= b["finished_at"] <= after + 1000
+    result = json.loads(hive("result", first, "--json", "--honeycomb", url).stdout)
+    assert result["ledger"]["wall_ms"] >= 1000, result["ledger"]
+    trace = json.loads(hive("trace", first, "--json", "--honeycomb", url).stdout)
+    for span in trace["spans"]:
+        if span.get("end_unix_nano") is not None:
+            assert span["end_unix_nano"] >= span["start_unix_nano"], span
+
+
+def test_a_restart_while_a_full_drone_runs_does_not_start_a_release_loop(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    hc = start_honeycombd(procs, tmp_path, port, data=data)
+    drone = procs.start([DRONE, "--honeycomb", url, "--name", "d0", "--slots", "2", "--allow-exec", "/bin/sleep"])
+    wait_for_log(drone, "event=joined")
+    goal = json.loads(hive("submit", "--exec", "/bin/sleep", "4", "--count", "4", "--json", "--honeycomb", url).stdout)["goal"]
+
+    def running():
+        r = hive("tasks", goal, "--json", "--honeycomb", url)
+        return r.returncode == 0 and sum(t["state"] == "running" for t in json.loads(r.stdout)) == 2
+    wait_until(running, what="two tasks running on the 2-slot drone")
+    hc.send_signal(signal.SIGKILL)
+    hc.wait()
+
+    start_honeycombd(procs, tmp_path, port, data=data)
+    wait_until(lambda: any(d["state"] == "active" for d in
+                           json.loads(hive("drones", "--json", "--honeycomb", url).stdout or "[]")),
+               what="the drone to rejoin")
+    journal = data / "journal.log"
+    size = journal.stat().st_size
+    t0 = time.monotonic()
+    r = hive("watch", goal, "--honeycomb", url, timeout=90)
+    assert r.returncode == 0, r.stderr
+    grown = journal.stat().st_size - size
+    # Four tasks re-leased a few times at most: about a kB. The hot loop wrote 75 kB to megabytes.
+    assert grown < 16 * 1024, f"journal grew {grown} bytes in {time.monotonic() - t0:.1f} s after the restart"
+    tasks = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
+    assert all(t["state"] == "succeeded" for t in tasks if t["kind"] == "exec")
