@@ -64,7 +64,8 @@ public struct HTTPRequestParser: Sendable {
 
     /// The current request's head (method, target, version, headers; empty body) once its header block has
     /// arrived, or nil until then. The same head again until `next()` returns the whole request.
-    /// Throws the framing errors the headers alone decide, the body's declared size over the limit included.
+    /// Throws the framing errors the headers alone decide; a declared body size over the limit is thrown by the
+    /// next call to `next()`, before any of the body is read.
     public mutating func head() throws(HTTPError) -> HTTPRequest? {
         switch stage {
         case .fixed(let r, _), .chunked(let r, _): return r
@@ -94,8 +95,9 @@ public struct HTTPRequestParser: Sendable {
                 guard values.count == 1, let text = values.first, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                     throw .badRequest("invalid Content-Length '\(lengths.joined(separator: ", "))'")
                 }
-                guard text.count <= 12, let n = Int(text), n <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
-                length = n
+                // Over the limit is refused by `next()`, so a server can answer an unauthenticated head with 401
+                // first (it reveals nothing about the limits to who may not use them).
+                length = text.count <= 12 ? Int(text) ?? Int.max : Int.max
             }
             stage = .fixed(request, length: length)
         }
@@ -119,6 +121,7 @@ public struct HTTPRequestParser: Sendable {
         case .head:
             return nil
         case .fixed(var request, let length):
+            guard length <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
             guard buffer.count - start >= length else { return nil }
             request.body = Array(buffer[start..<start + length])
             start += length

@@ -177,10 +177,11 @@ import Testing
         #expect(try p.next()?.path == "/y")
     }
 
-    @Test func aDeclaredBodyOverTheLimitIsRefusedFromTheHead() {
+    @Test func aDeclaredBodyOverTheLimitIsRefusedAfterItsHeadAndBeforeItsBody() throws {
         var p = HTTPRequestParser()
         p.append(Array("POST / HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n".utf8))
-        #expect(throws: HTTPError.bodyTooLarge(limit: 1 << 20)) { _ = try p.head() }
+        #expect(try p.head()?.header("content-length") == "50000000")  // the server can still answer 401 first
+        #expect(throws: HTTPError.bodyTooLarge(limit: 1 << 20)) { _ = try p.next() }
     }
 
     @Test(arguments: ["123456789\r\n", "1 2\r\n", "1\rx\n", "\r\n", ";ext\r\n"])
