@@ -134,7 +134,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func acceptLoop() {
         var evictedSinceLog = 0
-        var lastEvictionLog = ContinuousClock.now
+        var lastEvictionLog = ContinuousClock.now - .seconds(1)  // the first eviction is logged at once
         while !stopping.load(ordering: .acquiring) {
             var peer = sockaddr_storage()
             var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
