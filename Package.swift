@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "NATSServer", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
         .target(name: "NATSClient", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
         .target(name: "NATSBench", dependencies: ["NATSWire", "HiveSystem", "NATSClient", "HiveCore"], swiftSettings: optimize),
-        .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
+        .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "NATSWire"], swiftSettings: optimize),
         .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP"]),
         .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog", "HiveSystem"]),
         .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),

@@ -24,6 +24,10 @@ public enum APISubject {
     /// Request/reply: `ModuleRef` → the module's bytes from `offset` (as many as fit one message, with the whole
     /// size in a `ModuleTransfer.sizeHeader` header), or `APIError` (JSON, so it starts with `{`, never `\0asm`).
     public static let moduleGet = "hive.v1.api.module_get"
+    /// Request/reply: `ModuleRef` → the removed `ModuleRef`, or `APIError` (unknown, or named by a running goal).
+    public static let moduleRemove = "hive.v1.api.module_rm"
+    /// Request/reply: empty → `ModuleList` (every stored module, the bytes they take and the quota).
+    public static let modules = "hive.v1.api.modules"
 
     /// drone → honeycombd, request/reply: `DroneHello` → `HelloReply`.
     public static let droneHello = "hive.v1.drone.hello"

@@ -187,6 +187,34 @@ public struct ModuleRef: Codable, Sendable, Equatable {
     }
 }
 
+/// The module store's contents and quota (`hive.v1.api.modules`, `GET /api/modules`, `hive module ls`).
+public struct ModuleList: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var module: String
+        public var size: Int
+        public init(module: String, size: Int) {
+            self.module = module
+            self.size = size
+        }
+    }
+
+    public var modules: [Entry]
+    public var totalBytes: Int
+    public var maxBytes: Int
+    public var maxCount: Int
+
+    public init(modules: [Entry], totalBytes: Int, maxBytes: Int, maxCount: Int) {
+        self.modules = modules
+        self.totalBytes = totalBytes
+        self.maxBytes = maxBytes
+        self.maxCount = maxCount
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case modules, totalBytes = "total_bytes", maxBytes = "max_bytes", maxCount = "max_count"
+    }
+}
+
 /// Modules larger than one bus message (the broker's `max_payload`) move in parts, described by NATS headers:
 /// `module_add` parts carry the module's hash, the part's offset and the whole size, in order from offset 0;
 /// `module_get` replies carry the whole size, and the requester asks again from where the part ended.

@@ -21,7 +21,7 @@ public enum HTTPError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .badRequest(let why): return "bad request: \(why)"
         case .headersTooLarge(let limit): return "request line and headers exceed \(limit) bytes"
-        case .bodyTooLarge(let limit): return "request body exceeds \(limit) bytes"
+        case .bodyTooLarge(let limit): return "request body exceeds the limit of \(limit) bytes (http_max_body_bytes)"
         case .notImplemented(let what): return "not implemented: \(what)"
         case .versionNotSupported(let v): return "HTTP version '\(v)' is not supported (HTTP/1.0 and HTTP/1.1 are)"
         }

@@ -57,6 +57,9 @@ public struct HTTPRequest: Sendable, Equatable {
         return minorVersion >= 1 ? !tokens.contains("close") : tokens.contains("keep-alive")
     }
 
+    /// Whether the client waits for `100 Continue` before it sends its body (`Expect: 100-continue`, HTTP/1.1).
+    public var expectsContinue: Bool { minorVersion >= 1 && header("Expect")?.lowercased() == "100-continue" }
+
     static func percentDecoded(_ s: String) -> String? {
         var bytes: [UInt8] = []
         var it = Array(s.utf8)[...]

@@ -1,9 +1,19 @@
 /// Reads HTTP/1.1 requests from bytes as they arrive: pure (no I/O), so every framing rule is tested byte by byte.
 ///
+/// Two steps per request, so a server can decide before it reads a body: `head()` hands out the request line and
+/// headers as soon as they have arrived (authentication, routing and the body's declared size are known then),
+/// and `next()` the whole request once its body has arrived too.
+///
+/// Linear time: every byte is examined once, whatever the size of the reads it comes in. The header-block search
+/// resumes where it stopped, and a chunked body is decoded by a state machine (`ChunkedDecoder`) that keeps its
+/// state across reads and consumes its input as it goes.
+///
 /// Bounded: the request line and headers together, the header count and the body each have a limit, checked
-/// before the bytes are held. Framing is strict where leniency lets one request hide in another (request
-/// smuggling): `Content-Length` together with `Transfer-Encoding`, conflicting lengths, obsolete line folding and
-/// whitespace before a header's colon are refused. Bodies come by `Content-Length` or chunked.
+/// before the bytes are held. A body's limit counts its bytes on the wire (chunk framing included, as
+/// `Content-Length` would), so a body of tiny chunks is refused once it has sent `maxBodyBytes`, not after
+/// six times as much. Framing is strict where leniency lets one request hide in another (request smuggling):
+/// `Content-Length` together with `Transfer-Encoding`, conflicting lengths, obsolete line folding and whitespace
+/// before a header's colon are refused. Bodies come by `Content-Length` or chunked.
 public struct HTTPRequestParser: Sendable {
     public struct Limits: Sendable, Equatable {
         public var maxHeaderBytes = 16 * 1024
@@ -14,35 +24,56 @@ public struct HTTPRequestParser: Sendable {
 
     public let limits: Limits
     private var buffer: [UInt8] = []
+    /// Where unconsumed bytes start.
     private var start = 0
+    /// How far the search for the end of the header block has looked (an index into `buffer`).
+    private var scanned = 0
+    /// Whether the search has passed the request line's end (its bytes were checked for being printable).
+    private var pastRequestLine = false
+    private var stage = Stage.head
+
+    private enum Stage: Sendable {
+        /// Waiting for a request line and headers.
+        case head
+        /// The head has arrived; its body is `length` bytes.
+        case fixed(HTTPRequest, length: Int)
+        /// The head has arrived; its body comes chunked.
+        case chunked(HTTPRequest, ChunkedDecoder)
+    }
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
-    /// Bytes received and not yet part of a returned request (a request in progress, for read deadlines).
+    /// Bytes received and not yet part of a returned request or head (a request in progress, for read deadlines).
     public var buffered: Int { buffer.count - start }
 
+    /// Whether a head has been handed out (by `head()`) whose body has not arrived whole yet.
+    public var inBody: Bool {
+        if case .head = stage { return false }
+        return true
+    }
+
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-        if start > 0 && start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+        // Drop consumed bytes when they are all consumed, or when they are most of a large buffer (amortized O(1)).
+        if start > 0 && (start == buffer.count || (start >= 64 * 1024 && start * 2 >= buffer.count)) {
+            buffer.removeSubrange(0..<start)
+            scanned -= start
             start = 0
         }
         buffer.append(contentsOf: bytes)
     }
 
-    /// The next complete request, or nil until more bytes arrive.
-    public mutating func next() throws(HTTPError) -> HTTPRequest? {
+    /// The current request's head (method, target, version, headers; empty body) once its header block has
+    /// arrived, or nil until then. The same head again until `next()` returns the whole request.
+    /// Throws the framing errors the headers alone decide; a declared body size over the limit is thrown by the
+    /// next call to `next()`, before any of the body is read.
+    public mutating func head() throws(HTTPError) -> HTTPRequest? {
+        switch stage {
+        case .fixed(let r, _), .chunked(let r, _): return r
+        case .head: break
+        }
         // Empty lines before a request line are allowed (RFC 9112 2.2).
         while start < buffer.count && (buffer[start] == 0x0D || buffer[start] == 0x0A) { start += 1 }
-        guard let headEnd = headerBlockEnd() else {
-            if buffered > limits.maxHeaderBytes { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
-            // A request line is printable ASCII: anything else (a TLS hello, binary noise) is refused at once
-            // rather than waited on until the request deadline.
-            for b in buffer[start...] {
-                if b == 0x0A { break }
-                if (b < 0x20 && b != 0x0D && b != 0x09) || b >= 0x7F { throw .badRequest("not an HTTP/1.x request") }
-            }
-            return nil
-        }
+        guard let headEnd = try headerBlockEnd() else { return nil }
         guard headEnd.lines - start <= limits.maxHeaderBytes else { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
         var lines = Self.lines(buffer[start..<headEnd.lines])
         guard !lines.isEmpty else { throw .badRequest("no request line") }
@@ -50,45 +81,97 @@ public struct HTTPRequestParser: Sendable {
         guard lines.count <= limits.maxHeaderCount else { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
         for line in lines { request.headers.append(try Self.header(line)) }
 
-        let bodyStart = headEnd.body
         let lengths = request.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
         let encodings = request.headers.filter { $0.name.lowercased() == "transfer-encoding" }.map(\.value)
         if !encodings.isEmpty {
             guard lengths.isEmpty else { throw .badRequest("both Content-Length and Transfer-Encoding") }
             let codings = encodings.flatMap { $0.lowercased().split(separator: ",").map { Self.trimmed($0) } }
             guard codings == ["chunked"] else { throw .notImplemented("transfer coding '\(encodings.joined(separator: ", "))' (only chunked)") }
-            guard let (body, end) = try chunkedBody(from: bodyStart) else { return nil }
-            request.body = body
-            start = end
-            return request
-        }
-        var length = 0
-        if !lengths.isEmpty {
-            let values = Set(lengths.flatMap { $0.split(separator: ",").map { Self.trimmed($0) } })
-            guard values.count == 1, let text = values.first, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                throw .badRequest("invalid Content-Length '\(lengths.joined(separator: ", "))'")
+            stage = .chunked(request, ChunkedDecoder(limits: limits))
+        } else {
+            var length = 0
+            if !lengths.isEmpty {
+                let values = Set(lengths.flatMap { $0.split(separator: ",").map { Self.trimmed($0) } })
+                guard values.count == 1, let text = values.first, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                    throw .badRequest("invalid Content-Length '\(lengths.joined(separator: ", "))'")
+                }
+                // Over the limit is refused by `next()`, so a server can answer an unauthenticated head with 401
+                // first (it reveals nothing about the limits to who may not use them).
+                length = text.count <= 12 ? Int(text) ?? Int.max : Int.max
             }
-            guard text.count <= 12, let n = Int(text), n <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
-            length = n
+            stage = .fixed(request, length: length)
         }
-        guard buffer.count - bodyStart >= length else { return nil }
-        request.body = Array(buffer[bodyStart..<bodyStart + length])
-        start = bodyStart + length
+        start = headEnd.body
         return request
     }
 
+    /// Whether the current head (see `head()`) announces a body: a non-zero `Content-Length`, or chunked.
+    public var headAnnouncesBody: Bool {
+        switch stage {
+        case .head: return false
+        case .fixed(_, let length): return length > 0
+        case .chunked: return true
+        }
+    }
+
+    /// The next complete request, or nil until more bytes arrive.
+    public mutating func next() throws(HTTPError) -> HTTPRequest? {
+        guard try head() != nil else { return nil }
+        switch stage {
+        case .head:
+            return nil
+        case .fixed(var request, let length):
+            guard length <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
+            guard buffer.count - start >= length else { return nil }
+            request.body = Array(buffer[start..<start + length])
+            start += length
+            finishRequest()
+            return request
+        case .chunked(var request, var decoder):
+            stage = .head  // the decoder is mutated outside the enum (no copy of its body per read)
+            let used = try decoder.feed(buffer[start...])
+            start += used
+            guard decoder.isDone else {
+                stage = .chunked(request, decoder)
+                return nil
+            }
+            request.body = decoder.body
+            finishRequest()
+            return request
+        }
+    }
+
+    private mutating func finishRequest() {
+        stage = .head
+        scanned = start
+        pastRequestLine = false
+    }
+
     /// Where the header block's last line ends and the body begins (after the empty line), if it has arrived.
-    private func headerBlockEnd() -> (lines: Int, body: Int)? {
-        var i = start
+    /// Resumes where the last call stopped, so a header block trickling in costs linear time.
+    private mutating func headerBlockEnd() throws(HTTPError) -> (lines: Int, body: Int)? {
+        var i = Swift.max(scanned, start)
+        defer { scanned = i }
         while i < buffer.count {
-            if buffer[i] == 0x0A {
-                // An empty line: LF LF or LF CR LF.
-                if i + 1 < buffer.count && buffer[i + 1] == 0x0A { return (i, i + 2) }
-                if i + 2 < buffer.count && buffer[i + 1] == 0x0D && buffer[i + 2] == 0x0A { return (i, i + 3) }
+            let b = buffer[i]
+            if b == 0x0A {
+                pastRequestLine = true
+                // An empty line: LF LF or LF CR LF. Undecided until the next one or two bytes have arrived.
+                guard i + 1 < buffer.count else { break }
+                if buffer[i + 1] == 0x0A { return (i, i + 2) }
+                if buffer[i + 1] == 0x0D {
+                    guard i + 2 < buffer.count else { break }
+                    if buffer[i + 2] == 0x0A { return (i, i + 3) }
+                }
+            } else if !pastRequestLine && ((b < 0x20 && b != 0x0D && b != 0x09) || b >= 0x7F) {
+                // A request line is printable ASCII: anything else (a TLS hello, binary noise) is refused at once
+                // rather than waited on until the request deadline.
+                throw .badRequest("not an HTTP/1.x request")
             }
             i += 1
-            if i - start > limits.maxHeaderBytes + 2 { return nil }
+            if i - start > limits.maxHeaderBytes + 2 { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
         }
+        if buffer.count - start > limits.maxHeaderBytes + 2 { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
         return nil
     }
 
@@ -121,51 +204,6 @@ public struct HTTPRequestParser: Sendable {
         let value = line[(colon + 1)...]
         guard value.allSatisfy({ $0 == 0x09 || $0 >= 0x20 && $0 != 0x7F }) else { throw .badRequest("control character in a header value") }
         return (String(decoding: name, as: UTF8.self), trimmed(Substring(String(decoding: value, as: UTF8.self))))
-    }
-
-    /// A chunked body from `from`: the body and where the message ends, or nil until all of it has arrived.
-    private func chunkedBody(from: Int) throws(HTTPError) -> ([UInt8], Int)? {
-        var i = from
-        var body: [UInt8] = []
-        while true {
-            guard let lf = buffer[i...].firstIndex(of: 0x0A) else {
-                if buffer.count - i > 1024 { throw .badRequest("chunk size line too long") }
-                return nil
-            }
-            var line = buffer[i..<lf]
-            if line.last == 0x0D { line = line.dropLast() }
-            let sizeText = line.split(separator: 0x3B, maxSplits: 1, omittingEmptySubsequences: false)[0]  // ';' extensions
-            let digits = sizeText.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-            guard !digits.isEmpty, digits.count <= 8 else { throw .badRequest("invalid chunk size") }
-            var size = 0
-            for d in digits {
-                guard let v = HTTPRequest.hexValue(d) else { throw .badRequest("invalid chunk size") }
-                size = size << 4 | Int(v)
-            }
-            i = lf + 1
-            if size == 0 {
-                // Trailer fields (ignored) until an empty line.
-                while true {
-                    guard let end = buffer[i...].firstIndex(of: 0x0A) else {
-                        if buffer.count - i > limits.maxHeaderBytes { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
-                        return nil
-                    }
-                    let empty = end == i || (end == i + 1 && buffer[i] == 0x0D)
-                    i = end + 1
-                    if empty { return (body, i) }
-                }
-            }
-            guard body.count + size <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
-            guard buffer.count >= i + size + 1 else { return nil }
-            body += buffer[i..<i + size]
-            i += size
-            if buffer[i] == 0x0D {
-                guard buffer.count >= i + 2 else { return nil }
-                i += 1
-            }
-            guard buffer[i] == 0x0A else { throw .badRequest("chunk data longer than its size") }
-            i += 1
-        }
     }
 
     /// RFC 9110 token characters (methods, header names).

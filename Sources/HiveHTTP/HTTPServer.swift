@@ -20,16 +20,26 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
 
 /// An HTTP/1.1 server for honeycombd's API, dashboard and metrics: one accept thread, one OS thread per
 /// connection (blocking reads with short timeouts, so slow or silent clients cost a parked thread, never a
-/// stalled scheduler), keep-alive, bounded requests (`HTTPRequestParser.Limits`) and connections.
+/// stalled scheduler), keep-alive, bounded requests (`HTTPRequestParser.Limits`) and connections
+/// (`ConnectionTable`: a newcomer past a cap evicts a connection that is not doing admitted work).
 ///
-/// Deadlines: a request must arrive whole within `requestTimeout` of its first byte (slowloris: trickling
-/// headers does not hold a connection open), an idle keep-alive connection closes after `idleTimeout`, and a
-/// client that stops reading a response is dropped after `writeTimeout`. Handlers are async and run on Swift's
-/// pool; the connection thread waits for them.
+/// Each request is decided in two steps: `admit` sees its head (authentication, route, method, content type,
+/// declared size) before any of its body is read, and a refusal goes out at once; if the request announced a
+/// body, the connection then closes without reading it. Only an admitted request's body is read and handed to
+/// `handler`.
+///
+/// Deadlines: a fresh connection must send its first byte within `firstByteTimeout`, a request must arrive
+/// whole within `requestTimeout` of its first byte (slowloris: trickling headers does not hold a connection
+/// open), an idle keep-alive connection closes after `idleTimeout`, and a client that stops reading a response
+/// is dropped after `writeTimeout`. Handlers are async and run on Swift's pool; the connection thread waits.
 public final class HTTPServer: @unchecked Sendable {
-    public struct Options: Sendable {
+    public struct Options: Sendable, Equatable {
         public var limits = HTTPRequestParser.Limits()
         public var maxConnections = 256
+        /// Connections from one address (past it, that address's idle ones are evicted, else 503).
+        public var maxConnectionsPerAddress = 64
+        /// How long a fresh connection may stay silent before its first request byte.
+        public var firstByteTimeout = 5.0
         public var requestTimeout = 10.0
         public var idleTimeout = 60.0
         public var writeTimeout = 10.0
@@ -39,30 +49,42 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     public typealias Handler = @Sendable (HTTPRequest) async -> HTTPReply
+    /// Decides from a request's head alone (no body yet): nil admits it, a response refuses it.
+    public typealias Admission = @Sendable (HTTPRequest) -> HTTPResponse?
+
+    /// How long a refused request's connection keeps draining what the client still sends before it closes (so
+    /// the client reads the refusal instead of a reset), and how much it drains at most.
+    static let lingerTimeout = 2.0
+    static let lingerBytes = 1 << 20
 
     public let port: Int
     private let listenFD: Int32
     private let options: Options
     private let handler: Handler
-    private let open = Atomic<Int>(0)
+    private let admission: Admission
+    private let connections: ConnectionTable
     private let stopping = Atomic<Bool>(false)
     private let streams = Mutex<[ObjectIdentifier: EventStream]>([:])
     private let log = Log("http")
     private var acceptThread: OSThread?
 
-    /// Binds `host:port` (port 0 picks one; see `port`) and starts accepting.
-    public static func start(host: String, port: Int, options: Options = Options(), handler: @escaping Handler) throws(HTTPServerError) -> HTTPServer {
+    /// Binds `host:port` (port 0 picks one; see `port`) and starts accepting. `admit` judges each request's head
+    /// before its body is read (default: admit everything).
+    public static func start(host: String, port: Int, options: Options = Options(), admit: @escaping Admission = { _ in nil },
+                             handler: @escaping Handler) throws(HTTPServerError) -> HTTPServer {
         let (fd, bound) = try listen(host: host, port: port)
-        let server = HTTPServer(fd: fd, port: bound, options: options, handler: handler)
+        let server = HTTPServer(fd: fd, port: bound, options: options, admit: admit, handler: handler)
         server.acceptThread = OSThread(name: "http-accept") { server.acceptLoop() }
         return server
     }
 
-    private init(fd: Int32, port: Int, options: Options, handler: @escaping Handler) {
+    private init(fd: Int32, port: Int, options: Options, admit: @escaping Admission, handler: @escaping Handler) {
         listenFD = fd
         self.port = port
         self.options = options
         self.handler = handler
+        admission = admit
+        connections = ConnectionTable(maxConnections: options.maxConnections, maxPerAddress: options.maxConnectionsPerAddress)
     }
 
     /// Stops accepting, ends event streams, and lets open connections finish their current response.
@@ -111,8 +133,12 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
+        var evictedSinceLog = 0
+        var lastEvictionLog = ContinuousClock.now - .seconds(1)  // the first eviction is logged at once
         while !stopping.load(ordering: .acquiring) {
-            let fd = accept(listenFD, nil, nil)
+            var peer = sockaddr_storage()
+            var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &peer) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &peerLength) } }
             if fd < 0 {
                 let e = hive_errno()
                 if e == EINTR || e == ECONNABORTED { continue }
@@ -124,17 +150,49 @@ public final class HTTPServer: @unchecked Sendable {
                 return  // shut down
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            if open.wrappingAdd(1, ordering: .relaxed).newValue > options.maxConnections {
-                _ = Self.write(fd, HTTPResponse.error(503, "too many connections (\(options.maxConnections))").serialized(keepAlive: false))
+            let address = Self.address(peer)
+            let id: UInt64
+            switch connections.admit(fd: fd, address: address) {
+            case .failure(let refusal):
+                log.warn("connection_refused", ["address": address, "reason": refusal.description])
+                Self.setTimeout(fd, SO_SNDTIMEO, 1)
+                _ = Self.write(fd, HTTPResponse.error(503, refusal.description).serialized(keepAlive: false))
                 close(fd)
-                open.wrappingSubtract(1, ordering: .relaxed)
                 continue
+            case .success(let (admitted, evicted)):
+                id = admitted
+                // One line per second at most: a flood of connections must not become a flood of log lines.
+                evictedSinceLog += evicted.count
+                if evictedSinceLog > 0 && ContinuousClock.now - lastEvictionLog >= .seconds(1) {
+                    log.warn("connections_evicted", ["count": evictedSinceLog, "last_address": evicted.last?.address ?? "",
+                                                     "reason": "connection cap reached (http_max_connections \(options.maxConnections), per address \(options.maxConnectionsPerAddress)); idle or unauthenticated connections make room"])
+                    evictedSinceLog = 0
+                    lastEvictionLog = .now
+                }
             }
             OSThread(name: "http-conn") { [self] in
-                serve(fd)
+                serve(fd, id: id)
+                connections.remove(id)
                 close(fd)
-                open.wrappingSubtract(1, ordering: .relaxed)
             }.detach()
+        }
+    }
+
+    /// The peer's IP address as text (the per-address cap's key).
+    private static func address(_ storage: sockaddr_storage) -> String {
+        var s = storage
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        return withUnsafePointer(to: &s) { p -> String in
+            if Int32(p.pointee.ss_family) == AF_INET6 {
+                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
+                    var addr = a.pointee.sin6_addr
+                    return inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil ? String(cString: text) : "?"
+                }
+            }
+            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
+                var addr = a.pointee.sin_addr
+                return inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil ? String(cString: text) : "?"
+            }
         }
     }
 
@@ -159,7 +217,7 @@ public final class HTTPServer: @unchecked Sendable {
         return true
     }
 
-    private func serve(_ fd: Int32) {
+    private func serve(_ fd: Int32, id: UInt64) {
         Self.setTimeout(fd, SO_RCVTIMEO, 0.25)
         Self.setTimeout(fd, SO_SNDTIMEO, options.writeTimeout)
         var one: Int32 = 1
@@ -168,26 +226,64 @@ public final class HTTPServer: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var requestStarted: ContinuousClock.Instant?
         var lastActivity = ContinuousClock.now
+        var answered = 0
+        // Whether the current request's head passed `admission` (its body may be read).
+        var admitted = false
+        /// After a response: the connection waits for its next request.
+        func finished() {
+            requestStarted = nil
+            admitted = false
+            answered += 1
+            lastActivity = .now
+            connections.set(id, .waiting)
+        }
         while true {
             do {
-                if let request = try parser.next() {
-                    requestStarted = nil
+                if !admitted, let head = try parser.head() {
+                    if let refusal = admission(head) {
+                        // Decided from the head: the body, if any, is never read, so the connection cannot go on.
+                        guard !parser.headAnnouncesBody, let request = try parser.next() else {
+                            _ = Self.write(fd, refusal.serialized(keepAlive: false, head: head.method == "HEAD"))
+                            Self.lingerClose(fd)
+                            return
+                        }
+                        let keep = request.keepAlive && !stopping.load(ordering: .relaxed)
+                        guard Self.write(fd, refusal.serialized(keepAlive: keep, head: request.method == "HEAD")), keep else { return }
+                        finished()
+                        continue
+                    }
+                    admitted = true
+                    guard connections.set(id, .working) else { return }  // evicted meanwhile: do not start the work
+                    if parser.headAnnouncesBody && parser.buffered == 0 && head.expectsContinue {
+                        guard Self.write(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
+                    }
+                }
+                if admitted, let request = try parser.next() {
                     guard respond(fd, request) else { return }
-                    lastActivity = .now
+                    finished()
                     continue
                 }
             } catch {
                 _ = Self.write(fd, HTTPResponse.error(error.status, error.description).serialized(keepAlive: false))
+                Self.lingerClose(fd)
                 return
             }
             let now = ContinuousClock.now
-            if parser.buffered > 0 {
-                if requestStarted == nil { requestStarted = now }
+            if parser.buffered > 0 || parser.inBody {
+                if requestStarted == nil {
+                    requestStarted = now
+                    if !admitted { connections.set(id, .unauthenticated) }
+                }
                 if now - requestStarted! > .seconds(options.requestTimeout) {
                     _ = Self.write(fd, HTTPResponse.error(408, "the request did not arrive within \(options.requestTimeout) s").serialized(keepAlive: false))
                     return
                 }
-            } else if now - lastActivity > .seconds(options.idleTimeout) || stopping.load(ordering: .relaxed) {
+            } else if stopping.load(ordering: .relaxed) {
+                return
+            } else if answered == 0 {
+                // A fresh connection that sends nothing holds a slot for nothing: short grace.
+                if now - lastActivity > .seconds(options.firstByteTimeout) { return }
+            } else if now - lastActivity > .seconds(options.idleTimeout) {
                 return
             }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
@@ -198,6 +294,23 @@ public final class HTTPServer: @unchecked Sendable {
             } else {
                 let e = hive_errno()
                 if e != EAGAIN && e != EWOULDBLOCK && e != EINTR { return }
+            }
+        }
+    }
+
+    /// Closes gracefully after a response the client may still be sending a body to: stops writing, then drains
+    /// (bounded in time and bytes) until the client closes, so it reads the response instead of a reset.
+    static func lingerClose(_ fd: Int32) {
+        shutdown(fd, Int32(SHUT_WR))
+        let deadline = ContinuousClock.now + .seconds(lingerTimeout)
+        var drained = 0
+        var sink = [UInt8](repeating: 0, count: 16 * 1024)
+        while drained < lingerBytes && ContinuousClock.now < deadline {
+            let n = sink.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n > 0 {
+                drained += n
+            } else if n == 0 || (hive_errno() != EAGAIN && hive_errno() != EWOULDBLOCK && hive_errno() != EINTR) {
+                return
             }
         }
     }

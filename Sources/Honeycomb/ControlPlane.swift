@@ -19,11 +19,14 @@ public final class ControlPlane: Sendable {
         public var port: Int
         public var auth: HTTPAuth
         public var readOnly: Bool
+        /// Connection caps, deadlines and request limits.
+        public var server: HTTPServer.Options
         /// Metrics appended to the control plane's (the embedded broker's).
         public var extraMetrics: @Sendable () -> String
 
         public init(host: String, port: Int, auth: HTTPAuth = .none, readOnly: Bool = false,
-                    extraMetrics: @escaping @Sendable () -> String = { "" }) {
+                    server: HTTPServer.Options = HTTPServer.Options(), extraMetrics: @escaping @Sendable () -> String = { "" }) {
+            self.server = server
             self.host = host
             self.port = port
             self.auth = auth
@@ -47,7 +50,8 @@ public final class ControlPlane: Sendable {
     /// Serves the HTTP API; returns the port (useful when `settings.port` is 0).
     public func serveHTTP(_ settings: HTTPSettings) throws(HTTPServerError) -> Int {
         let api = HTTPAPI(service: service, auth: settings.auth, readOnly: settings.readOnly, extraMetrics: settings.extraMetrics)
-        let server = try HTTPServer.start(host: settings.host, port: settings.port) { request in await api.handle(request) }
+        let server = try HTTPServer.start(host: settings.host, port: settings.port, options: settings.server,
+                                          admit: { head in api.admit(head) }) { request in await api.handle(request) }
         http.withLock { $0 = server }
         log.info("http_listening", ["address": "\(settings.host):\(server.port)", "read_only": settings.readOnly])
         return server.port
@@ -57,7 +61,8 @@ public final class ControlPlane: Sendable {
     /// yet), recovers accepted goals and starts serving.
     public static func start(options: NATSClientOptions, mode: BrokerMode, dataDirectory: String? = nil,
                              config: ControlConfig = ControlConfig(), compactAtBytes: Int = 64 << 20,
-                             prompts: PromptLibrary = PromptLibrary(), otlpEndpoint: String? = nil) async throws -> ControlPlane {
+                             prompts: PromptLibrary = PromptLibrary(), otlpEndpoint: String? = nil,
+                             moduleQuota: ModuleQuota = ModuleQuota()) async throws -> ControlPlane {
         var journal: Journal?
         var recovery: JournalRecovery?
         if let dataDirectory {
@@ -80,7 +85,7 @@ public final class ControlPlane: Sendable {
         let exporter = otlpEndpoint.flatMap(URL.init(string:)).map(OTLPExporter.init(url:))
         let service = try await ControlService.start(client: client, journal: journal, recovery: recovery, config: config,
                                                      compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
-                                                     status: status)
+                                                     moduleQuota: moduleQuota, status: status)
         try await client.flush()
         let plane = ControlPlane(client: client, service: service, journal: journal)
         plane.log.info("bus_connected", ["broker": mode.rawValue, "server": client.connectedServer ?? "?"])

@@ -55,11 +55,12 @@ public actor ControlService {
     }
 
     init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
-         prompts: PromptLibrary, exporter: OTLPExporter?, status: @escaping @Sendable () -> StatusReply) {
+         prompts: PromptLibrary, exporter: OTLPExporter?, moduleQuota: ModuleQuota = ModuleQuota(),
+         status: @escaping @Sendable () -> StatusReply) {
         self.client = client
         self.exporter = exporter
         self.prompts = prompts
-        modules = ModuleStore(dataDirectory: journal?.directory)
+        modules = ModuleStore(dataDirectory: journal?.directory, quota: moduleQuota)
         self.status = status
         self.journal = journal
         self.compactAtBytes = compactAtBytes
@@ -80,9 +81,11 @@ public actor ControlService {
     /// Recovers, subscribes and starts the timers.
     static func start(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig,
                       compactAtBytes: Int = 64 << 20, prompts: PromptLibrary = PromptLibrary(), exporter: OTLPExporter? = nil,
+                      moduleQuota: ModuleQuota = ModuleQuota(),
                       status: @escaping @Sendable () -> StatusReply) async throws -> ControlService {
         let service = ControlService(client: client, journal: journal, recovery: recovery, config: config,
-                                     compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter, status: status)
+                                     compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
+                                     moduleQuota: moduleQuota, status: status)
         await service.recover(recovery)
         try await service.subscribe()
         return service
@@ -554,7 +557,7 @@ public actor ControlService {
             default: return answer(summary(g))
             }
         case "module_add":
-            let result: Result<ModuleRef, APIError>
+            let result: Result<ModuleRef, ModuleStoreError>
             if let h = headers, let hash = h[ModuleTransfer.hashHeader] {
                 guard let offset = h[ModuleTransfer.offsetHeader].flatMap(Int.init), let size = h[ModuleTransfer.sizeHeader].flatMap(Int.init) else {
                     return answer(APIError("module part: needs integer \(ModuleTransfer.offsetHeader) and \(ModuleTransfer.sizeHeader) headers"))
@@ -568,7 +571,9 @@ public actor ControlService {
             case .success(let ref):
                 log.info("module_added", ["module": ref.module, "bytes": ref.size ?? 0])
                 return answer(ref)
-            case .failure(let e): return answer(e)
+            case .failure(let e):
+                if e.status == 507 { log.warn("module_refused", ["reason": e.description]) }
+                return answer(APIError(e.description), status: e.status)
             }
         case "module_get":
             guard let r = try? decoder.decode(ModuleRef.self, from: Data(payload)), let bytes = modules.get(r.module) else {
@@ -577,6 +582,23 @@ public actor ControlService {
             let offset = Swift.min(Swift.max(r.offset ?? 0, 0), bytes.count)
             let part = bytes[offset..<Swift.min(bytes.count, offset + ModuleTransfer.partSize(maxPayload: client.maxPayload))]
             return APIAnswer(body: Array(part), status: 200, headers: [ModuleTransfer.sizeHeader: String(bytes.count)])
+        case "module_rm":
+            guard let r = try? decoder.decode(ModuleRef.self, from: Data(payload)) else {
+                return answer(APIError("module_rm: send {\"module\": SHA256}"))
+            }
+            // A running goal that names the module would fail on drones that have not fetched it yet: refuse.
+            if let goal = goalNaming(module: r.module) {
+                let e = ModuleStoreError.inUse(module: r.module, goal: goal)
+                return answer(APIError(e.description), status: e.status)
+            }
+            switch modules.remove(r.module) {
+            case .success(let ref):
+                log.info("module_removed", ["module": ref.module, "bytes": ref.size ?? 0])
+                return answer(ref)
+            case .failure(let e): return answer(APIError(e.description), status: e.status)
+            }
+        case "modules":
+            return answer(modules.list())
         case "drones":
             let t = now
             return answer(state.drones.values.sorted { ($0.tier, $0.name) < ($1.tier, $1.name) }.map { DroneView($0, now: t) })
@@ -585,6 +607,15 @@ public actor ControlService {
         default:
             return answer(APIError("unknown API '\(verb)'"), status: 404)
         }
+    }
+
+    /// A running goal that names `module` (a wasm task, or a plan step's verify check), if any.
+    private func goalNaming(module: String) -> GoalID? {
+        for g in state.goals.values where g.state == .running {
+            if g.plan?.steps.contains(where: { $0.spec.verify?.module?.lowercased() == module }) == true { return g.id }
+            if state.tasks(of: g.id).contains(where: { $0.input?.module?.lowercased() == module }) { return g.id }
+        }
+        return nil
     }
 
     private func summary(_ g: GoalRecord, tasks: [TaskRecord]? = nil) -> GoalSummary {

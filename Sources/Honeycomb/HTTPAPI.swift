@@ -39,6 +39,9 @@ public enum HTTPAuth: Sendable, Equatable {
 /// Prometheus metrics and the dashboard. Every error is JSON (`{"error": "..."}`) with a 4xx status; nothing a
 /// request does reaches the broker or the scheduler except through the API calls themselves.
 ///
+/// `admit` decides everything the head alone can (credentials, route, method, read-only mode, content type) before
+/// the server reads a body, so a refused request costs its headers and nothing more; `handle` answers admitted ones.
+///
 /// | route | |
 /// | --- | --- |
 /// | `GET /api/status`, `/api/drones`, `/api/goals` | as `hive status`, `hive drones`, `hive goals` |
@@ -47,6 +50,8 @@ public enum HTTPAuth: Sendable, Equatable {
 /// | `GET /api/goals/ID/tasks` | every node of the task tree, forks included |
 /// | `GET /api/goals/ID/trace` | the goal's spans (`hive trace`) |
 /// | `POST /api/goals/ID/cancel` | cancel |
+/// | `GET /api/modules` | stored WebAssembly modules and the store's quota (`hive module ls`) |
+/// | `DELETE /api/modules/HASH` | remove a module (`hive module rm`); 409 while a running goal names it |
 /// | `GET /api/events[?tasks=all]`, `/api/goals/ID/events` | Server-Sent Events: a snapshot, then live changes (goal-level globally unless `tasks=all`; a goal's stream has its tasks) |
 /// | `GET /metrics` | Prometheus text |
 /// | `GET /healthz` | `ok` (no auth: for load balancers and systemd checks) |
@@ -58,74 +63,114 @@ public struct HTTPAPI: Sendable {
     /// More metrics to append (the embedded broker's), computed at scrape time.
     let extraMetrics: @Sendable () -> String
 
-    public func handle(_ r: HTTPRequest) async -> HTTPReply {
+    /// What a request asks for, decided from its method and path alone.
+    enum Route: Equatable {
+        case health, dashboard, metrics, status, drones, goals, submit, events(allTasks: Bool)
+        case goal(String), goalTasks(String), goalTrace(String), cancel(String), goalEvents(String)
+        case modules, removeModule(String)
+
+        /// Routes that change something: refused in read-only mode, and their bodies must be JSON.
+        var changes: Bool {
+            switch self {
+            case .submit, .cancel, .removeModule: return true
+            default: return false
+            }
+        }
+    }
+
+    /// A request's route, or the refusal (404, 405) to answer instead.
+    enum Routing {
+        case to(Route)
+        case refused(HTTPResponse)
+    }
+
+    /// Decides from the head alone (no body read yet): nil admits the request; otherwise the refusal to send
+    /// (401 without credentials, 404/405 for no such route or method, 403 read-only, 415 not JSON).
+    public func admit(_ head: HTTPRequest) -> HTTPResponse? {
+        if head.path == "/healthz" { return nil }
+        guard auth.allows(head) else {
+            return .error(401, "authentication required: Authorization: Bearer TOKEN (or Basic for user/password)",
+                          headers: [("WWW-Authenticate", "Bearer realm=\"hive\"")])
+        }
+        switch route(head) {
+        case .refused(let refusal): return refusal
+        case .to(let route): return route.changes ? writable(head) : nil
+        }
+    }
+
+    /// The route for a request's method and path, or the 404/405 to answer.
+    func route(_ r: HTTPRequest) -> Routing {
         let path = r.path
-        if path == "/healthz" { return .response(.text(200, "ok\n")) }
-        guard auth.allows(r) else {
-            return .response(.error(401, "authentication required: Authorization: Bearer TOKEN (or Basic for user/password)",
-                                    headers: [("WWW-Authenticate", "Bearer realm=\"hive\"")]))
-        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        let read = r.method == "GET" || r.method == "HEAD"
-        func only(_ methods: String...) -> HTTPReply? {
+        func only(_ methods: String..., route: Route) -> Routing {
             let allowed = methods + (methods.contains("GET") ? ["HEAD"] : [])
-            guard !allowed.contains(r.method) else { return nil }
-            return .response(.error(405, "\(r.method) is not allowed on \(path)", headers: [("Allow", allowed.joined(separator: ", "))]))
+            guard allowed.contains(r.method) else {
+                return .refused(.error(405, "\(r.method) is not allowed on \(path)", headers: [("Allow", allowed.joined(separator: ", "))]))
+            }
+            return .to(route)
         }
+        let read = r.method == "GET" || r.method == "HEAD"
         switch parts {
-        case []:
-            if let refused = only("GET") { return refused }
-            return .response(.text(200, Dashboard.html, contentType: "text/html; charset=utf-8"))
-        case ["metrics"]:
-            if let refused = only("GET") { return refused }
+        case ["healthz"]: return .to(.health)
+        case []: return only("GET", route: .dashboard)
+        case ["metrics"]: return only("GET", route: .metrics)
+        case ["api", "status"]: return only("GET", route: .status)
+        case ["api", "drones"]: return only("GET", route: .drones)
+        case ["api", "goals"]: return only("GET", "POST", route: read ? .goals : .submit)
+        case ["api", "events"]: return only("GET", route: .events(allTasks: r.query["tasks"] == "all"))
+        case ["api", "modules"]: return only("GET", route: .modules)
+        case let p where p.count == 3 && p[0] == "api" && p[1] == "modules": return only("DELETE", route: .removeModule(p[2]))
+        case let p where p.count == 3 && p[0] == "api" && p[1] == "goals": return only("GET", route: .goal(p[2]))
+        case let p where p.count == 4 && p[0] == "api" && p[1] == "goals":
+            switch p[3] {
+            case "tasks": return only("GET", route: .goalTasks(p[2]))
+            case "trace": return only("GET", route: .goalTrace(p[2]))
+            case "cancel": return only("POST", route: .cancel(p[2]))
+            case "events": return only("GET", route: .goalEvents(p[2]))
+            default: break
+            }
+        default: break
+        }
+        return .refused(.error(404, "no route for \(path)"))
+    }
+
+    public func handle(_ r: HTTPRequest) async -> HTTPReply {
+        if let refused = admit(r) { return .response(refused) }
+        guard case .to(let route) = route(r) else { return .response(.error(404, "no route for \(r.path)")) }
+        func ref(_ goal: String) -> [UInt8] { Array((try? JSONEncoder().encode(GoalRef(goal: goal))) ?? Data()) }
+        switch route {
+        case .health: return .response(.text(200, "ok\n"))
+        case .dashboard: return .response(.text(200, Dashboard.html, contentType: "text/html; charset=utf-8"))
+        case .metrics:
             let text = await service.metrics() + extraMetrics()
             return .response(.text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8"))
-        case ["api", "status"], ["api", "drones"]:
-            if let refused = only("GET") { return refused }
-            return await call(parts[1], [])
-        case ["api", "goals"]:
-            if let refused = only("GET", "POST") { return refused }
-            if read { return await call("goals", []) }
-            if let refused = writable(r) { return refused }
+        case .status: return await call("status", [])
+        case .drones: return await call("drones", [])
+        case .goals: return await call("goals", [])
+        case .submit:
             let trace = r.header("traceparent").map { ["traceparent": $0] as NATSHeaders }
             return await call("submit", r.body, headers: trace, created: true)
-        case ["api", "events"]:
-            if let refused = only("GET") { return refused }
-            guard let stream = await service.events(goal: nil, allTasks: r.query["tasks"] == "all") else {
-                return .response(.error(404, "no events"))
-            }
+        case .events(let allTasks):
+            guard let stream = await service.events(goal: nil, allTasks: allTasks) else { return .response(.error(404, "no events")) }
             return .events(stream)
-        default:
-            break
-        }
-        guard parts.count >= 3, parts[0] == "api", parts[1] == "goals" else { return .response(.error(404, "no route for \(path)")) }
-        let goal = parts[2]
-        let ref = Array((try? JSONEncoder().encode(GoalRef(goal: goal))) ?? Data())
-        switch parts.count == 4 ? parts[3] : "" {
-        case "" where parts.count == 3:
-            if let refused = only("GET") { return refused }
-            return await call("result", ref)
-        case "tasks", "trace":
-            if let refused = only("GET") { return refused }
-            return await call(parts[3], ref)
-        case "cancel":
-            if let refused = only("POST") { return refused }
-            if let refused = writable(r) { return refused }
-            return await call("cancel", ref)
-        case "events":
-            if let refused = only("GET") { return refused }
+        case .goal(let goal): return await call("result", ref(goal))
+        case .goalTasks(let goal): return await call("tasks", ref(goal))
+        case .goalTrace(let goal): return await call("trace", ref(goal))
+        case .cancel(let goal): return await call("cancel", ref(goal))
+        case .goalEvents(let goal):
             guard let stream = await service.events(goal: goal) else { return .response(.error(404, "unknown goal '\(goal)'")) }
             return .events(stream)
-        default:
-            return .response(.error(404, "no route for \(path)"))
+        case .modules: return await call("modules", [])
+        case .removeModule(let hash):
+            return await call("module_rm", Array((try? JSONEncoder().encode(ModuleRef(module: hash))) ?? Data()))
         }
     }
 
     /// Refuses changes in read-only mode and bodies that are not JSON.
-    private func writable(_ r: HTTPRequest) -> HTTPReply? {
-        if readOnly { return .response(.error(403, "this honeycombd serves HTTP read-only (--http-read-only)")) }
+    private func writable(_ r: HTTPRequest) -> HTTPResponse? {
+        if readOnly { return .error(403, "this honeycombd serves HTTP read-only (--http-read-only)") }
         if let type = r.header("Content-Type"), !type.lowercased().hasPrefix("application/json") {
-            return .response(.error(415, "send JSON (Content-Type: application/json), not \(type)"))
+            return .error(415, "send JSON (Content-Type: application/json), not \(type)")
         }
         return nil
     }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HiveCore
+import HiveHTTP
 import HiveLog
 import NATSClient
 import NATSServer
@@ -48,6 +49,10 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var httpReadOnly = false
     /// An OpenTelemetry collector's OTLP/HTTP traces endpoint; finished goals' traces are sent there.
     public var otlpEndpoint: String?
+    /// HTTP connection caps, the first-byte deadline and the body limit.
+    public var httpServer = HTTPServer.Options()
+    /// How much the WebAssembly module store holds.
+    public var moduleQuota = ModuleQuota()
 
     public init() {}
 
@@ -56,6 +61,9 @@ public struct HoneycombConfig: Equatable, Sendable {
                           [--max-payload BYTES] [--event-loops N] [--log-level debug|info|warn|error]
                           [--nats nats://HOST:PORT[,nats://HOST:PORT...]] [--data DIR] [--prompts DIR]
                           [--http HOST:PORT|off] [--http-read-only] [--otlp URL]
+                          [--http-max-connections N] [--http-max-connections-per-address N]
+                          [--http-first-byte-timeout-ms MS] [--http-max-body-bytes BYTES]
+                          [--modules-max-bytes BYTES] [--modules-max-count N]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
         server or cluster with --nats (the embedded broker is then off).
@@ -73,6 +81,13 @@ public struct HoneycombConfig: Equatable, Sendable {
                                asks for the broker's token or user/password when those are set
           --http-read-only     serve HTTP without submit and cancel
           --otlp URL           send finished goals' traces as OTLP/HTTP JSON (e.g. http://collector:4318/v1/traces)
+          --http-max-connections N     open HTTP connections (default 256); past it an idle or unauthenticated
+                               connection is evicted for the newcomer, else 503
+          --http-max-connections-per-address N   the same, per client address (default 64)
+          --http-first-byte-timeout-ms MS   a new HTTP connection must start its request within this (default 5000)
+          --http-max-body-bytes BYTES  largest HTTP request body, as sent (default 1048576)
+          --modules-max-bytes BYTES    total size of stored WebAssembly modules (default 268435456)
+          --modules-max-count N        number of stored WebAssembly modules (default 1024)
         """
 
     /// Applies a config file's JSON text.
@@ -108,6 +123,12 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "prompts_dir": promptsDirectory = try string(key, value)
             case "http": try setHTTP(try string(key, value))
             case "otlp_endpoint": try setOTLP(try string(key, value))
+            case "http_max_connections": httpServer.maxConnections = try positive(key, try int(key, value))
+            case "http_max_connections_per_address": httpServer.maxConnectionsPerAddress = try positive(key, try int(key, value))
+            case "http_first_byte_timeout_ms": httpServer.firstByteTimeout = Double(try positive(key, try int(key, value))) / 1000
+            case "http_max_body_bytes": httpServer.limits.maxBodyBytes = try positive(key, try int(key, value))
+            case "modules_max_bytes": moduleQuota.maxBytes = try positive(key, try int(key, value))
+            case "modules_max_count": moduleQuota.maxCount = try positive(key, try int(key, value))
             case "http_read_only":
                 guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
                 httpReadOnly = b
@@ -200,6 +221,18 @@ public struct HoneycombConfig: Equatable, Sendable {
         return s
     }
 
+    /// A limit must be at least 1.
+    private func positive(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int {
+        guard n >= 1 else { throw .invalidValue(key: key, reason: "must be at least 1, not \(n)") }
+        return n
+    }
+
+    /// A flag's value as a limit: a whole number, at least 1.
+    private static func positive(_ flag: String, _ value: String) throws(HoneycombConfigError) -> Int {
+        guard let n = Int(value), n >= 1 else { throw .invalidValue(key: flag, reason: "'\(value)' is not a whole number of at least 1") }
+        return n
+    }
+
     private func int(_ key: String, _ v: JSONValue) throws(HoneycombConfigError) -> Int {
         guard case .number(let d) = v, d.rounded() == d, abs(d) < 1e15 else {
             throw .wrongType(key: key, expected: "an integer", got: v.typeName)
@@ -216,7 +249,9 @@ public struct HoneycombConfig: Equatable, Sendable {
         while i < arguments.count {
             let arg = arguments[i]
             let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
-                         "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp"]
+                         "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp", "--http-max-connections",
+                         "--http-max-connections-per-address", "--http-first-byte-timeout-ms", "--http-max-body-bytes",
+                         "--modules-max-bytes", "--modules-max-count"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
@@ -260,6 +295,12 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--prompts": config.promptsDirectory = value
             case "--http": try config.setHTTP(value)
             case "--otlp": try config.setOTLP(value)
+            case "--http-max-connections": config.httpServer.maxConnections = try positive(name, value)
+            case "--http-max-connections-per-address": config.httpServer.maxConnectionsPerAddress = try positive(name, value)
+            case "--http-first-byte-timeout-ms": config.httpServer.firstByteTimeout = Double(try positive(name, value)) / 1000
+            case "--http-max-body-bytes": config.httpServer.limits.maxBodyBytes = try positive(name, value)
+            case "--modules-max-bytes": config.moduleQuota.maxBytes = try positive(name, value)
+            case "--modules-max-count": config.moduleQuota.maxCount = try positive(name, value)
             case "--http-read-only":
                 guard let b = Bool(value) else { throw .invalidValue(key: "--http-read-only", reason: "'\(value)' is not true or false") }
                 config.httpReadOnly = b

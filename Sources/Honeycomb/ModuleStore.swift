@@ -1,20 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FoundationEssentials
 import HiveCore
+import HiveLog
 import HiveWasm
+
+/// How much the module store holds at most: total bytes and module count (`modules_max_bytes`,
+/// `modules_max_count`), plus the largest single module.
+public struct ModuleQuota: Sendable, Equatable {
+    public var maxBytes = 256 << 20
+    public var maxCount = 1024
+    public var maxModuleBytes = 64 << 20
+    public init() {}
+}
 
 /// WebAssembly modules honeycombd accepted, by SHA-256: validated before they are stored (a module that would not
 /// load is refused with the reason at `hive module add`, not at run time on a drone), kept in memory and, with a
 /// data directory, on disk under `modules/`, so they survive restarts like the goals that name them.
 /// Owned by the `ControlService` actor, which serializes every use.
 ///
+/// Bounded by a `ModuleQuota` (total bytes and count, the modules on disk from earlier runs included: they are
+/// indexed at start-up), and modules can be removed (`remove`), from disk too.
+///
 /// Modules larger than one bus message arrive in parts (`addPart`), in order; a partial upload is held in memory
 /// until its last part, then hashed, validated and stored like a whole one. Partial uploads are bounded in size and
-/// number and dropped when idle, so an abandoned upload costs nothing for long.
+/// number and dropped when idle, so an abandoned upload costs nothing for long; one that would not fit the quota
+/// is refused at its first part.
 final class ModuleStore {
-    private var modules: [String: [UInt8]] = [:]
+    /// Module bytes read so far (from uploads, or from disk on first use).
+    private var loaded: [String: [UInt8]] = [:]
+    /// Every stored module's size, by hash: what the quota counts.
+    private var sizes: [String: Int] = [:]
+    private(set) var totalBytes = 0
     private let directory: String?
+    let quota: ModuleQuota
     /// The largest module accepted.
-    let maxModuleBytes: Int
+    var maxModuleBytes: Int { quota.maxModuleBytes }
     private var uploads: [String: Upload] = [:]
     private struct Upload {
         var bytes: [UInt8]
@@ -24,48 +46,73 @@ final class ModuleStore {
     /// How long a partial upload waits for its next part.
     static let uploadIdle: Duration = .seconds(120)
 
-    init(dataDirectory: String?, maxModuleBytes: Int = 64 << 20) {
+    init(dataDirectory: String?, quota: ModuleQuota = ModuleQuota()) {
         directory = dataDirectory.map { $0 + "/modules" }
-        self.maxModuleBytes = maxModuleBytes
-        if let directory { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        self.quota = quota
+        guard let directory else { return }
+        let files = FileManager.default
+        try? files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for name in (try? files.contentsOfDirectory(atPath: directory)) ?? [] {
+            let path = directory + "/" + name
+            if name.hasSuffix(".tmp") {  // a write cut short by a crash
+                try? files.removeItem(atPath: path)
+                continue
+            }
+            var info = stat()
+            guard name.hasSuffix(".wasm"), Self.isHash(String(name.dropLast(5))), stat(path, &info) == 0 else { continue }
+            let size = Int(info.st_size)
+            sizes[String(name.dropLast(5))] = size
+            totalBytes += size
+        }
+        if sizes.count > quota.maxCount || totalBytes > quota.maxBytes {
+            Log("modules").warn("over_quota", ["modules": sizes.count, "bytes": totalBytes, "max_count": quota.maxCount,
+                                               "max_bytes": quota.maxBytes, "effect": "new modules are refused until some are removed"])
+        }
+    }
+
+    convenience init(dataDirectory: String?, maxModuleBytes: Int) {
+        var quota = ModuleQuota()
+        quota.maxModuleBytes = maxModuleBytes
+        self.init(dataDirectory: dataDirectory, quota: quota)
+    }
+
+    static func isHash(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    /// Why storing one more module of `size` bytes would break the quota, if it would.
+    private func quotaRefusal(adding size: Int) -> ModuleStoreError? {
+        if sizes.count >= quota.maxCount { return .overCount(stored: sizes.count, limit: quota.maxCount) }
+        if totalBytes + size > quota.maxBytes { return .overBytes(stored: totalBytes, adding: size, limit: quota.maxBytes) }
+        return nil
     }
 
     /// One part of a module sent in parts: `bytes` at `offset` of a `size`-byte module whose SHA-256 is `hash`.
     /// Returns the progress (`received`), or the stored module after the last part, or why the part is refused
-    /// (out of order, too large, a different size than the upload's first part, or parts that hash otherwise).
-    func addPart(hash: String, offset: Int, size: Int, bytes: [UInt8]) -> Result<ModuleRef, APIError> {
+    /// (out of order, too large, over the quota, a different size than the upload's first part, or parts that
+    /// hash otherwise).
+    func addPart(hash: String, offset: Int, size: Int, bytes: [UInt8]) -> Result<ModuleRef, ModuleStoreError> {
         let now = ContinuousClock.now
         uploads = uploads.filter { now - $0.value.touched < Self.uploadIdle }
-        guard hash.count == 64, hash.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-            return .failure(APIError("module part: '\(hash)' is not a lowercase hex SHA-256"))
-        }
-        if get(hash) != nil { return .success(ModuleRef(module: hash, size: size)) }  // stored already: stop sending
-        guard size > 0, size <= maxModuleBytes else {
-            return .failure(APIError("module refused: \(size) bytes; honeycombd accepts modules up to \(maxModuleBytes) bytes"))
-        }
+        guard Self.isHash(hash) else { return .failure(.notAHash(hash)) }
+        if sizes[hash] != nil { return .success(ModuleRef(module: hash, size: size)) }  // stored already: stop sending
+        guard size > 0, size <= maxModuleBytes else { return .failure(.tooLarge(size: size, limit: maxModuleBytes)) }
         var upload: Upload
         if offset == 0 {
+            if let refusal = quotaRefusal(adding: size) { return .failure(refusal) }
             let pending = uploads.values.reduce(0) { $0 + $1.size }
-            guard pending + size <= 4 * maxModuleBytes else {
-                return .failure(APIError("module refused: too many uploads in progress; try again in \(Self.uploadIdle)"))
-            }
+            guard pending + size <= 4 * maxModuleBytes else { return .failure(.tooManyUploads(retryAfter: Self.uploadIdle)) }
             upload = Upload(bytes: [], size: size, touched: now)
             upload.bytes.reserveCapacity(size)
         } else {
-            guard let u = uploads[hash] else {
-                return .failure(APIError("module part at offset \(offset): no upload of \(hash) in progress (start at offset 0)"))
-            }
+            guard let u = uploads[hash] else { return .failure(.noUpload(hash: hash, offset: offset)) }
             upload = u
         }
-        guard upload.size == size else {
-            return .failure(APIError("module part: size \(size) differs from the upload's \(upload.size) (start at offset 0)"))
-        }
-        guard offset == upload.bytes.count else {
-            return .failure(APIError("module part at offset \(offset): expected offset \(upload.bytes.count)"))
-        }
-        guard offset + bytes.count <= size else {
+        guard upload.size == size else { return .failure(.sizeMismatch(size: size, upload: upload.size)) }
+        guard offset == upload.bytes.count else { return .failure(.outOfOrder(offset: offset, expected: upload.bytes.count)) }
+        guard bytes.count <= size - offset else {
             uploads[hash] = nil
-            return .failure(APIError("module part: \(offset + bytes.count) bytes is past the declared size \(size)"))
+            return .failure(.pastDeclaredSize(end: offset &+ bytes.count, size: size))
         }
         upload.bytes += bytes
         upload.touched = now
@@ -74,44 +121,70 @@ final class ModuleStore {
             return .success(ModuleRef(module: hash, size: size, received: upload.bytes.count))
         }
         uploads[hash] = nil
-        guard SHA256.hex(upload.bytes) == hash else {
-            return .failure(APIError("module refused: the parts' SHA-256 is not \(hash)"))
-        }
+        guard SHA256.hex(upload.bytes) == hash else { return .failure(.hashMismatch(hash)) }
         return add(upload.bytes)
     }
 
     /// Validates and stores `bytes`; returns the hash, or why the module is refused.
-    func add(_ bytes: [UInt8]) -> Result<ModuleRef, APIError> {
-        guard bytes.count <= maxModuleBytes else {
-            return .failure(APIError("module refused: \(bytes.count) bytes; honeycombd accepts modules up to \(maxModuleBytes) bytes"))
-        }
+    func add(_ bytes: [UInt8]) -> Result<ModuleRef, ModuleStoreError> {
+        guard bytes.count <= maxModuleBytes else { return .failure(.tooLarge(size: bytes.count, limit: maxModuleBytes)) }
+        let hash = SHA256.hex(bytes)
+        if sizes[hash] != nil { return .success(ModuleRef(module: hash, size: bytes.count)) }  // stored already
+        if let refusal = quotaRefusal(adding: bytes.count) { return .failure(refusal) }
         do {
             _ = try ModuleValidator.compile(try ModuleDecoder.decode(bytes))
         } catch {
-            return .failure(APIError("module refused: \(error)"))
+            return .failure(.invalid("\(error)"))
         }
-        let hash = SHA256.hex(bytes)
-        modules[hash] = bytes
         if let directory {
             let path = directory + "/" + hash + ".wasm"
-            if !FileManager.default.fileExists(atPath: path) {
-                guard FileManager.default.createFile(atPath: path + ".tmp", contents: Data(bytes)),
-                      (try? FileManager.default.moveItem(atPath: path + ".tmp", toPath: path)) != nil else {
-                    return .failure(APIError("cannot store the module under \(directory)"))
-                }
+            guard FileManager.default.createFile(atPath: path + ".tmp", contents: Data(bytes)) else {
+                return .failure(.cannotStore(directory: directory, reason: "cannot write \(path).tmp"))
+            }
+            do {
+                if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+                try FileManager.default.moveItem(atPath: path + ".tmp", toPath: path)
+            } catch {
+                return .failure(.cannotStore(directory: directory, reason: "\(error)"))
             }
         }
+        loaded[hash] = bytes
+        sizes[hash] = bytes.count
+        totalBytes += bytes.count
         return .success(ModuleRef(module: hash, size: bytes.count))
     }
 
     func get(_ hash: String) -> [UInt8]? {
-        if let m = modules[hash] { return m }
-        guard let directory, hash.count == 64, hash.allSatisfy(\.isHexDigit),
-              let data = FileManager.default.contents(atPath: directory + "/" + hash + ".wasm") else { return nil }
+        guard sizes[hash] != nil else { return nil }
+        if let m = loaded[hash] { return m }
+        guard let directory, let data = FileManager.default.contents(atPath: directory + "/" + hash + ".wasm") else { return nil }
         let bytes = Array(data)
         guard SHA256.hex(bytes) == hash else { return nil }  // a damaged file is no module
-        modules[hash] = bytes
+        loaded[hash] = bytes
         return bytes
     }
-}
 
+    /// Removes a stored module, from memory and disk.
+    func remove(_ hash: String) -> Result<ModuleRef, ModuleStoreError> {
+        guard Self.isHash(hash) else { return .failure(.notAHash(hash)) }
+        guard let size = sizes[hash] else { return .failure(.unknown(hash)) }
+        if let directory {
+            let path = directory + "/" + hash + ".wasm"
+            do { try FileManager.default.removeItem(atPath: path) } catch {
+                if FileManager.default.fileExists(atPath: path) {
+                    return .failure(.cannotStore(directory: directory, reason: "cannot remove \(path): \(error)"))
+                }
+            }
+        }
+        sizes[hash] = nil
+        loaded[hash] = nil
+        totalBytes -= size
+        return .success(ModuleRef(module: hash, size: size))
+    }
+
+    /// Every stored module (by hash) and the quota.
+    func list() -> ModuleList {
+        ModuleList(modules: sizes.sorted { $0.key < $1.key }.map { ModuleList.Entry(module: $0.key, size: $0.value) },
+                   totalBytes: totalBytes, maxBytes: quota.maxBytes, maxCount: quota.maxCount)
+    }
+}

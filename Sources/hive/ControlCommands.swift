@@ -493,10 +493,42 @@ func statusCommand(_ args: [String]) async {
 
 /// `hive module add FILE.wasm`: validates and stores a WebAssembly module in honeycombd; prints its SHA-256, the
 /// name tasks use for it (`hive submit --wasm HASH`).
+/// `hive module add FILE.wasm | ls | rm HASH`: the WebAssembly modules honeycombd stores.
 func moduleCommand(_ args: [String]) async {
     let cli = ControlCLI(args)
-    guard cli.rest.first == "add", cli.rest.count == 2 else { fail("usage: hive module add FILE.wasm") }
-    let path = cli.rest[1]
+    switch (cli.rest.first, cli.rest.count) {
+    case ("add", 2): await moduleAdd(cli, path: cli.rest[1])
+    case ("ls", 1): await moduleList(cli)
+    case ("rm", 2): await moduleRemove(cli, hash: cli.rest[1].lowercased())
+    default: fail("usage: hive module add FILE.wasm | hive module ls | hive module rm HASH")
+    }
+}
+
+func moduleList(_ cli: ControlCLI) async {
+    let nc = await cli.connect()
+    defer { nc.close() }
+    do {
+        let list = try await cli.call(nc, APISubject.modules, Empty(), as: ModuleList.self)
+        if cli.json { return cli.printJSON(list) }
+        for m in list.modules { print("\(m.module)  \(m.size) bytes") }
+        print("\(list.modules.count) of \(list.maxCount) modules, \(list.totalBytes) of \(list.maxBytes) bytes")
+    } catch {
+        fail("\(error)", code: 1)
+    }
+}
+
+func moduleRemove(_ cli: ControlCLI, hash: String) async {
+    let nc = await cli.connect()
+    defer { nc.close() }
+    do {
+        let ref = try await cli.call(nc, APISubject.moduleRemove, ModuleRef(module: hash), as: ModuleRef.self)
+        if cli.json { cli.printJSON(ref) } else { print("removed \(ref.module) (\(ref.size ?? 0) bytes)") }
+    } catch {
+        fail("\(error)", code: 1)
+    }
+}
+
+func moduleAdd(_ cli: ControlCLI, path: String) async {
     guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)", code: 66) }
     let nc = await cli.connect()
     defer { nc.close() }

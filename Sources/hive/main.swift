@@ -32,6 +32,8 @@ let usage = """
             time. --explorer/--critic run a program (a test double handed the truth) instead of a model
       module add FILE.wasm [--json]
             validate and store a WebAssembly module in honeycombd; prints its SHA-256 (the name tasks use)
+      module ls [--json] | module rm HASH
+            list the stored modules and the store's quota; remove one (refused while a running goal names it)
       submit --wasm HASH [--input FILE] [--fuel N] [--memory MiB] [--scratch] [--count N] [--tier T] [--timeout-ms MS]
              [--wait] [--json]
             run a stored module on drones (stdin = the input; result = stdout, exit code, or the trap);

@@ -60,7 +60,7 @@ do {
     control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0), mode: mode,
                                            dataDirectory: config.dataDirectory, config: config.control,
                                            compactAtBytes: config.journalCompactBytes, prompts: prompts,
-                                           otlpEndpoint: config.otlpEndpoint)
+                                           otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota)
 } catch {
     log.error("start_failed", ["reason": "control plane could not start: \(error)"])
     broker?.shutdown()
@@ -76,7 +76,7 @@ if let address = config.http {
     }
     let embedded = broker
     let settings = ControlPlane.HTTPSettings(host: address.host, port: address.port, auth: auth, readOnly: config.httpReadOnly,
-                                             extraMetrics: { embedded.map { BrokerMetrics.text($0.stats()) } ?? "" })
+                                             server: config.httpServer, extraMetrics: { embedded.map { BrokerMetrics.text($0.stats()) } ?? "" })
     do {
         _ = try control.serveHTTP(settings)
     } catch {

@@ -98,4 +98,95 @@ import Testing
         p.append(Array("cde".utf8))
         #expect(try p.next()?.body == Array("abcde".utf8))
     }
+
+    /// Feeds `bytes` in pieces of `piece`, calling `next()` after each; the requests, or the error and how many
+    /// bytes had been fed when it was thrown.
+    static func feed(_ bytes: [UInt8], piece: Int, limits: HTTPRequestParser.Limits) -> (requests: [HTTPRequest], error: HTTPError?, fed: Int) {
+        var p = HTTPRequestParser(limits: limits)
+        var out: [HTTPRequest] = []
+        var i = 0
+        while i < bytes.count {
+            let end = min(bytes.count, i + piece)
+            p.append(bytes[i..<end])
+            i = end
+            do {
+                while let r = try p.next() { out.append(r) }
+            } catch {
+                return (out, error, i)
+            }
+        }
+        return (out, nil, i)
+    }
+
+    static func oneByteChunks(_ n: Int) -> [UInt8] {
+        Array("POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+            + Array(repeating: Array("1\r\nx\r\n".utf8), count: n).flatMap { $0 } + Array("0\r\n\r\n".utf8)
+    }
+
+    @Test func aBodyOfOneByteChunksFedInSmallPiecesParsesInLinearTime() {
+        // 1.2 MB on the wire in 7-byte reads: re-scanning the body on every read would take hours; linear takes
+        // well under a second (the bound is generous for debug builds on a busy machine).
+        var limits = HTTPRequestParser.Limits()
+        limits.maxBodyBytes = 8 << 20
+        let n = 200_000
+        let start = ContinuousClock.now
+        let (requests, error, _) = Self.feed(Self.oneByteChunks(n), piece: 7, limits: limits)
+        let elapsed = ContinuousClock.now - start
+        #expect(error == nil)
+        #expect(requests.count == 1 && requests.first?.body == [UInt8](repeating: 0x78, count: n))
+        #expect(elapsed < .seconds(10), "\(elapsed)")
+    }
+
+    @Test func headersTricklingInOneByteAtATimeAreScannedOnce() {
+        // 90 headers of 160 bytes: near both limits (100 headers, 16 KiB).
+        let line = Array("X-Pad: ".utf8) + [UInt8](repeating: 0x61, count: 151) + Array("\r\n".utf8)
+        let text = Array("GET / HTTP/1.1\r\n".utf8) + Array(repeating: line, count: 90).flatMap { $0 }
+            + Array("\r\n".utf8)
+        let start = ContinuousClock.now
+        let (requests, error, _) = Self.feed(text, piece: 1, limits: .init())
+        #expect(error == nil && requests.count == 1 && requests[0].headers.count == 90)
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test func aChunkedBodyIsRefusedAsSoonAsItsBytesOnTheWirePassTheLimit() {
+        var limits = HTTPRequestParser.Limits()
+        limits.maxBodyBytes = 1000
+        let bytes = Self.oneByteChunks(100_000)
+        let headBytes = Array("POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".utf8).count
+        let (requests, error, fed) = Self.feed(bytes, piece: 64, limits: limits)
+        #expect(requests.isEmpty && error == .bodyTooLarge(limit: 1000))
+        #expect(fed <= headBytes + 1000 + 64, "refused only after \(fed) bytes")
+        // A chunk whose declared size passes the limit is refused before its data arrives.
+        let big = Self.feed(Array("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n".utf8), piece: 1000, limits: limits)
+        #expect(big.error == .bodyTooLarge(limit: 1000))
+        #expect(error?.description.contains("http_max_body_bytes") == true)
+    }
+
+    @Test func theHeadComesOutBeforeTheBodyAndTheRequestAfterIt() throws {
+        var p = HTTPRequestParser()
+        p.append(Array("POST /x HTTP/1.1\r\nAuthorization: Bearer t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n".utf8))
+        let head = try p.head()
+        #expect(head?.header("authorization") == "Bearer t" && head?.body == [] && head?.expectsContinue == true)
+        #expect(p.headAnnouncesBody && p.inBody && p.buffered == 0)
+        #expect(try p.next() == nil)
+        #expect(try p.head() == head)  // the same head until the request is complete
+        p.append(Array("abcdeGET /y HTTP/1.1\r\n\r\n".utf8))
+        #expect(try p.next()?.body == Array("abcde".utf8))
+        #expect(!p.inBody)
+        #expect(try p.head()?.path == "/y" && !p.headAnnouncesBody)
+        #expect(try p.next()?.path == "/y")
+    }
+
+    @Test func aDeclaredBodyOverTheLimitIsRefusedAfterItsHeadAndBeforeItsBody() throws {
+        var p = HTTPRequestParser()
+        p.append(Array("POST / HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n".utf8))
+        #expect(try p.head()?.header("content-length") == "50000000")  // the server can still answer 401 first
+        #expect(throws: HTTPError.bodyTooLarge(limit: 1 << 20)) { _ = try p.next() }
+    }
+
+    @Test(arguments: ["123456789\r\n", "1 2\r\n", "1\rx\n", "\r\n", ";ext\r\n"])
+    func chunkSizeLinesThatAreNotOneHexNumberAreRefused(line: String) {
+        let text = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + line
+        #expect(throws: HTTPError.badRequest("invalid chunk size")) { _ = try Self.parse(text) }
+    }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import Synchronization
 @testable import HiveHTTP
 import Testing
 
@@ -80,6 +81,13 @@ final class RawClient {
     }
 }
 
+/// Counts from any thread.
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .acquiring) }
+    func add() { count.add(1, ordering: .acquiringAndReleasing) }
+}
+
 @Suite(.serialized) struct HTTPServerTests {
     static func echo(_ r: HTTPRequest) async -> HTTPReply {
         .response(.text(200, "\(r.method) \(r.path) \(r.body.count)"))
@@ -130,17 +138,115 @@ final class RawClient {
         #expect(ContinuousClock.now - start < .seconds(3))
     }
 
-    @Test func connectionsPastTheLimitAreRefusedWith503() throws {
+    /// Until `condition` holds or `seconds` pass; whether it held.
+    static func eventually(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    /// Whether the server has closed `c` (EOF now, without waiting).
+    static func closedNow(_ c: RawClient) -> Bool {
+        var b = [UInt8](repeating: 0, count: 4096)
+        let n = b.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+        return n == 0 || (n < 0 && errno == ECONNRESET)
+    }
+
+    /// A handler whose `/events` opens a stream that stays open (admitted work that holds its connection).
+    static func streams(_ r: HTTPRequest) async -> HTTPReply {
+        r.path == "/events" ? .events(EventStream(capacity: 4)) : await echo(r)
+    }
+
+    @Test func pastTheCapTheOldestIdleConnectionMakesRoomForANewcomer() throws {
         var options = HTTPServer.Options()
-        options.maxConnections = 2
+        options.maxConnections = 3
         let server = try HTTPServer.start(host: "127.0.0.1", port: 0, options: options, handler: Self.echo)
         defer { server.stop() }
+        // Three connections that never send a byte, accepted in this order (one accept thread, a FIFO backlog).
+        let a = try RawClient(port: server.port), b = try RawClient(port: server.port), c = try RawClient(port: server.port)
+        let d = try RawClient(port: server.port)
+        d.send("GET /d HTTP/1.1\r\n\r\n")
+        #expect(d.response()?.status == 200)
+        // The oldest waiting for a request (a) was evicted; b and c remain.
+        #expect(Self.eventually { Self.closedNow(a) })
+        #expect(!Self.closedNow(b) && !Self.closedNow(c))
+    }
+
+    @Test func connectionsDoingAdmittedWorkAreNeverEvictedAndPastThemNewcomersGet503NamingTheCap() throws {
+        var options = HTTPServer.Options()
+        options.maxConnections = 2
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, options: options, handler: Self.streams)
+        defer { server.stop() }
         let a = try RawClient(port: server.port), b = try RawClient(port: server.port)
-        a.send("GET /a HTTP/1.1\r\n\r\n")
-        b.send("GET /b HTTP/1.1\r\n\r\n")
-        #expect(a.response()?.status == 200 && b.response()?.status == 200)  // both held open (keep-alive)
+        for s in [a, b] {
+            s.send("GET /events HTTP/1.1\r\n\r\n")
+            #expect(String(decoding: s.read { RawClient.headEnd($0) != nil }, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        }
         let c = try RawClient(port: server.port)
-        #expect(c.response()?.status == 503)
+        let r = c.response()
+        #expect(r?.status == 503 && r?.body.contains("http_max_connections") == true, "\(String(describing: r))")
+        #expect(!Self.closedNow(a) && !Self.closedNow(b))
+    }
+
+    @Test func thePerAddressCapRefusesTheSameAddressOnceItsConnectionsAreBusy() throws {
+        var options = HTTPServer.Options()
+        options.maxConnections = 10
+        options.maxConnectionsPerAddress = 1
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, options: options, handler: Self.streams)
+        defer { server.stop() }
+        let a = try RawClient(port: server.port)
+        a.send("GET /events HTTP/1.1\r\n\r\n")
+        _ = a.read { RawClient.headEnd($0) != nil }
+        let b = try RawClient(port: server.port)
+        let r = b.response()
+        #expect(r?.status == 503 && r?.body.contains("http_max_connections_per_address") == true)
+    }
+
+    @Test func aSilentNewConnectionIsClosedAtTheFirstByteDeadlineWhileAKeptAliveOneStays() throws {
+        var options = HTTPServer.Options()
+        options.firstByteTimeout = 0.3
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, options: options, handler: Self.echo)
+        defer { server.stop() }
+        let silent = try RawClient(port: server.port)
+        let kept = try RawClient(port: server.port)
+        kept.send("GET /1 HTTP/1.1\r\n\r\n")
+        #expect(kept.response()?.status == 200)
+        let start = ContinuousClock.now
+        #expect(silent.closedByPeer())
+        #expect(ContinuousClock.now - start < .seconds(3))
+        // Past the first-byte deadline, the connection that has sent a request is still served (idle timeout 60 s).
+        kept.send("GET /2 HTTP/1.1\r\n\r\n")
+        #expect(kept.response()?.body == "GET /2 0")
+    }
+
+    @Test func aHeadRefusedByAdmissionIsAnsweredWithoutReadingTheBodyAndTheConnectionCloses() throws {
+        var options = HTTPServer.Options()
+        options.limits.maxBodyBytes = 100_000_000
+        let handled = Counter()
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, options: options,
+                                          admit: { $0.header("Authorization") == nil ? .error(401, "who are you") : nil }) { r in
+            handled.add()
+            return await Self.echo(r)
+        }
+        defer { server.stop() }
+        let c = try RawClient(port: server.port)
+        c.send("POST /x HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n")  // the body never comes
+        #expect(c.response()?.status == 401)
+        #expect(c.closedByPeer())
+        // Without a body, a refusal keeps the connection.
+        let d = try RawClient(port: server.port)
+        d.send("GET /x HTTP/1.1\r\n\r\n")
+        #expect(d.response()?.status == 401)
+        d.send("GET /y HTTP/1.1\r\nAuthorization: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+        #expect(String(decoding: d.read { String(decoding: $0, as: UTF8.self).contains("100 Continue\r\n\r\n") }, as: UTF8.self)
+            .hasPrefix("HTTP/1.1 100 Continue\r\n\r\n"))
+        d.pending = Array(d.pending.dropFirst("HTTP/1.1 100 Continue\r\n\r\n".utf8.count))
+        d.send("ok")
+        #expect(d.response()?.body == "GET /y 2")
+        #expect(handled.value == 1)
     }
 
     @Test func anEventStreamDeliversFramesAndNoticesTheClientLeaving() throws {

@@ -68,6 +68,33 @@ import HiveLog
         }
     }
 
+    @Test func httpConnectionLimitsAndTheModuleQuotaComeFromFlagsAndKeys() throws {
+        let d = try load([])
+        #expect(d.httpServer.maxConnections == 256 && d.httpServer.maxConnectionsPerAddress == 64)
+        #expect(d.httpServer.firstByteTimeout == 5 && d.httpServer.limits.maxBodyBytes == 1 << 20)
+        #expect(d.moduleQuota.maxBytes == 256 << 20 && d.moduleQuota.maxCount == 1024)
+        let file = #"{"http_max_connections": 10, "http_max_connections_per_address": 3, "http_first_byte_timeout_ms": 1500,"#
+            + #" "http_max_body_bytes": 4096, "modules_max_bytes": 1000000, "modules_max_count": 7}"#
+        let c = try load(["--config", "c.json", "--http-max-connections", "20", "--modules-max-count=9"], files: ["c.json": file])
+        #expect(c.httpServer.maxConnections == 20 && c.httpServer.maxConnectionsPerAddress == 3)
+        #expect(c.httpServer.firstByteTimeout == 1.5 && c.httpServer.limits.maxBodyBytes == 4096)
+        #expect(c.moduleQuota.maxBytes == 1_000_000 && c.moduleQuota.maxCount == 9)
+        for args in [["--http-max-connections-per-address", "0"], ["--modules-max-bytes", "-5"], ["--http-first-byte-timeout-ms", "x"]] {
+            do {
+                _ = try load(args)
+                Issue.record("accepted \(args)")
+            } catch {
+                #expect(error.description.contains(args[0]) && error.description.contains("at least 1"), "\(error)")
+            }
+        }
+        do {
+            _ = try load(["--config", "c.json"], files: ["c.json": #"{"modules_max_count": 0}"#])
+            Issue.record("accepted modules_max_count 0")
+        } catch {
+            #expect(error.description.contains("modules_max_count"))
+        }
+    }
+
     @Test func flagsOverrideTheFileWhateverTheirOrder() throws {
         let file = #"{"listen":"0.0.0.0:5000","max_payload":2048,"auth":{"token":"file"}}"#
         let c = try load(["--listen", "127.0.0.1:6000", "--config", "c.json", "--token=flag"], files: ["c.json": file])

@@ -47,7 +47,7 @@ import Testing
             Issue.record("a skipped part was accepted")
             return
         }
-        #expect(e.error.contains("expected offset 10000"))
+        #expect(e.description.contains("expected offset 10000"))
         #expect(try store.addPart(hash: hash, offset: 10_000, size: bytes.count, bytes: p[1].1).get().received == 20_000)
         #expect(try store.addPart(hash: hash, offset: 20_000, size: bytes.count, bytes: p[2].1).get() == ModuleRef(module: hash, size: bytes.count))
         // Stored: another upload of it stops at its first part.
@@ -64,7 +64,7 @@ import Testing
             Issue.record("parts with another hash were stored")
             return
         }
-        #expect(e.error.contains("SHA-256 is not"))
+        #expect(e.description.contains("SHA-256 is not"))
         #expect(store.get(claimed) == nil)
         guard case .failure = store.addPart(hash: claimed, offset: 10_000, size: bytes.count, bytes: p[1].1) else {
             Issue.record("the refused upload is still open")
@@ -75,7 +75,7 @@ import Testing
     @Test func sizesAndNamesOutsideTheLimitsAreRefused() {
         let store = ModuleStore(dataDirectory: nil, maxModuleBytes: 50_000)
         let big = Self.module(size: 60_000)
-        let cases: [(Result<ModuleRef, APIError>, String)] = [
+        let cases: [(Result<ModuleRef, ModuleStoreError>, String)] = [
             (store.add(big), "up to 50000 bytes"),
             (store.addPart(hash: SHA256.hex(big), offset: 0, size: big.count, bytes: Array(big[0..<1000])), "up to 50000 bytes"),
             (store.addPart(hash: "not-a-hash", offset: 0, size: 10, bytes: [1]), "not a lowercase hex SHA-256"),
@@ -87,7 +87,55 @@ import Testing
                 Issue.record("accepted; expected a refusal with '\(reason)'")
                 continue
             }
-            #expect(e.error.contains(reason), "\(e.error)")
+            #expect(e.description.contains(reason), "\(e.description)")
         }
+    }
+
+    @Test func theQuotaCountsModulesOnDiskAfterARestartAndNamesItsLimit() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var quota = ModuleQuota()
+        quota.maxCount = 2
+        quota.maxBytes = 25_000
+        let store = ModuleStore(dataDirectory: dir, quota: quota)
+        let a = Self.module(size: 10_000, fill: 1), b = Self.module(size: 10_000, fill: 2), c = Self.module(size: 6_000, fill: 3)
+        _ = try store.add(a).get()
+        _ = try store.add(a).get()  // the same module again costs nothing
+        guard case .failure(let overBytes) = store.add(Self.module(size: 16_000)) else {
+            Issue.record("a module past modules_max_bytes was stored")
+            return
+        }
+        #expect(overBytes.description.contains("over modules_max_bytes 25000 (--modules-max-bytes)"), "\(overBytes)")
+        _ = try store.add(b).get()
+        // Restarted: the two modules on disk count.
+        let restarted = ModuleStore(dataDirectory: dir, quota: quota)
+        #expect(restarted.totalBytes == 20_000 && restarted.list().modules.count == 2)
+        guard case .failure(let overCount) = restarted.add(c) else {
+            Issue.record("a module past modules_max_count was stored")
+            return
+        }
+        #expect(overCount.description.contains("modules_max_count is 2 (--modules-max-count)"), "\(overCount)")
+        // A module sent in parts is refused at its first part, before its bytes are held.
+        guard case .failure(let early) = restarted.addPart(hash: SHA256.hex(c), offset: 0, size: c.count, bytes: Array(c[0..<1000])) else {
+            Issue.record("an upload past the quota was started")
+            return
+        }
+        #expect(early == overCount)
+        // Removing one makes room; its file is gone.
+        #expect(try restarted.remove(SHA256.hex(a)).get().size == 10_000)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/modules/" + SHA256.hex(a) + ".wasm"))
+        #expect(restarted.get(SHA256.hex(a)) == nil)
+        _ = try restarted.add(c).get()
+        #expect(ModuleStore(dataDirectory: dir, quota: quota).list().modules.map(\.module).sorted() == [SHA256.hex(b), SHA256.hex(c)].sorted())
+    }
+
+    @Test func removingAnUnknownModuleOrANonHashIsRefused() {
+        let store = ModuleStore(dataDirectory: nil)
+        guard case .failure(let unknown) = store.remove(String(repeating: "a", count: 64)),
+              case .failure(let notHash) = store.remove("../../etc/passwd") else {
+            Issue.record("removed something that was not stored")
+            return
+        }
+        #expect(unknown.status == 404 && notHash.status == 400)
     }
 }
