@@ -476,6 +476,7 @@ public actor ControlService {
         }
         dispatch()
         if let journal, journal.size > compactAtBytes {
+            if let e = journal.markGoalNumbersIssued(below: state.nextGoalNumber) { log.error("goal_ids_unreserved", ["reason": e]) }
             journal.compact(state.snapshot())
         }
     }

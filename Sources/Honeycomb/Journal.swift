@@ -75,6 +75,7 @@ public final class Journal: @unchecked Sendable {
     private let encoder: JSONEncoder
     /// Goal numbers below this are reserved on disk (`goal-ids`); the control loop's thread only.
     private var reservedGoalNumbers: Int64 = 0
+    private var reservationFloor: Int64 = 0
 
     var journalPath: String { directory + "/journal.log" }
     var snapshotPath: String { directory + "/snapshot.json" }
@@ -135,6 +136,7 @@ public final class Journal: @unchecked Sendable {
         _ = lseek(fd, 0, SEEK_END)
         let journal = Journal(directory: directory, fd: fd, bytes: size)
         journal.reservedGoalNumbers = reservation.through
+        journal.reservationFloor = reservation.floor
         OSThread(name: "journal") { journal.runWriter() }.detach()
         return (journal, recovery)
     }
@@ -146,6 +148,18 @@ public final class Journal: @unchecked Sendable {
         let through = number &+ block
         if let e = GoalNumberReservation(floor: number, through: through).write(directory: directory) { return e }
         reservedGoalNumbers = through
+        reservationFloor = number
+        return nil
+    }
+
+    /// Goals below `number` exist (called as a snapshot is taken): a state that later comes up without reaching
+    /// it — the snapshot moved away — has lost goals, and numbering resumes past the reservation.
+    public func markGoalNumbersIssued(below number: Int64) -> String? {
+        guard number > reservationFloor else { return nil }
+        let through = max(reservedGoalNumbers, number)
+        if let e = GoalNumberReservation(floor: number, through: through).write(directory: directory) { return e }
+        reservedGoalNumbers = through
+        reservationFloor = number
         return nil
     }
 

@@ -24,7 +24,7 @@ func wasmCommand(_ args: [String]) {
         }
         switch a {
         case "--fuel": limits.fuel = Int64(value()) ?? { fail("--fuel takes a number") }()
-        case "--memory": limits.maxMemoryPages = UInt32(value()).map { $0 * 16 } ?? { fail("--memory takes MiB") }()
+        case "--memory": limits.maxMemoryPages = UInt32(value()).flatMap { $0 <= 65_536 / 16 ? $0 * 16 : nil } ?? { fail("--memory takes MiB, 0 to 4096 (a 32-bit memory's 4 GiB)") }()
         case "--seed": seed = UInt64(value()) ?? { fail("--seed takes a number") }()
         case "--timeout-ms": limits.timeoutMillis = Int(value()) ?? { fail("--timeout-ms takes a number") }()
         case "--invoke": invoke = value()

@@ -129,3 +129,41 @@ def test_a_restart_while_a_full_drone_runs_does_not_start_a_release_loop(procs, 
     assert grown < 16 * 1024, f"journal grew {grown} bytes in {time.monotonic() - t0:.1f} s after the restart"
     tasks = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
     assert all(t["state"] == "succeeded" for t in tasks if t["kind"] == "exec")
+
+
+def test_a_drone_stopped_with_sigterm_has_left_and_a_killed_one_is_lost(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    polite, killed = start_drones(procs, url, 2, slots=1)
+    polite.send_signal(signal.SIGTERM)
+    polite.wait(timeout=15)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+
+    def states():
+        listed = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)
+        return sorted((d["name"], d["state"]) for d in listed)
+    wait_until(lambda: states() == [("d0", "left"), ("d1", "lost")], what="d0 left and d1 lost")
+    table = hive("drones", "--honeycomb", url).stdout
+    assert "left" in table and "lost" in table, table
+
+
+def test_ids_are_not_reused_when_the_snapshot_is_moved_away(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    extra = {"journal_compact_bytes": 4096}
+    hc = start_honeycombd(procs, tmp_path, port, data=data, extra=extra)
+    start_drones(procs, url, 1, slots=4, allow="/bin/echo")
+    for _ in range(3):
+        r = hive("submit", "--exec", "/bin/echo", "x", "--count", "20", "--wait", "--json", "--honeycomb", url, timeout=60)
+        assert r.returncode == 0, r.stderr
+    wait_until(lambda: (data / "snapshot.json").exists(), what="a compaction")
+    hc.send_signal(signal.SIGTERM)
+    hc.wait(timeout=15)
+    # The operator's way out of an unreadable snapshot: move it away and start from the journal alone.
+    (data / "snapshot.json").rename(data / "snapshot.json.bad")
+    start_honeycombd(procs, tmp_path, port, data=data, extra=extra)
+    new = json.loads(hive("submit", "--exec", "/bin/echo", "y", "--json", "--honeycomb", url).stdout)["goal"]
+    assert int(new[1:]) > 3, f"{new} reuses the id of a goal from before the snapshot"
