@@ -492,7 +492,8 @@ public final class ControlState {
         guard var d = drones[hb.drone], d.state.isPresent else { return false }
         d.lastSeen = now
         var occupied = 0
-        for task in hb.running {
+        // A drone runs at most its slots; a longer list is not believed (nor turned into a flood of cancels).
+        for task in hb.running.prefix(d.slots) {
             guard let t = tasks[task] else {
                 occupied += 1
                 outbox.cancellations.append((hb.drone, task))
