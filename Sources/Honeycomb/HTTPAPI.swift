@@ -49,6 +49,7 @@ public enum HTTPAuth: Sendable, Equatable {
 /// | `POST /api/goals/ID/cancel` | cancel |
 /// | `GET /api/events[?tasks=all]`, `/api/goals/ID/events` | Server-Sent Events: a snapshot, then live changes (goal-level globally unless `tasks=all`; a goal's stream has its tasks) |
 /// | `GET /metrics` | Prometheus text |
+/// | `?limit=N&cursor=C` | on `/api/goals`, `/api/drones`, `/api/goals/ID` (its tasks) and `/api/goals/ID/tasks`: one page (`Paging`); a `Hive-Next-Cursor` header names the next |
 /// | `GET /healthz` | `ok` (no auth: for load balancers and systemd checks) |
 /// | `GET /` | the dashboard |
 public struct HTTPAPI: Sendable {
@@ -80,12 +81,19 @@ public struct HTTPAPI: Sendable {
             if let refused = only("GET") { return refused }
             let text = await service.metrics() + extraMetrics()
             return .response(.text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8"))
-        case ["api", "status"], ["api", "drones"]:
+        case ["api", "status"]:
             if let refused = only("GET") { return refused }
             return await call(parts[1], [])
+        case ["api", "drones"]:
+            if let refused = only("GET") { return refused }
+            guard let page = Self.page(r) else { return Self.badPage }
+            return await call(parts[1], Array((try? JSONEncoder().encode(page)) ?? Data()))
         case ["api", "goals"]:
             if let refused = only("GET", "POST") { return refused }
-            if read { return await call("goals", []) }
+            if read {
+                guard let page = Self.page(r) else { return Self.badPage }
+                return await call("goals", Array((try? JSONEncoder().encode(page)) ?? Data()))
+            }
             if let refused = writable(r) { return refused }
             let trace = r.header("traceparent").map { ["traceparent": $0] as NATSHeaders }
             return await call("submit", r.body, headers: trace, created: true)
@@ -100,7 +108,8 @@ public struct HTTPAPI: Sendable {
         }
         guard parts.count >= 3, parts[0] == "api", parts[1] == "goals" else { return .response(.error(404, "no route for \(path)")) }
         let goal = parts[2]
-        let ref = Array((try? JSONEncoder().encode(GoalRef(goal: goal))) ?? Data())
+        guard let page = Self.page(r) else { return Self.badPage }
+        let ref = Array((try? JSONEncoder().encode(GoalRef(goal: goal, limit: page.limit, cursor: page.cursor))) ?? Data())
         switch parts.count == 4 ? parts[3] : "" {
         case "" where parts.count == 3:
             if let refused = only("GET") { return refused }
@@ -133,6 +142,19 @@ public struct HTTPAPI: Sendable {
     private func call(_ verb: String, _ payload: [UInt8], headers: NATSHeaders? = nil, created: Bool = false) async -> HTTPReply {
         let answer = await service.api(verb, payload: payload, headers: headers)
         let status = answer.status == 200 && created ? 201 : answer.status
-        return .response(.json(status, answer.body))
+        let next = answer.headers?[Paging.cursorHeader].map { [(name: Paging.cursorHeader, value: $0)] } ?? []
+        return .response(.json(status, answer.body, headers: next))
     }
+
+    /// `?limit=N&cursor=C` of the list routes (`Paging`), or nil when `limit` is not a number.
+    static func page(_ r: HTTPRequest) -> PageRequest? {
+        var page = PageRequest(cursor: r.query["cursor"])
+        if let text = r.query["limit"] {
+            guard let n = Int(text) else { return nil }
+            page.limit = n
+        }
+        return page
+    }
+
+    static let badPage = HTTPReply.response(.error(400, "limit must be a number (1 to \(Paging.maxLimit))"))
 }

@@ -55,7 +55,7 @@ public struct HoneycombConfig: Equatable, Sendable {
         usage: honeycombd [--config FILE] [--listen HOST:PORT] [--token TOKEN | --user USER --pass PASS]
                           [--max-payload BYTES] [--event-loops N] [--log-level debug|info|warn|error]
                           [--nats nats://HOST:PORT[,nats://HOST:PORT...]] [--data DIR] [--prompts DIR]
-                          [--http HOST:PORT|off] [--http-read-only] [--otlp URL]
+                          [--http HOST:PORT|off] [--http-read-only] [--otlp URL] [--max-spec-bytes N]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
         server or cluster with --nats (the embedded broker is then off).
@@ -73,6 +73,7 @@ public struct HoneycombConfig: Equatable, Sendable {
                                asks for the broker's token or user/password when those are set
           --http-read-only     serve HTTP without submit and cancel
           --otlp URL           send finished goals' traces as OTLP/HTTP JSON (e.g. http://collector:4318/v1/traces)
+          --max-spec-bytes N   largest goal accepted for submission, in bytes (default 4194304)
         """
 
     /// Applies a config file's JSON text.
@@ -103,6 +104,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "heartbeat_ms": control.heartbeatMillis = try int(key, value)
             case "drone_lost_after_ms": control.lostAfterMillis = try int(key, value)
             case "task_timeout_ms": control.defaultTimeoutMillis = try int(key, value)
+            case "max_spec_bytes": control.maxSpecBytes = try int(key, value)
             case "journal_compact_bytes": journalCompactBytes = try int(key, value)
             case "prices": try setPrices(value, path: path)
             case "prompts_dir": promptsDirectory = try string(key, value)
@@ -216,7 +218,7 @@ public struct HoneycombConfig: Equatable, Sendable {
         while i < arguments.count {
             let arg = arguments[i]
             let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
-                         "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp"]
+                         "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp", "--max-spec-bytes"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
@@ -260,6 +262,9 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--prompts": config.promptsDirectory = value
             case "--http": try config.setHTTP(value)
             case "--otlp": try config.setOTLP(value)
+            case "--max-spec-bytes":
+                guard let n = Int(value) else { throw .invalidValue(key: "--max-spec-bytes", reason: "'\(value)' is not a number") }
+                config.control.maxSpecBytes = n
             case "--http-read-only":
                 guard let b = Bool(value) else { throw .invalidValue(key: "--http-read-only", reason: "'\(value)' is not true or false") }
                 config.httpReadOnly = b
@@ -271,6 +276,9 @@ public struct HoneycombConfig: Equatable, Sendable {
         if config.control.heartbeatMillis < 10 { throw .invalidValue(key: "heartbeat_ms", reason: "must be at least 10") }
         if config.control.lostAfterMillis <= config.control.heartbeatMillis {
             throw .invalidValue(key: "drone_lost_after_ms", reason: "must be longer than heartbeat_ms")
+        }
+        if !(1024...(256 << 20)).contains(config.control.maxSpecBytes) {
+            throw .invalidValue(key: "max_spec_bytes", reason: "must be 1024 to \(256 << 20)")
         }
         if config.control.defaultTimeoutMillis < 1 { throw .invalidValue(key: "task_timeout_ms", reason: "must be positive") }
         if config.journalCompactBytes < 4096 { throw .invalidValue(key: "journal_compact_bytes", reason: "must be at least 4096") }
