@@ -10,7 +10,8 @@ import NATSWire
 struct ControlCLI {
     var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
     var json = false
-    /// How long a wait for a goal may go on with honeycombd silent (no answer to any request), in seconds.
+    /// How long a wait for a goal may go on with honeycombd silent (no answer to any request), in seconds
+    /// (`--answer-timeout`; long enough to ride out a restart).
     var patience = 60.0
     /// How long a wait for a goal (`--wait`, `watch`) may take in all, in seconds; nil: until the goal ends.
     var waitTimeout: Double?
@@ -29,6 +30,10 @@ struct ControlCLI {
                 i += 1
                 guard i < args.count, let s = Double(args[i]), s > 0, s.isFinite else { fail("--wait-timeout needs SECONDS (a positive number)") }
                 waitTimeout = s
+            case "--answer-timeout":
+                i += 1
+                guard i < args.count, let s = Double(args[i]), s > 0, s.isFinite else { fail("--answer-timeout needs SECONDS (a positive number)") }
+                patience = s
             default: rest.append(args[i])
             }
             i += 1
@@ -122,7 +127,7 @@ enum RequestError: Error, CustomStringConvertible {
             return "honeycombd did not answer \(s) within \(formatSeconds(t)) s (is it running and reachable at \(u)?)"
         case .unreadable(let s, let r): return "unreadable reply to \(s): \(r)"
         case .stuckPaging(let s): return "\(s) answered the same page twice; giving up"
-        case .silent(let t, let u): return "honeycombd has not answered for \(formatSeconds(t)) s at \(u); giving up the wait"
+        case .silent(let t, let u): return "honeycombd has not answered for \(formatSeconds(t)) s at \(u) (--answer-timeout); giving up the wait"
         case .waitTimedOut(let g, let t): return "goal \(g) is still running after \(formatSeconds(t)) s (--wait-timeout); see hive watch \(g)"
         }
     }
