@@ -1,9 +1,9 @@
 """Hostile and oversized submissions against real processes: numbers out of range and huge strings are refused
 with the field's path and the limit; JSON nested past the limit is refused before decoding; lists and results
 larger than one bus message page instead of being dropped; CLI waits end with a message."""
-import json, time
+import json, subprocess, time
 
-from conftest import hive
+from conftest import HONEYCOMBD, hive
 from test_control_plane import start_drones, start_honeycombd, submit_wait
 from test_http import JSON, request, start
 
@@ -130,3 +130,16 @@ def test_cli_waits_end_with_a_message(procs, tmp_path):
         r = hive(*args, "--wait-timeout", "1", "--honeycomb", url)
         assert r.returncode == 75 and "still running after 1 s (--wait-timeout)" in r.stderr, r.stderr
         assert time.monotonic() - began < 6
+
+
+def test_a_goal_over_max_spec_bytes_is_refused_before_decoding(procs, tmp_path):
+    url, http_port, _ = start(procs, tmp_path, max_spec_bytes=4096)
+    spec = {"root": {"kind": "fork", "children": [{"kind": "noop", "name": f"t{i}"} for i in range(300)]}}
+    status, _, body = request(http_port, "POST", "/api/goals", spec, JSON)
+    assert status == 413 and "honeycombd accepts at most 4096 (max_spec_bytes)" in body["error"], body
+    r = submit_file(url, tmp_path, spec)
+    assert r.returncode == 65 and "(max_spec_bytes)" in r.stderr, r.stderr
+    small = {"root": {"kind": "noop"}}
+    assert request(http_port, "POST", "/api/goals", small, JSON)[0] == 201
+    bad = subprocess.run([HONEYCOMBD, "--max-spec-bytes", "10"], capture_output=True, text=True, timeout=10)
+    assert bad.returncode != 0 and "max_spec_bytes" in bad.stderr and "must be 1024 to 268435456" in bad.stderr, bad.stderr
