@@ -1,8 +1,54 @@
 /// Request and reply bodies of honeycombd's API (`hive.v1.api.*`), shared by the CLI and the service.
 
+/// Names a goal. As a request to `tasks` and `result`, `limit` and `cursor` ask for one page of its tasks.
 public struct GoalRef: Codable, Sendable {
     public var goal: GoalID
-    public init(goal: GoalID) { self.goal = goal }
+    public var limit: Int?
+    public var cursor: String?
+    public init(goal: GoalID, limit: Int? = nil, cursor: String? = nil) {
+        self.goal = goal
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+/// A request for one page of a list (`goals`, `drones`): at most `limit` items from `cursor` (absent: the start).
+public struct PageRequest: Codable, Sendable {
+    public var limit: Int?
+    public var cursor: String?
+    public init(limit: Int? = nil, cursor: String? = nil) {
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+/// How list replies page. Every reply must fit one bus message (the server's `max_payload`), so a list
+/// (`goals`, `drones`, a goal's `tasks`, the tasks of its `result`) comes in pages of at most `limit` items
+/// that also fit that size. A page that is not the last says where the next starts: the bus reply carries a
+/// `Hive-Next-Cursor` header, the HTTP response the same header; the next request passes it as `cursor`
+/// (`?cursor=` over HTTP). The CLI pages through and puts the pages together.
+public enum Paging {
+    public static let cursorHeader = "Hive-Next-Cursor"
+    /// Items per page when the request names no `limit`, and the most it may name.
+    public static let defaultLimit = 1_000, maxLimit = 10_000
+    /// Bytes of a bus message left for the reply's headers and protocol line.
+    public static let headroom = 4_096
+
+    /// The offset a cursor stands for (cursors are offsets, opaque to clients), or why it is not one.
+    public static func offset(_ cursor: String?, count: Int) -> Result<Int, APIError> {
+        guard let cursor else { return .success(0) }
+        guard let n = Int(cursor), (0...count).contains(n) else {
+            return .failure(APIError("cursor '\(cursor.prefix(40))' is not one this list gave out (pass the \(cursorHeader) of the previous page)"))
+        }
+        return .success(n)
+    }
+
+    /// A requested page size, or why it is out of range.
+    public static func limit(_ limit: Int?) -> Result<Int, APIError> {
+        guard let limit else { return .success(defaultLimit) }
+        guard (1...maxLimit).contains(limit) else { return .failure(APIError("limit must be 1 to \(maxLimit) (got \(limit))")) }
+        return .success(limit)
+    }
 }
 
 /// Any API error: `{"error": "…"}`.

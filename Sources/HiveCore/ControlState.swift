@@ -26,6 +26,8 @@ public struct ControlConfig: Sendable, Equatable {
     public var leaseGraceMillis = 2_000
     /// Prices by model name (as drones announce it; `*` for any other model). A model without a price is free.
     public var prices: [String: ModelPrice] = [:]
+    /// The largest submission honeycombd reads, in bytes (`max_spec_bytes`); checked before decoding.
+    public var maxSpecBytes = SpecLimits.defaultSpecBytes
 
     public init() {}
 }
@@ -35,9 +37,12 @@ public enum SubmitError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManyTasks(Int, limit: Int)
     case tooDeep(Int, limit: Int)
     case invalid(String)
+    /// A number out of its range, a string or list too long (`SpecLimits`).
+    case violation(SpecViolation)
 
     public var description: String {
         switch self {
+        case .violation(let v): return "invalid goal: \(v)"
         case .tooManyTasks(let n, let l): return "the goal has \(n) tasks; its budget allows \(l) (budget.max_tasks)"
         case .tooDeep(let d, let l): return "the goal's task tree is \(d) deep; its budget allows \(l) (budget.max_depth)"
         case .invalid(let why): return "invalid goal: \(why)"
@@ -153,20 +158,17 @@ public final class ControlState {
 
     /// Accepts a goal. Returns its id and the event to journal.
     public func submit(_ spec: GoalSpec, now: Int64) throws(SubmitError) -> (GoalID, JournalEvent) {
-        if let d = spec.budget.deadlineMillis, !(1...TaskSpec.maxDeadlineMillis).contains(d) {
-            throw .invalid("budget.deadline_ms must be 1 to \(TaskSpec.maxDeadlineMillis) (a year)")
-        }
-        if let a = Optional(spec.budget.maxAttempts), !(1...1_000).contains(a) { throw .invalid("budget.max_attempts must be 1 to 1000") }
-        if let c = spec.budget.maxCost, !(c >= 0 && c.isFinite) { throw .invalid("budget.max_cost must be a non-negative number") }
+        // Numbers and strings first: every later check may do arithmetic on them.
+        do {
+            try SpecCheck.goal(spec)
+            if let plan = spec.plan { try SpecCheck.plan(plan) }
+        } catch { throw .violation(error) }
         if let plan = spec.plan {
             if let why = PlanValidator.problem(in: plan) { throw .invalid(why) }
         } else {
-            try validate(spec.root, path: "root")
+            try validate(spec.root, path: "root", maxTasks: spec.budget.maxTasks, maxDepth: spec.budget.maxDepth)
         }
         if spec.budget.needsWorstCase { try validateTokens(spec.root, path: "root", max: spec.budget.maxTokens ?? .max) }
-        let size = spec.root.size
-        if size.nodes > spec.budget.maxTasks { throw .tooManyTasks(size.nodes, limit: spec.budget.maxTasks) }
-        if size.depth > spec.budget.maxDepth { throw .tooDeep(size.depth, limit: spec.budget.maxDepth) }
         let id = "g\(nextGoal)"
         let event = JournalEvent.goalSubmitted(goal: id, spec: spec, at: now)
         apply(event)
@@ -185,23 +187,23 @@ public final class ControlState {
         }
     }
 
-    private func validate(_ t: TaskSpec, path: String) throws(SubmitError) {
-        if t.isFork {
-            guard let children = t.children, !children.isEmpty else { throw .invalid("\(path) is a fork without children") }
-            if case .quorum(let k) = t.join ?? .all, k > children.count {
-                throw .invalid("\(path) needs a quorum of \(k) but has \(children.count) children")
-            }
-            for (i, c) in children.enumerated() { try validate(c, path: "\(path).children[\(i)]") }
-        } else {
-            if t.kind.isEmpty { throw .invalid("\(path) has no kind") }
-            if t.isStructural { throw .invalid("\(path) has kind '\(t.kind)', which only plans create (submit a plan with steps)") }
-            if t.children != nil { throw .invalid("\(path) has children but kind '\(t.kind)' (use kind \"fork\")") }
-            if let a = t.maxAttempts, !(1...1_000).contains(a) { throw .invalid("\(path) max_attempts must be 1 to 1000") }
-            if let ms = t.timeoutMillis, !(1...TaskSpec.maxTimeoutMillis).contains(ms) {
-                throw .invalid("\(path) timeout_ms must be 1 to \(TaskSpec.maxTimeoutMillis) (7 days)")
-            }
-            if let m = t.input?.maxTokens, !(1...TaskSpec.maxTokensLimit).contains(m) {
-                throw .invalid("\(path) input.max_tokens must be 1 to \(TaskSpec.maxTokensLimit)")
+    /// A task tree's numbers, strings, size and depth (`SpecCheck.tree`), then its structure; without recursion,
+    /// since a drone's fork is as untrusted as a submission.
+    private func validate(_ root: TaskSpec, path: String, maxTasks: Int = SpecLimits.budgetMaxTasks.upperBound,
+                          maxDepth: Int = SpecLimits.budgetMaxDepth.upperBound) throws(SubmitError) {
+        try SpecCheck.tree(root, path: path, maxTasks: maxTasks, maxDepth: maxDepth)
+        var stack = [(root, path)]
+        while let (t, path) = stack.popLast() {
+            if t.isFork {
+                guard let children = t.children, !children.isEmpty else { throw .invalid("\(path) is a fork without children") }
+                if case .quorum(let k) = t.join ?? .all, k > children.count {
+                    throw .invalid("\(path) needs a quorum of \(k) but has \(children.count) children")
+                }
+                for (i, c) in children.enumerated().reversed() { stack.append((c, "\(path).children[\(i)]")) }
+            } else {
+                if t.kind.isEmpty { throw .invalid("\(path) has no kind") }
+                if t.isStructural { throw .invalid("\(path) has kind '\(t.kind)', which only plans create (submit a plan with steps)") }
+                if t.children != nil { throw .invalid("\(path) has children but kind '\(t.kind)' (use kind \"fork\")") }
             }
         }
     }

@@ -1,4 +1,5 @@
 /// Checks a plan at submission, so that a plan that cannot run is refused with the reason and nothing of it runs.
+/// Its numbers and strings are `SpecCheck.plan`'s, checked first; this is the structure.
 public enum PlanValidator {
     /// Limits that keep one plan from flooding the hive by accident (budgets bound the rest).
     public static let maxCandidates = 64, maxCritics = 8, maxReforks = 10, maxSubtasks = 16
@@ -23,9 +24,6 @@ public enum PlanValidator {
         if let out = plan.output, !seen.contains(out) { return "output '\(out)' names no step" }
         if let a = plan.architect {
             if plan.steps?.isEmpty == false { return "a plan has either steps or an architect, not both" }
-            if let m = a.maxSubtasks, !(1...maxSubtasks).contains(m) { return "architect.max_subtasks must be 1 to \(maxSubtasks)" }
-            if let r = a.maxReforks, !(0...maxReforks).contains(r) { return "architect.max_reforks must be 0 to \(maxReforks)" }
-            if let t = a.maxTokens, !(1...TaskSpec.maxTokensLimit).contains(t) { return "architect.max_tokens must be 1 to \(TaskSpec.maxTokensLimit)" }
             if let s = a.step, let why = stepProblem(s) { return "architect.step: \(why)" }
             if let s = a.integrate, let why = stepProblem(s) { return "architect.integrate: \(why)" }
             if let e = a.exec, e.command == nil { return "architect.exec needs a command" }
@@ -44,19 +42,8 @@ public enum PlanValidator {
         if s.role == .decompose || s.role == .critique || s.role == .verify {
             return "role '\(s.role!.rawValue)' is not a step's role (steps explore or integrate; critics and checks are part of a step)"
         }
-        if let n = s.n, !(1...maxCandidates).contains(n) { return "n must be 1 to \(maxCandidates)" }
-        if let c = s.critics, !(0...maxCritics).contains(c) { return "critics must be 0 to \(maxCritics)" }
-        if let r = s.maxReforks, !(0...maxReforks).contains(r) { return "max_reforks must be 0 to \(maxReforks)" }
-        if let m = s.minScore, !(0...10).contains(m) { return "min_score must be 0 to 10" }
-        if let t = s.maxTokens, !(1...TaskSpec.maxTokensLimit).contains(t) { return "max_tokens must be 1 to \(TaskSpec.maxTokensLimit)" }
-        if let t = s.timeoutMillis, !(1...TaskSpec.maxTimeoutMillis).contains(t) { return "timeout_ms must be 1 to \(TaskSpec.maxTimeoutMillis)" }
-        if let t = s.temperature, !(t >= 0 && t <= 100) { return "temperature must be 0 to 100" }
         if s.minScore != nil && s.criticsPerCandidate == 0 { return "min_score needs critics (join best or synthesize)" }
-        if let v = s.minVotes {
-            if s.joinOrDefault != .vote { return "min_votes needs join vote" }
-            if !(1...s.candidates).contains(v) { return "min_votes must be 1 to n (\(s.candidates))" }
-        }
-        if let e = s.escalate, let n = e.n, !(1...maxCandidates).contains(n) { return "escalate.n must be 1 to \(maxCandidates)" }
+        if s.minVotes != nil && s.joinOrDefault != .vote { return "min_votes needs join vote" }
         if let text = s.jsonSchema, case .failure(let why) = JSONSchemaCheck.parse(text) { return why.description }
         if let v = s.verify, v.command == nil, v.module == nil { return "verify needs a command or a module (the SHA-256 hive module add printed)" }
         for (name, e) in [("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {

@@ -123,16 +123,15 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         case maxAttempts = "max_attempts", timeoutMillis = "timeout_ms"
     }
 
-    /// Nodes in this subtree, and its depth (a leaf is depth 1).
+    /// Nodes in this subtree, and its depth (a leaf is depth 1). Without recursion: trees come from the network.
     public var size: (nodes: Int, depth: Int) {
-        guard let children, !children.isEmpty else { return (1, 1) }
-        var nodes = 1, depth = 0
-        for c in children {
-            let s = c.size
-            nodes += s.nodes
-            depth = max(depth, s.depth)
+        var stack = [(self, 1)], nodes = 0, depth = 0
+        while let (t, d) = stack.popLast() {
+            nodes += 1
+            depth = max(depth, d)
+            for c in t.children ?? [] { stack.append((c, d + 1)) }
         }
-        return (nodes, depth + 1)
+        return (nodes, depth)
     }
 }
 

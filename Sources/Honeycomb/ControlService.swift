@@ -493,9 +493,31 @@ public actor ControlService {
     private func handleAPI(_ m: NATSMessage, client: NATSClient) async {
         guard let reply = m.reply else { return }
         let verb = m.subject.split(separator: ".").last.map(String.init) ?? ""
-        let answer = await api(verb, payload: m.payload, headers: m.headers)
+        var answer = await api(verb, payload: m.payload, headers: m.headers)
+        // A reply the bus cannot carry would be dropped and leave the caller waiting: send why instead.
+        let limit = client.maxPayload - Paging.headroom
+        if answer.body.count > limit {
+            log.warn("reply_too_large", ["verb": verb, "bytes": answer.body.count, "max_payload": client.maxPayload])
+            answer = APIAnswer(body: Array((try? encoder.encode(APIError(
+                "the \(verb) reply is \(answer.body.count) bytes, more than one bus message carries (max_payload \(client.maxPayload) less \(Paging.headroom))"
+            ))) ?? Data()), status: 413)
+        }
         do { try client.publish(reply, answer.body, headers: answer.headers) } catch {
             log.warn("publish_failed", ["subject": reply, "reason": "\(error)"])
+            if let why = try? encoder.encode(APIError("the \(verb) reply could not be sent: \(error)")) {
+                try? client.publish(reply, Array(why))
+            }
+        }
+    }
+
+    /// Bytes one reply may take (the bus's `max_payload` less room for headers); HTTP replies page the same.
+    private var replyBudget: Int { Swift.max(client.maxPayload - Paging.headroom, 1024) }
+
+    /// A page of a list as the reply, with the next page's cursor in a header.
+    private func paged(_ page: Result<ReplyPage, APIError>) -> APIAnswer {
+        switch page {
+        case .failure(let e): return APIAnswer(body: Array((try? encoder.encode(e)) ?? Data()), status: 413)
+        case .success(let p): return APIAnswer(body: p.body, status: 200, headers: p.next.map { [Paging.cursorHeader: $0] })
         }
     }
 
@@ -509,6 +531,13 @@ public actor ControlService {
         }
         switch verb {
         case "submit":
+            // Bounded before decoding: the size, and the nesting a recursive decoder would follow.
+            if payload.count > state.config.maxSpecBytes {
+                return answer(APIError(SubmitError.violation(.tooLarge(bytes: payload.count, limit: state.config.maxSpecBytes)).description), status: 413)
+            }
+            if JSONNesting.exceeds(payload, limit: SpecLimits.jsonNesting) {
+                return answer(APIError(SubmitError.violation(.nestedTooDeep(limit: SpecLimits.jsonNesting)).description))
+            }
             var spec: GoalSpec
             do { spec = prompts.filling(try decoder.decode(GoalSpec.self, from: Data(payload))) } catch {
                 return answer(APIError("unreadable goal: \(error)"))
@@ -530,9 +559,10 @@ public actor ControlService {
                 return answer(APIError(error.description))
             }
         case "goals":
+            guard let request = page(payload) else { return answer(APIError("unreadable page request: send {\"limit\": N, \"cursor\": C}")) }
             let all = state.goals.values.sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
             await durable()
-            return answer(all.map { summary($0) })
+            return list(all, request) { self.summary($0) }
         case "goal", "tasks", "result", "trace", "cancel":
             guard let r = ref(), state.goals[r.goal] != nil else {
                 return answer(APIError("unknown goal '\(ref()?.goal ?? "")'"), status: 404)
@@ -544,7 +574,7 @@ public actor ControlService {
             await durable()
             guard let g = state.goals[r.goal] else { return answer(APIError("unknown goal '\(r.goal)'"), status: 404) }
             switch verb {
-            case "tasks": return answer(state.tasks(of: g.id).map(TaskView.init))
+            case "tasks": return list(state.tasks(of: g.id), PageRequest(limit: r.limit, cursor: r.cursor), TaskView.init)
             case "trace":
                 guard let view = trace(of: g.id) else {
                     return answer(APIError("goal '\(g.id)' has no trace (it was submitted before tracing)"), status: 404)
@@ -552,9 +582,16 @@ public actor ControlService {
                 return answer(view)
             case "result":
                 let all = state.tasks(of: g.id)
-                return answer(GoalResult(goal: summary(g, tasks: all), answer: state.tasks[g.root]?.result?.output,
-                                  ledger: GoalLedger(goal: g, tasks: all, now: now), steps: state.stepViews(of: g.id),
-                                  tasks: all.filter { !$0.isStructural }.map(TaskView.init)))
+                let base = GoalResult(goal: summary(g, tasks: all), answer: state.tasks[g.root]?.result?.output,
+                                      ledger: GoalLedger(goal: g, tasks: all, now: now), steps: state.stepViews(of: g.id), tasks: [])
+                let work = all.filter { !$0.isStructural }
+                let offset: Int, limit: Int
+                switch (Paging.offset(r.cursor, count: work.count), Paging.limit(r.limit)) {
+                case (.success(let o), .success(let l)): (offset, limit) = (o, l)
+                case (.failure(let e), _), (_, .failure(let e)): return answer(e)
+                }
+                return paged(ReplyPage.result(base, tasks: work[offset...].lazy.map(TaskView.init), offset: offset, total: work.count,
+                                              limit: limit, budget: replyBudget, encoder: encoder))
             default: return answer(summary(g))
             }
         case "module_add":
@@ -601,8 +638,9 @@ public actor ControlService {
         case "modules":
             return answer(modules.list())
         case "drones":
+            guard let request = page(payload) else { return answer(APIError("unreadable page request: send {\"limit\": N, \"cursor\": C}")) }
             let t = now
-            return answer(state.drones.values.sorted { ($0.tier, $0.name) < ($1.tier, $1.name) }.map { DroneView($0, now: t) })
+            return list(state.drones.values.sorted { ($0.tier, $0.name, $0.id) < ($1.tier, $1.name, $1.id) }, request) { DroneView($0, now: t) }
         case "status":
             return answer(status())
         default:
@@ -617,6 +655,24 @@ public actor ControlService {
             if state.tasks(of: g.id).contains(where: { $0.input?.module?.lowercased() == module }) { return g.id }
         }
         return nil
+    }
+
+    /// A list verb's request: empty or `{}` for the first page.
+    private func page(_ payload: [UInt8]) -> PageRequest? {
+        payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) ? PageRequest()
+            : try? JSONDecoder().decode(PageRequest.self, from: Data(payload))
+    }
+
+    /// One page of `all` (as `view` shows each), per `request`.
+    private func list<Item, View: Encodable>(_ all: [Item], _ request: PageRequest, _ view: (Item) -> View) -> APIAnswer {
+        let offset: Int, limit: Int
+        switch (Paging.offset(request.cursor, count: all.count), Paging.limit(request.limit)) {
+        case (.success(let o), .success(let l)): (offset, limit) = (o, l)
+        case (.failure(let e), _), (_, .failure(let e)):
+            return APIAnswer(body: Array((try? encoder.encode(e)) ?? Data()), status: 400)
+        }
+        return paged(ReplyPage.array(all[offset...].lazy.map(view), offset: offset, total: all.count, limit: limit,
+                                     budget: replyBudget, encoder: encoder, what: "item").map(\.page))
     }
 
     private func summary(_ g: GoalRecord, tasks: [TaskRecord]? = nil) -> GoalSummary {

@@ -54,6 +54,7 @@ public enum HTTPAuth: Sendable, Equatable {
 /// | `DELETE /api/modules/HASH` | remove a module (`hive module rm`); 409 while a running goal names it |
 /// | `GET /api/events[?tasks=all]`, `/api/goals/ID/events` | Server-Sent Events: a snapshot, then live changes (goal-level globally unless `tasks=all`; a goal's stream has its tasks) |
 /// | `GET /metrics` | Prometheus text |
+/// | `?limit=N&cursor=C` | on `/api/goals`, `/api/drones`, `/api/goals/ID` (its tasks) and `/api/goals/ID/tasks`: one page (`Paging`); a `Hive-Next-Cursor` header names the next |
 /// | `GET /healthz` | `ok` (no auth: for load balancers and systemd checks) |
 /// | `GET /` | the dashboard |
 public struct HTTPAPI: Sendable {
@@ -145,17 +146,21 @@ public struct HTTPAPI: Sendable {
             let text = await service.metrics() + extraMetrics()
             return .response(.text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8"))
         case .status: return await call("status", [])
-        case .drones: return await call("drones", [])
-        case .goals: return await call("goals", [])
+        case .drones:
+            guard let page = Self.page(r) else { return Self.badPage }
+            return await call("drones", Array((try? JSONEncoder().encode(page)) ?? Data()))
+        case .goals:
+            guard let page = Self.page(r) else { return Self.badPage }
+            return await call("goals", Array((try? JSONEncoder().encode(page)) ?? Data()))
         case .submit:
             let trace = r.header("traceparent").map { ["traceparent": $0] as NATSHeaders }
             return await call("submit", r.body, headers: trace, created: true)
         case .events(let allTasks):
             guard let stream = await service.events(goal: nil, allTasks: allTasks) else { return .response(.error(404, "no events")) }
             return .events(stream)
-        case .goal(let goal): return await call("result", ref(goal))
-        case .goalTasks(let goal): return await call("tasks", ref(goal))
-        case .goalTrace(let goal): return await call("trace", ref(goal))
+        case .goal(let goal): return await paged("result", goal, r)
+        case .goalTasks(let goal): return await paged("tasks", goal, r)
+        case .goalTrace(let goal): return await paged("trace", goal, r)
         case .cancel(let goal): return await call("cancel", ref(goal))
         case .goalEvents(let goal):
             guard let stream = await service.events(goal: goal) else { return .response(.error(404, "unknown goal '\(goal)'")) }
@@ -178,6 +183,25 @@ public struct HTTPAPI: Sendable {
     private func call(_ verb: String, _ payload: [UInt8], headers: NATSHeaders? = nil, created: Bool = false) async -> HTTPReply {
         let answer = await service.api(verb, payload: payload, headers: headers)
         let status = answer.status == 200 && created ? 201 : answer.status
-        return .response(.json(status, answer.body))
+        let next = answer.headers?[Paging.cursorHeader].map { [(name: Paging.cursorHeader, value: $0)] } ?? []
+        return .response(.json(status, answer.body, headers: next))
     }
+
+    /// `?limit=N&cursor=C` of the list routes (`Paging`), or nil when `limit` is not a number.
+    /// A goal verb with the request's `limit`/`cursor` (pages of a goal's tasks).
+    private func paged(_ verb: String, _ goal: String, _ r: HTTPRequest) async -> HTTPReply {
+        guard let page = Self.page(r) else { return Self.badPage }
+        return await call(verb, Array((try? JSONEncoder().encode(GoalRef(goal: goal, limit: page.limit, cursor: page.cursor))) ?? Data()))
+    }
+
+    static func page(_ r: HTTPRequest) -> PageRequest? {
+        var page = PageRequest(cursor: r.query["cursor"])
+        if let text = r.query["limit"] {
+            guard let n = Int(text) else { return nil }
+            page.limit = n
+        }
+        return page
+    }
+
+    static let badPage = HTTPReply.response(.error(400, "limit must be a number (1 to \(Paging.maxLimit))"))
 }

@@ -63,7 +63,7 @@ public struct HoneycombConfig: Equatable, Sendable {
                           [--http HOST:PORT|off] [--http-read-only] [--otlp URL]
                           [--http-max-connections N] [--http-max-connections-per-address N]
                           [--http-first-byte-timeout-ms MS] [--http-max-body-bytes BYTES]
-                          [--modules-max-bytes BYTES] [--modules-max-count N]
+                          [--modules-max-bytes BYTES] [--modules-max-count N] [--max-spec-bytes N]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
         server or cluster with --nats (the embedded broker is then off).
@@ -88,6 +88,7 @@ public struct HoneycombConfig: Equatable, Sendable {
           --http-max-body-bytes BYTES  largest HTTP request body, as sent (default 1048576)
           --modules-max-bytes BYTES    total size of stored WebAssembly modules (default 268435456)
           --modules-max-count N        number of stored WebAssembly modules (default 1024)
+          --max-spec-bytes N   largest goal accepted for submission, in bytes (default 4194304)
         """
 
     /// Applies a config file's JSON text.
@@ -118,6 +119,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "heartbeat_ms": control.heartbeatMillis = try int(key, value)
             case "drone_lost_after_ms": control.lostAfterMillis = try int(key, value)
             case "task_timeout_ms": control.defaultTimeoutMillis = try int(key, value)
+            case "max_spec_bytes": control.maxSpecBytes = try int(key, value)
             case "journal_compact_bytes": journalCompactBytes = try int(key, value)
             case "prices": try setPrices(value, path: path)
             case "prompts_dir": promptsDirectory = try string(key, value)
@@ -251,7 +253,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
                          "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp", "--http-max-connections",
                          "--http-max-connections-per-address", "--http-first-byte-timeout-ms", "--http-max-body-bytes",
-                         "--modules-max-bytes", "--modules-max-count"]
+                         "--modules-max-bytes", "--modules-max-count", "--max-spec-bytes"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
@@ -301,6 +303,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--http-max-body-bytes": config.httpServer.limits.maxBodyBytes = try positive(name, value)
             case "--modules-max-bytes": config.moduleQuota.maxBytes = try positive(name, value)
             case "--modules-max-count": config.moduleQuota.maxCount = try positive(name, value)
+            case "--max-spec-bytes": config.control.maxSpecBytes = try positive(name, value)
             case "--http-read-only":
                 guard let b = Bool(value) else { throw .invalidValue(key: "--http-read-only", reason: "'\(value)' is not true or false") }
                 config.httpReadOnly = b
@@ -312,6 +315,9 @@ public struct HoneycombConfig: Equatable, Sendable {
         if config.control.heartbeatMillis < 10 { throw .invalidValue(key: "heartbeat_ms", reason: "must be at least 10") }
         if config.control.lostAfterMillis <= config.control.heartbeatMillis {
             throw .invalidValue(key: "drone_lost_after_ms", reason: "must be longer than heartbeat_ms")
+        }
+        if !(1024...(256 << 20)).contains(config.control.maxSpecBytes) {
+            throw .invalidValue(key: "max_spec_bytes", reason: "must be 1024 to \(256 << 20)")
         }
         if config.control.defaultTimeoutMillis < 1 { throw .invalidValue(key: "task_timeout_ms", reason: "must be positive") }
         if config.journalCompactBytes < 4096 { throw .invalidValue(key: "journal_compact_bytes", reason: "must be at least 4096") }

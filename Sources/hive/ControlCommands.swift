@@ -10,6 +10,11 @@ import NATSWire
 struct ControlCLI {
     var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
     var json = false
+    /// How long a wait for a goal may go on with honeycombd silent (no answer to any request), in seconds
+    /// (`--answer-timeout`; long enough to ride out a restart).
+    var patience = 60.0
+    /// How long a wait for a goal (`--wait`, `watch`) may take in all, in seconds; nil: until the goal ends.
+    var waitTimeout: Double?
     var rest: [String] = []
 
     init(_ args: [String]) {
@@ -21,6 +26,14 @@ struct ControlCLI {
                 guard i < args.count else { fail("--honeycomb needs URLS") }
                 urls = args[i]
             case "--json": json = true
+            case "--wait-timeout":
+                i += 1
+                guard i < args.count, let s = Double(args[i]), s > 0, s.isFinite else { fail("--wait-timeout needs SECONDS (a positive number)") }
+                waitTimeout = s
+            case "--answer-timeout":
+                i += 1
+                guard i < args.count, let s = Double(args[i]), s > 0, s.isFinite else { fail("--answer-timeout needs SECONDS (a positive number)") }
+                patience = s
             default: rest.append(args[i])
             }
             i += 1
@@ -42,14 +55,51 @@ struct ControlCLI {
     /// Sends `body` to `subject`, decodes `T` or the API's error.
     func call<T: Decodable>(_ nc: NATSClient, _ subject: String, _ body: some Encodable, as: T.Type,
                             timeout: Double = 10) async throws -> T {
+        try await callPage(nc, subject, body, as: T.self, timeout: timeout).value
+    }
+
+    /// `call`, and the cursor of the next page when the reply is one page of a list (`Paging`).
+    func callPage<T: Decodable>(_ nc: NATSClient, _ subject: String, _ body: some Encodable, as: T.Type,
+                                timeout: Double = 10) async throws -> (value: T, next: String?) {
         let reply: NATSMessage
         do {
             reply = try await nc.request(subject, Array(JSONEncoder().encode(body)), timeout: timeout)
         } catch NATSClientError.noResponders {
             fail("no honeycombd answers on \(urls): the bus is up but honeycombd is not running on it", code: 69)
+        } catch NATSClientError.timeout {
+            throw RequestError.noAnswer(subject: subject, seconds: timeout, urls: urls)
         }
         if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { throw e }
-        return try JSONDecoder().decode(T.self, from: Data(reply.payload))
+        do {
+            return (try JSONDecoder().decode(T.self, from: Data(reply.payload)), reply.headers?[Paging.cursorHeader])
+        } catch {
+            throw RequestError.unreadable(subject: subject, reason: "\(error)")
+        }
+    }
+
+    /// Every page of a list: `body(cursor)` asks for the page at a cursor (nil: the first).
+    func collect<T: Decodable>(_ nc: NATSClient, _ subject: String, as: T.Type, timeout: Double = 10,
+                               _ body: (String?) -> any Encodable) async throws -> [T] {
+        var all: [T] = [], cursor: String? = nil
+        repeat {
+            let (page, next) = try await callPage(nc, subject, body(cursor), as: [T].self, timeout: timeout)
+            if next != nil && (next == cursor || page.isEmpty) { throw RequestError.stuckPaging(subject: subject) }
+            all += page
+            cursor = next
+        } while cursor != nil
+        return all
+    }
+
+    /// A goal's whole result: the first page, then the rest of its tasks page by page.
+    func result(_ nc: NATSClient, _ goal: GoalID, timeout: Double = 10) async throws -> GoalResult {
+        var (result, cursor) = try await callPage(nc, APISubject.result, GoalRef(goal: goal), as: GoalResult.self, timeout: timeout)
+        while let c = cursor {
+            let (page, next) = try await callPage(nc, APISubject.result, GoalRef(goal: goal, cursor: c), as: GoalResult.self, timeout: timeout)
+            if next == c || page.tasks.isEmpty { throw RequestError.stuckPaging(subject: APISubject.result) }
+            result.tasks += page.tasks
+            cursor = next
+        }
+        return result
     }
 
     func printJSON(_ value: some Encodable) {
@@ -60,6 +110,30 @@ struct ControlCLI {
 }
 
 struct Empty: Codable {}
+
+/// Why a request to honeycombd got no usable answer, in words that say what to check.
+enum RequestError: Error, CustomStringConvertible {
+    case noAnswer(subject: String, seconds: Double, urls: String)
+    case unreadable(subject: String, reason: String)
+    case stuckPaging(subject: String)
+    /// honeycombd answered nothing for this long while a goal was being waited for.
+    case silent(seconds: Double, urls: String)
+    /// The wait's own deadline (`--wait-timeout`) passed with the goal still running.
+    case waitTimedOut(goal: GoalID, seconds: Double)
+
+    var description: String {
+        switch self {
+        case .noAnswer(let s, let t, let u):
+            return "honeycombd did not answer \(s) within \(formatSeconds(t)) s (is it running and reachable at \(u)?)"
+        case .unreadable(let s, let r): return "unreadable reply to \(s): \(r)"
+        case .stuckPaging(let s): return "\(s) answered the same page twice; giving up"
+        case .silent(let t, let u): return "honeycombd has not answered for \(formatSeconds(t)) s at \(u) (--answer-timeout); giving up the wait"
+        case .waitTimedOut(let g, let t): return "goal \(g) is still running after \(formatSeconds(t)) s (--wait-timeout); see hive watch \(g)"
+        }
+    }
+}
+
+private func formatSeconds(_ s: Double) -> String { s == s.rounded() && s < 1e9 ? String(Int(s)) : String(s) }
 
 /// `hive submit "GOAL TEXT"` (the architect plans it), `hive submit PLAN.json|-` or `--plan FILE`,
 /// `hive submit --prompt TEXT`, or `hive submit --exec CMD [ARGS…] --count N`; each with `[--wait] [--json]`.
@@ -227,15 +301,26 @@ func resolveCommand(_ c: String) -> String {
 }
 
 /// Waits for a goal to end: its event, with a poll every second as a fallback that also rides out a restart
-/// of honeycombd (the client reconnects; the goal was journaled before it was acknowledged).
+/// of honeycombd (the client reconnects; the goal was journaled before it was acknowledged). Bounded: an unknown
+/// goal fails at once, honeycombd silent for `cli.patience` fails, and so does `--wait-timeout`.
 func waitForGoal(_ goal: GoalID, cli: ControlCLI, nc: NATSClient) async -> GoalResult {
     let events = try? nc.subscribe(APISubject.events(goal))
+    let start = ContinuousClock.now
+    var lastAnswer = ContinuousClock.now
     while true {
-        if let g = try? await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5),
-           g.state.isFinal,
-           let r = try? await cli.call(nc, APISubject.result, GoalRef(goal: goal), as: GoalResult.self, timeout: 10) {
-            return r
-        }
+        do {
+            let g = try await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5)
+            lastAnswer = .now
+            if g.state.isFinal { return try await cli.result(nc, goal) }
+        } catch let e as APIError {
+            fail(e.error, code: 1)
+        } catch let e as RequestError {
+            if case .stuckPaging = e { fail("\(e)", code: 1) }
+            if case .unreadable = e { fail("\(e)", code: 1) }
+        } catch {}
+        let waited = ContinuousClock.now - start, silent = ContinuousClock.now - lastAnswer
+        if let limit = cli.waitTimeout, waited > .seconds(limit) { fail("\(RequestError.waitTimedOut(goal: goal, seconds: limit))", code: 75) }
+        if silent > .seconds(cli.patience) { fail("\(RequestError.silent(seconds: cli.patience, urls: cli.urls))", code: 69) }
         if let events {
             _ = await withTaskGroup(of: Bool.self) { group in
                 group.addTask {
@@ -334,7 +419,7 @@ func goalsCommand(_ args: [String]) async {
     let nc = await cli.connect()
     defer { nc.close() }
     do {
-        let goals = try await cli.call(nc, APISubject.goals, Empty(), as: [GoalSummary].self)
+        let goals = try await cli.collect(nc, APISubject.goals, as: GoalSummary.self) { PageRequest(cursor: $0) }
         if cli.json { return cli.printJSON(goals) }
         print("GOAL      STATE       TASKS  NAME")
         for g in goals {
@@ -353,7 +438,7 @@ func goalCommand(_ args: [String], subject: String, verb: String) async {
     do {
         switch verb {
         case "tasks":
-            let tasks = try await cli.call(nc, subject, GoalRef(goal: goal), as: [TaskView].self)
+            let tasks = try await cli.collect(nc, subject, as: TaskView.self) { GoalRef(goal: goal, cursor: $0) }
             if cli.json { return cli.printJSON(tasks) }
             print("TASK        STATE      ATTEMPTS  DRONE                 KIND")
             for t in tasks {
@@ -361,7 +446,7 @@ func goalCommand(_ args: [String], subject: String, verb: String) async {
                 print("\((indent + t.task).padding(11)) \(t.state.rawValue.padding(10)) \(String(t.attempts).padding(9)) \((t.drone ?? "-").padding(21)) \(t.kind)")
             }
         case "result":
-            report(try await cli.call(nc, subject, GoalRef(goal: goal), as: GoalResult.self), cli: cli)
+            report(try await cli.result(nc, goal), cli: cli)
         case "trace":
             let trace = try await cli.call(nc, subject, GoalRef(goal: goal), as: TraceView.self)
             if cli.json { return cli.printJSON(trace) }
@@ -407,7 +492,7 @@ func dronesCommand(_ args: [String]) async {
     let nc = await cli.connect()
     defer { nc.close() }
     do {
-        let drones = try await cli.call(nc, APISubject.drones, Empty(), as: [DroneView].self)
+        let drones = try await cli.collect(nc, APISubject.drones, as: DroneView.self) { PageRequest(cursor: $0) }
         if cli.json { return cli.printJSON(drones) }
         for tier in Tier.allCases.reversed() {
             let these = drones.filter { $0.tier == tier }
@@ -434,9 +519,24 @@ func watchCommand(_ args: [String]) async {
     var last: [TaskID: TaskState] = [:]
     let lineEncoder = JSONEncoder()
     lineEncoder.outputFormatting = .sortedKeys
+    let start = ContinuousClock.now
+    var lastAnswer = ContinuousClock.now
     while true {
-        guard let g = try? await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5),
-              let tasks = try? await cli.call(nc, APISubject.tasks, GoalRef(goal: goal), as: [TaskView].self, timeout: 5) else {
+        let g: GoalSummary, tasks: [TaskView]
+        do {
+            g = try await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5)
+            tasks = try await cli.collect(nc, APISubject.tasks, as: TaskView.self, timeout: 5) { GoalRef(goal: goal, cursor: $0) }
+            lastAnswer = .now
+        } catch let e as APIError {
+            fail(e.error, code: 1)
+        } catch {
+            // honeycombd restarting or slow: retry, within the deadlines.
+            if ContinuousClock.now - lastAnswer > .seconds(cli.patience) {
+                fail("\(RequestError.silent(seconds: cli.patience, urls: cli.urls)) (last: \(error))", code: 69)
+            }
+            if let limit = cli.waitTimeout, ContinuousClock.now - start > .seconds(limit) {
+                fail("\(RequestError.waitTimedOut(goal: goal, seconds: limit))", code: 75)
+            }
             try? await Task.sleep(for: .milliseconds(500))
             continue
         }
@@ -465,6 +565,9 @@ func watchCommand(_ args: [String]) async {
             }
             exit(g.state == .succeeded ? 0 : 1)
         }
+        if let limit = cli.waitTimeout, ContinuousClock.now - start > .seconds(limit) {
+            fail("\(RequestError.waitTimedOut(goal: goal, seconds: limit))", code: 75)
+        }
         try? await Task.sleep(for: .milliseconds(tty ? 500 : 250))
     }
 }
@@ -484,6 +587,8 @@ func statusCommand(_ args: [String]) async {
         print("  started at:  \(s.startedAt)")
         print("  uptime:      \(Int(s.uptimeSeconds)) s")
     } catch let e as NATSClientError {
+        fail("\(e)", code: 69)
+    } catch let e as RequestError {
         fail("\(e)", code: 69)
     } catch {
         fail("unreadable status reply: \(error)", code: 1)

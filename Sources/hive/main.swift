@@ -52,6 +52,11 @@ let usage = """
 
     --honeycomb URLS   where honeycombd's bus is: its embedded broker or the NATS cluster it uses
                        (default: $HIVE_URL, else nats://127.0.0.1:4222)
+    --wait-timeout S   submit --wait, watch, eval: give up (exit 75) if the goal is still running after S seconds
+                       (default: wait until it ends; a goal's budget.deadline_ms bounds it on honeycombd's side)
+    --answer-timeout S submit --wait, watch, eval: give up (exit 69) when honeycombd has not answered for S seconds
+                       (default 60, long enough to ride out a restart). Every other request waits at most 10 s.
+    Lists (goals, tasks, drones) and results come in pages that fit one bus message; hive fetches them all.
     """
 
 func fail(_ message: String, code: Int32 = 64) -> Never {

@@ -26,6 +26,10 @@ def test_the_schema_catches_what_a_user_gets_wrong():
         {"goal": "g", "steps": [{"id": "a", "tier": "gpu"}]},
         {"root": {"kind": "fork", "children": []}},
         {"goal": "g", "root": {"kind": "noop"}},
+        {"root": {"kind": "model", "input": {"prompt": "p", "top_k": 3000000000}}},
+        {"root": {"kind": "wasm", "input": {"module": "0" * 64, "memory_mb": 1152921504606846976}}},
+        {"root": {"kind": "noop"}, "budget": {"max_depth": 1000}},
+        {"name": "n" * 2000, "root": {"kind": "noop"}},
     ]
     for doc in bad:
         with pytest.raises(jsonschema.ValidationError):
