@@ -112,6 +112,22 @@ async function api(path, options = {}) {
   if (!r.ok) throw new Error(body.error || r.statusText);
   return body;
 }
+// A list route, every page (the API pages lists by `limit`/`cursor`; the next cursor comes in Hive-Next-Cursor).
+async function apiAll(path, maxPages = 100) {
+  const headers = token ? { "Authorization": "Bearer " + token } : {};
+  let items = [], cursor = null;
+  for (let page = 0; page < maxPages; page++) {
+    const url = cursor ? path + (path.includes("?") ? "&" : "?") + "cursor=" + encodeURIComponent(cursor) : path;
+    const r = await fetch(url, { headers });
+    if (r.status === 401) { $("login").hidden = false; throw new Error("unauthorized"); }
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error || r.statusText);
+    items = items.concat(body);
+    cursor = r.headers.get("Hive-Next-Cursor");
+    if (!cursor) break;
+  }
+  return items;
+}
 function stream(path, handlers) {
   const url = token ? path + (path.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(token) : path;
   const es = new EventSource(url);
@@ -127,7 +143,7 @@ async function refreshDrones() {
   try {
     const s = await api("/api/status");
     $("status").textContent = `${s.service} ${s.version} · ${s.broker} broker · up ${Math.round(s.uptime_seconds)} s`;
-    const drones = await api("/api/drones");
+    const drones = await apiAll("/api/drones");
     const box = $("drones");
     box.replaceChildren();
     if (!drones.length) box.append(el("p", { class: "mute" }, "none yet"));
@@ -161,7 +177,7 @@ function renderGoals() {
   }
 }
 async function loadGoals() {
-  for (const g of await api("/api/goals")) goals.set(g.goal, { goal: g.goal, name: g.name, state: g.state, tasks: g.tasks });
+  for (const g of await apiAll("/api/goals")) goals.set(g.goal, { goal: g.goal, name: g.name, state: g.state, tasks: g.tasks });
   renderGoals();
   stream("/api/events", { goal: (g) => { goals.set(g.goal, Object.assign(goals.get(g.goal) || {}, g)); renderGoals(); } });
 }
@@ -242,7 +258,7 @@ async function select(goal) {
   $("goal-title").textContent = goal;
   $("ledger").replaceChildren();
   $("steps").replaceChildren();
-  for (const t of await api(`/api/goals/${goal}/tasks`)) upsert(t);
+  for (const t of await apiAll(`/api/goals/${goal}/tasks`)) upsert(t);
   goalStream = stream(`/api/goals/${goal}/events`, {
     task: upsert,
     goal: (g) => {
