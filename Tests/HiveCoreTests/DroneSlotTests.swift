@@ -42,7 +42,7 @@ import Testing
         let restarted = Harness()
         for e in h.events { restarted.state.apply(e) }
         _ = restarted.state.voidLeases(now: restarted.now)
-        restarted.drone("d1", slots: 2)
+        restarted.drone("d1", slots: 3)
         let running = before.map(\.assignment.task)
         #expect(restarted.state.heartbeat(Heartbeat(drone: "d1", running: running + ["g77.3"]), now: restarted.now))
         #expect(restarted.state.drones["d1"]!.occupied == 3)
@@ -52,7 +52,16 @@ import Testing
         #expect(Set(cancelled) == Set(running + ["g77.3"]), "work whose lease is void is stopped on the drone")
         // Once the drone reports the slots free, the voided tasks run again (on a fresh lease).
         #expect(restarted.state.heartbeat(Heartbeat(drone: "d1", running: []), now: restarted.now))
-        #expect(restarted.schedule().count == 2)
+        #expect(restarted.schedule().count == 3)
+    }
+
+    @Test func aHeartbeatIsBelievedForAtMostItsDronesSlots() throws {
+        let h = Harness()
+        h.drone("d1", slots: 2)
+        let flood = (0..<100_000).map { "g9.\($0)" }
+        #expect(h.state.heartbeat(Heartbeat(drone: "d1", running: flood), now: h.now))
+        #expect(h.state.drones["d1"]!.occupied == 2)
+        #expect(h.state.outbox.cancellations.count == 2, "a hostile list is not turned into a flood of cancels")
     }
 
     @Test func aHeartbeatListingItsOwnLeasesOrFinishedTasksTakesNoExtraSlots() throws {
