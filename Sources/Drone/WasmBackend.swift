@@ -151,8 +151,8 @@ public final class WasmBackend: Backend, @unchecked Sendable {
     /// Which drone flag set the limit an instantiation hit, so the message says what to change.
     private func limitHint(_ e: any Error) -> String {
         switch e as? InstantiationError {
-        case .memoryLimit?: return " (memory_mb is at most this drone's --wasm-max-memory-mb \(limits.maxMemoryMB))"
-        case .tableLimit?: return " (this drone's --wasm-max-table-elements is \(limits.maxTableElements))"
+        case .memoryLimit?: return " (the task's memory_mb, at most this drone's --wasm-max-memory-mb \(limits.maxMemoryMB))"
+        case .tableLimit?: return " (this drone's --wasm-max-table-elements)"
         default: return ""
         }
     }
