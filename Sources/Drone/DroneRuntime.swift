@@ -138,6 +138,7 @@ public actor DroneRuntime {
 
     /// Says hello until honeycombd answers (it may not be up yet).
     private func announce() async {
+        var unanswered = 0
         while !Task.isCancelled && !draining {
             do {
                 let reply = try await client.request(APISubject.droneHello, Array(encoder.encode(hello)), timeout: 2)
@@ -152,7 +153,11 @@ public actor DroneRuntime {
                                     "backends": backends.keys.sorted().joined(separator: ",")])
                 return
             } catch {
-                log.debug("hello_unanswered", ["reason": "\(error)"])
+                // Said at warn the first time and every 30 s after (one try per ~2.5 s): a drone on a bus
+                // without honeycombd must say why it does nothing, without flooding the log.
+                unanswered += 1
+                log.emit(unanswered % 12 == 1 ? .warn : .debug, "hello_unanswered",
+                         ["reason": "\(error)", "attempts": unanswered, "retrying": "yes"])
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }
