@@ -222,7 +222,8 @@ public actor DroneRuntime {
         await withTaskGroup(of: BackendOutcome?.self) { group in
             group.addTask { await backend.run(a) }
             group.addTask {
-                do { try await Task.sleep(for: .milliseconds(a.timeoutMillis + graceMillis)) } catch { return nil }
+                let limit = min(max(1, a.timeoutMillis), 1 << 40) + min(max(0, graceMillis), 1 << 40)
+                do { try await Task.sleep(for: .milliseconds(limit)) } catch { return nil }
                 return .failure("timed out after \(a.timeoutMillis) ms (stopped by the drone)")
             }
             var first: BackendOutcome?

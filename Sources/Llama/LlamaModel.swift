@@ -84,7 +84,7 @@ public final class LlamaModel: @unchecked Sendable {
         var buf = [CChar](repeating: 0, count: 64)
         var n = llama_token_to_piece(vocab, token, &buf, Int32(buf.count), 0, false)
         if n < 0 {
-            buf = [CChar](repeating: 0, count: Int(-n))
+            buf = [CChar](repeating: 0, count: Int(0 &- n))
             n = llama_token_to_piece(vocab, token, &buf, Int32(buf.count), 0, false)
         }
         return buf.prefix(Int(max(0, n))).map { UInt8(bitPattern: $0) }

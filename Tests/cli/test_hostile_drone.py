@@ -206,3 +206,28 @@ def test_a_drone_on_a_bus_without_honeycombd_stops_on_sigterm(procs):
     d = procs.start([DRONE, "--honeycomb", f"nats://127.0.0.1:{port}", "--name", "waiting"])
     wait_for_log(d, "event=hello_unanswered", timeout=10)
     assert stops_promptly(d)
+
+
+def test_a_joined_drone_whose_honeycombd_died_stops_on_sigterm(procs, tmp_path):
+    port = free_port()
+    hc = start_honeycombd(procs, tmp_path, port)
+    (d,) = start_drones(procs, f"nats://127.0.0.1:{port}", 1)
+    hc.send_signal(signal.SIGKILL)
+    hc.wait()
+    wait_for_log(d, "event=reconnect_failed", timeout=10)
+    assert stops_promptly(d)
+
+
+def test_a_second_signal_while_draining_leaves_at_once_and_takes_the_exec_group_along(hive_one_drone, tmp_path):
+    url, drone = hive_one_drone
+    pidfile = tmp_path / "sleeper.pid"
+    sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
+                            f"/bin/sleep 30 & echo $! > {pidfile}; wait", "--honeycomb", url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sub.communicate(timeout=15)
+    assert eventually(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+    pid = int(pidfile.read_text())
+    drone.send_signal(signal.SIGTERM)  # drains: the running task gets its grace period
+    assert not eventually(lambda: drone.poll() is not None, timeout=1), "still draining"
+    assert stops_promptly(drone, signal.SIGTERM, within=3)
+    assert eventually(lambda: gone(pid), timeout=5), "the task's process group went with the drone"
