@@ -37,6 +37,8 @@ public struct WasmDroneLimits: Sendable, Equatable {
     public var maxFuel: Int64 = 100_000_000_000
     /// Files open at once in a granted scratch directory (`--wasm-max-open-files`).
     public var maxOpenFiles = 64
+    /// Bytes written to a granted scratch directory per task (`--wasm-max-scratch-mb`).
+    public var maxScratchMB = 64
     /// Compiled modules kept (`--wasm-module-cache`, `--wasm-module-cache-mb`).
     public var cacheModules = 64
     public var cacheBytes = 256 << 20
@@ -51,6 +53,7 @@ public struct WasmDroneLimits: Sendable, Equatable {
         var limits = WasmLimits(fuel: fuel, maxMemoryPages: UInt32(mib) * 16, timeoutMillis: max(1, timeoutMillis))
         limits.maxTableElements = max(0, maxTableElements)
         limits.maxOpenFiles = max(0, maxOpenFiles)
+        limits.maxScratchBytes = min(max(0, maxScratchMB), 1 << 30) << 20
         return limits
     }
 }

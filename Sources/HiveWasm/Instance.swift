@@ -29,6 +29,7 @@ public struct WasmLimits: Sendable, Equatable {
     public static func == (a: WasmLimits, b: WasmLimits) -> Bool {
         a.fuel == b.fuel && a.maxMemoryPages == b.maxMemoryPages && a.maxCallDepth == b.maxCallDepth
             && a.maxStackSlots == b.maxStackSlots && a.maxTableElements == b.maxTableElements && a.maxOpenFiles == b.maxOpenFiles
+            && a.maxScratchBytes == b.maxScratchBytes
             && a.timeoutMillis == b.timeoutMillis && a.interrupt === b.interrupt
     }
 
@@ -45,6 +46,8 @@ public struct WasmLimits: Sendable, Equatable {
     public var maxTableElements = 1_000_000
     /// Files a module may hold open at once in its granted scratch directory (`path_open` answers EMFILE past it).
     public var maxOpenFiles = 64
+    /// Bytes a module may write to its scratch directory in one run (ENOSPC past it).
+    public var maxScratchBytes = 64 << 20
     public var maxCallDepth = 10_000
     /// Value-stack slots (8 bytes each) for locals and operands of all active calls.
     public var maxStackSlots = 1 << 20

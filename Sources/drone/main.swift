@@ -18,7 +18,7 @@ let usage = """
                  [--exec-env-allow NAMES] [--exec-max-open-files N] [--exec-max-file-size-mb N]
                  [--exec-max-cpu-seconds N] [--exec-max-memory-mb N]
                  [--wasm-max-memory-mb N] [--wasm-max-table-elements N] [--wasm-max-fuel N]
-                 [--wasm-max-open-files N] [--wasm-module-cache N] [--wasm-module-cache-mb N]
+                 [--wasm-max-open-files N] [--wasm-max-scratch-mb N] [--wasm-module-cache N] [--wasm-module-cache-mb N]
                  [--log-level LEVEL]
 
     A Hive worker: connects to honeycombd's bus, announces its tier and capabilities, runs leased tasks
@@ -57,6 +57,7 @@ let usage = """
       --wasm-max-table-elements N  table elements per wasm instance, all tables (default 1000000)
       --wasm-max-fuel N    instructions per wasm task (default 100000000000)
       --wasm-max-open-files N   files a wasm task holds open in /scratch (default 64)
+      --wasm-max-scratch-mb N   bytes a wasm task writes to /scratch (default 64)
       --wasm-module-cache N     compiled modules kept (default 64)
       --wasm-module-cache-mb N  bytes of compiled modules kept (default 256)
     Backends: exec (allow-listed commands), wasm (WebAssembly modules from honeycombd, sandboxed), noop, sleep,
@@ -127,6 +128,7 @@ while i < args.count {
     case "--wasm-max-table-elements": wasmLimits.maxTableElements = number(0...(1 << 28))
     case "--wasm-max-fuel": wasmLimits.maxFuel = number(1...Int64.max, "instructions")
     case "--wasm-max-open-files": wasmLimits.maxOpenFiles = number(0...4096)
+    case "--wasm-max-scratch-mb": wasmLimits.maxScratchMB = number(0...(1 << 20), "MiB")
     case "--wasm-module-cache": wasmLimits.cacheModules = number(0...100_000, "modules")
     case "--wasm-module-cache-mb": wasmLimits.cacheBytes = number(0...(1 << 20), "MiB") << 20
     case "--allow-exec":

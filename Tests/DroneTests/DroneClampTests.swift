@@ -19,7 +19,7 @@ import Testing
         #expect(negative.maxMemoryPages == 16 && negative.fuel == 0 && negative.timeoutMillis == 1)
         let unset = drone.limits(for: nil, timeoutMillis: 1_000)
         #expect(unset.maxMemoryPages == 64 * 16 && unset.fuel == drone.maxFuel)
-        #expect(unset.maxTableElements == 1_000_000 && unset.maxOpenFiles == 64)
+        #expect(unset.maxTableElements == 1_000_000 && unset.maxOpenFiles == 64 && unset.maxScratchBytes == 64 << 20)
         drone.maxMemoryMB = Int.max
         #expect(drone.limits(for: TaskInput(memoryMiB: Self.hugeMiB), timeoutMillis: 1).maxMemoryPages == 4095 * 16)
     }
