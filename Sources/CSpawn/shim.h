@@ -86,15 +86,22 @@ static inline pid_t hive_spawn(const char *path, char *const argv[], char *const
     return pid;
 }
 
-/// Waits until `pid` has exited without reaping it (the zombie keeps its pid and process group id reserved, so
-/// killing the group afterwards cannot hit a recycled pid). 0 when it exited, else errno.
-static inline int hive_wait_exited(pid_t pid) {
+/// Whether `pid` has exited, without reaping it (the zombie keeps its pid and process group id reserved, so
+/// killing the group afterwards cannot hit a recycled pid). A child that cannot be waited for counts as exited.
+static inline int hive_has_exited(pid_t pid) {
     siginfo_t info;
-    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) != 0) {
-        if (errno != EINTR) return errno;
+    info.si_pid = 0;
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        if (errno != EINTR) return 1;
     }
-    return 0;
+    return info.si_pid == pid;
 }
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+/// A close-on-exec fd that polls readable once `pid` exits (Linux 5.3+), or -1.
+static inline int hive_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 /// Reaps `pid`; its wait status, or -1.
 static inline int hive_reap(pid_t pid) {

@@ -25,10 +25,10 @@ enum ProcessGroups {
 ///
 /// The process is the leader of its own session and process group (`hive_spawn`), so a timeout, a cancel or the
 /// drone stopping kills everything it started, grandchildren included; when the leader exits, what is left of its
-/// group is killed too (a task's background processes end with it). The leader is always reaped, by a waiter
-/// thread that sees it exit without reaping it first (`waitid(WNOWAIT)`): the group is killed while its id is
-/// still reserved. Output and stdin move through one `poll` loop, so nothing blocks on a child that neither
-/// reads nor writes.
+/// group is killed too (a task's background processes end with it). The leader is always reaped, after the loop
+/// sees it exit without reaping it first (`waitid(WNOWAIT)`): the group is killed while its id is
+/// still reserved. Output, stdin and the leader's exit (a pidfd) move through one `poll` loop on one thread, so
+/// nothing blocks on a child that neither reads nor writes, and no second thread has to exist for a run to end.
 final class ExecRun: @unchecked Sendable {
     let command: String
     let args: [String]
@@ -41,6 +41,8 @@ final class ExecRun: @unchecked Sendable {
     private var pid: pid_t = 0
     private var reaped = false
     private var killedBecause: String?
+    /// Watch the leader's exit through a pidfd when the kernel has them (tests turn it off to cover the fallback).
+    var exitThroughFD = true
     /// Output read after the leader exited, for a process that left the group while holding the pipe.
     static let drainMillis: UInt64 = 1_000
 
@@ -87,14 +89,11 @@ final class ExecRun: @unchecked Sendable {
         environment.merge(env) { _, task in task }
 
         // Pipes: [read, write]. Every fd here is closed on every path.
-        var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1], done: [Int32] = [-1, -1]
-        defer { for fd in input + output + done where fd >= 0 { close(fd) } }
-        for i in 0..<3 {
-            var p: [Int32] = [-1, -1]
-            guard hive_pipe(&p) == 0 else {
-                return .failure(ExecTaskError.resources("pipe: \(Self.errnoText(errno))").description)
-            }
-            if i == 0 { input = p } else if i == 1 { output = p } else { done = p }
+        var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
+        var exitFD: Int32 = -1
+        defer { for fd in input + output + [exitFD] where fd >= 0 { close(fd) } }
+        guard hive_pipe(&input) == 0, hive_pipe(&output) == 0 else {
+            return .failure(ExecTaskError.resources("pipe: \(Self.errnoText(errno))").description)
         }
         _ = fcntl(input[1], F_SETFL, fcntl(input[1], F_GETFL) | O_NONBLOCK)
         _ = fcntl(output[0], F_SETFL, fcntl(output[0], F_GETFL) | O_NONBLOCK)
@@ -120,21 +119,8 @@ final class ExecRun: @unchecked Sendable {
         }
         close(input[0]); input[0] = -1
         close(output[1]); output[1] = -1
-
-        // The waiter: sees the leader exit, kills what is left of its group, reaps the leader, says so.
-        let status = WaitStatus()
-        let doneWrite = done[1]
-        let waiter = OSThread(name: "exec-wait") { [self] in
-            _ = hive_wait_exited(child)
-            lock.withLock {
-                _ = killpg(child, SIGKILL)
-                reaped = true
-                ProcessGroups.remove(child)
-            }
-            status.value = hive_reap(child)
-            var byte: UInt8 = 1
-            _ = write(doneWrite, &byte, 1)
-        }
+        // The leader's exit as a readable fd (Linux 5.3+); without one, the loop asks waitid(WNOHANG) in short slices.
+        exitFD = exitThroughFD ? hive_pidfd_open(child) : -1
 
         var kept: [UInt8] = []
         kept.reserveCapacity(min(outputCap, 64 * 1024))
@@ -143,22 +129,38 @@ final class ExecRun: @unchecked Sendable {
         var fed = 0
         if stdin.isEmpty { close(input[1]); input[1] = -1 }
         let deadline = Self.nowNanos() &+ UInt64(timeoutMillis) &* 1_000_000
+        var status: Int32 = -1
         var leaderDone = false
         var drainUntil: UInt64 = 0
+        var sliceMillis: Int32 = 1
         while true {
-            if leaderDone && (output[0] < 0 || Self.nowNanos() >= drainUntil) { break }
+            // The leader exited (a zombie still: its group id is reserved): kill what is left of its group, reap it.
+            if !leaderDone && hive_has_exited(child) != 0 {
+                lock.withLock {
+                    _ = killpg(child, SIGKILL)
+                    reaped = true
+                }
+                status = hive_reap(child)
+                ProcessGroups.remove(child)
+                leaderDone = true
+                drainUntil = Self.nowNanos() &+ Self.drainMillis * 1_000_000
+                if input[1] >= 0 { close(input[1]); input[1] = -1 }
+            }
+            let now = Self.nowNanos()
+            if leaderDone && (output[0] < 0 || now >= drainUntil) { break }
+            if !leaderDone && now >= deadline { kill(reason: "timed out after \(timeoutMillis) ms") }
             var fds: [pollfd] = []
             if output[0] >= 0 { fds.append(pollfd(fd: output[0], events: Int16(POLLIN), revents: 0)) }
-            if !leaderDone { fds.append(pollfd(fd: done[0], events: Int16(POLLIN), revents: 0)) }
             if input[1] >= 0 { fds.append(pollfd(fd: input[1], events: Int16(POLLOUT), revents: 0)) }
-            let now = Self.nowNanos()
+            if !leaderDone && exitFD >= 0 { fds.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
             let until = leaderDone ? drainUntil : deadline
-            let waitMillis = Int32(min((until > now ? until - now : 0) / 1_000_000 + 1, 1_000))
-            if !leaderDone && now >= deadline {
-                kill(reason: "timed out after \(timeoutMillis) ms")
+            var waitMillis = Int32(min((until > now ? until - now : 0) / 1_000_000 + 1, 1_000))
+            if !leaderDone && exitFD < 0 {
+                // No exit fd: short slices, growing while nothing happens (1, 2, 4 … 50 ms).
+                waitMillis = min(waitMillis, sliceMillis)
+                sliceMillis = min(sliceMillis * 2, 50)
             }
-            let ready = poll(&fds, nfds_t(fds.count), waitMillis)
-            if ready < 0 && errno != EINTR { break }
+            if poll(&fds, nfds_t(fds.count), waitMillis) > 0 { sliceMillis = 1 }
             for p in fds where p.revents != 0 {
                 if p.fd == output[0] {
                     let n = read(p.fd, chunk.baseAddress, chunk.count)
@@ -167,10 +169,6 @@ final class ExecRun: @unchecked Sendable {
                     } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
                         close(output[0]); output[0] = -1
                     }
-                } else if p.fd == done[0] {
-                    leaderDone = true
-                    drainUntil = Self.nowNanos() &+ Self.drainMillis * 1_000_000
-                    if input[1] >= 0 { close(input[1]); input[1] = -1 }
                 } else if p.fd == input[1] {
                     let n = stdin[fed...].withUnsafeBytes { write(p.fd, $0.baseAddress, min($0.count, 64 * 1024)) }
                     if n > 0 { fed += n }
@@ -179,22 +177,15 @@ final class ExecRun: @unchecked Sendable {
                 }
             }
         }
-        waiter.join()
         let text = String(decoding: kept, as: UTF8.self)
         if let why = lock.withLock({ killedBecause }) {
             return BackendOutcome(succeeded: false, exitCode: nil, output: text, error: why)
         }
-        let s = status.value
-        if s < 0 { return BackendOutcome(succeeded: false, output: text, error: "lost the process's exit status") }
-        if hive_signaled(s) != 0 {
-            return BackendOutcome(succeeded: false, output: text, error: "killed by signal \(hive_term_signal(s))")
+        if status < 0 { return BackendOutcome(succeeded: false, output: text, error: "lost the process's exit status") }
+        if hive_signaled(status) != 0 {
+            return BackendOutcome(succeeded: false, output: text, error: "killed by signal \(hive_term_signal(status))")
         }
-        let code = Int(hive_exit_status(s))
+        let code = Int(hive_exit_status(status))
         return BackendOutcome(succeeded: code == 0, exitCode: code, output: text)
     }
-}
-
-/// The leader's wait status, written by the waiter thread before it signals, read after `join`.
-private final class WaitStatus: @unchecked Sendable {
-    var value: Int32 = -1
 }

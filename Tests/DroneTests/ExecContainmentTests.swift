@@ -53,6 +53,27 @@ import Testing
         #expect(pid > 0 && Self.eventually(within: 5) { Self.gone(pid) })
     }
 
+    @Test func withoutAnExitDescriptorRunsStillEndPromptlyAndTakeTheirGroupAlong() async {
+        func run(_ script: String, timeout: Int) async -> BackendOutcome {
+            let r = ExecRun(command: "/bin/sh", args: ["-c", script], stdin: "in\n", env: [:], timeoutMillis: timeout,
+                            outputCap: 1_000, limits: ExecLimits())
+            r.exitThroughFD = false
+            return await r.start()
+        }
+        let start = ContinuousClock.now
+        let quick = await run("read x; echo $x", timeout: 5_000)
+        #expect(quick.succeeded && quick.output == "in\n")
+        let background = await run("/bin/sleep 15 & echo $!", timeout: 5_000)
+        #expect(background.succeeded)
+        let timedOut = await run("/bin/sleep 15 & echo $!; wait", timeout: 300)
+        #expect(timedOut.error == "timed out after 300 ms")
+        #expect(ContinuousClock.now - start < .seconds(4))
+        for r in [background, timedOut] {
+            let pid = Int32(r.output?.split(separator: "\n").first ?? "") ?? 0
+            #expect(pid > 0 && Self.eventually(within: 5) { Self.gone(pid) })
+        }
+    }
+
     @Test func loaderAndShellVariablesFromTheTaskAreRefusedUnlessAllowed() async {
         let b = ExecBackend(allowed: ["/usr/bin/env"])
         let refused = await b.run(task("/usr/bin/env", [], env: ["LD_PRELOAD": "/tmp/evil.so"]))
