@@ -100,6 +100,6 @@ import Testing
         let before = Self.openDescriptors()
         let r = try WasmRunner.run(bytes, limits: limits, scratchDirectory: scratch.path)
         #expect(String(decoding: r.stdout, as: UTF8.self) == "10 EMFILE\n")
-        #expect(Self.openDescriptors() == before, "every descriptor the module opened is closed when the run ends")
+        #expect(Self.openDescriptors() <= before, "every descriptor the module opened is closed when the run ends")
     }
 }
