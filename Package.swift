@@ -15,6 +15,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        // fork + rlimits + execve for exec tasks (what posix_spawn cannot do), in C: only async-signal-safe calls.
+        .systemLibrary(name: "CSpawn", path: "Sources/CSpawn"),
         // llama.cpp: `make llama` builds it once per machine and exports PKG_CONFIG_PATH for this.
         .systemLibrary(name: "CLlama", path: "Sources/CLlama", pkgConfig: "llama"),
         .target(name: "Llama", dependencies: ["CLlama", "HiveCore"], swiftSettings: optimize),
@@ -30,7 +32,7 @@ let package = Package(
         .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "NATSWire"], swiftSettings: optimize),
         .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP"]),
         .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog", "HiveSystem"]),
-        .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),
+        .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "CSpawn"]),
         .executableTarget(name: "drone", dependencies: ["Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),
         .executableTarget(name: "hive", dependencies: ["NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),

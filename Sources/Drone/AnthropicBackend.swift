@@ -30,6 +30,7 @@ public final class AnthropicBackend: Backend, @unchecked Sendable {
     public func run(_ task: Assignment) async -> BackendOutcome {
         let input = task.input ?? TaskInput()
         guard let prompt = input.prompt ?? input.text else { return .failure("model task without a prompt (input.prompt)") }
+        if let why = ProviderTransport.checkFinite(input) { return .failure(why, permanent: true) }
         var user = prompt
         if let schema = input.jsonSchema {
             user += "\n\nAnswer with JSON only, matching this JSON Schema:\n\(schema)"
@@ -50,7 +51,7 @@ public final class AnthropicBackend: Backend, @unchecked Sendable {
         request.setValue("application/json", forHTTPHeaderField: "content-type")
         request.setValue(Self.apiVersion, forHTTPHeaderField: "anthropic-version")
         if let apiKey { request.setValue(apiKey, forHTTPHeaderField: "x-api-key") }
-        request.timeoutInterval = min(timeout, Double(task.timeoutMillis) / 1000)
+        request.timeoutInterval = ProviderTransport.requestTimeout(task.timeoutMillis, cap: timeout)
         switch await transport.send(request) {
         case .success(let (data, wall)): return parse(data, wallMillis: wall)
         case .failure(let f): return f.outcome

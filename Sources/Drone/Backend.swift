@@ -67,7 +67,8 @@ public struct SleepBackend: Backend {
     public var kind: String { "sleep" }
     public var capabilities: [String] { [] }
     public func run(_ task: Assignment) async -> BackendOutcome {
-        let ms = task.input?.sleepMillis ?? 0
+        // Never past the task's timeout (the submitter's number may be anything).
+        let ms = min(max(0, task.input?.sleepMillis ?? 0), max(0, task.timeoutMillis))
         do { try await Task.sleep(for: .milliseconds(ms)) } catch { return .failure("cancelled") }
         return BackendOutcome(succeeded: true, output: "slept \(ms) ms")
     }

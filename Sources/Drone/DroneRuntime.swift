@@ -17,6 +17,11 @@ public struct DroneOptions: Sendable {
     public var backends: [any Backend]
     /// Time given to running tasks on SIGTERM before they are released back to the hive.
     public var shutdownGraceMillis = 10_000
+    /// The longest a task may run here (`--max-task-ms`), whatever timeout honeycombd sent: an assignment's
+    /// `timeout_ms` is clamped to 1…this before any backend sees it.
+    public var maxTaskMillis = 3_600_000
+    /// The largest WebAssembly module this drone fetches (honeycombd's own bound is 64 MiB).
+    public var maxModuleBytes = 64 << 20
 
     public init(bus: NATSClientOptions, name: String, tier: Tier, slots: Int, backends: [any Backend]) {
         self.bus = bus
@@ -120,14 +125,20 @@ public actor DroneRuntime {
                 throw e
             }
             bytes += reply.payload
+            let limit = options.maxModuleBytes
             // No size header: an older honeycombd that sends the module whole.
-            guard let size = reply.headers?[ModuleTransfer.sizeHeader].flatMap(Int.init), bytes.count < size else { return bytes }
+            let size = reply.headers?[ModuleTransfer.sizeHeader].flatMap(Int.init)
+            if bytes.count > limit || (size ?? 0) > limit {
+                throw APIError("module \(hash) is \(max(bytes.count, size ?? 0)) bytes; this drone fetches modules of at most \(limit) bytes")
+            }
+            guard let size, bytes.count < size else { return bytes }
             if reply.payload.isEmpty { throw APIError("module \(hash): honeycombd sent \(bytes.count) of \(size) bytes") }
         }
     }
 
     /// Says hello until honeycombd answers (it may not be up yet).
     private func announce() async {
+        var unanswered = 0
         while !Task.isCancelled && !draining {
             do {
                 let reply = try await client.request(APISubject.droneHello, Array(encoder.encode(hello)), timeout: 2)
@@ -136,12 +147,17 @@ public actor DroneRuntime {
                     log.error("refused", ["reason": answer.reason ?? "?"])
                     return
                 }
-                heartbeatMillis = answer.heartbeatMillis
+                // honeycombd's number, not trusted either: a zero would spin the heartbeat loop, a huge one stop it.
+                heartbeatMillis = min(max(100, answer.heartbeatMillis), 60_000)
                 log.info("joined", ["drone": id, "tier": options.tier.rawValue, "slots": options.slots,
                                     "backends": backends.keys.sorted().joined(separator: ",")])
                 return
             } catch {
-                log.debug("hello_unanswered", ["reason": "\(error)"])
+                // Said at warn the first time and every 30 s after (one try per ~2.5 s): a drone on a bus
+                // without honeycombd must say why it does nothing, without flooding the log.
+                unanswered += 1
+                log.emit(unanswered % 12 == 1 ? .warn : .debug, "hello_unanswered",
+                         ["reason": "\(error)", "attempts": unanswered, "retrying": "yes"])
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }
@@ -166,7 +182,9 @@ public actor DroneRuntime {
         }
     }
 
-    private func accept(_ a: Assignment, trace: TraceContext? = nil) {
+    private func accept(_ received: Assignment, trace: TraceContext? = nil) {
+        var a = received
+        a.timeoutMillis = min(max(1, a.timeoutMillis), max(1, options.maxTaskMillis))
         if draining || running.count >= options.slots {
             report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: .released,
                                  error: draining ? "drone shutting down" : TaskResult.noFreeSlot))
@@ -180,7 +198,7 @@ public actor DroneRuntime {
         let work = Task {
             let start = ContinuousClock.now
             let startUnix = WallClock.unixNanos()
-            let outcome = await backend.run(a)
+            let outcome = await Self.run(backend, a, graceMillis: 2_000)
             let wall = ContinuousClock.now - start
             // The run's span, a child of the attempt's span that honeycombd named in the assignment's traceparent,
             // goes back in the result's headers.
@@ -195,6 +213,28 @@ public actor DroneRuntime {
                           headers: headers)
         }
         running[a.task] = (a, work)
+    }
+
+    /// Runs the backend under the drone's own deadline: the task's (clamped) timeout plus a grace for the backend to
+    /// report its own timeout first. Past it the backend is cancelled and the task fails, so a backend that misses
+    /// its timeout (or a model that never stops) cannot hold a slot for ever.
+    static func run(_ backend: any Backend, _ a: Assignment, graceMillis: Int) async -> BackendOutcome {
+        await withTaskGroup(of: BackendOutcome?.self) { group in
+            group.addTask { await backend.run(a) }
+            group.addTask {
+                let limit = min(max(1, a.timeoutMillis), 1 << 40) + min(max(0, graceMillis), 1 << 40)
+                do { try await Task.sleep(for: .milliseconds(limit)) } catch { return nil }
+                return .failure("timed out after \(a.timeoutMillis) ms (stopped by the drone)")
+            }
+            var first: BackendOutcome?
+            for await o in group {
+                guard let o else { continue }
+                first = o
+                group.cancelAll()
+                break
+            }
+            return first ?? .failure("cancelled")
+        }
     }
 
     private func finished(_ a: Assignment, _ o: BackendOutcome, wallMillis: Int, headers: NATSHeaders? = nil) {
@@ -234,6 +274,7 @@ public actor DroneRuntime {
                                             drone: id, outcome: .released, error: "drone shutting down"))
         }
         running = [:]
+        ExecBackend.killAll()  // whatever a cancelled task left running goes with the drone
         for c in consumers { c.cancel() }
         try? await client.drain(timeout: 2)
         client.close()

@@ -8,7 +8,9 @@ import HiveSystem
 /// Runs an allow-listed executable: arguments, stdin and environment from the task, in a fresh scratch
 /// directory, with a timeout and capped output. Exit status 0 is success. This is how verifiers run tests.
 ///
-/// Each process is run from its own OS thread (blocking reads and waits never touch Swift's pool).
+/// Each process runs in its own session and process group under the drone's rlimits (`ExecLimits`), with only the
+/// task variables the drone allows (`ExecEnvironmentPolicy`), watched from its own OS thread (blocking reads and
+/// waits never touch Swift's pool); see `ExecRun`.
 public struct ExecBackend: Backend {
     /// Absolute paths this drone may run, as given; anything else is refused.
     public let allowed: Set<String>
@@ -17,15 +19,26 @@ public struct ExecBackend: Backend {
     private let allowedCanonical: Set<String>
     /// Bytes of combined stdout+stderr kept (the rest is read and dropped, so the child never blocks).
     public let outputCap: Int
+    public let limits: ExecLimits
+    public let environment: ExecEnvironmentPolicy
 
     /// Ignores SIGPIPE for the process: a child that exits without reading its stdin must cost an EPIPE on
     /// our write, not the drone.
-    public init(allowed: [String], outputCap: Int = 64 * 1024) {
+    public init(allowed: [String], outputCap: Int = 64 * 1024, limits: ExecLimits = ExecLimits(),
+                environment: ExecEnvironmentPolicy = ExecEnvironmentPolicy()) {
         signal(SIGPIPE, SIG_IGN)
         self.allowed = Set(allowed)
         allowedCanonical = Set(allowed.map(ExecBackend.canonical))
-        self.outputCap = outputCap
+        self.outputCap = max(0, outputCap)
+        self.limits = limits
+        self.environment = environment
     }
+
+    /// Kills every exec process group still running (the drone is leaving).
+    public static func killAll() { ProcessGroups.killAll() }
+
+    /// Exec process groups running now.
+    public static var runningProcessGroups: Int { ProcessGroups.count }
 
     static func canonical(_ path: String) -> String {
         guard let resolved = realpath(path, nil) else { return path }
@@ -51,120 +64,27 @@ public struct ExecBackend: Backend {
     }
 
     public func run(_ task: Assignment) async -> BackendOutcome {
-        guard let command = task.input?.command else { return .failure("exec task without a command") }
-        guard command.hasPrefix("/"), allowedCanonical.contains(ExecBackend.canonical(command)) else {
-            return .failure("command '\(command)' is not on this drone's allow-list (drone --allow-exec)")
+        guard let command = task.input?.command else { return .failure(ExecTaskError.noCommand.description) }
+        guard command.hasPrefix("/"), !command.utf8.contains(0), allowedCanonical.contains(ExecBackend.canonical(command)) else {
+            return .failure(ExecTaskError.notAllowed(command: command).description)
         }
-        let run = ExecRun(command: command, args: task.input?.args ?? [], stdin: task.input?.stdin,
-                          env: (task.input?.env ?? [:]).merging([
+        let args = task.input?.args ?? []
+        if args.contains(where: { $0.utf8.contains(0) }) { return .failure(ExecTaskError.nulInArgument.description, permanent: true) }
+        let taskEnv: [String: String]
+        switch environment.check(task.input?.env ?? [:]) {
+        case .success(let env): taskEnv = env
+        case .failure(let e): return .failure(e.description)
+        }
+        let run = ExecRun(command: command, args: args, stdin: task.input?.stdin,
+                          env: taskEnv.merging([
                               "HIVE_TASK_INDEX": String(task.index), "HIVE_TASK_ID": task.task, "HIVE_GOAL_ID": task.goal,
                               "HIVE_ATTEMPT": String(task.attempt),
                           ]) { _, hive in hive },
-                          timeoutMillis: task.timeoutMillis, outputCap: outputCap)
+                          timeoutMillis: task.timeoutMillis, outputCap: outputCap, limits: limits)
         return await withTaskCancellationHandler {
             await run.start()
         } onCancel: {
             run.kill(reason: "cancelled")
         }
-    }
-}
-
-/// One process run, shared between the thread that runs it and whoever cancels it.
-final class ExecRun: @unchecked Sendable {
-    let command: String
-    let args: [String]
-    let stdin: String?
-    let env: [String: String]
-    let timeoutMillis: Int
-    let outputCap: Int
-    private let lock = NSLock()
-    private var process: Process?
-    private var killedBecause: String?
-
-    init(command: String, args: [String], stdin: String?, env: [String: String], timeoutMillis: Int, outputCap: Int) {
-        self.command = command
-        self.args = args
-        self.stdin = stdin
-        self.env = env
-        self.timeoutMillis = timeoutMillis
-        self.outputCap = outputCap
-    }
-
-    func start() async -> BackendOutcome {
-        await withCheckedContinuation { (c: CheckedContinuation<BackendOutcome, Never>) in
-            OSThread(name: "exec") { c.resume(returning: self.runBlocking()) }.detach()
-        }
-    }
-
-    func kill(reason: String) {
-        lock.withLock {
-            if killedBecause == nil { killedBecause = reason }
-            if let p = process, p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL) }
-        }
-    }
-
-    private func runBlocking() -> BackendOutcome {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hive-exec-\(UUID().uuidString)")
-        do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
-            return .failure("cannot create a scratch directory: \(error)")
-        }
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: command)
-        p.arguments = args
-        p.currentDirectoryURL = scratch
-        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": scratch.path]
-        environment.merge(env) { _, task in task }
-        p.environment = environment
-        let out = Pipe()
-        let input = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = input
-        let started: Bool = lock.withLock {
-            guard killedBecause == nil else { return false }
-            do { try p.run() } catch { return false }
-            process = p
-            return true
-        }
-        guard started else {
-            return .failure(lock.withLock { killedBecause } ?? "cannot start \(command)")
-        }
-        // Stdin is fed from its own thread while this one reads the output: a child that writes before it has
-        // read everything cannot deadlock against us, and one that exits without reading (EPIPE) is not an error.
-        let feed = input.fileHandleForWriting
-        if let stdin, !stdin.isEmpty {
-            let bytes = Data(stdin.utf8)
-            OSThread(name: "exec-stdin") {
-                try? feed.write(contentsOf: bytes)
-                try? feed.close()
-            }.detach()
-        } else {
-            try? feed.close()
-        }
-        // The timeout: a watchdog thread kills the process group's leader when it outlives the task.
-        let deadline = DispatchTime.now() + .milliseconds(timeoutMillis)
-        let watchdog = DispatchSemaphore(value: 0)
-        OSThread(name: "exec-timeout") { [self] in
-            if watchdog.wait(timeout: deadline) == .timedOut { kill(reason: "timed out after \(timeoutMillis) ms") }
-        }.detach()
-        var kept = Data()
-        let reader = out.fileHandleForReading
-        while true {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            if kept.count < outputCap { kept.append(chunk.prefix(outputCap - kept.count)) }
-        }
-        p.waitUntilExit()
-        watchdog.signal()
-        let text = String(decoding: kept, as: UTF8.self)
-        if let why = lock.withLock({ killedBecause }) {
-            return BackendOutcome(succeeded: false, exitCode: nil, output: text, error: why)
-        }
-        let code = Int(p.terminationStatus)
-        if p.terminationReason == .uncaughtSignal {
-            return BackendOutcome(succeeded: false, output: text, error: "killed by signal \(code)")
-        }
-        return BackendOutcome(succeeded: code == 0, exitCode: code, output: text)
     }
 }

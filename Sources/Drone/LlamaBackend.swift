@@ -31,13 +31,11 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
     public func run(_ task: Assignment) async -> BackendOutcome {
         let input = task.input ?? TaskInput()
         guard let prompt = input.prompt ?? input.text else { return .failure("model task without a prompt (input.prompt)") }
-        var params = SamplingParams()
-        if let t = input.temperature { params.temperature = Float(t) }
-        if let k = input.topK { params.topK = Int32(k) }
-        if let p = input.topP { params.topP = Float(p) }
-        if let s = input.seed { params.seed = UInt32(truncatingIfNeeded: s) }
-        if let m = input.maxTokens { params.maxTokens = max(1, m) }
-        if let stop = input.stop { params.stop = stop }
+        var params: SamplingParams
+        switch Self.sampling(input, vocabularySize: model.vocabularySize, contextLength: contextLength) {
+        case .success(let p): params = p
+        case .failure(let e): return .failure(e.description, permanent: true)
+        }
         do {
             if let schema = input.jsonSchema {
                 params.grammar = try JSONGrammar.fromSchema(schema)
@@ -90,6 +88,40 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
             return BackendOutcome(succeeded: true, output: g.text, usage: usage)
         case .failure(let e):
             return .failure(e.description)
+        }
+    }
+}
+
+extension LlamaBackend {
+    /// A task's sampling numbers, made safe for llama.cpp: they come from a submitter (through honeycombd) and no
+    /// value may trap or reach the sampler as NaN. Non-finite floats are refused (naming the field); finite ones and
+    /// integers are clamped to what means something: temperature ≥ 0 (0 is greedy), top_p in 0…1, top_k in
+    /// 0…vocabulary (0: off), max_tokens in 1…context, the seed's low 32 bits.
+    public static func sampling(_ input: TaskInput, vocabularySize: Int, contextLength: Int) -> Result<SamplingParams, SamplingError> {
+        var params = SamplingParams()
+        if let t = input.temperature {
+            guard t.isFinite else { return .failure(.notFinite(field: "temperature", value: t)) }
+            params.temperature = Float(min(max(0, t), 1_000))
+        }
+        if let p = input.topP {
+            guard p.isFinite else { return .failure(.notFinite(field: "top_p", value: p)) }
+            params.topP = Float(min(max(0, p), 1))
+        }
+        if let k = input.topK { params.topK = Int32(clamping: min(max(0, k), max(0, vocabularySize))) }
+        if let s = input.seed { params.seed = UInt32(truncatingIfNeeded: s) }
+        if let m = input.maxTokens { params.maxTokens = min(max(1, m), max(1, contextLength)) }
+        if let stop = input.stop { params.stop = stop }
+        return .success(params)
+    }
+}
+
+/// Why a model task's sampling settings were refused.
+public enum SamplingError: Error, Equatable, CustomStringConvertible {
+    case notFinite(field: String, value: Double)
+
+    public var description: String {
+        switch self {
+        case .notFinite(let f, let v): return "\(f) must be a finite number, not \(v)"
         }
     }
 }

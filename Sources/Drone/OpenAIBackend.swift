@@ -35,6 +35,7 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
     public func run(_ task: Assignment) async -> BackendOutcome {
         let input = task.input ?? TaskInput()
         guard let prompt = input.prompt ?? input.text else { return .failure("model task without a prompt (input.prompt)") }
+        if let why = ProviderTransport.checkFinite(input) { return .failure(why, permanent: true) }
         var messages: [[String: Any]] = []
         if let system = input.system { messages.append(["role": "system", "content": system]) }
         messages.append(["role": "user", "content": prompt])
@@ -62,7 +63,7 @@ public final class OpenAIBackend: Backend, @unchecked Sendable {
         request.httpBody = payload
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
-        request.timeoutInterval = min(timeout, Double(task.timeoutMillis) / 1000)
+        request.timeoutInterval = ProviderTransport.requestTimeout(task.timeoutMillis, cap: timeout)
 
         switch await transport.send(request) {
         case .success(let (data, wall)): return stream ? parseStream(data, wallMillis: wall) : parse(data, wallMillis: wall)

@@ -1,4 +1,5 @@
 import Foundation
+import HiveCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -44,8 +45,7 @@ final class ProviderTransport: @unchecked Sendable {
                 return .success((data, Date().timeIntervalSince(start) * 1000))
             case 429 where rateLimited < maxRateLimitRetries:
                 rateLimited += 1
-                let retryAfter = http?.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init)
-                let wait = min(retryAfter ?? pow(2, Double(rateLimited)), 30)
+                let wait = Self.retryDelaySeconds(http?.value(forHTTPHeaderField: "Retry-After"), attempt: rateLimited)
                 log.warn("rate_limited", ["retry_after_s": wait, "attempt": rateLimited])
                 try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
             case 429, 500..<600:
@@ -58,6 +58,27 @@ final class ProviderTransport: @unchecked Sendable {
     }
 
     /// The provider's own error message (`{"error":{"message":…}}` for OpenAI and Anthropic), or the body's start.
+    /// Seconds to wait after a 429: the provider's `Retry-After` (seconds) when it is a usable number, else
+    /// 2^attempt; always within 0…30 (a NaN, negative or huge header must not trap the conversion to milliseconds).
+    static func retryDelaySeconds(_ header: String?, attempt: Int) -> Double {
+        let asked = header.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let wait = asked.flatMap { $0.isFinite ? $0 : nil } ?? pow(2, Double(min(max(0, attempt), 5)))
+        return min(max(0, wait), 30)
+    }
+
+    /// A task's float settings must be finite before they are encoded for a provider (JSON has no NaN).
+    static func checkFinite(_ input: TaskInput) -> String? {
+        for (field, v) in [("temperature", input.temperature), ("top_p", input.topP)] {
+            if let v, !v.isFinite { return "\(field) must be a finite number, not \(v)" }
+        }
+        return nil
+    }
+
+    /// A request timeout from the task's (untrusted) milliseconds: positive, at most the backend's own.
+    static func requestTimeout(_ taskMillis: Int, cap: TimeInterval) -> TimeInterval {
+        min(cap, max(0.001, Double(taskMillis) / 1000))
+    }
+
     static func message(_ data: Data) -> String {
         if let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
             if let e = json["error"] as? [String: Any], let m = e["message"] as? String { return m }

@@ -25,27 +25,66 @@ enum WasmBackendError: Error, CustomStringConvertible {
     var description: String { "the drone is not connected to honeycombd yet" }
 }
 
+/// What a drone lets any one wasm task use, whatever the task asks: a task may ask for less (`memory_mb`, `fuel`),
+/// never more (its numbers are clamped to these).
+public struct WasmDroneLimits: Sendable, Equatable {
+    /// Linear memory per task (`--wasm-max-memory-mb`); a task without `memory_mb` gets `defaultMemoryMB`.
+    public var maxMemoryMB = 256
+    public var defaultMemoryMB = 64
+    /// Table elements per instance, all tables together (`--wasm-max-table-elements`).
+    public var maxTableElements = 1_000_000
+    /// Instructions per task (`--wasm-max-fuel`); a task without `fuel` gets this much.
+    public var maxFuel: Int64 = 100_000_000_000
+    /// Files open at once in a granted scratch directory (`--wasm-max-open-files`).
+    public var maxOpenFiles = 64
+    /// Bytes written to a granted scratch directory per task (`--wasm-max-scratch-mb`).
+    public var maxScratchMB = 64
+    /// Compiled modules kept (`--wasm-module-cache`, `--wasm-module-cache-mb`).
+    public var cacheModules = 64
+    public var cacheBytes = 256 << 20
+
+    public init() {}
+
+    /// The limits for one task.
+    func limits(for input: TaskInput?, timeoutMillis: Int) -> WasmLimits {
+        let ceiling = min(max(1, maxMemoryMB), Int(WasmLimits.memoryPagesCeiling / 16))
+        let mib = min(max(1, input?.memoryMiB ?? defaultMemoryMB), ceiling)
+        let fuel = min(max(0, Int64(input?.fuel ?? Int.max)), max(0, maxFuel))
+        var limits = WasmLimits(fuel: fuel, maxMemoryPages: UInt32(mib) * 16, timeoutMillis: max(1, timeoutMillis))
+        limits.maxTableElements = max(0, maxTableElements)
+        limits.maxOpenFiles = max(0, maxOpenFiles)
+        limits.maxScratchBytes = min(max(0, maxScratchMB), 1 << 30) << 20
+        return limits
+    }
+}
+
 /// Runs `wasm` tasks: the module named by its SHA-256, fetched from honeycombd once, verified against the hash,
-/// validated and translated once and cached that way, run by HiveWasm on its own thread under the task's fuel, memory and timeout.
+/// validated and translated once and cached that way (`ModuleCache`, bounded), run by HiveWasm on its own thread
+/// under the task's fuel, memory and timeout, each clamped to the drone's `WasmDroneLimits`.
 /// The module's stdin is the task's `stdin`; its stdout is the output; a trap or a non-zero exit fails the task.
 public final class WasmBackend: Backend, @unchecked Sendable {
     public var kind: String { "wasm" }
     public var capabilities: [String] { [] }
     let source: ModuleSource
     let outputCap: Int
-    private let lock = PosixLock()
-    private var cache: [String: CompiledModule] = [:]
+    public let limits: WasmDroneLimits
+    let cache: ModuleCache
 
-    public init(source: ModuleSource, outputCap: Int = 64 * 1024) {
+    public init(source: ModuleSource, outputCap: Int = 64 * 1024, limits: WasmDroneLimits = WasmDroneLimits()) {
         self.source = source
-        self.outputCap = outputCap
+        self.outputCap = max(0, outputCap)
+        self.limits = limits
+        cache = ModuleCache(maxModules: limits.cacheModules, maxBytes: limits.cacheBytes)
     }
+
+    /// Compiled modules cached now (tests, metrics).
+    public var cachedModules: Int { cache.count }
 
     public func run(_ task: Assignment) async -> BackendOutcome {
         guard let hash = task.input?.module?.lowercased(), hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
             return .failure("a wasm task needs input.module: the module's SHA-256 (hive module add FILE.wasm prints it)", permanent: true)
         }
-        var compiled = lock.withLock { cache[hash] }
+        var compiled = cache.get(hash)
         if compiled == nil {
             let fetched: [UInt8]
             do { fetched = try await source.fetch(hash) } catch {
@@ -56,10 +95,9 @@ public final class WasmBackend: Backend, @unchecked Sendable {
             do { compiled = try CompiledModule(bytes: fetched) } catch {
                 return .failure("module \(hash) cannot run: \(error)", permanent: true)
             }
-            lock.withLock { cache[hash] = compiled }
+            cache.put(hash, compiled!, bytes: fetched.count + compiled!.translatedBytes)
         }
-        var limits = WasmLimits(fuel: task.input?.fuel.map(Int64.init), timeoutMillis: task.timeoutMillis)
-        if let mib = task.input?.memoryMiB { limits.maxMemoryPages = UInt32(clamping: max(1, mib) * 16) }
+        var limits = self.limits.limits(for: task.input, timeoutMillis: task.timeoutMillis)
         let args = [task.task] + (task.input?.args ?? [])
         let env = (task.input?.env ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             + [("HIVE_TASK_ID", task.task), ("HIVE_TASK_INDEX", String(task.index))]
@@ -95,7 +133,7 @@ public final class WasmBackend: Backend, @unchecked Sendable {
         }
         switch result {
         case .failure(let e):
-            return .failure("module \(hash) cannot run: \(e)", permanent: true)
+            return .failure("module \(hash) cannot run: \(e)\(limitHint(e))", permanent: true)
         case .success(let r):
             let out = String(decoding: r.stdout, as: UTF8.self)
             let err = String(decoding: r.stderr.suffix(2_000), as: UTF8.self)
@@ -110,6 +148,15 @@ public final class WasmBackend: Backend, @unchecked Sendable {
                                    error: code == 0 ? nil : (err.isEmpty ? "exit code \(code)" : err))
             o.fuel = r.fuelUsed
             return o
+        }
+    }
+
+    /// Which drone flag set the limit an instantiation hit, so the message says what to change.
+    private func limitHint(_ e: any Error) -> String {
+        switch e as? InstantiationError {
+        case .memoryLimit?: return " (the task's memory_mb, at most this drone's --wasm-max-memory-mb \(limits.maxMemoryMB))"
+        case .tableLimit?: return " (this drone's --wasm-max-table-elements)"
+        default: return ""
         }
     }
 

@@ -28,13 +28,26 @@ public final class WasmInterrupt: @unchecked Sendable {
 public struct WasmLimits: Sendable, Equatable {
     public static func == (a: WasmLimits, b: WasmLimits) -> Bool {
         a.fuel == b.fuel && a.maxMemoryPages == b.maxMemoryPages && a.maxCallDepth == b.maxCallDepth
-            && a.maxStackSlots == b.maxStackSlots && a.timeoutMillis == b.timeoutMillis && a.interrupt === b.interrupt
+            && a.maxStackSlots == b.maxStackSlots && a.maxTableElements == b.maxTableElements && a.maxOpenFiles == b.maxOpenFiles
+            && a.maxScratchBytes == b.maxScratchBytes
+            && a.timeoutMillis == b.timeoutMillis && a.interrupt === b.interrupt
     }
 
     /// Instructions the module may execute (checked at branches and calls); nil for unmetered.
     public var fuel: Int64?
-    /// Linear memory cap in 64 KiB pages (`memory.grow` beyond it fails with -1, as the spec allows).
-    public var maxMemoryPages: UInt32 = 1_024
+    /// Linear memory cap in 64 KiB pages (`memory.grow` beyond it fails with -1, as the spec allows). At most
+    /// `memoryPagesCeiling` whatever is asked: below 4 GiB, so no 32-bit address arithmetic can wrap.
+    public var maxMemoryPages: UInt32 = 1_024 {
+        didSet { if maxMemoryPages > Self.memoryPagesCeiling { maxMemoryPages = Self.memoryPagesCeiling } }
+    }
+    public static let memoryPagesCeiling: UInt32 = 65_535
+    /// Table elements (8 bytes each) all of an instance's tables may hold together, at instantiation and after
+    /// `table.grow` (which answers -1 past it): a tiny module declaring huge tables cannot make the host allocate.
+    public var maxTableElements = 1_000_000
+    /// Files a module may hold open at once in its granted scratch directory (`path_open` answers EMFILE past it).
+    public var maxOpenFiles = 64
+    /// Bytes a module may write to its scratch directory in one run (ENOSPC past it).
+    public var maxScratchBytes = 64 << 20
     public var maxCallDepth = 10_000
     /// Value-stack slots (8 bytes each) for locals and operands of all active calls.
     public var maxStackSlots = 1 << 20
@@ -45,7 +58,7 @@ public struct WasmLimits: Sendable, Equatable {
 
     public init(fuel: Int64? = nil, maxMemoryPages: UInt32 = 1_024, timeoutMillis: Int? = nil) {
         self.fuel = fuel
-        self.maxMemoryPages = maxMemoryPages
+        self.maxMemoryPages = min(maxMemoryPages, Self.memoryPagesCeiling)
         self.timeoutMillis = timeoutMillis
     }
 }
@@ -62,6 +75,14 @@ public struct CompiledModule: Sendable {
 
     public init(bytes: [UInt8]) throws(WasmError) {
         try self.init(try ModuleDecoder.decode(bytes))
+    }
+
+    /// About what the translated code holds in memory (instructions and branch tables), for caches that bound bytes.
+    public var translatedBytes: Int {
+        functions.reduce(0) { total, f in
+            total + f.code.count * MemoryLayout<Instruction>.stride
+                + f.tables.reduce(0) { $0 + $1.count * MemoryLayout<BranchTarget>.stride } + f.locals.count
+        }
     }
 }
 
@@ -93,7 +114,10 @@ public enum InstantiationError: Error, Equatable, Sendable, CustomStringConverti
     case unknownImport(module: String, name: String)
     case incompatibleImport(module: String, name: String, declared: FuncType)
     case unsupportedImport(module: String, name: String, kind: String)
-    case tooLarge(String)
+    /// The module's initial memory is more than the instance may have.
+    case memoryLimit(neededPages: UInt32, limitPages: UInt32)
+    /// The module's tables together start with more elements than the instance may hold.
+    case tableLimit(neededElements: UInt64, limitElements: Int)
     case trap(Trap)
 
     public var description: String {
@@ -102,9 +126,16 @@ public enum InstantiationError: Error, Equatable, Sendable, CustomStringConverti
         case .incompatibleImport(let m, let n, let t):
             return "incompatible import type: \(m).\(n) is imported as \(t.params) -> \(t.results), which the host's does not match"
         case .unsupportedImport(let m, let n, let k): return "import \(m).\(n): \(k) imports are not supported (functions only)"
-        case .tooLarge(let why): return why
+        case .memoryLimit(let n, let l):
+            return "the module needs \(n) memory pages (\(Self.mib(n)) MiB) at start; the memory limit is \(l) pages (\(Self.mib(l)) MiB)"
+        case .tableLimit(let n, let l):
+            return "the module's tables need \(n) elements at start; the limit is \(l) table elements per instance"
         case .trap(let t): return "trapped during instantiation: \(t)"
         }
+    }
+
+    static func mib(_ pages: UInt32) -> String {
+        pages % 16 == 0 ? "\(pages / 16)" : String(Double(pages) / 16)
     }
 }
 
@@ -142,8 +173,6 @@ public final class Instance {
     var droppedData: [Bool]
     var droppedElements: [Bool]
     let stack: UnsafeMutablePointer<UInt64>
-    /// Table elements one table may hold (8 bytes each): a module cannot make the host allocate gigabytes.
-    static let maxTableElements: UInt32 = 10_000_000
 
     /// Instructions executed so far (for reporting fuel used).
     public internal(set) var fuelUsed: Int64 = 0
@@ -188,16 +217,18 @@ public final class Instance {
         let pages = mem?.min ?? 0
         memoryMaxPages = Swift.min(mem?.max ?? limits.maxMemoryPages, limits.maxMemoryPages)
         guard pages <= memoryMaxPages else {
-            throw InstantiationError.tooLarge("the module needs \(pages) memory pages; the limit is \(limits.maxMemoryPages)")
+            throw InstantiationError.memoryLimit(neededPages: pages, limitPages: limits.maxMemoryPages)
+        }
+        // Checked before anything is allocated: the declared sizes alone say what instantiation would cost.
+        let tableElements = module.tables.reduce(UInt64(0)) { $0 + UInt64($1.limits.min) }
+        guard tableElements <= UInt64(Swift.max(0, limits.maxTableElements)) else {
+            throw InstantiationError.tableLimit(neededElements: tableElements, limitElements: limits.maxTableElements)
         }
         memoryBytes = Int(pages) * 65_536
         memoryCapacity = Swift.max(memoryBytes, 65_536)
         memory = UnsafeMutableRawPointer.allocate(byteCount: memoryCapacity, alignment: 16)
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: memoryCapacity)
         globals = []
-        for t in module.tables where t.limits.min > Self.maxTableElements {
-            throw InstantiationError.tooLarge("a table of \(t.limits.min) elements; the limit is \(Self.maxTableElements)")
-        }
         tables = module.tables.map { Array(repeating: 0, count: Int($0.limits.min)) }
         tableMax = module.tables.map(\.limits.max)
         droppedData = Array(repeating: false, count: module.data.count)

@@ -831,8 +831,9 @@ extension Instance {
             sp -= 1
             let n = Int(Self.u32(s[sp])), t = Int(ins.a)
             let old = tables[t].count
-            let cap = Int(Swift.min(tableMax[t] ?? Self.maxTableElements, Self.maxTableElements))
-            if old + n > cap { s[sp - 1] = Self.of(Int32(-1)) } else {
+            let cap = Int(tableMax[t] ?? UInt32.max)
+            let total = tables.reduce(0) { $0 + $1.count }  // the instance's budget covers all its tables
+            if old + n > cap || total + n > limits.maxTableElements { s[sp - 1] = Self.of(Int32(-1)) } else {
                 tables[t] += Array(repeating: s[sp - 1], count: n)
                 s[sp - 1] = UInt64(old)
             }

@@ -5,25 +5,33 @@ import Glibc
 /// The one host directory a task may grant a module: it appears as the preopened `/scratch` (fd 3), and every
 /// path is resolved under it. Absolute paths and `..` above the root are refused; nothing can create symlinks
 /// (`path_symlink` answers ENOSYS) and the last component is opened with O_NOFOLLOW, so there is no way out.
-/// Bytes written are capped (ENOSPC past it).
+/// Bytes written are capped (ENOSPC past it), and so are files open at once (EMFILE past `maxOpenFiles`): a module
+/// opening files in a loop must not take the drone's descriptors from its other tasks. Every descriptor is closed
+/// when the run ends (`closeAll`).
 final class ScratchDirectory {
     static let name = "/scratch"
-    let root: Int32
+    private(set) var root: Int32
     var files: [UInt32: Int32] = [:]
     var nextFD: UInt32 = 4
     var written = 0
     let writeCap: Int
+    let maxOpenFiles: Int
 
-    init?(path: String, writeCap: Int) {
+    init?(path: String, writeCap: Int, maxOpenFiles: Int) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         root = fd
         self.writeCap = writeCap
+        self.maxOpenFiles = max(0, maxOpenFiles)
     }
 
-    deinit {
+    deinit { closeAll() }
+
+    func closeAll() {
         for (_, fd) in files { close(fd) }
-        close(root)
+        files = [:]
+        if root >= 0 { close(root) }
+        root = -1
     }
 
     /// A path relative to the root that cannot leave it, or nil.
@@ -53,6 +61,8 @@ final class ScratchDirectory {
         case ELOOP: return 32
         case ENOSPC: return 51
         case EINVAL: return 28
+        case EMFILE: return 33
+        case ENFILE: return 41
         default: return 29  // EIO
         }
     }
@@ -66,7 +76,7 @@ extension WASI {
         f["fd_prestat_get"] = { i, a in
             guard Instance.u32(a[0]) == 3 else { return [Self.badf] }
             try i.write(Instance.u32(a[1]), [0, 0, 0, 0])
-            try i.writeU32(Instance.u32(a[1]) + 4, UInt32(name.count))
+            try i.writeU32(Instance.u32(a[1]) &+ 4, UInt32(name.count))
             return [Self.success]
         }
         f["fd_prestat_dir_name"] = { i, a in
@@ -87,6 +97,8 @@ extension WASI {
             if fdflags & 1 != 0 { flags |= O_APPEND }
             flags |= rights & 0x40 != 0 ? O_RDWR : O_RDONLY  // FD_WRITE
             if o & 2 != 0 { flags = (flags & ~O_RDWR) | O_RDONLY }
+            guard scratch.files.count < scratch.maxOpenFiles else { return [33] }  // EMFILE: this task's share is used
+            guard scratch.nextFD < UInt32.max else { return [41] }  // ENFILE: descriptor numbers exhausted
             let fd = openat(scratch.root, path, flags, 0o644)
             guard fd >= 0 else { return [ScratchDirectory.wasiErrno(errno)] }
             let wasiFD = scratch.nextFD
@@ -117,11 +129,11 @@ extension WASI {
             guard fstat(host, &st) == 0 else { return [ScratchDirectory.wasiErrno(errno)] }
             let at = Instance.u32(a[1])
             try i.writeU64(at, UInt64(st.st_dev))
-            try i.writeU64(at + 8, UInt64(st.st_ino))
-            try i.write(at + 16, [(st.st_mode & S_IFMT) == S_IFDIR ? 3 : 4, 0, 0, 0, 0, 0, 0, 0])
-            try i.writeU64(at + 24, UInt64(st.st_nlink))
-            try i.writeU64(at + 32, UInt64(st.st_size))
-            for k in 0..<3 { try i.writeU64(at + 40 + UInt32(k * 8), 0) }
+            try i.writeU64(at &+ 8, UInt64(st.st_ino))
+            try i.write(at &+ 16, [(st.st_mode & S_IFMT) == S_IFDIR ? 3 : 4, 0, 0, 0, 0, 0, 0, 0])
+            try i.writeU64(at &+ 24, UInt64(st.st_nlink))
+            try i.writeU64(at &+ 32, UInt64(clamping: st.st_size))
+            for k: UInt32 in 0..<3 { try i.writeU64(at &+ 40 &+ k &* 8, 0) }
             return [Self.success]
         }
         for (call, op) in [("path_unlink_file", 0), ("path_create_directory", 1), ("path_remove_directory", 2)] {
@@ -139,8 +151,9 @@ extension WASI {
     func writeFile(_ i: Instance, _ host: Int32, _ a: [UInt64]) throws(Trap) -> [UInt64] {
         guard let scratch else { return [Self.badf] }
         var total = 0
-        for b in try buffers(i, a) {
-            let bytes = try i.read(b.at, UInt32(b.length))
+        guard let iovs = try buffers(i, a) else { return [Self.inval] }
+        for b in iovs {
+            let bytes = try i.read(b.at, UInt32(truncatingIfNeeded: b.length))
             guard scratch.written + bytes.count <= scratch.writeCap else { return [51] }  // ENOSPC
             let n = bytes.withUnsafeBytes { Glibc.write(host, $0.baseAddress, $0.count) }
             guard n >= 0 else { return [ScratchDirectory.wasiErrno(errno)] }
@@ -153,7 +166,10 @@ extension WASI {
     /// `fd_read` from a scratch file.
     func readFile(_ i: Instance, _ host: Int32, _ a: [UInt64]) throws(Trap) -> [UInt64] {
         var total = 0
-        for b in try buffers(i, a) {
+        guard let iovs = try buffers(i, a) else { return [Self.inval] }
+        for b in iovs {
+            // The length is the module's: a buffer outside its memory traps before the host allocates for it.
+            guard Int(b.at) + b.length <= i.memorySize else { throw .memoryOutOfBounds }
             var buffer = [UInt8](repeating: 0, count: b.length)
             let n = buffer.withUnsafeMutableBytes { Glibc.read(host, $0.baseAddress, b.length) }
             guard n >= 0 else { return [ScratchDirectory.wasiErrno(errno)] }

@@ -27,8 +27,9 @@ public final class WASI {
     /// `scratchDirectory`: a host directory to expose as `/scratch` (the task's own, made and removed by the host);
     /// nil exposes no file system at all.
     public init(args: [String], environment: [(String, String)] = [], stdin: [UInt8] = [], outputCap: Int = 1 << 20,
-                deterministicSeed: UInt64? = nil, scratchDirectory: String? = nil, scratchWriteCap: Int = 64 << 20) {
-        scratch = scratchDirectory.flatMap { ScratchDirectory(path: $0, writeCap: scratchWriteCap) }
+                deterministicSeed: UInt64? = nil, scratchDirectory: String? = nil, scratchWriteCap: Int = 64 << 20,
+                maxOpenFiles: Int = 64) {
+        scratch = scratchDirectory.flatMap { ScratchDirectory(path: $0, writeCap: scratchWriteCap, maxOpenFiles: maxOpenFiles) }
         self.args = args
         self.environment = environment
         self.stdin = stdin
@@ -39,6 +40,12 @@ public final class WASI {
     }
 
     static let success: UInt64 = 0, badf: UInt64 = 8, inval: UInt64 = 28, nosys: UInt64 = 52, spipe: UInt64 = 70
+    /// Buffers one `fd_read`/`fd_write` may name (POSIX's IOV_MAX): past it, EINVAL, as `readv` answers.
+    static let maxIOVecs: UInt32 = 1_024
+
+    /// Closes every file the module opened in its scratch directory (the host's descriptors go back at once,
+    /// not whenever this object is released).
+    public func closeFiles() { scratch?.closeAll() }
 
     /// Unsupported calls C and Rust runtimes import: present, answering ENOSYS.
     static let unsupported = [
@@ -77,9 +84,12 @@ public final class WASI {
             return [Self.success]
         }
         f["random_get"] = { [unowned self] i, a in
+            // Bounds first: the length is the module's, and must not size a host allocation beyond its memory.
+            let at = Int(Instance.u32(a[0])), count = Int(Instance.u32(a[1]))
+            guard at + count <= i.memorySize else { throw Trap.memoryOutOfBounds }
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(Int(Instance.u32(a[1])))
-            for _ in 0..<Int(Instance.u32(a[1])) { bytes.append(UInt8(truncatingIfNeeded: self.random.next())) }
+            bytes.reserveCapacity(count)
+            for _ in 0..<count { bytes.append(UInt8(truncatingIfNeeded: self.random.next())) }
             try i.write(Instance.u32(a[0]), bytes)
             return [Self.success]
         }
@@ -95,8 +105,8 @@ public final class WASI {
             let type: UInt8 = fd <= 2 ? 2 : fd == 3 && self.scratch != nil ? 3 : self.scratch?.files[fd] != nil ? 4 : 0
             guard type != 0 else { return [Self.badf] }
             try i.write(at, [type, 0, 0, 0, 0, 0, 0, 0])
-            try i.writeU64(at + 8, .max)
-            try i.writeU64(at + 16, .max)
+            try i.writeU64(at &+ 8, .max)
+            try i.writeU64(at &+ 16, .max)
             return [Self.success]
         }
         addScratch(&f)
@@ -119,8 +129,8 @@ public final class WASI {
     }
 
     func sizes(_ i: Instance, _ items: [[UInt8]], _ a: [UInt64]) throws(Trap) -> [UInt64] {
-        try i.writeU32(Instance.u32(a[0]), UInt32(items.count))
-        try i.writeU32(Instance.u32(a[1]), UInt32(items.reduce(0) { $0 + $1.count + 1 }))
+        try i.writeU32(Instance.u32(a[0]), UInt32(clamping: items.count))
+        try i.writeU32(Instance.u32(a[1]), UInt32(clamping: items.reduce(0) { $0 &+ $1.count &+ 1 }))
         return [Self.success]
     }
 
@@ -129,17 +139,19 @@ public final class WASI {
         for item in items {
             try i.writeU32(pointers, buffer)
             try i.write(buffer, item + [0])
-            pointers += 4
-            buffer += UInt32(item.count + 1)
+            pointers &+= 4  // the writes above were in bounds; wrapping only ever makes the next one fail
+            buffer &+= UInt32(truncatingIfNeeded: item.count &+ 1)
         }
         return [Self.success]
     }
 
     /// The buffers of an `fd_write`/`fd_read` call (its iovec array: `a[1]`, `a[2]` entries of pointer + length).
-    func buffers(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [(at: UInt32, length: Int)] {
-        try (0..<Instance.u32(a[2])).map { k throws(Trap) in
+    /// Nil when the call names more than `maxIOVecs` buffers (the caller answers EINVAL).
+    func buffers(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [(at: UInt32, length: Int)]? {
+        guard Instance.u32(a[2]) <= Self.maxIOVecs else { return nil }
+        return try (0..<Instance.u32(a[2])).map { k throws(Trap) in
             let iov = Instance.u32(a[1]) &+ k &* 8
-            return (try i.readU32(iov), Int(try i.readU32(iov + 4)))
+            return (try i.readU32(iov), Int(try i.readU32(iov &+ 4)))
         }
     }
 
@@ -154,8 +166,9 @@ public final class WASI {
         if let host = scratch?.files[fd] { return try writeFile(i, host, a) }
         guard fd == 1 || fd == 2 else { return [Self.badf] }
         var written = 0
-        for b in try buffers(i, a) {
-            let bytes = try i.read(b.at, UInt32(b.length))
+        guard let iovs = try buffers(i, a) else { return [Self.inval] }
+        for b in iovs {
+            let bytes = try i.read(b.at, UInt32(truncatingIfNeeded: b.length))
             let room = max(0, outputCap - stdout.count - stderr.count)
             if bytes.count > room { truncated = true }
             if fd == 1 { stdout += bytes.prefix(room) } else { stderr += bytes.prefix(room) }
@@ -168,7 +181,8 @@ public final class WASI {
         if let host = scratch?.files[Instance.u32(a[0])] { return try readFile(i, host, a) }
         guard Instance.u32(a[0]) == 0 else { return [Self.badf] }
         var total = 0
-        for b in try buffers(i, a) {
+        guard let iovs = try buffers(i, a) else { return [Self.inval] }
+        for b in iovs {
             let n = min(b.length, stdin.count - stdinOffset)
             if n > 0 {
                 try i.write(b.at, stdin[stdinOffset..<stdinOffset + n])

@@ -25,7 +25,9 @@ public enum WasmRunner {
                            stdin: [UInt8] = [], limits: WasmLimits = WasmLimits(), outputCap: Int = 1 << 20,
                            deterministicSeed: UInt64? = nil, scratchDirectory: String? = nil) throws -> WasmRunResult {
         let wasi = WASI(args: args, environment: environment, stdin: stdin, outputCap: outputCap, deterministicSeed: deterministicSeed,
-                        scratchDirectory: scratchDirectory)
+                        scratchDirectory: scratchDirectory, scratchWriteCap: limits.maxScratchBytes, maxOpenFiles: limits.maxOpenFiles)
+        // Every file the module opened is closed when the run ends, however it ends.
+        defer { wasi.closeFiles() }
         let instance = try Instance(compiled: compiled, imports: wasi.imports, limits: limits)
         var exitCode: Int32? = 0
         var trap: Trap?

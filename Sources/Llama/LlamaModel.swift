@@ -70,7 +70,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// Tokens for `text` (with BOS when the model wants it).
     public func tokenize(_ text: String, addSpecial: Bool = true) throws(LlamaError) -> [Int32] {
         let bytes = Array(text.utf8)
-        let needed = -llama_tokenize(vocab, text, Int32(bytes.count), nil, 0, addSpecial, true)
+        guard bytes.count < Int(Int32.max) else { throw .promptTooLong(tokens: bytes.count, context: Int(Int32.max)) }
+        let needed = 0 &- llama_tokenize(vocab, text, Int32(bytes.count), nil, 0, addSpecial, true)
         guard needed >= 0 else { throw .tokenizeFailed }
         var tokens = [Int32](repeating: 0, count: Int(needed))
         let got = llama_tokenize(vocab, text, Int32(bytes.count), &tokens, needed, addSpecial, true)
@@ -83,13 +84,16 @@ public final class LlamaModel: @unchecked Sendable {
         var buf = [CChar](repeating: 0, count: 64)
         var n = llama_token_to_piece(vocab, token, &buf, Int32(buf.count), 0, false)
         if n < 0 {
-            buf = [CChar](repeating: 0, count: Int(-n))
+            buf = [CChar](repeating: 0, count: Int(0 &- n))
             n = llama_token_to_piece(vocab, token, &buf, Int32(buf.count), 0, false)
         }
         return buf.prefix(Int(max(0, n))).map { UInt8(bitPattern: $0) }
     }
 
     func isEndOfGeneration(_ token: Int32) -> Bool { llama_vocab_is_eog(vocab, token) }
+
+    /// Tokens in the vocabulary (the most `top_k` can mean).
+    public var vocabularySize: Int { Int(llama_vocab_n_tokens(vocab)) }
 
     /// True when the GGUF carries a chat template.
     public var hasChatTemplate: Bool { llama_model_chat_template(model, nil) != nil }

@@ -52,9 +52,9 @@ public final class LlamaSession: @unchecked Sendable {
         self.model = model
         let n = contextLength > 0 ? contextLength : model.descriptor.contextLength
         var params = llama_context_default_params()
-        params.n_ctx = UInt32(n)
-        params.n_batch = UInt32(n)
-        params.n_ubatch = UInt32(min(n, 512))
+        params.n_ctx = UInt32(clamping: n)
+        params.n_batch = UInt32(clamping: n)
+        params.n_ubatch = UInt32(clamping: min(n, 512))
         params.n_threads = threads
         params.n_threads_batch = threads
         params.no_perf = true
@@ -98,11 +98,12 @@ public final class LlamaSession: @unchecked Sendable {
             guard let g = llama_sampler_init_grammar(model.vocab, grammar, "root") else { throw .grammarFailed }
             llama_sampler_chain_add(chain, g)
         }
-        if params.temperature <= 0 {
+        // Defence in depth (callers validate): NaN or infinite settings fall back to greedy / no filter.
+        if !(params.temperature > 0) || !params.temperature.isFinite {
             llama_sampler_chain_add(chain, llama_sampler_init_greedy())
         } else {
             if params.topK > 0 { llama_sampler_chain_add(chain, llama_sampler_init_top_k(params.topK)) }
-            if params.topP < 1 { llama_sampler_chain_add(chain, llama_sampler_init_top_p(params.topP, 1)) }
+            if params.topP >= 0 && params.topP < 1 { llama_sampler_chain_add(chain, llama_sampler_init_top_p(params.topP, 1)) }
             llama_sampler_chain_add(chain, llama_sampler_init_temp(params.temperature))
             llama_sampler_chain_add(chain, llama_sampler_init_dist(params.seed))
         }

@@ -116,11 +116,13 @@ extension ClientCore: ServerOpHandler {
     private func establish(initial: Bool, buffer: UnsafeMutableRawBufferPointer) -> Bool {
         var passes = 0
         var lastError = NATSClientError.noServers
+        var lastWarned: UInt64 = 0
         while !isClosed {
             for server in lock.withLock({ pool.rotation() }) {
                 if isClosed { return false }
                 do {
                     try connect(to: server, buffer: buffer, initial: initial)
+                    if passes > 0 { log.info("connected", ["server": server.description, "after_attempts": passes]) }
                     return true
                 } catch {
                     lastError = error
@@ -131,7 +133,17 @@ extension ClientCore: ServerOpHandler {
             let giveUp = (initial && !options.retryOnFailedConnect)
                 || (!initial && !options.allowReconnect)
                 || (options.maxReconnectAttempts >= 0 && passes > options.maxReconnectAttempts)
+            // A client that keeps retrying says why at warn: after the first failed pass, then at most every
+            // `connectWarnIntervalMillis` (a retry loop must not flood the log). One that gives up on its first
+            // connect leaves the reporting to its caller, which gets the error.
+            let now = ClientSocket.nowNanos()
+            if !giveUp && (passes == 1 || now &- lastWarned >= UInt64(Self.connectWarnIntervalMillis) * 1_000_000) {
+                lastWarned = now
+                log.warn(initial ? "connect_failed" : "reconnect_failed",
+                         ["reason": lastError.description, "attempts": passes, "retrying": "yes"])
+            }
             if giveUp {
+                if !initial { log.warn("reconnect_gave_up", ["reason": lastError.description, "attempts": passes]) }
                 let waiter = lock.withLock { () -> CheckedContinuation<Void, Error>? in
                     let w = initialWaiter
                     initialWaiter = nil
@@ -152,6 +164,9 @@ extension ClientCore: ServerOpHandler {
         }
         return false
     }
+
+    /// How often a retrying client repeats its connection failure at warn level.
+    static let connectWarnIntervalMillis = 30_000
 
     /// Handshake with one server: INFO, CONNECT+PING, PONG; then re-subscribe and hand the socket to the writer.
     private func connect(to server: ServerAddress, buffer: UnsafeMutableRawBufferPointer, initial: Bool) throws(NATSClientError) {

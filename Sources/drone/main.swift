@@ -14,6 +14,11 @@ let usage = """
                  [--allow-exec /path/a,/path/b] [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N]]
                  [--api openai|anthropic --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]
                   [--api-stream]]
+                 [--max-task-ms N] [--max-output-bytes N]
+                 [--exec-env-allow NAMES] [--exec-max-open-files N] [--exec-max-file-size-mb N]
+                 [--exec-max-cpu-seconds N] [--exec-max-memory-mb N]
+                 [--wasm-max-memory-mb N] [--wasm-max-table-elements N] [--wasm-max-fuel N]
+                 [--wasm-max-open-files N] [--wasm-max-scratch-mb N] [--wasm-module-cache N] [--wasm-module-cache-mb N]
                  [--log-level LEVEL]
 
     A Hive worker: connects to honeycombd's bus, announces its tier and capabilities, runs leased tasks
@@ -36,6 +41,25 @@ let usage = """
                            ANTHROPIC_API_KEY; never logged)
       --api-concurrency N  requests in flight to the provider at once (default 4)
       --api-stream         (openai) request a streamed (SSE) completion and assemble it
+    Limits (the drone's own: a task may ask for less, never more; 0 turns off the ones marked "0: off"):
+      --max-task-ms N      longest any task runs here, whatever timeout it came with (default 3600000)
+      --max-output-bytes N output kept per exec or wasm task (default 65536)
+      --exec-env-allow NAMES  task environment variables exec processes may see: names, or prefixes ending
+                           in * (default HIVE_*; PATH, HOME, TMPDIR and LD_* stay the drone's unless named)
+      --exec-max-open-files N   open files per exec process, RLIMIT_NOFILE (default 1024)
+      --exec-max-file-size-mb N largest file an exec process writes, RLIMIT_FSIZE (default 1024; 0: off)
+      --exec-max-cpu-seconds N  CPU seconds per exec process, RLIMIT_CPU (default 0: off)
+      --exec-max-memory-mb N    address space per exec process, RLIMIT_AS (default 0: off)
+                           (core dumps are always off; each exec task runs in its own process group,
+                           killed whole at its timeout, on cancel and when the drone stops)
+      --wasm-max-memory-mb N    linear memory per wasm task (default 256, at most 4095; tasks get 64
+                           unless they ask, with memory_mb)
+      --wasm-max-table-elements N  table elements per wasm instance, all tables (default 1000000)
+      --wasm-max-fuel N    instructions per wasm task (default 100000000000)
+      --wasm-max-open-files N   files a wasm task holds open in /scratch (default 64)
+      --wasm-max-scratch-mb N   bytes a wasm task writes to /scratch (default 64)
+      --wasm-module-cache N     compiled modules kept (default 64)
+      --wasm-module-cache-mb N  bytes of compiled modules kept (default 256)
     Backends: exec (allow-listed commands), wasm (WebAssembly modules from honeycombd, sandboxed), noop, sleep,
     and model (llama.cpp) with --model.
     """
@@ -60,6 +84,11 @@ var apiKeyEnv: String?
 var apiConcurrency = 4
 var apiStream = false
 var name = HostName.current
+var maxTaskMillis = 3_600_000
+var outputCap = 64 * 1024
+var execLimits = ExecLimits()
+var execEnvAllowed = ExecEnvironmentPolicy.defaultAllowed
+var wasmLimits = WasmDroneLimits()
 let args = Array(CommandLine.arguments.dropFirst())
 if args.first == "bench" { runModelBenchmark(Array(args.dropFirst())) }
 var i = 0
@@ -67,6 +96,13 @@ var i = 0
     i += 1
     guard i < args.count else { fail("option \(args[i - 1]) needs a value\n\n\(usage)") }
     return args[i]
+}
+/// The option's value as a whole number within `range`, or the process ends naming the option and the range.
+@MainActor func number<T: FixedWidthInteger>(_ range: ClosedRange<T>, _ what: String = "a number") -> T {
+    let flag = args[i]
+    let text = value()
+    guard let n = T(text), range.contains(n) else { fail("\(flag) takes \(what) from \(range.lowerBound) to \(range.upperBound), not '\(text)'") }
+    return n
 }
 while i < args.count {
     switch args[i] {
@@ -79,19 +115,28 @@ while i < args.count {
         guard let parsed = Tier(rawValue: t) else { fail("--tier takes edge, worker or core, not '\(t)'") }
         tier = parsed
     case "--name": name = value()
-    case "--slots":
-        guard let n = Int(value()), n >= 1, n <= 4096 else { fail("--slots takes a number from 1 to 4096") }
-        slots = n
+    case "--slots": slots = number(1...4096)
+    case "--max-task-ms": maxTaskMillis = number(1...(7 * 24 * 3_600_000), "milliseconds")
+    case "--max-output-bytes": outputCap = number(0...(64 << 20), "bytes")
+    case "--exec-env-allow":
+        execEnvAllowed = value().split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    case "--exec-max-open-files": execLimits.maxOpenFiles = number(3...1_048_576)
+    case "--exec-max-file-size-mb": execLimits.maxFileSizeMB = number(0...(1 << 30), "MiB")
+    case "--exec-max-cpu-seconds": execLimits.maxCPUSeconds = number(0...(1 << 31), "seconds")
+    case "--exec-max-memory-mb": execLimits.maxAddressSpaceMB = number(0...(1 << 30), "MiB")
+    case "--wasm-max-memory-mb": wasmLimits.maxMemoryMB = number(1...4095, "MiB")
+    case "--wasm-max-table-elements": wasmLimits.maxTableElements = number(0...(1 << 28))
+    case "--wasm-max-fuel": wasmLimits.maxFuel = number(1...Int64.max, "instructions")
+    case "--wasm-max-open-files": wasmLimits.maxOpenFiles = number(0...4096)
+    case "--wasm-max-scratch-mb": wasmLimits.maxScratchMB = number(0...(1 << 20), "MiB")
+    case "--wasm-module-cache": wasmLimits.cacheModules = number(0...100_000, "modules")
+    case "--wasm-module-cache-mb": wasmLimits.cacheBytes = number(0...(1 << 20), "MiB") << 20
     case "--allow-exec":
         allowExec = value().split(separator: ",").map(String.init)
         for p in allowExec where !p.hasPrefix("/") { fail("--allow-exec takes absolute paths; '\(p)' is not one") }
     case "--model": modelPath = value()
-    case "--ctx":
-        guard let n = Int(value()), n >= 16 else { fail("--ctx takes a number of tokens (at least 16)") }
-        contextLength = n
-    case "--threads":
-        guard let n = Int32(value()), n >= 1 else { fail("--threads takes a positive number") }
-        threads = n
+    case "--ctx": contextLength = number(16...(1 << 22), "tokens")
+    case "--threads": threads = number(1...1024)
     case "--gpu-layers":
         guard let n = Int32(value()) else { fail("--gpu-layers takes a number") }
         gpuLayers = n
@@ -100,9 +145,7 @@ while i < args.count {
     case "--api-model": apiModel = value()
     case "--api-key-env": apiKeyEnv = value()
     case "--api-stream": apiStream = true
-    case "--api-concurrency":
-        guard let n = Int(value()), n >= 1 else { fail("--api-concurrency takes a positive number") }
-        apiConcurrency = n
+    case "--api-concurrency": apiConcurrency = number(1...1024)
     case "--log-level":
         guard let l = LogLevel(name: value()) else { fail("--log-level takes debug, info, warn or error") }
         Log.setLevel(l)
@@ -115,7 +158,11 @@ while i < args.count {
 let bus: NATSClientOptions
 do { bus = try NATSClientOptions(urls: urls) } catch { fail("\(error)", code: 78) }
 let modules = ModuleSource()
-var backends: [any Backend] = [ExecBackend(allowed: allowExec), NoopBackend(), SleepBackend(), WasmBackend(source: modules)]
+wasmLimits.defaultMemoryMB = min(wasmLimits.defaultMemoryMB, wasmLimits.maxMemoryMB)
+var backends: [any Backend] = [
+    ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits, environment: ExecEnvironmentPolicy(allowed: execEnvAllowed)),
+    NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits),
+]
 var loadedModel: LlamaModel?
 if let modelPath {
     do {
@@ -146,9 +193,32 @@ if let api {
                                        "key": key == nil ? "none (\(keyVariable) unset)" : "from \(keyVariable)"])
 }
 ShutdownSignal.install()
-let options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
+var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
+options.maxTaskMillis = maxTaskMillis
+// SIGTERM/SIGINT are answered in every state: before the drone has joined (connecting, announcing) it just leaves;
+// once joined it drains (finish running tasks within the grace, release the rest); a second signal leaves at once.
+let lifecycle = DroneLifecycle()
+Task.detached {
+    let signal = await ShutdownSignal.wait()
+    guard let drone = lifecycle.stop() else {
+        Log("drone").info("stopped", ["signal": signal, "state": "not joined yet"])
+        exit(0)
+    }
+    Task.detached {
+        let again = await ShutdownSignal.wait()
+        Log("drone").warn("stopped_now", ["signal": again, "state": "draining", "reason": "second signal"])
+        ExecBackend.killAll()
+        exit(1)
+    }
+    await drone.shutdown()
+    exit(0)
+}
 let drone: DroneRuntime
 do { drone = try await DroneRuntime.start(options) } catch { fail("cannot start: \(error)", code: 69) }
+if !lifecycle.joined(drone) {
+    await drone.shutdown()  // a signal came while joining
+    exit(0)
+}
 modules.connect { [drone] hash in try await drone.fetchModule(hash) }
 if let model = loadedModel {
     OSThread(name: "model-hash") {
@@ -157,6 +227,5 @@ if let model = loadedModel {
         Task { await drone.reannounce() }
     }.detach()
 }
-_ = await ShutdownSignal.wait()
-await drone.shutdown()
-exit(0)
+// The signal task above ends the process.
+while true { try? await Task.sleep(for: .seconds(3_600)) }

@@ -1,0 +1,233 @@
+"""A drone never trusts what it is sent: real honeycombd and drone processes given hostile tasks (fd hoarding modules,
+exec tasks that fork and outlive their timeout, loader variables, absurd numbers) and hostile surroundings (a wrong
+port, a wrong token). The drone stays up, says why, and stops when told."""
+import json, os, signal, subprocess, sys, time
+
+import pytest
+
+from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log
+from test_control_plane import start_drones, start_honeycombd, submit_wait
+from test_wasm import add, compile_c
+
+HUGE = 1152921504606846976  # the audit's memory_mb: once an overflow that crashed each drone the task was retried on
+
+
+def eventually(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def gone(pid):
+    """The process no longer exists (or is a zombie, holding nothing, waiting for its reaper)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def run_plan(url, tmp_path, root, name="plan"):
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"name": name, "root": root}))
+    return submit_wait(url, str(path))
+
+
+@pytest.fixture
+def hive_one_drone(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    (drone,) = start_drones(procs, url, 1, slots=3, allow="/bin/sh,/bin/sleep")
+    return url, drone
+
+
+HOARDER = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+int main(void) {
+    int n = 0;
+    char path[64];
+    for (;;) {
+        snprintf(path, sizeof path, "/scratch/f%d", n);
+        if (open(path, O_CREAT | O_WRONLY, 0644) < 0) break;
+        n++;
+    }
+    int why = errno;
+    volatile unsigned spin = 0;
+    for (unsigned i = 0; i < 3000000; i++) spin++;  /* hold them a while, beside the exec tasks */
+    printf("%d %s\n", n, why == EMFILE ? "EMFILE" : "other");
+    return 0;
+}
+"""
+
+
+def test_a_module_hoarding_files_gets_its_share_and_exec_keeps_working(hive_one_drone, tmp_path):
+    url, drone = hive_one_drone
+    _, digest, err = add(url, compile_c(tmp_path, "hoard", HOARDER))
+    assert len(digest) == 64, err
+    before = open_fds(drone.pid)
+    exec_ok = {"kind": "exec", "input": {"command": "/bin/sh", "args": ["-c", "echo exec ok"]}}
+    code, r = run_plan(url, tmp_path, {"kind": "fork", "join": "all", "children": [
+        {"kind": "wasm", "input": {"module": digest, "scratch": True}}, exec_ok, exec_ok]})
+    assert code == 0, r["goal"]
+    outputs = sorted(t["output"] for t in r["tasks"] if t.get("output"))
+    assert outputs == ["64 EMFILE\n", "exec ok\n", "exec ok\n"], "the module got --wasm-max-open-files (64), no more"
+    # Every descriptor the module opened went back when it ended, and exec still runs afterwards.
+    assert eventually(lambda: open_fds(drone.pid) <= before + 4), (before, open_fds(drone.pid))
+    code, r = submit_wait(url, "--exec", "/bin/sh", "-c", "echo after", "--count", "3")
+    assert code == 0 and [t["output"] for t in r["tasks"]] == ["after\n"] * 3
+    assert drone.poll() is None
+
+
+def test_an_exec_timeout_ends_the_task_and_kills_its_grandchild(hive_one_drone, tmp_path):
+    url, drone = hive_one_drone
+    pidfile = tmp_path / "grandchild.pid"
+    started = time.monotonic()
+    code, r = run_plan(url, tmp_path, {"kind": "exec", "timeout_ms": 2000, "max_attempts": 1, "input": {
+        "command": "/bin/sh", "args": ["-c", f"/bin/sleep 15 & echo $! > {pidfile}; wait"]}})
+    took = time.monotonic() - started
+    assert code == 1
+    task = r["tasks"][0]
+    assert task["state"] == "dead" and "timed out after 2000 ms" in task["error"], task
+    assert took < 10, f"the slot was held {took:.1f} s"
+    pid = int(pidfile.read_text())
+    assert eventually(lambda: gone(pid), timeout=5), "the task's /bin/sleep outlived its timeout"
+    assert drone.poll() is None
+
+
+def test_ld_preload_in_a_tasks_environment_never_reaches_the_child(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    start_drones(procs, url, 1, allow="/bin/sh")
+    marker = tmp_path / "ran"
+    code, r = run_plan(url, tmp_path, {"kind": "exec", "max_attempts": 1, "input": {
+        "command": "/bin/sh", "args": ["-c", f"echo \"[$LD_PRELOAD]\" > {marker}"],
+        "env": {"LD_PRELOAD": "/tmp/evil.so", "HIVE_NOTE": "x"}}})
+    assert code == 1
+    error = r["tasks"][0]["error"]
+    assert "environment variable LD_PRELOAD is not allowed on this drone" in error and "--exec-env-allow" in error
+    assert not marker.exists(), "the process never started with the loader variable"
+    # Names the drone allows pass; the drone's own PATH stays.
+    code, r = run_plan(url, tmp_path, {"kind": "exec", "input": {
+        "command": "/bin/sh", "args": ["-c", "echo $HIVE_NOTE $PATH"], "env": {"HIVE_NOTE": "allowed"}}}, name="ok")
+    assert code == 0 and r["tasks"][0]["output"] == "allowed /usr/local/bin:/usr/bin:/bin\n"
+
+
+# Twelve funcref tables of ten million elements: the audit's 111-byte module that cost 0.7 GB per task.
+TWELVE_TABLES = bytes([0, 0x61, 0x73, 0x6D, 1, 0, 0, 0, 4, 73, 12]) + bytes([0x70, 0x00, 0x80, 0xAD, 0xE2, 0x04]) * 12
+
+
+def test_absurd_wasm_numbers_are_clamped_or_refused_and_the_drone_stays_up(hive_one_drone, tmp_path):
+    url, drone = hive_one_drone
+    _, upper, _ = add(url, compile_c(tmp_path, "hello", '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n'))
+    code, r = run_plan(url, tmp_path, {"kind": "wasm", "max_attempts": 2, "input": {
+        "module": upper, "memory_mb": HUGE, "fuel": 2**62}})
+    if code != 0:  # honeycombd may refuse the number at submission: then nothing reached a drone
+        assert "memory_mb" in json.dumps(r)
+    else:
+        assert r["tasks"][0]["output"] == "hi\n" and r["tasks"][0]["attempts"] == 1, "clamped to the drone's maximum"
+    (tmp_path / "tables.wasm").write_bytes(TWELVE_TABLES)
+    code, tables, err = add(url, tmp_path / "tables.wasm")
+    assert code == 0, err
+    code, r = run_plan(url, tmp_path, {"kind": "wasm", "input": {"module": tables}}, name="tables")
+    task = r["tasks"][0]
+    assert code == 1 and task["state"] == "dead" and task["attempts"] == 1, task
+    assert "tables need 120000000 elements" in task["error"] and "--wasm-max-table-elements" in task["error"]
+    assert drone.poll() is None
+    assert len(json.loads(hive("drones", "--json", "--honeycomb", url).stdout)) == 1
+
+
+def test_a_huge_top_k_runs_clamped_on_a_model_drone(procs, tmp_path):
+    model = tmp_path / "tiny.gguf"
+    subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "models", "make_test_model.py"), str(model)], check=True)
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    d = procs.start([DRONE, "--honeycomb", url, "--model", str(model), "--ctx", "256"])
+    wait_for_log(d, "event=joined")
+    code, r = run_plan(url, tmp_path, {"kind": "model", "max_attempts": 2, "input": {
+        "prompt": "the hive", "max_tokens": 4, "top_k": 3000000000, "temperature": 0.7, "seed": 1}})
+    if code == 0:
+        assert r["tasks"][0]["attempts"] == 1 and r["tasks"][0]["usage"]["generated_tokens"] >= 1
+    else:  # refused at submission by honeycombd
+        assert "top_k" in json.dumps(r)
+    assert d.poll() is None
+
+
+def stops_promptly(proc, sig=signal.SIGTERM, within=5.0):
+    proc.send_signal(sig)
+    started = time.monotonic()
+    proc.wait(timeout=within + 5)
+    return time.monotonic() - started < within
+
+
+def test_a_drone_pointed_at_a_wrong_port_warns_why_and_stops_on_sigterm(procs):
+    port = free_port()
+    d = procs.start([DRONE, "--honeycomb", f"nats://127.0.0.1:{port}", "--name", "lost"])
+    lines = "".join(wait_for_log(d, "event=connect_failed", timeout=10))
+    assert "level=warn" in lines and "Connection refused" in lines, lines
+    assert stops_promptly(d)
+    d2 = procs.start([DRONE, "--honeycomb", f"nats://127.0.0.1:{port}", "--name", "lost"])
+    wait_for_log(d2, "event=connect_failed", timeout=10)
+    assert stops_promptly(d2, signal.SIGINT)
+    # The CLI on the same wrong port: a clear error at once, not a hang.
+    started = time.monotonic()
+    r = hive("status", "--honeycomb", f"nats://127.0.0.1:{port}", timeout=30)
+    assert r.returncode != 0 and f"127.0.0.1:{port}" in r.stderr, r.stderr
+    assert time.monotonic() - started < 15
+
+
+def test_a_drone_with_a_wrong_token_warns_why_and_stops_on_sigterm(procs, tmp_path):
+    port = free_port()
+    start_honeycombd(procs, tmp_path, port, extra={"auth": {"token": "right"}})
+    d = procs.start([DRONE, "--honeycomb", f"nats://wrong@127.0.0.1:{port}", "--name", "locked-out"])
+    lines = "".join(wait_for_log(d, "event=connect_failed", timeout=10))
+    assert "level=warn" in lines and "Authorization Violation" in lines, lines
+    assert "wrong" not in lines, "the token is never logged"
+    assert stops_promptly(d)
+    started = time.monotonic()
+    r = hive("status", "--honeycomb", f"nats://wrong@127.0.0.1:{port}", timeout=30)
+    assert r.returncode != 0 and "Authorization Violation" in r.stderr, r.stderr
+    assert time.monotonic() - started < 15
+
+
+def test_a_drone_on_a_bus_without_honeycombd_stops_on_sigterm(procs):
+    port = procs.nats_server()
+    d = procs.start([DRONE, "--honeycomb", f"nats://127.0.0.1:{port}", "--name", "waiting"])
+    wait_for_log(d, "event=hello_unanswered", timeout=10)
+    assert stops_promptly(d)
+
+
+def test_a_joined_drone_whose_honeycombd_died_stops_on_sigterm(procs, tmp_path):
+    port = free_port()
+    hc = start_honeycombd(procs, tmp_path, port)
+    (d,) = start_drones(procs, f"nats://127.0.0.1:{port}", 1)
+    hc.send_signal(signal.SIGKILL)
+    hc.wait()
+    wait_for_log(d, "event=reconnect_failed", timeout=10)
+    assert stops_promptly(d)
+
+
+def test_a_second_signal_while_draining_leaves_at_once_and_takes_the_exec_group_along(hive_one_drone, tmp_path):
+    url, drone = hive_one_drone
+    pidfile = tmp_path / "sleeper.pid"
+    sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
+                            f"/bin/sleep 30 & echo $! > {pidfile}; wait", "--honeycomb", url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sub.communicate(timeout=15)
+    assert eventually(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+    pid = int(pidfile.read_text())
+    drone.send_signal(signal.SIGTERM)  # drains: the running task gets its grace period
+    assert not eventually(lambda: drone.poll() is not None, timeout=1), "still draining"
+    assert stops_promptly(drone, signal.SIGTERM, within=3)
+    assert eventually(lambda: gone(pid), timeout=5), "the task's process group went with the drone"
