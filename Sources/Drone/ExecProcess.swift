@@ -73,12 +73,6 @@ final class ExecRun: @unchecked Sendable {
 
     private static func errnoText(_ e: Int32) -> String { String(cString: strerror(e)) }
 
-    private static func nowNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
     private func runBlocking() -> BackendOutcome {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hive-exec-\(UUID().uuidString)")
         do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
@@ -128,7 +122,7 @@ final class ExecRun: @unchecked Sendable {
         defer { chunk.deallocate() }
         var fed = 0
         if stdin.isEmpty { close(input[1]); input[1] = -1 }
-        let deadline = Self.nowNanos() &+ UInt64(timeoutMillis) &* 1_000_000
+        let deadline = Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(millis: timeoutMillis))
         var status: Int32 = -1
         var leaderDone = false
         var drainUntil: UInt64 = 0
@@ -143,10 +137,10 @@ final class ExecRun: @unchecked Sendable {
                 status = hive_reap(child)
                 ProcessGroups.remove(child)
                 leaderDone = true
-                drainUntil = Self.nowNanos() &+ Self.drainMillis * 1_000_000
+                drainUntil = Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(millis: Int(Self.drainMillis)))
                 if input[1] >= 0 { close(input[1]); input[1] = -1 }
             }
-            let now = Self.nowNanos()
+            let now = Monotonic.now()
             if leaderDone && (output[0] < 0 || now >= drainUntil) { break }
             if !leaderDone && now >= deadline { kill(reason: "timed out after \(timeoutMillis) ms") }
             var fds: [pollfd] = []

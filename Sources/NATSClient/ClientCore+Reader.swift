@@ -136,7 +136,7 @@ extension ClientCore: ServerOpHandler {
             // A client that keeps retrying says why at warn: after the first failed pass, then at most every
             // `connectWarnIntervalMillis` (a retry loop must not flood the log). One that gives up on its first
             // connect leaves the reporting to its caller, which gets the error.
-            let now = ClientSocket.nowNanos()
+            let now = Monotonic.now()
             if !giveUp && (passes == 1 || now &- lastWarned >= UInt64(Self.connectWarnIntervalMillis) * 1_000_000) {
                 lastWarned = now
                 log.warn(initial ? "connect_failed" : "reconnect_failed",
