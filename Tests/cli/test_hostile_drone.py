@@ -1,7 +1,7 @@
 """A drone never trusts what it is sent: real honeycombd and drone processes given hostile tasks (fd hoarding modules,
 exec tasks that fork and outlive their timeout, loader variables, absurd numbers) and hostile surroundings (a wrong
 port, a wrong token). The drone stays up, says why, and stops when told."""
-import json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys, threading, time
 
 import pytest
 
@@ -127,15 +127,69 @@ def test_ld_preload_in_a_tasks_environment_never_reaches_the_child(procs, tmp_pa
 TWELVE_TABLES = bytes([0, 0x61, 0x73, 0x6D, 1, 0, 0, 0, 4, 73, 12]) + bytes([0x70, 0x00, 0x80, 0xAD, 0xE2, 0x04]) * 12
 
 
-def test_absurd_wasm_numbers_are_clamped_or_refused_and_the_drone_stays_up(hive_one_drone, tmp_path):
+def refused_at_submission(url, tmp_path, root, field):
+    """honeycombd refuses the number with the field's name: nothing reaches a drone."""
+    path = tmp_path / "refused.json"
+    path.write_text(json.dumps({"name": "refused", "root": root}))
+    r = hive("submit", str(path), "--json", "--honeycomb", url)
+    return r.returncode != 0 and field in r.stderr
+
+
+def run_under_stand_in(procs, drone_args, kind, task_input, modules=None):
+    """A compromised or buggy control plane sends the numbers anyway: a stand-in on a plain nats-server welcomes a
+    drone, serves it modules, and assigns it one task directly. The drone's own clamps are all that stand between
+    those numbers and a crash. Returns the drone process and its result."""
+    import asyncio
+    import nats
+
+    bus = f"nats://127.0.0.1:{procs.nats_server()}"
+
+    async def control_plane():
+        nc = await nats.connect(bus)
+        joined = asyncio.get_running_loop().create_future()
+
+        async def hello(msg):
+            await msg.respond(json.dumps({"accepted": True, "heartbeat_ms": 1000}).encode())
+            if not joined.done():
+                joined.set_result(json.loads(msg.data)["drone"])
+
+        async def heartbeat(msg):
+            await msg.respond(b'{"known": true}')
+
+        async def module_get(msg):
+            await msg.respond((modules or {})[json.loads(msg.data)["module"]])
+
+        await nc.subscribe("hive.v1.drone.hello", cb=hello)
+        await nc.subscribe("hive.v1.drone.*.hb", cb=heartbeat)
+        await nc.subscribe("hive.v1.api.module_get", cb=module_get)
+        results = await nc.subscribe("hive.v1.result")
+        await nc.flush()
+        d = procs.start([DRONE, "--honeycomb", bus, *drone_args])
+        # llama.cpp writes plenty to stderr when a context is made: keep reading so the drone never blocks on it.
+        threading.Thread(target=lambda: [None for _ in d.stderr], daemon=True).start()
+        drone_id = await asyncio.wait_for(joined, 60)
+        await nc.publish(f"hive.v1.drone.{drone_id}.task", json.dumps({
+            "task": "x1.0", "goal": "x1", "attempt": 1, "token": "direct", "kind": kind, "input": task_input,
+            "index": 0, "timeout_ms": 20000}).encode())
+        while True:
+            r = json.loads((await results.next_msg(timeout=60)).data)
+            if r["task"] == "x1.0":
+                await nc.close()
+                return d, r
+
+    return asyncio.run(control_plane())
+
+
+def test_absurd_wasm_numbers_are_refused_by_honeycombd_and_clamped_by_the_drone(procs, hive_one_drone, tmp_path):
     url, drone = hive_one_drone
     _, upper, _ = add(url, compile_c(tmp_path, "hello", '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n'))
-    code, r = run_plan(url, tmp_path, {"kind": "wasm", "max_attempts": 2, "input": {
-        "module": upper, "memory_mb": HUGE, "fuel": 2**62}})
-    if code != 0:  # honeycombd may refuse the number at submission: then nothing reached a drone
-        assert "memory_mb" in json.dumps(r)
-    else:
-        assert r["tasks"][0]["output"] == "hi\n" and r["tasks"][0]["attempts"] == 1, "clamped to the drone's maximum"
+    hostile = {"module": upper, "memory_mb": HUGE, "fuel": 2**62}
+    assert refused_at_submission(url, tmp_path, {"kind": "wasm", "input": {"module": upper, "memory_mb": HUGE}}, "memory_mb")
+    assert refused_at_submission(url, tmp_path, {"kind": "wasm", "input": {"module": upper, "fuel": 2**62}}, "fuel")
+    wasm = (tmp_path / "hello.wasm").read_bytes()
+    d, r = run_under_stand_in(procs, [], "wasm", hostile, modules={upper: wasm})
+    assert r["outcome"] == "succeeded" and r["output"] == "hi\n", r  # clamped to the drone's maxima
+    assert d.poll() is None
     (tmp_path / "tables.wasm").write_bytes(TWELVE_TABLES)
     code, tables, err = add(url, tmp_path / "tables.wasm")
     assert code == 0, err
@@ -147,20 +201,19 @@ def test_absurd_wasm_numbers_are_clamped_or_refused_and_the_drone_stays_up(hive_
     assert len(json.loads(hive("drones", "--json", "--honeycomb", url).stdout)) == 1
 
 
-def test_a_huge_top_k_runs_clamped_on_a_model_drone(procs, tmp_path):
+def test_a_huge_top_k_is_refused_by_honeycombd_and_clamped_by_a_model_drone(procs, tmp_path):
     model = tmp_path / "tiny.gguf"
     subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "models", "make_test_model.py"), str(model)], check=True)
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
-    d = procs.start([DRONE, "--honeycomb", url, "--model", str(model), "--ctx", "256"])
-    wait_for_log(d, "event=joined")
-    code, r = run_plan(url, tmp_path, {"kind": "model", "max_attempts": 2, "input": {
-        "prompt": "the hive", "max_tokens": 4, "top_k": 3000000000, "temperature": 0.7, "seed": 1}})
-    if code == 0:
-        assert r["tasks"][0]["attempts"] == 1 and r["tasks"][0]["usage"]["generated_tokens"] >= 1
-    else:  # refused at submission by honeycombd
-        assert "top_k" in json.dumps(r)
+    hc = start_honeycombd(procs, tmp_path, port)
+    hostile = {"prompt": "the hive", "max_tokens": 4, "top_k": 3000000000, "temperature": 0.7, "seed": 1}
+    assert refused_at_submission(url, tmp_path, {"kind": "model", "input": hostile}, "top_k")
+    hc.send_signal(signal.SIGTERM)
+    hc.wait(timeout=15)
+
+    d, r = run_under_stand_in(procs, ["--model", str(model), "--ctx", "256"], "model", hostile)
+    assert r["outcome"] == "succeeded" and r["usage"]["generated_tokens"] >= 1, r
     assert d.poll() is None
 
 
