@@ -5,24 +5,37 @@ import HiveWasm
 import NATSWire
 
 /// Where a drone gets modules it has not seen: honeycombd's store, over the bus (`DroneRuntime.fetchModule`).
+///
+/// The fetcher is set once the drone has started, and honeycombd may assign a wasm task the moment it answers the
+/// drone's hello, a little before that: such a fetch waits for the fetcher instead of failing the task.
 public final class ModuleSource: @unchecked Sendable {
     private let lock = PosixLock()
     private var fetcher: (@Sendable (String) async throws -> [UInt8])?
+    private var waiting: [CheckedContinuation<@Sendable (String) async throws -> [UInt8], Never>] = []
 
     public init() {}
 
     /// Set once the drone is connected.
-    public func connect(_ fetch: @escaping @Sendable (String) async throws -> [UInt8]) { lock.withLock { fetcher = fetch } }
+    public func connect(_ fetch: @escaping @Sendable (String) async throws -> [UInt8]) {
+        let ready = lock.withLock { () -> [CheckedContinuation<@Sendable (String) async throws -> [UInt8], Never>] in
+            fetcher = fetch
+            defer { waiting = [] }
+            return waiting
+        }
+        for w in ready { w.resume(returning: fetch) }
+    }
 
     func fetch(_ hash: String) async throws -> [UInt8] {
-        guard let f = lock.withLock({ fetcher }) else { throw WasmBackendError.notConnected }
+        let f = await withCheckedContinuation { (c: CheckedContinuation<@Sendable (String) async throws -> [UInt8], Never>) in
+            let now: (@Sendable (String) async throws -> [UInt8])? = lock.withLock {
+                if let fetcher { return fetcher }
+                waiting.append(c)
+                return nil
+            }
+            if let now { c.resume(returning: now) }
+        }
         return try await f(hash)
     }
-}
-
-enum WasmBackendError: Error, CustomStringConvertible {
-    case notConnected
-    var description: String { "the drone is not connected to honeycombd yet" }
 }
 
 /// What a drone lets any one wasm task use, whatever the task asks: a task may ask for less (`memory_mb`, `fuel`),
