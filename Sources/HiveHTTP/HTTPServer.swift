@@ -5,6 +5,7 @@ import CEpoll
 import Dispatch
 import HiveLog
 import HiveSystem
+import NATSWire
 import Synchronization
 
 /// Why the HTTP server could not start.
@@ -133,8 +134,8 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        var evictedSinceLog = 0
-        var lastEvictionLog = ContinuousClock.now - .seconds(1)  // the first eviction is logged at once
+        // One line a second at most for each: a flood of connections must not become a flood of log lines.
+        let refusals = LogThrottle(intervalMillis: 1_000), evictions = LogThrottle(intervalMillis: 1_000)
         while !stopping.load(ordering: .acquiring) {
             var peer = sockaddr_storage()
             var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -154,20 +155,18 @@ public final class HTTPServer: @unchecked Sendable {
             let id: UInt64
             switch connections.admit(fd: fd, address: address) {
             case .failure(let refusal):
-                log.warn("connection_refused", ["address": address, "reason": refusal.description])
+                if let suppressed = refusals.admit(now: Monotonic.now()) {
+                    log.warn("connection_refused", ["address": address, "reason": refusal.description, "suppressed": suppressed])
+                }
                 Self.setTimeout(fd, SO_SNDTIMEO, 1)
                 _ = Self.write(fd, HTTPResponse.error(503, refusal.description).serialized(keepAlive: false))
                 close(fd)
                 continue
             case .success(let (admitted, evicted)):
                 id = admitted
-                // One line per second at most: a flood of connections must not become a flood of log lines.
-                evictedSinceLog += evicted.count
-                if evictedSinceLog > 0 && ContinuousClock.now - lastEvictionLog >= .seconds(1) {
-                    log.warn("connections_evicted", ["count": evictedSinceLog, "last_address": evicted.last?.address ?? "",
+                if let last = evicted.last, let suppressed = evictions.admit(now: Monotonic.now()) {
+                    log.warn("connections_evicted", ["count": evicted.count, "suppressed": suppressed, "last_address": last.address,
                                                      "reason": "connection cap reached (http_max_connections \(options.maxConnections), per address \(options.maxConnectionsPerAddress)); idle or unauthenticated connections make room"])
-                    evictedSinceLog = 0
-                    lastEvictionLog = .now
                 }
             }
             OSThread(name: "http-conn") { [self] in
@@ -182,16 +181,17 @@ public final class HTTPServer: @unchecked Sendable {
     private static func address(_ storage: sockaddr_storage) -> String {
         var s = storage
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        func written() -> String { String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         return withUnsafePointer(to: &s) { p -> String in
             if Int32(p.pointee.ss_family) == AF_INET6 {
                 return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
                     var addr = a.pointee.sin6_addr
-                    return inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil ? String(cString: text) : "?"
+                    return inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil ? written() : "?"
                 }
             }
             return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
                 var addr = a.pointee.sin_addr
-                return inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil ? String(cString: text) : "?"
+                return inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil ? written() : "?"
             }
         }
     }

@@ -103,7 +103,8 @@ public enum ModuleDecoder {
         switch try s.byte() {
         case 0x00: return Limits(min: try s.u32(), max: nil)
         case 0x01: return Limits(min: try s.u32(), max: try s.u32())
-        case 0x02, 0x03 where memory: throw s.fail("shared memory (threads) is not supported", at: at)
+        case 0x02: throw s.fail("shared memory (threads) is not supported", at: at)
+        case 0x03 where memory: throw s.fail("shared memory (threads) is not supported", at: at)
         default: throw s.fail("integer too large (malformed limits flag)", at: at)
         }
     }

@@ -11,6 +11,11 @@ func tempDir() -> String {
     return d
 }
 
+/// The payload length in the header of the record at `offset` (`[u32 length][u32 crc32][JSON]`).
+func recordLength(_ bytes: [UInt8], at offset: Int) -> Int {
+    Int(UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24)
+}
+
 func someEvents(_ n: Int) -> [JournalEvent] {
     (0..<n).map { i in
         .goalSubmitted(goal: "g\(i + 1)", spec: GoalSpec(root: .fork([TaskSpec(kind: "noop")])), at: Int64(i))
@@ -83,9 +88,8 @@ func someEvents(_ n: Int) -> [JournalEvent] {
         j.close()
         let path = dir + "/journal.log"
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        let first = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
-        let second = 8 + first
-        let secondLength = Int(UInt32(bytes[second]) | UInt32(bytes[second + 1]) << 8)
+        let second = 8 + recordLength(bytes, at: 0)
+        let secondLength = recordLength(bytes, at: second)
         bytes[second + 8 + secondLength - 5] ^= 0x01  // near its end: the goal id stays readable
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let (j2, recovered) = try Journal.open(directory: dir)
@@ -137,7 +141,7 @@ func someEvents(_ n: Int) -> [JournalEvent] {
         var ranges: [Range<Int>] = []
         var off = 0
         while off < bytes.count {
-            let n = Int(UInt32(bytes[off]) | UInt32(bytes[off + 1]) << 8 | UInt32(bytes[off + 2]) << 16 | UInt32(bytes[off + 3]) << 24)
+            let n = recordLength(bytes, at: off)
             ranges.append(off..<(off + 8 + n))
             off += 8 + n
         }
