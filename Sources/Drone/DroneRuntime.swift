@@ -15,6 +15,9 @@ public struct DroneOptions: Sendable {
     public var tier: Tier
     public var slots: Int
     public var backends: [any Backend]
+    /// The drone's id on the bus (`hive.v1.drone.<id>.…`): the name its credential was issued for. Nil: its name
+    /// plus a random suffix (drones sharing one credential, e.g. several on one host under the default name).
+    public var id: DroneID?
     /// Time given to running tasks on SIGTERM before they are released back to the hive.
     public var shutdownGraceMillis = 10_000
     /// The longest a task may run here (`--max-task-ms`), whatever timeout honeycombd sent: an assignment's
@@ -40,6 +43,8 @@ public struct DroneOptions: Sendable {
 /// heartbeat says so and the drone announces itself again.
 public actor DroneRuntime {
     public nonisolated let id: DroneID
+    /// This process's `DroneHello.instance` (honeycombd tells a restart from a re-announcement by it).
+    private let instance: String
     private let options: DroneOptions
     private let client: NATSClient
     private let backends: [String: any Backend]
@@ -54,7 +59,8 @@ public actor DroneRuntime {
 
     private init(options: DroneOptions, client: NATSClient) {
         var rng = SystemRandomNumberGenerator()
-        id = "\(options.name.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })-\(String(rng.next() % 0xFFFFFF, radix: 16))"
+        id = options.id ?? "\(options.name.filter { $0.isASCII && ($0.isLetter || $0.isNumber) || $0 == "-" || $0 == "_" }.prefix(48))-\(String(rng.next() % 0xFFFFFF, radix: 16))"
+        instance = String(rng.next(), radix: 36)
         self.options = options
         self.client = client
         backends = Dictionary(options.backends.map { ($0.kind, $0) }) { first, _ in first }
@@ -107,7 +113,7 @@ public actor DroneRuntime {
         let models = backends.values.flatMap(\.models)
         return DroneHello(drone: id, name: options.name, tier: options.tier, slots: options.slots,
                           capabilities: caps.sorted(), host: host, version: HiveVersion.current,
-                          models: models.isEmpty ? nil : models)
+                          models: models.isEmpty ? nil : models, instance: instance)
     }
 
     /// Announces the drone again (its capabilities changed, e.g. a model's hash became known).
@@ -141,7 +147,7 @@ public actor DroneRuntime {
         var unanswered = 0
         while !Task.isCancelled && !draining {
             do {
-                let reply = try await client.request(APISubject.droneHello, Array(encoder.encode(hello)), timeout: 2)
+                let reply = try await client.request(APISubject.hello(id), Array(encoder.encode(hello)), timeout: 2)
                 let answer = try JSONDecoder().decode(HelloReply.self, from: Data(reply.payload))
                 guard answer.accepted else {
                     log.error("refused", ["reason": answer.reason ?? "?"])
@@ -255,7 +261,7 @@ public actor DroneRuntime {
 
     private func report(_ a: Assignment, _ r: TaskResult, headers: NATSHeaders? = nil) {
         guard let body = r.fastJSON ?? (try? encoder.encode(r)).map({ Array($0) }) else { return }
-        do { try client.publish(APISubject.results, body, headers: headers) } catch {
+        do { try client.publish(APISubject.result(id), body, headers: headers) } catch {
             log.warn("result_not_sent", ["task": a.task, "reason": "\(error)"])
         }
     }

@@ -29,20 +29,38 @@ public enum APISubject {
     /// Request/reply: empty → `ModuleList` (every stored module, the bytes they take and the quota).
     public static let modules = "hive.v1.api.modules"
 
-    /// drone → honeycombd, request/reply: `DroneHello` → `HelloReply`.
-    public static let droneHello = "hive.v1.drone.hello"
+    // Every subject a drone publishes carries its id, and a drone's credential allows it only its own subjects
+    // (ARCHITECTURE: Trust): honeycombd takes the sender from the subject (`drone(in:)`), never from the payload.
+
+    /// drone → honeycombd, request/reply on `hive.v1.drone.<id>.hello`: `DroneHello` → `HelloReply`.
+    public static func hello(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).hello" }
+    public static let hellos = "hive.v1.drone.*.hello"
     /// drone → honeycombd, request/reply on `hive.v1.drone.<id>.hb`: `Heartbeat` → `HeartbeatReply`.
     public static func heartbeat(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).hb" }
     public static let heartbeats = "hive.v1.drone.*.hb"
     /// drone → honeycombd: the drone is shutting down (no new leases).
     public static func bye(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).bye" }
     public static let byes = "hive.v1.drone.*.bye"
-    /// honeycombd → drone: `Assignment`.
+    /// drone → honeycombd on `hive.v1.drone.<id>.result`: `TaskResult`.
+    public static func result(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).result" }
+    public static let results = "hive.v1.drone.*.result"
+    /// honeycombd → drone: `Assignment` (lease tokens travel only here, where only that drone may read).
     public static func assign(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).task" }
     /// honeycombd → drone: `CancelTask`.
     public static func cancelTask(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).cancel" }
-    /// drone → honeycombd: `TaskResult`.
-    public static let results = "hive.v1.result"
+
+    /// The drone id in a `hive.v1.drone.<id>.<verb>` subject.
+    public static func drone(in subject: String) -> DroneID? {
+        let parts = subject.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "hive", parts[1] == "v1", parts[2] == "drone", !parts[3].isEmpty else { return nil }
+        return String(parts[3])
+    }
+
+    /// A drone id usable as one subject token: letters, digits, `-` and `_`, 1 to 64 of them.
+    public static func isValidDroneID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64 && id.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "_" }
+    }
+
     /// honeycombd → watchers: `GoalEvent` when a goal ends.
     public static func events(_ goal: GoalID) -> String { "hive.v1.events.\(goal)" }
 }

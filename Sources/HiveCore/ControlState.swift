@@ -467,21 +467,36 @@ public final class ControlState {
 
     // MARK: Registry (not journaled)
 
-    public func hello(_ h: DroneHello, now: Int64) -> HelloReply {
+    /// A drone announces itself (first, or again after honeycombd restarted or marked it lost). Returns the reply,
+    /// and the events to journal: when the hello comes from a new process under a known id (the drone restarted),
+    /// the work its earlier process held is gone and goes back to pending.
+    public func hello(_ h: DroneHello, now: Int64) -> (HelloReply, [JournalEvent]) {
         guard h.slots > 0 && h.slots <= 4096 else {
-            return HelloReply(accepted: false, reason: "slots must be between 1 and 4096", heartbeatMillis: config.heartbeatMillis)
+            return (HelloReply(accepted: false, reason: "slots must be between 1 and 4096", heartbeatMillis: config.heartbeatMillis), [])
         }
         var d = DroneRecord(id: h.drone, name: h.name, tier: h.tier, slots: h.slots, capabilities: Set(h.capabilities),
                             host: h.host, lastSeen: now)
         d.model = h.models?.first?.name ?? h.capabilities.first { $0.hasPrefix("model:") }.map { String($0.dropFirst(6)) }
+        d.instance = h.instance
+        var events: [JournalEvent] = []
         if let old = drones[h.drone] {
-            // A drone announcing itself again keeps the tasks it still holds leases for.
-            d.running = old.running.filter { tasks[$0]?.lease?.drone == h.drone }
             d.completed = old.completed
             d.failed = old.failed
+            let held = old.running.filter { tasks[$0]?.lease?.drone == h.drone }
+            if old.instance != nil && old.instance != h.instance {
+                for task in held.sorted() {
+                    guard let t = tasks[task] else { continue }
+                    events.append(.taskExpired(task: task, attempt: t.attempts, reason: "drone \(old.name) restarted",
+                                               countsAttempt: true, at: now))
+                }
+            } else {
+                // The same process announcing itself again keeps the tasks it still holds leases for.
+                d.running = held
+            }
         }
         drones[h.drone] = d
-        return HelloReply(accepted: true, heartbeatMillis: config.heartbeatMillis)
+        for e in events { apply(e) }
+        return (HelloReply(accepted: true, heartbeatMillis: config.heartbeatMillis), events)
     }
 
     /// Records a heartbeat; false when the drone is unknown or was marked lost (it must announce itself again).

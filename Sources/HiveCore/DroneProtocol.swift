@@ -1,6 +1,6 @@
 /// Messages between drones and honeycombd (JSON on the bus; subjects in `APISubject`).
 
-/// drone → honeycombd on connect (request/reply on `hive.v1.drone.hello`).
+/// drone → honeycombd on connect (request/reply on `hive.v1.drone.<id>.hello`).
 public struct DroneHello: Codable, Sendable, Equatable {
     public var drone: DroneID
     public var name: String
@@ -12,9 +12,13 @@ public struct DroneHello: Codable, Sendable, Equatable {
     public var version: String
     /// Models this drone serves (llama backend), with their descriptors.
     public var models: [ModelDescriptor]?
+    /// A random value per drone process: a hello with the same id but another instance is a restarted drone, whose
+    /// earlier process (and the work it held) is gone.
+    public var instance: String?
 
     public init(drone: DroneID, name: String, tier: Tier, slots: Int, capabilities: [String], host: HostFacts?,
-                version: String, models: [ModelDescriptor]? = nil) {
+                version: String, models: [ModelDescriptor]? = nil, instance: String? = nil) {
+        self.instance = instance
         self.drone = drone
         self.name = name
         self.tier = tier
@@ -82,7 +86,7 @@ public struct Assignment: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case task, goal, attempt, token, kind, input, index, timeoutMillis = "timeout_ms" }
 }
 
-/// drone → honeycombd on `hive.v1.result`.
+/// drone → honeycombd on `hive.v1.drone.<id>.result`.
 public struct TaskResult: Codable, Sendable, Equatable {
     /// The `error` of a `released` result when the drone had no free slot for the assignment.
     public static let noFreeSlot = "no free slot"

@@ -261,6 +261,8 @@ public struct DroneRecord: Codable, Sendable {
     /// It gave back an assignment for lack of a free slot: nothing more is leased to it until its next heartbeat
     /// says how many slots are really free (without this, lease and release chase each other in a hot loop).
     public var saturated = false
+    /// The drone process's `DroneHello.instance`.
+    public var instance: String?
 
     public var freeSlots: Int { state == .active && !saturated ? max(0, slots - running.count - occupied) : 0 }
 }

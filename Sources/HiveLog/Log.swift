@@ -47,6 +47,12 @@ public struct Log: Sendable {
 
     public func emit(_ level: LogLevel, _ event: String, _ fields: KeyValuePairs<String, Any>) {
         guard Log.enabled(level) else { return }
+        emit(level, event, fields.map { ($0.key, $0.value) })
+    }
+
+    /// The same, with fields built at run time.
+    public func emit(_ level: LogLevel, _ event: String, _ fields: [(String, Any)]) {
+        guard Log.enabled(level) else { return }
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let millis = Int(ts.tv_sec) * 1000 + Int(ts.tv_nsec) / 1_000_000

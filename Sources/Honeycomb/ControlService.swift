@@ -39,6 +39,8 @@ public actor ControlService {
     nonisolated let feed = EventFeed()
     private var dirtyTasks: Set<TaskID> = []
     private var dirtyGoals: Set<GoalID> = []
+    /// One log throttle per kind of refused drone message (bounded: reasons are a handful of kinds).
+    private var rejectionLogs: [String: LogThrottle] = [:]
     /// Counters and histograms for `/metrics` (since this process started).
     private var counters = ServiceCounters()
     nonisolated let dispatchLatency = Histogram()
@@ -123,7 +125,7 @@ public actor ControlService {
     }
 
     private func subscribe() throws {
-        let hello = try client.subscribe(APISubject.droneHello, queue: "honeycombd")
+        let hello = try client.subscribe(APISubject.hellos, queue: "honeycombd")
         let heartbeats = try client.subscribe(APISubject.heartbeats, queue: "honeycombd")
         let byes = try client.subscribe(APISubject.byes, queue: "honeycombd")
         let results = try client.subscribe(APISubject.results, queue: "honeycombd")
@@ -145,7 +147,12 @@ public actor ControlService {
                 let decoder = JSONDecoder()
                 for await m in results {
                     guard let r = try? decoder.decode(TaskResult.self, from: Data(m.payload)) else {
-                        Log("scheduler").warn("result_rejected", ["reason": "unreadable result", "bytes": m.payload.count])
+                        self.rejected("unreadable result", ["subject": m.subject, "bytes": m.payload.count])
+                        continue
+                    }
+                    // The sender is the drone whose subject it came on (only it may publish there), never the payload.
+                    guard APISubject.drone(in: m.subject) == r.drone else {
+                        self.rejected("result from another drone's subject", ["task": r.task, "drone": r.drone, "subject": m.subject])
                         continue
                     }
                     // The hot path: decide, then encode and send the next assignments without re-entering.
@@ -430,7 +437,14 @@ public actor ControlService {
             publish(reply, HelloReply(accepted: false, reason: "unreadable hello", heartbeatMillis: state.config.heartbeatMillis))
             return
         }
-        let answer = state.hello(h, now: now)
+        guard APISubject.drone(in: m.subject) == h.drone, APISubject.isValidDroneID(h.drone) else {
+            rejected("hello from another drone's subject", ["drone": h.drone, "subject": m.subject])
+            publish(reply, HelloReply(accepted: false, reason: "a drone says hello on its own subject (hive.v1.drone.<its id>.hello) with an id of letters, digits, - and _",
+                                      heartbeatMillis: state.config.heartbeatMillis))
+            return
+        }
+        let (answer, events) = state.hello(h, now: now)
+        record(events)
         publish(reply, answer)
         log.info("drone_joined", ["drone": h.drone, "name": h.name, "tier": h.tier.rawValue, "slots": h.slots,
                                   "accepted": answer.accepted])
@@ -439,6 +453,10 @@ public actor ControlService {
 
     private func handleHeartbeat(_ m: NATSMessage) {
         guard let hb = try? JSONDecoder().decode(Heartbeat.self, from: Data(m.payload)) else { return }
+        guard APISubject.drone(in: m.subject) == hb.drone else {
+            rejected("heartbeat from another drone's subject", ["drone": hb.drone, "subject": m.subject])
+            return
+        }
         let known = state.heartbeat(hb, now: now)
         if let reply = m.reply { publish(reply, HeartbeatReply(known: known)) }
     }
@@ -458,9 +476,21 @@ public actor ControlService {
             record(events)
             return lease()
         case .failure(let why):
-            log.warn("result_rejected", ["task": r.task, "drone": r.drone, "attempt": r.attempt, "reason": why.description])
+            rejected(why.description, ["task": r.task, "drone": r.drone, "attempt": r.attempt])
             return []
         }
+    }
+
+    /// Logs a message from a drone that was refused: a warning the operator sees, at most one line a second per
+    /// reason (a hostile or broken drone can send them as fast as it likes).
+    private func rejected(_ reason: String, _ fields: KeyValuePairs<String, Any>) {
+        let throttle = rejectionLogs[reason] ?? {
+            let t = LogThrottle(intervalMillis: 1_000)
+            if rejectionLogs.count < 64 { rejectionLogs[reason] = t }
+            return t
+        }()
+        guard let suppressed = throttle.admit(now: Monotonic.now()) else { return }
+        log.emit(.warn, "drone_message_rejected", fields.map { ($0.key, $0.value) } + [("reason", reason), ("suppressed", suppressed)])
     }
 
     private func tick() {

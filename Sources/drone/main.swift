@@ -26,7 +26,8 @@ let usage = """
     rest back to the hive, and exits.
       --honeycomb URLS     the bus (default: $HIVE_URL, else nats://127.0.0.1:4222)
       --tier TIER          edge, worker (default) or core
-      --name NAME          shown in `hive drones` (default: the host name)
+      --name NAME          the drone's id on the bus and in `hive drones`: the name its credential was issued
+                           for (letters, digits, - and _). Default: the host name plus a random suffix
       --slots N            tasks run at once (default 1)
       --allow-exec PATHS   executables exec tasks may run (comma-separated absolute paths; none by default)
       --model PATH.gguf    serve model tasks (prompts) with this GGUF through llama.cpp (loaded once, shared by every slot)
@@ -84,6 +85,7 @@ var apiKeyEnv: String?
 var apiConcurrency = 4
 var apiStream = false
 var name = HostName.current
+var explicitID: DroneID?
 var maxTaskMillis = 3_600_000
 var outputCap = 64 * 1024
 var execLimits = ExecLimits()
@@ -114,7 +116,10 @@ while i < args.count {
         let t = value()
         guard let parsed = Tier(rawValue: t) else { fail("--tier takes edge, worker or core, not '\(t)'") }
         tier = parsed
-    case "--name": name = value()
+    case "--name":
+        name = value()
+        guard APISubject.isValidDroneID(name) else { fail("--name takes 1 to 64 letters, digits, - and _ (it is a bus subject token), not '\(name)'") }
+        explicitID = name
     case "--slots": slots = number(1...4096)
     case "--max-task-ms": maxTaskMillis = number(1...(7 * 24 * 3_600_000), "milliseconds")
     case "--max-output-bytes": outputCap = number(0...(64 << 20), "bytes")
@@ -194,6 +199,7 @@ if let api {
 }
 ShutdownSignal.install()
 var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
+options.id = explicitID
 options.maxTaskMillis = maxTaskMillis
 // SIGTERM/SIGINT are answered in every state: before the drone has joined (connecting, announcing) it just leaves;
 // once joined it drains (finish running tasks within the grace, release the rest); a second signal leaves at once.

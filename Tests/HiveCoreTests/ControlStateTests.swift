@@ -12,7 +12,8 @@ final class Harness {
     init(config: ControlConfig = ControlConfig()) { state = ControlState(config: config) }
 
     func drone(_ id: String, tier: Tier = .worker, slots: Int = 2, caps: [String] = ["backend:exec", "backend:noop", "exec:/bin/true"]) {
-        let reply = state.hello(DroneHello(drone: id, name: id, tier: tier, slots: slots, capabilities: caps, host: nil, version: "t"), now: now)
+        let (reply, e) = state.hello(DroneHello(drone: id, name: id, tier: tier, slots: slots, capabilities: caps, host: nil, version: "t"), now: now)
+        events += e
         precondition(reply.accepted)
     }
 

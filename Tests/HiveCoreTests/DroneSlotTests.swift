@@ -102,6 +102,30 @@ import Testing
         #expect(h.state.drones["polite"]!.state == .active)
     }
 
+    @Test func aRestartedDroneUnderTheSameIdLosesItsEarlierLeasesAndARepeatedHelloKeepsThem() throws {
+        let h = Harness()
+        func hello(_ instance: String) -> [JournalEvent] {
+            let (reply, events) = h.state.hello(DroneHello(drone: "laptop", name: "laptop", tier: .worker, slots: 2,
+                                                           capabilities: ["backend:exec", "exec:/bin/true"], host: nil,
+                                                           version: "t", instance: instance), now: h.now)
+            #expect(reply.accepted)
+            h.events += events
+            return events
+        }
+        #expect(hello("first").isEmpty)
+        try h.submit(.fork(exec(2)))
+        let leased = h.schedule()
+        #expect(leased.count == 2)
+        // honeycombd asked it to announce itself again: the same process keeps its work.
+        #expect(hello("first").isEmpty)
+        #expect(h.state.drones["laptop"]!.running.count == 2)
+        // kill -9 and a quick restart: the new process holds nothing, so the work goes back at once (an attempt each).
+        let expired = hello("second")
+        #expect(expired.count == 2)
+        #expect(h.state.tasks.values.filter { $0.kind == "exec" }.allSatisfy { $0.state == .pending && $0.attempts == 1 })
+        #expect(h.schedule().count == 2)
+    }
+
     @Test func theClockNeverStartsBeforeTheLatestRecordedTime() throws {
         let h = Harness()
         h.now = 5_000

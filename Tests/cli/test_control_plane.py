@@ -35,8 +35,11 @@ def start_honeycombd(procs, tmp_path, port, data=None, nats=None, extra=None):
 
 
 def start_drones(procs, url, n, slots=4, allow="/bin/sh,/bin/echo,/bin/sleep", tier="worker"):
+    """n drones named d0, d1, … (a drone's name is its id: a second call on the same hive numbers on)."""
     drones = []
-    for i in range(n):
+    first = getattr(procs, "drones_named", 0)
+    procs.drones_named = first + n
+    for i in range(first, first + n):
         d = procs.start([DRONE, "--honeycomb", url, "--name", f"d{i}", "--slots", str(slots), "--tier", tier,
                          "--allow-exec", allow])
         wait_for_log(d, "event=joined")
@@ -167,11 +170,15 @@ def test_forged_and_garbage_results_are_rejected_and_logged(procs, tmp_path):
 
     async def forge():
         nc = await nats.connect(url)
-        await nc.publish("hive.v1.result", b"{this is not json")
-        await nc.publish("hive.v1.result", json.dumps({
+        await nc.publish("hive.v1.drone.intruder.result", b"{this is not json")
+        # A result for a task leased to another drone, on the forger's own subject: the lease says otherwise.
+        await nc.publish("hive.v1.drone.intruder.result", json.dumps({
             "task": task, "attempt": 1, "token": "forged", "drone": "intruder", "outcome": "succeeded"}).encode())
-        await nc.publish("hive.v1.result", json.dumps({
+        await nc.publish("hive.v1.drone.intruder.result", json.dumps({
             "task": "g999.1", "attempt": 1, "token": "x", "drone": "intruder", "outcome": "succeeded"}).encode())
+        # The payload names a drone the subject does not: refused before anything reads it.
+        await nc.publish("hive.v1.drone.intruder.result", json.dumps({
+            "task": task, "attempt": 1, "token": "x", "drone": "d0", "outcome": "succeeded"}).encode())
         await nc.flush()
         await nc.close()
 
@@ -180,9 +187,12 @@ def test_forged_and_garbage_results_are_rejected_and_logged(procs, tmp_path):
     assert code2 == 0 and again["tasks"][0]["output"].strip() == "still"
     hc.send_signal(signal.SIGTERM)
     log = hc.communicate(timeout=10)[1]
-    assert "event=result_rejected reason=\"unreadable result\"" in log
-    assert f"event=result_rejected task={task} drone=intruder" in log
-    assert "task=g999.1 drone=intruder attempt=1 reason=\"unknown task\"" in log
+    rejected = [l for l in log.splitlines() if "event=drone_message_rejected" in l]
+    assert all("level=warn" in l for l in rejected) and len(rejected) == 4, rejected
+    assert any("subject=hive.v1.drone.intruder.result" in l and "reason=\"unreadable result\"" in l for l in rejected)
+    assert any(f"task={task} drone=intruder" in l for l in rejected)
+    assert any("task=g999.1 drone=intruder attempt=1 reason=\"unknown task\"" in l for l in rejected)
+    assert any("drone=d0" in l and "reason=\"result from another drone's subject\"" in l for l in rejected)
 
 
 def test_compaction_then_restart_recovers_from_the_snapshot(procs, tmp_path):

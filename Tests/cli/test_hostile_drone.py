@@ -159,10 +159,10 @@ def run_under_stand_in(procs, drone_args, kind, task_input, modules=None):
         async def module_get(msg):
             await msg.respond((modules or {})[json.loads(msg.data)["module"]])
 
-        await nc.subscribe("hive.v1.drone.hello", cb=hello)
+        await nc.subscribe("hive.v1.drone.*.hello", cb=hello)
         await nc.subscribe("hive.v1.drone.*.hb", cb=heartbeat)
         await nc.subscribe("hive.v1.api.module_get", cb=module_get)
-        results = await nc.subscribe("hive.v1.result")
+        results = await nc.subscribe("hive.v1.drone.*.result")
         await nc.flush()
         d = procs.start([DRONE, "--honeycomb", bus, *drone_args])
         # llama.cpp writes plenty to stderr when a context is made: keep reading so the drone never blocks on it.

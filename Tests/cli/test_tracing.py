@@ -70,7 +70,7 @@ def test_a_submitters_traceparent_carries_through_tasks_and_drones(procs, tmp_pa
         async def on_result(m):
             seen["result"].append((json.loads(m.data), (m.headers or {}).get("traceparent")))
         await nc.subscribe("hive.v1.drone.*.task", cb=on_assign)
-        await nc.subscribe("hive.v1.result", cb=on_result)
+        await nc.subscribe("hive.v1.drone.*.result", cb=on_result)
         await nc.flush()
         ready.set()
         while not done.is_set():
