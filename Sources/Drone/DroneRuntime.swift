@@ -57,9 +57,9 @@ public actor DroneRuntime {
     private var consumers: [Task<Void, Never>] = []
     private let encoder = JSONEncoder()
 
-    private init(options: DroneOptions, client: NATSClient) {
+    private init(id: DroneID, options: DroneOptions, client: NATSClient) {
         var rng = SystemRandomNumberGenerator()
-        id = options.id ?? "\(options.name.filter { $0.isASCII && ($0.isLetter || $0.isNumber) || $0 == "-" || $0 == "_" }.prefix(48))-\(String(rng.next() % 0xFFFFFF, radix: 16))"
+        self.id = id
         instance = String(rng.next(), radix: 36)
         self.options = options
         self.client = client
@@ -68,12 +68,16 @@ public actor DroneRuntime {
 
     /// Connects (waiting for the bus if needed), announces itself and starts taking tasks.
     public static func start(_ options: DroneOptions) async throws -> DroneRuntime {
+        var rng = SystemRandomNumberGenerator()
+        let id = options.id ?? "\(options.name.filter { $0.isASCII && ($0.isLetter || $0.isNumber) || $0 == "-" || $0 == "_" }.prefix(48))-\(String(rng.next() % 0xFFFFFF, radix: 16))"
         var bus = options.bus
         bus.name = "drone-\(options.name)"
         bus.retryOnFailedConnect = true
         bus.maxReconnectAttempts = -1
+        // Replies to this drone's requests come on its own inboxes, the only ones its credential may read.
+        bus.inboxPrefix = "_INBOX.\(id)"
         let client = try await NATSClient.connect(bus)
-        let drone = DroneRuntime(options: options, client: client)
+        let drone = DroneRuntime(id: id, options: options, client: client)
         try await drone.begin()
         return drone
     }

@@ -240,13 +240,25 @@ public final class ControlState {
             } catch {
                 return .failure(.invalidFork(error.description))
             }
+            // A drone's fork is a proposal (its output is data): refused, as a failed attempt with the reason, when it
+            // would pass the goal's budget or asks for work the proposing drone could not run itself. One drone's
+            // proposal can neither end the goal nor put commands on drones that allow them.
             let goal = goals[t.goal]!
             let depth = t.depth + TaskSpec.fork(children).size.depth - 1
             let added = children.reduce(0) { $0 + $1.size.nodes }
+            var refusal: String?
             if goal.taskCount + added > goal.budget.maxTasks {
-                events.append(.goalFailed(goal: goal.id, reason: "budget exhausted: \(goal.taskCount + added) tasks > max_tasks \(goal.budget.maxTasks)", at: now))
+                refusal = "it would make \(goal.taskCount + added) tasks, over budget.max_tasks \(goal.budget.maxTasks)"
             } else if depth > goal.budget.maxDepth {
-                events.append(.goalFailed(goal: goal.id, reason: "budget exhausted: depth \(depth) > max_depth \(goal.budget.maxDepth)", at: now))
+                refusal = "it would reach depth \(depth), over budget.max_depth \(goal.budget.maxDepth)"
+            } else if let why = forkBeyondProposer(children, drone: r.drone) {
+                refusal = why
+            }
+            if let refusal {
+                events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: false,
+                                            output: TaskOutput(drone: r.drone, error: "fork refused: \(refusal)",
+                                                               tier: drones[r.drone]?.tier),
+                                            at: now))
             } else {
                 events.append(.taskForked(task: t.id, children: children, join: join, at: now))
             }
@@ -261,6 +273,23 @@ public final class ControlState {
         }
         for e in events { apply(e) }
         return .success(events)
+    }
+
+    /// Why a drone may not propose `children`: the first work task in them it could not run itself (its backend,
+    /// or for exec its command), or nil. Walks the tree without recursion (its depth is already bounded).
+    func forkBeyondProposer(_ children: [TaskSpec], drone: DroneID) -> String? {
+        guard let d = drones[drone] else { return "the proposing drone \(drone) is not registered" }
+        var stack = children[...].reversed().map { $0 }
+        while let c = stack.popLast() {
+            if c.isFork { stack.append(contentsOf: (c.children ?? []).reversed()); continue }
+            guard d.capabilities.contains("backend:\(c.kind)") else {
+                return "it proposes a '\(c.kind)' task, which the proposing drone \(d.name) has no backend for"
+            }
+            if c.kind == "exec", let command = c.input?.command, !d.capabilities.contains("exec:\(command)") {
+                return "it proposes running \(command), which the proposing drone \(d.name) is not allowed to run"
+            }
+        }
+        return nil
     }
 
     /// Leases pending tasks to drones with free slots. Returns each lease's event and the assignment to send.

@@ -234,12 +234,16 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(throws: SubmitError.tooManyTasks(11, limit: 10)) { try h.submit(.fork(exec(10)), budget: Budget(maxTasks: 10)) }
         #expect(throws: SubmitError.tooDeep(3, limit: 2)) { try h.submit(.fork([.fork(exec(1))]), budget: Budget(maxDepth: 2)) }
         #expect(throws: SubmitError.invalid("root is a fork without children")) { try h.submit(.fork([])) }
-        // A dynamic fork past the budget ends the goal with the reason.
-        let g = try h.submit(TaskSpec(kind: "exec"), budget: Budget(maxTasks: 3))
-        let a = h.schedule()[0]
-        _ = h.finish(a.assignment, drone: "d1", fork: exec(5))
+        // A dynamic fork past the budget is refused as a failed attempt (a drone's proposal cannot end the goal);
+        // when every attempt proposes it, the goal fails with the reason.
+        let g = try h.submit(TaskSpec(kind: "exec", maxAttempts: 2), budget: Budget(maxTasks: 3))
+        for attempt in 1...2 {
+            let a = h.schedule()[0]
+            _ = h.finish(a.assignment, drone: "d1", fork: exec(5))
+            #expect(h.state.tasks[a.assignment.task]!.attempts == attempt)
+        }
         #expect(h.goal(g).state == .failed)
-        #expect(h.goal(g).reason == "budget exhausted: 6 tasks > max_tasks 3")
+        #expect(h.goal(g).reason?.contains("fork refused: it would make 6 tasks, over budget.max_tasks 3") == true)
         // Deadlines.
         let slow = try h.submit(.fork(exec(1)), budget: Budget(deadlineMillis: 1_000))
         h.now += 1_001

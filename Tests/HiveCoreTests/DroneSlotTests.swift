@@ -126,6 +126,22 @@ import Testing
         #expect(h.schedule().count == 2)
     }
 
+    /// The audit: a fake drone answered a noop task with a fork of `python3 -c …`, and another drone ran it.
+    @Test func aDroneMayNotProposeWorkItCouldNotRunItself() throws {
+        let h = Harness()
+        h.drone("noop-only", slots: 1, caps: ["backend:noop"])
+        h.drone("runner", slots: 1, caps: ["backend:exec", "exec:/usr/bin/python3"])
+        try h.submit(TaskSpec(kind: "noop", maxAttempts: 1))
+        let a = h.schedule().first { $0.drone == "noop-only" }!
+        let injected = TaskSpec(kind: "exec", input: TaskInput(command: "/usr/bin/python3", args: ["-c", "import os"]))
+        _ = h.finish(a.assignment, drone: "noop-only", fork: [.fork([injected])])
+        let t = h.state.tasks[a.assignment.task]!
+        #expect(t.state == .dead)
+        #expect(t.reason?.contains("fork refused: it proposes a 'exec' task, which the proposing drone noop-only has no backend for") == true)
+        #expect(h.state.tasks.count == 1, "nothing of the proposal was created")
+        #expect(h.schedule().isEmpty, "the runner gets nothing to run")
+    }
+
     @Test func theClockNeverStartsBeforeTheLatestRecordedTime() throws {
         let h = Harness()
         h.now = 5_000
