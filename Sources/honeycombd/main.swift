@@ -35,7 +35,9 @@ if printNATSAuthorization {
     exit(0)
 }
 // With principals, honeycombd's own connection is a control principal: generated now if none is configured.
-config.withControlPrincipal()
+if let generated = config.withControlPrincipal() {
+    Log("honeycombd").info("control_principal_generated", ["name": generated.name])
+}
 Log.setLevel(config.logLevel)
 
 ShutdownSignal.install()
