@@ -53,6 +53,9 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var httpServer = HTTPServer.Options()
     /// How much the WebAssembly module store holds.
     public var moduleQuota = ModuleQuota()
+    /// With `principals`: the one honeycombd's own bus connection uses (the first `control` principal, or one
+    /// `withControlPrincipal()` generates at start).
+    public var controlPrincipal: String?
 
     public init() {}
 
@@ -70,7 +73,9 @@ public struct HoneycombConfig: Equatable, Sendable {
           --config FILE        JSON config (example: Config/honeycombd.json); flags override it
           --listen HOST:PORT   broker address (default 127.0.0.1:4222)
           --token TOKEN        require this auth token from clients
-          --user/--pass        require this user and password from clients
+          --user/--pass        require this user and password from clients (or list "principals" in the config
+                               file: a credential and permissions per client; see Docs/OPERATIONS.md)
+          --print-nats-authorization   print the config's principals as a nats-server authorization block
           --max-payload BYTES  largest message accepted (default 1048576)
           --event-loops N      broker threads (default: one per core)
           --log-level LEVEL    debug, info, warn or error (default info)
@@ -113,7 +118,11 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "max_connections": broker.maxConnections = try int(key, value)
             case "max_subscriptions": broker.maxSubscriptions = try int(key, value)
             case "event_loops": broker.eventLoops = try int(key, value)
-            case "auth": try setAuth(value, path: path)
+            case "auth":
+                if top["principals"] != nil { throw Self.authAndPrincipals }
+                try setAuth(value, path: path)
+            case "principals": try setPrincipals(value, path: path)
+            case "max_response_permits": broker.maxResponsePermits = try positive(key, try int(key, value))
             case "nats": try setExternalBus(try string(key, value))
             case "data": dataDirectory = try string(key, value)
             case "heartbeat_ms": control.heartbeatMillis = try int(key, value)
@@ -165,8 +174,122 @@ public struct HoneycombConfig: Equatable, Sendable {
         try setAuth(token: token, user: user, pass: pass)
     }
 
+    static let authAndPrincipals = HoneycombConfigError.invalidValue(
+        key: "principals", reason: "principals replace the single credential: remove 'auth' (and --token/--user/--pass) or 'principals'")
+
+    /// `principals`: `[{"name", "role": "control|operator|observer|drone", "token" | "user"+"pass", "permissions"?}]`.
+    /// A role expands to permissions (`PrincipalRole`); an explicit `permissions` block replaces the expansion.
+    private mutating func setPrincipals(_ value: JSONValue, path: String) throws(HoneycombConfigError) {
+        guard case .array(let items) = value else { throw .wrongType(key: "principals", expected: "an array", got: value.typeName) }
+        var list: [Principal] = []
+        var control: String?
+        for (i, item) in items.enumerated() {
+            let key = "principals[\(i)]"
+            guard case .object(let o) = item else { throw .wrongType(key: key, expected: "an object", got: item.typeName) }
+            for k in o.keys.sorted() where !["name", "role", "token", "user", "pass", "permissions"].contains(k) {
+                throw .unknownKey("\(key).\(k)", path: path)
+            }
+            guard let nameValue = o["name"] else { throw .invalidValue(key: key, reason: "every principal needs a name") }
+            let name = try string("\(key).name", nameValue)
+            let where_ = "principals '\(name)'"
+            let credential: Credential
+            let token = try o["token"].map { v throws(HoneycombConfigError) in try string("\(where_).token", v) }
+            let user = try o["user"].map { v throws(HoneycombConfigError) in try string("\(where_).user", v) }
+            let pass = try o["pass"].map { v throws(HoneycombConfigError) in try string("\(where_).pass", v) }
+            switch (token, user, pass) {
+            case (let t?, nil, nil): credential = .token(t)
+            case (nil, let u?, let p?): credential = .userPassword(user: u, password: p)
+            default: throw .invalidValue(key: where_, reason: "give either \"token\" or both \"user\" and \"pass\"")
+            }
+            var role: PrincipalRole?
+            if let r = o["role"] {
+                let text = try string("\(where_).role", r)
+                guard let known = PrincipalRole(rawValue: text) else {
+                    throw .invalidValue(key: "\(where_).role", reason: "'\(text)' is not one of control, operator, observer, drone")
+                }
+                if let why = known.problem(name: name) { throw .invalidValue(key: where_, reason: why) }
+                role = known
+            }
+            let permissions: Permissions
+            if let block = o["permissions"] {
+                permissions = try Self.permissions(block, key: "\(where_).permissions", path: path)
+            } else if let role {
+                permissions = role.permissions(name: name)
+            } else {
+                throw .invalidValue(key: where_, reason: "give a \"role\" or a \"permissions\" block (a principal with neither would be allowed everything)")
+            }
+            if role == .control && control == nil { control = name }
+            list.append(Principal(name: name, credential: credential, permissions: permissions))
+        }
+        if let problem = Principal.problem(in: list) { throw .invalidValue(key: "principals", reason: problem) }
+        broker.auth = .principals(list)
+        controlPrincipal = control
+    }
+
+    /// A nats-server-shaped permissions block: `publish`/`subscribe` with `allow`/`deny` lists, `allow_responses`
+    /// (`true`, or `{"max": N, "expires_ms": MS}`).
+    private static func permissions(_ value: JSONValue, key: String, path: String) throws(HoneycombConfigError) -> Permissions {
+        guard case .object(let o) = value else { throw .wrongType(key: key, expected: "an object", got: value.typeName) }
+        for k in o.keys.sorted() where !["publish", "subscribe", "allow_responses"].contains(k) { throw .unknownKey("\(key).\(k)", path: path) }
+        func rules(_ name: String) throws(HoneycombConfigError) -> SubjectRules {
+            guard let v = o[name] else { return SubjectRules() }
+            guard case .object(let r) = v else { throw .wrongType(key: "\(key).\(name)", expected: "an object", got: v.typeName) }
+            for k in r.keys.sorted() where !["allow", "deny"].contains(k) { throw .unknownKey("\(key).\(name).\(k)", path: path) }
+            func list(_ k: String) throws(HoneycombConfigError) -> [String]? {
+                guard let l = r[k] else { return nil }
+                guard case .array(let items) = l else { throw .wrongType(key: "\(key).\(name).\(k)", expected: "an array of subjects", got: l.typeName) }
+                var out: [String] = []
+                for item in items {
+                    guard case .string(let s) = item else { throw .wrongType(key: "\(key).\(name).\(k)", expected: "an array of subjects", got: item.typeName) }
+                    out.append(s)
+                }
+                return out
+            }
+            return SubjectRules(allow: try list("allow"), deny: try list("deny") ?? [])
+        }
+        var p = Permissions(publish: try rules("publish"), subscribe: try rules("subscribe"))
+        switch o["allow_responses"] {
+        case nil, .bool(false)?: break
+        case .bool(true)?: p.allowResponses = ResponsePermission()
+        case .object(let r)?:
+            for k in r.keys.sorted() where !["max", "expires_ms"].contains(k) { throw .unknownKey("\(key).allow_responses.\(k)", path: path) }
+            var rule = ResponsePermission()
+            func count(_ k: String) throws(HoneycombConfigError) -> Int? {
+                guard let v = r[k] else { return nil }
+                guard case .number(let d) = v, d.rounded() == d, d >= 0, d <= 1e12 else {
+                    throw .wrongType(key: "\(key).allow_responses.\(k)", expected: "a whole number from 0 (no limit)", got: v.typeName)
+                }
+                return Int(d)
+            }
+            if let m = try count("max") { rule.maxMessages = m }
+            if let e = try count("expires_ms") { rule.expiresMillis = e }
+            p.allowResponses = rule
+        case let other?:
+            throw .wrongType(key: "\(key).allow_responses", expected: "true, false or {\"max\", \"expires_ms\"}", got: other.typeName)
+        }
+        return p
+    }
+
+    /// With principals and no `control` principal among them, adds one named `honeycombd` (or a variant if that
+    /// name is taken) with a fresh random token, for honeycombd's own bus connection. Returns it when added.
+    @discardableResult
+    public mutating func withControlPrincipal() -> Principal? {
+        guard case .principals(var list) = broker.auth, controlPrincipal == nil else { return nil }
+        var rng = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef")
+        func random(_ n: Int) -> String { String((0..<n).map { _ in hex[Int(rng.next() % 16)] }) }
+        var name = "honeycombd"
+        while list.contains(where: { $0.name == name }) { name = "honeycombd-\(random(8))" }
+        let principal = Principal(name: name, credential: .token(random(48)), permissions: PrincipalRole.control.permissions(name: name))
+        list.append(principal)
+        broker.auth = .principals(list)
+        controlPrincipal = name
+        return principal
+    }
+
     /// Sets auth from token or user+pass; both, or a user without a password, is an error.
     public mutating func setAuth(token: String?, user: String?, pass: String?) throws(HoneycombConfigError) {
+        if case .principals = broker.auth { throw Self.authAndPrincipals }
         if token != nil && (user != nil || pass != nil) {
             throw .invalidValue(key: "auth", reason: "use a token or a user and password, not both")
         }
@@ -337,6 +460,14 @@ public struct HoneycombConfig: Equatable, Sendable {
         case .userPassword(let u, let p):
             own.user = u
             own.password = p
+        case .principals(let list):
+            switch list.first(where: { $0.name == controlPrincipal })?.credential {
+            case .token(let t)?: own.token = t
+            case .userPassword(let u, let p)?:
+                own.user = u
+                own.password = p
+            case nil: break  // withControlPrincipal() was not called: the connection will be refused, and says so
+            }
         }
         return NATSClientOptions(servers: [own])
     }

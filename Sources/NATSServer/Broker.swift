@@ -11,12 +11,16 @@ public enum BrokerError: Error, CustomStringConvertible, Sendable {
     case invalidConfig(String)
     case listen(ListenAddressError)
     case system(SystemError)
+    /// `setPrincipals` on a broker started without principals.
+    case notUsingPrincipals
 
     public var description: String {
         switch self {
         case .invalidConfig(let why): return "invalid broker configuration: \(why)"
         case .listen(let e): return e.description
         case .system(let e): return e.description
+        case .notUsingPrincipals:
+            return "this broker was started without principals (auth is a single token or user); restart it with principals to change them"
         }
     }
 }
@@ -68,6 +72,17 @@ public final class Broker: Sendable {
         guard stopped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         for loop in loops { loop.stopAndJoin() }
         log.info("stopped", ["connections_served": shared.stats.totalConnections.load(ordering: .relaxed)])
+    }
+
+    /// Replaces the principals: new CONNECTs authenticate against `list`; connections whose principal was removed
+    /// or changed (credential or permissions) are closed with `Authorization Violation` (`hive drone revoke`).
+    /// Returns once every loop has been asked; the closes happen on the loops moments later.
+    public func setPrincipals(_ list: [Principal]) throws(BrokerError) {
+        guard let directory = shared.principals else { throw .notUsingPrincipals }
+        if let problem = Principal.problem(in: list) { throw .invalidConfig(problem) }
+        directory.replace(list)
+        log.info("principals_replaced", ["count": list.count])
+        for loop in loops { loop.post { loop.revalidatePrincipals(directory) } }
     }
 
     /// Current counters.

@@ -1,8 +1,12 @@
 /// How clients authenticate. Set at most one mechanism.
 public enum BrokerAuth: Sendable, Equatable {
     case none
+    /// One shared token with every permission (a hive on one machine).
     case token(String)
+    /// One shared user and password with every permission.
     case userPassword(user: String, password: String)
+    /// Each client is one of these principals and gets its permissions (replaceable: `Broker.setPrincipals`).
+    case principals([Principal])
 
     public var isRequired: Bool { self != .none }
 }
@@ -32,6 +36,8 @@ public struct BrokerConfig: Sendable, Equatable {
     public var maxSubscriptions = 0
     /// Event-loop threads; 0 means one per CPU core.
     public var eventLoops = 0
+    /// Reply subjects one `allow_responses` connection may hold permits for (nats-server's fixed 4096).
+    public var maxResponsePermits = 4096
 
     public init() {}
 
@@ -47,9 +53,11 @@ public struct BrokerConfig: Sendable, Equatable {
         if maxConnections < 1 { return "max_connections must be positive" }
         if maxSubscriptions < 0 { return "max_subscriptions must be 0 (unlimited) or positive" }
         if eventLoops < 0 || eventLoops > 256 { return "event_loops must be between 0 (one per core) and 256" }
+        if maxResponsePermits < 1 || maxResponsePermits > 1 << 20 { return "max_response_permits must be between 1 and 1048576" }
         switch auth {
         case .token(let t) where t.isEmpty: return "auth token must not be empty"
         case .userPassword(let u, _) where u.isEmpty: return "auth user must not be empty"
+        case .principals(let list): return Principal.problem(in: list)
         default: return nil
         }
     }

@@ -22,6 +22,8 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
     private(set) var options = ConnectOptions()
     private var connectSeen = false
     private var subs: [[UInt8]: Subscription] = [:]
+    /// The principal this connection authenticated as and what it may do; nil without principals (all allowed).
+    private(set) var grant: ConnectionGrant?
     var pingsOut = 0
     var lastActivity: UInt64
     var nextPingAt: UInt64
@@ -104,6 +106,11 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
             guard let gu = opts.user, let gp = opts.pass, constantTimeEqual(gu, u), constantTimeEqual(gp, p) else {
                 throw .authorizationViolation
             }
+        case .principals:
+            guard let entry = loop.shared.principals?.authenticate(token: opts.authToken, user: opts.user,
+                                                                    password: opts.pass)
+            else { throw .authorizationViolation }
+            grant = ConnectionGrant(entry, maxResponsePermits: config.maxResponsePermits)
         }
         options = opts
         connectSeen = true
@@ -113,6 +120,11 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
     private func subscribe(subject: Bytes, queue: Bytes?, sid: Bytes) {
         guard Subject.isValidSubscription(subject), queue.map({ !$0.isEmpty }) ?? true else {
             send(NATSSoftError.invalidSubject)
+            return
+        }
+        if let grant, !grant.permissions.subscribeAllowed(subject) {
+            send(NATSSoftError.subscriptionViolation(subject, queue: queue))
+            reportViolation("subscribe", subject)
             return
         }
         let key = Array(sid)
@@ -126,7 +138,9 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
             return
         }
         let sub = Subscription(connection: self, subject: Array(subject), queue: queue.map { Array($0) },
-                               sid: key, wantsHeaders: options.headers)
+                               sid: key, wantsHeaders: options.headers,
+                               denyFilter: grant.flatMap { $0.permissions.needsDeliveryFilter(subject) ? $0.permissions : nil },
+                               responsePermits: grant?.responses)
         subs[key] = sub
         loop.shared.index.insert(subject, queue: queue, sub)
         if options.verbose { send("+OK\r\n") }
@@ -173,6 +187,11 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
             send(NATSSoftError.invalidPublishSubject)
             return
         }
+        if let grant, !grant.mayPublish(p.subject) {
+            send(NATSSoftError.publishViolation(p.subject))
+            reportViolation("publish", p.subject)
+            return
+        }
         // nats-server acknowledges before routing: +OK precedes any copy delivered back to this connection.
         if options.verbose { send("+OK\r\n") }
         let match = cached ?? loop.shared.index.match(p.subject, cache: &loop.matchCache)
@@ -198,6 +217,7 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
     private func deliver(_ p: Publish, to sub: Subscription) -> Bool {
         let target = sub.connection
         if target === self && !options.echo { return false }
+        if let filter = sub.denyFilter, filter.deliveryDenied(p.subject) { return false }
         let claim = sub.claimDelivery()
         guard claim.ok else { return false }
         let result: Outbound.Enqueued
@@ -224,6 +244,12 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
                     $0.appendMSG(subject: p.subject, sid: sid, reply: p.reply, sizeText: p.totalSizeText,
                                  payload: p.payload)
                 }
+            }
+        }
+        if let permits = sub.responsePermits, let reply = p.reply {
+            switch result {
+            case .needsFlush, .queued, .flushNow: permits.record(reply, now: Monotonic.now())
+            case .closed, .slowConsumer: break
             }
         }
         if claim.reachedMax {
@@ -279,6 +305,15 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
         }
     }
 
+    /// Logs a refused PUB or SUB at warn, at most one line a second for the whole broker.
+    private func reportViolation(_ op: String, _ subject: Bytes) {
+        if let suppressed = loop.shared.permissionViolations.admit(now: Monotonic.now()) {
+            loop.log.warn("permission_violation", ["principal": grant?.principal.name ?? "", "op": op,
+                                                   "subject": subject.string, "cid": id, "ip": remoteIP,
+                                                   "suppressed": suppressed])
+        }
+    }
+
     // MARK: Output
 
     /// Queues a control line for this client and makes sure it gets flushed.
@@ -298,14 +333,4 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
     }
 
     var subscriptionCount: Int { subs.count }
-}
-
-/// Compares secrets without an early exit on the first differing byte.
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
-    for i in 0..<max(x.count, y.count) {
-        diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-    }
-    return diff == 0
 }

@@ -9,6 +9,8 @@ enum CloseReason: Sendable {
     case slowConsumerPending
     case slowConsumerWriteDeadline
     case serverShutdown
+    /// The connection's principal was removed or changed (`Broker.setPrincipals`).
+    case principalRevoked
 
     var logName: String {
         switch self {
@@ -19,6 +21,7 @@ enum CloseReason: Sendable {
         case .slowConsumerPending: return "slow_consumer_max_pending"
         case .slowConsumerWriteDeadline: return "slow_consumer_write_deadline"
         case .serverShutdown: return "server_shutdown"
+        case .principalRevoked: return "principal_revoked"
         }
     }
 

@@ -24,7 +24,7 @@ final class EventLoop: @unchecked Sendable {
     private let wakeFD: Int32
     private let inboxLock = PosixLock()
     private var inbox: [@Sendable () -> Void] = []
-    private let log = Log("broker")
+    let log = Log("broker")
 
     private var connections: [UInt64: ClientConnection] = [:]
     private var flushList: [ClientConnection] = []
@@ -286,6 +286,12 @@ final class EventLoop: @unchecked Sendable {
                 c.out.finalWrite()
             }
         }
+        if case .principalRevoked = reason {
+            // nats-server's answer to a client whose user a reload removed.
+            _ = c.out.enqueue(NATSProtocolError.authorizationViolation.wireLine!)
+            c.out.finalWrite()
+            log.warn("principal_revoked", ["cid": c.id, "ip": c.remoteIP, "principal": c.grant?.principal.name ?? ""])
+        }
         if reason.isAuthRefusal, let suppressed = shared.authRefusals.admit(now: now) {
             log.warn("auth_refused", ["cid": c.id, "ip": c.remoteIP, "reason": reason.logName,
                                      "suppressed": suppressed])
@@ -302,6 +308,17 @@ final class EventLoop: @unchecked Sendable {
         _ = hive_epoll_ctl(epfd, HIVE_EPOLL_CTL_DEL, c.fd, 0, c.id)
         c.out.closeAndRelease()
         shared.stats.connections.subtract(1, ordering: .relaxed)
+    }
+
+    /// Closes every connection whose principal is no longer in `directory` as it was: removed, or with another
+    /// credential or other permissions (a reconnect then gets the new ones). Runs on this loop's thread.
+    func revalidatePrincipals(_ directory: PrincipalDirectory) {
+        for c in Array(connections.values) {
+            guard let grant = c.grant else { continue }
+            if let now = directory.entry(named: grant.principal.name)?.principal, now == grant.principal { continue }
+            close(c, .principalRevoked)
+        }
+        flushAll()
     }
 
     // MARK: Timers

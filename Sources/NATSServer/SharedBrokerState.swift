@@ -10,12 +10,17 @@ final class SharedBrokerState: Sendable {
     let serverID: String
     /// Refused logins are warnings the operator sees, at most one line a second for all loops together.
     let authRefusals = LogThrottle(intervalMillis: 1_000)
+    /// Permission violations likewise: one line a second, with the count held back.
+    let permissionViolations = LogThrottle(intervalMillis: 1_000)
+    /// Set when the broker authenticates principals (`BrokerAuth.principals`).
+    let principals: PrincipalDirectory?
     let port: Int
     private let nextConnectionID = Atomic<UInt64>(16)
 
     init(config: BrokerConfig, port: Int) {
         self.config = config
         self.port = port
+        if case .principals(let list) = config.auth { principals = PrincipalDirectory(list) } else { principals = nil }
         var rng = SystemRandomNumberGenerator()
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
         serverID = "N" + String((0..<55).map { _ in alphabet[Int(rng.next() % 32)] })

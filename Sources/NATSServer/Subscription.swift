@@ -16,13 +16,21 @@ final class Subscription: Sendable {
     /// Auto-unsubscribe after this many deliveries; 0 means never.
     let maxMessages = Atomic<Int>(0)
     let retired = Atomic<Bool>(false)
+    /// Set on a wildcard subscription of a principal with subscribe deny patterns: each delivered subject is
+    /// checked against them.
+    let denyFilter: CompiledPermissions?
+    /// Set when the subscriber may answer what it receives (`allow_responses`): deliveries record reply subjects.
+    let responsePermits: ResponsePermits?
 
-    init(connection: ClientConnection, subject: [UInt8], queue: [UInt8]?, sid: [UInt8], wantsHeaders: Bool) {
+    init(connection: ClientConnection, subject: [UInt8], queue: [UInt8]?, sid: [UInt8], wantsHeaders: Bool,
+         denyFilter: CompiledPermissions? = nil, responsePermits: ResponsePermits? = nil) {
         self.connection = connection
         self.subject = subject
         self.queue = queue
         self.sid = sid
         self.wantsHeaders = wantsHeaders
+        self.denyFilter = denyFilter
+        self.responsePermits = responsePermits
     }
 
     var isRetired: Bool { retired.load(ordering: .acquiring) }

@@ -119,6 +119,11 @@ public struct ByteKeyTable<Value> {
         count = 0
     }
 
+    /// Every key with its value (order unspecified).
+    public var entries: [(key: [UInt8], value: Value)] {
+        hashes.indices.compactMap { i in hashes[i] == 0 ? nil : (keys[i], vals[i]!) }
+    }
+
     /// Every value (order unspecified).
     public var values: [Value] { vals.compactMap { $0 } }
 

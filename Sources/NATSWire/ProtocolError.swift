@@ -71,4 +71,49 @@ public enum NATSSoftError {
     public static let invalidSubject = "-ERR 'Invalid Subject'\r\n"
     public static let invalidPublishSubject = "-ERR 'Invalid Publish Subject'\r\n"
     public static let maxSubscriptionsExceeded = "-ERR 'maximum subscriptions exceeded'\r\n"
+
+    /// nats-server's refusal of a PUB/HPUB the connection's permissions do not allow (the connection stays).
+    public static func publishViolation(_ subject: Bytes) -> String {
+        "-ERR 'Permissions Violation for Publish to \(goQuoted(subject))'\r\n"
+    }
+
+    /// nats-server's refusal of a SUB the connection's permissions do not allow (no subscription is made).
+    public static func subscriptionViolation(_ subject: Bytes, queue: Bytes?) -> String {
+        if let queue {
+            return "-ERR 'Permissions Violation for Subscription to \(goQuoted(subject)) using queue \(goQuoted(queue))'\r\n"
+        }
+        return "-ERR 'Permissions Violation for Subscription to \(goQuoted(subject))'\r\n"
+    }
+
+    /// The bytes as Go's `%q` prints them (nats-server formats these errors with it): in double quotes, with
+    /// `"` and `\` escaped, control bytes and invalid UTF-8 as `\xNN`.
+    static func goQuoted(_ bytes: Bytes) -> String {
+        var out = "\""
+        let hex = Array("0123456789abcdef")
+        func escapeByte(_ b: UInt8) {
+            out += "\\x"
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 15)])
+        }
+        if let text = String(validating: bytes, as: UTF8.self) {
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                default:
+                    if scalar.value < 0x20 || scalar.value == 0x7f { escapeByte(UInt8(scalar.value)) } else { out.unicodeScalars.append(scalar) }
+                }
+            }
+        } else {
+            for b in bytes {
+                switch b {
+                case 0x22: out += "\\\""
+                case 0x5c: out += "\\\\"
+                case 0x20..<0x7f: out.unicodeScalars.append(Unicode.Scalar(b))
+                default: escapeByte(b)
+                }
+            }
+        }
+        return out + "\""
+    }
 }

@@ -33,7 +33,30 @@ public enum Subject {
     }
 
     /// True when the literal subject `literal` matches the (possibly wildcard) `pattern`.
+    ///
+    /// Given a wildcard subject as `literal`, its tokens are compared as text, as nats-server's sublist does
+    /// for permission checks: pattern `*` takes any one token (even `>`), `>` the rest.
     public static func matches(pattern: Bytes, literal: Bytes) -> Bool {
+        matchTokens(pattern: pattern, subject: literal, starTakesTail: true)
+    }
+
+    /// True when every subject that `subscription` (possibly wildcard) can match is matched by `pattern`: `foo.*`
+    /// covers `foo.bar` and `foo.*` but not `foo.>`, which would also receive `foo.a.b`.
+    public static func covers(pattern: Bytes, subscription: Bytes) -> Bool {
+        matchTokens(pattern: pattern, subject: subscription, starTakesTail: false)
+    }
+
+    /// True when the subject has a `*` or `>` token.
+    public static func hasWildcard(_ s: Bytes) -> Bool {
+        var tokenStart = 0
+        for i in 0...s.count where i == s.count || s[i] == ASCII.dot {
+            if i - tokenStart == 1 && (s[tokenStart] == ASCII.star || s[tokenStart] == ASCII.gt) { return true }
+            tokenStart = i + 1
+        }
+        return false
+    }
+
+    private static func matchTokens(pattern: Bytes, subject literal: Bytes, starTakesTail: Bool) -> Bool {
         if !hasNoEmptyTokens(literal) { return false }  // `foo.` matches nothing, not even `>`
         var p = 0, l = 0
         let pn = pattern.count, ln = literal.count
@@ -46,7 +69,12 @@ public enum Subject {
             if le == l { return false }  // empty literal token never matches
             let pTok = pattern.slice(p, pe)
             if pTok.count == 1 && pTok[0] == ASCII.gt { return true }
-            if !(pTok.count == 1 && pTok[0] == ASCII.star) && !pTok.bytesEqual(literal.slice(l, le)) { return false }
+            let lTok = literal.slice(l, le)
+            if pTok.count == 1 && pTok[0] == ASCII.star {
+                if !starTakesTail && lTok.count == 1 && lTok[0] == ASCII.gt { return false }
+            } else if !pTok.bytesEqual(lTok) {
+                return false
+            }
             let pDone = pe >= pn, lDone = le >= ln
             if pDone || lDone { return pDone && lDone }
             p = pe + 1

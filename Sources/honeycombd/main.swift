@@ -10,18 +10,33 @@ import NATSServer
 // honeycombd: flags/config → embedded broker (unless --nats) → control plane on the bus → wait for
 // SIGTERM/SIGINT → clean shutdown.
 
-let arguments = Array(CommandLine.arguments.dropFirst())
+var arguments = Array(CommandLine.arguments.dropFirst())
+// Prints the configured principals as a nats-server authorization block (for a NATS cluster), then exits.
+let printNATSAuthorization = arguments.contains("--print-nats-authorization")
+arguments.removeAll { $0 == "--print-nats-authorization" }
 if arguments.contains("--help") || arguments.contains("-h") {
     print(HoneycombConfig.usage)
     exit(0)
 }
 
-let config: HoneycombConfig
+var config: HoneycombConfig
 do {
     config = try HoneycombConfig.from(arguments: arguments) { path in try Data(contentsOf: URL(fileURLWithPath: path)) }
 } catch {
     FileHandle.standardError.write(Data("honeycombd: \(error)\n".utf8))
     exit(error.isUsage ? 64 : 78)
+}
+if printNATSAuthorization {
+    guard case .principals(let list) = config.broker.auth else {
+        FileHandle.standardError.write(Data("honeycombd: --print-nats-authorization needs 'principals' in the config file\n".utf8))
+        exit(64)
+    }
+    print(NATSServerAuthorization.block(list), terminator: "")
+    exit(0)
+}
+// With principals, honeycombd's own connection is a control principal: generated now if none is configured.
+if let generated = config.withControlPrincipal() {
+    Log("honeycombd").info("control_principal_generated", ["name": generated.name])
 }
 Log.setLevel(config.logLevel)
 
@@ -73,6 +88,13 @@ if let address = config.http {
     case .none: auth = .none
     case .token(let t): auth = .token(t)
     case .userPassword(let u, let p): auth = .userPassword(user: u, password: p)
+    case .principals(let list):
+        // Until HTTP knows principals: only the control principal's credential opens it.
+        switch list.first(where: { $0.name == config.controlPrincipal })?.credential {
+        case .token(let t)?: auth = .token(t)
+        case .userPassword(let u, let p)?: auth = .userPassword(user: u, password: p)
+        case nil: auth = .token(UUID().uuidString + UUID().uuidString)
+        }
     }
     let embedded = broker
     let settings = ControlPlane.HTTPSettings(host: address.host, port: address.port, auth: auth, readOnly: config.httpReadOnly,

@@ -163,3 +163,78 @@ import HiveLog
         #expect(o.servers == [ServerAddress(host: "127.0.0.1", port: 4333, token: "t")])
     }
 }
+
+/// `principals`: roles, the control principal, and what is refused.
+extension HoneycombConfigTests {
+    @Test func principalsExpandTheirRolesAndKeepExplicitPermissions() throws {
+        let file = #"""
+        {"principals": [
+          {"name": "hc", "role": "control", "token": "tc"},
+          {"name": "alice", "role": "operator", "token": "ta"},
+          {"name": "grafana", "role": "observer", "user": "obs", "pass": "po"},
+          {"name": "laptop-1", "role": "drone", "token": "td"},
+          {"name": "custom", "token": "tx", "permissions": {"publish": {"allow": ["a.>"]}, "subscribe": {"deny": [">"]},
+                                                          "allow_responses": {"max": 3, "expires_ms": 500}}}
+        ]}
+        """#
+        let c = try load(["--config", "h.json"], files: ["h.json": file])
+        guard case .principals(let list) = c.broker.auth else {
+            Issue.record("principals not set")
+            return
+        }
+        #expect(c.controlPrincipal == "hc")
+        #expect(list.map(\.name) == ["hc", "alice", "grafana", "laptop-1", "custom"])
+        #expect(list[0].permissions == .all)
+        #expect(list[1].permissions.publish.allow == ["hive.v1.api.>"])
+        #expect(list[2].credential == .userPassword(user: "obs", password: "po"))
+        #expect(list[2].permissions.subscribe.allow == ["_INBOX.grafana.>", "hive.v1.events.>"])
+        #expect(list[2].permissions.publish.allow?.contains("hive.v1.api.submit") == false)
+        #expect(list[3].permissions.publish.allow == ["hive.v1.drone.laptop-1.hello", "hive.v1.drone.laptop-1.hb",
+                                                      "hive.v1.drone.laptop-1.bye", "hive.v1.drone.laptop-1.result",
+                                                      "hive.v1.api.module_get"])
+        #expect(list[3].permissions.subscribe.allow == ["hive.v1.drone.laptop-1.task", "hive.v1.drone.laptop-1.cancel",
+                                                        "_INBOX.laptop-1.>"])
+        #expect(list[4].permissions == Permissions(publish: SubjectRules(allow: ["a.>"]), subscribe: SubjectRules(deny: [">"]),
+                                                   allowResponses: ResponsePermission(maxMessages: 3, expiresMillis: 500)))
+        // honeycombd's own connection uses the configured control principal.
+        #expect(c.busOptions(embeddedPort: 4222).servers.first?.token == "tc")
+    }
+
+    @Test func withoutAControlPrincipalOneIsGeneratedForHoneycombdItself() throws {
+        var c = try load(["--config", "h.json"], files: ["h.json": #"{"principals": [{"name": "honeycombd", "role": "operator", "token": "t"}]}"#])
+        #expect(c.controlPrincipal == nil)
+        let added = c.withControlPrincipal()
+        let generated = try #require(added)
+        #expect(generated.name != "honeycombd")
+        #expect(generated.permissions == .all)
+        guard case .token(let token) = generated.credential else { Issue.record("not a token"); return }
+        #expect(token.count == 48)
+        #expect(c.busOptions(embeddedPort: 4222).servers.first?.token == token)
+        let again = c.withControlPrincipal()
+        #expect(again == nil)
+    }
+
+    @Test func badPrincipalsAreRefusedWithTheReason() {
+        func refusal(_ principals: String, _ flags: [String] = []) -> String {
+            do {
+                _ = try load(["--config", "h.json"] + flags, files: ["h.json": #"{"principals": \#(principals)}"#])
+                return "accepted"
+            } catch { return error.description }
+        }
+        #expect(refusal(#"[{"name": "a", "role": "operator", "token": "t"}, {"name": "b", "role": "drone", "token": "t"}]"#)
+            .contains("same token"))
+        #expect(refusal(#"[{"name": "a", "token": "t"}]"#).contains("role"))
+        #expect(refusal(#"[{"name": "a", "role": "admin", "token": "t"}]"#).contains("not one of"))
+        #expect(refusal(#"[{"name": "a.b", "role": "drone", "token": "t"}]"#).contains("one token"))
+        #expect(refusal(#"[{"name": "a", "role": "drone", "token": "t", "pass": "p"}]"#).contains("either"))
+        #expect(refusal(#"[{"name": "a", "role": "drone", "token": "t", "tier": "x"}]"#).contains("unknown key 'principals[0].tier'"))
+        #expect(refusal(#"[{"name": "a", "token": "t", "permissions": {"publish": {"allow": ["a.>.b"]}}}]"#).contains("a.>.b"))
+        #expect(refusal(#"[{"name": "a", "role": "drone", "token": "t"}]"#, ["--token", "x"]).contains("remove 'auth'"))
+        do {
+            _ = try load(["--config", "h.json"], files: ["h.json": #"{"auth": {"token": "x"}, "principals": [{"name": "a", "role": "drone", "token": "t"}]}"#])
+            Issue.record("auth and principals together were accepted")
+        } catch {
+            #expect(error.description.contains("remove 'auth'"))
+        }
+    }
+}

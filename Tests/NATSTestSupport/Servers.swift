@@ -40,10 +40,14 @@ public final class RunningBroker {
             case .none: break
             case .token(let t): args += ["--auth", t]
             case .userPassword(let u, let p): args += ["--user", u, "--pass", p]
+            case .principals: break
             }
-            if config.maxPayload != BrokerConfig().maxPayload {
+            var conf = ""
+            if config.maxPayload != BrokerConfig().maxPayload { conf += "max_payload: \(config.maxPayload)\n" }
+            if case .principals(let list) = config.auth { conf += NATSServerAuthorization.block(list) }
+            if !conf.isEmpty {
                 let file = FileManager.default.temporaryDirectory.appendingPathComponent("nats-\(port).conf")
-                try "max_payload: \(config.maxPayload)\n".write(to: file, atomically: true, encoding: .utf8)
+                try conf.write(to: file, atomically: true, encoding: .utf8)
                 args += ["-c", file.path]
             }
             let p = Process()

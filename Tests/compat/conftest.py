@@ -14,6 +14,7 @@ Environment:
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -112,7 +113,10 @@ class ServerFactory:
         user: Optional[str] = None,
         password: Optional[str] = None,
         max_payload: Optional[int] = None,
+        principals: Optional[list] = None,
     ) -> RunningServer:
+        """``principals``: honeycombd's config entries (user/pass ones, with explicit ``permissions``); the
+        nats-server gets the same users and permissions written as its own authorization block."""
         host = "127.0.0.1"
         n = len(self.servers)
         log_path = self.workdir / f"{self.kind}-{n}.log"
@@ -133,6 +137,10 @@ class ServerFactory:
                     cmd += ["--user", user, "--pass", password or ""]
                 if max_payload is not None:
                     cmd += ["--max-payload", str(max_payload)]
+                if principals is not None:
+                    cfg = self.workdir / f"honeycombd-{n}.json"
+                    cfg.write_text(json.dumps({"principals": principals}))
+                    cmd += ["--config", str(cfg), "--http", "off"]
             elif self.kind == "nats-server":
                 binary = os.environ.get("NATS_SERVER") or shutil.which("nats-server")
                 if not binary:
@@ -142,9 +150,14 @@ class ServerFactory:
                     cmd += ["--auth", token]
                 if user is not None:
                     cmd += ["--user", user, "--pass", password or ""]
+                conf_text = ""
                 if max_payload is not None:
+                    conf_text += f"max_payload: {max_payload}\n"
+                if principals is not None:
+                    conf_text += nats_server_authorization(principals)
+                if conf_text:
                     conf = self.workdir / f"nats-server-{n}.conf"
-                    conf.write_text(f"max_payload: {max_payload}\n")
+                    conf.write_text(conf_text)
                     cmd += ["-c", str(conf)]
             else:  # pragma: no cover
                 raise ValueError(self.kind)
@@ -186,6 +199,21 @@ class ServerFactory:
         for srv in self.servers:
             results.append((srv, srv.stop()))
         return results
+
+
+def nats_server_authorization(principals: list) -> str:
+    """honeycombd principal entries as nats-server's ``authorization { users = [...] }`` (written here, not by
+    honeycombd, so the reference is configured independently of the code under test)."""
+    users = []
+    for p in principals:
+        perms = dict(p.get("permissions", {}))
+        resp = perms.pop("allow_responses", None)
+        if isinstance(resp, dict):
+            resp = {"max": resp.get("max", 1), "expires": f"{resp.get('expires_ms', 120000)}ms"}
+        if resp is not None:
+            perms["allow_responses"] = resp
+        users.append({"user": p["user"], "password": p["pass"], "permissions": perms})
+    return "authorization { users = " + json.dumps(users) + " }\n"
 
 
 @pytest.fixture(params=SERVER_KINDS)

@@ -1,0 +1,54 @@
+import HiveCore
+import NATSServer
+
+/// Hive's roles: shorthands in honeycombd's `principals` config that expand to broker permissions (the broker
+/// itself knows only permissions). The table in Docs/ARCHITECTURE.md ("Trust") is the contract; `N` below is
+/// the principal's name, which must therefore be a single subject token for roles that use it.
+public enum PrincipalRole: String, Sendable, CaseIterable {
+    /// honeycombd itself: everything.
+    case control
+    /// Submit, cancel, approve, admin: every API verb; reads its replies and goal events.
+    case `operator`
+    /// Read-only: the read verbs; its own replies and goal events.
+    case observer
+    /// One drone: its own announce/heartbeat/goodbye/result subjects and module fetches; reads only its own
+    /// assignments, cancels and replies.
+    case drone
+
+    /// The API verbs an observer may call.
+    static let readVerbs = [APISubject.status, APISubject.drones, APISubject.goals, APISubject.goal,
+                            APISubject.tasks, APISubject.result, APISubject.trace, APISubject.modules]
+
+    /// Whether the expansion puts the principal's name into subjects.
+    var usesName: Bool { self == .observer || self == .drone }
+
+    /// The permissions this role gives the principal named `name`.
+    public func permissions(name n: String) -> Permissions {
+        switch self {
+        case .control:
+            return .all
+        case .operator:
+            return Permissions(publish: SubjectRules(allow: ["hive.v1.api.>"]),
+                               subscribe: SubjectRules(allow: ["_INBOX.>", "hive.v1.events.>"]))
+        case .observer:
+            return Permissions(publish: SubjectRules(allow: Self.readVerbs),
+                               subscribe: SubjectRules(allow: ["_INBOX.\(n).>", "hive.v1.events.>"]))
+        case .drone:
+            // hello and result move to per-drone subjects (issue 14): only this drone may publish them.
+            let own = "hive.v1.drone.\(n)"
+            return Permissions(publish: SubjectRules(allow: ["\(own).hello", APISubject.heartbeat(n), APISubject.bye(n),
+                                                             "\(own).result", APISubject.moduleGet]),
+                               subscribe: SubjectRules(allow: [APISubject.assign(n), APISubject.cancelTask(n),
+                                                               "_INBOX.\(n).>"]))
+        }
+    }
+
+    /// Why `name` cannot be used with this role, or nil. A name that is not one plain subject token would widen
+    /// or break the subjects it is put into (`a.b`, `*`, `>`).
+    public func problem(name: String) -> String? {
+        guard usesName else { return nil }
+        let bad = name.isEmpty || name.utf8.contains { $0 <= 0x20 || $0 == 0x7f || $0 == UInt8(ascii: ".")
+            || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: ">") }
+        return bad ? "a \(rawValue) principal's name is put into subjects, so it must be one token without '.', '*', '>' or spaces" : nil
+    }
+}
