@@ -9,7 +9,7 @@ public enum PrincipalRole: String, Sendable, CaseIterable {
     case control
     /// Submit, cancel, approve, admin: every API verb; reads its replies and goal events.
     case `operator`
-    /// Read-only: the read verbs; its own replies and goal events.
+    /// Read-only: the read verbs; replies and goal events (what it may read through the API anyway).
     case observer
     /// One drone: its own announce/heartbeat/goodbye/result subjects and module fetches; reads only its own
     /// assignments, cancels and replies.
@@ -20,7 +20,7 @@ public enum PrincipalRole: String, Sendable, CaseIterable {
                             APISubject.tasks, APISubject.result, APISubject.trace, APISubject.modules]
 
     /// Whether the expansion puts the principal's name into subjects.
-    var usesName: Bool { self == .observer || self == .drone }
+    var usesName: Bool { self == .drone }
 
     /// The permissions this role gives the principal named `name`.
     public func permissions(name n: String) -> Permissions {
@@ -32,12 +32,11 @@ public enum PrincipalRole: String, Sendable, CaseIterable {
                                subscribe: SubjectRules(allow: ["_INBOX.>", "hive.v1.events.>"]))
         case .observer:
             return Permissions(publish: SubjectRules(allow: Self.readVerbs),
-                               subscribe: SubjectRules(allow: ["_INBOX.\(n).>", "hive.v1.events.>"]))
+                               subscribe: SubjectRules(allow: ["_INBOX.>", "hive.v1.events.>"]))
         case .drone:
-            // hello and result move to per-drone subjects (issue 14): only this drone may publish them.
-            let own = "hive.v1.drone.\(n)"
-            return Permissions(publish: SubjectRules(allow: ["\(own).hello", APISubject.heartbeat(n), APISubject.bye(n),
-                                                             "\(own).result", APISubject.moduleGet]),
+            // Every subject a drone publishes carries its id: only this drone may publish them.
+            return Permissions(publish: SubjectRules(allow: [APISubject.hello(n), APISubject.heartbeat(n), APISubject.bye(n),
+                                                             APISubject.result(n), APISubject.moduleGet]),
                                subscribe: SubjectRules(allow: [APISubject.assign(n), APISubject.cancelTask(n),
                                                                "_INBOX.\(n).>"]))
         }
@@ -47,8 +46,7 @@ public enum PrincipalRole: String, Sendable, CaseIterable {
     /// or break the subjects it is put into (`a.b`, `*`, `>`).
     public func problem(name: String) -> String? {
         guard usesName else { return nil }
-        let bad = name.isEmpty || name.utf8.contains { $0 <= 0x20 || $0 == 0x7f || $0 == UInt8(ascii: ".")
-            || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: ">") }
-        return bad ? "a \(rawValue) principal's name is put into subjects, so it must be one token without '.', '*', '>' or spaces" : nil
+        return APISubject.isValidDroneID(name) ? nil
+            : "a \(rawValue) principal's name is its id on the bus (drone --name NAME): 1 to 64 letters, digits, - and _"
     }
 }

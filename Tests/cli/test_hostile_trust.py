@@ -1,0 +1,96 @@
+"""With principals configured, a drone's credential is only that drone: the audit's attacks from issue 14, run as
+the attacker would, each get a permissions violation or are refused, and the victim's goal is unharmed."""
+import asyncio, json, time
+
+import nats
+
+from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
+
+OPERATOR, VICTIM, MALLORY = "op-token-1", "laptop-token-1", "mallory-token-1"
+
+
+def start(procs, tmp_path):
+    cfg = tmp_path / "honeycombd.json"
+    cfg.write_text(json.dumps({"http": "off", "heartbeat_ms": 200, "drone_lost_after_ms": 2000, "principals": [
+        {"name": "alice", "role": "operator", "token": OPERATOR},
+        {"name": "laptop-1", "role": "drone", "token": VICTIM},
+        {"name": "mallory", "role": "drone", "token": MALLORY},
+    ]}))
+    port = free_port()
+    hc = procs.start([HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{port}"])
+    wait_for_log(hc, "event=bus_connected")
+    return hc, port
+
+
+def test_a_drone_credential_cannot_sniff_forge_impersonate_or_serve_the_api(procs, tmp_path):
+    hc, port = start(procs, tmp_path)
+    op = f"nats://{OPERATOR}@127.0.0.1:{port}"
+    victim = procs.start([DRONE, "--honeycomb", f"nats://{VICTIM}@127.0.0.1:{port}", "--name", "laptop-1",
+                          "--allow-exec", "/bin/sh"])
+    wait_for_log(victim, "event=joined")
+    goal = json.loads(hive("submit", "--exec", "/bin/sh", "-c", "sleep 1; echo genuine", "--json",
+                           "--honeycomb", op).stdout)["goal"]
+
+    async def attack():
+        errors = []
+
+        async def on_error(e):
+            errors.append(str(e))
+
+        nc = await nats.connect(f"nats://{MALLORY}@127.0.0.1:{port}", error_cb=on_error, allow_reconnect=False)
+        sniffed = []
+
+        async def sniff(m):
+            sniffed.append(m.subject)
+
+        async def fake_api(m):
+            await m.respond(b'{"goal":"g666"}')
+
+        for subject in (">", "hive.v1.drone.laptop-1.task", "hive.v1.drone.*.result"):
+            await nc.subscribe(subject, cb=sniff)
+        # Serve the API in honeycombd's queue group, to answer submits with fake ids.
+        await nc.subscribe("hive.v1.api.*", queue="honeycombd", cb=fake_api)
+        forged = {"task": f"{goal}.1", "attempt": 1, "token": "forged", "drone": "laptop-1", "outcome": "succeeded",
+                  "output": "FORGED-BY-ATTACKER"}
+        await nc.publish("hive.v1.drone.laptop-1.result", json.dumps(forged).encode())
+        # On its own subject the payload may name anyone: honeycombd takes the sender from the subject.
+        await nc.publish("hive.v1.drone.mallory.result", json.dumps(forged).encode())
+        await nc.publish("hive.v1.drone.laptop-1.task", json.dumps({
+            "task": "x.1", "goal": "x", "attempt": 1, "token": "t", "kind": "exec", "index": 0, "timeout_ms": 1000,
+            "input": {"command": "/bin/sh", "args": ["-c", "echo pwned"]}}).encode())
+        for verb in ("hello", "hb", "bye"):
+            await nc.publish(f"hive.v1.drone.laptop-1.{verb}", b"{}")
+        await nc.publish("hive.v1.drone.laptop-1.cancel", json.dumps({"task": f"{goal}.1"}).encode())
+        await nc.publish("hive.v1.api.submit", b"{}")
+        await nc.flush()
+        await nc.close()
+        return errors, sniffed
+
+    errors, sniffed = asyncio.run(attack())
+    text = "\n".join(errors).lower()  # nats-py reports the -ERR text in lower case
+    for subject in (">", "hive.v1.drone.laptop-1.task", "hive.v1.drone.*.result"):
+        assert f'permissions violation for subscription to "{subject}"' in text, text
+    assert 'permissions violation for subscription to "hive.v1.api.*" using queue "honeycombd"' in text, text
+    for subject in ("hive.v1.drone.laptop-1.result", "hive.v1.drone.laptop-1.task", "hive.v1.drone.laptop-1.hello",
+                    "hive.v1.drone.laptop-1.hb", "hive.v1.drone.laptop-1.bye", "hive.v1.drone.laptop-1.cancel",
+                    "hive.v1.api.submit"):
+        assert f'permissions violation for publish to "{subject}"' in text, text
+    assert sniffed == [], "nothing of anyone else's reached the attacker"
+
+    # The operator's submits still reach honeycombd (no fake ids), and the victim goal finishes with the real output.
+    again = json.loads(hive("submit", "--exec", "/bin/sh", "-c", "echo second", "--json", "--honeycomb", op).stdout)
+    assert again["goal"] != "g666"
+    r = hive("result", goal, "--json", "--honeycomb", op)
+    deadline = time.monotonic() + 30
+    while json.loads(r.stdout)["goal"]["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        r = hive("result", goal, "--json", "--honeycomb", op)
+    result = json.loads(r.stdout)
+    assert result["goal"]["state"] == "succeeded" and result["tasks"][0]["output"] == "genuine\n", result
+    drones = json.loads(hive("drones", "--json", "--honeycomb", op).stdout)
+    assert [(d["drone"], d["state"]) for d in drones] == [("laptop-1", "active")], drones
+
+    hc.terminate()
+    _, err = hc.communicate(timeout=10)
+    assert "event=drone_message_rejected" in err and "reason=\"result from another drone's subject\"" in err
+    assert "event=permission_violation" in err and "principal=mallory" in err
