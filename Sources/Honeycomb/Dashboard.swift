@@ -70,7 +70,7 @@ enum Dashboard {
 <header><h1>Hive · Beekeeper</h1></header>
 <section id="login">
   <h2>Log in</h2>
-  <form id="login-form">
+  <form id="login-form" method="post" action="/login">
     <label>Token <input id="token" name="token" type="password" autocomplete="off"></label>
     <p class="mute">or a user and password</p>
     <label>User <input id="user" name="user" autocomplete="username"></label>
@@ -164,6 +164,8 @@ document.getElementById("login-form").addEventListener("submit", async (e) => {
     error.textContent = answer.error || r.statusText;
   } catch (err) { error.textContent = String(err.message || err); }
 });
+// Until this script runs, the form posts itself (refused: not JSON), so a typed secret never lands in a URL.
+document.getElementById("login-form").dataset.ready = "true";
 """#
 
     static let script = #"""
