@@ -28,6 +28,25 @@ public struct HTTPRequest: Sendable, Equatable {
         return headers.first { $0.name.lowercased() == lower }?.value
     }
 
+    /// The value of cookie `name` from the `Cookie` header(s), as sent (`a=1; b=2`); nil when absent.
+    public func cookie(_ name: String) -> String? {
+        for h in headers where h.name.lowercased() == "cookie" {
+            for pair in h.value.split(separator: ";") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if kv.count == 2, HTTPRequestParser.trimmed(kv[0]) == name { return HTTPRequestParser.trimmed(kv[1]) }
+            }
+        }
+        return nil
+    }
+
+    /// The media type of `Content-Type`, lower case, without parameters (`application/json; charset=utf-8` →
+    /// `application/json`); nil without the header.
+    public var mediaType: String? {
+        guard let type = header("Content-Type") else { return nil }
+        let essence = type.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return HTTPRequestParser.trimmed(essence).lowercased()
+    }
+
     /// The path, percent-decoded, without the query.
     public var path: String {
         let raw = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? target

@@ -1,5 +1,5 @@
-/// A response to write: status, headers and body. `Content-Length`, `Date`-free framing and `Connection` are
-/// added by `serialized(keepAlive:)`.
+/// A response to write: status, headers and body. `Content-Length`, `Date`-free framing, `Connection` and the
+/// `SecurityHeaders` the response does not set itself are added by `serialized(keepAlive:)`.
 public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
     public var headers: [(name: String, value: String)]
@@ -32,7 +32,7 @@ public struct HTTPResponse: Sendable, Equatable {
     /// The bytes on the wire. HEAD responses keep the length of the body they leave out.
     public func serialized(keepAlive: Bool, head: Bool = false) -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(Self.reason(status))\r\n"
-        for (n, v) in headers { text += "\(n): \(v)\r\n" }
+        for (n, v) in SecurityHeaders.added(to: headers) { text += "\(n): \(v)\r\n" }
         text += "Content-Length: \(body.count)\r\n"
         text += keepAlive ? "" : "Connection: close\r\n"
         text += "\r\n"
@@ -55,6 +55,7 @@ public struct HTTPResponse: Sendable, Equatable {
         case 409: return "Conflict"
         case 413: return "Content Too Large"
         case 415: return "Unsupported Media Type"
+        case 421: return "Misdirected Request"
         case 422: return "Unprocessable Content"
         case 429: return "Too Many Requests"
         case 431: return "Request Header Fields Too Large"

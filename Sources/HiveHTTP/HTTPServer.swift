@@ -328,8 +328,8 @@ public final class HTTPServer: @unchecked Sendable {
                 stream.close()
                 streams.withLock { $0[ObjectIdentifier(stream)] = nil }
             }
-            var head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n"
-            for (n, v) in headers { head += "\(n): \(v)\r\n" }
+            var head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
+            for (n, v) in SecurityHeaders.added(to: headers) { head += "\(n): \(v)\r\n" }
             guard Self.write(fd, Array((head + "\r\n").utf8)) else { return false }
             var probe = [UInt8](repeating: 0, count: 512)
             while let frames = stream.take(waiting: options.keepAliveEvery) {

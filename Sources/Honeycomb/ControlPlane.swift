@@ -3,6 +3,7 @@ import HiveCore
 import HiveLog
 import HiveHTTP
 import NATSClient
+import NATSServer
 import Synchronization
 
 /// honeycombd's control plane on the bus: the `ControlService` (scheduler, registry, journal, API) plus the
@@ -19,19 +20,43 @@ public final class ControlPlane: Sendable {
         public var port: Int
         public var auth: HTTPAuth
         public var readOnly: Bool
+        /// Names besides loopback and the listen address that browsers may use in `Host` (`--http-allowed-hosts`).
+        public var allowedHosts: [String]
+        /// How many browser sessions live at once, and for how long.
+        public var sessions: SessionStore<HTTPPrincipal>.Limits
         /// Connection caps, deadlines and request limits.
         public var server: HTTPServer.Options
         /// Metrics appended to the control plane's (the embedded broker's).
         public var extraMetrics: @Sendable () -> String
 
-        public init(host: String, port: Int, auth: HTTPAuth = .none, readOnly: Bool = false,
+        public init(host: String, port: Int, auth: HTTPAuth = .none, readOnly: Bool = false, allowedHosts: [String] = [],
+                    sessions: SessionStore<HTTPPrincipal>.Limits = .init(),
                     server: HTTPServer.Options = HTTPServer.Options(), extraMetrics: @escaping @Sendable () -> String = { "" }) {
             self.server = server
             self.host = host
             self.port = port
             self.auth = auth
             self.readOnly = readOnly
+            self.allowedHosts = allowedHosts
+            self.sessions = sessions
             self.extraMetrics = extraMetrics
+        }
+    }
+
+    /// Why HTTP was not served.
+    public enum HTTPSetupError: Error, CustomStringConvertible, Sendable {
+        /// Off loopback, an open API would let anyone on the network run commands on the drones.
+        case openOffLoopback(String)
+        case server(HTTPServerError)
+
+        public var description: String {
+            switch self {
+            case .openOffLoopback(let address):
+                return "--http \(address) listens beyond loopback but no HTTP credentials are configured: anyone on the network "
+                    + "could submit exec goals. Set --token TOKEN or --user USER --pass PASS (config auth, or principals), "
+                    + "or listen on loopback (--http 127.0.0.1:PORT)"
+            case .server(let e): return e.description
+            }
         }
     }
 
@@ -47,13 +72,25 @@ public final class ControlPlane: Sendable {
         self.journal = journal
     }
 
-    /// Serves the HTTP API; returns the port (useful when `settings.port` is 0).
-    public func serveHTTP(_ settings: HTTPSettings) throws(HTTPServerError) -> Int {
-        let api = HTTPAPI(service: service, auth: settings.auth, readOnly: settings.readOnly, extraMetrics: settings.extraMetrics)
-        let server = try HTTPServer.start(host: settings.host, port: settings.port, options: settings.server,
+    /// Serves the HTTP API; returns the port (useful when `settings.port` is 0). Refuses to serve an API open to
+    /// anyone on an address beyond loopback.
+    public func serveHTTP(_ settings: HTTPSettings) throws(HTTPSetupError) -> Int {
+        guard settings.auth.required || HostPolicy.isLoopback(settings.host) else {
+            throw .openOffLoopback(ListenAddress(host: settings.host, port: settings.port).description)
+        }
+        let api = HTTPAPI(service: service, auth: settings.auth, readOnly: settings.readOnly,
+                          hosts: HostPolicy(listenHost: settings.host, allowedNames: settings.allowedHosts),
+                          sessions: SessionStore(limits: settings.sessions), extraMetrics: settings.extraMetrics)
+        let server: HTTPServer
+        do {
+            server = try HTTPServer.start(host: settings.host, port: settings.port, options: settings.server,
                                           admit: { head in api.admit(head) }) { request in await api.handle(request) }
+        } catch {
+            throw .server(error)
+        }
         http.withLock { $0 = server }
-        log.info("http_listening", ["address": "\(settings.host):\(server.port)", "read_only": settings.readOnly])
+        log.info("http_listening", ["address": "\(settings.host):\(server.port)", "read_only": settings.readOnly,
+                                    "principals": settings.auth.principals.count])
         return server.port
     }
 

@@ -1,17 +1,90 @@
-/// The Beekeeper dashboard: one page served from the binary (HTML, CSS and JavaScript in this string; no build
-/// step, no CDN, nothing fetched from elsewhere). It reads the same JSON API as everyone else and follows the
-/// event streams: drones by tier (polled), goals (live), and the selected goal's fork–join tree (live), with
-/// candidates, critic scores and the ledger once the goal ends. Elements carry `data-*` attributes (task, state,
-/// tier) so the browser test can check the DOM without depending on layout.
+/// The Beekeeper dashboard: pages served from the binary (HTML, and the CSS and JavaScript at `/assets/…`; no build
+/// step, no CDN, nothing fetched from elsewhere, no inline script or style, so the Content-Security-Policy can
+/// allow only `'self'`). It reads the same JSON API as everyone else and follows the event streams: drones by tier
+/// (polled), goals (live), and the selected goal's fork–join tree (live), with candidates, critic scores and the
+/// ledger once the goal ends. Elements carry `data-*` attributes (task, state, tier) so the browser test can check
+/// the DOM without depending on layout.
+///
+/// With credentials configured, a browser without a session gets `loginPage`; logging in sets an HttpOnly session
+/// cookie (`HTTPAPI`), which the page's requests and event streams carry by themselves; changes (cancel, which asks
+/// for confirmation first) also carry the session's CSRF token from `GET /api/session`.
 enum Dashboard {
-    static let html = #"""
+    /// A file under `/assets/`.
+    struct Asset: Sendable {
+        var text: String
+        var contentType: String
+    }
+
+    static let assets: [String: Asset] = [
+        "dashboard.css": Asset(text: css, contentType: "text/css; charset=utf-8"),
+        "dashboard.js": Asset(text: script, contentType: "text/javascript; charset=utf-8"),
+        "login.js": Asset(text: loginScript, contentType: "text/javascript; charset=utf-8"),
+    ]
+
+    static let page = #"""
 <!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Hive · Beekeeper</title>
-<style>
+<link rel="stylesheet" href="/assets/dashboard.css">
+</head>
+<body>
+<header><h1>Hive · Beekeeper</h1><span id="status">connecting…</span><span id="live">live</span>
+  <span id="who"></span><button id="logout" hidden>Log out</button></header>
+<main>
+  <div>
+    <section id="drones-panel"><h2>Drones</h2><div id="drones"><p class="mute">none yet</p></div></section>
+  </div>
+  <div>
+    <section id="goals-panel"><h2>Goals</h2>
+      <table id="goals"><thead><tr><th>goal</th><th>name</th><th>state</th><th>tasks</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section id="goal-panel" hidden>
+      <div id="goal-head"><h2 id="goal-title"></h2><span id="goal-state" class="badge"></span>
+        <button id="cancel">Cancel</button></div>
+      <div id="confirm-cancel" hidden><span id="confirm-text"></span>
+        <button id="cancel-yes" class="danger">Yes, cancel it</button><button id="cancel-no">Keep it running</button></div>
+      <div id="ledger" class="ledger"></div>
+      <div id="tree"></div>
+      <div id="steps"></div>
+    </section>
+  </div>
+</main>
+<script src="/assets/dashboard.js"></script>
+</body>
+</html>
+"""#
+
+    static let loginPage = #"""
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hive · Beekeeper · log in</title>
+<link rel="stylesheet" href="/assets/dashboard.css">
+</head>
+<body>
+<header><h1>Hive · Beekeeper</h1></header>
+<section id="login">
+  <h2>Log in</h2>
+  <form id="login-form" method="post" action="/login">
+    <label>Token <input id="token" name="token" type="password" autocomplete="off"></label>
+    <p class="mute">or a user and password</p>
+    <label>User <input id="user" name="user" autocomplete="username"></label>
+    <label>Password <input id="pass" name="pass" type="password" autocomplete="current-password"></label>
+    <button id="login-button">Log in</button>
+    <p id="login-error" role="alert"></p>
+  </form>
+</section>
+<script src="/assets/login.js"></script>
+</body>
+</html>
+"""#
+
+    static let css = #"""
 :root { --bg:#fbf8f1; --ink:#222; --mute:#777; --line:#e3dccb; --card:#fff;
         --pending:#b9b4a8; --leased:#e0a100; --running:#e0a100; --waiting:#7a9cc6; --succeeded:#2e9d5b;
         --failed:#d0453c; --dead:#8b1d16; --cancelled:#8a8a8a; }
@@ -63,35 +136,44 @@ ul.tree { padding-left:0; border:none; }
 .step { margin:10px 0; }
 .cand[data-accepted=true] td:first-child::before { content:"★ "; color:var(--succeeded); }
 .mute { color:var(--mute); }
-#login { position:fixed; inset:0; background:rgba(0,0,0,.35); display:flex; align-items:center; justify-content:center; }
-#login form { background:#fff; padding:18px; border-radius:6px; display:flex; gap:8px; }
+#goal-panel { margin-top:18px; }
+#who { font-size:12px; color:var(--mute); }
+#confirm-cancel { margin:8px 0; padding:8px 10px; border:1px solid var(--failed); border-radius:4px; background:#fdeceb; display:flex; gap:10px; align-items:center; }
+#confirm-cancel button.danger { border-color:var(--failed); color:#fff; background:var(--failed); }
+#login { max-width:360px; margin:80px auto; }
+#login form { display:grid; gap:10px; }
+#login label { display:grid; gap:4px; font-size:13px; }
+#login input { font:inherit; padding:4px 8px; border:1px solid var(--line); border-radius:4px; }
+#login-error { color:var(--failed); min-height:1.4em; margin:0; }
 [hidden] { display:none !important; }
-</style>
-</head>
-<body>
-<header><h1>Hive · Beekeeper</h1><span id="status">connecting…</span><span id="live">live</span></header>
-<main>
-  <div>
-    <section id="drones-panel"><h2>Drones</h2><div id="drones"><p class="mute">none yet</p></div></section>
-  </div>
-  <div>
-    <section id="goals-panel"><h2>Goals</h2>
-      <table id="goals"><thead><tr><th>goal</th><th>name</th><th>state</th><th>tasks</th></tr></thead><tbody></tbody></table>
-    </section>
-    <section id="goal-panel" hidden style="margin-top:18px">
-      <div id="goal-head"><h2 id="goal-title"></h2><span id="goal-state" class="badge"></span>
-        <button id="cancel">Cancel</button></div>
-      <div id="ledger" class="ledger"></div>
-      <div id="tree"></div>
-      <div id="steps"></div>
-    </section>
-  </div>
-</main>
-<div id="login" hidden><form id="login-form"><label>Token <input id="token" type="password" autocomplete="off"></label><button>Open</button></form></div>
-<script>
+"""#
+
+    static let loginScript = #"""
+"use strict";
+// Sends the credential once as JSON; the answer sets an HttpOnly session cookie, then the page reloads as the dashboard.
+document.getElementById("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const token = document.getElementById("token").value;
+  const body = token ? { token } : { user: document.getElementById("user").value, pass: document.getElementById("pass").value };
+  const error = document.getElementById("login-error");
+  error.textContent = "";
+  try {
+    const r = await fetch("/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    if (r.ok) { location.reload(); return; }
+    const answer = await r.json().catch(() => ({}));
+    error.textContent = answer.error || r.statusText;
+  } catch (err) { error.textContent = String(err.message || err); }
+});
+// Until this script runs, the form posts itself (refused: not JSON), so a typed secret never lands in a URL.
+document.getElementById("login-form").dataset.ready = "true";
+"""#
+
+    static let script = #"""
 "use strict";
 const params = new URLSearchParams(location.search);
-let token = params.get("access_token") || sessionStorage.getItem("hive-token") || "";
+// Who we are (GET /api/session): a browser session's changes carry its CSRF token; credentials live only in the
+// HttpOnly session cookie, never in this script or a URL.
+let csrf = null, mayChange = true;
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, ...kids) => {
   const e = document.createElement(tag);
@@ -105,21 +187,20 @@ const final = (s) => ["succeeded", "failed", "cancelled", "dead"].includes(s);
 
 async function api(path, options = {}) {
   const headers = Object.assign({}, options.headers || {});
-  if (token) headers["Authorization"] = "Bearer " + token;
+  if (csrf && options.method && options.method !== "GET") headers["X-Hive-CSRF"] = csrf;
   const r = await fetch(path, Object.assign({}, options, { headers }));
-  if (r.status === 401) { $("login").hidden = false; throw new Error("unauthorized"); }
+  if (r.status === 401) { location.reload(); throw new Error("session ended: log in again"); }
   const body = await r.json();
   if (!r.ok) throw new Error(body.error || r.statusText);
   return body;
 }
 // A list route, every page (the API pages lists by `limit`/`cursor`; the next cursor comes in Hive-Next-Cursor).
 async function apiAll(path, maxPages = 100) {
-  const headers = token ? { "Authorization": "Bearer " + token } : {};
   let items = [], cursor = null;
   for (let page = 0; page < maxPages; page++) {
     const url = cursor ? path + (path.includes("?") ? "&" : "?") + "cursor=" + encodeURIComponent(cursor) : path;
-    const r = await fetch(url, { headers });
-    if (r.status === 401) { $("login").hidden = false; throw new Error("unauthorized"); }
+    const r = await fetch(url);
+    if (r.status === 401) { location.reload(); throw new Error("session ended: log in again"); }
     const body = await r.json();
     if (!r.ok) throw new Error(body.error || r.statusText);
     items = items.concat(body);
@@ -129,8 +210,7 @@ async function apiAll(path, maxPages = 100) {
   return items;
 }
 function stream(path, handlers) {
-  const url = token ? path + (path.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(token) : path;
-  const es = new EventSource(url);
+  const es = new EventSource(path);
   for (const [name, f] of Object.entries(handlers)) es.addEventListener(name, (e) => f(JSON.parse(e.data)));
   es.onopen = () => $("live").classList.add("on");
   es.onerror = () => $("live").classList.remove("on");
@@ -250,6 +330,7 @@ function renderResult(r) {
 }
 async function select(goal) {
   if (goalStream) goalStream.close();
+  $("confirm-cancel").hidden = true;
   selected = goal;
   nodes = new Map();
   history.replaceState(null, "", "?goal=" + encodeURIComponent(goal));
@@ -266,7 +347,8 @@ async function select(goal) {
       badge.textContent = g.state;
       badge.dataset.state = g.state;
       $("goal-panel").dataset.state = g.state;
-      $("cancel").disabled = final(g.state);
+      $("cancel").disabled = final(g.state) || !mayChange;
+      if (final(g.state)) $("confirm-cancel").hidden = true;
       if (final(g.state)) {
         api(`/api/goals/${goal}`).then(renderResult).catch(() => {});
         refreshDrones();
@@ -275,14 +357,37 @@ async function select(goal) {
     overflow: () => select(goal),
   });
 }
-$("cancel").onclick = () => selected && api(`/api/goals/${selected}/cancel`, { method: "POST", headers: { "Content-Type": "application/json" } });
-$("login-form").onsubmit = (e) => { e.preventDefault(); token = $("token").value; sessionStorage.setItem("hive-token", token); location.reload(); };
+// Cancelling stops running work for good: it asks first.
+$("cancel").onclick = () => {
+  if (!selected) return;
+  $("confirm-text").textContent = `Cancel goal ${selected}? Its running tasks are stopped and it cannot be resumed.`;
+  $("confirm-cancel").dataset.goal = selected;
+  $("confirm-cancel").hidden = false;
+};
+$("cancel-no").onclick = () => { $("confirm-cancel").hidden = true; };
+$("cancel-yes").onclick = () => {
+  const goal = $("confirm-cancel").dataset.goal;
+  $("confirm-cancel").hidden = true;
+  if (goal) api(`/api/goals/${goal}/cancel`, { method: "POST", headers: { "Content-Type": "application/json" } })
+    .catch((e) => { $("status").textContent = String(e.message || e); });
+};
 
-refreshDrones();
-setInterval(refreshDrones, 2000);
-loadGoals().then(() => { if (params.get("goal")) select(params.get("goal")); }).catch((e) => { $("status").textContent = String(e.message || e); });
-</script>
-</body>
-</html>
+async function start() {
+  const who = await api("/api/session");
+  csrf = who.csrf;
+  mayChange = who.role === "operator";
+  if (who.auth_required) {
+    $("who").textContent = `${who.principal} (${who.role})`;
+    $("logout").hidden = false;
+    $("logout").onclick = () => fetch("/logout", { method: "POST", headers: { "Content-Type": "application/json", "X-Hive-CSRF": csrf || "" } })
+      .finally(() => location.reload());
+  }
+  if (!mayChange) $("cancel").disabled = true;
+  refreshDrones();
+  setInterval(refreshDrones, 2000);
+  await loadGoals();
+  if (params.get("goal")) await select(params.get("goal"));
+}
+start().catch((e) => { $("status").textContent = String(e.message || e); });
 """#
 }

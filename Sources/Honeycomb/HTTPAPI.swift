@@ -1,46 +1,18 @@
 import FoundationEssentials
 import HiveCore
 import HiveHTTP
+import HiveLog
 import NATSWire
-
-/// Who may use the HTTP API: the broker's credentials when honeycombd has them (a token as
-/// `Authorization: Bearer TOKEN`; a user and password as HTTP Basic), else anyone who can reach the port.
-/// Browsers' `EventSource` cannot set headers, so `?access_token=` is accepted too.
-public enum HTTPAuth: Sendable, Equatable {
-    case none
-    case token(String)
-    case userPassword(user: String, password: String)
-
-    func allows(_ r: HTTPRequest) -> Bool {
-        if self == .none { return true }
-        let header = r.header("Authorization") ?? ""
-        let query = r.query["access_token"]
-        switch self {
-        case .none:
-            return true
-        case .token(let t):
-            return Self.same(header, "Bearer " + t) || query.map { Self.same($0, t) } == true
-        case .userPassword(let u, let p):
-            let basic = "Basic " + Data("\(u):\(p)".utf8).base64EncodedString()
-            return Self.same(header, basic) || query.map { Self.same($0, "\(u):\(p)") } == true
-        }
-    }
-
-    /// Compares without an early exit, so the time taken says nothing about where a guess went wrong.
-    static func same(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var diff = x.count ^ y.count
-        for i in 0..<Swift.min(x.count, y.count) { diff |= Int(x[i] ^ y[i]) }
-        return diff == 0
-    }
-}
 
 /// honeycombd's HTTP routes: the same calls the bus API serves (`ControlService.api`), event streams,
 /// Prometheus metrics and the dashboard. Every error is JSON (`{"error": "..."}`) with a 4xx status; nothing a
 /// request does reaches the broker or the scheduler except through the API calls themselves.
 ///
-/// `admit` decides everything the head alone can (credentials, route, method, read-only mode, content type) before
-/// the server reads a body, so a refused request costs its headers and nothing more; `handle` answers admitted ones.
+/// `admit` decides everything the head alone can before the server reads a body, so a refused request costs its
+/// headers and nothing more; `handle` answers admitted ones. In order: `Host` and `Origin` (`HostPolicy`: DNS
+/// rebinding, cross-site pages; 421/403), credentials (401; public routes need none), route and method (404/405),
+/// `Content-Type: application/json` on every POST and DELETE (415), the principal's role (403 for an observer's
+/// change), a browser session's CSRF token on every POST and DELETE (403), read-only mode (403).
 ///
 /// | route | |
 /// | --- | --- |
@@ -53,27 +25,59 @@ public enum HTTPAuth: Sendable, Equatable {
 /// | `GET /api/modules` | stored WebAssembly modules and the store's quota (`hive module ls`) |
 /// | `DELETE /api/modules/HASH` | remove a module (`hive module rm`); 409 while a running goal names it |
 /// | `GET /api/events[?tasks=all]`, `/api/goals/ID/events` | Server-Sent Events: a snapshot, then live changes (goal-level globally unless `tasks=all`; a goal's stream has its tasks) |
+/// | `GET /api/session` | who the caller is: `{"principal", "role", "csrf"}` (`csrf`: the token a browser session echoes in `X-Hive-CSRF`) |
+/// | `POST /login` | `{"token": T}` or `{"user": U, "pass": P}` → a session cookie (no credentials needed) |
+/// | `POST /logout` | ends the browser session |
 /// | `GET /metrics` | Prometheus text |
 /// | `?limit=N&cursor=C` | on `/api/goals`, `/api/drones`, `/api/goals/ID` (its tasks) and `/api/goals/ID/tasks`: one page (`Paging`); a `Hive-Next-Cursor` header names the next |
-/// | `GET /healthz` | `ok` (no auth: for load balancers and systemd checks) |
-/// | `GET /` | the dashboard |
+/// | `GET /healthz` | `ok` (no auth, no `Host` check: for load balancers and systemd checks) |
+/// | `GET /` | the dashboard, or its login form when credentials are needed and the browser has no session |
+/// | `GET /assets/NAME` | the dashboard's script and style (no auth: the same text in every binary) |
 public struct HTTPAPI: Sendable {
     let service: ControlService
     let auth: HTTPAuth
     let readOnly: Bool
+    let hosts: HostPolicy
+    let sessions: SessionStore<HTTPPrincipal>
     /// More metrics to append (the embedded broker's), computed at scrape time.
     let extraMetrics: @Sendable () -> String
+    private let log = Log("http")
+    private let refusals = LogThrottle(intervalMillis: 1_000)
+    private let failedLogins = LogThrottle(intervalMillis: 1_000)
+
+    /// The browser session's cookie, and the header its changes carry the session's CSRF token in.
+    public static let sessionCookie = "hive_session"
+    public static let csrfHeader = "X-Hive-CSRF"
+
+    init(service: ControlService, auth: HTTPAuth, readOnly: Bool, hosts: HostPolicy,
+         sessions: SessionStore<HTTPPrincipal>, extraMetrics: @escaping @Sendable () -> String) {
+        self.service = service
+        self.auth = auth
+        self.readOnly = readOnly
+        self.hosts = hosts
+        self.sessions = sessions
+        self.extraMetrics = extraMetrics
+    }
 
     /// What a request asks for, decided from its method and path alone.
     enum Route: Equatable {
-        case health, dashboard, metrics, status, drones, goals, submit, events(allTasks: Bool)
+        case health, dashboard, asset(String), login, logout, session
+        case metrics, status, drones, goals, submit, events(allTasks: Bool)
         case goal(String), goalTasks(String), goalTrace(String), cancel(String), goalEvents(String)
         case modules, removeModule(String)
 
-        /// Routes that change something: refused in read-only mode, and their bodies must be JSON.
+        /// Routes that change the hive: they need an operator and are refused in read-only mode.
         var changes: Bool {
             switch self {
             case .submit, .cancel, .removeModule: return true
+            default: return false
+            }
+        }
+
+        /// Routes anyone may use: what a browser needs before it has logged in.
+        var isPublic: Bool {
+            switch self {
+            case .health, .dashboard, .asset, .login, .logout: return true
             default: return false
             }
         }
@@ -85,19 +89,93 @@ public struct HTTPAPI: Sendable {
         case refused(HTTPResponse)
     }
 
-    /// Decides from the head alone (no body read yet): nil admits the request; otherwise the refusal to send
-    /// (401 without credentials, 404/405 for no such route or method, 403 read-only, 415 not JSON).
-    public func admit(_ head: HTTPRequest) -> HTTPResponse? {
-        if head.path == "/healthz" { return nil }
-        guard auth.allows(head) else {
-            return .error(401, "authentication required: Authorization: Bearer TOKEN (or Basic for user/password)",
-                          headers: [("WWW-Authenticate", "Bearer realm=\"hive\"")])
-        }
-        switch route(head) {
-        case .refused(let refusal): return refusal
-        case .to(let route): return route.changes ? writable(head) : nil
-        }
+    /// Who sent a request: a principal (by header or session), or anyone when no credentials are configured.
+    struct Caller {
+        var name: String
+        var mayChange: Bool
+        /// Set when the request came with a session cookie (a browser): its changes must carry the CSRF token.
+        var session: SessionStore<HTTPPrincipal>.Session?
+
+        var role: String { mayChange ? "operator" : "observer" }
     }
+
+    enum Decision {
+        case refuse(HTTPResponse)
+        case serve(Route, Caller?)
+    }
+
+    /// Decides from the head alone (no body read yet): nil admits the request; otherwise the refusal to send.
+    public func admit(_ head: HTTPRequest) -> HTTPResponse? {
+        if case .refuse(let refusal) = decide(head) { return refusal }
+        return nil
+    }
+
+    func decide(_ r: HTTPRequest) -> Decision {
+        if r.path == "/healthz" { return .serve(.health, nil) }
+        if let refusal = hosts.check(host: r.header("Host"), origin: r.header("Origin")) {
+            if let suppressed = refusals.admit(now: Monotonic.now()) {
+                log.warn("request_refused", ["status": refusal.status, "reason": refusal.description, "path": r.path, "suppressed": suppressed])
+            }
+            return .refuse(.error(refusal.status, refusal.description))
+        }
+        let routing = route(r)
+        let caller = authenticate(r)
+        let posts = r.method == "POST" || r.method == "DELETE"
+        if case .to(let route) = routing, route.isPublic {
+            if posts, let refusal = Self.notJSON(r) { return .refuse(refusal) }
+            if route == .logout, let caller, let refusal = Self.csrf(r, caller) { return .refuse(refusal) }
+            return .serve(route, caller)
+        }
+        guard let caller else {
+            return .refuse(.error(401, "authentication required: Authorization: Bearer TOKEN (or Basic for user/password), or log in at /",
+                                  headers: [("WWW-Authenticate", "Bearer realm=\"hive\"")]))
+        }
+        let route: Route
+        switch routing {
+        case .refused(let refusal): return .refuse(refusal)
+        case .to(let r): route = r
+        }
+        if posts, let refusal = Self.notJSON(r) { return .refuse(refusal) }
+        if route.changes && !caller.mayChange {
+            return .refuse(.error(403, "principal '\(caller.name)' is an observer (read only): submitting, cancelling and removing modules need an operator"))
+        }
+        if posts, let refusal = Self.csrf(r, caller) { return .refuse(refusal) }
+        if route.changes && readOnly { return .refuse(.error(403, "this honeycombd serves HTTP read-only (--http-read-only)")) }
+        return .serve(route, caller)
+    }
+
+    /// The caller, from `Authorization` (API clients) or else the session cookie (browsers); anyone when no
+    /// credentials are configured; nil when the credentials are wrong or missing.
+    func authenticate(_ r: HTTPRequest) -> Caller? {
+        guard auth.required else { return Caller(name: "anonymous", mayChange: true) }
+        if let header = r.header("Authorization") {
+            return auth.principal(authorization: header).map { Caller(name: $0.name, mayChange: $0.mayChange) }
+        }
+        if let id = r.cookie(Self.sessionCookie), let s = sessions.session(id, now: Self.nowMillis()) {
+            return Caller(name: s.owner.name, mayChange: s.owner.mayChange, session: s)
+        }
+        return nil
+    }
+
+    /// Every POST and DELETE must be JSON: an HTML form cannot send that, and a page elsewhere cannot make a browser
+    /// send it without a CORS preflight this server never approves.
+    static func notJSON(_ r: HTTPRequest) -> HTTPResponse? {
+        guard let type = r.mediaType else {
+            return .error(415, "send JSON: \(r.method) needs Content-Type: application/json")
+        }
+        return type == "application/json" ? nil : .error(415, "send JSON (Content-Type: application/json), not \(r.header("Content-Type") ?? type)")
+    }
+
+    /// A browser session's change must echo the session's CSRF token (a page elsewhere cannot read it).
+    static func csrf(_ r: HTTPRequest, _ caller: Caller) -> HTTPResponse? {
+        guard let session = caller.session else { return nil }
+        guard let sent = r.header(csrfHeader), HTTPAuth.same(sent, session.csrfToken) else {
+            return .error(403, "missing or wrong \(csrfHeader) header: a browser session's changes must carry the csrf token from GET /api/session")
+        }
+        return nil
+    }
+
+    static func nowMillis() -> UInt64 { Monotonic.now() / 1_000_000 }
 
     /// The route for a request's method and path, or the 404/405 to answer.
     func route(_ r: HTTPRequest) -> Routing {
@@ -114,6 +192,10 @@ public struct HTTPAPI: Sendable {
         switch parts {
         case ["healthz"]: return .to(.health)
         case []: return only("GET", route: .dashboard)
+        case let p where p.count == 2 && p[0] == "assets" && Dashboard.assets[p[1]] != nil: return only("GET", route: .asset(p[1]))
+        case ["login"]: return only("POST", route: .login)
+        case ["logout"]: return only("POST", route: .logout)
+        case ["api", "session"]: return only("GET", route: .session)
         case ["metrics"]: return only("GET", route: .metrics)
         case ["api", "status"]: return only("GET", route: .status)
         case ["api", "drones"]: return only("GET", route: .drones)
@@ -136,12 +218,27 @@ public struct HTTPAPI: Sendable {
     }
 
     public func handle(_ r: HTTPRequest) async -> HTTPReply {
-        if let refused = admit(r) { return .response(refused) }
-        guard case .to(let route) = route(r) else { return .response(.error(404, "no route for \(r.path)")) }
+        let route: Route, caller: Caller?
+        switch decide(r) {
+        case .refuse(let refusal): return .response(refusal)
+        case .serve(let rt, let c): (route, caller) = (rt, c)
+        }
         func ref(_ goal: String) -> [UInt8] { Array((try? JSONEncoder().encode(GoalRef(goal: goal))) ?? Data()) }
         switch route {
         case .health: return .response(.text(200, "ok\n"))
-        case .dashboard: return .response(.text(200, Dashboard.html, contentType: "text/html; charset=utf-8"))
+        case .dashboard:
+            let page = caller == nil ? Dashboard.loginPage : Dashboard.page
+            return .response(.text(200, page, contentType: "text/html; charset=utf-8"))
+        case .asset(let name):
+            guard let asset = Dashboard.assets[name] else { return .response(.error(404, "no route for \(r.path)")) }
+            return .response(.text(200, asset.text, contentType: asset.contentType))
+        case .login: return .response(login(r))
+        case .logout:
+            if let id = caller?.session?.id { sessions.close(id) }
+            return .response(HTTPResponse(status: 204, headers: [("Set-Cookie", Self.cookie(value: "", maxAge: 0))]))
+        case .session:
+            let who = SessionInfo(principal: caller?.name ?? "", role: caller?.role ?? "", csrf: caller?.session?.csrfToken, authRequired: auth.required)
+            return .response(.json(200, Array((try? JSONEncoder().encode(who)) ?? Data())))
         case .metrics:
             let text = await service.metrics() + extraMetrics()
             return .response(.text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8"))
@@ -171,13 +268,63 @@ public struct HTTPAPI: Sendable {
         }
     }
 
-    /// Refuses changes in read-only mode and bodies that are not JSON.
-    private func writable(_ r: HTTPRequest) -> HTTPResponse? {
-        if readOnly { return .error(403, "this honeycombd serves HTTP read-only (--http-read-only)") }
-        if let type = r.header("Content-Type"), !type.lowercased().hasPrefix("application/json") {
-            return .error(415, "send JSON (Content-Type: application/json), not \(type)")
+    /// What `GET /api/session` and `POST /login` answer.
+    struct SessionInfo: Codable {
+        var principal: String
+        var role: String
+        var csrf: String?
+        var authRequired: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case principal, role, csrf
+            case authRequired = "auth_required"
         }
-        return nil
+    }
+
+    /// What `POST /login` takes: a token, or a user and password.
+    struct Login: Decodable {
+        var token: String?
+        var user: String?
+        var pass: String?
+    }
+
+    /// Checks the credential in the body; on success opens a session and sets its cookie.
+    private func login(_ r: HTTPRequest) -> HTTPResponse {
+        guard auth.required else {
+            return .error(400, "this honeycombd has no HTTP credentials configured, so there is nothing to log in to (the API is open on loopback)")
+        }
+        let usage = "send {\"token\": TOKEN} or {\"user\": USER, \"pass\": PASSWORD}"
+        guard let form = try? JSONDecoder().decode(Login.self, from: Data(r.body)) else { return .error(400, usage) }
+        let principal: HTTPPrincipal?
+        if let token = form.token {
+            principal = auth.principal(token: token)
+        } else if let user = form.user, let pass = form.pass {
+            principal = auth.principal(user: user, password: pass)
+        } else {
+            return .error(400, usage)
+        }
+        guard let principal else {
+            if let suppressed = failedLogins.admit(now: Monotonic.now()) {
+                log.warn("login_refused", ["reason": "wrong credentials", "suppressed": suppressed])
+            }
+            return .error(401, "wrong token or user/password")
+        }
+        let (session, evicted) = sessions.open(for: principal, now: Self.nowMillis())
+        if let evicted {
+            log.warn("session_evicted", ["principal": evicted.owner.name,
+                                         "reason": "http_max_sessions \(sessions.limits.maxSessions) reached (--http-max-sessions); the oldest session ended"])
+        }
+        log.info("login", ["principal": principal.name, "role": principal.role])
+        let who = SessionInfo(principal: principal.name, role: principal.role, csrf: session.csrfToken, authRequired: true)
+        let maxAge = Int(clamping: sessions.limits.lifetimeMillis / 1000)
+        return .json(200, Array((try? JSONEncoder().encode(who)) ?? Data()),
+                     headers: [("Set-Cookie", Self.cookie(value: session.id, maxAge: maxAge))])
+    }
+
+    /// The session cookie: page script cannot read it (`HttpOnly`), and no other site's page makes the browser send
+    /// it (`SameSite=Strict`). `Secure` comes with TLS.
+    static func cookie(value: String, maxAge: Int) -> String {
+        "\(sessionCookie)=\(value); HttpOnly; SameSite=Strict; Path=/; Max-Age=\(maxAge)"
     }
 
     private func call(_ verb: String, _ payload: [UInt8], headers: NATSHeaders? = nil, created: Bool = false) async -> HTTPReply {

@@ -51,6 +51,10 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var otlpEndpoint: String?
     /// HTTP connection caps, the first-byte deadline and the body limit.
     public var httpServer = HTTPServer.Options()
+    /// Host names browsers may use besides loopback and the listen address (DNS rebinding guard).
+    public var httpAllowedHosts: [String] = []
+    /// Dashboard login sessions: how many at once, and how long each lasts.
+    public var httpSessions = SessionStore<HTTPPrincipal>.Limits()
     /// How much the WebAssembly module store holds.
     public var moduleQuota = ModuleQuota()
     /// With `principals`: the one honeycombd's own bus connection uses (the first `control` principal, or one
@@ -66,6 +70,7 @@ public struct HoneycombConfig: Equatable, Sendable {
                           [--http HOST:PORT|off] [--http-read-only] [--otlp URL]
                           [--http-max-connections N] [--http-max-connections-per-address N]
                           [--http-first-byte-timeout-ms MS] [--http-max-body-bytes BYTES]
+                          [--http-allowed-hosts NAME,NAME] [--http-max-sessions N] [--http-session-ttl-minutes M]
                           [--modules-max-bytes BYTES] [--modules-max-count N] [--max-spec-bytes N]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
@@ -83,7 +88,8 @@ public struct HoneycombConfig: Equatable, Sendable {
           --data DIR           journal accepted goals and task results here (survives crashes and restarts)
           --prompts DIR        role prompt frames for plans (default: Config/prompts, then /etc/hive/prompts)
           --http HOST:PORT     HTTP API, dashboard and /metrics (default 127.0.0.1:8420; off to disable); it
-                               asks for the broker's token or user/password when those are set
+                               asks for the broker's token or user/password when those are set, and
+                               refuses to listen beyond loopback without them
           --http-read-only     serve HTTP without submit and cancel
           --otlp URL           send finished goals' traces as OTLP/HTTP JSON (e.g. http://collector:4318/v1/traces)
           --http-max-connections N     open HTTP connections (default 256); past it an idle or unauthenticated
@@ -91,6 +97,10 @@ public struct HoneycombConfig: Equatable, Sendable {
           --http-max-connections-per-address N   the same, per client address (default 64)
           --http-first-byte-timeout-ms MS   a new HTTP connection must start its request within this (default 5000)
           --http-max-body-bytes BYTES  largest HTTP request body, as sent (default 1048576)
+          --http-allowed-hosts NAMES   host names browsers may use for the dashboard besides loopback and the
+                               listen address (comma-separated; others get 421: DNS rebinding guard)
+          --http-max-sessions N        dashboard login sessions at once (default 256); a login past it ends the oldest
+          --http-session-ttl-minutes M a dashboard login lasts this long (default 720)
           --modules-max-bytes BYTES    total size of stored WebAssembly modules (default 268435456)
           --modules-max-count N        number of stored WebAssembly modules (default 1024)
           --max-spec-bytes N   largest goal accepted for submission, in bytes (default 4194304)
@@ -138,6 +148,13 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "http_max_connections_per_address": httpServer.maxConnectionsPerAddress = try positive(key, try int(key, value))
             case "http_first_byte_timeout_ms": httpServer.firstByteTimeout = Double(try positive(key, try int(key, value))) / 1000
             case "http_max_body_bytes": httpServer.limits.maxBodyBytes = try positive(key, try int(key, value))
+            case "http_allowed_hosts":
+                guard case .array(let names) = value else { throw .wrongType(key: key, expected: "an array of host names", got: value.typeName) }
+                var list: [String] = []
+                for n in names { list.append(try string(key, n)) }
+                try setAllowedHosts(list)
+            case "http_max_sessions": httpSessions.maxSessions = try positive(key, try int(key, value))
+            case "http_session_ttl_minutes": try setSessionMinutes(key, try positive(key, try int(key, value)))
             case "modules_max_bytes": moduleQuota.maxBytes = try positive(key, try int(key, value))
             case "modules_max_count": moduleQuota.maxCount = try positive(key, try int(key, value))
             case "http_read_only":
@@ -334,6 +351,21 @@ public struct HoneycombConfig: Equatable, Sendable {
         }
     }
 
+    /// Host names for `Host` checks: names only (no port, scheme or path).
+    public mutating func setAllowedHosts(_ names: [String]) throws(HoneycombConfigError) {
+        let cleaned = names.map { $0.filter { !$0.isWhitespace } }.filter { !$0.isEmpty }
+        for n in cleaned where n.contains(where: { $0 == "/" || $0 == "@" }) || (n.contains(":") && !n.hasPrefix("[")) {
+            throw .invalidValue(key: "http_allowed_hosts", reason: "'\(n)' is not a host name (give names without scheme, port or path, e.g. hive.lan)")
+        }
+        httpAllowedHosts = cleaned
+    }
+
+    /// Session lifetime, at most a year (so the milliseconds cannot overflow).
+    mutating func setSessionMinutes(_ key: String, _ minutes: Int) throws(HoneycombConfigError) {
+        guard minutes <= 525_600 else { throw .invalidValue(key: key, reason: "must be at most 525600 (a year), not \(minutes)") }
+        httpSessions.lifetimeMillis = UInt64(minutes) * 60_000
+    }
+
     public mutating func setLogLevel(_ text: String) throws(HoneycombConfigError) {
         guard let l = LogLevel(name: text) else {
             throw .invalidValue(key: "log_level", reason: "'\(text)' is not one of debug, info, warn, error")
@@ -376,7 +408,8 @@ public struct HoneycombConfig: Equatable, Sendable {
             let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
                          "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp", "--http-max-connections",
                          "--http-max-connections-per-address", "--http-first-byte-timeout-ms", "--http-max-body-bytes",
-                         "--modules-max-bytes", "--modules-max-count", "--max-spec-bytes"]
+                         "--modules-max-bytes", "--modules-max-count", "--max-spec-bytes",
+                         "--http-allowed-hosts", "--http-max-sessions", "--http-session-ttl-minutes"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
@@ -424,6 +457,9 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--http-max-connections-per-address": config.httpServer.maxConnectionsPerAddress = try positive(name, value)
             case "--http-first-byte-timeout-ms": config.httpServer.firstByteTimeout = Double(try positive(name, value)) / 1000
             case "--http-max-body-bytes": config.httpServer.limits.maxBodyBytes = try positive(name, value)
+            case "--http-allowed-hosts": try config.setAllowedHosts(value.split(separator: ",").map(String.init))
+            case "--http-max-sessions": config.httpSessions.maxSessions = try positive(name, value)
+            case "--http-session-ttl-minutes": try config.setSessionMinutes(name, try positive(name, value))
             case "--modules-max-bytes": config.moduleQuota.maxBytes = try positive(name, value)
             case "--modules-max-count": config.moduleQuota.maxCount = try positive(name, value)
             case "--max-spec-bytes": config.control.maxSpecBytes = try positive(name, value)

@@ -98,6 +98,7 @@ if let address = config.http {
     }
     let embedded = broker
     let settings = ControlPlane.HTTPSettings(host: address.host, port: address.port, auth: auth, readOnly: config.httpReadOnly,
+                                             allowedHosts: config.httpAllowedHosts, sessions: config.httpSessions,
                                              server: config.httpServer, extraMetrics: { embedded.map { BrokerMetrics.text($0.stats()) } ?? "" })
     do {
         _ = try control.serveHTTP(settings)

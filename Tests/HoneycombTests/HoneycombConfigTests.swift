@@ -24,6 +24,24 @@ import HiveLog
         #expect(c.logLevel == .info)
     }
 
+    @Test func httpAllowedHostsAndSessionLimitsComeFromFlagsOrTheFileAndBadValuesNameTheKey() throws {
+        let d = try load([])
+        #expect(d.httpAllowedHosts == [] && d.httpSessions.maxSessions == 256 && d.httpSessions.lifetimeMillis == 720 * 60_000)
+        let c = try load(["--config", "c.json", "--http-allowed-hosts", "hive.lan, box.local", "--http-session-ttl-minutes", "5"],
+                         files: ["c.json": #"{"http_allowed_hosts": ["x.example"], "http_max_sessions": 3, "http_session_ttl_minutes": 60}"#])
+        #expect(c.httpAllowedHosts == ["hive.lan", "box.local"], "the flag wins over the file")
+        #expect(c.httpSessions.maxSessions == 3 && c.httpSessions.lifetimeMillis == 5 * 60_000)
+        func problem(_ args: [String], _ file: String = "{}") -> String {
+            do { _ = try load(args + ["--config", "c.json"], files: ["c.json": file]) } catch { return error.description }
+            return "accepted"
+        }
+        #expect(problem(["--http-allowed-hosts", "http://hive.lan"]).contains("is not a host name"))
+        #expect(problem(["--http-allowed-hosts", "hive.lan:8420"]).contains("is not a host name"))
+        #expect(problem(["--http-max-sessions", "0"]).contains("--http-max-sessions"))
+        #expect(problem(["--http-session-ttl-minutes", "99999999999"]).contains("at most 525600"))
+        #expect(problem([], #"{"http_allowed_hosts": "hive.lan"}"#).contains("http_allowed_hosts"))
+    }
+
     @Test func theShippedExampleConfigLoads() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Config/honeycombd.json")

@@ -1,6 +1,9 @@
 """The dashboard in a real browser: headless Chromium from Debian, driven over the DevTools protocol (PyPI
 websocket-client), loads the page from a running honeycombd with drones, watches a goal's fork–join tree update
-live until it completes, and checks the DOM. The screenshot is kept as a test artifact
+live until it completes, and checks the DOM. honeycombd asks for a token, so the page first shows its login form;
+the browser logs in through it and from then on works from its session cookie (no secret in any URL). Cancelling a
+goal asks for confirmation, then goes through with the session's CSRF token. The page's Content-Security-Policy
+must block nothing. The screenshot is kept as a test artifact
 (.build/test-artifacts/dashboard.png)."""
 import base64, json, os, pathlib, shutil, subprocess, tempfile, time, urllib.request
 
@@ -65,12 +68,19 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
+TOKEN = "dashboard-s3cret"
+AUTH = {**JSON, "Authorization": f"Bearer {TOKEN}"}
+# Injected by DevTools (outside the page's policy): records what the Content-Security-Policy blocks.
+CSP_WATCH = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+             "(e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
 def test_the_dashboard_follows_a_goal_tree_live_in_a_browser(procs, tmp_path):
     port, http_port = free_port(), free_port()
-    hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}"})
+    hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}", "auth": {"token": TOKEN}})
     wait_for_log(hc, "event=http_listening")
-    url = f"nats://127.0.0.1:{port}"
+    url = f"nats://{TOKEN}@127.0.0.1:{port}"
     start_drones(procs, url, 1, slots=2, tier="worker")
     start_drones(procs, url, 1, slots=1, tier="edge")
     browser = Browser(procs)
@@ -79,11 +89,20 @@ def test_the_dashboard_follows_a_goal_tree_live_in_a_browser(procs, tmp_path):
         sleep = {"kind": "exec", "input": {"command": "/bin/sleep", "args": ["0.4"]}}
         plan = {"name": "garden", "root": {"kind": "fork", "join": "all", "children": [
             {"kind": "fork", "join": "all", "children": [sleep] * 3} for _ in range(2)]}}
-        status, _, body = request(http_port, "POST", "/api/goals", plan, JSON)
+        status, _, body = request(http_port, "POST", "/api/goals", plan, AUTH)
         assert status == 201, body
         goal = body["goal"]
         browser.call("Page.enable")
+        browser.call("Page.addScriptToEvaluateOnNewDocument", source=CSP_WATCH)
         browser.call("Page.navigate", url=f"http://127.0.0.1:{http_port}/?goal={goal}")
+        # The login form, then the dashboard (the page reloads itself once the session cookie is set).
+        browser.wait("document.querySelector('#login-form')?.dataset.ready === 'true'")
+        browser.eval("document.querySelector('#token').value = 'wrong'; document.querySelector('#login-button').click()")
+        browser.wait("document.querySelector('#login-error').textContent.includes('wrong token')")
+        browser.eval(f"document.querySelector('#token').value = '{TOKEN}'; document.querySelector('#login-button').click()")
+        browser.wait("document.querySelector('#goals') !== null", timeout=10)
+        assert browser.eval("document.cookie") == ""  # HttpOnly: the page's script cannot read the session
+        assert browser.eval("location.search") == f"?goal={goal}"
         browser.wait(f"document.querySelectorAll('#tree .node').length === 9")
         # Live: some node is seen running, later all are done, without reloading the page.
         browser.wait("document.querySelector('#tree .node[data-state=leased], #tree .node[data-state=running]') !== null", timeout=20)
@@ -108,5 +127,25 @@ def test_the_dashboard_follows_a_goal_tree_live_in_a_browser(procs, tmp_path):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "dashboard.png").write_bytes(base64.b64decode(shot))
         assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+
+        # Cancel asks first; only "yes" cancels, with the session's CSRF token.
+        status, _, body = request(http_port, "POST", "/api/goals", {"name": "long", "root": {
+            "kind": "exec", "input": {"command": "/bin/sleep", "args": ["30"]}}}, AUTH)
+        long_goal = body["goal"]
+        browser.wait(f"document.querySelector(`#goals tr[data-goal='{long_goal}']`) !== null")
+        browser.eval(f"document.querySelector(`#goals tr[data-goal='{long_goal}']`).click()")
+        browser.wait("document.querySelector('#goal-panel').dataset.state === 'running' && !document.querySelector('#cancel').disabled")
+        browser.eval("document.querySelector('#cancel').click()")
+        browser.wait("!document.querySelector('#confirm-cancel').hidden")
+        assert long_goal in browser.eval("document.querySelector('#confirm-text').textContent")
+        browser.eval("document.querySelector('#cancel-no').click()")
+        assert browser.eval("document.querySelector('#confirm-cancel').hidden") is True
+        assert request(http_port, "GET", f"/api/goals/{long_goal}", headers=AUTH)[2]["goal"]["state"] == "running"
+        browser.eval("document.querySelector('#cancel').click()")
+        browser.wait("!document.querySelector('#confirm-cancel').hidden")
+        browser.eval("document.querySelector('#cancel-yes').click()")
+        browser.wait("document.querySelector('#goal-panel').dataset.state === 'cancelled'", timeout=10)
+        assert request(http_port, "GET", f"/api/goals/{long_goal}", headers=AUTH)[2]["goal"]["state"] == "cancelled"
+        assert browser.eval("JSON.stringify(window.__csp)") == "[]"
     finally:
         browser.close()

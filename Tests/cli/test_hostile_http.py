@@ -101,7 +101,7 @@ def test_a_body_of_one_byte_chunks_is_refused_with_413_quickly_and_cheaply(procs
     hc, port = start_with_token(procs, tmp_path)
     before = cpu_seconds(hc.pid)
     s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b"POST /api/goals HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode()
+    s.sendall(b"POST /api/goals HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + TOKEN.encode()
               + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
     body = b"1\r\nx\r\n" * (9_000_000 // 6)  # 9 MB on the wire
 
@@ -130,16 +130,16 @@ def test_a_body_of_one_byte_chunks_is_refused_with_413_quickly_and_cheaply(procs
 
 @pytest.mark.parametrize("headers,want", [
     (b"", 401),  # no credentials: refused from the head
-    (b"Authorization: Bearer " + TOKEN.encode() + b"\r\n", 413),  # credentials, but the declared size is over the limit
+    (b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Type: application/json\r\n", 413),  # credentials, but the declared size is over the limit
     (b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Type: text/plain\r\n", 415),
 ])
 def test_a_post_refused_from_its_head_is_answered_without_its_body(procs, tmp_path, headers, want):
     _, port = start_with_token(procs, tmp_path)
     s = socket.create_connection(("127.0.0.1", port))
     if want == 415:
-        s.sendall(b"POST /api/goals HTTP/1.1\r\nHost: x\r\n" + headers + b"Content-Length: 500000\r\n\r\n")
+        s.sendall(b"POST /api/goals HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + b"Content-Length: 500000\r\n\r\n")
     else:
-        s.sendall(b"POST /api/goals HTTP/1.1\r\nHost: x\r\n" + headers + b"Content-Length: 50000000\r\n\r\n")
+        s.sendall(b"POST /api/goals HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + b"Content-Length: 50000000\r\n\r\n")
     status, _ = read_response(s, timeout=5)  # no byte of the body was sent
     assert status == want
     assert peer_closed(s)  # the body will not be read, so the connection cannot go on
@@ -150,7 +150,7 @@ def test_an_authorized_post_expecting_continue_is_told_to_send_its_body(procs, t
     _, port = start_with_token(procs, tmp_path)
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     body = json.dumps({"name": "x", "root": {"kind": "noop"}}).encode()
-    s.sendall(b"POST /api/goals HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode()
+    s.sendall(b"POST /api/goals HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + TOKEN.encode()
               + b"\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
               + str(len(body)).encode() + b"\r\n\r\n")
     assert s.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -192,7 +192,7 @@ def test_the_module_store_has_a_quota_and_modules_can_be_removed(procs, tmp_path
     goal = json.loads(r.stdout)["goal"]
     r = hive("module", "rm", hash_a, "--honeycomb", url)
     assert r.returncode != 0 and f"named by goal {goal}, which is still running" in r.stderr, r.stderr
-    c.request("DELETE", f"/api/modules/{hash_a}")
+    c.request("DELETE", f"/api/modules/{hash_a}", headers={"Content-Type": "application/json"})
     r409 = c.getresponse()
     assert r409.status == 409 and "still running" in json.loads(r409.read())["error"]
     assert hive("cancel", goal, "--honeycomb", url).returncode == 0
@@ -230,8 +230,11 @@ def test_removing_a_module_over_http_needs_credentials_and_names_what_is_missing
     assert r.status == 401
     c.request("DELETE", "/api/modules/" + "a" * 64, headers=AUTH)
     r = c.getresponse()
+    assert r.status == 415 and "Content-Type: application/json" in json.loads(r.read())["error"]  # like every DELETE and POST
+    c.request("DELETE", "/api/modules/" + "a" * 64, headers={**AUTH, "Content-Type": "application/json"})
+    r = c.getresponse()
     assert r.status == 404 and "unknown module" in json.loads(r.read())["error"]
-    c.request("DELETE", "/api/modules/../../etc", headers=AUTH)
+    c.request("DELETE", "/api/modules/../../etc", headers={**AUTH, "Content-Type": "application/json"})
     r = c.getresponse()
     assert r.status in (400, 404)
     r.read()

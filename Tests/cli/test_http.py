@@ -82,7 +82,7 @@ def test_with_broker_credentials_the_api_asks_for_them(procs, tmp_path):
     assert status == 401 and "Bearer" in h["WWW-Authenticate"]
     assert request(http_port, "GET", "/api/goals", headers={"Authorization": "Bearer wrong"})[0] == 401
     assert request(http_port, "GET", "/api/goals", headers={"Authorization": "Bearer s3cret"})[0] == 200
-    assert request(http_port, "GET", "/api/goals?access_token=s3cret")[0] == 200
+    assert request(http_port, "GET", "/api/goals?access_token=s3cret")[0] == 401  # never a secret in a URL
     assert request(http_port, "GET", "/healthz")[0] == 200  # health checks need no token
 
 
@@ -96,7 +96,7 @@ def test_read_only_mode_refuses_changes(procs, tmp_path):
 def read_events(port, path, until, timeout=20):
     """Reads an SSE stream until `until(events)` holds; returns the (event, data) pairs."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     buf, events = b"", []
     deadline = time.monotonic() + timeout
     while not until(events) and time.monotonic() < deadline:
@@ -168,7 +168,7 @@ def test_hostile_requests_do_not_disturb_the_hive(procs, tmp_path):
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(200),  # a TLS hello
         b"GET / HTTP/1.1\r\n" + b"X-Big: " + b"a" * 70000 + b"\r\n\r\n",  # oversized headers
         b"POST /api/goals HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",  # oversized body
-        b"GET /api/goals HTTP/1.1\r\nHost: x\r\n",  # never finished (left open)
+        b"GET /api/goals HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # never finished (left open)
     ]
     open_socks = []
     for h in hostile:
