@@ -194,12 +194,34 @@ public struct HoneycombConfig: Equatable, Sendable {
     static let authAndPrincipals = HoneycombConfigError.invalidValue(
         key: "principals", reason: "principals replace the single credential: remove 'auth' (and --token/--user/--pass) or 'principals'")
 
+    /// The role each configured principal was given (principals with only a `permissions` block have none).
+    public var principalRoles: [String: PrincipalRole] = [:]
+
+    /// Who may use the HTTP API: control and operator principals may change things, observers only read; drones and
+    /// principals without a role are not HTTP users. The legacy single credential may change things.
+    public var httpAuth: HTTPAuth {
+        switch broker.auth {
+        case .none: return .none
+        case .token(let t): return .token(t)
+        case .userPassword(let u, let p): return .userPassword(user: u, password: p)
+        case .principals(let list):
+            return HTTPAuth(principals: list.compactMap { p -> HTTPPrincipal? in
+                guard let role = principalRoles[p.name], role != .drone else { return nil }
+                switch p.credential {
+                case .token(let t): return HTTPPrincipal(name: p.name, token: t, mayChange: role != .observer)
+                case .userPassword(let u, let pw): return HTTPPrincipal(name: p.name, user: u, password: pw, mayChange: role != .observer)
+                }
+            })
+        }
+    }
+
     /// `principals`: `[{"name", "role": "control|operator|observer|drone", "token" | "user"+"pass", "permissions"?}]`.
     /// A role expands to permissions (`PrincipalRole`); an explicit `permissions` block replaces the expansion.
     private mutating func setPrincipals(_ value: JSONValue, path: String) throws(HoneycombConfigError) {
         guard case .array(let items) = value else { throw .wrongType(key: "principals", expected: "an array", got: value.typeName) }
         var list: [Principal] = []
         var control: String?
+        var roles: [String: PrincipalRole] = [:]
         for (i, item) in items.enumerated() {
             let key = "principals[\(i)]"
             guard case .object(let o) = item else { throw .wrongType(key: key, expected: "an object", got: item.typeName) }
@@ -236,11 +258,13 @@ public struct HoneycombConfig: Equatable, Sendable {
                 throw .invalidValue(key: where_, reason: "give a \"role\" or a \"permissions\" block (a principal with neither would be allowed everything)")
             }
             if role == .control && control == nil { control = name }
+            if let role { roles[name] = role }
             list.append(Principal(name: name, credential: credential, permissions: permissions))
         }
         if let problem = Principal.problem(in: list) { throw .invalidValue(key: "principals", reason: problem) }
         broker.auth = .principals(list)
         controlPrincipal = control
+        principalRoles = roles
     }
 
     /// A nats-server-shaped permissions block: `publish`/`subscribe` with `allow`/`deny` lists, `allow_responses`

@@ -83,19 +83,7 @@ do {
 }
 
 if let address = config.http {
-    let auth: HTTPAuth
-    switch config.broker.auth {
-    case .none: auth = .none
-    case .token(let t): auth = .token(t)
-    case .userPassword(let u, let p): auth = .userPassword(user: u, password: p)
-    case .principals(let list):
-        // Until HTTP knows principals: only the control principal's credential opens it.
-        switch list.first(where: { $0.name == config.controlPrincipal })?.credential {
-        case .token(let t)?: auth = .token(t)
-        case .userPassword(let u, let p)?: auth = .userPassword(user: u, password: p)
-        case nil: auth = .token(UUID().uuidString + UUID().uuidString)
-        }
-    }
+    let auth = config.httpAuth
     let embedded = broker
     let settings = ControlPlane.HTTPSettings(host: address.host, port: address.port, auth: auth, readOnly: config.httpReadOnly,
                                              allowedHosts: config.httpAllowedHosts, sessions: config.httpSessions,
