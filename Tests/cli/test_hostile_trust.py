@@ -63,6 +63,10 @@ def test_a_drone_credential_cannot_sniff_forge_impersonate_or_serve_the_api(proc
         await nc.publish("hive.v1.drone.laptop-1.cancel", json.dumps({"task": f"{goal}.1"}).encode())
         await nc.publish("hive.v1.api.submit", b"{}")
         await nc.flush()
+        # nats-py hands -ERR lines to the error callback asynchronously: wait for all eleven, with a deadline.
+        deadline = time.monotonic() + 10
+        while len(errors) < 11 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
         await nc.close()
         return errors, sniffed
 
@@ -94,3 +98,27 @@ def test_a_drone_credential_cannot_sniff_forge_impersonate_or_serve_the_api(proc
     _, err = hc.communicate(timeout=10)
     assert "event=drone_message_rejected" in err and "reason=\"result from another drone's subject\"" in err
     assert "event=permission_violation" in err and "principal=mallory" in err
+
+
+def test_http_users_are_the_operator_and_observer_principals(procs, tmp_path):
+    from test_http_trust import raw
+
+    http = free_port()
+    cfg = tmp_path / "honeycombd.json"
+    cfg.write_text(json.dumps({"http": f"127.0.0.1:{http}", "principals": [
+        {"name": "alice", "role": "operator", "token": OPERATOR},
+        {"name": "grafana", "role": "observer", "token": "observer-token-1"},
+        {"name": "laptop-1", "role": "drone", "token": VICTIM},
+    ]}))
+    hc = procs.start([HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{free_port()}"])
+    wait_for_log(hc, "event=http_listening")
+    host = {"Host": f"127.0.0.1:{http}", "Content-Type": "application/json"}
+    plan = json.dumps({"root": {"kind": "noop"}}).encode()
+
+    def as_(token, method, path, body=b""):
+        return raw(http, method, path, {**host, "Authorization": f"Bearer {token}"}, body)[0]
+
+    assert as_("observer-token-1", "GET", "/api/status") == 200
+    assert as_("observer-token-1", "POST", "/api/goals", plan) == 403, "an observer only reads"
+    assert as_(VICTIM, "GET", "/api/status") == 401, "a drone's credential is not an HTTP user"
+    assert as_(OPERATOR, "POST", "/api/goals", plan) == 201
