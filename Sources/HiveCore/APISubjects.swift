@@ -29,6 +29,11 @@ public enum APISubject {
     /// Request/reply: empty → `ModuleList` (every stored module, the bytes they take and the quota).
     public static let modules = "hive.v1.api.modules"
 
+    /// Request/reply: `DroneAdd` → `DroneCredential` (a new drone principal and its token) or `APIError`. Operators.
+    public static let droneAdd = "hive.v1.api.drone_add"
+    /// Request/reply: `DroneAdd` (its name) → the revoked `DroneCredential` (token blanked) or `APIError`. Operators.
+    public static let droneRevoke = "hive.v1.api.drone_revoke"
+
     // Every subject a drone publishes carries its id, and a drone's credential allows it only its own subjects
     // (ARCHITECTURE: Trust): honeycombd takes the sender from the subject (`drone(in:)`), never from the payload.
 

@@ -274,3 +274,26 @@ public enum ModuleTransfer {
     /// The part size for a connection whose server accepts `maxPayload`-byte messages.
     public static func partSize(maxPayload: Int) -> Int { Swift.max(maxPayload - headroom, 1024) }
 }
+
+/// `hive drone add NAME --tier T` / `hive drone revoke NAME`: the drone's name (its id on the bus) and tier.
+public struct DroneAdd: Codable, Sendable, Equatable {
+    public var name: String
+    public var tier: Tier?
+    public init(name: String, tier: Tier? = nil) {
+        self.name = name
+        self.tier = tier
+    }
+}
+
+/// A drone credential honeycombd issued: the drone runs as `drone --honeycomb nats://TOKEN@HOST:PORT --name NAME
+/// --tier TIER`, and may announce only that name and tier.
+public struct DroneCredential: Codable, Sendable, Equatable {
+    public var name: String
+    public var token: String
+    public var tier: Tier
+    public init(name: String, token: String, tier: Tier) {
+        self.name = name
+        self.token = token
+        self.tier = tier
+    }
+}

@@ -560,6 +560,21 @@ public final class ControlState {
         return true
     }
 
+    /// The drone's credential was revoked: it is gone at once, and the work it held goes back to pending (without
+    /// using an attempt: the task did nothing wrong) so that nothing waits for a result that would be refused.
+    public func revoke(drone: DroneID, now: Int64) -> [JournalEvent] {
+        guard var d = drones[drone] else { return [] }
+        d.state = .lost
+        drones[drone] = d
+        let events = d.running.sorted().compactMap { task -> JournalEvent? in
+            guard let t = tasks[task], t.lease?.drone == drone else { return nil }
+            return .taskExpired(task: task, attempt: t.attempts, reason: "drone \(d.name)'s credential was revoked",
+                                countsAttempt: false, at: now)
+        }
+        for e in events { apply(e) }
+        return events
+    }
+
     /// The drone is shutting down: no new leases; its running tasks finish or come back released.
     public func draining(_ drone: DroneID) {
         if drones[drone]?.state == .active { drones[drone]!.state = .draining }

@@ -35,6 +35,8 @@ public actor ControlService {
     private let prompts: PromptLibrary
     /// WebAssembly modules by SHA-256.
     private let modules: ModuleStore
+    /// Drone credentials issued at run time (`drone_add`/`drone_revoke`); nil without principals.
+    private let credentials: DroneCredentials?
     /// Live changes for event-stream subscribers, and what changed since the last tick (only while subscribed).
     nonisolated let feed = EventFeed()
     private var dirtyTasks: Set<TaskID> = []
@@ -58,7 +60,8 @@ public actor ControlService {
 
     init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
          prompts: PromptLibrary, exporter: OTLPExporter?, moduleQuota: ModuleQuota = ModuleQuota(),
-         status: @escaping @Sendable () -> StatusReply) {
+         credentials: DroneCredentials? = nil, status: @escaping @Sendable () -> StatusReply) {
+        self.credentials = credentials
         self.client = client
         self.exporter = exporter
         self.prompts = prompts
@@ -83,11 +86,11 @@ public actor ControlService {
     /// Recovers, subscribes and starts the timers.
     static func start(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig,
                       compactAtBytes: Int = 64 << 20, prompts: PromptLibrary = PromptLibrary(), exporter: OTLPExporter? = nil,
-                      moduleQuota: ModuleQuota = ModuleQuota(),
+                      moduleQuota: ModuleQuota = ModuleQuota(), credentials: DroneCredentials? = nil,
                       status: @escaping @Sendable () -> StatusReply) async throws -> ControlService {
         let service = ControlService(client: client, journal: journal, recovery: recovery, config: config,
                                      compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
-                                     moduleQuota: moduleQuota, status: status)
+                                     moduleQuota: moduleQuota, credentials: credentials, status: status)
         await service.recover(recovery)
         try await service.subscribe()
         return service
@@ -443,6 +446,13 @@ public actor ControlService {
                                       heartbeatMillis: state.config.heartbeatMillis))
             return
         }
+        // A drone issued a credential for one tier announces that tier (a worker's credential is no core drone).
+        if let tier = credentials?.tier(of: h.drone), tier != h.tier {
+            rejected("hello with another tier than its credential's", ["drone": h.drone, "tier": h.tier.rawValue])
+            publish(reply, HelloReply(accepted: false, reason: "this drone's credential was issued for tier \(tier.rawValue); start it with --tier \(tier.rawValue)",
+                                      heartbeatMillis: state.config.heartbeatMillis))
+            return
+        }
         let (answer, events) = state.hello(h, now: now)
         record(events)
         publish(reply, answer)
@@ -667,6 +677,25 @@ public actor ControlService {
             }
         case "modules":
             return answer(modules.list())
+        case "drone_add", "drone_revoke":
+            guard let credentials else { return answer(APIError(DroneCredentialError.noPrincipals.description), status: 409) }
+            guard let r = try? decoder.decode(DroneAdd.self, from: Data(payload)) else {
+                return answer(APIError("send {\"name\": NAME, \"tier\": \"edge|worker|core\"}"))
+            }
+            do throws(DroneCredentialError) {
+                if verb == "drone_add" {
+                    let issued = try credentials.add(name: r.name, tier: r.tier ?? .worker)
+                    log.info("drone_credential_issued", ["drone": issued.name, "tier": issued.tier.rawValue])
+                    return answer(DroneCredential(name: issued.name, token: issued.token, tier: issued.tier))
+                }
+                let gone = try credentials.revoke(name: r.name)
+                record(state.revoke(drone: gone.name, now: now))
+                dispatch()
+                log.warn("drone_credential_revoked", ["drone": gone.name])
+                return answer(DroneCredential(name: gone.name, token: "", tier: gone.tier))
+            } catch {
+                return answer(APIError(error.description), status: 409)
+            }
         case "drones":
             guard let request = page(payload) else { return answer(APIError("unreadable page request: send {\"limit\": N, \"cursor\": C}")) }
             let t = now

@@ -316,9 +316,9 @@ public final class Journal: @unchecked Sendable {
 
 /// Writes `bytes` to `path` so that either the old or the new content survives a crash: temp file, fsync,
 /// rename, fsync of the directory. Returns the error, if any.
-func writeFileDurably(_ path: String, _ bytes: [UInt8], directory: String) -> String? {
+func writeFileDurably(_ path: String, _ bytes: [UInt8], directory: String, mode: mode_t = 0o640) -> String? {
     let tmp = path + ".tmp"
-    let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+    let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
     guard fd >= 0 else { return "\(tmp): \(String(cString: strerror(errno)))" }
     let ok = Journal.writeAll(fd, bytes) && fsync(fd) == 0
     Glibc.close(fd)

@@ -30,6 +30,9 @@ let usage = """
             seeded tasks whose truth is computed here (arithmetic word problems; sh programs checked by hidden
             tests on exec drones), one plan each; prints accuracy, calls, core-tier calls per solved task, wall
             time. --explorer/--critic run a program (a test double handed the truth) instead of a model
+      drone add NAME [--tier edge|worker|core] [--json] | drone revoke NAME
+            issue a drone its own credential (needs principals in honeycombd's config; operators only), or
+            disconnect it and refuse the credential from then on
       module add FILE.wasm [--json]
             validate and store a WebAssembly module in honeycombd; prints its SHA-256 (the name tasks use)
       module ls [--json] | module rm HASH
@@ -83,6 +86,7 @@ case "result": await goalCommand(args, subject: APISubject.result, verb: "result
 case "trace": await goalCommand(args, subject: APISubject.trace, verb: "trace")
 case "cancel": await goalCommand(args, subject: APISubject.cancel, verb: "cancel")
 case "drones": await dronesCommand(args)
+case "drone": await droneCommand(args)
 case "watch": await watchCommand(args)
 case "status":
     await statusCommand(args)

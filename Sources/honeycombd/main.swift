@@ -56,10 +56,26 @@ do {
     FileHandle.standardError.write(Data("honeycombd: \(error)\n".utf8))
     exit(78)
 }
+// Drone credentials issued at run time (hive drone add) join the configured principals (embedded broker only).
+let brokerBox = BrokerBox()
+var credentials: DroneCredentials?
+if config.externalBus == nil, case .principals(let configured) = config.broker.auth {
+    do {
+        credentials = try DroneCredentials(configured: configured, directory: config.dataDirectory) { list in
+            guard let b = brokerBox.broker else { return }
+            try b.setPrincipals(list)
+        }
+        config.broker.auth = .principals(credentials!.principals)
+    } catch {
+        log.error("start_failed", ["reason": error.description])
+        exit(78)
+    }
+}
 var broker: Broker?
 if config.externalBus == nil {
     do {
         broker = try Broker.start(config: config.broker)
+        brokerBox.broker = broker
     } catch {
         log.error("start_failed", ["reason": error.description])
         exit(1)
@@ -75,7 +91,8 @@ do {
     control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0), mode: mode,
                                            dataDirectory: config.dataDirectory, config: config.control,
                                            compactAtBytes: config.journalCompactBytes, prompts: prompts,
-                                           otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota)
+                                           otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota,
+                                           droneCredentials: credentials)
 } catch {
     log.error("start_failed", ["reason": "control plane could not start: \(error)"])
     broker?.shutdown()
@@ -112,4 +129,9 @@ extension HoneycombConfigError {
         if case .usage = self { return true }
         return false
     }
+}
+
+/// The broker, once started, for the drone-credential store's updates (it is made before the broker starts).
+final class BrokerBox: @unchecked Sendable {
+    var broker: Broker?
 }

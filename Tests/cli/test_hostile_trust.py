@@ -122,3 +122,47 @@ def test_http_users_are_the_operator_and_observer_principals(procs, tmp_path):
     assert as_("observer-token-1", "POST", "/api/goals", plan) == 403, "an observer only reads"
     assert as_(VICTIM, "GET", "/api/status") == 401, "a drone's credential is not an HTTP user"
     assert as_(OPERATOR, "POST", "/api/goals", plan) == 201
+
+
+def test_an_issued_drone_credential_runs_work_keeps_its_tier_survives_a_restart_and_can_be_revoked(procs, tmp_path):
+    data = tmp_path / "data"
+    cfg = tmp_path / "honeycombd.json"
+    cfg.write_text(json.dumps({"http": "off", "heartbeat_ms": 200, "drone_lost_after_ms": 2000, "principals": [
+        {"name": "alice", "role": "operator", "token": OPERATOR}]}))
+    port = free_port()
+    args = [HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{port}", "--data", str(data)]
+    hc = procs.start(args)
+    wait_for_log(hc, "event=bus_connected")
+    op = f"nats://{OPERATOR}@127.0.0.1:{port}"
+    r = hive("drone", "add", "laptop-2", "--tier", "worker", "--json", "--honeycomb", op)
+    assert r.returncode == 0, r.stderr
+    issued = json.loads(r.stdout)
+    assert issued["name"] == "laptop-2" and issued["tier"] == "worker" and len(issued["token"]) >= 32
+    assert oct((data / "drone-credentials.json").stat().st_mode & 0o777) == "0o600"
+    text = hive("drone", "add", "laptop-3", "--honeycomb", op).stdout
+    assert "run    drone --honeycomb nats://" in text and "--name laptop-3 --tier worker" in text
+    assert "exists already" in hive("drone", "add", "laptop-2", "--honeycomb", op).stderr
+    url = f"nats://{issued['token']}@127.0.0.1:{port}"
+
+    # The credential was issued for a worker: announcing core is refused.
+    liar = procs.start([DRONE, "--honeycomb", url, "--name", "laptop-2", "--tier", "core"])
+    wait_for_log(liar, "event=refused")
+    liar.kill()
+
+    # It survives a restart of honeycombd, and the drone runs work with it.
+    hc.terminate()
+    hc.wait(timeout=15)
+    hc = procs.start(args)
+    wait_for_log(hc, "event=bus_connected")
+    drone = procs.start([DRONE, "--honeycomb", url, "--name", "laptop-2", "--tier", "worker", "--allow-exec", "/bin/sh"])
+    wait_for_log(drone, "event=joined")
+    r = hive("submit", "--exec", "/bin/sh", "-c", "echo hi", "--wait", "--json", "--honeycomb", op, timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout)["tasks"][0]["output"] == "hi\n", r.stderr
+
+    # Revoked: disconnected at once, shown as lost, and the credential is refused from then on.
+    r = hive("drone", "revoke", "laptop-2", "--honeycomb", op)
+    assert r.returncode == 0 and "revoked laptop-2" in r.stdout, r.stderr
+    states = lambda: [(d["drone"], d["state"]) for d in json.loads(hive("drones", "--json", "--honeycomb", op).stdout)]
+    assert states() == [("laptop-2", "lost")]
+    assert hive("status", "--honeycomb", url, timeout=20).returncode != 0
+    assert "no drone credential named 'laptop-2'" in hive("drone", "revoke", "laptop-2", "--honeycomb", op).stderr
