@@ -1,3 +1,5 @@
+import NATSWire
+
 /// A response to write: status, headers and body. `Content-Length`, `Date`-free framing, `Connection` and the
 /// `SecurityHeaders` the response does not set itself are added by `serialized(keepAlive:)`.
 public struct HTTPResponse: Sendable, Equatable {
@@ -68,19 +70,5 @@ public struct HTTPResponse: Sendable, Equatable {
     }
 
     /// A JSON string literal for `s` (quotes, backslashes and control characters escaped).
-    public static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    public static func jsonString(_ s: String) -> String { jsonQuoted(s) }
 }

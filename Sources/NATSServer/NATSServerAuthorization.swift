@@ -1,3 +1,5 @@
+import NATSWire
+
 /// Principals written as a nats-server 2.9 `authorization { users = [...] }` block, for running Hive on a NATS
 /// cluster with the same permissions the embedded broker enforces.
 ///
@@ -12,7 +14,7 @@ public enum NATSServerAuthorization {
             case .token(let t): (user, password) = (p.name, t)
             case .userPassword(let u, let pw): (user, password) = (u, pw)
             }
-            out += "    {user: \(quoted(user)), password: \(quoted(password))"
+            out += "    {user: \(jsonQuoted(user)), password: \(jsonQuoted(password))"
             let perms = permissions(p.permissions)
             if !perms.isEmpty { out += ", permissions: {\(perms)}" }
             out += "}\n"
@@ -33,26 +35,8 @@ public enum NATSServerAuthorization {
     private static func rules(_ r: SubjectRules) -> String? {
         if r.isUnrestricted { return nil }
         var parts: [String] = []
-        if let allow = r.allow { parts.append("allow: [\(allow.map(quoted).joined(separator: ", "))]") }
-        if !r.deny.isEmpty { parts.append("deny: [\(r.deny.map(quoted).joined(separator: ", "))]") }
+        if let allow = r.allow { parts.append("allow: [\(allow.map(jsonQuoted).joined(separator: ", "))]") }
+        if !r.deny.isEmpty { parts.append("deny: [\(r.deny.map(jsonQuoted).joined(separator: ", "))]") }
         return parts.joined(separator: ", ")
-    }
-
-    /// A double-quoted string with `"`, `\` and control characters escaped.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16) }
-                else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
     }
 }
