@@ -113,7 +113,7 @@ extension ControlState {
     func approvalNeeded(_ t: TaskRecord, on drone: DroneID?) -> String? {
         guard t.approvedBy == nil else { return nil }
         if t.approval == .required {
-            return "the plan marks it \"approval\": \"required\""
+            return "the goal marks it \"approval\": \"required\""
         }
         guard t.kind == "exec", let command = t.input?.command else { return nil }
         let effect = Self.effectCapability(command: command)
