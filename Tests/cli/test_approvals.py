@@ -179,3 +179,49 @@ def test_http_approvals_record_the_principal_and_observers_may_not_decide(procs,
     assert "denied by alice: no thanks" in g["reason"]
     status, body = as_("op-token-1", "POST", f"/api/goals/{no}/deny", {"reason": "again"})
     assert status == 409 and "is failed" in body["error"], body
+
+
+def test_the_dashboard_marks_waiting_tasks_and_approves_and_denies_with_a_reason(procs, tmp_path):
+    import pytest
+    from test_dashboard import AUTH, CHROMIUM, CSP_WATCH, TOKEN, Browser
+    from test_control_plane import start_drones
+    from test_http import request
+
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed (.ci/run installs it)")
+    port, http_port = free_port(), free_port()
+    hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}", "auth": {"token": TOKEN}})
+    wait_for_log(hc, "event=http_listening")
+    start_drones(procs, f"nats://{TOKEN}@127.0.0.1:{port}", 1, slots=2)
+    plan = {"root": {"kind": "noop", "approval": "required"}}
+    ok = request(http_port, "POST", "/api/goals", plan, AUTH)[2]["goal"]
+    no = request(http_port, "POST", "/api/goals", plan, AUTH)[2]["goal"]
+    browser = Browser(procs)
+    try:
+        browser.call("Page.enable")
+        browser.call("Page.addScriptToEvaluateOnNewDocument", source=CSP_WATCH)
+        browser.call("Page.navigate", url=f"http://127.0.0.1:{http_port}/?goal={ok}")
+        browser.wait("document.querySelector('#login-form')?.dataset.ready === 'true'")
+        browser.eval(f"document.querySelector('#token').value = '{TOKEN}'; document.querySelector('#login-button').click()")
+        # Marked, with what it will run and why, and the buttons; Approve runs it.
+        browser.wait(f"document.querySelector(`#tree .node[data-task='{ok}.0'][data-state=awaiting_approval]`) !== null")
+        box = browser.eval(f"document.querySelector(`.approval[data-task='{ok}.0']`).textContent")
+        assert "awaits approval" in box and "noop" in box and f"submitter of {ok}" in box, box
+        browser.eval(f"document.querySelector(`.approval[data-task='{ok}.0'] .approve`).click()")
+        browser.wait("document.querySelector('#goal-panel').dataset.state === 'succeeded'", timeout=20)
+        # Deny asks for a reason and sends none without it.
+        browser.wait(f"document.querySelector(`#goals tr[data-goal='{no}']`) !== null")
+        browser.eval(f"document.querySelector(`#goals tr[data-goal='{no}']`).click()")
+        browser.wait(f"document.querySelector(`.approval[data-task='{no}.0'] .deny`) !== null")
+        browser.eval(f"document.querySelector(`.approval[data-task='{no}.0'] .deny`).click()")
+        browser.wait(f"!document.querySelector(`.approval[data-task='{no}.0'] .deny-reason`).hidden")
+        browser.eval(f"document.querySelector(`.approval[data-task='{no}.0'] .deny-confirm`).click()")
+        assert request(http_port, "GET", f"/api/goals/{no}", headers=AUTH)[2]["goal"]["state"] == "running"
+        browser.eval(f"document.querySelector(`.approval[data-task='{no}.0'] .deny-reason`).value = 'looks wrong';"
+                     f"document.querySelector(`.approval[data-task='{no}.0'] .deny-confirm`).click()")
+        browser.wait("document.querySelector('#goal-panel').dataset.state === 'failed'", timeout=20)
+        g = request(http_port, "GET", f"/api/goals/{no}", headers=AUTH)[2]["goal"]
+        assert g["reason"] == "denied by admin: looks wrong", g  # the legacy credential's principal
+        assert browser.eval("JSON.stringify(window.__csp)") == "[]"
+    finally:
+        browser.close()
