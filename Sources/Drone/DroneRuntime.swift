@@ -25,6 +25,17 @@ public struct DroneOptions: Sendable {
     public var maxTaskMillis = 3_600_000
     /// The largest WebAssembly module this drone fetches (honeycombd's own bound is 64 MiB).
     public var maxModuleBytes = 64 << 20
+    /// Exec commands this drone's operator declares side-effecting (`--side-effects`): the drone advertises
+    /// `effect:exec:<path>` for each (under every alias it advertises `exec:<path>` for), and honeycombd parks
+    /// such tasks in `awaiting_approval` until an operator approves them.
+    public var sideEffects: [String] = []
+
+    /// The `--side-effects` paths that are not allowed exec commands (compared by canonical path): declaring
+    /// a command this drone may not run would mean nothing, so the drone refuses to start with them.
+    public static func sideEffectsNotAllowed(_ effects: [String], allowed: [String]) -> [String] {
+        let allowedCanonical = Set(allowed.map(ExecBackend.canonical))
+        return effects.filter { !allowedCanonical.contains(ExecBackend.canonical($0)) }
+    }
 
     public init(bus: NATSClientOptions, name: String, tier: Tier, slots: Int, backends: [any Backend]) {
         self.bus = bus
@@ -110,6 +121,10 @@ public actor DroneRuntime {
         for b in backends.values {
             caps.insert("backend:\(b.kind)")
             caps.formUnion(b.capabilities)
+        }
+        let effects = Set(options.sideEffects.map(ExecBackend.canonical))
+        for cap in caps where cap.hasPrefix("exec:") && effects.contains(ExecBackend.canonical(String(cap.dropFirst(5)))) {
+            caps.insert("effect:" + cap)
         }
         let host = HostFacts(hostname: HostName.current, os: "linux",
                              cpus: ProcessInfo.processInfo.activeProcessorCount,

@@ -16,6 +16,9 @@ public enum APISubject {
     public static let trace = "hive.v1.api.trace"
     /// Request/reply: `GoalRef` → `GoalSummary` after cancelling.
     public static let cancel = "hive.v1.api.cancel"
+    /// Request/reply: `ApprovalDecision` → `ApprovalReply` (operators only: observers have no such verb).
+    public static let approve = "hive.v1.api.approve"
+    public static let deny = "hive.v1.api.deny"
     /// Request/reply: → `[DroneView]`.
     public static let drones = "hive.v1.api.drones"
     /// Request/reply: a WebAssembly module's bytes → `ModuleRef` (validated, stored by SHA-256) or `APIError`.

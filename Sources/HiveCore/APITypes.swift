@@ -125,6 +125,9 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var round: Int?
     /// WebAssembly tasks: instructions executed.
     public var fuel: Int64?
+    /// Side effects: what it waits for (what it will run, where, who proposed it, why), and who approved it.
+    public var approval: ApprovalRequest?
+    public var approvedBy: String?
 
     public init(_ t: TaskRecord) {
         task = t.id
@@ -144,11 +147,13 @@ public struct TaskView: Codable, Sendable, Equatable {
         role = t.role
         round = t.round
         fuel = t.result?.fuel
+        approval = t.approvalRequest
+        approvedBy = t.approvedBy
     }
 
     enum CodingKeys: String, CodingKey {
-        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel
-        case exitCode = "exit_code", wallMillis = "wall_ms"
+        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel, approval
+        case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by"
     }
 }
 

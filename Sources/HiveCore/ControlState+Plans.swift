@@ -90,7 +90,7 @@ extension ControlState {
         let step = goals[goal]!.plan!.steps[i]
         let node = step.node!
         let id = addTask(TaskSpec(name: "\(step.spec.id).\(role.rawValue)", kind: kind, tier: tier, input: input,
-                                  timeoutMillis: step.spec.timeoutMillis),
+                                  timeoutMillis: step.spec.timeoutMillis, approval: step.spec.approval),
                          goal: goal, parent: node, index: tasks[node]!.children.count, depth: 3, at: at)
         tasks[node]!.children.append(id)
         tasks[id]!.role = role

@@ -101,8 +101,10 @@ public struct Outbox: Sendable {
     public var cancellations: [(drone: DroneID, task: TaskID)] = []
     /// Goals that reached a final state.
     public var finishedGoals: [GoalID] = []
+    /// Events applied by `schedule` that carry no assignment (tasks parked for approval), for the journal.
+    public var events: [JournalEvent] = []
 
-    public var isEmpty: Bool { cancellations.isEmpty && finishedGoals.isEmpty }
+    public var isEmpty: Bool { cancellations.isEmpty && finishedGoals.isEmpty && events.isEmpty }
 
     public init() {}
 }
@@ -130,6 +132,8 @@ public final class ControlState {
     public private(set) var tasksByGoal: [GoalID: [TaskID]] = [:]
     /// Goals with a token, cost or core-call budget: only their tasks pay for budget checks when scheduled.
     var budgetedGoals: Set<GoalID> = []
+    /// Tasks in `awaiting_approval` (the tick's approval timeouts look only at these).
+    var awaiting: Set<TaskID> = []
 
     /// A goal's task records in creation order.
     public func tasks(of goal: GoalID) -> [TaskRecord] { (tasksByGoal[goal] ?? []).compactMap { tasks[$0] } }
@@ -293,6 +297,7 @@ public final class ControlState {
     }
 
     /// Leases pending tasks to drones with free slots. Returns each lease's event and the assignment to send.
+    /// A task that needs approval is parked instead: its `taskAwaitingApproval` event goes to `outbox.events`.
     public func schedule(now: Int64, token: () -> String) -> [(event: JournalEvent, assignment: Assignment, drone: DroneID)] {
         var free = drones.values.reduce(0) { $0 + $1.freeSlots }
         guard free > 0, !queue.isEmpty else { return [] }
@@ -310,8 +315,16 @@ public final class ControlState {
             }
             let limited = budget?.maxTokensByTier != nil || budget?.maxCost != nil
             let excludingCore = budget?.maxCoreCalls != nil && coreBudgetSpent(t.goal)
-            guard let drone = limited ? pickBudgetedDrone(for: t, excludingCore: excludingCore)
-                                      : pickDrone(for: t, excludingCore: excludingCore) else {
+            let picked = limited ? pickBudgetedDrone(for: t, excludingCore: excludingCore)
+                                 : pickDrone(for: t, excludingCore: excludingCore)
+            // Side effects wait for an operator (declared ones even before a drone is free; the slot stays free).
+            if t.approvedBy == nil, let why = approvalNeeded(t, on: picked) {
+                let event = awaitingEvent(t, drone: picked, why: why, now: now)
+                apply(event)
+                outbox.events.append(event)
+                continue
+            }
+            guard let drone = picked else {
                 skipped.append(e)
                 continue
             }
@@ -475,7 +488,9 @@ public final class ControlState {
         }
         budgetStarved.removeAll()
         for e in events { apply(e) }
-        return events
+        let denied = approvalTimeouts(now: now)
+        for e in denied { apply(e) }
+        return events + denied
     }
 
     /// After a restart: every lease from before is void; those tasks go back to pending without using an attempt.
@@ -649,15 +664,42 @@ public final class ControlState {
 
         case .taskForked(let task, let children, let join, let at):
             guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
+            let proposer = t.lease?.drone
             releaseLease(&t, charge: true)
             t.state = .waiting
             t.join = join
             if join == .vote { t.votes = [:] }
             tasks[task] = t
             for (i, c) in children.enumerated() {
-                let child = addTask(c, goal: t.goal, parent: task, index: i, depth: t.depth + 1, at: at)
+                let child = addTask(c, goal: t.goal, parent: task, index: i, depth: t.depth + 1, at: at, proposedBy: proposer)
                 tasks[task]!.children.append(child)
             }
+
+        case .taskAwaitingApproval(let task, let request, _):
+            guard var t = tasks[task], t.state == .pending else { return }
+            t.state = .awaitingApproval
+            t.approvalRequest = request
+            tasks[task] = t
+            awaiting.insert(task)
+
+        case .taskApproved(let task, let by, _):
+            guard var t = tasks[task], t.state == .awaitingApproval else { return }
+            awaiting.remove(task)
+            t.approvedBy = by
+            t.state = .pending
+            t.seq = nextSeq
+            nextSeq += 1
+            tasks[task] = t
+            queue.push(.init(priority: goals[t.goal]?.priority ?? 0, seq: t.seq, task: task))
+
+        case .taskDenied(let task, _, let reason, let at):
+            guard var t = tasks[task], t.state == .awaitingApproval else { return }
+            awaiting.remove(task)
+            t.state = .dead
+            t.reason = reason
+            t.finishedAt = at
+            tasks[task] = t
+            settled(t)
 
         case .goalCancelled(let goal, let reason, let at):
             endGoal(goal, failed: false, reason: reason, at: at)
@@ -680,7 +722,10 @@ public final class ControlState {
     }
 
     /// Creates a task (and, for a fork, its subtree). Work tasks are queued at once.
-    func addTask(_ spec: TaskSpec, goal: GoalID, parent: TaskID?, index: Int, depth: Int, at: Int64) -> TaskID {
+    /// `proposedBy`: the drone whose fork proposed it (else inherited from the parent); a fork's or step's
+    /// `approval` covers its subtree.
+    func addTask(_ spec: TaskSpec, goal: GoalID, parent: TaskID?, index: Int, depth: Int, at: Int64,
+                 proposedBy: DroneID? = nil) -> TaskID {
         let n = goals[goal]!.taskCount
         goals[goal]!.taskCount += 1
         let id = "\(goal).\(n)"
@@ -693,6 +738,9 @@ public final class ControlState {
                            join: spec.isFork ? (spec.join ?? .all) : nil,
                            state: spec.isStructural ? .waiting : .pending, createdAt: at)
         if spec.join == .vote { t.votes = [:] }
+        let above = parent.flatMap { tasks[$0] }
+        t.approval = spec.approval ?? above?.approval
+        t.proposedBy = proposedBy ?? above?.proposedBy
         if spec.isStructural && !spec.isFork {
             tasks[id] = t  // a plan or step node: the plan machinery adds its children
         } else if spec.isFork {
@@ -867,6 +915,7 @@ public final class ControlState {
         for t in s.tasks.sorted(by: { ($0.goal, Int($0.id.split(separator: ".").last ?? "") ?? 0) < ($1.goal, Int($1.id.split(separator: ".").last ?? "") ?? 0) }) {
             tasksByGoal[t.goal, default: []].append(t.id)
         }
+        awaiting = Set(s.tasks.filter { $0.state == .awaitingApproval }.map(\.id))
         queue = PendingQueue()
         for t in s.tasks where t.state == .pending {
             queue.push(.init(priority: goals[t.goal]?.priority ?? 0, seq: t.seq, task: t.id))

@@ -15,12 +15,19 @@ public enum JournalEvent: Codable, Sendable, Equatable {
     case taskForked(task: TaskID, children: [TaskSpec], join: JoinPolicy, at: Int64)
     case goalCancelled(goal: GoalID, reason: String, at: Int64)
     case goalFailed(goal: GoalID, reason: String, at: Int64)
+    /// A pending task needs approval before it runs (`Approval.swift`): it waits, with what it will run and why.
+    case taskAwaitingApproval(task: TaskID, request: ApprovalRequest, at: Int64)
+    /// An operator (`by`: the principal, or `operator` on the bus) approved it: pending again, never asked again.
+    case taskApproved(task: TaskID, by: String, at: Int64)
+    /// Denied by an operator or by the approval timeout: the task is dead with `reason`.
+    case taskDenied(task: TaskID, by: String, reason: String, at: Int64)
 
     public var at: Int64 {
         switch self {
         case .goalSubmitted(_, _, let at), .taskLeased(_, _, _, _, _, let at, _, _), .taskFinished(_, _, _, _, let at),
              .taskExpired(_, _, _, _, let at), .taskForked(_, _, _, let at), .goalCancelled(_, _, let at),
-             .goalFailed(_, _, let at):
+             .goalFailed(_, _, let at), .taskAwaitingApproval(_, _, let at), .taskApproved(_, _, let at),
+             .taskDenied(_, _, _, let at):
             return at
         }
     }

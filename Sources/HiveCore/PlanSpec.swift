@@ -110,6 +110,8 @@ public struct StepSpec: Codable, Sendable, Equatable {
     /// Re-fork rounds run here instead: typically a few cheap candidates first, then one call on the core tier
     /// to arbitrate only when they disagree. `min_votes` does not apply to escalated rounds.
     public var escalate: Escalation?
+    /// `required`: every task of this step waits in `awaiting_approval` until approved.
+    public var approval: ApprovalPolicy?
 
     /// Where and how wide re-fork rounds run.
     public struct Escalation: Codable, Sendable, Equatable {
@@ -143,7 +145,7 @@ public struct StepSpec: Codable, Sendable, Equatable {
         case criticTier = "critic_tier", minScore = "min_score", integratorTier = "integrator_tier"
         case maxReforks = "max_reforks", maxTokens = "max_tokens", jsonSchema = "json_schema"
         case timeoutMillis = "timeout_ms", criticExec = "critic_exec", integratorExec = "integrator_exec"
-        case minVotes = "min_votes", escalate, verifyTier = "verify_tier"
+        case minVotes = "min_votes", escalate, verifyTier = "verify_tier", approval
     }
 
     // Defaults, in one place.

@@ -6,6 +6,8 @@ public typealias DroneID = String
 /// expired attempt goes back to `pending` while attempts remain, else the task is `dead`.
 public enum TaskState: String, Codable, Sendable {
     case pending, leased, running
+    /// Side-effecting work parked until an operator approves or denies it (or its timeout denies it); see `Approval`.
+    case awaitingApproval = "awaiting_approval"
     /// A fork waiting on its children.
     case waiting
     case succeeded, dead, cancelled
@@ -162,6 +164,12 @@ public struct TaskRecord: Codable, Sendable {
     public var candidate: TaskID?
     /// Drones this task should not run on when another can take it (a critic avoids the candidate's author).
     public var avoid: [DroneID]?
+    /// Approvals (see `Approval.swift`): the declared policy (inherited from the fork or step above), the drone
+    /// whose fork proposed it, what it waits for (kept after the decision) and who approved it.
+    public var approval: ApprovalPolicy?
+    public var proposedBy: DroneID?
+    public var approvalRequest: ApprovalRequest?
+    public var approvedBy: String?
 
     /// Plan, step and fork nodes do no work of their own.
     public var isStructural: Bool { kind == "fork" || kind == TaskSpec.planKind || kind == TaskSpec.stepKind }

@@ -112,6 +112,7 @@ public struct SpecCheck {
             try c.int("max_tokens_by_tier.\(tier)", n, SpecLimits.tierTokens)
         }
         try c.number("max_cost", b.maxCost, SpecLimits.maxCost)
+        try c.int("approval_timeout_ms", b.approvalTimeoutMillis, SpecLimits.approvalTimeoutMillis)
     }
 
     /// A plan's numbers and strings (its structure is `PlanValidator`'s).

@@ -36,6 +36,8 @@ public enum SpecLimits {
     public static let maxCoreCalls = 0...1_000_000_000
     public static let tierTokens = 0...(1 << 40)
     public static let maxCost = 0.0...1e12
+    /// `budget.approval_timeout_ms`: up to a week (default `ApprovalLimits.defaultTimeoutMillis`, one hour).
+    public static let approvalTimeoutMillis = 1...TaskSpec.maxTimeoutMillis
 
     // MARK: Plans
 

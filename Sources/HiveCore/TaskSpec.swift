@@ -77,10 +77,13 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var timeoutMillis: Int?
     public var children: [TaskSpec]?
     public var join: JoinPolicy?
+    /// `required`: the task (on a fork, every task under it) waits in `awaiting_approval` until approved.
+    public var approval: ApprovalPolicy?
 
     public init(name: String? = nil, kind: String, tier: TierRequirement? = nil, requires: [String]? = nil,
                 input: TaskInput? = nil, maxAttempts: Int? = nil, timeoutMillis: Int? = nil,
-                children: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
+                children: [TaskSpec]? = nil, join: JoinPolicy? = nil, approval: ApprovalPolicy? = nil) {
+        self.approval = approval
         self.name = name
         self.kind = kind
         self.tier = tier
@@ -119,7 +122,7 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, kind, tier, requires, input, children, join
+        case name, kind, tier, requires, input, children, join, approval
         case maxAttempts = "max_attempts", timeoutMillis = "timeout_ms"
     }
 
@@ -154,12 +157,16 @@ public struct Budget: Codable, Sendable, Equatable {
     /// Money (in the unit of honeycombd's `prices`): a call is admitted on a drone only if its worst case at that
     /// drone's model price fits; cheaper drones take the work once dear ones would not fit.
     public var maxCost: Double?
+    /// How long a task may wait in `awaiting_approval` before it is denied (nil: `ApprovalLimits.defaultTimeoutMillis`).
+    public var approvalTimeoutMillis: Int?
 
     /// Whether calls need a known worst case (a token or cost budget is set).
     public var needsWorstCase: Bool { maxTokens != nil || maxTokensByTier != nil || maxCost != nil }
 
     public init(maxTasks: Int = 100_000, maxDepth: Int = 16, maxAttempts: Int = 3, deadlineMillis: Int? = nil,
-                maxTokens: Int? = nil, maxCoreCalls: Int? = nil, maxTokensByTier: [String: Int]? = nil, maxCost: Double? = nil) {
+                maxTokens: Int? = nil, maxCoreCalls: Int? = nil, maxTokensByTier: [String: Int]? = nil, maxCost: Double? = nil,
+                approvalTimeoutMillis: Int? = nil) {
+        self.approvalTimeoutMillis = approvalTimeoutMillis
         self.maxTokensByTier = maxTokensByTier
         self.maxCost = maxCost
         self.maxTasks = maxTasks
@@ -173,6 +180,7 @@ public struct Budget: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case maxTasks = "max_tasks", maxDepth = "max_depth", maxAttempts = "max_attempts", deadlineMillis = "deadline_ms"
         case maxTokens = "max_tokens", maxCoreCalls = "max_core_calls", maxTokensByTier = "max_tokens_by_tier", maxCost = "max_cost"
+        case approvalTimeoutMillis = "approval_timeout_ms"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -186,6 +194,7 @@ public struct Budget: Codable, Sendable, Equatable {
         maxCoreCalls = try c.decodeIfPresent(Int.self, forKey: .maxCoreCalls)
         maxTokensByTier = try c.decodeIfPresent([String: Int].self, forKey: .maxTokensByTier)
         maxCost = try c.decodeIfPresent(Double.self, forKey: .maxCost)
+        approvalTimeoutMillis = try c.decodeIfPresent(Int.self, forKey: .approvalTimeoutMillis)
         if let keys = maxTokensByTier?.keys, let bad = keys.first(where: { Tier(rawValue: $0) == nil }) {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.maxTokensByTier],
                                                     debugDescription: "max_tokens_by_tier has '\(bad)'; tiers are edge, worker, core"))

@@ -235,6 +235,15 @@ public actor ControlService {
                 let made = state.tasks[task]?.children.suffix(children.count) ?? []
                 if made.contains(where: { (state.tasks[$0]?.round ?? 0) > 0 }) { counters.reforks += 1 }
                 if let goal = about(task), watching, feed.wantsTasks(of: goal) { dirtyTasks.formUnion(made) }
+            case .taskAwaitingApproval(let task, let request, _):
+                if let goal = about(task) {
+                    log.info("task_awaiting_approval", ["goal": goal, "task": task, "runs": request.runs,
+                                                        "drone": request.drone ?? "-", "proposed_by": request.proposedBy, "why": request.why])
+                }
+            case .taskApproved(let task, let by, _):
+                if let goal = about(task) { log.info("task_approved", ["goal": goal, "task": task, "by": by]) }
+            case .taskDenied(let task, let by, let reason, _):
+                if let goal = about(task) { log.info("task_denied", ["goal": goal, "task": task, "by": by, "reason": reason]) }
             case .goalSubmitted(let goal, _, _), .goalCancelled(let goal, _, _), .goalFailed(let goal, _, _):
                 guard watching else { continue }
                 dirtyGoals.insert(goal)
@@ -396,7 +405,9 @@ public actor ControlService {
     /// Leases what can run and carries out the outbox; returns the assignments to send.
     private func lease() -> [Outgoing] {
         let leased = state.schedule(now: now) { token() }
-        if !leased.isEmpty { record(leased.map(\.event)) }
+        let parked = state.outbox.events
+        if !parked.isEmpty { state.outbox.events = [] }
+        if !leased.isEmpty || !parked.isEmpty { record(parked + leased.map(\.event)) }
         flushOutbox()
         return leased.map { l in
             let trace = state.goals[l.assignment.goal]?.trace
@@ -563,7 +574,8 @@ public actor ControlService {
 
     /// One API call (`hive.v1.api.VERB`, or its HTTP route): the reply body, and the status an HTTP client gets
     /// (200, or 400/404 with an `APIError` body).
-    func api(_ verb: String, payload: [UInt8], headers: NATSHeaders? = nil) async -> APIAnswer {
+    /// `principal`: who calls over HTTP (recorded as the approver); nil on the bus.
+    func api(_ verb: String, payload: [UInt8], headers: NATSHeaders? = nil, principal: String? = nil) async -> APIAnswer {
         let decoder = JSONDecoder()
         func ref() -> GoalRef? { try? decoder.decode(GoalRef.self, from: Data(payload)) }
         func answer<T: Encodable>(_ value: T, status: Int = 200) -> APIAnswer {
@@ -633,6 +645,31 @@ public actor ControlService {
                 return paged(ReplyPage.result(base, tasks: work[offset...].lazy.map(TaskView.init), offset: offset, total: work.count,
                                               limit: limit, budget: replyBudget, encoder: encoder))
             default: return answer(summary(g))
+            }
+        case "approve", "deny":
+            // Who decided: the HTTP principal, or `operator` on the bus (only operators may publish these verbs).
+            guard let d = try? decoder.decode(ApprovalDecision.self, from: Data(payload)) else {
+                return answer(APIError("unreadable \(verb) request: send {\"goal\": ID, \"tasks\": [TASK…], \"reason\": TEXT}"))
+            }
+            let by = principal ?? "operator"
+            let result = verb == "approve"
+                ? state.approve(goal: d.goal, tasks: d.tasks ?? [], by: by, now: now)
+                : state.deny(goal: d.goal, tasks: d.tasks ?? [], by: by, reason: d.reason ?? "", now: now)
+            switch result {
+            case .failure(let e):
+                if case .unknownGoal = e { return answer(APIError(e.description), status: 404) }
+                return answer(APIError(e.description), status: 409)
+            case .success(let events):
+                record(events)
+                dispatch()
+                await durable()
+                let decided = events.compactMap { e -> TaskID? in
+                    switch e {
+                    case .taskApproved(let t, _, _), .taskDenied(let t, _, _, _): return t
+                    default: return nil
+                    }
+                }
+                return answer(ApprovalReply(goal: d.goal, tasks: decided))
             }
         case "module_add":
             let result: Result<ModuleRef, ModuleStoreError>

@@ -6,7 +6,8 @@
 /// the DOM without depending on layout.
 ///
 /// With credentials configured, a browser without a session gets `loginPage`; logging in sets an HttpOnly session
-/// cookie (`HTTPAPI`), which the page's requests and event streams carry by themselves; changes (cancel, which asks
+/// cookie (`HTTPAPI`), which the page's requests and event streams carry by themselves; changes (approve and deny
+/// of tasks awaiting approval, deny asking for a reason; cancel, which asks
 /// for confirmation first) also carry the session's CSRF token from `GET /api/session`.
 enum Dashboard {
     /// A file under `/assets/`.
@@ -138,6 +139,11 @@ ul.tree { padding-left:0; border:none; }
 .mute { color:var(--mute); }
 #goal-panel { margin-top:18px; }
 #who { font-size:12px; color:var(--mute); }
+.badge[data-state=awaiting_approval] { background:#d89614; }
+.node[data-state=awaiting_approval] { border-left-color:#d89614; font-weight:600; }
+.approval { margin:4px 0 8px 18px; padding:6px 10px; border:1px solid #d89614; border-radius:4px; background:#fff6e0; }
+.approval-actions { display:flex; gap:8px; margin-top:4px; align-items:center; }
+.approval button.danger { border-color:var(--failed); color:#fff; background:var(--failed); }
 #confirm-cancel { margin:8px 0; padding:8px 10px; border:1px solid var(--failed); border-radius:4px; background:#fdeceb; display:flex; gap:10px; align-items:center; }
 #confirm-cancel button.danger { border-color:var(--failed); color:#fff; background:var(--failed); }
 #login { max-width:360px; margin:80px auto; }
@@ -285,7 +291,9 @@ function renderTree() {
       if (t.attempts > 1) label.append(el("span", { class: "retry", title: "retried" }, `×${t.attempts}`));
       if (t.round) label.append(el("span", { class: "extra", title: "re-fork round" }, `round ${t.round + 1}`));
       if (t.reason) label.append(el("span", { class: "extra" }, t.reason));
+      if (t.approved_by) label.append(el("span", { class: "extra" }, `approved by ${t.approved_by}`));
       const li = el("li", {}, label);
+      if (t.state === "awaiting_approval" && t.approval) li.append(approvalBox(t));
       const sub = build(t.task);
       if (sub) li.append(sub);
       ul.append(li);
@@ -293,6 +301,30 @@ function renderTree() {
     return ul;
   };
   $("tree").replaceChildren(build("") || el("p", { class: "mute" }, "no tasks"));
+}
+// A task waiting for approval: what it will run, where, who proposed it and why; Approve, or Deny with a reason.
+function approvalBox(t) {
+  const a = t.approval;
+  const where = a.drone ? `on ${a.drone}` : a.tier ? `on a ${a.tier} drone` : "on any drone";
+  const box = el("div", { class: "approval", "data-task": t.task },
+    el("div", {}, el("b", {}, "awaits approval: "), el("code", {}, a.runs), ` ${where}`),
+    el("div", { class: "mute" }, `proposed by ${a.proposed_by} · ${a.why}`));
+  if (!mayChange) return box;
+  const decide = (verb, body) => api(`/api/goals/${t.goal || selected}/${verb}`,
+    { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+    .catch((e) => { $("status").textContent = String(e.message || e); });
+  const approve = el("button", { class: "approve" }, "Approve");
+  approve.onclick = () => decide("approve", { tasks: [t.task] });
+  const deny = el("button", { class: "deny danger" }, "Deny…");
+  const reason = el("input", { class: "deny-reason", placeholder: "why (recorded with the denial)", hidden: true });
+  const confirm = el("button", { class: "deny-confirm danger", hidden: true }, "Deny it");
+  deny.onclick = () => { reason.hidden = false; confirm.hidden = false; reason.focus(); };
+  confirm.onclick = () => {
+    if (!reason.value.trim()) { reason.focus(); return; }
+    decide("deny", { tasks: [t.task], reason: reason.value.trim() });
+  };
+  box.append(el("div", { class: "approval-actions" }, approve, deny, reason, confirm));
+  return box;
 }
 function renderResult(r) {
   const l = r.ledger || {}, t = l.total || {};

@@ -90,6 +90,13 @@ enum FeedJSON {
         if let r = t.round { o += ",\"round\":\(r)" }
         if let r = t.reason { o += ",\"reason\":\(q(r))" }
         if let tier = t.result?.tier { o += ",\"tier\":\(q(tier.rawValue))" }
+        if let a = t.approvalRequest {
+            o += ",\"approval\":{\"runs\":\(q(a.runs)),\"proposed_by\":\(q(a.proposedBy)),\"why\":\(q(a.why)),\"since\":\(a.since)"
+            if let d = a.drone { o += ",\"drone\":\(q(d))" }
+            if let tier = a.tier { o += ",\"tier\":\(q(tier))" }
+            o += "}"
+        }
+        if let by = t.approvedBy { o += ",\"approved_by\":\(q(by))" }
         return o + "}"
     }
 

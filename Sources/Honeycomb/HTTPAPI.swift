@@ -22,6 +22,7 @@ import NATSWire
 /// | `GET /api/goals/ID/tasks` | every node of the task tree, forks included |
 /// | `GET /api/goals/ID/trace` | the goal's spans (`hive trace`) |
 /// | `POST /api/goals/ID/cancel` | cancel |
+/// | `POST /api/goals/ID/approve`, `/deny` | `{"tasks": [TASK…], "reason": TEXT}` (no tasks: every task awaiting approval); recorded as the caller's decision |
 /// | `GET /api/modules` | stored WebAssembly modules and the store's quota (`hive module ls`) |
 /// | `DELETE /api/modules/HASH` | remove a module (`hive module rm`); 409 while a running goal names it |
 /// | `GET /api/events[?tasks=all]`, `/api/goals/ID/events` | Server-Sent Events: a snapshot, then live changes (goal-level globally unless `tasks=all`; a goal's stream has its tasks) |
@@ -64,12 +65,13 @@ public struct HTTPAPI: Sendable {
         case health, dashboard, asset(String), login, logout, session
         case metrics, status, drones, goals, submit, events(allTasks: Bool)
         case goal(String), goalTasks(String), goalTrace(String), cancel(String), goalEvents(String)
+        case approve(String), deny(String)
         case modules, removeModule(String)
 
         /// Routes that change the hive: they need an operator and are refused in read-only mode.
         var changes: Bool {
             switch self {
-            case .submit, .cancel, .removeModule: return true
+            case .submit, .cancel, .removeModule, .approve, .deny: return true
             default: return false
             }
         }
@@ -137,7 +139,7 @@ public struct HTTPAPI: Sendable {
         }
         if posts, let refusal = Self.notJSON(r) { return .refuse(refusal) }
         if route.changes && !caller.mayChange {
-            return .refuse(.error(403, "principal '\(caller.name)' is an observer (read only): submitting, cancelling and removing modules need an operator"))
+            return .refuse(.error(403, "principal '\(caller.name)' is an observer (read only): submitting, cancelling, approving and removing modules need an operator"))
         }
         if posts, let refusal = Self.csrf(r, caller) { return .refuse(refusal) }
         if route.changes && readOnly { return .refuse(.error(403, "this honeycombd serves HTTP read-only (--http-read-only)")) }
@@ -209,6 +211,8 @@ public struct HTTPAPI: Sendable {
             case "tasks": return only("GET", route: .goalTasks(p[2]))
             case "trace": return only("GET", route: .goalTrace(p[2]))
             case "cancel": return only("POST", route: .cancel(p[2]))
+            case "approve": return only("POST", route: .approve(p[2]))
+            case "deny": return only("POST", route: .deny(p[2]))
             case "events": return only("GET", route: .goalEvents(p[2]))
             default: break
             }
@@ -259,6 +263,15 @@ public struct HTTPAPI: Sendable {
         case .goalTasks(let goal): return await paged("tasks", goal, r)
         case .goalTrace(let goal): return await paged("trace", goal, r)
         case .cancel(let goal): return await call("cancel", ref(goal))
+        case .approve(let goal), .deny(let goal):
+            // The goal comes from the path; the body names the tasks and the reason. The approver is the caller.
+            let body = r.body.isEmpty ? Data("{}".utf8) : Data(r.body)
+            guard let form = try? JSONDecoder().decode(ApprovalForm.self, from: body) else {
+                return .response(.error(400, "send {\"tasks\": [TASK…], \"reason\": TEXT} (tasks optional: every task awaiting approval)"))
+            }
+            let decision = ApprovalDecision(goal: goal, tasks: form.tasks, reason: form.reason)
+            let verb = route == .approve(goal) ? "approve" : "deny"
+            return await call(verb, Array((try? JSONEncoder().encode(decision)) ?? Data()), principal: caller?.name ?? "operator")
         case .goalEvents(let goal):
             guard let stream = await service.events(goal: goal) else { return .response(.error(404, "unknown goal '\(goal)'")) }
             return .events(stream)
@@ -279,6 +292,12 @@ public struct HTTPAPI: Sendable {
             case principal, role, csrf
             case authRequired = "auth_required"
         }
+    }
+
+    /// What `POST /api/goals/ID/approve|deny` takes.
+    struct ApprovalForm: Decodable {
+        var tasks: [String]?
+        var reason: String?
     }
 
     /// What `POST /login` takes: a token, or a user and password.
@@ -327,8 +346,9 @@ public struct HTTPAPI: Sendable {
         "\(sessionCookie)=\(value); HttpOnly; SameSite=Strict; Path=/; Max-Age=\(maxAge)"
     }
 
-    private func call(_ verb: String, _ payload: [UInt8], headers: NATSHeaders? = nil, created: Bool = false) async -> HTTPReply {
-        let answer = await service.api(verb, payload: payload, headers: headers)
+    private func call(_ verb: String, _ payload: [UInt8], headers: NATSHeaders? = nil, created: Bool = false,
+                      principal: String? = nil) async -> HTTPReply {
+        let answer = await service.api(verb, payload: payload, headers: headers, principal: principal)
         let status = answer.status == 200 && created ? 201 : answer.status
         let next = answer.headers?[Paging.cursorHeader].map { [(name: Paging.cursorHeader, value: $0)] } ?? []
         return .response(.json(status, answer.body, headers: next))

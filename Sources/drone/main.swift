@@ -11,7 +11,7 @@ import NATSClient
 
 let usage = """
     usage: drone [--honeycomb URLS] [--tier edge|worker|core] [--name NAME] [--slots N]
-                 [--allow-exec /path/a,/path/b] [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N]]
+                 [--allow-exec /path/a,/path/b] [--side-effects /path/a] [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N]]
                  [--api openai|anthropic --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]
                   [--api-stream]]
                  [--max-task-ms N] [--max-output-bytes N]
@@ -30,6 +30,8 @@ let usage = """
                            for (letters, digits, - and _). Default: the host name plus a random suffix
       --slots N            tasks run at once (default 1)
       --allow-exec PATHS   executables exec tasks may run (comma-separated absolute paths; none by default)
+      --side-effects PATHS allowed executables whose tasks change the world (comma-separated): honeycombd holds
+                           each such task in awaiting_approval until an operator runs hive approve (or denies it)
       --model PATH.gguf    serve model tasks (prompts) with this GGUF through llama.cpp (loaded once, shared by every slot)
       --ctx N              context length per slot (default 2048)
       --threads N          threads per generation (default: CPU cores)
@@ -74,6 +76,7 @@ var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:
 var tier = Tier.worker
 var slots = 1
 var allowExec: [String] = []
+var sideEffects: [String] = []
 var modelPath: String?
 var contextLength = 2048
 var threads = Int32(ProcessInfo.processInfo.activeProcessorCount)
@@ -139,6 +142,9 @@ while i < args.count {
     case "--allow-exec":
         allowExec = value().split(separator: ",").map(String.init)
         for p in allowExec where !p.hasPrefix("/") { fail("--allow-exec takes absolute paths; '\(p)' is not one") }
+    case "--side-effects":
+        sideEffects = value().split(separator: ",").map(String.init)
+        for p in sideEffects where !p.hasPrefix("/") { fail("--side-effects takes absolute paths; '\(p)' is not one") }
     case "--model": modelPath = value()
     case "--ctx": contextLength = number(16...(1 << 22), "tokens")
     case "--threads": threads = number(1...1024)
@@ -160,6 +166,9 @@ while i < args.count {
     i += 1
 }
 
+if let stray = DroneOptions.sideEffectsNotAllowed(sideEffects, allowed: allowExec).first {
+    fail("--side-effects names \(stray), which is not in --allow-exec: only commands this drone may run can be declared side-effecting")
+}
 let bus: NATSClientOptions
 do { bus = try NATSClientOptions(urls: urls) } catch { fail("\(error)", code: 78) }
 let modules = ModuleSource()
@@ -201,6 +210,7 @@ ShutdownSignal.install()
 var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
 options.id = explicitID
 options.maxTaskMillis = maxTaskMillis
+options.sideEffects = sideEffects
 // SIGTERM/SIGINT are answered in every state: before the drone has joined (connecting, announcing) it just leaves;
 // once joined it drains (finish running tasks within the grace, release the rest); a second signal leaves at once.
 let lifecycle = DroneLifecycle()

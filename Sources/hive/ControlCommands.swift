@@ -444,6 +444,7 @@ func goalCommand(_ args: [String], subject: String, verb: String) async {
             for t in tasks {
                 let indent = String(repeating: "  ", count: max(0, t.depth - 1))
                 print("\((indent + t.task).padding(11)) \(t.state.rawValue.padding(10)) \(String(t.attempts).padding(9)) \((t.drone ?? "-").padding(21)) \(t.kind)")
+                if t.state == .awaitingApproval, let a = t.approval { print("\(indent)  \(approvalLine(a))") }
             }
         case "result":
             report(try await cli.result(nc, goal), cli: cli)
@@ -545,6 +546,7 @@ func watchCommand(_ args: [String]) async {
             print("goal \(g.goal) \(g.state.rawValue)  \(g.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  "))")
             for t in tasks.prefix(60) {
                 print("\(String(repeating: "  ", count: t.depth - 1))\(t.task) \(t.state.rawValue) \(t.drone ?? "")")
+                if t.state == .awaitingApproval, let a = t.approval { print("\(String(repeating: "  ", count: t.depth))\(approvalLine(a))") }
             }
             if tasks.count > 60 { print("… \(tasks.count - 60) more") }
         } else {
@@ -552,7 +554,8 @@ func watchCommand(_ args: [String]) async {
                 if cli.json {
                     print(String(decoding: (try? lineEncoder.encode(t)) ?? Data(), as: UTF8.self))
                 } else {
-                    print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")")
+                    let waits = t.state == .awaitingApproval ? t.approval.map { "  " + approvalLine($0) } ?? "" : ""
+                    print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")\(waits)")
                 }
             }
         }

@@ -45,6 +45,9 @@ let usage = """
             run a WASI module here with the drones' interpreter and limits (stdin in, stdout/stderr out)
       goals | goal GOAL | tasks GOAL | result GOAL | trace GOAL | cancel GOAL | watch GOAL | drones   [--json]
             read and steer the hive
+      approve GOAL [TASK…] | deny GOAL [TASK…] --reason TEXT
+            let tasks waiting in awaiting_approval run, or end them dead ("denied by operator: TEXT");
+            no TASK: every such task of the goal (operators only)
       status [--honeycomb URLS] [--json]
             ask honeycombd for its status over the bus
       bench [--url nats://HOST:PORT] [--client swift|raw] [--messages N] [--size BYTES] [--requests N] [--json]
@@ -85,6 +88,8 @@ case "tasks": await goalCommand(args, subject: APISubject.tasks, verb: "tasks")
 case "result": await goalCommand(args, subject: APISubject.result, verb: "result")
 case "trace": await goalCommand(args, subject: APISubject.trace, verb: "trace")
 case "cancel": await goalCommand(args, subject: APISubject.cancel, verb: "cancel")
+case "approve": await approvalCommand(args, deny: false)
+case "deny": await approvalCommand(args, deny: true)
 case "drones": await dronesCommand(args)
 case "drone": await droneCommand(args)
 case "watch": await watchCommand(args)

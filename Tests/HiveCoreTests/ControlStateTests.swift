@@ -30,6 +30,8 @@ final class Harness {
             tokens += 1
             return "tok\(tokens)"
         }
+        events += state.outbox.events  // tasks parked for approval while scheduling
+        state.outbox.events = []
         events += out.map(\.event)
         return out
     }

@@ -162,7 +162,7 @@ import Testing
             ("task", "timeout_ms", SpecLimits.timeoutMillis), ("budget", "max_tasks", SpecLimits.budgetMaxTasks),
             ("budget", "max_depth", SpecLimits.budgetMaxDepth), ("budget", "max_attempts", SpecLimits.maxAttempts),
             ("budget", "deadline_ms", SpecLimits.deadlineMillis), ("budget", "max_tokens", SpecLimits.budgetMaxTokens),
-            ("budget", "max_core_calls", SpecLimits.maxCoreCalls), ("tree", "priority", SpecLimits.priority),
+            ("budget", "max_core_calls", SpecLimits.maxCoreCalls), ("budget", "approval_timeout_ms", SpecLimits.approvalTimeoutMillis), ("tree", "priority", SpecLimits.priority),
             ("plan", "priority", SpecLimits.priority), ("step", "n", SpecLimits.candidates), ("step", "critics", SpecLimits.critics),
             ("step", "max_reforks", SpecLimits.reforks), ("step", "max_tokens", SpecLimits.maxTokens),
             ("step", "timeout_ms", SpecLimits.timeoutMillis), ("template", "n", SpecLimits.candidates),
