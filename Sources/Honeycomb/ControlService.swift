@@ -494,6 +494,11 @@ public actor ControlService {
             if let report = run, let goal = state.tasks[r.task]?.goal {
                 traces.ran(goal: goal, task: r.task, attempt: r.attempt, report)
             }
+            // A refused fork proposal is a failed attempt; the operator hears of it (a drone proposing work it
+            // could not run itself is worth a look).
+            if r.fork != nil, case .taskFinished(_, _, false, let output, _)? = events.first, let why = output.error {
+                rejected("fork refused", ["task": r.task, "drone": r.drone, "why": why])
+            }
             record(events)
             return lease()
         case .failure(let why):

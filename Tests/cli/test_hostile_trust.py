@@ -166,3 +166,46 @@ def test_an_issued_drone_credential_runs_work_keeps_its_tier_survives_a_restart_
     assert states() == [("laptop-2", "lost")]
     assert hive("status", "--honeycomb", url, timeout=20).returncode != 0
     assert "no drone credential named 'laptop-2'" in hive("drone", "revoke", "laptop-2", "--honeycomb", op).stderr
+
+
+def test_a_drone_answering_with_a_fork_of_commands_it_may_not_run_injects_nothing(procs, tmp_path):
+    """The audit: a fake drone answered a noop task with a fork of `python3 -c …`, and another drone ran it."""
+    hc, port = start(procs, tmp_path)
+    op = f"nats://{OPERATOR}@127.0.0.1:{port}"
+    marker = tmp_path / "pwned"
+    victim = procs.start([DRONE, "--honeycomb", f"nats://{VICTIM}@127.0.0.1:{port}", "--name", "laptop-1",
+                          "--allow-exec", "/bin/sh"])
+    wait_for_log(victim, "event=joined")
+
+    async def run():
+        # A drone's credential may read replies only on its own inboxes.
+        nc = await nats.connect(f"nats://{MALLORY}@127.0.0.1:{port}", inbox_prefix="_INBOX.mallory")
+        tasks = await nc.subscribe("hive.v1.drone.mallory.task")
+        hello = {"drone": "mallory", "name": "mallory", "tier": "worker", "slots": 4, "capabilities": ["backend:noop"],
+                 "version": "0.1.0"}
+        reply = json.loads((await nc.request("hive.v1.drone.mallory.hello", json.dumps(hello).encode(), timeout=5)).data)
+        assert reply["accepted"], reply
+        busy = hive("submit", "--exec", "/bin/sh", "-c", "sleep 3", "--json", "--honeycomb", op)
+        assert busy.returncode == 0, busy.stderr
+        plan = tmp_path / "noop.json"
+        plan.write_text(json.dumps({"root": {"kind": "noop", "max_attempts": 3}}))
+        goal = json.loads(hive("submit", str(plan), "--json", "--honeycomb", op).stdout)["goal"]
+        a = json.loads((await tasks.next_msg(timeout=10)).data)
+        injected = {"kind": "exec", "input": {"command": "/bin/sh", "args": ["-c", f"touch {marker}"]}}
+        await nc.publish("hive.v1.drone.mallory.result", json.dumps({
+            "task": a["task"], "attempt": a["attempt"], "token": a["token"], "drone": "mallory", "outcome": "succeeded",
+            "fork": [injected, injected]}).encode())
+        await nc.flush()
+        await nc.close()
+        return goal
+
+    goal = asyncio.run(run())
+    r = hive("watch", goal, "--honeycomb", op, timeout=60)
+    tasks = json.loads(hive("tasks", goal, "--json", "--honeycomb", op).stdout)
+    assert len(tasks) == 1, "nothing of the proposal was created"
+    assert not marker.exists(), "the proposed command never ran"
+    hc.terminate()
+    _, err = hc.communicate(timeout=10)
+    refused = [l for l in err.splitlines() if "event=drone_message_rejected" in l and "reason=\"fork refused\"" in l]
+    assert refused and "drone=mallory" in refused[0] and "has no backend for" in refused[0], err[-2000:]
+    assert r.returncode == 0, "the goal still succeeds: the noop ran again on an honest drone"
