@@ -62,6 +62,8 @@ public struct TraceView: Codable, Sendable, Equatable {
 /// nanoseconds), so a result costs the scheduler no extra JSON. honeycombd names the span when it builds a trace.
 public struct SpanReport: Sendable, Equatable {
     public static let timeHeader = "Hive-Span-Time"
+    /// The latest span time believed (2^62 ns after 1970: the year 2116).
+    public static let latestUnixNano: Int64 = 1 << 62
 
     public var spanID: String
     public var startUnixNano: Int64
@@ -80,7 +82,10 @@ public struct SpanReport: Sendable, Equatable {
     public init?(traceparent: String?, time: String?) {
         guard let traceparent, let time, let span = TraceContext(traceparent: traceparent)?.parentSpanID else { return nil }
         let parts = time.split(separator: " ")
-        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), end >= start else { return nil }
+        // A drone's clock and numbers are untrusted: times before 1970 or after 2116 (2^62 ns) are not believed, so
+        // no difference of two span times can overflow anywhere they are shown.
+        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]),
+              start >= 0, end >= start, end <= Self.latestUnixNano else { return nil }
         self.init(spanID: span, startUnixNano: start, endUnixNano: end)
     }
 }

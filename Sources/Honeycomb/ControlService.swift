@@ -109,8 +109,12 @@ public actor ControlService {
         // Goal ids are never handed out twice: after a loss (damaged records, or a state that does not reach the
         // last reservation's floor, e.g. a snapshot moved away), numbering resumes past the reservation on disk.
         let before = state.nextGoalNumber
+        if let problem = recovery.reservationProblem {
+            log.error("goal_ids_unreadable", ["reason": problem, "effect": "ids are kept unique from the journal alone"])
+        }
         if recovery.lostRecords || before < recovery.reservationFloor {
             state.skipGoalNumbers(to: recovery.reservedGoalNumbers)
+            state.skipGoalNumbers(to: recovery.highestGoalNumberSeenInLoss &+ 1)
         }
         if !recovery.damage.isEmpty {
             log.error("journal_damaged", ["regions": recovery.damage.count,

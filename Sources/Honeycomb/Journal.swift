@@ -40,8 +40,20 @@ public struct JournalRecovery: Sendable {
     /// The first goal number of that reservation: a state that does not reach it has lost goals.
     public var reservationFloor: Int64 = 0
 
-    /// Records were lost (not merely a torn tail): goal numbers must jump past the reservation.
-    public var lostRecords: Bool { !damage.isEmpty }
+    /// Why `goal-ids` could not be read, when it was there.
+    public var reservationProblem: String?
+    /// Goal ids readable in a torn tail's bytes.
+    public var tornTailGoals: [String] = []
+
+    /// Records may have been lost: goal numbers must jump past the reservation. A torn tail counts too: a
+    /// damaged length field on the last (acknowledged) record looks exactly like an interrupted append.
+    public var lostRecords: Bool { !damage.isEmpty || truncatedBytes > 0 }
+
+    /// The highest goal number readable in damaged or cut bytes (0 when none): numbering resumes past it even when
+    /// `goal-ids` is gone.
+    public var highestGoalNumberSeenInLoss: Int64 {
+        (damage.flatMap(\.goals) + tornTailGoals).compactMap { $0.first == "g" ? Int64($0.dropFirst()) : nil }.max() ?? 0
+    }
 }
 
 /// The durable log of control-plane events, under `--data DIR`:
@@ -109,9 +121,11 @@ public final class Journal: @unchecked Sendable {
         let scan = JournalScan(bytes)
         recovery.events = scan.events
         recovery.damage = scan.damage
-        let reservation = GoalNumberReservation.read(directory: directory)
+        let (reservation, reservationProblem) = GoalNumberReservation.read(directory: directory)
         recovery.reservedGoalNumbers = reservation.through
         recovery.reservationFloor = reservation.floor
+        recovery.reservationProblem = reservationProblem
+        recovery.tornTailGoals = scan.tornTailGoals
         var size = scan.intact.last?.upperBound ?? 0
         if !scan.damage.isEmpty {
             // Keep the journal as found, then replace it with its intact records only, so the damage is reported
@@ -339,12 +353,14 @@ struct GoalNumberReservation: Codable {
     /// Numbers below this may have been handed out.
     var through: Int64
 
-    static func read(directory: String) -> GoalNumberReservation {
-        guard let data = FileManager.default.contents(atPath: directory + "/goal-ids"),
-              let r = try? JSONDecoder().decode(GoalNumberReservation.self, from: data) else {
-            return GoalNumberReservation(floor: 0, through: 0)
+    /// The reservation on disk, and what was wrong with the file if it was there but unreadable.
+    static func read(directory: String) -> (GoalNumberReservation, problem: String?) {
+        let path = directory + "/goal-ids"
+        guard let data = FileManager.default.contents(atPath: path) else { return (GoalNumberReservation(floor: 0, through: 0), nil) }
+        guard let r = try? JSONDecoder().decode(GoalNumberReservation.self, from: data), r.floor >= 0, r.through >= r.floor else {
+            return (GoalNumberReservation(floor: 0, through: 0), "\(path) is unreadable")
         }
-        return r
+        return (r, nil)
     }
 
     func write(directory: String) -> String? {

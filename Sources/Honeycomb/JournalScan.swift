@@ -28,6 +28,8 @@ public struct JournalScan {
     public var damage: [JournalDamage] = []
     /// Offset where a torn last record starts, if the file ends in one.
     public var tornTailAt: Int?
+    /// Goal ids readable in the torn tail's bytes (a damaged length field on the last record looks torn too).
+    public var tornTailGoals: [String] = []
 
     public init(_ bytes: [UInt8]) {
         let decoder = JSONDecoder()
@@ -43,6 +45,7 @@ public struct JournalScan {
                     // Incomplete, and nothing intact follows: the tail of an interrupted append.
                     if Self.nextIntact(after: offset, in: buf, decoder) == nil {
                         tornTailAt = offset
+                        tornTailGoals = Self.idsMentioned(in: UnsafeRawBufferPointer(rebasing: buf[offset...])).goals
                         return
                     }
                     offset = skipDamage(from: offset, reason: "record length runs past the end of the file", buf, decoder)

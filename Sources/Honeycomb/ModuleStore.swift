@@ -45,6 +45,8 @@ final class ModuleStore {
     }
     /// How long a partial upload waits for its next part.
     static let uploadIdle: Duration = .seconds(120)
+    /// Uploads in parts held at once; past it the one idle longest is dropped for a newcomer.
+    static let uploadsInFlight = 16
 
     init(dataDirectory: String?, quota: ModuleQuota = ModuleQuota()) {
         directory = dataDirectory.map { $0 + "/modules" }
@@ -100,10 +102,13 @@ final class ModuleStore {
         var upload: Upload
         if offset == 0 {
             if let refusal = quotaRefusal(adding: size) { return .failure(refusal) }
-            let pending = uploads.values.reduce(0) { $0 + $1.size }
-            guard pending + size <= 4 * maxModuleBytes else { return .failure(.tooManyUploads(retryAfter: Self.uploadIdle)) }
+            // Declared sizes cost nothing to claim: what is held is what was received. Past the number of uploads
+            // in flight, the one idle longest makes room (a client that claims slots and stalls cannot lock others out).
+            uploads[hash] = nil
+            while uploads.count >= Self.uploadsInFlight, let stalest = uploads.min(by: { $0.value.touched < $1.value.touched }) {
+                uploads[stalest.key] = nil
+            }
             upload = Upload(bytes: [], size: size, touched: now)
-            upload.bytes.reserveCapacity(size)
         } else {
             guard let u = uploads[hash] else { return .failure(.noUpload(hash: hash, offset: offset)) }
             upload = u
@@ -114,6 +119,14 @@ final class ModuleStore {
             uploads[hash] = nil
             return .failure(.pastDeclaredSize(end: offset &+ bytes.count, size: size))
         }
+        // Bytes held for all uploads stay under four modules' worth: the idlest others make room, else this part waits.
+        var held = uploads.values.reduce(0) { $0 + $1.bytes.count } - (uploads[hash]?.bytes.count ?? 0) + upload.bytes.count
+        while held + bytes.count > 4 * maxModuleBytes,
+              let stalest = uploads.filter({ $0.key != hash }).min(by: { $0.value.touched < $1.value.touched }) {
+            held -= stalest.value.bytes.count
+            uploads[stalest.key] = nil
+        }
+        guard held + bytes.count <= 4 * maxModuleBytes else { return .failure(.tooManyUploads(retryAfter: Self.uploadIdle)) }
         upload.bytes += bytes
         upload.touched = now
         guard upload.bytes.count == size else {

@@ -466,18 +466,24 @@ func goalCommand(_ args: [String], subject: String, verb: String) async {
 /// timeline so parallel work shows side by side.
 func printTrace(_ t: TraceView) {
     guard let root = t.spans.first(where: { $0.kind == .goal }) else { return print("no spans") }
+    // Span times come from drones too: every difference saturates and every bar is clamped, whatever they say.
+    func minus(_ a: Int64, _ b: Int64) -> Int64 {
+        let (d, overflow) = a.subtractingReportingOverflow(b)
+        return overflow ? (a < b ? .min : .max) : d
+    }
+    func cells(_ x: Double) -> Int { x.isFinite ? Int(min(32, max(0, x))) : 0 }
     let origin = root.startUnixNano
     let end = t.spans.compactMap(\.endUnixNano).max() ?? origin
-    let total = max(1, end - origin)
+    let total = max(1, minus(end, origin))
     func ms(_ ns: Int64) -> String { String(format: "%.1f", Double(ns) / 1e6) }
     print("trace \(t.traceID) · goal \(t.goal) · \(ms(total)) ms")
     print("   START ms      DUR ms  " + "TIMELINE".padding(32) + "  SPAN")
     var children: [String: [SpanView]] = [:]
     for s in t.spans where s.spanID != root.spanID { children[s.parentSpanID ?? "", default: []].append(s) }
     func show(_ s: SpanView, depth: Int) {
-        let start = s.startUnixNano - origin
-        let duration = (s.endUnixNano ?? end) - s.startUnixNano
-        let from = Int(Double(max(0, start)) / Double(total) * 32), width = max(1, Int(Double(duration) / Double(total) * 32))
+        let start = minus(s.startUnixNano, origin)
+        let duration = minus(s.endUnixNano ?? end, s.startUnixNano)
+        let from = cells(Double(max(0, start)) / Double(total) * 32), width = max(1, cells(Double(duration) / Double(total) * 32))
         let bar = String(repeating: " ", count: min(31, from)) + String(repeating: s.error ? "x" : "=", count: min(32 - min(31, from), width))
         var label = s.name
         if s.kind == .attempt, let o = s.attributes["hive.outcome"] { label += " \(o)" }

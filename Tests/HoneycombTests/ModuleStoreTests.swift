@@ -37,6 +37,23 @@ import Testing
         #expect(ModuleStore(dataDirectory: dir).get(hash) == bytes)  // on disk, read back by a restarted store
     }
 
+    /// The re-audit: four 1-byte parts declaring 64 MiB each locked every other upload out for as long as the
+    /// sender kept touching them. Declared sizes now cost nothing; the idlest uploads make room.
+    @Test func uploadsThatClaimSpaceAndStallCannotLockOthersOut() throws {
+        let store = ModuleStore(dataDirectory: nil)
+        for i in 0..<(ModuleStore.uploadsInFlight + 4) {
+            let fake = String(repeating: String(UnicodeScalar(UInt8(0x61 + i % 6))), count: 63) + "\(i % 10)"
+            _ = try store.addPart(hash: fake, offset: 0, size: 64 << 20, bytes: [0]).get()
+        }
+        let bytes = Self.module(size: 300_000)
+        let hash = SHA256.hex(bytes)
+        var last: ModuleRef?
+        for (offset, part) in Self.parts(bytes, of: 100_000) {
+            last = try store.addPart(hash: hash, offset: offset, size: bytes.count, bytes: part).get()
+        }
+        #expect(last == ModuleRef(module: hash, size: bytes.count))
+    }
+
     @Test func aPartOutOfOrderIsRefusedAndTheUploadGoesOn() throws {
         let store = ModuleStore(dataDirectory: nil)
         let bytes = Self.module(size: 30_000)
