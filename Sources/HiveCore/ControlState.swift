@@ -28,6 +28,8 @@ public struct ControlConfig: Sendable, Equatable {
     public var prices: [String: ModelPrice] = [:]
     /// The largest submission honeycombd reads, in bytes (`max_spec_bytes`); checked before decoding.
     public var maxSpecBytes = SpecLimits.defaultSpecBytes
+    /// Drones in the registry at once (`max_drones`); drones that left or were lost are forgotten first.
+    public var maxDrones = 10_000
 
     public init() {}
 }
@@ -458,6 +460,14 @@ public final class ControlState {
         return best?.id
     }
 
+    /// Forgets drones that left or were lost longest ago, keeping the latest `keeping` of them (shown in
+    /// `hive drones`). Their completed and failed counts go with them; a drone that comes back starts afresh.
+    func pruneGoneDrones(keeping: Int) {
+        let gone = drones.values.filter { !$0.state.isPresent }
+        guard gone.count > keeping else { return }
+        for d in gone.sorted(by: { $0.lastSeen < $1.lastSeen }).prefix(gone.count - keeping) { drones[d.id] = nil }
+    }
+
     /// Time-based decisions: lost drones, expired leases, goal deadlines.
     public func tick(now: Int64) -> [JournalEvent] {
         var events: [JournalEvent] = []
@@ -515,8 +525,17 @@ public final class ControlState {
     /// and the events to journal: when the hello comes from a new process under a known id (the drone restarted),
     /// the work its earlier process held is gone and goes back to pending.
     public func hello(_ h: DroneHello, now: Int64) -> (HelloReply, [JournalEvent]) {
-        guard h.slots > 0 && h.slots <= 4096 else {
-            return (HelloReply(accepted: false, reason: "slots must be between 1 and 4096", heartbeatMillis: config.heartbeatMillis), [])
+        func refused(_ why: String) -> (HelloReply, [JournalEvent]) {
+            (HelloReply(accepted: false, reason: why, heartbeatMillis: config.heartbeatMillis), [])
+        }
+        guard h.slots > 0 && h.slots <= 4096 else { return refused("slots must be between 1 and 4096") }
+        // What a drone says of itself is kept while it is registered: bounded like everything from the network.
+        if let why = DroneHello.problem(h) { return refused(why) }
+        if drones[h.drone] == nil && drones.count >= config.maxDrones {
+            pruneGoneDrones(keeping: 0)
+            if drones.count >= config.maxDrones {
+                return refused("honeycombd's registry holds \(drones.count) drones (max_drones \(config.maxDrones))")
+            }
         }
         var d = DroneRecord(id: h.drone, name: h.name, tier: h.tier, slots: h.slots, capabilities: Set(h.capabilities),
                             host: h.host, lastSeen: now)
@@ -591,8 +610,12 @@ public final class ControlState {
     }
 
     /// The drone is shutting down: no new leases; its running tasks finish or come back released.
-    public func draining(_ drone: DroneID) {
-        if drones[drone]?.state == .active { drones[drone]!.state = .draining }
+    /// Returns whether a known, active drone began draining (a goodbye for anything else changes nothing).
+    @discardableResult
+    public func draining(_ drone: DroneID) -> Bool {
+        guard drones[drone]?.state == .active else { return false }
+        drones[drone]!.state = .draining
+        return true
     }
 
     private func touch(_ drone: DroneID, now: Int64) {

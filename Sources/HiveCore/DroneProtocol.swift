@@ -30,6 +30,24 @@ public struct DroneHello: Codable, Sendable, Equatable {
     }
 }
 
+extension DroneHello {
+    /// Bounds on what a drone may say of itself (honeycombd keeps it while the drone is registered).
+    public static let maxNameBytes = 256, maxCapabilities = 4_096, maxCapabilityBytes = 4_096, maxVersionBytes = 64, maxModels = 16
+
+    /// Why a hello is refused for its size, or nil.
+    public static func problem(_ h: DroneHello) -> String? {
+        if h.name.utf8.count > maxNameBytes { return "the drone's name is \(h.name.utf8.count) bytes; the limit is \(maxNameBytes)" }
+        if h.version.utf8.count > maxVersionBytes { return "version is \(h.version.utf8.count) bytes; the limit is \(maxVersionBytes)" }
+        if h.capabilities.count > maxCapabilities { return "\(h.capabilities.count) capabilities; the limit is \(maxCapabilities)" }
+        if let long = h.capabilities.first(where: { $0.utf8.count > maxCapabilityBytes }) {
+            return "a capability of \(long.utf8.count) bytes; the limit is \(maxCapabilityBytes)"
+        }
+        if (h.models?.count ?? 0) > maxModels { return "\(h.models?.count ?? 0) models; the limit is \(maxModels)" }
+        if (h.instance?.utf8.count ?? 0) > 64 { return "instance is longer than 64 bytes" }
+        return nil
+    }
+}
+
 public struct HelloReply: Codable, Sendable, Equatable {
     public var accepted: Bool
     public var reason: String?

@@ -487,8 +487,8 @@ public actor ControlService {
     }
 
     private func draining(_ drone: DroneID) {
-        state.draining(drone)
-        log.info("drone_draining", ["drone": drone])
+        // Logged only for a drone that was active: a goodbye naming anything else is ignored, silently.
+        if state.draining(drone) { log.info("drone_draining", ["drone": drone]) }
     }
 
     /// Applies a result; returns the assignments it freed a slot for (the caller sends them).
@@ -535,7 +535,7 @@ public actor ControlService {
             }
         }
         dispatch()
-        if let journal, journal.size > compactAtBytes {
+        if let journal, journal.size > compactAtBytes, !journal.compactionQueued {
             if let e = journal.markGoalNumbersIssued(below: state.nextGoalNumber) { log.error("goal_ids_unreserved", ["reason": e]) }
             journal.compact(state.snapshot())
         }

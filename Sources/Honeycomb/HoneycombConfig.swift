@@ -72,6 +72,7 @@ public struct HoneycombConfig: Equatable, Sendable {
                           [--http-first-byte-timeout-ms MS] [--http-max-body-bytes BYTES]
                           [--http-allowed-hosts NAME,NAME] [--http-max-sessions N] [--http-session-ttl-minutes M]
                           [--modules-max-bytes BYTES] [--modules-max-count N] [--max-spec-bytes N]
+                          [--max-drones N]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
         server or cluster with --nats (the embedded broker is then off).
@@ -104,6 +105,7 @@ public struct HoneycombConfig: Equatable, Sendable {
           --modules-max-bytes BYTES    total size of stored WebAssembly modules (default 268435456)
           --modules-max-count N        number of stored WebAssembly modules (default 1024)
           --max-spec-bytes N   largest goal accepted for submission, in bytes (default 4194304)
+          --max-drones N       drones registered at once (default 10000); gone drones are forgotten first
         """
 
     /// Applies a config file's JSON text.
@@ -139,6 +141,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "drone_lost_after_ms": control.lostAfterMillis = try int(key, value)
             case "task_timeout_ms": control.defaultTimeoutMillis = try int(key, value)
             case "max_spec_bytes": control.maxSpecBytes = try int(key, value)
+            case "max_drones": control.maxDrones = try positive(key, try int(key, value))
             case "journal_compact_bytes": journalCompactBytes = try int(key, value)
             case "prices": try setPrices(value, path: path)
             case "prompts_dir": promptsDirectory = try string(key, value)
@@ -432,7 +435,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
                          "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp", "--http-max-connections",
                          "--http-max-connections-per-address", "--http-first-byte-timeout-ms", "--http-max-body-bytes",
-                         "--modules-max-bytes", "--modules-max-count", "--max-spec-bytes",
+                         "--modules-max-bytes", "--modules-max-count", "--max-spec-bytes", "--max-drones",
                          "--http-allowed-hosts", "--http-max-sessions", "--http-session-ttl-minutes"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
@@ -487,6 +490,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--modules-max-bytes": config.moduleQuota.maxBytes = try positive(name, value)
             case "--modules-max-count": config.moduleQuota.maxCount = try positive(name, value)
             case "--max-spec-bytes": config.control.maxSpecBytes = try positive(name, value)
+            case "--max-drones": config.control.maxDrones = try positive(name, value)
             case "--http-read-only":
                 guard let b = Bool(value) else { throw .invalidValue(key: "--http-read-only", reason: "'\(value)' is not true or false") }
                 config.httpReadOnly = b

@@ -81,6 +81,7 @@ public final class Journal: @unchecked Sendable {
     private var durableSeq: UInt64 = 0
     private var waiters: [(UInt64, CheckedContinuation<Void, Never>)] = []
     private var closed = false
+    private var compacting = false
     private var failure: String?
     /// Bytes in journal.log (for the compaction trigger); writer thread only, read under lock.
     private var journalBytes = 0
@@ -210,10 +211,15 @@ public final class Journal: @unchecked Sendable {
     public func compact(_ snapshot: ControlState.Snapshot) {
         lock.withLock {
             appendedSeq += 1
+            compacting = true
             queue.append(.snapshot(snapshot))
             wake.signal()
         }
     }
+
+    /// A compaction is queued or being written (the journal's size drops only once it is done: asking again
+    /// meanwhile would write the same snapshot over and over).
+    public var compactionQueued: Bool { lock.withLock { compacting } }
 
     /// The framed bytes of `events`.
     private func encode(_ events: [JournalEvent]) -> [UInt8] {
@@ -273,8 +279,11 @@ public final class Journal: @unchecked Sendable {
                     if !writeAll(fd, bytes) { error = "journal.log: \(String(cString: strerror(errno)))" }
                     else { lock.withLock { journalBytes += bytes.count } }
                 case .snapshot(let snapshot):
-                    guard let bytes = try? encoder.encode(snapshot) else { error = "snapshot: cannot encode"; continue }
-                    if let e = writeSnapshot(Array(bytes)) { error = e }
+                    let written = (try? encoder.encode(snapshot)).map { writeSnapshot(Array($0)) } ?? "snapshot: cannot encode"
+                    if let e = written {
+                        error = e
+                        lock.withLock { compacting = false }  // the next tick may try again
+                    }
                 }
             }
             let syncStart = ContinuousClock.now
@@ -305,7 +314,10 @@ public final class Journal: @unchecked Sendable {
         if let e = writeFileDurably(snapshotPath, bytes, directory: directory) { return "snapshot: \(e)" }
         _ = ftruncate(fd, 0)
         _ = lseek(fd, 0, SEEK_SET)
-        lock.withLock { journalBytes = 0 }
+        lock.withLock {
+            journalBytes = 0
+            compacting = false
+        }
         log.info("compacted", ["snapshot_bytes": bytes.count])
         return nil
     }

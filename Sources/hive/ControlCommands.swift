@@ -278,7 +278,10 @@ func submitCommand(_ args: [String]) async {
     let nc = await cli.connect(reconnect: wait)
     defer { nc.close() }
     let ref: GoalRef
-    do { ref = try await cli.call(nc, APISubject.submit, spec!, as: GoalRef.self) } catch {
+    do { ref = try await cli.call(nc, APISubject.submit, spec!, as: GoalRef.self) } catch let e as RequestError {
+        // No answer is not a refusal: the goal may have been accepted before the reply was lost.
+        fail("\(e); the goal may have been accepted: check hive goals before submitting it again", code: 69)
+    } catch {
         fail("goal refused: \(error)", code: 65)
     }
     guard wait else {

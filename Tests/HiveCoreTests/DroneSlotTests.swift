@@ -142,6 +142,36 @@ import Testing
         #expect(h.schedule().isEmpty, "the runner gets nothing to run")
     }
 
+    /// The re-audit: 5,000 hellos with 2,000 capabilities each grew honeycombd by 600 MB and stalled `hive drones`.
+    @Test func theRegistryIsBoundedAndForgetsGoneDronesFirst() throws {
+        var config = ControlConfig()
+        config.maxDrones = 3
+        config.lostAfterMillis = 1_000
+        let h = Harness(config: config)
+        let huge = DroneHello(drone: "big", name: "big", tier: .worker, slots: 1,
+                              capabilities: (0..<5_000).map { "cap:\($0)" }, host: nil, version: "t")
+        #expect(h.state.hello(huge, now: h.now).0.reason == "5000 capabilities; the limit is 4096")
+        for id in ["a", "b", "c"] { h.drone(id) }
+        let fourth = h.state.hello(DroneHello(drone: "d", name: "d", tier: .worker, slots: 1, capabilities: [], host: nil, version: "t"), now: h.now).0
+        #expect(!fourth.accepted && fourth.reason == "honeycombd's registry holds 3 drones (max_drones 3)")
+        // Once one is lost, it makes room.
+        h.now += 2_000
+        #expect(h.state.heartbeat(Heartbeat(drone: "a", running: []), now: h.now))
+        #expect(h.state.heartbeat(Heartbeat(drone: "b", running: []), now: h.now))
+        h.tick()
+        #expect(h.state.drones["c"]?.state == .lost)
+        #expect(h.state.hello(DroneHello(drone: "d", name: "d", tier: .worker, slots: 1, capabilities: [], host: nil, version: "t"), now: h.now).0.accepted)
+        #expect(h.state.drones["c"] == nil && h.state.drones.count == 3)
+    }
+
+    @Test func aGoodbyeForAnUnknownOrGoneDroneChangesNothing() {
+        let h = Harness()
+        #expect(!h.state.draining("ghost"))
+        h.drone("d1")
+        #expect(h.state.draining("d1"))
+        #expect(!h.state.draining("d1"))
+    }
+
     @Test func theClockNeverStartsBeforeTheLatestRecordedTime() throws {
         let h = Harness()
         h.now = 5_000
