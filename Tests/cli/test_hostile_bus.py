@@ -117,3 +117,40 @@ def test_protocol_garbage_is_refused_and_the_broker_keeps_serving(procs, tmp_pat
     assert hc.poll() is None, "honeycombd died on protocol garbage"
     r = hive("goal", goal, "--json", "--honeycomb", url)
     assert r.returncode == 0 and json.loads(r.stdout)["goal"] == goal, r.stderr
+
+
+def test_a_drone_reporting_absurd_span_times_cannot_break_hive_trace(procs, tmp_path):
+    import asyncio
+    import nats
+
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start(procs, tmp_path, [], port)
+
+    async def liar():
+        nc = await nats.connect(url)
+        tasks = await nc.subscribe("hive.v1.drone.liar.task")
+        hello = {"drone": "liar", "name": "liar", "tier": "worker", "slots": 1, "capabilities": ["backend:noop"],
+                 "version": "0.1.0"}
+        assert json.loads((await nc.request("hive.v1.drone.liar.hello", json.dumps(hello).encode(), timeout=5)).data)["accepted"]
+        plan = tmp_path / "noop.json"
+        plan.write_text(json.dumps({"root": {"kind": "noop"}}))
+        goal = json.loads(hive("submit", str(plan), "--json", "--honeycomb", url).stdout)["goal"]
+        msg = await tasks.next_msg(timeout=10)
+        a = json.loads(msg.data)
+        parent = msg.headers.get("traceparent") if msg.headers else None
+        assert parent, "assignments carry a traceparent"
+        trace_id = parent.split("-")[1]
+        for times in ("-9223372036854775808 9223372036854775807", "0 9223372036854775807"):
+            await nc.publish("hive.v1.drone.liar.result", json.dumps({
+                "task": a["task"], "attempt": a["attempt"], "token": a["token"], "drone": "liar",
+                "outcome": "succeeded", "output": "ok"}).encode(),
+                headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01", "Hive-Span-Time": times})
+        await nc.flush()
+        await nc.close()
+        return goal
+
+    goal = asyncio.run(liar())
+    assert hive("watch", goal, "--honeycomb", url, timeout=30).returncode == 0
+    r = hive("trace", goal, "--honeycomb", url)
+    assert r.returncode == 0 and "goal" in r.stdout, r.stderr
