@@ -167,3 +167,25 @@ def test_ids_are_not_reused_when_the_snapshot_is_moved_away(procs, tmp_path):
     start_honeycombd(procs, tmp_path, port, data=data, extra=extra)
     new = json.loads(hive("submit", "--exec", "/bin/echo", "y", "--json", "--honeycomb", url).stdout)["goal"]
     assert int(new[1:]) > 3, f"{new} reuses the id of a goal from before the snapshot"
+
+
+def test_ids_are_not_reused_when_the_last_records_length_is_damaged_and_goal_ids_is_gone(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    hc = start_honeycombd(procs, tmp_path, port, data=data)
+    for i in range(5):
+        hive("submit", "--exec", "/bin/echo", str(i), "--honeycomb", url)
+    hc.send_signal(signal.SIGTERM)
+    hc.wait(timeout=15)
+    journal = data / "journal.log"
+    off, _ = records(journal)[-1]
+    raw = bytearray(journal.read_bytes())
+    (n,) = struct.unpack_from("<I", raw, off)
+    struct.pack_into("<I", raw, off, n + 100)  # the last record now runs past the end: it looks like a torn append
+    journal.write_bytes(bytes(raw))
+    (data / "goal-ids").unlink()
+    hc = start_honeycombd(procs, tmp_path, port, data=data)
+    assert "event=journal_tail_cut" in hc.startup_log
+    new = json.loads(hive("submit", "--exec", "/bin/echo", "new", "--json", "--honeycomb", url).stdout)["goal"]
+    assert int(new[1:]) > 5, f"{new} reuses the id of the goal whose record was cut"
