@@ -39,8 +39,7 @@ enum ProcessGroups {
     /// how many), then records this drone's own from now on.
     @discardableResult
     static func adopt(drone id: String) -> Int {
-        guard let r = ProcessGroupRecord(drone: id) else { return 0 }
-        let killed = r.killLeftovers()
+        guard let r = ProcessGroupRecord(drone: id), let killed = r.killLeftovers() else { return 0 }
         lock.withLock {
             record = r
             r.write(live)

@@ -57,13 +57,14 @@ struct ProcessGroupRecord: Sendable {
     /// Removes the file (the drone left cleanly, its groups killed).
     func remove() { unlink(path) }
 
-    /// Kills every process group a previous drone under this id left running, and returns how many. Nothing is
-    /// touched when that drone still runs (same pid and start time), or the machine has rebooted since (another
+    /// Kills every process group a previous drone under this id left running, and returns how many; nil when that
+    /// drone still runs (same pid and start time: two drones share an id), and then nothing is touched. Nor is
+    /// anything when the machine has rebooted since (another
     /// boot id: everything it started is gone). A group is killed only if it still exists as the session we made:
     /// some process has that pgid as both its process group and its session (our leaders are session leaders,
     /// `setsid`), started no earlier than the recorded leader; and if a process holds the leader's pid it must be
     /// the recorded leader (same start time), not a newer process that got the number.
-    func killLeftovers() -> Int {
+    func killLeftovers() -> Int? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
         var lines = text.split(separator: "\n").map { $0.split(separator: " ") }
         guard let head = lines.first, head.count == 4, head[0] == "drone", let owner = pid_t(head[1]), let ownerStart = UInt64(head[2]) else {
@@ -72,8 +73,9 @@ struct ProcessGroupRecord: Sendable {
         lines.removeFirst()
         guard String(head[3]) == Self.bootID else { return 0 }
         if owner != getpid(), let running = ProcStat(owner), running.startTime == ownerStart {
-            Self.log.warn("pgid_record_in_use", ["path": path, "pid": owner, "reason": "another drone with this id is running"])
-            return 0
+            Self.log.warn("pgid_record_in_use", ["path": path, "pid": owner, "reason": "another drone with this id is running",
+                                                 "effect": "this drone's exec groups are not recorded"])
+            return nil
         }
         let recorded: [pid_t: UInt64] = Dictionary(lines.compactMap { l in
             l.count == 2 ? pid_t(l[0]).flatMap { p in UInt64(l[1]).map { (p, $0) } } : nil
