@@ -279,9 +279,6 @@ public actor DroneRuntime {
         await TaskRun(backend, a, graceMillis: graceMillis).result
     }
 
-    /// Runs whose backend has not stopped yet (tests: the slots in use).
-    public var slotsInUse: Int { slots.count }
-
     private func ended(_ slot: UInt64, since start: ContinuousClock.Instant) {
         guard let s = slots.removeValue(forKey: slot) else { return }
         if running[s.assignment.task] == slot { running.removeValue(forKey: s.assignment.task) }

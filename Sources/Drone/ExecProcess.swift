@@ -19,14 +19,14 @@ enum ProcessGroups {
         let start = ProcStat(pid)?.startTime ?? 0
         lock.withLock {
             live[pid] = start
-            record?.write(live)
+            persist()
         }
     }
     /// Called with the leader still a zombie, so the group id cannot have been recycled.
     static func remove(_ pid: pid_t) {
         lock.withLock {
             live.removeValue(forKey: pid)
-            record?.write(live)
+            persist()
         }
     }
     static var count: Int { lock.withLock { live.count } }
@@ -42,9 +42,14 @@ enum ProcessGroups {
         guard let r = ProcessGroupRecord(drone: id), let killed = r.killLeftovers() else { return 0 }
         lock.withLock {
             record = r
-            r.write(live)
+            persist()
         }
         return killed
+    }
+
+    /// Writes the record (under `lock`); none while no group runs, so a drone that runs no exec task leaves no file.
+    private static func persist() {
+        if live.isEmpty { record?.remove() } else { record?.write(live) }
     }
 
     /// The drone left cleanly (its groups killed): nothing for a successor to sweep.

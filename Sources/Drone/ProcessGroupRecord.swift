@@ -14,7 +14,7 @@ import HiveLog
 ///
 /// The file is `<dir>/<drone id>.pgids`, `dir` being `$XDG_RUNTIME_DIR/hive-drone` or `/tmp/hive-drone-<uid>`
 /// (made 0700, refused if another user owns it or it is a symlink). It is rewritten atomically (a temporary file
-/// renamed over it) whenever a group starts or ends. Line 1: `drone <pid> <start time> <boot id>`; then one
+/// renamed over it) whenever a group starts or ends, and removed while none runs. Line 1: `drone <pid> <start time> <boot id>`; then one
 /// `<pgid> <leader start time>` per group (start times in clock ticks since boot, from /proc/<pid>/stat).
 struct ProcessGroupRecord: Sendable {
     let path: String
