@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -25,6 +26,11 @@ struct hive_rlimit {
 /// can kill as a whole), with stdin/stdout/stderr from the given fds, working directory `dir`, the limits applied,
 /// every signal at its default action and unblocked, and every other fd closed at exec.
 ///
+/// The child is killed (SIGKILL) when the drone thread that forked it dies (PR_SET_PDEATHSIG; the drone forks from
+/// the thread that watches the child until it exits, so that thread outlives it): a drone killed with `kill -9`
+/// takes its tasks' leaders along. The signal reaches only the child, not what it started; the drone records each
+/// group (`ProcessGroupRecord`) and kills what a dead predecessor left behind when it starts again.
+///
 /// Returns the child's pid (also its process group and session id), or -1 with `*error` set to the errno of the step
 /// that failed: fork in the parent, or setsid/dup2/chdir/setrlimit/execve in the child (reported through a
 /// close-on-exec pipe, so a failed exec is an error here, not an exit status 127 later). A child that failed is reaped.
@@ -32,6 +38,7 @@ static inline pid_t hive_spawn(const char *path, char *const argv[], char *const
                                int in_fd, int out_fd, const struct hive_rlimit *limits, int nlimits, int *error) {
     int report[2];
     if (hive_pipe(report) != 0) { *error = errno; return -1; }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         *error = errno;
@@ -50,6 +57,10 @@ static inline pid_t hive_spawn(const char *path, char *const argv[], char *const
         sigemptyset(&dfl.sa_mask);
         for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);  // the drone ignores SIGPIPE; its children must not
         if (setsid() < 0) { e = errno; goto failed; }
+        // Dies with the drone. Set after fork, so the drone may already be gone: then its death was missed, and the
+        // child goes at once (its parent is now a reaper, not the drone).
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) { e = errno; goto failed; }
+        if (getppid() != parent) _exit(127);
         if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) { e = errno; goto failed; }
         if (chdir(dir) != 0) { e = errno; goto failed; }
         // Every inherited fd but stdio closes at exec (fds the drone opened without O_CLOEXEC included).

@@ -60,7 +60,18 @@ public actor DroneRuntime {
     private let client: NATSClient
     private let backends: [String: any Backend]
     private let log = Log("drone")
-    private var running: [TaskID: (assignment: Assignment, work: Task<Void, Never>)] = [:]
+    /// A task's run on this drone, from its assignment until its backend has ended.
+    private struct Slot {
+        let assignment: Assignment
+        let run: TaskRun
+    }
+    /// Every run whose backend has not ended yet, by a number of its own: these hold the slots. A run whose outcome
+    /// was reported (a timeout) or that was cancelled stays here until its backend has actually stopped.
+    private var slots: [UInt64: Slot] = [:]
+    private var nextSlot: UInt64 = 0
+    /// Tasks whose outcome is still to be reported, and the slot each runs in: a second assignment of one of
+    /// these is refused (released), never run alongside.
+    private var running: [TaskID: UInt64] = [:]
     /// Run span IDs (a generator seeded once: one ID per task, no system call each).
     private var spanIDs = SplitMix64(seed: UInt64.random(in: 1...UInt64.max))
     private var heartbeatMillis = 1_000
@@ -81,6 +92,8 @@ public actor DroneRuntime {
     public static func start(_ options: DroneOptions) async throws -> DroneRuntime {
         var rng = SystemRandomNumberGenerator()
         let id = options.id ?? "\(options.name.filter { $0.isASCII && ($0.isLetter || $0.isNumber) || $0 == "-" || $0 == "_" }.prefix(48))-\(String(rng.next() % 0xFFFFFF, radix: 16))"
+        // Before any work: exec tasks a killed predecessor under this id left running would run twice.
+        ProcessGroups.adopt(drone: id)
         var bus = options.bus
         bus.name = "drone-\(options.name)"
         bus.retryOnFailedConnect = true
@@ -192,7 +205,8 @@ public actor DroneRuntime {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(heartbeatMillis))
             if Task.isCancelled { return }
-            let hb = Heartbeat(drone: id, running: running.keys.sorted())
+            // Every slot in use, a timed-out task whose backend has not stopped yet included.
+            let hb = Heartbeat(drone: id, running: Set(slots.values.map(\.assignment.task)).sorted())
             guard let body = try? encoder.encode(hb) else { continue }
             do {
                 let reply = try await client.request(APISubject.heartbeat(id), Array(body), timeout: Double(heartbeatMillis) / 1000)
@@ -210,7 +224,17 @@ public actor DroneRuntime {
     private func accept(_ received: Assignment, trace: TraceContext? = nil) {
         var a = received
         a.timeoutMillis = min(max(1, a.timeoutMillis), max(1, options.maxTaskMillis))
-        if draining || running.count >= options.slots {
+        if let slot = running[a.task] {
+            // The task is already running here (a redelivery, or a publisher reusing its id): one run per task id.
+            // The very same assignment again is dropped (releasing it would release the run in progress); another
+            // attempt of it is released.
+            log.warn("duplicate_assignment", ["task": a.task, "attempt": a.attempt])
+            if let held = slots[slot]?.assignment, held.attempt == a.attempt && held.token == a.token { return }
+            report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: .released,
+                                 error: "task \(a.task) is already running on this drone"))
+            return
+        }
+        if draining || slots.count >= options.slots {
             report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: .released,
                                  error: draining ? "drone shutting down" : TaskResult.noFreeSlot))
             return
@@ -220,10 +244,15 @@ public actor DroneRuntime {
                                  error: "this drone has no '\(a.kind)' backend"))
             return
         }
-        let work = Task {
+        let slot = nextSlot
+        nextSlot &+= 1
+        let run = TaskRun(backend, a, graceMillis: 2_000)
+        slots[slot] = Slot(assignment: a, run: run)
+        running[a.task] = slot
+        Task {
             let start = ContinuousClock.now
             let startUnix = WallClock.unixNanos()
-            let outcome = await Self.run(backend, a, graceMillis: 2_000)
+            let outcome = await run.result
             let wall = ContinuousClock.now - start
             // The run's span, a child of the attempt's span that honeycombd named in the assignment's traceparent,
             // goes back in the result's headers.
@@ -234,36 +263,35 @@ public actor DroneRuntime {
                 headers = NATSHeaders("traceparent", trace.traceparent(span: run.spanID))
                 headers!.append(SpanReport.timeHeader, run.timeHeader)
             }
-            self.finished(a, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000),
+            self.finished(a, slot: slot, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000),
                           headers: headers)
+            // The slot is free only once the backend has stopped, which may be after the timeout was reported.
+            await run.ended()
+            self.ended(slot, since: start)
         }
-        running[a.task] = (a, work)
     }
 
     /// Runs the backend under the drone's own deadline: the task's (clamped) timeout plus a grace for the backend to
     /// report its own timeout first. Past it the backend is cancelled and the task fails, so a backend that misses
     /// its timeout (or a model that never stops) cannot hold a slot for ever.
+    /// (The outcome only: the backend may still be stopping when this returns; see `TaskRun`.)
     static func run(_ backend: any Backend, _ a: Assignment, graceMillis: Int) async -> BackendOutcome {
-        await withTaskGroup(of: BackendOutcome?.self) { group in
-            group.addTask { await backend.run(a) }
-            group.addTask {
-                let limit = min(max(1, a.timeoutMillis), 1 << 40) + min(max(0, graceMillis), 1 << 40)
-                do { try await Task.sleep(for: .milliseconds(limit)) } catch { return nil }
-                return .failure("timed out after \(a.timeoutMillis) ms (stopped by the drone)")
-            }
-            var first: BackendOutcome?
-            for await o in group {
-                guard let o else { continue }
-                first = o
-                group.cancelAll()
-                break
-            }
-            return first ?? .failure("cancelled")
+        await TaskRun(backend, a, graceMillis: graceMillis).result
+    }
+
+    private func ended(_ slot: UInt64, since start: ContinuousClock.Instant) {
+        guard let s = slots.removeValue(forKey: slot) else { return }
+        if running[s.assignment.task] == slot { running.removeValue(forKey: s.assignment.task) }
+        let overrun = ContinuousClock.now - start - .milliseconds(s.assignment.timeoutMillis)
+        if overrun > .seconds(1) {
+            log.warn("slot_freed_late", ["task": s.assignment.task, "past_timeout_ms": Int(overrun.components.seconds * 1000),
+                                         "reason": "the backend stopped only now"])
         }
     }
 
-    private func finished(_ a: Assignment, _ o: BackendOutcome, wallMillis: Int, headers: NATSHeaders? = nil) {
-        guard running.removeValue(forKey: a.task) != nil else { return }  // cancelled: honeycombd moved on
+    private func finished(_ a: Assignment, slot: UInt64, _ o: BackendOutcome, wallMillis: Int, headers: NATSHeaders? = nil) {
+        guard running[a.task] == slot else { return }  // cancelled: honeycombd moved on
+        running.removeValue(forKey: a.task)
         var result = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
                                 outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
                                 error: o.error, wallMillis: wallMillis, usage: o.usage, permanent: o.permanent ? true : nil,
@@ -272,9 +300,10 @@ public actor DroneRuntime {
         report(a, result, headers: headers)
     }
 
+    /// Stops the task's backend; its slot stays in use until the backend has ended.
     private func cancel(_ task: TaskID) {
-        guard let r = running.removeValue(forKey: task) else { return }
-        r.work.cancel()
+        guard let slot = running.removeValue(forKey: task) else { return }
+        slots[slot]?.run.cancel()
         log.debug("task_cancelled", ["task": task])
     }
 
@@ -293,13 +322,15 @@ public actor DroneRuntime {
         while !running.isEmpty && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        for (_, r) in running {
-            r.work.cancel()
+        for (_, slot) in running {
+            guard let r = slots[slot] else { continue }
+            r.run.cancel()
             report(r.assignment, TaskResult(task: r.assignment.task, attempt: r.assignment.attempt, token: r.assignment.token,
                                             drone: id, outcome: .released, error: "drone shutting down"))
         }
         running = [:]
         ExecBackend.killAll()  // whatever a cancelled task left running goes with the drone
+        ProcessGroups.discardRecord()
         for c in consumers { c.cancel() }
         try? await client.drain(timeout: 2)
         client.close()

@@ -6,18 +6,58 @@ import Foundation
 import HiveSystem
 import NATSWire
 
-/// Every exec process group a drone has running, so a stopping drone can kill them all (`ExecBackend.killAll`).
+/// Every exec process group a drone has running, so a stopping drone can kill them all (`ExecBackend.killAll`), and,
+/// once the drone knows its id, on disk too (`ProcessGroupRecord`), so a drone that died without stopping has them
+/// killed by its successor.
 enum ProcessGroups {
     private static let lock = PosixLock()
-    nonisolated(unsafe) private static var live: Set<pid_t> = []
+    /// Leader pid (= group id) → the leader's start time (from /proc, for the record).
+    nonisolated(unsafe) private static var live: [pid_t: UInt64] = [:]
+    nonisolated(unsafe) private static var record: ProcessGroupRecord?
 
-    static func add(_ pid: pid_t) { lock.withLock { _ = live.insert(pid) } }
+    static func add(_ pid: pid_t) {
+        let start = ProcStat(pid)?.startTime ?? 0
+        lock.withLock {
+            live[pid] = start
+            persist()
+        }
+    }
     /// Called with the leader still a zombie, so the group id cannot have been recycled.
-    static func remove(_ pid: pid_t) { lock.withLock { _ = live.remove(pid) } }
+    static func remove(_ pid: pid_t) {
+        lock.withLock {
+            live.removeValue(forKey: pid)
+            persist()
+        }
+    }
     static var count: Int { lock.withLock { live.count } }
 
     static func killAll() {
-        lock.withLock { for pid in live { _ = killpg(pid, SIGKILL) } }
+        lock.withLock { for pid in live.keys { _ = killpg(pid, SIGKILL) } }
+    }
+
+    /// Takes over drone `id`'s record: kills the groups a dead predecessor under that id left running (returns
+    /// how many), then records this drone's own from now on.
+    @discardableResult
+    static func adopt(drone id: String) -> Int {
+        guard let r = ProcessGroupRecord(drone: id), let killed = r.killLeftovers() else { return 0 }
+        lock.withLock {
+            record = r
+            persist()
+        }
+        return killed
+    }
+
+    /// Writes the record (under `lock`); none while no group runs, so a drone that runs no exec task leaves no file.
+    private static func persist() {
+        if live.isEmpty { record?.remove() } else { record?.write(live) }
+    }
+
+    /// The drone left cleanly (its groups killed): nothing for a successor to sweep.
+    static func discardRecord() {
+        lock.withLock {
+            record?.remove()
+            record = nil
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// A flag another thread sets to stop a running module (a drone cancelling the task). Looked at with the clock,
-/// about every million instructions.
+/// A flag another thread sets to stop a running module (a drone cancelling the task). Looked at with the clock:
+/// about every million instructions, and after every host call and bulk memory or table operation.
 public final class WasmInterrupt: @unchecked Sendable {
     private var flag = false
     private var mutex = pthread_mutex_t()
@@ -33,7 +33,9 @@ public struct WasmLimits: Sendable, Equatable {
             && a.timeoutMillis == b.timeoutMillis && a.interrupt === b.interrupt
     }
 
-    /// Instructions the module may execute (checked at branches and calls); nil for unmetered.
+    /// Instructions the module may execute (checked at branches and calls); nil for unmetered. Work done for the
+    /// module in one step is charged too: host calls and bulk memory/table operations pay per buffer and per
+    /// `Instance.bytesPerFuel` bytes they move (`Instance.charge`), so fuel bounds total work, not just instructions.
     public var fuel: Int64?
     /// Linear memory cap in 64 KiB pages (`memory.grow` beyond it fails with -1, as the spec allows). At most
     /// `memoryPagesCeiling` whatever is asked: below 4 GiB, so no 32-bit address arithmetic can wrap.
@@ -51,7 +53,8 @@ public struct WasmLimits: Sendable, Equatable {
     public var maxCallDepth = 10_000
     /// Value-stack slots (8 bytes each) for locals and operands of all active calls.
     public var maxStackSlots = 1 << 20
-    /// Wall-clock limit for one call into the module (checked about every million instructions); nil for none.
+    /// Wall-clock limit for one call into the module (checked about every million instructions and after every host
+    /// call or bulk operation, each of which does bounded work); nil for none.
     public var timeoutMillis: Int?
     /// Set from another thread to stop the module (`Trap.interrupted`).
     public var interrupt: WasmInterrupt?
@@ -174,8 +177,12 @@ public final class Instance {
     var droppedElements: [Bool]
     let stack: UnsafeMutablePointer<UInt64>
 
-    /// Instructions executed so far (for reporting fuel used).
+    /// Instructions executed so far, plus the work charged by host calls and bulk operations (for reporting fuel used).
     public internal(set) var fuelUsed: Int64 = 0
+    /// Fuel the host call in progress may still charge, and what it (or the last bulk operation) has charged so far:
+    /// the interpreter sets the first before a host call and adds the second to its count after it (`charge`).
+    var chargeAllowance: Int64 = .max
+    var charged: Int64 = 0
 
     public convenience init(module: Module, imports: [String: [String: HostFunction]], limits: WasmLimits = WasmLimits()) throws {
         try self.init(compiled: try CompiledModule(module), imports: imports, limits: limits)
@@ -288,6 +295,27 @@ public final class Instance {
         }
     }
 
+    // MARK: Work charged to fuel
+
+    /// Bytes of host or bulk work that cost one unit of fuel: about what one interpreted instruction costs in time
+    /// (a memory copy moves some 16 bytes in the time the interpreter dispatches one instruction).
+    public static let bytesPerFuel = 16
+
+    /// Fuel for work on `buffers` buffers and `bytes` bytes: one per buffer, one per `bytesPerFuel` bytes started.
+    @inline(__always) public static func fuel(buffers: Int = 0, bytes: Int) -> Int64 {
+        Int64(clamping: buffers) &+ (Int64(clamping: bytes) &+ Int64(bytesPerFuel - 1)) / Int64(bytesPerFuel)
+    }
+
+    /// Charges `units` of fuel for work a host function is about to do for the module: called *before* the work,
+    /// so a call whose work would pass the fuel left traps (`fuelExhausted`) instead of doing it. The interpreter
+    /// adds the charge to its count after the call and then looks at fuel, the clock and the interrupt, so every
+    /// host call ends within bounded work of them.
+    public func charge(_ units: Int64) throws(Trap) {
+        let (sum, overflow) = charged.addingReportingOverflow(Swift.max(0, units))
+        charged = overflow ? .max : sum
+        if charged > chargeAllowance { throw .fuelExhausted }
+    }
+
     // MARK: Memory access for hosts
 
     /// Linear memory's size in bytes.
@@ -308,6 +336,18 @@ public final class Instance {
             memory.storeBytes(of: b, toByteOffset: i, as: UInt8.self)
             i += 1
         }
+    }
+
+    /// Whether `[at, at+count)` lies in memory: O(1), without touching it (a host validating a buffer it may not use).
+    @inline(__always) public func contains(_ at: UInt32, _ count: Int) -> Bool {
+        count >= 0 && Int(at) &+ count <= memoryBytes
+    }
+
+    /// Memory `[at, at+count)` as raw bytes, for a host reading or writing it in place (no copy); a trap when out of
+    /// bounds. The pointer is valid only inside `body` (memory moves when it grows).
+    func withMemory<R>(_ at: UInt32, _ count: Int, _ body: (UnsafeMutableRawBufferPointer) -> R) throws(Trap) -> R {
+        guard contains(at, count) else { throw .memoryOutOfBounds }
+        return body(UnsafeMutableRawBufferPointer(start: memory.advanced(by: Int(at)), count: count))
     }
 
     public func readU32(_ at: UInt32) throws(Trap) -> UInt32 {

@@ -55,7 +55,12 @@ extension Instance {
     public func invoke(_ index: Int, _ args: [UInt64]) throws(Trap) -> [UInt64] {
         let type = functionType(index)
         guard args.count == type.params.count else { throw .host("function \(index) takes \(type.params.count) arguments, got \(args.count)") }
-        if index < importCount { return try callHost(index, args) }
+        if index < importCount {
+            let results = try callHost(index, args, fuelLeft: limits.fuel.map { $0 &- fuelUsed } ?? .max)
+            fuelUsed &+= charged
+            charged = 0
+            return results
+        }
         let s = stack
         for (i, a) in args.enumerated() { s[i] = a }
         // The call-frame stack: preallocated, so a call is two stores and a return two loads.
@@ -369,9 +374,13 @@ extension Instance {
                     pc = 0
                     continue
                 }
-                sp = try callHost(Int(ins.a), s: s, sp: sp)
+                sp = try callHost(Int(ins.a), s: s, sp: sp, fuelLeft: fuel &- executed)
                 mem = memory
                 memSize = memoryBytes
+                // A host call's work is charged to fuel, and the clock and interrupt are looked at after every one.
+                executed &+= charged
+                charged = 0
+                checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt)
             case 0x11:
                 if executed > checkAt { checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt) }
                 sp &-= 1
@@ -382,9 +391,12 @@ extension Instance {
                 let callee = Int(table[i] - 1)
                 guard typeIDs[callee] == canonicalTypes[Int(ins.a)] else { throw .indirectCallTypeMismatch }
                 if callee < importCount {
-                    sp = try callHost(callee, s: s, sp: sp)
+                    sp = try callHost(callee, s: s, sp: sp, fuelLeft: fuel &- executed)
                     mem = memory
                     memSize = memoryBytes
+                    executed &+= charged
+                    charged = 0
+                    checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt)
                     continue
                 }
                 guard depth < depthLimit else { throw .callStackExhausted }
@@ -730,7 +742,28 @@ extension Instance {
                 sp = try prefixed(ins, s: s, sp: sp)
                 mem = memory
                 memSize = memoryBytes
+                // A bulk operation (memory.fill of the whole memory, say) is one instruction doing much work: it is
+                // charged for its bytes, and the clock is looked at after it, as after a host call.
+                if charged != 0 {
+                    executed &+= charged
+                    charged = 0
+                    checkAt = try Self.checkpoint(executed, fuel, deadline, clockEvery, interrupt)
+                }
             }
+        }
+    }
+
+    /// Calls imported function `index`; its work may charge up to `fuelLeft` (`charge`), left in `charged` for the
+    /// caller to count. A trap counts what was charged before it.
+    func callHost(_ index: Int, _ args: [UInt64], fuelLeft: Int64) throws(Trap) -> [UInt64] {
+        chargeAllowance = fuelLeft
+        charged = 0
+        do throws(Trap) {
+            return try callHost(index, args)
+        } catch {
+            fuelUsed &+= charged
+            charged = 0
+            throw error
         }
     }
 
@@ -764,11 +797,11 @@ extension Instance {
 
     /// Calls imported function `index` with its arguments from the top of the stack; pushes its results and
     /// returns the new stack top.
-    @inline(never) func callHost(_ index: Int, s: UnsafeMutablePointer<UInt64>, sp: Int) throws(Trap) -> Int {
+    @inline(never) func callHost(_ index: Int, s: UnsafeMutablePointer<UInt64>, sp: Int, fuelLeft: Int64) throws(Trap) -> Int {
         let n = functionType(index).params.count
         let args = Array(UnsafeBufferPointer(start: s + sp - n, count: n))
         var top = sp - n
-        for r in try callHost(index, args) {
+        for r in try callHost(index, args, fuelLeft: fuelLeft) {
             s[top] = r
             top += 1
         }
@@ -801,23 +834,27 @@ extension Instance {
             let d = Int(Self.u32(s[sp])), src = Int(Self.u32(s[sp + 1])), n = Int(Self.u32(s[sp + 2]))
             let seg = droppedData[Int(ins.a)] ? [] : module.data[Int(ins.a)].bytes
             guard src + n <= seg.count, d + n <= memoryBytes else { throw .memoryOutOfBounds }
+            charged = Self.fuel(bytes: n)
             if n > 0 { seg.withUnsafeBytes { memory.advanced(by: d).copyMemory(from: $0.baseAddress! + src, byteCount: n) } }
         case 9: droppedData[Int(ins.a)] = true
         case 10:  // memory.copy
             sp -= 3
             let d = Int(Self.u32(s[sp])), src = Int(Self.u32(s[sp + 1])), n = Int(Self.u32(s[sp + 2]))
             guard src + n <= memoryBytes, d + n <= memoryBytes else { throw .memoryOutOfBounds }
+            charged = Self.fuel(bytes: n)
             if n > 0 { memory.advanced(by: d).copyMemory(from: memory.advanced(by: src), byteCount: n) }  // memmove: may overlap
         case 11:  // memory.fill
             sp -= 3
             let d = Int(Self.u32(s[sp])), v = UInt8(truncatingIfNeeded: s[sp + 1]), n = Int(Self.u32(s[sp + 2]))
             guard d + n <= memoryBytes else { throw .memoryOutOfBounds }
+            charged = Self.fuel(bytes: n)
             if n > 0 { memory.advanced(by: d).initializeMemory(as: UInt8.self, repeating: v, count: n) }
         case 12:  // table.init
             sp -= 3
             let d = Int(Self.u32(s[sp])), src = Int(Self.u32(s[sp + 1])), n = Int(Self.u32(s[sp + 2]))
             let items = droppedElements[Int(ins.b)] ? [] : module.elements[Int(ins.b)].items
             guard src + n <= items.count, d + n <= tables[Int(ins.a)].count else { throw .tableOutOfBounds }
+            charged = Int64(n)
             for k in 0..<n { tables[Int(ins.a)][d + k] = constant(items[src + k]) }
         case 13: droppedElements[Int(ins.a)] = true
         case 14:  // table.copy
@@ -825,6 +862,7 @@ extension Instance {
             let d = Int(Self.u32(s[sp])), src = Int(Self.u32(s[sp + 1])), n = Int(Self.u32(s[sp + 2]))
             let dt = Int(ins.a), st = Int(ins.b)
             guard src + n <= tables[st].count, d + n <= tables[dt].count else { throw .tableOutOfBounds }
+            charged = Int64(n)
             let moved = Array(tables[st][src..<src + n])
             tables[dt].replaceSubrange(d..<d + n, with: moved)
         case 15:  // table.grow
@@ -835,6 +873,7 @@ extension Instance {
             let total = tables.reduce(0) { $0 + $1.count }  // the instance's budget covers all its tables
             if old + n > cap || total + n > limits.maxTableElements { s[sp - 1] = Self.of(Int32(-1)) } else {
                 tables[t] += Array(repeating: s[sp - 1], count: n)
+                charged = Int64(n)
                 s[sp - 1] = UInt64(old)
             }
         case 16:
@@ -844,6 +883,7 @@ extension Instance {
             sp -= 3
             let d = Int(Self.u32(s[sp])), v = s[sp + 1], n = Int(Self.u32(s[sp + 2]))
             guard d + n <= tables[Int(ins.a)].count else { throw .tableOutOfBounds }
+            charged = Int64(n)
             for k in 0..<n { tables[Int(ins.a)][d + k] = v }
         default:
             throw .host("internal: unknown instruction \(ins.op)")

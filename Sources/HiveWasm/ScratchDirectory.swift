@@ -69,6 +69,20 @@ final class ScratchDirectory {
 }
 
 extension WASI {
+    /// Longest path a module may name (POSIX's PATH_MAX): past it, ENAMETOOLONG, before anything is copied.
+    static let maxPathBytes: UInt32 = 4_096
+
+    /// The path at `a[at]`/`a[at+1]`, resolved under the scratch root; the WASI errno when it is too long or leaves
+    /// the root. Its bytes are charged to fuel.
+    func scratchPath(_ i: Instance, _ a: [UInt64], at: Int) throws(Trap) -> Result<String, WASIErrno> {
+        let length = Instance.u32(a[at + 1])
+        guard length <= Self.maxPathBytes else { return .failure(WASIErrno(37)) }  // ENAMETOOLONG
+        try i.charge(Instance.fuel(buffers: 1, bytes: Int(length)))
+        let raw = try i.read(Instance.u32(a[at]), length)
+        guard let path = ScratchDirectory.clean(String(decoding: raw, as: UTF8.self)) else { return .failure(WASIErrno(76)) }  // ENOTCAPABLE
+        return .success(path)
+    }
+
     /// The file-system calls, active when the task granted a scratch directory.
     func addScratch(_ f: inout [String: HostFunction.Body]) {
         guard let scratch else { return }
@@ -86,8 +100,11 @@ extension WASI {
         }
         f["path_open"] = { i, a in
             guard Instance.u32(a[0]) == 3 else { return [Self.badf] }
-            let raw = try i.read(Instance.u32(a[2]), Instance.u32(a[3]))
-            guard let path = ScratchDirectory.clean(String(decoding: raw, as: UTF8.self)) else { return [76] }  // ENOTCAPABLE
+            let path: String
+            switch try self.scratchPath(i, a, at: 2) {
+            case .success(let p): path = p
+            case .failure(let e): return [e.code]
+            }
             let o = Instance.u32(a[4]), rights = a[5], fdflags = Instance.u32(a[7])
             var flags = O_CLOEXEC | O_NOFOLLOW
             if o & 1 != 0 { flags |= O_CREAT }
@@ -139,8 +156,12 @@ extension WASI {
         for (call, op) in [("path_unlink_file", 0), ("path_create_directory", 1), ("path_remove_directory", 2)] {
             f[call] = { i, a in
                 guard Instance.u32(a[0]) == 3 else { return [Self.badf] }
-                let raw = try i.read(Instance.u32(a[1]), Instance.u32(a[2]))
-                guard let path = ScratchDirectory.clean(String(decoding: raw, as: UTF8.self)), path != "." else { return [76] }
+                let path: String
+                switch try self.scratchPath(i, a, at: 1) {
+                case .success(let p) where p != ".": path = p
+                case .success: return [76]  // ENOTCAPABLE: the root itself
+                case .failure(let e): return [e.code]
+                }
                 let r = op == 1 ? mkdirat(scratch.root, path, 0o755) : unlinkat(scratch.root, path, op == 2 ? AT_REMOVEDIR : 0)
                 return [r == 0 ? Self.success : ScratchDirectory.wasiErrno(errno)]
             }
@@ -153,9 +174,10 @@ extension WASI {
         var total = 0
         guard let iovs = try buffers(i, a) else { return [Self.inval] }
         for b in iovs {
-            let bytes = try i.read(b.at, UInt32(truncatingIfNeeded: b.length))
-            guard scratch.written + bytes.count <= scratch.writeCap else { return [51] }  // ENOSPC
-            let n = bytes.withUnsafeBytes { Glibc.write(host, $0.baseAddress, $0.count) }
+            // The cap first, then the fuel, then one write straight from memory (no copy).
+            guard scratch.written + b.length <= scratch.writeCap else { return [51] }  // ENOSPC
+            try i.charge(Instance.fuel(bytes: b.length))
+            let n = try i.withMemory(b.at, b.length) { Glibc.write(host, $0.baseAddress, $0.count) }
             guard n >= 0 else { return [ScratchDirectory.wasiErrno(errno)] }
             scratch.written += n
             total += n
@@ -168,15 +190,19 @@ extension WASI {
         var total = 0
         guard let iovs = try buffers(i, a) else { return [Self.inval] }
         for b in iovs {
-            // The length is the module's: a buffer outside its memory traps before the host allocates for it.
-            guard Int(b.at) + b.length <= i.memorySize else { throw .memoryOutOfBounds }
-            var buffer = [UInt8](repeating: 0, count: b.length)
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(host, $0.baseAddress, b.length) }
+            // Straight into memory (`buffers` checked the bounds; no host buffer), paid for what was read.
+            let n = try i.withMemory(b.at, b.length) { Glibc.read(host, $0.baseAddress, $0.count) }
             guard n >= 0 else { return [ScratchDirectory.wasiErrno(errno)] }
-            try i.write(b.at, buffer.prefix(n))
+            try i.charge(Instance.fuel(bytes: n))
             total += n
             if n < b.length { break }
         }
         return try moved(i, a, total)
     }
+}
+
+/// A WASI errno a host call answers with (a value, not a trap).
+struct WASIErrno: Error {
+    let code: UInt64
+    init(_ code: UInt64) { self.code = code }
 }

@@ -6,6 +6,10 @@ import Glibc
 /// stderr, `proc_exit`. Nothing else of the host is reachable: every other WASI call answers ENOSYS, and there are
 /// no preopened directories. Deterministic mode seeds the clock and random from the task, so the same module and
 /// input give the same output.
+///
+/// Every call does work bounded by what the module can use and pays fuel for it before doing it (`Instance.charge`):
+/// a buffer is validated in O(1) and only the bytes that go somewhere are copied (output past the cap is neither
+/// copied nor kept), so no call can turn a few instructions into unbounded host work.
 public final class WASI {
     public var args: [String]
     public var environment: [(String, String)]
@@ -84,13 +88,14 @@ public final class WASI {
             return [Self.success]
         }
         f["random_get"] = { [unowned self] i, a in
-            // Bounds first: the length is the module's, and must not size a host allocation beyond its memory.
-            let at = Int(Instance.u32(a[0])), count = Int(Instance.u32(a[1]))
-            guard at + count <= i.memorySize else { throw Trap.memoryOutOfBounds }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(count)
-            for _ in 0..<count { bytes.append(UInt8(truncatingIfNeeded: self.random.next())) }
-            try i.write(Instance.u32(a[0]), bytes)
+            // Bounds first: the length is the module's. Filled in place (no host allocation); a generator step per
+            // byte costs about an instruction, so each byte costs one fuel.
+            let at = Instance.u32(a[0]), count = Int(Instance.u32(a[1]))
+            guard i.contains(at, count) else { throw Trap.memoryOutOfBounds }
+            try i.charge(Int64(count))
+            try i.withMemory(at, count) { buffer in
+                for k in 0..<buffer.count { buffer[k] = UInt8(truncatingIfNeeded: self.random.next()) }
+            }
             return [Self.success]
         }
         f["fd_write"] = { [unowned self] i, a in try self.write(i, a) }
@@ -129,6 +134,7 @@ public final class WASI {
     }
 
     func sizes(_ i: Instance, _ items: [[UInt8]], _ a: [UInt64]) throws(Trap) -> [UInt64] {
+        try i.charge(Instance.fuel(buffers: items.count, bytes: 0))
         try i.writeU32(Instance.u32(a[0]), UInt32(clamping: items.count))
         try i.writeU32(Instance.u32(a[1]), UInt32(clamping: items.reduce(0) { $0 &+ $1.count &+ 1 }))
         return [Self.success]
@@ -136,6 +142,7 @@ public final class WASI {
 
     func strings(_ i: Instance, _ items: [[UInt8]], _ a: [UInt64]) throws(Trap) -> [UInt64] {
         var pointers = Instance.u32(a[0]), buffer = Instance.u32(a[1])
+        try i.charge(Instance.fuel(buffers: items.count, bytes: items.reduce(0) { $0 &+ $1.count }))
         for item in items {
             try i.writeU32(pointers, buffer)
             try i.write(buffer, item + [0])
@@ -145,19 +152,24 @@ public final class WASI {
         return [Self.success]
     }
 
-    /// The buffers of an `fd_write`/`fd_read` call (its iovec array: `a[1]`, `a[2]` entries of pointer + length).
-    /// Nil when the call names more than `maxIOVecs` buffers (the caller answers EINVAL).
+    /// The buffers of an `fd_write`/`fd_read` call (its iovec array: `a[1]`, `a[2]` entries of pointer + length),
+    /// each checked to lie in memory (O(1) each, nothing copied; a buffer outside memory traps), and one fuel
+    /// charged per buffer. Nil when the call names more than `maxIOVecs` buffers (the caller answers EINVAL).
     func buffers(_ i: Instance, _ a: [UInt64]) throws(Trap) -> [(at: UInt32, length: Int)]? {
-        guard Instance.u32(a[2]) <= Self.maxIOVecs else { return nil }
-        return try (0..<Instance.u32(a[2])).map { k throws(Trap) in
+        let count = Instance.u32(a[2])
+        guard count <= Self.maxIOVecs else { return nil }
+        try i.charge(Instance.fuel(buffers: Int(count), bytes: 0))
+        return try (0..<count).map { k throws(Trap) in
             let iov = Instance.u32(a[1]) &+ k &* 8
-            return (try i.readU32(iov), Int(try i.readU32(iov &+ 4)))
+            let buffer = (at: try i.readU32(iov), length: Int(try i.readU32(iov &+ 4)))
+            guard i.contains(buffer.at, buffer.length) else { throw .memoryOutOfBounds }
+            return buffer
         }
     }
 
     /// Reports the bytes moved at `a[3]`.
     func moved(_ i: Instance, _ a: [UInt64], _ total: Int) throws(Trap) -> [UInt64] {
-        try i.writeU32(Instance.u32(a[3]), UInt32(truncatingIfNeeded: total))
+        try i.writeU32(Instance.u32(a[3]), UInt32(clamping: total))
         return [Self.success]
     }
 
@@ -168,11 +180,17 @@ public final class WASI {
         var written = 0
         guard let iovs = try buffers(i, a) else { return [Self.inval] }
         for b in iovs {
-            let bytes = try i.read(b.at, UInt32(truncatingIfNeeded: b.length))
+            // Only what fits under the cap is copied (and paid for); the rest is dropped unread.
             let room = max(0, outputCap - stdout.count - stderr.count)
-            if bytes.count > room { truncated = true }
-            if fd == 1 { stdout += bytes.prefix(room) } else { stderr += bytes.prefix(room) }
-            written += bytes.count
+            let kept = min(b.length, room)
+            if b.length > room { truncated = true }
+            if kept > 0 {
+                try i.charge(Instance.fuel(bytes: kept))
+                try i.withMemory(b.at, kept) { bytes in
+                    if fd == 1 { self.stdout.append(contentsOf: bytes) } else { self.stderr.append(contentsOf: bytes) }
+                }
+            }
+            written &+= b.length
         }
         return try moved(i, a, written)
     }
@@ -185,6 +203,7 @@ public final class WASI {
         for b in iovs {
             let n = min(b.length, stdin.count - stdinOffset)
             if n > 0 {
+                try i.charge(Instance.fuel(bytes: n))
                 try i.write(b.at, stdin[stdinOffset..<stdinOffset + n])
                 stdinOffset += n
                 total += n

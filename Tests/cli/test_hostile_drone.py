@@ -284,3 +284,167 @@ def test_a_second_signal_while_draining_leaves_at_once_and_takes_the_exec_group_
     assert not eventually(lambda: drone.poll() is not None, timeout=1), "still draining"
     assert stops_promptly(drone, signal.SIGTERM, within=3)
     assert eventually(lambda: gone(pid), timeout=5), "the task's process group went with the drone"
+
+
+# The audit's module: 1024 iovecs, each naming the whole 64 MiB memory, written to stdout for ever (64 GiB of copying a
+# call, the clock looked at once a million calls): it ran past every timeout and piled threads up on 1-slot drones.
+AMPLIFIER = """
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1024)
+  (func (export "_start") (local $k i32)
+    (block $done (loop $fill
+      (br_if $done (i32.ge_u (local.get $k) (i32.const 1024)))
+      (i32.store (i32.mul (local.get $k) (i32.const 8)) (i32.const 0))
+      (i32.store (i32.add (i32.mul (local.get $k) (i32.const 8)) (i32.const 4)) (i32.const 0x4000000))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $fill)))
+    (loop $forever
+      (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1024) (i32.const 16384)))
+      (br $forever))))
+"""
+
+
+def wasm_threads(pid):
+    """Threads of `pid` running a wasm module (named wasm-<task>)."""
+    n = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/comm") as f:
+                n += f.read().startswith("wasm-")
+        except FileNotFoundError:
+            pass
+    return n
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_the_iovec_amplifier_ends_at_its_timeout_and_never_holds_more_threads_than_slots(procs, tmp_path):
+    import shutil
+    if not shutil.which("wat2wasm"):
+        pytest.skip("wat2wasm (wabt) is not installed")
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    drone = procs.start([DRONE, "--honeycomb", url, "--name", "amp", "--slots", "1"])
+    wait_for_log(drone, "event=joined")
+    (tmp_path / "amp.wat").write_text(AMPLIFIER)
+    subprocess.run(["wat2wasm", str(tmp_path / "amp.wat"), "-o", str(tmp_path / "amp.wasm")], check=True)
+    code, module, err = add(url, tmp_path / "amp.wasm")
+    assert code == 0, err
+
+    # Three at once on one slot, sampled all along: never more than one module thread on the drone.
+    most, stop = [0], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            most[0] = max(most[0], wasm_threads(drone.pid))
+            time.sleep(0.01)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    results = [None] * 3
+    started = time.monotonic()
+
+    def one(k):
+        results[k] = run_plan(url, tmp_path, {"kind": "wasm", "timeout_ms": 1000, "max_attempts": 1,
+                                              "input": {"module": module}}, name=f"amp{k}")
+    runners = [threading.Thread(target=one, args=(k,)) for k in range(3)]
+    for r in runners:
+        r.start()
+    for r in runners:
+        r.join(timeout=90)
+    took = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    for code, r in results:
+        task = r["tasks"][0]
+        assert task["state"] == "dead" and "timeout" in task["error"], task
+    assert took < 30, f"three 1 s tasks took {took:.1f} s"
+    assert most[0] <= 1, f"{most[0]} wasm threads on a 1-slot drone"
+    assert eventually(lambda: wasm_threads(drone.pid) == 0, timeout=10), "a module thread outlived its task"
+    before = cpu_seconds(drone.pid)
+    time.sleep(1.0)  # a measuring window, not a wait for state: an idle drone burns next to no CPU in it
+    assert cpu_seconds(drone.pid) - before < 0.5, "the drone still burns CPU after its tasks ended"
+    assert drone.poll() is None
+
+
+def test_a_second_assignment_of_a_running_task_is_released_not_run(procs):
+    """A publisher on the drone's task subject reusing a running task's id gets the copy released: one run per task
+    id, and never more runs than slots."""
+    import asyncio
+    import nats
+
+    bus = f"nats://127.0.0.1:{procs.nats_server()}"
+
+    async def control_plane():
+        nc = await nats.connect(bus)
+        joined = asyncio.get_running_loop().create_future()
+
+        async def hello(msg):
+            await msg.respond(json.dumps({"accepted": True, "heartbeat_ms": 1000}).encode())
+            if not joined.done():
+                joined.set_result(json.loads(msg.data)["drone"])
+
+        async def heartbeat(msg):
+            await msg.respond(b'{"known": true}')
+
+        await nc.subscribe("hive.v1.drone.*.hello", cb=hello)
+        await nc.subscribe("hive.v1.drone.*.hb", cb=heartbeat)
+        results = await nc.subscribe("hive.v1.drone.*.result")
+        await nc.flush()
+        d = procs.start([DRONE, "--honeycomb", bus, "--slots", "2"])
+        drone_id = await asyncio.wait_for(joined, 60)
+
+        def assignment(attempt, token):
+            return json.dumps({"task": "x1.0", "goal": "x1", "attempt": attempt, "token": token, "kind": "sleep",
+                               "input": {"sleep_ms": 1500}, "index": 0, "timeout_ms": 20000}).encode()
+        await nc.publish(f"hive.v1.drone.{drone_id}.task", assignment(1, "first"))
+        await nc.publish(f"hive.v1.drone.{drone_id}.task", assignment(1, "first"))  # the same again: dropped
+        await nc.publish(f"hive.v1.drone.{drone_id}.task", assignment(2, "second"))  # another attempt: released
+        got = []
+        while len(got) < 2:
+            got.append(json.loads((await results.next_msg(timeout=30)).data))
+        with pytest.raises(asyncio.TimeoutError):
+            got.append(json.loads((await results.next_msg(timeout=2)).data))  # nothing more: one run
+        await nc.close()
+        return d, got
+
+    d, got = asyncio.run(control_plane())
+    released, done = got
+    assert released["outcome"] == "released" and released["token"] == "second", released
+    assert "already running" in released["error"], released
+    assert done["outcome"] == "succeeded" and done["token"] == "first", done
+    assert d.poll() is None
+
+
+def test_an_exec_task_of_a_drone_killed_with_sigkill_is_killed_when_the_drone_comes_back(procs, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime))
+    args = [DRONE, "--honeycomb", url, "--name", "phoenix", "--slots", "1", "--allow-exec", "/bin/sh,/bin/sleep"]
+    drone = procs.start(args, env=env)
+    wait_for_log(drone, "event=joined")
+    leader, child = tmp_path / "leader.pid", tmp_path / "child.pid"
+    sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
+                            f"echo $$ > {leader}; /bin/sleep 120 & echo $! > {child}; wait", "--honeycomb", url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sub.communicate(timeout=15)
+    assert eventually(lambda: child.exists() and child.read_text().strip() != "", timeout=15)
+    leader_pid, child_pid = int(leader.read_text()), int(child.read_text())
+    assert (runtime / "hive-drone" / "phoenix.pgids").read_text().count("\n") == 2, "the drone and one group"
+    drone.kill()
+    drone.wait(timeout=5)
+    # The leader dies with the drone (PR_SET_PDEATHSIG); what it started lives on until the drone is back.
+    assert eventually(lambda: gone(leader_pid), timeout=5), "the task's leader outlived its drone"
+    assert not gone(child_pid), "nothing else killed the task's child (the test would prove nothing)"
+    again = procs.start(args, env=env)
+    assert eventually(lambda: gone(child_pid), timeout=10), "the restarted drone left its predecessor's task running"
+    wait_for_log(again, "event=leftover_group_killed")
+    assert again.poll() is None
