@@ -581,12 +581,13 @@ public final class ControlState {
             }
             if t.lease?.drone == hb.drone {
                 if t.state == .leased { tasks[task]!.state = .running }
-            } else if !t.state.isFinal {
-                // Its lease here is void (a restart, an expiry): the drone works for nothing.
+            } else {
+                // Not leased to it here: the slot is busy all the same (a timed-out run still stopping, a lease voided
+                // by a restart, or a heartbeat that left just before its result; the next heartbeat corrects that).
                 occupied += 1
-                outbox.cancellations.append((hb.drone, task))
+                // Work whose lease is void is stopped: the drone would work for nothing.
+                if !t.state.isFinal { outbox.cancellations.append((hb.drone, task)) }
             }
-            // A final task in a heartbeat: the heartbeat left before the result; the slot is free by now.
         }
         d.occupied = occupied
         d.saturated = false
