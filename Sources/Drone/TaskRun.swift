@@ -15,34 +15,40 @@ final class TaskRun: @unchecked Sendable {
     private let lock = PosixLock()
     private var outcome: BackendOutcome?
     private var waiting: [CheckedContinuation<BackendOutcome, Never>] = []
-    private var timer: Task<Void, Never>?
-    /// The backend's run, in its own task (cancelling it is how the backend is told to stop).
-    private let work: Task<BackendOutcome, Never>
+    /// The backend's run, in its own task (cancelling it is how the backend is told to stop). Set once, in init.
+    private var work: Task<BackendOutcome, Never>?
+    private let timeoutMillis: Int
 
     init(_ backend: any Backend, _ assignment: Assignment, graceMillis: Int) {
-        work = Task.detached { await backend.run(assignment) }
+        timeoutMillis = assignment.timeoutMillis
         let limit = min(max(1, assignment.timeoutMillis), 1 << 40) + min(max(0, graceMillis), 1 << 40)
-        let timeout = assignment.timeoutMillis
-        let timer = Task.detached { [work] in
-            do { try await Task.sleep(for: .milliseconds(limit)) } catch { return }
-            work.cancel()
-            self.settle(.failure("timed out after \(timeout) ms (stopped by the drone)"))
+        // One drone-wide timer watches every run's deadline: no timer task per run (a drone may run thousands a
+        // second). Registered before the work starts, so a run that ends at once is never left registered.
+        DeadlineSweeper.shared.add(self, deadline: Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(millis: limit)))
+        let task = Task.detached { [self] () -> BackendOutcome in
+            let o = await backend.run(assignment)
+            settle(o)
+            return o
         }
-        lock.withLock { self.timer = timer }
-        Task.detached { [work] in
-            let o = await work.value
-            self.lock.withLock { self.timer }?.cancel()
-            self.settle(o)
-        }
+        lock.withLock { work = task }
+    }
+
+    /// The drone's deadline passed first: the backend is told to stop, and the task fails as timed out.
+    fileprivate func expire() {
+        // The outcome first: a backend that answers its cancellation at once must not report it as the outcome.
+        settle(.failure("timed out after \(timeoutMillis) ms (stopped by the drone)"))
+        lock.withLock { work }?.cancel()
     }
 
     private func settle(_ o: BackendOutcome) {
-        let resumed = lock.withLock { () -> [CheckedContinuation<BackendOutcome, Never>] in
-            guard outcome == nil else { return [] }
+        let resumed = lock.withLock { () -> [CheckedContinuation<BackendOutcome, Never>]? in
+            guard outcome == nil else { return nil }
             outcome = o
             defer { waiting = [] }
             return waiting
         }
+        guard let resumed else { return }
+        DeadlineSweeper.shared.remove(self)
         for c in resumed { c.resume(returning: o) }
     }
 
@@ -61,8 +67,64 @@ final class TaskRun: @unchecked Sendable {
     }
 
     /// Returns once the backend's `run` has returned (its thread or process is gone).
-    func ended() async { _ = await work.value }
+    func ended() async { _ = await lock.withLock({ work })?.value }
 
     /// Tells the backend to stop (the task was cancelled); `ended` says when it has.
-    func cancel() { work.cancel() }
+    func cancel() { lock.withLock { work }?.cancel() }
+}
+
+/// The one timer behind every `TaskRun`'s deadline: an OS thread that sleeps until the earliest deadline (or a
+/// quarter of a second) and expires the runs past theirs. Adding and removing a run is a dictionary operation
+/// under a lock; nothing is scheduled per run.
+final class DeadlineSweeper: @unchecked Sendable {
+    static let shared = DeadlineSweeper()
+
+    private let lock = PosixLock()
+    private let wake: PosixCondition
+    private var deadlines: [ObjectIdentifier: (deadline: UInt64, run: TaskRun)] = [:]
+    private var earliest = UInt64.max
+
+    private init() {
+        wake = PosixCondition(lock: lock)
+        OSThread(name: "drone-deadlines") { [self] in sweep() }.detach()
+    }
+
+    func add(_ run: TaskRun, deadline: UInt64) {
+        lock.withLock {
+            deadlines[ObjectIdentifier(run)] = (deadline, run)
+            if deadline < earliest {
+                earliest = deadline
+                wake.signal()
+            }
+        }
+    }
+
+    func remove(_ run: TaskRun) {
+        lock.withLock { _ = deadlines.removeValue(forKey: ObjectIdentifier(run)) }
+    }
+
+    private func sweep() {
+        while true {
+            let expired: [TaskRun] = lock.withLock {
+                let now = Monotonic.now()
+                if earliest > now {
+                    wake.wait(timeoutNanos: min(Monotonic.elapsed(from: now, to: earliest), 250_000_000))
+                }
+                let now2 = Monotonic.now()
+                var due: [TaskRun] = []
+                var next = UInt64.max
+                for (key, entry) in deadlines {
+                    if entry.deadline <= now2 {
+                        due.append(entry.run)
+                        deadlines.removeValue(forKey: key)
+                    } else {
+                        next = min(next, entry.deadline)
+                    }
+                }
+                earliest = next
+                return due
+            }
+            for run in expired { run.expire() }
+        }
+    }
 }
