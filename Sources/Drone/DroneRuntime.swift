@@ -246,29 +246,42 @@ public actor DroneRuntime {
         }
         let slot = nextSlot
         nextSlot &+= 1
-        let run = TaskRun(backend, a, graceMillis: 2_000)
+        let start = ContinuousClock.now
+        let startUnix = WallClock.unixNanos()
+        // The run's own task reports the outcome and frees the slot in one hop to this actor; only a run the
+        // deadline decides reports early, and its slot is free only once the backend has stopped.
+        let assignment = a
+        let run = TaskRun(backend, assignment, graceMillis: 2_000,
+                          onTimeout: { o in
+                              Task { await self.report(assignment, slot: slot, o, start: start, startUnix: startUnix, trace: trace) }
+                          },
+                          onEnd: { o in await self.runEnded(assignment, slot: slot, o, start: start, startUnix: startUnix, trace: trace) })
         slots[slot] = Slot(assignment: a, run: run)
         running[a.task] = slot
-        Task {
-            let start = ContinuousClock.now
-            let startUnix = WallClock.unixNanos()
-            let outcome = await run.result
-            let wall = ContinuousClock.now - start
-            // The run's span, a child of the attempt's span that honeycombd named in the assignment's traceparent,
-            // goes back in the result's headers.
-            var headers: NATSHeaders?
-            if let trace {
-                let run = SpanReport(spanID: TraceContext.randomSpanID(using: &self.spanIDs), startUnixNano: startUnix,
-                                     endUnixNano: WallClock.unixNanos())
-                headers = NATSHeaders("traceparent", trace.traceparent(span: run.spanID))
-                headers!.append(SpanReport.timeHeader, run.timeHeader)
-            }
-            self.finished(a, slot: slot, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000),
-                          headers: headers)
-            // The slot is free only once the backend has stopped, which may be after the timeout was reported.
-            await run.ended()
-            self.ended(slot, since: start)
+    }
+
+    /// The backend returned: its outcome is reported (when the deadline had not decided already), then the slot
+    /// is free.
+    private func runEnded(_ a: Assignment, slot: UInt64, _ o: BackendOutcome?, start: ContinuousClock.Instant,
+                          startUnix: Int64, trace: TraceContext?) {
+        if let o { report(a, slot: slot, o, start: start, startUnix: startUnix, trace: trace) }
+        ended(slot, since: start)
+    }
+
+    /// Reports a run's outcome with its span: a child of the attempt's span that honeycombd named in the
+    /// assignment's traceparent, in the result's headers.
+    private func report(_ a: Assignment, slot: UInt64, _ outcome: BackendOutcome, start: ContinuousClock.Instant,
+                        startUnix: Int64, trace: TraceContext?) {
+        let wall = ContinuousClock.now - start
+        var headers: NATSHeaders?
+        if let trace {
+            let span = SpanReport(spanID: TraceContext.randomSpanID(using: &spanIDs), startUnixNano: startUnix,
+                                  endUnixNano: WallClock.unixNanos())
+            headers = NATSHeaders("traceparent", trace.traceparent(span: span.spanID))
+            headers!.append(SpanReport.timeHeader, span.timeHeader)
         }
+        finished(a, slot: slot, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000),
+                 headers: headers)
     }
 
     /// Runs the backend under the drone's own deadline: the task's (clamped) timeout plus a grace for the backend to

@@ -18,16 +18,24 @@ final class TaskRun: @unchecked Sendable {
     /// The backend's run, in its own task (cancelling it is how the backend is told to stop). Set once, in init.
     private var work: Task<BackendOutcome, Never>?
     private let timeoutMillis: Int
+    private let onTimeout: (@Sendable (BackendOutcome) -> Void)?
 
-    init(_ backend: any Backend, _ assignment: Assignment, graceMillis: Int) {
+    /// Starts `backend` on the assignment. `onEnd` runs on the run's own task once the backend has returned, with
+    /// its outcome when that came first (nil when the deadline had already decided it); `onTimeout` runs when the
+    /// deadline decides first. One Swift task per run, whatever happens: the drone's hot path.
+    init(_ backend: any Backend, _ assignment: Assignment, graceMillis: Int,
+         onTimeout: (@Sendable (BackendOutcome) -> Void)? = nil,
+         onEnd: (@Sendable (BackendOutcome?) async -> Void)? = nil) {
         timeoutMillis = assignment.timeoutMillis
+        self.onTimeout = onTimeout
         let limit = min(max(1, assignment.timeoutMillis), 1 << 40) + min(max(0, graceMillis), 1 << 40)
         // One drone-wide timer watches every run's deadline: no timer task per run (a drone may run thousands a
         // second). Registered before the work starts, so a run that ends at once is never left registered.
         DeadlineSweeper.shared.add(self, deadline: Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(millis: limit)))
         let task = Task.detached { [self] () -> BackendOutcome in
             let o = await backend.run(assignment)
-            settle(o)
+            let first = settle(o)
+            await onEnd?(first ? o : nil)
             return o
         }
         lock.withLock { work = task }
@@ -36,20 +44,24 @@ final class TaskRun: @unchecked Sendable {
     /// The drone's deadline passed first: the backend is told to stop, and the task fails as timed out.
     fileprivate func expire() {
         // The outcome first: a backend that answers its cancellation at once must not report it as the outcome.
-        settle(.failure("timed out after \(timeoutMillis) ms (stopped by the drone)"))
+        let timeout = BackendOutcome.failure("timed out after \(timeoutMillis) ms (stopped by the drone)")
+        if settle(timeout) { onTimeout?(timeout) }
         lock.withLock { work }?.cancel()
     }
 
-    private func settle(_ o: BackendOutcome) {
+    /// Records the outcome if none was yet; returns whether this one was first.
+    @discardableResult
+    private func settle(_ o: BackendOutcome) -> Bool {
         let resumed = lock.withLock { () -> [CheckedContinuation<BackendOutcome, Never>]? in
             guard outcome == nil else { return nil }
             outcome = o
             defer { waiting = [] }
             return waiting
         }
-        guard let resumed else { return }
+        guard let resumed else { return false }
         DeadlineSweeper.shared.remove(self)
         for c in resumed { c.resume(returning: o) }
+        return true
     }
 
     /// The task's outcome: the backend's, or a timeout at the drone's deadline, whichever came first.
