@@ -1,3 +1,4 @@
+import HiveSystem
 import NATSWire
 
 /// Browser sessions: after a login, the browser holds only a random session id in an `HttpOnly` cookie (so the
@@ -66,16 +67,6 @@ public final class SessionStore<Owner: Sendable>: @unchecked Sendable {
 
     public var count: Int { lock.withLock { sessions.count } }
 
-    /// 32 random bytes from the system's CSPRNG (`getrandom`), as 64 hex digits.
-    public static func randomToken() -> String {
-        var rng = SystemRandomNumberGenerator()
-        var out = ""
-        out.reserveCapacity(64)
-        for _ in 0..<4 {
-            let word = rng.next()
-            let hex = String(word, radix: 16)
-            out += String(repeating: "0", count: 16 - hex.count) + hex
-        }
-        return out
-    }
+    /// 32 random bytes from the system's CSPRNG, as 64 hex digits.
+    public static func randomToken() -> String { RandomToken.hex(bytes: 32) }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import FoundationEssentials
 import HiveCore
+import HiveSystem
 import NATSServer
 
 /// Why a drone credential could not be issued or revoked; worded for the operator.
@@ -68,8 +69,7 @@ public final class DroneCredentials: @unchecked Sendable {
     func add(name: String, tier: Tier) throws(DroneCredentialError) -> Issued {
         guard APISubject.isValidDroneID(name) else { throw .badName(name) }
         guard !principals.contains(where: { $0.name == name }) else { throw .nameTaken(name) }
-        var rng = SystemRandomNumberGenerator()
-        let token = (0..<4).map { _ in String(rng.next(), radix: 16).leftPadded(to: 16) }.joined()
+        let token = RandomToken.hex(bytes: 32)
         let entry = Issued(name: name, token: token, tier: tier)
         try change(issued + [entry])
         return entry
@@ -94,8 +94,4 @@ public final class DroneCredentials: @unchecked Sendable {
             throw .cannotSave("the broker refused the list: \(error)")
         }
     }
-}
-
-extension String {
-    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

@@ -171,7 +171,7 @@ public struct HTTPAPI: Sendable {
     /// A browser session's change must echo the session's CSRF token (a page elsewhere cannot read it).
     static func csrf(_ r: HTTPRequest, _ caller: Caller) -> HTTPResponse? {
         guard let session = caller.session else { return nil }
-        guard let sent = r.header(csrfHeader), HTTPAuth.same(sent, session.csrfToken) else {
+        guard let sent = r.header(csrfHeader), constantTimeEqual(sent, session.csrfToken) else {
             return .error(403, "missing or wrong \(csrfHeader) header: a browser session's changes must carry the csrf token from GET /api/session")
         }
         return nil

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import NATSWire
 
 /// Someone the HTTP API knows: a name, a credential (a token sent as `Authorization: Bearer TOKEN`, or a user and
 /// password sent as HTTP Basic or typed into the dashboard's login form), and whether they may change things
@@ -73,7 +74,7 @@ public struct HTTPAuth: Sendable, Equatable {
     func principal(token: String) -> HTTPPrincipal? {
         var found: HTTPPrincipal?
         for p in principals {
-            if case .token(let t) = p.credential, Self.same(token, t), found == nil { found = p }
+            if case .token(let t) = p.credential, constantTimeEqual(token, t), found == nil { found = p }
         }
         return found
     }
@@ -82,17 +83,10 @@ public struct HTTPAuth: Sendable, Equatable {
         var found: HTTPPrincipal?
         for p in principals {
             guard case .userPassword(let u, let pw) = p.credential else { continue }
-            let userMatches = Self.same(user, u), passwordMatches = Self.same(password, pw)  // both compared, always
+            let userMatches = constantTimeEqual(user, u), passwordMatches = constantTimeEqual(password, pw)  // both compared, always
             if userMatches && passwordMatches && found == nil { found = p }
         }
         return found
     }
 
-    /// Compares without an early exit, so the time taken says nothing about where a guess went wrong.
-    static func same(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var diff = x.count ^ y.count
-        for i in 0..<Swift.min(x.count, y.count) { diff |= Int(x[i] ^ y[i]) }
-        return diff == 0
-    }
 }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HiveCore
+import HiveSystem
 import HiveHTTP
 import HiveLog
 import NATSClient
@@ -319,12 +320,9 @@ public struct HoneycombConfig: Equatable, Sendable {
     @discardableResult
     public mutating func withControlPrincipal() -> Principal? {
         guard case .principals(var list) = broker.auth, controlPrincipal == nil else { return nil }
-        var rng = SystemRandomNumberGenerator()
-        let hex = Array("0123456789abcdef")
-        func random(_ n: Int) -> String { String((0..<n).map { _ in hex[Int(rng.next() % 16)] }) }
         var name = "honeycombd"
-        while list.contains(where: { $0.name == name }) { name = "honeycombd-\(random(8))" }
-        let principal = Principal(name: name, credential: .token(random(48)), permissions: PrincipalRole.control.permissions(name: name))
+        while list.contains(where: { $0.name == name }) { name = "honeycombd-\(RandomToken.hex(bytes: 4))" }
+        let principal = Principal(name: name, credential: .token(RandomToken.hex(bytes: 24)), permissions: PrincipalRole.control.permissions(name: name))
         list.append(principal)
         broker.auth = .principals(list)
         controlPrincipal = name

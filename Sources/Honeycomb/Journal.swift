@@ -276,7 +276,7 @@ public final class Journal: @unchecked Sendable {
                 switch item {
                 case .records(let events):
                     let bytes = encode(events)
-                    if !writeAll(fd, bytes) { error = "journal.log: \(String(cString: strerror(errno)))" }
+                    if !Journal.writeAll(fd, bytes) { error = "journal.log: \(String(cString: strerror(errno)))" }
                     else { lock.withLock { journalBytes += bytes.count } }
                 case .snapshot(let snapshot):
                     let written = (try? encoder.encode(snapshot)).map { writeSnapshot(Array($0)) } ?? "snapshot: cannot encode"
@@ -321,8 +321,6 @@ public final class Journal: @unchecked Sendable {
         log.info("compacted", ["snapshot_bytes": bytes.count])
         return nil
     }
-
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool { Journal.writeAll(fd, bytes) }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { b in

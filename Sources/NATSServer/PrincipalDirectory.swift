@@ -76,13 +76,3 @@ final class ConnectionGrant: @unchecked Sendable {
         return responses.spend(subject, now: Monotonic.now())
     }
 }
-
-/// Compares secrets without an early exit on the first differing byte.
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    var diff: UInt8 = x.count == y.count ? 0 : 1
-    for i in 0..<max(x.count, y.count) {
-        diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-    }
-    return diff == 0
-}

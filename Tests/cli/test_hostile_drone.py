@@ -135,10 +135,10 @@ def refused_at_submission(url, tmp_path, root, field):
     return r.returncode != 0 and field in r.stderr
 
 
-def run_under_stand_in(procs, drone_args, kind, task_input, modules=None):
-    """A compromised or buggy control plane sends the numbers anyway: a stand-in on a plain nats-server welcomes a
-    drone, serves it modules, and assigns it one task directly. The drone's own clamps are all that stand between
-    those numbers and a crash. Returns the drone process and its result."""
+def under_stand_in(procs, drone_args, talk, modules=None):
+    """A compromised or buggy control plane: a stand-in on a plain nats-server welcomes a drone, serves it modules,
+    and hands `talk(nc, drone_id, results)` the bus to assign it tasks directly. Returns the drone process and what
+    `talk` returns."""
     import asyncio
     import nats
 
@@ -168,16 +168,28 @@ def run_under_stand_in(procs, drone_args, kind, task_input, modules=None):
         # llama.cpp writes plenty to stderr when a context is made: keep reading so the drone never blocks on it.
         threading.Thread(target=lambda: [None for _ in d.stderr], daemon=True).start()
         drone_id = await asyncio.wait_for(joined, 60)
+        try:
+            return d, await talk(nc, drone_id, results)
+        finally:
+            await nc.close()
+
+    return asyncio.run(control_plane())
+
+
+def run_under_stand_in(procs, drone_args, kind, task_input, modules=None):
+    """The stand-in sends the numbers anyway, in one task: the drone's own clamps are all that stand between those
+    numbers and a crash. Returns the drone process and its result."""
+
+    async def one_task(nc, drone_id, results):
         await nc.publish(f"hive.v1.drone.{drone_id}.task", json.dumps({
             "task": "x1.0", "goal": "x1", "attempt": 1, "token": "direct", "kind": kind, "input": task_input,
             "index": 0, "timeout_ms": 20000}).encode())
         while True:
             r = json.loads((await results.next_msg(timeout=60)).data)
             if r["task"] == "x1.0":
-                await nc.close()
-                return d, r
+                return r
 
-    return asyncio.run(control_plane())
+    return under_stand_in(procs, drone_args, one_task, modules)
 
 
 def test_absurd_wasm_numbers_are_refused_by_honeycombd_and_clamped_by_the_drone(procs, hive_one_drone, tmp_path):
@@ -376,29 +388,8 @@ def test_a_second_assignment_of_a_running_task_is_released_not_run(procs):
     """A publisher on the drone's task subject reusing a running task's id gets the copy released: one run per task
     id, and never more runs than slots."""
     import asyncio
-    import nats
 
-    bus = f"nats://127.0.0.1:{procs.nats_server()}"
-
-    async def control_plane():
-        nc = await nats.connect(bus)
-        joined = asyncio.get_running_loop().create_future()
-
-        async def hello(msg):
-            await msg.respond(json.dumps({"accepted": True, "heartbeat_ms": 1000}).encode())
-            if not joined.done():
-                joined.set_result(json.loads(msg.data)["drone"])
-
-        async def heartbeat(msg):
-            await msg.respond(b'{"known": true}')
-
-        await nc.subscribe("hive.v1.drone.*.hello", cb=hello)
-        await nc.subscribe("hive.v1.drone.*.hb", cb=heartbeat)
-        results = await nc.subscribe("hive.v1.drone.*.result")
-        await nc.flush()
-        d = procs.start([DRONE, "--honeycomb", bus, "--slots", "2"])
-        drone_id = await asyncio.wait_for(joined, 60)
-
+    async def duplicates(nc, drone_id, results):
         def assignment(attempt, token):
             return json.dumps({"task": "x1.0", "goal": "x1", "attempt": attempt, "token": token, "kind": "sleep",
                                "input": {"sleep_ms": 1500}, "index": 0, "timeout_ms": 20000}).encode()
@@ -410,10 +401,9 @@ def test_a_second_assignment_of_a_running_task_is_released_not_run(procs):
             got.append(json.loads((await results.next_msg(timeout=30)).data))
         with pytest.raises(asyncio.TimeoutError):
             got.append(json.loads((await results.next_msg(timeout=2)).data))  # nothing more: one run
-        await nc.close()
-        return d, got
+        return got
 
-    d, got = asyncio.run(control_plane())
+    d, got = under_stand_in(procs, ["--slots", "2"], duplicates)
     released, done = got
     assert released["outcome"] == "released" and released["token"] == "second", released
     assert "already running" in released["error"], released
