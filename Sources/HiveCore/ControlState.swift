@@ -61,6 +61,18 @@ public enum ResultRejection: Error, Equatable, Sendable, CustomStringConvertible
     case wrongDrone(holder: DroneID)
     case invalidFork(String)
 
+    /// The kind of refusal, without its particulars (what log throttles are keyed by).
+    public var kind: String {
+        switch self {
+        case .unknownTask: return "unknown_task"
+        case .notLeased: return "not_leased"
+        case .staleAttempt: return "stale_attempt"
+        case .staleToken: return "stale_token"
+        case .wrongDrone: return "wrong_drone"
+        case .invalidFork: return "invalid_fork"
+        }
+    }
+
     public var description: String {
         switch self {
         case .unknownTask: return "unknown task"

@@ -43,6 +43,8 @@ public actor ControlService {
     private var dirtyGoals: Set<GoalID> = []
     /// One log throttle per kind of refused drone message (bounded: reasons are a handful of kinds).
     private var rejectionLogs: [String: LogThrottle] = [:]
+    /// Shared by every kind past the first 64 (there are a handful; a bound all the same).
+    private let otherRejections = LogThrottle(intervalMillis: 1_000)
     /// Counters and histograms for `/metrics` (since this process started).
     private var counters = ServiceCounters()
     nonisolated let dispatchLatency = Histogram()
@@ -506,17 +508,20 @@ public actor ControlService {
             record(events)
             return lease()
         case .failure(let why):
-            rejected(why.description, ["task": r.task, "drone": r.drone, "attempt": r.attempt])
+            rejected(why.description, kind: why.kind, ["task": r.task, "drone": r.drone, "attempt": r.attempt])
             return []
         }
     }
 
     /// Logs a message from a drone that was refused: a warning the operator sees, at most one line a second per
     /// reason (a hostile or broken drone can send them as fast as it likes).
-    private func rejected(_ reason: String, _ fields: KeyValuePairs<String, Any>) {
-        let throttle = rejectionLogs[reason] ?? {
+    /// `kind` keys the throttle when `reason` carries particulars (ids, numbers) a sender could vary at will.
+    private func rejected(_ reason: String, kind: String? = nil, _ fields: KeyValuePairs<String, Any>) {
+        let key = kind ?? reason
+        let throttle = rejectionLogs[key] ?? {
+            guard rejectionLogs.count < 64 else { return otherRejections }
             let t = LogThrottle(intervalMillis: 1_000)
-            if rejectionLogs.count < 64 { rejectionLogs[reason] = t }
+            rejectionLogs[key] = t
             return t
         }()
         guard let suppressed = throttle.admit(now: Monotonic.now()) else { return }
