@@ -17,6 +17,8 @@ let package = Package(
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         // fork + rlimits + execve for exec tasks (what posix_spawn cannot do), in C: only async-signal-safe calls.
         .systemLibrary(name: "CSpawn", path: "Sources/CSpawn"),
+        // TLS on the bus and the HTTP API: the system's OpenSSL (libssl-dev).
+        .systemLibrary(name: "CTLS", path: "Sources/CTLS"),
         // llama.cpp: `make llama` builds it once per machine and exports PKG_CONFIG_PATH for this.
         .systemLibrary(name: "CLlama", path: "Sources/CLlama", pkgConfig: "llama"),
         .target(name: "Llama", dependencies: ["CLlama", "HiveCore"], swiftSettings: optimize),
@@ -26,16 +28,18 @@ let package = Package(
         // WebAssembly agents: decoder, validator and interpreter, ours (no package dependencies).
         .target(name: "HiveWasm", swiftSettings: optimize),
         .target(name: "NATSWire", swiftSettings: optimize),
-        .target(name: "NATSServer", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
-        .target(name: "NATSClient", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem"], swiftSettings: optimize),
+        .target(name: "HiveTLS", dependencies: ["CTLS", "NATSWire", "HiveSystem"], swiftSettings: optimize),
+        .target(name: "NATSServer", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
+        .target(name: "NATSClient", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
         .target(name: "NATSBench", dependencies: ["NATSWire", "HiveSystem", "NATSClient", "HiveCore"], swiftSettings: optimize),
-        .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "NATSWire"], swiftSettings: optimize),
-        .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP"]),
-        .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog", "HiveSystem"]),
+        .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "NATSWire", "HiveTLS"], swiftSettings: optimize),
+        .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
+        .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog", "HiveSystem", "HiveTLS"]),
         .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "CSpawn"]),
         .executableTarget(name: "drone", dependencies: ["Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),
         .executableTarget(name: "hive", dependencies: ["NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
+        .testTarget(name: "HiveTLSTests", dependencies: ["HiveTLS", "NATSWire"]),
         .target(name: "NATSTestSupport", dependencies: ["NATSServer"], path: "Tests/NATSTestSupport"),
         .testTarget(name: "HiveCoreTests", dependencies: ["HiveCore"]),
         .testTarget(name: "HiveWasmTests", dependencies: ["HiveWasm"]),

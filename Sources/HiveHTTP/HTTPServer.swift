@@ -5,6 +5,7 @@ import CEpoll
 import Dispatch
 import HiveLog
 import HiveSystem
+import HiveTLS
 import NATSWire
 import Synchronization
 
@@ -59,6 +60,8 @@ public final class HTTPServer: @unchecked Sendable {
     static let lingerBytes = 1 << 20
 
     public let port: Int
+    /// HTTPS when set.
+    public let tls: TLSServerIdentity?
     private let listenFD: Int32
     private let options: Options
     private let handler: Handler
@@ -71,15 +74,18 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Binds `host:port` (port 0 picks one; see `port`) and starts accepting. `admit` judges each request's head
     /// before its body is read (default: admit everything).
-    public static func start(host: String, port: Int, options: Options = Options(), admit: @escaping Admission = { _ in nil },
+    /// With `tls`, every connection is HTTPS with that identity's current certificate.
+    public static func start(host: String, port: Int, options: Options = Options(), tls: TLSServerIdentity? = nil,
+                             admit: @escaping Admission = { _ in nil },
                              handler: @escaping Handler) throws(HTTPServerError) -> HTTPServer {
         let (fd, bound) = try listen(host: host, port: port)
-        let server = HTTPServer(fd: fd, port: bound, options: options, admit: admit, handler: handler)
+        let server = HTTPServer(fd: fd, port: bound, options: options, tls: tls, admit: admit, handler: handler)
         server.acceptThread = OSThread(name: "http-accept") { server.acceptLoop() }
         return server
     }
 
-    private init(fd: Int32, port: Int, options: Options, admit: @escaping Admission, handler: @escaping Handler) {
+    private init(fd: Int32, port: Int, options: Options, tls: TLSServerIdentity?, admit: @escaping Admission, handler: @escaping Handler) {
+        self.tls = tls
         listenFD = fd
         self.port = port
         self.options = options

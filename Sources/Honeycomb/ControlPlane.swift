@@ -2,6 +2,7 @@ import FoundationEssentials
 import HiveCore
 import HiveLog
 import HiveHTTP
+import HiveTLS
 import NATSClient
 import NATSServer
 import Synchronization
@@ -28,10 +29,14 @@ public final class ControlPlane: Sendable {
         public var server: HTTPServer.Options
         /// Metrics appended to the control plane's (the embedded broker's).
         public var extraMetrics: @Sendable () -> String
+        /// HTTPS with this certificate (the broker's); nil serves plain HTTP.
+        public var tls: TLSServerIdentity?
 
         public init(host: String, port: Int, auth: HTTPAuth = .none, readOnly: Bool = false, allowedHosts: [String] = [],
                     sessions: SessionStore<HTTPPrincipal>.Limits = .init(),
-                    server: HTTPServer.Options = HTTPServer.Options(), extraMetrics: @escaping @Sendable () -> String = { "" }) {
+                    server: HTTPServer.Options = HTTPServer.Options(), extraMetrics: @escaping @Sendable () -> String = { "" },
+                    tls: TLSServerIdentity? = nil) {
+            self.tls = tls
             self.server = server
             self.host = host
             self.port = port
@@ -83,7 +88,7 @@ public final class ControlPlane: Sendable {
                           sessions: SessionStore(limits: settings.sessions), extraMetrics: settings.extraMetrics)
         let server: HTTPServer
         do {
-            server = try HTTPServer.start(host: settings.host, port: settings.port, options: settings.server,
+            server = try HTTPServer.start(host: settings.host, port: settings.port, options: settings.server, tls: settings.tls,
                                           admit: { head in api.admit(head) }) { request in await api.handle(request) }
         } catch {
             throw .server(error)

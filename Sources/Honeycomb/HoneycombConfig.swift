@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HiveCore
 import HiveSystem
+import HiveTLS
 import HiveHTTP
 import HiveLog
 import NATSClient
@@ -61,6 +62,12 @@ public struct HoneycombConfig: Equatable, Sendable {
     /// With `principals`: the one honeycombd's own bus connection uses (the first `control` principal, or one
     /// `withControlPrincipal()` generates at start).
     public var controlPrincipal: String?
+    /// TLS files: with the embedded broker, its certificate (served on the bus and the HTTP API) and the CA that
+    /// client certificates must chain to; with `--nats`, what honeycombd's own connection to the cluster trusts
+    /// and presents.
+    public var tls = TLSFiles()
+    /// How long a client has to finish the TLS handshake (nats-server's `tls { timeout }`).
+    public var tlsTimeoutMillis = 2_000
 
     public init() {}
 
@@ -73,7 +80,10 @@ public struct HoneycombConfig: Equatable, Sendable {
                           [--http-first-byte-timeout-ms MS] [--http-max-body-bytes BYTES]
                           [--http-allowed-hosts NAME,NAME] [--http-max-sessions N] [--http-session-ttl-minutes M]
                           [--modules-max-bytes BYTES] [--modules-max-count N] [--max-spec-bytes N]
-                          [--max-drones N]
+                          [--max-drones N] [--tls-cert FILE --tls-key FILE [--tls-ca FILE [--tls-verify]]]
+                          [--tls-timeout-ms MS]
+        honeycombd tls init DIR [--host NAME|IP ...] [--days N]
+        honeycombd tls client DIR NAME [--days N]
 
         Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
         server or cluster with --nats (the embedded broker is then off).
@@ -107,6 +117,19 @@ public struct HoneycombConfig: Equatable, Sendable {
           --modules-max-count N        number of stored WebAssembly modules (default 1024)
           --max-spec-bytes N   largest goal accepted for submission, in bytes (default 4194304)
           --max-drones N       drones registered at once (default 10000); gone drones are forgotten first
+          --tls-cert FILE      serve TLS on the bus and HTTPS on the HTTP API with this certificate (PEM chain);
+                               clients then need tls://HOST:PORT and the CA (--tls-ca) that signed it
+          --tls-key FILE       the certificate's private key (PEM)
+          --tls-ca FILE        verify client certificates against this CA: a verified certificate can be a
+                               principal's identity ("certificate": NAME in principals); with --nats, the CA that
+                               signed the cluster's certificates
+          --tls-verify         require a client certificate from every bus client (mutual TLS)
+          --tls-timeout-ms MS  a client must finish the TLS handshake within this (default 2000)
+          Certificates are read again on SIGHUP (connections already up keep theirs).
+
+        honeycombd tls init DIR --host NAME ...   make a private CA and a certificate for honeycombd naming
+                               these hosts (and localhost, 127.0.0.1) in DIR, and print how to use them
+        honeycombd tls client DIR NAME            make a client certificate NAME.pem signed by DIR's CA
         """
 
     /// Applies a config file's JSON text.
@@ -164,6 +187,13 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "http_read_only":
                 guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
                 httpReadOnly = b
+            case "tls_cert": tls.certificate = try string(key, value)
+            case "tls_key": tls.key = try string(key, value)
+            case "tls_ca": tls.ca = try string(key, value)
+            case "tls_verify":
+                guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
+                tls.verifyClients = b
+            case "tls_timeout_ms": tlsTimeoutMillis = try positive(key, try int(key, value))
             default: throw .unknownKey(key, path: path)
             }
         }
@@ -214,12 +244,14 @@ public struct HoneycombConfig: Equatable, Sendable {
                 switch p.credential {
                 case .token(let t): return HTTPPrincipal(name: p.name, token: t, mayChange: role != .observer)
                 case .userPassword(let u, let pw): return HTTPPrincipal(name: p.name, user: u, password: pw, mayChange: role != .observer)
+                case .certificate: return nil  // no password to log in with; the bus only
                 }
             })
         }
     }
 
-    /// `principals`: `[{"name", "role": "control|operator|observer|drone", "token" | "user"+"pass", "permissions"?}]`.
+    /// `principals`: `[{"name", "role": "control|operator|observer|drone", "token" | "user"+"pass" | "certificate",
+    /// "permissions"?}]`; `certificate` names a client certificate (mutual TLS; needs tls_ca).
     /// A role expands to permissions (`PrincipalRole`); an explicit `permissions` block replaces the expansion.
     private mutating func setPrincipals(_ value: JSONValue, path: String) throws(HoneycombConfigError) {
         guard case .array(let items) = value else { throw .wrongType(key: "principals", expected: "an array", got: value.typeName) }
@@ -229,7 +261,7 @@ public struct HoneycombConfig: Equatable, Sendable {
         for (i, item) in items.enumerated() {
             let key = "principals[\(i)]"
             guard case .object(let o) = item else { throw .wrongType(key: key, expected: "an object", got: item.typeName) }
-            for k in o.keys.sorted() where !["name", "role", "token", "user", "pass", "permissions"].contains(k) {
+            for k in o.keys.sorted() where !["name", "role", "token", "user", "pass", "certificate", "permissions"].contains(k) {
                 throw .unknownKey("\(key).\(k)", path: path)
             }
             guard let nameValue = o["name"] else { throw .invalidValue(key: key, reason: "every principal needs a name") }
@@ -239,10 +271,13 @@ public struct HoneycombConfig: Equatable, Sendable {
             let token = try o["token"].map { v throws(HoneycombConfigError) in try string("\(where_).token", v) }
             let user = try o["user"].map { v throws(HoneycombConfigError) in try string("\(where_).user", v) }
             let pass = try o["pass"].map { v throws(HoneycombConfigError) in try string("\(where_).pass", v) }
-            switch (token, user, pass) {
-            case (let t?, nil, nil): credential = .token(t)
-            case (nil, let u?, let p?): credential = .userPassword(user: u, password: p)
-            default: throw .invalidValue(key: where_, reason: "give either \"token\" or both \"user\" and \"pass\"")
+            let certificate = try o["certificate"].map { v throws(HoneycombConfigError) in try string("\(where_).certificate", v) }
+            switch (token, user, pass, certificate) {
+            case (let t?, nil, nil, nil): credential = .token(t)
+            case (nil, let u?, let p?, nil): credential = .userPassword(user: u, password: p)
+            case (nil, nil, nil, let c?): credential = .certificate(c)
+            default:
+                throw .invalidValue(key: where_, reason: "give one of \"token\", both \"user\" and \"pass\", or \"certificate\" (a client certificate name)")
             }
             var role: PrincipalRole?
             if let r = o["role"] {
@@ -261,7 +296,10 @@ public struct HoneycombConfig: Equatable, Sendable {
             } else {
                 throw .invalidValue(key: where_, reason: "give a \"role\" or a \"permissions\" block (a principal with neither would be allowed everything)")
             }
-            if role == .control && control == nil { control = name }
+            // honeycombd's own connection needs a secret it can present (a certificate principal is for others).
+            var presentable = true
+            if case .certificate = credential { presentable = false }
+            if role == .control && control == nil && presentable { control = name }
             if let role { roles[name] = role }
             list.append(Principal(name: name, credential: credential, permissions: permissions))
         }
@@ -434,14 +472,15 @@ public struct HoneycombConfig: Equatable, Sendable {
                          "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp", "--http-max-connections",
                          "--http-max-connections-per-address", "--http-first-byte-timeout-ms", "--http-max-body-bytes",
                          "--modules-max-bytes", "--modules-max-count", "--max-spec-bytes", "--max-drones",
-                         "--http-allowed-hosts", "--http-max-sessions", "--http-session-ttl-minutes"]
+                         "--http-allowed-hosts", "--http-max-sessions", "--http-session-ttl-minutes",
+                         "--tls-cert", "--tls-key", "--tls-ca", "--tls-verify", "--tls-timeout-ms"]
             var name = arg, value: String?
             if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
                 name = String(arg[..<eq])
                 value = String(arg[arg.index(after: eq)...])
             }
             guard known.contains(name) else { throw .usage("unknown option '\(arg)'\n\n\(usage)") }
-            if name == "--http-read-only" {  // a switch, no value
+            if name == "--http-read-only" || name == "--tls-verify" {  // a switch, no value
                 flags.append((name, value ?? "true"))
                 i += 1
                 continue
@@ -492,6 +531,13 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--http-read-only":
                 guard let b = Bool(value) else { throw .invalidValue(key: "--http-read-only", reason: "'\(value)' is not true or false") }
                 config.httpReadOnly = b
+            case "--tls-cert": config.tls.certificate = value
+            case "--tls-key": config.tls.key = value
+            case "--tls-ca": config.tls.ca = value
+            case "--tls-verify":
+                guard let b = Bool(value) else { throw .invalidValue(key: "--tls-verify", reason: "'\(value)' is not true or false") }
+                config.tls.verifyClients = b
+            case "--tls-timeout-ms": config.tlsTimeoutMillis = try positive(name, value)
             default: break
             }
         }
@@ -506,6 +552,17 @@ public struct HoneycombConfig: Equatable, Sendable {
         }
         if config.control.defaultTimeoutMillis < 1 { throw .invalidValue(key: "task_timeout_ms", reason: "must be positive") }
         if config.journalCompactBytes < 4096 { throw .invalidValue(key: "journal_compact_bytes", reason: "must be at least 4096") }
+        if config.tlsTimeoutMillis > 600_000 { throw .invalidValue(key: "tls_timeout_ms", reason: "must be at most 600000") }
+        if config.externalBus == nil {
+            if let why = config.tls.serverProblem { throw .invalidValue(key: "tls", reason: why) }
+        } else {
+            if config.tls.verifyClients { throw .invalidValue(key: "tls_verify", reason: "with --nats the cluster verifies clients: tls_verify applies to the embedded broker only") }
+            if let why = config.tls.clientProblem { throw .invalidValue(key: "tls", reason: why) }
+        }
+        if case .principals(let list) = config.broker.auth, config.tls.ca == nil,
+           let p = list.first(where: { if case .certificate = $0.credential { return true } else { return false } }) {
+            throw .invalidValue(key: "principals", reason: "principal '\(p.name)' is identified by a client certificate: that needs tls_ca (--tls-ca), the CA that signs client certificates")
+        }
         return config
     }
 
@@ -528,7 +585,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case .userPassword(let u, let p)?:
                 own.user = u
                 own.password = p
-            case nil: break  // withControlPrincipal() was not called: the connection will be refused, and says so
+            case .certificate?, nil: break  // withControlPrincipal() was not called: the connection will be refused, and says so
             }
         }
         return NATSClientOptions(servers: [own])

@@ -338,23 +338,6 @@ public final class Journal: @unchecked Sendable {
     }
 }
 
-/// Writes `bytes` to `path` so that either the old or the new content survives a crash: temp file, fsync,
-/// rename, fsync of the directory. Returns the error, if any.
-func writeFileDurably(_ path: String, _ bytes: [UInt8], directory: String, mode: mode_t = 0o640) -> String? {
-    let tmp = path + ".tmp"
-    let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-    guard fd >= 0 else { return "\(tmp): \(String(cString: strerror(errno)))" }
-    let ok = Journal.writeAll(fd, bytes) && fsync(fd) == 0
-    Glibc.close(fd)
-    guard ok, rename(tmp, path) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
-    let dfd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dfd >= 0 {
-        _ = fsync(dfd)
-        Glibc.close(dfd)
-    }
-    return nil
-}
-
 /// `DATA/goal-ids`: goal numbers reserved ahead of use, so that no id is ever handed out twice — even when
 /// journal records or the snapshot are lost, the next goal is numbered past everything that may have existed.
 struct GoalNumberReservation: Codable {

@@ -38,6 +38,8 @@ public struct BrokerConfig: Sendable, Equatable {
     public var eventLoops = 0
     /// Reply subjects one `allow_responses` connection may hold permits for (nats-server's fixed 4096).
     public var maxResponsePermits = 4096
+    /// TLS for client connections (nats-server's `tls {}`): nil serves plain text.
+    public var tls: BrokerTLS?
 
     public init() {}
 
@@ -54,6 +56,9 @@ public struct BrokerConfig: Sendable, Equatable {
         if maxSubscriptions < 0 { return "max_subscriptions must be 0 (unlimited) or positive" }
         if eventLoops < 0 || eventLoops > 256 { return "event_loops must be between 0 (one per core) and 256" }
         if maxResponsePermits < 1 || maxResponsePermits > 1 << 20 { return "max_response_permits must be between 1 and 1048576" }
+        if let tls, tls.handshakeTimeoutMillis < 1 || tls.handshakeTimeoutMillis > 600_000 {
+            return "tls_timeout_ms must be between 1 and 600000"
+        }
         switch auth {
         case .token(let t) where t.isEmpty: return "auth token must not be empty"
         case .userPassword(let u, _) where u.isEmpty: return "auth user must not be empty"

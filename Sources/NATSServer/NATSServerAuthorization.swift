@@ -4,17 +4,20 @@ import NATSWire
 /// cluster with the same permissions the embedded broker enforces.
 ///
 /// nats-server's `users` list has no per-user token, so a token principal becomes user = its name and password =
-/// its token: on a cluster it connects as `nats://NAME:TOKEN@HOST:PORT`.
+/// its token: on a cluster it connects as `nats://NAME:TOKEN@HOST:PORT`. A certificate principal becomes a user named
+/// by its certificate name and no password, which nats-server matches with `tls { verify_and_map: true }`.
 public enum NATSServerAuthorization {
     public static func block(_ principals: [Principal]) -> String {
         var out = "authorization {\n  users = [\n"
         for p in principals {
-            let (user, password): (String, String)
+            let (user, password): (String, String?)
             switch p.credential {
             case .token(let t): (user, password) = (p.name, t)
             case .userPassword(let u, let pw): (user, password) = (u, pw)
+            case .certificate(let name): (user, password) = (name, nil)
             }
-            out += "    {user: \(jsonQuoted(user)), password: \(jsonQuoted(password))"
+            out += "    {user: \(jsonQuoted(user))"
+            if let password { out += ", password: \(jsonQuoted(password))" }
             let perms = permissions(p.permissions)
             if !perms.isEmpty { out += ", permissions: {\(perms)}" }
             out += "}\n"

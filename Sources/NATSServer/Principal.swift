@@ -6,6 +6,9 @@ public enum Credential: Sendable, Equatable {
     case token(String)
     /// `user` and `pass` in CONNECT (`nats://USER:PASS@host:port`).
     case userPassword(user: String, password: String)
+    /// A client certificate verified against the broker's TLS CA (`--tls-ca`) with this name among its names
+    /// (CN, DNS or email subjectAltName): mutual TLS as identity, like nats-server's `verify_and_map`.
+    case certificate(String)
 }
 
 /// Allow and deny lists of subject patterns (wildcards allowed), in nats-server's shape.
@@ -76,6 +79,7 @@ public struct Principal: Sendable, Equatable {
         var names: [String: Int] = [:]
         var tokens: [String: String] = [:]
         var users: [String: String] = [:]
+        var certificates: [String: String] = [:]
         for (i, p) in list.enumerated() {
             if p.name.isEmpty { return "principal #\(i + 1) has an empty name" }
             if names[p.name] != nil { return "principal name '\(p.name)' is used twice" }
@@ -90,6 +94,12 @@ public struct Principal: Sendable, Equatable {
                 if pw.isEmpty { return "principal '\(p.name)' has an empty pass" }
                 if let other = users[u] { return "principals '\(other)' and '\(p.name)' have the same user '\(u)'" }
                 users[u] = p.name
+            case .certificate(let c):
+                if c.isEmpty { return "principal '\(p.name)' has an empty certificate name" }
+                if let other = certificates[c] {
+                    return "principals '\(other)' and '\(p.name)' map the same certificate name '\(c)'"
+                }
+                certificates[c] = p.name
             }
             if let why = p.permissions.problem { return "principal '\(p.name)': \(why)" }
         }

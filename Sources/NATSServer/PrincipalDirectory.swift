@@ -1,3 +1,4 @@
+import HiveTLS
 import NATSWire
 
 /// The broker's current principals, replaceable at runtime (`Broker.setPrincipals`). Connections authenticate
@@ -22,7 +23,9 @@ final class PrincipalDirectory: @unchecked Sendable {
 
     /// The principal a CONNECT's credentials name, or nil. Every secret is compared in constant time and the
     /// whole list is walked, so timing says neither which byte nor which principal differed.
-    func authenticate(token: String?, user: String?, password: String?) -> Entry? {
+    /// A connection that presented a verified client certificate (`certificate`) and no other credential is the
+    /// principal whose `certificate` name is among the certificate's names.
+    func authenticate(token: String?, user: String?, password: String?, certificate: TLSPeerIdentity? = nil) -> Entry? {
         let list = lock.withLock { entries }
         var found: Entry?
         for e in list {
@@ -33,6 +36,8 @@ final class PrincipalDirectory: @unchecked Sendable {
                 if let user, let password, constantTimeEqual(user, u) && constantTimeEqual(password, p), found == nil {
                     found = e
                 }
+            case .certificate(let name):
+                if token == nil, user == nil, let certificate, certificate.matches(name), found == nil { found = e }
             }
         }
         return found

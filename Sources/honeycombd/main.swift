@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import HiveLog
 import HiveSystem
+import HiveTLS
 import Honeycomb
 import NATSServer
 
@@ -11,6 +12,7 @@ import NATSServer
 // SIGTERM/SIGINT → clean shutdown.
 
 var arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "tls" { exit(TLSCommand.run(Array(arguments.dropFirst()))) }
 // Prints the configured principals as a nats-server authorization block (for a NATS cluster), then exits.
 let printNATSAuthorization = arguments.contains("--print-nats-authorization")
 arguments.removeAll { $0 == "--print-nats-authorization" }
@@ -71,6 +73,29 @@ if config.externalBus == nil, case .principals(let configured) = config.broker.a
         exit(78)
     }
 }
+// One certificate for the bus and the HTTP API, read again on SIGHUP.
+var tlsIdentity: TLSServerIdentity?
+if config.externalBus == nil && config.tls.certificate != nil {
+    do {
+        tlsIdentity = try TLSServerIdentity(config.tls)
+        config.broker.tls = BrokerTLS(identity: tlsIdentity!, handshakeTimeoutMillis: config.tlsTimeoutMillis)
+        TLSCommand.reportExpiry(tlsIdentity!.context, log: log)
+    } catch {
+        log.error("start_failed", ["reason": error.description])
+        exit(78)
+    }
+}
+if let identity = tlsIdentity {
+    ReloadSignal.install {
+        do {
+            let fresh = try identity.reload()
+            log.info("tls_reloaded", ["certificate": identity.files.certificate ?? ""])
+            TLSCommand.reportExpiry(fresh, log: log)
+        } catch {
+            log.error("tls_reload_failed", ["reason": "\(error)", "effect": "the previous certificate stays in use"])
+        }
+    }
+}
 var broker: Broker?
 if config.externalBus == nil {
     do {
@@ -104,7 +129,8 @@ if let address = config.http {
     let embedded = broker
     let settings = ControlPlane.HTTPSettings(host: address.host, port: address.port, auth: auth, readOnly: config.httpReadOnly,
                                              allowedHosts: config.httpAllowedHosts, sessions: config.httpSessions,
-                                             server: config.httpServer, extraMetrics: { embedded.map { BrokerMetrics.text($0.stats()) } ?? "" })
+                                             server: config.httpServer, extraMetrics: { embedded.map { BrokerMetrics.text($0.stats()) } ?? "" },
+                                             tls: tlsIdentity)
     do {
         _ = try control.serveHTTP(settings)
     } catch {
