@@ -244,7 +244,7 @@ extension HoneycombConfigTests {
         #expect(refusal(#"[{"name": "a", "token": "t"}]"#).contains("role"))
         #expect(refusal(#"[{"name": "a", "role": "admin", "token": "t"}]"#).contains("not one of"))
         #expect(refusal(#"[{"name": "a.b", "role": "drone", "token": "t"}]"#).contains("letters, digits, - and _"))
-        #expect(refusal(#"[{"name": "a", "role": "drone", "token": "t", "pass": "p"}]"#).contains("either"))
+        #expect(refusal(#"[{"name": "a", "role": "drone", "token": "t", "pass": "p"}]"#).contains("give one of"))
         #expect(refusal(#"[{"name": "a", "role": "drone", "token": "t", "tier": "x"}]"#).contains("unknown key 'principals[0].tier'"))
         #expect(refusal(#"[{"name": "a", "token": "t", "permissions": {"publish": {"allow": ["a.>.b"]}}}]"#).contains("a.>.b"))
         #expect(refusal(#"[{"name": "a", "role": "drone", "token": "t"}]"#, ["--token", "x"]).contains("remove 'auth'"))
