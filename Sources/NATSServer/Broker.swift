@@ -85,6 +85,25 @@ public final class Broker: Sendable {
         for loop in loops { loop.post { loop.revalidatePrincipals(directory) } }
     }
 
+    /// A connection from inside this process (honeycombd's own control plane): one end of a Unix socket pair is
+    /// adopted as a client connection — plain text even when the port requires TLS (nobody outside the process
+    /// can reach it), authenticated by CONNECT like any other — and the other end returned for the caller's
+    /// client to speak NATS on. The caller owns the returned descriptor.
+    public func connectInProcess() throws(BrokerError) -> Int32 {
+        var fds: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw .system(SystemError(call: "socketpair", errno: errno))
+        }
+        let (server, client) = (fds[0], fds[1])
+        Syscall.setNonBlocking(server)
+        let loop = loops[Int(shared.newConnectionID() % UInt64(loops.count))]
+        let id = shared.newConnectionID()
+        shared.stats.connections.add(1, ordering: .relaxed)
+        shared.stats.totalConnections.add(1, ordering: .relaxed)
+        loop.post { loop.adopt(fd: server, id: id, ip: "in-process", inProcess: true) }
+        return client
+    }
+
     /// Current counters.
     public func stats() -> BrokerStats.Snapshot { shared.stats.snapshot(subscriptions: shared.index.count) }
 }

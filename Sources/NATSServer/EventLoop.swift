@@ -258,8 +258,9 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Takes ownership of an accepted socket: registers it and sends INFO.
-    func adopt(fd: Int32, id: UInt64, ip: String) {
+    /// Takes ownership of an accepted socket: registers it and sends INFO. An `inProcess` connection (a socket
+    /// pair from `Broker.connectInProcess`) never uses TLS.
+    func adopt(fd: Int32, id: UInt64, ip: String, inProcess: Bool = false) {
         let c = ClientConnection(id: id, fd: fd, loop: self, remoteIP: ip, now: Monotonic.now())
         if stopping {
             c.isClosed = true
