@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "NATSBench", dependencies: ["NATSWire", "HiveSystem", "NATSClient", "HiveCore"], swiftSettings: optimize),
         .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "NATSWire", "HiveTLS"], swiftSettings: optimize),
         .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
-        .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "HiveLog", "HiveSystem", "HiveTLS"]),
+        .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveLog", "HiveSystem", "HiveTLS"]),
         .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "CSpawn"]),
         .executableTarget(name: "drone", dependencies: ["Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm"]),
         .executableTarget(name: "hive", dependencies: ["NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm"]),

@@ -566,8 +566,10 @@ public struct HoneycombConfig: Equatable, Sendable {
         return config
     }
 
-    /// Where the control plane connects: the external bus, or this process's own broker on `port`.
-    public func busOptions(embeddedPort port: Int) -> NATSClientOptions {
+    /// Where the control plane connects: the external bus, or this process's own broker — through `dial` when
+    /// given (an in-process socket pair: plain text even when the port requires TLS), else TCP to `port`.
+    public func busOptions(embeddedPort port: Int,
+                           dial: (@Sendable (ServerAddress) throws(NATSClientError) -> Int32)? = nil) -> NATSClientOptions {
         if let externalBus { return NATSClientOptions(servers: externalBus) }
         var host = broker.listen.host
         if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
@@ -588,6 +590,8 @@ public struct HoneycombConfig: Equatable, Sendable {
             case .certificate?, nil: break  // withControlPrincipal() was not called: the connection will be refused, and says so
             }
         }
-        return NATSClientOptions(servers: [own])
+        var options = NATSClientOptions(servers: [own])
+        options.dial = dial
+        return options
     }
 }

@@ -170,7 +170,12 @@ extension ClientCore: ServerOpHandler {
 
     /// Handshake with one server: INFO, CONNECT+PING, PONG; then re-subscribe and hand the socket to the writer.
     private func connect(to server: ServerAddress, buffer: UnsafeMutableRawBufferPointer, initial: Bool) throws(NATSClientError) {
-        let sock = try ClientSocket.connect(server, timeoutMillis: options.connectTimeoutMillis)
+        let sock: Int32
+        if let dial = options.dial {
+            sock = try dial(server)
+        } else {
+            sock = try ClientSocket.connect(server, timeoutMillis: options.connectTimeoutMillis)
+        }
         parser = ServerParser()
         handshake = HandshakeProgress(stage: .awaitingInfo, fd: sock)
         let deadline = Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(millis: options.connectTimeoutMillis))

@@ -32,6 +32,10 @@ public struct NATSClientOptions: Sendable {
     public var subscriptionBufferLimit = 65_536
     /// Prefix for request inboxes.
     public var inboxPrefix = "_INBOX"
+    /// Where the connected socket comes from instead of TCP (for each connect and reconnect): honeycombd's own
+    /// connection to its embedded broker is a socket pair (`Broker.connectInProcess`). A failure is reported
+    /// and retried like a failed TCP connect.
+    public var dial: (@Sendable (ServerAddress) throws(NATSClientError) -> Int32)?
 
     public init(servers: [ServerAddress]) { self.servers = servers }
 

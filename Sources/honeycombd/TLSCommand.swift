@@ -64,7 +64,7 @@ enum TLSCommand {
                 print("  honeycombd --listen 0.0.0.0:4222 --tls-cert \(cert) --tls-key \(key) --tls-ca \(ca)")
                 print("copy \(ca) to each drone's machine and run:")
                 let host = made.hosts.first { $0 != "localhost" && $0 != "127.0.0.1" } ?? "localhost"
-                print("  drone --nats tls://\(host):4222 --tls-ca ca.pem")
+                print("  drone --honeycomb tls://\(host):4222 --tls-ca ca.pem")
                 print("and the CLI:  hive --honeycomb tls://\(host):4222 --tls-ca ca.pem goals")
                 print("(the dashboard is then https://\(host):8420 once honeycombd listens there: --http 0.0.0.0:8420)")
             } else {
@@ -72,7 +72,7 @@ enum TLSCommand {
                 let (cert, key) = try TLSAuthority.issueClient(directory: directory, name: positional[0], days: days)
                 print("made a client certificate for \(positional[0]): \(absolute(cert)) (key \(absolute(key)))")
                 print("add {\"name\": \"\(positional[0])\", \"role\": \"drone\", \"certificate\": \"\(positional[0])\"} to principals, then:")
-                print("  drone --nats tls://HOST:4222 --tls-ca ca.pem --tls-cert \(positional[0]).pem --tls-key \(positional[0])-key.pem")
+                print("  drone --honeycomb tls://HOST:4222 --tls-ca ca.pem --tls-cert \(positional[0]).pem --tls-key \(positional[0])-key.pem")
             }
             return 0
         } catch {

@@ -6,6 +6,7 @@ import HiveLog
 import HiveSystem
 import HiveTLS
 import Honeycomb
+import NATSClient
 import NATSServer
 
 // honeycombd: flags/config → embedded broker (unless --nats) → control plane on the bus → wait for
@@ -113,7 +114,9 @@ do {
     if mode == .external {
         log.info("using_external_bus", ["servers": config.externalBus!.map(\.description).joined(separator: ",")])
     }
-    control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0), mode: mode,
+    // honeycombd's own connection to its embedded broker is a socket pair inside this process.
+    let dial = broker.map(inProcessDial)
+    control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0, dial: dial), mode: mode,
                                            dataDirectory: config.dataDirectory, config: config.control,
                                            compactAtBytes: config.journalCompactBytes, prompts: prompts,
                                            otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota,
@@ -160,4 +163,15 @@ extension HoneycombConfigError {
 /// The broker, once started, for the drone-credential store's updates (it is made before the broker starts).
 final class BrokerBox: @unchecked Sendable {
     var broker: Broker?
+}
+
+/// Dials `broker` from inside this process (`Broker.connectInProcess`).
+func inProcessDial(_ broker: Broker) -> @Sendable (ServerAddress) throws(NATSClientError) -> Int32 {
+    return { _ throws(NATSClientError) -> Int32 in
+        do {
+            return try broker.connectInProcess()
+        } catch {
+            throw NATSClientError.connectionFailed(server: "in-process", reason: "\(error)")
+        }
+    }
 }
