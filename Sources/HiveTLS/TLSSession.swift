@@ -190,7 +190,7 @@ public final class TLSSession: @unchecked Sendable {
     }
 
     /// OpenSSL's reason with what it usually means for a user.
-    static func explain(_ reason: String) -> String {
+    public static func explain(_ reason: String) -> String {
         switch reason {
         case "wrong version number", "http request", "packet length too long", "record layer failure":
             return "\(reason): the other side does not speak TLS here (a plain-text client or server on a TLS port, or the reverse)"

@@ -97,6 +97,8 @@ public struct HoneycombConfig: Equatable, Sendable {
           --event-loops N      broker threads (default: one per core)
           --log-level LEVEL    debug, info, warn or error (default info)
           --nats URLS          use this NATS server/cluster (credentials in the URL: nats://user:pass@host:port)
+                               (tls://host:port for TLS: --tls-ca then verifies the cluster, --tls-cert and
+                               --tls-key are honeycombd's client certificate)
           --data DIR           journal accepted goals and task results here (survives crashes and restarts)
           --prompts DIR        role prompt frames for plans (default: Config/prompts, then /etc/hive/prompts)
           --http HOST:PORT     HTTP API, dashboard and /metrics (default 127.0.0.1:8420; off to disable); it
@@ -570,7 +572,13 @@ public struct HoneycombConfig: Equatable, Sendable {
     /// given (an in-process socket pair: plain text even when the port requires TLS), else TCP to `port`.
     public func busOptions(embeddedPort port: Int,
                            dial: (@Sendable (ServerAddress) throws(NATSClientError) -> Int32)? = nil) -> NATSClientOptions {
-        if let externalBus { return NATSClientOptions(servers: externalBus) }
+        if let externalBus {
+            // The cluster's TLS: tls:// URLs, verified against --tls-ca (else the system's CAs); --tls-cert and
+            // --tls-key are then honeycombd's client certificate.
+            var options = NATSClientOptions(servers: externalBus)
+            if !tls.isEmpty { options.tls = tls }
+            return options
+        }
         var host = broker.listen.host
         if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
         if host == "::" { host = "::1" }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CEpoll
+import HiveTLS
 import NATSWire
 
 /// Where the reader is in a connection handshake.
@@ -9,6 +10,8 @@ struct HandshakeProgress {
     enum Stage { case idle, awaitingInfo, awaitingPong, done }
     var stage = Stage.idle
     var fd: Int32 = -1
+    /// Set once the connection upgraded to TLS (after INFO).
+    var session: TLSSession?
     var info: ServerInfoMessage?
     var error: String?
 }
@@ -20,21 +23,26 @@ extension ClientCore: ServerOpHandler {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
         defer { buffer.deallocate() }
         var initial = true
+        var tlsNext = TLSReadNext.waitReadable
         while !isClosed {
-            let current = lock.withLock { fd }
+            let (current, tls) = lock.withLock { (fd, session) }
             if current < 0 {
                 if !establish(initial: initial, buffer: buffer) { break }
                 initial = false
+                tlsNext = .waitReadable
                 continue
             }
-            var fds = [pollfd(fd: current, events: Int16(POLLIN), revents: 0),
+            let events = tlsNext == .waitWritable ? Int16(POLLIN | POLLOUT) : Int16(POLLIN)
+            var fds = [pollfd(fd: current, events: events, revents: 0),
                        pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, pollTimeoutMillis())
+            let ready = poll(&fds, 2, tlsNext == .readAgain ? 0 : pollTimeoutMillis())
             if ready > 0 && fds[1].revents != 0 {
                 var counter: UInt64 = 0
                 _ = read(wakeFD, &counter, 8)
             }
-            if ready > 0 && fds[0].revents != 0 {
+            if let tls {
+                if tlsNext == .readAgain || (ready > 0 && fds[0].revents != 0) { tlsNext = readTLS(tls, buffer) }
+            } else if ready > 0 && fds[0].revents != 0 {
                 let n = recv(current, buffer.baseAddress, buffer.count, 0)
                 if n > 0 {
                     defer { pushDeliveries() }
@@ -54,6 +62,7 @@ extension ClientCore: ServerOpHandler {
             if fd >= 0 {
                 if writerBusy { fdToCloseAfterWrite = fd } else { Glibc.close(fd) }
                 fd = -1
+                session = nil
             }
         }
     }
@@ -182,9 +191,11 @@ extension ClientCore: ServerOpHandler {
         do {
             try readHandshake(until: .awaitingPong, sock, deadline, buffer, server)
             guard let info = handshake.info else { throw NATSClientError.connectionFailed(server: server.description, reason: "no INFO") }
+            handshake.session = try startTLS(sock, server, info, deadline)
             let line = connectLine(options, server, headers: info.headers ?? false)
-            guard withBytes(line, { ClientSocket.writeAll(sock, $0.baseAddress!, $0.count) }) else {
-                throw NATSClientError.connectionFailed(server: server.description, reason: ClientSocket.errnoText())
+            guard withBytes(line, { send(sock, handshake.session, $0.baseAddress!, $0.count) }) else {
+                throw NATSClientError.connectionFailed(server: server.description,
+                                                       reason: handshake.session == nil ? ClientSocket.errnoText() : "the TLS write of CONNECT failed")
             }
             try readHandshake(until: .done, sock, deadline, buffer, server)
         } catch {
@@ -192,6 +203,7 @@ extension ClientCore: ServerOpHandler {
             Glibc.close(sock)
             throw error as! NATSClientError
         }
+        let tls = handshake.session
         handshake = HandshakeProgress()
         let info = lock.withLock { () -> [String] in
             // Re-subscribe ahead of anything publishers queued while we were away.
@@ -200,6 +212,7 @@ extension ClientCore: ServerOpHandler {
             prefix.append(outbound.bytes)
             outbound.swapContents(with: &prefix)
             fd = sock
+            session = tls
             status = status == .draining ? .draining : .connected
             pingsOut = 0
             currentServer = server
@@ -229,9 +242,30 @@ extension ClientCore: ServerOpHandler {
             guard now < deadline else {
                 throw .connectionFailed(server: server.description, reason: "handshake timed out")
             }
-            var p = pollfd(fd: sock, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, Monotonic.waitMillis(until: deadline, now: now, cap: 1_000_000) + 1) > 0 else { continue }
-            let n = recv(sock, buffer.baseAddress, buffer.count, 0)
+            let n: Int
+            if let session = handshake.session {
+                // Bytes may wait inside OpenSSL with the socket empty: read those before waiting.
+                if !session.hasBufferedInput {
+                    var p = pollfd(fd: sock, events: Int16(POLLIN), revents: 0)
+                    guard poll(&p, 1, Monotonic.waitMillis(until: deadline, now: now, cap: 1_000_000) + 1) > 0 else { continue }
+                }
+                switch session.read(buffer.baseAddress!, buffer.count) {
+                case .bytes(let k): n = k
+                case .wantRead: continue
+                case .wantWrite:
+                    var p = pollfd(fd: sock, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&p, 1, Monotonic.waitMillis(until: deadline, now: now, cap: 1_000_000) + 1)
+                    continue
+                case .closed: n = 0
+                case .failed(let e):
+                    if let text = handshake.error { throw handshakeError(text, server) }
+                    throw tlsFailure(e, server, handshake.info)
+                }
+            } else {
+                var p = pollfd(fd: sock, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, Monotonic.waitMillis(until: deadline, now: now, cap: 1_000_000) + 1) > 0 else { continue }
+                n = recv(sock, buffer.baseAddress, buffer.count, 0)
+            }
             guard n > 0 else {
                 if let e = handshake.error { throw handshakeError(e, server) }
                 throw .connectionFailed(server: server.description, reason: n == 0 ? "closed during handshake" : ClientSocket.errnoText())
@@ -256,6 +290,7 @@ extension ClientCore: ServerOpHandler {
             guard fd >= 0, status != .closed else { return nil }
             let old = fd
             fd = -1
+            session = nil
             shutdown(old, Int32(SHUT_RDWR))
             if writerBusy { fdToCloseAfterWrite = old } else { Glibc.close(old) }
             if status == .connected { status = .reconnecting }
@@ -278,7 +313,7 @@ extension ClientCore: ServerOpHandler {
             deliver(m)
         case .ping:
             if handshake.stage != .idle {
-                _ = withBytes("PONG\r\n") { ClientSocket.writeAll(handshake.fd, $0.baseAddress!, $0.count) }
+                _ = withBytes("PONG\r\n") { send(handshake.fd, handshake.session, $0.baseAddress!, $0.count) }
             } else {
                 lock.withLock { queueControl("PONG\r\n") }
             }
@@ -385,6 +420,7 @@ extension ClientCore: ServerOpHandler {
         var local = ByteBuffer(capacity: 64 * 1024)
         while true {
             var target: Int32 = -1
+            var targetSession: TLSSession?
             let proceed: Bool = lock.withLock {
                 while status != .closed && (fd < 0 || outbound.isEmpty || writerBusy) {
                     writerWake.wait(timeoutNanos: 1_000_000_000)
@@ -392,12 +428,13 @@ extension ClientCore: ServerOpHandler {
                 if status == .closed { return false }
                 outbound.swapContents(with: &local)
                 target = fd
+                targetSession = session
                 writerBusy = true
                 spaceFreed.broadcast()
                 return true
             }
             if !proceed { break }
-            let ok = ClientSocket.writeAll(target, local.base, local.count)
+            let ok = send(target, targetSession, local.base, local.count)
             local.removeAll()
             local.shrink(to: 64 * 1024, ifAbove: 8 << 20)
             finishWrite(target: target, ok: ok)

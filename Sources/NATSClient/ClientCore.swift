@@ -4,6 +4,7 @@ import Glibc
 import CEpoll
 import HiveLog
 import HiveSystem
+import HiveTLS
 import NATSWire
 import Synchronization
 
@@ -49,6 +50,8 @@ final class ClientCore: @unchecked Sendable {
     // Guarded by `lock`.
     var status = NATSClientStatus.connecting
     var fd: Int32 = -1
+    /// The connection's TLS session (nil: plain text); set and cleared with `fd`.
+    var session: TLSSession?
     var outbound = ByteBuffer(capacity: 64 * 1024)
     var writerBusy = false
     /// Monotonic ns of the last write: a connection idle for `inlineWriteIdleNanos` gets its next publish
@@ -74,6 +77,8 @@ final class ClientCore: @unchecked Sendable {
     var initialWaiter: CheckedContinuation<Void, Error>?
 
     // Reader thread only.
+    /// Made once per client from `options.tls` (or at the first server that requires TLS), shared by reconnects.
+    var tlsContext: TLSContext?
     var parser = ServerParser()
     var readerSubs: [UInt64: SubscriptionState] = [:]
     var readerSubsGeneration = -1
@@ -83,8 +88,9 @@ final class ClientCore: @unchecked Sendable {
     /// Subscriptions with staged messages in the current read.
     var touched: [SubscriptionState] = []
 
-    init(options: NATSClientOptions) {
+    init(options: NATSClientOptions, tlsContext: TLSContext?) {
         self.options = options
+        self.tlsContext = tlsContext
         writerWake = PosixCondition(lock: lock)
         spaceFreed = PosixCondition(lock: lock)
         (events, eventSink) = AsyncStream.makeStream(of: NATSClientEvent.self, bufferingPolicy: .bufferingNewest(256))
@@ -135,7 +141,7 @@ final class ClientCore: @unchecked Sendable {
         guard Subject.isValidLiteral(sb) else { throw .invalidSubject(String(decoding: sb, as: UTF8.self)) }
         var reply = reply
         let total = payload.count + (headerBytes?.count ?? 0)
-        let inlineTarget: Int32 = try lock.withLock { () throws(NATSClientError) -> Int32 in
+        let inlineTarget: (fd: Int32, session: TLSSession?) = try lock.withLock { () throws(NATSClientError) -> (Int32, TLSSession?) in
             try admit(bytes: total + sb.count + (reply?.utf8.count ?? 0) + 32, payload: total)
             let wasEmpty = outbound.isEmpty
             if let headerBytes {
@@ -158,24 +164,24 @@ final class ClientCore: @unchecked Sendable {
             } else {
                 outbound.appendPUB(subject: sb, reply: nil, payload: payload)
             }
-            guard wasEmpty else { return -1 }
+            guard wasEmpty else { return (-1, nil) }
             // An idle connection: write from this thread now. A busy one: leave it to the writer, which then
             // sends many publishes per syscall.
             if !writerBusy && fd >= 0 && Monotonic.now() &- lastWriteAt > Self.inlineWriteIdleNanos {
                 writerBusy = true
                 outbound.swapContents(with: &inlineBuffer)
-                return fd
+                return (fd, session)
             }
             writerWake.signal()
-            return -1
+            return (-1, nil)
         }
-        if inlineTarget >= 0 { writeInline(inlineTarget) }
+        if inlineTarget.fd >= 0 { writeInline(inlineTarget.fd, inlineTarget.session) }
     }
 
     /// Writes `inlineBuffer` on the caller's thread, then hands the writer role back. Called holding the
     /// writer role (`writerBusy`) but not the lock.
-    private func writeInline(_ target: Int32) {
-        let ok = ClientSocket.writeAll(target, inlineBuffer.base, inlineBuffer.count)
+    private func writeInline(_ target: Int32, _ session: TLSSession?) {
+        let ok = send(target, session, inlineBuffer.base, inlineBuffer.count)
         inlineBuffer.removeAll()
         finishWrite(target: target, ok: ok)
         lock.withLock { if !outbound.isEmpty { writerWake.signal() } }
@@ -363,7 +369,10 @@ final class ClientCore: @unchecked Sendable {
                     initial: CheckedContinuation<Void, Error>?, inbox: NATSSubscription?)? = lock.withLock {
             guard status != .closed else { return nil }
             status = .closed
-            if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
+            if fd >= 0 {
+                session?.close()  // close_notify, best effort: the server sees a clean end
+                shutdown(fd, Int32(SHUT_RDWR))
+            }
             let result = (pongWaiters, Array(responders.values), Array(subs.values), initialWaiter, inboxHandle)
             pongWaiters = []
             responders = [:]

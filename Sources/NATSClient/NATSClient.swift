@@ -1,3 +1,4 @@
+import HiveTLS
 import NATSWire
 
 /// A NATS client: publish, subscribe, request/reply, flush and drain, with automatic reconnects across a
@@ -22,7 +23,12 @@ public final class NATSClient: Sendable {
     /// Connects to the first reachable server of `options.servers`.
     public static func connect(_ options: NATSClientOptions) async throws -> NATSClient {
         if options.servers.isEmpty { throw NATSClientError.noServers }
-        let core = ClientCore(options: options)
+        // One TLS context per client, made here so that unreadable files fail the connect at once.
+        var context: TLSContext?
+        if options.tls != nil || options.servers.contains(where: \.tls) {
+            do { context = try TLSContext.client(options.tls ?? TLSFiles()) } catch { throw NATSClientError.tls(error) }
+        }
+        let core = ClientCore(options: options, tlsContext: context)
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in core.start(c) }
         return NATSClient(core: core)
     }
@@ -39,6 +45,10 @@ public final class NATSClient: Sendable {
 
     /// The server currently connected to (`host:port`), if any.
     public var connectedServer: String? { core.lock.withLock { core.fd >= 0 ? core.currentServer?.description : nil } }
+
+    /// The current connection's TLS protocol and cipher ("TLSv1.3 TLS_AES_256_GCM_SHA384"); nil when plain text
+    /// or not connected.
+    public var negotiatedTLS: String? { core.lock.withLock { core.fd >= 0 ? core.session?.negotiated : nil } }
 
     /// Every server known, configured and discovered.
     public var knownServers: [String] { core.lock.withLock { core.pool.servers.map(\.description) } }

@@ -1,3 +1,5 @@
+import HiveTLS
+
 /// Everything the client can fail with, each with a message a user can act on.
 public enum NATSClientError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidURL(String, reason: String)
@@ -22,6 +24,12 @@ public enum NATSClientError: Error, Equatable, Sendable, CustomStringConvertible
     case reconnectBufferFull(limit: Int)
     case invalidSubject(String)
     case invalidHeader(String)
+    /// TLS could not be set up (unreadable files) or the server's certificate did not verify (wrong CA, expired,
+    /// another host), or the handshake failed: the message says which.
+    case tls(TLSError)
+    /// The server requires TLS (its INFO says `tls_required`) although the client asked for none, and the upgrade
+    /// failed (typically: its certificate is signed by a private CA the client was not given).
+    case tlsRequired(server: String, TLSError)
 
     public var description: String {
         switch self {
@@ -38,6 +46,8 @@ public enum NATSClientError: Error, Equatable, Sendable, CustomStringConvertible
         case .maxPayloadExceeded(let n, let m): return "payload of \(n) bytes exceeds the server's max_payload of \(m)"
         case .reconnectBufferFull(let l): return "disconnected and the reconnect buffer (\(l) bytes) is full"
         case .invalidSubject(let s): return "invalid subject '\(s)'"
+        case .tls(let e): return e.description
+        case .tlsRequired(let s, let e): return "\(s) requires TLS (connect with tls://\(s) and --tls-ca CA), and the upgrade failed: \(e)"
         case .invalidHeader(let h): return "invalid header '\(h)': names need no spaces, colons or control characters; values no CR/LF"
         }
     }

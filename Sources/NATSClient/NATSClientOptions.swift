@@ -1,3 +1,5 @@
+import HiveTLS
+
 /// How a client connects, reconnects and buffers. Defaults follow the official NATS clients.
 public struct NATSClientOptions: Sendable {
     public var servers: [ServerAddress]
@@ -36,6 +38,12 @@ public struct NATSClientOptions: Sendable {
     /// connection to its embedded broker is a socket pair (`Broker.connectInProcess`). A failure is reported
     /// and retried like a failed TCP connect.
     public var dial: (@Sendable (ServerAddress) throws(NATSClientError) -> Int32)?
+
+    /// TLS: the CA that signed the servers' certificates (else the system's trusted CAs) and a client certificate
+    /// and key to present (mutual TLS). Set, every connection must be TLS, as with `tls://` URLs; unset, a
+    /// connection is TLS when its URL is `tls://` or the server's INFO says `tls_required` (verified against the
+    /// system's CAs). The server's certificate must name the host dialed.
+    public var tls: TLSFiles?
 
     public init(servers: [ServerAddress]) { self.servers = servers }
 

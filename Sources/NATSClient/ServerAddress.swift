@@ -7,24 +7,34 @@ public struct ServerAddress: Sendable, Equatable, Hashable, CustomStringConverti
     public var token: String?
     /// Learned from a server's `connect_urls` rather than given by the user.
     public var discovered = false
+    /// Given as `tls://`: the connection must be TLS, verified against `host` (a server that does not offer TLS
+    /// is refused rather than spoken to in plain text).
+    public var tls = false
 
-    public init(host: String, port: Int = 4222, user: String? = nil, password: String? = nil, token: String? = nil) {
+    public init(host: String, port: Int = 4222, user: String? = nil, password: String? = nil, token: String? = nil,
+                tls: Bool = false) {
         self.host = host
         self.port = port
         self.user = user
         self.password = password
         self.token = token
+        self.tls = tls
     }
 
     /// `host:port` without credentials (safe to log).
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
-    /// Parses `nats://[user:pass@|token@]host[:port]` (also without the scheme).
+    /// `nats://host:port` or `tls://host:port`, without credentials (safe to log and to print in commands).
+    public var url: String { (tls ? "tls://" : "nats://") + description }
+
+    /// Parses `nats://[user:pass@|token@]host[:port]` or `tls://…` (also without the scheme: plain).
     public static func parse(_ text: String) throws(NATSClientError) -> ServerAddress {
         var rest = Substring(text.trimmingSpaces)
+        var tls = false
         if let scheme = rest.firstRange(of: "://") {
             let s = rest[..<scheme.lowerBound].lowercased()
-            guard s == "nats" || s == "tcp" else { throw .invalidURL(text, reason: "scheme must be nats://") }
+            guard s == "nats" || s == "tcp" || s == "tls" else { throw .invalidURL(text, reason: "scheme must be nats:// or tls://") }
+            tls = s == "tls"
             rest = rest[scheme.upperBound...]
         }
         if rest.hasSuffix("/") { rest = rest.dropLast() }
@@ -61,10 +71,10 @@ public struct ServerAddress: Sendable, Equatable, Hashable, CustomStringConverti
             host = rest
         }
         guard !host.isEmpty, !host.contains(" ") else { throw .invalidURL(text, reason: "missing host") }
-        return ServerAddress(host: String(host), port: port, user: user, password: password, token: token)
+        return ServerAddress(host: String(host), port: port, user: user, password: password, token: token, tls: tls)
     }
 
-    /// Parses a comma-separated list (`nats://a:4222,nats://b:4222`).
+    /// Parses a comma-separated list (`nats://a:4222,tls://b:4222`).
     public static func parseList(_ text: String) throws(NATSClientError) -> [ServerAddress] {
         var out: [ServerAddress] = []
         for part in text.split(separator: ",") where !part.allSatisfy({ $0 == " " }) {

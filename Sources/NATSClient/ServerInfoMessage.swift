@@ -9,10 +9,17 @@ struct ServerInfoMessage: Decodable, Sendable {
     var headers: Bool?
     var authRequired: Bool?
     var connectURLs: [String]?
+    /// The client must upgrade to TLS right after this INFO.
+    var tlsRequired: Bool?
+    /// The server also accepts TLS on a port that takes plain text (nats-server's `allow_non_tls`).
+    var tlsAvailable: Bool?
+    /// The server requires a client certificate (mutual TLS).
+    var tlsVerify: Bool?
 
     enum CodingKeys: String, CodingKey {
         case serverID = "server_id", version, maxPayload = "max_payload", headers
         case authRequired = "auth_required", connectURLs = "connect_urls"
+        case tlsRequired = "tls_required", tlsAvailable = "tls_available", tlsVerify = "tls_verify"
     }
 
     static func parse(_ json: Bytes) -> ServerInfoMessage? {

@@ -21,13 +21,16 @@ struct ServerPool {
         current = servers.firstIndex { $0.host == server.host && $0.port == server.port } ?? current
     }
 
-    /// Adds announced `host:port` URLs; returns the ones that were new.
+    /// Adds announced `host:port` URLs; returns the ones that were new. A cluster reached over `tls://` is
+    /// spoken to over TLS on every node (each verified against its own host).
     mutating func add(discovered urls: [String]) -> [String] {
         var added: [String] = []
+        let tls = servers.contains { $0.tls }
         for u in urls {
             guard var a = try? ServerAddress.parse(u) else { continue }
             if servers.contains(where: { $0.host == a.host && $0.port == a.port }) { continue }
             a.discovered = true
+            a.tls = a.tls || tls
             servers.append(a)
             added.append(a.description)
         }

@@ -6,11 +6,13 @@ import Foundation
 import HiveCore
 import HiveLog
 import HiveSystem
+import HiveTLS
 import Llama
 import NATSClient
 
 let usage = """
-    usage: drone [--honeycomb URLS] [--tier edge|worker|core] [--name NAME] [--slots N]
+    usage: drone [--honeycomb URLS] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
+                 [--tier edge|worker|core] [--name NAME] [--slots N]
                  [--allow-exec /path/a,/path/b] [--side-effects /path/a] [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N]]
                  [--api openai|anthropic --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]
                   [--api-stream]]
@@ -24,7 +26,12 @@ let usage = """
     A Hive worker: connects to honeycombd's bus, announces its tier and capabilities, runs leased tasks
     (up to --slots at once) and reports results. SIGTERM finishes running tasks (10 s grace), releases the
     rest back to the hive, and exits.
-      --honeycomb URLS     the bus (default: $HIVE_URL, else nats://127.0.0.1:4222)
+      --honeycomb URLS     the bus (default: $HIVE_URL, else nats://127.0.0.1:4222); tls://HOST:PORT for a bus
+                           serving TLS (honeycombd --tls-cert): the certificate must name HOST
+      --tls-ca FILE        the CA that signed the bus's certificate (honeycombd tls init's ca.pem; default
+                           $HIVE_TLS_CA, else the system's trusted CAs); given, the connection must be TLS
+      --tls-cert FILE      this drone's client certificate, for a bus that requires one (mutual TLS; honeycombd
+      --tls-key FILE       tls client DIR NAME makes NAME.pem and NAME-key.pem); default $HIVE_TLS_CERT, $HIVE_TLS_KEY
       --tier TIER          edge, worker (default) or core
       --name NAME          the drone's id on the bus and in `hive drones`: the name its credential was issued
                            for (letters, digits, - and _). Default: the host name plus a random suffix
@@ -73,6 +80,9 @@ func fail(_ message: String, code: Int32 = 64) -> Never {
 }
 
 var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
+/// An environment variable's value; empty counts as unset.
+func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+var tlsFiles = TLSFiles(certificate: environment("HIVE_TLS_CERT"), key: environment("HIVE_TLS_KEY"), ca: environment("HIVE_TLS_CA"))
 var tier = Tier.worker
 var slots = 1
 var allowExec: [String] = []
@@ -115,6 +125,9 @@ while i < args.count {
         print(usage)
         exit(0)
     case "--honeycomb": urls = value()
+    case "--tls-ca": tlsFiles.ca = value()
+    case "--tls-cert": tlsFiles.certificate = value()
+    case "--tls-key": tlsFiles.key = value()
     case "--tier":
         let t = value()
         guard let parsed = Tier(rawValue: t) else { fail("--tier takes edge, worker or core, not '\(t)'") }
@@ -169,8 +182,12 @@ while i < args.count {
 if let stray = DroneOptions.sideEffectsNotAllowed(sideEffects, allowed: allowExec).first {
     fail("--side-effects names \(stray), which is not in --allow-exec: only commands this drone may run can be declared side-effecting")
 }
-let bus: NATSClientOptions
+var bus: NATSClientOptions
 do { bus = try NATSClientOptions(urls: urls) } catch { fail("\(error)", code: 78) }
+if !tlsFiles.isEmpty {
+    if let why = tlsFiles.clientProblem { fail(why) }
+    bus.tls = tlsFiles
+}
 let modules = ModuleSource()
 wasmLimits.defaultMemoryMB = min(wasmLimits.defaultMemoryMB, wasmLimits.maxMemoryMB)
 var backends: [any Backend] = [

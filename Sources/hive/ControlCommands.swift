@@ -3,12 +3,15 @@ import Glibc
 #endif
 import Foundation
 import HiveCore
+import HiveTLS
 import NATSClient
 import NATSWire
 
-/// The shared `--honeycomb`/`--json` handling and the request/reply helpers behind every control command.
+/// The shared `--honeycomb`/`--tls-*`/`--json` handling and the request/reply helpers behind every control command.
 struct ControlCLI {
     var urls = ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
+    /// The bus's CA and this client's certificate (`--tls-ca`, `--tls-cert`, `--tls-key`; else `$HIVE_TLS_CA`…).
+    var tls = TLSFiles(certificate: environment("HIVE_TLS_CERT"), key: environment("HIVE_TLS_KEY"), ca: environment("HIVE_TLS_CA"))
     var json = false
     /// How long a wait for a goal may go on with honeycombd silent (no answer to any request), in seconds
     /// (`--answer-timeout`; long enough to ride out a restart).
@@ -25,6 +28,15 @@ struct ControlCLI {
                 i += 1
                 guard i < args.count else { fail("--honeycomb needs URLS") }
                 urls = args[i]
+            case "--tls-ca", "--tls-cert", "--tls-key":
+                let flag = args[i]
+                i += 1
+                guard i < args.count else { fail("\(flag) needs FILE") }
+                switch flag {
+                case "--tls-ca": tls.ca = args[i]
+                case "--tls-cert": tls.certificate = args[i]
+                default: tls.key = args[i]
+                }
             case "--json": json = true
             case "--wait-timeout":
                 i += 1
@@ -43,6 +55,10 @@ struct ControlCLI {
     func connect(reconnect: Bool = false) async -> NATSClient {
         do {
             var o = try NATSClientOptions(urls: urls)
+            if !tls.isEmpty {
+                if let why = tls.clientProblem { fail(why) }
+                o.tls = tls
+            }
             o.name = "hive"
             o.allowReconnect = reconnect
             o.maxReconnectAttempts = -1
@@ -671,3 +687,6 @@ func moduleAdd(_ cli: ControlCLI, path: String) async {
         fail("cannot add \(path): \(error)", code: 69)
     }
 }
+
+/// An environment variable's value; empty counts as unset.
+func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } }

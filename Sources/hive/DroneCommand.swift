@@ -28,12 +28,22 @@ func droneCommand(_ args: [String]) async {
         }
         let issued = try await cli.call(nc, APISubject.droneAdd, DroneAdd(name: name, tier: tier ?? .worker), as: DroneCredential.self)
         if cli.json { return cli.printJSON(issued) }
-        let bus = (try? NATSClientOptions(urls: cli.urls).servers.first).flatMap { $0 }.map { "\($0.host):\($0.port)" } ?? "HOST:4222"
+        let server = (try? NATSClientOptions(urls: cli.urls).servers.first).flatMap { $0 }
+        let bus = server.map { "\($0.host):\($0.port)" } ?? "HOST:4222"
+        // A TLS bus: the drone needs tls:// and the CA this command trusted (honeycombd tls init's ca.pem; none
+        // when the system's CAs verified the bus).
+        let tls = server?.tls == true || nc.negotiatedTLS != nil
+        var run = "drone --honeycomb \(tls ? "tls" : "nats")://\(issued.token)@\(bus)"
+        if tls, let ca = cli.tls.ca { run += " --tls-ca \(ca)" }
+        run += " --name \(issued.name) --tier \(issued.tier.rawValue)"
         print("""
             drone credential for \(issued.name) (\(issued.tier.rawValue) tier); it is shown once, keep it secret:
               token  \(issued.token)
-              run    drone --honeycomb nats://\(issued.token)@\(bus) --name \(issued.name) --tier \(issued.tier.rawValue)
+              run    \(run)
             """)
+        if cli.tls.certificate != nil {
+            print("  (a bus that requires client certificates also needs --tls-cert \(issued.name).pem --tls-key \(issued.name)-key.pem: honeycombd tls client DIR \(issued.name))")
+        }
     } catch {
         fail("\(error)", code: 1)
     }

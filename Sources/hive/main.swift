@@ -57,7 +57,11 @@ let usage = """
       approve   arrives with side-effecting tools (not in this build)
 
     --honeycomb URLS   where honeycombd's bus is: its embedded broker or the NATS cluster it uses
-                       (default: $HIVE_URL, else nats://127.0.0.1:4222)
+                       (default: $HIVE_URL, else nats://127.0.0.1:4222); tls://HOST:PORT for a bus serving TLS
+    --tls-ca FILE      the CA that signed the bus's certificate (honeycombd tls init's ca.pem; default
+                       $HIVE_TLS_CA, else the system's trusted CAs); given, the connection must be TLS
+    --tls-cert FILE --tls-key FILE   a client certificate, for a bus that requires one (mutual TLS;
+                       default $HIVE_TLS_CERT, $HIVE_TLS_KEY)
     --wait-timeout S   submit --wait, watch, eval: give up (exit 75) if the goal is still running after S seconds
                        (default: wait until it ends; a goal's budget.deadline_ms bounds it on honeycombd's side)
     --answer-timeout S submit --wait, watch, eval: give up (exit 69) when honeycombd has not answered for S seconds
