@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport"]),
-        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "NATSTestSupport"]),
+        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "HiveTLS", "NATSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
