@@ -67,6 +67,7 @@ enum ConnectionStream {
             }
             return true
         case .tls(let session, let timeout):
+            guard !bytes.isEmpty else { return true }
             return bytes.withUnsafeBytes { session.writeAll($0.baseAddress!, $0.count, timeoutMillis: timeout) }
         }
     }

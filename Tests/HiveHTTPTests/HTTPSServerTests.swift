@@ -126,6 +126,39 @@ extension RawClient {
         #expect(throws: TLSError.self) { try RawClient.tls(port: server.port, ca: ca.made.ca, host: "one.test") }
     }
 
+    @Test func aLargeResponseArrivesWholeThroughTheSession() throws {
+        let ca = try TestCA(hosts: [])
+        let body = (0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 13) }  // more than socket buffers hold
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, tls: try ca.identity) { _ in .response(HTTPResponse(status: 200, body: body)) }
+        defer { server.stop() }
+        let c = try RawClient.tls(port: server.port, ca: ca.made.ca)
+        c.send("GET /big HTTP/1.1\r\n\r\n")
+        let data = c.read { bytes in RawClient.headEnd(bytes).map { bytes.count >= $0 + 4 + body.count } ?? false }
+        let end = try #require(RawClient.headEnd(data))
+        #expect(Array(data[(end + 4)...]) == body)
+    }
+
+    @Test func anEventStreamClientThatStopsReadingIsDroppedAfterTheWriteTimeout() throws {
+        let ca = try TestCA(hosts: [])
+        var options = HTTPServer.Options()
+        options.writeTimeout = 0.5
+        let stream = EventStream(capacity: 1024)
+        let closed = DispatchSemaphore(value: 0)
+        stream.onClose { closed.signal() }
+        let server = try HTTPServer.start(host: "127.0.0.1", port: 0, options: options, tls: try ca.identity) { _ in .events(stream) }
+        defer { server.stop() }
+        let c = try RawClient.tls(port: server.port, ca: ca.made.ca)
+        c.send("GET /events HTTP/1.1\r\n\r\n")
+        _ = c.read { RawClient.headEnd($0) != nil }
+        // Far more than the socket buffers hold, and the client reads none of it.
+        let start = ContinuousClock.now
+        let frame = String(repeating: "x", count: 60_000)
+        for _ in 0..<600 { stream.send(data: frame) }
+        #expect(closed.wait(timeout: .now() + 10) == .success)
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .seconds(0.5) && waited < .seconds(3), "\(waited)")
+    }
+
     @Test func anEventStreamOverTLSDeliversFramesAndEndsWhenTheClientSendsCloseNotify() throws {
         let ca = try TestCA(hosts: [])
         let stream = EventStream(capacity: 8)
