@@ -50,7 +50,8 @@ final class HTTPSHandshake: Sendable {
             guard e == EAGAIN || e == EWOULDBLOCK || e == EINTR, !stopping(), Monotonic.now() < deadline else { return nil }
         }
         // A TLS record starts with its content type, 22 (handshake); an HTTP request with its method's letters.
-        if first != 0x16 && (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first) {
+        // Anything else goes to OpenSSL, whose reason is logged.
+        if (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first) {
             refused(address, "a plain HTTP request on the HTTPS port (answered 400: the client should use https://)")
             let plain = ConnectionStream.plain(fd)
             if plain.write(Self.plainHTTPAnswer) {
