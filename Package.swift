@@ -43,12 +43,12 @@ let package = Package(
         .target(name: "NATSTestSupport", dependencies: ["NATSServer"], path: "Tests/NATSTestSupport"),
         .testTarget(name: "HiveCoreTests", dependencies: ["HiveCore"]),
         .testTarget(name: "HiveWasmTests", dependencies: ["HiveWasm"]),
-        .testTarget(name: "HiveHTTPTests", dependencies: ["HiveHTTP"]),
+        .testTarget(name: "HiveHTTPTests", dependencies: ["HiveHTTP", "HiveTLS", "NATSWire"]),
         .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS"]),
-        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "NATSTestSupport"]),
+        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "HiveTLS", "NATSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

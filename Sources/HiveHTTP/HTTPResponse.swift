@@ -1,7 +1,7 @@
 import NATSWire
 
 /// A response to write: status, headers and body. `Content-Length`, `Date`-free framing, `Connection` and the
-/// `SecurityHeaders` the response does not set itself are added by `serialized(keepAlive:)`.
+/// `SecurityHeaders` the response does not set itself are added by `serialized(keepAlive:head:overTLS:)`.
 public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
     public var headers: [(name: String, value: String)]
@@ -31,10 +31,11 @@ public struct HTTPResponse: Sendable, Equatable {
         HTTPResponse(status: status, headers: [("Content-Type", contentType)], body: Array(body.utf8))
     }
 
-    /// The bytes on the wire. HEAD responses keep the length of the body they leave out.
-    public func serialized(keepAlive: Bool, head: Bool = false) -> [UInt8] {
+    /// The bytes on the wire. HEAD responses keep the length of the body they leave out. `overTLS`: the
+    /// connection is HTTPS (adds HSTS).
+    public func serialized(keepAlive: Bool, head: Bool = false, overTLS: Bool = false) -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(Self.reason(status))\r\n"
-        for (n, v) in SecurityHeaders.added(to: headers) { text += "\(n): \(v)\r\n" }
+        for (n, v) in SecurityHeaders.added(to: headers, overTLS: overTLS) { text += "\(n): \(v)\r\n" }
         text += "Content-Length: \(body.count)\r\n"
         text += keepAlive ? "" : "Connection: close\r\n"
         text += "\r\n"

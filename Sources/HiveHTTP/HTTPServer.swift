@@ -34,6 +34,10 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
 /// whole within `requestTimeout` of its first byte (slowloris: trickling headers does not hold a connection
 /// open), an idle keep-alive connection closes after `idleTimeout`, and a client that stops reading a response
 /// is dropped after `writeTimeout`. Handlers are async and run on Swift's pool; the connection thread waits.
+///
+/// With a `TLSServerIdentity` it serves HTTPS only: each connection's thread runs the handshake first
+/// (`HTTPSHandshake`, within `firstByteTimeout`) and everything after goes through the session
+/// (`ConnectionStream`); a plain HTTP request gets Go's plain-text 400, and responses carry HSTS.
 public final class HTTPServer: @unchecked Sendable {
     public struct Options: Sendable, Equatable {
         public var limits = HTTPRequestParser.Limits()
@@ -62,6 +66,7 @@ public final class HTTPServer: @unchecked Sendable {
     public let port: Int
     /// HTTPS when set.
     public let tls: TLSServerIdentity?
+    private let handshake: HTTPSHandshake?
     private let listenFD: Int32
     private let options: Options
     private let handler: Handler
@@ -86,6 +91,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     private init(fd: Int32, port: Int, options: Options, tls: TLSServerIdentity?, admit: @escaping Admission, handler: @escaping Handler) {
         self.tls = tls
+        handshake = tls.map { HTTPSHandshake(identity: $0, writeTimeout: options.writeTimeout,
+                                                 firstByteTimeout: options.firstByteTimeout) }
         listenFD = fd
         self.port = port
         self.options = options
@@ -164,8 +171,12 @@ public final class HTTPServer: @unchecked Sendable {
                 if let suppressed = refusals.admit(now: Monotonic.now()) {
                     log.warn("connection_refused", ["address": address, "reason": refusal.description, "suppressed": suppressed])
                 }
-                Self.setTimeout(fd, SO_SNDTIMEO, 1)
-                _ = Self.write(fd, HTTPResponse.error(503, refusal.description).serialized(keepAlive: false))
+                // A plain-text 503 would be garbage to a TLS client, and a handshake here would stall the accept
+                // thread: over HTTPS the refused connection just closes (the log says why).
+                if tls == nil {
+                    Self.setTimeout(fd, SO_SNDTIMEO, 1)
+                    _ = ConnectionStream.plain(fd).write(HTTPResponse.error(503, refusal.description).serialized(keepAlive: false))
+                }
                 close(fd)
                 continue
             case .success(let (admitted, evicted)):
@@ -176,7 +187,8 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
             OSThread(name: "http-conn") { [self] in
-                serve(fd, id: id)
+                Self.blockSIGPIPE()
+                serve(fd, id: id, address: address)
                 connections.remove(id)
                 close(fd)
             }.detach()
@@ -207,31 +219,50 @@ public final class HTTPServer: @unchecked Sendable {
         _ = setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Writes everything or fails (the client left, or stopped reading for `writeTimeout`).
-    static func write(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n > 0 {
-                sent += n
-            } else if n < 0 && hive_errno() == EINTR {
-                continue
-            } else {
-                return false
-            }
-        }
-        return true
+    /// OpenSSL writes with write(2), which raises SIGPIPE when the client has gone (a library must not count on the
+    /// process ignoring it). Blocked on the connection's thread, the signal stays pending there (and dies with the
+    /// thread) and the write fails with EPIPE, as `send(MSG_NOSIGNAL)` does for plain connections.
+    private static func blockSIGPIPE() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
-    private func serve(_ fd: Int32, id: UInt64) {
+    /// Sets the socket up, opens its stream (the TLS handshake, over HTTPS) and serves it; sends close_notify at
+    /// the end. The caller closes `fd`.
+    private func serve(_ fd: Int32, id: UInt64, address: String) {
+        let accepted = ContinuousClock.now
         Self.setTimeout(fd, SO_RCVTIMEO, 0.25)
         Self.setTimeout(fd, SO_SNDTIMEO, options.writeTimeout)
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var stream = ConnectionStream.plain(fd)
+        if let handshake {
+            let deadline = Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(seconds: options.firstByteTimeout))
+            guard let secured = handshake.open(fd: fd, address: address, deadline: deadline,
+                                               stopping: { stopping.load(ordering: .relaxed) }) else { return }
+            stream = secured
+        }
+        defer { stream.finish() }
+        serve(stream, id: id, since: accepted)
+    }
+
+    /// A response's bytes on this server (HSTS over TLS).
+    private func wire(_ response: HTTPResponse, keepAlive: Bool, head: Bool = false) -> [UInt8] {
+        response.serialized(keepAlive: keepAlive, head: head, overTLS: tls != nil)
+    }
+
+    private func lingerClose(_ stream: ConnectionStream) {
+        stream.lingerClose(timeout: Self.lingerTimeout, maxBytes: Self.lingerBytes)
+    }
+
+    /// The request loop. `since`: when the connection was accepted (a TLS handshake spends the first-byte grace).
+    private func serve(_ stream: ConnectionStream, id: UInt64, since accepted: ContinuousClock.Instant) {
         var parser = HTTPRequestParser(limits: options.limits)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var requestStarted: ContinuousClock.Instant?
-        var lastActivity = ContinuousClock.now
+        var lastActivity = accepted
         var answered = 0
         // Whether the current request's head passed `admission` (its body may be read).
         var admitted = false
@@ -249,29 +280,29 @@ public final class HTTPServer: @unchecked Sendable {
                     if let refusal = admission(head) {
                         // Decided from the head: the body, if any, is never read, so the connection cannot go on.
                         guard !parser.headAnnouncesBody, let request = try parser.next() else {
-                            _ = Self.write(fd, refusal.serialized(keepAlive: false, head: head.method == "HEAD"))
-                            Self.lingerClose(fd)
+                            _ = stream.write(wire(refusal, keepAlive: false, head: head.method == "HEAD"))
+                            lingerClose(stream)
                             return
                         }
                         let keep = request.keepAlive && !stopping.load(ordering: .relaxed)
-                        guard Self.write(fd, refusal.serialized(keepAlive: keep, head: request.method == "HEAD")), keep else { return }
+                        guard stream.write(wire(refusal, keepAlive: keep, head: request.method == "HEAD")), keep else { return }
                         finished()
                         continue
                     }
                     admitted = true
                     guard connections.set(id, .working) else { return }  // evicted meanwhile: do not start the work
                     if parser.headAnnouncesBody && parser.buffered == 0 && head.expectsContinue {
-                        guard Self.write(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
+                        guard stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
                     }
                 }
                 if admitted, let request = try parser.next() {
-                    guard respond(fd, request) else { return }
+                    guard respond(stream, request) else { return }
                     finished()
                     continue
                 }
             } catch {
-                _ = Self.write(fd, HTTPResponse.error(error.status, error.description).serialized(keepAlive: false))
-                Self.lingerClose(fd)
+                _ = stream.write(wire(.error(error.status, error.description), keepAlive: false))
+                lingerClose(stream)
                 return
             }
             let now = ContinuousClock.now
@@ -281,7 +312,7 @@ public final class HTTPServer: @unchecked Sendable {
                     if !admitted { connections.set(id, .unauthenticated) }
                 }
                 if now - requestStarted! > .seconds(options.requestTimeout) {
-                    _ = Self.write(fd, HTTPResponse.error(408, "the request did not arrive within \(options.requestTimeout) s").serialized(keepAlive: false))
+                    _ = stream.write(wire(.error(408, "the request did not arrive within \(options.requestTimeout) s"), keepAlive: false))
                     return
                 }
             } else if stopping.load(ordering: .relaxed) {
@@ -292,58 +323,35 @@ public final class HTTPServer: @unchecked Sendable {
             } else if now - lastActivity > .seconds(options.idleTimeout) {
                 return
             }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
-            if n > 0 {
-                parser.append(buffer[0..<n])
-            } else if n == 0 {
-                return
-            } else {
-                let e = hive_errno()
-                if e != EAGAIN && e != EWOULDBLOCK && e != EINTR { return }
-            }
-        }
-    }
-
-    /// Closes gracefully after a response the client may still be sending a body to: stops writing, then drains
-    /// (bounded in time and bytes) until the client closes, so it reads the response instead of a reset.
-    static func lingerClose(_ fd: Int32) {
-        shutdown(fd, Int32(SHUT_WR))
-        let deadline = ContinuousClock.now + .seconds(lingerTimeout)
-        var drained = 0
-        var sink = [UInt8](repeating: 0, count: 16 * 1024)
-        while drained < lingerBytes && ContinuousClock.now < deadline {
-            let n = sink.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
-            if n > 0 {
-                drained += n
-            } else if n == 0 || (hive_errno() != EAGAIN && hive_errno() != EWOULDBLOCK && hive_errno() != EINTR) {
-                return
+            switch buffer.withUnsafeMutableBytes({ stream.read(into: $0) }) {
+            case .bytes(let n): parser.append(buffer[0..<n])
+            case .nothingYet: break
+            case .closed: return
             }
         }
     }
 
     /// Answers one request; false when the connection must close.
-    private func respond(_ fd: Int32, _ request: HTTPRequest) -> Bool {
+    private func respond(_ stream: ConnectionStream, _ request: HTTPRequest) -> Bool {
         let reply = run(request)
         switch reply {
         case .response(let response):
             let keep = request.keepAlive && !stopping.load(ordering: .relaxed)
-            return Self.write(fd, response.serialized(keepAlive: keep, head: request.method == "HEAD")) && keep
-        case .events(let stream, let headers):
-            streams.withLock { $0[ObjectIdentifier(stream)] = stream }
+            return stream.write(wire(response, keepAlive: keep, head: request.method == "HEAD")) && keep
+        case .events(let events, let headers):
+            streams.withLock { $0[ObjectIdentifier(events)] = events }
             defer {
-                stream.close()
-                streams.withLock { $0[ObjectIdentifier(stream)] = nil }
+                events.close()
+                streams.withLock { $0[ObjectIdentifier(events)] = nil }
             }
             var head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
-            for (n, v) in SecurityHeaders.added(to: headers) { head += "\(n): \(v)\r\n" }
-            guard Self.write(fd, Array((head + "\r\n").utf8)) else { return false }
-            var probe = [UInt8](repeating: 0, count: 512)
-            while let frames = stream.take(waiting: options.keepAliveEvery) {
+            for (n, v) in SecurityHeaders.added(to: headers, overTLS: tls != nil) { head += "\(n): \(v)\r\n" }
+            guard stream.write(Array((head + "\r\n").utf8)) else { return false }
+            while let frames = events.take(waiting: options.keepAliveEvery) {
                 let text = frames.isEmpty ? ": keep-alive\n\n" : frames.joined()
-                guard Self.write(fd, Array(text.utf8)) else { return false }
+                guard stream.write(Array(text.utf8)) else { return false }
                 // A client that closed its side is gone: stop producing for it.
-                let n = probe.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
-                if n == 0 { return false }
+                if stream.clientLeft() { return false }
             }
             return false
         }

@@ -4,7 +4,10 @@
 /// inline code, no `eval`, nothing from elsewhere), connect only back to it, post forms only to it, and never be
 /// framed (clickjacking); `X-Frame-Options` says the same to older browsers. `nosniff` keeps a browser from
 /// running a JSON reply as a script; `no-referrer` keeps URLs (goal ids) out of other sites' logs; `no-store`
-/// keeps API replies out of caches shared with other users of the machine.
+/// keeps API replies out of caches shared with other users of the machine. Over HTTPS, `Strict-Transport-Security`
+/// has a browser that saw it use HTTPS for this host for a year, so a network attacker cannot downgrade a later
+/// visit to plain HTTP (where the session cookie, `Secure` or not, would be the least of it); browsers ignore it
+/// over plain HTTP, so it is sent only with TLS.
 public enum SecurityHeaders {
     public static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
         + "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -17,9 +20,11 @@ public enum SecurityHeaders {
         ("Cache-Control", "no-store"),
     ]
 
-    /// `headers` plus every standard header it does not set itself.
-    public static func added(to headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
+    public static let strictTransportSecurity = (name: "Strict-Transport-Security", value: "max-age=31536000")
+
+    /// `headers` plus every standard header it does not set itself (and HSTS when the response goes `overTLS`).
+    public static func added(to headers: [(name: String, value: String)], overTLS: Bool = false) -> [(name: String, value: String)] {
         let present = Set(headers.map { $0.name.lowercased() })
-        return headers + all.filter { !present.contains($0.name.lowercased()) }
+        return headers + (overTLS ? all + [strictTransportSecurity] : all).filter { !present.contains($0.name.lowercased()) }
     }
 }

@@ -85,7 +85,8 @@ public final class ControlPlane: Sendable {
         }
         let api = HTTPAPI(service: service, auth: settings.auth, readOnly: settings.readOnly,
                           hosts: HostPolicy(listenHost: settings.host, allowedNames: settings.allowedHosts),
-                          sessions: SessionStore(limits: settings.sessions), extraMetrics: settings.extraMetrics)
+                          sessions: SessionStore(limits: settings.sessions), extraMetrics: settings.extraMetrics,
+                          overTLS: settings.tls != nil)
         let server: HTTPServer
         do {
             server = try HTTPServer.start(host: settings.host, port: settings.port, options: settings.server, tls: settings.tls,
@@ -94,8 +95,10 @@ public final class ControlPlane: Sendable {
             throw .server(error)
         }
         http.withLock { $0 = server }
-        log.info("http_listening", ["address": "\(settings.host):\(server.port)", "read_only": settings.readOnly,
-                                    "principals": settings.auth.principals.count])
+        let address = ListenAddress(host: settings.host, port: server.port).description
+        log.info("http_listening", ["address": address, "tls": settings.tls == nil ? "no" : "yes",
+                                    "url": "\(settings.tls == nil ? "http" : "https")://\(address)/",
+                                    "read_only": settings.readOnly, "principals": settings.auth.principals.count])
         return server.port
     }
 

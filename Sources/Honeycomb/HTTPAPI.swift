@@ -42,6 +42,8 @@ public struct HTTPAPI: Sendable {
     let sessions: SessionStore<HTTPPrincipal>
     /// More metrics to append (the embedded broker's), computed at scrape time.
     let extraMetrics: @Sendable () -> String
+    /// Served over HTTPS: the session cookie is `Secure`.
+    let overTLS: Bool
     private let log = Log("http")
     private let refusals = LogThrottle(intervalMillis: 1_000)
     private let failedLogins = LogThrottle(intervalMillis: 1_000)
@@ -51,7 +53,8 @@ public struct HTTPAPI: Sendable {
     public static let csrfHeader = "X-Hive-CSRF"
 
     init(service: ControlService, auth: HTTPAuth, readOnly: Bool, hosts: HostPolicy,
-         sessions: SessionStore<HTTPPrincipal>, extraMetrics: @escaping @Sendable () -> String) {
+         sessions: SessionStore<HTTPPrincipal>, extraMetrics: @escaping @Sendable () -> String, overTLS: Bool = false) {
+        self.overTLS = overTLS
         self.service = service
         self.auth = auth
         self.readOnly = readOnly
@@ -239,7 +242,7 @@ public struct HTTPAPI: Sendable {
         case .login: return .response(login(r))
         case .logout:
             if let id = caller?.session?.id { sessions.close(id) }
-            return .response(HTTPResponse(status: 204, headers: [("Set-Cookie", Self.cookie(value: "", maxAge: 0))]))
+            return .response(HTTPResponse(status: 204, headers: [("Set-Cookie", Self.cookie(value: "", maxAge: 0, secure: overTLS))]))
         case .session:
             let who = SessionInfo(principal: caller?.name ?? "", role: caller?.role ?? "", csrf: caller?.session?.csrfToken, authRequired: auth.required)
             return .response(.json(200, Array((try? JSONEncoder().encode(who)) ?? Data())))
@@ -337,13 +340,15 @@ public struct HTTPAPI: Sendable {
         let who = SessionInfo(principal: principal.name, role: principal.role, csrf: session.csrfToken, authRequired: true)
         let maxAge = Int(clamping: sessions.limits.lifetimeMillis / 1000)
         return .json(200, Array((try? JSONEncoder().encode(who)) ?? Data()),
-                     headers: [("Set-Cookie", Self.cookie(value: session.id, maxAge: maxAge))])
+                     headers: [("Set-Cookie", Self.cookie(value: session.id, maxAge: maxAge, secure: overTLS))])
     }
 
     /// The session cookie: page script cannot read it (`HttpOnly`), and no other site's page makes the browser send
-    /// it (`SameSite=Strict`). `Secure` comes with TLS.
-    static func cookie(value: String, maxAge: Int) -> String {
-        "\(sessionCookie)=\(value); HttpOnly; SameSite=Strict; Path=/; Max-Age=\(maxAge)"
+    /// it (`SameSite=Strict`). `Secure` comes with TLS: the browser then never sends it over plain HTTP (say, to
+    /// an attacker on the network answering for this host on port 80). Without TLS it cannot be set: a browser
+    /// drops a `Secure` cookie from a plain-HTTP response, so logging in would never stick.
+    static func cookie(value: String, maxAge: Int, secure: Bool) -> String {
+        "\(sessionCookie)=\(value); HttpOnly; SameSite=Strict; Path=/; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
     }
 
     private func call(_ verb: String, _ payload: [UInt8], headers: NATSHeaders? = nil, created: Bool = false,

@@ -2,14 +2,17 @@
 import Glibc
 #endif
 import Dispatch
+import HiveTLS
 import Synchronization
 @testable import HiveHTTP
 import Testing
 
-/// A blocking test client on a real socket: sends bytes, reads one response at a time.
+/// A blocking test client on a real socket: sends bytes, reads one response at a time; over TLS once `session`
+/// is set (`HTTPSServerTests`).
 final class RawClient {
     let fd: Int32
     var pending: [UInt8] = []
+    var session: TLSSession?
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -25,13 +28,30 @@ final class RawClient {
 
     deinit { close(fd) }
 
-    func send(_ text: String) { _ = Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) } }
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        if let session {
+            _ = bytes.withUnsafeBytes { session.writeAll($0.baseAddress!, $0.count, timeoutMillis: 5_000) }
+        } else {
+            _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+    }
+
+    /// One read, waiting up to 5 s: the byte count, 0 when the peer closed (TCP or close_notify), -1 otherwise.
+    func receive(_ buf: UnsafeMutableRawBufferPointer) -> Int {
+        guard let session else { return recv(fd, buf.baseAddress!, buf.count, 0) }
+        switch session.read(buf.baseAddress!, buf.count) {
+        case .bytes(let n): return n
+        case .closed: return 0
+        default: return -1
+        }
+    }
 
     /// Reads until `predicate` holds on what has arrived, or the peer closes / 5 s pass.
     func read(until predicate: ([UInt8]) -> Bool) -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: 65536)
         while !predicate(pending) {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            let n = buf.withUnsafeMutableBytes { receive($0) }
             if n <= 0 { break }
             pending += buf[0..<n]
         }
@@ -71,7 +91,7 @@ final class RawClient {
     /// Whether the server closed the connection (reads EOF within 5 s).
     func closedByPeer() -> Bool {
         var b = [UInt8](repeating: 0, count: 16)
-        return b.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) } == 0
+        return b.withUnsafeMutableBytes { receive($0) } == 0
     }
 
     static func headEnd(_ b: [UInt8]) -> Int? {

@@ -5,6 +5,7 @@ import Honeycomb
 import NATSServer
 import NATSClient
 import HiveLog
+import HiveTLS
 
 @Suite struct HoneycombConfigTests {
     func load(_ args: [String], files: [String: String] = [:]) throws(HoneycombConfigError) -> HoneycombConfig {
@@ -40,6 +41,37 @@ import HiveLog
         #expect(problem(["--http-max-sessions", "0"]).contains("--http-max-sessions"))
         #expect(problem(["--http-session-ttl-minutes", "99999999999"]).contains("at most 525600"))
         #expect(problem([], #"{"http_allowed_hosts": "hive.lan"}"#).contains("http_allowed_hosts"))
+    }
+
+    @Test func tlsFilesComeFromFlagsOrTheFileAndInconsistenciesNameTheFlag() throws {
+        let c = try load(["--config", "c.json", "--tls-verify", "--tls-timeout-ms", "500"],
+                         files: ["c.json": #"{"tls_cert": "s.pem", "tls_key": "k.pem", "tls_ca": "ca.pem"}"#])
+        #expect(c.tls == TLSFiles(certificate: "s.pem", key: "k.pem", ca: "ca.pem", verifyClients: true))
+        #expect(c.tlsTimeoutMillis == 500)
+        func problem(_ args: [String], _ file: String = "{}") -> String {
+            do { _ = try load(args + ["--config", "c.json"], files: ["c.json": file]) } catch { return error.description }
+            return "accepted"
+        }
+        #expect(problem(["--tls-cert", "s.pem"]).contains("--tls-key"))
+        #expect(problem(["--tls-key", "k.pem"]).contains("--tls-cert"))
+        #expect(problem(["--tls-cert", "s.pem", "--tls-key", "k.pem", "--tls-verify"]).contains("--tls-ca"))
+        #expect(problem(["--nats", "nats://a:4222", "--tls-verify"]).contains("tls_verify"))
+        #expect(problem(["--nats", "nats://a:4222", "--tls-cert", "c.pem"]).contains("--tls-key"))
+        #expect(problem(["--tls-timeout-ms", "0"]).contains("--tls-timeout-ms"))
+        #expect(problem([], #"{"tls_verify": "yes"}"#).contains("tls_verify"))
+        let certificatePrincipal = #"{"principals": [{"name": "d1", "role": "drone", "certificate": "d1"}]}"#
+        #expect(problem([], certificatePrincipal).contains("needs tls_ca"))
+        #expect(problem(["--tls-cert", "s.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"], certificatePrincipal) == "accepted")
+        let both = #"{"principals": [{"name": "d1", "role": "drone", "certificate": "d1", "token": "t"}]}"#
+        #expect(problem(["--tls-cert", "s.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"], both).contains("give one of"))
+    }
+
+    @Test func aCertificateControlPrincipalIsNotHoneycombdsOwnConnection() throws {
+        var c = try load(["--config", "c.json", "--tls-cert", "s.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"],
+                         files: ["c.json": #"{"principals": [{"name": "admin", "role": "control", "certificate": "admin"}]}"#])
+        #expect(c.controlPrincipal == nil)
+        let generated = c.withControlPrincipal()
+        #expect(generated != nil && c.controlPrincipal == generated?.name)
     }
 
     @Test func theShippedExampleConfigLoads() throws {
@@ -256,3 +288,4 @@ extension HoneycombConfigTests {
         }
     }
 }
+

@@ -5,7 +5,7 @@ the browser logs in through it and from then on works from its session cookie (n
 goal asks for confirmation, then goes through with the session's CSRF token. The page's Content-Security-Policy
 must block nothing. The screenshot is kept as a test artifact
 (.build/test-artifacts/dashboard.png)."""
-import base64, json, os, pathlib, shutil, subprocess, tempfile, time, urllib.request
+import base64, hashlib, json, os, pathlib, shutil, subprocess, tempfile, time, urllib.request
 
 import pytest
 import websocket
@@ -28,9 +28,9 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "-
 class Browser:
     """One Chromium page over the DevTools protocol."""
 
-    def __init__(self, procs):
+    def __init__(self, procs, extra_flags=()):
         self.profile = tempfile.mkdtemp(prefix="hive-chromium-")
-        self.proc = procs.start([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"])
+        self.proc = procs.start([CHROMIUM, *FLAGS, *extra_flags, f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"])
         port_file = pathlib.Path(self.profile) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
         while not (port_file.exists() and port_file.read_text().count("\n") >= 1) and time.monotonic() < deadline:
@@ -146,6 +146,46 @@ def test_the_dashboard_follows_a_goal_tree_live_in_a_browser(procs, tmp_path):
         browser.eval("document.querySelector('#cancel-yes').click()")
         browser.wait("document.querySelector('#goal-panel').dataset.state === 'cancelled'", timeout=10)
         assert request(http_port, "GET", f"/api/goals/{long_goal}", headers=AUTH)[2]["goal"]["state"] == "cancelled"
+        assert browser.eval("JSON.stringify(window.__csp)") == "[]"
+    finally:
+        browser.close()
+
+
+def spki_hash(certificate):
+    """base64(SHA-256(the certificate's public key)): what Chromium's --ignore-certificate-errors-spki-list trusts."""
+    key = subprocess.run(["openssl", "x509", "-in", certificate, "-pubkey", "-noout"], capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=key, capture_output=True, check=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
+def test_the_dashboard_works_over_https_with_a_secure_session_cookie(procs, tmp_path):
+    from test_https import start_https, request as https_request, AUTH as HTTPS_AUTH, TOKEN as HTTPS_TOKEN
+    http_port, ca, _, files = start_https(procs, tmp_path)
+    # Chromium on Linux trusts CAs from an NSS database (certutil, not installed here); instead it is told to
+    # accept exactly this server's key (--ignore-certificate-errors-spki-list, honoured with --user-data-dir),
+    # which still fails any other certificate, unlike --ignore-certificate-errors.
+    browser = Browser(procs, [f"--ignore-certificate-errors-spki-list={spki_hash(files['server'])}"])
+    try:
+        browser.call("Page.enable")
+        browser.call("Network.enable")
+        browser.call("Page.addScriptToEvaluateOnNewDocument", source=CSP_WATCH)
+        browser.call("Page.navigate", url=f"https://127.0.0.1:{http_port}/")
+        browser.wait("document.querySelector('#login-form')?.dataset.ready === 'true'")
+        browser.eval(f"document.querySelector('#token').value = '{HTTPS_TOKEN}'; document.querySelector('#login-button').click()")
+        browser.wait("document.querySelector('#goals') !== null", timeout=10)
+        assert browser.eval("location.protocol") == "https:"
+        assert browser.eval("document.cookie") == ""
+        cookies = browser.call("Network.getCookies", urls=[f"https://127.0.0.1:{http_port}/"])["cookies"]
+        session = next(c for c in cookies if c["name"] == "hive_session")
+        assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Strict", session
+        # The global event stream is open over TLS: a goal submitted elsewhere appears without a reload.
+        browser.wait("document.querySelector('#live').classList.contains('on')")
+        status, _, body = https_request(http_port, ca, "POST", "/api/goals", {"name": "over-tls", "root": {
+            "kind": "exec", "input": {"command": "/bin/sleep", "args": ["30"]}}}, HTTPS_AUTH)
+        assert status == 201, body
+        goal = json.loads(body)["goal"]
+        browser.wait(f"document.querySelector(`#goals tr[data-goal='{goal}']`) !== null")
         assert browser.eval("JSON.stringify(window.__csp)") == "[]"
     finally:
         browser.close()
