@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "HiveHTTPTests", dependencies: ["HiveHTTP"]),
         .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore"]),
-        .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport"]),
+        .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport"]),
         .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "NATSTestSupport"]),
     ],
