@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "HiveTLS", dependencies: ["CTLS", "NATSWire", "HiveSystem"], swiftSettings: optimize),
         .target(name: "NATSServer", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
         .target(name: "NATSClient", dependencies: ["NATSWire", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
-        .target(name: "NATSBench", dependencies: ["NATSWire", "HiveSystem", "NATSClient", "HiveCore"], swiftSettings: optimize),
+        .target(name: "NATSBench", dependencies: ["NATSWire", "HiveSystem", "NATSClient", "HiveCore", "HiveTLS"], swiftSettings: optimize),
         .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "NATSWire", "HiveTLS"], swiftSettings: optimize),
         .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
         .executableTarget(name: "honeycombd", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveLog", "HiveSystem", "HiveTLS"]),

@@ -214,7 +214,12 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Writes `c`'s queue from this thread; if the socket is full, has `c`'s own loop watch for EPOLLOUT.
+    /// A TLS connection is written by its own loop only: from another loop the flush is posted there.
     func flush(_ c: ClientConnection) {
+        if c.tls != nil && c.loop !== self {
+            postFlush(c)
+            return
+        }
         switch c.out.flush(now: now) {
         case .drained, .busy, .closed: break
         case .wouldBlock:
@@ -284,8 +289,7 @@ final class EventLoop: @unchecked Sendable {
             do {
                 tls = ConnectionTLS(session: try config.identity.context.session(fd: fd, peer: ip))
             } catch {
-                log.warn("tls_handshake_failed", ["cid": id, "ip": ip, "reason": error.description])
-                shared.stats.tlsHandshakeFailures.add(1, ordering: .relaxed)
+                reportHandshakeFailure(id: id, ip: ip, error.description)
                 Glibc.close(fd)
                 shared.stats.connections.subtract(1, ordering: .relaxed)
                 return
@@ -320,7 +324,7 @@ final class EventLoop: @unchecked Sendable {
                 c.out.finalWrite()
             }
         }
-        if let why = reason.tlsHandshakeFailure { reportHandshakeFailure(c, why) }
+        if let why = reason.tlsHandshakeFailure { reportHandshakeFailure(id: c.id, ip: c.remoteIP, why) }
         if case .principalRevoked = reason {
             // nats-server's answer to a client whose user a reload removed.
             _ = c.out.enqueue(NATSProtocolError.authorizationViolation.wireLine!)

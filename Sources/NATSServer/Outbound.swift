@@ -33,6 +33,8 @@ final class Outbound: @unchecked Sendable {
         var armRequested = false
         /// The connection's TLS session once its handshake is done; nil for plain text.
         var tls: TLSSession?
+        /// TLS: a flush was posted to the owning loop and has not started (later producers need not post).
+        var flushPosted = false
     }
 
     /// What a producer learns from an enqueue.
@@ -174,6 +176,20 @@ final class Outbound: @unchecked Sendable {
                 Glibc.close(fd)
             }
         }
+    }
+
+    /// TLS: true when the caller should post a flush to the owning loop (none is on its way yet).
+    func claimPostedFlush() -> Bool {
+        lock.withLock {
+            if state.flushPosted || state.closed { return false }
+            state.flushPosted = true
+            return true
+        }
+    }
+
+    /// TLS: the posted flush is starting; bytes queued from now on need another.
+    func postedFlushStarts() {
+        lock.withLock { state.flushPosted = false }
     }
 
     /// From now on bytes go out through `session` (the handshake just completed; nothing encrypted was queued
