@@ -2,7 +2,8 @@ import HiveTLS
 
 /// A TLS client connection's state on its event loop: the session, where the handshake stands, and why the loop
 /// is waiting for the socket to become writable. Touched only on the owning loop's thread; the session itself is
-/// also handed to `Outbound` (which writes through it from any loop) once the handshake is done.
+/// also handed to `Outbound` once the handshake is done, which writes through it on the owning loop too (other
+/// loops post their flushes: `EventLoop.postFlush`).
 final class ConnectionTLS {
     let session: TLSSession
     /// True from accept until the handshake completes: the connection's bytes are TLS records OpenSSL consumes,

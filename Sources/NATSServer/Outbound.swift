@@ -12,7 +12,7 @@ import NATSWire
 /// bytes are counted from enqueue until written; over `maxPending` the connection is a slow consumer.
 ///
 /// On a TLS connection the bytes go through the session (set once the handshake is done, before any encrypted
-/// output). `TLSSession.write` takes all the bytes or none (`wantWrite`: retry with the same bytes), so the
+/// output), and only the owning loop flushes (`EventLoop.postFlush`). `TLSSession.write` takes all the bytes or none (`wantWrite`: retry with the same bytes), so the
 /// in-flight bytes are offered in `tlsWriteChunk` pieces: the written prefix counts as progress (a slow reader is
 /// not mistaken for a stuck one by the write deadline), and a retry offers exactly the refused piece again
 /// (nothing else touches the front of `inflight`, and its length has not changed).
