@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HiveTLS
 import NATSWire
 
 /// Why a benchmark could not run.
@@ -13,7 +14,7 @@ public enum BenchError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case .badURL(let u): return "'\(u)' is not a nats://HOST:PORT URL"
+        case .badURL(let u): return "'\(u)' is not a nats://HOST:PORT or tls://HOST:PORT URL"
         case .connect(let a, let e): return "cannot connect to \(a): \(String(cString: strerror(e)))"
         case .io(let m): return "I/O error: \(m)"
         case .protocolError(let m): return "protocol error: \(m)"
@@ -26,13 +27,22 @@ public enum BenchError: Error, CustomStringConvertible, Sendable {
 ///
 /// Deliberately not the `NATSClient` library: the benchmark measures the broker, so its client is a raw socket
 /// writer/reader whose own cost is visible (the publish-only figure) and small.
+///
+/// With `tls` (or a `tls://` URL) it upgrades after INFO as NATS clients do, and then reads and writes through
+/// the session on a non-blocking socket, waiting with poll where the plain socket would block.
 final class BenchSocket {
     let fd: Int32
     var parser = ServerParser()
+    private var session: TLSSession?
 
-    init(url: String, name: String) throws(BenchError) {
+    init(url: String, name: String, tls: TLSFiles? = nil) throws(BenchError) {
         var rest = Substring(url)
+        var tls = tls
         if rest.hasPrefix("nats://") { rest = rest.dropFirst(7) }
+        if rest.hasPrefix("tls://") {
+            rest = rest.dropFirst(6)
+            if tls == nil { tls = TLSFiles() }
+        }
         guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else {
             throw .badURL(url)
         }
@@ -51,6 +61,7 @@ final class BenchSocket {
         var big: Int32 = 4 << 20
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, socklen_t(4))
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, socklen_t(4))
+        if let tls { try startTLS(tls, host: host, url: url) }
         try write("CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":true,\"headers\":true,\"protocol\":1,\"name\":\"\(name)\",\"lang\":\"swift-bench\"}\r\n")
         try flushRoundTrip()
     }
@@ -65,6 +76,10 @@ final class BenchSocket {
     }
 
     func write(_ bytes: Bytes) throws(BenchError) {
+        if let session {
+            guard session.writeAll(bytes.baseAddress!, bytes.count) else { throw .io("TLS write failed or stalled") }
+            return
+        }
         var off = 0
         while off < bytes.count {
             let n = send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
@@ -78,6 +93,7 @@ final class BenchSocket {
 
     /// Reads once into `buffer`, feeding `handler`. Returns false on EOF.
     func readOnce<H: ServerOpHandler>(_ buffer: UnsafeMutableRawBufferPointer, _ handler: H) throws(BenchError) -> Bool {
+        if let session { return try readTLS(session, buffer, handler) }
         let n = recv(fd, buffer.baseAddress, buffer.count, 0)
         if n == 0 { return false }
         if n < 0 {
@@ -85,6 +101,57 @@ final class BenchSocket {
             throw .io("recv: \(String(cString: strerror(errno)))")
         }
         do { try parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), handler: handler) } catch {
+            throw .protocolError("\(error)")
+        }
+        return true
+    }
+
+    /// Reads INFO in plain text, then runs the handshake (verifying the server for `host`).
+    private func startTLS(_ files: TLSFiles, host: String, url: String) throws(BenchError) {
+        var info: [UInt8] = []
+        var byte: UInt8 = 0
+        while info.last != 10 {  // byte by byte: nothing after INFO may be consumed before the handshake
+            guard recv(fd, &byte, 1, 0) == 1 else { throw .io("no INFO from \(url)") }
+            info.append(byte)
+        }
+        guard String(decoding: info, as: UTF8.self).contains("\"tls_required\":true") else {
+            throw .protocolError("\(url) does not offer TLS (its INFO has no tls_required)")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+        do {
+            let s = try TLSContext.client(files).session(fd: fd, peer: url, host: host)
+            if let e = s.handshake(until: Monotonic.after(Monotonic.now(), nanos: 10_000_000_000)) { throw e }
+            session = s
+        } catch {
+            throw .io("\(error)")
+        }
+    }
+
+    /// Decrypted bytes wait inside OpenSSL: read again before polling the socket, which may stay quiet.
+    var hasBufferedInput: Bool { session?.hasBufferedInput ?? false }
+
+    /// Like one blocking `recv`: waits (poll) until some bytes decrypt, then fills `buffer` with what is
+    /// available without waiting (OpenSSL hands out one record per call) and parses it once. Bytes may remain
+    /// inside OpenSSL when the buffer fills: `hasBufferedInput` says so.
+    private func readTLS<H: ServerOpHandler>(_ session: TLSSession, _ buffer: UnsafeMutableRawBufferPointer,
+                                            _ handler: H) throws(BenchError) -> Bool {
+        var filled = 0
+        var closed = false
+        fill: while filled < buffer.count {
+            switch session.read(buffer.baseAddress! + filled, buffer.count - filled) {
+            case .bytes(let n): filled += n
+            case .wantRead, .wantWrite:
+                if filled > 0 { break fill }
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&p, 1, 1_000)
+            case .closed:
+                closed = true
+                break fill
+            case .failed(let e): throw .io("\(e)")
+            }
+        }
+        if filled == 0 { return !closed }
+        do { try parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), handler: handler) } catch {
             throw .protocolError("\(error)")
         }
         return true

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HiveTLS
 import NATSWire
 import HiveSystem
 import Synchronization
@@ -12,6 +13,10 @@ public struct BrokerBenchmark {
     public var messages: Int
     public var payloadSize: Int
     public var requests: Int
+    /// The CA that signed the broker's certificate: every connection then uses TLS (a `tls://` URL alone does
+    /// too, verifying with the system's CAs).
+    public var tlsCA: String?
+    var tls: TLSFiles? { tlsCA.map { TLSFiles(ca: $0) } }
 
     public init(url: String, messages: Int = 1_000_000, payloadSize: Int = 128, requests: Int = 20_000) {
         self.url = url
@@ -59,7 +64,7 @@ public struct BrokerBenchmark {
 
     /// Publish-only: how fast one raw socket writer can push PUBs through the broker with nobody listening.
     public func publishOnly() throws(BenchError) -> Result {
-        let pub = try BenchSocket(url: url, name: "bench-pub")
+        let pub = try BenchSocket(url: url, name: "bench-pub", tls: tls)
         let chunkCount = 1000
         let chunk = pubChunk(subject: "bench.nobody", count: chunkCount)
         let start = Self.seconds()
@@ -80,12 +85,12 @@ public struct BrokerBenchmark {
         let subject = "bench.\(name)"
         var subs: [BenchSocket] = []
         for i in 0..<subscribers {
-            let s = try BenchSocket(url: url, name: "bench-sub-\(i)")
+            let s = try BenchSocket(url: url, name: "bench-sub-\(i)", tls: tls)
             try s.write(queue ? "SUB \(subject) q \(i + 1)\r\n" : "SUB \(subject) \(i + 1)\r\n")
             try s.flushRoundTrip()
             subs.append(s)
         }
-        let pub = try BenchSocket(url: url, name: "bench-pub")
+        let pub = try BenchSocket(url: url, name: "bench-pub", tls: tls)
         let perMessage = queue ? 1 : subscribers
         let expected = messages * perMessage
         let state = RunState()
@@ -117,13 +122,13 @@ public struct BrokerBenchmark {
 
     /// Request/reply round trips, one at a time, through a responder connection.
     public func requestReply() throws(BenchError) -> Result {
-        let responder = try BenchSocket(url: url, name: "bench-responder")
+        let responder = try BenchSocket(url: url, name: "bench-responder", tls: tls)
         try responder.write("SUB bench.rpc 1\r\n")
         try responder.flushRoundTrip()
         let state = RunState()
         let echo = Responder(socket: responder, state: state)
         let responderThread = OSThread(name: "bench-rpc") { echo.loop() }
-        let requester = try BenchSocket(url: url, name: "bench-requester")
+        let requester = try BenchSocket(url: url, name: "bench-requester", tls: tls)
         try requester.write("SUB _INBOX.bench.* 1\r\n")
         try requester.flushRoundTrip()
         let payload = String(repeating: "x", count: payloadSize)
@@ -205,9 +210,11 @@ final class SubscriberReader: ServerOpHandler, @unchecked Sendable {
                 state.fail(.timeout("received \(total) of \(expected) messages"))
                 return
             }
-            let n = poll(&fds, nfds_t(fds.count), 100)
-            if n <= 0 { continue }
-            for i in fds.indices where fds[i].revents != 0 {
+            // Over TLS, bytes already inside OpenSSL do not make a socket readable: no waiting while any has some.
+            let buffered = sockets.contains { $0.hasBufferedInput }
+            let n = poll(&fds, nfds_t(fds.count), buffered ? 0 : 100)
+            if n <= 0 && !buffered { continue }
+            for i in fds.indices where fds[i].revents != 0 || sockets[i].hasBufferedInput {
                 local = 0
                 do {
                     guard try sockets[i].readOnce(buf, self) else {

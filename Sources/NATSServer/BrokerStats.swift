@@ -10,6 +10,7 @@ public final class BrokerStats: Sendable {
     let outBytes = Atomic<Int>(0)
     let slowConsumers = Atomic<Int>(0)
     let protocolErrors = Atomic<Int>(0)
+    let tlsHandshakeFailures = Atomic<Int>(0)
 
     /// A consistent-enough copy for monitoring and tests.
     public struct Snapshot: Sendable, Equatable {
@@ -22,6 +23,8 @@ public final class BrokerStats: Sendable {
         public var slowConsumers: Int
         public var protocolErrors: Int
         public var subscriptions: Int
+        /// Handshakes that failed or timed out, and plain-text clients on a TLS port.
+        public var tlsHandshakeFailures: Int
     }
 
     func snapshot(subscriptions: Int) -> Snapshot {
@@ -31,6 +34,7 @@ public final class BrokerStats: Sendable {
             inMsgs: inMsgs.load(ordering: .relaxed), inBytes: inBytes.load(ordering: .relaxed),
             outMsgs: outMsgs.load(ordering: .relaxed), outBytes: outBytes.load(ordering: .relaxed),
             slowConsumers: slowConsumers.load(ordering: .relaxed),
-            protocolErrors: protocolErrors.load(ordering: .relaxed), subscriptions: subscriptions)
+            protocolErrors: protocolErrors.load(ordering: .relaxed), subscriptions: subscriptions,
+            tlsHandshakeFailures: tlsHandshakeFailures.load(ordering: .relaxed))
     }
 }

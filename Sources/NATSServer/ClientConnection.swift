@@ -17,6 +17,8 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
     let out: Outbound
     let remoteIP: String
     let acceptedAt: UInt64
+    /// The TLS session and handshake state; nil on a plain-text connection (and always for in-process ones).
+    let tls: ConnectionTLS?
 
     private var parser: ClientParser
     private(set) var options = ConnectOptions()
@@ -35,8 +37,9 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
 
     private var config: BrokerConfig { loop.shared.config }
 
-    init(id: UInt64, fd: Int32, loop: EventLoop, remoteIP: String, now: UInt64) {
+    init(id: UInt64, fd: Int32, loop: EventLoop, remoteIP: String, now: UInt64, tls: ConnectionTLS? = nil) {
         self.id = id
+        self.tls = tls
         self.fd = fd
         self.loop = loop
         self.remoteIP = remoteIP
@@ -107,8 +110,9 @@ final class ClientConnection: ClientOpHandler, @unchecked Sendable {
                 throw .authorizationViolation
             }
         case .principals:
+            // A verified client certificate (mutual TLS) is a credential too: CONNECT then carries none.
             guard let entry = loop.shared.principals?.authenticate(token: opts.authToken, user: opts.user,
-                                                                    password: opts.pass)
+                                                                    password: opts.pass, certificate: tls?.peerIdentity)
             else { throw .authorizationViolation }
             grant = ConnectionGrant(entry, maxResponsePermits: config.maxResponsePermits)
         }

@@ -28,10 +28,13 @@ final class EventLoop: @unchecked Sendable {
 
     private var connections: [UInt64: ClientConnection] = [:]
     private var flushList: [ClientConnection] = []
-    private let readBuffer: UnsafeMutableRawPointer
+    /// TLS connections with bytes waiting inside OpenSSL that epoll cannot see (see `EventLoop+TLS`); while it is
+    /// not empty the loop polls epoll without waiting and reads these again.
+    var readAgain: [ClientConnection] = []
+    let readBuffer: UnsafeMutableRawPointer
     private var rngState: UInt64
     private var stopping = false
-    private var now: UInt64 = Monotonic.now()
+    private(set) var now: UInt64 = Monotonic.now()
     private var nextTick: UInt64 = 0
     private var thread: OSThread?
 
@@ -102,7 +105,7 @@ final class EventLoop: @unchecked Sendable {
         var events = [UInt32](repeating: 0, count: 256)
         nextTick = Monotonic.after(Monotonic.now(), nanos: Self.tickNanos)
         while !stopping {
-            let waitMillis = Monotonic.waitMillis(until: nextTick, now: Monotonic.now(), cap: 1_000)
+            let waitMillis = readAgain.isEmpty ? Monotonic.waitMillis(until: nextTick, now: Monotonic.now(), cap: 1_000) : 0
             let n = datas.withUnsafeMutableBufferPointer { d in
                 events.withUnsafeMutableBufferPointer { e in
                     hive_epoll_wait(epfd, d.baseAddress, e.baseAddress, 256, waitMillis)
@@ -118,6 +121,7 @@ final class EventLoop: @unchecked Sendable {
                     }
                 }
             }
+            if !readAgain.isEmpty { readAgainAll() }
             flushAll()
             if now >= nextTick {
                 tick()
@@ -126,6 +130,7 @@ final class EventLoop: @unchecked Sendable {
         }
         for c in Array(connections.values) { close(c, .serverShutdown) }
         flushList.removeAll()
+        readAgain.removeAll()
         if let listener { Glibc.close(listener.fd) }
     }
 
@@ -144,8 +149,15 @@ final class EventLoop: @unchecked Sendable {
         guard let c = connections[id] else { return }
         if ev & (HIVE_EPOLLIN | HIVE_EPOLLERR | HIVE_EPOLLHUP | HIVE_EPOLLRDHUP) != 0 { readFrom(c) }
         if !c.isClosed && ev & HIVE_EPOLLOUT != 0 {
+            if let tls = c.tls, tls.waitingWritable {
+                // The handshake or a read wanted to write: resume it now that the socket takes bytes.
+                tls.waitingWritable = false
+                readFrom(c)
+                if c.isClosed { return }
+            }
             switch c.out.flush(now: now) {
             case .drained:
+                if c.tls?.waitingWritable == true { break }
                 c.epollOutArmed = false
                 _ = hive_epoll_ctl(epfd, HIVE_EPOLL_CTL_MOD, c.fd, HIVE_EPOLLIN | HIVE_EPOLLRDHUP, c.id)
             case .wouldBlock, .busy, .closed: break
@@ -154,7 +166,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func readFrom(_ c: ClientConnection) {
+    func readFrom(_ c: ClientConnection) {
         var rounds = 0
         defer {
             if c.batchInMsgs > 0 {
@@ -163,6 +175,10 @@ final class EventLoop: @unchecked Sendable {
                 c.batchInMsgs = 0
                 c.batchInBytes = 0
             }
+        }
+        if let tls = c.tls {
+            readTLS(c, tls)
+            return
         }
         while rounds < 16 && !c.isClosed {
             rounds += 1
@@ -198,7 +214,12 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Writes `c`'s queue from this thread; if the socket is full, has `c`'s own loop watch for EPOLLOUT.
+    /// A TLS connection is written by its own loop only: from another loop the flush is posted there.
     func flush(_ c: ClientConnection) {
+        if c.tls != nil && c.loop !== self {
+            postFlush(c)
+            return
+        }
         switch c.out.flush(now: now) {
         case .drained, .busy, .closed: break
         case .wouldBlock:
@@ -258,10 +279,23 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Takes ownership of an accepted socket: registers it and sends INFO. An `inProcess` connection (a socket
-    /// pair from `Broker.connectInProcess`) never uses TLS.
+    /// Takes ownership of an accepted socket: registers it and sends INFO. On a TLS port the connection gets a
+    /// session from the identity's current context (a reload applies to connections accepted after it) and the
+    /// handshake starts when the client's first bytes arrive. An `inProcess` connection (a socket pair from
+    /// `Broker.connectInProcess`) never uses TLS.
     func adopt(fd: Int32, id: UInt64, ip: String, inProcess: Bool = false) {
-        let c = ClientConnection(id: id, fd: fd, loop: self, remoteIP: ip, now: Monotonic.now())
+        var tls: ConnectionTLS?
+        if !inProcess, let config = shared.config.tls {
+            do {
+                tls = ConnectionTLS(session: try config.identity.context.session(fd: fd, peer: ip))
+            } catch {
+                reportHandshakeFailure(id: id, ip: ip, error.description)
+                Glibc.close(fd)
+                shared.stats.connections.subtract(1, ordering: .relaxed)
+                return
+            }
+        }
+        let c = ClientConnection(id: id, fd: fd, loop: self, remoteIP: ip, now: Monotonic.now(), tls: tls)
         if stopping {
             c.isClosed = true
             c.out.closeAndRelease()
@@ -270,7 +304,7 @@ final class EventLoop: @unchecked Sendable {
         }
         connections[id] = c
         _ = hive_epoll_ctl(epfd, HIVE_EPOLL_CTL_ADD, fd, HIVE_EPOLLIN | HIVE_EPOLLRDHUP, id)
-        c.send(shared.info(clientID: id, clientIP: ip))
+        c.send(shared.info(clientID: id, clientIP: ip, tls: tls != nil))
         if Log.enabled(.debug) { log.debug("client_connected", ["cid": id, "ip": ip, "loop": index]) }
     }
 
@@ -280,13 +314,17 @@ final class EventLoop: @unchecked Sendable {
     func close(_ c: ClientConnection, _ reason: CloseReason) {
         guard !c.isClosed else { return }
         c.isClosed = true
+        // Mid-handshake nothing may be written: plain text would corrupt the client's TLS stream, and there are
+        // no keys to encrypt with yet.
+        let mayWrite = c.tls?.handshaking != true
         if case .protocolError(let e) = reason {
             shared.stats.protocolErrors.add(1, ordering: .relaxed)
-            if let line = e.wireLine {
+            if mayWrite, let line = e.wireLine {
                 _ = c.out.enqueue(line)
                 c.out.finalWrite()
             }
         }
+        if let why = reason.tlsHandshakeFailure { reportHandshakeFailure(id: c.id, ip: c.remoteIP, why) }
         if case .principalRevoked = reason {
             // nats-server's answer to a client whose user a reload removed.
             _ = c.out.enqueue(NATSProtocolError.authorizationViolation.wireLine!)
@@ -306,6 +344,7 @@ final class EventLoop: @unchecked Sendable {
         }
         c.retireAll()
         connections[c.id] = nil
+        if let tls = c.tls, tls.readAgainQueued { readAgain.removeAll { $0 === c } }
         _ = hive_epoll_ctl(epfd, HIVE_EPOLL_CTL_DEL, c.fd, 0, c.id)
         c.out.closeAndRelease()
         shared.stats.connections.subtract(1, ordering: .relaxed)
@@ -330,10 +369,20 @@ final class EventLoop: @unchecked Sendable {
             acceptPausedUntil = 0
             _ = hive_epoll_ctl(epfd, HIVE_EPOLL_CTL_ADD, listener.fd, HIVE_EPOLLIN, Self.listenerToken)
         }
-        let authTimeout = Monotonic.nanos(millis: config.authTimeoutMillis)
+        // As nats-server does, a TLS timeout longer than the auth timeout extends it (CONNECT follows the handshake).
+        let handshakeTimeout = Monotonic.nanos(millis: config.tls?.handshakeTimeoutMillis ?? 0)
+        let authTimeout = max(Monotonic.nanos(millis: config.authTimeoutMillis), handshakeTimeout)
         let writeDeadline = Monotonic.nanos(millis: config.writeDeadlineMillis)
         let pingInterval = Monotonic.nanos(millis: config.pingIntervalMillis)
         for c in Array(connections.values) {
+            if let tls = c.tls, tls.handshaking {
+                // Counted from the accept; nothing else applies (and nothing may be sent) until it is done.
+                if Monotonic.elapsed(from: c.acceptedAt, to: now) >= handshakeTimeout {
+                    let seconds = Double(config.tls?.handshakeTimeoutMillis ?? 0) / 1000
+                    close(c, .tlsHandshakeFailed(.handshakeTimedOut(peer: c.remoteIP, seconds: seconds)))
+                }
+                continue
+            }
             if config.auth.isRequired && !c.hasConnected && Monotonic.elapsed(from: c.acceptedAt, to: now) >= authTimeout {
                 close(c, .protocolError(.authenticationTimeout))
                 continue

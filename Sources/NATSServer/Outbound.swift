@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HiveTLS
 import NATSWire
 
 /// A connection's outbound queue: appended to by any event-loop thread, written to the socket by whichever
@@ -9,6 +10,12 @@ import NATSWire
 /// Producers append under the lock. One writer at a time (`writing`) takes the queued bytes (swapping buffers,
 /// no copy) and writes them outside the lock, so publishers on other threads never wait on a socket. Pending
 /// bytes are counted from enqueue until written; over `maxPending` the connection is a slow consumer.
+///
+/// On a TLS connection the bytes go through the session (set once the handshake is done, before any encrypted
+/// output), and only the owning loop flushes (`EventLoop.postFlush`). `TLSSession.write` takes all the bytes or none (`wantWrite`: retry with the same bytes), so the
+/// in-flight bytes are offered in `tlsWriteChunk` pieces: the written prefix counts as progress (a slow reader is
+/// not mistaken for a stuck one by the write deadline), and a retry offers exactly the refused piece again
+/// (nothing else touches the front of `inflight`, and its length has not changed).
 final class Outbound: @unchecked Sendable {
     struct State: ~Copyable {
         var queue = ByteBuffer(capacity: 16 * 1024)
@@ -24,6 +31,10 @@ final class Outbound: @unchecked Sendable {
         var blockedSince: UInt64 = 0
         /// EPOLLOUT arming was already requested for the current blocked episode.
         var armRequested = false
+        /// The connection's TLS session once its handshake is done; nil for plain text.
+        var tls: TLSSession?
+        /// TLS: a flush was posted to the owning loop and has not started (later producers need not post).
+        var flushPosted = false
     }
 
     /// What a producer learns from an enqueue.
@@ -51,6 +62,9 @@ final class Outbound: @unchecked Sendable {
         case closed
         case failed(Int32)
     }
+
+    /// Most bytes offered to one `TLSSession.write` (16 records).
+    static let tlsWriteChunk = 256 * 1024
 
     let fd: Int32
     let maxPending: Int
@@ -100,30 +114,31 @@ final class Outbound: @unchecked Sendable {
     /// Writes as much as the socket takes. Safe from any thread.
     func flush(now: @autoclosure () -> UInt64 = Monotonic.now()) -> Flushed {
         while true {
-            let chunk: (UnsafeRawPointer, Int)? = lock.withLock {
+            let chunk: (UnsafeRawPointer, Int, TLSSession?)? = lock.withLock {
                 if state.closed || state.writing { return nil }
                 if state.inflight.isEmpty {
                     if state.queue.isEmpty {
                         state.scheduled = false
                         state.blockedSince = 0
                         state.armRequested = false
-                        return (UnsafeRawPointer(state.inflight.base), 0)
+                        return (UnsafeRawPointer(state.inflight.base), 0, nil)
                     }
                     state.promoteQueue()
                 }
                 state.writing = true
-                return (UnsafeRawPointer(state.inflight.base), state.inflight.count)
+                return (UnsafeRawPointer(state.inflight.base), state.inflight.count, state.tls)
             }
-            guard let (ptr, len) = chunk else {
+            guard let (ptr, len, tls) = chunk else {
                 return lock.withLock { state.closed } ? .closed : .busy
             }
             if len == 0 { return .drained }
-            let result = Syscall.write(fd, ptr, len)
+            let result = tls == nil ? Syscall.write(fd, ptr, len) : Self.write(tls!, ptr, len)
             let outcome: Flushed? = lock.withLock {
                 state.writing = false
                 if state.closed {
                     if state.closeFDWhenWritten {
                         state.closeFDWhenWritten = false
+                        state.tls?.close()
                         Glibc.close(fd)
                     }
                     return .closed
@@ -149,13 +164,38 @@ final class Outbound: @unchecked Sendable {
         }
     }
 
-    /// Marks the queue closed and closes the fd now, or hands that to the thread that is mid-write.
-    /// Called exactly once, by the owning loop's close path.
+    /// Marks the queue closed and closes the fd now (after a TLS close_notify, best effort), or hands that to the
+    /// thread that is mid-write. Called exactly once, by the owning loop's close path.
     func closeAndRelease() {
         lock.withLock {
             state.closed = true
-            if state.writing { state.closeFDWhenWritten = true } else { Glibc.close(fd) }
+            if state.writing {
+                state.closeFDWhenWritten = true
+            } else {
+                state.tls?.close()
+                Glibc.close(fd)
+            }
         }
+    }
+
+    /// TLS: true when the caller should post a flush to the owning loop (none is on its way yet).
+    func claimPostedFlush() -> Bool {
+        lock.withLock {
+            if state.flushPosted || state.closed { return false }
+            state.flushPosted = true
+            return true
+        }
+    }
+
+    /// TLS: the posted flush is starting; bytes queued from now on need another.
+    func postedFlushStarts() {
+        lock.withLock { state.flushPosted = false }
+    }
+
+    /// From now on bytes go out through `session` (the handshake just completed; nothing encrypted was queued
+    /// before, and the plain INFO went out before the client could start the handshake).
+    func startTLS(_ session: TLSSession) {
+        lock.withLock { state.tls = session }
     }
 
     /// Stops accepting output (slow consumer, shutting down) without closing the fd yet.
@@ -173,9 +213,39 @@ final class Outbound: @unchecked Sendable {
     func finalWrite() {
         lock.withLock {
             guard !state.writing else { return }
+            if let tls = state.tls {
+                // In the same chunks as `flush`, so a write that was refused earlier is offered the same bytes.
+                guard Self.writeChunks(tls, state.inflight.base, state.inflight.count) else { return }
+                _ = Self.writeChunks(tls, state.queue.base, state.queue.count)
+                return
+            }
             if !state.inflight.isEmpty { _ = Syscall.write(fd, state.inflight.base, state.inflight.count) }
             if !state.queue.isEmpty { _ = Syscall.write(fd, state.queue.base, state.queue.count) }
         }
+    }
+
+    /// Encrypted writes of `tlsWriteChunk` pieces while the session takes them, reported as the plain path's
+    /// outcomes: the bytes written so far (fewer than `count`: the socket is full), or why none were.
+    /// (`wantRead` waits for the socket too: OpenSSL retries its pending record first.)
+    private static func write(_ tls: TLSSession, _ ptr: UnsafeRawPointer, _ count: Int) -> IOResult {
+        var off = 0
+        while off < count {
+            let n = min(count - off, tlsWriteChunk)
+            switch tls.write(ptr + off, n) {
+            case .bytes: off += n
+            case .wantWrite, .wantRead: return off > 0 ? .bytes(off) : .wouldBlock
+            case .closed: return off > 0 ? .bytes(off) : .eof
+            case .failed: return off > 0 ? .bytes(off) : .failed(EPROTO)
+            }
+        }
+        return .bytes(off)
+    }
+
+    /// Writes `count` bytes in `tlsWriteChunk` pieces while the socket takes them; false at the first refusal.
+    private static func writeChunks(_ tls: TLSSession, _ base: UnsafeMutableRawPointer, _ count: Int) -> Bool {
+        if count == 0 { return true }
+        if case .bytes(let n) = write(tls, base, count) { return n == count }
+        return false
     }
 }
 

@@ -12,6 +12,8 @@ final class SharedBrokerState: Sendable {
     let authRefusals = LogThrottle(intervalMillis: 1_000)
     /// Permission violations likewise: one line a second, with the count held back.
     let permissionViolations = LogThrottle(intervalMillis: 1_000)
+    /// Failed TLS handshakes likewise (a port scanner or a misconfigured fleet can make many).
+    let tlsHandshakeFailures = LogThrottle(intervalMillis: 1_000)
     /// Set when the broker authenticates principals (`BrokerAuth.principals`).
     let principals: PrincipalDirectory?
     let port: Int
@@ -28,11 +30,17 @@ final class SharedBrokerState: Sendable {
 
     func newConnectionID() -> UInt64 { nextConnectionID.wrappingAdd(1, ordering: .relaxed).newValue }
 
-    func info(clientID: UInt64, clientIP: String) -> String {
+    /// The INFO line for a new connection; a TLS connection's says `tls_required` (and `tls_verify` when client
+    /// certificates are required), as nats-server's does.
+    func info(clientID: UInt64, clientIP: String, tls: Bool = false) -> String {
         var info = ServerInfo(serverID: serverID, serverName: config.serverName, host: config.listen.host, port: port,
                               maxPayload: config.maxPayload, authRequired: config.auth.isRequired)
         info.clientID = clientID
         info.clientIP = clientIP
+        if tls, let config = config.tls {
+            info.tlsRequired = true
+            info.tlsVerify = config.identity.requiresClientCertificates
+        }
         return info.line
     }
 }

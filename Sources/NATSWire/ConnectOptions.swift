@@ -87,6 +87,10 @@ public struct ServerInfo: Sendable {
     public var authRequired: Bool
     public var clientID: UInt64 = 0
     public var clientIP: String = ""
+    /// The client must upgrade to TLS right after this INFO (nats-server's `tls_required`).
+    public var tlsRequired = false
+    /// The client must present a certificate (nats-server's `tls_verify`, mutual TLS).
+    public var tlsVerify = false
 
     public init(serverID: String, serverName: String, host: String, port: Int, maxPayload: Int, authRequired: Bool) {
         self.serverID = serverID
@@ -103,6 +107,8 @@ public struct ServerInfo: Sendable {
         s += ",\"version\":\(jsonQuoted(version)),\"proto\":1,\"go\":\"swift\",\"host\":\(jsonQuoted(host))"
         s += ",\"port\":\(port),\"headers\":true,\"max_payload\":\(maxPayload)"
         if authRequired { s += ",\"auth_required\":true" }
+        if tlsRequired { s += ",\"tls_required\":true" }
+        if tlsVerify { s += ",\"tls_verify\":true" }
         s += ",\"client_id\":\(clientID)"
         if !clientIP.isEmpty { s += ",\"client_ip\":\(jsonQuoted(clientIP))" }
         s += "}\r\n"

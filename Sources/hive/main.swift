@@ -51,9 +51,11 @@ let usage = """
       status [--honeycomb URLS] [--json]
             ask honeycombd for its status over the bus
       bench [--url nats://HOST:PORT] [--client swift|raw] [--messages N] [--size BYTES] [--requests N] [--json]
+            [--tls-ca FILE]
             measure a NATS broker (honeycombd's or nats-server): publish-only, 1->1, 1->8 fan-out,
             1->4 queue group, request/reply latency. --client swift (default) goes through Hive's NATS client;
-            --client raw uses a raw socket writer/reader, to measure the broker alone
+            --client raw uses a raw socket writer/reader, to measure the broker alone (over TLS with a
+            tls:// URL or --tls-ca FILE, the CA that signed the broker's certificate)
       approve   arrives with side-effecting tools (not in this build)
 
     --honeycomb URLS   where honeycombd's bus is: its embedded broker or the NATS cluster it uses
@@ -160,6 +162,7 @@ case "bench":
         case "--messages": bench.messages = Int(value()) ?? { fail("--messages takes a number") }()
         case "--size": bench.payloadSize = Int(value()) ?? { fail("--size takes a number") }()
         case "--requests": bench.requests = Int(value()) ?? { fail("--requests takes a number") }()
+        case "--tls-ca": bench.tlsCA = value()
         case "--json": json = true
         case "--client":
             switch value() {

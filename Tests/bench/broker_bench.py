@@ -6,6 +6,10 @@ Starts both servers on free loopback ports and runs `hive bench --json` against 
 NATS client (what applications get). Prints medians side by side with their ratio. Throughput ratios are
 ours/theirs; latency ratios are theirs/ours, so a ratio >= 1 always means Hive is at least as good. A last
 table compares the Swift client with the raw socket writer, so the client's own overhead is visible.
+
+TLS rows (--tls on, the default; --tls only for just these): a second pair of servers with the same certificate
+(`honeycombd tls init`), measured with the raw-socket client over TLS (`hive bench --client raw --url tls://...
+--tls-ca ca.pem`), so the brokers' handshake-free steady state — decrypt, route, encrypt — is what is timed.
 """
 import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
@@ -47,25 +51,43 @@ def main():
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--requests", type=int, default=10_000)
     ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--tls", choices=["on", "off", "only"], default="on",
+                    help="also measure both servers over TLS (on), not at all (off), or only over TLS (only)")
     args = ap.parse_args()
 
-    hive_port, nats_port = free_port(), free_port()
-    servers = {
-        "honeycombd": start([args.honeycombd, "--listen", f"127.0.0.1:{hive_port}", "--log-level", "warn"], hive_port),
-        "nats-server": start([args.nats_server, "-a", "127.0.0.1", "-p", str(nats_port)], nats_port),
-    }
-    ports = {"honeycombd": hive_port, "nats-server": nats_port}
-    clients = ["raw", "swift"]
-    results = {(name, c): {} for name in servers for c in clients}
+    # (server, client) pairs measured; client "raw-tls" is the raw client over TLS against the TLS servers.
+    servers, urls, clients = {}, {}, []
+    certs = tempfile.mkdtemp(prefix="broker-bench-tls-")
     try:
+        if args.tls != "only":
+            hive_port, nats_port = free_port(), free_port()
+            servers["honeycombd"] = start([args.honeycombd, "--listen", f"127.0.0.1:{hive_port}", "--log-level", "warn"],
+                                          hive_port)
+            servers["nats-server"] = start([args.nats_server, "-a", "127.0.0.1", "-p", str(nats_port)], nats_port)
+            urls["honeycombd"], urls["nats-server"] = f"nats://127.0.0.1:{hive_port}", f"nats://127.0.0.1:{nats_port}"
+            clients += ["raw", "swift"]
+        if args.tls != "off":
+            subprocess.run([args.honeycombd, "tls", "init", certs, "--host", "localhost"], check=True,
+                           capture_output=True, timeout=60)
+            cert, key, ca = (os.path.join(certs, f) for f in ("server.pem", "server-key.pem", "ca.pem"))
+            hive_tls, nats_tls = free_port(), free_port()
+            servers["honeycombd-tls"] = start([args.honeycombd, "--listen", f"127.0.0.1:{hive_tls}", "--log-level", "warn",
+                                               "--http", "off", "--tls-cert", cert, "--tls-key", key], hive_tls)
+            servers["nats-server-tls"] = start([args.nats_server, "-a", "127.0.0.1", "-p", str(nats_tls),
+                                                "--tls", "--tlscert", cert, "--tlskey", key], nats_tls)
+            urls["honeycombd-tls"], urls["nats-server-tls"] = f"tls://127.0.0.1:{hive_tls}", f"tls://127.0.0.1:{nats_tls}"
+            clients += ["raw-tls"]
+        results = {(name, c): {} for name in ("honeycombd", "nats-server") for c in clients}
         for r in range(args.rounds):
             for name in (["honeycombd", "nats-server"] if r % 2 == 0 else ["nats-server", "honeycombd"]):
                 for client in clients:
-                    out = subprocess.run([args.hive, "bench", "--client", client,
-                                          "--url", f"nats://127.0.0.1:{ports[name]}",
-                                          "--messages", str(args.messages), "--requests", str(args.requests),
-                                          "--size", str(args.size), "--json"],
-                                         check=True, capture_output=True, text=True, timeout=600).stdout
+                    server = name + "-tls" if client == "raw-tls" else name
+                    cmd = [args.hive, "bench", "--client", "raw" if client == "raw-tls" else client,
+                           "--url", urls[server], "--messages", str(args.messages), "--requests", str(args.requests),
+                           "--size", str(args.size), "--json"]
+                    if client == "raw-tls":
+                        cmd += ["--tls-ca", os.path.join(certs, "ca.pem")]
+                    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600).stdout
                     for row in json.loads(out):
                         for key in ("rate", "p50_us", "p99_us"):
                             if key in row:
@@ -74,6 +96,7 @@ def main():
     finally:
         for p in servers.values():
             stop(p)
+        shutil.rmtree(certs, ignore_errors=True)
 
     labels = {
         ("pub_only", "rate"): "publish only (msgs/s)",
@@ -91,7 +114,10 @@ def main():
 
     print(f"\n{args.rounds} rounds, {args.messages} messages of {args.size} bytes, {args.requests} requests; medians")
     worst = {}
-    for client, title in (("raw", "raw-socket client (measures the brokers)"), ("swift", "Hive's Swift NATSClient")):
+    titles = {"raw": "raw-socket client (measures the brokers)", "swift": "Hive's Swift NATSClient",
+              "raw-tls": "TLS: raw-socket client over TLS 1.3, same certificate on both servers"}
+    for client in clients:
+        title = titles[client]
         print(f"\n### {title}\n")
         print("| scenario | honeycombd | nats-server | ratio |")
         print("| --- | ---: | ---: | ---: |")
@@ -101,6 +127,9 @@ def main():
             ratio = better_ratio(key, ours, theirs)
             worst[client] = min(worst.get(client, ratio), ratio)
             print(f"| {label} | {fmt(key, ours)} | {fmt(key, theirs)} | {ratio:.2f}× |")
+    if "swift" not in clients:
+        print("\nworst honeycombd/nats-server ratio: " + ", ".join(f"{c} client {worst[c]:.2f}×" for c in clients))
+        return
     print("\n### Swift client vs raw socket writer (client overhead), on honeycombd\n")
     print("| scenario | Swift client | raw client | client/raw |")
     print("| --- | ---: | ---: | ---: |")
@@ -108,7 +137,7 @@ def main():
         c = statistics.median(results[("honeycombd", "swift")][key])
         raw = statistics.median(results[("honeycombd", "raw")][key])
         print(f"| {label} | {fmt(key, c)} | {fmt(key, raw)} | {better_ratio(key, c, raw):.2f}× |")
-    print(f"\nworst honeycombd/nats-server ratio: raw client {worst['raw']:.2f}×, Swift client {worst['swift']:.2f}×")
+    print("\nworst honeycombd/nats-server ratio: " + ", ".join(f"{c} client {worst[c]:.2f}×" for c in clients))
 
 
 if __name__ == "__main__":

@@ -53,10 +53,11 @@ class RunningServer:
     user: Optional[str] = None
     password: Optional[str] = None
     max_payload: Optional[int] = None
+    tls: bool = False
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{self.host}:{self.port}"
 
     def log(self) -> str:
         try:
@@ -114,9 +115,13 @@ class ServerFactory:
         password: Optional[str] = None,
         max_payload: Optional[int] = None,
         principals: Optional[list] = None,
+        tls: Optional["TLSCerts"] = None,
+        tls_verify: bool = False,
     ) -> RunningServer:
         """``principals``: honeycombd's config entries (user/pass ones, with explicit ``permissions``); the
-        nats-server gets the same users and permissions written as its own authorization block."""
+        nats-server gets the same users and permissions written as its own authorization block.
+        ``tls``: serve TLS with these files (both kinds get the same certificate); ``tls_verify``: require client
+        certificates signed by its CA (mutual TLS)."""
         host = "127.0.0.1"
         n = len(self.servers)
         log_path = self.workdir / f"{self.kind}-{n}.log"
@@ -141,6 +146,12 @@ class ServerFactory:
                     cfg = self.workdir / f"honeycombd-{n}.json"
                     cfg.write_text(json.dumps({"principals": principals}))
                     cmd += ["--config", str(cfg), "--http", "off"]
+                if tls is not None:
+                    cmd += ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
+                    if tls_verify:
+                        cmd += ["--tls-ca", str(tls.ca), "--tls-verify"]
+                    if principals is None:
+                        cmd += ["--http", "off"]
             elif self.kind == "nats-server":
                 binary = os.environ.get("NATS_SERVER") or shutil.which("nats-server")
                 if not binary:
@@ -150,6 +161,10 @@ class ServerFactory:
                     cmd += ["--auth", token]
                 if user is not None:
                     cmd += ["--user", user, "--pass", password or ""]
+                if tls is not None:
+                    cmd += ["--tls", "--tlscert", str(tls.cert), "--tlskey", str(tls.key)]
+                    if tls_verify:
+                        cmd += ["--tlsverify", "--tlscacert", str(tls.ca)]
                 conf_text = ""
                 if max_payload is not None:
                     conf_text += f"max_payload: {max_payload}\n"
@@ -182,6 +197,7 @@ class ServerFactory:
                 user=user,
                 password=password,
                 max_payload=max_payload,
+                tls=tls is not None,
             )
             self.servers.append(srv)
             try:
@@ -214,6 +230,43 @@ def nats_server_authorization(principals: list) -> str:
             perms["allow_responses"] = resp
         users.append({"user": p["user"], "password": p["pass"], "permissions": perms})
     return "authorization { users = " + json.dumps(users) + " }\n"
+
+
+@dataclasses.dataclass
+class TLSCerts:
+    """A private CA, a server certificate for localhost/127.0.0.1 and a client certificate named ``d1``, made by
+    ``honeycombd tls init`` / ``honeycombd tls client`` (what an operator runs)."""
+
+    dir: Path
+    ca: Path
+    cert: Path
+    key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def make_tls_certs(directory: Path) -> TLSCerts:
+    binary = os.environ.get("HONEYCOMBD", str(DEFAULT_HONEYCOMBD))
+    if not Path(binary).exists():
+        pytest.fail(f"honeycombd binary not found at {binary} (set HONEYCOMBD); it makes the test certificates")
+    for args in (["tls", "init", str(directory), "--host", "localhost"], ["tls", "client", str(directory), "d1"]):
+        done = subprocess.run([binary, *args], capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            pytest.fail(f"honeycombd {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    return TLSCerts(dir=directory, ca=directory / "ca.pem", cert=directory / "server.pem",
+                    key=directory / "server-key.pem", client_cert=directory / "d1.pem",
+                    client_key=directory / "d1-key.pem")
+
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory) -> TLSCerts:
+    return make_tls_certs(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def other_ca(tmp_path_factory) -> TLSCerts:
+    """Another private CA: a client that trusts only this one must refuse both servers."""
+    return make_tls_certs(tmp_path_factory.mktemp("tls-other"))
 
 
 @pytest.fixture(params=SERVER_KINDS)

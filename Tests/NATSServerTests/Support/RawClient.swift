@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HiveTLS
 import NATSTestSupport
 
 /// A frame as the raw test client sees it: a control line, or a MSG/HMSG line with its payload.
@@ -36,6 +37,8 @@ final class RawClient {
     let fd: Int32
     private var buffer: [UInt8] = []
     private(set) var isClosed = false
+    /// Set by `startTLS`: from then on every byte goes through it (the socket is non-blocking).
+    private(set) var session: TLSSession?
 
     init(port: Int, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -66,6 +69,10 @@ final class RawClient {
     func send(_ text: String) { send(Array(text.utf8)) }
 
     func send(_ bytes: [UInt8]) {
+        if let session {
+            _ = bytes.withUnsafeBytes { session.writeAll($0.baseAddress!, $0.count, timeoutMillis: 10_000) }
+            return
+        }
         var off = 0
         while off < bytes.count {
             let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -76,6 +83,7 @@ final class RawClient {
 
     /// Reads more bytes, waiting at most until `deadline`. False on EOF.
     private func fill(until deadline: Date) throws -> Bool {
+        if let session { return try fillTLS(session, until: deadline) }
         let remaining = deadline.timeIntervalSinceNow
         if remaining <= 0 { throw RawClientError.timeout("no data") }
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -90,6 +98,10 @@ final class RawClient {
         buffer.append(contentsOf: chunk[0..<n])
         return true
     }
+
+    func setSession(_ s: TLSSession) { session = s }
+    func appendReceived(_ bytes: ArraySlice<UInt8>) { buffer.append(contentsOf: bytes) }
+    func markClosed() { isClosed = true }
 
     /// The next frame from the server.
     func next(timeout: TimeInterval = 5) throws -> Frame {
