@@ -68,7 +68,8 @@ debug: llama
 	$(SWIFT) build --build-tests $(SWIFT_LLAMA)
 
 ## Unit + socket tests (Swift), the same under ThreadSanitizer, then the compatibility suite with a NATS client
-## nobody here wrote (nats-py) and the honeycombd CLI tests.
+## nobody here wrote (nats-py) and the honeycombd CLI tests (the real-model test runs when make model has fetched
+## Gemma; the others use generated test models).
 test: test-swift test-tsan test-compat
 
 test-swift: debug
@@ -82,7 +83,7 @@ test-tsan: llama
 test-compat: debug
 	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat
 	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive DRONE=$(DEBUG)/drone LLAMA_LIB_DIR=$(LLAMA_PREFIX)/lib \
-	    $(PYTHON) -m pytest -q Tests/cli
+	    HIVE_GEMMA=$(GEMMA) $(PYTHON) -m pytest -q Tests/cli
 
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
 ## control plane, the drone's llama path vs llama.cpp's llama-bench, cognition, WebAssembly, HTTP (needs wrk:
@@ -95,10 +96,11 @@ bench: build llama-bench
 	$(PYTHON) Tests/bench/wasm_bench.py --hive $(RELEASE)/hive
 	$(PYTHON) Tests/bench/http_bench.py --bin $(RELEASE)
 
-## Starts honeycombd and drones of each tier, runs goals (exec fork, vote, a goal in words planned by the
-## architect), shows the results. MODEL=path.gguf puts your own instruct model on every drone.
-demo: build
-	$(PYTHON) Tests/demo/demo.py --bin $(RELEASE) $(if $(MODEL),--model $(abspath $(MODEL)))
+## Starts honeycombd and drones of each tier serving the real model (Gemma 3 270M from make model), runs goals (exec
+## fork, vote, a prompt, a goal in words planned by the architect), shows the results. MODEL=path.gguf puts another
+## model (base or instruct) on every drone instead.
+demo: build $(if $(MODEL),,model)
+	$(PYTHON) Tests/demo/demo.py --bin $(RELEASE) --model $(if $(MODEL),$(abspath $(MODEL)),$(GEMMA))
 
 ## Installs the release binaries, the shared libraries they load (llama.cpp's and the Swift runtime's, beside
 ## them in $(PREFIX)/lib/hive, found through $$ORIGIN), the systemd units, example configs and docs. Existing

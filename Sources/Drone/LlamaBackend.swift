@@ -14,11 +14,15 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
     private let contextLength: Int
     private let threads: Int32
     private let idle = Mutex<[LlamaSession]>([])
+    /// `chat`: prompts go through the model's chat template; `completion`: they are continued as given.
+    public let promptFormat: PromptFormat
 
-    public init(model: LlamaModel, contextLength: Int, threads: Int32) {
+    /// `promptFormat` nil (`--prompt-format auto`): chat when the model has a chat template, else completion.
+    public init(model: LlamaModel, contextLength: Int, threads: Int32, promptFormat: PromptFormat? = nil) {
         self.model = model
         self.contextLength = contextLength
         self.threads = threads
+        self.promptFormat = promptFormat ?? (model.hasChatTemplate ? .chat : .completion)
     }
 
     public var kind: String { "model" }
@@ -26,7 +30,12 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
         let d = model.descriptor
         return ["engine:llama.cpp", "model:\(d.name)"] + (d.sha256.isEmpty ? [] : ["model-sha256:\(d.sha256)"])
     }
-    public var models: [ModelDescriptor] { [model.descriptor] }
+    public var models: [ModelDescriptor] {
+        var d = model.descriptor
+        d.chatTemplate = model.hasChatTemplate
+        d.promptFormat = promptFormat
+        return [d]
+    }
 
     public func run(_ task: Assignment) async -> BackendOutcome {
         let input = task.input ?? TaskInput()
@@ -47,7 +56,7 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
         }
         let text: String
         do {
-            if input.chat ?? true, model.hasChatTemplate {
+            if input.chat ?? true, promptFormat == .chat {
                 var messages: [(role: String, content: String)] = []
                 if let system = input.system { messages.append(("system", system)) }
                 messages.append(("user", prompt))

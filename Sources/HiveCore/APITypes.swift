@@ -188,6 +188,8 @@ public struct DroneView: Codable, Sendable, Equatable {
     public var lastSeenMillisAgo: Int64
     public var capabilities: [String]
     public var host: HostFacts?
+    /// Model drones: how their model is prompted (`chat` or `completion`).
+    public var promptFormat: PromptFormat?
 
     public init(_ d: DroneRecord, now: Int64) {
         drone = d.id
@@ -201,11 +203,12 @@ public struct DroneView: Codable, Sendable, Equatable {
         lastSeenMillisAgo = now - d.lastSeen
         capabilities = d.capabilities.sorted()
         host = d.host
+        promptFormat = d.capabilities.contains("backend:model") ? d.promptFormat : nil
     }
 
     enum CodingKeys: String, CodingKey {
         case drone, name, tier, state, slots, running, completed, failed, capabilities, host
-        case lastSeenMillisAgo = "last_seen_ms_ago"
+        case lastSeenMillisAgo = "last_seen_ms_ago", promptFormat = "prompt_format"
     }
 }
 

@@ -77,8 +77,9 @@ extension ControlState {
         let prompt = render(goal, role: spec.roleOrDefault, step: step, extra: [:])
         for k in 0..<width {
             let (kind, input) = Self.call(program: spec.exec, env: ["HIVE_ROUND": String(step.round), "HIVE_CANDIDATE": String(k)],
-                                          model: TaskInput(prompt: prompt, maxTokens: spec.tokens, temperature: spec.temperature,
-                                                           seed: 1 + k + step.round * 1_000, jsonSchema: spec.jsonSchema))
+                                          model: TaskInput(prompt: prompt.chat, maxTokens: spec.tokens, temperature: spec.temperature,
+                                                           seed: 1 + k + step.round * 1_000, jsonSchema: spec.jsonSchema,
+                                                           completion: prompt.completion))
             let id = addCall(goal, i, kind: kind, role: spec.roleOrDefault, tier: spec.tier(round: step.round), input: input, at: at)
             goals[goal]!.plan!.steps[i].candidates.append(CandidateRecord(task: id, round: step.round))
         }
@@ -111,8 +112,10 @@ extension ControlState {
 
     // MARK: Rendering
 
-    /// A call's prompt: the role's frame around the step's task, with its inputs, feedback and `extra` values.
-    private func render(_ goal: GoalID, role: Role, step: StepRecord, extra: [String: String]) -> String {
+    /// A call's prompts: the role's frame around the step's task, with its inputs, feedback and `extra` values,
+    /// once in the chat frame and, when the plan has the role's completion frame, once in that (with its stop
+    /// strings). Both travel with the call; the lease picks one for the drone's model (`TaskInput.choosing`).
+    private func render(_ goal: GoalID, role: Role, step: StepRecord, extra: [String: String]) -> (chat: String, completion: CompletionPrompt?) {
         let plan = goals[goal]!.plan!
         var values = ["goal": plan.goal, "feedback": "", "inputs": "", "candidate": "", "candidates": ""]
         var inputs = ""
@@ -127,7 +130,11 @@ extension ControlState {
         }
         values["task"] = PromptTemplate.render(step.spec.prompt ?? "{{goal}}", values)
         values.merge(extra) { _, b in b }
-        return PromptTemplate.render(plan.prompts[role.rawValue] ?? "{{task}}", values)
+        let chat = PromptTemplate.render(plan.prompts[role.rawValue] ?? "{{task}}", values)
+        // Frames were checked at submission; a header that no longer parses (it cannot) would leave chat only.
+        guard let frame = plan.prompts[PromptFrame.key(role, .completion)],
+              case .success(let parsed) = PromptFrame.completion(frame) else { return (chat, nil) }
+        return (chat, CompletionPrompt(prompt: PromptTemplate.render(parsed.template, values), stop: parsed.stop))
     }
 
     // MARK: Progress
@@ -263,8 +270,8 @@ extension ControlState {
             let prompt = render(goal, role: .critique, step: step, extra: ["candidate": tasks[c.task]?.result?.output ?? ""])
             for k in 0..<spec.criticsPerCandidate {
                 let (kind, input) = Self.call(program: spec.criticExec, env: ["HIVE_ROUND": String(step.round), "HIVE_CRITIC": String(k)],
-                                              model: TaskInput(prompt: prompt, maxTokens: 200, temperature: 0.2, seed: 7 + k,
-                                                               jsonSchema: CritiqueVerdict.schema))
+                                              model: TaskInput(prompt: prompt.chat, maxTokens: 200, temperature: 0.2, seed: 7 + k,
+                                                               jsonSchema: CritiqueVerdict.schema, completion: prompt.completion))
                 ids.append(addCall(goal, i, kind: kind, role: .critique, tier: spec.criticTier, input: input,
                                    candidate: c.task, avoid: author, at: at))
             }
@@ -316,8 +323,8 @@ extension ControlState {
         }.joined(separator: "\n\n")
         let prompt = render(goal, role: .integrate, step: step, extra: ["candidates": list + "\n"])
         let (kind, input) = Self.call(program: step.spec.integratorExec, env: ["HIVE_ROUND": String(step.round)],
-                                      model: TaskInput(prompt: prompt, maxTokens: step.spec.tokens, temperature: 0.3, seed: 11,
-                                                       jsonSchema: step.spec.jsonSchema))
+                                      model: TaskInput(prompt: prompt.chat, maxTokens: step.spec.tokens, temperature: 0.3, seed: 11,
+                                                       jsonSchema: step.spec.jsonSchema, completion: prompt.completion))
         let id = addCall(goal, i, kind: kind, role: .integrate, tier: step.spec.integratorTier ?? TierRequirement(.core),
                          input: input, at: at)
         goals[goal]!.plan!.steps[i].shortlist = chosen.map { step.candidates[$0].task }

@@ -351,8 +351,10 @@ public final class ControlState {
                                                 tier: tier == .core || budget?.maxTokensByTier != nil ? tier : nil,
                                                 cost: budget?.maxCost != nil ? drones[drone].flatMap { worstCost(t, on: $0) } : nil)
             apply(event)
+            // The drone's model decides which rendering of a model call it gets (a plan renders both at fork time).
+            let input = t.input?.completion == nil ? t.input : t.input?.choosing(drones[drone]?.promptFormat ?? .chat)
             out.append((event, Assignment(task: t.id, goal: t.goal, attempt: attempt, token: tok, kind: t.kind,
-                                          input: t.input, index: t.index, timeoutMillis: t.timeoutMillis), drone))
+                                          input: input, index: t.index, timeoutMillis: t.timeoutMillis), drone))
             free -= 1
         }
         for e in skipped { queue.push(e) }
@@ -552,6 +554,7 @@ public final class ControlState {
         var d = DroneRecord(id: h.drone, name: h.name, tier: h.tier, slots: h.slots, capabilities: Set(h.capabilities),
                             host: h.host, lastSeen: now)
         d.model = h.models?.first?.name ?? h.capabilities.first { $0.hasPrefix("model:") }.map { String($0.dropFirst(6)) }
+        d.promptFormat = h.models?.first?.promptFormat ?? .chat
         d.instance = h.instance
         var events: [JournalEvent] = []
         if let old = drones[h.drone] {

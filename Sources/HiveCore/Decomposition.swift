@@ -40,7 +40,20 @@ public struct Decomposition: Codable, Sendable, Equatable {
                 return .failure(.init("subtask \(i + 1) asks for \(s.candidates) candidates; 1 to 5 are allowed"))
             }
         }
-        return .success(d)
+        // Small models repeat themselves inside the grammar (a base model copies its pattern until maxItems): the
+        // same subtask twice is one step, with the most candidates asked for, not the same work done twice.
+        var merged = Decomposition(subtasks: [])
+        var index: [String: Int] = [:]
+        for s in d.subtasks {
+            let key = JoinPolicy.normalize(s.task)
+            if let i = index[key] {
+                merged.subtasks[i].candidates = max(merged.subtasks[i].candidates, s.candidates)
+            } else {
+                index[key] = merged.subtasks.count
+                merged.subtasks.append(s)
+            }
+        }
+        return .success(merged)
     }
 }
 

@@ -161,6 +161,12 @@ extension TaskInput {
         w.optional("fuel", fuel)
         w.optional("memory_mb", memoryMiB)
         if let scratch { w.field("scratch", scratch) }
+        if let completion {
+            w.key("completion"); w.beginObject()
+            w.field("prompt", completion.prompt)
+            if let stop = completion.stop { w.field("stop", stop) }
+            w.endObject()
+        }
         w.endObject()
     }
 }

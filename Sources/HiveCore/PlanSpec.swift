@@ -199,8 +199,9 @@ public struct PlanSpec: Codable, Sendable, Equatable {
     /// The step whose output answers the goal (default: the last).
     public var output: String?
     public var architect: ArchitectSpec?
-    /// Role frames (`explore`, `critique`, `integrate`, `decompose`); honeycombd fills the missing ones from its
-    /// prompts directory at submission, so the journal holds the exact text every call was rendered from.
+    /// Role frames (`explore`, `critique`, `integrate`, `decompose`, each optionally with a `ROLE.completion`
+    /// variant for base models: `PromptFrame`); honeycombd fills the missing ones from its prompts directory at
+    /// submission, so the journal holds the exact text every call was rendered from.
     public var prompts: [String: String]?
 
     public init(goal: String, steps: [StepSpec]? = nil, output: String? = nil, architect: ArchitectSpec? = nil,

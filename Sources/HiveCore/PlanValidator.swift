@@ -29,11 +29,14 @@ public enum PlanValidator {
             if let e = a.exec, e.command == nil { return "architect.exec needs a command" }
         }
         for role in plan.rolesUsed.sorted(by: { $0.rawValue < $1.rawValue }) where role != .verify {
-            guard let frame = plan.prompts?[role.rawValue] else {
+            // Chat frames are required (API drones and instruct models take them); completion frames are optional:
+            // a completion model without one gets the chat rendering as plain text.
+            guard plan.prompts?[role.rawValue] != nil else {
                 return "no prompt frame for role '\(role.rawValue)' (honeycombd reads them from its prompts directory, Config/prompts/\(role.rawValue).txt)"
             }
-            if frame.contains("{{steps.") { return "the \(role.rawValue) frame uses {{steps.ID}}; frames take {{inputs}}, step prompts name steps" }
-            if let why = PromptTemplate.problem(in: frame, steps: []) { return "the \(role.rawValue) frame: \(why)" }
+        }
+        for (key, frame) in (plan.prompts ?? [:]).sorted(by: { $0.key < $1.key }) {
+            if let why = PromptFrame.problem(key: key, text: frame) { return "the \(key.prefix(64)) frame: \(why)" }
         }
         return nil
     }

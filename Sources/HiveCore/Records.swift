@@ -70,9 +70,16 @@ public struct ModelDescriptor: Codable, Sendable, Equatable {
     public var description: String
     public var contextLength: Int
     public var sha256: String
+    /// Whether the GGUF carries a chat template (instruct models do; base models usually do not).
+    public var chatTemplate: Bool?
+    /// How the drone prompts it (`--prompt-format`; auto: chat when it has a template), so honeycombd sends
+    /// completion-model drones the completion rendering of plan calls. Absent (older drones): chat.
+    public var promptFormat: PromptFormat?
 
     public init(name: String, architecture: String, parameters: UInt64, sizeBytes: UInt64, description: String,
-                contextLength: Int, sha256: String) {
+                contextLength: Int, sha256: String, chatTemplate: Bool? = nil, promptFormat: PromptFormat? = nil) {
+        self.chatTemplate = chatTemplate
+        self.promptFormat = promptFormat
         self.name = name
         self.architecture = architecture
         self.parameters = parameters
@@ -85,6 +92,7 @@ public struct ModelDescriptor: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, architecture, parameters, description, sha256
         case sizeBytes = "size_bytes", contextLength = "context_length"
+        case chatTemplate = "chat_template", promptFormat = "prompt_format"
     }
 }
 
@@ -261,6 +269,9 @@ public struct DroneRecord: Codable, Sendable {
     public var running: Set<TaskID> = []
     /// The model it serves (its first model descriptor, or an API drone's `model:` capability), for prices.
     public var model: String?
+    /// How its model is prompted (its first model's `prompt_format`; chat for API drones and older drones): the
+    /// lease sends it the matching rendering of a call (`TaskInput.choosing`).
+    public var promptFormat: PromptFormat = .chat
     public var completed = 0
     public var failed = 0
     /// Slots its last heartbeat showed busy with work not leased to it here (e.g. leases voided by a restart of

@@ -55,6 +55,10 @@ public struct SpecCheck {
         try number("top_p", i.topP, SpecLimits.topP)
         try int("seed", i.seed, SpecLimits.seed)
         try texts("stop", i.stop, count: SpecLimits.stops, each: SpecLimits.stopBytes)
+        if let c = i.completion {
+            try text("completion.prompt", c.prompt, max: SpecLimits.promptBytes)
+            try texts("completion.stop", c.stop, count: SpecLimits.stops, each: SpecLimits.stopBytes)
+        }
         try text("json_schema", i.jsonSchema, max: SpecLimits.jsonSchemaBytes)
         try text("module", i.module, max: SpecLimits.moduleBytes)
         try int("fuel", i.fuel, SpecLimits.fuel)

@@ -21,6 +21,9 @@ public struct TaskInput: Codable, Sendable, Equatable {
     /// Model tasks: the output must be a JSON object (`json`), or match this JSON Schema (`json_schema`, as text).
     public var json: Bool?
     public var jsonSchema: String?
+    /// Model tasks: the call's rendering for completion (base) models, chosen over `prompt` when the call is
+    /// leased to one (`choosing(_:)`); plans fill it from their `ROLE.completion` frames.
+    public var completion: CompletionPrompt?
     /// WebAssembly tasks: the module's SHA-256 (hex, as `hive module add` printed it), the instruction budget and
     /// the memory cap in MiB. `stdin`, `args` and `env` are the module's.
     public var module: String?
@@ -33,7 +36,8 @@ public struct TaskInput: Codable, Sendable, Equatable {
                 sleepMillis: Int? = nil, text: String? = nil, prompt: String? = nil, system: String? = nil,
                 chat: Bool? = nil, maxTokens: Int? = nil, temperature: Double? = nil, topK: Int? = nil,
                 topP: Double? = nil, seed: Int? = nil, stop: [String]? = nil, json: Bool? = nil, jsonSchema: String? = nil,
-                module: String? = nil, fuel: Int? = nil, memoryMiB: Int? = nil) {
+                module: String? = nil, fuel: Int? = nil, memoryMiB: Int? = nil, completion: CompletionPrompt? = nil) {
+        self.completion = completion
         self.module = module
         self.fuel = fuel
         self.memoryMiB = memoryMiB
@@ -57,7 +61,7 @@ public struct TaskInput: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json, module, fuel, scratch
+        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json, module, fuel, scratch, completion
         case sleepMillis = "sleep_ms", maxTokens = "max_tokens", topK = "top_k", topP = "top_p", jsonSchema = "json_schema"
         case memoryMiB = "memory_mb"
     }
@@ -118,7 +122,10 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public static func worstCaseTokens(kind: String, input: TaskInput?) -> Int? {
         guard kind == "model" else { return 0 }
         guard let limit = input?.maxTokens else { return nil }
-        return (input?.prompt?.utf8.count ?? 0) + (input?.system?.utf8.count ?? 0) + 64 + max(1, limit)
+        // The larger of the two renderings: which one runs is only known when a drone is picked.
+        let chat = (input?.prompt?.utf8.count ?? 0) + (input?.system?.utf8.count ?? 0)
+        let prompt = max(chat, input?.completion?.prompt.utf8.count ?? 0)
+        return prompt + 64 + max(1, limit)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -13,7 +13,8 @@ import NATSClient
 let usage = """
     usage: drone [--honeycomb URLS] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
                  [--tier edge|worker|core] [--name NAME] [--slots N]
-                 [--allow-exec /path/a,/path/b] [--side-effects /path/a] [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N]]
+                 [--allow-exec /path/a,/path/b] [--side-effects /path/a]
+                 [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N] [--prompt-format auto|chat|completion]]
                  [--api openai|anthropic --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]
                   [--api-stream]]
                  [--max-task-ms N] [--max-output-bytes N]
@@ -43,6 +44,9 @@ let usage = """
       --ctx N              context length per slot (default 2048)
       --threads N          threads per generation (default: CPU cores)
       --gpu-layers N       layers to offload when llama.cpp was built with a GPU backend (default 0)
+      --prompt-format F    how the model is prompted: chat (through its chat template: instruct models),
+                           completion (text continued as given: base models; plan calls get few-shot frames)
+                           or auto (default: chat when the GGUF has a chat template)
       --api openai|anthropic  serve model tasks through an external API instead: OpenAI-compatible
                            chat completions, or Anthropic's Messages API
       --base-url URL       the API's base URL (…/v1/chat/completions or …/v1/messages is appended)
@@ -91,6 +95,8 @@ var modelPath: String?
 var contextLength = 2048
 var threads = Int32(ProcessInfo.processInfo.activeProcessorCount)
 var gpuLayers: Int32 = 0
+var promptFormat: PromptFormat?  // nil: auto
+var promptFormatGiven = false
 var api: String?
 var baseURL: String?
 var apiModel: String?
@@ -161,6 +167,13 @@ while i < args.count {
     case "--model": modelPath = value()
     case "--ctx": contextLength = number(16...(1 << 22), "tokens")
     case "--threads": threads = number(1...1024)
+    case "--prompt-format":
+        let f = value()
+        if f == "auto" { promptFormat = nil } else {
+            guard let parsed = PromptFormat(rawValue: f) else { fail("--prompt-format takes auto, chat or completion, not '\(f)'") }
+            promptFormat = parsed
+        }
+        promptFormatGiven = true
     case "--gpu-layers":
         guard let n = Int32(value()) else { fail("--gpu-layers takes a number") }
         gpuLayers = n
@@ -194,16 +207,27 @@ var backends: [any Backend] = [
     ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits, environment: ExecEnvironmentPolicy(allowed: execEnvAllowed)),
     NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits),
 ]
+if promptFormatGiven && modelPath == nil { fail("--prompt-format needs --model: it says how that model is prompted") }
 var loadedModel: LlamaModel?
 if let modelPath {
+    // Checked before llama.cpp maps the file: a model that cannot fit fails here with the numbers, not later as
+    // an OOM kill in the middle of a task.
+    if let size = ModelMemory.fileSize(modelPath), let why = ModelMemory.current().problem(path: modelPath, bytes: size) {
+        fail(why, code: 69)
+    }
     do {
         // Joins without waiting for the model's SHA-256 (a full read of the file); it is announced when ready.
         let model = try LlamaModel(path: modelPath, gpuLayers: gpuLayers, hashFile: false)
+        if promptFormat == .chat && !model.hasChatTemplate {
+            fail("--prompt-format chat needs a chat template, and \(modelPath) has none (a base model): use completion or auto", code: 65)
+        }
         loadedModel = model
-        backends.append(LlamaBackend(model: model, contextLength: contextLength, threads: threads))
+        let backend = LlamaBackend(model: model, contextLength: contextLength, threads: threads, promptFormat: promptFormat)
+        backends.append(backend)
         let d = model.descriptor
         Log("drone").info("model_loaded", ["name": d.name, "arch": d.architecture, "params": d.parameters,
-                                           "desc": d.description, "context": d.contextLength])
+                                           "desc": d.description, "context": d.contextLength,
+                                           "chat_template": model.hasChatTemplate, "prompt_format": backend.promptFormat.rawValue])
     } catch {
         fail("\(error)", code: 65)
     }

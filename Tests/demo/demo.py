@@ -1,15 +1,24 @@
 #!/usr/bin/env python3
-"""`make demo`: honeycombd on the embedded defaults, drones of each tier, a goal forked across them, the result.
+"""`make demo`: honeycombd on the embedded defaults, drones of each tier serving a real model, goals forked across
+them, the results.
 
-Everything runs on loopback from the release binaries, with the journal in a temporary directory.
+Everything runs on loopback from the release binaries, with the journal in a temporary directory. The model is
+Gemma 3 270M (base; `make model` fetches it) unless MODEL= names another GGUF.
 """
-import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile
+import argparse, json, os, shlex, shutil, signal, socket, subprocess, sys, tempfile
+
+GEMMA = os.path.join(os.path.expanduser("~"), ".cache", "hive", "models", "gemma-3-270m-q4_k_m.gguf")
+# A few-shot completion prompt: a base model continues the pattern, and the answer ends at the line's end.
+CAPITALS = ("Q: What is the capital of Italy?\nA: Rome\n\n"
+            "Q: What is the capital of Japan?\nA: Tokyo\n\n"
+            "Q: What is the capital of France?\nA:")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
-    ap.add_argument("--model", help="an instruct GGUF of your own for every drone (default: a generated test model)")
+    ap.add_argument("--model", help=f"the GGUF every drone serves (default: {GEMMA} when make model has fetched it, "
+                                    "else a generated random-weight test model)")
     args = ap.parse_args()
     bin_ = lambda name: os.path.join(args.bin, name)
 
@@ -35,16 +44,16 @@ def main():
                 print("  " + line.strip())
                 return p
 
-    def hive(*a):
+    def hive(*a, timeout=120):
         cmd = [bin_("hive"), *a, "--honeycomb", url]
-        print("\n$ hive " + " ".join(a))
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        print("\n$ hive " + " ".join(json.dumps(x) if "\n" in x else shlex.quote(x) for x in a))
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         print("  " + (r.stdout + r.stderr).strip().replace("\n", "\n  "))
         return r
 
-    # Every drone serves a model: yours with MODEL=path.gguf, else a generated one when PyPI's gguf is installed
-    # (random weights: its text is noise, but every call really runs through llama.cpp).
-    model = args.model
+    # Every drone serves a real model: MODEL=path.gguf, else Gemma 3 270M (make demo fetches it first). Run by
+    # hand without either, it falls back to a generated random-weight model: noise, but the same machinery.
+    model = args.model or (GEMMA if os.path.exists(GEMMA) else None)
     if not model:
         try:
             import gguf  # noqa: F401
@@ -53,15 +62,20 @@ def main():
                             model], check=True)
         except ImportError:
             pass
-    own_model = bool(args.model)
+    real = model is not None and not model.startswith(data)
     root = os.path.join(os.path.dirname(__file__), "..", "..")
     try:
         http_port = free_port()
-        start([bin_("honeycombd"), "--listen", f"127.0.0.1:{port}", "--data", data, "--http", f"127.0.0.1:{http_port}",
-               "--prompts", os.path.join(root, "Config", "prompts")], "event=bus_connected")
+        # A real model on a 2-core machine writes an architect's JSON plan (every token checked against the grammar
+        # over Gemma's 262,144-token vocabulary) in tens of seconds: calls get 5 minutes instead of 1.
+        config = os.path.join(data, "honeycombd.json")
+        with open(config, "w") as f:
+            json.dump({"task_timeout_ms": 300000}, f)
+        start([bin_("honeycombd"), "--config", config, "--listen", f"127.0.0.1:{port}", "--data", data,
+               "--http", f"127.0.0.1:{http_port}", "--prompts", os.path.join(root, "Config", "prompts")], "event=bus_connected")
         print(f"  (the Beekeeper dashboard is at http://127.0.0.1:{http_port}/ while the demo runs)")
         for tier, slots in (("edge", 2), ("worker", 2), ("core", 1)):
-            extra = ["--model", model, "--ctx", "4096" if own_model else "2048"] if model else []
+            extra = ["--model", model, "--ctx", "4096" if real else "2048"] if model else []
             start([bin_("drone"), "--honeycomb", url, "--tier", tier, "--name", f"{tier}-1", "--slots", str(slots),
                    "--allow-exec", "/bin/sh", *extra], "event=joined")
         hive("drones")
@@ -75,11 +89,16 @@ def main():
         if v.returncode != 0:
             sys.exit(v.returncode)
         if model:
+            # One prompt as given: a base model continues the few-shot pattern (greedy), a chat model answers it.
+            p = hive("submit", "--prompt", CAPITALS, "--temperature", "0", "--max-tokens", "8", "--stop", "\n", "--wait")
+            if p.returncode != 0:
+                sys.exit(p.returncode)
             # The real job: a goal in words. The architect (core) plans it as JSON constrained to the plan schema,
             # edge drones explore each subtask twice, a worker critic scores every candidate, the core integrates.
+            # Each call is rendered with the frame for the drone's model: few-shot completion frames for a base model.
             m = hive("submit", "Plan a weekend workshop that teaches six people to keep bees", "--tier", "edge",
-                     "--critic-tier", "worker", "--n", "2", "--max-tokens", "256" if own_model else "32",
-                     "--max-core-calls", "4", "--wait")
+                     "--critic-tier", "worker", "--n", "2", "--max-tokens", "64" if real else "32",
+                     "--max-core-calls", "4", "--wait", "--wait-timeout", "900", timeout=960)
             if m.returncode != 0:
                 sys.exit(m.returncode)
         hive("goals")
@@ -93,11 +112,17 @@ def main():
     print("\nThe first goal forked 12 exec tasks over the drones (each sees HIVE_TASK_INDEX) and joined them; the")
     print("second had five solvers vote on one answer (one of them careless).")
     if model:
-        print("The third was a goal in words: the core drone's architect wrote the plan, edge drones explored each")
-        print("subtask, a worker judged every candidate (the * marks the one used), the core integrated; the ledger")
-        print("shows the core tier's share of the calls." + ("" if own_model else " The generated model writes noise:"))
-        if not own_model:
-            print("run `make demo MODEL=path/to/instruct.gguf` to see the same machinery with a real model.")
+        name = os.path.basename(model)
+        print(f"The third was one prompt to {name} as given (its usage line: real prompt and generated tokens).")
+        print("The fourth was a goal in words: the core drone's architect wrote the plan (JSON, constrained by a grammar),")
+        print("edge drones explored each subtask, a worker judged every candidate (the * marks the one used), the core")
+        print("integrated; the ledger shows the tokens spent and the core tier's share of the calls.")
+        if real and model == GEMMA:
+            print("The model is Gemma 3 270M by Google (base, Q4_K_M), used under the Gemma terms (saved beside it in")
+            print(f"{os.path.dirname(GEMMA)}). A base model this small writes plausible text, not good plans:")
+            print("the machinery is the point; `make demo MODEL=path/to/model.gguf` runs it with another model.")
+        elif not real:
+            print("The generated model writes noise: `make model` fetches Gemma 3 270M, which `make demo` uses.")
     print("The trace shows the first goal's twelve tasks running side by side on the drones (hive trace; the same")
     print("spans go to an OpenTelemetry collector with --otlp). Every state change went through the journal.")
     print("Plans of your own: Docs/PLANS.md; running a hive for real: Docs/OPERATIONS.md.")

@@ -8,6 +8,7 @@ sampling, stopping, usage and determinism, never golden text.
 
     python3 Tests/models/make_test_model.py OUT.gguf                  # tiny: 64 wide, 2 layers, 0.7 MB
     python3 Tests/models/make_test_model.py OUT.gguf --size bench     # tens of MB, for speed figures
+    python3 Tests/models/make_test_model.py OUT.gguf --base           # no chat template, like a base model
 """
 import argparse
 import string
@@ -54,7 +55,7 @@ def vocabulary(n_vocab):
     return tokens, scores, types
 
 
-def write(path, size, seed):
+def write(path, size, seed, chat_template=True):
     n_embd, n_layer, n_head, n_ff, n_vocab, n_ctx, dtype = SIZES[size]
     rng = np.random.default_rng(seed)
     w = gguf.GGUFWriter(path, "llama")
@@ -77,7 +78,8 @@ def write(path, size, seed):
     w.add_bos_token_id(1)
     w.add_eos_token_id(2)
     w.add_add_bos_token(True)
-    w.add_chat_template(CHATML)
+    if chat_template:
+        w.add_chat_template(CHATML)
 
     def t(name, *shape, scale=0.08):
         w.add_tensor(name, (rng.standard_normal(shape) * scale).astype(dtype))
@@ -107,5 +109,6 @@ if __name__ == "__main__":
     ap.add_argument("out")
     ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--base", action="store_true", help="no chat template (drones then prompt it as a completion model)")
     a = ap.parse_args()
-    write(a.out, a.size, a.seed)
+    write(a.out, a.size, a.seed, chat_template=not a.base)
