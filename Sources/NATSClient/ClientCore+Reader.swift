@@ -45,13 +45,7 @@ extension ClientCore: ServerOpHandler {
             } else if ready > 0 && fds[0].revents != 0 {
                 let n = recv(current, buffer.baseAddress, buffer.count, 0)
                 if n > 0 {
-                    defer { pushDeliveries() }
-                    do {
-                        try parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), handler: self)
-                    } catch {
-                        emit(.error("unparseable data from the server (\(error)); reconnecting"))
-                        disconnect(reason: "protocol error from server")
-                    }
+                    consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 } else if n == 0 || (hive_errno() != EINTR && hive_errno() != EAGAIN) {
                     disconnect(reason: n == 0 ? "server closed the connection" : ClientSocket.errnoText())
                 }
@@ -64,6 +58,21 @@ extension ClientCore: ServerOpHandler {
                 fd = -1
                 session = nil
             }
+        }
+    }
+
+    /// Parses what one read brought (plain or decrypted) and hands the deliveries on; an unparseable stream drops
+    /// the connection (the reader reconnects). False then.
+    @discardableResult
+    func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        defer { pushDeliveries() }
+        do {
+            try parser.parse(bytes, handler: self)
+            return true
+        } catch {
+            emit(.error("unparseable data from the server (\(error)); reconnecting"))
+            disconnect(reason: "protocol error from server")
+            return false
         }
     }
 

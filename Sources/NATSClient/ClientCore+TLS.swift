@@ -93,16 +93,7 @@ extension ClientCore {
             guard case .bytes(let n) = outcome else { break }
             filled += n
         }
-        if filled > 0 {
-            defer { pushDeliveries() }
-            do {
-                try parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), handler: self)
-            } catch {
-                emit(.error("unparseable data from the server (\(error)); reconnecting"))
-                disconnect(reason: "protocol error from server")
-                return .waitReadable
-            }
-        }
+        if filled > 0 && !consume(UnsafeRawBufferPointer(rebasing: buffer[0..<filled])) { return .waitReadable }
         switch outcome {
         case .bytes: return .readAgain
         case .wantRead: return .waitReadable

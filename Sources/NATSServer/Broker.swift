@@ -96,8 +96,8 @@ public final class Broker: Sendable {
         }
         let (server, client) = (fds[0], fds[1])
         Syscall.setNonBlocking(server)
-        let loop = loops[Int(shared.newConnectionID() % UInt64(loops.count))]
         let id = shared.newConnectionID()
+        let loop = loops[Int(id % UInt64(loops.count))]
         shared.stats.connections.add(1, ordering: .relaxed)
         shared.stats.totalConnections.add(1, ordering: .relaxed)
         loop.post { loop.adopt(fd: server, id: id, ip: "in-process", inProcess: true) }

@@ -1,7 +1,7 @@
 """TLS on the bus with real processes: honeycombd serving TLS (its embedded broker) or using a TLS nats-server
 (--nats tls://…), drones and the hive CLI with --tls-ca (and client certificates for mutual TLS), refusals that
 name the certificate problem, and a certificate re-issued and reloaded on SIGHUP."""
-import json, os, shlex, signal, socket, ssl, subprocess, time
+import json, os, shlex, signal, socket, ssl, subprocess
 
 import pytest
 
@@ -87,15 +87,6 @@ def ping(s, f, connect=None):
         if line == b"PONG\r\n":
             return
         assert not line.startswith(b"-ERR"), line
-
-
-def wait_until(condition, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 # --- The embedded broker serving TLS (these need the broker's TLS: branch tls-broker) -------------------------
