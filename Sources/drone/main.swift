@@ -33,7 +33,7 @@ let usage = """
       --side-effects PATHS allowed executables whose tasks change the world (comma-separated): honeycombd holds
                            each such task in awaiting_approval until an operator runs hive approve (or denies it)
       --model PATH.gguf    serve model tasks (prompts) with this GGUF through llama.cpp (loaded once, shared by every slot)
-      --ctx N              context length per slot (default 2048)
+      --ctx N              context length per task (default 2048); the model's one context holds slots × N
       --threads N          threads per generation (default: CPU cores)
       --gpu-layers N       layers to offload when llama.cpp was built with a GPU backend (default 0)
       --api openai|anthropic  serve model tasks through an external API instead: OpenAI-compatible
@@ -183,10 +183,13 @@ if let modelPath {
         // Joins without waiting for the model's SHA-256 (a full read of the file); it is announced when ready.
         let model = try LlamaModel(path: modelPath, gpuLayers: gpuLayers, hashFile: false)
         loadedModel = model
-        backends.append(LlamaBackend(model: model, contextLength: contextLength, threads: threads))
+        // One context for the model, a sequence per slot (continuous batching; see LlamaEngine).
+        let backend = try LlamaBackend(model: model, contextLength: contextLength, threads: threads, sequences: slots)
+        backends.append(backend)
         let d = model.descriptor
         Log("drone").info("model_loaded", ["name": d.name, "arch": d.architecture, "params": d.parameters,
-                                           "desc": d.description, "context": d.contextLength])
+                                           "desc": d.description, "context": d.contextLength,
+                                           "sequences": backend.engine.sequences, "ctx_per_sequence": backend.engine.contextLength])
     } catch {
         fail("\(error)", code: 65)
     }
