@@ -95,10 +95,11 @@ test-compat: debug
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
 ## control plane, the drone's llama path vs llama.cpp's llama-bench, cognition, WebAssembly, HTTP (needs wrk:
 ## apt-get install wrk).
-bench: build llama-bench
+bench: build llama-bench llama-batched-bench model
 	$(PYTHON) Tests/bench/broker_bench.py --hive $(RELEASE)/hive --honeycombd $(RELEASE)/honeycombd
 	$(PYTHON) Tests/bench/control_bench.py --bin $(RELEASE)
-	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH)
+	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH) \
+	    --llama-batched-bench $(LLAMA_BATCHED_BENCH) --gemma $(GEMMA)
 	$(PYTHON) Tests/bench/cognition_bench.py --bin $(RELEASE)
 	$(PYTHON) Tests/bench/wasm_bench.py --hive $(RELEASE)/hive
 	$(PYTHON) Tests/bench/http_bench.py --bin $(RELEASE)

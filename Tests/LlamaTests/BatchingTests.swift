@@ -1,3 +1,4 @@
+import CLlama
 import Foundation
 @testable import Llama
 import Synchronization
@@ -207,5 +208,45 @@ final class TaskBox: Sendable {
     func value() async throws -> Generation {
         let t = try #require(task.withLock { $0 })
         return try await t.value
+    }
+}
+
+/// The sampled path's shortcut: the chain run on the top-k logits picks what it picks on the whole vocabulary.
+@Suite struct TokenSamplerTests {
+    @Test func largestKeepsTheKBestInOrderWithTiesByToken() {
+        var values: [Float] = (0..<300).map { Float(($0 * 7919) % 101) }  // many ties
+        values[17] = .infinity
+        var out: [llama_token_data] = []
+        TokenSampler.largest(12, of: values, count: values.count, into: &out)
+        let expected = values.enumerated().sorted { $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset }
+            .prefix(12).map { Int32($0.offset) }
+        #expect(out.map(\.id) == expected)
+        #expect(TokenSampler.argmax(values, count: values.count) == 17)
+    }
+
+    @Test func prefilteredChainsSampleWhatTheFullChainSamples() throws {
+        let model = TestModel.model
+        var cp = llama_context_default_params()
+        cp.n_ctx = 64
+        cp.n_threads = 1
+        cp.n_threads_batch = 1
+        let ctx = try #require(llama_init_from_model(model.model, cp))
+        defer { llama_free(ctx) }
+        var tokens = try model.tokenize("the hive and the drone")
+        let rc = tokens.withUnsafeMutableBufferPointer { llama_decode(ctx, llama_batch_get_one($0.baseAddress, Int32($0.count))) }
+        try #require(rc == 0)
+        for (seed, k, temperature) in [(1, 40, 0.8), (2, 5, 1.5), (3, 200, 0.3)] as [(UInt32, Int32, Float)] {
+            var p = SamplingParams()
+            p.seed = seed
+            p.topK = k
+            p.temperature = temperature
+            let fast = try TokenSampler(p, vocab: model.vocab)
+            let full = try TokenSampler(p, vocab: model.vocab, prefilter: false)
+            // The same logits sampled repeatedly: both chains' random streams advance in step.
+            let a = (0..<50).map { _ in fast.sample(ctx, index: -1, vocabularySize: model.vocabularySize) }
+            let b = (0..<50).map { _ in full.sample(ctx, index: -1, vocabularySize: model.vocabularySize) }
+            #expect(a == b, "seed \(seed), top-k \(k)")
+            #expect(Set(a).count > 1, "the draw varies")
+        }
     }
 }
