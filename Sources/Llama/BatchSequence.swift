@@ -1,7 +1,8 @@
 /// A request while it holds one of the engine's llama.cpp sequence ids: its prompt's progress into the KV cache,
 /// the token it sampled but has not decoded yet, its text and timings. Engine thread only.
 final class BatchSequence {
-    let id: Int32
+    /// The llama.cpp sequence id (changes when the engine compacts ids).
+    var id: Int32
     let request: EngineRequest
     /// Tokens whose KV this sequence holds, at positions 0..<cached.count (prompt first, then generated tokens).
     var cached: [Int32] = []
@@ -41,6 +42,9 @@ final class BatchSequence {
 
 /// Which sequence a prefilling one can copy its prompt's KV from, and whether it should wait for one that is
 /// still evaluating the same prefix. Pure functions over token arrays (the engine applies the copies).
+///
+/// Each sequence has its own KV stream (see `LlamaEngine`), so a copy duplicates the donor's whole cache: it is
+/// made once, when the donor holds all of the prefix it ever will, and only when it saves enough evaluation.
 enum PrefixSharing {
     /// Length of the common prefix of `a` and `b`.
     static func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
@@ -50,26 +54,28 @@ enum PrefixSharing {
         return i
     }
 
-    /// What a prefilling sequence `reader` (prompt `prompt`, `have` tokens cached) can take from `donor`, whose
-    /// cache holds `donorCached` and whose last decode output logits for `donorOutput` (a position), if any.
+    /// What a prefilling sequence can take from a donor.
     enum Take: Equatable {
-        /// Nothing worth copying.
+        /// Nothing worth copying (yet).
         case nothing
-        /// Copy positions have..<upTo; the reader evaluates the rest of its prompt itself (at least its last token:
+        /// Copy positions 0..<upTo; the reader evaluates the rest of its prompt itself (at least its last token:
         /// it needs logits of its own).
         case prefix(upTo: Int)
         /// The donor's cache holds the whole prompt and its last logits are for the prompt's last token: copy it
-        /// all and sample the first token from those logits, evaluating nothing.
+        /// and sample the first token from those logits, evaluating nothing.
         case whole
     }
 
-    /// The least worth sharing short of a whole prompt: fewer tokens cost less to evaluate than a step spent
-    /// waiting for them, and every prompt shares its BOS with every other.
-    static let minimumShare = 16
+    /// The least worth sharing short of a whole prompt: evaluating fewer tokens costs less than copying a cache,
+    /// and every prompt shares its BOS with every other.
+    static let minimumShare = 32
 
-    static func take(prompt: [Int32], have: Int, donorCached: [Int32], donorOutput: Int?) -> Take {
+    /// For a reader with `prompt`, `have` tokens of it cached, and a donor that holds `donorCached`, is evaluating
+    /// (or has evaluated) `donorPrompt`, and whose last decode produced logits for position `donorOutput`.
+    static func take(prompt: [Int32], have: Int, donorCached: [Int32], donorPrompt: [Int32], donorOutput: Int?) -> Take {
         let common = commonPrefix(donorCached, prompt)
         if common == prompt.count, donorOutput == prompt.count - 1 { return .whole }
+        if donorCached.count < donorPrompt.count && commonPrefix(donorPrompt, prompt) > common { return .nothing }
         let upTo = min(common, prompt.count - 1)
         return worthSharing(upTo: upTo, have: have, wholePrompt: common == prompt.count) ? .prefix(upTo: upTo) : .nothing
     }

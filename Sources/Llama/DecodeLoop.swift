@@ -7,8 +7,12 @@ import CLlama
 /// when something is, so a long prompt delays running sequences by one chunk per step instead of its whole
 /// length). Requests join between steps when a sequence id is free and leave the moment they end: their KV
 /// cells are removed (`llama_memory_seq_rm`) before their task is resumed. A prompt that shares a prefix with a
-/// sequence already in the cache copies that KV (`llama_memory_seq_cp`, a metadata update in a unified cache)
-/// instead of evaluating it again; identical prompts waiting together cost one evaluation.
+/// sequence already in the cache copies that KV (`llama_memory_seq_cp`) instead of evaluating it again;
+/// identical prompts waiting together cost one evaluation.
+///
+/// Sequence ids are kept dense (the lowest free id is taken; when a sequence leaves, the highest one moves into
+/// its hole) and the batch is laid out in id order: llama.cpp splits a batch over per-sequence KV streams into
+/// ubatches of consecutive sequence ids, so a gap would cost a second pass over the weights every step.
 final class DecodeLoop: @unchecked Sendable {
     private let model: LlamaModel
     private let ctx: OpaquePointer
@@ -20,6 +24,7 @@ final class DecodeLoop: @unchecked Sendable {
     private let promptChunk: Int
     private let vocabularySize: Int
     private var batch: llama_batch
+    /// Free sequence ids, highest first (`popLast` takes the lowest).
     private var freeIDs: [Int32]
     private var waiting: [EngineRequest] = []
     /// In admission order: earlier sequences evaluate shared prefixes, later ones copy them.
@@ -57,7 +62,7 @@ final class DecodeLoop: @unchecked Sendable {
     }
 
     private func step() {
-        let now = monotonicMillis()
+        let start = monotonicMillis()
         waiting.removeAll { request in
             guard request.isCancelled else { return false }
             request.finishCancelledUnstarted()
@@ -67,75 +72,88 @@ final class DecodeLoop: @unchecked Sendable {
         for s in active where s.end == nil && s.request.isCancelled { s.end = .success("cancelled") }
         retireEnded()
         while !waiting.isEmpty, let id = freeIDs.popLast() {
-            active.append(BatchSequence(id: id, request: waiting.removeFirst(), now: now))
+            active.append(BatchSequence(id: id, request: waiting.removeFirst(), now: start))
         }
         sharePrefixes()
         retireEnded()
-        decodeStep()
+        decodeStep(startedAt: start)
         publish()
     }
 
     // MARK: the batch
 
-    private func decodeStep() {
-        batch.n_tokens = 0
-        var generating: [BatchSequence] = []
-        var prefilling: [BatchSequence] = []
+    /// Builds and decodes this step's batch, then samples.
+    private func decodeStep(startedAt start: Double) {
+        var scheduled: [BatchSequence] = []
+        var generating = 0
         for s in active {
             s.output = nil
             s.chunk = 0
-            if let token = s.pending {
-                s.output = (add(token, position: s.cached.count, sequence: s.id, logits: true), s.cached.count)
-                generating.append(s)
+            if s.pending != nil {
+                scheduled.append(s)
+                generating += 1
             }
         }
-        var budget = min(batchCapacity - generating.count, generating.isEmpty ? batchCapacity : promptChunk)
+        var budget = min(batchCapacity - generating, generating == 0 ? batchCapacity : promptChunk)
         for (i, s) in active.enumerated() where s.isPrefilling && budget > 0 {
             if active[..<i].contains(where: { $0.isPrefilling && PrefixSharing.shouldWait(
                 prompt: s.prompt, have: s.cached.count, earlierPrompt: $0.prompt) }) { continue }
-            let n = min(s.remainingPrompt, budget)
-            for p in s.cached.count..<(s.cached.count + n) {
+            s.chunk = min(s.remainingPrompt, budget)
+            budget -= s.chunk
+            scheduled.append(s)
+        }
+        guard !scheduled.isEmpty else { return }
+        scheduled.sort { $0.id < $1.id }
+        batch.n_tokens = 0
+        for s in scheduled {
+            if let token = s.pending {
+                s.output = (add(token, position: s.cached.count, sequence: s.id, logits: true), s.cached.count)
+                continue
+            }
+            for p in s.cached.count..<(s.cached.count + s.chunk) {
                 let last = p == s.prompt.count - 1
                 let index = add(s.prompt[p], position: p, sequence: s.id, logits: last)
                 if last { s.output = (index, p) }
             }
-            s.chunk = n
-            budget -= n
-            prefilling.append(s)
         }
-        guard batch.n_tokens > 0 else { return }
 
-        let t0 = monotonicMillis()
         let rc = llama_decode(ctx, batch)
-        let t1 = monotonicMillis()
+        let decoded = monotonicMillis()
         stats.decodeCalls += 1
-        stats.mostSequencesInOneDecode = max(stats.mostSequencesInOneDecode, generating.count + prefilling.count)
+        stats.mostSequencesInOneDecode = max(stats.mostSequencesInOneDecode, scheduled.count)
         guard rc == 0 else {
-            // Not expected (every sequence fits its share of the cache); fail only the sequences in this batch.
-            for s in generating + prefilling { s.end = .failure(.decodeFailed(rc)) }
+            // Not expected (every sequence fits its own stream); fail only the sequences in this batch.
+            for s in scheduled { s.end = .failure(.decodeFailed(rc)) }
             retireEnded()
             return
         }
-        let promptTokens = prefilling.reduce(0) { $0 + $1.chunk }
-        stats.promptTokensEvaluated += promptTokens
-        if promptTokens == 0 {
-            stats.generationSteps += 1
-            stats.generationStepTokens += generating.count
-            stats.generationStepMillis += t1 - t0
-        }
-        for s in prefilling {
-            s.cached.append(contentsOf: s.prompt[s.cached.count..<(s.cached.count + s.chunk)])
-            if s.remainingPrompt == 0 {
-                s.promptDoneAt = t1
+        var promptTokens = 0
+        for s in scheduled {
+            if let token = s.pending {
+                s.cached.append(token)
+                s.pending = nil
                 sampleNext(s)
+            } else {
+                promptTokens += s.chunk
+                s.cached.append(contentsOf: s.prompt[s.cached.count..<(s.cached.count + s.chunk)])
+                if s.remainingPrompt == 0 {
+                    s.promptDoneAt = decoded
+                    sampleNext(s)
+                }
             }
         }
-        for s in generating {
-            s.cached.append(s.pending!)
-            s.pending = nil
-            sampleNext(s)
-        }
+        stats.promptTokensEvaluated += promptTokens
         sharePrefixes()  // sequences waiting for an identical prompt take its logits before the donor can leave
+        if promptTokens == 0 {
+            // A step like llama-batched-bench's generation phase. Timed whole, sampling and bookkeeping included
+            // (what a task waits between its tokens), and counted before the ended tasks resume.
+            let millis = monotonicMillis() - start
+            stats.generationSteps += 1
+            stats.generationStepTokens += generating
+            stats.generationStepMillis += millis
+            stats.generationStepsBySize[generating, default: StepTotals()].steps += 1
+            stats.generationStepsBySize[generating, default: StepTotals()].millis += millis
+        }
         retireEnded()
     }
 
@@ -177,14 +195,14 @@ final class DecodeLoop: @unchecked Sendable {
     // MARK: prefix sharing
 
     /// Copies, for each sequence still evaluating its prompt, the longest prefix of it that another sequence
-    /// already holds in the cache (intact: nothing evicted from a sliding window); when that sequence's last
-    /// logits are for exactly this prompt, the copy is the whole prompt and the first token is sampled from them.
+    /// holds in the cache (intact: nothing evicted from a sliding window); when that sequence's last logits are
+    /// for exactly this prompt, the copy is the whole prompt and the first token is sampled from them.
     private func sharePrefixes() {
         for reader in active where reader.isPrefilling && reader.end == nil {
             var best: (donor: BatchSequence, take: PrefixSharing.Take, length: Int)?
             for donor in active where donor !== reader && !donor.cached.isEmpty {
-                let take = PrefixSharing.take(prompt: reader.prompt, have: reader.cached.count,
-                                              donorCached: donor.cached, donorOutput: donor.output?.position)
+                let take = PrefixSharing.take(prompt: reader.prompt, have: reader.cached.count, donorCached: donor.cached,
+                                              donorPrompt: donor.prompt, donorOutput: donor.output?.position)
                 let length: Int
                 switch take {
                 case .nothing: continue
@@ -196,11 +214,13 @@ final class DecodeLoop: @unchecked Sendable {
                 }
             }
             guard let best else { continue }
-            let have = reader.cached.count
-            llama_memory_seq_cp(memory, best.donor.id, reader.id, Int32(have), Int32(best.length))
-            reader.cached.append(contentsOf: reader.prompt[have..<best.length])
-            reader.reused += best.length - have
-            stats.promptTokensReused += best.length - have
+            // The donor's whole cache (its stream), then the reader's own positions cut back to the shared prefix.
+            copyCache(from: best.donor.id, to: reader.id)
+            _ = llama_memory_seq_rm(memory, reader.id, Int32(best.length), -1)
+            let gained = best.length - reader.cached.count
+            reader.cached = Array(reader.prompt[..<best.length])
+            reader.reused += gained
+            stats.promptTokensReused += gained
             if best.take == .whole, let output = best.donor.output {
                 reader.output = output
                 reader.promptDoneAt = monotonicMillis()
@@ -209,9 +229,16 @@ final class DecodeLoop: @unchecked Sendable {
         }
     }
 
+    /// `llama_memory_seq_cp` across streams: llama.cpp copies the buffers at the start of the next decode.
+    private func copyCache(from source: Int32, to destination: Int32) {
+        llama_memory_seq_cp(memory, source, destination, -1, -1)
+        stats.cacheCopies += 1
+    }
+
     // MARK: leaving
 
-    /// Frees the KV cells and sequence id of every sequence that ended, then resumes its task.
+    /// Frees the KV cells and sequence id of every sequence that ended, keeps the ids dense, then resumes the
+    /// ended sequences' tasks.
     private func retireEnded() {
         guard active.contains(where: { $0.end != nil }) else { return }
         let now = monotonicMillis()
@@ -223,6 +250,8 @@ final class DecodeLoop: @unchecked Sendable {
             ended.append((s, end))
             return true
         }
+        freeIDs.sort(by: >)
+        compactIDs()
         stats.finished += ended.count
         publish()  // before resuming: a task that sees its result also sees its cache released
         for (s, end) in ended {
@@ -230,6 +259,20 @@ final class DecodeLoop: @unchecked Sendable {
             case .success(let reason): s.request.finish(.success(s.generation(finishedAt: now, reason: reason)))
             case .failure(let error): s.request.finish(.failure(error))
             }
+        }
+    }
+
+    /// Moves the highest-id sequences into the lowest free ids (one cache copy each, once per departure).
+    private func compactIDs() {
+        while let low = freeIDs.last, let high = active.max(by: { $0.id < $1.id }), high.id > low {
+            freeIDs.removeLast()
+            if !high.cached.isEmpty {
+                copyCache(from: high.id, to: low)
+                llama_memory_seq_rm(memory, high.id, -1, -1)
+            }
+            freeIDs.append(high.id)
+            freeIDs.sort(by: >)
+            high.id = low
         }
     }
 

@@ -1,5 +1,5 @@
 /// What the engine has done since it started: what batching and prefix sharing saved, and the timing of the
-/// decode steps that carried only generated tokens (the figure `llama-batched-bench` reports as S_TG).
+/// steps that carried only generated tokens (the steps `llama-batched-bench` times for its S_TG).
 public struct EngineStats: Sendable, Equatable {
     /// Sequences with a request (prompt or generation in progress).
     public var running = 0
@@ -13,16 +13,27 @@ public struct EngineStats: Sendable, Equatable {
     public var promptTokensEvaluated = 0
     /// Prompt tokens whose KV was copied from another sequence instead (prefix sharing).
     public var promptTokensReused = 0
+    /// Whole-cache copies between sequences (prefix sharing, compaction).
+    public var cacheCopies = 0
     /// Tokens sampled across all sequences.
     public var generatedTokens = 0
     /// The most sequences that ever shared one decode call.
     public var mostSequencesInOneDecode = 0
-    /// Decode steps without prompt tokens: how many, the generated tokens they decoded, their milliseconds.
+    /// Steps whose decode carried no prompt tokens: how many, the generated tokens they decoded, and their
+    /// milliseconds from the step's start to its end (intake, batch, decode, sampling, results).
     public var generationSteps = 0
     public var generationStepTokens = 0
     public var generationStepMillis = 0.0
+    /// The same steps by how many sequences they decoded.
+    public var generationStepsBySize: [Int: StepTotals] = [:]
     /// Requests finished (any way: done, cancelled, failed).
     public var finished = 0
 
     public init() {}
+}
+
+/// Steps and their total milliseconds.
+public struct StepTotals: Sendable, Equatable {
+    public var steps = 0
+    public var millis = 0.0
 }

@@ -5,13 +5,14 @@ import CLlama
 
 /// A model's one llama.cpp context, shared by every generation on the drone through continuous batching.
 ///
-/// Why one context instead of one per slot: on a CPU the cost of a decode step is reading the weights, so eight
-/// sequences decoded together cost far less than eight decodes (llama.cpp's batched-bench: ~2× the aggregate
-/// tokens/s at 8 sequences), and candidates of one prompt can share its evaluation. The KV cache is unified
-/// (`kv_unified`): `sequences × contextLength` cells shared by all, so a prompt's KV can be shared by several
-/// sequences without copying data, and a batch may mix any sequences and prompt chunks in one ubatch (llama.cpp
-/// splits a non-unified batch by sequence). Each sequence is limited to `contextLength` tokens (the drone's
-/// `--ctx`), so the cache never runs out.
+/// Why one context instead of one per slot: on a CPU a decode step costs about the same for one sequence as for
+/// several (the weights are read once per step), so eight sequences decoded together cost far less than eight
+/// decodes (llama.cpp's batched-bench: about twice the aggregate tokens/s at 8 sequences), and candidates of one
+/// prompt can share its evaluation. Each sequence gets its own KV stream of `contextLength` cells (the drone's
+/// `--ctx`; llama.cpp pads it to a multiple of 256): attention then only reads that sequence's cells, where a
+/// unified cache makes every token scan every sequence's cells (measured about 8% slower per step at 8 sequences,
+/// and llama-batched-bench's default is per-sequence streams too). Sliding-window layers keep only their window
+/// (`swa_full` off, as llama.cpp's tools do).
 ///
 /// One OS thread (`DecodeLoop`) owns the context; `generate` hands it a request and suspends until the result.
 public final class LlamaEngine: Sendable {
@@ -37,7 +38,8 @@ public final class LlamaEngine: Sendable {
         params.n_batch = UInt32(capacity)
         params.n_ubatch = UInt32(capacity)
         params.n_seq_max = UInt32(sequences)
-        params.kv_unified = true
+        params.kv_unified = false
+        params.swa_full = false
         params.n_threads = threads
         params.n_threads_batch = threads
         params.no_perf = true
@@ -77,9 +79,22 @@ public final class LlamaEngine: Sendable {
     /// Generates from prompt tokens (BOS included when the model wants one).
     public func generate(tokens: [Int32], params: SamplingParams,
                          onToken: (@Sendable (Int) -> Void)? = nil) async throws(LlamaError) -> Generation {
-        guard !tokens.isEmpty else { throw .emptyPrompt }
-        guard tokens.count < contextLength else { throw .promptTooLong(tokens: tokens.count, context: contextLength) }
-        let sampler = try TokenSampler(params, vocab: model.vocab)
+        try await generate(tokens: tokens, params: params, onToken: onToken, onQueued: nil)
+    }
+
+    /// `onQueued` runs once the request is in the engine's queue, or has failed before getting there (tests use
+    /// it to queue requests in a known order, hence known sequence ids).
+    func generate(tokens: [Int32], params: SamplingParams, onToken: (@Sendable (Int) -> Void)?,
+                  onQueued: (@Sendable () -> Void)?) async throws(LlamaError) -> Generation {
+        let sampler: TokenSampler
+        do throws(LlamaError) {
+            guard !tokens.isEmpty else { throw LlamaError.emptyPrompt }
+            guard tokens.count < contextLength else { throw LlamaError.promptTooLong(tokens: tokens.count, context: contextLength) }
+            sampler = try TokenSampler(params, vocab: model.vocab)
+        } catch {
+            onQueued?()
+            throw error
+        }
         let cancellation = CancelFlag()
         let inbox = self.inbox
         let result = await withTaskCancellationHandler {
@@ -87,6 +102,7 @@ public final class LlamaEngine: Sendable {
                 let request = EngineRequest(prompt: tokens, params: params, sampler: sampler, cancellation: cancellation,
                                             onToken: onToken, continuation: c)
                 if !inbox.submit(request) { request.finish(.failure(.engineStopped)) }
+                onQueued?()
             }
         } onCancel: {
             cancellation.set()

@@ -33,12 +33,17 @@ import Testing
         return out
     }
 
-    /// All requests at once; the engine takes them in one step.
+    /// All requests at once: queued in order (so the i-th gets sequence id i), taken by the engine in one step.
     static func together(_ engine: LlamaEngine, _ requests: [(String, SamplingParams)]) async throws -> [Generation] {
         engine.hold(untilQueued: requests.count)
+        let tokens = try requests.map { try TestModel.model.tokenize($0.0) }
         return try await withThrowingTaskGroup(of: (Int, Generation).self) { group in
             for (i, r) in requests.enumerated() {
-                group.addTask { (i, try await engine.generate(prompt: r.0, params: r.1)) }
+                await withCheckedContinuation { (queued: CheckedContinuation<Void, Never>) in
+                    group.addTask {
+                        (i, try await engine.generate(tokens: tokens[i], params: r.1, onToken: nil, onQueued: { queued.resume() }))
+                    }
+                }
             }
             var out = [Generation?](repeating: nil, count: requests.count)
             for try await (i, g) in group { out[i] = g }
@@ -57,7 +62,7 @@ import Testing
         // One step for the four prompts, then one per token for all four (the 32nd is sampled, never decoded).
         #expect(stats.decodeCalls == 32)
         #expect(stats.mostSequencesInOneDecode == 4)
-        #expect(stats.generationSteps == 31 && stats.generationStepTokens == 31 * 4)
+        #expect(stats.generationSteps == 31 && stats.generationStepTokens == 31 * 4, "\(stats)")
         #expect(stats.running == 0 && stats.sequencesHoldingCache == 0)
     }
 
@@ -116,6 +121,20 @@ import Testing
         let during = try #require(seen.withLock { $0 })
         #expect(during.running == 2 && during.sequencesHoldingCache == 2, "\(during)")
         #expect(engine.stats.sequencesHoldingCache == 0)
+    }
+
+    @Test func aSequenceMovedIntoAFreedIDKeepsItsCache() async throws {
+        // Ids 0, 1, 2; the first ends after 6 tokens and the third moves from id 2 into id 0 (a cache copy), then
+        // generates 34 more tokens from the moved cache: its text shows whether the copy was whole.
+        let requests = [(Self.prompts[0], Self.greedy(6)), (Self.prompts[1], Self.greedy(40)), (Self.prompts[2], Self.greedy(40))]
+        let expected = try await Self.alone(requests)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 3, contextLength: 128)
+        let got = try await Self.together(engine, requests)
+        #expect(got.map(\.text) == expected.map(\.text))
+        let stats = engine.stats
+        #expect(stats.cacheCopies == 1, "one move, no prefix copies")
+        #expect(stats.decodeCalls == 40)
+        #expect(stats.sequencesHoldingCache == 0)
     }
 
     @Test func aRequestCancelledWhileWaitingForASequenceNeverStarts() async throws {
@@ -183,19 +202,21 @@ import Testing
     }
 
     @Test func prefixSharingPicksWhatToCopy() {
-        let p: [Int32] = [1] + (100..<120).map { Int32($0) }  // 21 tokens
-        #expect(PrefixSharing.take(prompt: p, have: 0, donorCached: p, donorOutput: 20) == .whole)
-        #expect(PrefixSharing.take(prompt: p, have: 0, donorCached: p + [7], donorOutput: 21) == .prefix(upTo: 20),
-                "a running sequence with this prompt: all but the last token")
-        #expect(PrefixSharing.take(prompt: p, have: 0, donorCached: Array(p[..<17]) + [7], donorOutput: nil) == .prefix(upTo: 17))
-        #expect(PrefixSharing.take(prompt: p, have: 2, donorCached: Array(p[..<17]) + [7], donorOutput: nil) == .nothing,
-                "15 more tokens are not worth it")
-        #expect(PrefixSharing.take(prompt: p, have: 0, donorCached: [1, 5, 6], donorOutput: nil) == .nothing, "only BOS in common")
-        #expect(PrefixSharing.take(prompt: [1, 5], have: 0, donorCached: [1, 5, 9], donorOutput: 2) == .prefix(upTo: 1),
-                "a short prompt another sequence holds whole")
+        let p: [Int32] = [1] + (100..<140).map { Int32($0) }  // 41 tokens
+        func take(_ have: Int, _ cached: [Int32], _ prompt: [Int32]? = nil, output: Int? = nil) -> PrefixSharing.Take {
+            PrefixSharing.take(prompt: p, have: have, donorCached: cached, donorPrompt: prompt ?? cached, donorOutput: output)
+        }
+        #expect(take(0, p, output: 40) == .whole)
+        #expect(take(0, p + [7], p, output: 41) == .prefix(upTo: 40), "a running sequence with this prompt: all but the last token")
+        #expect(take(0, Array(p[..<35]) + [7]) == .prefix(upTo: 35))
+        #expect(take(4, Array(p[..<35]) + [7]) == .nothing, "31 more tokens are not worth a copy")
+        #expect(take(0, [1, 5, 6]) == .nothing, "only BOS in common")
+        #expect(take(0, Array(p[..<35]), p) == .nothing, "the donor is still evaluating more of it: copy once, later")
+        #expect(PrefixSharing.take(prompt: [1, 5], have: 0, donorCached: [1, 5, 9], donorPrompt: [1, 5], donorOutput: 2)
+                == .prefix(upTo: 1), "a short prompt another sequence holds whole")
         #expect(PrefixSharing.shouldWait(prompt: p, have: 0, earlierPrompt: p))
-        #expect(!PrefixSharing.shouldWait(prompt: p, have: 21, earlierPrompt: p))
-        #expect(PrefixSharing.shouldWait(prompt: p, have: 0, earlierPrompt: Array(p[..<18]) + [3]))
+        #expect(!PrefixSharing.shouldWait(prompt: p, have: 41, earlierPrompt: p))
+        #expect(PrefixSharing.shouldWait(prompt: p, have: 0, earlierPrompt: Array(p[..<38]) + [3]))
         #expect(!PrefixSharing.shouldWait(prompt: p, have: 0, earlierPrompt: [1, 2, 3]), "different prompts never wait")
     }
 }
