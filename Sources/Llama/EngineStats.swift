@@ -36,4 +36,6 @@ public struct EngineStats: Sendable, Equatable {
 public struct StepTotals: Sendable, Equatable {
     public var steps = 0
     public var millis = 0.0
+
+    public init() {}
 }

@@ -72,9 +72,19 @@ private struct ModelBench {
     /// A prompt of exactly `promptTokens` tokens (BOS included): `lead` then words from the model's own vocabulary.
     /// Different leads make prompts that share nothing but BOS.
     func prompt(lead: String) throws -> String {
+        func count(_ words: [String]) throws -> Int { try model.tokenize(words.joined(separator: " ")).count }
         var words = lead.isEmpty ? [] : [lead]
-        while try model.tokenize(words.joined(separator: " ")).count < promptTokens { words.append("hive") }
-        while try model.tokenize(words.joined(separator: " ")).count > promptTokens { words.removeLast() }
+        while try count(words) < promptTokens - 8 { words.append("hive") }
+        // The last few one word at a time, from fillers that may tokenize to one token or more.
+        while try count(words) < promptTokens {
+            var added = false
+            for filler in ["hive", "a", "x", "1", "the"] where try count(words + [filler]) <= promptTokens {
+                words.append(filler)
+                added = true
+                break
+            }
+            if !added { throw BenchError.failed("cannot make a prompt of exactly \(promptTokens) tokens") }
+        }
         return words.joined(separator: " ")
     }
 
@@ -104,8 +114,9 @@ private struct ModelBench {
     }
 
     /// N tasks at once through the backend. Per run: wall time; aggregate generation tokens/s over the engine's
-    /// decode steps that carried only generated tokens (llama-batched-bench's S_TG); all tokens over the wall
-    /// time (its S); prompt tokens llama.cpp evaluated. With `shared`, one greedy call of the prompt is timed too.
+    /// steps that decoded a token for each of the N sequences and nothing else (llama-batched-bench's S_TG), and
+    /// over all steps without prompt tokens; all tokens over the wall time (its S); prompt tokens llama.cpp
+    /// evaluated. With `shared`, one greedy call of the prompt is timed too.
     func parallel(_ n: Int, shared: Bool, runs: Int, ctx: Int, threads: Int32) async throws -> String {
         let backend = try LlamaBackend(model: model, contextLength: ctx, threads: threads, sequences: n,
                                        ignoreEndOfGeneration: true)
@@ -137,12 +148,18 @@ private struct ModelBench {
             return (wall, backend.engine.stats, before)
         }
         _ = try await round()  // warm-up, uncounted
-        var wall: [Double] = [], tg: [Double] = [], total: [Double] = [], evaluated: [Int] = [], single: [Double] = []
+        var wall: [Double] = [], tg: [Double] = [], tgAll: [Double] = [], total: [Double] = [], evaluated: [Int] = []
+        var single: [Double] = []
         for _ in 0..<runs {
             let r = try await round()
             wall.append(r.wall)
+            // Steps with all n sequences generating (llama-batched-bench's generation phase), and all steps
+            // without prompt tokens (tails where early starters have finished included).
+            let full = r.stats.generationStepsBySize[n] ?? StepTotals(), fullBefore = r.before.generationStepsBySize[n] ?? StepTotals()
+            let fullMillis = full.millis - fullBefore.millis
+            tg.append(fullMillis > 0 ? Double((full.steps - fullBefore.steps) * n) / fullMillis * 1000 : 0)
             let steps = r.stats.generationStepMillis - r.before.generationStepMillis
-            tg.append(steps > 0 ? Double(r.stats.generationStepTokens - r.before.generationStepTokens) / steps * 1000 : 0)
+            tgAll.append(steps > 0 ? Double(r.stats.generationStepTokens - r.before.generationStepTokens) / steps * 1000 : 0)
             total.append(Double(n * (promptTokens + genTokens)) / r.wall * 1000)
             evaluated.append(r.stats.promptTokensEvaluated - r.before.promptTokensEvaluated)
             if shared {
@@ -153,7 +170,7 @@ private struct ModelBench {
             }
         }
         return "{\"parallel\":\(n),\"shared_prompt\":\(shared),\"prompt_tokens\":\(promptTokens),\"gen_tokens\":\(genTokens),"
-            + "\"wall_ms\":\(wall),\"tg_tps\":\(tg),\"total_tps\":\(total),\"prompt_evaluated\":\(evaluated),"
+            + "\"wall_ms\":\(wall),\"tg_tps\":\(tg),\"tg_all_tps\":\(tgAll),\"total_tps\":\(total),\"prompt_evaluated\":\(evaluated),"
             + "\"single_wall_ms\":\(single)}"
     }
 }
