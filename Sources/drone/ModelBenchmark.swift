@@ -121,37 +121,37 @@ private struct ModelBench {
         let backend = try LlamaBackend(model: model, contextLength: ctx, threads: threads, sequences: n,
                                        ignoreEndOfGeneration: true)
         let prompts = try (0..<n).map { try prompt(lead: shared ? "" : "\($0 + 1)") }
-        func assignment(_ i: Int, greedy: Bool) -> Assignment {
+        func assignment(_ i: Int, greedy: Bool, tokens: Int? = nil) -> Assignment {
             var input = TaskInput()
             input.prompt = prompts[i]
             input.chat = false
-            input.maxTokens = genTokens
+            input.maxTokens = tokens ?? genTokens
             input.temperature = greedy ? 0 : 0.8
             input.seed = i + 1
             return Assignment(task: "bench.\(i)", goal: "bench", attempt: 1, token: "", kind: "model", input: input,
                               index: i, timeoutMillis: 0)
         }
-        func round() async throws -> (wall: Double, stats: EngineStats, before: EngineStats) {
+        func round(tokens: Int) async throws -> (wall: Double, stats: EngineStats, before: EngineStats) {
             let before = backend.engine.stats
             let t0 = benchMillis()
             let outcomes = await withTaskGroup(of: BackendOutcome.self) { group in
-                for i in 0..<n { group.addTask { await backend.run(assignment(i, greedy: !shared)) } }
+                for i in 0..<n { group.addTask { await backend.run(assignment(i, greedy: !shared, tokens: tokens)) } }
                 var all: [BackendOutcome] = []
                 for await o in group { all.append(o) }
                 return all
             }
             let wall = benchMillis() - t0
             if let bad = outcomes.first(where: { !$0.succeeded }) { throw BenchError.failed(bad.error ?? "?") }
-            guard outcomes.allSatisfy({ $0.usage?.generatedTokens == genTokens }) else {
-                throw BenchError.failed("a task generated fewer than \(genTokens) tokens")
+            guard outcomes.allSatisfy({ $0.usage?.generatedTokens == tokens }) else {
+                throw BenchError.failed("a task generated fewer than \(tokens) tokens")
             }
             return (wall, backend.engine.stats, before)
         }
-        _ = try await round()  // warm-up, uncounted
+        _ = try await round(tokens: 8)  // warm-up, uncounted: pages the weights in, as llama.cpp's tools do
         var wall: [Double] = [], tg: [Double] = [], tgAll: [Double] = [], total: [Double] = [], evaluated: [Int] = []
         var single: [Double] = []
         for _ in 0..<runs {
-            let r = try await round()
+            let r = try await round(tokens: genTokens)
             wall.append(r.wall)
             // Steps with all n sequences generating (llama-batched-bench's generation phase), and all steps
             // without prompt tokens (tails where early starters have finished included).

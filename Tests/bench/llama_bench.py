@@ -78,10 +78,10 @@ def batched_bench(args, model, parallel, unified):
     return rows
 
 
-def drone_parallel(args, model, n, shared=False):
-    cmd = [args.drone, "bench", "--model", model, "--prompt-tokens", str(args.prompt), "--gen-tokens", str(args.gen),
-           "--threads", str(args.threads), "--runs", "1", "--parallel", str(n)] + (["--shared-prompt"] if shared else [])
-    return run_json(cmd)
+def drone_parallel(args, model, n, shared=False, prompt=None, gen=None):
+    cmd = [args.drone, "bench", "--model", model, "--prompt-tokens", str(prompt or args.prompt),
+           "--gen-tokens", str(gen or args.gen), "--threads", str(args.threads), "--runs", "1", "--parallel", str(n)]
+    return run_json(cmd + (["--shared-prompt"] if shared else []))
 
 
 def batched(args, model, rounds):
@@ -110,17 +110,20 @@ def batched(args, model, rounds):
 
 
 def candidates(args, model, rounds, n=8):
-    walls, singles, evaluated = [], [], []
+    """n sampled candidates of one prompt vs one greedy call: at the benchmark's lengths, and prompt-heavy."""
+    shapes = [(args.prompt, args.gen), (args.prompt * 4, max(1, args.gen // 4))]
+    rows = {shape: ([], [], []) for shape in shapes}
     for r in range(rounds):
-        d = drone_parallel(args, model, n, shared=True)
-        walls.append(d["wall_ms"][0])
-        singles.append(d["single_wall_ms"][0])
-        evaluated.append(d["prompt_evaluated"][0])
+        for shape in shapes:
+            d = drone_parallel(args, model, n, shared=True, prompt=shape[0], gen=shape[1])
+            for column, value in zip(rows[shape], (d["wall_ms"][0], d["single_wall_ms"][0], d["prompt_evaluated"][0])):
+                column.append(value)
         print(f"  candidates, round {r + 1}/{rounds} done", file=sys.stderr)
-    print(f"| {n} sampled candidates of one prompt (ms) | one greedy call (ms) | ratio | prompt tokens evaluated |\n"
-          "| ---: | ---: | ---: | ---: |")
-    print(f"| {m(walls):,.0f} | {m(singles):,.0f} | {m(walls) / m(singles):.2f}× | {m(evaluated):.0f} "
-          f"(of {n} × {args.prompt}) |")
+    print(f"| prompt / generated tokens | {n} sampled candidates of one prompt (ms) | one greedy call (ms) | ratio "
+          "| prompt tokens evaluated |\n| --- | ---: | ---: | ---: | ---: |")
+    for (p, g), (walls, singles, evaluated) in rows.items():
+        print(f"| {p} / {g} | {m(walls):,.0f} | {m(singles):,.0f} | {m(walls) / m(singles):.2f}× | "
+              f"{m(evaluated):.0f} (of {n} × {p}) |")
 
 
 def main():
