@@ -117,6 +117,7 @@ final class DecodeLoop: @unchecked Sendable {
             }
         }
 
+        let decodeStart = monotonicMillis()
         let rc = llama_decode(ctx, batch)
         let decoded = monotonicMillis()
         stats.decodeCalls += 1
@@ -153,6 +154,7 @@ final class DecodeLoop: @unchecked Sendable {
             stats.generationStepMillis += millis
             stats.generationStepsBySize[generating, default: StepTotals()].steps += 1
             stats.generationStepsBySize[generating, default: StepTotals()].millis += millis
+            stats.generationStepsBySize[generating, default: StepTotals()].decodeMillis += decoded - decodeStart
         }
         retireEnded()
     }

@@ -32,10 +32,11 @@ public struct EngineStats: Sendable, Equatable {
     public init() {}
 }
 
-/// Steps and their total milliseconds.
+/// Steps, their total milliseconds, and how many of those were spent inside `llama_decode`.
 public struct StepTotals: Sendable, Equatable {
     public var steps = 0
     public var millis = 0.0
+    public var decodeMillis = 0.0
 
     public init() {}
 }

@@ -149,7 +149,7 @@ private struct ModelBench {
         }
         _ = try await round(tokens: 8)  // warm-up, uncounted: pages the weights in, as llama.cpp's tools do
         var wall: [Double] = [], tg: [Double] = [], tgAll: [Double] = [], total: [Double] = [], evaluated: [Int] = []
-        var single: [Double] = []
+        var single: [Double] = [], decodeShare: [Double] = []
         for _ in 0..<runs {
             let r = try await round(tokens: genTokens)
             wall.append(r.wall)
@@ -158,6 +158,7 @@ private struct ModelBench {
             let full = r.stats.generationStepsBySize[n] ?? StepTotals(), fullBefore = r.before.generationStepsBySize[n] ?? StepTotals()
             let fullMillis = full.millis - fullBefore.millis
             tg.append(fullMillis > 0 ? Double((full.steps - fullBefore.steps) * n) / fullMillis * 1000 : 0)
+            decodeShare.append(fullMillis > 0 ? (full.decodeMillis - fullBefore.decodeMillis) / fullMillis : 0)
             let steps = r.stats.generationStepMillis - r.before.generationStepMillis
             tgAll.append(steps > 0 ? Double(r.stats.generationStepTokens - r.before.generationStepTokens) / steps * 1000 : 0)
             total.append(Double(n * (promptTokens + genTokens)) / r.wall * 1000)
@@ -170,7 +171,7 @@ private struct ModelBench {
             }
         }
         return "{\"parallel\":\(n),\"shared_prompt\":\(shared),\"prompt_tokens\":\(promptTokens),\"gen_tokens\":\(genTokens),"
-            + "\"wall_ms\":\(wall),\"tg_tps\":\(tg),\"tg_all_tps\":\(tgAll),\"total_tps\":\(total),\"prompt_evaluated\":\(evaluated),"
+            + "\"wall_ms\":\(wall),\"tg_tps\":\(tg),\"tg_all_tps\":\(tgAll),\"total_tps\":\(total),\"prompt_evaluated\":\(evaluated),\"decode_share\":\(decodeShare),"
             + "\"single_wall_ms\":\(single)}"
     }
 }
