@@ -6,7 +6,8 @@ import Testing
 
 /// Continuous batching in one context (`LlamaEngine`): outputs are those of each request alone, requests join
 /// and leave between steps, cancellation frees a sequence at once, and identical prompts are evaluated once.
-/// Requests that must share steps are lined up with `hold(untilQueued:)`, never with sleeps.
+/// Requests that must share steps are lined up with `hold(untilQueued:)`, never with sleeps. One compute thread:
+/// the tiny model gains nothing from two, and two spin-wait on each other on a loaded machine.
 @Suite(.serialized) struct BatchingTests {
     static let prompts = ["the hive", "drone task goal", "fork join of it", "and to in is on"]
 
@@ -27,7 +28,7 @@ import Testing
 
     /// Each request on its own, one after another, in a single-sequence engine.
     static func alone(_ requests: [(String, SamplingParams)]) async throws -> [Generation] {
-        let engine = try LlamaEngine(model: TestModel.model, contextLength: 128)
+        let engine = try LlamaEngine(model: TestModel.model, contextLength: 128, threads: 1)
         var out: [Generation] = []
         for (prompt, params) in requests { out.append(try await engine.generate(prompt: prompt, params: params)) }
         return out
@@ -54,7 +55,7 @@ import Testing
     @Test func concurrentGreedyGenerationsMatchEachAloneAndShareEveryStep() async throws {
         let requests = Self.prompts.map { ($0, Self.greedy(32)) }
         let expected = try await Self.alone(requests)
-        let engine = try LlamaEngine(model: TestModel.model, sequences: 4, contextLength: 128)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 4, contextLength: 128, threads: 1)
         let got = try await Self.together(engine, requests)
         #expect(got.map(\.text) == expected.map(\.text))
         #expect(got.allSatisfy { $0.generatedTokens == 32 && $0.stopReason == "length" })
@@ -69,7 +70,7 @@ import Testing
     @Test func identicalSeededRequestsInOneBatchAgreeAndMatchAlone() async throws {
         let requests = [("the hive", Self.seeded(7, 24)), ("the hive", Self.seeded(7, 24)), ("fork join", Self.seeded(9, 24))]
         let expected = try await Self.alone(requests)
-        let engine = try LlamaEngine(model: TestModel.model, sequences: 3, contextLength: 128)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 3, contextLength: 128, threads: 1)
         let got = try await Self.together(engine, requests)
         #expect(got[0].text == got[1].text)
         #expect(got.map(\.text) == expected.map(\.text))
@@ -77,7 +78,7 @@ import Testing
 
     @Test func aSequenceJoiningMidFlightChangesNeitherOutput() async throws {
         let expected = try await Self.alone([("the hive", Self.greedy(40)), ("drone task goal", Self.greedy(20))])
-        let engine = try LlamaEngine(model: TestModel.model, sequences: 2, contextLength: 128)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 2, contextLength: 128, threads: 1)
         let late = TaskBox()
         let first = try await engine.generate(prompt: "the hive", params: Self.greedy(40)) { n in
             guard n == 8 else { return }
@@ -95,7 +96,7 @@ import Testing
 
     @Test func cancellingOneSequenceFreesItAtOnceAndTheOthersFinish() async throws {
         let expected = try await Self.alone([(Self.prompts[0], Self.greedy(48)), (Self.prompts[2], Self.greedy(48))])
-        let engine = try LlamaEngine(model: TestModel.model, sequences: 3, contextLength: 128)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 3, contextLength: 128, threads: 1)
         engine.hold(untilQueued: 3)
         let victim = TaskBox()
         let seen = Mutex<EngineStats?>(nil)
@@ -128,7 +129,7 @@ import Testing
         // generates 34 more tokens from the moved cache: its text shows whether the copy was whole.
         let requests = [(Self.prompts[0], Self.greedy(6)), (Self.prompts[1], Self.greedy(40)), (Self.prompts[2], Self.greedy(40))]
         let expected = try await Self.alone(requests)
-        let engine = try LlamaEngine(model: TestModel.model, sequences: 3, contextLength: 128)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 3, contextLength: 128, threads: 1)
         let got = try await Self.together(engine, requests)
         #expect(got.map(\.text) == expected.map(\.text))
         let stats = engine.stats
@@ -138,7 +139,7 @@ import Testing
     }
 
     @Test func aRequestCancelledWhileWaitingForASequenceNeverStarts() async throws {
-        let engine = try LlamaEngine(model: TestModel.model, sequences: 1, contextLength: 128)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 1, contextLength: 128, threads: 1)
         let queued = TaskBox()
         let first = try await engine.generate(prompt: "the hive", params: Self.greedy(20)) { n in
             if n == 3 {
@@ -154,7 +155,7 @@ import Testing
     }
 
     @Test func aPromptTooLongFailsOnlyItsOwnRequest() async throws {
-        let engine = try LlamaEngine(model: TestModel.model, sequences: 2, contextLength: 48)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 2, contextLength: 48, threads: 1)
         async let ok = engine.generate(prompt: "the hive", params: Self.greedy(16))
         let long = String(repeating: "hive drone ", count: 40)
         do {
@@ -173,7 +174,7 @@ import Testing
         let n = try TestModel.model.tokenize(prompt).count
         let requests = [(prompt, Self.greedy(24))] + (1...3).map { (prompt, Self.seeded(UInt32($0), 24)) }
         let expected = try await Self.alone(requests)
-        let engine = try LlamaEngine(model: TestModel.model, sequences: 4, contextLength: 128)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 4, contextLength: 128, threads: 1)
         let got = try await Self.together(engine, requests)
         #expect(got.map(\.text) == expected.map(\.text), "shared-prefix candidates equal unshared ones")
         let stats = engine.stats
@@ -188,7 +189,7 @@ import Testing
         let prompt = "drone task goal of the hive"
         let n = try TestModel.model.tokenize(prompt).count
         let expected = try await Self.alone([(prompt, Self.greedy(30)), (prompt, Self.greedy(10))])
-        let engine = try LlamaEngine(model: TestModel.model, sequences: 2, contextLength: 128)
+        let engine = try LlamaEngine(model: TestModel.model, sequences: 2, contextLength: 128, threads: 1)
         let late = TaskBox()
         let first = try await engine.generate(prompt: prompt, params: Self.greedy(30)) { k in
             guard k == 5 else { return }

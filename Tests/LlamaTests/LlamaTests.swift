@@ -32,7 +32,7 @@ enum TestModel {
     }
 
     @Test func greedyAndSeededGenerationAreDeterministic() async throws {
-        let s = try LlamaEngine(model: TestModel.model, contextLength: 256)
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
         var greedy = SamplingParams()
         greedy.temperature = 0
         greedy.maxTokens = 24
@@ -48,7 +48,7 @@ enum TestModel {
     }
 
     @Test func tokenAccountingAndMaxTokens() async throws {
-        let s = try LlamaEngine(model: TestModel.model, contextLength: 256)
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
         var p = SamplingParams()
         p.maxTokens = 10
         let g = try await s.generate(prompt: "drone task goal", params: p)
@@ -60,7 +60,7 @@ enum TestModel {
     }
 
     @Test func stopStringsEndTheText() async throws {
-        let s = try LlamaEngine(model: TestModel.model, contextLength: 256)
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
         var p = SamplingParams()
         p.temperature = 0
         p.maxTokens = 40
@@ -76,7 +76,7 @@ enum TestModel {
     }
 
     @Test func promptsLongerThanTheContextAreRefused() async throws {
-        let s = try LlamaEngine(model: TestModel.model, contextLength: 32)
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 32, threads: 1)
         let long = String(repeating: "hive drone ", count: 40)
         do {
             _ = try await s.generate(prompt: long, params: SamplingParams())
@@ -133,7 +133,7 @@ enum TestModel {
     """#
 
     @Test func schemaConstrainedOutputParsesAndHasTheTypes() async throws {
-        let s = try LlamaEngine(model: TestModel.model, contextLength: 512)
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 512, threads: 1)
         for seed in [1, 2, 3] as [UInt32] {
             var p = SamplingParams()
             p.seed = seed
@@ -152,7 +152,7 @@ enum TestModel {
     }
 
     @Test func theArchitectsPlanSchemaYieldsADecompositionWithSubtasks() async throws {
-        let s = try LlamaEngine(model: TestModel.model, contextLength: 2048)
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 2048, threads: 1)
         for seed in [1, 2, 3] as [UInt32] {
             var p = SamplingParams()
             p.seed = seed
@@ -167,7 +167,7 @@ enum TestModel {
     }
 
     @Test func anyObjectGrammarStartsAnObject() async throws {
-        let s = try LlamaEngine(model: TestModel.model, contextLength: 256)
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
         var p = SamplingParams()
         p.maxTokens = 6
         p.grammar = JSONGrammar.anyObject
@@ -175,7 +175,7 @@ enum TestModel {
     }
 
     @Test func aGrammarThatDoesNotCompileFailsOnlyItsRequest() async throws {
-        let s = try LlamaEngine(model: TestModel.model, contextLength: 256)
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
         var bad = SamplingParams()
         bad.grammar = "root ::= ( \"unclosed\""
         do {
