@@ -79,8 +79,10 @@ def batched_bench(args, model, parallel, unified):
 
 
 def drone_parallel(args, model, n, shared=False, prompt=None, gen=None):
-    cmd = [args.drone, "bench", "--model", model, "--prompt-tokens", str(prompt or args.prompt),
-           "--gen-tokens", str(gen or args.gen), "--threads", str(args.threads), "--runs", "1", "--parallel", str(n)]
+    prompt, gen = prompt or args.prompt, gen or args.gen
+    # --ctx: what each sequence needs, as batched-bench sizes its streams (llama.cpp pads both to 256 cells).
+    cmd = [args.drone, "bench", "--model", model, "--prompt-tokens", str(prompt), "--gen-tokens", str(gen),
+           "--ctx", str(prompt + gen + 1), "--threads", str(args.threads), "--runs", "1", "--parallel", str(n)]
     return run_json(cmd + (["--shared-prompt"] if shared else []))
 
 
