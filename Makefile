@@ -93,7 +93,8 @@ test-compat: debug
 	    $(PYTHON) -m pytest -q Tests/cli
 
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
-## control plane, the drone's llama path vs llama.cpp's llama-bench, cognition, WebAssembly, HTTP (needs wrk:
+## control plane, the drone's llama path vs llama.cpp's llama-bench and llama-batched-bench (Gemma 3 270M and a
+## generated model), cognition, WebAssembly, HTTP (needs wrk:
 ## apt-get install wrk).
 bench: build llama-bench llama-batched-bench model
 	$(PYTHON) Tests/bench/broker_bench.py --hive $(RELEASE)/hive --honeycombd $(RELEASE)/honeycombd
