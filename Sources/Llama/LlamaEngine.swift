@@ -9,10 +9,10 @@ import CLlama
 /// several (the weights are read once per step), so eight sequences decoded together cost far less than eight
 /// decodes (llama.cpp's batched-bench: about twice the aggregate tokens/s at 8 sequences), and candidates of one
 /// prompt can share its evaluation. Each sequence gets its own KV stream of `contextLength` cells (the drone's
-/// `--ctx`; llama.cpp pads it to a multiple of 256): attention then only reads that sequence's cells, where a
-/// unified cache makes every token scan every sequence's cells (measured about 8% slower per step at 8 sequences,
-/// and llama-batched-bench's default is per-sequence streams too). Sliding-window layers keep only their window
-/// (`swa_full` off, as llama.cpp's tools do).
+/// `--ctx`; llama.cpp pads it to a multiple of 256): attention then only reads that sequence's cells, where
+/// llama.cpp's unified cache makes every token scan every sequence's cells (batched-bench itself runs up to 27%
+/// slower with it, Docs/BENCHMARKS.md). Sliding-window layers keep only their window (`swa_full` off, as
+/// llama.cpp's tools do).
 ///
 /// One OS thread (`DecodeLoop`) owns the context; `generate` hands it a request and suspends until the result.
 public final class LlamaEngine: Sendable {
