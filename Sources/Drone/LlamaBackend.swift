@@ -6,23 +6,28 @@ import Synchronization
 /// Runs `model` tasks (a prompt for a language model) on a GGUF model loaded once at drone start. Other
 /// backends serve the same kind (an external API on a core drone), so goals do not name the engine.
 ///
-/// One `LlamaSession` (llama.cpp context) per concurrently running task, created on first need and reused:
-/// the weights are shared, contexts are not, so slots never wait on each other's decode. Generation runs on an
-/// OS thread (it is seconds of CPU work) and stops between tokens when the task is cancelled.
+/// Every task goes through one `LlamaEngine` (one llama.cpp context with a sequence per slot, continuous
+/// batching on its own OS thread): concurrent tasks share each decode step instead of contending for the CPU
+/// with a context each, and candidates of one prompt share its evaluation. Cancelling the task ends its
+/// sequence at the next step.
 public final class LlamaBackend: Backend, @unchecked Sendable {
     public let model: LlamaModel
+    public let engine: LlamaEngine
     private let contextLength: Int
-    private let threads: Int32
-    private let idle = Mutex<[LlamaSession]>([])
+    private let ignoreEndOfGeneration: Bool
     /// `chat`: prompts go through the model's chat template; `completion`: they are continued as given.
     public let promptFormat: PromptFormat
 
+    /// `sequences`: tasks decoded together (the drone's slots); `contextLength`: tokens per task.
     /// `promptFormat` nil (`--prompt-format auto`): chat when the model has a chat template, else completion.
-    public init(model: LlamaModel, contextLength: Int, threads: Int32, promptFormat: PromptFormat? = nil) {
+    /// `ignoreEndOfGeneration` is for benchmarks only (fixed-length generations).
+    public init(model: LlamaModel, contextLength: Int, threads: Int32, sequences: Int,
+                promptFormat: PromptFormat? = nil, ignoreEndOfGeneration: Bool = false) throws(LlamaError) {
         self.model = model
-        self.contextLength = contextLength
-        self.threads = threads
+        self.engine = try LlamaEngine(model: model, sequences: sequences, contextLength: contextLength, threads: threads)
+        self.contextLength = engine.contextLength
         self.promptFormat = promptFormat ?? (model.hasChatTemplate ? .chat : .completion)
+        self.ignoreEndOfGeneration = ignoreEndOfGeneration
     }
 
     public var kind: String { "model" }
@@ -45,6 +50,7 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
         case .success(let p): params = p
         case .failure(let e): return .failure(e.description, permanent: true)
         }
+        params.ignoreEndOfGeneration = ignoreEndOfGeneration
         do {
             if let schema = input.jsonSchema {
                 params.grammar = try JSONGrammar.fromSchema(schema)
@@ -67,37 +73,16 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
         } catch {
             return .failure(error.description)
         }
-        let session: LlamaSession
-        if let s = idle.withLock({ $0.popLast() }) {
-            session = s
-        } else {
-            do { session = try LlamaSession(model: model, contextLength: contextLength, threads: threads) } catch {
-                return .failure(error.description)
-            }
+        let g: Generation
+        do {
+            g = try await engine.generate(prompt: text, params: params)
+        } catch {
+            return .failure(error.description)
         }
-        defer { idle.withLock { $0.append(session) } }
-        let cancelled = CancelFlag()
-        let sampling = params
-        let result: Result<Generation, LlamaError> = await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<Result<Generation, LlamaError>, Never>) in
-                OSThread(name: "llama") {
-                    c.resume(returning: Result { () throws(LlamaError) -> Generation in
-                        try session.generate(prompt: text, params: sampling) { cancelled.isSet }
-                    })
-                }.detach()
-            }
-        } onCancel: {
-            cancelled.set()
-        }
-        switch result {
-        case .success(let g):
-            let usage = Usage(model: model.descriptor.name, promptTokens: g.promptTokens, generatedTokens: g.generatedTokens,
-                              promptMillis: g.promptMillis, generationMillis: g.generationMillis)
-            if g.stopReason == "cancelled" { return BackendOutcome(succeeded: false, error: "cancelled", usage: usage) }
-            return BackendOutcome(succeeded: true, output: g.text, usage: usage)
-        case .failure(let e):
-            return .failure(e.description)
-        }
+        let usage = Usage(model: model.descriptor.name, promptTokens: g.promptTokens, generatedTokens: g.generatedTokens,
+                          promptMillis: g.promptMillis, generationMillis: g.generationMillis)
+        if g.stopReason == "cancelled" { return BackendOutcome(succeeded: false, error: "cancelled", usage: usage) }
+        return BackendOutcome(succeeded: true, output: g.text, usage: usage)
     }
 }
 
@@ -133,11 +118,4 @@ public enum SamplingError: Error, Equatable, CustomStringConvertible {
         case .notFinite(let f, let v): return "\(f) must be a finite number, not \(v)"
         }
     }
-}
-
-/// Set once from any thread, read between tokens.
-final class CancelFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func set() { flag.store(true, ordering: .relaxed) }
-    var isSet: Bool { flag.load(ordering: .relaxed) }
 }

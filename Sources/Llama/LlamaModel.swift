@@ -8,7 +8,7 @@ import Synchronization
 /// A GGUF model loaded once and shared by every context of the drone (the weights are never copied).
 ///
 /// `@unchecked Sendable`: llama.cpp's model is immutable after load and safe to use from several contexts at once;
-/// contexts themselves are not shared (see `LlamaSession`).
+/// a context is owned by one thread (see `LlamaEngine`).
 public final class LlamaModel: @unchecked Sendable {
     let model: OpaquePointer
     let vocab: OpaquePointer

@@ -1,19 +1,27 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Drone
 import Foundation
+import HiveCore
 import Llama
 
-/// `drone bench --model M.gguf [--prompt-tokens N] [--gen-tokens N] [--threads N] [--ctx N] [--runs N]`:
-/// what the drone's llama path achieves on this machine, as JSON (Tests/bench/llama_bench.py compares it with
-/// llama.cpp through llama-cpp-python in the same run).
+/// `drone bench --model M.gguf [--prompt-tokens N] [--gen-tokens N] [--threads N] [--ctx N] [--runs N]
+/// [--parallel N [--shared-prompt]]`: what the drone's llama path achieves on this machine, as JSON
+/// (Tests/bench/llama_bench.py compares it with llama.cpp's own llama-bench and llama-batched-bench in one run).
+///
+/// Without `--parallel`: one sequence, measured as llama-bench measures (prompt processing; generation from an
+/// empty context). With `--parallel N`: N concurrent tasks through `LlamaBackend.run` (the path a drone's slots
+/// take), distinct prompts of the same length; with `--shared-prompt`, N sampled candidates of one prompt, timed
+/// against one greedy call of it.
 func runModelBenchmark(_ args: [String]) -> Never {
     var path: String?
-    var promptTokens = 256, genTokens = 128, runs = 3, ctx = 1024
+    var promptTokens = 256, genTokens = 128, runs = 3, ctx = 1024, parallel = 0
+    var sharedPrompt = false
     var threads = Int32(ProcessInfo.processInfo.activeProcessorCount)
     var i = 0
-    while i + 1 < args.count {
-        let v = args[i + 1]
+    while i < args.count {
+        let v = i + 1 < args.count ? args[i + 1] : ""
         switch args[i] {
         case "--model": path = v
         case "--prompt-tokens": promptTokens = Int(v) ?? promptTokens
@@ -21,6 +29,8 @@ func runModelBenchmark(_ args: [String]) -> Never {
         case "--threads": threads = Int32(v) ?? threads
         case "--ctx": ctx = Int(v) ?? ctx
         case "--runs": runs = Int(v) ?? runs
+        case "--parallel": parallel = max(1, Int(v) ?? 1)
+        case "--shared-prompt": sharedPrompt = true; i -= 1
         default: break
         }
         i += 2
@@ -29,44 +39,170 @@ func runModelBenchmark(_ args: [String]) -> Never {
         FileHandle.standardError.write(Data("drone bench needs --model PATH\n".utf8))
         exit(64)
     }
-    func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
-    }
-    do {
-        let t0 = now()
+    let ctxArg = parallel > 0 ? max(ctx, promptTokens + genTokens + 1) : ctx
+    let (promptTokensArg, genTokensArg, runsArg, parallelArg, shared, threadsArg) =
+        (promptTokens, genTokens, runs, parallel, sharedPrompt, threads)
+    let result = blocking { () async throws -> String in
+        let (promptTokens, genTokens, runs, parallel, ctx, threads) =
+            (promptTokensArg, genTokensArg, runsArg, parallelArg, ctxArg, threadsArg)
+        let t0 = benchMillis()
         let model = try LlamaModel(path: path, hashFile: false)
-        let session = try LlamaSession(model: model, contextLength: ctx, threads: threads)
-        let loadMillis = now() - t0
-        // A prompt of exactly `promptTokens` tokens (BOS included): words from the model's own vocabulary.
-        var words: [String] = []
-        while try model.tokenize(words.joined(separator: " ")).count < promptTokens { words.append("hive") }
-        while try model.tokenize(words.joined(separator: " ")).count > promptTokens { words.removeLast() }
-        let prompt = words.joined(separator: " ")
+        let bench = ModelBench(model: model, promptTokens: promptTokens, genTokens: genTokens)
+        if parallel > 0 {
+            return try await bench.parallel(parallel, shared: shared, runs: runs, ctx: ctx, threads: threads)
+        }
+        let engine = try LlamaEngine(model: model, contextLength: ctx, threads: threads)
+        return try await bench.single(engine, runs: runs, loadMillis: benchMillis() - t0)
+    }
+    switch result {
+    case .success(let json):
+        print(json)
+        exit(0)
+    case .failure(let error):
+        FileHandle.standardError.write(Data("drone bench: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
+private struct ModelBench {
+    let model: LlamaModel
+    let promptTokens: Int
+    let genTokens: Int
+
+    /// A prompt of exactly `promptTokens` tokens (BOS included): `lead` then words from the model's own vocabulary.
+    /// Different leads make prompts that share nothing but BOS.
+    func prompt(lead: String) throws -> String {
+        func count(_ words: [String]) throws -> Int { try model.tokenize(words.joined(separator: " ")).count }
+        var words = lead.isEmpty ? [] : [lead]
+        while try count(words) < promptTokens - 8 { words.append("hive") }
+        // The last few one word at a time, from fillers that may tokenize to one token or more.
+        while try count(words) < promptTokens {
+            var added = false
+            for filler in ["hive", "a", "x", "1", "the"] where try count(words + [filler]) <= promptTokens {
+                words.append(filler)
+                added = true
+                break
+            }
+            if !added { throw BenchError.failed("cannot make a prompt of exactly \(promptTokens) tokens") }
+        }
+        return words.joined(separator: " ")
+    }
+
+    func single(_ engine: LlamaEngine, runs: Int, loadMillis: Double) async throws -> String {
+        let prompt = try prompt(lead: "")
         var p = SamplingParams()
         p.temperature = 0
         p.maxTokens = genTokens
         p.ignoreEndOfGeneration = true
-        var pp: [Double] = [], tg: [Double] = []
-        var n = 0
         // As llama-bench measures them: prompt processing on `promptTokens`, generation from an empty context
         // (BOS only), so each generated token attends over the same cache length in both tools.
         var promptOnly = p
         promptOnly.maxTokens = 0
+        let bos = try model.tokenize("")
         // One uncounted warm-up, as llama-bench does (the first pass pages the mmapped weights in).
-        _ = try session.generate(prompt: prompt, params: promptOnly)
-        _ = try session.generate(prompt: "", params: p)
+        _ = try await engine.generate(prompt: prompt, params: promptOnly)
+        _ = try await engine.generate(tokens: bos, params: p)
+        var pp: [Double] = [], tg: [Double] = []
+        var n = 0
         for _ in 0..<runs {
-            let g = try session.generate(prompt: prompt, params: promptOnly)
+            let g = try await engine.generate(prompt: prompt, params: promptOnly)
             pp.append(g.promptTokensPerSecond)
             n = g.promptTokens
-            tg.append(try session.generate(prompt: "", params: p).generationTokensPerSecond)
+            tg.append(try await engine.generate(tokens: bos, params: p).generationTokensPerSecond)
         }
-        print("{\"load_ms\":\(loadMillis),\"prompt_tokens\":\(n),\"pp_tps\":\(pp),\"tg_tps\":\(tg)}")
-        exit(0)
-    } catch {
-        FileHandle.standardError.write(Data("drone bench: \(error)\n".utf8))
-        exit(1)
+        return "{\"load_ms\":\(loadMillis),\"prompt_tokens\":\(n),\"pp_tps\":\(pp),\"tg_tps\":\(tg)}"
     }
+
+    /// N tasks at once through the backend. Per run: wall time; aggregate generation tokens/s over the engine's
+    /// steps that decoded a token for each of the N sequences and nothing else (llama-batched-bench's S_TG), and
+    /// over all steps without prompt tokens; all tokens over the wall time (its S); prompt tokens llama.cpp
+    /// evaluated. With `shared`, one greedy call of the prompt is timed too.
+    func parallel(_ n: Int, shared: Bool, runs: Int, ctx: Int, threads: Int32) async throws -> String {
+        let backend = try LlamaBackend(model: model, contextLength: ctx, threads: threads, sequences: n,
+                                       ignoreEndOfGeneration: true)
+        let prompts = try (0..<n).map { try prompt(lead: shared ? "" : "\($0 + 1)") }
+        func assignment(_ i: Int, greedy: Bool, tokens: Int? = nil) -> Assignment {
+            var input = TaskInput()
+            input.prompt = prompts[i]
+            input.chat = false
+            input.maxTokens = tokens ?? genTokens
+            input.temperature = greedy ? 0 : 0.8
+            input.seed = i + 1
+            return Assignment(task: "bench.\(i)", goal: "bench", attempt: 1, token: "", kind: "model", input: input,
+                              index: i, timeoutMillis: 0)
+        }
+        func round(tokens: Int) async throws -> (wall: Double, stats: EngineStats, before: EngineStats) {
+            let before = backend.engine.stats
+            let t0 = benchMillis()
+            let outcomes = await withTaskGroup(of: BackendOutcome.self) { group in
+                for i in 0..<n { group.addTask { await backend.run(assignment(i, greedy: !shared, tokens: tokens)) } }
+                var all: [BackendOutcome] = []
+                for await o in group { all.append(o) }
+                return all
+            }
+            let wall = benchMillis() - t0
+            if let bad = outcomes.first(where: { !$0.succeeded }) { throw BenchError.failed(bad.error ?? "?") }
+            guard outcomes.allSatisfy({ $0.usage?.generatedTokens == tokens }) else {
+                throw BenchError.failed("a task generated fewer than \(tokens) tokens")
+            }
+            return (wall, backend.engine.stats, before)
+        }
+        _ = try await round(tokens: 8)  // warm-up, uncounted: pages the weights in, as llama.cpp's tools do
+        var wall: [Double] = [], tg: [Double] = [], tgAll: [Double] = [], total: [Double] = [], evaluated: [Int] = []
+        var single: [Double] = [], decodeShare: [Double] = []
+        for _ in 0..<runs {
+            let r = try await round(tokens: genTokens)
+            wall.append(r.wall)
+            // Steps with all n sequences generating (llama-batched-bench's generation phase), and all steps
+            // without prompt tokens (tails where early starters have finished included).
+            let full = r.stats.generationStepsBySize[n] ?? StepTotals(), fullBefore = r.before.generationStepsBySize[n] ?? StepTotals()
+            let fullMillis = full.millis - fullBefore.millis
+            tg.append(fullMillis > 0 ? Double((full.steps - fullBefore.steps) * n) / fullMillis * 1000 : 0)
+            decodeShare.append(fullMillis > 0 ? (full.decodeMillis - fullBefore.decodeMillis) / fullMillis : 0)
+            let steps = r.stats.generationStepMillis - r.before.generationStepMillis
+            tgAll.append(steps > 0 ? Double(r.stats.generationStepTokens - r.before.generationStepTokens) / steps * 1000 : 0)
+            total.append(Double(n * (promptTokens + genTokens)) / r.wall * 1000)
+            evaluated.append(r.stats.promptTokensEvaluated - r.before.promptTokensEvaluated)
+            if shared {
+                let t0 = benchMillis()
+                let o = await backend.run(assignment(0, greedy: true))
+                guard o.succeeded else { throw BenchError.failed(o.error ?? "?") }
+                single.append(benchMillis() - t0)
+            }
+        }
+        return "{\"parallel\":\(n),\"shared_prompt\":\(shared),\"prompt_tokens\":\(promptTokens),\"gen_tokens\":\(genTokens),"
+            + "\"wall_ms\":\(wall),\"tg_tps\":\(tg),\"tg_all_tps\":\(tgAll),\"total_tps\":\(total),\"prompt_evaluated\":\(evaluated),\"decode_share\":\(decodeShare),"
+            + "\"single_wall_ms\":\(single)}"
+    }
+}
+
+private enum BenchError: Error, CustomStringConvertible {
+    case failed(String)
+    var description: String {
+        switch self {
+        case .failed(let why): return "a benchmark task failed: \(why)"
+        }
+    }
+}
+
+private func benchMillis() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
+}
+
+/// Runs async work to completion from synchronous code (the benchmark runs before the drone's main loop exists).
+private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Result<T, any Error> {
+    let done = DispatchSemaphore(value: 0)
+    let box = ResultBox<T>()
+    Task {
+        do { box.value = .success(try await body()) } catch { box.value = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return box.value!
+}
+
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: Result<T, any Error>?  // written before the semaphore is signalled, read after it is awaited
 }

@@ -41,7 +41,7 @@ let usage = """
       --side-effects PATHS allowed executables whose tasks change the world (comma-separated): honeycombd holds
                            each such task in awaiting_approval until an operator runs hive approve (or denies it)
       --model PATH.gguf    serve model tasks (prompts) with this GGUF through llama.cpp (loaded once, shared by every slot)
-      --ctx N              context length per slot (default 2048)
+      --ctx N              context length per task (default 2048); the model's one context holds slots × N
       --threads N          threads per generation (default: CPU cores)
       --gpu-layers N       layers to offload when llama.cpp was built with a GPU backend (default 0)
       --prompt-format F    how the model is prompted: chat (through its chat template: instruct models),
@@ -222,12 +222,15 @@ if let modelPath {
             fail("--prompt-format chat needs a chat template, and \(modelPath) has none (a base model): use completion or auto", code: 65)
         }
         loadedModel = model
-        let backend = LlamaBackend(model: model, contextLength: contextLength, threads: threads, promptFormat: promptFormat)
+        // One context for the model, a sequence per slot (continuous batching; see LlamaEngine).
+        let backend = try LlamaBackend(model: model, contextLength: contextLength, threads: threads, sequences: slots,
+                                       promptFormat: promptFormat)
         backends.append(backend)
         let d = model.descriptor
         Log("drone").info("model_loaded", ["name": d.name, "arch": d.architecture, "params": d.parameters,
                                            "desc": d.description, "context": d.contextLength,
-                                           "chat_template": model.hasChatTemplate, "prompt_format": backend.promptFormat.rawValue])
+                                           "chat_template": model.hasChatTemplate, "prompt_format": backend.promptFormat.rawValue,
+                                           "sequences": backend.engine.sequences, "ctx_per_sequence": backend.engine.contextLength])
     } catch {
         fail("\(error)", code: 65)
     }

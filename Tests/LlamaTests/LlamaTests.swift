@@ -31,27 +31,27 @@ enum TestModel {
         #expect(d.sha256 == (try SHA256.hexDigest(ofFile: TestModel.path)))
     }
 
-    @Test func greedyAndSeededGenerationAreDeterministic() throws {
-        let s = try LlamaSession(model: TestModel.model, contextLength: 256)
+    @Test func greedyAndSeededGenerationAreDeterministic() async throws {
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
         var greedy = SamplingParams()
         greedy.temperature = 0
         greedy.maxTokens = 24
-        let a = try s.generate(prompt: "the hive", params: greedy)
-        let b = try s.generate(prompt: "the hive", params: greedy)
+        let a = try await s.generate(prompt: "the hive", params: greedy)
+        let b = try await s.generate(prompt: "the hive", params: greedy)
         #expect(a.text == b.text && a.generatedTokens == b.generatedTokens)
         var seeded = SamplingParams()
         seeded.seed = 42
         seeded.maxTokens = 24
-        let c = try s.generate(prompt: "the hive", params: seeded)
-        let d = try s.generate(prompt: "the hive", params: seeded)
+        let c = try await s.generate(prompt: "the hive", params: seeded)
+        let d = try await s.generate(prompt: "the hive", params: seeded)
         #expect(c.text == d.text)
     }
 
-    @Test func tokenAccountingAndMaxTokens() throws {
-        let s = try LlamaSession(model: TestModel.model, contextLength: 256)
+    @Test func tokenAccountingAndMaxTokens() async throws {
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
         var p = SamplingParams()
         p.maxTokens = 10
-        let g = try s.generate(prompt: "drone task goal", params: p)
+        let g = try await s.generate(prompt: "drone task goal", params: p)
         #expect(g.promptTokens == (try TestModel.model.tokenize("drone task goal")).count)
         #expect(g.generatedTokens <= 10)
         #expect(g.stopReason == "length" || g.stopReason == "eos")
@@ -59,27 +59,29 @@ enum TestModel {
         #expect(g.promptMillis >= 0 && g.generationMillis >= 0)
     }
 
-    @Test func stopStringsEndTheText() throws {
-        let s = try LlamaSession(model: TestModel.model, contextLength: 256)
+    @Test func stopStringsEndTheText() async throws {
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
         var p = SamplingParams()
         p.temperature = 0
         p.maxTokens = 40
-        let full = try s.generate(prompt: "fork join", params: p).text
+        let full = try await s.generate(prompt: "fork join", params: p).text
         let chars = Array(full)
         try #require(chars.count >= 8, "the model produced too little text to cut: \(full)")
         let stop = String(chars[4..<6])
         p.stop = [stop]
-        let cut = try s.generate(prompt: "fork join", params: p)
+        let cut = try await s.generate(prompt: "fork join", params: p)
         #expect(cut.stopReason == "stop")
         #expect(!cut.text.contains(stop))
         #expect(full.hasPrefix(cut.text))
     }
 
-    @Test func promptsLongerThanTheContextAreRefused() throws {
-        let s = try LlamaSession(model: TestModel.model, contextLength: 32)
+    @Test func promptsLongerThanTheContextAreRefused() async throws {
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 32, threads: 1)
         let long = String(repeating: "hive drone ", count: 40)
-        #expect(throws: LlamaError.self) { try s.generate(prompt: long, params: SamplingParams()) }
-        do { _ = try s.generate(prompt: long, params: SamplingParams()) } catch {
+        do {
+            _ = try await s.generate(prompt: long, params: SamplingParams())
+            Issue.record("a prompt longer than the context was accepted")
+        } catch {
             guard case .promptTooLong(let tokens, let context) = error else { Issue.record("\(error)"); return }
             #expect(tokens > 32 && context == 32)
         }
@@ -111,11 +113,11 @@ enum TestModel {
 
     @Test func partialUTF8AtTheEndIsHeldBack() {
         let e = Array("é".utf8)  // 2 bytes
-        #expect(LlamaSession.completeUTF8(Array("ab".utf8) + [e[0]]) == "ab")
-        #expect(LlamaSession.completeUTF8(Array("ab".utf8) + e) == "abé")
+        #expect(GeneratedText.completeUTF8(Array("ab".utf8) + [e[0]]) == "ab")
+        #expect(GeneratedText.completeUTF8(Array("ab".utf8) + e) == "abé")
         let emoji = Array("🐝".utf8)
-        #expect(LlamaSession.completeUTF8(Array(emoji.prefix(3))) == "")
-        #expect(LlamaSession.completeUTF8(emoji) == "🐝")
+        #expect(GeneratedText.completeUTF8(Array(emoji.prefix(3))) == "")
+        #expect(GeneratedText.completeUTF8(emoji) == "🐝")
     }
 }
 
@@ -130,14 +132,14 @@ enum TestModel {
     }, "required": ["ok"]}
     """#
 
-    @Test func schemaConstrainedOutputParsesAndHasTheTypes() throws {
-        let s = try LlamaSession(model: TestModel.model, contextLength: 512)
+    @Test func schemaConstrainedOutputParsesAndHasTheTypes() async throws {
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 512, threads: 1)
         for seed in [1, 2, 3] as [UInt32] {
             var p = SamplingParams()
             p.seed = seed
             p.maxTokens = 200
             p.grammar = try JSONGrammar.fromSchema(Self.schema)
-            let g = try s.generate(prompt: "answer in json", params: p)
+            let g = try await s.generate(prompt: "answer in json", params: p)
             #expect(g.stopReason == "eos", "the grammar completes the document, then only EOS is allowed: \(g.text)")
             let object = try #require(try JSONSerialization.jsonObject(with: Data(g.text.utf8)) as? [String: Any], "\(g.text)")
             #expect(Set(object.keys) == ["ok", "count", "color", "tags", "note"])
@@ -149,14 +151,14 @@ enum TestModel {
         }
     }
 
-    @Test func theArchitectsPlanSchemaYieldsADecompositionWithSubtasks() throws {
-        let s = try LlamaSession(model: TestModel.model, contextLength: 2048)
+    @Test func theArchitectsPlanSchemaYieldsADecompositionWithSubtasks() async throws {
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 2048, threads: 1)
         for seed in [1, 2, 3] as [UInt32] {
             var p = SamplingParams()
             p.seed = seed
             p.maxTokens = 1024  // the architect's default: enough for the schema's longest plan
             p.grammar = try JSONGrammar.fromSchema(Decomposition.schema(maxSubtasks: 3))
-            let g = try s.generate(prompt: "plan it", params: p)
+            let g = try await s.generate(prompt: "plan it", params: p)
             #expect(g.stopReason == "eos", "\(g.text)")
             let d = try JSONDecoder().decode(Decomposition.self, from: Data(g.text.utf8))
             #expect((1...3).contains(d.subtasks.count), "\(g.text)")
@@ -164,12 +166,29 @@ enum TestModel {
         }
     }
 
-    @Test func anyObjectGrammarStartsAnObject() throws {
-        let s = try LlamaSession(model: TestModel.model, contextLength: 256)
+    @Test func anyObjectGrammarStartsAnObject() async throws {
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
         var p = SamplingParams()
         p.maxTokens = 6
         p.grammar = JSONGrammar.anyObject
-        #expect(try s.generate(prompt: "x", params: p).text.hasPrefix("{"))
+        #expect(try await s.generate(prompt: "x", params: p).text.hasPrefix("{"))
+    }
+
+    @Test func aGrammarThatDoesNotCompileFailsOnlyItsRequest() async throws {
+        let s = try LlamaEngine(model: TestModel.model, contextLength: 256, threads: 1)
+        var bad = SamplingParams()
+        bad.grammar = "root ::= ( \"unclosed\""
+        do {
+            _ = try await s.generate(prompt: "x", params: bad)
+            Issue.record("a broken grammar was accepted")
+        } catch {
+            guard case .grammarFailed(let why) = error else { Issue.record("\(error)"); return }
+            #expect(!why.isEmpty)
+        }
+        var p = SamplingParams()
+        p.maxTokens = 4
+        p.ignoreEndOfGeneration = true
+        #expect(try await s.generate(prompt: "x", params: p).generatedTokens == 4, "the engine still serves")
     }
 
     @Test func unsupportedSchemasAreRefusedWithTheKeyword() {
