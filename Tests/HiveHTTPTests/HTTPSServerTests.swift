@@ -84,7 +84,7 @@ extension RawClient {
     @Test func aStalledHandshakeIsClosedAtTheFirstByteDeadlineWhileAnotherConnectionIsServed() throws {
         let ca = try TestCA(hosts: [])
         var options = HTTPServer.Options()
-        options.firstByteTimeout = 0.6
+        options.firstByteTimeout = 2  // long enough that the other connection is served well inside it, even under load
         let server = try HTTPServer.start(host: "127.0.0.1", port: 0, options: options, tls: try ca.identity, handler: Self.echo)
         defer { server.stop() }
         let start = ContinuousClock.now
@@ -94,15 +94,15 @@ extension RawClient {
         let t = try RawClient.tls(port: server.port, ca: ca.made.ca)
         t.send("GET /meanwhile HTTP/1.1\r\n\r\n")
         #expect(t.response()?.body == "GET /meanwhile 0")
-        #expect(ContinuousClock.now - start < .seconds(0.6), "served while the other handshake stalls")
+        #expect(ContinuousClock.now - start < .seconds(2), "served while the other handshake stalls")
         #expect(stalled.closedByPeer())
         let waited = ContinuousClock.now - start
-        #expect(waited >= .seconds(0.6) && waited < .seconds(3), "\(waited)")
+        #expect(waited >= .seconds(2) && waited < .seconds(10), "\(waited)")
         // A client that finished its handshake shares the same grace: silent, it is closed too.
         let silentStart = ContinuousClock.now
         let silent = try RawClient.tls(port: server.port, ca: ca.made.ca)
         #expect(silent.closedByPeer())
-        #expect(ContinuousClock.now - silentStart < .seconds(3))
+        #expect(ContinuousClock.now - silentStart < .seconds(10))
     }
 
     @Test func afterAReloadNewConnectionsGetTheNewCertificateAndOldOnesKeepGoing() throws {
@@ -155,8 +155,8 @@ extension RawClient {
         let frame = String(repeating: "x", count: 60_000)
         for _ in 0..<600 { stream.send(data: frame) }
         #expect(closed.wait(timeout: .now() + 10) == .success)
-        let waited = ContinuousClock.now - start
-        #expect(waited >= .seconds(0.5) && waited < .seconds(3), "\(waited)")
+        // Not before the timeout; the upper bound is the wait above (a loaded machine stretches the drop).
+        #expect(ContinuousClock.now - start >= .seconds(0.5))
     }
 
     @Test func anEventStreamOverTLSDeliversFramesAndEndsWhenTheClientSendsCloseNotify() throws {
