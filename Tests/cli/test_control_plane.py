@@ -57,6 +57,31 @@ def exec_task(cmd):
     return {"kind": "exec", "input": {"command": "/bin/sh", "args": ["-c", cmd]}}
 
 
+def wait_until(what, probe, timeout=30.0):
+    """Polls probe() until it returns something truthy (returned), failing with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def drones_by_name(url):
+    r = hive("drones", "--json", "--honeycomb", url)
+    return {d["name"]: d for d in json.loads(r.stdout)} if r.returncode == 0 else {}
+
+
+def tasks_in(url, states):
+    """The goal's tasks (the only goal on this hive) in any of `states`, or [] before it exists."""
+    goals = hive("goals", "--json", "--honeycomb", url)
+    if goals.returncode != 0 or not json.loads(goals.stdout):
+        return []
+    r = hive("tasks", json.loads(goals.stdout)[0]["goal"], "--json", "--honeycomb", url)
+    return [t for t in json.loads(r.stdout) if t["state"] in states] if r.returncode == 0 else []
+
+
 def test_a_thousand_tasks_in_a_fork_of_forks_each_accounted_for_once(procs, tmp_path, bus):
     url = bus["url"]
     start_honeycombd(procs, tmp_path, bus["port"], data=tmp_path / "data", nats=bus["nats"])
@@ -112,11 +137,12 @@ def test_sigkilled_drones_tasks_rerun_elsewhere_and_nothing_is_lost_or_duplicate
     sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
                             "sleep 0.05; echo $HIVE_TASK_INDEX", "--count", str(n), "--max-attempts", "5",
                             "--wait", "--json", "--honeycomb", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.4)
-    victims = random.sample(drones, 2)
-    for d in victims:
-        d.send_signal(signal.SIGKILL)
-        time.sleep(0.2)
+    victims = random.sample(range(len(drones)), 2)
+    # Each victim dies while it holds leases, so its tasks must run again elsewhere.
+    for i in victims:
+        wait_until(f"drone d{i} running tasks", lambda: drones_by_name(url).get(f"d{i}", {}).get("running", 0) > 0)
+        drones[i].send_signal(signal.SIGKILL)
+        drones[i].wait()
     out, err = sub.communicate(timeout=120)
     assert sub.returncode == 0, err
     result = json.loads(out)
@@ -139,13 +165,8 @@ def test_sigkilled_honeycombd_restarts_and_the_goal_completes(procs, tmp_path, b
     sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
                             "sleep 0.1; echo $HIVE_TASK_INDEX", "--count", str(n), "--wait", "--json",
                             "--honeycomb", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Wait until the goal is accepted and under way, then kill -9 the daemon.
-    for _ in range(100):
-        goals = hive("goals", "--json", "--honeycomb", url)
-        if goals.returncode == 0 and json.loads(goals.stdout):
-            break
-        time.sleep(0.05)
-    time.sleep(0.5)
+    # Wait until the goal is under way (some tasks done, most not), then kill -9 the daemon.
+    wait_until("some tasks succeeded", lambda: tasks_in(url, {"succeeded"}))
     hc.send_signal(signal.SIGKILL)
     hc.wait()
     restarted = start_honeycombd(procs, tmp_path, port, data=data, nats=bus["nats"])
@@ -223,7 +244,7 @@ def test_drone_sigterm_finishes_running_work_and_leaves(procs, tmp_path):
     (d,) = start_drones(procs, url, 1, slots=2)
     sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sleep", "0.5", "--count", "2",
                             "--wait", "--json", "--honeycomb", url], stdout=subprocess.PIPE, text=True)
-    time.sleep(0.3)
+    wait_until("both tasks running on the drone", lambda: len(tasks_in(url, {"leased", "running"})) == 2)
     d.send_signal(signal.SIGTERM)
     assert d.wait(timeout=15) == 0
     out, _ = sub.communicate(timeout=30)
