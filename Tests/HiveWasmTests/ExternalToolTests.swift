@@ -1,0 +1,18 @@
+import ExternalTools
+import Testing
+
+/// A tool the tests need that is not installed is an error naming its package, not a crash.
+@Suite struct ExternalToolTests {
+    @Test func aMissingToolIsOneLineNamingItsPackage() {
+        #expect(throws: MissingDependency.self) { try ExternalTool.path("hive-no-such-tool", package: "hive-pkg") }
+        do {
+            _ = try ExternalTool.path("hive-no-such-tool", package: "hive-pkg")
+        } catch {
+            #expect(error.description == "hive-no-such-tool not found: run make deps (Debian package hive-pkg)")
+        }
+    }
+
+    @Test func anInstalledToolIsFoundOnPath() throws {
+        #expect(try ExternalTool.path("sh", package: "dash").hasSuffix("/sh"))
+    }
+}
