@@ -96,14 +96,14 @@ def require_python_module(module: str, package: str) -> None:
 
 
 def require_python_packages() -> None:
-    """Ends the pytest run before collection when a module the suites import is missing, one line per package
-    (collection would otherwise fail file by file with ImportError tracebacks)."""
+    """Stops the pytest run before collection, with one line naming the packages, when a module the suites import
+    is missing (collection would otherwise fail file by file with ImportError tracebacks)."""
     import pytest
 
     missing = missing_python_packages()
     if missing:
-        pytest.exit(f"Python packages missing from {sys.executable}: {' '.join(missing)}: run make deps "
-                    f"(it installs Tools/requirements.txt into .venv)", returncode=4)
+        raise pytest.UsageError(f"Python packages missing from {sys.executable}: {' '.join(missing)}: run make deps "
+                                f"(it installs Tools/requirements.txt into .venv)")
 
 
 if __name__ == "__main__":

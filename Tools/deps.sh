@@ -43,6 +43,8 @@ has systemd-analyze || missing+=(systemd)
 has chromium || has chromium-browser || missing+=(chromium)
 has openssl || missing+=(openssl)
 has curl || missing+=(curl)
+# make bench: wrk drives the HTTP benchmark.
+has wrk || missing+=(wrk)
 
 if [ ${#missing[@]} -gt 0 ]; then
     command="apt-get install -y --no-install-recommends ${missing[*]}"
@@ -56,7 +58,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "make deps: missing Debian packages ${missing[*]}; run: sudo apt-get update && sudo $command" >&2
         exit 1
     fi
-    echo "make deps: installing Debian packages: $sudo $command"
+    echo "make deps: installing Debian packages: ${sudo:+$sudo }$command"
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
     $sudo $command -qq

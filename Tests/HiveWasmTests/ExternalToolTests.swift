@@ -4,11 +4,13 @@ import Testing
 /// A tool the tests need that is not installed is an error naming its package, not a crash.
 @Suite struct ExternalToolTests {
     @Test func aMissingToolIsOneLineNamingItsPackage() {
-        #expect(throws: MissingDependency.self) { try ExternalTool.path("hive-no-such-tool", package: "hive-pkg") }
         do {
             _ = try ExternalTool.path("hive-no-such-tool", package: "hive-pkg")
-        } catch {
+            Issue.record("found a tool that does not exist")
+        } catch let error as MissingDependency {
             #expect(error.description == "hive-no-such-tool not found: run make deps (Debian package hive-pkg)")
+        } catch {
+            Issue.record("\(error)")
         }
     }
 

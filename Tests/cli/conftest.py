@@ -11,7 +11,7 @@ HIVE = os.environ.get("HIVE", os.path.join(ROOT, ".build", "debug", "hive"))
 DRONE = os.environ.get("DRONE", os.path.join(ROOT, ".build", "debug", "drone"))
 
 
-def pytest_sessionstart(session):
+def pytest_configure(config):
     require_python_packages()
 
 

@@ -38,7 +38,7 @@ READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 
 
-def pytest_sessionstart(session):
+def pytest_configure(config):
     require_python_packages()
 
 
