@@ -1,6 +1,11 @@
 # Hive — build, test, benchmark and demo entry points. Each target builds what it needs.
 SWIFT      ?= swift
-PYTHON     ?= python3
+# Tests, benchmarks and the demo run on the project venv's Python, where make deps installs their packages
+# (Tools/deps.sh says why a venv); SYSTEM_PYTHON makes the venv and runs the stdlib-only steps (llama.cpp's build,
+# make model, the prompt embedding), so those work before make deps.
+VENV          ?= .venv
+PYTHON        ?= $(VENV)/bin/python3
+SYSTEM_PYTHON ?= python3
 RELEASE    := .build/release
 DEBUG      := .build/debug
 
@@ -14,7 +19,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench demo install clean
+.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -23,8 +28,8 @@ llama: $(LLAMA_PC)
 # target $(2) with CMake flags $(1), then runs $(3); the temp dir goes away whatever happens.
 define llama_build
 	set -e; work=$$(mktemp -d); trap 'rm -rf $$work' EXIT; \
-	$(PYTHON) -m venv $$work/venv; $$work/venv/bin/pip install -q --disable-pip-version-check cmake ninja; \
-	$(PYTHON) -m pip download -q --disable-pip-version-check --no-deps --no-binary llama-cpp-python \
+	$(SYSTEM_PYTHON) -m venv $$work/venv; $$work/venv/bin/pip install -q --disable-pip-version-check cmake ninja; \
+	$$work/venv/bin/pip download -q --disable-pip-version-check --no-deps --no-binary llama-cpp-python \
 	    llama-cpp-python==$(LLAMA_VERSION) -d $$work; \
 	tar -xzf $$work/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $$work; \
 	PATH=$$work/venv/bin:$$PATH cmake -S $$work/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp -B $$work/build \
@@ -66,7 +71,22 @@ GEMMA     := $(MODEL_DIR)/gemma-3-270m-q4_k_m.gguf
 model: $(GEMMA)
 
 $(GEMMA):
-	$(PYTHON) Tools/fetch_model.py --dir $(MODEL_DIR)
+	$(SYSTEM_PYTHON) Tools/fetch_model.py --dir $(MODEL_DIR)
+
+## Everything make test, make bench and make demo need from outside the repository: the Debian packages (apt-get,
+## as root or with passwordless sudo; otherwise it prints the command and fails) and the Python packages of
+## Tools/requirements.txt in $(VENV). Idempotent: when all is present it checks and returns in well under a second.
+deps:
+	@Tools/deps.sh $(VENV) $(LLAMA_VERSION) $(SYSTEM_PYTHON)
+
+bench: deps
+
+# The role prompts built into honeycombd, generated from Config/prompts (rewritten only when they differ; a Swift
+# test fails if the two drift apart).
+BUILTIN_PROMPTS := Sources/Honeycomb/BuiltinPrompts.swift
+$(BUILTIN_PROMPTS): $(wildcard Config/prompts/*.txt) Tools/embed_prompts.py
+	@$(SYSTEM_PYTHON) Tools/embed_prompts.py
+build debug test-tsan: $(BUILTIN_PROMPTS)
 
 ## Release binaries: .build/release/{honeycombd,drone,hive}
 build: llama
@@ -76,19 +96,20 @@ debug: llama
 	$(SWIFT) build --build-tests $(SWIFT_LLAMA)
 
 ## Unit + socket tests (Swift), the same under ThreadSanitizer, then the compatibility suite with a NATS client
-## nobody here wrote (nats-py) and the honeycombd CLI tests (the real-model test runs when make model has fetched
-## Gemma; the others use generated test models).
+## nobody here wrote (nats-py) and the honeycombd CLI tests, the real-model test included (make model fetches
+## Gemma once; the other tests use generated test models). make deps first installs what they need.
 test: test-swift test-tsan test-compat
 
-test-swift: debug
-	$(SWIFT) test --skip-build --no-parallel
+# The Swift tests that generate GGUF test models run $(PYTHON) (HIVE_PYTHON; Tests/ExternalTools).
+test-swift: deps debug
+	HIVE_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build --no-parallel
 
 ## The broker is multi-threaded; TSan checks the threading rules in Docs/ARCHITECTURE.md on every run.
-test-tsan: llama
+test-tsan: deps llama
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan $(SWIFT_LLAMA)
-	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --no-parallel --sanitize=thread --scratch-path .build/tsan
+	HIVE_PYTHON=$(abspath $(PYTHON)) TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --no-parallel --sanitize=thread --scratch-path .build/tsan
 
-test-compat: debug
+test-compat: deps debug model
 	HONEYCOMBD=$(DEBUG)/honeycombd $(PYTHON) -m pytest -q Tests/compat
 	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive DRONE=$(DEBUG)/drone LLAMA_LIB_DIR=$(LLAMA_PREFIX)/lib \
 	    HIVE_GEMMA=$(GEMMA) $(PYTHON) -m pytest -q Tests/cli
@@ -109,7 +130,7 @@ bench: build llama-bench llama-batched-bench model
 ## Starts honeycombd and drones of each tier serving the real model (Gemma 3 270M from make model), runs goals (exec
 ## fork, vote, a prompt, a goal in words planned by the architect), shows the results. MODEL=path.gguf puts another
 ## model (base or instruct) on every drone instead.
-demo: build $(if $(MODEL),,model)
+demo: deps build $(if $(MODEL),,model)
 	$(PYTHON) Tests/demo/demo.py --bin $(RELEASE) --model $(if $(MODEL),$(abspath $(MODEL)),$(GEMMA))
 
 ## Installs the release binaries, the shared libraries they load (llama.cpp's and the Swift runtime's, beside

@@ -41,7 +41,7 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var control = ControlConfig()
     /// Journal size that triggers compaction into a snapshot.
     public var journalCompactBytes = 64 << 20
-    /// Where the role prompt frames live; nil searches `PromptLibrary.searchPath`.
+    /// A directory whose role prompt frames replace the built-in ones file by file; nil runs on the built-in ones.
     public var promptsDirectory: String?
     /// The HTTP API, dashboard and metrics; nil turns HTTP off.
     public var http: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 8420)
@@ -100,7 +100,7 @@ public struct HoneycombConfig: Equatable, Sendable {
                                (tls://host:port for TLS: --tls-ca then verifies the cluster, --tls-cert and
                                --tls-key are honeycombd's client certificate)
           --data DIR           journal accepted goals and task results here (survives crashes and restarts)
-          --prompts DIR        role prompt frames for plans (default: Config/prompts, then /etc/hive/prompts)
+          --prompts DIR        role prompt frames replacing the built-in ones file by file (ROLE.txt, ROLE.completion.txt)
           --http HOST:PORT     HTTP API, dashboard and /metrics (default 127.0.0.1:8420; off to disable); it
                                asks for the broker's token or user/password when those are set, and
                                refuses to listen beyond loopback without them

@@ -48,13 +48,11 @@ ShutdownSignal.install()
 let log = Log("honeycombd")
 let prompts: PromptLibrary
 do {
-    let (library, directory) = try PromptLibrary.resolve(configured: config.promptsDirectory)
+    let (library, replaced) = try PromptLibrary.resolve(configured: config.promptsDirectory)
     prompts = library
-    if let directory {
-        log.info("prompts_loaded", ["dir": directory, "roles": library.frames.keys.sorted().joined(separator: ",")])
-    } else {
-        log.warn("no_prompts", ["effect": "plans must carry their own prompts; pass --prompts DIR (see Config/prompts)"])
-    }
+    log.info("prompts_loaded", ["dir": config.promptsDirectory ?? "builtin",
+                                "from_dir": replaced.isEmpty ? "none" : replaced.joined(separator: ","),
+                                "roles": library.frames.keys.sorted().joined(separator: ",")])
 } catch {
     FileHandle.standardError.write(Data("honeycombd: \(error)\n".utf8))
     exit(78)

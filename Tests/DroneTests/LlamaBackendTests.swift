@@ -1,4 +1,5 @@
 @testable import Drone
+import ExternalTools
 import Foundation
 import HiveCore
 import Llama
@@ -9,17 +10,13 @@ import Testing
 /// the others finish.
 @Suite(.serialized) struct LlamaBackendTests {
     /// A tiny random-weight GGUF from Tests/models/make_test_model.py (PyPI gguf + numpy), made once per run.
-    static let model: LlamaModel = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// A failure to make it (a Python package missing, say) fails each test that needs it, with the reason.
+    static let loaded: Result<LlamaModel, any Error> = Result {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("hive-drone-tiny-\(getpid()).gguf").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", root.appendingPathComponent("Tests/models/make_test_model.py").path, out]
-        try! p.run()
-        p.waitUntilExit()
-        precondition(p.terminationStatus == 0, "make_test_model.py failed (pip install gguf numpy)")
-        return try! LlamaModel(path: out, hashFile: false)
-    }()
+        try TestModels.generate(at: out)
+        return try LlamaModel(path: out, hashFile: false)
+    }
+    static var model: LlamaModel { get throws { try loaded.get() } }
 
     static func task(_ i: Int, prompt: String, schema: String? = nil) -> Assignment {
         var input = TaskInput()

@@ -1,3 +1,4 @@
+import ExternalTools
 import Foundation
 import HiveWasm
 import Testing
@@ -5,10 +6,11 @@ import Testing
 /// Runs modules under HiveWasm and, for the same module and input, under engines nobody here wrote: the Swift
 /// toolchain's `wasmkit` (WASI) and wabt's `wasm-interp` (import-free modules).
 @Suite(.serialized) struct InterpreterTests {
+    /// Runs `tool` (a path: `ExternalTool` finds it, or says which package it is missing from).
     static func run(_ tool: String, _ args: [String], stdin: Data = Data()) throws -> (out: String, code: Int32) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [tool] + args
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
         let out = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -56,7 +58,7 @@ import Testing
             """#, optimize: optimize)
         let input = "hello from stdin\n"
         let ours = try WasmRunner.run(bytes, args: ["p.wasm", "first"], stdin: Array(input.utf8))
-        let theirs = try Self.run("wasmkit", ["run", path, "first"], stdin: Data(input.utf8))
+        let theirs = try Self.run(try ExternalTool.toolchainPath("wasmkit"), ["run", path, "first"], stdin: Data(input.utf8))
         #expect(ours.trap == nil, "\(ours.trap?.description ?? "")")
         #expect(String(decoding: ours.stdout, as: UTF8.self) == theirs.out)
         #expect(ours.exitCode == 3 && theirs.code == 3)

@@ -1,3 +1,4 @@
+import ExternalTools
 import Foundation
 import Testing
 
@@ -17,7 +18,7 @@ import Testing
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".wast") }.sorted()
         for name in files {
             let json = work.appendingPathComponent(name.replacingOccurrences(of: ".wast", with: ".json"))
-            let converted = try InterpreterTests.run("wast2json", [directory.appendingPathComponent(name).path, "-o", json.path])
+            let converted = try InterpreterTests.run(try ExternalTool.path("wast2json", package: "wabt"), [directory.appendingPathComponent(name).path, "-o", json.path])
             guard converted.code == 0 else {
                 var o = SpecScript.Outcome()
                 o.skipped = 1  // wabt cannot read it (a proposal it does not know)

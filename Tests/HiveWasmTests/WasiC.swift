@@ -1,7 +1,8 @@
+import ExternalTools
 import Foundation
 
 /// Compiles C to wasm32-wasi with the toolchain's clang against Debian's `wasi-libc` and the wasm32 builtins of
-/// `libclang-rt-dev-wasm32` (both installed by .ci/run).
+/// `libclang-rt-dev-wasm32` (both installed by make deps).
 enum WasiC {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -20,11 +21,16 @@ enum WasiC {
     }
 
     static func compile(_ source: URL, in dir: URL, optimize: String = "-O2") throws -> [UInt8] {
-        guard let rt = builtins else { throw Failure(description: "libclang_rt.builtins-wasm32.a not found (apt-get install libclang-rt-dev-wasm32)") }
+        guard let rt = builtins else {
+            throw MissingDependency("libclang_rt.builtins-wasm32.a not found: run make deps (Debian package libclang-rt-dev-wasm32)")
+        }
+        guard FileManager.default.fileExists(atPath: "/usr/include/wasm32-wasi/stdio.h") else {
+            throw MissingDependency("/usr/include/wasm32-wasi/stdio.h not found: run make deps (Debian package wasi-libc)")
+        }
         let out = dir.appendingPathComponent(source.deletingPathExtension().lastPathComponent + ".wasm")
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["clang", "--target=wasm32-wasi", "--sysroot=/usr", optimize, source.path, "-nodefaultlibs", "-lc", rt, "-o", out.path]
+        p.executableURL = URL(fileURLWithPath: try ExternalTool.toolchainPath("clang"))
+        p.arguments = ["--target=wasm32-wasi", "--sysroot=/usr", optimize, source.path, "-nodefaultlibs", "-lc", rt, "-o", out.path]
         let err = Pipe()
         p.standardError = err
         try p.run()

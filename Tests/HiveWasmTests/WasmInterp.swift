@@ -1,3 +1,4 @@
+import ExternalTools
 import Foundation
 
 /// wabt's `wasm-interp`, the reference engine of the differential tests: runs every export of a module (no
@@ -10,7 +11,7 @@ enum WasmInterp {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.wasm")
         try Data(bytes).write(to: path)
-        return try InterpreterTests.run("wasm-interp", [path.path, "--run-all-exports"]).out
+        return try InterpreterTests.run(try ExternalTool.path("wasm-interp", package: "wabt"), [path.path, "--run-all-exports"]).out
     }
 
     /// Each export's result as printed (`i32:5`, `i64:…`), or `error: TRAP` with the trap's message cut at its

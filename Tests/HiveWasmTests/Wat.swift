@@ -1,7 +1,8 @@
+import ExternalTools
 import Foundation
 import Testing
 
-/// Assembles WebAssembly text with wabt's `wat2wasm` (Debian package `wabt`, installed by .ci/run): test modules are
+/// Assembles WebAssembly text with wabt's `wat2wasm` (Debian package `wabt`, installed by make deps): test modules are
 /// written here as text and built in the test setup, never committed as binaries.
 enum Wat {
     struct Failure: Error, CustomStringConvertible {
@@ -15,7 +16,7 @@ enum Wat {
         let input = dir.appendingPathComponent("m.wat"), output = dir.appendingPathComponent("m.wasm")
         try text.write(to: input, atomically: true, encoding: .utf8)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/wat2wasm")
+        p.executableURL = URL(fileURLWithPath: try ExternalTool.path("wat2wasm", package: "wabt"))
         p.arguments = [input.path, "-o", output.path] + features
         let err = Pipe()
         p.standardError = err

@@ -27,6 +27,40 @@ import Testing
         }
     }
 
+    /// The frames built into honeycombd are Config/prompts byte for byte (Tools/embed_prompts.py writes them; this
+    /// fails when someone edits one side only), and each is a valid frame.
+    @Test func theBuiltInFramesAreConfigPrompts() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Config/prompts").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".txt") }
+        var onDisk: [String: String] = [:]
+        for name in files {
+            onDisk[String(name.dropLast(".txt".count))] = try String(contentsOfFile: dir + "/" + name, encoding: .utf8)
+        }
+        let builtin = PromptLibrary.builtin.frames
+        #expect(builtin.keys.sorted() == onDisk.keys.sorted(), "run python3 Tools/embed_prompts.py")
+        for (key, text) in onDisk {
+            #expect(builtin[key] == text, "\(key) differs from Config/prompts/\(key).txt: run python3 Tools/embed_prompts.py")
+        }
+        #expect(Set(builtin.keys) == Set(PromptFrame.keys))
+        for (key, text) in builtin { #expect(PromptFrame.problem(key: key, text: text) == nil, "\(key)") }
+    }
+
+    @Test func withoutADirectoryHoneycombdRunsOnTheBuiltInFrames() throws {
+        let (library, replaced) = try PromptLibrary.resolve(configured: nil)
+        #expect(library == PromptLibrary.builtin && replaced.isEmpty)
+    }
+
+    @Test func aPromptsDirectoryReplacesTheBuiltInFramesFileByFile() throws {
+        let dir = try directory(["explore.txt": "mine: {{task}}", "README": "not a frame"])
+        let (library, replaced) = try PromptLibrary.resolve(configured: dir)
+        #expect(replaced == ["explore"])
+        #expect(library.frames["explore"] == "mine: {{task}}")
+        var rest = library.frames, builtin = PromptLibrary.builtin.frames
+        rest["explore"] = nil
+        builtin["explore"] = nil
+        #expect(rest == builtin && !rest.isEmpty)
+    }
+
     @Test func aBadCompletionFrameStopsHoneycombdNamingTheFile() throws {
         let dir = try directory(["explore.txt": "{{task}}", "explore.completion.txt": "stop: [\"\\n\\n\"\n{{task}}"])
         do {

@@ -247,7 +247,7 @@ final class TaskBox: Sendable {
     }
 
     @Test func prefilteredChainsSampleWhatTheFullChainSamples() throws {
-        let model = TestModel.model
+        let model = try TestModel.model
         var cp = llama_context_default_params()
         cp.n_ctx = 64
         cp.n_threads = 1

@@ -1,28 +1,25 @@
+import ExternalTools
 import Foundation
 import HiveCore
 @testable import Llama
 import Testing
 
-/// A tiny random-weight GGUF, generated once per test run by Tests/models/make_test_model.py (PyPI gguf).
+/// A tiny random-weight GGUF, generated once per test run by Tests/models/make_test_model.py (PyPI gguf). When that
+/// fails (a Python package missing, say), every test that needs it fails with the reason, and the others run.
 enum TestModel {
-    static let path: String = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let generated: Result<(path: String, model: LlamaModel), any Error> = Result {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("hive-tiny-\(getpid()).gguf").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", root.appendingPathComponent("Tests/models/make_test_model.py").path, out]
-        try! p.run()
-        p.waitUntilExit()
-        precondition(p.terminationStatus == 0, "make_test_model.py failed (pip install gguf numpy)")
-        return out
-    }()
+        try TestModels.generate(at: out)
+        return (out, try LlamaModel(path: out))
+    }
 
-    static let model: LlamaModel = try! LlamaModel(path: path)
+    static var path: String { get throws { try generated.get().path } }
+    static var model: LlamaModel { get throws { try generated.get().model } }
 }
 
 @Suite(.serialized) struct LlamaTests {
     @Test func loadsAndDescribesTheModel() throws {
-        let d = TestModel.model.descriptor
+        let d = try TestModel.model.descriptor
         #expect(d.architecture == "llama")
         #expect(d.name == "hive-test-tiny")
         #expect(d.contextLength == 512)

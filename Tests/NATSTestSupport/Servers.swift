@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ExternalTools
 import Foundation
 import NATSServer
 
@@ -81,12 +82,9 @@ public final class RunningBroker {
     }
 }
 
+/// The reference nats-server on PATH, or an error naming its package.
 public func natsServerPath() throws -> String {
-    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/sbin").split(separator: ":") {
-        let path = "\(dir)/nats-server"
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    throw TestSupportError("nats-server is not installed (apt-get install nats-server); .ci/run installs it")
+    try ExternalTool.path("nats-server", package: "nats-server")
 }
 
 public func freePort() throws -> Int {

@@ -1,12 +1,23 @@
-import os, shutil, signal, socket, subprocess, time
+import os, signal, socket, subprocess, sys, time
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from dependencies import require_file, require_python_module, require_python_packages, require_tool  # noqa: E402  (Tests/)
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 HONEYCOMBD = os.environ.get("HONEYCOMBD", os.path.join(ROOT, ".build", "debug", "honeycombd"))
 HIVE = os.environ.get("HIVE", os.path.join(ROOT, ".build", "debug", "hive"))
 DRONE = os.environ.get("DRONE", os.path.join(ROOT, ".build", "debug", "drone"))
-NATS_SERVER = shutil.which("nats-server") or "nats-server"
+
+
+def pytest_configure(config):
+    require_python_packages()
+
+
+def nats_server():
+    """The reference nats-server's path; fails the test naming the package when it is not installed."""
+    return require_tool("nats-server", package="nats-server")
 
 
 def free_port():
@@ -44,7 +55,7 @@ class Procs:
 
     def nats_server(self, port=None, extra=()):
         port = port or free_port()
-        self.start([NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), *extra], port=port)
+        self.start([nats_server(), "-a", "127.0.0.1", "-p", str(port), *extra], port=port)
         return port
 
     def stop_all(self):

@@ -183,12 +183,10 @@ def test_http_approvals_record_the_principal_and_observers_may_not_decide(procs,
 
 def test_the_dashboard_marks_waiting_tasks_and_approves_and_denies_with_a_reason(procs, tmp_path):
     import pytest
-    from test_dashboard import AUTH, CHROMIUM, CSP_WATCH, TOKEN, Browser
+    from test_dashboard import AUTH, CSP_WATCH, TOKEN, Browser
     from test_control_plane import start_drones
     from test_http import request
 
-    if CHROMIUM is None:
-        pytest.skip("chromium not installed (.ci/run installs it)")
     port, http_port = free_port(), free_port()
     hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}", "auth": {"token": TOKEN}})
     wait_for_log(hc, "event=http_listening")

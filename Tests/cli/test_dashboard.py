@@ -10,7 +10,7 @@ import base64, hashlib, json, os, pathlib, shutil, subprocess, tempfile, time, u
 import pytest
 import websocket
 
-from conftest import free_port, wait_for_log
+from conftest import free_port, require_tool, wait_for_log
 from test_control_plane import start_drones, start_honeycombd
 from test_http import JSON, request
 
@@ -30,7 +30,7 @@ class Browser:
 
     def __init__(self, procs, extra_flags=()):
         self.profile = tempfile.mkdtemp(prefix="hive-chromium-")
-        self.proc = procs.start([CHROMIUM, *FLAGS, *extra_flags, f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"])
+        self.proc = procs.start([CHROMIUM or require_tool("chromium", package="chromium"), *FLAGS, *extra_flags, f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"])
         port_file = pathlib.Path(self.profile) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
         while not (port_file.exists() and port_file.read_text().count("\n") >= 1) and time.monotonic() < deadline:
@@ -75,7 +75,6 @@ CSP_WATCH = ("window.__csp = []; document.addEventListener('securitypolicyviolat
              "(e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
 def test_the_dashboard_follows_a_goal_tree_live_in_a_browser(procs, tmp_path):
     port, http_port = free_port(), free_port()
     hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}", "auth": {"token": TOKEN}})
@@ -153,12 +152,11 @@ def test_the_dashboard_follows_a_goal_tree_live_in_a_browser(procs, tmp_path):
 
 def spki_hash(certificate):
     """base64(SHA-256(the certificate's public key)): what Chromium's --ignore-certificate-errors-spki-list trusts."""
-    key = subprocess.run(["openssl", "x509", "-in", certificate, "-pubkey", "-noout"], capture_output=True, check=True).stdout
+    key = subprocess.run([require_tool("openssl", package="openssl"), "x509", "-in", certificate, "-pubkey", "-noout"], capture_output=True, check=True).stdout
     der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=key, capture_output=True, check=True).stdout
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
 def test_the_dashboard_works_over_https_with_a_secure_session_cookie(procs, tmp_path):
     from test_https import start_https, request as https_request, AUTH as HTTPS_AUTH, TOKEN as HTTPS_TOKEN
     http_port, ca, _, files = start_https(procs, tmp_path)

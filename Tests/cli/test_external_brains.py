@@ -4,7 +4,7 @@ import http.server, json, os, subprocess, sys, threading, time
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log, wait_listening
+from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, require_python_module, wait_for_log, wait_listening
 
 LLAMA_LIB = os.environ.get("LLAMA_LIB_DIR", os.path.expanduser("~/.cache/hive/llama-0.3.36-x86_64/lib"))
 
@@ -35,6 +35,7 @@ def submit(url, *args):
 
 
 def test_real_openai_compatible_server(procs, tiny_model):
+    require_python_module("llama_cpp", package="llama-cpp-python[server]")
     port = free_port()
     env = {**os.environ, "LD_LIBRARY_PATH": LLAMA_LIB, "LLAMA_CPP_LIB_PATH": LLAMA_LIB}
     procs.start([sys.executable, "-m", "llama_cpp.server", "--model", tiny_model, "--host", "127.0.0.1",
@@ -47,6 +48,7 @@ def test_real_openai_compatible_server(procs, tiny_model):
 
 
 def test_real_server_streaming(procs, tiny_model):
+    require_python_module("llama_cpp", package="llama-cpp-python[server]")
     port = free_port()
     env = {**os.environ, "LD_LIBRARY_PATH": LLAMA_LIB, "LLAMA_CPP_LIB_PATH": LLAMA_LIB}
     procs.start([sys.executable, "-m", "llama_cpp.server", "--model", tiny_model, "--host", "127.0.0.1",

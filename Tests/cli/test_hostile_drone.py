@@ -5,7 +5,7 @@ import json, os, signal, subprocess, sys, threading, time
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log
+from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, require_tool, wait_for_log
 from test_control_plane import start_drones, start_honeycombd, submit_wait
 from test_wasm import add, compile_c
 
@@ -336,16 +336,14 @@ def cpu_seconds(pid):
 
 
 def test_the_iovec_amplifier_ends_at_its_timeout_and_never_holds_more_threads_than_slots(procs, tmp_path):
-    import shutil
-    if not shutil.which("wat2wasm"):
-        pytest.skip("wat2wasm (wabt) is not installed")
+    wat2wasm = require_tool("wat2wasm", package="wabt")
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
     start_honeycombd(procs, tmp_path, port)
     drone = procs.start([DRONE, "--honeycomb", url, "--name", "amp", "--slots", "1"])
     wait_for_log(drone, "event=joined")
     (tmp_path / "amp.wat").write_text(AMPLIFIER)
-    subprocess.run(["wat2wasm", str(tmp_path / "amp.wat"), "-o", str(tmp_path / "amp.wasm")], check=True)
+    subprocess.run([wat2wasm, str(tmp_path / "amp.wat"), "-o", str(tmp_path / "amp.wasm")], check=True)
     code, module, err = add(url, tmp_path / "amp.wasm")
     assert code == 0, err
 

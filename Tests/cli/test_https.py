@@ -2,11 +2,11 @@
 started with --tls-cert/--tls-key, and clients nobody here wrote (Python's ssl module, curl) that trust only the
 private CA. Health, an authenticated call, the login cookie (`Secure`), HSTS, the event stream, a plain HTTP request
 on the HTTPS port (Go's plain-text 400), and a client trusting another CA, which must refuse the server."""
-import http.client, json, shutil, socket, ssl, subprocess
+import http.client, json, socket, ssl, subprocess
 
 import pytest
 
-from conftest import HONEYCOMBD, free_port, wait_for_log
+from conftest import HONEYCOMBD, free_port, require_tool, wait_for_log
 from test_control_plane import start_honeycombd
 from test_http import JSON
 
@@ -138,8 +138,8 @@ def test_plain_http_on_the_https_port_is_told_and_another_cas_client_refuses_the
     assert request(port, ca, "GET", "/healthz")[0] == 200
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 def test_curl_with_the_ca_reads_the_api_and_without_it_refuses(procs, tmp_path):
+    require_tool("curl", package="curl")
     port, ca, _, _ = start_https(procs, tmp_path)
     ok = subprocess.run(["curl", "-sS", "-i", "--cacert", ca, "-H", f"Authorization: Bearer {TOKEN}",
                          f"https://localhost:{port}/api/status"], capture_output=True, text=True, timeout=20)

@@ -8,7 +8,7 @@ import json, os, signal, subprocess, sys, time
 
 import pytest
 
-from conftest import DRONE, HIVE, ROOT, free_port, hive, wait_for_log
+from conftest import DRONE, HIVE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log
 from test_control_plane import start_drones, start_honeycombd, submit_wait
 
 PROMPTS = os.path.join(ROOT, "Config", "prompts")
@@ -131,17 +131,36 @@ def test_plans_that_cannot_run_are_refused_with_the_reason(procs, tmp_path):
     assert json.loads(hive("goals", "--json", "--honeycomb", url).stdout) == []
 
 
-def test_honeycombd_without_prompts_refuses_plans_that_bring_none(procs, tmp_path):
+def test_honeycombd_started_outside_the_repository_plans_a_goal_in_words_with_its_built_in_prompts(procs, tmp_path,
+                                                                                                   tiny_model):
+    # As the README runs it: from wherever the user is, no --prompts, no Config/prompts in sight.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
-    empty = tmp_path / "prompts"
-    empty.mkdir()
-    start_honeycombd(procs, tmp_path, port, extra={"prompts_dir": str(empty)})
-    r = hive("submit", "anything at all", "--honeycomb", url)
-    assert r.returncode == 65 and "no prompt frame for role 'critique'" in r.stderr
+    hc = procs.start([os.path.abspath(HONEYCOMBD), "--listen", f"127.0.0.1:{port}", "--http", "off"], cwd=elsewhere)
+    lines = wait_for_log(hc, "event=bus_connected")
+    assert any("event=prompts_loaded" in l and "dir=builtin" in l for l in lines), lines
+    model_drone(procs, url, tiny_model, "core", "core")
+    model_drone(procs, url, tiny_model, "edge", "edge")
+    model_drone(procs, url, tiny_model, "worker", "worker")
+    code, r = submit_wait(url, "Plan a picnic for six people", "--tier", "edge", "--critic-tier", "worker", "--n", "1",
+                          "--max-tokens", "32", "--budget-tokens", "40000", "--max-core-calls", "4")
+    assert code == 0 and r["goal"]["state"] == "succeeded", r["goal"]
+    plan = next(s for s in r["steps"] if s["id"] == "plan")
+    assert plan["role"] == "decompose" and plan["state"] == "succeeded" and plan["candidates"][0]["tier"] == "core"
+
+
+def test_a_prompts_directory_replaces_built_in_frames_and_a_bad_frame_stops_honeycombd(procs, tmp_path):
+    own = tmp_path / "prompts"
+    own.mkdir()
+    (own / "explore.txt").write_text("Explore, briefly: {{task}}")
+    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{free_port()}", "--http", "off", "--prompts", str(own)])
+    lines = wait_for_log(hc, "event=bus_connected")
+    assert any("event=prompts_loaded" in l and "from_dir=explore " in l for l in lines), lines
     # A bad frame is a configuration error at start, not a surprise at run time.
-    (empty / "explore.txt").write_text("{{nonsense}}")
-    hc = procs.start([os.environ.get("HONEYCOMBD"), "--listen", f"127.0.0.1:{free_port()}", "--prompts", str(empty)])
+    (own / "explore.txt").write_text("{{nonsense}}")
+    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{free_port()}", "--prompts", str(own)])
     assert hc.wait(timeout=10) == 78
     assert "unknown placeholder {{nonsense}}" in hc.stderr.read()
 

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import time
 
-from conftest import HONEYCOMBD, NATS_SERVER, free_port, hive, wait_for_log, wait_listening
+from conftest import HONEYCOMBD, free_port, nats_server, hive, wait_for_log, wait_listening
 
 OPERATOR_TOKEN = "op-secret-1"
 DRONE_TOKEN = "drone-secret-1"
@@ -87,7 +87,7 @@ def test_printed_authorization_block_is_enforced_by_a_real_nats_server(procs, tm
     conf = tmp_path / "nats.conf"
     conf.write_text(out.stdout)
     port = free_port()
-    procs.start([NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "-c", str(conf)], port=port)
+    procs.start([nats_server(), "-a", "127.0.0.1", "-p", str(port), "-c", str(conf)], port=port)
     # On nats-server a token principal is user NAME with password TOKEN.
     s, f = raw_login(port, {"verbose": False, "user": "laptop-1", "pass": DRONE_TOKEN})
     got = lines_until_pong(s, f, b"SUB > 1\r\nSUB hive.v1.drone.laptop-1.task 3\r\nPUB hive.v1.drone.other.result 1\r\nx\r\n")

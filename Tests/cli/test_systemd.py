@@ -1,15 +1,14 @@
 """The shipped systemd units pass `systemd-analyze verify` (syntax, known directives, hardening options this
 systemd understands), pointed at the binaries under test."""
-import os, pathlib, shutil, subprocess
+import os, pathlib, subprocess
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD
+from conftest import DRONE, HONEYCOMBD, require_tool
 
 UNITS = pathlib.Path(__file__).resolve().parents[2] / "Config" / "systemd"
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed (.ci/run installs it)")
 @pytest.mark.parametrize("unit,instance", [("honeycombd.service", "honeycombd.service"), ("drone@.service", "drone@lab.service")])
 def test_units_verify(tmp_path, unit, instance):
     text = (UNITS / unit).read_text()
@@ -21,7 +20,7 @@ def test_units_verify(tmp_path, unit, instance):
                 .replace("/etc/hive/drone/%i.env", str(env)))
     path = tmp_path / instance
     path.write_text(text)
-    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(path)], capture_output=True, text=True)
+    r = subprocess.run([require_tool("systemd-analyze", package="systemd"), "verify", "--man=no", str(path)], capture_output=True, text=True)
     assert r.returncode == 0 and r.stderr.strip() == "", r.stderr
     for directive in ("NoNewPrivileges=yes", "ProtectSystem=strict", "DynamicUser=yes", "Restart="):
         assert directive in text

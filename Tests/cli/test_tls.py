@@ -5,7 +5,7 @@ import json, os, shlex, signal, socket, ssl, subprocess
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, NATS_SERVER, free_port, hive, wait_for_log, wait_listening
+from conftest import DRONE, HONEYCOMBD, free_port, nats_server, hive, wait_for_log, wait_listening
 
 FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600, "http": "off"}
 

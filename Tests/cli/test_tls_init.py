@@ -1,7 +1,7 @@
 """`honeycombd tls init` / `tls client`: a private CA for a LAN, checked with the system's openssl tool."""
 import os, stat, subprocess
 
-from conftest import HONEYCOMBD
+from conftest import HONEYCOMBD, require_tool
 
 
 def run(*args):
@@ -9,7 +9,7 @@ def run(*args):
 
 
 def openssl(*args):
-    return subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=30)
+    return subprocess.run([require_tool("openssl", package="openssl"), *args], capture_output=True, text=True, timeout=30)
 
 
 def test_init_makes_a_ca_and_a_server_certificate_for_the_hosts_and_prints_how_to_use_them(tmp_path):

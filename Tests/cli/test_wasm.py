@@ -1,10 +1,10 @@
 """WebAssembly tasks end to end: hive module add, honeycombd's module store, drones fetching, verifying and
 running modules in HiveWasm. Modules are compiled here from C (clang --target=wasm32-wasi, Debian wasi-libc)."""
-import glob, hashlib, json, signal, subprocess
+import hashlib, json, signal, subprocess
 
 import pytest
 
-from conftest import free_port, hive
+from conftest import free_port, hive, require_file, require_tool
 from test_control_plane import start_drones, start_honeycombd, submit_wait
 
 
@@ -12,7 +12,8 @@ def compile_c(tmp_path, name, source):
     c = tmp_path / f"{name}.c"
     c.write_text(source)
     out = tmp_path / f"{name}.wasm"
-    rt = sorted(glob.glob("/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a"))[-1]
+    require_file("/usr/include/wasm32-wasi/stdio.h", package="wasi-libc")
+    rt = require_file("/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a", package="libclang-rt-dev-wasm32")
     subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", str(c), "-nodefaultlibs", "-lc", rt,
                     "-o", str(out)], check=True)
     return out
@@ -166,7 +167,7 @@ def test_a_module_larger_than_one_message_moves_in_parts(hive_url, tmp_path):
     (i32.store (i32.const 4) (i32.const 5))
     (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))""")
     wasm = tmp_path / "big.wasm"
-    subprocess.run(["wat2wasm", str(wat), "-o", str(wasm)], check=True)
+    subprocess.run([require_tool("wat2wasm", package="wabt"), str(wat), "-o", str(wasm)], check=True)
     assert wasm.stat().st_size > 1024 * 1024
     code, digest, err = add(url, wasm)
     assert code == 0, err

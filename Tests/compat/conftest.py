@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,11 +29,17 @@ from typing import Optional
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "Tests"))
+from dependencies import require_python_packages, require_tool  # noqa: E402  (Tests/)
 DEFAULT_HONEYCOMBD = REPO_ROOT / ".build" / "debug" / "honeycombd"
 
 SERVER_KINDS = ["honeycombd", "nats-server"]
 READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
+
+
+def pytest_configure(config):
+    require_python_packages()
 
 
 def free_port() -> int:
@@ -153,9 +160,7 @@ class ServerFactory:
                     if principals is None:
                         cmd += ["--http", "off"]
             elif self.kind == "nats-server":
-                binary = os.environ.get("NATS_SERVER") or shutil.which("nats-server")
-                if not binary:
-                    pytest.fail("nats-server not found on PATH (set NATS_SERVER)")
+                binary = os.environ.get("NATS_SERVER") or require_tool("nats-server", package="nats-server")
                 cmd = [binary, "-a", host, "-p", str(port)] + (["-DV"] if os.environ.get("NS_DEBUG") else [])
                 if token is not None:
                     cmd += ["--auth", token]
