@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Drone
 import Foundation
+import HiveCommandLine
 import HiveCore
 import Llama
 
@@ -14,31 +15,19 @@ import Llama
 /// empty context). With `--parallel N`: N concurrent tasks through `LlamaBackend.run` (the path a drone's slots
 /// take), distinct prompts of the same length; with `--shared-prompt`, N sampled candidates of one prompt, timed
 /// against one greedy call of it.
-func runModelBenchmark(_ args: [String]) -> Never {
-    var path: String?
-    var promptTokens = 256, genTokens = 128, runs = 3, ctx = 1024, parallel = 0
-    var sharedPrompt = false
-    var threads = Int32(ProcessInfo.processInfo.activeProcessorCount)
-    var i = 0
-    while i < args.count {
-        let v = i + 1 < args.count ? args[i + 1] : ""
-        switch args[i] {
-        case "--model": path = v
-        case "--prompt-tokens": promptTokens = Int(v) ?? promptTokens
-        case "--gen-tokens": genTokens = Int(v) ?? genTokens
-        case "--threads": threads = Int32(v) ?? threads
-        case "--ctx": ctx = Int(v) ?? ctx
-        case "--runs": runs = Int(v) ?? runs
-        case "--parallel": parallel = max(1, Int(v) ?? 1)
-        case "--shared-prompt": sharedPrompt = true; i -= 1
-        default: break
-        }
-        i += 2
+func runModelBenchmark(_ parsed: ParsedArguments) -> Never {
+    func number(_ option: String, _ range: ClosedRange<Int>) -> Int? {
+        do { return try parsed.integer(option, in: range) } catch { droneProgram.fail(error, in: parsed) }
     }
-    guard let path else {
-        FileHandle.standardError.write(Data("drone bench needs --model PATH\n".utf8))
-        exit(64)
-    }
+    guard let path = parsed.string("--model") else { droneProgram.fail(.invalid("drone bench needs --model PATH.gguf"), in: parsed) }
+    let promptTokens = number("--prompt-tokens", 8...(1 << 20)) ?? 256
+    let genTokens = number("--gen-tokens", 1...(1 << 20)) ?? 128
+    let runs = number("--runs", 1...1000) ?? 3
+    let ctx = number("--ctx", 16...(1 << 22)) ?? 1024
+    let parallel = number("--parallel", 1...4096) ?? 0
+    let sharedPrompt = parsed.flag("--shared-prompt")
+    if sharedPrompt && parallel == 0 { droneProgram.fail(.invalid("--shared-prompt needs --parallel N"), in: parsed) }
+    let threads = number("--threads", 1...1024).map { Int32($0) } ?? Int32(ProcessInfo.processInfo.activeProcessorCount)
     let ctxArg = parallel > 0 ? max(ctx, promptTokens + genTokens + 1) : ctx
     let (promptTokensArg, genTokensArg, runsArg, parallelArg, shared, threadsArg) =
         (promptTokens, genTokens, runs, parallel, sharedPrompt, threads)

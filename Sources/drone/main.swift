@@ -3,80 +3,13 @@ import Glibc
 #endif
 import Drone
 import Foundation
+import HiveCommandLine
 import HiveCore
 import HiveLog
 import HiveSystem
 import HiveTLS
 import Llama
 import NATSClient
-
-let usage = """
-    usage: drone [--honeycomb URLS] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
-                 [--tier edge|worker|core] [--name NAME] [--slots N]
-                 [--allow-exec /path/a,/path/b] [--side-effects /path/a]
-                 [--model PATH.gguf [--ctx N] [--threads N] [--gpu-layers N] [--prompt-format auto|chat|completion]]
-                 [--api openai|anthropic --base-url URL --api-model NAME [--api-key-env VAR] [--api-concurrency N]
-                  [--api-stream]]
-                 [--max-task-ms N] [--max-output-bytes N]
-                 [--exec-env-allow NAMES] [--exec-max-open-files N] [--exec-max-file-size-mb N]
-                 [--exec-max-cpu-seconds N] [--exec-max-memory-mb N]
-                 [--wasm-max-memory-mb N] [--wasm-max-table-elements N] [--wasm-max-fuel N]
-                 [--wasm-max-open-files N] [--wasm-max-scratch-mb N] [--wasm-module-cache N] [--wasm-module-cache-mb N]
-                 [--log-level LEVEL]
-
-    A Hive worker: connects to honeycombd's bus, announces its tier and capabilities, runs leased tasks
-    (up to --slots at once) and reports results. SIGTERM finishes running tasks (10 s grace), releases the
-    rest back to the hive, and exits.
-      --honeycomb URLS     the bus (default: $HIVE_URL, else nats://127.0.0.1:4222); tls://HOST:PORT for a bus
-                           serving TLS (honeycombd --tls-cert): the certificate must name HOST
-      --tls-ca FILE        the CA that signed the bus's certificate (honeycombd tls init's ca.pem; default
-                           $HIVE_TLS_CA, else the system's trusted CAs); given, the connection must be TLS
-      --tls-cert FILE      this drone's client certificate, for a bus that requires one (mutual TLS; honeycombd
-      --tls-key FILE       tls client DIR NAME makes NAME.pem and NAME-key.pem); default $HIVE_TLS_CERT, $HIVE_TLS_KEY
-      --tier TIER          edge, worker (default) or core
-      --name NAME          the drone's id on the bus and in `hive drones`: the name its credential was issued
-                           for (letters, digits, - and _). Default: the host name plus a random suffix
-      --slots N            tasks run at once (default 1)
-      --allow-exec PATHS   executables exec tasks may run (comma-separated absolute paths; none by default)
-      --side-effects PATHS allowed executables whose tasks change the world (comma-separated): honeycombd holds
-                           each such task in awaiting_approval until an operator runs hive approve (or denies it)
-      --model PATH.gguf    serve model tasks (prompts) with this GGUF through llama.cpp (loaded once, shared by every slot)
-      --ctx N              context length per task (default 2048); the model's one context holds slots × N
-      --threads N          threads per generation (default: CPU cores)
-      --gpu-layers N       layers to offload when llama.cpp was built with a GPU backend (default 0)
-      --prompt-format F    how the model is prompted: chat (through its chat template: instruct models),
-                           completion (text continued as given: base models; plan calls get few-shot frames)
-                           or auto (default: chat when the GGUF has a chat template)
-      --api openai|anthropic  serve model tasks through an external API instead: OpenAI-compatible
-                           chat completions, or Anthropic's Messages API
-      --base-url URL       the API's base URL (…/v1/chat/completions or …/v1/messages is appended)
-      --api-model NAME     the provider's model name
-      --api-key-env VAR    environment variable holding the API key (default OPENAI_API_KEY or
-                           ANTHROPIC_API_KEY; never logged)
-      --api-concurrency N  requests in flight to the provider at once (default 4)
-      --api-stream         (openai) request a streamed (SSE) completion and assemble it
-    Limits (the drone's own: a task may ask for less, never more; 0 turns off the ones marked "0: off"):
-      --max-task-ms N      longest any task runs here, whatever timeout it came with (default 3600000)
-      --max-output-bytes N output kept per exec or wasm task (default 65536)
-      --exec-env-allow NAMES  task environment variables exec processes may see: names, or prefixes ending
-                           in * (default HIVE_*; PATH, HOME, TMPDIR and LD_* stay the drone's unless named)
-      --exec-max-open-files N   open files per exec process, RLIMIT_NOFILE (default 1024)
-      --exec-max-file-size-mb N largest file an exec process writes, RLIMIT_FSIZE (default 1024; 0: off)
-      --exec-max-cpu-seconds N  CPU seconds per exec process, RLIMIT_CPU (default 0: off)
-      --exec-max-memory-mb N    address space per exec process, RLIMIT_AS (default 0: off)
-                           (core dumps are always off; each exec task runs in its own process group,
-                           killed whole at its timeout, on cancel and when the drone stops)
-      --wasm-max-memory-mb N    linear memory per wasm task (default 256, at most 4095; tasks get 64
-                           unless they ask, with memory_mb)
-      --wasm-max-table-elements N  table elements per wasm instance, all tables (default 1000000)
-      --wasm-max-fuel N    instructions per wasm task (default 100000000000)
-      --wasm-max-open-files N   files a wasm task holds open in /scratch (default 64)
-      --wasm-max-scratch-mb N   bytes a wasm task writes to /scratch (default 64)
-      --wasm-module-cache N     compiled modules kept (default 64)
-      --wasm-module-cache-mb N  bytes of compiled modules kept (default 256)
-    Backends: exec (allow-listed commands), wasm (WebAssembly modules from honeycombd, sandboxed), noop, sleep,
-    and model (llama.cpp) with --model.
-    """
 
 func fail(_ message: String, code: Int32 = 64) -> Never {
     FileHandle.standardError.write(Data("drone: \(message)\n".utf8))
@@ -110,86 +43,71 @@ var outputCap = 64 * 1024
 var execLimits = ExecLimits()
 var execEnvAllowed = ExecEnvironmentPolicy.defaultAllowed
 var wasmLimits = WasmDroneLimits()
-let args = Array(CommandLine.arguments.dropFirst())
-if args.first == "bench" { runModelBenchmark(Array(args.dropFirst())) }
-var i = 0
-@MainActor func value() -> String {
-    i += 1
-    guard i < args.count else { fail("option \(args[i - 1]) needs a value\n\n\(usage)") }
-    return args[i]
+let parsed = droneProgram.parseOrExit(Array(CommandLine.arguments.dropFirst()))
+if parsed.path == ["bench"] { runModelBenchmark(parsed) }
+/// A typed option value, or the process ends with the error naming the option (and where the help is).
+func checked<T>(_ read: () throws(CommandLineError) -> T) -> T {
+    do { return try read() } catch { droneProgram.fail(error, in: parsed) }
 }
-/// The option's value as a whole number within `range`, or the process ends naming the option and the range.
-@MainActor func number<T: FixedWidthInteger>(_ range: ClosedRange<T>, _ what: String = "a number") -> T {
-    let flag = args[i]
-    let text = value()
-    guard let n = T(text), range.contains(n) else { fail("\(flag) takes \(what) from \(range.lowerBound) to \(range.upperBound), not '\(text)'") }
-    return n
+if let v = parsed.string("--honeycomb") { urls = v }
+if let v = parsed.string("--tls-ca") { tlsFiles.ca = v }
+if let v = parsed.string("--tls-cert") { tlsFiles.certificate = v }
+if let v = parsed.string("--tls-key") { tlsFiles.key = v }
+if let t = checked({ () throws(CommandLineError) in try parsed.choice("--tier", as: Tier.self) }) { tier = t }
+if let v = parsed.string("--name") {
+    guard APISubject.isValidDroneID(v) else { fail("--name takes 1 to 64 letters, digits, - and _ (it is a bus subject token), not '\(v)'") }
+    name = v
+    explicitID = v
 }
-while i < args.count {
-    switch args[i] {
-    case "-h", "--help":
-        print(usage)
-        exit(0)
-    case "--honeycomb": urls = value()
-    case "--tls-ca": tlsFiles.ca = value()
-    case "--tls-cert": tlsFiles.certificate = value()
-    case "--tls-key": tlsFiles.key = value()
-    case "--tier":
-        let t = value()
-        guard let parsed = Tier(rawValue: t) else { fail("--tier takes edge, worker or core, not '\(t)'") }
-        tier = parsed
-    case "--name":
-        name = value()
-        guard APISubject.isValidDroneID(name) else { fail("--name takes 1 to 64 letters, digits, - and _ (it is a bus subject token), not '\(name)'") }
-        explicitID = name
-    case "--slots": slots = number(1...4096)
-    case "--max-task-ms": maxTaskMillis = number(1...(7 * 24 * 3_600_000), "milliseconds")
-    case "--max-output-bytes": outputCap = number(0...(64 << 20), "bytes")
-    case "--exec-env-allow":
-        execEnvAllowed = value().split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    case "--exec-max-open-files": execLimits.maxOpenFiles = number(3...1_048_576)
-    case "--exec-max-file-size-mb": execLimits.maxFileSizeMB = number(0...(1 << 30), "MiB")
-    case "--exec-max-cpu-seconds": execLimits.maxCPUSeconds = number(0...(1 << 31), "seconds")
-    case "--exec-max-memory-mb": execLimits.maxAddressSpaceMB = number(0...(1 << 30), "MiB")
-    case "--wasm-max-memory-mb": wasmLimits.maxMemoryMB = number(1...4095, "MiB")
-    case "--wasm-max-table-elements": wasmLimits.maxTableElements = number(0...(1 << 28))
-    case "--wasm-max-fuel": wasmLimits.maxFuel = number(1...Int64.max, "instructions")
-    case "--wasm-max-open-files": wasmLimits.maxOpenFiles = number(0...4096)
-    case "--wasm-max-scratch-mb": wasmLimits.maxScratchMB = number(0...(1 << 20), "MiB")
-    case "--wasm-module-cache": wasmLimits.cacheModules = number(0...100_000, "modules")
-    case "--wasm-module-cache-mb": wasmLimits.cacheBytes = number(0...(1 << 20), "MiB") << 20
-    case "--allow-exec":
-        allowExec = value().split(separator: ",").map(String.init)
-        for p in allowExec where !p.hasPrefix("/") { fail("--allow-exec takes absolute paths; '\(p)' is not one") }
-    case "--side-effects":
-        sideEffects = value().split(separator: ",").map(String.init)
-        for p in sideEffects where !p.hasPrefix("/") { fail("--side-effects takes absolute paths; '\(p)' is not one") }
-    case "--model": modelPath = value()
-    case "--ctx": contextLength = number(16...(1 << 22), "tokens")
-    case "--threads": threads = number(1...1024)
-    case "--prompt-format":
-        let f = value()
-        if f == "auto" { promptFormat = nil } else {
-            guard let parsed = PromptFormat(rawValue: f) else { fail("--prompt-format takes auto, chat or completion, not '\(f)'") }
-            promptFormat = parsed
-        }
-        promptFormatGiven = true
-    case "--gpu-layers":
-        guard let n = Int32(value()) else { fail("--gpu-layers takes a number") }
-        gpuLayers = n
-    case "--api": api = value()
-    case "--base-url": baseURL = value()
-    case "--api-model": apiModel = value()
-    case "--api-key-env": apiKeyEnv = value()
-    case "--api-stream": apiStream = true
-    case "--api-concurrency": apiConcurrency = number(1...1024)
-    case "--log-level":
-        guard let l = LogLevel(name: value()) else { fail("--log-level takes debug, info, warn or error") }
-        Log.setLevel(l)
-    default:
-        fail("unknown option '\(args[i])'\n\n\(usage)")
+/// A whole-number option within `range`, or the process ends naming the option and the range.
+func number<T: FixedWidthInteger & Sendable>(_ option: String, _ range: ClosedRange<T>) -> T? {
+    checked { () throws(CommandLineError) in try parsed.integer(option, in: range, as: T.self) }
+}
+slots = number("--slots", 1...4096) ?? slots
+maxTaskMillis = number("--max-task-ms", 1...(7 * 24 * 3_600_000)) ?? maxTaskMillis
+outputCap = number("--max-output-bytes", 0...(64 << 20)) ?? outputCap
+if let v = parsed.string("--exec-env-allow") {
+    execEnvAllowed = v.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+}
+execLimits.maxOpenFiles = number("--exec-max-open-files", 3...1_048_576) ?? execLimits.maxOpenFiles
+execLimits.maxFileSizeMB = number("--exec-max-file-size-mb", 0...(1 << 30)) ?? execLimits.maxFileSizeMB
+execLimits.maxCPUSeconds = number("--exec-max-cpu-seconds", 0...(1 << 31)) ?? execLimits.maxCPUSeconds
+execLimits.maxAddressSpaceMB = number("--exec-max-memory-mb", 0...(1 << 30)) ?? execLimits.maxAddressSpaceMB
+wasmLimits.maxMemoryMB = number("--wasm-max-memory-mb", 1...4095) ?? wasmLimits.maxMemoryMB
+wasmLimits.maxTableElements = number("--wasm-max-table-elements", 0...(1 << 28)) ?? wasmLimits.maxTableElements
+wasmLimits.maxFuel = number("--wasm-max-fuel", 1...Int64.max) ?? wasmLimits.maxFuel
+wasmLimits.maxOpenFiles = number("--wasm-max-open-files", 0...4096) ?? wasmLimits.maxOpenFiles
+wasmLimits.maxScratchMB = number("--wasm-max-scratch-mb", 0...(1 << 20)) ?? wasmLimits.maxScratchMB
+wasmLimits.cacheModules = number("--wasm-module-cache", 0...100_000) ?? wasmLimits.cacheModules
+if let mb = number("--wasm-module-cache-mb", 0...(1 << 20)) { wasmLimits.cacheBytes = mb << 20 }
+if let v = parsed.string("--allow-exec") {
+    allowExec = v.split(separator: ",").map(String.init)
+    for p in allowExec where !p.hasPrefix("/") { fail("--allow-exec takes absolute paths; '\(p)' is not one") }
+}
+if let v = parsed.string("--side-effects") {
+    sideEffects = v.split(separator: ",").map(String.init)
+    for p in sideEffects where !p.hasPrefix("/") { fail("--side-effects takes absolute paths; '\(p)' is not one") }
+}
+modelPath = parsed.string("--model")
+contextLength = number("--ctx", 16...(1 << 22)) ?? contextLength
+threads = number("--threads", 1...1024) ?? threads
+if let f = parsed.string("--prompt-format") {
+    if f != "auto" {
+        promptFormat = checked { () throws(CommandLineError) in try parsed.choice("--prompt-format", accepted: ["auto", "chat", "completion"]) { PromptFormat(rawValue: $0) } }
     }
-    i += 1
+    promptFormatGiven = true
+}
+gpuLayers = checked { () throws(CommandLineError) in try parsed.integer("--gpu-layers", as: Int32.self) } ?? gpuLayers
+api = checked { () throws(CommandLineError) in try parsed.choice("--api", accepted: ["openai", "anthropic"]) { $0 == "openai" || $0 == "anthropic" ? $0 : nil } }
+baseURL = parsed.string("--base-url")
+apiModel = parsed.string("--api-model")
+apiKeyEnv = parsed.string("--api-key-env")
+apiStream = parsed.flag("--api-stream")
+apiConcurrency = number("--api-concurrency", 1...1024) ?? apiConcurrency
+if let level = checked({ () throws(CommandLineError) in
+    try parsed.choice("--log-level", accepted: ["debug", "info", "warn", "error"]) { LogLevel(name: $0) }
+}) {
+    Log.setLevel(level)
 }
 
 if let stray = DroneOptions.sideEffectsNotAllowed(sideEffects, allowed: allowExec).first {

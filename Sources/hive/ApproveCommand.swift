@@ -1,30 +1,18 @@
 import Foundation
+import HiveCommandLine
 import HiveCore
 import NATSClient
 
 /// `hive approve GOAL [TASK…]` and `hive deny GOAL [TASK…] --reason TEXT`: decide tasks waiting in
 /// `awaiting_approval` (none named: every such task of the goal). Approved tasks go back to pending and are never
 /// asked again; denied ones end dead with "denied by operator: TEXT". Needs an operator's credential.
-func approvalCommand(_ args: [String], deny: Bool) async {
-    var rest: [String] = []
-    var reason: String?
-    var i = 0
-    while i < args.count {
-        if args[i] == "--reason" {
-            i += 1
-            guard i < args.count else { fail("--reason needs TEXT") }
-            reason = args[i]
-        } else {
-            rest.append(args[i])
-        }
-        i += 1
-    }
-    let cli = ControlCLI(rest)
+func approvalCommand(_ p: ParsedArguments, deny: Bool) async {
+    let cli = ControlCLI(p)
+    let reason = p.string("--reason")
     let verb = deny ? "deny" : "approve"
     guard let goal = cli.rest.first else { fail("\(verb) needs a GOAL id (see hive goals), then optionally TASK ids") }
-    if deny && (reason ?? "").isEmpty { fail("deny needs --reason TEXT (it is recorded with the denial)") }
-    if !deny && reason != nil { fail("--reason is for deny") }
-    let nc = await cli.connect()
+    if deny && (reason ?? "").isEmpty { p.refuse("deny needs --reason TEXT (it is recorded with the denial)") }
+        let nc = await cli.connect()
     defer { nc.close() }
     let decision = ApprovalDecision(goal: goal, tasks: cli.rest.count > 1 ? Array(cli.rest.dropFirst()) : nil, reason: reason)
     do {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HiveCommandLine
 import HiveCore
 import HiveTLS
 import NATSClient
@@ -20,36 +21,16 @@ struct ControlCLI {
     var waitTimeout: Double?
     var rest: [String] = []
 
-    init(_ args: [String]) {
-        var i = 0
-        while i < args.count {
-            switch args[i] {
-            case "--honeycomb":
-                i += 1
-                guard i < args.count else { fail("--honeycomb needs URLS") }
-                urls = args[i]
-            case "--tls-ca", "--tls-cert", "--tls-key":
-                let flag = args[i]
-                i += 1
-                guard i < args.count else { fail("\(flag) needs FILE") }
-                switch flag {
-                case "--tls-ca": tls.ca = args[i]
-                case "--tls-cert": tls.certificate = args[i]
-                default: tls.key = args[i]
-                }
-            case "--json": json = true
-            case "--wait-timeout":
-                i += 1
-                guard i < args.count, let s = Double(args[i]), s > 0, s.isFinite else { fail("--wait-timeout needs SECONDS (a positive number)") }
-                waitTimeout = s
-            case "--answer-timeout":
-                i += 1
-                guard i < args.count, let s = Double(args[i]), s > 0, s.isFinite else { fail("--answer-timeout needs SECONDS (a positive number)") }
-                patience = s
-            default: rest.append(args[i])
-            }
-            i += 1
-        }
+    /// The shared options (`sharedOptions`) from a parsed command line; `rest` is its positional arguments.
+    init(_ p: ParsedArguments) {
+        if let v = p.string("--honeycomb") { urls = v }
+        if let v = p.string("--tls-ca") { tls.ca = v }
+        if let v = p.string("--tls-cert") { tls.certificate = v }
+        if let v = p.string("--tls-key") { tls.key = v }
+        json = p.flag("--json")
+        waitTimeout = p.seconds("--wait-timeout")
+        patience = p.seconds("--answer-timeout") ?? patience
+        rest = p.positionals
     }
 
     func connect(reconnect: Bool = false) async -> NATSClient {
@@ -153,100 +134,65 @@ private func formatSeconds(_ s: Double) -> String { s == s.rounded() && s < 1e9 
 
 /// `hive submit "GOAL TEXT"` (the architect plans it), `hive submit PLAN.json|-` or `--plan FILE`,
 /// `hive submit --prompt TEXT`, or `hive submit --exec CMD [ARGS…] --count N`; each with `[--wait] [--json]`.
-func submitCommand(_ args: [String]) async {
-    let cli = ControlCLI(args)
+func submitCommand(_ p: ParsedArguments) async {
+    let cli = ControlCLI(p)
     var spec: GoalSpec?
-    var count = 1
-    var tier: TierRequirement?
-    var wait = false
-    var timeoutMillis: Int?
-    var maxAttempts: Int?
-    var priority = 0
-    var deadlineMillis: Int?
-    var name: String?
-    var exec: [String] = []
-    var prompt: String?
+    let count = p.int("--count") ?? 1
+    let tier = p.tier("--tier")
+    let wait = p.flag("--wait")
+    let timeoutMillis = p.int("--timeout-ms")
+    let maxAttempts = p.int("--max-attempts")
+    let priority = p.int("--priority") ?? 0
+    let deadlineMillis = p.int("--deadline-ms")
+    let name = p.string("--name")
+    let exec = p.rest("--exec")
+    let prompt = p.string("--prompt")
     var model = TaskInput()
-    let flags: Set<String> = ["--count", "--tier", "--wait", "--timeout-ms", "--max-attempts", "--priority", "--name",
-                              "--deadline-ms", "--prompt", "--system", "--max-tokens", "--temperature", "--seed", "--stop",
-                              "--json-schema", "--json-output", "--plan", "--n", "--join", "--critics", "--critic-tier",
-                              "--architect-tier", "--integrate-tier", "--max-core-calls", "--budget-tokens", "--wasm", "--input",
-                              "--fuel", "--memory", "--scratch"]
-    var wasm: String?
+    model.system = p.string("--system")
+    model.maxTokens = p.int("--max-tokens")
+    model.temperature = p.orExit { try $0.number("--temperature") }
+    model.seed = p.int("--seed")
+    if p.has("--stop") { model.stop = p.strings("--stop") }
+    if p.flag("--json-output") { model.json = true }
+    if let path = p.string("--json-schema") {
+        guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read schema file \(path)", code: 66) }
+        model.jsonSchema = String(decoding: d, as: UTF8.self)
+    }
+    let wasm = p.string("--wasm")
     var wasmInput = TaskInput()
+    if let path = p.string("--input") {
+        guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read input file \(path)", code: 66) }
+        wasmInput.stdin = String(decoding: d, as: UTF8.self)
+    }
+    wasmInput.fuel = p.int("--fuel")
+    wasmInput.memoryMiB = p.int("--memory")
+    if p.flag("--scratch") { wasmInput.scratch = true }
     var architect = ArchitectSpec()
     var explore = StepSpec(id: "")
     var integrate = StepSpec(id: "")
-    var maxCoreCalls: Int?
-    var budgetTokens: Int?
-    var i = 0
-    let a = cli.rest
-    func next() -> String {
-        i += 1
-        guard i < a.count else { fail("option \(a[i - 1]) needs a value") }
-        return a[i]
-    }
-    var planPath: String?
+    explore.n = p.int("--n")
+    explore.join = p.join("--join")
+    explore.critics = p.int("--critics")
+    explore.criticTier = p.tier("--critic-tier")
+    architect.tier = p.tier("--architect-tier")
+    integrate.tier = p.tier("--integrate-tier")
+    let maxCoreCalls = p.int("--max-core-calls")
+    let budgetTokens = p.int("--budget-tokens")
+    var planPath = p.string("--plan")
     var goalText: String?
-    while i < a.count {
-        switch a[i] {
-        case "--exec":
-            i += 1
-            while i < a.count && !flags.contains(a[i]) {
-                exec.append(a[i])
-                i += 1
-            }
-            continue
-        case "--count": count = Int(next()) ?? { fail("--count takes a number") }()
-        case "--tier": tier = TierRequirement.parse(next()) ?? { fail("--tier takes edge, worker or core (optionally with +)") }()
-        case "--wait": wait = true
-        case "--timeout-ms": timeoutMillis = Int(next()) ?? { fail("--timeout-ms takes a number") }()
-        case "--max-attempts": maxAttempts = Int(next()) ?? { fail("--max-attempts takes a number") }()
-        case "--priority": priority = Int(next()) ?? { fail("--priority takes a number") }()
-        case "--deadline-ms": deadlineMillis = Int(next()) ?? { fail("--deadline-ms takes a number") }()
-        case "--prompt": prompt = next()
-        case "--system": model.system = next()
-        case "--max-tokens": model.maxTokens = Int(next()) ?? { fail("--max-tokens takes a number") }()
-        case "--temperature": model.temperature = Double(next()) ?? { fail("--temperature takes a number") }()
-        case "--seed": model.seed = Int(next()) ?? { fail("--seed takes a number") }()
-        case "--stop": model.stop = (model.stop ?? []) + [next()]
-        case "--json-output": model.json = true
-        case "--json-schema":
-            let path = next()
-            guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read schema file \(path)", code: 66) }
-            model.jsonSchema = String(decoding: d, as: UTF8.self)
-        case "--name": name = next()
-        case "--wasm": wasm = next()
-        case "--input":
-            let path = next()
-            guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read input file \(path)", code: 66) }
-            wasmInput.stdin = String(decoding: d, as: UTF8.self)
-        case "--fuel": wasmInput.fuel = Int(next()) ?? { fail("--fuel takes a number") }()
-        case "--memory": wasmInput.memoryMiB = Int(next()) ?? { fail("--memory takes MiB") }()
-        case "--scratch": wasmInput.scratch = true
-        case "--plan": planPath = next()
-        case "--n": explore.n = Int(next()) ?? { fail("--n takes a number") }()
-        case "--join": explore.join = StepJoin.parse(next()) ?? { fail("--join takes any, all, vote, best or synthesize[:K]") }()
-        case "--critics": explore.critics = Int(next()) ?? { fail("--critics takes a number") }()
-        case "--critic-tier": explore.criticTier = TierRequirement.parse(next()) ?? { fail("--critic-tier takes edge, worker or core (optionally with +)") }()
-        case "--architect-tier": architect.tier = TierRequirement.parse(next()) ?? { fail("--architect-tier takes edge, worker or core (optionally with +)") }()
-        case "--integrate-tier": integrate.tier = TierRequirement.parse(next()) ?? { fail("--integrate-tier takes edge, worker or core (optionally with +)") }()
-        case "--max-core-calls": maxCoreCalls = Int(next()) ?? { fail("--max-core-calls takes a number") }()
-        case "--budget-tokens": budgetTokens = Int(next()) ?? { fail("--budget-tokens takes a number") }()
-        default:
-            if a[i].hasPrefix("--") { fail("unknown submit option '\(a[i])'") }
-            if planPath != nil || goalText != nil { fail("submit takes one plan file or one goal text (quote the goal)") }
-            // A plan file (or - for stdin) when one exists at that path; otherwise the goal, in words, for the architect.
-            if a[i] == "-" || FileManager.default.fileExists(atPath: a[i]) || a[i].hasSuffix(".json") {
-                planPath = a[i]
-            } else {
-                goalText = a[i]
-            }
+    if let a = cli.rest.first {
+        if planPath != nil { p.refuse("submit takes one plan file or one goal text (quote the goal), not --plan and '\(a)'") }
+        // A plan file (or - for stdin) when one exists at that path; otherwise the goal, in words, for the architect.
+        if a == "-" || FileManager.default.fileExists(atPath: a) {
+            planPath = a
+        } else if SubmitCommand.looksLikePath(a) {
+            fail("no such plan file: \(a); to submit words, quote them and don't end in .json", code: 66)
+        } else {
+            goalText = a
         }
-        i += 1
     }
     if let wasm {
-        guard count >= 1 else { fail("--count must be at least 1") }
+        guard count >= 1 else { p.refuse("--count must be at least 1") }
         wasmInput.module = wasm.lowercased()
         let task = TaskSpec(kind: "wasm", tier: tier, input: wasmInput, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
         spec = GoalSpec(name: name ?? "wasm \(wasm.prefix(12))", priority: priority,
@@ -258,7 +204,7 @@ func submitCommand(_ args: [String]) async {
         spec = GoalSpec(name: name ?? "prompt", priority: priority, budget: Budget(maxTasks: 1, deadlineMillis: deadlineMillis),
                         root: task)
     } else if !exec.isEmpty {
-        guard count >= 1 else { fail("--count must be at least 1") }
+        guard count >= 1 else { p.refuse("--count must be at least 1") }
         let command = resolveCommand(exec[0])
         let task = TaskSpec(kind: "exec", tier: tier, input: TaskInput(command: command, args: Array(exec.dropFirst())),
                             maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
@@ -289,7 +235,7 @@ func submitCommand(_ args: [String]) async {
             fail("\(planPath) is not a goal plan: \(error)", code: 65)
         }
     } else {
-        fail("submit needs a goal in words (\"…\"), a plan file (or - for stdin), --prompt TEXT or --exec CMD [ARGS…]")
+        p.refuse("submit needs a goal in words (\"…\"), a plan file (or - for stdin), --prompt TEXT, --wasm HASH or --exec CMD [ARGS…]")
     }
     let nc = await cli.connect(reconnect: wait)
     defer { nc.close() }
@@ -433,8 +379,8 @@ private func firstLine(_ text: String) -> String {
     return line.count > 100 ? String(line.prefix(100)) + "…" : line
 }
 
-func goalsCommand(_ args: [String]) async {
-    let cli = ControlCLI(args)
+func goalsCommand(_ p: ParsedArguments) async {
+    let cli = ControlCLI(p)
     let nc = await cli.connect()
     defer { nc.close() }
     do {
@@ -449,8 +395,8 @@ func goalsCommand(_ args: [String]) async {
     }
 }
 
-func goalCommand(_ args: [String], subject: String, verb: String) async {
-    let cli = ControlCLI(args)
+func goalCommand(_ p: ParsedArguments, subject: String, verb: String) async {
+    let cli = ControlCLI(p)
     guard let goal = cli.rest.first else { fail("\(verb) needs a GOAL id (see hive goals)") }
     let nc = await cli.connect()
     defer { nc.close() }
@@ -513,8 +459,8 @@ func printTrace(_ t: TraceView) {
     show(root, depth: 0)
 }
 
-func dronesCommand(_ args: [String]) async {
-    let cli = ControlCLI(args)
+func dronesCommand(_ p: ParsedArguments) async {
+    let cli = ControlCLI(p)
     let nc = await cli.connect()
     defer { nc.close() }
     do {
@@ -536,8 +482,8 @@ func dronesCommand(_ args: [String]) async {
 
 /// `hive watch GOAL`: the task tree, redrawn in place on a terminal, one line per change when piped, one JSON
 /// object per change (a `TaskView`) with `--json`.
-func watchCommand(_ args: [String]) async {
-    let cli = ControlCLI(args)
+func watchCommand(_ p: ParsedArguments) async {
+    let cli = ControlCLI(p)
     guard let goal = cli.rest.first else { fail("watch needs a GOAL id") }
     let nc = await cli.connect(reconnect: true)
     defer { nc.close() }
@@ -601,9 +547,8 @@ func watchCommand(_ args: [String]) async {
 }
 
 /// `hive status`: honeycombd's status over the bus.
-func statusCommand(_ args: [String]) async {
-    let cli = ControlCLI(args)
-    if let extra = cli.rest.first { fail("unknown status option '\(extra)'") }
+func statusCommand(_ p: ParsedArguments) async {
+    let cli = ControlCLI(p)
     let nc = await cli.connect()
     defer { nc.close() }
     do {
@@ -627,13 +572,12 @@ func statusCommand(_ args: [String]) async {
 /// `hive module add FILE.wasm`: validates and stores a WebAssembly module in honeycombd; prints its SHA-256, the
 /// name tasks use for it (`hive submit --wasm HASH`).
 /// `hive module add FILE.wasm | ls | rm HASH`: the WebAssembly modules honeycombd stores.
-func moduleCommand(_ args: [String]) async {
-    let cli = ControlCLI(args)
-    switch (cli.rest.first, cli.rest.count) {
-    case ("add", 2): await moduleAdd(cli, path: cli.rest[1])
-    case ("ls", 1): await moduleList(cli)
-    case ("rm", 2): await moduleRemove(cli, hash: cli.rest[1].lowercased())
-    default: fail("usage: hive module add FILE.wasm | hive module ls | hive module rm HASH")
+func moduleCommand(_ p: ParsedArguments) async {
+    let cli = ControlCLI(p)
+    switch p.path.last {
+    case "add": await moduleAdd(cli, path: cli.rest[0])
+    case "rm": await moduleRemove(cli, hash: cli.rest[0].lowercased())
+    default: await moduleList(cli)
     }
 }
 

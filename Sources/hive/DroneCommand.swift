@@ -1,21 +1,16 @@
 import Foundation
+import HiveCommandLine
 import HiveCore
 import NATSClient
 
 /// `hive drone add NAME [--tier T] [--json]`: honeycombd issues a credential for one drone (its own token, its
 /// name as its id on the bus, its tier); `hive drone revoke NAME` disconnects that drone and refuses the
 /// credential from then on. Operators only; needs principals in honeycombd's config.
-func droneCommand(_ args: [String]) async {
-    var cli = ControlCLI(args)
-    var tier: Tier?
-    if let i = cli.rest.firstIndex(of: "--tier") {
-        guard i + 1 < cli.rest.count, let t = Tier(rawValue: cli.rest[i + 1]) else { fail("--tier takes edge, worker or core") }
-        tier = t
-        cli.rest.removeSubrange(i...(i + 1))
-    }
-    let usage = "usage: hive drone add NAME [--tier edge|worker|core] [--json] | hive drone revoke NAME"
-    guard cli.rest.count == 2, let verb = cli.rest.first, verb == "add" || verb == "revoke" else { fail(usage) }
-    let name = cli.rest[1]
+func droneCommand(_ p: ParsedArguments) async {
+    let cli = ControlCLI(p)
+    let tier = p.orExit { try $0.choice("--tier", as: Tier.self) }
+    let verb = p.path.last ?? ""
+    let name = cli.rest[0]
     guard APISubject.isValidDroneID(name) else { fail("a drone's name is 1 to 64 letters, digits, - and _ (it is its id on the bus)") }
     let nc = await cli.connect()
     defer { nc.close() }

@@ -1,4 +1,5 @@
 import Foundation
+import HiveCommandLine
 import HiveCore
 import NATSClient
 
@@ -51,46 +52,26 @@ struct EvalReport: Codable {
 /// `--explorer CMD` / `--critic CMD` run candidates and critics as programs instead of model calls; they are
 /// handed the truth in `HIVE_EVAL_ANSWER` / `HIVE_EVAL_FAMILY`, which is what makes them test doubles (an
 /// oracle that errs on purpose, e.g. `Tests/bench/oracle_model.sh`). Model drones see only the prompt.
-func evalCommand(_ args: [String]) async {
-    let cli = ControlCLI(args)
-    var suite = EvalSuite.arithmetic
-    var count = 20, seed: UInt64 = 1
+func evalCommand(_ p: ParsedArguments) async {
+    let cli = ControlCLI(p)
+    let suite = p.orExit { try $0.choice("--suite", as: EvalSuite.self) } ?? .arithmetic
+    let count = p.int("--count") ?? 20
+    let seed = p.orExit { try $0.integer("--seed", as: UInt64.self) } ?? 1
     var step = StepSpec(id: "answer")
-    var explorer: [String] = [], critic: [String] = []
-    var serial = false
-    var verifyTier: TierRequirement?
-    let a = cli.rest
-    var i = 0
-    func next() -> String {
-        i += 1
-        guard i < a.count else { fail("option \(a[i - 1]) needs a value") }
-        return a[i]
-    }
-    func tier(_ s: String) -> TierRequirement { TierRequirement.parse(s) ?? { fail("a tier is edge, worker or core (optionally with +)") }() }
-    func int(_ s: String) -> Int { Int(s) ?? { fail("'\(s)' is not a number") }() }
-    while i < a.count {
-        switch a[i] {
-        case "--suite": suite = EvalSuite(rawValue: next()) ?? { fail("--suite is arithmetic or code") }()
-        case "--count": count = int(next())
-        case "--seed": seed = UInt64(exactly: int(next())) ?? { fail("--seed takes a non-negative number") }()
-        case "--n": step.n = int(next())
-        case "--join": step.join = StepJoin.parse(next()) ?? { fail("--join takes any, all, vote, best or synthesize[:K]") }()
-        case "--critics": step.critics = int(next())
-        case "--min-votes": step.minVotes = int(next())
-        case "--escalate": step.escalate = StepSpec.Escalation(tier: tier(next()), n: 1)
-        case "--tier": step.tier = tier(next())
-        case "--critic-tier": step.criticTier = tier(next())
-        case "--max-tokens": step.maxTokens = int(next())
-        case "--max-reforks": step.maxReforks = int(next())
-        case "--explorer": explorer = next().split(separator: " ").map(String.init)
-        case "--critic": critic = next().split(separator: " ").map(String.init)
-        case "--serial": serial = true
-        case "--verify-tier": verifyTier = tier(next())
-        default: fail("unknown eval option '\(a[i])'")
-        }
-        i += 1
-    }
-    guard count >= 1 else { fail("--count must be at least 1") }
+    step.n = p.int("--n")
+    step.join = p.join("--join")
+    step.critics = p.int("--critics")
+    step.minVotes = p.int("--min-votes")
+    if let t = p.tier("--escalate") { step.escalate = StepSpec.Escalation(tier: t, n: 1) }
+    step.tier = p.tier("--tier")
+    step.criticTier = p.tier("--critic-tier")
+    step.maxTokens = p.int("--max-tokens")
+    step.maxReforks = p.int("--max-reforks")
+    let explorer = (p.string("--explorer") ?? "").split(separator: " ").map(String.init)
+    let critic = (p.string("--critic") ?? "").split(separator: " ").map(String.init)
+    let serial = p.flag("--serial")
+    let verifyTier = p.tier("--verify-tier")
+    guard count >= 1 else { p.refuse("--count must be at least 1") }
     if step.maxTokens == nil { step.maxTokens = suite == .code ? 256 : 32 }
     if step.maxReforks == nil { step.maxReforks = step.escalate == nil ? 0 : 1 }
     if step.join == nil { step.join = suite == .code ? .any : (step.candidates > 1 ? .vote : .any) }

@@ -1,40 +1,21 @@
 import Foundation
+import HiveCommandLine
 import HiveWasm
 
 /// `hive wasm run FILE.wasm [--fuel N] [--memory MiB] [--timeout-ms MS] [--seed N] [--invoke NAME] [-- ARGS…]`:
 /// runs a WASI module here, under the same interpreter and limits a drone uses, with this process's stdin; prints
 /// its stdout and stderr and exits with its exit status (or 125 with the trap). `--invoke` calls an exported
 /// function without arguments instead of `_start` and prints its results. For trying a module before sending it.
-func wasmCommand(_ args: [String]) {
-    guard args.first == "run", args.count >= 2 else {
-        fail("usage: hive wasm run FILE.wasm [--fuel N] [--memory MiB] [--timeout-ms MS] [--seed N] [--invoke NAME] [-- ARGS…]")
-    }
-    var invoke: String?
-    let path = args[1]
+func wasmCommand(_ p: ParsedArguments) {
+    let invoke = p.string("--invoke")
+    let path = p.positionals[0]
     var limits = WasmLimits()
-    var seed: UInt64?
-    var moduleArgs = [URL(fileURLWithPath: path).lastPathComponent]
-    var i = 2
-    while i < args.count {
-        let a = args[i]
-        func value() -> String {
-            i += 1
-            guard i < args.count else { fail("\(a) needs a value") }
-            return args[i]
-        }
-        switch a {
-        case "--fuel": limits.fuel = Int64(value()) ?? { fail("--fuel takes a number") }()
-        case "--memory": limits.maxMemoryPages = UInt32(value()).flatMap { $0 <= 65_536 / 16 ? $0 * 16 : nil } ?? { fail("--memory takes MiB, 0 to 4096 (a 32-bit memory's 4 GiB)") }()
-        case "--seed": seed = UInt64(value()) ?? { fail("--seed takes a number") }()
-        case "--timeout-ms": limits.timeoutMillis = Int(value()) ?? { fail("--timeout-ms takes a number") }()
-        case "--invoke": invoke = value()
-        case "--":
-            moduleArgs += args[(i + 1)...]
-            i = args.count
-        default: fail("unknown option '\(a)'")
-        }
-        i += 1
-    }
+    if let fuel = p.orExit({ try $0.integer("--fuel", in: 0...Int64.max, as: Int64.self) }) { limits.fuel = fuel }
+    // MiB to 64 KiB pages: 0 to 4096 MiB (a 32-bit memory's 4 GiB).
+    if let mib = p.orExit({ try $0.integer("--memory", in: 0...4096, as: UInt32.self) }) { limits.maxMemoryPages = mib * 16 }
+    let seed = p.orExit { try $0.integer("--seed", as: UInt64.self) }
+    if let ms = p.int("--timeout-ms", in: 0...Int.max) { limits.timeoutMillis = ms }
+    let moduleArgs = [URL(fileURLWithPath: path).lastPathComponent] + p.positionals.dropFirst()
     guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)", code: 66) }
     if let invoke {
         do {

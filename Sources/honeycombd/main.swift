@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HiveCommandLine
 import HiveLog
 import HiveSystem
 import HiveTLS
@@ -12,14 +13,15 @@ import NATSServer
 // honeycombd: flags/config → embedded broker (unless --nats) → control plane on the bus → wait for
 // SIGTERM/SIGINT → clean shutdown.
 
-var arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.first == "tls" { exit(TLSCommand.run(Array(arguments.dropFirst()))) }
+let parsed = honeycombdProgram.parseOrExit(Array(CommandLine.arguments.dropFirst()))
+if parsed.path.first == "tls" { exit(TLSCommand.run(parsed)) }
 // Prints the configured principals as a nats-server authorization block (for a NATS cluster), then exits.
-let printNATSAuthorization = arguments.contains("--print-nats-authorization")
-arguments.removeAll { $0 == "--print-nats-authorization" }
-if arguments.contains("--help") || arguments.contains("-h") {
-    print(HoneycombConfig.usage)
-    exit(0)
+let printNATSAuthorization = parsed.flag("--print-nats-authorization")
+// The parsed options, handed to HoneycombConfig as --name=value: it merges them over --config and checks each
+// value as it checks the same key in a config file.
+var arguments: [String] = []
+for option in honeycombdProgram.defaultCommand!.options where option.name != "--print-nats-authorization" && parsed.has(option.name) {
+    arguments.append(option.kind == .flag ? option.name : "\(option.name)=\(parsed.string(option.name)!)")
 }
 
 var config: HoneycombConfig
