@@ -63,16 +63,25 @@ extension ProgramSpec {
     func run(_ c: CommandSpec, path: [String], _ args: [String], seed: ParsedArguments) -> Invocation {
         let fullName = ([name] + path).joined(separator: " ")
         if !c.subcommands.isEmpty {
-            guard let word = args.first(where: { !CommandParser.looksLikeOption($0) }) else {
+            // The first argument that is neither an option nor a shared option's value names the subcommand.
+            var at = 0, wordIndex: Int?
+            while at < args.count {
+                let a = args[at]
+                if !CommandParser.looksLikeOption(a) { wordIndex = at; break }
+                if let o = sharedOptions.first(where: { $0.name == a }), o.kind == .value || o.kind == .repeated { at += 1 }
+                at += 1
+            }
+            guard let wordIndex else {
                 if args.contains("-h") || args.contains("--help") { return .help(UsageText.command(self, path: path)) }
                 return .failed(.missingSubcommand(command: fullName, choices: c.subcommands.map(\.name)), hint: hint(path))
             }
+            let word = args[wordIndex]
             guard let sub = c.subcommand(word) else {
                 if args.contains("-h") || args.contains("--help") { return .help(UsageText.command(self, path: path)) }
                 return .failed(.unknownCommand(word, program: fullName, suggestion: closest(word, c.subcommands.map(\.name))), hint: hint(path))
             }
             var rest = args
-            rest.remove(at: args.firstIndex(of: word)!)
+            rest.remove(at: wordIndex)
             return run(sub, path: path + [word], rest, seed: seed)
         }
         let parser = CommandParser(commandName: fullName, path: path, options: c.options + sharedOptions, arguments: c.arguments)

@@ -166,3 +166,11 @@ import Testing
 }
 
 enum Tier: String, CaseIterable { case edge, worker, core }
+
+extension CommandLineTests {
+    @Test func sharedOptionValuesAreNotTakenForSubcommands() throws {
+        let p = try run(["module", "--honeycomb", "nats://x:1", "add", "m.wasm"])
+        #expect(p.path == ["module", "add"] && p.positionals == ["m.wasm"] && p.string("--honeycomb") == "nats://x:1")
+        #expect(failure(["module", "--honeycomb", "nats://x:1"])?.0 == .missingSubcommand(command: "hive module", choices: ["add", "ls"]))
+    }
+}
