@@ -485,6 +485,7 @@ func goalCommand(_ args: [String], subject: String, verb: String) async {
             let g = try await cli.call(nc, subject, GoalRef(goal: goal), as: GoalSummary.self)
             if cli.json { return cli.printJSON(g) }
             print("goal \(g.goal) \(g.state.rawValue)\(g.reason.map { ": \($0)" } ?? "")")
+            for w in g.waiting ?? [] { print("  waiting: \(w)") }
         }
     } catch {
         fail("\(error)", code: 1)
