@@ -28,17 +28,21 @@ public struct TaskWait: Codable, Sendable, Equatable, CustomStringConvertible {
     public var kind: String
     public var tier: TierRequirement?
     /// The reason's kind: `no_drones`, `tier`, `backend`, `command`, `capability` (no live drone can run it),
-    /// `budget`, `busy` (waiting for a free slot).
+    /// `budget`, `busy` (waiting for a free slot); `more`: tasks past the reasons a list shows.
     public var blocker: String
     public var reason: String
 
-    public init(task: TaskID, tasks: Int = 1, kind: String, tier: TierRequirement?, blocker: TaskBlocker) {
+    public init(task: TaskID, tasks: Int = 1, kind: String, tier: TierRequirement?, blocker: String, reason: String) {
         self.task = task
         self.tasks = tasks
         self.kind = kind
         self.tier = tier
-        self.blocker = blocker.kind
-        reason = blocker.description
+        self.blocker = blocker
+        self.reason = reason
+    }
+
+    public init(task: TaskID, tasks: Int = 1, kind: String, tier: TierRequirement?, blocker: TaskBlocker) {
+        self.init(task: task, tasks: tasks, kind: kind, tier: tier, blocker: blocker.kind, reason: blocker.description)
     }
 
     /// `task g1.3 (model, tier core): no active drone of tier core (live: worker d1 [model:gemma-3-270m])`.

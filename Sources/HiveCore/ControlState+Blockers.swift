@@ -66,24 +66,34 @@ extension ControlState {
         return blocker(for: t, memo: &memo)
     }
 
-    /// A goal's pending tasks grouped by reason, in task order (at most `limit` groups): `unrunnableOnly` keeps the
-    /// reasons no live drone can help (what a submission warns about).
-    public func waits(of goal: GoalID, unrunnableOnly: Bool = false, limit: Int = 16) -> [TaskWait] {
+    /// Reasons a goal's waits list (`waits(of:)`); tasks waiting for others are counted in one last entry.
+    public static let waitsListed = 16
+
+    /// A goal's pending tasks grouped by reason, in task order: `unrunnableOnly` keeps the reasons no live drone
+    /// can help (what a submission warns about). At most `waitsListed` reasons, then one entry (`blocker`
+    /// "more") counting the tasks that wait for others, so a reply stays small and says what it left out.
+    public func waits(of goal: GoalID, unrunnableOnly: Bool = false) -> [TaskWait] {
         let memo = BlockerMemo(self)
         var groups: [TaskWait] = []
         var index: [String: Int] = [:]
+        var more: TaskWait?
         for t in tasks(of: goal) where t.state == .pending {
             guard let b = memo.blocker(for: t) else { continue }
             if unrunnableOnly && !b.isUnrunnable { continue }
             let key = "\(t.kind)|\(t.tier?.description ?? "")|\(b.description)"
             if let i = index[key] {
                 groups[i].tasks += 1
-            } else if groups.count < limit {
+            } else if groups.count < Self.waitsListed {
                 index[key] = groups.count
                 groups.append(TaskWait(task: t.id, kind: t.kind, tier: t.tier, blocker: b))
+            } else if more == nil {
+                more = TaskWait(task: t.id, kind: "*", tier: nil, blocker: "more",
+                                reason: "waiting for reasons beyond the first \(Self.waitsListed) (hive tasks \(goal) shows each task's)")
+            } else {
+                more!.tasks += 1
             }
         }
-        return groups
+        return groups + (more.map { [$0] } ?? [])
     }
 
     /// `memo`: drone-side answers by requirement (nil: some drone can run it), shared across the tasks of one query.

@@ -584,7 +584,8 @@ func watchCommand(_ args: [String]) async {
             for t in tasks.prefix(60) {
                 print("\(String(repeating: "  ", count: t.depth - 1))\(t.task) \(t.state.rawValue) \(t.drone ?? "")")
                 if t.state == .awaitingApproval, let a = t.approval { print("\(String(repeating: "  ", count: t.depth))\(approvalLine(a))") }
-                if let why = t.waiting { print("\(String(repeating: "  ", count: t.depth))waiting: \(why)") }
+                // Under the task when it cannot run as things stand (a wait for a free slot is the hive working).
+                if let why = t.waiting, why != TaskBlocker.busy.description { print("\(String(repeating: "  ", count: t.depth))waiting: \(why)") }
             }
             if tasks.count > 60 { print("… \(tasks.count - 60) more") }
         } else {

@@ -142,6 +142,16 @@ import Testing
         #expect(h.drain() == 1 && h.goal(g).state == .succeeded)
     }
 
+    @Test func aGoalListsSixteenReasonsThenCountsTheRest() throws {
+        let h = Harness()
+        h.drone("d1", caps: ["backend:exec", "exec:/bin/sh"])
+        let g = try h.submit(.fork((0..<20).map { TaskSpec(kind: "exec", input: TaskInput(command: "/bin/tool\($0)")) }))
+        let waits = h.state.waits(of: g, unrunnableOnly: true)
+        #expect(waits.count == ControlState.waitsListed + 1)
+        #expect(waits.last?.blocker == "more" && waits.last?.tasks == 4 && waits.last?.task == "g1.17")
+        #expect(waits.last?.description == "tasks g1.17 and 3 more (*, tier any): waiting for reasons beyond the first 16 (hive tasks g1 shows each task's)")
+    }
+
     @Test func aRegistryOfManyDronesIsSummedUpNotListed() throws {
         let h = Harness()
         for i in 0..<10 { h.drone("d\(i)") }
