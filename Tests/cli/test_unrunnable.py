@@ -88,3 +88,27 @@ def test_unknown_kinds_bad_answers_and_plans_over_their_token_budget_are_refused
     r = hive("submit", str(plan), "--honeycomb", url)
     assert r.returncode == 65, r.stderr
     assert "steps[0] (facts): each explore call can use up to" in r.stderr and "budget.max_tokens 300" in r.stderr, r.stderr
+
+
+def test_eval_explorers_stay_off_the_core_tier_unless_asked(procs, tmp_path):
+    """The README's `hive eval` with a core drone beside a worker: the core one has more free slots, but
+    exploring defaults to the cheap tiers (`worker-`), so no call lands on it."""
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_honeycombd(procs, tmp_path, port)
+    start_drones(procs, url, 1, slots=2)  # worker
+    start_drones(procs, url, 1, slots=8, tier="core")
+    oracle = "/bin/sh " + str(pathlib.Path(__file__).resolve().parents[2] / "Tests" / "bench" / "oracle_model.sh") + " --p 1"
+
+    def run(*extra):
+        r = hive("eval", "--count", "6", "--n", "3", "--join", "vote", "--explorer", oracle, *extra, "--json",
+                 "--honeycomb", url, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    cheap = run()
+    assert cheap["solved"] == 6 and cheap["calls"] >= 12 and cheap["core_calls"] == 0, cheap
+    # Asked for any tier, the drone with the most free slots (the core one) takes most of the calls.
+    anywhere = run("--tier", "edge+")
+    assert anywhere["solved"] == 6 and anywhere["core_calls"] > 0, anywhere
+    print(f"core calls: default {cheap['core_calls']} of {cheap['calls']}, any tier {anywhere['core_calls']} of {anywhere['calls']}")
