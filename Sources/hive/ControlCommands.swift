@@ -198,7 +198,7 @@ func submitCommand(_ args: [String]) async {
             }
             continue
         case "--count": count = Int(next()) ?? { fail("--count takes a number") }()
-        case "--tier": tier = TierRequirement.parse(next()) ?? { fail("--tier takes edge, worker or core (optionally with +)") }()
+        case "--tier": tier = TierRequirement.parse(next()) ?? { fail("--tier takes edge, worker or core (optionally with + or -)") }()
         case "--wait": wait = true
         case "--timeout-ms": timeoutMillis = Int(next()) ?? { fail("--timeout-ms takes a number") }()
         case "--max-attempts": maxAttempts = Int(next()) ?? { fail("--max-attempts takes a number") }()
@@ -228,9 +228,9 @@ func submitCommand(_ args: [String]) async {
         case "--n": explore.n = Int(next()) ?? { fail("--n takes a number") }()
         case "--join": explore.join = StepJoin.parse(next()) ?? { fail("--join takes any, all, vote, best or synthesize[:K]") }()
         case "--critics": explore.critics = Int(next()) ?? { fail("--critics takes a number") }()
-        case "--critic-tier": explore.criticTier = TierRequirement.parse(next()) ?? { fail("--critic-tier takes edge, worker or core (optionally with +)") }()
-        case "--architect-tier": architect.tier = TierRequirement.parse(next()) ?? { fail("--architect-tier takes edge, worker or core (optionally with +)") }()
-        case "--integrate-tier": integrate.tier = TierRequirement.parse(next()) ?? { fail("--integrate-tier takes edge, worker or core (optionally with +)") }()
+        case "--critic-tier": explore.criticTier = TierRequirement.parse(next()) ?? { fail("--critic-tier takes edge, worker or core (optionally with + or -)") }()
+        case "--architect-tier": architect.tier = TierRequirement.parse(next()) ?? { fail("--architect-tier takes edge, worker or core (optionally with + or -)") }()
+        case "--integrate-tier": integrate.tier = TierRequirement.parse(next()) ?? { fail("--integrate-tier takes edge, worker or core (optionally with + or -)") }()
         case "--max-core-calls": maxCoreCalls = Int(next()) ?? { fail("--max-core-calls takes a number") }()
         case "--budget-tokens": budgetTokens = Int(next()) ?? { fail("--budget-tokens takes a number") }()
         default:
@@ -300,11 +300,13 @@ func submitCommand(_ args: [String]) async {
     } catch {
         fail("goal refused: \(error)", code: 65)
     }
+    // On stderr, so that stdout stays the goal id (or the result) for scripts.
+    if let warning = ref.warning, !cli.json { printError("warning: goal \(ref.goal) accepted, but \(warning)") }
     guard wait else {
         if cli.json { cli.printJSON(ref) } else { print(ref.goal) }
         return
     }
-    let result = await waitForGoal(ref.goal, cli: cli, nc: nc)
+    let result = await waitForGoal(ref.goal, cli: cli, nc: nc, told: Set((ref.unrunnable ?? []).map(\.reason)))
     report(result, cli: cli)
     exit(result.goal.state == .succeeded ? 0 : 1)
 }
@@ -322,15 +324,23 @@ func resolveCommand(_ c: String) -> String {
 /// Waits for a goal to end: its event, with a poll every second as a fallback that also rides out a restart
 /// of honeycombd (the client reconnects; the goal was journaled before it was acknowledged). Bounded: an unknown
 /// goal fails at once, honeycombd silent for `cli.patience` fails, and so does `--wait-timeout`.
-func waitForGoal(_ goal: GoalID, cli: ControlCLI, nc: NATSClient) async -> GoalResult {
+/// Says why the goal waits (`GoalSummary.waiting`) on stderr when a reason appears; `told`: reasons already said
+/// (the submission's warning).
+func waitForGoal(_ goal: GoalID, cli: ControlCLI, nc: NATSClient, told: Set<String> = []) async -> GoalResult {
     let events = try? nc.subscribe(APISubject.events(goal))
     let start = ContinuousClock.now
     var lastAnswer = ContinuousClock.now
+    var told = told
     while true {
         do {
             let g = try await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5)
             lastAnswer = .now
             if g.state.isFinal { return try await cli.result(nc, goal) }
+            // Why it waits: each reason once, and again only after it went away and came back (a wait for a free
+            // slot is the hive working, not news).
+            let reasons = (g.waiting ?? []).filter { $0.blocker != TaskBlocker.busy.kind }
+            for w in reasons where !told.contains(w.reason) { printError("waiting: \(w)") }
+            told = Set(reasons.map(\.reason))
         } catch let e as APIError {
             fail(e.error, code: 1)
         } catch let e as RequestError {
@@ -475,6 +485,7 @@ func goalCommand(_ args: [String], subject: String, verb: String) async {
             let g = try await cli.call(nc, subject, GoalRef(goal: goal), as: GoalSummary.self)
             if cli.json { return cli.printJSON(g) }
             print("goal \(g.goal) \(g.state.rawValue)\(g.reason.map { ": \($0)" } ?? "")")
+            for w in g.waiting ?? [] { print("  waiting: \(w)") }
         }
     } catch {
         fail("\(error)", code: 1)
@@ -543,6 +554,7 @@ func watchCommand(_ args: [String]) async {
     defer { nc.close() }
     let tty = isatty(1) != 0 && !cli.json
     var last: [TaskID: TaskState] = [:]
+    var lastWaiting: [TaskID: String] = [:]
     let lineEncoder = JSONEncoder()
     lineEncoder.outputFormatting = .sortedKeys
     let start = ContinuousClock.now
@@ -572,19 +584,23 @@ func watchCommand(_ args: [String]) async {
             for t in tasks.prefix(60) {
                 print("\(String(repeating: "  ", count: t.depth - 1))\(t.task) \(t.state.rawValue) \(t.drone ?? "")")
                 if t.state == .awaitingApproval, let a = t.approval { print("\(String(repeating: "  ", count: t.depth))\(approvalLine(a))") }
+                // Under the task when it cannot run as things stand (a wait for a free slot is the hive working).
+                if let why = t.waiting, why != TaskBlocker.busy.description { print("\(String(repeating: "  ", count: t.depth))waiting: \(why)") }
             }
             if tasks.count > 60 { print("… \(tasks.count - 60) more") }
         } else {
-            for t in tasks where last[t.task] != t.state {
+            for t in tasks where last[t.task] != t.state || lastWaiting[t.task] != t.waiting {
                 if cli.json {
                     print(String(decoding: (try? lineEncoder.encode(t)) ?? Data(), as: UTF8.self))
                 } else {
-                    let waits = t.state == .awaitingApproval ? t.approval.map { "  " + approvalLine($0) } ?? "" : ""
+                    let waits = t.state == .awaitingApproval ? t.approval.map { "  " + approvalLine($0) } ?? ""
+                        : t.waiting.map { "  waiting: \($0)" } ?? ""
                     print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")\(waits)")
                 }
             }
         }
         last = Dictionary(uniqueKeysWithValues: tasks.map { ($0.task, $0.state) })
+        lastWaiting = Dictionary(uniqueKeysWithValues: tasks.compactMap { t in t.waiting.map { (t.task, $0) } })
         if g.state.isFinal {
             if cli.json {
                 print(String(decoding: (try? lineEncoder.encode(g)) ?? Data(), as: UTF8.self))
@@ -686,6 +702,12 @@ func moduleAdd(_ cli: ControlCLI, path: String) async {
     } catch {
         fail("cannot add \(path): \(error)", code: 69)
     }
+}
+
+/// One line on stderr (`hive: …`), for what a user should see while stdout stays the command's output.
+func printError(_ message: String) {
+    var text = "hive: \(message)\n"
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
 /// An environment variable's value; empty counts as unset.

@@ -66,7 +66,7 @@ func evalCommand(_ args: [String]) async {
         guard i < a.count else { fail("option \(a[i - 1]) needs a value") }
         return a[i]
     }
-    func tier(_ s: String) -> TierRequirement { TierRequirement.parse(s) ?? { fail("a tier is edge, worker or core (optionally with +)") }() }
+    func tier(_ s: String) -> TierRequirement { TierRequirement.parse(s) ?? { fail("a tier is edge, worker or core (optionally with + or -)") }() }
     func int(_ s: String) -> Int { Int(s) ?? { fail("'\(s)' is not a number") }() }
     while i < a.count {
         switch a[i] {
