@@ -1,14 +1,54 @@
 /// Request and reply bodies of honeycombd's API (`hive.v1.api.*`), shared by the CLI and the service.
 
-/// Names a goal. As a request to `tasks` and `result`, `limit` and `cursor` ask for one page of its tasks.
+/// Names a goal. As a request to `tasks` and `result`, `limit` and `cursor` ask for one page of its tasks. As
+/// the reply to `submit`, `unrunnable` lists the tasks no live drone can run now and why (the goal is accepted all
+/// the same: a drone may join later), and `warning` says the same in one sentence.
 public struct GoalRef: Codable, Sendable {
     public var goal: GoalID
     public var limit: Int?
     public var cursor: String?
-    public init(goal: GoalID, limit: Int? = nil, cursor: String? = nil) {
+    public var warning: String?
+    public var unrunnable: [TaskWait]?
+    public init(goal: GoalID, limit: Int? = nil, cursor: String? = nil, unrunnable: [TaskWait]? = nil) {
         self.goal = goal
         self.limit = limit
         self.cursor = cursor
+        if let unrunnable, !unrunnable.isEmpty {
+            self.unrunnable = unrunnable
+            warning = "no live drone can run " + unrunnable.map(\.description).joined(separator: "; ")
+        }
+    }
+}
+
+/// Pending tasks of a goal that wait for the same reason: the first of them, how many, and why (`TaskBlocker`).
+public struct TaskWait: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var task: TaskID
+    /// Tasks waiting for this reason (`task` is the first).
+    public var tasks: Int
+    public var kind: String
+    public var tier: TierRequirement?
+    /// The reason's kind: `no_drones`, `tier`, `backend`, `command`, `capability` (no live drone can run it),
+    /// `budget`, `busy` (waiting for a free slot); `more`: tasks past the reasons a list shows.
+    public var blocker: String
+    public var reason: String
+
+    public init(task: TaskID, tasks: Int = 1, kind: String, tier: TierRequirement?, blocker: String, reason: String) {
+        self.task = task
+        self.tasks = tasks
+        self.kind = kind
+        self.tier = tier
+        self.blocker = blocker
+        self.reason = reason
+    }
+
+    public init(task: TaskID, tasks: Int = 1, kind: String, tier: TierRequirement?, blocker: TaskBlocker) {
+        self.init(task: task, tasks: tasks, kind: kind, tier: tier, blocker: blocker.kind, reason: blocker.description)
+    }
+
+    /// `task g1.3 (model, tier core): no active drone of tier core (live: worker d1 [model:gemma-3-270m])`.
+    public var description: String {
+        let which = tasks > 1 ? "tasks \(task) and \(tasks - 1) more" : "task \(task)"
+        return "\(which) (\(kind), tier \(tier?.description ?? "any")): \(reason)"
     }
 }
 
@@ -78,6 +118,8 @@ public struct GoalSummary: Codable, Sendable, Equatable {
     /// Tokens per tier where a per-tier budget counts them, and the cost spent at the configured prices.
     public var tierTokens: [String: Int]?
     public var costSpent: Double?
+    /// Why its pending tasks wait, grouped by reason (the `goal` and `result` verbs fill it; lists do not).
+    public var waiting: [TaskWait]?
 
     public init(_ g: GoalRecord, counts: [String: Int]) {
         goal = g.id
@@ -101,7 +143,7 @@ public struct GoalSummary: Codable, Sendable, Equatable {
         case goal, name, state, reason, priority, tasks, counts, budget
         case createdAt = "created_at", finishedAt = "finished_at"
         case tokensSpent = "tokens_spent", tokensReserved = "tokens_reserved", coreCalls = "core_calls"
-        case tierTokens = "tier_tokens", costSpent = "cost_spent"
+        case tierTokens = "tier_tokens", costSpent = "cost_spent", waiting
     }
 }
 
@@ -128,6 +170,8 @@ public struct TaskView: Codable, Sendable, Equatable {
     /// Side effects: what it waits for (what it will run, where, who proposed it, why), and who approved it.
     public var approval: ApprovalRequest?
     public var approvedBy: String?
+    /// A pending task: why it is not running (`TaskBlocker`), filled by the API verbs that list tasks.
+    public var waiting: String?
 
     public init(_ t: TaskRecord) {
         task = t.id
@@ -152,7 +196,7 @@ public struct TaskView: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel, approval
+        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel, approval, waiting
         case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by"
     }
 }

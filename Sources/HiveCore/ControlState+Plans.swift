@@ -270,7 +270,7 @@ extension ControlState {
             let prompt = render(goal, role: .critique, step: step, extra: ["candidate": tasks[c.task]?.result?.output ?? ""])
             for k in 0..<spec.criticsPerCandidate {
                 let (kind, input) = Self.call(program: spec.criticExec, env: ["HIVE_ROUND": String(step.round), "HIVE_CRITIC": String(k)],
-                                              model: TaskInput(prompt: prompt.chat, maxTokens: 200, temperature: 0.2, seed: 7 + k,
+                                              model: TaskInput(prompt: prompt.chat, maxTokens: PlanValidator.criticMaxTokens, temperature: 0.2, seed: 7 + k,
                                                                jsonSchema: CritiqueVerdict.schema, completion: prompt.completion))
                 ids.append(addCall(goal, i, kind: kind, role: .critique, tier: spec.criticTier, input: input,
                                    candidate: c.task, avoid: author, at: at))

@@ -41,6 +41,8 @@ public enum SubmitError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(String)
     /// A number out of its range, a string or list too long (`SpecLimits`).
     case violation(SpecViolation)
+    /// A work task whose kind no backend serves (`TaskSpec.workKinds`).
+    case unknownKind(path: String, kind: String)
 
     public var description: String {
         switch self {
@@ -48,6 +50,8 @@ public enum SubmitError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooManyTasks(let n, let l): return "the goal has \(n) tasks; its budget allows \(l) (budget.max_tasks)"
         case .tooDeep(let d, let l): return "the goal's task tree is \(d) deep; its budget allows \(l) (budget.max_depth)"
         case .invalid(let why): return "invalid goal: \(why)"
+        case .unknownKind(let path, let kind):
+            return "invalid goal: \(path) has kind '\(kind)', which no backend runs; the kinds are \(TaskSpec.workKinds.joined(separator: ", ")) (and fork)"
         }
     }
 }
@@ -182,7 +186,7 @@ public final class ControlState {
             if let plan = spec.plan { try SpecCheck.plan(plan) }
         } catch { throw .violation(error) }
         if let plan = spec.plan {
-            if let why = PlanValidator.problem(in: plan) { throw .invalid(why) }
+            if let why = PlanValidator.problem(in: plan) ?? PlanValidator.tokenProblem(in: plan, budget: spec.budget) { throw .invalid(why) }
         } else {
             try validate(spec.root, path: "root", maxTasks: spec.budget.maxTasks, maxDepth: spec.budget.maxDepth)
         }
@@ -222,6 +226,10 @@ public final class ControlState {
                 if t.kind.isEmpty { throw .invalid("\(path) has no kind") }
                 if t.isStructural { throw .invalid("\(path) has kind '\(t.kind)', which only plans create (submit a plan with steps)") }
                 if t.children != nil { throw .invalid("\(path) has children but kind '\(t.kind)' (use kind \"fork\")") }
+                if !TaskSpec.workKinds.contains(t.kind) { throw .unknownKind(path: path, kind: t.kind) }
+                if let text = t.input?.jsonSchema, case .failure(let why) = JSONSchemaCheck.parse(text) {
+                    throw .invalid("\(path).input.\(why)")
+                }
             }
         }
     }
@@ -287,7 +295,14 @@ public final class ControlState {
                                     tier: drones[r.drone]?.tier,
                                     cost: usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
             output.fuel = r.fuel.map { min(max($0, 0), 1 << 62) }
-            events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: r.outcome == .succeeded, output: output, at: now))
+            var succeeded = r.outcome == .succeeded
+            // An answer that breaks the JSON its task asked for is a failed attempt (retried like any other); a
+            // plan's calls are judged by their step instead (a bad candidate re-forks the round).
+            if succeeded, tasks[t.parent ?? ""]?.kind != TaskSpec.stepKind, let why = JSONSchemaCheck.answerProblem(t.input, output: r.output) {
+                succeeded = false
+                output.error = why
+            }
+            events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: succeeded, output: output, at: now))
         }
         for e in events { apply(e) }
         return .success(events)

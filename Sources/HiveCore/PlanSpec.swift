@@ -153,7 +153,12 @@ public struct StepSpec: Codable, Sendable, Equatable {
     public var candidates: Int { n ?? 1 }
     /// Candidates and tier of round `round` (re-fork rounds escalate when the step says so).
     public func width(round: Int) -> Int { round > 0 ? escalate?.n ?? candidates : candidates }
-    public func tier(round: Int) -> TierRequirement? { round > 0 ? escalate?.tier ?? tier : tier }
+    /// Without a `tier`, candidates (the `explore` role) run on the cheap tiers (`worker-`): exploring is where
+    /// speculation is wide, and the core tier is for the architect, escalations and integration.
+    public func tier(round: Int) -> TierRequirement? {
+        round > 0 ? escalate?.tier ?? tierOrDefault : tierOrDefault
+    }
+    public var tierOrDefault: TierRequirement? { tier ?? (roleOrDefault == .explore ? .cheap : nil) }
     public var joinOrDefault: StepJoin { join ?? .any }
     public var criticsPerCandidate: Int { joinOrDefault.judged ? (critics ?? 1) : 0 }
     public var reforks: Int { maxReforks ?? 1 }

@@ -41,6 +41,62 @@ public enum PlanValidator {
         return nil
     }
 
+    /// The most tokens a critic call may generate (its verdict is short JSON).
+    public static let criticMaxTokens = 200
+
+    /// Under `budget.max_tokens`: the first model call of the plan that could never be admitted, since even its
+    /// smallest worst case (its frame and step prompt with every run-time value empty, + 64 + its `max_tokens`)
+    /// is over the whole budget; or nil. A call that fits alone is admitted once running calls settle, so wide
+    /// rounds (`n` candidates whose worst cases add up to more) are not refused: they run fewer at a time.
+    public static func tokenProblem(in plan: PlanSpec, budget: Budget) -> String? {
+        guard let max = budget.maxTokens else { return nil }
+        var calls: [(at: String, what: String, role: Role, step: StepSpec)] = []
+        func add(_ s: StepSpec, at: String) {
+            if s.exec == nil { calls.append((at, "each \(s.roleOrDefault.rawValue) call", s.roleOrDefault, s)) }
+            if s.joinOrDefault.judged && s.criticsPerCandidate > 0 && s.criticExec == nil {
+                var critic = s
+                critic.maxTokens = criticMaxTokens
+                calls.append((at, "each critique call", .critique, critic))
+            }
+            if case .synthesize = s.joinOrDefault, s.integratorExec == nil { calls.append((at, "its integrate call", .integrate, s)) }
+        }
+        if let steps = plan.steps, !steps.isEmpty {
+            for (i, s) in steps.enumerated() { add(s, at: "steps[\(i)] (\(s.id))") }
+        } else {
+            add(ControlState.architectStep(plan), at: "the architect")
+            var step = plan.architect?.step ?? StepSpec(id: "")
+            step.role = .explore
+            step.prompt = ""  // the subtask's text, known only once the architect answers
+            add(step, at: "architect.step")
+            var last = plan.architect?.integrate ?? StepSpec(id: "")
+            last.role = .integrate
+            last.join = .any
+            add(last, at: "architect.integrate")
+        }
+        for c in calls {
+            let prompt = leastPromptBytes(plan, role: c.role, step: c.step)
+            let worst = prompt + 64 + Swift.max(1, c.step.tokens)
+            if worst > max {
+                return "\(c.at): \(c.what) can use up to \(worst) tokens (a prompt of at least \(prompt) bytes + 64 + max_tokens " +
+                    "\(c.step.tokens)), more than budget.max_tokens \(max): no call of it could ever be admitted"
+            }
+        }
+        return nil
+    }
+
+    /// The fewest prompt bytes a call of `role` for step `s` can have: the role's frames (chat, and completion when
+    /// the plan has one) around the step's task, with every value known only at run time (inputs, feedback,
+    /// candidates) empty.
+    static func leastPromptBytes(_ plan: PlanSpec, role: Role, step s: StepSpec) -> Int {
+        var values = ["goal": plan.goal, "feedback": "", "inputs": "", "candidate": "", "candidates": ""]
+        for id in s.inputs ?? [] { values["steps.\(id)"] = "" }
+        values["task"] = PromptTemplate.render(s.prompt ?? "{{goal}}", values)
+        let chat = PromptTemplate.render(plan.prompts?[role.rawValue] ?? "{{task}}", values).utf8.count
+        guard let frame = plan.prompts?[PromptFrame.key(role, .completion)],
+              case .success(let parsed) = PromptFrame.completion(frame) else { return chat }
+        return Swift.max(chat, PromptTemplate.render(parsed.template, values).utf8.count)
+    }
+
     static func stepProblem(_ s: StepSpec) -> String? {
         if s.role == .decompose || s.role == .critique || s.role == .verify {
             return "role '\(s.role!.rawValue)' is not a step's role (steps explore or integrate; critics and checks are part of a step)"

@@ -113,6 +113,10 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     /// Kinds of the nodes a plan goal's tree is made of (see `ControlState+Plans`).
     public static let planKind = "plan", stepKind = "step"
 
+    /// The kinds of work a drone can run: one per backend (`Drone.Backend.kind`). A closed list, so that a typo
+    /// (`"exce"`) is refused at submission instead of waiting forever for a backend nobody has.
+    public static let workKinds = ["exec", "model", "noop", "sleep", "wasm"]
+
     /// Plan, step and fork nodes do no work of their own.
     public var isStructural: Bool { isFork || kind == Self.planKind || kind == Self.stepKind }
 

@@ -619,8 +619,13 @@ public actor ControlService {
                 record([event])
                 log.info("goal_accepted", ["goal": id, "tasks": state.goals[id]?.taskCount ?? 0, "priority": spec.priority])
                 dispatch()
+                // Accepted all the same (a drone may join later), but the submitter hears what no live drone can run.
+                let unrunnable = state.waits(of: id, unrunnableOnly: true)
+                if let first = unrunnable.first {
+                    log.warn("goal_unrunnable", ["goal": id, "task": first.task, "blocker": first.blocker, "reason": first.reason])
+                }
                 await durable()
-                return answer(GoalRef(goal: id))
+                return answer(GoalRef(goal: id, unrunnable: unrunnable))
             } catch {
                 return answer(APIError(error.description))
             }
@@ -640,7 +645,9 @@ public actor ControlService {
             await durable()
             guard let g = state.goals[r.goal] else { return answer(APIError("unknown goal '\(r.goal)'"), status: 404) }
             switch verb {
-            case "tasks": return list(state.tasks(of: g.id), PageRequest(limit: r.limit, cursor: r.cursor), TaskView.init)
+            case "tasks":
+                let memo = BlockerMemo(state)
+                return list(state.tasks(of: g.id), PageRequest(limit: r.limit, cursor: r.cursor), memo.view)
             case "trace":
                 guard let view = trace(of: g.id) else {
                     return answer(APIError("goal '\(g.id)' has no trace (it was submitted before tracing)"), status: 404)
@@ -648,7 +655,9 @@ public actor ControlService {
                 return answer(view)
             case "result":
                 let all = state.tasks(of: g.id)
-                let base = GoalResult(goal: summary(g, tasks: all), answer: state.tasks[g.root]?.result?.output,
+                var head = summary(g, tasks: all)
+                if g.state == .running { head.waiting = state.waits(of: g.id) }
+                let base = GoalResult(goal: head, answer: state.tasks[g.root]?.result?.output,
                                       ledger: GoalLedger(goal: g, tasks: all, now: now), steps: state.stepViews(of: g.id), tasks: [])
                 let work = all.filter { !$0.isStructural }
                 let offset: Int, limit: Int
@@ -656,9 +665,13 @@ public actor ControlService {
                 case (.success(let o), .success(let l)): (offset, limit) = (o, l)
                 case (.failure(let e), _), (_, .failure(let e)): return answer(e)
                 }
-                return paged(ReplyPage.result(base, tasks: work[offset...].lazy.map(TaskView.init), offset: offset, total: work.count,
+                let memo = BlockerMemo(state)
+                return paged(ReplyPage.result(base, tasks: work[offset...].lazy.map(memo.view), offset: offset, total: work.count,
                                               limit: limit, budget: replyBudget, encoder: encoder))
-            default: return answer(summary(g))
+            default:
+                var head = summary(g)
+                if g.state == .running { head.waiting = state.waits(of: g.id) }
+                return answer(head)
             }
         case "approve", "deny":
             // Who decided: the HTTP principal, or `operator` on the bus (only operators may publish these verbs).

@@ -291,6 +291,7 @@ function renderTree() {
       if (t.attempts > 1) label.append(el("span", { class: "retry", title: "retried" }, `×${t.attempts}`));
       if (t.round) label.append(el("span", { class: "extra", title: "re-fork round" }, `round ${t.round + 1}`));
       if (t.reason) label.append(el("span", { class: "extra" }, t.reason));
+      if (t.state === "pending" && t.waiting) label.append(el("span", { class: "extra waiting" }, "waiting: " + t.waiting));
       if (t.approved_by) label.append(el("span", { class: "extra" }, `approved by ${t.approved_by}`));
       const li = el("li", {}, label);
       if (t.state === "awaiting_approval" && t.approval) li.append(approvalBox(t));

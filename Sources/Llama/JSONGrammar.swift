@@ -41,6 +41,8 @@ public enum JSONGrammar {
         static let supported: Set<String> = [
             "type", "properties", "items", "maxItems", "enum", "const", "maxLength", "required", "additionalProperties",
             "title", "description", "$schema", "minItems", "minimum", "maximum", "format", "default", "examples",
+            // Bounds the grammar does not encode; honeycombd checks every answer against them (JSONSchemaCheck).
+            "minLength", "exclusiveMinimum", "exclusiveMaximum",
         ]
 
         mutating func named(_ body: String) -> String {
@@ -75,7 +77,9 @@ public enum JSONGrammar {
             switch s["type"] as? String {
             case nil: return "value"
             case "string":
-                if let n = s["maxLength"] as? Int { return named("\"\\\"\" char{0,\(n)} \"\\\"\" ws") }
+                let least = s["minLength"] as? Int ?? 0
+                if let n = s["maxLength"] as? Int { return named("\"\\\"\" char{\(least),\(max(n, least))} \"\\\"\" ws") }
+                if least > 0 { return named("\"\\\"\" char{\(least),} \"\\\"\" ws") }
                 return "string"
             case "integer": return "integer"
             case "number": return "number"

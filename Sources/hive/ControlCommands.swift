@@ -246,11 +246,16 @@ func submitCommand(_ p: ParsedArguments) async {
     } catch {
         fail("goal refused: \(error)", code: 65)
     }
+    // On stderr, so that stdout stays the goal id (or the result) for scripts.
+    if let warning = ref.warning, !cli.json { printError("warning: goal \(ref.goal) accepted, but \(warning)") }
     guard wait else {
         if cli.json { cli.printJSON(ref) } else { print(ref.goal) }
         return
     }
-    let result = await waitForGoal(ref.goal, cli: cli, nc: nc)
+    // The id at once, and what the wait is (on stderr: stdout stays the result).
+    WaitInterrupt.install(goal: ref.goal)
+    printError("goal \(ref.goal) submitted; waiting for it to end (Ctrl-C stops waiting; the goal goes on: hive watch \(ref.goal), hive cancel \(ref.goal))")
+    let result = await waitForGoal(ref.goal, cli: cli, nc: nc, told: Set((ref.unrunnable ?? []).map(\.reason)))
     report(result, cli: cli)
     exit(result.goal.state == .succeeded ? 0 : 1)
 }
@@ -268,15 +273,23 @@ func resolveCommand(_ c: String) -> String {
 /// Waits for a goal to end: its event, with a poll every second as a fallback that also rides out a restart
 /// of honeycombd (the client reconnects; the goal was journaled before it was acknowledged). Bounded: an unknown
 /// goal fails at once, honeycombd silent for `cli.patience` fails, and so does `--wait-timeout`.
-func waitForGoal(_ goal: GoalID, cli: ControlCLI, nc: NATSClient) async -> GoalResult {
+/// Says why the goal waits (`GoalSummary.waiting`) on stderr when a reason appears; `told`: reasons already said
+/// (the submission's warning).
+func waitForGoal(_ goal: GoalID, cli: ControlCLI, nc: NATSClient, told: Set<String> = []) async -> GoalResult {
     let events = try? nc.subscribe(APISubject.events(goal))
     let start = ContinuousClock.now
     var lastAnswer = ContinuousClock.now
+    var told = told
     while true {
         do {
             let g = try await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5)
             lastAnswer = .now
             if g.state.isFinal { return try await cli.result(nc, goal) }
+            // Why it waits: each reason once, and again only after it went away and came back (a wait for a free
+            // slot is the hive working, not news).
+            let reasons = (g.waiting ?? []).filter { $0.blocker != TaskBlocker.busy.kind }
+            for w in reasons where !told.contains(w.reason) { printError("waiting: \(w)") }
+            told = Set(reasons.map(\.reason))
         } catch let e as APIError {
             fail(e.error, code: 1)
         } catch let e as RequestError {
@@ -421,6 +434,7 @@ func goalCommand(_ p: ParsedArguments, subject: String, verb: String) async {
             let g = try await cli.call(nc, subject, GoalRef(goal: goal), as: GoalSummary.self)
             if cli.json { return cli.printJSON(g) }
             print("goal \(g.goal) \(g.state.rawValue)\(g.reason.map { ": \($0)" } ?? "")")
+            for w in g.waiting ?? [] { print("  waiting: \(w)") }
         }
     } catch {
         fail("\(error)", code: 1)
@@ -489,6 +503,8 @@ func watchCommand(_ p: ParsedArguments) async {
     defer { nc.close() }
     let tty = isatty(1) != 0 && !cli.json
     var last: [TaskID: TaskState] = [:]
+    var lastWaiting: [TaskID: String] = [:]
+    var lastFrame: [String] = []
     let lineEncoder = JSONEncoder()
     lineEncoder.outputFormatting = .sortedKeys
     let start = ContinuousClock.now
@@ -513,24 +529,34 @@ func watchCommand(_ p: ParsedArguments) async {
             continue
         }
         if tty {
-            print("\u{1B}[H\u{1B}[2J", terminator: "")
-            print("goal \(g.goal) \(g.state.rawValue)  \(g.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  "))")
+            // The frame is drawn only when it differs from the one on screen (no redraws of nothing).
+            var frame = ["goal \(g.goal) \(g.state.rawValue)  \(g.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  "))"]
             for t in tasks.prefix(60) {
-                print("\(String(repeating: "  ", count: t.depth - 1))\(t.task) \(t.state.rawValue) \(t.drone ?? "")")
-                if t.state == .awaitingApproval, let a = t.approval { print("\(String(repeating: "  ", count: t.depth))\(approvalLine(a))") }
+                frame.append("\(String(repeating: "  ", count: t.depth - 1))\(t.task) \(t.state.rawValue) \(t.drone ?? "")")
+                if t.state == .awaitingApproval, let a = t.approval { frame.append("\(String(repeating: "  ", count: t.depth))\(approvalLine(a))") }
+                // Under the task when it cannot run as things stand (a wait for a free slot is the hive working).
+                if let why = t.waiting, why != TaskBlocker.busy.description { frame.append("\(String(repeating: "  ", count: t.depth))waiting: \(why)") }
             }
-            if tasks.count > 60 { print("… \(tasks.count - 60) more") }
+            if tasks.count > 60 { frame.append("… \(tasks.count - 60) more") }
+            if frame != lastFrame {
+                print("\u{1B}[H\u{1B}[2J" + frame.joined(separator: "\n"))
+                lastFrame = frame
+            }
         } else {
-            for t in tasks where last[t.task] != t.state {
+            for t in tasks where last[t.task] != t.state || lastWaiting[t.task] != t.waiting {
                 if cli.json {
                     print(String(decoding: (try? lineEncoder.encode(t)) ?? Data(), as: UTF8.self))
                 } else {
-                    let waits = t.state == .awaitingApproval ? t.approval.map { "  " + approvalLine($0) } ?? "" : ""
+                    let waits = t.state == .awaitingApproval ? t.approval.map { "  " + approvalLine($0) } ?? ""
+                        : t.waiting.map { "  waiting: \($0)" } ?? ""
                     print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")\(waits)")
                 }
             }
         }
+        // Each change when it happens, into a pipe too (stdout is block-buffered there).
+        fflush(nil)
         last = Dictionary(uniqueKeysWithValues: tasks.map { ($0.task, $0.state) })
+        lastWaiting = Dictionary(uniqueKeysWithValues: tasks.compactMap { t in t.waiting.map { (t.task, $0) } })
         if g.state.isFinal {
             if cli.json {
                 print(String(decoding: (try? lineEncoder.encode(g)) ?? Data(), as: UTF8.self))
@@ -630,6 +656,12 @@ func moduleAdd(_ cli: ControlCLI, path: String) async {
     } catch {
         fail("cannot add \(path): \(error)", code: 69)
     }
+}
+
+/// One line on stderr (`hive: …`), for what a user should see while stdout stays the command's output.
+func printError(_ message: String) {
+    var text = "hive: \(message)\n"
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
 /// An environment variable's value; empty counts as unset.

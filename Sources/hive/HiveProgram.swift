@@ -2,7 +2,7 @@ import HiveCommandLine
 import HiveCore
 
 /// One `hive` command: its declaration and what it does with the parsed arguments.
-protocol HiveCommand {
+protocol HiveCommand: Sendable {
     static var spec: CommandSpec { get }
     static func run(_ parsed: ParsedArguments) async
 }
@@ -34,7 +34,7 @@ let hiveProgram = ProgramSpec("hive", summary: "Submit goals to a hive and follo
                               footer: "Lists (goals, tasks, drones) and results come in pages that fit one bus message; hive fetches them all.")
 
 /// How a tier is written on the command line (`TierRequirement.parse`).
-let tierForms = ["edge", "worker", "core (each with + for that tier or above)"]
+let tierForms = ["edge", "worker", "core (each with + for that tier or above, - for that tier or below)"]
 /// How a join is written (`StepJoin.parse`).
 let joinForms = ["any", "all", "vote", "best", "synthesize[:K]"]
 

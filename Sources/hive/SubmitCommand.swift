@@ -21,7 +21,7 @@ enum SubmitCommand: HiveCommand {
         """, options: [
             .rest("--exec", "CMD [ARGS…]", help: "run CMD with ARGS on exec drones (a bare name is looked up in PATH)"),
             .value("--count", "N", help: "tasks forked (exec, wasm)", default: "1"),
-            .value("--tier", "T", help: "the tier that runs the tasks (explorers, for a goal in words): edge, worker or core, + for that tier or above"),
+            .value("--tier", "T", help: "the tier that runs the tasks (explorers, for a goal in words): edge, worker or core, + for that tier or above, - for that tier or below"),
             .value("--timeout-ms", "MS", help: "each task's time limit"),
             .value("--max-attempts", "N", help: "attempts per task before it is dead"),
             .value("--deadline-ms", "MS", help: "the goal's deadline"),

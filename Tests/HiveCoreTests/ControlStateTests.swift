@@ -203,11 +203,11 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
             TaskSpec(kind: "exec", tier: TierRequirement(.worker, orHigher: true)),
             TaskSpec(kind: "exec", requires: ["gpu"]),
             TaskSpec(kind: "exec", tier: TierRequirement(.edge)),
-            TaskSpec(kind: "llama"),  // nobody has this backend: stays pending
+            TaskSpec(kind: "wasm"),  // nobody has this backend: stays pending
         ]))
         let placed = Dictionary(uniqueKeysWithValues: h.schedule().map { ($0.assignment.index, $0.drone) })
         #expect(placed == [0: "core", 1: "core", 2: "core", 3: "edge"])
-        #expect(h.state.tasks.values.filter { $0.state == .pending }.map(\.kind) == ["llama"])
+        #expect(h.state.tasks.values.filter { $0.state == .pending }.map(\.kind) == ["wasm"])
     }
 
     @Test func execTasksGoOnlyWhereTheirCommandIsAllowed() throws {

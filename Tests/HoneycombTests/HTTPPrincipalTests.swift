@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import HiveCore
 import Honeycomb
 import NATSClient
 import NATSTestSupport
@@ -57,7 +58,10 @@ private func send(_ port: Int, _ method: String, _ path: String, _ headers: [Str
         #expect(send(port, "GET", "/api/goals", ["Authorization": "Bearer obs-token-not"]).0 == 401)
         let (created, body, _) = send(port, "POST", "/api/goals", op.merging(Self.json) { a, _ in a }, body: Self.plan)
         #expect(created == 201, "\(body)")
-        let goal = try JSONDecoder().decode([String: String].self, from: Data(body.utf8))["goal"] ?? ""
+        // The reply is a GoalRef (here with a warning too: no drone has joined to run it).
+        let ref = try JSONDecoder().decode(GoalRef.self, from: Data(body.utf8))
+        #expect(ref.unrunnable?.first?.blocker == "no_drones")
+        let goal = ref.goal
         for who in [obs, basic] {
             let headers = who.merging(Self.json) { a, _ in a }
             let (status, refusal, _) = send(port, "POST", "/api/goals", headers, body: Self.plan)

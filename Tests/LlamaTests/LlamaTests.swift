@@ -197,4 +197,11 @@ enum TestModel {
             try JSONGrammar.fromSchema(#"{"type": "object", "properties": {"x": {"type": "date"}}}"#)
         }
     }
+
+    /// The grammar takes every keyword honeycombd's answer check (`JSONSchemaCheck`) knows: lengths shape the
+    /// strings, ranges are left to the check.
+    @Test func theCheckedSubsetConverts() throws {
+        let g = try JSONGrammar.fromSchema(#"{"type": "object", "properties": {"s": {"type": "string", "minLength": 2, "maxLength": 5}, "t": {"type": "string", "minLength": 1}, "n": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}}}"#)
+        #expect(g.contains("char{2,5}") && g.contains("char{1,}"))
+    }
 }

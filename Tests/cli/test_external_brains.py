@@ -114,7 +114,9 @@ def test_rate_limit_is_retried_after_retry_after(procs):
 
 
 def test_request_carries_sampling_system_and_json_schema(procs, tmp_path):
-    p = ScriptedProvider([OK])
+    # The answer must match the schema too: honeycombd checks it (a plain "fine" would fail the task).
+    p = ScriptedProvider([(200, {}, {"model": "tiny", "choices": [{"message": {"role": "assistant", "content": '{"ok": true}'}}],
+                                     "usage": {"prompt_tokens": 5, "completion_tokens": 4}})])
     url = hive_with_api_drone(procs, p.url)
     schema = tmp_path / "s.json"
     schema.write_text(json.dumps({"type": "object", "properties": {"ok": {"type": "boolean"}}}))

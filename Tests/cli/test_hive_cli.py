@@ -117,3 +117,30 @@ def test_shared_options_before_the_command_and_exec_ended_by_double_dash(procs, 
     # --name=value works too, and the shared options may sit between the command's own.
     r = hive("--json", "submit", "--exec", "/bin/echo", "eq", "--honeycomb=" + url, "--count=1", "--wait", timeout=60)
     assert r.returncode == 0 and json.loads(r.stdout)["tasks"][0]["output"] == "eq\n"
+
+
+def test_submit_wait_names_the_goal_at_once_and_ctrl_c_leaves_it_running(procs, tmp_path):
+    import select, signal
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}", "--http", "off"])
+    wait_for_log(hc, "event=bus_connected")
+    d = procs.start([DRONE, "--honeycomb", url, "--name", "d0", "--allow-exec", "/bin/sleep"])
+    wait_for_log(d, "event=joined")
+    waiter = procs.start([HIVE, "submit", "--exec", "/bin/sleep", "60", "--wait", "--honeycomb", url])
+    first = wait_for_log(waiter, "submitted; waiting for it to end", timeout=15)[-1]
+    goal = first.split("goal ")[1].split(" ")[0]
+    assert f"(Ctrl-C stops waiting; the goal goes on: hive watch {goal}, hive cancel {goal})" in first
+    waiter.send_signal(signal.SIGINT)
+    assert waiter.wait(timeout=10) == 130
+    assert f"stopped waiting; goal {goal} goes on: hive watch {goal} to follow it, hive cancel {goal} to stop it" in waiter.stderr.read()
+    r = hive("goal", goal, "--json", "--honeycomb", url)
+    assert json.loads(r.stdout)["state"] not in ("cancelled", "failed", "succeeded")
+    # watch into a pipe: each line as it happens, not all at the end.
+    watcher = procs.start([HIVE, "watch", goal, "--honeycomb", url])
+    ready, _, _ = select.select([watcher.stdout], [], [], 15)
+    assert ready, "watch printed nothing while the goal ran (block-buffered?)"
+    assert goal in watcher.stdout.readline()
+    assert hive("cancel", goal, "--honeycomb", url).returncode == 0
+    assert watcher.wait(timeout=15) == 1
+    assert f"goal {goal} cancelled" in watcher.stdout.read()

@@ -30,6 +30,8 @@ def test_the_schema_catches_what_a_user_gets_wrong():
         {"root": {"kind": "wasm", "input": {"module": "0" * 64, "memory_mb": 1152921504606846976}}},
         {"root": {"kind": "noop"}, "budget": {"max_depth": 1000}},
         {"name": "n" * 2000, "root": {"kind": "noop"}},
+        {"root": {"kind": "exce"}},  # a typo'd kind: no backend runs it
+        {"root": {"kind": "plan"}},
     ]
     for doc in bad:
         with pytest.raises(jsonschema.ValidationError):
