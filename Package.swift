@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(name: "honeycombd", dependencies: ["HiveCommandLine", "Honeycomb", "NATSServer", "NATSClient", "HiveLog", "HiveSystem", "HiveTLS"]),
         .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "CSpawn"]),
         .executableTarget(name: "drone", dependencies: ["HiveCommandLine", "Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "HiveTLS"]),
-        .executableTarget(name: "hive", dependencies: ["HiveCommandLine", "NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm", "HiveTLS"]),
+        .executableTarget(name: "hive", dependencies: ["HiveCommandLine", "HiveSystem", "NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm", "HiveTLS"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
         .testTarget(name: "HiveTLSTests", dependencies: ["HiveTLS", "NATSWire"]),
         // The tools tests run from outside the repository, found one way: a missing one fails naming its package.
