@@ -144,3 +144,39 @@ def test_submit_wait_names_the_goal_at_once_and_ctrl_c_leaves_it_running(procs, 
     assert hive("cancel", goal, "--honeycomb", url).returncode == 0
     assert watcher.wait(timeout=15) == 1
     assert f"goal {goal} cancelled" in watcher.stdout.read()
+
+
+def test_watch_on_a_terminal_redraws_only_on_change(procs):
+    import os, pty, select, time
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}", "--http", "off"])
+    wait_for_log(hc, "event=bus_connected")
+    d = procs.start([DRONE, "--honeycomb", url, "--name", "d0", "--allow-exec", "/bin/sleep"])
+    wait_for_log(d, "event=joined")
+    goal = hive("submit", "--exec", "/bin/sleep", "60", "--honeycomb", url).stdout.strip()
+    leader, follower = pty.openpty()
+    watcher = subprocess.Popen([HIVE, "watch", goal, "--honeycomb", url], stdout=follower, stderr=subprocess.DEVNULL)
+    procs.procs.append(watcher)  # stopped at teardown if a check fails
+    os.close(follower)
+    seen = b""
+
+    def read_for(seconds):
+        nonlocal seen
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if select.select([leader], [], [], left)[0]:
+                seen += os.read(leader, 65536)
+
+    # Until the task is drawn running; then the screen stays as it is while nothing changes (it polls twice a
+    # second: the old watch cleared and redrew on every poll).
+    deadline = time.monotonic() + 15
+    while b"running d0" not in seen and time.monotonic() < deadline:
+        read_for(0.2)
+    assert b"running d0" in seen, seen
+    frames = seen.count(b"\x1b[2J")
+    read_for(2.0)
+    assert seen.count(b"\x1b[2J") == frames, "redrawn with nothing changed"
+    assert hive("cancel", goal, "--honeycomb", url).returncode == 0
+    assert watcher.wait(timeout=15) == 1
+    os.close(leader)
