@@ -89,12 +89,3 @@ public struct SpanReport: Sendable, Equatable {
         self.init(spanID: span, startUnixNano: start, endUnixNano: end)
     }
 }
-
-/// Wall-clock time (Unix nanoseconds): spans, and the start of honeycombd's `ControlClock`.
-public enum WallClock {
-    public static func unixNanos() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-}

@@ -9,19 +9,7 @@ public func writeFileDurably(_ path: String, _ bytes: [UInt8], directory: String
     let tmp = path + ".tmp"
     let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
     guard fd >= 0 else { return "\(tmp): \(String(cString: strerror(errno)))" }
-    var off = 0
-    var ok = true
-    bytes.withUnsafeBytes { raw in
-        while off < raw.count {
-            let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-            if n < 0 {
-                if errno == EINTR { continue }
-                ok = false
-                return
-            }
-            off += n
-        }
-    }
+    var ok = (try? Syscall.writeAll(fd, bytes, with: .write)) != nil
     ok = ok && fsync(fd) == 0
     Glibc.close(fd)
     guard ok, rename(tmp, path) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HiveSystem
 import HiveTLS
 import NATSWire
 
@@ -80,15 +81,8 @@ final class BenchSocket {
             guard session.writeAll(bytes.baseAddress!, bytes.count) else { throw .io("TLS write failed or stalled") }
             return
         }
-        var off = 0
-        while off < bytes.count {
-            let n = send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io("send: \(String(cString: strerror(errno)))")
-            }
-            off += n
-        }
+        guard let base = bytes.baseAddress else { return }
+        do { try Syscall.writeAll(fd, base, bytes.count) } catch { throw .io("send: \(error.reason)") }
     }
 
     /// Reads once into `buffer`, feeding `handler`. Returns false on EOF.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CEpoll
+import HiveSystem
 import HiveTLS
 import NATSWire
 

@@ -18,6 +18,14 @@ public enum Monotonic {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
+    /// Now in fractional seconds (benchmark timers; differences only).
+    @inline(__always)
+    public static func seconds() -> Double { Double(now()) / 1e9 }
+
+    /// Now in fractional milliseconds (benchmark timers; differences only).
+    @inline(__always)
+    public static func millis() -> Double { Double(now()) / 1e6 }
+
     /// `later - earlier`, or 0 when `earlier` is the later reading.
     @inline(__always)
     public static func elapsed(from earlier: UInt64, to later: UInt64) -> UInt64 {
