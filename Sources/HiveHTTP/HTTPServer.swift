@@ -140,7 +140,7 @@ public final class HTTPServer: @unchecked Sendable {
                 return  // shut down
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            let address = Self.address(peer)
+            let address = Self.address(peer, peerLength)
             let id: UInt64
             switch connections.admit(fd: fd, address: address) {
             case .failure(let refusal):
@@ -172,22 +172,9 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// The peer's IP address as text (the per-address cap's key).
-    private static func address(_ storage: sockaddr_storage) -> String {
-        var s = storage
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        func written() -> String { String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        return withUnsafePointer(to: &s) { p -> String in
-            if Int32(p.pointee.ss_family) == AF_INET6 {
-                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
-                    var addr = a.pointee.sin6_addr
-                    return inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil ? written() : "?"
-                }
-            }
-            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
-                var addr = a.pointee.sin_addr
-                return inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil ? written() : "?"
-            }
-        }
+    private static func address(_ storage: sockaddr_storage, _ length: socklen_t) -> String {
+        let host = ListeningSocket.numericHost(of: storage, length: length)
+        return host.isEmpty ? "?" : host
     }
 
     private static func setTimeout(_ fd: Int32, _ option: Int32, _ seconds: Double) {
