@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 /// One span of a goal's trace, as `hive trace` and the OTLP export see it. Times are Unix nanoseconds; a span
 /// still open has no end.
 public struct SpanView: Codable, Sendable, Equatable {
