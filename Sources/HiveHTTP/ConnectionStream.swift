@@ -36,11 +36,11 @@ enum ConnectionStream {
     func read(into buffer: UnsafeMutableRawBufferPointer) -> Read {
         switch self {
         case .plain(let fd):
-            let n = recv(fd, buffer.baseAddress!, buffer.count, 0)
-            if n > 0 { return .bytes(n) }
-            if n == 0 { return .closed }
-            let e = hive_errno()
-            return e == EAGAIN || e == EWOULDBLOCK || e == EINTR ? .nothingYet : .closed
+            switch Syscall.read(fd, buffer.baseAddress!, buffer.count) {
+            case .bytes(let n): return .bytes(n)
+            case .wouldBlock: return .nothingYet
+            case .eof, .failed: return .closed
+            }
         case .tls(let session, _):
             switch session.read(buffer.baseAddress!, buffer.count) {
             case .bytes(let n): return .bytes(n)

@@ -88,11 +88,12 @@ final class BenchSocket {
     /// Reads once into `buffer`, feeding `handler`. Returns false on EOF.
     func readOnce<H: ServerOpHandler>(_ buffer: UnsafeMutableRawBufferPointer, _ handler: H) throws(BenchError) -> Bool {
         if let session { return try readTLS(session, buffer, handler) }
-        let n = recv(fd, buffer.baseAddress, buffer.count, 0)
-        if n == 0 { return false }
-        if n < 0 {
-            if errno == EINTR || errno == EAGAIN { return true }
-            throw .io("recv: \(String(cString: strerror(errno)))")
+        let n: Int
+        switch Syscall.read(fd, buffer.baseAddress!, buffer.count) {
+        case .bytes(let count): n = count
+        case .wouldBlock: return true
+        case .eof: return false
+        case .failed(let e): throw .io("recv: \(SystemError(call: "recv", errno: e).reason)")
         }
         do { try parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), handler: handler) } catch {
             throw .protocolError("\(error)")
