@@ -33,7 +33,9 @@ public enum Syscall {
         }
     }
 
-    /// Non-blocking `recv`: EAGAIN is `.wouldBlock`, 0 is `.eof`.
+    /// Non-blocking `recv`: EAGAIN is `.wouldBlock`, 0 is `.eof`. Inlinable, as `write` is: the broker's loops call
+    /// both per wake-up, and they lived in NATSServer itself before they moved here.
+    @inlinable
     public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> IOResult {
         while true {
             let n = recv(fd, buffer, count, 0)
@@ -48,6 +50,7 @@ public enum Syscall {
 
     /// Non-blocking `send` with MSG_NOSIGNAL (a peer that went away must not SIGPIPE the daemon): may write
     /// part of the buffer; EAGAIN is `.wouldBlock`.
+    @inlinable
     public static func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> IOResult {
         while true {
             let n = send(fd, buffer, count, Int32(MSG_NOSIGNAL))
