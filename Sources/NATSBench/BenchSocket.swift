@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HiveSystem
+import HiveJSON
 import HiveTLS
 import NATSWire
 
@@ -63,7 +64,13 @@ final class BenchSocket {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, socklen_t(4))
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, socklen_t(4))
         if let tls { try startTLS(tls, host: host, url: url) }
-        try write("CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":true,\"headers\":true,\"protocol\":1,\"name\":\"\(name)\",\"lang\":\"swift-bench\"}\r\n")
+        var connect = JSONWriter()
+        connect.beginObject()
+        connect.field("verbose", false); connect.field("pedantic", false); connect.field("echo", true)
+        connect.field("headers", true); connect.field("protocol", 1); connect.field("name", name)
+        connect.field("lang", "swift-bench")
+        connect.endObject()
+        try write("CONNECT " + connect.text + "\r\n")
         try flushRoundTrip()
     }
 
