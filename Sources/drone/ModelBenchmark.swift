@@ -4,6 +4,7 @@ import Glibc
 import Drone
 import Foundation
 import HiveCore
+import HiveSystem
 import Llama
 
 /// `drone bench --model M.gguf [--prompt-tokens N] [--gen-tokens N] [--threads N] [--ctx N] [--runs N]
@@ -45,14 +46,14 @@ func runModelBenchmark(_ args: [String]) -> Never {
     let result = blocking { () async throws -> String in
         let (promptTokens, genTokens, runs, parallel, ctx, threads) =
             (promptTokensArg, genTokensArg, runsArg, parallelArg, ctxArg, threadsArg)
-        let t0 = benchMillis()
+        let t0 = Monotonic.millis()
         let model = try LlamaModel(path: path, hashFile: false)
         let bench = ModelBench(model: model, promptTokens: promptTokens, genTokens: genTokens)
         if parallel > 0 {
             return try await bench.parallel(parallel, shared: shared, runs: runs, ctx: ctx, threads: threads)
         }
         let engine = try LlamaEngine(model: model, contextLength: ctx, threads: threads)
-        return try await bench.single(engine, runs: runs, loadMillis: benchMillis() - t0)
+        return try await bench.single(engine, runs: runs, loadMillis: Monotonic.millis() - t0)
     }
     switch result {
     case .success(let json):
@@ -133,14 +134,14 @@ private struct ModelBench {
         }
         func round(tokens: Int) async throws -> (wall: Double, stats: EngineStats, before: EngineStats) {
             let before = backend.engine.stats
-            let t0 = benchMillis()
+            let t0 = Monotonic.millis()
             let outcomes = await withTaskGroup(of: BackendOutcome.self) { group in
                 for i in 0..<n { group.addTask { await backend.run(assignment(i, greedy: !shared, tokens: tokens)) } }
                 var all: [BackendOutcome] = []
                 for await o in group { all.append(o) }
                 return all
             }
-            let wall = benchMillis() - t0
+            let wall = Monotonic.millis() - t0
             if let bad = outcomes.first(where: { !$0.succeeded }) { throw BenchError.failed(bad.error ?? "?") }
             guard outcomes.allSatisfy({ $0.usage?.generatedTokens == tokens }) else {
                 throw BenchError.failed("a task generated fewer than \(tokens) tokens")
@@ -164,10 +165,10 @@ private struct ModelBench {
             total.append(Double(n * (promptTokens + genTokens)) / r.wall * 1000)
             evaluated.append(r.stats.promptTokensEvaluated - r.before.promptTokensEvaluated)
             if shared {
-                let t0 = benchMillis()
+                let t0 = Monotonic.millis()
                 let o = await backend.run(assignment(0, greedy: true))
                 guard o.succeeded else { throw BenchError.failed(o.error ?? "?") }
-                single.append(benchMillis() - t0)
+                single.append(Monotonic.millis() - t0)
             }
         }
         return "{\"parallel\":\(n),\"shared_prompt\":\(shared),\"prompt_tokens\":\(promptTokens),\"gen_tokens\":\(genTokens),"
@@ -183,12 +184,6 @@ private enum BenchError: Error, CustomStringConvertible {
         case .failed(let why): return "a benchmark task failed: \(why)"
         }
     }
-}
-
-private func benchMillis() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
 }
 
 /// Runs async work to completion from synchronous code (the benchmark runs before the drone's main loop exists).
