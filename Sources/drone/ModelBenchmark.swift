@@ -8,7 +8,8 @@ import HiveSystem
 import Llama
 
 /// `drone bench --model M.gguf [--prompt-tokens N] [--gen-tokens N] [--threads N] [--ctx N] [--runs N]
-/// [--parallel N [--shared-prompt]]`: what the drone's llama path achieves on this machine, as JSON
+/// [--parallel N [--shared-prompt]]` (or `--json-schema SCHEMA|default`: `GrammarBench`): what the drone's llama
+/// path achieves on this machine, as JSON
 /// (Tests/bench/llama_bench.py compares it with llama.cpp's own llama-bench and llama-batched-bench in one run).
 ///
 /// Without `--parallel`: one sequence, measured as llama-bench measures (prompt processing; generation from an
@@ -19,6 +20,7 @@ func runModelBenchmark(_ args: [String]) -> Never {
     var path: String?
     var promptTokens = 256, genTokens = 128, runs = 3, ctx = 1024, parallel = 0
     var sharedPrompt = false
+    var schema: String?, benchPrompt: String?, temperature: Float = 0.8
     var threads = Int32(ProcessInfo.processInfo.activeProcessorCount)
     var i = 0
     while i < args.count {
@@ -32,6 +34,9 @@ func runModelBenchmark(_ args: [String]) -> Never {
         case "--runs": runs = Int(v) ?? runs
         case "--parallel": parallel = max(1, Int(v) ?? 1)
         case "--shared-prompt": sharedPrompt = true; i -= 1
+        case "--json-schema": schema = v == "default" ? GrammarBench.defaultSchema : v
+        case "--prompt": benchPrompt = v
+        case "--temperature": temperature = Float(v) ?? temperature
         default: break
         }
         i += 2
@@ -43,11 +48,16 @@ func runModelBenchmark(_ args: [String]) -> Never {
     let ctxArg = parallel > 0 ? max(ctx, promptTokens + genTokens + 1) : ctx
     let (promptTokensArg, genTokensArg, runsArg, parallelArg, shared, threadsArg) =
         (promptTokens, genTokens, runs, parallel, sharedPrompt, threads)
+    let (schemaArg, benchPromptArg, temperatureArg) = (schema, benchPrompt, temperature)
     let result = blocking { () async throws -> String in
         let (promptTokens, genTokens, runs, parallel, ctx, threads) =
             (promptTokensArg, genTokensArg, runsArg, parallelArg, ctxArg, threadsArg)
         let t0 = Monotonic.millis()
         let model = try LlamaModel(path: path, hashFile: false)
+        if let schema = schemaArg {
+            return try await GrammarBench(model: model, schema: schema, prompt: benchPromptArg ?? GrammarBench.defaultPrompt,
+                                          temperature: temperatureArg, genTokens: genTokens).run(runs: runs, ctx: ctx, threads: threads)
+        }
         let bench = ModelBench(model: model, promptTokens: promptTokens, genTokens: genTokens)
         if parallel > 0 {
             return try await bench.parallel(parallel, shared: shared, runs: runs, ctx: ctx, threads: threads)
