@@ -468,25 +468,56 @@ public final class ControlState {
     }
 
     /// The drone for `t`: active, a free slot, the tier, the backend (and for exec, the command), and every
-    /// required capability; among
-    /// those, one that has not run it before, then the one with the most free slots (spreads load).
+    /// required capability; among those, in order: one that has not run it before and that it is not asked to
+    /// avoid, then one already running a sibling model call with the same prompt (`samePromptSiblingDrones`),
+    /// then the one with the most free slots (spreads load), then the least busy, then the lowest id.
+    /// A task that avoids drones (a critic, its candidate's author) waits rather than run on one while another
+    /// drone that could run it is up.
     func pickDrone(for t: TaskRecord, excludingCore: Bool = false) -> DroneID? {
         pickDrone(for: t) { !(excludingCore && $0.tier == .core) }
     }
 
     func pickDrone(for t: TaskRecord, where allowed: (DroneRecord) -> Bool) -> DroneID? {
         var best: DroneRecord?
-        var bestScore = Int.min
+        var bestKey = (0, 0, 0, 0)
         let needs = DroneRequirements(t)
+        let sharing = samePromptSiblingDrones(of: t)
         for d in drones.values where d.freeSlots > 0 && allowed(d) && needs.met(by: d) {
             let fresh = !t.tried.contains(d.id) && !(t.avoid?.contains(d.id) ?? false)
-            let score = (fresh ? 1_000_000 : 0) + d.freeSlots * 1_000 - min(d.running.count, 999)
-            if score > bestScore || (score == bestScore && d.id < best!.id) {
+            let key = (fresh ? 1 : 0, sharing.contains(d.id) ? 1 : 0, d.freeSlots, -d.running.count)
+            if best == nil || key > bestKey || (key == bestKey && d.id < best!.id) {
                 best = d
-                bestScore = score
+                bestKey = key
             }
         }
+        if let b = best, let avoid = t.avoid, avoid.contains(b.id),
+           drones.values.contains(where: { $0.state == .active && !avoid.contains($0.id) && allowed($0) && needs.met(by: $0) }) {
+            return nil
+        }
         return best?.id
+    }
+
+    /// How far either side of a model call `samePromptSiblingDrones` looks among its parent's children: a step's
+    /// candidates of one round are added together, so they are neighbours; the bound keeps a pick O(1) under a
+    /// fork of thousands.
+    static let siblingWindow = 64
+
+    /// Drones running (or just leased) a sibling of model call `t` (same parent, nearby) with the same prompt:
+    /// placed there too, the drone's engine evaluates the prompt once for all of them (prefix sharing).
+    func samePromptSiblingDrones(of t: TaskRecord) -> Set<DroneID> {
+        guard t.kind == "model", let input = t.input, input.prompt != nil || input.completion != nil,
+              let parent = t.parent, let children = tasks[parent]?.children, !children.isEmpty else { return [] }
+        let center = min(max(0, t.index), children.count - 1)
+        let low = max(0, center - Self.siblingWindow), high = min(children.count, center + Self.siblingWindow + 1)
+        var out: Set<DroneID> = []
+        for id in children[low..<high] where id != t.id {
+            guard let s = tasks[id], s.kind == "model", let drone = s.lease?.drone, let other = s.input else { continue }
+            if other.prompt == input.prompt && other.system == input.system && other.completion == input.completion
+                && other.chat == input.chat {
+                out.insert(drone)
+            }
+        }
+        return out
     }
 
     /// Forgets drones that left or were lost longest ago, keeping the latest `keeping` of them (shown in

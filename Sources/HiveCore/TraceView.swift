@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 /// One span of a goal's trace, as `hive trace` and the OTLP export see it. Times are Unix nanoseconds; a span
 /// still open has no end.
 public struct SpanView: Codable, Sendable, Equatable {
@@ -87,14 +84,5 @@ public struct SpanReport: Sendable, Equatable {
         guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]),
               start >= 0, end >= start, end <= Self.latestUnixNano else { return nil }
         self.init(spanID: span, startUnixNano: start, endUnixNano: end)
-    }
-}
-
-/// Wall-clock time (Unix nanoseconds): spans, and the start of honeycombd's `ControlClock`.
-public enum WallClock {
-    public static func unixNanos() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

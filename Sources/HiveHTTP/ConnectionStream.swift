@@ -2,8 +2,8 @@
 import Glibc
 #endif
 import CEpoll
+import HiveSystem
 import HiveTLS
-import NATSWire
 
 /// One HTTP connection's bytes: the socket itself, or a TLS session over it. The server reads, writes, probes and
 /// closes only through this, so the request loop, responses, event streams and lingering closes are the same code
@@ -36,11 +36,11 @@ enum ConnectionStream {
     func read(into buffer: UnsafeMutableRawBufferPointer) -> Read {
         switch self {
         case .plain(let fd):
-            let n = recv(fd, buffer.baseAddress!, buffer.count, 0)
-            if n > 0 { return .bytes(n) }
-            if n == 0 { return .closed }
-            let e = hive_errno()
-            return e == EAGAIN || e == EWOULDBLOCK || e == EINTR ? .nothingYet : .closed
+            switch Syscall.read(fd, buffer.baseAddress!, buffer.count) {
+            case .bytes(let n): return .bytes(n)
+            case .wouldBlock: return .nothingYet
+            case .eof, .failed: return .closed
+            }
         case .tls(let session, _):
             switch session.read(buffer.baseAddress!, buffer.count) {
             case .bytes(let n): return .bytes(n)
@@ -54,18 +54,7 @@ enum ConnectionStream {
     func write(_ bytes: [UInt8]) -> Bool {
         switch self {
         case .plain(let fd):
-            var sent = 0
-            while sent < bytes.count {
-                let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-                if n > 0 {
-                    sent += n
-                } else if n < 0 && hive_errno() == EINTR {
-                    continue
-                } else {
-                    return false
-                }
-            }
-            return true
+            return (try? Syscall.writeAll(fd, bytes)) != nil
         case .tls(let session, let timeout):
             guard !bytes.isEmpty else { return true }
             return bytes.withUnsafeBytes { session.writeAll($0.baseAddress!, $0.count, timeoutMillis: timeout) }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import NATSWire
+import HiveSystem
 
 /// The HTTP server's open connections and what each is doing, for the connection caps.
 ///

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import HiveSystem
 
 /// A Server-Sent Events stream to one client: producers `send` frames from any thread, the connection's thread
 /// writes them. Bounded: when a client reads too slowly, frames past `capacity` are dropped and the client gets an
@@ -8,8 +6,8 @@ import Glibc
 /// producer (the scheduler).
 public final class EventStream: @unchecked Sendable {
     public let capacity: Int
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = PosixLock()
+    private let wake: PosixCondition
     private var frames: [String] = []
     private var dropped = 0
     private var closed = false
@@ -17,15 +15,7 @@ public final class EventStream: @unchecked Sendable {
 
     public init(capacity: Int = 4096) {
         self.capacity = capacity
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        pthread_cond_destroy(cond)
-        mutex.deallocate()
-        cond.deallocate()
+        wake = PosixCondition(lock: lock)
     }
 
     /// One SSE frame: `event: NAME` (optional), the data (one `data:` line per line of it) and an optional `id`.
@@ -46,63 +36,52 @@ public final class EventStream: @unchecked Sendable {
     /// Queues a frame built with `frame(event:data:id:)` (built once when it goes to many streams).
     @discardableResult
     public func send(frame f: String) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard !closed else { return false }
-        if frames.count >= capacity {
-            dropped += 1
-        } else {
-            frames.append(f)
+        lock.withLock {
+            guard !closed else { return false }
+            if frames.count >= capacity {
+                dropped += 1
+            } else {
+                frames.append(f)
+            }
+            wake.signal()
+            return true
         }
-        pthread_cond_signal(cond)
-        return true
     }
 
     /// Runs `handler` once when the stream closes (the client went away, or `close`); at once if it already has.
     public func onClose(_ handler: @escaping @Sendable () -> Void) {
-        pthread_mutex_lock(mutex)
-        if closed {
-            pthread_mutex_unlock(mutex)
-            handler()
-            return
+        let already = lock.withLock {
+            if !closed { closeHandlers.append(handler) }
+            return closed
         }
-        closeHandlers.append(handler)
-        pthread_mutex_unlock(mutex)
+        if already { handler() }
     }
 
     public func close() {
-        pthread_mutex_lock(mutex)
-        guard !closed else {
-            pthread_mutex_unlock(mutex)
-            return
+        let handlers: [@Sendable () -> Void] = lock.withLock {
+            guard !closed else { return [] }
+            closed = true
+            let handlers = closeHandlers
+            closeHandlers = []
+            wake.broadcast()
+            return handlers
         }
-        closed = true
-        let handlers = closeHandlers
-        closeHandlers = []
-        pthread_cond_broadcast(cond)
-        pthread_mutex_unlock(mutex)
         for h in handlers { h() }
     }
 
     /// The frames queued so far, waiting up to `seconds` for one: empty after the wait with nothing queued, nil
     /// once the stream is closed and drained.
     func take(waiting seconds: Double) -> [String]? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        if frames.isEmpty && dropped == 0 && !closed {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            let nanos = Int(now.tv_nsec) + Int(seconds.truncatingRemainder(dividingBy: 1) * 1e9)
-            var until = timespec(tv_sec: now.tv_sec + Int(seconds) + nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
-            _ = pthread_cond_timedwait(cond, mutex, &until)
+        lock.withLock {
+            if frames.isEmpty && dropped == 0 && !closed { wake.wait(timeoutNanos: Monotonic.nanos(seconds: seconds)) }
+            if frames.isEmpty && dropped == 0 && closed { return nil }
+            var out = frames
+            frames.removeAll(keepingCapacity: true)
+            if dropped > 0 {
+                out.append(Self.frame(event: "overflow", data: "{\"dropped\":\(dropped)}"))
+                dropped = 0
+            }
+            return out
         }
-        if frames.isEmpty && dropped == 0 && closed { return nil }
-        var out = frames
-        frames.removeAll(keepingCapacity: true)
-        if dropped > 0 {
-            out.append(Self.frame(event: "overflow", data: "{\"dropped\":\(dropped)}"))
-            dropped = 0
-        }
-        return out
     }
 }

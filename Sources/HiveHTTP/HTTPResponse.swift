@@ -1,4 +1,4 @@
-import NATSWire
+import HiveJSON
 
 /// A response to write: status, headers and body. `Content-Length`, `Date`-free framing, `Connection` and the
 /// `SecurityHeaders` the response does not set itself are added by `serialized(keepAlive:head:overTLS:)`.
@@ -24,7 +24,9 @@ public struct HTTPResponse: Sendable, Equatable {
 
     /// `{"error": message}` with `status`: every client error has a body a program can read.
     public static func error(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        json(status, Array("{\"error\":\(jsonString(message))}\n".utf8), headers: headers)
+        var w = JSONWriter(capacity: message.utf8.count + 16)
+        w.beginObject(); w.field("error", message); w.endObject()
+        return json(status, w.bytes + [UInt8(ascii: "\n")], headers: headers)
     }
 
     public static func text(_ status: Int, _ body: String, contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {
@@ -69,7 +71,4 @@ public struct HTTPResponse: Sendable, Equatable {
         default: return "Status"
         }
     }
-
-    /// A JSON string literal for `s` (quotes, backslashes and control characters escaped).
-    public static func jsonString(_ s: String) -> String { jsonQuoted(s) }
 }

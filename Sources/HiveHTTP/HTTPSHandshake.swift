@@ -3,8 +3,8 @@ import Glibc
 #endif
 import CEpoll
 import HiveLog
+import HiveSystem
 import HiveTLS
-import NATSWire
 
 /// How an HTTPS connection begins, on its own connection thread: wait for the client's first byte, then either
 /// run the TLS handshake with the identity's current certificate or, when the client speaks plain HTTP, tell it

@@ -6,7 +6,6 @@ import Dispatch
 import HiveLog
 import HiveSystem
 import HiveTLS
-import NATSWire
 import Synchronization
 
 /// Why the HTTP server could not start.
@@ -110,40 +109,17 @@ public final class HTTPServer: @unchecked Sendable {
         for s in streams.withLock({ Array($0.values) }) { s.close() }
     }
 
+    /// A blocking listening socket (the accept thread waits in `accept`), backlog 1024.
     private static func listen(host: String, port: Int) throws(HTTPServerError) -> (Int32, Int) {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_PASSIVE
-        var res: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, String(port), &hints, &res)
-        guard rc == 0, let first = res else { throw .cannotListen("\(host):\(port)", String(cString: gai_strerror(rc))) }
-        defer { freeaddrinfo(res) }
-        var why = "no address"
-        var ai: UnsafeMutablePointer<addrinfo>? = first
-        while let a = ai {
-            defer { ai = a.pointee.ai_next }
-            let fd = socket(a.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { continue }
-            var one: Int32 = 1
-            _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            if bind(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) != 0 || Glibc.listen(fd, 1024) != 0 {
-                why = String(cString: strerror(hive_errno()))
-                close(fd)
-                continue
+        do {
+            let socket = try ListeningSocket.open(host: host, port: port, backlog: 1024, nonBlocking: false)
+            return (socket.fd, socket.port)
+        } catch {
+            switch error {
+            case .unresolvable(_, let reason): throw .cannotListen("\(host):\(port)", reason)
+            case .cannotListen(let e): throw .cannotListen("\(host):\(port)", e.reason)
             }
-            var storage = sockaddr_storage()
-            var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-            let bound = withUnsafePointer(to: &storage) { p -> Int in
-                if Int32(p.pointee.ss_family) == AF_INET6 {
-                    return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
-                }
-                return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
-            }
-            return (fd, bound)
         }
-        throw .cannotListen("\(host):\(port)", why)
     }
 
     private func acceptLoop() {
@@ -164,7 +140,7 @@ public final class HTTPServer: @unchecked Sendable {
                 return  // shut down
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            let address = Self.address(peer)
+            let address = Self.address(peer, peerLength)
             let id: UInt64
             switch connections.admit(fd: fd, address: address) {
             case .failure(let refusal):
@@ -196,22 +172,9 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// The peer's IP address as text (the per-address cap's key).
-    private static func address(_ storage: sockaddr_storage) -> String {
-        var s = storage
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        func written() -> String { String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        return withUnsafePointer(to: &s) { p -> String in
-            if Int32(p.pointee.ss_family) == AF_INET6 {
-                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
-                    var addr = a.pointee.sin6_addr
-                    return inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil ? written() : "?"
-                }
-            }
-            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
-                var addr = a.pointee.sin_addr
-                return inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil ? written() : "?"
-            }
-        }
+    private static func address(_ storage: sockaddr_storage, _ length: socklen_t) -> String {
+        let host = ListeningSocket.numericHost(of: storage, length: length)
+        return host.isEmpty ? "?" : host
     }
 
     private static func setTimeout(_ fd: Int32, _ option: Int32, _ seconds: Double) {

@@ -1,5 +1,4 @@
 import HiveSystem
-import NATSWire
 
 /// Browser sessions: after a login, the browser holds only a random session id in an `HttpOnly` cookie (so the
 /// credential never sits in a URL, in page script or in history), and each session has its own CSRF token that

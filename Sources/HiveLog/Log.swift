@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HiveSystem
 import Synchronization
 
 /// Severity of a log line. The default threshold is `info`: lifecycle events only, quiet otherwise.
@@ -53,9 +54,7 @@ public struct Log: Sendable {
     /// The same, with fields built at run time.
     public func emit(_ level: LogLevel, _ event: String, _ fields: [(String, Any)]) {
         guard Log.enabled(level) else { return }
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let millis = Int(ts.tv_sec) * 1000 + Int(ts.tv_nsec) / 1_000_000
+        let millis = Int(WallClock.unixMillis())
         var line = "ts=\(Log.isoTime(millis)) level=\(level.name) component=\(component) event=\(event)"
         for (k, v) in fields { line += " \(k)=\(Log.quote(String(describing: v)))" }
         line += "\n"

@@ -1,4 +1,4 @@
-import NATSWire
+import HiveSystem
 
 /// A server's current TLS context, replaceable while it runs: `reload()` reads the files again (SIGHUP after a
 /// certificate was renewed) and new connections get the new context; connections already up keep the one they

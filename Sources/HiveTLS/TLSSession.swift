@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CTLS
-import NATSWire
+import HiveSystem
 
 /// One TLS connection over a socket the caller owns (`SSL`).
 ///

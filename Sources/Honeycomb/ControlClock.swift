@@ -1,4 +1,5 @@
 import HiveCore
+import HiveSystem
 import NATSWire
 
 /// The control plane's clock, in milliseconds since the Unix epoch.

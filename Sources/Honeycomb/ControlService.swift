@@ -5,6 +5,7 @@ import FoundationEssentials
 import HiveCore
 import HiveHTTP
 import HiveLog
+import HiveSystem
 import NATSClient
 import NATSWire
 

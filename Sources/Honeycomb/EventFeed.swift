@@ -1,5 +1,6 @@
 import HiveCore
 import HiveHTTP
+import HiveJSON
 import Synchronization
 
 /// Live state changes for Server-Sent Events subscribers (the dashboard, `curl /api/events`).
@@ -82,32 +83,38 @@ final class EventFeed: Sendable {
 /// `JSONEncoder` per task change would cost more than the change.
 enum FeedJSON {
     static func task(_ t: TaskRecord) -> String {
-        var o = "{\"type\":\"task\",\"goal\":\(q(t.goal)),\"task\":\(q(t.id)),\"index\":\(t.index),\"depth\":\(t.depth)"
-        if let p = t.parent { o += ",\"parent\":\(q(p))" }
-        o += ",\"kind\":\(q(t.kind)),\"state\":\(q(t.state.rawValue)),\"attempts\":\(t.attempts)"
-        if let d = t.lease?.drone ?? t.result?.drone { o += ",\"drone\":\(q(d))" }
-        if let r = t.role { o += ",\"role\":\(q(r.rawValue))" }
-        if let r = t.round { o += ",\"round\":\(r)" }
-        if let r = t.reason { o += ",\"reason\":\(q(r))" }
-        if let tier = t.result?.tier { o += ",\"tier\":\(q(tier.rawValue))" }
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("type", "task"); w.field("goal", t.goal); w.field("task", t.id); w.field("index", t.index)
+        w.field("depth", t.depth)
+        w.optional("parent", t.parent)
+        w.field("kind", t.kind); w.field("state", t.state.rawValue); w.field("attempts", t.attempts)
+        w.optional("drone", t.lease?.drone ?? t.result?.drone)
+        w.optional("role", t.role?.rawValue)
+        w.optional("round", t.round)
+        w.optional("reason", t.reason)
+        w.optional("tier", t.result?.tier?.rawValue)
         if let a = t.approvalRequest {
-            o += ",\"approval\":{\"runs\":\(q(a.runs)),\"proposed_by\":\(q(a.proposedBy)),\"why\":\(q(a.why)),\"since\":\(a.since)"
-            if let d = a.drone { o += ",\"drone\":\(q(d))" }
-            if let tier = a.tier { o += ",\"tier\":\(q(tier))" }
-            o += "}"
+            w.key("approval"); w.beginObject()
+            w.field("runs", a.runs); w.field("proposed_by", a.proposedBy); w.field("why", a.why); w.field("since", a.since)
+            w.optional("drone", a.drone)
+            w.optional("tier", a.tier)
+            w.endObject()
         }
-        if let by = t.approvedBy { o += ",\"approved_by\":\(q(by))" }
-        return o + "}"
+        w.optional("approved_by", t.approvedBy)
+        w.endObject()
+        return w.text
     }
 
     /// `done` of `children`: the root's children that reached a final state (a goal's top-level progress).
     static func goal(_ g: GoalRecord, root: TaskRecord?) -> String {
-        var o = "{\"type\":\"goal\",\"goal\":\(q(g.id)),\"state\":\(q(g.state.rawValue)),\"tasks\":\(g.taskCount)"
-        if let root, !root.children.isEmpty { o += ",\"done\":\(root.childrenFinal),\"children\":\(root.children.count)" }
-        if let n = g.name { o += ",\"name\":\(q(n))" }
-        if let r = g.reason { o += ",\"reason\":\(q(r))" }
-        return o + "}"
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("type", "goal"); w.field("goal", g.id); w.field("state", g.state.rawValue); w.field("tasks", g.taskCount)
+        if let root, !root.children.isEmpty { w.field("done", root.childrenFinal); w.field("children", root.children.count) }
+        w.optional("name", g.name)
+        w.optional("reason", g.reason)
+        w.endObject()
+        return w.text
     }
-
-    static func q(_ s: String) -> String { HTTPResponse.jsonString(s) }
 }

@@ -2,6 +2,7 @@ import FoundationEssentials
 import HiveCore
 import HiveHTTP
 import HiveLog
+import HiveSystem
 import NATSWire
 
 /// honeycombd's HTTP routes: the same calls the bus API serves (`ControlService.api`), event streams,

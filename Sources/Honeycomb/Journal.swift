@@ -276,8 +276,12 @@ public final class Journal: @unchecked Sendable {
                 switch item {
                 case .records(let events):
                     let bytes = encode(events)
-                    if !Journal.writeAll(fd, bytes) { error = "journal.log: \(String(cString: strerror(errno)))" }
-                    else { lock.withLock { journalBytes += bytes.count } }
+                    do {
+                        try Syscall.writeAll(fd, bytes, with: .write)
+                        lock.withLock { journalBytes += bytes.count }
+                    } catch let failure {
+                        error = "journal.log: \(failure.reason)"
+                    }
                 case .snapshot(let snapshot):
                     let written = (try? encoder.encode(snapshot)).map { writeSnapshot(Array($0)) } ?? "snapshot: cannot encode"
                     if let e = written {
@@ -320,21 +324,6 @@ public final class Journal: @unchecked Sendable {
         }
         log.info("compacted", ["snapshot_bytes": bytes.count])
         return nil
-    }
-
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { b in
-            var off = 0
-            while off < b.count {
-                let n = write(fd, b.baseAddress! + off, b.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                off += n
-            }
-            return true
-        }
     }
 }
 

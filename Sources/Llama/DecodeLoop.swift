@@ -179,7 +179,12 @@ final class DecodeLoop: @unchecked Sendable {
         if s.generated >= params.maxTokens { s.end = .success("length"); return }
         if s.prompt.count + s.generated >= contextLength { s.end = .success("context"); return }
         guard let output = s.output else { return }
-        let token = s.request.sampler.sample(ctx, index: output.index, vocabularySize: vocabularySize)
+        let (token, grammar) = s.request.sampler.sample(ctx, index: output.index, vocabularySize: vocabularySize)
+        switch grammar {
+        case .none: break
+        case .checked: stats.grammarTokens += 1; stats.grammarTokensChecked += 1
+        case .applied: stats.grammarTokens += 1
+        }
         if model.isEndOfGeneration(token) && !params.ignoreEndOfGeneration { s.end = .success("eos"); return }
         s.generated += 1
         stats.generatedTokens += 1

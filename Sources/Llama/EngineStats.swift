@@ -17,6 +17,10 @@ public struct EngineStats: Sendable, Equatable {
     public var cacheCopies = 0
     /// Tokens sampled across all sequences.
     public var generatedTokens = 0
+    /// Tokens sampled under a grammar, and how many of them the grammar allowed as drawn without it (one token
+    /// checked instead of the grammar applied to the whole vocabulary: `TokenSampler`).
+    public var grammarTokens = 0
+    public var grammarTokensChecked = 0
     /// The most sequences that ever shared one decode call.
     public var mostSequencesInOneDecode = 0
     /// Steps whose decode carried no prompt tokens: how many, the generated tokens they decoded, and their

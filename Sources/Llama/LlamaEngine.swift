@@ -22,6 +22,8 @@ public final class LlamaEngine: Sendable {
     /// Sequences decoded together; more requests wait for a free one.
     public let sequences: Int
     private let inbox = EngineInbox()
+    /// Token bytes for the samplers' UTF-8 check under a grammar (read only by the engine's thread).
+    private let texts: TokenTexts
 
     /// `sequences` is capped by llama.cpp's limit (256). `promptChunk`: prompt tokens per step while other
     /// sequences are generating.
@@ -32,6 +34,7 @@ public final class LlamaEngine: Sendable {
         self.model = model
         self.contextLength = n
         self.sequences = sequences
+        self.texts = TokenTexts(vocab: model.vocab)
         let capacity = 512
         var params = llama_context_default_params()
         params.n_ctx = UInt32(clamping: n * sequences)
@@ -90,7 +93,7 @@ public final class LlamaEngine: Sendable {
         do throws(LlamaError) {
             guard !tokens.isEmpty else { throw LlamaError.emptyPrompt }
             guard tokens.count < contextLength else { throw LlamaError.promptTooLong(tokens: tokens.count, context: contextLength) }
-            sampler = try TokenSampler(params, vocab: model.vocab)
+            sampler = try TokenSampler(params, vocab: model.vocab, texts: texts)
         } catch {
             onQueued?()
             throw error

@@ -11,11 +11,13 @@ public struct SamplingParams: Sendable, Equatable {
     public var grammar: String?
     /// Keep generating through end-of-generation tokens (benchmarks: random weights may emit EOS at any step).
     public var ignoreEndOfGeneration = false
+    /// Apply the grammar to the whole vocabulary before every draw (llama.cpp's `grammar_first`): a sampled token
+    /// then comes from exactly the allowed tokens' distribution, at the cost of matching every token's text
+    /// each step. Off: the unconstrained pick is checked and kept when allowed (`TokenSampler`). Greedy output
+    /// is the same either way; benchmarks and tests compare the two.
+    public var grammarFirst = false
 
     public init() {}
-
-    /// Plain greedy decoding: no grammar and no temperature, so the next token is simply the argmax.
-    var isPlainGreedy: Bool { grammar == nil && (!(temperature > 0) || !temperature.isFinite) }
 }
 
 /// One generation's text, token counts and timings.

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HiveSystem
+import HiveJSON
 import HiveTLS
 import NATSWire
 
@@ -62,7 +64,13 @@ final class BenchSocket {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, socklen_t(4))
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, socklen_t(4))
         if let tls { try startTLS(tls, host: host, url: url) }
-        try write("CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":true,\"headers\":true,\"protocol\":1,\"name\":\"\(name)\",\"lang\":\"swift-bench\"}\r\n")
+        var connect = JSONWriter()
+        connect.beginObject()
+        connect.field("verbose", false); connect.field("pedantic", false); connect.field("echo", true)
+        connect.field("headers", true); connect.field("protocol", 1); connect.field("name", name)
+        connect.field("lang", "swift-bench")
+        connect.endObject()
+        try write("CONNECT " + connect.text + "\r\n")
         try flushRoundTrip()
     }
 
@@ -80,25 +88,19 @@ final class BenchSocket {
             guard session.writeAll(bytes.baseAddress!, bytes.count) else { throw .io("TLS write failed or stalled") }
             return
         }
-        var off = 0
-        while off < bytes.count {
-            let n = send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io("send: \(String(cString: strerror(errno)))")
-            }
-            off += n
-        }
+        guard let base = bytes.baseAddress else { return }
+        do { try Syscall.writeAll(fd, base, bytes.count) } catch { throw .io("send: \(error.reason)") }
     }
 
     /// Reads once into `buffer`, feeding `handler`. Returns false on EOF.
     func readOnce<H: ServerOpHandler>(_ buffer: UnsafeMutableRawBufferPointer, _ handler: H) throws(BenchError) -> Bool {
         if let session { return try readTLS(session, buffer, handler) }
-        let n = recv(fd, buffer.baseAddress, buffer.count, 0)
-        if n == 0 { return false }
-        if n < 0 {
-            if errno == EINTR || errno == EAGAIN { return true }
-            throw .io("recv: \(String(cString: strerror(errno)))")
+        let n: Int
+        switch Syscall.read(fd, buffer.baseAddress!, buffer.count) {
+        case .bytes(let count): n = count
+        case .wouldBlock: return true
+        case .eof: return false
+        case .failed(let e): throw .io("recv: \(SystemError(call: "recv", errno: e).reason)")
         }
         do { try parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), handler: handler) } catch {
             throw .protocolError("\(error)")

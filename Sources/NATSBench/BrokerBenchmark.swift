@@ -44,12 +44,6 @@ public struct BrokerBenchmark {
         }
     }
 
-    static func seconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
     /// A buffer of `count` identical PUB frames, written in one `send` per chunk.
     func pubChunk(subject: String, count: Int) -> [UInt8] {
         var buf = ByteBuffer(capacity: count * (payloadSize + 32))
@@ -67,14 +61,14 @@ public struct BrokerBenchmark {
         let pub = try BenchSocket(url: url, name: "bench-pub", tls: tls)
         let chunkCount = 1000
         let chunk = pubChunk(subject: "bench.nobody", count: chunkCount)
-        let start = Self.seconds()
+        let start = Monotonic.seconds()
         var sent = 0
         while sent < messages {
             try pub.write(chunk)
             sent += chunkCount
         }
         try pub.flushRoundTrip()
-        let t = Self.seconds() - start
+        let t = Monotonic.seconds() - start
         return Result(name: "pub_only", rate: Double(sent) / t, seconds: t)
     }
 
@@ -98,7 +92,7 @@ public struct BrokerBenchmark {
         let chunkCount = 500
         let chunk = pubChunk(subject: subject, count: chunkCount)
         let window = 200_000
-        let start = Self.seconds()
+        let start = Monotonic.seconds()
         let thread = OSThread(name: "bench-sub") { receiver.loop() }
         var sent = 0
         while sent < messages {
@@ -116,7 +110,7 @@ public struct BrokerBenchmark {
         }
         thread.join()
         if let e = state.failure.withLock({ $0 }) { throw e }
-        let t = Self.seconds() - start
+        let t = Monotonic.seconds() - start
         return Result(name: name, rate: Double(expected) / t, seconds: t)
     }
 
@@ -137,17 +131,17 @@ public struct BrokerBenchmark {
         let waiter = ReplyWaiter()
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
         defer { buf.deallocate() }
-        let start = Self.seconds()
+        let start = Monotonic.seconds()
         for i in 0..<requests {
-            let t0 = Self.seconds()
+            let t0 = Monotonic.seconds()
             try requester.write("PUB bench.rpc _INBOX.bench.\(i) \(payloadSize)\r\n\(payload)\r\n")
             waiter.replies = 0
             while waiter.replies == 0 {
                 guard try requester.readOnce(buf, waiter) else { throw .io("server closed the requester") }
             }
-            latencies.append((Self.seconds() - t0) * 1e6)
+            latencies.append((Monotonic.seconds() - t0) * 1e6)
         }
-        let t = Self.seconds() - start
+        let t = Monotonic.seconds() - start
         state.stop.store(true, ordering: .relaxed)
         try requester.write("PUB bench.rpc 0\r\n\r\n")  // wakes the responder so it sees `stop`
         responderThread.join()
@@ -204,9 +198,9 @@ final class SubscriberReader: ServerOpHandler, @unchecked Sendable {
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 8)
         defer { buf.deallocate() }
         var total = 0
-        let deadline = BrokerBenchmark.seconds() + 120
+        let deadline = Monotonic.seconds() + 120
         while total < expected && !state.stop.load(ordering: .relaxed) {
-            if BrokerBenchmark.seconds() > deadline {
+            if Monotonic.seconds() > deadline {
                 state.fail(.timeout("received \(total) of \(expected) messages"))
                 return
             }

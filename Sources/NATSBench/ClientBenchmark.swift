@@ -1,3 +1,4 @@
+import HiveSystem
 import NATSClient
 import Synchronization
 
@@ -27,10 +28,10 @@ public struct ClientBenchmark: Sendable {
         let nc = try await client("bench-pub")
         defer { nc.close() }
         let payload = [UInt8](repeating: 120, count: payloadSize)
-        let start = BrokerBenchmark.seconds()
+        let start = Monotonic.seconds()
         for _ in 0..<messages { try nc.publish("bench.nobody", payload) }
         try await nc.flush(timeout: 60)
-        let t = BrokerBenchmark.seconds() - start
+        let t = Monotonic.seconds() - start
         return .init(name: "pub_only", rate: Double(messages) / t, seconds: t)
     }
 
@@ -53,7 +54,7 @@ public struct ClientBenchmark: Sendable {
         let expected = messages * perMessage
         let payload = [UInt8](repeating: 120, count: payloadSize)
         let window = 200_000
-        let start = BrokerBenchmark.seconds()
+        let start = Monotonic.seconds()
         for i in 0..<messages {
             if i % 1000 == 0 {
                 while i * perMessage - received.value > window * perMessage { await Task.yield() }
@@ -62,10 +63,10 @@ public struct ClientBenchmark: Sendable {
         }
         let deadline = start + 120
         while received.value < expected {
-            if BrokerBenchmark.seconds() > deadline { throw BenchError.timeout("received \(received.value) of \(expected)") }
+            if Monotonic.seconds() > deadline { throw BenchError.timeout("received \(received.value) of \(expected)") }
             try await Task.sleep(for: .microseconds(200))
         }
-        let t = BrokerBenchmark.seconds() - start
+        let t = Monotonic.seconds() - start
         pub.close()
         for c in clients { c.close() }
         for r in readers { await r.value }
@@ -81,13 +82,13 @@ public struct ClientBenchmark: Sendable {
         let payload = [UInt8](repeating: 120, count: payloadSize)
         var latencies: [Double] = []
         latencies.reserveCapacity(self.requests)
-        let start = BrokerBenchmark.seconds()
+        let start = Monotonic.seconds()
         for _ in 0..<self.requests {
-            let t0 = BrokerBenchmark.seconds()
+            let t0 = Monotonic.seconds()
             _ = try await requester.request("bench.client.rpc", payload, timeout: 5)
-            latencies.append((BrokerBenchmark.seconds() - t0) * 1e6)
+            latencies.append((Monotonic.seconds() - t0) * 1e6)
         }
-        let t = BrokerBenchmark.seconds() - start
+        let t = Monotonic.seconds() - start
         requester.close()
         responder.close()
         await serving.value

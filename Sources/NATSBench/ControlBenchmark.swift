@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HiveCore
+import HiveSystem
 import NATSClient
 
 /// End-to-end measurements of the control plane through its public API, as a client sees it: goals submitted
@@ -17,13 +18,13 @@ public struct ControlBenchmark: Sendable {
 
     /// Submits `spec` and returns the seconds until its end is announced, and its final state.
     private func run(_ nc: NATSClient, _ spec: GoalSpec, events: NATSSubscription, iterator: inout NATSMessageIterator) async throws -> (Double, GoalState) {
-        let t0 = BrokerBenchmark.seconds()
+        let t0 = Monotonic.seconds()
         let reply = try await nc.request(APISubject.submit, Array(JSONEncoder().encode(spec)), timeout: 30)
         if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { throw BenchError.protocolError(e.error) }
         let ref = try JSONDecoder().decode(GoalRef.self, from: Data(reply.payload))
         while let m = await iterator.next() {
             guard let e = try? JSONDecoder().decode(GoalEvent.self, from: Data(m.payload)), e.goal == ref.goal else { continue }
-            return (BrokerBenchmark.seconds() - t0, e.state)
+            return (Monotonic.seconds() - t0, e.state)
         }
         throw BenchError.io("event stream ended")
     }
@@ -74,11 +75,11 @@ public struct ControlBenchmark: Sendable {
         let task = TaskSpec(kind: "noop", maxAttempts: 1)
         let spec = GoalSpec(name: "paced", budget: Budget(maxTasks: perTick + 1), root: .fork(Array(repeating: task, count: perTick)))
         let body = Array(try JSONEncoder().encode(spec))
-        let t0 = BrokerBenchmark.seconds()
+        let t0 = Monotonic.seconds()
         var submitted = 0
-        while BrokerBenchmark.seconds() - t0 < seconds {
+        while Monotonic.seconds() - t0 < seconds {
             let due = t0 + Double(submitted) * 0.1
-            let wait = due - BrokerBenchmark.seconds()
+            let wait = due - Monotonic.seconds()
             if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
             let reply = try await nc.request(APISubject.submit, body, timeout: 30)
             if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { throw BenchError.protocolError(e.error) }
@@ -86,7 +87,7 @@ public struct ControlBenchmark: Sendable {
         }
         var ended = 0
         while ended < submitted, await it.next() != nil { ended += 1 }
-        return Double(submitted * perTick) / (BrokerBenchmark.seconds() - t0)
+        return Double(submitted * perTick) / (Monotonic.seconds() - t0)
     }
 
     /// Wall seconds for `tasks` tasks that each sleep `sleepMillis` (a stand-in for model latency).

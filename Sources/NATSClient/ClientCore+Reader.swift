@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CEpoll
+import HiveSystem
 import HiveTLS
 import NATSWire
 
@@ -43,11 +44,11 @@ extension ClientCore: ServerOpHandler {
             if let tls {
                 if tlsNext == .readAgain || (ready > 0 && fds[0].revents != 0) { tlsNext = readTLS(tls, buffer) }
             } else if ready > 0 && fds[0].revents != 0 {
-                let n = recv(current, buffer.baseAddress, buffer.count, 0)
-                if n > 0 {
-                    consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                } else if n == 0 || (hive_errno() != EINTR && hive_errno() != EAGAIN) {
-                    disconnect(reason: n == 0 ? "server closed the connection" : ClientSocket.errnoText())
+                switch Syscall.read(current, buffer.baseAddress!, buffer.count) {
+                case .bytes(let n): consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                case .wouldBlock: break
+                case .eof: disconnect(reason: "server closed the connection")
+                case .failed(let e): disconnect(reason: SystemError(call: "recv", errno: e).reason)
                 }
             }
             runTimers()

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HiveSystem
 import HiveTLS
 import NATSWire
 
@@ -62,7 +63,7 @@ extension ClientCore {
     /// Writes everything to the connection (blocking the caller): through TLS when there is a session.
     @inline(__always)
     func send(_ fd: Int32, _ session: TLSSession?, _ base: UnsafeRawPointer, _ count: Int) -> Bool {
-        guard let session else { return ClientSocket.writeAll(fd, base, count) }
+        guard let session else { return (try? Syscall.writeAll(fd, base, count)) != nil }
         return session.writeAll(base, count, timeoutMillis: tlsWriteStallMillis)
     }
 

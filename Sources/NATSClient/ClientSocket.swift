@@ -51,19 +51,5 @@ enum ClientSocket {
         throw .connectionFailed(server: server.description, reason: reason)
     }
 
-    /// Writes everything (blocking). False if the connection failed.
-    static func writeAll(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int) -> Bool {
-        var off = 0
-        while off < count {
-            let n = send(fd, base + off, count - off, Int32(MSG_NOSIGNAL))
-            if n < 0 {
-                if hive_errno() == EINTR { continue }
-                return false
-            }
-            off += n
-        }
-        return true
-    }
-
     static func errnoText() -> String { String(cString: strerror(hive_errno())) }
 }

@@ -1,3 +1,4 @@
+import HiveSystem
 import NATSWire
 
 /// A subscription's inbound queue, handing messages over in batches.

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import HiveJSON
 import NATSWire
 
 /// The fields of a server's INFO that the client acts on.
@@ -29,12 +30,15 @@ struct ServerInfoMessage: Decodable, Sendable {
 
 /// The CONNECT line for a server.
 func connectLine(_ options: NATSClientOptions, _ server: ServerAddress, headers: Bool) -> String {
-    var fields = ["\"verbose\":false", "\"pedantic\":false", "\"lang\":\"swift\"", "\"version\":\"0.1.0\"",
-                  "\"protocol\":1", "\"echo\":\(!options.noEcho)"]
-    if headers { fields += ["\"headers\":true", "\"no_responders\":true"] }
-    if let n = options.name { fields.append("\"name\":\(jsonQuoted(n))") }
-    if let t = server.token { fields.append("\"auth_token\":\(jsonQuoted(t))") }
-    if let u = server.user { fields.append("\"user\":\(jsonQuoted(u))") }
-    if let p = server.password { fields.append("\"pass\":\(jsonQuoted(p))") }
-    return "CONNECT {" + fields.joined(separator: ",") + "}\r\nPING\r\n"
+    var w = JSONWriter(capacity: 256)
+    w.beginObject()
+    w.field("verbose", false); w.field("pedantic", false); w.field("lang", "swift"); w.field("version", "0.1.0")
+    w.field("protocol", 1); w.field("echo", !options.noEcho)
+    if headers { w.field("headers", true); w.field("no_responders", true) }
+    w.optional("name", options.name)
+    w.optional("auth_token", server.token)
+    w.optional("user", server.user)
+    w.optional("pass", server.password)
+    w.endObject()
+    return "CONNECT " + w.text + "\r\nPING\r\n"
 }

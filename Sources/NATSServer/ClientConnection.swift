@@ -3,6 +3,7 @@ import Glibc
 #endif
 import FoundationEssentials
 import HiveLog
+import HiveSystem
 import NATSWire
 
 /// One client of the embedded broker.

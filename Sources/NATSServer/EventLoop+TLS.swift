@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CEpoll
 import HiveLog
+import HiveSystem
 import HiveTLS
 import NATSWire
 

@@ -269,7 +269,7 @@ final class EventLoop: @unchecked Sendable {
             Syscall.setNonBlocking(fd)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             Syscall.setNoDelay(fd)
-            let ip = ListeningSocket.peerIP(addr, len)
+            let ip = ListeningSocket.numericHost(of: addr, length: len)
             let target = acceptTargets[nextTarget % acceptTargets.count]
             nextTarget &+= 1
             let id = shared.newConnectionID()

@@ -1,3 +1,4 @@
+import HiveJSON
 import NATSWire
 
 /// Principals written as a nats-server 2.9 `authorization { users = [...] }` block, for running Hive on a NATS
@@ -16,8 +17,8 @@ public enum NATSServerAuthorization {
             case .userPassword(let u, let pw): (user, password) = (u, pw)
             case .certificate(let name): (user, password) = (name, nil)
             }
-            out += "    {user: \(jsonQuoted(user))"
-            if let password { out += ", password: \(jsonQuoted(password))" }
+            out += "    {user: \(JSONWriter.quoted(user))"
+            if let password { out += ", password: \(JSONWriter.quoted(password))" }
             let perms = permissions(p.permissions)
             if !perms.isEmpty { out += ", permissions: {\(perms)}" }
             out += "}\n"
@@ -38,8 +39,8 @@ public enum NATSServerAuthorization {
     private static func rules(_ r: SubjectRules) -> String? {
         if r.isUnrestricted { return nil }
         var parts: [String] = []
-        if let allow = r.allow { parts.append("allow: [\(allow.map(jsonQuoted).joined(separator: ", "))]") }
-        if !r.deny.isEmpty { parts.append("deny: [\(r.deny.map(jsonQuoted).joined(separator: ", "))]") }
+        if let allow = r.allow { parts.append("allow: [\(allow.map(JSONWriter.quoted).joined(separator: ", "))]") }
+        if !r.deny.isEmpty { parts.append("deny: [\(r.deny.map(JSONWriter.quoted).joined(separator: ", "))]") }
         return parts.joined(separator: ", ")
     }
 }

@@ -1,3 +1,4 @@
+import HiveSystem
 import HiveTLS
 import NATSWire
 

@@ -1,3 +1,4 @@
+import HiveSystem
 import NATSWire
 
 /// The reply subjects one connection may answer under `allow_responses`: recorded when a message with a reply

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import HiveJSON
 
 /// The client's CONNECT JSON, with nats-server's defaults for absent fields (verbose and pedantic default to
 /// true when absent; every real client sends them false).
@@ -53,28 +54,6 @@ public struct ConnectOptions: Decodable, Sendable, Equatable {
     }
 }
 
-/// Minimal JSON string escaping for the INFO line and logs.
-public func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
-}
-
 /// The INFO a server sends on accept.
 public struct ServerInfo: Sendable {
     public var serverID: String
@@ -103,15 +82,17 @@ public struct ServerInfo: Sendable {
 
     /// `INFO {...}\r\n`, with `headers:true` (clients only negotiate headers and no-responders when present).
     public var line: String {
-        var s = "INFO {\"server_id\":\(jsonQuoted(serverID)),\"server_name\":\(jsonQuoted(serverName))"
-        s += ",\"version\":\(jsonQuoted(version)),\"proto\":1,\"go\":\"swift\",\"host\":\(jsonQuoted(host))"
-        s += ",\"port\":\(port),\"headers\":true,\"max_payload\":\(maxPayload)"
-        if authRequired { s += ",\"auth_required\":true" }
-        if tlsRequired { s += ",\"tls_required\":true" }
-        if tlsVerify { s += ",\"tls_verify\":true" }
-        s += ",\"client_id\":\(clientID)"
-        if !clientIP.isEmpty { s += ",\"client_ip\":\(jsonQuoted(clientIP))" }
-        s += "}\r\n"
-        return s
+        var w = JSONWriter(capacity: 256)
+        w.beginObject()
+        w.field("server_id", serverID); w.field("server_name", serverName); w.field("version", version)
+        w.field("proto", 1); w.field("go", "swift"); w.field("host", host)
+        w.field("port", port); w.field("headers", true); w.field("max_payload", maxPayload)
+        if authRequired { w.field("auth_required", true) }
+        if tlsRequired { w.field("tls_required", true) }
+        if tlsVerify { w.field("tls_verify", true) }
+        w.field("client_id", clientID)
+        if !clientIP.isEmpty { w.field("client_ip", clientIP) }
+        w.endObject()
+        return "INFO " + w.text + "\r\n"
     }
 }

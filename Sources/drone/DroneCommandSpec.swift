@@ -64,4 +64,7 @@ let benchCommand = CommandSpec("bench", summary: "measure the drone's llama path
         .value("--runs", "N", help: "repetitions, 1 to 1000", default: "3"),
         .value("--parallel", "N", help: "concurrent tasks, 1 to 4096 (not given: one sequence)"),
         .flag("--shared-prompt", help: "with --parallel: N candidates of one prompt"),
+        .value("--json-schema", "SCHEMA|default", help: "measure JSON generation under this schema's grammar (checked first vs grammar-first vs free) instead; default: a built-in schema"),
+        .value("--prompt", "TEXT", help: "with --json-schema: the prompt", default: "a built-in one"),
+        .value("--temperature", "T", help: "with --json-schema: sampling temperature, 0 to 100", default: "0.8"),
     ])

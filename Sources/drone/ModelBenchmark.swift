@@ -5,10 +5,12 @@ import Drone
 import Foundation
 import HiveCommandLine
 import HiveCore
+import HiveSystem
 import Llama
 
 /// `drone bench --model M.gguf [--prompt-tokens N] [--gen-tokens N] [--threads N] [--ctx N] [--runs N]
-/// [--parallel N [--shared-prompt]]`: what the drone's llama path achieves on this machine, as JSON
+/// [--parallel N [--shared-prompt]]` (or `--json-schema SCHEMA|default`: `GrammarBench`): what the drone's llama
+/// path achieves on this machine, as JSON
 /// (Tests/bench/llama_bench.py compares it with llama.cpp's own llama-bench and llama-batched-bench in one run).
 ///
 /// Without `--parallel`: one sequence, measured as llama-bench measures (prompt processing; generation from an
@@ -28,20 +30,29 @@ func runModelBenchmark(_ parsed: ParsedArguments) -> Never {
     let sharedPrompt = parsed.flag("--shared-prompt")
     if sharedPrompt && parallel == 0 { droneProgram.fail(.invalid("--shared-prompt needs --parallel N"), in: parsed) }
     let threads = number("--threads", 1...1024).map { Int32($0) } ?? Int32(ProcessInfo.processInfo.activeProcessorCount)
+    let schema = parsed.string("--json-schema").map { $0 == "default" ? GrammarBench.defaultSchema : $0 }
+    let benchPrompt = parsed.string("--prompt")
+    let temperature: Float
+    do { temperature = Float(try parsed.number("--temperature", in: 0...100) ?? 0.8) } catch { droneProgram.fail(error, in: parsed) }
     let ctxArg = parallel > 0 ? max(ctx, promptTokens + genTokens + 1) : ctx
     let (promptTokensArg, genTokensArg, runsArg, parallelArg, shared, threadsArg) =
         (promptTokens, genTokens, runs, parallel, sharedPrompt, threads)
+    let (schemaArg, benchPromptArg, temperatureArg) = (schema, benchPrompt, temperature)
     let result = blocking { () async throws -> String in
         let (promptTokens, genTokens, runs, parallel, ctx, threads) =
             (promptTokensArg, genTokensArg, runsArg, parallelArg, ctxArg, threadsArg)
-        let t0 = benchMillis()
+        let t0 = Monotonic.millis()
         let model = try LlamaModel(path: path, hashFile: false)
+        if let schema = schemaArg {
+            return try await GrammarBench(model: model, schema: schema, prompt: benchPromptArg ?? GrammarBench.defaultPrompt,
+                                          temperature: temperatureArg, genTokens: genTokens).run(runs: runs, ctx: ctx, threads: threads)
+        }
         let bench = ModelBench(model: model, promptTokens: promptTokens, genTokens: genTokens)
         if parallel > 0 {
             return try await bench.parallel(parallel, shared: shared, runs: runs, ctx: ctx, threads: threads)
         }
         let engine = try LlamaEngine(model: model, contextLength: ctx, threads: threads)
-        return try await bench.single(engine, runs: runs, loadMillis: benchMillis() - t0)
+        return try await bench.single(engine, runs: runs, loadMillis: Monotonic.millis() - t0)
     }
     switch result {
     case .success(let json):
@@ -122,14 +133,14 @@ private struct ModelBench {
         }
         func round(tokens: Int) async throws -> (wall: Double, stats: EngineStats, before: EngineStats) {
             let before = backend.engine.stats
-            let t0 = benchMillis()
+            let t0 = Monotonic.millis()
             let outcomes = await withTaskGroup(of: BackendOutcome.self) { group in
                 for i in 0..<n { group.addTask { await backend.run(assignment(i, greedy: !shared, tokens: tokens)) } }
                 var all: [BackendOutcome] = []
                 for await o in group { all.append(o) }
                 return all
             }
-            let wall = benchMillis() - t0
+            let wall = Monotonic.millis() - t0
             if let bad = outcomes.first(where: { !$0.succeeded }) { throw BenchError.failed(bad.error ?? "?") }
             guard outcomes.allSatisfy({ $0.usage?.generatedTokens == tokens }) else {
                 throw BenchError.failed("a task generated fewer than \(tokens) tokens")
@@ -153,10 +164,10 @@ private struct ModelBench {
             total.append(Double(n * (promptTokens + genTokens)) / r.wall * 1000)
             evaluated.append(r.stats.promptTokensEvaluated - r.before.promptTokensEvaluated)
             if shared {
-                let t0 = benchMillis()
+                let t0 = Monotonic.millis()
                 let o = await backend.run(assignment(0, greedy: true))
                 guard o.succeeded else { throw BenchError.failed(o.error ?? "?") }
-                single.append(benchMillis() - t0)
+                single.append(Monotonic.millis() - t0)
             }
         }
         return "{\"parallel\":\(n),\"shared_prompt\":\(shared),\"prompt_tokens\":\(promptTokens),\"gen_tokens\":\(genTokens),"
@@ -172,12 +183,6 @@ private enum BenchError: Error, CustomStringConvertible {
         case .failed(let why): return "a benchmark task failed: \(why)"
         }
     }
-}
-
-private func benchMillis() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
 }
 
 /// Runs async work to completion from synchronous code (the benchmark runs before the drone's main loop exists).

@@ -4,8 +4,8 @@ import Glibc
 import Dispatch
 import Foundation
 @testable import HiveHTTP
+import HiveSystem
 import HiveTLS
-import NATSWire
 import Testing
 
 /// A private CA and server certificate in a temporary directory, as `honeycombd tls init` makes them.

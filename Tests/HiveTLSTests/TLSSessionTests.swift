@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Foundation
-import NATSWire
+import HiveSystem
 import Testing
 @testable import HiveTLS
 

@@ -265,8 +265,8 @@ final class TaskBox: Sendable {
             let fast = try TokenSampler(p, vocab: model.vocab)
             let full = try TokenSampler(p, vocab: model.vocab, prefilter: false)
             // The same logits sampled repeatedly: both chains' random streams advance in step.
-            let a = (0..<50).map { _ in fast.sample(ctx, index: -1, vocabularySize: model.vocabularySize) }
-            let b = (0..<50).map { _ in full.sample(ctx, index: -1, vocabularySize: model.vocabularySize) }
+            let a = (0..<50).map { _ in fast.sample(ctx, index: -1, vocabularySize: model.vocabularySize).token }
+            let b = (0..<50).map { _ in full.sample(ctx, index: -1, vocabularySize: model.vocabularySize).token }
             #expect(a == b, "seed \(seed), top-k \(k)")
             #expect(Set(a).count > 1, "the draw varies")
         }

@@ -144,7 +144,7 @@ enum TestModel {
             #expect(object["count"] is Int)
             #expect(["red", "green", "blue"].contains(object["color"] as? String ?? ""))
             let tags = try #require(object["tags"] as? [String])
-            #expect((1...2).contains(tags.count) && tags.allSatisfy { $0.count <= 4 })
+            #expect((1...2).contains(tags.count) && tags.allSatisfy { $0.count <= 4 }, "\(tags.map { Array($0.unicodeScalars.map(\.value)) }) \(Array(g.text.utf8))")
         }
     }
 

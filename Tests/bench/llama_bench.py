@@ -7,6 +7,9 @@ concurrent tasks through the drone's backend): aggregate generation tokens/s ove
 only generated tokens (batched-bench's S_TG) and all tokens over the wall time (its S).
 Part 3, candidates: `drone bench --parallel 8 --shared-prompt` (8 sampled candidates of one prompt) against one
 greedy call of the same prompt, timed in the same process.
+Part 4, JSON under a grammar: `drone bench --json-schema default` (a completion prompt that asks for a JSON object,
+its schema's grammar) at temperature 0 and 0.8: generated tokens/s free, with the grammar applied to the whole
+vocabulary every token (`grammar_first`, the old path), and with the drawn token checked first (the default).
 
 Models: the real Gemma 3 270M (`make model`) when present, and the generated random-weight bench model
 (Tests/models/make_test_model.py --size bench). The tools alternate for --rounds rounds; the tables give medians.
@@ -128,6 +131,19 @@ def candidates(args, model, rounds, n=8):
               f"{m(evaluated):.0f} (of {n} × {p}) |")
 
 
+def grammar(args, model, rounds):
+    """Generation tokens/s under a JSON Schema's grammar vs free text, one engine, the three ways alternating."""
+    print("| temperature | free (tokens/s) | grammar applied every token | drawn token checked first | checked / free "
+          "| checked / grammar-first | tokens the grammar allowed as drawn |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for temperature in (0, 0.8):
+        d = run_json([args.drone, "bench", "--model", model, "--json-schema", "default", "--runs", str(rounds),
+                      "--threads", str(args.threads), "--gen-tokens", str(args.gen), "--temperature", str(temperature)])
+        free, first, checked = m(d["free_tps"]), m(d["grammar_first_tps"]), m(d["checked_tps"])
+        print(f"| {temperature} | {free:,.1f} | {first:,.1f} | {checked:,.1f} | {checked / free:.2f}× | "
+              f"{checked / first:.2f}× | {m(d['checked_share']) * 100:.0f}% |")
+        print(f"  grammar at {temperature}: first output {d['sample']!r}, tokens {d['checked_tokens']}", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--drone", required=True)
@@ -139,7 +155,7 @@ def main():
     ap.add_argument("--gen", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--parts", default="single,batched,candidates")
+    ap.add_argument("--parts", default="single,batched,candidates,grammar")
     ap.add_argument("--llama-lib", default=os.path.expanduser("~/.cache/hive/llama-0.3.36-x86_64/lib"),
                     help="the llama.cpp library directory, for the load-time anchor (needs PyPI llama-cpp-python)")
     args = ap.parse_args()
@@ -164,6 +180,9 @@ def main():
             print()
         if "candidates" in parts and model == args.gemma:
             candidates(args, model, args.rounds)
+            print()
+        if "grammar" in parts and model == args.gemma:
+            grammar(args, model, args.rounds)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HiveSystem
 import HiveTLS
 import NATSWire
 

@@ -1,3 +1,5 @@
+import HiveSystem
+import NATSWire
 import Synchronization
 
 /// A thread-safe subject index: one `SubjectTrie` behind a lock, read through per-thread match caches.

@@ -1,4 +1,5 @@
 import Testing
+import NATSServer
 import NATSWire
 
 final class Sub: Sendable, CustomStringConvertible {

@@ -11,28 +11,36 @@ import Glibc
 /// saturates instead of overflowing. (The broker once exited with `arithmetic overflow` on `now - acceptedAt`.)
 public enum Monotonic {
     /// Nanoseconds on CLOCK_MONOTONIC.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func now() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
+    /// Now in fractional seconds (benchmark timers; differences only).
+    @inlinable @inline(__always)
+    public static func seconds() -> Double { Double(now()) / 1e9 }
+
+    /// Now in fractional milliseconds (benchmark timers; differences only).
+    @inlinable @inline(__always)
+    public static func millis() -> Double { Double(now()) / 1e6 }
+
     /// `later - earlier`, or 0 when `earlier` is the later reading.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func elapsed(from earlier: UInt64, to later: UInt64) -> UInt64 {
         later >= earlier ? later - earlier : 0
     }
 
     /// `time + nanos`, saturating at `UInt64.max` (a deadline that never comes rather than a trap).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func after(_ time: UInt64, nanos: UInt64) -> UInt64 {
         let (sum, overflow) = time.addingReportingOverflow(nanos)
         return overflow ? .max : sum
     }
 
     /// Milliseconds as nanoseconds: negative is 0, too large saturates.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func nanos(millis: Int) -> UInt64 {
         guard millis > 0 else { return 0 }
         let (product, overflow) = UInt64(millis).multipliedReportingOverflow(by: 1_000_000)
@@ -40,7 +48,7 @@ public enum Monotonic {
     }
 
     /// Seconds (as a user or caller wrote them) as nanoseconds: NaN and negative are 0, too large saturates.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func nanos(seconds: Double) -> UInt64 {
         guard seconds > 0 else { return 0 }  // also false for NaN
         let n = seconds * 1e9
@@ -48,7 +56,7 @@ public enum Monotonic {
     }
 
     /// Milliseconds to wait until `deadline` (for `poll`/`epoll_wait`): 0 if past, capped at `cap`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func waitMillis(until deadline: UInt64, now: UInt64, cap: Int32 = Int32.max) -> Int32 {
         let ms = elapsed(from: now, to: deadline) / 1_000_000
         return ms >= UInt64(cap) ? cap : Int32(ms)
