@@ -54,7 +54,7 @@ import Testing
     /// One token at a time on fixed logits: a grammar that allows the argmax keeps it after one check; one that
     /// rejects it gets, from the whole vocabulary, the token grammar-first picks.
     @Test func aDrawTheGrammarAllowsIsKeptAndARejectedOneIsRedrawnUnderTheGrammar() throws {
-        let model = TestModel.model
+        let model = try TestModel.model
         var cp = llama_context_default_params()
         cp.n_ctx = 64
         cp.n_threads = 1
