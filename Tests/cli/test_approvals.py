@@ -1,9 +1,9 @@
 """Approvals for side effects with real processes: a drone declares a command side-effecting (--side-effects);
 its tasks wait in awaiting_approval until hive approve / hive deny or the approval timeout, and every waiting task
 and every decision survives kill -9 of honeycombd."""
-import json, signal, time
+import json, signal
 
-from conftest import DRONE, free_port, hive, wait_for_log
+from conftest import DRONE, hive, start_honeycombd as start_daemon, wait_for_log, wait_until as wait_for
 from test_control_plane import start_honeycombd
 
 
@@ -35,16 +35,6 @@ def tasks(url, goal):
     return json.loads(r.stdout)
 
 
-def wait_for(what, check, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def goal_state(url, goal):
     r = hive("goal", goal, "--json", "--honeycomb", url)
     assert r.returncode == 0, r.stderr
@@ -57,10 +47,9 @@ def awaiting(url, goal):
 
 
 def test_side_effects_wait_for_approval_deny_and_timeout_and_survive_kill_9(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
     data = tmp_path / "data"
-    hc = start_honeycombd(procs, tmp_path, port, data=data)
+    hc = start_honeycombd(procs, tmp_path, data=data)
+    url = hc.url
     drone = start_drone(procs, url)
     marks = {k: tmp_path / f"{k}.mark" for k in ("approved", "denied", "timed")}
     approved = submit(url, tmp_path, "approved", touch_goal(marks["approved"]))
@@ -90,7 +79,7 @@ def test_side_effects_wait_for_approval_deny_and_timeout_and_survive_kill_9(proc
 
     hc.send_signal(signal.SIGKILL)
     hc.wait()
-    restarted = start_honeycombd(procs, tmp_path, port, data=data)
+    restarted = start_honeycombd(procs, tmp_path, data=data, port=hc.port)
     assert "event=recovered" in restarted.startup_log
     # The waiting tasks are still waiting; the approved one is still approved.
     assert awaiting(url, denied) and awaiting(url, timed)
@@ -133,17 +122,15 @@ def test_deny_needs_a_reason_and_side_effects_must_be_allowed_commands(procs, tm
 def test_http_approvals_record_the_principal_and_observers_may_not_decide(procs, tmp_path):
     from test_http_trust import raw
 
-    http, port = free_port(), free_port()
     cfg = tmp_path / "honeycombd.json"
-    cfg.write_text(json.dumps({"http": f"127.0.0.1:{http}", "heartbeat_ms": 200, "principals": [
+    cfg.write_text(json.dumps({"http": "127.0.0.1:0", "heartbeat_ms": 200, "principals": [
         {"name": "alice", "role": "operator", "token": "op-token-1"},
         {"name": "grafana", "role": "observer", "token": "observer-token-1"},
         {"name": "laptop-1", "role": "drone", "token": "laptop-token-1"},
     ]}))
-    from conftest import HONEYCOMBD
-    hc = procs.start([HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{port}"])
-    wait_for_log(hc, "event=http_listening")
-    d = procs.start([DRONE, "--honeycomb", f"nats://laptop-token-1@127.0.0.1:{port}", "--name", "laptop-1"])
+    hc = start_daemon(procs, "--config", str(cfg), http=None, ready="event=http_listening")
+    http = hc.http_port
+    d = procs.start([DRONE, "--honeycomb", f"nats://laptop-token-1@127.0.0.1:{hc.port}", "--name", "laptop-1"])
     wait_for_log(d, "event=joined")
     host = {"Host": f"127.0.0.1:{http}", "Content-Type": "application/json"}
 
@@ -187,10 +174,9 @@ def test_the_dashboard_marks_waiting_tasks_and_approves_and_denies_with_a_reason
     from test_control_plane import start_drones
     from test_http import request
 
-    port, http_port = free_port(), free_port()
-    hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}", "auth": {"token": TOKEN}})
-    wait_for_log(hc, "event=http_listening")
-    start_drones(procs, f"nats://{TOKEN}@127.0.0.1:{port}", 1, slots=2)
+    hc = start_honeycombd(procs, tmp_path, extra={"http": "127.0.0.1:0", "auth": {"token": TOKEN}})
+    http_port = hc.http_port
+    start_drones(procs, f"nats://{TOKEN}@127.0.0.1:{hc.port}", 1, slots=2)
     plan = {"root": {"kind": "noop", "approval": "required"}}
     ok = request(http_port, "POST", "/api/goals", plan, AUTH)[2]["goal"]
     no = request(http_port, "POST", "/api/goals", plan, AUTH)[2]["goal"]

@@ -1,9 +1,10 @@
 """The control plane with real processes: honeycombd, several drones, the hive CLI; faults included."""
-import json, os, pathlib, random, signal, subprocess, sys, time
+import json, os, pathlib, random, signal, subprocess
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
+import conftest
+from conftest import DRONE, hive, wait_for_log, wait_until
 
 CONFIG_PLANS = pathlib.Path(__file__).resolve().parents[2] / "Config" / "plans"
 
@@ -16,21 +17,24 @@ FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600, "http": "off",
 def bus(request, procs):
     """The bus the control plane runs on: honeycombd's own broker, or an external nats-server."""
     if request.param == "embedded":
-        port = free_port()
-        return {"port": port, "url": f"nats://127.0.0.1:{port}", "nats": None}
-    port = procs.nats_server()
-    return {"port": free_port(), "url": f"nats://127.0.0.1:{port}", "nats": f"nats://127.0.0.1:{port}"}
+        return {"nats": None}
+    return {"nats": f"nats://127.0.0.1:{procs.nats_server()}"}
 
 
-def start_honeycombd(procs, tmp_path, port, data=None, nats=None, extra=None):
-    cfg = tmp_path / f"hc-{port}.json"
+def start_honeycombd(procs, tmp_path, port=0, data=None, nats=None, extra=None):
+    """honeycombd with the FAST config on `nats`, or on its own broker: on port 0, or on `port` when it comes back
+    after a crash (its drones reconnect to the port it had). `.url` is the bus either way; with `"http":
+    "127.0.0.1:0"` in `extra` it returns once HTTP listens too, with `.http_port`."""
+    cfg = tmp_path / "hc.json"
     cfg.write_text(json.dumps({**FAST, **(extra or {})}))
-    args = [HONEYCOMBD, "--config", str(cfg)]
+    args = ["--config", str(cfg)]
     args += ["--nats", nats] if nats else ["--listen", f"127.0.0.1:{port}"]
     if data:
         args += ["--data", str(data)]
-    hc = procs.start(args)
-    hc.startup_log = "".join(wait_for_log(hc, "event=bus_connected"))
+    # HTTP on port 0 is known only from its log line: then wait for it (a caller that chose the port waits itself).
+    http_on_port_0 = str((extra or {}).get("http", "off")).endswith(":0")
+    hc = conftest.start_honeycombd(procs, *args, http=None, ready="event=http_listening" if http_on_port_0 else None)
+    hc.url = nats or hc.url
     return hc
 
 
@@ -57,17 +61,6 @@ def exec_task(cmd):
     return {"kind": "exec", "input": {"command": "/bin/sh", "args": ["-c", cmd]}}
 
 
-def wait_until(what, probe, timeout=30.0):
-    """Polls probe() until it returns something truthy (returned), failing with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def drones_by_name(url):
     r = hive("drones", "--json", "--honeycomb", url)
     return {d["name"]: d for d in json.loads(r.stdout)} if r.returncode == 0 else {}
@@ -83,8 +76,7 @@ def tasks_in(url, states):
 
 
 def test_a_thousand_tasks_in_a_fork_of_forks_each_accounted_for_once(procs, tmp_path, bus):
-    url = bus["url"]
-    start_honeycombd(procs, tmp_path, bus["port"], data=tmp_path / "data", nats=bus["nats"])
+    url = start_honeycombd(procs, tmp_path, data=tmp_path / "data", nats=bus["nats"]).url
     start_drones(procs, url, 3, slots=6)
     plan = {"name": "fork of forks", "root": {"kind": "fork", "join": "all", "children": [
         {"kind": "fork", "join": "all", "children": [
@@ -105,9 +97,7 @@ def test_a_thousand_tasks_in_a_fork_of_forks_each_accounted_for_once(procs, tmp_
 
 
 def test_exec_count_and_task_index(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 2)
     code, result = submit_wait(url, "--exec", "sh", "-c", "echo idx=$HIVE_TASK_INDEX", "--count", "8")
     assert code == 0
@@ -116,9 +106,7 @@ def test_exec_count_and_task_index(procs, tmp_path):
 
 
 def test_commands_no_drone_allows_are_never_placed(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, allow="/bin/echo")
     # No drone advertises exec:/bin/sh, so the task waits until the goal's deadline ends it.
     code, result = submit_wait(url, "--exec", "/bin/sh", "-c", "true", "--deadline-ms", "1500")
@@ -130,8 +118,7 @@ def test_commands_no_drone_allows_are_never_placed(procs, tmp_path):
 
 
 def test_sigkilled_drones_tasks_rerun_elsewhere_and_nothing_is_lost_or_duplicated(procs, tmp_path, bus):
-    url = bus["url"]
-    start_honeycombd(procs, tmp_path, bus["port"], data=tmp_path / "data", nats=bus["nats"])
+    url = start_honeycombd(procs, tmp_path, data=tmp_path / "data", nats=bus["nats"]).url
     drones = start_drones(procs, url, 4, slots=3)
     n = 120
     sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
@@ -156,10 +143,9 @@ def test_sigkilled_drones_tasks_rerun_elsewhere_and_nothing_is_lost_or_duplicate
 
 
 def test_sigkilled_honeycombd_restarts_and_the_goal_completes(procs, tmp_path, bus):
-    port = bus["port"]
-    url = bus["url"]
     data = tmp_path / "data"
-    hc = start_honeycombd(procs, tmp_path, port, data=data, nats=bus["nats"])
+    hc = start_honeycombd(procs, tmp_path, data=data, nats=bus["nats"])
+    url = hc.url
     start_drones(procs, url, 3, slots=2)
     n = 60
     sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sh", "-c",
@@ -169,7 +155,7 @@ def test_sigkilled_honeycombd_restarts_and_the_goal_completes(procs, tmp_path, b
     wait_until("some tasks succeeded", lambda: tasks_in(url, {"succeeded"}))
     hc.send_signal(signal.SIGKILL)
     hc.wait()
-    restarted = start_honeycombd(procs, tmp_path, port, data=data, nats=bus["nats"])
+    restarted = start_honeycombd(procs, tmp_path, data=data, nats=bus["nats"], port=hc.port or 0)
     out, err = sub.communicate(timeout=120)
     assert sub.returncode == 0, err
     result = json.loads(out)
@@ -182,9 +168,8 @@ def test_forged_and_garbage_results_are_rejected_and_logged(procs, tmp_path):
     import asyncio
     import nats
 
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = start_honeycombd(procs, tmp_path, port, extra={"log_level": "info"})
+    hc = start_honeycombd(procs, tmp_path, extra={"log_level": "info"})
+    url = hc.url
     start_drones(procs, url, 1)
     code, result = submit_wait(url, "--exec", "/bin/echo", "ok", "--count", "1")
     task = result["tasks"][0]["task"]
@@ -217,10 +202,9 @@ def test_forged_and_garbage_results_are_rejected_and_logged(procs, tmp_path):
 
 
 def test_compaction_then_restart_recovers_from_the_snapshot(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
     data = tmp_path / "data"
-    hc = start_honeycombd(procs, tmp_path, port, data=data, extra={"journal_compact_bytes": 4096})
+    hc = start_honeycombd(procs, tmp_path, data=data, extra={"journal_compact_bytes": 4096})
+    url = hc.url
     start_drones(procs, url, 2, slots=4)
     for _ in range(3):
         code, _ = submit_wait(url, "--exec", "/bin/echo", "x", "--count", "50")
@@ -229,7 +213,7 @@ def test_compaction_then_restart_recovers_from_the_snapshot(procs, tmp_path):
     assert os.path.getsize(data / "journal.log") < 64 * 1024
     hc.send_signal(signal.SIGKILL)
     hc.wait()
-    restarted = start_honeycombd(procs, tmp_path, port, data=data, extra={"journal_compact_bytes": 4096})
+    restarted = start_honeycombd(procs, tmp_path, data=data, extra={"journal_compact_bytes": 4096}, port=hc.port)
     assert "from_snapshot=true" in restarted.startup_log
     goals = json.loads(hive("goals", "--json", "--honeycomb", url).stdout)
     assert [g["state"] for g in goals] == ["succeeded"] * 3
@@ -238,9 +222,7 @@ def test_compaction_then_restart_recovers_from_the_snapshot(procs, tmp_path):
 
 
 def test_drone_sigterm_finishes_running_work_and_leaves(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     (d,) = start_drones(procs, url, 1, slots=2)
     sub = subprocess.Popen([os.environ.get("HIVE", "hive"), "submit", "--exec", "/bin/sleep", "0.5", "--count", "2",
                             "--wait", "--json", "--honeycomb", url], stdout=subprocess.PIPE, text=True)
@@ -254,9 +236,7 @@ def test_drone_sigterm_finishes_running_work_and_leaves(procs, tmp_path):
 
 
 def test_watch_follows_a_goal_to_its_end(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, slots=2)
     goal = hive("submit", "--exec", "/bin/sleep", "0.2", "--count", "3", "--honeycomb", url).stdout.strip()
     r = hive("watch", goal, "--json", "--honeycomb", url, timeout=30)
@@ -270,9 +250,7 @@ def test_watch_follows_a_goal_to_its_end(procs, tmp_path):
 
 
 def test_vote_join_answers_with_the_majority(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 2, slots=3)
     answers = ["42", "42", "41", " 42", "40"]
     plan = {"root": {"kind": "fork", "join": "vote", "children": [exec_task(f"echo '{a}'") for a in answers]}}
@@ -287,17 +265,12 @@ def test_vote_join_answers_with_the_majority(procs, tmp_path):
 
 
 @pytest.mark.parametrize("plan", sorted(p.name for p in CONFIG_PLANS.glob("*.json")))
-def test_the_example_plans_in_config_run_as_documented(procs, tmp_path, plan):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+def test_the_example_plans_in_config_run_as_documented(procs, tmp_path, plan, tiny_model):
+    url = start_honeycombd(procs, tmp_path).url
     if "goal" in json.loads((CONFIG_PLANS / plan).read_text()):
         # A plan of model calls: drones of every tier serve the generated GGUF (the text is noise; the plan runs).
-        model = tmp_path / "tiny.gguf"
-        subprocess.run([sys.executable, str(CONFIG_PLANS.parents[1] / "Tests" / "models" / "make_test_model.py"),
-                        str(model)], check=True)
         for tier in ("edge", "worker", "core"):
-            d = procs.start([DRONE, "--honeycomb", url, "--name", tier, "--tier", tier, "--model", str(model),
+            d = procs.start([DRONE, "--honeycomb", url, "--name", tier, "--tier", tier, "--model", tiny_model,
                              "--slots", "2", "--ctx", "2048"])
             wait_for_log(d, "event=joined")
     else:
@@ -312,9 +285,7 @@ def test_the_example_plans_in_config_run_as_documented(procs, tmp_path, plan):
 
 
 def test_core_call_budget_keeps_work_off_the_core_tier(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, slots=8, tier="core")
     start_drones(procs, url, 1, slots=1, tier="worker")
     task = dict(exec_task("echo done"), tier="edge+")

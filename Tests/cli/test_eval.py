@@ -1,7 +1,7 @@
 """`hive eval`: seeded tasks through real honeycombd and drones, with the oracle test double as the model."""
 import json, os
 
-from conftest import ROOT, free_port, hive
+from conftest import ROOT, hive
 from test_control_plane import start_drones, start_honeycombd
 
 ORACLE = "/bin/sh " + os.path.join(ROOT, "Tests", "bench", "oracle_model.sh")
@@ -14,9 +14,7 @@ def run_eval(url, *args):
 
 
 def test_eval_scores_arithmetic_votes_against_the_truth(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 2, slots=4)
     perfect = run_eval(url, "--count", "6", "--n", "3", "--explorer", f"{ORACLE} --p 1")
     assert perfect["solved"] == 6 and perfect["accuracy"] == 1.0
@@ -27,9 +25,7 @@ def test_eval_scores_arithmetic_votes_against_the_truth(procs, tmp_path):
 
 
 def test_eval_code_tasks_are_checked_by_hidden_tests_on_exec_drones(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 2, slots=4)
     right = run_eval(url, "--suite", "code", "--count", "4", "--explorer", f"{ORACLE} --p 1")
     assert right["solved"] == 4
@@ -42,9 +38,7 @@ def test_eval_code_tasks_are_checked_by_hidden_tests_on_exec_drones(procs, tmp_p
 
 
 def test_eval_escalates_split_votes_to_the_core_tier(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, slots=6, tier="edge")
     start_drones(procs, url, 1, slots=1, tier="core")
     # Edge voters never agree (p = 0 scatters wrong answers); the core arbiter is always right.

@@ -1,26 +1,26 @@
 """Core drones fronting an OpenAI-compatible API: a real server nobody here wrote (llama-cpp-python's, serving
 the test GGUF on our llama.cpp build), and a scripted provider for the failures a real one won't make on demand."""
-import http.server, json, os, subprocess, sys, threading, time
+import http.server, json, os, re, sys, threading, time
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, require_python_module, wait_for_log, wait_listening
+from conftest import DRONE, hive, require_python_module, start_honeycombd, wait_for_log
 
 LLAMA_LIB = os.environ.get("LLAMA_LIB_DIR", os.path.expanduser("~/.cache/hive/llama-0.3.36-x86_64/lib"))
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("models") / "tiny.gguf"
-    subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "models", "make_test_model.py"), str(path)], check=True)
-    return str(path)
+def start_llama_server(procs, model):
+    """llama-cpp-python's OpenAI-compatible server on port 0; its base URL, from uvicorn's startup line (which
+    reports the port it bound)."""
+    env = {**os.environ, "LD_LIBRARY_PATH": LLAMA_LIB, "LLAMA_CPP_LIB_PATH": LLAMA_LIB}
+    p = procs.start([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
+                     "--port", "0", "--n_ctx", "512"], env=env)
+    line = wait_for_log(p, "Uvicorn running on ", timeout=60)[-1]
+    return re.search(r"(http://127\.0\.0\.1:\d+)", line).group(1)
 
 
 def hive_with_api_drone(procs, base_url, extra=(), api="openai"):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
-    wait_for_log(hc, "event=bus_connected")
+    url = start_honeycombd(procs).url
     d = procs.start([DRONE, "--honeycomb", url, "--tier", "core", "--api", api, "--base-url", base_url,
                      "--api-model", "tiny", *extra], env={**os.environ, "TEST_API_KEY": "sk-test-secret"})
     lines = wait_for_log(d, "event=joined")
@@ -36,11 +36,8 @@ def submit(url, *args):
 
 def test_real_openai_compatible_server(procs, tiny_model):
     require_python_module("llama_cpp", package="llama-cpp-python[server]")
-    port = free_port()
-    env = {**os.environ, "LD_LIBRARY_PATH": LLAMA_LIB, "LLAMA_CPP_LIB_PATH": LLAMA_LIB}
-    procs.start([sys.executable, "-m", "llama_cpp.server", "--model", tiny_model, "--host", "127.0.0.1",
-                 "--port", str(port), "--n_ctx", "512"], env=env, port=port)
-    url = hive_with_api_drone(procs, f"http://127.0.0.1:{port}", ("--api-key-env", "TEST_API_KEY"))
+    server = start_llama_server(procs, tiny_model)
+    url = hive_with_api_drone(procs, server, ("--api-key-env", "TEST_API_KEY"))
     code, task = submit(url, "--max-tokens", "8", "--seed", "3")
     assert code == 0 and task["state"] == "succeeded", task
     assert task["usage"]["prompt_tokens"] > 0 and task["usage"]["generated_tokens"] > 0
@@ -49,16 +46,13 @@ def test_real_openai_compatible_server(procs, tiny_model):
 
 def test_real_server_streaming(procs, tiny_model):
     require_python_module("llama_cpp", package="llama-cpp-python[server]")
-    port = free_port()
-    env = {**os.environ, "LD_LIBRARY_PATH": LLAMA_LIB, "LLAMA_CPP_LIB_PATH": LLAMA_LIB}
-    procs.start([sys.executable, "-m", "llama_cpp.server", "--model", tiny_model, "--host", "127.0.0.1",
-                 "--port", str(port), "--n_ctx", "512"], env=env, port=port)
-    url = hive_with_api_drone(procs, f"http://127.0.0.1:{port}", ("--api-stream",))
+    server = start_llama_server(procs, tiny_model)
+    url = hive_with_api_drone(procs, server, ("--api-stream",))
     code, task = submit(url, "--max-tokens", "8", "--seed", "3", "--temperature", "0")
     assert code == 0 and task["state"] == "succeeded", task
     assert task["output"] and task["usage"]["generated_tokens"] > 0
     # The same greedy completion without streaming gives the same text.
-    url2 = hive_with_api_drone(procs, f"http://127.0.0.1:{port}")
+    url2 = hive_with_api_drone(procs, server)
     code, plain = submit(url2, "--max-tokens", "8", "--seed", "3", "--temperature", "0")
     assert plain["output"] == task["output"]
 

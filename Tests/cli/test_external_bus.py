@@ -1,13 +1,11 @@
 """honeycombd on its embedded broker or on an external NATS server/cluster (--nats), seen through `hive status`."""
 import json, signal
 
-from conftest import HONEYCOMBD, free_port, hive, wait_for_log
+from conftest import HONEYCOMBD, free_port, hive, start_honeycombd, wait_for_log, wait_until
 
 
 def test_status_from_the_embedded_broker(procs):
-    port = free_port()
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
-    wait_for_log(hc, "event=bus_connected")
+    port = start_honeycombd(procs).port
     r = hive("status", "--honeycomb", f"nats://127.0.0.1:{port}")
     assert r.returncode == 0, r.stderr
     assert "broker:      embedded" in r.stdout
@@ -15,9 +13,7 @@ def test_status_from_the_embedded_broker(procs):
 
 
 def test_status_with_auth_through_the_url(procs):
-    port = free_port()
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}", "--user", "ops", "--pass", "pw"])
-    wait_for_log(hc, "event=bus_connected")
+    port = start_honeycombd(procs, "--user", "ops", "--pass", "pw").port
     assert hive("status", "--honeycomb", f"nats://ops:pw@127.0.0.1:{port}").returncode == 0
     bad = hive("status", "--honeycomb", f"nats://ops:nope@127.0.0.1:{port}")
     assert bad.returncode == 69 and "Authorization Violation" in bad.stderr
@@ -25,7 +21,7 @@ def test_status_with_auth_through_the_url(procs):
 
 def test_external_nats_server_with_hive_url(procs):
     nats = procs.nats_server()
-    port = free_port()  # not opened: the embedded broker must stay off
+    port = free_port()  # chosen in advance and checked closed: the embedded broker must stay off
     hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{nats}", "--listen", f"127.0.0.1:{port}"])
     lines = wait_for_log(hc, "event=bus_connected")
     assert not any("event=listening" in l for l in lines)
@@ -39,6 +35,7 @@ def test_external_nats_server_with_hive_url(procs):
 
 
 def test_honeycombd_on_a_three_node_cluster(procs):
+    # Chosen in advance: each node names the others' route ports on its command line.
     clients = [free_port() for _ in range(3)]
     routes = [free_port() for _ in range(3)]
     for i in range(3):
@@ -48,17 +45,16 @@ def test_honeycombd_on_a_three_node_cluster(procs):
     hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{clients[0]},nats://127.0.0.1:{clients[1]}"])
     wait_for_log(hc, "event=bus_connected")
     # Asked through the third node: the request crosses the cluster's routes (interest spreads
-    # asynchronously, so a few attempts may meet no responders first).
-    for _ in range(50):
+    # asynchronously, so the first attempts may meet no responders).
+    def status_through_the_third_node():
         r = hive("status", "--json", "--honeycomb", f"nats://127.0.0.1:{clients[2]}")
-        if r.returncode == 0:
-            break
-    assert r.returncode == 0, r.stderr
+        return r if r.returncode == 0 else None
+    r = wait_until("hive status answered through the third node", status_through_the_third_node)
     assert json.loads(r.stdout)["broker"] == "external"
 
 
 def test_honeycombd_waits_for_a_bus_that_comes_up_later(procs):
-    nats = free_port()
+    nats = free_port()  # chosen in advance: honeycombd is told the bus's address before the bus exists
     hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{nats}"])
     procs.nats_server(nats)
     wait_for_log(hc, "event=bus_connected", timeout=15)
@@ -70,7 +66,7 @@ def test_status_without_honeycombd_says_so(procs):
     r = hive("status", "--honeycomb", f"nats://127.0.0.1:{nats}")
     assert r.returncode == 69
     assert "no honeycombd answers" in r.stderr
-    r = hive("status", "--honeycomb", f"nats://127.0.0.1:{free_port()}")
+    r = hive("status", "--honeycomb", f"nats://127.0.0.1:{free_port()}")  # a closed port
     assert r.returncode == 69 and "Connection refused" in r.stderr
 
 

@@ -4,7 +4,7 @@ import json, subprocess
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, HIVE, free_port, hive, wait_for_log
+from conftest import DRONE, HONEYCOMBD, HIVE, hive, start_honeycombd, wait_for_log
 
 # Nothing listens here: a command that got past parsing fails to connect (exit 69), one that did not exits 64.
 NOWHERE = "nats://127.0.0.1:1"
@@ -100,10 +100,7 @@ def test_drone_and_honeycombd_use_the_same_command_line():
 
 
 def test_shared_options_before_the_command_and_exec_ended_by_double_dash(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}", "--http", "off"])
-    wait_for_log(hc, "event=bus_connected")
+    url = start_honeycombd(procs).url
     d = procs.start([DRONE, "--honeycomb", url, "--name", "d0", "--allow-exec", "/bin/echo"])
     wait_for_log(d, "event=joined")
     # Shared options before the command, and options after `--`: the echoed words include what looks like ours.
@@ -121,10 +118,7 @@ def test_shared_options_before_the_command_and_exec_ended_by_double_dash(procs, 
 
 def test_submit_wait_names_the_goal_at_once_and_ctrl_c_leaves_it_running(procs, tmp_path):
     import select, signal
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}", "--http", "off"])
-    wait_for_log(hc, "event=bus_connected")
+    url = start_honeycombd(procs).url
     d = procs.start([DRONE, "--honeycomb", url, "--name", "d0", "--allow-exec", "/bin/sleep"])
     wait_for_log(d, "event=joined")
     waiter = procs.start([HIVE, "submit", "--exec", "/bin/sleep", "60", "--wait", "--honeycomb", url])
@@ -148,10 +142,7 @@ def test_submit_wait_names_the_goal_at_once_and_ctrl_c_leaves_it_running(procs, 
 
 def test_watch_on_a_terminal_redraws_only_on_change(procs):
     import os, pty, select, time
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}", "--http", "off"])
-    wait_for_log(hc, "event=bus_connected")
+    url = start_honeycombd(procs).url
     d = procs.start([DRONE, "--honeycomb", url, "--name", "d0", "--allow-exec", "/bin/sleep"])
     wait_for_log(d, "event=joined")
     goal = hive("submit", "--exec", "/bin/sleep", "60", "--honeycomb", url).stdout.strip()

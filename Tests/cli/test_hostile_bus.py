@@ -4,7 +4,7 @@ import json, os, random, signal, socket, threading, time
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
+from conftest import DRONE, hive, start_honeycombd, wait_for_log
 
 AUTHS = {
     "token": (["--token", "s3cret"], "s3cret@"),
@@ -12,13 +12,11 @@ AUTHS = {
 }
 
 
-def start(procs, tmp_path, auth_args, port):
+def start(procs, tmp_path, auth_args):
+    """honeycombd on port 0 (`.port`) with a journal and `auth_args`."""
     cfg = tmp_path / "hc.json"
     cfg.write_text(json.dumps({"heartbeat_ms": 200, "drone_lost_after_ms": 600, "http": "off"}))
-    hc = procs.start([HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{port}", "--data",
-                      str(tmp_path / "data"), *auth_args])
-    wait_for_log(hc, "event=bus_connected")
-    return hc
+    return start_honeycombd(procs, "--config", str(cfg), "--data", str(tmp_path / "data"), *auth_args, http=None)
 
 
 def churn(port, seconds, kind):
@@ -44,9 +42,9 @@ def churn(port, seconds, kind):
 @pytest.mark.parametrize("auth", sorted(AUTHS))
 def test_connection_churn_with_auth_neither_crashes_the_broker_nor_loses_a_goal(procs, tmp_path, auth):
     args, creds = AUTHS[auth]
-    port = free_port()
+    hc = start(procs, tmp_path, args)
+    port = hc.port
     url = f"nats://{creds}127.0.0.1:{port}"
-    hc = start(procs, tmp_path, args, port)
     r = hive("submit", "--exec", "/bin/echo", "--count", "3", "--json", "--honeycomb", url)
     assert r.returncode == 0, r.stderr
     goal = json.loads(r.stdout)["goal"]
@@ -96,9 +94,8 @@ GARBAGE = [
 
 
 def test_protocol_garbage_is_refused_and_the_broker_keeps_serving(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = start(procs, tmp_path, [], port)
+    hc = start(procs, tmp_path, [])
+    port, url = hc.port, hc.url
     r = hive("submit", "--exec", "/bin/echo", "--json", "--honeycomb", url)
     goal = json.loads(r.stdout)["goal"]
     rng = random.Random(7)
@@ -123,9 +120,7 @@ def test_a_drone_reporting_absurd_span_times_cannot_break_hive_trace(procs, tmp_
     import asyncio
     import nats
 
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start(procs, tmp_path, [], port)
+    url = start(procs, tmp_path, []).url
 
     async def liar():
         nc = await nats.connect(url)

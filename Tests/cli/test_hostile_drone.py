@@ -1,24 +1,15 @@
 """A drone never trusts what it is sent: real honeycombd and drone processes given hostile tasks (fd hoarding modules,
 exec tasks that fork and outlive their timeout, loader variables, absurd numbers) and hostile surroundings (a wrong
 port, a wrong token). The drone stays up, says why, and stops when told."""
-import json, os, signal, subprocess, sys, threading, time
+import json, os, signal, subprocess, threading, time
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, require_tool, wait_for_log
-from test_control_plane import start_drones, start_honeycombd, submit_wait
+from conftest import DRONE, free_port, hive, require_tool, wait_for_log, wait_until
+from test_control_plane import drones_by_name, start_drones, start_honeycombd, submit_wait
 from test_wasm import add, compile_c
 
 HUGE = 1152921504606846976  # the audit's memory_mb: once an overflow that crashed each drone the task was retried on
-
-
-def eventually(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def gone(pid):
@@ -42,9 +33,7 @@ def run_plan(url, tmp_path, root, name="plan"):
 
 @pytest.fixture
 def hive_one_drone(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     (drone,) = start_drones(procs, url, 1, slots=3, allow="/bin/sh,/bin/sleep")
     return url, drone
 
@@ -82,7 +71,7 @@ def test_a_module_hoarding_files_gets_its_share_and_exec_keeps_working(hive_one_
     outputs = sorted(t["output"] for t in r["tasks"] if t.get("output"))
     assert outputs == ["64 EMFILE\n", "exec ok\n", "exec ok\n"], "the module got --wasm-max-open-files (64), no more"
     # Every descriptor the module opened went back when it ended, and exec still runs afterwards.
-    assert eventually(lambda: open_fds(drone.pid) <= before + 4), (before, open_fds(drone.pid))
+    wait_until(f"the drone back to at most {before + 4} open descriptors", lambda: open_fds(drone.pid) <= before + 4, timeout=10)
     code, r = submit_wait(url, "--exec", "/bin/sh", "-c", "echo after", "--count", "3")
     assert code == 0 and [t["output"] for t in r["tasks"]] == ["after\n"] * 3
     assert drone.poll() is None
@@ -100,14 +89,12 @@ def test_an_exec_timeout_ends_the_task_and_kills_its_grandchild(hive_one_drone, 
     assert task["state"] == "dead" and "timed out after 2000 ms" in task["error"], task
     assert took < 10, f"the slot was held {took:.1f} s"
     pid = int(pidfile.read_text())
-    assert eventually(lambda: gone(pid), timeout=5), "the task's /bin/sleep outlived its timeout"
+    wait_until("the task's /bin/sleep gone after its timeout", lambda: gone(pid), timeout=5)
     assert drone.poll() is None
 
 
 def test_ld_preload_in_a_tasks_environment_never_reaches_the_child(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, allow="/bin/sh")
     marker = tmp_path / "ran"
     code, r = run_plan(url, tmp_path, {"kind": "exec", "max_attempts": 1, "input": {
@@ -213,18 +200,15 @@ def test_absurd_wasm_numbers_are_refused_by_honeycombd_and_clamped_by_the_drone(
     assert len(json.loads(hive("drones", "--json", "--honeycomb", url).stdout)) == 1
 
 
-def test_a_huge_top_k_is_refused_by_honeycombd_and_clamped_by_a_model_drone(procs, tmp_path):
-    model = tmp_path / "tiny.gguf"
-    subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "models", "make_test_model.py"), str(model)], check=True)
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = start_honeycombd(procs, tmp_path, port)
+def test_a_huge_top_k_is_refused_by_honeycombd_and_clamped_by_a_model_drone(procs, tmp_path, tiny_model):
+    hc = start_honeycombd(procs, tmp_path)
+    url = hc.url
     hostile = {"prompt": "the hive", "max_tokens": 4, "top_k": 3000000000, "temperature": 0.7, "seed": 1}
     assert refused_at_submission(url, tmp_path, {"kind": "model", "input": hostile}, "top_k")
     hc.send_signal(signal.SIGTERM)
     hc.wait(timeout=15)
 
-    d, r = run_under_stand_in(procs, ["--model", str(model), "--ctx", "256"], "model", hostile)
+    d, r = run_under_stand_in(procs, ["--model", tiny_model, "--ctx", "256"], "model", hostile)
     assert r["outcome"] == "succeeded" and r["usage"]["generated_tokens"] >= 1, r
     assert d.poll() is None
 
@@ -237,7 +221,7 @@ def stops_promptly(proc, sig=signal.SIGTERM, within=5.0):
 
 
 def test_a_drone_pointed_at_a_wrong_port_warns_why_and_stops_on_sigterm(procs):
-    port = free_port()
+    port = free_port()  # a closed port
     d = procs.start([DRONE, "--honeycomb", f"nats://127.0.0.1:{port}", "--name", "lost"])
     lines = "".join(wait_for_log(d, "event=connect_failed", timeout=10))
     assert "level=warn" in lines and "Connection refused" in lines, lines
@@ -253,8 +237,7 @@ def test_a_drone_pointed_at_a_wrong_port_warns_why_and_stops_on_sigterm(procs):
 
 
 def test_a_drone_with_a_wrong_token_warns_why_and_stops_on_sigterm(procs, tmp_path):
-    port = free_port()
-    start_honeycombd(procs, tmp_path, port, extra={"auth": {"token": "right"}})
+    port = start_honeycombd(procs, tmp_path, extra={"auth": {"token": "right"}}).port
     d = procs.start([DRONE, "--honeycomb", f"nats://wrong@127.0.0.1:{port}", "--name", "locked-out"])
     lines = "".join(wait_for_log(d, "event=connect_failed", timeout=10))
     assert "level=warn" in lines and "Authorization Violation" in lines, lines
@@ -274,9 +257,8 @@ def test_a_drone_on_a_bus_without_honeycombd_stops_on_sigterm(procs):
 
 
 def test_a_joined_drone_whose_honeycombd_died_stops_on_sigterm(procs, tmp_path):
-    port = free_port()
-    hc = start_honeycombd(procs, tmp_path, port)
-    (d,) = start_drones(procs, f"nats://127.0.0.1:{port}", 1)
+    hc = start_honeycombd(procs, tmp_path)
+    (d,) = start_drones(procs, hc.url, 1)
     hc.send_signal(signal.SIGKILL)
     hc.wait()
     wait_for_log(d, "event=reconnect_failed", timeout=10)
@@ -290,12 +272,14 @@ def test_a_second_signal_while_draining_leaves_at_once_and_takes_the_exec_group_
                             f"/bin/sleep 30 & echo $! > {pidfile}; wait", "--honeycomb", url],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sub.communicate(timeout=15)
-    assert eventually(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+    wait_until("the task's pid file", lambda: pidfile.exists() and pidfile.read_text().strip() != "", timeout=10)
     pid = int(pidfile.read_text())
     drone.send_signal(signal.SIGTERM)  # drains: the running task gets its grace period
-    assert not eventually(lambda: drone.poll() is not None, timeout=1), "still draining"
+    wait_until("honeycombd to list the drone as draining",
+               lambda: drones_by_name(url).get("d0", {}).get("state") == "draining")
+    assert drone.poll() is None, "a drone with a running task drains; it does not leave at the first signal"
     assert stops_promptly(drone, signal.SIGTERM, within=3)
-    assert eventually(lambda: gone(pid), timeout=5), "the task's process group went with the drone"
+    wait_until("the task's process group gone with the drone", lambda: gone(pid), timeout=5)
 
 
 # The audit's module: 1024 iovecs, each naming the whole 64 MiB memory, written to stdout for ever (64 GiB of copying a
@@ -337,9 +321,7 @@ def cpu_seconds(pid):
 
 def test_the_iovec_amplifier_ends_at_its_timeout_and_never_holds_more_threads_than_slots(procs, tmp_path):
     wat2wasm = require_tool("wat2wasm", package="wabt")
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     drone = procs.start([DRONE, "--honeycomb", url, "--name", "amp", "--slots", "1"])
     wait_for_log(drone, "event=joined")
     (tmp_path / "amp.wat").write_text(AMPLIFIER)
@@ -375,7 +357,7 @@ def test_the_iovec_amplifier_ends_at_its_timeout_and_never_holds_more_threads_th
         assert task["state"] == "dead" and "timeout" in task["error"], task
     assert took < 30, f"three 1 s tasks took {took:.1f} s"
     assert most[0] <= 1, f"{most[0]} wasm threads on a 1-slot drone"
-    assert eventually(lambda: wasm_threads(drone.pid) == 0, timeout=10), "a module thread outlived its task"
+    wait_until("every module thread gone with its task", lambda: wasm_threads(drone.pid) == 0, timeout=10)
     before = cpu_seconds(drone.pid)
     time.sleep(1.0)  # a measuring window, not a wait for state: an idle drone burns next to no CPU in it
     assert cpu_seconds(drone.pid) - before < 0.5, "the drone still burns CPU after its tasks ended"
@@ -410,9 +392,7 @@ def test_a_second_assignment_of_a_running_task_is_released_not_run(procs):
 
 
 def test_an_exec_task_of_a_drone_killed_with_sigkill_is_killed_when_the_drone_comes_back(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime))
@@ -424,15 +404,15 @@ def test_an_exec_task_of_a_drone_killed_with_sigkill_is_killed_when_the_drone_co
                             f"echo $$ > {leader}; /bin/sleep 120 & echo $! > {child}; wait", "--honeycomb", url],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sub.communicate(timeout=15)
-    assert eventually(lambda: child.exists() and child.read_text().strip() != "", timeout=15)
+    wait_until("the task's child pid file", lambda: child.exists() and child.read_text().strip() != "", timeout=15)
     leader_pid, child_pid = int(leader.read_text()), int(child.read_text())
     assert (runtime / "hive-drone" / "phoenix.pgids").read_text().count("\n") == 2, "the drone and one group"
     drone.kill()
     drone.wait(timeout=5)
     # The leader dies with the drone (PR_SET_PDEATHSIG); what it started lives on until the drone is back.
-    assert eventually(lambda: gone(leader_pid), timeout=5), "the task's leader outlived its drone"
+    wait_until("the task's leader gone with its drone", lambda: gone(leader_pid), timeout=5)
     assert not gone(child_pid), "nothing else killed the task's child (the test would prove nothing)"
     again = procs.start(args, env=env)
-    assert eventually(lambda: gone(child_pid), timeout=10), "the restarted drone left its predecessor's task running"
+    wait_until("the restarted drone to kill its predecessor's task", lambda: gone(child_pid), timeout=10)
     wait_for_log(again, "event=leftover_group_killed")
     assert again.poll() is None

@@ -5,7 +5,7 @@ import hashlib, http.client, json, os, socket, threading, time
 
 import pytest
 
-from conftest import free_port, hive, wait_for_log
+from conftest import hive
 from test_control_plane import start_drones, start_honeycombd, submit_wait
 from test_wasm import UPPER, add, compile_c
 
@@ -14,10 +14,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def start_with_token(procs, tmp_path, **extra):
-    port, http_port = free_port(), free_port()
-    hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}", "auth": {"token": TOKEN}, **extra})
-    wait_for_log(hc, "event=http_listening")
-    return hc, http_port
+    hc = start_honeycombd(procs, tmp_path, extra={"http": "127.0.0.1:0", "auth": {"token": TOKEN}, **extra})
+    return hc, hc.http_port
 
 
 def cpu_seconds(pid):
@@ -167,11 +165,9 @@ def modules(url):
 
 
 def test_the_module_store_has_a_quota_and_modules_can_be_removed(procs, tmp_path):
-    port, data = free_port(), tmp_path / "data"
-    url = f"nats://127.0.0.1:{port}"
-    http_port = free_port()
-    hc = start_honeycombd(procs, tmp_path, port, data=data,
-                          extra={"modules_max_count": 1, "http": f"127.0.0.1:{http_port}"})
+    data = tmp_path / "data"
+    hc = start_honeycombd(procs, tmp_path, data=data, extra={"modules_max_count": 1, "http": "127.0.0.1:0"})
+    url, port, http_port = hc.url, hc.port, hc.http_port
     a = compile_c(tmp_path, "upper", UPPER)
     b = compile_c(tmp_path, "upper2", UPPER.replace("toupper(c)", "tolower(c)"))
     code, hash_a, err = add(url, a)
@@ -209,7 +205,7 @@ def test_the_module_store_has_a_quota_and_modules_can_be_removed(procs, tmp_path
     assert code == 0, err
     hc.terminate()
     hc.wait(timeout=10)
-    hc = start_honeycombd(procs, tmp_path, port, data=data, extra={"modules_max_count": 1, "http": "off"})
+    hc = start_honeycombd(procs, tmp_path, data=data, extra={"modules_max_count": 1, "http": "off"}, port=port)
     assert [m["module"] for m in modules(url)["modules"]] == [hash_b]
     code, _, err = add(url, a)
     assert code != 0 and "modules_max_count" in err, err

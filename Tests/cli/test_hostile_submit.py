@@ -95,9 +95,7 @@ def test_a_reply_that_cannot_fit_is_an_error_not_silence(procs, tmp_path):
 
 
 def test_twenty_thousand_noop_tasks_wait_returns_every_result(procs, tmp_path):
-    port = __import__("conftest").free_port()
-    start_honeycombd(procs, tmp_path, port)
-    url = f"nats://127.0.0.1:{port}"
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 3, slots=64)
     spec = {"name": "wide", "budget": {"max_tasks": 20001},
             "root": {"kind": "fork", "children": [{"kind": "noop"}] * 20000}}
@@ -116,9 +114,7 @@ def test_twenty_thousand_noop_tasks_wait_returns_every_result(procs, tmp_path):
 
 
 def test_cli_waits_end_with_a_message(procs, tmp_path):
-    port = __import__("conftest").free_port()
-    start_honeycombd(procs, tmp_path, port)
-    url = f"nats://127.0.0.1:{port}"
+    url = start_honeycombd(procs, tmp_path).url
     began = time.monotonic()
     r = hive("watch", "g999", "--honeycomb", url)
     assert r.returncode == 1 and "unknown goal 'g999'" in r.stderr

@@ -4,7 +4,7 @@ import asyncio, json, time
 
 import nats
 
-from conftest import DRONE, HONEYCOMBD, free_port, hive, wait_for_log
+from conftest import DRONE, hive, start_honeycombd, wait_for_log, wait_until
 
 OPERATOR, VICTIM, MALLORY = "op-token-1", "laptop-token-1", "mallory-token-1"
 
@@ -16,10 +16,8 @@ def start(procs, tmp_path):
         {"name": "laptop-1", "role": "drone", "token": VICTIM},
         {"name": "mallory", "role": "drone", "token": MALLORY},
     ]}))
-    port = free_port()
-    hc = procs.start([HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{port}"])
-    wait_for_log(hc, "event=bus_connected")
-    return hc, port
+    hc = start_honeycombd(procs, "--config", str(cfg), http=None)
+    return hc, hc.port
 
 
 def test_a_drone_credential_cannot_sniff_forge_impersonate_or_serve_the_api(procs, tmp_path):
@@ -84,12 +82,10 @@ def test_a_drone_credential_cannot_sniff_forge_impersonate_or_serve_the_api(proc
     # The operator's submits still reach honeycombd (no fake ids), and the victim goal finishes with the real output.
     again = json.loads(hive("submit", "--exec", "/bin/sh", "-c", "echo second", "--json", "--honeycomb", op).stdout)
     assert again["goal"] != "g666"
-    r = hive("result", goal, "--json", "--honeycomb", op)
-    deadline = time.monotonic() + 30
-    while json.loads(r.stdout)["goal"]["state"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.1)
-        r = hive("result", goal, "--json", "--honeycomb", op)
-    result = json.loads(r.stdout)
+    def finished():
+        result = json.loads(hive("result", goal, "--json", "--honeycomb", op).stdout)
+        return result if result["goal"]["state"] != "running" else None
+    result = wait_until(f"the victim's goal {goal} to finish", finished)
     assert result["goal"]["state"] == "succeeded" and result["tasks"][0]["output"] == "genuine\n", result
     drones = json.loads(hive("drones", "--json", "--honeycomb", op).stdout)
     assert [(d["drone"], d["state"]) for d in drones] == [("laptop-1", "active")], drones
@@ -103,15 +99,13 @@ def test_a_drone_credential_cannot_sniff_forge_impersonate_or_serve_the_api(proc
 def test_http_users_are_the_operator_and_observer_principals(procs, tmp_path):
     from test_http_trust import raw
 
-    http = free_port()
     cfg = tmp_path / "honeycombd.json"
-    cfg.write_text(json.dumps({"http": f"127.0.0.1:{http}", "principals": [
+    cfg.write_text(json.dumps({"http": "127.0.0.1:0", "principals": [
         {"name": "alice", "role": "operator", "token": OPERATOR},
         {"name": "grafana", "role": "observer", "token": "observer-token-1"},
         {"name": "laptop-1", "role": "drone", "token": VICTIM},
     ]}))
-    hc = procs.start([HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{free_port()}"])
-    wait_for_log(hc, "event=http_listening")
+    http = start_honeycombd(procs, "--config", str(cfg), http=None, ready="event=http_listening").http_port
     host = {"Host": f"127.0.0.1:{http}", "Content-Type": "application/json"}
     plan = json.dumps({"root": {"kind": "noop"}}).encode()
 
@@ -129,10 +123,8 @@ def test_an_issued_drone_credential_runs_work_keeps_its_tier_survives_a_restart_
     cfg = tmp_path / "honeycombd.json"
     cfg.write_text(json.dumps({"http": "off", "heartbeat_ms": 200, "drone_lost_after_ms": 2000, "principals": [
         {"name": "alice", "role": "operator", "token": OPERATOR}]}))
-    port = free_port()
-    args = [HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{port}", "--data", str(data)]
-    hc = procs.start(args)
-    wait_for_log(hc, "event=bus_connected")
+    hc = start_honeycombd(procs, "--config", str(cfg), "--data", str(data), http=None)
+    port = hc.port
     op = f"nats://{OPERATOR}@127.0.0.1:{port}"
     r = hive("drone", "add", "laptop-2", "--tier", "worker", "--json", "--honeycomb", op)
     assert r.returncode == 0, r.stderr
@@ -152,8 +144,8 @@ def test_an_issued_drone_credential_runs_work_keeps_its_tier_survives_a_restart_
     # It survives a restart of honeycombd, and the drone runs work with it.
     hc.terminate()
     hc.wait(timeout=15)
-    hc = procs.start(args)
-    wait_for_log(hc, "event=bus_connected")
+    # Back on the port it had: the drone's URL names it.
+    hc = start_honeycombd(procs, "--config", str(cfg), "--data", str(data), "--listen", f"127.0.0.1:{port}", http=None)
     drone = procs.start([DRONE, "--honeycomb", url, "--name", "laptop-2", "--tier", "worker", "--allow-exec", "/bin/sh"])
     wait_for_log(drone, "event=joined")
     r = hive("submit", "--exec", "/bin/sh", "-c", "echo hi", "--wait", "--json", "--honeycomb", op, timeout=60)

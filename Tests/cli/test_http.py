@@ -6,7 +6,7 @@ import http.client, json, socket, time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port, hive, wait_for_log
+from conftest import hive, start_honeycombd as start_daemon, wait_until
 from test_control_plane import start_drones, start_honeycombd, submit_wait
 
 JSON = {"Content-Type": "application/json"}
@@ -15,10 +15,9 @@ FORK = {"name": "three", "root": {"kind": "fork", "join": "all", "children": [
 
 
 def start(procs, tmp_path, data=None, **extra):
-    port, http_port = free_port(), free_port()
-    hc = start_honeycombd(procs, tmp_path, port, data=data, extra={"http": f"127.0.0.1:{http_port}", **extra})
-    wait_for_log(hc, "event=http_listening")
-    return f"nats://127.0.0.1:{port}", http_port, hc
+    """honeycombd with its broker and HTTP on port 0: (bus URL, HTTP port, process)."""
+    hc = start_honeycombd(procs, tmp_path, data=data, extra={"http": "127.0.0.1:0", **extra})
+    return hc.url, hc.http_port, hc
 
 
 def request(port, method, path, body=None, headers=None):
@@ -37,9 +36,8 @@ def test_the_json_routes_answer_what_the_cli_reads(procs, tmp_path):
     status, _, body = request(port, "POST", "/api/goals", FORK, JSON)
     assert status == 201, body
     goal = body["goal"]
-    deadline = time.monotonic() + 20
-    while request(port, "GET", f"/api/goals/{goal}")[2]["goal"]["state"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(f"goal {goal} to end", lambda: request(port, "GET", f"/api/goals/{goal}")[2]["goal"]["state"] != "running",
+               timeout=20)
     status, _, result = request(port, "GET", f"/api/goals/{goal}")
     assert status == 200 and result["goal"]["state"] == "succeeded"
     assert sorted(t["output"] for t in result["tasks"]) == ["0\n", "1\n", "2\n"]
@@ -73,11 +71,7 @@ def test_errors_are_json_with_the_status_that_fits(procs, tmp_path):
 
 
 def test_with_broker_credentials_the_api_asks_for_them(procs, tmp_path):
-    port = free_port()
-    http_port = free_port()
-    hc = procs.start([__import__("conftest").HONEYCOMBD, "--listen", f"127.0.0.1:{port}", "--token", "s3cret",
-                      "--http", f"127.0.0.1:{http_port}"])
-    wait_for_log(hc, "event=http_listening")
+    http_port = start_daemon(procs, "--token", "s3cret", http=True).http_port
     status, h, body = request(http_port, "GET", "/api/goals")
     assert status == 401 and "Bearer" in h["WWW-Authenticate"]
     assert request(http_port, "GET", "/api/goals", headers={"Authorization": "Bearer wrong"})[0] == 401

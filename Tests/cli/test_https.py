@@ -6,7 +6,7 @@ import http.client, json, socket, ssl, subprocess
 
 import pytest
 
-from conftest import HONEYCOMBD, free_port, require_tool, wait_for_log
+from conftest import HONEYCOMBD, pki_copy, require_tool, wait_for_log
 from test_control_plane import start_honeycombd
 from test_http import JSON
 
@@ -23,12 +23,12 @@ def tls_init(directory, host="localhost"):
 
 def start_https(procs, tmp_path, **extra):
     """honeycombd serving HTTPS on loopback with a token: (http port, CA file, process, its certificate files)."""
-    files = tls_init(tmp_path / "tls")
-    port, http_port = free_port(), free_port()
-    hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}", "auth": {"token": TOKEN},
-                                                        "tls_cert": files["server"], "tls_key": files["server-key"], **extra})
-    line = wait_for_log(hc, "event=http_listening")[-1]
-    assert "tls=yes" in line and f"url=https://127.0.0.1:{http_port}/" in line, line
+    d = pki_copy(tmp_path / "tls")
+    files = {name: str(d / f"{name}.pem") for name in ["ca", "server", "server-key"]}
+    hc = start_honeycombd(procs, tmp_path, extra={"http": "127.0.0.1:0", "auth": {"token": TOKEN},
+                                                  "tls_cert": files["server"], "tls_key": files["server-key"], **extra})
+    http_port = hc.http_port
+    assert "tls=yes" in hc.startup_log and f"url=https://127.0.0.1:{http_port}/" in hc.startup_log, hc.startup_log
     return http_port, files["ca"], hc, files
 
 

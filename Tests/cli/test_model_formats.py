@@ -1,28 +1,20 @@
 """Model drones and bad input: chat vs completion models (--prompt-format), a model that does not fit memory (the
 drone refuses to start, with the numbers), a prompt longer than the context (the task fails with the sizes; the
 drone keeps serving)."""
-import json, os, resource, subprocess, sys
+import json, resource, subprocess
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log
-
-MAKE_MODEL = os.path.join(ROOT, "Tests", "models", "make_test_model.py")
+from conftest import DRONE, hive, start_honeycombd, wait_for_log
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    d = tmp_path_factory.mktemp("models")
-    subprocess.run([sys.executable, MAKE_MODEL, str(d / "chat.gguf")], check=True)
-    subprocess.run([sys.executable, MAKE_MODEL, str(d / "base.gguf"), "--base"], check=True)
-    return {"chat": str(d / "chat.gguf"), "base": str(d / "base.gguf")}
+@pytest.fixture
+def models(tiny_model, tiny_base_model):
+    return {"chat": tiny_model, "base": tiny_base_model}
 
 
 def honeycombd(procs):
-    port = free_port()
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
-    wait_for_log(hc, "event=bus_connected")
-    return f"nats://127.0.0.1:{port}"
+    return start_honeycombd(procs).url
 
 
 def model_drone(procs, url, model, name, *extra):

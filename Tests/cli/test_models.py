@@ -1,23 +1,13 @@
 """Drones serving a GGUF model through llama.cpp: hive submit --prompt, usage, bad model files."""
-import json, os, subprocess, sys, time
+import json, subprocess
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("models") / "tiny.gguf"
-    subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "models", "make_test_model.py"), str(path)], check=True)
-    return str(path)
+from conftest import DRONE, hive, start_honeycombd, wait_for_log, wait_until
 
 
 def test_prompt_runs_on_a_model_drone_with_usage(procs, tiny_model):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
-    wait_for_log(hc, "event=bus_connected")
+    url = start_honeycombd(procs).url
     d = procs.start([DRONE, "--honeycomb", url, "--model", tiny_model, "--slots", "2", "--ctx", "256"])
     lines = wait_for_log(d, "event=joined")
     assert any("event=model_loaded name=hive-test-tiny arch=llama" in l for l in lines)
@@ -25,12 +15,8 @@ def test_prompt_runs_on_a_model_drone_with_usage(procs, tiny_model):
     sha = hashed.split("sha256=")[1].split()[0]
     assert len(sha) == 64
     # The drone joined before hashing; its second hello brings the hash into the registry.
-    for _ in range(100):
-        caps = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)[0]["capabilities"]
-        if f"model-sha256:{sha}" in caps:
-            break
-        time.sleep(0.02)
-    assert f"model-sha256:{sha}" in caps
+    wait_until(f"the registry to list model-sha256:{sha}", lambda: f"model-sha256:{sha}" in
+               json.loads(hive("drones", "--json", "--honeycomb", url).stdout)[0]["capabilities"], timeout=10)
     r = hive("submit", "--prompt", "the hive", "--max-tokens", "16", "--seed", "5", "--wait", "--json", "--honeycomb", url)
     assert r.returncode == 0, r.stderr
     task = json.loads(r.stdout)["tasks"][0]
@@ -48,10 +34,7 @@ def test_prompt_runs_on_a_model_drone_with_usage(procs, tiny_model):
 
 
 def test_a_prompt_waits_for_a_model_drone(procs, tiny_model):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
-    wait_for_log(hc, "event=bus_connected")
+    url = start_honeycombd(procs).url
     plain = procs.start([DRONE, "--honeycomb", url])  # no model: must not receive model tasks
     wait_for_log(plain, "event=joined")
     r = hive("submit", "--prompt", "x", "--deadline-ms", "800", "--wait", "--json", "--honeycomb", url)
@@ -82,10 +65,7 @@ def test_truncated_model_is_refused(tmp_path, tiny_model):
 
 
 def test_json_schema_output_parses(procs, tiny_model, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
-    wait_for_log(hc, "event=bus_connected")
+    url = start_honeycombd(procs).url
     d = procs.start([DRONE, "--honeycomb", url, "--model", tiny_model, "--ctx", "512"])
     wait_for_log(d, "event=joined")
     schema = tmp_path / "s.json"
@@ -99,10 +79,7 @@ def test_json_schema_output_parses(procs, tiny_model, tmp_path):
 
 
 def test_token_budget_admits_a_call_only_if_its_worst_case_fits(procs, tiny_model, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}"])
-    wait_for_log(hc, "event=bus_connected")
+    url = start_honeycombd(procs).url
     d = procs.start([DRONE, "--honeycomb", url, "--model", tiny_model, "--slots", "2", "--ctx", "256"])
     wait_for_log(d, "event=joined")
     call = {"kind": "model", "input": {"prompt": "the hive", "max_tokens": 16, "seed": 1}}

@@ -4,27 +4,19 @@ Model text is either the generated GGUF through llama.cpp (the machinery is chec
 where a test needs to know what a call answers, a scripted stand-in: /bin/sh explorers and critics that read the
 rendered prompt on stdin (a test double for model text, as the plan's `exec` fields allow).
 """
-import json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess
 
 import pytest
 
-from conftest import DRONE, HIVE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log
+from conftest import DRONE, HIVE, HONEYCOMBD, ROOT, hive, start_honeycombd as start_daemon, wait_for_log, wait_until
 from test_control_plane import start_drones, start_honeycombd, submit_wait
 
 PROMPTS = os.path.join(ROOT, "Config", "prompts")
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("models") / "tiny.gguf"
-    subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "models", "make_test_model.py"), str(path)], check=True)
-    return str(path)
-
-
-def hive_with(port, tmp_path, procs, **extra):
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port, extra={"prompts_dir": PROMPTS, **extra})
-    return url
+def hive_with(tmp_path, procs, **extra):
+    """honeycombd on port 0 with the repository's prompts; its bus URL."""
+    return start_honeycombd(procs, tmp_path, extra={"prompts_dir": PROMPTS, **extra}).url
 
 
 def model_drone(procs, url, model, tier, name, slots=2):
@@ -39,7 +31,7 @@ def sh(script):
 
 
 def test_a_goal_in_words_runs_architect_explorers_critics_and_integrator_on_their_tiers(procs, tmp_path, tiny_model):
-    url = hive_with(free_port(), tmp_path, procs)
+    url = hive_with(tmp_path, procs)
     model_drone(procs, url, tiny_model, "core", "core")
     model_drone(procs, url, tiny_model, "edge", "edge")
     model_drone(procs, url, tiny_model, "worker", "worker")
@@ -73,7 +65,7 @@ def test_a_goal_in_words_runs_architect_explorers_critics_and_integrator_on_thei
 
 
 def test_failed_validation_reforks_with_the_critics_feedback_and_critics_avoid_the_author(procs, tmp_path):
-    url = hive_with(free_port(), tmp_path, procs)
+    url = hive_with(tmp_path, procs)
     start_drones(procs, url, 2, slots=2)
     plan = {
         "goal": "describe the hive",
@@ -100,7 +92,7 @@ def test_failed_validation_reforks_with_the_critics_feedback_and_critics_avoid_t
 
 
 def test_a_verify_check_on_exec_drones_filters_candidates(procs, tmp_path):
-    url = hive_with(free_port(), tmp_path, procs)
+    url = hive_with(tmp_path, procs)
     start_drones(procs, url, 2, slots=4)
     plan = {
         "goal": "write a number divisible by 7",
@@ -120,7 +112,7 @@ def test_a_verify_check_on_exec_drones_filters_candidates(procs, tmp_path):
 
 
 def test_plans_that_cannot_run_are_refused_with_the_reason(procs, tmp_path):
-    url = hive_with(free_port(), tmp_path, procs)
+    url = hive_with(tmp_path, procs)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"goal": "g", "steps": [{"id": "b", "inputs": ["a"]}]}))
     r = hive("submit", str(bad), "--honeycomb", url)
@@ -136,11 +128,9 @@ def test_honeycombd_started_outside_the_repository_plans_a_goal_in_words_with_it
     # As the README runs it: from wherever the user is, no --prompts, no Config/prompts in sight.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([os.path.abspath(HONEYCOMBD), "--listen", f"127.0.0.1:{port}", "--http", "off"], cwd=elsewhere)
-    lines = wait_for_log(hc, "event=bus_connected")
-    assert any("event=prompts_loaded" in l and "dir=builtin" in l for l in lines), lines
+    hc = start_daemon(procs, cwd=elsewhere)
+    url = hc.url
+    assert "event=prompts_loaded" in hc.startup_log and "dir=builtin" in hc.startup_log, hc.startup_log
     model_drone(procs, url, tiny_model, "core", "core")
     model_drone(procs, url, tiny_model, "edge", "edge")
     model_drone(procs, url, tiny_model, "worker", "worker")
@@ -155,21 +145,19 @@ def test_a_prompts_directory_replaces_built_in_frames_and_a_bad_frame_stops_hone
     own = tmp_path / "prompts"
     own.mkdir()
     (own / "explore.txt").write_text("Explore, briefly: {{task}}")
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{free_port()}", "--http", "off", "--prompts", str(own)])
-    lines = wait_for_log(hc, "event=bus_connected")
+    lines = start_daemon(procs, "--prompts", str(own)).startup_log.splitlines()
     assert any("event=prompts_loaded" in l and "from_dir=explore " in l for l in lines), lines
     # A bad frame is a configuration error at start, not a surprise at run time.
     (own / "explore.txt").write_text("{{nonsense}}")
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{free_port()}", "--prompts", str(own)])
+    hc = procs.start([HONEYCOMBD, "--listen", "127.0.0.1:0", "--prompts", str(own)])
     assert hc.wait(timeout=10) == 78
     assert "unknown placeholder {{nonsense}}" in hc.stderr.read()
 
 
 def test_a_plan_survives_honeycombd_sigkill_mid_step(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
     data = tmp_path / "data"
-    hc = start_honeycombd(procs, tmp_path, port, data=data, extra={"prompts_dir": PROMPTS})
+    hc = start_honeycombd(procs, tmp_path, data=data, extra={"prompts_dir": PROMPTS})
+    url = hc.url
     start_drones(procs, url, 2, slots=2)
     plan = {
         "goal": "two steps",
@@ -182,14 +170,13 @@ def test_a_plan_survives_honeycombd_sigkill_mid_step(procs, tmp_path):
     path.write_text(json.dumps(plan))
     sub = subprocess.Popen([HIVE, "submit", str(path), "--wait", "--json", "--honeycomb", url],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for _ in range(200):
+    def step_a_running():
         tasks = hive("tasks", "g1", "--json", "--honeycomb", url)
-        if tasks.returncode == 0 and any(t["state"] in ("leased", "running") for t in json.loads(tasks.stdout)):
-            break
-        time.sleep(0.02)
+        return tasks.returncode == 0 and any(t["state"] in ("leased", "running") for t in json.loads(tasks.stdout))
+    wait_until("step a of g1 leased or running", step_a_running)
     hc.send_signal(signal.SIGKILL)
     hc.wait()
-    start_honeycombd(procs, tmp_path, port, data=data, extra={"prompts_dir": PROMPTS})
+    start_honeycombd(procs, tmp_path, data=data, extra={"prompts_dir": PROMPTS}, port=hc.port)
     out, err = sub.communicate(timeout=60)
     assert sub.returncode == 0, err
     r = json.loads(out)

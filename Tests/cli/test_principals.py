@@ -3,9 +3,8 @@ and the same principals printed as a nats-server authorization block that a real
 import json
 import socket
 import subprocess
-import time
 
-from conftest import HONEYCOMBD, free_port, nats_server, hive, wait_for_log, wait_listening
+from conftest import HONEYCOMBD, hive, start_honeycombd, wait_until
 
 OPERATOR_TOKEN = "op-secret-1"
 DRONE_TOKEN = "drone-secret-1"
@@ -42,20 +41,16 @@ def lines_until_pong(s, f, send):
 
 
 def test_roles_are_enforced_and_honeycombd_uses_a_generated_control_principal(procs, tmp_path):
-    port = free_port()
-    hc = procs.start([HONEYCOMBD, "--config", str(write_config(tmp_path)), "--listen", f"127.0.0.1:{port}",
-                      "--http", "off"])
-    lines = wait_for_log(hc, "control_principal_generated")
-    assert "name=honeycombd" in lines[-1] and "secret" not in "".join(lines)
-    wait_listening(port, hc)
+    hc = start_honeycombd(procs, "--config", str(write_config(tmp_path)))
+    port = hc.port
+    generated = [l for l in hc.startup_log.splitlines() if "event=control_principal_generated" in l]
+    assert generated and "name=honeycombd" in generated[0] and "secret" not in hc.startup_log, hc.startup_log
 
     # The operator reaches the control plane, which is only possible if honeycombd's own connection got in.
-    deadline = time.monotonic() + 10
-    while True:
+    def status():
         r = hive("status", "--honeycomb", f"nats://{OPERATOR_TOKEN}@127.0.0.1:{port}")
-        if r.returncode == 0 or time.monotonic() > deadline:
-            break
-    assert r.returncode == 0, r.stderr
+        return r if r.returncode == 0 else None
+    wait_until("hive status answered for the operator", status, timeout=10)
 
     # No credential, or a wrong one: refused.
     assert hive("status", "--honeycomb", f"nats://127.0.0.1:{port}", timeout=20).returncode != 0
@@ -86,8 +81,7 @@ def test_printed_authorization_block_is_enforced_by_a_real_nats_server(procs, tm
     assert "authorization {" in out.stdout
     conf = tmp_path / "nats.conf"
     conf.write_text(out.stdout)
-    port = free_port()
-    procs.start([nats_server(), "-a", "127.0.0.1", "-p", str(port), "-c", str(conf)], port=port)
+    port = procs.nats_server(extra=["-c", str(conf)])
     # On nats-server a token principal is user NAME with password TOKEN.
     s, f = raw_login(port, {"verbose": False, "user": "laptop-1", "pass": DRONE_TOKEN})
     got = lines_until_pong(s, f, b"SUB > 1\r\nSUB hive.v1.drone.laptop-1.task 3\r\nPUB hive.v1.drone.other.result 1\r\nx\r\n")

@@ -5,7 +5,7 @@ import json, os
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, ROOT, free_port, hive, wait_for_log
+from conftest import DRONE, ROOT, hive, start_honeycombd, wait_for_log
 
 GEMMA = os.environ.get("HIVE_GEMMA", os.path.expanduser("~/.cache/hive/models/gemma-3-270m-q4_k_m.gguf"))
 pytestmark = pytest.mark.skipif(not os.path.exists(GEMMA), reason=f"the real model is not cached ({GEMMA}): run make model")
@@ -17,10 +17,7 @@ CAPITALS = ("Q: What is the capital of Italy?\nA: Rome\n\n"
 
 @pytest.fixture
 def gemma_hive(procs):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = procs.start([HONEYCOMBD, "--listen", f"127.0.0.1:{port}", "--prompts", os.path.join(ROOT, "Config", "prompts")])
-    wait_for_log(hc, "event=bus_connected")
+    url = start_honeycombd(procs, "--prompts", os.path.join(ROOT, "Config", "prompts")).url
     d = procs.start([DRONE, "--honeycomb", url, "--model", GEMMA, "--slots", "1", "--ctx", "1024", "--name", "gemma"])
     lines = wait_for_log(d, "event=joined", timeout=60)
     loaded = next(l for l in lines if "event=model_loaded" in l)

@@ -5,7 +5,8 @@ import json, os, shlex, signal, socket, ssl, subprocess
 
 import pytest
 
-from conftest import DRONE, HONEYCOMBD, free_port, nats_server, hive, wait_for_log, wait_listening
+import conftest
+from conftest import DRONE, HONEYCOMBD, hive, pki_copy, wait_for_log
 
 FAST = {"heartbeat_ms": 200, "drone_lost_after_ms": 600, "http": "off"}
 
@@ -29,17 +30,17 @@ def tls_client(directory, name):
 
 @pytest.fixture
 def pki(tmp_path):
-    return tls_init(tmp_path / "pki", "localhost")
+    """The run's CA and localhost certificate, copied into tmp_path/pki for this test (conftest.pki_copy)."""
+    d = pki_copy(tmp_path / "pki")
+    return {"ca": str(d / "ca.pem"), "cert": str(d / "server.pem"), "key": str(d / "server-key.pem")}
 
 
-def start_honeycombd(procs, tmp_path, pki, port, extra_config=None, extra_args=()):
-    """honeycombd serving TLS on its embedded broker (needs the broker's TLS)."""
-    cfg = tmp_path / f"hc-{port}.json"
+def start_honeycombd(procs, tmp_path, pki, extra_config=None, extra_args=()):
+    """honeycombd serving TLS on its embedded broker, on port 0 (`.port`)."""
+    cfg = tmp_path / "hc.json"
     cfg.write_text(json.dumps({**FAST, **(extra_config or {})}))
-    hc = procs.start([HONEYCOMBD, "--config", str(cfg), "--listen", f"127.0.0.1:{port}",
-                      "--tls-cert", pki["cert"], "--tls-key", pki["key"], *extra_args])
-    wait_for_log(hc, "event=bus_connected")
-    return hc
+    return conftest.start_honeycombd(procs, "--config", str(cfg), "--tls-cert", pki["cert"], "--tls-key", pki["key"],
+                                     *extra_args, http=None)
 
 
 def start_drone(procs, url, *tls_args, name="d1", allow="/bin/echo,/bin/sh", joined=True):
@@ -93,8 +94,7 @@ def ping(s, f, connect=None):
 
 
 def test_a_goal_runs_end_to_end_over_tls_on_the_embedded_broker(procs, tmp_path, pki):
-    port = free_port()
-    start_honeycombd(procs, tmp_path, pki, port)
+    port = start_honeycombd(procs, tmp_path, pki).port
     url = f"tls://localhost:{port}"
     start_drone(procs, url, "--tls-ca", pki["ca"])
     submit_echo(url, "--tls-ca", pki["ca"])
@@ -105,8 +105,7 @@ def test_a_goal_runs_end_to_end_over_tls_on_the_embedded_broker(procs, tmp_path,
 
 
 def test_wrong_ca_and_plain_text_are_refused_naming_the_problem(procs, tmp_path, pki):
-    port = free_port()
-    start_honeycombd(procs, tmp_path, pki, port)
+    port = start_honeycombd(procs, tmp_path, pki).port
     other = tls_init(tmp_path / "other")
     # A drone trusting another CA keeps retrying, and says why.
     d = start_drone(procs, f"tls://localhost:{port}", "--tls-ca", other["ca"], joined=False)
@@ -130,11 +129,10 @@ def test_wrong_ca_and_plain_text_are_refused_naming_the_problem(procs, tmp_path,
 def test_mutual_tls_a_certificate_principal_runs_tasks_and_no_certificate_is_refused(procs, tmp_path, pki):
     d1 = tls_client(tmp_path / "pki", "d1")
     ops = tls_client(tmp_path / "pki", "ops")
-    port = free_port()
     principals = [{"name": "d1", "role": "drone", "certificate": "d1"},
                   {"name": "ops", "role": "operator", "certificate": "ops"}]
-    start_honeycombd(procs, tmp_path, pki, port, extra_config={"principals": principals},
-                     extra_args=["--tls-ca", pki["ca"], "--tls-verify"])
+    port = start_honeycombd(procs, tmp_path, pki, extra_config={"principals": principals},
+                            extra_args=["--tls-ca", pki["ca"], "--tls-verify"]).port
     url = f"tls://localhost:{port}"
     start_drone(procs, url, "--tls-ca", pki["ca"], "--tls-cert", d1["cert"], "--tls-key", d1["key"])
     submit_echo(url, "--tls-ca", pki["ca"], "--tls-cert", ops["cert"], "--tls-key", ops["key"])
@@ -150,9 +148,8 @@ def test_mutual_tls_a_certificate_principal_runs_tasks_and_no_certificate_is_ref
 
 
 def test_drone_add_prints_a_tls_command_line_that_joins(procs, tmp_path, pki):
-    port = free_port()
-    start_honeycombd(procs, tmp_path, pki, port,
-                     extra_config={"principals": [{"name": "ops", "role": "operator", "token": "op-secret"}]})
+    port = start_honeycombd(procs, tmp_path, pki,
+                            extra_config={"principals": [{"name": "ops", "role": "operator", "token": "op-secret"}]}).port
     r = hive("drone", "add", "d7", "--honeycomb", f"tls://op-secret@localhost:{port}", "--tls-ca", pki["ca"])
     assert r.returncode == 0, r.stderr
     run = next(l for l in r.stdout.splitlines() if l.strip().startswith("run"))
@@ -164,8 +161,8 @@ def test_drone_add_prints_a_tls_command_line_that_joins(procs, tmp_path, pki):
 
 
 def test_sighup_serves_a_reissued_certificate_to_new_connections_and_keeps_old_ones(procs, tmp_path, pki):
-    port = free_port()
-    hc = start_honeycombd(procs, tmp_path, pki, port)
+    hc = start_honeycombd(procs, tmp_path, pki)
+    port = hc.port
     url = f"tls://localhost:{port}"
     start_drone(procs, url, "--tls-ca", pki["ca"])
     old, old_file, cert = peer_certificate(port, pki["ca"])
@@ -187,12 +184,10 @@ def test_sighup_serves_a_reissued_certificate_to_new_connections_and_keeps_old_o
 
 
 def tls_nats_server(procs, pki, verify=False):
-    port = free_port()
     args = ["--tls", "--tlscert", pki["cert"], "--tlskey", pki["key"]]
     if verify:
         args += ["--tlsverify", "--tlscacert", pki["ca"]]
-    procs.nats_server(port, args)
-    return port
+    return procs.nats_server(extra=args)
 
 
 def test_external_tls_nats_server_end_to_end(procs, tmp_path, pki):

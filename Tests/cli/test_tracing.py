@@ -9,7 +9,7 @@ import nats
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from conftest import free_port, hive, wait_for_log
+from conftest import hive, wait_until
 from test_control_plane import start_drones, start_honeycombd, submit_wait
 from test_http import JSON, request
 
@@ -56,10 +56,8 @@ def check_tree(spans, trace_id):
 
 
 def test_a_submitters_traceparent_carries_through_tasks_and_drones(procs, tmp_path):
-    port, http_port = free_port(), free_port()
-    hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}"})
-    wait_for_log(hc, "event=http_listening")
-    url = f"nats://127.0.0.1:{port}"
+    hc = start_honeycombd(procs, tmp_path, extra={"http": "127.0.0.1:0"})
+    url, http_port = hc.url, hc.http_port
     start_drones(procs, url, 2, slots=1)
     seen = {"assign": [], "result": []}
 
@@ -80,7 +78,7 @@ def test_a_submitters_traceparent_carries_through_tasks_and_drones(procs, tmp_pa
     ready, done = threading.Event(), threading.Event()
     watcher = threading.Thread(target=lambda: asyncio.run(watch(ready, done)))
     watcher.start()
-    ready.wait(10)
+    assert ready.wait(10), "the watcher subscribed"
     try:
         status, _, body = request(http_port, "POST", "/api/goals", SLEEPS,
                                   {**JSON, "traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"})
@@ -88,9 +86,8 @@ def test_a_submitters_traceparent_carries_through_tasks_and_drones(procs, tmp_pa
         goal = body["goal"]
         code, r = submit_wait(url, "--exec", "/bin/echo", "x")  # one more goal, on a trace of its own
         assert code == 0
-        out = hive("result", goal, "--json", "--honeycomb", url)
-        while json.loads(out.stdout)["goal"]["state"] == "running":
-            out = hive("result", goal, "--json", "--honeycomb", url)
+        wait_until(f"goal {goal} to end", lambda: json.loads(
+            hive("result", goal, "--json", "--honeycomb", url).stdout)["goal"]["state"] != "running")
     finally:
         done.set()
         watcher.join(10)
@@ -121,9 +118,8 @@ def test_finished_goals_traces_are_exported_as_otlp_json(procs, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        port = free_port()
-        start_honeycombd(procs, tmp_path, port, extra={"otlp_endpoint": f"http://127.0.0.1:{server.server_port}/v1/traces"})
-        url = f"nats://127.0.0.1:{port}"
+        url = start_honeycombd(procs, tmp_path, extra={
+            "otlp_endpoint": f"http://127.0.0.1:{server.server_port}/v1/traces"}).url
         start_drones(procs, url, 2, slots=1)
         plan = tmp_path / "plan.json"
         plan.write_text(json.dumps(SLEEPS))

@@ -3,7 +3,7 @@ finishes once a drone that can run it joins. Unknown kinds, answers that break t
 calls cannot fit their token budget are refused or failed with the reason."""
 import json, os, pathlib, subprocess
 
-from conftest import HIVE, free_port, hive, wait_for_log
+from conftest import HIVE, hive, wait_for_log
 from test_control_plane import start_drones, start_honeycombd
 
 
@@ -15,9 +15,7 @@ def submit_waiting(procs, url, *args):
 
 
 def test_a_tier_nobody_serves_then_a_command_nobody_allows_then_a_drone_that_can(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, allow="/bin/sh")  # d0, worker
     waiting = submit_waiting(procs, url, "--tier", "core", "--exec", "/bin/echo", "hello")
     warned = "".join(wait_for_log(waiting, "warning:"))
@@ -46,9 +44,7 @@ def test_a_tier_nobody_serves_then_a_command_nobody_allows_then_a_drone_that_can
 
 
 def test_a_command_no_drone_allows_waits_with_the_reason_until_one_does(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, allow="/bin/sh")
     r = hive("submit", "--exec", "/bin/echo", "hi", "--honeycomb", url)
     assert r.returncode == 0 and r.stdout.strip() == "g1", r.stderr
@@ -62,9 +58,7 @@ def test_a_command_no_drone_allows_waits_with_the_reason_until_one_does(procs, t
 
 
 def test_unknown_kinds_bad_answers_and_plans_over_their_token_budget_are_refused(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, allow="/bin/sh")
 
     typo = tmp_path / "typo.json"
@@ -93,9 +87,7 @@ def test_unknown_kinds_bad_answers_and_plans_over_their_token_budget_are_refused
 def test_eval_explorers_stay_off_the_core_tier_unless_asked(procs, tmp_path):
     """The README's `hive eval` with a core drone beside a worker: the core one has more free slots, but
     exploring defaults to the cheap tiers (`worker-`), so no call lands on it."""
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, slots=2)  # worker
     start_drones(procs, url, 1, slots=8, tier="core")
     oracle = "/bin/sh " + str(pathlib.Path(__file__).resolve().parents[2] / "Tests" / "bench" / "oracle_model.sh") + " --p 1"

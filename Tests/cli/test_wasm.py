@@ -4,7 +4,7 @@ import hashlib, json, signal, subprocess
 
 import pytest
 
-from conftest import free_port, hive, require_file, require_tool
+from conftest import hive, require_file, require_tool
 from test_control_plane import start_drones, start_honeycombd, submit_wait
 
 
@@ -38,11 +38,9 @@ def add(url, path):
 
 @pytest.fixture
 def hive_url(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    hc = start_honeycombd(procs, tmp_path, port, data=tmp_path / "data")
-    start_drones(procs, url, 2, slots=2)
-    return url, hc, port
+    hc = start_honeycombd(procs, tmp_path, data=tmp_path / "data")
+    start_drones(procs, hc.url, 2, slots=2)
+    return hc.url, hc, hc.port
 
 
 def test_a_module_added_by_hash_runs_on_drones_with_the_input(hive_url, tmp_path):
@@ -92,7 +90,7 @@ def test_modules_survive_a_honeycombd_sigkill(hive_url, procs, tmp_path):
     _, digest, _ = add(url, wasm)
     hc.send_signal(signal.SIGKILL)
     hc.wait()
-    start_honeycombd(procs, tmp_path, port, data=tmp_path / "data")
+    start_honeycombd(procs, tmp_path, data=tmp_path / "data", port=port)
     (tmp_path / "in.txt").write_text("after restart\n")
     code, r = submit_wait(url, "--wasm", digest, "--input", str(tmp_path / "in.txt"))
     assert code == 0 and r["tasks"][0]["output"].startswith("AFTER RESTART\n"), r
@@ -118,9 +116,7 @@ def test_a_plan_step_can_check_its_candidates_with_a_wasm_module(hive_url, tmp_p
 
 
 def test_a_cancelled_goal_stops_its_running_module_and_frees_the_slot(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 1, slots=1)
     spin = compile_c(tmp_path, "spin", "int main(void) { volatile unsigned n = 0; for (;;) n++; }\n")
     _, spin_hash, _ = add(url, spin)

@@ -14,11 +14,12 @@ Environment:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,11 +43,10 @@ def pytest_configure(config):
     require_python_packages()
 
 
-def free_port() -> int:
-    """Bind port 0 on loopback, read the port the kernel chose, release it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@functools.cache
+def nats_server_binary() -> str:
+    """The reference nats-server: $NATS_SERVER, else the one on PATH (looked up once per run)."""
+    return os.environ.get("NATS_SERVER") or require_tool("nats-server", package="nats-server")
 
 
 @dataclasses.dataclass
@@ -83,27 +83,45 @@ class RunningServer:
         return self.proc.returncode
 
 
-def _wait_ready(srv: RunningServer) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    last_err: Optional[Exception] = None
-    while time.monotonic() < deadline:
-        rc = srv.proc.poll()
+def wait_until(what: str, probe, timeout: float = READY_TIMEOUT_S):
+    """Polls probe() until it returns something truthy (returned), failing with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+LISTENING = re.compile(rb"event=listening addr=\S*:(\d+)\b")
+
+
+def _bound_port(kind: str, proc: subprocess.Popen, log_path: Path, ports_file: Path) -> int:
+    """The port a server started on port 0 bound, as it reports it: honeycombd in its ``event=listening`` log
+    line, nats-server (``-p -1``) in the ports file it writes once it listens (``--ports_file_dir``)."""
+
+    def reported() -> Optional[int]:
+        rc = proc.poll()
         if rc is not None:
-            raise RuntimeError(
-                f"{srv.kind} exited with status {rc} before accepting connections "
-                f"on {srv.host}:{srv.port}\n--- log ---\n{srv.log()}"
-            )
+            raise RuntimeError(f"{kind} exited with status {rc} before listening\n--- log ---\n"
+                               f"{log_path.read_text(errors='replace')}")
+        if kind == "honeycombd":
+            found = LISTENING.search(log_path.read_bytes())
+            return int(found.group(1)) if found else None
         try:
-            with socket.create_connection((srv.host, srv.port), timeout=0.5):
-                return
-        except OSError as e:
-            last_err = e
-            time.sleep(0.02)
-    srv.stop()
-    raise RuntimeError(
-        f"{srv.kind} did not accept connections on {srv.host}:{srv.port} within "
-        f"{READY_TIMEOUT_S}s (last error: {last_err})\n--- log ---\n{srv.log()}"
-    )
+            return int(json.loads(ports_file.read_text())["nats"][0].rsplit(":", 1)[1])
+        except (OSError, ValueError, KeyError, IndexError):  # not written yet, or half written
+            return None
+
+    try:
+        return wait_until(f"{kind} to report the port it listens on", reported)
+    except RuntimeError:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        raise
 
 
 class ServerFactory:
@@ -133,87 +151,74 @@ class ServerFactory:
         n = len(self.servers)
         log_path = self.workdir / f"{self.kind}-{n}.log"
 
-        # A port picked by binding 0 can, rarely, be taken by someone else
-        # before the server binds it; retry a couple of times in that case.
-        last_error: Optional[Exception] = None
-        for _attempt in range(3):
-            port = free_port()
-            if self.kind == "honeycombd":
-                binary = os.environ.get("HONEYCOMBD", str(DEFAULT_HONEYCOMBD))
-                if not Path(binary).exists():
-                    pytest.fail(f"honeycombd binary not found at {binary} (set HONEYCOMBD)")
-                cmd = [binary, "--listen", f"{host}:{port}", "--log-level", "warn"]
-                if token is not None:
-                    cmd += ["--token", token]
-                if user is not None:
-                    cmd += ["--user", user, "--pass", password or ""]
-                if max_payload is not None:
-                    cmd += ["--max-payload", str(max_payload)]
-                if principals is not None:
-                    cfg = self.workdir / f"honeycombd-{n}.json"
-                    cfg.write_text(json.dumps({"principals": principals}))
-                    cmd += ["--config", str(cfg), "--http", "off"]
-                if tls is not None:
-                    cmd += ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
-                    if tls_verify:
-                        cmd += ["--tls-ca", str(tls.ca), "--tls-verify"]
-                    if principals is None:
-                        cmd += ["--http", "off"]
-            elif self.kind == "nats-server":
-                binary = os.environ.get("NATS_SERVER") or require_tool("nats-server", package="nats-server")
-                cmd = [binary, "-a", host, "-p", str(port)] + (["-DV"] if os.environ.get("NS_DEBUG") else [])
-                if token is not None:
-                    cmd += ["--auth", token]
-                if user is not None:
-                    cmd += ["--user", user, "--pass", password or ""]
-                if tls is not None:
-                    cmd += ["--tls", "--tlscert", str(tls.cert), "--tlskey", str(tls.key)]
-                    if tls_verify:
-                        cmd += ["--tlsverify", "--tlscacert", str(tls.ca)]
-                conf_text = ""
-                if max_payload is not None:
-                    conf_text += f"max_payload: {max_payload}\n"
-                if principals is not None:
-                    conf_text += nats_server_authorization(principals)
-                if conf_text:
-                    conf = self.workdir / f"nats-server-{n}.conf"
-                    conf.write_text(conf_text)
-                    cmd += ["-c", str(conf)]
-            else:  # pragma: no cover
-                raise ValueError(self.kind)
+        ports_dir = self.workdir / f"{self.kind}-{n}.ports"
+        if self.kind == "honeycombd":
+            binary = os.environ.get("HONEYCOMBD", str(DEFAULT_HONEYCOMBD))
+            if not Path(binary).exists():
+                pytest.fail(f"honeycombd binary not found at {binary} (set HONEYCOMBD)")
+            # Port 0, and info level: the kernel picks the port and the `listening` line reports it.
+            cmd = [binary, "--listen", f"{host}:0", "--log-level", "info"]
+            if token is not None:
+                cmd += ["--token", token]
+            if user is not None:
+                cmd += ["--user", user, "--pass", password or ""]
+            if max_payload is not None:
+                cmd += ["--max-payload", str(max_payload)]
+            if principals is not None:
+                cfg = self.workdir / f"honeycombd-{n}.json"
+                cfg.write_text(json.dumps({"principals": principals}))
+                cmd += ["--config", str(cfg), "--http", "off"]
+            if tls is not None:
+                cmd += ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
+                if tls_verify:
+                    cmd += ["--tls-ca", str(tls.ca), "--tls-verify"]
+                if principals is None:
+                    cmd += ["--http", "off"]
+        elif self.kind == "nats-server":
+            binary = nats_server_binary()
+            ports_dir.mkdir()
+            cmd = [binary, "-a", host, "-p", "-1", "--ports_file_dir", str(ports_dir)]
+            cmd += ["-DV"] if os.environ.get("NS_DEBUG") else []
+            if token is not None:
+                cmd += ["--auth", token]
+            if user is not None:
+                cmd += ["--user", user, "--pass", password or ""]
+            if tls is not None:
+                cmd += ["--tls", "--tlscert", str(tls.cert), "--tlskey", str(tls.key)]
+                if tls_verify:
+                    cmd += ["--tlsverify", "--tlscacert", str(tls.ca)]
+            conf_text = ""
+            if max_payload is not None:
+                conf_text += f"max_payload: {max_payload}\n"
+            if principals is not None:
+                conf_text += nats_server_authorization(principals)
+            if conf_text:
+                conf = self.workdir / f"nats-server-{n}.conf"
+                conf.write_text(conf_text)
+                cmd += ["-c", str(conf)]
+        else:  # pragma: no cover
+            raise ValueError(self.kind)
 
-            log_file = open(log_path, "wb")
-            try:
-                proc = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                )
-            finally:
-                log_file.close()
-            srv = RunningServer(
-                kind=self.kind,
-                host=host,
-                port=port,
-                proc=proc,
-                log_path=log_path,
-                token=token,
-                user=user,
-                password=password,
-                max_payload=max_payload,
-                tls=tls is not None,
-            )
-            self.servers.append(srv)
-            try:
-                _wait_ready(srv)
-                return srv
-            except RuntimeError as e:
-                last_error = e
-                srv.stop()
-                if "address already in use" not in srv.log().lower():
-                    break
-        pytest.fail(str(last_error))
+        with open(log_path, "wb") as log_file:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            port = _bound_port(self.kind, proc, log_path, ports_dir / f"nats-server_{proc.pid}.ports")
+        except RuntimeError as e:
+            pytest.fail(str(e))
+        srv = RunningServer(
+            kind=self.kind,
+            host=host,
+            port=port,
+            proc=proc,
+            log_path=log_path,
+            token=token,
+            user=user,
+            password=password,
+            max_payload=max_payload,
+            tls=tls is not None,
+        )
+        self.servers.append(srv)
+        return srv
 
     def stop_all(self) -> list[tuple[RunningServer, Optional[int]]]:
         results = []
