@@ -1,4 +1,4 @@
-import atexit, hashlib, json, os, pathlib, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import atexit, functools, hashlib, json, os, pathlib, re, shutil, signal, socket, subprocess, sys, tempfile, time
 
 import pytest
 
@@ -16,15 +16,17 @@ def pytest_configure(config):
     require_python_packages()
 
 
+@functools.cache
 def nats_server():
-    """The reference nats-server's path; fails the test naming the package when it is not installed."""
+    """The reference nats-server's path (looked up once per run); fails the test naming the package when it is not
+    installed."""
     return require_tool("nats-server", package="nats-server")
 
 
 def free_port():
     """A port nothing listens on at this moment. Only for ports that must be chosen before a process starts: a
-    cluster's route ports (each server names the others' on its command line), a server that must come back on the
-    port it had, or a port a test needs closed. Our own servers bind port 0 and report the port they got
+    cluster's route ports (each server names the others' on its command line), a bus that comes up after its
+    client was told where, or a port a test needs closed. Our own servers bind port 0 and report the port they got
     (`start_honeycombd`, `Procs.nats_server`): picking a free port and binding it later races other processes."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
