@@ -1,4 +1,4 @@
-import atexit, functools, hashlib, json, os, pathlib, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import atexit, functools, hashlib, json, os, pathlib, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 import pytest
 
@@ -120,17 +120,28 @@ def procs():
 
 
 def wait_for_log(proc, fragment, timeout=10.0):
-    """Reads proc's stderr line by line until `fragment` appears (the readiness event); returns the lines."""
+    """Reads proc's stderr line by line until `fragment` appears (the readiness event); returns the lines read.
+    Fails naming the fragment at the deadline even when the process stays silent (each line is read on a helper
+    thread; after a failure that thread may still take the process's next line, which nothing reads any more)."""
     lines = []
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
+    while (left := deadline - time.monotonic()) > 0:
+        line = readline_within(proc.stderr, left)
+        if not line:  # nothing within the deadline, or the end of the stream
             break
         lines.append(line)
         if fragment in line:
             return lines
-    raise AssertionError(f"'{fragment}' not logged; got {lines}")
+    raise AssertionError(f"'{fragment}' not logged within {timeout} s; got {lines}")
+
+
+def readline_within(stream, seconds):
+    """stream.readline(), or None when no whole line comes within `seconds`."""
+    got = []
+    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(seconds)
+    return got[0] if got else None
 
 
 def log_field(lines, event, key):

@@ -22,7 +22,7 @@ def test_status_with_auth_through_the_url(procs):
 def test_external_nats_server_with_hive_url(procs):
     nats = procs.nats_server()
     port = free_port()  # chosen in advance and checked closed: the embedded broker must stay off
-    hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{nats}", "--listen", f"127.0.0.1:{port}"])
+    hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{nats}", "--listen", f"127.0.0.1:{port}", "--http", "off"])
     lines = wait_for_log(hc, "event=bus_connected")
     assert not any("event=listening" in l for l in lines)
     r = hive("status", "--json", env={"HIVE_URL": f"nats://127.0.0.1:{nats}"})
@@ -42,7 +42,7 @@ def test_honeycombd_on_a_three_node_cluster(procs):
         others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
         procs.nats_server(clients[i], ["--cluster_name", "hive", "--cluster", f"nats://127.0.0.1:{routes[i]}",
                                        "--routes", others])
-    hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{clients[0]},nats://127.0.0.1:{clients[1]}"])
+    hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{clients[0]},nats://127.0.0.1:{clients[1]}", "--http", "off"])
     wait_for_log(hc, "event=bus_connected")
     # Asked through the third node: the request crosses the cluster's routes (interest spreads
     # asynchronously, so the first attempts may meet no responders).
@@ -55,7 +55,7 @@ def test_honeycombd_on_a_three_node_cluster(procs):
 
 def test_honeycombd_waits_for_a_bus_that_comes_up_later(procs):
     nats = free_port()  # chosen in advance: honeycombd is told the bus's address before the bus exists
-    hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{nats}"])
+    hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{nats}", "--http", "off"])
     procs.nats_server(nats)
     wait_for_log(hc, "event=bus_connected", timeout=15)
     assert hive("status", "--honeycomb", f"nats://127.0.0.1:{nats}").returncode == 0
