@@ -35,13 +35,13 @@ def test_external_nats_server_with_hive_url(procs):
 
 
 def test_honeycombd_on_a_three_node_cluster(procs):
-    # Chosen in advance: each node names the others' route ports on its command line.
-    clients = [free_port() for _ in range(3)]
+    # Route ports are chosen in advance (each node names the others' on its command line); client ports are not.
     routes = [free_port() for _ in range(3)]
+    clients = []
     for i in range(3):
         others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
-        procs.nats_server(clients[i], ["--cluster_name", "hive", "--cluster", f"nats://127.0.0.1:{routes[i]}",
-                                       "--routes", others])
+        clients.append(procs.nats_server(extra=["--cluster_name", "hive", "--cluster", f"nats://127.0.0.1:{routes[i]}",
+                                                "--routes", others]))
     hc = procs.start([HONEYCOMBD, "--nats", f"nats://127.0.0.1:{clients[0]},nats://127.0.0.1:{clients[1]}", "--http", "off"])
     wait_for_log(hc, "event=bus_connected")
     # Asked through the third node: the request crosses the cluster's routes (interest spreads
