@@ -105,6 +105,9 @@ public struct EvalTask: Codable, Sendable, Equatable {
 
         Q: What is the chemical symbol for argon?
         A: Ar
+
+        Q: What is the opposite of young?
+        A: old
         """
 
     static func fact(index: Int, row: EvalFacts.Row) -> EvalTask {

@@ -113,7 +113,7 @@ def main():
                        "generated_per_s": r["generated_tokens"] / wall if wall > 0 else 0,
                        "cpu_cores": cpu / wall if wall > 0 else 0, "drone_temperatures": temps,
                        "drone_stops": sorted(stops), "assignments": len(seen),
-                       "misses": [{"task": x["task"], "expected": x["expected"], "answer": (x["answer"] or "").strip()}
+                       "misses": [{"task": x["task"], "expected": x["expected"], "answer": (x.get("answer") or "").strip()}
                                   for x in r["results"] if not x["correct"]]}
                 rows.append(row)
                 print(f"  {suite} {mode} n={n}: {r['solved']}/{args.count}, {wall:.1f} s, drone saw temperature "
