@@ -94,7 +94,7 @@ def main():
         pids = [p.pid for p in procs]
 
         for suite in args.suites.split(","):
-            modes = [("greedy", 1, ["--temperature", "0"])]
+            modes = [("greedy", 1, ["--temperature", "0", "--no-verify"])]
             modes += [("vote", n, ["--temperature", "1", "--join", "vote", "--no-verify"]) for n in ns]
             if suite == "sums":
                 modes += [("verified", n, ["--temperature", "1"]) for n in ns]

@@ -163,7 +163,7 @@ def main():
         print(f"The third was one prompt to {name} as given (its usage line: real prompt and generated tokens).")
         print("Then speculation with a checker: eight sampled answers to a sum, each checked by a program on an exec")
         print("drone, the first that passed used; and a vote: five sampled answers to a question from the facts table.")
-        print("The fourth was a goal in words: the core drone's architect wrote the plan (JSON, constrained by a grammar),")
+        print("The last was a goal in words: the core drone's architect wrote the plan (JSON, constrained by a grammar),")
         print("edge drones explored each subtask, a worker judged every candidate (the * marks the one used), the core")
         print("integrated; the ledger shows the tokens spent and the core tier's share of the calls.")
         if real and model == GEMMA:
