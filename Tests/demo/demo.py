@@ -125,7 +125,9 @@ def main():
             checks = [t for t in quiet("result", sums)["tasks"] if t.get("role") == "verify"]
             print("  the checks (an exec drone ran each with the candidate on stdin):")
             for t in checks:
-                print(f"    {t['task']} exit {t.get('exit_code')}: {(t.get('output') or t.get('reason') or '').strip()}")
+                said = (t.get("output") or t.get("reason") or "").strip()
+                how = f"exit {t['exit_code']}" if t.get("exit_code") is not None else t["state"]
+                print(f"    {t['task']} {how}: {said}")
             ledger(sums)
             # A vote over a fact: five samples answer one question from the facts table; the answer most of them
             # gave wins (a belief every sample shares would win too: voting fixes noise, not misconceptions).
