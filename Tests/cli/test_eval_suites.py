@@ -2,11 +2,11 @@
 drones. The stand-ins are the oracle test double on exec drones and a generated random-weight model (what reaches
 a model drone: the prompt as written, the temperature, the stop string); a short run with the real model when
 Gemma 3 270M is cached."""
-import json, os, subprocess, sys, time
+import json, os, sys
 
 import pytest
 
-from conftest import DRONE, ROOT, free_port, hive, wait_for_log
+from conftest import DRONE, ROOT, hive, wait_for_log, wait_until
 from test_control_plane import start_drones, start_honeycombd
 
 sys.path.insert(0, os.path.join(ROOT, "Tests", "bench"))
@@ -28,9 +28,7 @@ def result(url, goal):
 
 
 def exec_hive(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
+    url = start_honeycombd(procs, tmp_path).url
     start_drones(procs, url, 2, slots=4)
     return url
 
@@ -75,23 +73,14 @@ def test_sums_candidates_are_checked_by_a_program_on_an_exec_drone(procs, tmp_pa
 
 
 def tapped(tap, goals, expected, deadline=10):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        seen = tap.for_goals(goals)
-        if len(seen) >= expected:
-            return seen
-        time.sleep(0.05)
-    raise AssertionError(f"saw {len(tap.for_goals(goals))} assignments, expected {expected}")
+    return wait_until(f"{expected} assignments of {goals} on the tap",
+                      lambda: (lambda seen: seen if len(seen) >= expected else None)(tap.for_goals(goals)), deadline)
 
 
-def test_the_few_shot_prompt_and_the_temperature_reach_the_model_drone(procs, tmp_path):
-    model = tmp_path / "base.gguf"
-    subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "models", "make_test_model.py"), str(model), "--base"],
-                   check=True)
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port)
-    d = procs.start([DRONE, "--honeycomb", url, "--model", str(model), "--slots", "4", "--ctx", "256", "--name", "tiny"])
+def test_the_few_shot_prompt_and_the_temperature_reach_the_model_drone(procs, tmp_path, tiny_base_model):
+    hc = start_honeycombd(procs, tmp_path)
+    port, url = hc.port, hc.url
+    d = procs.start([DRONE, "--honeycomb", url, "--model", tiny_base_model, "--slots", "4", "--ctx", "256", "--name", "tiny"])
     wait_for_log(d, "event=joined", timeout=60)
     tap = TaskTap(port)
     try:
@@ -116,9 +105,7 @@ def test_the_few_shot_prompt_and_the_temperature_reach_the_model_drone(procs, tm
 
 @pytest.mark.skipif(not os.path.exists(GEMMA), reason=f"the real model is not cached ({GEMMA}): run make model")
 def test_gemma_answers_facts_and_verified_sums(procs, tmp_path):
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
-    start_honeycombd(procs, tmp_path, port, extra={"task_timeout_ms": 240000})
+    url = start_honeycombd(procs, tmp_path, extra={"task_timeout_ms": 240000}).url
     d = procs.start([DRONE, "--honeycomb", url, "--model", GEMMA, "--slots", "8", "--ctx", "256", "--name", "gemma"])
     wait_for_log(d, "event=joined", timeout=60)
     start_drones(procs, url, 1, slots=2)
