@@ -406,7 +406,10 @@ def test_an_exec_task_of_a_drone_killed_with_sigkill_is_killed_when_the_drone_co
     sub.communicate(timeout=15)
     wait_until("the task's child pid file", lambda: child.exists() and child.read_text().strip() != "", timeout=15)
     leader_pid, child_pid = int(leader.read_text()), int(child.read_text())
-    assert (runtime / "hive-drone" / "phoenix.pgids").read_text().count("\n") == 2, "the drone and one group"
+    # The drone records the group just after it starts it: the child's pid file can come first.
+    record = runtime / "hive-drone" / "phoenix.pgids"
+    wait_until("the drone's record to hold the drone and one group",
+               lambda: record.exists() and record.read_text().count("\n") == 2, timeout=10)
     drone.kill()
     drone.wait(timeout=5)
     # The leader dies with the drone (PR_SET_PDEATHSIG); what it started lives on until the drone is back.
