@@ -5,9 +5,8 @@
 /// already carry the reason, so a journal replay rebuilds them and no event changes.
 public struct AttemptNote: Codable, Sendable, Equatable, CustomStringConvertible {
     public var attempt: Int
+    /// The drone that ran it (its id; the registry is not journaled, so a replay knows no names).
     public var drone: DroneID?
-    /// The drone's name when honeycombd knew it (ids and names differ for drones without their own credential).
-    public var droneName: String?
     public var reason: String
     public var at: Int64
 
@@ -16,29 +15,22 @@ public struct AttemptNote: Codable, Sendable, Equatable, CustomStringConvertible
     /// Characters of a reason kept (an error may carry a drone's whole stderr).
     public static let reasonChars = 300
 
-    public init(attempt: Int, drone: DroneID?, droneName: String?, reason: String, at: Int64) {
+    public init(attempt: Int, drone: DroneID?, reason: String, at: Int64) {
         self.attempt = attempt
         self.drone = drone
-        self.droneName = droneName
         self.reason = reason.count > Self.reasonChars ? String(reason.prefix(Self.reasonChars)) + "…" : reason
         self.at = at
     }
 
     /// `attempt 1 on d1: lease expired after 5000 ms`.
-    public var description: String { "attempt \(attempt) on \(droneName ?? drone ?? "-"): \(reason)" }
-
-    enum CodingKeys: String, CodingKey {
-        case attempt, drone, reason, at
-        case droneName = "drone_name"
-    }
+    public var description: String { "attempt \(attempt) on \(drone ?? "-"): \(reason)" }
 }
 
 extension ControlState {
     /// Records why `t`'s current attempt ended without success; call before its lease is released (the lease names
     /// the drone). Keeps the latest `AttemptNote.keptPerTask`.
     func noteFailedAttempt(_ t: inout TaskRecord, drone: DroneID?, reason: String, at: Int64) {
-        let who = drone ?? t.lease?.drone
-        let note = AttemptNote(attempt: t.attempts, drone: who, droneName: who.flatMap { drones[$0]?.name }, reason: reason, at: at)
+        let note = AttemptNote(attempt: t.attempts, drone: drone ?? t.lease?.drone, reason: reason, at: at)
         var notes = t.failedAttempts ?? []
         notes.append(note)
         if notes.count > AttemptNote.keptPerTask { notes.removeFirst(notes.count - AttemptNote.keptPerTask) }

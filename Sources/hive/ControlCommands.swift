@@ -174,7 +174,12 @@ func submitCommand(_ p: ParsedArguments) async {
     var wasmInput = TaskInput()
     if let path = p.string("--input") {
         let d = readFileOrExit(path, what: "input file")
-        wasmInput.stdin = String(decoding: d, as: UTF8.self)
+        // The input travels inside the goal's JSON as text: bytes that are not UTF-8 would arrive replaced (U+FFFD),
+        // so they are refused rather than changed (Docs/ARCHITECTURE.md, "Inputs of any size").
+        guard let text = String(data: d, encoding: .utf8) else {
+            fail("input file \(path) is not UTF-8 text (\(d.count) bytes); inputs travel as text inside the goal today, so binary data would arrive changed: encode it (base64) and decode it in the module", code: 65)
+        }
+        wasmInput.stdin = text
     }
     wasmInput.fuel = p.int("--fuel")
     wasmInput.memoryMiB = p.int("--memory")

@@ -120,10 +120,15 @@ def test_an_input_over_max_payload_is_refused_naming_the_limit_and_the_size(proc
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
     start_honeycombd(procs, tmp_path, port)
-    data = tmp_path / "input.bin"
-    data.write_bytes(bytes(range(256)) * 4096)  # 1 MiB of binary data
+    data = tmp_path / "input.txt"
+    data.write_bytes(bytes(range(1, 128)) * 8257)  # 1 MiB of ASCII, control bytes included (escaped as \u00XX)
     r = hive("submit", "--wasm", "0" * 64, "--input", str(data), "--honeycomb", url)
     assert r.returncode == 65, r.stderr
     assert "over the bus's max_payload of 1048576 bytes (honeycombd --max-payload BYTES" in r.stderr, r.stderr
     assert "the submit request is " in r.stderr and "nothing was sent" in r.stderr, r.stderr
+    # Binary data is refused as such, not silently changed into replacement characters.
+    data = tmp_path / "input.bin"
+    data.write_bytes(bytes(range(256)) * 16)
+    r = hive("submit", "--wasm", "0" * 64, "--input", str(data), "--honeycomb", url)
+    assert r.returncode == 65 and r.stderr.startswith(f"hive: input file {data} is not UTF-8 text (4096 bytes)"), r.stderr
     assert json.loads(hive_ok("goals", "--json", "--honeycomb", url)) == []
