@@ -510,4 +510,23 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(vote.voters == 4 && vote.majority == 3 && vote.needed == 1 && vote.decided && vote.winner == "Yes")
         #expect(h.goal(g).state == .succeeded)
     }
+
+    @Test func aVoteStepShowsItsRoundsTallyAndMinVotes() throws {
+        let h = Harness()
+        h.drone("d1", slots: 8, caps: modelCaps)
+        var step = StepSpec(id: "solve", prompt: "compute {{goal}}", n: 4, join: .vote)
+        step.minVotes = 2
+        let g = try h.submit(plan: PlanSpec(goal: "17 * 23", steps: [step]))
+        let batch = h.schedule()
+        _ = h.finish(batch[0].assignment, drone: "d1", output: " 391\n")
+        _ = h.finish(batch[1].assignment, drone: "d1", output: "400")
+        var views = try #require(h.state.voteViews(of: g))
+        #expect(views.count == 1 && views[0].step == "solve" && !views[0].decided && views[0].open == 2)
+        #expect(views[0].needed == 2 && views[0].voters == 4 && views[0].majority == 3)
+        #expect(views[0].tally == [.init(answer: "391", votes: 1), .init(answer: "400", votes: 1)])
+        for (_, a, d) in batch.dropFirst(2) { _ = h.finish(a, drone: d, output: "391") }
+        views = try #require(h.state.voteViews(of: g))
+        #expect(views[0].decided && views[0].winner == "391" && views[0].tally.first == .init(answer: "391", votes: 3))
+        #expect(views[0].description == "vote step solve: \"391\" 3, \"400\" 1 of 4 voters (needs 2, majority 3); won by \"391\"")
+    }
 }
