@@ -464,6 +464,7 @@ func goalCommand(_ p: ParsedArguments, subject: String, verb: String) async {
                 let indent = String(repeating: "  ", count: max(0, t.depth - 1))
                 print("\((indent + t.task).padding(11)) \(t.state.rawValue.padding(10)) \(String(t.attempts).padding(9)) \((t.drone ?? "-").padding(21)) \(t.kind)")
                 if t.state == .awaitingApproval, let a = t.approval { print("\(indent)  \(approvalLine(a))") }
+                for n in t.failedAttempts ?? [] { print("\(indent)  \(n)") }
             }
         case "result":
             report(try await cli.result(nc, goal), cli: cli)
@@ -580,6 +581,7 @@ func watchCommand(_ p: ParsedArguments) async {
                 if t.state == .awaitingApproval, let a = t.approval { frame.append("\(String(repeating: "  ", count: t.depth))\(approvalLine(a))") }
                 // Under the task when it cannot run as things stand (a wait for a free slot is the hive working).
                 if let why = t.waiting, why != TaskBlocker.busy.description { frame.append("\(String(repeating: "  ", count: t.depth))waiting: \(why)") }
+                if t.state == .pending, let n = t.failedAttempts?.last { frame.append("\(String(repeating: "  ", count: t.depth))retried after \(n)") }
             }
             if tasks.count > 60 { frame.append("… \(tasks.count - 60) more") }
             if frame != lastFrame {
@@ -593,7 +595,9 @@ func watchCommand(_ p: ParsedArguments) async {
                 } else {
                     let waits = t.state == .awaitingApproval ? t.approval.map { "  " + approvalLine($0) } ?? ""
                         : t.waiting.map { "  waiting: \($0)" } ?? ""
-                    print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")\(waits)")
+                    // Back to pending after an attempt failed: why.
+                    let retried = t.state == .pending ? t.failedAttempts?.last.map { "  retried after \($0)" } ?? "" : ""
+                    print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")\(waits)\(retried)")
                 }
             }
         }

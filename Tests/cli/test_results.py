@@ -52,6 +52,15 @@ def test_a_task_whose_drone_was_killed_says_why_it_was_retried(procs, tmp_path):
     wait_until("the task leased to d0", leased)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+
+    def pending():
+        r = hive("tasks", goal, "--json", "--honeycomb", url)
+        return r.returncode == 0 and json.loads(r.stdout)[-1]["state"] == "pending"
+    wait_until("the task back to pending", pending)
+    # While it waits, watch says why it went back (and exits at its own deadline: the goal is still running).
+    watched = hive("watch", goal, "--wait-timeout", "1", "--honeycomb", url)
+    assert watched.returncode == 75, watched.stderr
+    assert f"{goal}.1 pending" in watched.stdout and "retried after attempt 1 on d0: drone d0 lost (no heartbeat)" in watched.stdout, watched.stdout
     start_drones(procs, url, 1)  # d1 takes the retry
 
     def ended():
@@ -67,6 +76,7 @@ def test_a_task_whose_drone_was_killed_says_why_it_was_retried(procs, tmp_path):
     text = hive_ok("result", goal, "--honeycomb", url)
     assert f"{goal}.1 succeeded after 2 attempts:" in text, text
     assert "attempt 1 on d0: drone d0 lost (no heartbeat)" in text, text
+    assert "  attempt 1 on d0: drone d0 lost (no heartbeat)" in hive_ok("tasks", goal, "--honeycomb", url)
 
 
 def test_goals_and_result_count_the_same_tasks(procs, tmp_path):
