@@ -75,7 +75,8 @@ enum ErrorSentence {
 
     /// `cannot read plan.json: no such file`.
     static func file(_ e: NSError, reading: String?) -> String {
-        let path = reading ?? (e.userInfo[NSFilePathErrorKey] as? String) ?? (e.userInfo[NSURLErrorKey] as? URL)?.path ?? "the file"
+        let actual = (e.userInfo[NSFilePathErrorKey] as? String) ?? (e.userInfo[NSURLErrorKey] as? URL)?.path
+        let path = reading ?? actual ?? "the file"
         let why: String
         switch CocoaError.Code(rawValue: e.code) {
         case .fileReadNoSuchFile, .fileNoSuchFile: why = "no such file"
@@ -86,10 +87,13 @@ enum ErrorSentence {
         case .fileReadInapplicableStringEncoding: why = "it is not UTF-8 text"
         case .fileReadTooLarge: why = "it is too large"
         default:
-            if let posix = e.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            var isDirectory: ObjCBool = false
+            if let actual, FileManager.default.fileExists(atPath: actual, isDirectory: &isDirectory), isDirectory.boolValue {
+                why = "it is a directory"
+            } else if let posix = e.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
                 why = String(cString: strerror(Int32(posix.code)))
             } else {
-                why = "error \(e.code)"
+                why = e.localizedDescription
             }
         }
         return "cannot read \(path): \(why)"

@@ -100,29 +100,37 @@ def test_goals_and_result_count_the_same_tasks(procs, tmp_path):
 
 
 def test_errors_reach_the_user_as_sentences(tmp_path):
+    said = []
+
+    def run(*args):
+        r = hive(*args)
+        said.append(r.stderr)
+        return r
     port = free_port()  # nothing listens there
-    r = hive("goals", "--honeycomb", f"nats://127.0.0.1:{port}")
+    r = run("goals", "--honeycomb", f"nats://127.0.0.1:{port}")
     assert r.returncode == 69
     assert r.stderr.startswith(f"hive: cannot reach honeycombd at nats://127.0.0.1:{port}: "), r.stderr
     assert "is honeycombd running there? (--honeycomb URL, $HIVE_URL)" in r.stderr, r.stderr
-    r = hive("goals", "--honeycomb", "http://127.0.0.1:8420")
+    r = run("goals", "--honeycomb", "http://127.0.0.1:8420")
     assert r.returncode == 69 and "is not a bus address" in r.stderr, r.stderr
     missing = tmp_path / "plan.json"
-    r = hive("submit", "--plan", str(missing))
+    r = run("submit", "--plan", str(missing))
     assert r.returncode == 66
     assert r.stderr == f"hive: cannot read plan file {missing}: no such file\n"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"name": "x", "root": {"kind": 5}}))
-    r = hive("submit", "--plan", str(bad))
+    r = run("submit", "--plan", str(bad))
     assert r.returncode == 65
     assert r.stderr.startswith(f"hive: plan file {bad} could not be read: root.kind is not a string"), r.stderr
     bad.write_text("{")
-    r = hive("submit", "--plan", str(bad))
+    r = run("submit", "--plan", str(bad))
     assert r.returncode == 65 and "could not be read: not valid JSON" in r.stderr, r.stderr
-    r = hive("wasm", "run", str(tmp_path / "nothing.wasm"))
+    r = run("submit", "--plan", str(tmp_path))  # a directory
+    assert r.returncode == 66 and r.stderr == f"hive: cannot read plan file {tmp_path}: it is a directory\n", r.stderr
+    r = run("wasm", "run", str(tmp_path / "nothing.wasm"))
     assert r.returncode == 66 and r.stderr == f"hive: cannot read module {tmp_path / 'nothing.wasm'}: no such file\n"
-    for out in (r.stderr,):
-        assert not any(raw in out for raw in RAW_ERRORS), out
+    for out in said:
+        assert out.count("\n") == 1 and not any(raw in out for raw in RAW_ERRORS), out
 
 
 def test_an_input_over_max_payload_is_refused_naming_the_limit_and_the_size(procs, tmp_path):
