@@ -250,45 +250,21 @@ public struct HTTPAPI: Sendable {
         case .metrics:
             let text = await service.metrics() + extraMetrics()
             return .response(.text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8"))
-        case .status: return await call(.status)
-        case .drones:
-            guard let page = Self.page(r) else { return Self.badPage }
-            return await call(.drones(page))
-        case .goals:
-            guard let page = Self.page(r) else { return Self.badPage }
-            return await call(.goals(page))
-        case .submit:
-            switch APIBody.goalSpec(r.body, maxSpecBytes: service.maxSpecBytes) {
-            case .failure(let e): return Self.reply(.failure(e))
-            case .success(let spec): return await call(.submit(spec, traceparent: r.header("traceparent")), created: true)
-            }
         case .events(let allTasks):
             guard let stream = await service.events(goal: nil, allTasks: allTasks) else { return .response(.error(404, "no events")) }
             return .events(stream)
-        case .goal(let goal):
-            guard let page = Self.page(r) else { return Self.badPage }
-            return await call(.result(goal, page))
-        case .goalTasks(let goal):
-            guard let page = Self.page(r) else { return Self.badPage }
-            return await call(.tasks(goal, page))
-        case .goalTrace(let goal):
-            guard Self.page(r) != nil else { return Self.badPage }
-            return await call(.trace(goal))
-        case .cancel(let goal): return await call(.cancel(goal))
-        case .approve(let goal), .deny(let goal):
-            // The goal comes from the path; the body names the tasks and the reason. The approver is the caller.
-            let body = r.body.isEmpty ? Data("{}".utf8) : Data(r.body)
-            guard let form = try? JSONDecoder().decode(ApprovalForm.self, from: body) else {
-                return .response(.error(400, "send {\"tasks\": [TASK…], \"reason\": TEXT} (tasks optional: every task awaiting approval)"))
-            }
-            let request: APIRequest = route == .approve(goal) ? .approve(goal: goal, tasks: form.tasks)
-                : .deny(goal: goal, tasks: form.tasks, reason: form.reason)
-            return await call(request, principal: caller?.name ?? ControlService.busPrincipal)
         case .goalEvents(let goal):
             guard let stream = await service.events(goal: goal) else { return .response(.error(404, "unknown goal '\(goal)'")) }
             return .events(stream)
-        case .modules: return await call(.modules)
-        case .removeModule(let hash): return await call(.moduleRemove(module: hash))
+        case .status, .drones, .goals, .submit, .goal, .goalTasks, .goalTrace, .cancel, .approve, .deny, .modules, .removeModule:
+            switch APIRequest.http(route, r, maxSpecBytes: service.maxSpecBytes) {
+            case .failure(let e)?: return Self.reply(.failure(e))
+            case .success(let request)?:
+                // The approver is the caller.
+                return Self.reply(await service.handle(request, principal: caller?.name ?? ControlService.busPrincipal),
+                                  created: route == .submit)
+            case nil: return .response(.error(404, "no route for \(r.path)"))
+            }
         }
     }
 
@@ -303,12 +279,6 @@ public struct HTTPAPI: Sendable {
             case principal, role, csrf
             case authRequired = "auth_required"
         }
-    }
-
-    /// What `POST /api/goals/ID/approve|deny` takes.
-    struct ApprovalForm: Decodable {
-        var tasks: [String]?
-        var reason: String?
     }
 
     /// What `POST /login` takes: a token, or a user and password.
@@ -359,34 +329,14 @@ public struct HTTPAPI: Sendable {
         "\(sessionCookie)=\(value); HttpOnly; SameSite=Strict; Path=/; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
     }
 
-    /// Asks the service; `created`: a success is 201 (a goal was made), not 200. `principal`: who approves.
-    private func call(_ request: APIRequest, created: Bool = false, principal: String = ControlService.busPrincipal) async -> HTTPReply {
-        Self.reply(await service.handle(request, principal: principal), created: created)
-    }
-
-    /// The HTTP response for the service's answer: 200 (or 201) with the reply and its headers, or the error's
-    /// status (`APIError.Kind.httpStatus`) with `{"error": "…"}`.
+    /// The HTTP response for an API call's outcome: 200 (201 when `created`: a goal was made) with the reply and its
+    /// headers, or the error's status (`APIError.Kind.httpStatus`) with `{"error": "…"}`.
     static func reply(_ outcome: Result<APIReply, APIError>, created: Bool = false) -> HTTPReply {
         switch outcome {
         case .success(let r): return .response(.json(created ? 201 : 200, r.body, headers: r.headers))
-        case .failure(let e):
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            return .response(.json(e.kind.httpStatus, Array((try? encoder.encode(e)) ?? Data())))
+        case .failure(let e): return .response(.error(e.kind.httpStatus, e.error))
         }
     }
-
-    /// `?limit=N&cursor=C` of the list routes (`Paging`), or nil when `limit` is not a number.
-    static func page(_ r: HTTPRequest) -> PageRequest? {
-        var page = PageRequest(cursor: r.query["cursor"])
-        if let text = r.query["limit"] {
-            guard let n = Int(text) else { return nil }
-            page.limit = n
-        }
-        return page
-    }
-
-    static let badPage = HTTPReply.response(.error(400, "limit must be a number (1 to \(Paging.maxLimit))"))
 }
 
 extension APIError.Kind {

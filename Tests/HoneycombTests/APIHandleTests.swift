@@ -4,6 +4,7 @@ import HiveCore
 import NATSClient
 import NATSTestSupport
 import NATSWire
+import HiveHTTP
 import Testing
 
 /// A control service on a real embedded broker, with no journal; stopped (and its bus connection closed) after `body`.
@@ -242,7 +243,7 @@ func spec(_ json: String) throws -> GoalSpec { try JSONDecoder().decode(GoalSpec
         #expect(Set(statuses).count == statuses.count)
         #expect(APIError.Kind.notFound.httpStatus == 404 && APIError.Kind.tooLarge.httpStatus == 413 && APIError.Kind.storageFull.httpStatus == 507)
         guard case .response(let r) = HTTPAPI.reply(.failure(APIError(.conflict, "busy"))) else { Issue.record("no response"); return }
-        #expect(r.status == 409 && String(decoding: r.body, as: UTF8.self) == #"{"error":"busy"}"#)
+        #expect(r.status == 409 && String(decoding: r.body, as: UTF8.self) == "{\"error\":\"busy\"}\n")
         guard case .response(let created) = HTTPAPI.reply(.success(APIReply(body: Array("{}".utf8), nextCursor: "3")), created: true) else {
             Issue.record("no response"); return
         }
@@ -253,5 +254,36 @@ func spec(_ json: String) throws -> GoalSpec { try JSONDecoder().decode(GoalSpec
         let e = APIError(.conflict, "x")
         #expect(String(decoding: try JSONEncoder().encode(e), as: UTF8.self) == #"{"error":"x"}"#)
         #expect(try JSONDecoder().decode(APIError.self, from: Data(#"{"error":"x"}"#.utf8)) == APIError(.badRequest, "x"))
+    }
+}
+
+/// What HTTP requests decode into (`APIRequest.http`), from method, path, query and body.
+@Suite struct APIRequestHTTPTests {
+    func http(_ route: HTTPAPI.Route, _ target: String, body: String = "", headers: [(name: String, value: String)] = []) -> Result<APIRequest, APIError>? {
+        APIRequest.http(route, HTTPRequest(method: "POST", target: target, headers: headers, body: Array(body.utf8)), maxSpecBytes: 1 << 20)
+    }
+
+    @Test func routesDecodeIntoTheirRequests() {
+        guard case .success(.result("g1", let page))? = http(.goal("g1"), "/api/goals/g1?limit=5&cursor=10"), page.limit == 5, page.cursor == "10" else {
+            Issue.record("result"); return
+        }
+        guard case .success(.submit(let s, "00-t"))? = http(.submit, "/api/goals", body: #"{"name": "n", "root": {"kind": "noop"}}"#,
+                                                            headers: [("traceparent", "00-t")]), s.name == "n" else {
+            Issue.record("submit"); return
+        }
+        guard case .success(.approve("g2", nil))? = http(.approve("g2"), "/api/goals/g2/approve") else { Issue.record("approve"); return }
+        guard case .success(.deny("g2", ["g2.1"], "no"))? = http(.deny("g2"), "/api/goals/g2/deny", body: #"{"tasks": ["g2.1"], "reason": "no"}"#) else {
+            Issue.record("deny"); return
+        }
+        guard case .success(.moduleRemove("abc"))? = http(.removeModule("abc"), "/api/modules/abc") else { Issue.record("module_rm"); return }
+        #expect(http(.metrics, "/metrics") == nil && http(.events(allTasks: true), "/api/events") == nil && http(.health, "/healthz") == nil)
+    }
+
+    @Test func malformedRequestsAreBadRequests() {
+        for (route, target, body) in [(HTTPAPI.Route.goals, "/api/goals?limit=ten", ""), (.goalTrace("g1"), "/api/goals/g1/trace?limit=x", ""),
+                                      (.submit, "/api/goals", "{"), (.approve("g1"), "/api/goals/g1/approve", "[]")] {
+            guard case .failure(let e)? = http(route, target, body: body) else { Issue.record("\(target) decoded"); continue }
+            #expect(e.kind == .badRequest, "\(target)")
+        }
     }
 }
