@@ -167,7 +167,8 @@ public actor ControlService {
     private func observe(_ events: [JournalEvent]) {
         let watching = feed.isActive
         for e in events {
-            let about = e.aboutTask.flatMap { task in state.tasks[task].map { (task: task, goal: $0.goal) } }
+            var about: (task: TaskID, goal: GoalID)?
+            if let task = e.aboutTask, let goal = state.tasks[task]?.goal { about = (task, goal) }
             counters.count(e, state: state, dispatchLatency: dispatchLatency)
             if let about { traces.observe(e, goal: about.goal) }
             logApproval(e, goal: about?.goal)
