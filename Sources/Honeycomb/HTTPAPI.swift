@@ -144,10 +144,10 @@ public struct HTTPAPI: Sendable {
         }
         if posts, let refusal = Self.notJSON(r) { return .refuse(refusal) }
         if route.changes && !caller.mayChange {
-            return .refuse(.error(403, "principal '\(caller.name)' is an observer (read only): submitting, cancelling, approving and removing modules need an operator"))
+            return .refuse(Self.refusal(APIError(.forbidden, "principal '\(caller.name)' is an observer (read only): submitting, cancelling, approving and removing modules need an operator")))
         }
         if posts, let refusal = Self.csrf(r, caller) { return .refuse(refusal) }
-        if route.changes && readOnly { return .refuse(.error(403, "this honeycombd serves HTTP read-only (--http-read-only)")) }
+        if route.changes && readOnly { return .refuse(Self.refusal(APIError(.forbidden, "this honeycombd serves HTTP read-only (--http-read-only)"))) }
         return .serve(route, caller)
     }
 
@@ -177,7 +177,7 @@ public struct HTTPAPI: Sendable {
     static func csrf(_ r: HTTPRequest, _ caller: Caller) -> HTTPResponse? {
         guard let session = caller.session else { return nil }
         guard let sent = r.header(csrfHeader), constantTimeEqual(sent, session.csrfToken) else {
-            return .error(403, "missing or wrong \(csrfHeader) header: a browser session's changes must carry the csrf token from GET /api/session")
+            return refusal(APIError(.forbidden, "missing or wrong \(csrfHeader) header: a browser session's changes must carry the csrf token from GET /api/session"))
         }
         return nil
     }
@@ -334,9 +334,14 @@ public struct HTTPAPI: Sendable {
     static func reply(_ outcome: Result<APIReply, APIError>, created: Bool = false) -> HTTPReply {
         switch outcome {
         case .success(let r): return .response(.json(created ? 201 : 200, r.body, headers: r.headers))
-        case .failure(let e): return .response(.error(e.kind.httpStatus, e.error))
+        case .failure(let e): return .response(refusal(e))
         }
     }
+}
+
+extension HTTPAPI {
+    /// An API error as an HTTP response: `{"error": "…"}` with its kind's status.
+    static func refusal(_ e: APIError) -> HTTPResponse { .error(e.kind.httpStatus, e.error) }
 }
 
 extension APIError.Kind {
