@@ -17,7 +17,8 @@ extension ControlState {
                         depth: 1, at: at)
             if let plan = spec.plan { startPlan(id, spec: plan, at: at) }
 
-        case .taskLeased(let task, let attempt, let drone, let token, let deadline, _, let tier, let cost):
+        case .taskLeased(let l):
+            let (task, attempt, drone, token, deadline, tier, cost) = (l.task, l.attempt, l.drone, l.token, l.deadline, l.tier, l.cost)
             guard var t = tasks[task], t.state == .pending else { return }
             t.state = .leased
             t.attempts = attempt
@@ -27,7 +28,8 @@ extension ControlState {
             tasks[task] = t
             drones[drone]?.running.insert(task)
 
-        case .taskFinished(let task, _, let succeeded, let output, let at):
+        case .taskFinished(let f):
+            let (task, succeeded, output, at) = (f.task, f.succeeded, f.output, f.at)
             guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
             endLease(&t, .settled(tokens: output.usage.map { $0.promptTokens.saturatingAdding($0.generatedTokens) }, cost: output.cost))
             t.result = output
@@ -46,7 +48,8 @@ extension ControlState {
                 retryOrDie(&t, reason: "failed after \(t.attempts) attempt(s): \(why)", at: at)
             }
 
-        case .taskExpired(let task, _, let reason, let counts, let at):
+        case .taskExpired(let x):
+            let (task, reason, counts, at) = (x.task, x.reason, x.countsAttempt, x.at)
             guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
             endLease(&t, .charged)
             if !counts { t.attempts -= 1 }

@@ -78,7 +78,7 @@ extension ControlState {
         switch r.outcome {
         case .released:
             if r.error == TaskResult.noFreeSlot { drones[r.drone]?.saturated = true }
-            events.append(.taskExpired(task: t.id, attempt: t.attempts, reason: "released by drone", countsAttempt: false, at: now))
+            events.append(.taskExpired(.init(task: t.id, attempt: t.attempts, reason: "released by drone", countsAttempt: false, at: now)))
         case .succeeded where r.fork != nil && tasks[t.parent ?? ""]?.kind == TaskSpec.stepKind:
             return .failure(.invalidFork("a plan's calls answer with output; forking is for task trees"))
         case .succeeded where r.fork != nil:
@@ -105,10 +105,10 @@ extension ControlState {
                 refusal = why
             }
             if let refusal {
-                events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: false,
+                events.append(.taskFinished(.init(task: t.id, attempt: t.attempts, succeeded: false,
                                             output: TaskOutput(drone: r.drone, error: "fork refused: \(refusal)",
                                                                tier: drones[r.drone]?.tier),
-                                            at: now))
+                                            at: now)))
             } else {
                 events.append(.taskForked(task: t.id, children: children, join: join, at: now))
             }
@@ -126,7 +126,7 @@ extension ControlState {
                 succeeded = false
                 output.error = why
             }
-            events.append(.taskFinished(task: t.id, attempt: t.attempts, succeeded: succeeded, output: output, at: now))
+            events.append(.taskFinished(.init(task: t.id, attempt: t.attempts, succeeded: succeeded, output: output, at: now)))
         }
         for e in events { apply(e) }
         return .success(events)
@@ -158,16 +158,16 @@ extension ControlState {
             drones[id]?.state = left ? .left : .lost
             for task in d.running.sorted() {
                 guard let t = tasks[task], t.lease?.drone == id else { continue }
-                events.append(.taskExpired(task: task, attempt: t.attempts,
+                events.append(.taskExpired(.init(task: task, attempt: t.attempts,
                                            reason: left ? "drone \(d.name) left without returning it" : "drone \(d.name) lost (no heartbeat)",
-                                           countsAttempt: !left, at: now))
+                                           countsAttempt: !left, at: now)))
             }
         }
         for d in drones.values where d.state.isPresent {  // a gone drone's tasks were all expired above
             for task in d.running.sorted() {
                 guard let t = tasks[task], let lease = t.lease, lease.deadline < now else { continue }
-                events.append(.taskExpired(task: task, attempt: t.attempts, reason: "lease expired after \(t.timeoutMillis) ms",
-                                           countsAttempt: true, at: now))
+                events.append(.taskExpired(.init(task: task, attempt: t.attempts, reason: "lease expired after \(t.timeoutMillis) ms",
+                                           countsAttempt: true, at: now)))
             }
         }
         for g in runningGoals.sorted() {
@@ -187,7 +187,7 @@ extension ControlState {
     /// After a restart: every lease from before is void; those tasks go back to pending without using an attempt.
     public func voidLeases(now: Int64) -> [JournalEvent] {
         let events = tasks.values.filter { $0.state == .leased || $0.state == .running }.sorted { $0.id < $1.id }.map {
-            JournalEvent.taskExpired(task: $0.id, attempt: $0.attempts, reason: "honeycombd restarted", countsAttempt: false, at: now)
+            JournalEvent.taskExpired(.init(task: $0.id, attempt: $0.attempts, reason: "honeycombd restarted", countsAttempt: false, at: now))
         }
         for e in events { apply(e) }
         return events

@@ -31,8 +31,8 @@ extension ControlState {
             if old.instance != nil && old.instance != h.instance {
                 for task in held.sorted() {
                     guard let t = tasks[task] else { continue }
-                    events.append(.taskExpired(task: task, attempt: t.attempts, reason: "drone \(old.name) restarted",
-                                               countsAttempt: true, at: now))
+                    events.append(.taskExpired(.init(task: task, attempt: t.attempts, reason: "drone \(old.name) restarted",
+                                               countsAttempt: true, at: now)))
                 }
             } else {
                 // The same process announcing itself again keeps the tasks it still holds leases for.
@@ -85,8 +85,8 @@ extension ControlState {
         drones[drone] = d
         let events = d.running.sorted().compactMap { task -> JournalEvent? in
             guard let t = tasks[task], t.lease?.drone == drone else { return nil }
-            return .taskExpired(task: task, attempt: t.attempts, reason: "drone \(d.name)'s credential was revoked",
-                                countsAttempt: false, at: now)
+            return .taskExpired(.init(task: task, attempt: t.attempts, reason: "drone \(d.name)'s credential was revoked",
+                                countsAttempt: false, at: now))
         }
         for e in events { apply(e) }
         return events

@@ -37,9 +37,9 @@ extension ControlState {
             let attempt = t.attempts + 1
             let tok = token()
             let held = leaseReservation(t, on: drone, budget: budget)
-            let event = JournalEvent.taskLeased(task: t.id, attempt: attempt, drone: drone, token: tok,
+            let event = JournalEvent.taskLeased(.init(task: t.id, attempt: attempt, drone: drone, token: tok,
                                                 deadline: now + Int64(t.timeoutMillis + config.leaseGraceMillis), at: now,
-                                                tier: held.tier, cost: held.cost)
+                                                tier: held.tier, cost: held.cost))
             apply(event)
             // The drone's model decides which rendering of a model call it gets (a plan renders both at fork time).
             let input = t.input?.completion == nil ? t.input : t.input?.choosing(drones[drone]?.promptFormat ?? .chat)

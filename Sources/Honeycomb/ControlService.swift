@@ -213,7 +213,8 @@ public actor ControlService {
                 return goal
             }
             switch e {
-            case .taskLeased(let task, let attempt, let drone, _, _, let at, _, _):
+            case .taskLeased(let l):
+                let (task, attempt, drone, at) = (l.task, l.attempt, l.drone, l.at)
                 if let goal = about(task) {
                     traces.leased(goal: goal, task: task, attempt: attempt, drone: drone, at: WallClock.unixNanos())
                 }
@@ -222,7 +223,8 @@ public actor ControlService {
                 } else if let t = state.tasks[task] {
                     dispatchLatency.observe(Double(Swift.max(0, at - t.createdAt)) / 1000)
                 }
-            case .taskFinished(let task, let attempt, let succeeded, let output, _):
+            case .taskFinished(let f):
+                let (task, attempt, succeeded, output) = (f.task, f.attempt, f.succeeded, f.output)
                 if let goal = about(task) {
                     traces.ended(goal: goal, task: task, attempt: attempt, outcome: succeeded ? "succeeded" : "failed", at: WallClock.unixNanos())
                 }
@@ -232,7 +234,8 @@ public actor ControlService {
                     counters.promptTokens[tier, default: 0] += usage.promptTokens
                     counters.generatedTokens[tier, default: 0] += usage.generatedTokens
                 }
-            case .taskExpired(let task, let attempt, let reason, _, _):
+            case .taskExpired(let x):
+                let (task, attempt, reason) = (x.task, x.attempt, x.reason)
                 if let goal = about(task) {
                     traces.ended(goal: goal, task: task, attempt: attempt, outcome: "expired: \(reason)", at: WallClock.unixNanos())
                 }
@@ -503,7 +506,7 @@ public actor ControlService {
             }
             // A refused fork proposal is a failed attempt; the operator hears of it (a drone proposing work it
             // could not run itself is worth a look).
-            if r.fork != nil, case .taskFinished(_, _, false, let output, _)? = events.first, let why = output.error {
+            if r.fork != nil, case .taskFinished(let f)? = events.first, !f.succeeded, let why = f.output.error {
                 rejected("fork refused", ["task": r.task, "drone": r.drone, "why": why])
             }
             record(events)
@@ -535,8 +538,8 @@ public actor ControlService {
         if !events.isEmpty {
             record(events)
             for e in events {
-                if case .taskExpired(let task, let attempt, let reason, _, _) = e {
-                    log.warn("task_expired", ["task": task, "attempt": attempt, "reason": reason])
+                if case .taskExpired(let x) = e {
+                    log.warn("task_expired", ["task": x.task, "attempt": x.attempt, "reason": x.reason])
                 }
             }
         }
