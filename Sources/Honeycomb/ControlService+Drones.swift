@@ -173,7 +173,7 @@ extension ControlService {
             }
             // A refused fork proposal is a failed attempt; the operator hears of it (a drone proposing work it
             // could not run itself is worth a look).
-            if r.fork != nil, case .taskFinished(_, _, false, let output, _)? = events.first, let why = output.error {
+            if r.fork != nil, case .taskFinished(let f)? = events.first, !f.succeeded, let why = f.output.error {
                 rejected("fork refused", ["task": r.task, "drone": r.drone, "why": why])
             }
             record(events)
@@ -205,8 +205,8 @@ extension ControlService {
         if !events.isEmpty {
             record(events)
             for e in events {
-                if case .taskExpired(let task, let attempt, let reason, _, _) = e {
-                    log.warn("task_expired", ["task": task, "attempt": attempt, "reason": reason])
+                if case .taskExpired(let x) = e {
+                    log.warn("task_expired", ["task": x.task, "attempt": x.attempt, "reason": x.reason])
                 }
             }
         }

@@ -53,8 +53,10 @@ extension JournalEvent {
     /// The task the event is about; nil for goal-level events.
     var aboutTask: TaskID? {
         switch self {
-        case .taskLeased(let task, _, _, _, _, _, _, _), .taskFinished(let task, _, _, _, _), .taskExpired(let task, _, _, _, _),
-             .taskForked(let task, _, _, _), .taskAwaitingApproval(let task, _, _), .taskApproved(let task, _, _),
+        case .taskLeased(let l): return l.task
+        case .taskFinished(let f): return f.task
+        case .taskExpired(let x): return x.task
+        case .taskForked(let task, _, _, _), .taskAwaitingApproval(let task, _, _), .taskApproved(let task, _, _),
              .taskDenied(let task, _, _, _):
             return task
         case .goalSubmitted, .goalCancelled, .goalFailed:

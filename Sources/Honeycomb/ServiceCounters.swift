@@ -20,14 +20,16 @@ extension ServiceCounters {
     /// Counts what one journaled event says. Token counts come from drones: they saturate instead of trapping.
     mutating func count(_ e: JournalEvent, state: ControlState, dispatchLatency: Histogram) {
         switch e {
-        case .taskLeased(let task, let attempt, _, _, _, let at, _, _):
+        case .taskLeased(let l):
+            let (task, attempt, at) = (l.task, l.attempt, l.at)
             if attempt > 1 {
                 retries += 1
             } else if let created = state.tasks[task]?.createdAt {
                 let waited = at.subtractingReportingOverflow(created)
                 dispatchLatency.observe(Double(waited.overflow ? 0 : Swift.max(0, waited.partialValue)) / 1000)
             }
-        case .taskFinished(_, _, let succeeded, let output, _):
+        case .taskFinished(let f):
+            let (succeeded, output) = (f.succeeded, f.output)
             finished[succeeded ? "succeeded" : "failed", default: 0] += 1
             if let usage = output.usage {
                 let tier = output.tier?.rawValue ?? "unknown"

@@ -33,12 +33,12 @@ struct TraceLog {
     /// Times what one journaled event says about an attempt of `goal`'s (leased, finished, expired), on the wall clock.
     mutating func observe(_ e: JournalEvent, goal: GoalID, at: @autoclosure () -> Int64 = WallClock.unixNanos()) {
         switch e {
-        case .taskLeased(let task, let attempt, let drone, _, _, _, _, _):
-            leased(goal: goal, task: task, attempt: attempt, drone: drone, at: at())
-        case .taskFinished(let task, let attempt, let succeeded, _, _):
-            ended(goal: goal, task: task, attempt: attempt, outcome: succeeded ? "succeeded" : "failed", at: at())
-        case .taskExpired(let task, let attempt, let reason, _, _):
-            ended(goal: goal, task: task, attempt: attempt, outcome: "expired: \(reason)", at: at())
+        case .taskLeased(let l):
+            leased(goal: goal, task: l.task, attempt: l.attempt, drone: l.drone, at: at())
+        case .taskFinished(let f):
+            ended(goal: goal, task: f.task, attempt: f.attempt, outcome: f.succeeded ? "succeeded" : "failed", at: at())
+        case .taskExpired(let x):
+            ended(goal: goal, task: x.task, attempt: x.attempt, outcome: "expired: \(x.reason)", at: at())
         default: break
         }
     }
