@@ -91,11 +91,51 @@ public enum Paging {
     }
 }
 
-/// Any API error: `{"error": "…"}`.
-public struct APIError: Codable, Sendable, Error, CustomStringConvertible {
+/// Any API error: `{"error": "…"}` on the wire, and a kind that says what went wrong without naming a transport.
+///
+/// The kind does not travel in the body (the wire format predates it): the HTTP edge turns it into a status
+/// (`HTTPAPI`, in one place), the bus carries the message only, and a decoded error is `.badRequest`.
+public struct APIError: Codable, Sendable, Error, Equatable, CustomStringConvertible {
+    /// What went wrong, as a caller would act on it.
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        /// The request is unreadable or out of range: fix it and send it again.
+        case badRequest
+        /// It names a goal, module or route that does not exist.
+        case notFound
+        /// The caller may not do this.
+        case forbidden
+        /// It conflicts with the current state (nothing awaits approval, a running goal names the module, …).
+        case conflict
+        /// It, or its reply, is over a named size limit.
+        case tooLarge
+        /// A store is full (a named quota): make room first.
+        case storageFull
+        /// The service cannot answer now (the reply could not be sent): try again.
+        case unavailable
+    }
+
     public var error: String
-    public init(_ error: String) { self.error = error }
+    public var kind: Kind
+
+    public init(_ error: String) { self.init(.badRequest, error) }
+    public init(_ kind: Kind, _ error: String) {
+        self.kind = kind
+        self.error = error
+    }
+
     public var description: String { error }
+
+    enum CodingKeys: String, CodingKey { case error }
+
+    public init(from decoder: any Decoder) throws {
+        error = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .error)
+        kind = .badRequest
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(error, forKey: .error)
+    }
 }
 
 public struct GoalSummary: Codable, Sendable, Equatable {
@@ -104,9 +144,12 @@ public struct GoalSummary: Codable, Sendable, Equatable {
     public var state: GoalState
     public var reason: String?
     public var priority: Int
+    /// Every node of the goal's task tree: work tasks plus fork, plan and step nodes (which do no work).
     public var tasks: Int
-    /// Work tasks by state (fork nodes excluded).
+    /// Work tasks by state (fork, plan and step nodes excluded).
     public var counts: [String: Int]
+    /// Work tasks: the sum of `counts`, the number `hive goals` and `hive result` both show as TASKS.
+    public var workTasks: Int?
     public var createdAt: Int64
     public var finishedAt: Int64?
     /// The limits the goal runs under, and where its token budget stands (spent, and reserved by running calls).
@@ -120,6 +163,10 @@ public struct GoalSummary: Codable, Sendable, Equatable {
     public var costSpent: Double?
     /// Why its pending tasks wait, grouped by reason (the `goal` and `result` verbs fill it; lists do not).
     public var waiting: [TaskWait]?
+    /// The goal's answer once its root decided one, and how its vote joins stand (the `goal` and `result` verbs
+    /// fill them; lists do not).
+    public var answer: String?
+    public var votes: [VoteView]?
 
     public init(_ g: GoalRecord, counts: [String: Int]) {
         goal = g.id
@@ -129,6 +176,7 @@ public struct GoalSummary: Codable, Sendable, Equatable {
         priority = g.priority
         tasks = g.taskCount
         self.counts = counts
+        workTasks = counts.values.reduce(0, +)
         createdAt = g.createdAt
         finishedAt = g.finishedAt
         budget = g.budget
@@ -144,7 +192,15 @@ public struct GoalSummary: Codable, Sendable, Equatable {
         case createdAt = "created_at", finishedAt = "finished_at"
         case tokensSpent = "tokens_spent", tokensReserved = "tokens_reserved", coreCalls = "core_calls"
         case tierTokens = "tier_tokens", costSpent = "cost_spent", waiting
+        case workTasks = "work_tasks", answer, votes
     }
+
+    /// Characters of the answer the `goal` verb carries (`result` carries it whole): a goal's state stays small.
+    public static let answerChars = 4_096
+    public static func clipAnswer(_ a: String) -> String { a.count > answerChars ? String(a.prefix(answerChars)) + "…" : a }
+
+    /// Work tasks, from `counts` when honeycombd is older than `work_tasks`.
+    public var workTaskCount: Int { workTasks ?? counts.values.reduce(0, +) }
 }
 
 public struct TaskView: Codable, Sendable, Equatable {
@@ -172,6 +228,8 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var approvedBy: String?
     /// A pending task: why it is not running (`TaskBlocker`), filled by the API verbs that list tasks.
     public var waiting: String?
+    /// Why its recent attempts ended without success (retried, or the last one before it died).
+    public var failedAttempts: [AttemptNote]?
 
     public init(_ t: TaskRecord) {
         task = t.id
@@ -193,11 +251,12 @@ public struct TaskView: Codable, Sendable, Equatable {
         fuel = t.result?.fuel
         approval = t.approvalRequest
         approvedBy = t.approvedBy
+        failedAttempts = t.failedAttempts
     }
 
     enum CodingKeys: String, CodingKey {
         case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel, approval, waiting
-        case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by"
+        case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by", failedAttempts = "failed_attempts"
     }
 }
 
