@@ -172,6 +172,9 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var approvedBy: String?
     /// A pending task: why it is not running (`TaskBlocker`), filled by the API verbs that list tasks.
     public var waiting: String?
+    /// Its name (a plan step's id on a step node, `STEP.ROLE` on a call), and how a fork's children join.
+    public var name: String?
+    public var join: String?
 
     public init(_ t: TaskRecord) {
         task = t.id
@@ -193,10 +196,13 @@ public struct TaskView: Codable, Sendable, Equatable {
         fuel = t.result?.fuel
         approval = t.approvalRequest
         approvedBy = t.approvedBy
+        name = t.name
+        join = t.join?.description
     }
 
     enum CodingKeys: String, CodingKey {
         case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel, approval, waiting
+        case name, join
         case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by"
     }
 }
