@@ -295,6 +295,27 @@ def test_the_goal_detail_sits_beside_the_list_with_full_outputs_waits_drones_and
         assert "exec:/bin/sh" in facts["tools"] and facts["slots"].startswith("4"), facts
         assert "CPUs" in facts["host"] and "backends" in facts, facts
 
+        # A plan's tree: step nodes named by their step, with the step's join; the calls under them by STEP.ROLE.
+        plan = {"goal": "two steps", "steps": [
+            {"id": "a", "n": 2, "join": "any", "exec": {"command": "/bin/sh", "args": ["-c", "echo first"]}},
+            {"id": "b", "inputs": ["a"], "prompt": "after {{steps.a}}", "exec": {"command": "/bin/sh", "args": ["-c", "grep -o 'after first'"]}}]}
+        planned = request(http_port, "POST", "/api/goals", plan, AUTH)[2]["goal"]
+        browser.wait(f"document.querySelector(`#goals tr[data-goal='{planned}']`) !== null")
+        browser.eval(f"document.querySelector(`#goals tr[data-goal='{planned}']`).click()")
+        browser.wait("document.querySelector('#goal-panel').dataset.state === 'succeeded'", timeout=30)
+        joins = [[f"step {st['id']}", st["join"]] for st in request(http_port, "GET", f"/api/goals/{planned}", headers=AUTH)[2]["steps"]]
+        assert joins[0] == ["step a", "any"], joins
+        shown = "JSON.stringify([...document.querySelectorAll('#tree .node[data-kind=step]')].map(n => [n.querySelector('.step-name').textContent, n.querySelector('.join')?.dataset.join]))"
+        try:
+            browser.wait(f"{shown} === {json.dumps(json.dumps(joins, separators=(',', ':')))}", timeout=10)
+        except AssertionError:
+            raise AssertionError(f"steps shown {browser.eval(shown)}, the API says {joins}")
+        calls = "[...document.querySelectorAll('#tree .node[data-kind=exec] .step-name')].map(e => e.textContent).sort().join(' ')"
+        assert browser.eval(calls).startswith("a.explore a.explore b."), browser.eval(calls)
+        browser.wait("document.querySelector('#answer').textContent.trim() === 'after first'", timeout=10)
+        assert browser.eval("document.querySelectorAll('#steps .step').length") == 2
+        browser.screenshot("dashboard-plan.png")
+
         # Why pending work waits: a task for a tier nobody serves, with the reason in the tree and the list.
         stuck = request(http_port, "POST", "/api/goals", {"name": "stuck", "root": {
             "kind": "exec", "tier": "core", "input": {"command": "/bin/echo", "args": ["hi"]}}}, AUTH)[2]["goal"]
