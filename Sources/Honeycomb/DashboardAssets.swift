@@ -363,7 +363,8 @@ function renderTree() {
       if (d.wall_ms) label.append(el("span", { class: "extra" }, seconds(d.wall_ms)));
       if (d.usage) label.append(el("span", { class: "extra" }, `${d.usage.prompt_tokens + d.usage.generated_tokens} tokens`));
       if (t.reason) label.append(el("span", { class: "extra reason-text" }, t.reason));
-      const waiting = t.state === "pending" ? (t.waiting || d.waiting) : null;
+      // The latest re-read knows best; the tree's first load is the fallback until then.
+      const waiting = t.state === "pending" ? (details.has(t.task) ? d.waiting : t.waiting) : null;
       if (waiting) label.append(el("span", { class: "extra waiting" }, "waiting: " + waiting));
       if (t.approved_by) label.append(el("span", { class: "extra" }, `approved by ${t.approved_by}`));
       const li = el("li", {}, label);
