@@ -123,7 +123,7 @@ def test_the_dashboard_follows_a_goal_tree_live_in_a_browser(procs, tmp_path):
         browser.wait("document.querySelector('#goals') !== null", timeout=10)
         # Two forks of three sleeps each: on three slots this takes a few seconds, so the page sees it run. Submitted
         # once the browser has its session, then opened by a link naming the goal (the cookie logs it in).
-        sleep = {"kind": "exec", "input": {"command": "/bin/sleep", "args": ["1"]}}
+        sleep = {"kind": "exec", "input": {"command": "/bin/sleep", "args": ["1.5"]}}
         plan = {"name": "garden", "root": {"kind": "fork", "join": "all", "children": [
             {"kind": "fork", "join": "all", "children": [sleep] * 3} for _ in range(2)]}}
         status, _, body = request(http_port, "POST", "/api/goals", plan, AUTH)
@@ -388,3 +388,20 @@ def test_the_built_in_dashboard_is_config_dashboard():
     root = pathlib.Path(__file__).resolve().parents[2]
     r = subprocess.run([sys.executable, str(root / "Tools" / "embed_dashboard.py"), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_the_dashboard_generator_refuses_what_it_should_not_serve(tmp_path):
+    """Only pages, scripts, styles and SVG images are compiled in (a stray file is never served by accident), both
+    pages must exist, and each file becomes a literal whose value is the file byte for byte."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "Tools"))
+    import embed_dashboard
+    (tmp_path / "index.html").write_text("<main>")
+    with pytest.raises(ValueError, match="login.html is missing"):
+        embed_dashboard.generate(str(tmp_path))
+    (tmp_path / "login.html").write_text("<form>")
+    (tmp_path / "app.js").write_text('say("""#") \\# here')
+    generated = embed_dashboard.generate(str(tmp_path))
+    assert '"app.js": ##"""\nsay("""#") \\# here\n"""##,' in generated
+    (tmp_path / "notes.txt").write_text("secret")
+    with pytest.raises(ValueError, match="notes.txt: only"):
+        embed_dashboard.generate(str(tmp_path))
