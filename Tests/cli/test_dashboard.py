@@ -136,8 +136,12 @@ def test_the_dashboard_follows_a_goal_tree_live_in_a_browser(procs, tmp_path):
         browser.wait(f"document.querySelectorAll('#tree .node').length === 9")
         # Live: some node is seen running, later all are done, without reloading the page.
         browser.wait("document.querySelector('#tree .node[data-state=leased], #tree .node[data-state=running]') !== null", timeout=20)
+        # The ledger is live: the first three calls are counted while the other three still run.
+        browser.wait("Number(document.querySelector('#ledger [data-ledger=calls] b')?.textContent) >= 1"
+                     " && document.querySelector('#goal-panel').dataset.state === 'running'", timeout=20)
         browser.wait("document.querySelector('#goal-panel').dataset.state === 'succeeded'", timeout=30)
         browser.wait("document.querySelectorAll('#tree .node[data-state=succeeded]').length === 9")
+        browser.wait("document.querySelector('#ledger [data-ledger=calls] b').textContent === '6'")
         dom = browser.eval("""JSON.stringify({
             goalRow: document.querySelector(`#goals tr[data-goal='%s']`)?.dataset.state,
             forks: document.querySelectorAll('#tree .node[data-kind=fork]').length,
