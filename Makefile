@@ -128,8 +128,15 @@ bench: build llama-bench llama-batched-bench model
 	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH) \
 	    --llama-batched-bench $(LLAMA_BATCHED_BENCH) --gemma $(GEMMA)
 	$(PYTHON) Tests/bench/cognition_bench.py --bin $(RELEASE)
+	$(PYTHON) Tests/bench/cognition_real.py --bin $(RELEASE) --gemma $(GEMMA)
 	$(PYTHON) Tests/bench/wasm_bench.py --hive $(RELEASE)/hive
 	$(PYTHON) Tests/bench/http_bench.py --bin $(RELEASE)
+
+## Cognition with the real model alone: seeded facts and sums through Gemma 3 270M, greedy vs sampled vote vs
+## sampled + checker for n = 1…16 (about 10 minutes on 2 cores; COUNT=20 tasks per suite).
+COUNT ?= 20
+bench-cognition: build model
+	$(PYTHON) Tests/bench/cognition_real.py --bin $(RELEASE) --gemma $(GEMMA) --count $(COUNT)
 
 ## Starts honeycombd and drones of each tier serving the real model (Gemma 3 270M from make model), runs goals (exec
 ## fork, vote, a prompt, a goal in words planned by the architect), shows the results. MODEL=path.gguf puts another

@@ -16,7 +16,8 @@ public struct StepView: Codable, Sendable, Equatable {
         public var drone: DroneID?
         public var tier: Tier?
         public var output: String?
-        /// Whether its check passed; nil when the step has none (or it did not get that far).
+        /// Whether its check passed; nil when the step has none, it did not get that far, or the check was cancelled
+        /// (another candidate had already won).
         public var verified: Bool?
         public var score: Double?
         public var judges: [Judge]
@@ -58,7 +59,8 @@ extension ControlState {
                 }
                 return StepView.Candidate(task: c.task, round: c.round, state: t?.state ?? .cancelled, drone: t?.result?.drone,
                                           tier: t?.result?.tier, output: t?.result?.output,
-                                          verified: check.flatMap { $0.state.isFinal ? ($0.state == .succeeded && $0.result?.exitCode == 0) : nil },
+                                          // A check cancelled because another candidate already won said nothing: neither passed nor failed.
+                                          verified: check.flatMap { $0.state.isFinal && $0.state != .cancelled ? ($0.state == .succeeded && $0.result?.exitCode == 0) : nil },
                                           score: c.score, judges: judges, accepted: c.accepted, rejection: c.rejection)
             }
             return StepView(id: s.spec.id, role: s.spec.roleOrDefault, state: s.state, join: s.spec.joinOrDefault.description,

@@ -14,9 +14,11 @@ struct EvalResult: Codable {
     var calls: Int
     var coreCalls: Int
     var reforks: Int
+    /// Verify checks run (exec drones), counted in `calls`.
+    var checks: Int
 
     enum CodingKeys: String, CodingKey {
-        case task, goal, correct, expected, answer, state, calls, reforks
+        case task, goal, correct, expected, answer, state, calls, reforks, checks
         case coreCalls = "core_calls"
     }
 }
@@ -28,13 +30,19 @@ struct EvalReport: Codable {
     var seed: UInt64
     var n: Int
     var join: String
+    /// The candidates' sampling temperature (nil: the drone's default); whether a verify check picked them.
+    var temperature: Double?
+    var verified: Bool
     var solved: Int
     var accuracy: Double
     var calls: Int
+    /// Verify checks among `calls` (the rest are candidate calls).
+    var checks: Int
     var coreCalls: Int
     /// Core-tier calls per solved task: the number a hive exists to keep low.
     var corePerSolved: Double?
     var tokens: Int
+    var generatedTokens: Int
     /// First submission to last finish, on honeycombd's clock.
     var wallMillis: Int64
     /// Sum of the drones' task times.
@@ -42,8 +50,9 @@ struct EvalReport: Codable {
     var results: [EvalResult]
 
     enum CodingKeys: String, CodingKey {
-        case suite, count, seed, n, join, solved, accuracy, calls, tokens, results
+        case suite, count, seed, n, join, temperature, verified, solved, accuracy, calls, checks, tokens, results
         case coreCalls = "core_calls", corePerSolved = "core_per_solved", wallMillis = "wall_ms", taskMillis = "task_ms"
+        case generatedTokens = "generated_tokens"
     }
 }
 
@@ -52,6 +61,10 @@ struct EvalReport: Codable {
 /// `--explorer CMD` / `--critic CMD` run candidates and critics as programs instead of model calls; they are
 /// handed the truth in `HIVE_EVAL_ANSWER` / `HIVE_EVAL_FAMILY`, which is what makes them test doubles (an
 /// oracle that errs on purpose, e.g. `Tests/bench/oracle_model.sh`). Model drones see only the prompt.
+///
+/// `facts` and `sums` send their few-shot prompts as written (`EvalTask.rawFrames`), ending at the line's end;
+/// `--temperature` sets the candidates' sampling (0: greedy), and `--no-verify` drops the sums check so the
+/// candidates are joined by vote alone.
 func evalCommand(_ p: ParsedArguments) async {
     let cli = ControlCLI(p)
     let suite = p.orExit { try $0.choice("--suite", as: EvalSuite.self) } ?? .arithmetic
@@ -71,10 +84,14 @@ func evalCommand(_ p: ParsedArguments) async {
     let critic = (p.string("--critic") ?? "").split(separator: " ").map(String.init)
     let serial = p.flag("--serial")
     let verifyTier = p.tier("--verify-tier")
+    let verify = !p.flag("--no-verify")
+    step.temperature = p.orExit { try $0.number("--temperature", in: 0...2) }
     guard count >= 1 else { p.refuse("--count must be at least 1") }
-    if step.maxTokens == nil { step.maxTokens = suite == .code ? 256 : 32 }
+    if step.maxTokens == nil { step.maxTokens = suite == .code ? 256 : suite.isCompletion ? 12 : 32 }
     if step.maxReforks == nil { step.maxReforks = step.escalate == nil ? 0 : 1 }
-    if step.join == nil { step.join = suite == .code ? .any : (step.candidates > 1 ? .vote : .any) }
+    let checked = verify && (suite == .code || suite == .sums)
+    // A check picks the first candidate that passes; without one, agreement is the best evidence.
+    if step.join == nil { step.join = checked ? .any : (step.candidates > 1 ? .vote : .any) }
     let tasks = suite.tasks(count: count, seed: seed)
     let nc = await cli.connect(reconnect: true)
     defer { nc.close() }
@@ -91,11 +108,13 @@ func evalCommand(_ p: ParsedArguments) async {
         if !critic.isEmpty {
             s.criticExec = TaskInput(command: resolveCommand(critic[0]), args: Array(critic.dropFirst()), env: env)
         }
-        if let script = t.verifyScript {
+        if checked, let script = t.verifyScript {
             s.verify = TaskInput(command: "/bin/sh", args: ["-c", script])
             s.verifyTier = verifyTier
         }
-        return GoalSpec(name: "eval \(t.id)", plan: PlanSpec(goal: t.prompt, steps: [s]))
+        // A few-shot prompt's goal is its last question (the frames use the prompt alone).
+        let goal = suite.isCompletion ? t.prompt.split(separator: "\n").last { $0 != "A:" }.map(String.init) ?? t.id : t.prompt
+        return GoalSpec(name: "eval \(t.id)", plan: PlanSpec(goal: goal, steps: [s], prompts: suite.isCompletion ? EvalTask.rawFrames : nil))
     }
 
     var goals: [(EvalTask, GoalID)] = []
@@ -113,13 +132,17 @@ func evalCommand(_ p: ParsedArguments) async {
         for (_, g) in goals { results.append(await waitForGoal(g, cli: cli, nc: nc)) }
     }
     var report = EvalReport(suite: suite, count: count, seed: seed, n: step.candidates, join: step.joinOrDefault.description,
-                            solved: 0, accuracy: 0, calls: 0, coreCalls: 0, tokens: 0, wallMillis: 0, taskMillis: 0, results: [])
+                            temperature: step.temperature, verified: checked, solved: 0, accuracy: 0, calls: 0, checks: 0,
+                            coreCalls: 0, tokens: 0, generatedTokens: 0, wallMillis: 0, taskMillis: 0, results: [])
     for ((t, g), r) in zip(goals, results) {
         let ok = r.goal.state == .succeeded && t.isCorrect(r.answer)
         let l = r.ledger ?? GoalLedger()
+        let checks = r.tasks.lazy.filter { $0.role == .verify && $0.exitCode != nil }.count
         report.results.append(EvalResult(task: t.id, goal: g, correct: ok, expected: t.answer ?? t.family, answer: r.answer,
                                          state: r.goal.state, calls: l.total.calls, coreCalls: r.goal.coreCalls ?? 0,
-                                         reforks: l.reforks))
+                                         reforks: l.reforks, checks: checks))
+        report.checks += checks
+        report.generatedTokens += l.total.generatedTokens
         report.solved += ok ? 1 : 0
         report.calls += l.total.calls
         report.coreCalls += r.goal.coreCalls ?? 0  // every core lease, cancelled speculation and retries included
@@ -136,8 +159,9 @@ func evalCommand(_ p: ParsedArguments) async {
         let answer = (r.answer ?? "-").split(separator: "\n").first.map(String.init) ?? ""
         print("\(r.correct ? "ok  " : "FAIL") \(r.task) \(r.goal) \(r.state.rawValue) answer=\(answer.prefix(40)) expected=\(r.expected ?? "-") calls=\(r.calls) core=\(r.coreCalls)")
     }
-    print(String(format: "%@ x%d (seed %llu, n %d, %@): %d/%d solved (%.1f%%), %d calls, %d core (%@ per solved), %d tokens, %lld ms wall, %d ms of task time",
-                 suite.rawValue, count, seed, report.n, report.join, report.solved, count, report.accuracy * 100, report.calls,
-                 report.coreCalls, report.corePerSolved.map { String(format: "%.2f", $0) } ?? "-", report.tokens,
+    let sampling = (step.temperature.map { String(format: ", temperature %g", $0) } ?? "") + (checked ? ", verified" : "")
+    print(String(format: "%@ x%d (seed %llu, n %d, %@%@): %d/%d solved (%.1f%%), %d calls (%d checks), %d core (%@ per solved), %d tokens, %lld ms wall, %d ms of task time",
+                 suite.rawValue, count, seed, report.n, report.join, sampling, report.solved, count, report.accuracy * 100, report.calls,
+                 report.checks, report.coreCalls, report.corePerSolved.map { String(format: "%.2f", $0) } ?? "-", report.tokens,
                  report.wallMillis, report.taskMillis))
 }

@@ -65,10 +65,11 @@ enum SubmitCommand: HiveCommand {
 enum EvalCommand: HiveCommand {
     static let spec = CommandSpec("eval", summary: "measure accuracy and cost on seeded tasks whose truth is known here", discussion: """
         Seeded tasks whose truth is computed here (arithmetic word problems; sh programs checked by hidden tests on exec \
-        drones), one plan each; prints accuracy, calls, core-tier calls per solved task, wall time. --explorer/--critic \
+        drones; facts from a table, voted; sums checked by a program on an exec drone: few-shot prompts for base \
+        models), one plan each; prints accuracy, calls, core-tier calls per solved task, wall time. --explorer/--critic \
         run a program (a test double handed the truth) instead of a model.
         """, options: [
-            .value("--suite", "SUITE", help: "arithmetic or code", default: "arithmetic"),
+            .value("--suite", "SUITE", help: "arithmetic, code, facts or sums", default: "arithmetic"),
             .value("--count", "N", help: "tasks", default: "20"),
             .value("--seed", "S", help: "the tasks' seed", default: "1"),
             .value("--n", "N", help: "candidates per task"),
@@ -78,12 +79,14 @@ enum EvalCommand: HiveCommand {
             .value("--escalate", "TIER", help: "re-fork once on this tier when the join fails"),
             .value("--tier", "T", help: "the explorers' tier"),
             .value("--critic-tier", "T", help: "the critics' tier"),
-            .value("--max-tokens", "N", help: "tokens per call", default: "32 (code: 256)"),
+            .value("--max-tokens", "N", help: "tokens per call", default: "32 (code: 256; facts, sums: 12)"),
+            .value("--temperature", "T", help: "the candidates' sampling temperature, 0 (greedy) to 2", default: "the drone's"),
             .value("--max-reforks", "N", help: "re-forks per task", default: "0 (1 with --escalate)"),
             .value("--verify-tier", "T", help: "the tier that runs the code suite's checks"),
             .value("--explorer", "CMD", help: "run this program as each candidate instead of a model"),
             .value("--critic", "CMD", help: "run this program as each critic instead of a model"),
             .flag("--serial", help: "one task at a time"),
+            .flag("--no-verify", help: "sums: no check; the candidates are joined by vote alone"),
         ])
 
     static func run(_ parsed: ParsedArguments) async { await evalCommand(parsed) }

@@ -51,6 +51,32 @@ def main():
         print("  " + (r.stdout + r.stderr).strip().replace("\n", "\n  "))
         return r
 
+    def quiet(*a):
+        return json.loads(subprocess.run([bin_("hive"), *a, "--json", "--honeycomb", url], capture_output=True, text=True,
+                                         timeout=60, check=True).stdout)
+
+    def eval_goal(*a, timeout=600):
+        """One `hive eval` task, shown as it runs, then its goal's candidates (text as the model wrote it)."""
+        r = hive("eval", *a, timeout=timeout)
+        if r.returncode != 0:
+            sys.exit(r.returncode)
+        goal = next(w for w in r.stdout.split() if w.startswith("g") and w[1:].isdigit())
+        hive("result", goal)
+        return goal
+
+    def ledger(goal):
+        """What the goal's model calls cost, in real tokens, and how fast the drones made them."""
+        res = quiet("result", goal)
+        calls = [t for t in res["tasks"] if t.get("usage")]
+        prompt = sum(t["usage"]["prompt_tokens"] for t in calls)
+        gen = sum(t["usage"]["generated_tokens"] for t in calls)
+        gen_ms = sum(t["usage"].get("generation_ms", 0) for t in calls)
+        wall = (res["ledger"] or {}).get("wall_ms", 0)
+        print(f"  real tokens: {len(calls)} model calls, {prompt} prompt + {gen} generated; "
+              + (f"{gen / gen_ms * 1000:.0f} generated tok/s per call (the drones' decode time)" if gen_ms else "")
+              + (f", {(prompt + gen) / wall * 1000:.0f} tok/s over the goal's {wall / 1000:.1f} s" if wall else ""))
+        return res
+
     # Every drone serves a real model: MODEL=path.gguf, else Gemma 3 270M (make demo fetches it first). Run by
     # hand without either, it falls back to a generated random-weight model: noise, but the same machinery.
     model = args.model or (GEMMA if os.path.exists(GEMMA) else None)
@@ -93,6 +119,19 @@ def main():
             p = hive("submit", "--prompt", CAPITALS, "--temperature", "0", "--max-tokens", "8", "--stop", "\n", "--wait")
             if p.returncode != 0:
                 sys.exit(p.returncode)
+            # Verified speculation: eight samples (temperature 1) of a sum the model often gets wrong; an exec drone
+            # checks each with expr; the first that passes is the answer (* in the list), wrong ones are rejected.
+            sums = eval_goal("--suite", "sums", "--count", "1", "--seed", "2", "--n", "8", "--temperature", "1")
+            checks = [t for t in quiet("result", sums)["tasks"] if t.get("role") == "verify"]
+            print("  the checks (an exec drone ran each with the candidate on stdin):")
+            for t in checks:
+                said = (t.get("output") or t.get("reason") or "").strip()
+                how = f"exit {t['exit_code']}" if t.get("exit_code") is not None else t["state"]
+                print(f"    {t['task']} {how}: {said}")
+            ledger(sums)
+            # A vote over a fact: five samples answer one question from the facts table; the answer most of them
+            # gave wins (a belief every sample shares would win too: voting fixes noise, not misconceptions).
+            ledger(eval_goal("--suite", "facts", "--count", "1", "--seed", "5", "--n", "5", "--temperature", "1"))
             # The real job: a goal in words. The architect (core) plans it as JSON constrained to the plan schema,
             # edge drones explore each subtask twice, a worker critic scores every candidate, the core integrates.
             # Each call is rendered with the frame for the drone's model: few-shot completion frames for a base model.
@@ -101,6 +140,16 @@ def main():
                      "--max-core-calls", "4", "--wait", "--wait-timeout", "900", timeout=960)
             if m.returncode != 0:
                 sys.exit(m.returncode)
+            words = next(w for w in m.stdout.split() if w.startswith("g") and w[1:].isdigit())
+            res = ledger(words)
+            plan = next((s for s in res.get("steps") or [] if s["role"] == "decompose"), None)
+            if plan and plan.get("output"):
+                print("  the architect's plan, as the model wrote it (JSON under the plan grammar):")
+                try:
+                    text = json.dumps(json.loads(plan["output"]), indent=2)
+                except ValueError:
+                    text = plan["output"]
+                print("    " + text.replace("\n", "\n    "))
         hive("goals")
         hive("status")
     finally:
@@ -114,7 +163,9 @@ def main():
     if model:
         name = os.path.basename(model)
         print(f"The third was one prompt to {name} as given (its usage line: real prompt and generated tokens).")
-        print("The fourth was a goal in words: the core drone's architect wrote the plan (JSON, constrained by a grammar),")
+        print("Then speculation with a checker: eight sampled answers to a sum, each checked by a program on an exec")
+        print("drone, the first that passed used; and a vote: five sampled answers to a question from the facts table.")
+        print("The last was a goal in words: the core drone's architect wrote the plan (JSON, constrained by a grammar),")
         print("edge drones explored each subtask, a worker judged every candidate (the * marks the one used), the core")
         print("integrated; the ledger shows the tokens spent and the core tier's share of the calls.")
         if real and model == GEMMA:
