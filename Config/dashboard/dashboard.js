@@ -152,6 +152,9 @@ async function refreshDrones() {
 
 // ---- Goals: listed once, then kept current by the global event stream.
 const goals = new Map();
+let goalsPending = false;
+// Many goal events in one frame redraw the list once.
+function scheduleGoals() { if (!goalsPending) { goalsPending = true; requestAnimationFrame(() => { goalsPending = false; renderGoals(); }); } }
 function renderGoals() {
   const body = $("goals").tBodies[0];
   body.replaceChildren();
@@ -166,7 +169,7 @@ function renderGoals() {
 async function loadGoals() {
   for (const g of await apiAll("/api/goals")) goals.set(g.goal, { goal: g.goal, name: g.name, state: g.state, tasks: g.tasks });
   renderGoals();
-  stream("/api/events", { goal: (g) => { goals.set(g.goal, Object.assign(goals.get(g.goal) || {}, g)); renderGoals(); } });
+  stream("/api/events", { goal: (g) => { goals.set(g.goal, Object.assign(goals.get(g.goal) || {}, g)); scheduleGoals(); } });
 }
 
 // ---- The selected goal, beside the list. Its tree's states come from its event stream; what the stream does not
@@ -390,7 +393,9 @@ async function select(goal) {
   $("goal-title").textContent = goal;
   for (const id of ["budget", "ledger", "steps", "waiting", "approvals"]) $(id).replaceChildren();
   $("answer-box").hidden = true;
-  for (const t of await apiAll(`/api/goals/${encodeURIComponent(goal)}/tasks`)) upsert(t);
+  const tasks = await apiAll(`/api/goals/${encodeURIComponent(goal)}/tasks`);
+  if (selected !== goal) return; // another goal was picked while this one loaded
+  for (const t of tasks) upsert(t);
   goalStream = stream(`/api/goals/${encodeURIComponent(goal)}/events`, {
     task: upsert,
     goal: (g) => {
