@@ -86,10 +86,13 @@ async function sampleRate() {
   } catch (e) { /* the next sample tries again */ }
 }
 function drawRate(now) {
+  // The x axis spans what has been sampled (at least 10 s), up to the window: a fresh page fills the plot too.
+  const span = rate.samples.length ? Math.min(RATE_WINDOW_MS, Math.max(10_000, now - rate.samples[0].t)) : RATE_WINDOW_MS;
+  $("rate-span").textContent = `last ${Math.round(span / 1000)} s`;
   for (const key of ["tasks", "tokens"]) {
     const peak = rate.samples.reduce((m, s) => Math.max(m, s[key]), 0);
     const points = rate.samples.map((s) => {
-      const x = RATE_W - ((now - s.t) / RATE_WINDOW_MS) * RATE_W;
+      const x = RATE_W - ((now - s.t) / span) * RATE_W;
       const y = RATE_H - 4 - (peak > 0 ? (s[key] / peak) * (RATE_H - 8) : 0);
       return `${x.toFixed(1)},${y.toFixed(1)}`;
     });

@@ -204,10 +204,13 @@ async function sampleRate() {
   } catch (e) { /* the next sample tries again */ }
 }
 function drawRate(now) {
+  // The x axis spans what has been sampled (at least 10 s), up to the window: a fresh page fills the plot too.
+  const span = rate.samples.length ? Math.min(RATE_WINDOW_MS, Math.max(10_000, now - rate.samples[0].t)) : RATE_WINDOW_MS;
+  $("rate-span").textContent = `last ${Math.round(span / 1000)} s`;
   for (const key of ["tasks", "tokens"]) {
     const peak = rate.samples.reduce((m, s) => Math.max(m, s[key]), 0);
     const points = rate.samples.map((s) => {
-      const x = RATE_W - ((now - s.t) / RATE_WINDOW_MS) * RATE_W;
+      const x = RATE_W - ((now - s.t) / span) * RATE_W;
       const y = RATE_H - 4 - (peak > 0 ? (s[key] / peak) * (RATE_H - 8) : 0);
       return `${x.toFixed(1)},${y.toFixed(1)}`;
     });
@@ -583,7 +586,7 @@ start().catch(showError);
     <polyline id="rate-tokens" class="series tokens" points="" data-points="0" data-max="0"></polyline>
   </svg>
   <div class="legend"><span class="key tasks">tasks/s <b id="rate-tasks-max"></b></span>
-    <span class="key tokens">tokens/s <b id="rate-tokens-max"></b></span><span class="mute">last 2 minutes, each line scaled to its own peak</span></div>
+    <span class="key tokens">tokens/s <b id="rate-tokens-max"></b></span><span class="mute"><span id="rate-span">last 120 s</span>, each line scaled to its own peak</span></div>
 </section>
 <main>
   <div id="left">
