@@ -183,7 +183,16 @@ let selected = null, goalStream = null, nodes = new Map(), framePending = false;
 let details = new Map(), stepJoins = new Map(), openOutputs = new Set(), approvalKey = "";
 let detailTimer = null, detailBusy = false, detailAgain = false, detailCost = 0;
 function scheduleTree() { if (!framePending) { framePending = true; requestAnimationFrame(() => { framePending = false; renderTree(); }); } }
-function upsert(t) { nodes.set(t.task, Object.assign(nodes.get(t.task) || {}, t)); scheduleTree(); scheduleDetail(); }
+// A task event is the task's whole state as the stream knows it (a field it leaves out, like the drone of a task
+// back to pending, is gone): it replaces the node, keeping only what the stream never carries (from /tasks).
+const ONLY_FROM_TASKS = ["waiting", "failed_attempts"];
+function upsert(t) {
+  const old = nodes.get(t.task) || {};
+  const kept = Object.fromEntries(ONLY_FROM_TASKS.filter((k) => k in old).map((k) => [k, old[k]]));
+  nodes.set(t.task, Object.assign(kept, t));
+  scheduleTree();
+  scheduleDetail();
+}
 function scheduleDetail() {
   if (detailTimer || !selected) return;
   detailTimer = setTimeout(() => { detailTimer = null; refreshDetail(); }, Math.max(DETAIL_MIN_MS, detailCost * 3));
@@ -256,6 +265,10 @@ function renderTree() {
       if (waiting) label.append(el("span", { class: "extra waiting" }, "waiting: " + waiting));
       if (t.approved_by) label.append(el("span", { class: "extra" }, `approved by ${t.approved_by}`));
       const li = el("li", {}, label);
+      // Why earlier attempts ended (lease expired, drone lost, output refused…): the reason it was retried.
+      const notes = (details.has(t.task) ? d.failed_attempts : t.failed_attempts) || [];
+      if (notes.length) li.append(el("ul", { class: "attempts", "data-task": t.task },
+        ...notes.map((n) => el("li", { "data-attempt": String(n.attempt) }, `attempt ${n.attempt} on ${n.drone || "-"}: ${n.reason}`))));
       if (!structural(t.kind)) { const out = outputBox(t, d); if (out) li.append(out); }
       const sub = build(t.task);
       if (sub) li.append(sub);

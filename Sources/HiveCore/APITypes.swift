@@ -104,9 +104,12 @@ public struct GoalSummary: Codable, Sendable, Equatable {
     public var state: GoalState
     public var reason: String?
     public var priority: Int
+    /// Every node of the goal's task tree: work tasks plus fork, plan and step nodes (which do no work).
     public var tasks: Int
-    /// Work tasks by state (fork nodes excluded).
+    /// Work tasks by state (fork, plan and step nodes excluded).
     public var counts: [String: Int]
+    /// Work tasks: the sum of `counts`, the number `hive goals` and `hive result` both show as TASKS.
+    public var workTasks: Int?
     public var createdAt: Int64
     public var finishedAt: Int64?
     /// The limits the goal runs under, and where its token budget stands (spent, and reserved by running calls).
@@ -120,6 +123,10 @@ public struct GoalSummary: Codable, Sendable, Equatable {
     public var costSpent: Double?
     /// Why its pending tasks wait, grouped by reason (the `goal` and `result` verbs fill it; lists do not).
     public var waiting: [TaskWait]?
+    /// The goal's answer once its root decided one, and how its vote joins stand (the `goal` and `result` verbs
+    /// fill them; lists do not).
+    public var answer: String?
+    public var votes: [VoteView]?
 
     public init(_ g: GoalRecord, counts: [String: Int]) {
         goal = g.id
@@ -129,6 +136,7 @@ public struct GoalSummary: Codable, Sendable, Equatable {
         priority = g.priority
         tasks = g.taskCount
         self.counts = counts
+        workTasks = counts.values.reduce(0, +)
         createdAt = g.createdAt
         finishedAt = g.finishedAt
         budget = g.budget
@@ -144,7 +152,15 @@ public struct GoalSummary: Codable, Sendable, Equatable {
         case createdAt = "created_at", finishedAt = "finished_at"
         case tokensSpent = "tokens_spent", tokensReserved = "tokens_reserved", coreCalls = "core_calls"
         case tierTokens = "tier_tokens", costSpent = "cost_spent", waiting
+        case workTasks = "work_tasks", answer, votes
     }
+
+    /// Characters of the answer the `goal` verb carries (`result` carries it whole): a goal's state stays small.
+    public static let answerChars = 4_096
+    public static func clipAnswer(_ a: String) -> String { a.count > answerChars ? String(a.prefix(answerChars)) + "…" : a }
+
+    /// Work tasks, from `counts` when honeycombd is older than `work_tasks`.
+    public var workTaskCount: Int { workTasks ?? counts.values.reduce(0, +) }
 }
 
 public struct TaskView: Codable, Sendable, Equatable {
@@ -172,6 +188,8 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var approvedBy: String?
     /// A pending task: why it is not running (`TaskBlocker`), filled by the API verbs that list tasks.
     public var waiting: String?
+    /// Why its recent attempts ended without success (retried, or the last one before it died).
+    public var failedAttempts: [AttemptNote]?
     /// Its name (a plan step's id on a step node, `STEP.ROLE` on a call), and how a fork's children join.
     public var name: String?
     public var join: String?
@@ -196,14 +214,15 @@ public struct TaskView: Codable, Sendable, Equatable {
         fuel = t.result?.fuel
         approval = t.approvalRequest
         approvedBy = t.approvedBy
+        failedAttempts = t.failedAttempts
         name = t.name
         join = t.join?.description
     }
 
     enum CodingKeys: String, CodingKey {
         case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel, approval, waiting
+        case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by", failedAttempts = "failed_attempts"
         case name, join
-        case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by"
     }
 }
 

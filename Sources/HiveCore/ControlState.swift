@@ -738,11 +738,13 @@ public final class ControlState {
                 // Retrying cannot help a permanent failure, nor a check that ran and said no (its exit status is
                 // the verdict).
                 if output.permanent == true || (t.role == .verify && output.exitCode != nil) { t.maxAttempts = t.attempts }
+                noteFailedAttempt(&t, drone: output.drone, reason: why, at: at)
                 retryOrDie(&t, reason: "failed after \(t.attempts) attempt(s): \(why)", at: at)
             }
 
         case .taskExpired(let task, _, let reason, let counts, let at):
             guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
+            noteFailedAttempt(&t, drone: nil, reason: reason, at: at)
             releaseLease(&t, charge: true)
             if !counts { t.attempts -= 1 }
             retryOrDie(&t, reason: "expired after \(t.attempts) attempt(s): \(reason)", at: at)

@@ -161,6 +161,8 @@ public struct TaskRecord: Codable, Sendable {
     public var result: TaskOutput?
     /// Why the task ended dead or cancelled.
     public var reason: String?
+    /// Why each recent attempt ended without success (`AttemptNote`; the latest `AttemptNote.keptPerTask`).
+    public var failedAttempts: [AttemptNote]?
     /// Enqueue order: among equal priorities, older first.
     public var seq: Int64 = 0
     public var createdAt: Int64

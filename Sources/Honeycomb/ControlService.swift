@@ -658,6 +658,7 @@ public actor ControlService {
                 let all = state.tasks(of: g.id)
                 var head = summary(g, tasks: all)
                 if g.state == .running { head.waiting = state.waits(of: g.id) }
+                head.votes = state.voteViews(of: g.id)  // the answer is the result's own, whole
                 let base = GoalResult(goal: head, answer: state.tasks[g.root]?.result?.output,
                                       ledger: GoalLedger(goal: g, tasks: all, now: now), steps: state.stepViews(of: g.id), tasks: [])
                 let work = all.filter { !$0.isStructural }
@@ -672,6 +673,7 @@ public actor ControlService {
             default:
                 var head = summary(g)
                 if g.state == .running { head.waiting = state.waits(of: g.id) }
+                (head.answer, head.votes) = (state.tasks[g.root]?.result?.output.map(GoalSummary.clipAnswer), state.voteViews(of: g.id))
                 return answer(head)
             }
         case "approve", "deny":

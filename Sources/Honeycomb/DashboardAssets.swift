@@ -98,6 +98,8 @@ ul.tree { padding-left:0; border:none; }
 .node .drone-name, .node .extra { color:var(--mute); }
 .node .waiting { color:var(--waiting); }
 .retry { color:var(--failed); font-weight:600; }
+ul.attempts { list-style:none; margin:0 0 2px 8px; padding:0; border:none; font-size:12px; color:var(--failed); }
+ul.attempts li::before { content:"↻ "; }
 details.output { margin:1px 0 4px 8px; font-size:12px; }
 details.output summary { cursor:pointer; color:var(--mute); }
 details.output pre { max-height:24em; overflow:auto; padding:4px 6px; background:#faf9f6; border:1px solid var(--line); border-radius:4px; }
@@ -301,7 +303,16 @@ let selected = null, goalStream = null, nodes = new Map(), framePending = false;
 let details = new Map(), stepJoins = new Map(), openOutputs = new Set(), approvalKey = "";
 let detailTimer = null, detailBusy = false, detailAgain = false, detailCost = 0;
 function scheduleTree() { if (!framePending) { framePending = true; requestAnimationFrame(() => { framePending = false; renderTree(); }); } }
-function upsert(t) { nodes.set(t.task, Object.assign(nodes.get(t.task) || {}, t)); scheduleTree(); scheduleDetail(); }
+// A task event is the task's whole state as the stream knows it (a field it leaves out, like the drone of a task
+// back to pending, is gone): it replaces the node, keeping only what the stream never carries (from /tasks).
+const ONLY_FROM_TASKS = ["waiting", "failed_attempts"];
+function upsert(t) {
+  const old = nodes.get(t.task) || {};
+  const kept = Object.fromEntries(ONLY_FROM_TASKS.filter((k) => k in old).map((k) => [k, old[k]]));
+  nodes.set(t.task, Object.assign(kept, t));
+  scheduleTree();
+  scheduleDetail();
+}
 function scheduleDetail() {
   if (detailTimer || !selected) return;
   detailTimer = setTimeout(() => { detailTimer = null; refreshDetail(); }, Math.max(DETAIL_MIN_MS, detailCost * 3));
@@ -374,6 +385,10 @@ function renderTree() {
       if (waiting) label.append(el("span", { class: "extra waiting" }, "waiting: " + waiting));
       if (t.approved_by) label.append(el("span", { class: "extra" }, `approved by ${t.approved_by}`));
       const li = el("li", {}, label);
+      // Why earlier attempts ended (lease expired, drone lost, output refused…): the reason it was retried.
+      const notes = (details.has(t.task) ? d.failed_attempts : t.failed_attempts) || [];
+      if (notes.length) li.append(el("ul", { class: "attempts", "data-task": t.task },
+        ...notes.map((n) => el("li", { "data-attempt": String(n.attempt) }, `attempt ${n.attempt} on ${n.drone || "-"}: ${n.reason}`))));
       if (!structural(t.kind)) { const out = outputBox(t, d); if (out) li.append(out); }
       const sub = build(t.task);
       if (sub) li.append(sub);

@@ -20,7 +20,7 @@ func approvalCommand(_ p: ParsedArguments, deny: Bool) async {
         if cli.json { return cli.printJSON(reply) }
         print("\(deny ? "denied" : "approved") \(reply.tasks.joined(separator: " "))")
     } catch {
-        fail("\(error)", code: 1)
+        fail(ErrorSentence.of(error, urls: cli.urls), code: 1)
     }
 }
 

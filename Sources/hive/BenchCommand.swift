@@ -47,7 +47,7 @@ enum BenchCommand: HiveCommand {
                 }
             }
         } catch {
-            fail("bench failed: \(error)", code: 1)
+            fail("bench failed: \(ErrorSentence.of(error))", code: 1)
         }
     }
 }
@@ -91,7 +91,7 @@ enum BenchControlCommand: HiveCommand {
                 fail("--mode takes throughput, latency, sleep or paced")
             }
         } catch {
-            fail("bench-control failed: \(error)", code: 1)
+            fail("bench-control failed: \(ErrorSentence.of(error))", code: 1)
         }
     }
 }

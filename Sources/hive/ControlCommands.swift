@@ -45,7 +45,7 @@ struct ControlCLI {
             o.maxReconnectAttempts = -1
             return try await NATSClient.connect(o)
         } catch {
-            fail("cannot reach the hive at \(urls): \(error)", code: 69)
+            fail(ErrorSentence.of(error, urls: urls), code: 69)
         }
     }
 
@@ -65,12 +65,16 @@ struct ControlCLI {
             fail("no honeycombd answers on \(urls): the bus is up but honeycombd is not running on it", code: 69)
         } catch NATSClientError.timeout {
             throw RequestError.noAnswer(subject: subject, seconds: timeout, urls: urls)
+        } catch NATSClientError.maxPayloadExceeded(let size, let max) {
+            throw RequestError.tooLarge(subject: subject, bytes: size, max: max)
+        } catch let e as NATSClientError {
+            throw RequestError.bus(ErrorSentence.bus(e, urls: urls))
         }
         if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { throw e }
         do {
             return (try JSONDecoder().decode(T.self, from: Data(reply.payload)), reply.headers?[Paging.cursorHeader])
         } catch {
-            throw RequestError.unreadable(subject: subject, reason: "\(error)")
+            throw RequestError.unreadable(subject: subject, reason: ErrorSentence.of(error, reading: "honeycombd's reply to \(subject.split(separator: ".").last ?? "")"))
         }
     }
 
@@ -111,7 +115,12 @@ struct Empty: Codable {}
 /// Why a request to honeycombd got no usable answer, in words that say what to check.
 enum RequestError: Error, CustomStringConvertible {
     case noAnswer(subject: String, seconds: Double, urls: String)
+    /// `reason` is the whole sentence (`ErrorSentence`), naming the verb.
     case unreadable(subject: String, reason: String)
+    /// The bus failed the request (connection lost, refused), in words.
+    case bus(String)
+    /// The request would not fit one bus message: nothing was sent.
+    case tooLarge(subject: String, bytes: Int, max: Int)
     case stuckPaging(subject: String)
     /// honeycombd answered nothing for this long while a goal was being waited for.
     case silent(seconds: Double, urls: String)
@@ -122,7 +131,10 @@ enum RequestError: Error, CustomStringConvertible {
         switch self {
         case .noAnswer(let s, let t, let u):
             return "honeycombd did not answer \(s) within \(formatSeconds(t)) s (is it running and reachable at \(u)?)"
-        case .unreadable(let s, let r): return "unreadable reply to \(s): \(r)"
+        case .unreadable(_, let r): return r
+        case .bus(let text): return text
+        case .tooLarge(let s, let n, let m):
+            return "the \(s.split(separator: ".").last ?? "") request is \(n) bytes, over the bus's max_payload of \(m) bytes (honeycombd --max-payload BYTES, at most 64 MiB); nothing was sent"
         case .stuckPaging(let s): return "\(s) answered the same page twice; giving up"
         case .silent(let t, let u): return "honeycombd has not answered for \(formatSeconds(t)) s at \(u) (--answer-timeout); giving up the wait"
         case .waitTimedOut(let g, let t): return "goal \(g) is still running after \(formatSeconds(t)) s (--wait-timeout); see hive watch \(g)"
@@ -155,14 +167,19 @@ func submitCommand(_ p: ParsedArguments) async {
     if p.has("--stop") { model.stop = p.strings("--stop") }
     if p.flag("--json-output") { model.json = true }
     if let path = p.string("--json-schema") {
-        guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read schema file \(path)", code: 66) }
+        let d = readFileOrExit(path, what: "schema file")
         model.jsonSchema = String(decoding: d, as: UTF8.self)
     }
     let wasm = p.string("--wasm")
     var wasmInput = TaskInput()
     if let path = p.string("--input") {
-        guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read input file \(path)", code: 66) }
-        wasmInput.stdin = String(decoding: d, as: UTF8.self)
+        let d = readFileOrExit(path, what: "input file")
+        // The input travels inside the goal's JSON as text: bytes that are not UTF-8 would arrive replaced (U+FFFD),
+        // so they are refused rather than changed (Docs/ARCHITECTURE.md, "Inputs of any size").
+        guard let text = String(data: d, encoding: .utf8) else {
+            fail("input file \(path) is not UTF-8 text (\(d.count) bytes); inputs travel as text inside the goal today, so binary data would arrive changed: encode it (base64) and decode it in the module", code: 65)
+        }
+        wasmInput.stdin = text
     }
     wasmInput.fuel = p.int("--fuel")
     wasmInput.memoryMiB = p.int("--memory")
@@ -228,11 +245,10 @@ func submitCommand(_ p: ParsedArguments) async {
         if planPath == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
-            guard let d = FileManager.default.contents(atPath: planPath) else { fail("cannot read plan file \(planPath)", code: 66) }
-            data = d
+            data = readFileOrExit(planPath, what: "plan file")
         }
         do { spec = try JSONDecoder().decode(GoalSpec.self, from: data) } catch {
-            fail("\(planPath) is not a goal plan: \(error)", code: 65)
+            fail(ErrorSentence.of(error, reading: "plan file \(planPath)") + " (see Docs/PLANS.md and Docs/plan.schema.json)", code: 65)
         }
     } else {
         p.refuse("submit needs a goal in words (\"…\"), a plan file (or - for stdin), --prompt TEXT, --wasm HASH or --exec CMD [ARGS…]")
@@ -240,11 +256,14 @@ func submitCommand(_ p: ParsedArguments) async {
     let nc = await cli.connect(reconnect: wait)
     defer { nc.close() }
     let ref: GoalRef
-    do { ref = try await cli.call(nc, APISubject.submit, spec!, as: GoalRef.self) } catch let e as RequestError {
+    do { ref = try await cli.call(nc, APISubject.submit, spec!, as: GoalRef.self) } catch RequestError.tooLarge(let s, let n, let m) {
+        // Inputs travel inside the goal's JSON today (Docs/ARCHITECTURE.md, "Inputs of any size").
+        fail("goal refused: \(RequestError.tooLarge(subject: s, bytes: n, max: m)); a --input file, prompt or schema travels inside the goal's JSON (bytes that are not UTF-8 text do not survive it)", code: 65)
+    } catch let e as RequestError {
         // No answer is not a refusal: the goal may have been accepted before the reply was lost.
         fail("\(e); the goal may have been accepted: check hive goals before submitting it again", code: 69)
     } catch {
-        fail("goal refused: \(error)", code: 65)
+        fail("goal refused: \(ErrorSentence.of(error, urls: cli.urls))", code: 65)
     }
     // On stderr, so that stdout stays the goal id (or the result) for scripts.
     if let warning = ref.warning, !cli.json { printError("warning: goal \(ref.goal) accepted, but \(warning)") }
@@ -324,8 +343,10 @@ func report(_ r: GoalResult, cli: ControlCLI) {
         cli.printJSON(r)
         return
     }
-    let counts = r.goal.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-    print("goal \(r.goal.goal) \(r.goal.state.rawValue): \(r.tasks.count) tasks (\(counts))")
+    // The answer first, then how it was decided, then what it cost; the tasks and their failed attempts last.
+    print(goalLine(r.goal))
+    if let answer = r.answer, r.tasks.count > 1 || r.steps != nil { print("  answer: \(answer)") }
+    for v in r.goal.votes ?? [] { print("  \(v)") }
     if let reason = r.goal.reason { print("  reason: \(reason)") }
     if let max = r.goal.budget?.maxTokens {
         print("  tokens: \(r.goal.tokensSpent ?? 0) spent, \(r.goal.tokensReserved ?? 0) reserved of budget \(max)")
@@ -338,7 +359,6 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     if let cost = r.goal.costSpent, cost > 0 || r.goal.budget?.maxCost != nil {
         print(String(format: "  cost: %.6g spent", cost) + (r.goal.budget?.maxCost.map { String(format: " of budget %.6g", $0) } ?? ""))
     }
-    if let answer = r.answer, r.tasks.count > 1 { print("  answer: \(answer)") }
     if let l = r.ledger, r.tasks.count > 1 {
         let tiers = l.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.calls)" }.joined(separator: ", ")
         print(String(format: "  ledger: %d calls (%@), %d+%d tokens, core share %.0f%%, %.1fx parallel over %lld ms",
@@ -350,20 +370,40 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     }
     if let steps = r.steps {
         for s in steps { reportStep(s) }
-        return
-    }
-    if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
+    } else if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
         // One model call: the text itself, then what it cost.
         if let text = t.output { print(text) }
         if let e = t.error { print("  error: \(e)") }
         print(String(format: "  [%@: %d prompt tokens at %.0f tok/s, %d generated at %.0f tok/s, on %@]", u.model,
                      u.promptTokens, u.promptTokensPerSecond, u.generatedTokens, u.generationTokensPerSecond, t.drone ?? "-"))
-        return
+    } else {
+        for t in r.tasks {
+            let out = (t.output ?? "").split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let code = (t.exitCode.map { " exit \($0)" } ?? "") + (t.fuel.map { " fuel \($0)" } ?? "")
+            print("  \(t.task) [\(t.index)] \(t.state.rawValue)\(code) on \(t.drone ?? "-")  \(out)\(t.reason.map { "  (\($0))" } ?? "")")
+        }
     }
-    for t in r.tasks {
-        let out = (t.output ?? "").split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        let code = (t.exitCode.map { " exit \($0)" } ?? "") + (t.fuel.map { " fuel \($0)" } ?? "")
-        print("  \(t.task) [\(t.index)] \(t.state.rawValue)\(code) on \(t.drone ?? "-")  \(out)\(t.reason.map { "  (\($0))" } ?? "")")
+    reportFailedAttempts(r.tasks)
+}
+
+/// `goal g1 succeeded: 5 tasks (4 succeeded, 1 dead)`: work tasks, the number `hive goals` shows too (fork, plan
+/// and step nodes do no work and are not counted).
+func goalLine(_ g: GoalSummary) -> String {
+    let counts = g.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+    let n = g.workTaskCount
+    return "goal \(g.goal) \(g.state.rawValue): \(n) task\(n == 1 ? "" : "s")\(counts.isEmpty ? "" : " (\(counts))")"
+}
+
+/// Every task that was retried or died, with each failed attempt's drone and reason (the latest
+/// `AttemptNote.keptPerTask` per task).
+func reportFailedAttempts(_ tasks: [TaskView]) {
+    let retried = tasks.filter { !($0.failedAttempts ?? []).isEmpty }
+    guard !retried.isEmpty else { return }
+    print("  failed attempts:")
+    for t in retried {
+        let notes = t.failedAttempts ?? []
+        print("    \(t.task) \(t.state.rawValue) after \(t.attempts) attempt\(t.attempts == 1 ? "" : "s")\(notes.first!.attempt > 1 ? " (earliest not kept)" : ""):")
+        for n in notes { print("      \(n)") }
     }
 }
 
@@ -399,12 +439,13 @@ func goalsCommand(_ p: ParsedArguments) async {
     do {
         let goals = try await cli.collect(nc, APISubject.goals, as: GoalSummary.self) { PageRequest(cursor: $0) }
         if cli.json { return cli.printJSON(goals) }
+        // TASKS: work tasks, as hive result counts them (fork, plan and step nodes excluded).
         print("GOAL      STATE       TASKS  NAME")
         for g in goals {
-            print("\(g.goal.padding(9)) \(g.state.rawValue.padding(11)) \(String(g.tasks).padding(6)) \(g.name ?? "")")
+            print("\(g.goal.padding(9)) \(g.state.rawValue.padding(11)) \(String(g.workTaskCount).padding(6)) \(g.name ?? "")")
         }
     } catch {
-        fail("\(error)", code: 1)
+        fail(ErrorSentence.of(error, urls: cli.urls), code: 1)
     }
 }
 
@@ -423,6 +464,7 @@ func goalCommand(_ p: ParsedArguments, subject: String, verb: String) async {
                 let indent = String(repeating: "  ", count: max(0, t.depth - 1))
                 print("\((indent + t.task).padding(11)) \(t.state.rawValue.padding(10)) \(String(t.attempts).padding(9)) \((t.drone ?? "-").padding(21)) \(t.kind)")
                 if t.state == .awaitingApproval, let a = t.approval { print("\(indent)  \(approvalLine(a))") }
+                for n in t.failedAttempts ?? [] { print("\(indent)  \(n)") }
             }
         case "result":
             report(try await cli.result(nc, goal), cli: cli)
@@ -433,11 +475,14 @@ func goalCommand(_ p: ParsedArguments, subject: String, verb: String) async {
         default:
             let g = try await cli.call(nc, subject, GoalRef(goal: goal), as: GoalSummary.self)
             if cli.json { return cli.printJSON(g) }
-            print("goal \(g.goal) \(g.state.rawValue)\(g.reason.map { ": \($0)" } ?? "")")
+            print(goalLine(g))
+            if let answer = g.answer { print("  answer: \(answer)") }
+            for v in g.votes ?? [] { print("  \(v)") }
+            if let reason = g.reason { print("  reason: \(reason)") }
             for w in g.waiting ?? [] { print("  waiting: \(w)") }
         }
     } catch {
-        fail("\(error)", code: 1)
+        fail(ErrorSentence.of(error, urls: cli.urls), code: 1)
     }
 }
 
@@ -490,7 +535,7 @@ func dronesCommand(_ p: ParsedArguments) async {
         }
         if drones.isEmpty { print("no drones have joined") }
     } catch {
-        fail("\(error)", code: 1)
+        fail(ErrorSentence.of(error, urls: cli.urls), code: 1)
     }
 }
 
@@ -520,7 +565,7 @@ func watchCommand(_ p: ParsedArguments) async {
         } catch {
             // honeycombd restarting or slow: retry, within the deadlines.
             if ContinuousClock.now - lastAnswer > .seconds(cli.patience) {
-                fail("\(RequestError.silent(seconds: cli.patience, urls: cli.urls)) (last: \(error))", code: 69)
+                fail("\(RequestError.silent(seconds: cli.patience, urls: cli.urls)) (last: \(ErrorSentence.of(error, urls: cli.urls)))", code: 69)
             }
             if let limit = cli.waitTimeout, ContinuousClock.now - start > .seconds(limit) {
                 fail("\(RequestError.waitTimedOut(goal: goal, seconds: limit))", code: 75)
@@ -536,6 +581,7 @@ func watchCommand(_ p: ParsedArguments) async {
                 if t.state == .awaitingApproval, let a = t.approval { frame.append("\(String(repeating: "  ", count: t.depth))\(approvalLine(a))") }
                 // Under the task when it cannot run as things stand (a wait for a free slot is the hive working).
                 if let why = t.waiting, why != TaskBlocker.busy.description { frame.append("\(String(repeating: "  ", count: t.depth))waiting: \(why)") }
+                if t.state == .pending, let n = t.failedAttempts?.last { frame.append("\(String(repeating: "  ", count: t.depth))retried after \(n)") }
             }
             if tasks.count > 60 { frame.append("… \(tasks.count - 60) more") }
             if frame != lastFrame {
@@ -549,7 +595,9 @@ func watchCommand(_ p: ParsedArguments) async {
                 } else {
                     let waits = t.state == .awaitingApproval ? t.approval.map { "  " + approvalLine($0) } ?? ""
                         : t.waiting.map { "  waiting: \($0)" } ?? ""
-                    print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")\(waits)")
+                    // Back to pending after an attempt failed: why.
+                    let retried = t.state == .pending ? t.failedAttempts?.last.map { "  retried after \($0)" } ?? "" : ""
+                    print("\(t.task) \(t.state.rawValue)\(t.drone.map { " on \($0)" } ?? "")\(waits)\(retried)")
                 }
             }
         }
@@ -585,12 +633,10 @@ func statusCommand(_ p: ParsedArguments) async {
         print("  bus server:  \(s.busServer)")
         print("  started at:  \(s.startedAt)")
         print("  uptime:      \(Int(s.uptimeSeconds)) s")
-    } catch let e as NATSClientError {
-        fail("\(e)", code: 69)
     } catch let e as RequestError {
         fail("\(e)", code: 69)
     } catch {
-        fail("unreadable status reply: \(error)", code: 1)
+        fail(ErrorSentence.of(error, reading: "honeycombd's reply to status", urls: cli.urls), code: 1)
     }
 }
 
@@ -616,7 +662,7 @@ func moduleList(_ cli: ControlCLI) async {
         for m in list.modules { print("\(m.module)  \(m.size) bytes") }
         print("\(list.modules.count) of \(list.maxCount) modules, \(list.totalBytes) of \(list.maxBytes) bytes")
     } catch {
-        fail("\(error)", code: 1)
+        fail(ErrorSentence.of(error, urls: cli.urls), code: 1)
     }
 }
 
@@ -627,12 +673,12 @@ func moduleRemove(_ cli: ControlCLI, hash: String) async {
         let ref = try await cli.call(nc, APISubject.moduleRemove, ModuleRef(module: hash), as: ModuleRef.self)
         if cli.json { cli.printJSON(ref) } else { print("removed \(ref.module) (\(ref.size ?? 0) bytes)") }
     } catch {
-        fail("\(error)", code: 1)
+        fail(ErrorSentence.of(error, urls: cli.urls), code: 1)
     }
 }
 
 func moduleAdd(_ cli: ControlCLI, path: String) async {
-    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)", code: 66) }
+    let data = readFileOrExit(path, what: "module")
     let nc = await cli.connect()
     defer { nc.close() }
     do {
@@ -649,12 +695,14 @@ func moduleAdd(_ cli: ControlCLI, path: String) async {
                                                         ModuleTransfer.sizeHeader: String(bytes.count)]
             let reply = try await nc.request(APISubject.moduleAdd, Array(bytes[offset..<end]), headers: headers, timeout: 30)
             if let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) { fail("\(path): \(e.error)", code: 65) }
-            ref = try JSONDecoder().decode(ModuleRef.self, from: Data(reply.payload))
+            do { ref = try JSONDecoder().decode(ModuleRef.self, from: Data(reply.payload)) } catch {
+                fail(ErrorSentence.of(error, reading: "honeycombd's reply to module_add"), code: 1)
+            }
             offset = end
         } while ref.received != nil
         if cli.json { cli.printJSON(ref) } else { print(ref.module) }
     } catch {
-        fail("cannot add \(path): \(error)", code: 69)
+        fail("cannot add \(path): \(ErrorSentence.of(error, urls: cli.urls))", code: 69)
     }
 }
 
@@ -666,3 +714,10 @@ func printError(_ message: String) {
 
 /// An environment variable's value; empty counts as unset.
 func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+
+/// A file's bytes, or the process ends with a sentence saying why it could not be read (exit 66, EX_NOINPUT).
+func readFileOrExit(_ path: String, what: String) -> Data {
+    do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        fail(ErrorSentence.of(error, reading: "\(what) \(path)"), code: 66)
+    }
+}

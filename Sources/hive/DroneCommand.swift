@@ -40,6 +40,6 @@ func droneCommand(_ p: ParsedArguments) async {
             print("  (a bus that requires client certificates also needs --tls-cert \(issued.name).pem --tls-key \(issued.name)-key.pem: honeycombd tls client DIR \(issued.name))")
         }
     } catch {
-        fail("\(error)", code: 1)
+        fail(ErrorSentence.of(error, urls: cli.urls), code: 1)
     }
 }

@@ -125,7 +125,7 @@ func evalCommand(_ p: ParsedArguments) async {
             goals.append((t, ref.goal))
             if serial { results.append(await waitForGoal(ref.goal, cli: cli, nc: nc)) }
         } catch {
-            fail("\(t.id) refused: \(error)", code: 65)
+            fail("\(t.id) refused: \(ErrorSentence.of(error, urls: cli.urls))", code: 65)
         }
     }
     if !serial {

@@ -42,7 +42,7 @@ extension ParsedArguments {
     /// The typed value, or the process ends with the error naming the option and where the help is.
     func orExit<T>(_ read: (ParsedArguments) throws -> T) -> T {
         do { return try read(self) } catch let e as CommandLineError { hiveProgram.fail(e, in: self) } catch {
-            hiveProgram.fail(.invalid("\(error)"), in: self)
+            hiveProgram.fail(.invalid(ErrorSentence.of(error)), in: self)
         }
     }
 

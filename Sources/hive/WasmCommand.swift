@@ -16,7 +16,7 @@ func wasmCommand(_ p: ParsedArguments) {
     let seed = p.orExit { try $0.integer("--seed", as: UInt64.self) }
     if let ms = p.int("--timeout-ms", in: 0...Int.max) { limits.timeoutMillis = ms }
     let moduleArgs = [URL(fileURLWithPath: path).lastPathComponent] + p.positionals.dropFirst()
-    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)", code: 66) }
+    let data = readFileOrExit(path, what: "module")
     if let invoke {
         do {
             let instance = try Instance(module: try ModuleDecoder.decode(Array(data)), imports: [:], limits: limits)
@@ -25,7 +25,7 @@ func wasmCommand(_ p: ParsedArguments) {
         } catch let t as Trap {
             fail("\(path) trapped: \(t)", code: 125)
         } catch {
-            fail("\(path): \(error)", code: 65)
+            fail("\(path): \(ErrorSentence.of(error))", code: 65)
         }
     }
     let stdin = FileHandle.standardInput.readDataToEndOfFile()
@@ -33,7 +33,7 @@ func wasmCommand(_ p: ParsedArguments) {
     do {
         result = try WasmRunner.run(Array(data), args: moduleArgs, stdin: Array(stdin), limits: limits, deterministicSeed: seed)
     } catch {
-        fail("\(path): \(error)", code: 65)
+        fail("\(path): \(ErrorSentence.of(error))", code: 65)
     }
     FileHandle.standardOutput.write(Data(result.stdout))
     FileHandle.standardError.write(Data(result.stderr))

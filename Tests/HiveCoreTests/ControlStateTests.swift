@@ -441,3 +441,92 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(ledger.byDrone["core1"]?.generatedTokens == 50)
     }
 }
+
+@Suite struct FailedAttemptTests {
+    /// Each attempt that ends without success is kept with its drone and reason, the latest
+    /// `AttemptNote.keptPerTask`, and a replay of the journal (or a snapshot) rebuilds the same notes.
+    /// Drones that are never lost, so that a tick past a lease expires only the lease.
+    static func patient() -> Harness {
+        var c = ControlConfig()
+        c.lostAfterMillis = Int.max / 2
+        return Harness(config: c)
+    }
+
+    @Test func failedAttemptsAreKeptBoundedAndReplayed() throws {
+        let h = Self.patient()
+        h.drone("d1", slots: 1)
+        let attempts = AttemptNote.keptPerTask + 3
+        let g = try h.submit(.fork(exec(1, maxAttempts: attempts)))
+        for i in 1...attempts {
+            let batch = h.schedule()
+            try #require(batch.count == 1)
+            let (a, d) = (batch[0].assignment, batch[0].drone)
+            #expect(a.attempt == i)
+            if i == 1 {
+                h.now += 1_000_000  // past the lease: the tick expires it
+                h.tick()
+            } else {
+                _ = h.finish(a, drone: d, ok: false)
+            }
+        }
+        let task = h.state.tasks(of: g).first { !$0.isStructural }!
+        #expect(task.state == .dead)
+        let notes = try #require(task.failedAttempts)
+        #expect(notes.count == AttemptNote.keptPerTask)
+        #expect(notes.map(\.attempt) == Array((attempts - AttemptNote.keptPerTask + 1)...attempts))
+        #expect(notes.allSatisfy { $0.drone == "d1" && $0.reason == "exit code 1" })
+        #expect(notes.last!.description == "attempt \(attempts) on d1: exit code 1")
+        #expect(TaskView(task).failedAttempts == notes)
+
+        let replayed = ControlState()
+        for e in h.events { replayed.apply(e) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(try encoder.encode(replayed.snapshot()) == encoder.encode(h.state.snapshot()))
+    }
+
+    @Test func anExpiredLeaseNamesItsDrone() throws {
+        let h = Self.patient()
+        h.drone("d1", slots: 1)
+        let g = try h.submit(.fork(exec(1, maxAttempts: 2)))
+        _ = h.schedule()
+        h.now += 1_000_000
+        h.tick()
+        let task = h.state.tasks(of: g).first { !$0.isStructural }!
+        #expect(task.state == .pending)
+        let note = try #require(task.failedAttempts?.first)
+        #expect(note.attempt == 1 && note.drone == "d1" && note.reason.hasPrefix("lease expired after"))
+    }
+
+    @Test func aVoteForkShowsItsTally() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4)
+        let g = try h.submit(.fork(exec(4), join: .vote))
+        for (n, (_, a, d)) in h.schedule().enumerated() { _ = h.finish(a, drone: d, output: n == 2 ? "no\n" : " Yes\n") }
+        let views = try #require(h.state.voteViews(of: g))
+        try #require(views.count == 1)
+        let vote = views[0]
+        #expect(vote.tally == [.init(answer: "Yes", votes: 3), .init(answer: "no", votes: 1)] || vote.tally == [.init(answer: "Yes", votes: 3)])
+        #expect(vote.voters == 4 && vote.majority == 3 && vote.needed == 1 && vote.decided && vote.winner == "Yes")
+        #expect(h.goal(g).state == .succeeded)
+    }
+
+    @Test func aVoteStepShowsItsRoundsTallyAndMinVotes() throws {
+        let h = Harness()
+        h.drone("d1", slots: 8, caps: modelCaps)
+        var step = StepSpec(id: "solve", prompt: "compute {{goal}}", n: 4, join: .vote)
+        step.minVotes = 2
+        let g = try h.submit(plan: PlanSpec(goal: "17 * 23", steps: [step]))
+        let batch = h.schedule()
+        _ = h.finish(batch[0].assignment, drone: "d1", output: " 391\n")
+        _ = h.finish(batch[1].assignment, drone: "d1", output: "400")
+        var views = try #require(h.state.voteViews(of: g))
+        #expect(views.count == 1 && views[0].step == "solve" && !views[0].decided && views[0].open == 2)
+        #expect(views[0].needed == 2 && views[0].voters == 4 && views[0].majority == 3)
+        #expect(views[0].tally == [.init(answer: "391", votes: 1), .init(answer: "400", votes: 1)])
+        for (_, a, d) in batch.dropFirst(2) { _ = h.finish(a, drone: d, output: "391") }
+        views = try #require(h.state.voteViews(of: g))
+        #expect(views[0].decided && views[0].winner == "391" && views[0].tally.first == .init(answer: "391", votes: 3))
+        #expect(views[0].description == "vote step solve: \"391\" 3, \"400\" 1 of 4 voters (needs 2, majority 3); won by \"391\"")
+    }
+}

@@ -330,6 +330,22 @@ def test_the_goal_detail_sits_beside_the_list_with_full_outputs_waits_drones_and
         browser.wait(f"document.querySelector(`#tree .node[data-task='{stuck}.0'] .waiting`) !== null")
         assert "no active drone of tier core" in browser.eval(f"document.querySelector(`#tree .node[data-task='{stuck}.0'] .waiting`).textContent")
         assert request(http_port, "GET", f"/api/goals/{burst}", headers=AUTH)[2]["goal"]["state"] == "succeeded"
+
+        # Retried work says why: the only edge drone is killed mid-task; the task waits again, under the reason its
+        # first attempt ended.
+        [edge] = start_drones(procs, f"nats://{TOKEN}@127.0.0.1:{port}", 1, slots=1, tier="edge")  # d1
+        lost = request(http_port, "POST", "/api/goals", {"name": "lost", "root": {
+            "kind": "exec", "tier": "edge", "input": {"command": "/bin/sleep", "args": ["10"]}}}, AUTH)[2]["goal"]
+        browser.wait(f"document.querySelector(`#goals tr[data-goal='{lost}']`) !== null")
+        browser.eval(f"document.querySelector(`#goals tr[data-goal='{lost}']`).click()")
+        browser.wait(f"document.querySelector(`#tree .node[data-task='{lost}.0'][data-state=running], #tree .node[data-task='{lost}.0'][data-state=leased]`) !== null", timeout=15)
+        edge.kill()
+        edge.wait()
+        browser.wait(f"document.querySelector(`ul.attempts[data-task='{lost}.0'] li[data-attempt='1']`) !== null", timeout=30)
+        assert "attempt 1 on d1: drone d1 lost" in browser.eval(f"document.querySelector(`ul.attempts[data-task='{lost}.0']`).textContent")
+        browser.wait("document.querySelector('#waiting li[data-blocker=tier]') !== null", timeout=10)
+        browser.wait(f"document.querySelector(`#tree .node[data-task='{lost}.0']`).dataset.state === 'pending'")
+        assert browser.eval(f"document.querySelector(`#tree .node[data-task='{lost}.0'] .drone-name`)") is None  # no longer on d1
         browser.screenshot("dashboard-waiting.png")
         assert browser.eval("JSON.stringify(window.__csp)") == "[]"
         assert browser.errors == []

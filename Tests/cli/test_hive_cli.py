@@ -52,7 +52,7 @@ def test_submit_dash_h_is_help_not_a_goal():
     (["goals", "extra"], "unexpected argument 'extra' for hive goals", "goals"),
     (["submit", "--exec", "/bin/echo", "hi", "--count", "x"], "--count takes a whole number, not 'x'", "submit"),
     (["eval", "--count", "many"], "--count takes a whole number, not 'many'", "eval"),
-    (["eval", "--suite", "poetry"], "--suite takes arithmetic or code, not 'poetry'", "eval"),
+    (["eval", "--suite", "poetry"], "--suite takes arithmetic, code, facts or sums, not 'poetry'", "eval"),
     (["eval", "--join", "coin"], "--join takes any, all, vote, best or synthesize[:K], not 'coin'", "eval"),
     (["submit", "--tier", "gold", "--exec", "/bin/true"], "--tier takes edge, worker or core", "submit"),
     (["bench", "--client", "fast"], "--client takes swift or raw, not 'fast'", "bench"),
