@@ -85,8 +85,13 @@ class Browser:
     def wait(self, expression, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.eval(expression):
-                return
+            try:
+                if self.eval(expression):
+                    return
+            except AssertionError as e:
+                # Evaluated while the page navigates (a reload after login or logout): ask the next document.
+                if "navigated or closed" not in str(e) and "Cannot find context" not in str(e):
+                    raise
             time.sleep(0.05)
         raise AssertionError(f"never true: {expression}\nDOM: {self.eval('document.body.innerHTML')[:3000]}")
 
