@@ -91,11 +91,51 @@ public enum Paging {
     }
 }
 
-/// Any API error: `{"error": "…"}`.
-public struct APIError: Codable, Sendable, Error, CustomStringConvertible {
+/// Any API error: `{"error": "…"}` on the wire, and a kind that says what went wrong without naming a transport.
+///
+/// The kind does not travel in the body (the wire format predates it): the HTTP edge turns it into a status
+/// (`HTTPAPI`, in one place), the bus carries the message only, and a decoded error is `.badRequest`.
+public struct APIError: Codable, Sendable, Error, Equatable, CustomStringConvertible {
+    /// What went wrong, as a caller would act on it.
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        /// The request is unreadable or out of range: fix it and send it again.
+        case badRequest
+        /// It names a goal, module or route that does not exist.
+        case notFound
+        /// The caller may not do this.
+        case forbidden
+        /// It conflicts with the current state (nothing awaits approval, a running goal names the module, …).
+        case conflict
+        /// It, or its reply, is over a named size limit.
+        case tooLarge
+        /// A store is full (a named quota): make room first.
+        case storageFull
+        /// The service cannot answer now (the reply could not be sent): try again.
+        case unavailable
+    }
+
     public var error: String
-    public init(_ error: String) { self.error = error }
+    public var kind: Kind
+
+    public init(_ error: String) { self.init(.badRequest, error) }
+    public init(_ kind: Kind, _ error: String) {
+        self.kind = kind
+        self.error = error
+    }
+
     public var description: String { error }
+
+    enum CodingKeys: String, CodingKey { case error }
+
+    public init(from decoder: any Decoder) throws {
+        error = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .error)
+        kind = .badRequest
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(error, forKey: .error)
+    }
 }
 
 public struct GoalSummary: Codable, Sendable, Equatable {

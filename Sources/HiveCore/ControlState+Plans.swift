@@ -6,13 +6,34 @@
 /// `step` node under it, and every call a step makes (candidates, checks, critiques, integrator) a child of its
 /// step node, tagged with its role and round.
 extension ControlState {
+    // MARK: Plan access
+
+    /// Step `i` of `goal`'s plan; nil when the goal is unknown, has no plan, or no such step (an event replayed
+    /// against a state that lacks them must not trap).
+    func step(_ goal: GoalID, _ i: Int) -> StepRecord? {
+        guard let steps = goals[goal]?.plan?.steps, steps.indices.contains(i) else { return nil }
+        return steps[i]
+    }
+
+    /// Stores step `i` of `goal`'s plan (nothing when there is no such step).
+    func setStep(_ goal: GoalID, _ i: Int, _ step: StepRecord) {
+        guard goals[goal]?.plan?.steps.indices.contains(i) == true else { return }
+        goals[goal]?.plan?.steps[i] = step
+    }
+
+    /// Changes step `i` of `goal`'s plan in place (nothing when there is no such step).
+    func updateStep(_ goal: GoalID, _ i: Int, _ change: (inout StepRecord) -> Void) {
+        guard goals[goal]?.plan?.steps.indices.contains(i) == true else { return }
+        goals[goal]?.plan?.steps[i].update(change)
+    }
+
     // MARK: Starting
 
     func startPlan(_ goal: GoalID, spec: PlanSpec, at: Int64) {
         var steps = (spec.steps ?? []).map { StepRecord(spec: $0) }
         if steps.isEmpty { steps = [StepRecord(spec: Self.architectStep(spec))] }
-        let output = spec.steps?.isEmpty == false ? (spec.output ?? steps.last!.spec.id) : nil
-        goals[goal]!.plan = PlanRecord(goal: spec.goal, steps: steps, output: output, prompts: spec.prompts ?? [:],
+        let output = spec.steps?.isEmpty == false ? (spec.output ?? steps.last?.spec.id) : nil
+        goals[goal]?.plan = PlanRecord(goal: spec.goal, steps: steps, output: output, prompts: spec.prompts ?? [:],
                                        architect: spec.architect)
         advancePlan(goal, at: at)
     }
@@ -49,15 +70,15 @@ extension ControlState {
     }
 
     private func startStep(_ goal: GoalID, _ i: Int, at: Int64) {
-        let root = goals[goal]!.root
-        let spec = goals[goal]!.plan!.steps[i].spec
-        guard admit(goal, adding: 1, at: at) else { return }
-        let node = addTask(TaskSpec(name: spec.id, kind: "step"), goal: goal, parent: root, index: tasks[root]!.children.count,
-                           depth: 2, at: at)
-        tasks[root]!.children.append(node)
-        tasks[node]!.role = spec.roleOrDefault
-        goals[goal]!.plan!.steps[i].node = node
-        goals[goal]!.plan!.steps[i].state = .exploring
+        guard let root = goals[goal]?.root, let spec = self.step(goal, i)?.spec, admit(goal, adding: 1, at: at),
+              let node = addTask(TaskSpec(name: spec.id, kind: "step"), goal: goal, parent: root,
+                                 index: tasks[root]?.children.count ?? 0, depth: 2, at: at) else { return }
+        tasks[root]?.children.append(node)
+        tasks[node]?.role = spec.roleOrDefault
+        updateStep(goal, i) { step in
+            step.node = node
+            step.state = .exploring
+        }
         startRound(goal, i, at: at)
     }
 
@@ -70,7 +91,7 @@ extension ControlState {
     }
 
     private func startRound(_ goal: GoalID, _ i: Int, at: Int64) {
-        let step = goals[goal]!.plan!.steps[i]
+        guard let step = self.step(goal, i) else { return }
         let spec = step.spec
         let width = spec.width(round: step.round)
         guard admit(goal, adding: width, at: at) else { return }
@@ -80,24 +101,23 @@ extension ControlState {
                                           model: TaskInput(prompt: prompt.chat, maxTokens: spec.tokens, temperature: spec.temperature,
                                                            seed: 1 + k + step.round * 1_000, jsonSchema: spec.jsonSchema,
                                                            completion: prompt.completion))
-            let id = addCall(goal, i, kind: kind, role: spec.roleOrDefault, tier: spec.tier(round: step.round), input: input, at: at)
-            goals[goal]!.plan!.steps[i].candidates.append(CandidateRecord(task: id, round: step.round))
+            guard let id = addCall(goal, i, kind: kind, role: spec.roleOrDefault, tier: spec.tier(round: step.round), input: input, at: at) else { return }
+            updateStep(goal, i) { $0.candidates.append(CandidateRecord(task: id, round: step.round)) }
         }
     }
 
-    /// Adds one call under step `i`'s node, tagged with role and round.
+    /// Adds one call under step `i`'s node, tagged with role and round. Nil when the step has no node.
     private func addCall(_ goal: GoalID, _ i: Int, kind: String, role: Role, tier: TierRequirement?, input: TaskInput,
-                         candidate: TaskID? = nil, avoid: DroneID? = nil, at: Int64) -> TaskID {
-        let step = goals[goal]!.plan!.steps[i]
-        let node = step.node!
-        let id = addTask(TaskSpec(name: "\(step.spec.id).\(role.rawValue)", kind: kind, tier: tier, input: input,
-                                  timeoutMillis: step.spec.timeoutMillis, approval: step.spec.approval),
-                         goal: goal, parent: node, index: tasks[node]!.children.count, depth: 3, at: at)
-        tasks[node]!.children.append(id)
-        tasks[id]!.role = role
-        tasks[id]!.round = step.round
-        tasks[id]!.candidate = candidate
-        if let avoid { tasks[id]!.avoid = [avoid] }
+                         candidate: TaskID? = nil, avoid: DroneID? = nil, at: Int64) -> TaskID? {
+        guard let step = self.step(goal, i), let node = step.node,
+              let id = addTask(TaskSpec(name: "\(step.spec.id).\(role.rawValue)", kind: kind, tier: tier, input: input,
+                                        timeoutMillis: step.spec.timeoutMillis, approval: step.spec.approval),
+                               goal: goal, parent: node, index: tasks[node]?.children.count ?? 0, depth: 3, at: at) else { return nil }
+        tasks[node]?.children.append(id)
+        tasks[id]?.role = role
+        tasks[id]?.round = step.round
+        tasks[id]?.candidate = candidate
+        if let avoid { tasks[id]?.avoid = [avoid] }
         return id
     }
 
@@ -116,7 +136,7 @@ extension ControlState {
     /// once in the chat frame and, when the plan has the role's completion frame, once in that (with its stop
     /// strings). Both travel with the call; the lease picks one for the drone's model (`TaskInput.choosing`).
     private func render(_ goal: GoalID, role: Role, step: StepRecord, extra: [String: String]) -> (chat: String, completion: CompletionPrompt?) {
-        let plan = goals[goal]!.plan!
+        guard let plan = goals[goal]?.plan else { return ("", nil) }
         var values = ["goal": plan.goal, "feedback": "", "inputs": "", "candidate": "", "candidates": ""]
         var inputs = ""
         for id in step.spec.inputs ?? [] {
@@ -141,14 +161,14 @@ extension ControlState {
 
     /// A call under a step node reached a final state.
     func stepChildSettled(_ t: TaskRecord) {
-        guard let node = t.parent, let g = goals[t.goal], g.state == .running, let i = g.plan?.index(ofNode: node) else { return }
-        let step = g.plan!.steps[i]
+        guard let node = t.parent, let g = goals[t.goal], g.state == .running, let i = g.plan?.index(ofNode: node),
+              let step = g.plan?.steps[i] else { return }
         guard step.state.isActive, t.round == step.round else { return }
         evaluateStep(t.goal, i, at: t.finishedAt ?? 0)
     }
 
     private func evaluateStep(_ goal: GoalID, _ i: Int, at: Int64) {
-        switch goals[goal]!.plan!.steps[i].state {
+        switch self.step(goal, i)?.state {
         case .exploring: evaluateCandidates(goal, i, at: at)
         case .judging: evaluateCritiques(goal, i, at: at)
         case .integrating: evaluateIntegrator(goal, i, at: at)
@@ -157,7 +177,7 @@ extension ControlState {
     }
 
     private func evaluateCandidates(_ goal: GoalID, _ i: Int, at: Int64) {
-        var step = goals[goal]!.plan!.steps[i]
+        guard var step = self.step(goal, i) else { return }
         let spec = step.spec
         var open = 0
         var valid: [Int] = []
@@ -179,7 +199,7 @@ extension ControlState {
                 continue
             }
             if spec.roleOrDefault == .decompose {
-                let maxSubtasks = goals[goal]!.plan!.architect?.maxSubtasks ?? 6
+                let maxSubtasks = goals[goal]?.plan?.architect?.maxSubtasks ?? 6
                 if case .failure(let why) = Decomposition.validated(output, maxSubtasks: maxSubtasks) {
                     step.candidates[ci].rejection = "plan rejected: \(why)"
                     reasons.append("the plan was rejected: \(why)")
@@ -190,7 +210,7 @@ extension ControlState {
                 if c.verify == nil {
                     var input = check
                     input.stdin = output
-                    goals[goal]!.plan!.steps[i] = step
+                    setStep(goal, i, step)
                     guard admit(goal, adding: 1, at: at) else { return }
                     // A check is a program on an exec drone, or a WebAssembly module (by hash) on any drone.
                     let kind = check.module != nil ? "wasm" : "exec"
@@ -199,7 +219,7 @@ extension ControlState {
                     open += 1
                     continue
                 }
-                guard let v = tasks[c.verify!] else { continue }
+                guard let v = c.verify.flatMap({ tasks[$0] }) else { continue }
                 if !v.state.isFinal { open += 1; continue }
                 if v.state != .succeeded || v.result?.exitCode != 0 {
                     let detail = v.result?.exitCode.map { "exit code \($0)" } ?? v.reason ?? "failed"
@@ -216,7 +236,7 @@ extension ControlState {
             valid.append(ci)
         }
         let roundSize = step.candidates.lazy.filter { $0.round == step.round }.count
-        goals[goal]!.plan!.steps[i] = step
+        setStep(goal, i, step)
         func out(_ ci: Int) -> String { Self.trimmed(tasks[step.candidates[ci].task]?.result?.output ?? "") }
 
         switch spec.joinOrDefault {
@@ -242,7 +262,7 @@ extension ControlState {
                 return roundFailed(goal, i, ["the vote is tied: \(split)"], at: at)
             }
             if let leader = ranked.first, leader.value.count >= needed, leader.value.count > runnerUp + open || open == 0 {
-                return succeed(goal, i, output: out(leader.value.min()!), accepted: leader.value, at: at)
+                return succeed(goal, i, output: out(leader.value.min() ?? 0), accepted: leader.value, at: at)
             }
             // Weak agreement: even if every open candidate joined the leader it would stay below min_votes.
             let best = ranked.first?.value.count ?? 0
@@ -260,7 +280,7 @@ extension ControlState {
     }
 
     private func startCritiques(_ goal: GoalID, _ i: Int, _ valid: [Int], at: Int64) {
-        let step = goals[goal]!.plan!.steps[i]
+        guard let step = self.step(goal, i) else { return }
         let spec = step.spec
         guard admit(goal, adding: valid.count * spec.criticsPerCandidate, at: at) else { return }
         var ids: [TaskID] = []
@@ -272,12 +292,15 @@ extension ControlState {
                 let (kind, input) = Self.call(program: spec.criticExec, env: ["HIVE_ROUND": String(step.round), "HIVE_CRITIC": String(k)],
                                               model: TaskInput(prompt: prompt.chat, maxTokens: PlanValidator.criticMaxTokens, temperature: 0.2, seed: 7 + k,
                                                                jsonSchema: CritiqueVerdict.schema, completion: prompt.completion))
-                ids.append(addCall(goal, i, kind: kind, role: .critique, tier: spec.criticTier, input: input,
-                                   candidate: c.task, avoid: author, at: at))
+                guard let id = addCall(goal, i, kind: kind, role: .critique, tier: spec.criticTier, input: input,
+                                       candidate: c.task, avoid: author, at: at) else { return }
+                ids.append(id)
             }
         }
-        goals[goal]!.plan!.steps[i].critiques = ids
-        goals[goal]!.plan!.steps[i].state = .judging
+        updateStep(goal, i) { step in
+            step.critiques = ids
+            step.state = .judging
+        }
     }
 
     /// The verdicts on `candidate` among `critiques`: each critic's drone, score (nil when it gave none) and reasons.
@@ -288,7 +311,7 @@ extension ControlState {
     }
 
     private func evaluateCritiques(_ goal: GoalID, _ i: Int, at: Int64) {
-        var step = goals[goal]!.plan!.steps[i]
+        guard var step = self.step(goal, i) else { return }
         guard step.critiques.allSatisfy({ tasks[$0]?.state.isFinal ?? true }) else { return }
         var scored: [(ci: Int, score: Double)] = []
         var reasons: [String] = []
@@ -300,7 +323,7 @@ extension ControlState {
             scored.append((ci, score))
             reasons += verdicts.map { "score \(Self.format($0.score)): \(Self.excerpt($0.reasons))" }
         }
-        goals[goal]!.plan!.steps[i] = step
+        setStep(goal, i, step)
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.ci < $1.ci }
         guard let top = scored.first else { return roundFailed(goal, i, ["no critic returned a usable score"], at: at) }
         if let min = step.spec.minScore, top.score < min {
@@ -311,10 +334,10 @@ extension ControlState {
 
     /// `best` takes the first of `ranked`; `synthesize:k` hands the first k to the integrator.
     private func shortlisted(_ goal: GoalID, _ i: Int, _ ranked: [Int], at: Int64) {
-        let step = goals[goal]!.plan!.steps[i]
+        guard let step = self.step(goal, i), let top = ranked.first else { return }
         guard case .synthesize(let k) = step.spec.joinOrDefault else {
-            return succeed(goal, i, output: Self.trimmed(tasks[step.candidates[ranked[0]].task]?.result?.output ?? ""),
-                           accepted: [ranked[0]], at: at)
+            return succeed(goal, i, output: Self.trimmed(tasks[step.candidates[top].task]?.result?.output ?? ""),
+                           accepted: [top], at: at)
         }
         guard admit(goal, adding: 1, at: at) else { return }
         let chosen = Array(ranked.prefix(k))
@@ -325,16 +348,17 @@ extension ControlState {
         let (kind, input) = Self.call(program: step.spec.integratorExec, env: ["HIVE_ROUND": String(step.round)],
                                       model: TaskInput(prompt: prompt.chat, maxTokens: step.spec.tokens, temperature: 0.3, seed: 11,
                                                        jsonSchema: step.spec.jsonSchema, completion: prompt.completion))
-        let id = addCall(goal, i, kind: kind, role: .integrate, tier: step.spec.integratorTier ?? TierRequirement(.core),
-                         input: input, at: at)
-        goals[goal]!.plan!.steps[i].shortlist = chosen.map { step.candidates[$0].task }
-        goals[goal]!.plan!.steps[i].integrator = id
-        goals[goal]!.plan!.steps[i].state = .integrating
+        guard let id = addCall(goal, i, kind: kind, role: .integrate, tier: step.spec.integratorTier ?? TierRequirement(.core),
+                               input: input, at: at) else { return }
+        updateStep(goal, i) { s in
+            s.shortlist = chosen.map { step.candidates[$0].task }
+            s.integrator = id
+            s.state = .integrating
+        }
     }
 
     private func evaluateIntegrator(_ goal: GoalID, _ i: Int, at: Int64) {
-        let step = goals[goal]!.plan!.steps[i]
-        guard let id = step.integrator, let t = tasks[id], t.state.isFinal else { return }
+        guard let step = self.step(goal, i), let id = step.integrator, let t = tasks[id], t.state.isFinal else { return }
         guard t.state == .succeeded, let out = t.result?.output, !out.allSatisfy(\.isWhitespace) else {
             return roundFailed(goal, i, ["the integrator produced nothing: \(t.reason ?? "empty output")"], at: at)
         }
@@ -349,18 +373,17 @@ extension ControlState {
     // MARK: Outcomes
 
     private func succeed(_ goal: GoalID, _ i: Int, output: String, accepted: [Int], at: Int64) {
-        var step = goals[goal]!.plan!.steps[i]
+        guard var step = self.step(goal, i), let node = step.node else { return }
         for ci in accepted { step.candidates[ci].accepted = true }
         step.state = .succeeded
         step.output = output
-        goals[goal]!.plan!.steps[i] = step
-        let node = step.node!
-        tasks[node]!.state = .succeeded
-        tasks[node]!.result = TaskOutput(drone: "", output: output)
-        tasks[node]!.finishedAt = at
-        tasks[node]!.reason = "\(step.spec.joinOrDefault): \(accepted.count) of \(step.candidates.filter { $0.round == step.round }.count) candidates used, round \(step.round + 1)"
+        setStep(goal, i, step)
+        tasks[node]?.state = .succeeded
+        tasks[node]?.result = TaskOutput(drone: "", output: output)
+        tasks[node]?.finishedAt = at
+        tasks[node]?.reason = "\(step.spec.joinOrDefault): \(accepted.count) of \(step.candidates.filter { $0.round == step.round }.count) candidates used, round \(step.round + 1)"
         cancelOpenCalls(of: node, reason: "step \(step.spec.id) already decided", at: at)
-        if step.spec.roleOrDefault == .decompose, case .success(let d) = Decomposition.validated(output, maxSubtasks: goals[goal]!.plan!.architect?.maxSubtasks ?? 6) {
+        if step.spec.roleOrDefault == .decompose, case .success(let d) = Decomposition.validated(output, maxSubtasks: goals[goal]?.plan?.architect?.maxSubtasks ?? 6) {
             adoptDecomposition(goal, d)
         }
         advancePlan(goal, at: at)
@@ -369,7 +392,8 @@ extension ControlState {
     /// The architect's accepted plan becomes steps: one per subtask (from the `architect.step` template), then an
     /// integrate step over all of them that answers the goal.
     private func adoptDecomposition(_ goal: GoalID, _ d: Decomposition) {
-        let a = goals[goal]!.plan!.architect ?? ArchitectSpec()
+        guard goals[goal]?.plan != nil else { return }
+        let a = goals[goal]?.plan?.architect ?? ArchitectSpec()
         let template = a.step ?? StepSpec(id: "")
         var ids: [String] = []
         for (k, sub) in d.subtasks.enumerated() {
@@ -378,10 +402,11 @@ extension ControlState {
             s.role = .explore
             s.prompt = sub.task
             s.inputs = nil
-            s.n = min(sub.candidates, template.n ?? 3)
-            s.minVotes = s.minVotes.map { min($0, s.n!) }
+            let n = min(sub.candidates, template.n ?? 3)
+            s.n = n
+            s.minVotes = s.minVotes.map { min($0, n) }
             ids.append(s.id)
-            goals[goal]!.plan!.steps.append(StepRecord(spec: s))
+            goals[goal]?.plan?.steps.append(StepRecord(spec: s))
         }
         var last = a.integrate ?? StepSpec(id: "")
         last.id = "answer"
@@ -390,14 +415,14 @@ extension ControlState {
         last.n = 1
         last.join = .any
         if last.tier == nil { last.tier = TierRequirement(.core) }
-        goals[goal]!.plan!.steps.append(StepRecord(spec: last))
-        goals[goal]!.plan!.output = "answer"
+        goals[goal]?.plan?.steps.append(StepRecord(spec: last))
+        goals[goal]?.plan?.output = "answer"
     }
 
     /// Validation failed this round: re-fork with the reasons as feedback, or fail the step and the goal.
     private func roundFailed(_ goal: GoalID, _ i: Int, _ reasons: [String], at: Int64) {
-        var step = goals[goal]!.plan!.steps[i]
-        cancelOpenCalls(of: step.node!, reason: "round \(step.round + 1) of step \(step.spec.id) failed validation", at: at)
+        guard var step = self.step(goal, i), let node = step.node else { return }
+        cancelOpenCalls(of: node, reason: "round \(step.round + 1) of step \(step.spec.id) failed validation", at: at)
         step.feedback = Array((step.feedback + reasons.map(Self.excerpt)).suffix(8))
         if step.round < step.spec.reforks {
             step.round += 1
@@ -405,17 +430,18 @@ extension ControlState {
             step.critiques = []
             step.shortlist = []
             step.integrator = nil
-            goals[goal]!.plan!.steps[i] = step
+            setStep(goal, i, step)
             startRound(goal, i, at: at)
             return
         }
+        let reason = "step \(step.spec.id) failed after \(step.round + 1) round(s): " + reasons.prefix(4).joined(separator: "; ")
         step.state = .failed
-        step.reason = "step \(step.spec.id) failed after \(step.round + 1) round(s): " + reasons.prefix(4).joined(separator: "; ")
-        goals[goal]!.plan!.steps[i] = step
-        tasks[step.node!]!.state = .dead
-        tasks[step.node!]!.reason = step.reason
-        tasks[step.node!]!.finishedAt = at
-        endGoal(goal, failed: true, reason: step.reason!, at: at)
+        step.reason = reason
+        setStep(goal, i, step)
+        tasks[node]?.state = .dead
+        tasks[node]?.reason = reason
+        tasks[node]?.finishedAt = at
+        endGoal(goal, failed: true, reason: reason, at: at)
     }
 
     private func cancelOpenCalls(of node: TaskID, reason: String, at: Int64) {

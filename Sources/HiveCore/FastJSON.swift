@@ -5,13 +5,14 @@ extension JournalEvent {
     public var fastJSON: [UInt8]? {
         var w = JSONWriter()
         switch self {
-        case .taskLeased(let task, let attempt, let drone, let token, let deadline, let at, let tier, let cost):
+        case .taskLeased(let l):
             w.beginObject(); w.key("taskLeased"); w.beginObject()
-            w.field("task", task); w.field("attempt", attempt); w.field("drone", drone); w.field("token", token)
-            w.field("deadline", deadline); w.field("at", at); w.optional("tier", tier?.rawValue)
-            if let cost { w.key("cost"); w.number(cost) }
+            w.field("task", l.task); w.field("attempt", l.attempt); w.field("drone", l.drone); w.field("token", l.token)
+            w.field("deadline", l.deadline); w.field("at", l.at); w.optional("tier", l.tier?.rawValue)
+            if let cost = l.cost { w.key("cost"); w.number(cost) }
             w.endObject(); w.endObject()
-        case .taskFinished(let task, let attempt, let succeeded, let output, let at):
+        case .taskFinished(let f):
+            let (task, attempt, succeeded, output, at) = (f.task, f.attempt, f.succeeded, f.output, f.at)
             if output.usage != nil || output.permanent != nil || output.cost != nil || output.fuel != nil { return nil }  // not the hot path
             w.beginObject(); w.key("taskFinished"); w.beginObject()
             w.field("task", task); w.field("attempt", attempt); w.field("succeeded", succeeded)
@@ -22,10 +23,10 @@ extension JournalEvent {
             w.endObject()
             w.field("at", at)
             w.endObject(); w.endObject()
-        case .taskExpired(let task, let attempt, let reason, let counts, let at):
+        case .taskExpired(let x):
             w.beginObject(); w.key("taskExpired"); w.beginObject()
-            w.field("task", task); w.field("attempt", attempt); w.field("reason", reason); w.field("countsAttempt", counts)
-            w.field("at", at)
+            w.field("task", x.task); w.field("attempt", x.attempt); w.field("reason", x.reason); w.field("countsAttempt", x.countsAttempt)
+            w.field("at", x.at)
             w.endObject(); w.endObject()
         default:
             return nil

@@ -45,6 +45,9 @@ public struct StepRecord: Codable, Sendable {
     public var reason: String?
 
     public init(spec: StepSpec) { self.spec = spec }
+
+    /// Applies `change` in place (lets optional chaining reach a step without copying the plan).
+    mutating func update(_ change: (inout StepRecord) -> Void) { change(&self) }
 }
 
 /// A plan goal's durable state: its text, its steps (the architect's are appended when its plan is accepted),

@@ -197,23 +197,24 @@ public struct GoalRecord: Codable, Sendable {
     public var deadline: Int64?
     public var finishedAt: Int64?
     public var taskCount = 0
-    /// Model tokens settled from finished calls (their reported usage).
-    public var tokensSpent = 0
-    /// Worst cases of the model calls now leased: reserved before the call, released when it settles.
-    public var tokensReserved = 0
-    /// Core-tier calls made (every ended core lease counts: the call ran or may have), and those now leased.
-    public var coreCalls = 0
-    public var coreReserved = 0
+    /// What its budgets have spent and reserved: tokens, per-tier tokens, cost, core calls.
+    public internal(set) var budgetLedger = GoalBudgetLedger()
     /// A plan goal's steps and their progress.
     public var plan: PlanRecord?
-    /// Tokens per tier (settled, and reserved by running calls) for `budget.max_tokens_by_tier`; cost spent and
-    /// reserved for `budget.max_cost`.
-    public var tierTokensSpent: [String: Int] = [:]
-    public var tierTokensReserved: [String: Int] = [:]
-    public var costSpent: Double = 0
-    public var costReserved: Double = 0
     /// The trace its spans belong to (set at submission; absent for goals from before tracing).
     public var trace: TraceContext?
+
+    /// Model tokens settled from finished calls; worst cases of the model calls now leased (`budgetLedger`).
+    public var tokensSpent: Int { budgetLedger.tokensSpent }
+    public var tokensReserved: Int { budgetLedger.tokensReserved }
+    /// Core-tier calls made (every ended core lease counts: the call ran or may have), and those now leased.
+    public var coreCalls: Int { budgetLedger.coreCalls }
+    public var coreReserved: Int { budgetLedger.coreReserved }
+    /// Tokens per tier, spent and reserved (`budget.max_tokens_by_tier`); cost spent and reserved (`budget.max_cost`).
+    public var tierTokensSpent: [String: Int] { budgetLedger.tierTokensSpent }
+    public var tierTokensReserved: [String: Int] { budgetLedger.tierTokensReserved }
+    public var costSpent: Double { budgetLedger.costSpent }
+    public var costReserved: Double { budgetLedger.costReserved }
 }
 
 extension GoalRecord {
@@ -237,16 +238,44 @@ extension GoalRecord {
         deadline = try c.decodeIfPresent(Int64.self, forKey: .deadline)
         finishedAt = try c.decodeIfPresent(Int64.self, forKey: .finishedAt)
         taskCount = try c.decode(Int.self, forKey: .taskCount)
-        tokensSpent = try c.decodeIfPresent(Int.self, forKey: .tokensSpent) ?? 0
-        tokensReserved = try c.decodeIfPresent(Int.self, forKey: .tokensReserved) ?? 0
-        coreCalls = try c.decodeIfPresent(Int.self, forKey: .coreCalls) ?? 0
-        coreReserved = try c.decodeIfPresent(Int.self, forKey: .coreReserved) ?? 0
+        budgetLedger = GoalBudgetLedger(
+            tokensSpent: try c.decodeIfPresent(Int.self, forKey: .tokensSpent) ?? 0,
+            tokensReserved: try c.decodeIfPresent(Int.self, forKey: .tokensReserved) ?? 0,
+            coreCalls: try c.decodeIfPresent(Int.self, forKey: .coreCalls) ?? 0,
+            coreReserved: try c.decodeIfPresent(Int.self, forKey: .coreReserved) ?? 0,
+            tierTokensSpent: try c.decodeIfPresent([String: Int].self, forKey: .tierTokensSpent) ?? [:],
+            tierTokensReserved: try c.decodeIfPresent([String: Int].self, forKey: .tierTokensReserved) ?? [:],
+            costSpent: try c.decodeIfPresent(Double.self, forKey: .costSpent) ?? 0,
+            costReserved: try c.decodeIfPresent(Double.self, forKey: .costReserved) ?? 0)
         plan = try c.decodeIfPresent(PlanRecord.self, forKey: .plan)
-        tierTokensSpent = try c.decodeIfPresent([String: Int].self, forKey: .tierTokensSpent) ?? [:]
-        tierTokensReserved = try c.decodeIfPresent([String: Int].self, forKey: .tierTokensReserved) ?? [:]
-        costSpent = try c.decodeIfPresent(Double.self, forKey: .costSpent) ?? 0
-        costReserved = try c.decodeIfPresent(Double.self, forKey: .costReserved) ?? 0
         trace = try c.decodeIfPresent(TraceContext.self, forKey: .trace)
+    }
+
+    /// The budget counters stay flat keys beside the others, as snapshots have always held them.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encodeIfPresent(name, forKey: .name)
+        try c.encode(priority, forKey: .priority)
+        try c.encode(budget, forKey: .budget)
+        try c.encode(root, forKey: .root)
+        try c.encode(state, forKey: .state)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(deadline, forKey: .deadline)
+        try c.encodeIfPresent(finishedAt, forKey: .finishedAt)
+        try c.encode(taskCount, forKey: .taskCount)
+        let l = budgetLedger
+        try c.encode(l.tokensSpent, forKey: .tokensSpent)
+        try c.encode(l.tokensReserved, forKey: .tokensReserved)
+        try c.encode(l.coreCalls, forKey: .coreCalls)
+        try c.encode(l.coreReserved, forKey: .coreReserved)
+        try c.encodeIfPresent(plan, forKey: .plan)
+        try c.encode(l.tierTokensSpent, forKey: .tierTokensSpent)
+        try c.encode(l.tierTokensReserved, forKey: .tierTokensReserved)
+        try c.encode(l.costSpent, forKey: .costSpent)
+        try c.encode(l.costReserved, forKey: .costReserved)
+        try c.encodeIfPresent(trace, forKey: .trace)
     }
 }
 

@@ -63,8 +63,35 @@ final class EventFeed: Sendable {
         return stream
     }
 
+    /// One event for subscribers: the goal it belongs to, the SSE event name (`goal`, `task`) and its JSON line.
+    typealias Frame = (goal: GoalID, event: String, data: String)
+
+    /// A new stream for `goal` (nil: every goal, and every task too with `allTasks`) that starts with a snapshot
+    /// of `state`: the goal and all its tasks (parents first), or the latest `snapshotGoals` goals; then `synced`.
+    /// Nil when the goal is unknown. Called on the actor that owns `state`, so nothing falls between the snapshot
+    /// and the live changes.
+    func open(goal: GoalID?, allTasks: Bool, state: ControlState) -> EventStream? {
+        if let goal, state.goals[goal] == nil { return nil }
+        let stream = subscribe(goal: goal, tasks: allTasks)
+        if let goal, let g = state.goals[goal] {
+            stream.send(event: "goal", data: FeedJSON.goal(g, root: state.tasks[g.root]))
+            for t in state.tasks(of: goal).sorted(by: { ($0.depth, $0.index) < ($1.depth, $1.index) }) {
+                stream.send(event: "task", data: FeedJSON.task(t))
+            }
+        } else {
+            for g in state.goals.values.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }).suffix(Self.snapshotGoals) {
+                stream.send(event: "goal", data: FeedJSON.goal(g, root: state.tasks[g.root]))
+            }
+        }
+        stream.send(event: "synced", data: "{}")
+        return stream
+    }
+
+    /// Goals in the global stream's snapshot (the latest ones).
+    static let snapshotGoals = 500
+
     /// Sends each frame (built once) to the subscribers that follow it.
-    func publish(_ frames: [(goal: GoalID, event: String, data: String)]) {
+    func publish(_ frames: [Frame]) {
         let all = subscribers.withLock { Array($0.values) }
         guard !all.isEmpty else { return }
         let built = frames.map { (goal: $0.goal, task: $0.event == "task", text: EventStream.frame(event: $0.event, data: $0.data)) }

@@ -5,9 +5,10 @@ import HiveLog
 import HiveSystem
 import NATSWire
 
-/// honeycombd's HTTP routes: the same calls the bus API serves (`ControlService.api`), event streams,
-/// Prometheus metrics and the dashboard. Every error is JSON (`{"error": "..."}`) with a 4xx status; nothing a
-/// request does reaches the broker or the scheduler except through the API calls themselves.
+/// honeycombd's HTTP routes: the same calls the bus API serves (each route decoded into an `APIRequest` and
+/// answered by `ControlService.handle`), event streams, Prometheus metrics and the dashboard. Every error is JSON
+/// (`{"error": "..."}`) with a 4xx status (an `APIError`'s kind becomes its status here, in `APIError.Kind.httpStatus`,
+/// and nowhere else); nothing a request does reaches the broker or the scheduler except through the API calls.
 ///
 /// `admit` decides everything the head alone can before the server reads a body, so a refused request costs its
 /// headers and nothing more; `handle` answers admitted ones. In order: `Host` and `Origin` (`HostPolicy`: DNS
@@ -143,10 +144,10 @@ public struct HTTPAPI: Sendable {
         }
         if posts, let refusal = Self.notJSON(r) { return .refuse(refusal) }
         if route.changes && !caller.mayChange {
-            return .refuse(.error(403, "principal '\(caller.name)' is an observer (read only): submitting, cancelling, approving and removing modules need an operator"))
+            return .refuse(Self.refusal(APIError(.forbidden, "principal '\(caller.name)' is an observer (read only): submitting, cancelling, approving and removing modules need an operator")))
         }
         if posts, let refusal = Self.csrf(r, caller) { return .refuse(refusal) }
-        if route.changes && readOnly { return .refuse(.error(403, "this honeycombd serves HTTP read-only (--http-read-only)")) }
+        if route.changes && readOnly { return .refuse(Self.refusal(APIError(.forbidden, "this honeycombd serves HTTP read-only (--http-read-only)"))) }
         return .serve(route, caller)
     }
 
@@ -176,7 +177,7 @@ public struct HTTPAPI: Sendable {
     static func csrf(_ r: HTTPRequest, _ caller: Caller) -> HTTPResponse? {
         guard let session = caller.session else { return nil }
         guard let sent = r.header(csrfHeader), constantTimeEqual(sent, session.csrfToken) else {
-            return .error(403, "missing or wrong \(csrfHeader) header: a browser session's changes must carry the csrf token from GET /api/session")
+            return refusal(APIError(.forbidden, "missing or wrong \(csrfHeader) header: a browser session's changes must carry the csrf token from GET /api/session"))
         }
         return nil
     }
@@ -231,7 +232,6 @@ public struct HTTPAPI: Sendable {
         case .refuse(let refusal): return .response(refusal)
         case .serve(let rt, let c): (route, caller) = (rt, c)
         }
-        func ref(_ goal: String) -> [UInt8] { Array((try? JSONEncoder().encode(GoalRef(goal: goal))) ?? Data()) }
         switch route {
         case .health: return .response(.text(200, "ok\n"))
         case .dashboard:
@@ -250,38 +250,21 @@ public struct HTTPAPI: Sendable {
         case .metrics:
             let text = await service.metrics() + extraMetrics()
             return .response(.text(200, text, contentType: "text/plain; version=0.0.4; charset=utf-8"))
-        case .status: return await call("status", [])
-        case .drones:
-            guard let page = Self.page(r) else { return Self.badPage }
-            return await call("drones", Array((try? JSONEncoder().encode(page)) ?? Data()))
-        case .goals:
-            guard let page = Self.page(r) else { return Self.badPage }
-            return await call("goals", Array((try? JSONEncoder().encode(page)) ?? Data()))
-        case .submit:
-            let trace = r.header("traceparent").map { ["traceparent": $0] as NATSHeaders }
-            return await call("submit", r.body, headers: trace, created: true)
         case .events(let allTasks):
             guard let stream = await service.events(goal: nil, allTasks: allTasks) else { return .response(.error(404, "no events")) }
             return .events(stream)
-        case .goal(let goal): return await paged("result", goal, r)
-        case .goalTasks(let goal): return await paged("tasks", goal, r)
-        case .goalTrace(let goal): return await paged("trace", goal, r)
-        case .cancel(let goal): return await call("cancel", ref(goal))
-        case .approve(let goal), .deny(let goal):
-            // The goal comes from the path; the body names the tasks and the reason. The approver is the caller.
-            let body = r.body.isEmpty ? Data("{}".utf8) : Data(r.body)
-            guard let form = try? JSONDecoder().decode(ApprovalForm.self, from: body) else {
-                return .response(.error(400, "send {\"tasks\": [TASK…], \"reason\": TEXT} (tasks optional: every task awaiting approval)"))
-            }
-            let decision = ApprovalDecision(goal: goal, tasks: form.tasks, reason: form.reason)
-            let verb = route == .approve(goal) ? "approve" : "deny"
-            return await call(verb, Array((try? JSONEncoder().encode(decision)) ?? Data()), principal: caller?.name ?? "operator")
         case .goalEvents(let goal):
             guard let stream = await service.events(goal: goal) else { return .response(.error(404, "unknown goal '\(goal)'")) }
             return .events(stream)
-        case .modules: return await call("modules", [])
-        case .removeModule(let hash):
-            return await call("module_rm", Array((try? JSONEncoder().encode(ModuleRef(module: hash))) ?? Data()))
+        case .status, .drones, .goals, .submit, .goal, .goalTasks, .goalTrace, .cancel, .approve, .deny, .modules, .removeModule:
+            switch APIRequest.http(route, r, maxSpecBytes: service.maxSpecBytes) {
+            case .failure(let e)?: return Self.reply(.failure(e))
+            case .success(let request)?:
+                // The approver is the caller.
+                return Self.reply(await service.handle(request, principal: caller?.name ?? ControlService.busPrincipal),
+                                  created: route == .submit)
+            case nil: return .response(.error(404, "no route for \(r.path)"))
+            }
         }
     }
 
@@ -296,12 +279,6 @@ public struct HTTPAPI: Sendable {
             case principal, role, csrf
             case authRequired = "auth_required"
         }
-    }
-
-    /// What `POST /api/goals/ID/approve|deny` takes.
-    struct ApprovalForm: Decodable {
-        var tasks: [String]?
-        var reason: String?
     }
 
     /// What `POST /login` takes: a token, or a user and password.
@@ -352,29 +329,32 @@ public struct HTTPAPI: Sendable {
         "\(sessionCookie)=\(value); HttpOnly; SameSite=Strict; Path=/; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
     }
 
-    private func call(_ verb: String, _ payload: [UInt8], headers: NATSHeaders? = nil, created: Bool = false,
-                      principal: String? = nil) async -> HTTPReply {
-        let answer = await service.api(verb, payload: payload, headers: headers, principal: principal)
-        let status = answer.status == 200 && created ? 201 : answer.status
-        let next = answer.headers?[Paging.cursorHeader].map { [(name: Paging.cursorHeader, value: $0)] } ?? []
-        return .response(.json(status, answer.body, headers: next))
-    }
-
-    /// `?limit=N&cursor=C` of the list routes (`Paging`), or nil when `limit` is not a number.
-    /// A goal verb with the request's `limit`/`cursor` (pages of a goal's tasks).
-    private func paged(_ verb: String, _ goal: String, _ r: HTTPRequest) async -> HTTPReply {
-        guard let page = Self.page(r) else { return Self.badPage }
-        return await call(verb, Array((try? JSONEncoder().encode(GoalRef(goal: goal, limit: page.limit, cursor: page.cursor))) ?? Data()))
-    }
-
-    static func page(_ r: HTTPRequest) -> PageRequest? {
-        var page = PageRequest(cursor: r.query["cursor"])
-        if let text = r.query["limit"] {
-            guard let n = Int(text) else { return nil }
-            page.limit = n
+    /// The HTTP response for an API call's outcome: 200 (201 when `created`: a goal was made) with the reply and its
+    /// headers, or the error's status (`APIError.Kind.httpStatus`) with `{"error": "…"}`.
+    static func reply(_ outcome: Result<APIReply, APIError>, created: Bool = false) -> HTTPReply {
+        switch outcome {
+        case .success(let r): return .response(.json(created ? 201 : 200, r.body, headers: r.headers))
+        case .failure(let e): return .response(refusal(e))
         }
-        return page
     }
+}
 
-    static let badPage = HTTPReply.response(.error(400, "limit must be a number (1 to \(Paging.maxLimit))"))
+extension HTTPAPI {
+    /// An API error as an HTTP response: `{"error": "…"}` with its kind's status.
+    static func refusal(_ e: APIError) -> HTTPResponse { .error(e.kind.httpStatus, e.error) }
+}
+
+extension APIError.Kind {
+    /// The HTTP status of an API error of this kind: the one place a kind becomes a status.
+    var httpStatus: Int {
+        switch self {
+        case .badRequest: return 400
+        case .forbidden: return 403
+        case .notFound: return 404
+        case .conflict: return 409
+        case .tooLarge: return 413
+        case .unavailable: return 503
+        case .storageFull: return 507
+        }
+    }
 }

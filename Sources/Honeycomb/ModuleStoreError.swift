@@ -1,3 +1,5 @@
+import HiveCore
+
 /// Why the module store refused a request, worded so the user can act on it (limits are named with their flag).
 enum ModuleStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case notAHash(String)
@@ -18,13 +20,13 @@ enum ModuleStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A goal that is still running names the module.
     case inUse(module: String, goal: String)
 
-    /// The HTTP status of the refusal (the bus carries only the message).
-    var status: Int {
+    /// What kind of refusal it is (the HTTP edge makes it a status; the bus carries only the message).
+    var kind: APIError.Kind {
         switch self {
-        case .unknown: return 404
-        case .inUse: return 409
-        case .overBytes, .overCount: return 507
-        default: return 400
+        case .unknown: return .notFound
+        case .inUse: return .conflict
+        case .overBytes, .overCount: return .storageFull
+        default: return .badRequest
         }
     }
 

@@ -321,12 +321,12 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
     /// The hand-written journal records must decode to the same events as the Codable ones.
     @Test func fastJSONDecodesToTheSameEvent() throws {
         let events: [JournalEvent] = [
-            .taskLeased(task: "g1.2", attempt: 3, drone: "d-1", token: "ab12", deadline: 99_999, at: 1_234),
-            .taskLeased(task: "g1.3", attempt: 1, drone: "d-2", token: "cd34", deadline: 5, at: 1, tier: .core),
-            .taskFinished(task: "g1.2", attempt: 1, succeeded: true,
-                          output: TaskOutput(drone: "d", exitCode: 0, output: "line \"one\"\nline\ttwo \\ \u{1}é", wallMillis: 12), at: 5),
-            .taskFinished(task: "g1.3", attempt: 2, succeeded: false, output: TaskOutput(drone: "d", error: "boom"), at: 6),
-            .taskExpired(task: "g1.4", attempt: 1, reason: "drone x lost", countsAttempt: true, at: 7),
+            .taskLeased(.init(task: "g1.2", attempt: 3, drone: "d-1", token: "ab12", deadline: 99_999, at: 1_234)),
+            .taskLeased(.init(task: "g1.3", attempt: 1, drone: "d-2", token: "cd34", deadline: 5, at: 1, tier: .core)),
+            .taskFinished(.init(task: "g1.2", attempt: 1, succeeded: true,
+                          output: TaskOutput(drone: "d", exitCode: 0, output: "line \"one\"\nline\ttwo \\ \u{1}é", wallMillis: 12), at: 5)),
+            .taskFinished(.init(task: "g1.3", attempt: 2, succeeded: false, output: TaskOutput(drone: "d", error: "boom"), at: 6)),
+            .taskExpired(.init(task: "g1.4", attempt: 1, reason: "drone x lost", countsAttempt: true, at: 7)),
         ]
         for e in events {
             let bytes = try #require(e.fastJSON)

@@ -153,6 +153,6 @@ import Testing
             Issue.record("removed something that was not stored")
             return
         }
-        #expect(unknown.status == 404 && notHash.status == 400)
+        #expect(unknown.kind == .notFound && notHash.kind == .badRequest)
     }
 }

@@ -1,0 +1,225 @@
+import FoundationEssentials
+import HiveCore
+import HiveLog
+
+/// The API verbs, answered in one place whichever transport asked (`APIRequest`): a reply, or an `APIError` whose
+/// kind the transport's edge turns into its own terms (an HTTP status in `HTTPAPI`; the bus sends the message).
+/// A reply that says something happened (a goal accepted, cancelled, approved) is sent only once the journal holds it.
+extension ControlService {
+    /// Answers `request`. `principal`: who asks, recorded as the approver of approvals and denials (the HTTP
+    /// principal's name; `operator` on the bus, where only operators have those verbs).
+    func handle(_ request: APIRequest, principal: String) async -> Result<APIReply, APIError> {
+        switch request {
+        case .submit(let spec, let traceparent): return await submit(spec, traceparent: traceparent)
+        case .goals(let page):
+            let all = state.goals.values.sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
+            await durable()
+            return list(all, page) { self.summary($0) }
+        case .goal(let id):
+            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
+            var head = summary(g)
+            if g.state == .running { head.waiting = state.waits(of: g.id) }
+            (head.answer, head.votes) = (state.tasks[g.root]?.result?.output.map(GoalSummary.clipAnswer), state.voteViews(of: g.id))
+            return reply(head)
+        case .tasks(let id, let page):
+            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
+            let memo = BlockerMemo(state)
+            return list(state.tasks(of: g.id), page, memo.view)
+        case .result(let id, let page):
+            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
+            return result(of: g, page)
+        case .trace(let id):
+            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
+            guard let view = trace(of: g.id) else {
+                return .failure(APIError(.notFound, "goal '\(g.id)' has no trace (it was submitted before tracing)"))
+            }
+            return reply(view)
+        case .cancel(let id):
+            guard state.goals[id] != nil else { return .failure(unknownGoal(id)) }
+            if let e = state.cancel(goal: id, now: now) {
+                record([e])
+                dispatch()
+            }
+            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
+            var head = summary(g)
+            if g.state == .running { head.waiting = state.waits(of: g.id) }
+            (head.answer, head.votes) = (state.tasks[g.root]?.result?.output.map(GoalSummary.clipAnswer), state.voteViews(of: g.id))
+            return reply(head)
+        case .approve(let goal, let tasks):
+            return await decide(goal: goal, state.approve(goal: goal, tasks: tasks ?? [], by: principal, now: now))
+        case .deny(let goal, let tasks, let reason):
+            return await decide(goal: goal, state.deny(goal: goal, tasks: tasks ?? [], by: principal, reason: reason ?? "", now: now))
+        case .moduleAdd(let bytes): return stored(modules.add(bytes))
+        case .moduleAddPart(let hash, let offset, let size, let bytes):
+            return stored(modules.addPart(hash: hash, offset: offset, size: size, bytes: bytes))
+        case .moduleGet(let module, let offset):
+            guard let bytes = modules.get(module) else {
+                return .failure(APIError(.notFound, "unknown module (add it with hive module add FILE.wasm)"))
+            }
+            let from = Swift.min(Swift.max(offset ?? 0, 0), bytes.count)
+            let part = bytes[from..<(from + Swift.min(bytes.count - from, ModuleTransfer.partSize(maxPayload: client.maxPayload)))]
+            return .success(APIReply(body: Array(part), moduleSize: bytes.count))
+        case .moduleRemove(let module):
+            // A running goal that names the module would fail on drones that have not fetched it yet: refuse.
+            if let goal = goalNaming(module: module) {
+                let e = ModuleStoreError.inUse(module: module, goal: goal)
+                return .failure(APIError(e.kind, e.description))
+            }
+            switch modules.remove(module) {
+            case .success(let ref):
+                log.info("module_removed", ["module": ref.module, "bytes": ref.size ?? 0])
+                return reply(ref)
+            case .failure(let e): return .failure(APIError(e.kind, e.description))
+            }
+        case .modules: return reply(modules.list())
+        case .droneAdd(let name, let tier):
+            guard let credentials else { return .failure(APIError(.conflict, DroneCredentialError.noPrincipals.description)) }
+            do throws(DroneCredentialError) {
+                let issued = try credentials.add(name: name, tier: tier ?? .worker)
+                log.info("drone_credential_issued", ["drone": issued.name, "tier": issued.tier.rawValue])
+                return reply(DroneCredential(name: issued.name, token: issued.token, tier: issued.tier))
+            } catch {
+                return .failure(APIError(.conflict, error.description))
+            }
+        case .droneRevoke(let name):
+            guard let credentials else { return .failure(APIError(.conflict, DroneCredentialError.noPrincipals.description)) }
+            do throws(DroneCredentialError) {
+                let gone = try credentials.revoke(name: name)
+                record(state.revoke(drone: gone.name, now: now))
+                dispatch()
+                log.warn("drone_credential_revoked", ["drone": gone.name])
+                return reply(DroneCredential(name: gone.name, token: "", tier: gone.tier))
+            } catch {
+                return .failure(APIError(.conflict, error.description))
+            }
+        case .drones(let page):
+            let t = now
+            return list(state.drones.values.sorted { ($0.tier, $0.name, $0.id) < ($1.tier, $1.name, $1.id) }, page) { DroneView($0, now: t) }
+        case .status: return reply(status())
+        }
+    }
+
+    /// Bytes one reply may take (the bus's `max_payload` less `Paging.headroom`); HTTP replies page the same.
+    var replyBudget: Int { Swift.max(client.maxPayload - Paging.headroom, 1024) }
+
+    private func submit(_ submitted: GoalSpec, traceparent: String?) async -> Result<APIReply, APIError> {
+        var spec = prompts.filling(submitted)
+        // The submitter's trace (its `traceparent` header, or one named in the spec) or a new one.
+        if let header = traceparent, let context = TraceContext(traceparent: header) {
+            spec.trace = context
+        } else if spec.trace?.isValid != true {
+            spec.trace = TraceContext.random(using: &rng)
+        }
+        let id: GoalID, event: JournalEvent
+        do { (id, event) = try state.submit(spec, now: now) } catch {
+            return .failure(APIError(.badRequest, error.description))
+        }
+        record([event])
+        log.info("goal_accepted", ["goal": id, "tasks": state.goals[id]?.taskCount ?? 0, "priority": spec.priority])
+        dispatch()
+        // Accepted all the same (a drone may join later), but the submitter hears what no live drone can run.
+        let unrunnable = state.waits(of: id, unrunnableOnly: true)
+        if let first = unrunnable.first {
+            log.warn("goal_unrunnable", ["goal": id, "task": first.task, "blocker": first.blocker, "reason": first.reason])
+        }
+        await durable()
+        return reply(GoalRef(goal: id, unrunnable: unrunnable))
+    }
+
+    /// The goal once everything journaled so far is durable, or nil when there is no such goal.
+    private func known(_ id: GoalID) async -> GoalRecord? {
+        guard state.goals[id] != nil else { return nil }
+        await durable()
+        return state.goals[id]
+    }
+
+    private func unknownGoal(_ id: GoalID) -> APIError { APIError(.notFound, "unknown goal '\(id)'") }
+
+    /// A goal's outcome with one page of its work tasks; the rest of the result goes on every page.
+    private func result(of g: GoalRecord, _ page: PageRequest) -> Result<APIReply, APIError> {
+        let all = state.tasks(of: g.id)
+        var head = summary(g, tasks: all)
+        if g.state == .running { head.waiting = state.waits(of: g.id) }
+        head.votes = state.voteViews(of: g.id)  // the answer is the result's own, whole
+        let base = GoalResult(goal: head, answer: state.tasks[g.root]?.result?.output,
+                              ledger: GoalLedger(goal: g, tasks: all, now: now), steps: state.stepViews(of: g.id), tasks: [])
+        let work = all.filter { !$0.isStructural }
+        let offset: Int, limit: Int
+        switch (Paging.offset(page.cursor, count: work.count), Paging.limit(page.limit)) {
+        case (.success(let o), .success(let l)): (offset, limit) = (o, l)
+        case (.failure(let e), _), (_, .failure(let e)): return .failure(e)
+        }
+        let memo = BlockerMemo(state)
+        return ReplyPage.result(base, tasks: work[offset...].lazy.map(memo.view), offset: offset, total: work.count,
+                                limit: limit, budget: replyBudget, encoder: encoder)
+            .map { APIReply(body: $0.body, nextCursor: $0.next) }
+            .mapError { APIError(.tooLarge, $0.error) }
+    }
+
+    /// Journals an approval's or a denial's events, or says why there were none.
+    private func decide(goal: GoalID, _ result: Result<[JournalEvent], ApprovalError>) async -> Result<APIReply, APIError> {
+        switch result {
+        case .failure(let e):
+            if case .unknownGoal = e { return .failure(APIError(.notFound, e.description)) }
+            return .failure(APIError(.conflict, e.description))
+        case .success(let events):
+            record(events)
+            dispatch()
+            await durable()
+            let decided = events.compactMap { e -> TaskID? in
+                switch e {
+                case .taskApproved(let t, _, _), .taskDenied(let t, _, _, _): return t
+                default: return nil
+                }
+            }
+            return reply(ApprovalReply(goal: goal, tasks: decided))
+        }
+    }
+
+    /// A module store's answer to an add (a whole module, or a part of one).
+    private func stored(_ result: Result<ModuleRef, ModuleStoreError>) -> Result<APIReply, APIError> {
+        switch result {
+        case .success(let ref):
+            if ref.received == nil { log.info("module_added", ["module": ref.module, "bytes": ref.size ?? 0]) }
+            return reply(ref)
+        case .failure(let e):
+            if e.kind == .storageFull { log.warn("module_refused", ["reason": e.description]) }
+            return .failure(APIError(e.kind, e.description))
+        }
+    }
+
+    /// A running goal that names `module` (a wasm task, or a plan step's verify check), if any.
+    private func goalNaming(module: String) -> GoalID? {
+        for g in state.goals.values where g.state == .running {
+            if g.plan?.steps.contains(where: { $0.spec.verify?.module?.lowercased() == module }) == true { return g.id }
+            if state.tasks(of: g.id).contains(where: { $0.input?.module?.lowercased() == module }) { return g.id }
+        }
+        return nil
+    }
+
+    /// `value` as the reply's JSON.
+    private func reply<T: Encodable>(_ value: T) -> Result<APIReply, APIError> {
+        guard let data = try? encoder.encode(value) else { return .failure(APIError(.badRequest, "cannot encode the \(T.self) reply")) }
+        return .success(APIReply(body: Array(data)))
+    }
+
+    /// One page of `all` (as `view` shows each), per `request`: out-of-range paging is a bad request, an item that
+    /// cannot fit one reply is too large.
+    private func list<Item, View: Encodable>(_ all: [Item], _ request: PageRequest, _ view: (Item) -> View) -> Result<APIReply, APIError> {
+        let offset: Int, limit: Int
+        switch (Paging.offset(request.cursor, count: all.count), Paging.limit(request.limit)) {
+        case (.success(let o), .success(let l)): (offset, limit) = (o, l)
+        case (.failure(let e), _), (_, .failure(let e)): return .failure(e)
+        }
+        return ReplyPage.array(all[offset...].lazy.map(view), offset: offset, total: all.count, limit: limit,
+                               budget: replyBudget, encoder: encoder, what: "item")
+            .map { APIReply(body: $0.page.body, nextCursor: $0.page.next) }
+            .mapError { APIError(.tooLarge, $0.error) }
+    }
+
+    private func summary(_ g: GoalRecord, tasks: [TaskRecord]? = nil) -> GoalSummary {
+        var counts: [String: Int] = [:]
+        for t in tasks ?? state.tasks(of: g.id) where !t.isStructural { counts[t.state.rawValue, default: 0] += 1 }
+        return GoalSummary(g, counts: counts)
+    }
+}
