@@ -86,7 +86,11 @@ bench: deps
 BUILTIN_PROMPTS := Sources/Honeycomb/BuiltinPrompts.swift
 $(BUILTIN_PROMPTS): $(wildcard Config/prompts/*.txt) Tools/embed_prompts.py
 	@$(SYSTEM_PYTHON) Tools/embed_prompts.py
-build debug test-tsan: $(BUILTIN_PROMPTS)
+# The dashboard's pages, script and style, generated from Config/dashboard the same way (Tools/embed_dashboard.py).
+DASHBOARD_ASSETS := Sources/Honeycomb/DashboardAssets.swift
+$(DASHBOARD_ASSETS): $(wildcard Config/dashboard/*) Tools/embed_dashboard.py Tools/embed_prompts.py
+	@$(SYSTEM_PYTHON) Tools/embed_dashboard.py
+build debug test-tsan: $(BUILTIN_PROMPTS) $(DASHBOARD_ASSETS)
 
 ## Release binaries: .build/release/{honeycombd,drone,hive}
 build: llama

@@ -230,6 +230,9 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var waiting: String?
     /// Why its recent attempts ended without success (retried, or the last one before it died).
     public var failedAttempts: [AttemptNote]?
+    /// Its name (a plan step's id on a step node, `STEP.ROLE` on a call), and how a fork's children join.
+    public var name: String?
+    public var join: String?
 
     public init(_ t: TaskRecord) {
         task = t.id
@@ -252,11 +255,14 @@ public struct TaskView: Codable, Sendable, Equatable {
         approval = t.approvalRequest
         approvedBy = t.approvedBy
         failedAttempts = t.failedAttempts
+        name = t.name
+        join = t.join?.description
     }
 
     enum CodingKeys: String, CodingKey {
         case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel, approval, waiting
         case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by", failedAttempts = "failed_attempts"
+        case name, join
     }
 }
 

@@ -121,6 +121,8 @@ enum FeedJSON {
         w.optional("round", t.round)
         w.optional("reason", t.reason)
         w.optional("tier", t.result?.tier?.rawValue)
+        w.optional("name", t.name)
+        w.optional("join", t.join?.description)
         if let a = t.approvalRequest {
             w.key("approval"); w.beginObject()
             w.field("runs", a.runs); w.field("proposed_by", a.proposedBy); w.field("why", a.why); w.field("since", a.since)

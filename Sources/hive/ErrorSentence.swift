@@ -32,14 +32,23 @@ enum ErrorSentence {
         }
     }
 
+    /// The bus URLs as shown to a user: a token or password in them (`nats://TOKEN@HOST`) becomes `***`, so an
+    /// error message never repeats a credential to a terminal, a log or a screen share.
+    static func withoutCredentials(_ urls: String) -> String {
+        urls.split(separator: ",", omittingEmptySubsequences: false).map { url -> String in
+            guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return String(url) }
+            return url[..<scheme.upperBound] + "***" + url[at...]
+        }.joined(separator: ",")
+    }
+
     /// Connection errors name where honeycombd was looked for and how to point hive elsewhere.
     static func bus(_ e: NATSClientError, urls: String?) -> String {
-        let at = urls ?? "the bus"
+        let at = urls.map(withoutCredentials) ?? "the bus"
         let hint = "is honeycombd running there? (--honeycomb URL, $HIVE_URL)"
         switch e {
         case .connectionFailed(_, let reason): return "cannot reach honeycombd at \(at): \(reason); \(hint)"
         case .noServers: return "no honeycombd address given; \(hint)"
-        case .invalidURL(let u, let r): return "'\(u)' is not a bus address (\(r)); give --honeycomb nats://HOST:PORT or tls://HOST:PORT"
+        case .invalidURL(let u, let r): return "'\(withoutCredentials(u))' is not a bus address (\(r)); give --honeycomb nats://HOST:PORT or tls://HOST:PORT"
         case .connectionLost, .closed: return "the connection to honeycombd at \(at) was lost; \(hint)"
         case .notConnected: return "not connected to honeycombd at \(at) (reconnecting); try again"
         case .timeout(let s): return "honeycombd at \(at) did not answer within \(s) s; \(hint)"
