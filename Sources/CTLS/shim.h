@@ -16,6 +16,13 @@
 /// Modes and options every Hive context shares: TLS 1.2 at least, no renegotiation, a peer's TCP close without
 /// close_notify is an ordinary EOF, writes may be retried from a moved buffer (an outbound queue may reallocate),
 /// and read-ahead with a large buffer (one recv per many records rather than two per record).
+/* OpenSSL without its exit handler: by default OPENSSL_cleanup runs at exit() and frees the library's locks while
+   other threads (a client's reader in SSL_read) may still be inside it, which crashed `hive` on its way out. The
+   first init call decides, so every entry point calls this before anything else. */
+static inline void hive_tls_init(void) {
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+}
+
 static inline void hive_tls_ctx_defaults(SSL_CTX *ctx) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);

@@ -27,6 +27,7 @@ public enum TLSAuthority {
     /// Makes (or reuses) the CA in `directory` and issues a server certificate for `hosts` (DNS names and IP
     /// addresses; `localhost` and `127.0.0.1` are always included), valid `days` days.
     public static func initialize(directory: String, hosts: [String], days: Int = 825, caDays: Int = 3650) throws(TLSError) -> Made {
+        hive_tls_init()  // before any other OpenSSL call: no exit handler (see the shim)
         guard (1...36_500).contains(days), (1...36_500).contains(caDays) else {
             throw .misconfigured("certificate lifetimes must be 1 to 36500 days")
         }
@@ -60,6 +61,7 @@ public enum TLSAuthority {
     /// Issues a client certificate for `name` (its CN and a DNS name), signed by the CA in `directory`:
     /// `NAME.pem` and `NAME-key.pem` there. A principal whose `certificate` is `name` connects with it.
     public static func issueClient(directory: String, name: String, days: Int = 825) throws(TLSError) -> (certificate: String, key: String) {
+        hive_tls_init()  // before any other OpenSSL call: no exit handler (see the shim)
         guard !name.isEmpty, name.utf8.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }),
               name != "ca", name != "server", !name.hasPrefix(".") else {
             throw .misconfigured("'\(name)' cannot name a client certificate: use letters, digits, '-', '_' and '.' (not 'ca' or 'server')")

@@ -28,6 +28,7 @@ public final class TLSContext: @unchecked Sendable {
     /// A server context: `files.certificate` (a PEM chain, leaf first) and `files.key`; with `files.ca`, client
     /// certificates are requested and verified against it, and with `verifyClients` required.
     public static func server(_ files: TLSFiles) throws(TLSError) -> TLSContext {
+        hive_tls_init()  // before any other OpenSSL call: no exit handler (see the shim)
         if let why = files.serverProblem { throw .misconfigured(why) }
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw .misconfigured("OpenSSL could not make a context: \(takeError())") }
         var owned: OpaquePointer? = ctx
@@ -52,6 +53,7 @@ public final class TLSContext: @unchecked Sendable {
     /// A client context: verifies servers against `files.ca` (else the system's trusted CAs) and presents
     /// `files.certificate`/`files.key` when given.
     public static func client(_ files: TLSFiles) throws(TLSError) -> TLSContext {
+        hive_tls_init()  // before any other OpenSSL call: no exit handler (see the shim)
         if let why = files.clientProblem { throw .misconfigured(why) }
         guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw .misconfigured("OpenSSL could not make a context: \(takeError())") }
         var owned: OpaquePointer? = ctx
