@@ -56,7 +56,9 @@ def test_sums_candidates_are_checked_by_a_program_on_an_exec_drone(procs, tmp_pa
     url = exec_hive(procs, tmp_path)
     right = run_eval(url, "--suite", "sums", "--count", "4", "--n", "2", "--explorer", f"{ORACLE} --p 1")
     assert right["solved"] == 4 and right["verified"] is True and right["join"] == "any"
-    assert right["checks"] >= 4 and right["calls"] == right["checks"] + 8
+    # Candidate calls: at least the one per task that passed, at most all 8 (the first verified one cancels the
+    # other candidate, which may not have started).
+    assert right["checks"] >= 4 and right["checks"] + 4 <= right["calls"] <= right["checks"] + 8, right
     step = result(url, right["results"][0]["goal"])["steps"][0]
     winner = next(c for c in step["candidates"] if c["accepted"])
     assert winner["verified"] is True
