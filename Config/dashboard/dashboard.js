@@ -22,10 +22,21 @@ const structural = (kind) => kind === "fork" || kind === "plan" || kind === "ste
 const seconds = (ms) => `${((ms ?? 0) / 1000).toFixed(1)} s`;
 const showError = (e) => { $("status").textContent = String(e.message || e); };
 
+// Logging out: no new request starts, and the logout waits for those in flight, so none of them reaches the
+// server after the session ends (each would be a 401 in the console).
+let leaving = false;
+const timers = [];
+let inflight = 0;
+// Every request of the page's own goes through here.
+async function send(path, options = {}) {
+  if (leaving) throw new Error("logging out");
+  inflight++;
+  try { return await fetch(path, options); } finally { inflight--; }
+}
 async function api(path, options = {}) {
   const headers = Object.assign({}, options.headers || {});
   if (csrf && options.method && options.method !== "GET") headers["X-Hive-CSRF"] = csrf;
-  const r = await fetch(path, Object.assign({}, options, { headers }));
+  const r = await send(path, Object.assign({}, options, { headers }));
   if (r.status === 401) { location.reload(); throw new Error("session ended: log in again"); }
   const body = await r.json();
   if (!r.ok) throw new Error(body.error || r.statusText);
@@ -37,7 +48,7 @@ async function apiPages(path, maxPages = 100) {
   let cursor = null;
   for (let page = 0; page < maxPages; page++) {
     const url = cursor ? path + (path.includes("?") ? "&" : "?") + "cursor=" + encodeURIComponent(cursor) : path;
-    const r = await fetch(url);
+    const r = await send(url);
     if (r.status === 401) { location.reload(); throw new Error("session ended: log in again"); }
     const body = await r.json();
     if (!r.ok) throw new Error(body.error || r.statusText);
@@ -48,8 +59,12 @@ async function apiPages(path, maxPages = 100) {
   return pages;
 }
 const apiAll = async (path) => (await apiPages(path)).flat();
+const streams = new Set();
 function stream(path, handlers) {
   const es = new EventSource(path);
+  streams.add(es);
+  const close = es.close.bind(es);
+  es.close = () => { streams.delete(es); close(); };
   for (const [name, f] of Object.entries(handlers)) es.addEventListener(name, (e) => f(JSON.parse(e.data)));
   es.onopen = () => $("live").classList.add("on");
   es.onerror = () => $("live").classList.remove("on");
@@ -70,7 +85,7 @@ function counterSum(text, name) {
 }
 async function sampleRate() {
   try {
-    const r = await fetch("/metrics");
+    const r = await send("/metrics");
     if (!r.ok) return;
     const text = await r.text();
     const now = performance.now();
@@ -444,14 +459,20 @@ async function start() {
   if (who.auth_required) {
     $("who").textContent = `${who.principal} (${who.role})`;
     $("logout").hidden = false;
-    $("logout").onclick = () => fetch("/logout", { method: "POST", headers: { "Content-Type": "application/json", "X-Hive-CSRF": csrf || "" } })
-      .finally(() => location.reload());
+    $("logout").onclick = async () => {
+      leaving = true;
+      timers.forEach(clearInterval);
+      for (const es of [...streams]) es.close();  // a stream cut by the logout would reconnect into a 401
+      for (const until = Date.now() + 5000; inflight > 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
+      fetch("/logout", { method: "POST", headers: { "Content-Type": "application/json", "X-Hive-CSRF": csrf || "" } })
+        .finally(() => location.reload());
+    };
   }
   if (!mayChange) $("cancel").hidden = true;
   refreshDrones();
-  setInterval(refreshDrones, 2000);
+  timers.push(setInterval(refreshDrones, 2000));
   sampleRate();
-  setInterval(sampleRate, 1000);
+  timers.push(setInterval(sampleRate, 1000));
   await loadGoals();
   if (params.get("goal")) await select(params.get("goal"));
 }
