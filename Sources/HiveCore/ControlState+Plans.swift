@@ -99,7 +99,7 @@ extension ControlState {
         for k in 0..<width {
             let (kind, input) = Self.call(program: spec.exec, env: ["HIVE_ROUND": String(step.round), "HIVE_CANDIDATE": String(k)],
                                           model: TaskInput(prompt: prompt.chat, maxTokens: spec.tokens, temperature: spec.temperature,
-                                                           seed: 1 + k + step.round * 1_000, jsonSchema: spec.jsonSchema,
+                                                           seed: (spec.seed ?? 1) &+ k &+ step.round &* 1_000, jsonSchema: spec.jsonSchema,
                                                            completion: prompt.completion))
             guard let id = addCall(goal, i, kind: kind, role: spec.roleOrDefault, tier: spec.tier(round: step.round), input: input, at: at) else { return }
             updateStep(goal, i) { $0.candidates.append(CandidateRecord(task: id, round: step.round)) }

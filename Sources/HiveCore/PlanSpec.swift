@@ -96,6 +96,9 @@ public struct StepSpec: Codable, Sendable, Equatable {
     public var maxReforks: Int?
     public var maxTokens: Int?
     public var temperature: Double?
+    /// Candidate k of round r samples with seed `seed + k + 1000·r` (default 1): one plan's candidates differ, and
+    /// goals that should sample independently of each other (an eval's tasks) give each its own base.
+    public var seed: Int?
     /// Candidates must match this JSON Schema (text); model drones constrain their output to it.
     public var jsonSchema: String?
     public var timeoutMillis: Int?
@@ -141,7 +144,7 @@ public struct StepSpec: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, role, prompt, inputs, tier, n, join, critics, verify, temperature, exec
+        case id, role, prompt, inputs, tier, n, join, critics, verify, temperature, seed, exec
         case criticTier = "critic_tier", minScore = "min_score", integratorTier = "integrator_tier"
         case maxReforks = "max_reforks", maxTokens = "max_tokens", jsonSchema = "json_schema"
         case timeoutMillis = "timeout_ms", criticExec = "critic_exec", integratorExec = "integrator_exec"

@@ -156,6 +156,7 @@ public struct SpecCheck {
         try int("max_reforks", s.maxReforks, SpecLimits.reforks)
         try int("max_tokens", s.maxTokens, SpecLimits.maxTokens)
         try number("temperature", s.temperature, SpecLimits.temperature)
+        try int("seed", s.seed, SpecLimits.seed)
         try text("json_schema", s.jsonSchema, max: SpecLimits.jsonSchemaBytes)
         try int("timeout_ms", s.timeoutMillis, SpecLimits.timeoutMillis)
         try int("min_votes", s.minVotes, 1...Swift.max(1, s.candidates))

@@ -96,9 +96,12 @@ func evalCommand(_ p: ParsedArguments) async {
     let nc = await cli.connect(reconnect: true)
     defer { nc.close() }
 
-    func plan(_ t: EvalTask) -> GoalSpec {
+    /// Task `i`'s candidates sample with seeds of their own (1 + 100000·i + k), so n samples over the suite are
+    /// independent draws, not one seed's draws repeated per task.
+    func plan(_ t: EvalTask, _ i: Int) -> GoalSpec {
         var s = step
         s.prompt = t.prompt
+        s.seed = (1 + i * 100_000) % 4_000_000_000  // within SpecLimits.seed for any --count
         var env = ["HIVE_EVAL_TASK": t.id]
         env["HIVE_EVAL_ANSWER"] = t.answer
         env["HIVE_EVAL_FAMILY"] = t.family
@@ -119,9 +122,9 @@ func evalCommand(_ p: ParsedArguments) async {
 
     var goals: [(EvalTask, GoalID)] = []
     var results: [GoalResult] = []
-    for t in tasks {
+    for (i, t) in tasks.enumerated() {
         do {
-            let ref = try await cli.call(nc, APISubject.submit, plan(t), as: GoalRef.self)
+            let ref = try await cli.call(nc, APISubject.submit, plan(t, i), as: GoalRef.self)
             goals.append((t, ref.goal))
             if serial { results.append(await waitForGoal(ref.goal, cli: cli, nc: nc)) }
         } catch {

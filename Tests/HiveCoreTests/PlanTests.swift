@@ -53,6 +53,17 @@ extension Harness {
 func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" }
 
 @Suite struct PlanTests {
+    @Test func aStepsSeedIsTheBaseOfItsCandidatesSeedsSoTwoGoalsCanSampleIndependently() throws {
+        let h = Harness()
+        h.drone("d1", slots: 8, caps: modelCaps)
+        var step = StepSpec(id: "solve", prompt: "compute {{goal}}", n: 3, join: .vote)
+        _ = try h.submit(plan: PlanSpec(goal: "a", steps: [step]))
+        step.seed = 500_001
+        _ = try h.submit(plan: PlanSpec(goal: "b", steps: [step]))
+        let seeds = h.schedule().map { $0.assignment.input?.seed ?? -1 }.sorted()
+        #expect(seeds == [1, 2, 3, 500_001, 500_002, 500_003])
+    }
+
     @Test func voteStepAnswersWithTheMajorityAndCancelsWhatItNoLongerNeeds() throws {
         let h = Harness()
         h.drone("d1", slots: 8, caps: modelCaps)
