@@ -9,10 +9,10 @@ build` and `make debug` run this (it rewrites the file only when the assets chan
 test_dashboard.py fail when the file and Config/dashboard disagree. `--check` exits 1, saying so, when the file is
 out of date.
 """
-import argparse, os, sys
+import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from embed_prompts import literal  # noqa: E402  (the one raw-literal writer)
+from embed_prompts import literal, write_generated  # noqa: E402  (the one raw-literal writer and write-or-check step)
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 ASSETS = os.path.join(ROOT, "Config", "dashboard")
@@ -55,28 +55,5 @@ def generate(directory: str = ASSETS) -> str:
     return HEADER + "".join(entries) + FOOTER
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true", help="exit 1 when the generated file is out of date")
-    args = ap.parse_args()
-    try:
-        want = generate()
-    except (OSError, ValueError) as e:
-        sys.exit(f"embed_dashboard: {e}")
-    try:
-        with open(OUTPUT, encoding="utf-8", newline="") as f:
-            have = f.read()
-    except FileNotFoundError:
-        have = None
-    if have == want:
-        return
-    rel = os.path.relpath(OUTPUT, ROOT)
-    if args.check:
-        sys.exit(f"embed_dashboard: {rel} does not match Config/dashboard: run python3 Tools/embed_dashboard.py")
-    with open(OUTPUT, "w", encoding="utf-8", newline="") as f:
-        f.write(want)
-    print(f"embed_dashboard: wrote {rel} from Config/dashboard")
-
-
 if __name__ == "__main__":
-    main()
+    write_generated("embed_dashboard", generate, OUTPUT, "Config/dashboard")

@@ -56,28 +56,30 @@ def generate(directory: str = PROMPTS) -> str:
     return HEADER + "".join(entries) + FOOTER
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def write_generated(tool: str, generate, output: str, source: str):
+    """The command line every embedding tool shares: writes `output` from `generate()` only when it differs, or
+    with `--check` exits 1 when it is out of date. `source` names what it is generated from, for the messages."""
+    ap = argparse.ArgumentParser(description=sys.modules["__main__"].__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="exit 1 when the generated file is out of date")
     args = ap.parse_args()
     try:
         want = generate()
     except (OSError, ValueError) as e:
-        sys.exit(f"embed_prompts: {e}")
+        sys.exit(f"{tool}: {e}")
     try:
-        with open(OUTPUT, encoding="utf-8", newline="") as f:
+        with open(output, encoding="utf-8", newline="") as f:
             have = f.read()
     except FileNotFoundError:
         have = None
     if have == want:
         return
-    rel = os.path.relpath(OUTPUT, ROOT)
+    rel = os.path.relpath(output, ROOT)
     if args.check:
-        sys.exit(f"embed_prompts: {rel} does not match Config/prompts: run python3 Tools/embed_prompts.py")
-    with open(OUTPUT, "w", encoding="utf-8", newline="") as f:
+        sys.exit(f"{tool}: {rel} does not match {source}: run python3 Tools/{tool}.py")
+    with open(output, "w", encoding="utf-8", newline="") as f:
         f.write(want)
-    print(f"embed_prompts: wrote {rel} from Config/prompts")
+    print(f"{tool}: wrote {rel} from {source}")
 
 
 if __name__ == "__main__":
-    main()
+    write_generated("embed_prompts", generate, OUTPUT, "Config/prompts")
