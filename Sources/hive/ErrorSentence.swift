@@ -32,8 +32,9 @@ enum ErrorSentence {
         }
     }
 
-    /// The bus URLs as shown to a user: a token or password in them (`nats://TOKEN@HOST`) becomes `***`, so an
-    /// error message never repeats a credential to a terminal, a log or a screen share.
+    /// Bus URL text that does not parse as addresses (so `ServerAddress.url` cannot print it), as shown to a user:
+    /// a token or password in it (`nats://TOKEN@HOST`) becomes `***`, so an error message never repeats a
+    /// credential to a terminal, a log or a screen share.
     static func withoutCredentials(_ urls: String) -> String {
         urls.split(separator: ",", omittingEmptySubsequences: false).map { url -> String in
             guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return String(url) }
@@ -43,7 +44,8 @@ enum ErrorSentence {
 
     /// Connection errors name where honeycombd was looked for and how to point hive elsewhere.
     static func bus(_ e: NATSClientError, urls: String?) -> String {
-        let at = urls.map(withoutCredentials) ?? "the bus"
+        // Addresses as ServerAddress prints them: never with the credentials the URL may carry.
+        let at = urls.map { u in (try? ServerAddress.parseList(u)).map { $0.map(\.url).joined(separator: ",") } ?? withoutCredentials(u) } ?? "the bus"
         let hint = "is honeycombd running there? (--honeycomb URL, $HIVE_URL)"
         switch e {
         case .connectionFailed(_, let reason): return "cannot reach honeycombd at \(at): \(reason); \(hint)"

@@ -246,7 +246,7 @@ def test_a_drone_with_a_wrong_token_warns_why_and_stops_on_sigterm(procs, tmp_pa
     started = time.monotonic()
     r = hive("status", "--honeycomb", f"nats://wrong@127.0.0.1:{port}", timeout=30)
     assert r.returncode != 0 and "refused the credentials" in r.stderr, r.stderr
-    assert "wrong" not in r.stderr and "nats://***@127.0.0.1" in r.stderr, "the token is never repeated"
+    assert "wrong" not in r.stderr and f"nats://127.0.0.1:{port}" in r.stderr, "the token is never repeated"
     assert time.monotonic() - started < 15
 
 
