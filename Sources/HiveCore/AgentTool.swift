@@ -1,0 +1,69 @@
+import Foundation
+
+/// One tool an `agent` task may call, as a drone offers it: from an MCP server it hosts (`time.get_current_time`:
+/// `<server>.<tool>`), an allow-listed exec command or a stored WebAssembly module, all in this one shape.
+///
+/// `inputSchema` is what reaches a grammar or a provider, so `$ref`/`$defs` are already inlined. `pin` is what a
+/// goal holds on to: a definition that changes after a goal was submitted (new description, new schema) no longer
+/// matches the goal's pin and is refused, so a server cannot swap a tool's meaning mid-goal.
+public struct ToolDefinition: Codable, Sendable, Equatable {
+    /// `<server>.<tool>`: the name goals and `tool:` capabilities use.
+    public var name: String
+    public var description: String
+    public var inputSchema: JSONValue
+    /// Declared side effects (MCP `destructiveHint`, `readOnlyHint: false`, or the drone's config): calls need
+    /// an approval first.
+    public var sideEffecting: Bool
+
+    public init(name: String, description: String, inputSchema: JSONValue, sideEffecting: Bool) {
+        self.name = name
+        self.description = description
+        self.inputSchema = inputSchema
+        self.sideEffecting = sideEffecting
+    }
+
+    /// `sha256:<hex>` over the canonical JSON (sorted keys) of name, description, schema and side effects.
+    public var pin: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let bytes = (try? encoder.encode(self)).map { [UInt8]($0) } ?? []
+        return "sha256:" + SHA256.hex(bytes)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, description
+        case inputSchema = "input_schema"
+        case sideEffecting = "side_effecting"
+    }
+}
+
+/// What one tool call gave back. `isError` results (MCP's `isError: true`, a non-zero exit) are handed to the
+/// model as text so it can try again; they do not fail the task.
+public struct ToolCallResult: Codable, Sendable, Equatable {
+    public var text: String
+    public var isError: Bool
+
+    public init(text: String, isError: Bool) {
+        self.text = text
+        self.isError = isError
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case text
+        case isError = "is_error"
+    }
+}
+
+/// Where a drone's tools come from: one MCP server (stdio or streamable HTTP), or the drone's built-in exec and
+/// WebAssembly tools. Implementations bound every call by `timeoutMillis`, honour task cancellation, and throw
+/// only for failures of the source itself (server gone, malformed reply, timeout), never for a tool's own error.
+public protocol ToolSource: Sendable {
+    /// The prefix of every tool name this source offers (`time` in `time.get_current_time`).
+    var server: String { get }
+    /// Every tool, paged through to the end, with schemas inlined; names carry the `server.` prefix.
+    func listTools() async throws -> [ToolDefinition]
+    /// Calls `tool` (the name without the `server.` prefix) with `arguments` (a JSON object).
+    func call(_ tool: String, arguments: JSONValue, timeoutMillis: Int) async throws -> ToolCallResult
+    /// Ends the source: stdio servers' processes are gone when this returns.
+    func close() async
+}
