@@ -16,7 +16,7 @@ extension ControlState {
         }
         if spec.budget.needsWorstCase { try validateTokens(spec.root, path: "root", max: spec.budget.maxTokens ?? .max) }
         let id = "g\(nextGoal)"
-        let event = JournalEvent.goalSubmitted(goal: id, spec: spec, at: now)
+        let event = JournalEvent.goalSubmitted(goal: id, spec: pinningAgents(spec), at: now)
         apply(event)
         return (id, event)
     }
@@ -54,6 +54,7 @@ extension ControlState {
                 if let text = t.input?.jsonSchema, case .failure(let why) = JSONSchemaCheck.parse(text) {
                     throw .invalid("\(path).input.\(why)")
                 }
+                if let why = AgentSpec.problem(kind: t.kind, input: t.input) { throw .invalid("\(path).input.\(why)") }
             }
         }
     }

@@ -6,6 +6,7 @@ extension JournalEvent {
         var w = JSONWriter()
         switch self {
         case .taskLeased(let l):
+            if l.pins != nil { return nil }  // an agent's first lease: not the hot path
             w.beginObject(); w.key("taskLeased"); w.beginObject()
             w.field("task", l.task); w.field("attempt", l.attempt); w.field("drone", l.drone); w.field("token", l.token)
             w.field("deadline", l.deadline); w.field("at", l.at); w.optional("tier", l.tier?.rawValue)

@@ -121,10 +121,15 @@ if !tlsFiles.isEmpty {
 }
 let modules = ModuleSource()
 wasmLimits.defaultMemoryMB = min(wasmLimits.defaultMemoryMB, wasmLimits.maxMemoryMB)
+let execBackend = ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits,
+                              environment: ExecEnvironmentPolicy(allowed: execEnvAllowed))
 var backends: [any Backend] = [
-    ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits, environment: ExecEnvironmentPolicy(allowed: execEnvAllowed)),
-    NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits),
+    execBackend, NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits),
 ]
+/// Where agent tasks' tools come from: the allow-listed exec commands (`exec.<name>`), then MCP servers.
+var toolSources: [any ToolSource] = allowExec.isEmpty ? [] : [ExecToolSource(backend: execBackend, allowed: allowExec, sideEffects: sideEffects)]
+/// The model agent turns run on (this drone's llama.cpp model or its API), when it has one.
+var agentModel: (any AgentModel)?
 if promptFormatGiven && modelPath == nil { fail("--prompt-format needs --model: it says how that model is prompted") }
 var loadedModel: LlamaModel?
 if let modelPath {
@@ -144,6 +149,7 @@ if let modelPath {
         let backend = try LlamaBackend(model: model, contextLength: contextLength, threads: threads, sequences: slots,
                                        promptFormat: promptFormat)
         backends.append(backend)
+        agentModel = LlamaAgentModel(backend)
         let d = model.descriptor
         Log("drone").info("model_loaded", ["name": d.name, "arch": d.architecture, "params": d.parameters,
                                            "desc": d.description, "context": d.contextLength,
@@ -162,11 +168,28 @@ if let api {
     guard let apiModel else { fail("--api \(api) needs --api-model NAME") }
     let keyVariable = apiKeyEnv ?? (api == "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY")
     let key = ProcessInfo.processInfo.environment[keyVariable]
-    backends.append(api == "openai"
-        ? OpenAIBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency, stream: apiStream)
-        : AnthropicBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency))
+    if api == "openai" {
+        let backend = OpenAIBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency, stream: apiStream)
+        backends.append(backend)
+        agentModel = OpenAIAgentModel(backend)
+    } else {
+        let backend = AnthropicBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency)
+        backends.append(backend)
+        agentModel = AnthropicAgentModel(backend)
+    }
     Log("drone").info("api_backend", ["api": api, "base_url": baseURL, "model": apiModel,
                                        "key": key == nil ? "none (\(keyVariable) unset)" : "from \(keyVariable)"])
+}
+// Agents: a model and at least one tool. A tool source that cannot list its tools stops the start (a drone that
+// advertised half its tools would take tasks it cannot serve).
+if let agentModel, !toolSources.isEmpty {
+    do {
+        let agents = try await AgentBackend.start(model: agentModel, sources: toolSources)
+        backends.append(agents)
+        Log("drone").info("agent_tools", ["tools": agents.tools.map(\.name).joined(separator: ","), "model": agentModel.name])
+    } catch {
+        fail("cannot list the agent tools: \(error)", code: 69)
+    }
 }
 ShutdownSignal.install()
 var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)

@@ -368,6 +368,11 @@ func report(_ r: GoalResult, cli: ControlCLI) {
             print("  candidates: \(l.candidatesProposed) proposed, \(l.candidatesAccepted) accepted; \(l.retries) retries, \(l.reforks) re-forks")
         }
     }
+    if let tools = r.ledger?.byTool {
+        print("  tools: " + tools.sorted { $0.key < $1.key }.map { name, l in
+            "\(name) \(l.calls) call\(l.calls == 1 ? "" : "s")" + (l.errors > 0 ? " (\(l.errors) errors)" : "") + " \(l.millis) ms"
+        }.joined(separator: ", "))
+    }
     if let steps = r.steps {
         for s in steps { reportStep(s) }
     } else if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
