@@ -66,11 +66,7 @@ public enum AgentInstructions {
     """
 
     /// Sorted-key JSON of a value (what transcripts and prompts show).
-    public static func json(_ v: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-    }
+    public static func json(_ v: JSONValue) -> String { v.compactJSON }
 
     /// The system message: the task's, then the tools and how to call them.
     public static func system(_ c: AgentConversation) -> String {

@@ -66,6 +66,15 @@ extension TaskInput {
             if let stop = completion.stop { w.field("stop", stop) }
             w.endObject()
         }
+        if let agent {
+            w.key("agent"); w.beginObject()
+            w.field("tools", agent.tools)
+            w.optional("max_steps", agent.maxSteps)
+            w.optional("max_wall_ms", agent.maxWallMillis)
+            w.optional("call_timeout_ms", agent.callTimeoutMillis)
+            if let pins = agent.pins { w.field("pins", pins) }
+            w.endObject()
+        }
         w.endObject()
     }
 }

@@ -375,6 +375,8 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     }
     if let steps = r.steps {
         for s in steps { reportStep(s) }
+    } else if r.tasks.count == 1, let t = r.tasks.first, t.kind == "agent", let transcript = AgentTranscript.parse(t.output) {
+        reportAgent(transcript, task: t)
     } else if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
         // One model call: the text itself, then what it cost.
         if let text = t.output { print(text) }
@@ -389,6 +391,20 @@ func report(_ r: GoalResult, cli: ControlCLI) {
         }
     }
     reportFailedAttempts(r.tasks)
+}
+
+/// An agent's transcript: each call (arguments, the result's first line, its time), then the answer or the error.
+func reportAgent(_ transcript: AgentTranscript, task t: TaskView) {
+    for (i, s) in transcript.steps.enumerated() {
+        let first = s.result.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let args = s.arguments.compactJSON
+        print("  \(i + 1). \(s.tool.isEmpty ? "(unreadable turn)" : s.tool) \(args) → \(s.isError ? "error: " : "")\(first.prefix(160)) (\(s.millis) ms)")
+    }
+    if let answer = transcript.answer { print(answer) }
+    if let e = t.error { print("  error: \(e)") }
+    if let u = t.usage {
+        print("  [\(u.model): \(u.promptTokens) prompt tokens, \(u.generatedTokens) generated, \(transcript.steps.count) tool calls, on \(t.drone ?? "-")]")
+    }
 }
 
 /// `goal g1 succeeded: 5 tasks (4 succeeded, 1 dead)`: work tasks, the number `hive goals` shows too (fork, plan

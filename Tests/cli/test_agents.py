@@ -73,16 +73,17 @@ def test_an_agent_calls_three_exec_tools_through_native_tool_calling_and_answers
     assert second["messages"][-1] == {"role": "tool", "tool_call_id": "call_1", "content": "1970\n"}
 
     # Every call is a span under the drone's run, and a line in the ledger.
-    goal = result["goal"]["id"]
+    goal = result["goal"]["goal"]
     trace = json.loads(hive("trace", goal, "--json", "--honeycomb", url).stdout)
     tools = [s for s in trace["spans"] if s["kind"] == "tool"]
     assert [s["name"] for s in tools] == ["tool exec.date", "tool exec.echo", "tool exec.wc"]
     run = next(s for s in trace["spans"] if s["kind"] == "run")
     assert all(s["parent_span_id"] == run["span_id"] for s in tools)
     assert all(run["start_unix_nano"] <= s["start_unix_nano"] <= s["end_unix_nano"] <= run["end_unix_nano"] for s in tools)
-    shown = hive("goal", goal, "--honeycomb", url).stdout
+    shown = hive("result", goal, "--honeycomb", url).stdout
     assert "tools: exec.date 1 call" in shown and "exec.wc 1 call" in shown, shown
-    ledger = json.loads(hive("goal", goal, "--json", "--honeycomb", url).stdout)["ledger"]
+    assert '1. exec.date {"args":["-u","-d","@0","+%Y"]} → 1970' in shown and "\n1970\n" in shown, shown
+    ledger = json.loads(hive("result", goal, "--json", "--honeycomb", url).stdout)["ledger"]
     assert ledger["by_tool"]["exec.echo"]["calls"] == 1 and ledger["by_tool"]["exec.echo"]["errors"] == 0
 
 
@@ -120,8 +121,12 @@ def test_an_agent_that_may_call_a_side_effecting_tool_waits_for_approval(procs, 
     assert "a0 declares exec.echo side-effecting" in t["approval"]["why"]
     assert p.requests == [], "nothing ran before the approval"
     assert hive("approve", goal, "--honeycomb", url).returncode == 0
-    r = hive("result", goal, "--wait", "--json", "--honeycomb", url, timeout=60)
-    task = json.loads(r.stdout)["tasks"][0]
+
+    def finished():
+        ts = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
+        return ts[0] if ts[0]["state"] in ("succeeded", "dead") else None
+
+    task = wait_until("the approved agent to finish", finished)
     assert task["state"] == "succeeded" and json.loads(task["output"])["steps"][0]["result"] == "done\n"
 
 
