@@ -61,8 +61,8 @@ public protocol AgentModel: Sendable {
 /// The words a model without native tool calling is given, and how calls and results are written to it.
 public enum AgentInstructions {
     public static let text = """
-    You can call tools. Reply with exactly one JSON object: {"tool": "<name>", "arguments": {…}} to call a tool, \
-    or {"answer": "<text>"} when you can answer. After a call you are given its result.
+    You can call tools. Reply with exactly one JSON object: {"tool": …, "arguments": {…}} to call a tool, \
+    or {"answer": …} when you can answer. After a call you are given its result.
     """
 
     /// Sorted-key JSON of a value (what transcripts and prompts show).
@@ -73,7 +73,7 @@ public enum AgentInstructions {
         var lines: [String] = []
         if let s = c.system { lines.append(s) }
         if c.tools.isEmpty {
-            lines.append("Reply with exactly one JSON object: {\"answer\": \"<text>\"}.")
+            lines.append("Reply with exactly one JSON object: {\"answer\": …}.")
         } else {
             lines.append(text)
             lines.append("Tools:")

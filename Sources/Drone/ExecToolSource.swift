@@ -41,7 +41,7 @@ public struct ExecToolSource: ToolSource {
         commands.keys.sorted().map { name in
             let path = commands[name]!
             return ToolDefinition(name: "exec.\(name)",
-                                  description: "Runs \(path) with the given arguments (no shell) and returns its output.",
+                                  description: "Runs \(path) with args as its command-line arguments ([] for none; no shell) and returns its output.",
                                   inputSchema: Self.schema, sideEffecting: sideEffects.contains(ExecBackend.canonical(path)))
         }
     }

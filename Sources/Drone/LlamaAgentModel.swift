@@ -20,8 +20,22 @@ public struct LlamaAgentModel: AgentModel {
             messages.append(("user", AgentInstructions.result(s)))
         }
         if c.input.chat ?? true, backend.promptFormat == .chat { return try backend.model.chatPrompt(messages) }
-        return messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n") + "\nassistant: "
+        // A base model continues text: a worked example (a made-up tool the grammar will not let it call) shows
+        // the shape of a call, a result and an answer before the real exchange begins.
+        let example = c.tools.isEmpty ? "" : Self.completionExample
+        return example + messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n") + "\nassistant: "
     }
+
+    static let completionExample = """
+    system: Tools:
+    - math.add: Adds numbers. Arguments: {"properties":{"numbers":{"items":{"type":"number"},"type":"array"}},"type":"object"}
+    user: What is 2 plus 40?
+    assistant: {"tool": "math.add", "arguments": {"numbers": [2, 40]}}
+    user: Result of math.add: 42
+    assistant: {"answer": "2 plus 40 is 42."}
+
+
+    """
 
     public func turn(_ c: AgentConversation) async throws -> AgentTurn {
         var params: SamplingParams
@@ -36,6 +50,11 @@ public struct LlamaAgentModel: AgentModel {
         let usage = Usage(model: name, promptTokens: g.promptTokens, generatedTokens: g.generatedTokens,
                           promptMillis: g.promptMillis, generationMillis: g.generationMillis)
         if g.stopReason == "cancelled" { throw CancellationError() }
-        return AgentTurn(decision: AgentInstructions.decision(g.text), usage: usage)
+        var decision = AgentInstructions.decision(g.text)
+        if case .unreadable = decision, g.stopReason == "length" {
+            // The grammar allows only well-formed turns: an unreadable one was cut before its JSON ended.
+            decision = .unreadable("the reply was cut at max_tokens (\(params.maxTokens)) before its JSON ended; reply shorter")
+        }
+        return AgentTurn(decision: decision, usage: usage)
     }
 }
