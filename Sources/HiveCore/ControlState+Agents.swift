@@ -46,3 +46,9 @@ extension ControlState {
         return out.isEmpty ? nil : out
     }
 }
+
+extension TaskRecord {
+    /// What the task answered: its output, or for an agent the transcript's answer (its calls are the working, not
+    /// the answer). Joins, votes, critics and plan steps compare and pass on this.
+    public var answer: String? { kind == "agent" ? AgentTranscript.parse(result?.output)?.answer : result?.output }
+}

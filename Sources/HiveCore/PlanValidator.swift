@@ -108,6 +108,11 @@ public enum PlanValidator {
         for (name, e) in [("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {
             if let e, e.command == nil { return "\(name) needs a command" }
         }
+        if let a = s.agent {
+            if s.exec != nil { return "agent and exec both say how candidates run; give one" }
+            if s.jsonSchema != nil { return "agent candidates answer in text; json_schema is for model calls" }
+            if let why = AgentSpec.problem(kind: "agent", input: TaskInput(prompt: "", agent: a)) { return why }
+        }
         return nil
     }
 }

@@ -180,6 +180,7 @@ public struct SpecCheck {
         for (name, e) in [("verify", s.verify), ("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {
             if let e { try SpecCheck(at(name)).input(e) }
         }
+        if let a = s.agent { try SpecCheck(at("agent")).agent(a) }
     }
 }
 

@@ -173,3 +173,38 @@ import Testing
         #expect(AgentTranscript.parse("plain text") == nil)
     }
 }
+
+/// A plan step whose candidates are agents: they run as `agent` tasks over the step's tools, and the step's
+/// output is the transcript's answer, not the transcript.
+@Suite struct AgentPlanStepTests {
+    @Test func agentCandidatesRunAsAgentTasksAndTheAnswerIsTheStepsOutput() throws {
+        let h = Harness()
+        let caps = ["backend:agent", "backend:model", ToolAdvert.capability("exec.date")]
+        let (reply, _) = h.state.hello(DroneHello(drone: "d1", name: "d1", tier: .worker, slots: 4, capabilities: caps, host: nil,
+                                                  version: "t", tools: [ToolAdvert(name: "exec.date", pin: "sha256:1", sideEffecting: false)]),
+                                       now: h.now)
+        #expect(reply.accepted)
+        var step = StepSpec(id: "when", prompt: "What year is it?", n: 2, join: .vote)
+        step.agent = AgentSpec(tools: ["exec.date"], maxSteps: 3)
+        let (g, e) = try h.state.submit(GoalSpec(plan: PlanSpec(goal: "find the year", steps: [step], prompts: testFrames)), now: h.now)
+        h.events.append(e)
+        let leased = h.schedule()
+        #expect(leased.count == 2)
+        #expect(leased.allSatisfy { $0.assignment.kind == "agent" && $0.assignment.input?.agent?.tools == ["exec.date"] })
+        #expect(leased.allSatisfy { $0.assignment.input?.agent?.pins == ["exec.date": "sha256:1"] }, "pinned at first lease")
+        for l in leased {
+            _ = h.finish(l.assignment, drone: l.drone,
+                         output: #"{"answer":"2026","steps":[{"tool":"exec.date","arguments":{"args":["+%Y"]},"result":"2026\n","is_error":false,"ms":2}]}"#)
+        }
+        _ = h.drain()
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.goal(g).plan?.steps.first?.output == "2026", "the vote counted answers, and the step kept the answer")
+    }
+
+    @Test func anAgentStepCannotAlsoBeAProgram() {
+        var step = StepSpec(id: "s", prompt: "p")
+        step.agent = AgentSpec(tools: ["exec.date"])
+        step.exec = TaskInput(command: "/bin/true")
+        #expect(throws: SubmitError.self) { try ControlState().submit(GoalSpec(plan: PlanSpec(goal: "g", steps: [step], prompts: testFrames)), now: 0) }
+    }
+}

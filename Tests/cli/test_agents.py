@@ -146,6 +146,7 @@ def test_gemma_calls_exec_date_through_the_grammar(procs, tmp_path):
     path.write_text(json.dumps(goal))
     r = hive("submit", str(path), "--wait", "--json", "--honeycomb", url, timeout=300)
     task = json.loads(r.stdout)["tasks"][0]
+    assert "output" in task, task
     transcript = json.loads(task["output"])
     print("gemma transcript:", json.dumps(transcript))
     calls = [s for s in transcript["steps"] if s["tool"] == "exec.date"]
