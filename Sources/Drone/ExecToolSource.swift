@@ -28,11 +28,14 @@ public struct ExecToolSource: ToolSource {
         self.sideEffects = Set(sideEffects.map(ExecBackend.canonical))
     }
 
-    /// `{"args": [string]}`: the arguments after the command (no shell: each is one argv entry).
+    /// `{"args": [string]}`: the arguments after the command (no shell: each is one argv entry). Bounded for the
+    /// model's sake (a grammar built from it cannot wander into an endless list): `maxArgs` of `maxArgBytes` each.
+    static let maxArgs = 16, maxArgBytes = 1_024
     static let schema: JSONValue = .object([
         "type": .string("object"),
-        "properties": .object(["args": .object(["type": .string("array"), "items": .object(["type": .string("string")]),
-                                                "maxItems": .number(Double(SpecLimits.args))])]),
+        "properties": .object(["args": .object(["type": .string("array"),
+                                                "items": .object(["type": .string("string"), "maxLength": .number(Double(maxArgBytes))]),
+                                                "maxItems": .number(Double(maxArgs))])]),
         "required": .array([.string("args")]),
         "additionalProperties": .bool(false),
     ])
@@ -41,7 +44,7 @@ public struct ExecToolSource: ToolSource {
         commands.keys.sorted().map { name in
             let path = commands[name]!
             return ToolDefinition(name: "exec.\(name)",
-                                  description: "Runs \(path) with args as its command-line arguments ([] for none; no shell) and returns its output.",
+                                  description: "Runs \(path) with the given arguments (no shell) and returns its output.",
                                   inputSchema: Self.schema, sideEffecting: sideEffects.contains(ExecBackend.canonical(path)))
         }
     }
@@ -51,7 +54,7 @@ public struct ExecToolSource: ToolSource {
         var args: [String] = []
         if case .object(let fields) = arguments, let given = fields["args"] {
             guard case .array(let items) = given else { return ToolCallResult(text: "args must be an array of strings", isError: true) }
-            for item in items.prefix(SpecLimits.args) {
+            for item in items.prefix(Self.maxArgs) {
                 guard case .string(let s) = item else { return ToolCallResult(text: "args must be an array of strings", isError: true) }
                 args.append(s)
             }
