@@ -7,7 +7,7 @@ import json, os, re
 
 import pytest
 
-from conftest import DRONE, hive, start_honeycombd, wait_for_log, wait_until
+from conftest import DRONE, ROOT, hive, start_honeycombd, wait_for_log, wait_until
 from test_external_brains import ScriptedProvider
 
 GEMMA = os.environ.get("HIVE_GEMMA", os.path.expanduser("~/.cache/hive/models/gemma-3-270m-q4_k_m.gguf"))
@@ -139,9 +139,8 @@ def test_gemma_calls_exec_date_through_the_grammar(procs, tmp_path):
     d = procs.start([DRONE, "--honeycomb", url, "--model", GEMMA, "--slots", "1", "--ctx", "2048", "--name", "gemma",
                      "--allow-exec", "/bin/date"])
     wait_for_log(d, "event=joined", timeout=60)
-    goal = {"root": {"kind": "agent", "timeout_ms": 280_000, "max_attempts": 1, "input": {
-        "prompt": "What is today's date? Call the exec.date tool to find out, then answer with the date.",
-        "max_tokens": 96, "temperature": 0, "agent": {"tools": ["exec.date"], "max_steps": 3}}}}
+    goal = json.loads(open(os.path.join(ROOT, "Config", "plans", "agent.json")).read())  # the README's example
+    goal["root"].update({"timeout_ms": 280_000, "max_attempts": 1})
     path = tmp_path / "gemma.json"
     path.write_text(json.dumps(goal))
     r = hive("submit", str(path), "--wait", "--json", "--honeycomb", url, timeout=300)
