@@ -87,6 +87,35 @@ def test_an_agent_calls_three_exec_tools_through_native_tool_calling_and_answers
     assert ledger["by_tool"]["exec.echo"]["calls"] == 1 and ledger["by_tool"]["exec.echo"]["errors"] == 0
 
 
+def test_an_anthropic_drone_uses_tool_use_blocks(procs, tmp_path):
+    def message(content, inp=5, out=2):
+        return (200, {}, {"model": "tiny", "content": content, "usage": {"input_tokens": inp, "output_tokens": out}})
+    p = ScriptedProvider([
+        message([{"type": "text", "text": "Let me check."},
+                 {"type": "tool_use", "id": "toolu_x", "name": "exec__date", "input": {"args": ["-u", "-d", "@0", "+%Y"]}}]),
+        message([{"type": "tool_use", "id": "toolu_y", "name": "exec__date", "input": {"args": ["--no-such-flag"]}}]),
+        message([{"type": "text", "text": "1970"}]),
+    ])
+    url = start_honeycombd(procs).url
+    d = procs.start([DRONE, "--honeycomb", url, "--name", "a0", "--api", "anthropic", "--base-url", p.url,
+                     "--api-model", "tiny", "--allow-exec", "/bin/date"])
+    wait_for_log(d, "event=joined")
+    r = hive("submit", agent_goal(tmp_path, ["exec.date"]), "--wait", "--json", "--honeycomb", url, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    task = json.loads(r.stdout)["tasks"][0]
+    transcript = json.loads(task["output"])
+    assert transcript["answer"] == "1970"
+    assert [s["is_error"] for s in transcript["steps"]] == [False, True], "date's own error is a result, not a failure"
+    assert "unrecognized option" in transcript["steps"][1]["result"]
+    first, last = p.requests[0][2], p.requests[2][2]
+    assert p.requests[0][0] == "/v1/messages"
+    assert first["tools"][0]["name"] == "exec__date" and first["tools"][0]["input_schema"]["type"] == "object"
+    use, result = last["messages"][3]["content"][0], last["messages"][4]["content"][0]
+    assert use["type"] == "tool_use" and use["input"] == {"args": ["--no-such-flag"]}
+    assert result["type"] == "tool_result" and result["tool_use_id"] == use["id"] and result["is_error"] is True
+    assert task["usage"]["prompt_tokens"] == 15 and task["usage"]["generated_tokens"] == 6
+
+
 def test_a_tool_no_drone_offers_waits_with_the_reason(procs, tmp_path):
     p = ScriptedProvider([reply(content="never asked")])
     url = agent_hive(procs, p.url)
