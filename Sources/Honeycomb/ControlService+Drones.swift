@@ -91,8 +91,8 @@ extension ControlService {
     }
 
     /// Carries out what one command did: journals its events, stops the tasks it cancelled on their drones, and
-    /// reports the goals it ended (log, trace export, and once on disk, the watchers' event). Its assignments, if
-    /// any, are the caller's to send (`lease`), so the hot path can publish them outside the actor's other work.
+    /// reports the goals it ended (log, trace export, and once on disk, the watchers' event). Assignments are the
+    /// caller's to send (`lease` returns them: the result loop publishes them itself, `dispatch` for the others).
     func carryOut(_ fx: ControlEffects) {
         record(fx.events)
         for c in fx.cancellations { publish(APISubject.cancelTask(c.drone), CancelTask(task: c.task)) }
