@@ -144,6 +144,33 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(h.finish(leased[0].assignment, drone: "d1") == .failure(.notLeased(.cancelled)))
     }
 
+    /// Issue 17: each command returns what it did and nothing else; nothing stays behind in the state for a later
+    /// command (or a forgetful caller) to pick up.
+    @Test func eachCommandReturnsExactlyItsOwnEffects() throws {
+        let h = Harness()
+        h.drone("d1", slots: 3)
+        let g = try h.submit(.fork(exec(2), join: .any))
+        let leased = h.schedule()
+        #expect(leased.count == 2)
+        // A heartbeat naming work unknown here asks for its cancellation, and only that.
+        let (known, hb) = h.state.heartbeat(Heartbeat(drone: "d1", running: leased.map(\.assignment.task) + ["g9.9"]), now: h.now)
+        #expect(known && hb.cancellations == [.init(drone: "d1", task: "g9.9")] && hb.events.isEmpty && hb.finishedGoals.isEmpty)
+        // The next command does not see it again.
+        #expect(h.tick().isEmpty)
+        // The first success decides the join: its command cancels the sibling and ends the goal...
+        let won = try h.finish(leased[0].assignment, drone: "d1").get()
+        #expect(won.cancellations == [.init(drone: "d1", task: leased[1].assignment.task)] && won.finishedGoals == [g])
+        #expect(won.events.count == 1 && won.assignments.isEmpty)
+        // ...and what follows starts clean.
+        #expect(h.state.schedule(now: h.now) { "t" }.isEmpty)
+        #expect(h.tick().isEmpty)
+        // A replayed event's effects are returned too (a replay drops them), never kept.
+        let replica = ControlState()
+        for e in h.events.dropLast() { replica.apply(e) }
+        #expect(replica.apply(h.events.last!).finishedGoals == [g])
+        #expect(replica.tick(now: h.now).isEmpty)
+    }
+
     @Test func quorumSucceedsAtKAndFailsWhenUnreachable() throws {
         let h = Harness()
         h.drone("d1", slots: 8)
