@@ -18,8 +18,8 @@ import Testing
         let adverts = tools.keys.sorted().map { ToolAdvert(name: $0, pin: pin, sideEffecting: tools[$0]!) }
         let hello = DroneHello(drone: id, name: id, tier: .worker, slots: 2, capabilities: caps, host: nil, version: "t",
                                tools: adverts)
-        let (reply, e) = h.state.hello(hello, now: h.now)
-        h.events += e
+        let (reply, fx) = h.state.hello(hello, now: h.now)
+        h.effects.append(fx)
         precondition(reply.accepted, reply.reason ?? "")
     }
 
@@ -35,6 +35,12 @@ import Testing
         } catch {
             return error.description
         }
+    }
+
+    /// The journaled lease of `a`'s attempt.
+    func lease(_ h: Harness, _ a: Assignment) -> JournalEvent.TaskLeased? {
+        for case .taskLeased(let l) in h.events.reversed() where l.task == a.task && l.attempt == a.attempt { return l }
+        return nil
     }
 
     func replayMatches(_ h: Harness) throws -> Bool {
@@ -108,6 +114,7 @@ import Testing
         #expect(h.state.tasks["\(g).0"]!.input?.agent?.pins == ["exec.date": Self.datePin], "pinned at submission")
         let a = h.schedule()[0].assignment
         #expect(a.input?.agent?.pins == ["exec.date": Self.datePin])
+        #expect(lease(h, a)?.pins == nil, "nothing to pin at the lease")
         #expect(try replayMatches(h))
     }
 
@@ -118,8 +125,7 @@ import Testing
         #expect(h.state.tasks["\(g).0"]!.input?.agent?.pins == nil)
         agentDrone(h, "d1", tools: ["exec.date": false])
         let first = h.schedule()[0]
-        guard case .taskLeased(let l) = first.event else { Issue.record("not a lease"); return }
-        #expect(l.pins == ["exec.date": Self.datePin], "the lease journals the pins it took")
+        #expect(lease(h, first.assignment)?.pins == ["exec.date": Self.datePin], "the lease journals the pins it took")
         #expect(first.assignment.input?.agent?.pins == ["exec.date": Self.datePin])
         _ = h.finish(first.assignment, drone: first.drone, ok: false)
         // Another drone with a changed definition: the retry still carries the goal's pin, so that drone refuses.
@@ -127,8 +133,7 @@ import Testing
         agentDrone(h, "d2", tools: ["exec.date": false], pin: otherPin)
         let retry = h.schedule()[0]
         #expect(retry.assignment.input?.agent?.pins == ["exec.date": Self.datePin])
-        guard case .taskLeased(let l2) = retry.event else { Issue.record("not a lease"); return }
-        #expect(l2.pins == nil, "nothing left to pin")
+        #expect(lease(h, retry.assignment)?.pins == nil, "nothing left to pin")
         #expect(try replayMatches(h))
     }
 
@@ -142,10 +147,10 @@ import Testing
         #expect(t.state == .awaitingApproval)
         #expect(t.approvalRequest?.runs == "agent [exec.date, exec.rm]: What time is it?")
         #expect(t.approvalRequest?.why.contains("declares exec.rm side-effecting") == true)
-        guard case .success(let events) = h.state.approve(goal: g, tasks: [], by: "alice", now: h.now) else {
+        guard case .success(let fx) = h.state.approve(goal: g, tasks: [], by: "alice", now: h.now) else {
             Issue.record("approve failed"); return
         }
-        h.events += events
+        h.effects.append(fx)
         #expect(h.schedule().map(\.assignment.task) == ["\(g).2"])
         #expect(try replayMatches(h))
     }
@@ -186,8 +191,8 @@ import Testing
         #expect(reply.accepted)
         var step = StepSpec(id: "when", prompt: "What year is it?", n: 2, join: .vote)
         step.agent = AgentSpec(tools: ["exec.date"], maxSteps: 3)
-        let (g, e) = try h.state.submit(GoalSpec(plan: PlanSpec(goal: "find the year", steps: [step], prompts: testFrames)), now: h.now)
-        h.events.append(e)
+        let (g, fx) = try h.state.submit(GoalSpec(plan: PlanSpec(goal: "find the year", steps: [step], prompts: testFrames)), now: h.now)
+        h.effects.append(fx)
         let leased = h.schedule()
         #expect(leased.count == 2)
         #expect(leased.allSatisfy { $0.assignment.kind == "agent" && $0.assignment.input?.agent?.tools == ["exec.date"] })

@@ -56,7 +56,7 @@ import Testing
         _ = state.hello(DroneHello(drone: "d1", name: "d1", tier: .worker, slots: 1,
                                    capabilities: ["backend:agent", "tool:exec.date", "tool:exec.echo"], host: nil, version: "t"), now: 1_000)
         let leased = state.schedule(now: 1_000) { "tok" }
-        #expect(leased.count == 1)
+        #expect(leased.assignments.count == 1)
         // A drone's numbers: one call 2 ms in, one with an absurd offset and length (clamped into the run).
         let output = #"{"answer":"x","steps":[{"tool":"exec.date","arguments":{},"result":"Mon","is_error":false,"ms":3,"at_ms":2},"#
             + #"{"tool":"exec.echo","arguments":{},"result":"boom","is_error":true,"ms":9223372036854775807,"at_ms":-5}]}"#
