@@ -75,6 +75,17 @@ public enum PlanValidator {
         }
         for c in calls {
             let prompt = leastPromptBytes(plan, role: c.role, step: c.step)
+            if c.role == .explore, let agent = c.step.agent {
+                // An agent candidate reserves its whole loop (`AgentSpec.worstCaseTokens`).
+                let worst = AgentSpec.worstCaseTokens(TaskInput(prompt: String(repeating: " ", count: prompt),
+                                                                maxTokens: c.step.tokens, agent: agent))
+                if worst > max {
+                    return "\(c.at): each agent candidate can use up to \(worst) tokens (max_steps \(agent.steps) × (a prompt of at least "
+                        + "\(prompt) bytes + 64 + max_tokens \(c.step.tokens) + \(AgentSpec.turnAllowanceTokens))), more than "
+                        + "budget.max_tokens \(max): no candidate could ever be admitted"
+                }
+                continue
+            }
             let worst = prompt + 64 + Swift.max(1, c.step.tokens)
             if worst > max {
                 return "\(c.at): \(c.what) can use up to \(worst) tokens (a prompt of at least \(prompt) bytes + 64 + max_tokens " +

@@ -206,6 +206,19 @@ import Testing
         #expect(h.goal(g).plan?.steps.first?.output == "2026", "the vote counted answers, and the step kept the answer")
     }
 
+    @Test func aBudgetThatCannotHoldOneAgentLoopRefusesThePlan() {
+        var step = StepSpec(id: "s", prompt: "p", maxTokens: 100)
+        step.agent = AgentSpec(tools: ["exec.date"], maxSteps: 4)
+        var spec = GoalSpec(plan: PlanSpec(goal: "g", steps: [step], prompts: testFrames))
+        spec.budget.maxTokens = 4 * (64 + 100 + AgentSpec.turnAllowanceTokens)  // the loop's turns without the prompt
+        #expect(throws: SubmitError.self) { try ControlState().submit(spec, now: 0) }
+        do { _ = try ControlState().submit(spec, now: 0) } catch {
+            #expect(error.description.contains("each agent candidate can use up to"), "\(error)")
+        }
+        spec.budget.maxTokens = 100_000
+        #expect((try? ControlState().submit(spec, now: 0)) != nil)
+    }
+
     @Test func anAgentStepCannotAlsoBeAProgram() {
         var step = StepSpec(id: "s", prompt: "p")
         step.agent = AgentSpec(tools: ["exec.date"])
