@@ -16,22 +16,27 @@ public final class AgentBackend: Backend, @unchecked Sendable {
     let sources: [String: any ToolSource]
     /// The definitions listed at start (what the hello advertises); each task lists them again for its pins.
     public let tools: [ToolDefinition]
+    /// The transcript's bytes at most (the drone's `--max-output-bytes`, at least `minimumOutputBytes`): past it the
+    /// transcript keeps every call but shortens their results and arguments (the model saw them whole, up to 8 KiB).
+    public let outputCap: Int
+    public static let minimumOutputBytes = 16 * 1024
 
-    init(model: any AgentModel, sources: [String: any ToolSource], tools: [ToolDefinition]) {
+    init(model: any AgentModel, sources: [String: any ToolSource], tools: [ToolDefinition], outputCap: Int) {
+        self.outputCap = max(Self.minimumOutputBytes, outputCap)
         self.model = model
         self.sources = sources
         self.tools = tools
     }
 
     /// Lists every source's tools (a source that fails to list is an error: the drone should not start half-armed).
-    public static func start(model: any AgentModel, sources: [any ToolSource]) async throws -> AgentBackend {
+    public static func start(model: any AgentModel, sources: [any ToolSource], outputCap: Int = 1 << 20) async throws -> AgentBackend {
         var bySource: [String: any ToolSource] = [:]
         var tools: [ToolDefinition] = []
         for s in sources {
             bySource[s.server] = s
             tools += try await s.listTools().filter { ToolAdvert.isValidName($0.name) && $0.name.hasPrefix(s.server + ".") }
         }
-        return AgentBackend(model: model, sources: bySource, tools: tools)
+        return AgentBackend(model: model, sources: bySource, tools: tools, outputCap: outputCap)
     }
 
     public var kind: String { "agent" }
@@ -62,10 +67,7 @@ public final class AgentBackend: Backend, @unchecked Sendable {
         var usageModel = model.name
         func elapsed() -> Int { Int(Monotonic.elapsed(from: began, to: Monotonic.now()) / 1_000_000) }
         func outcome(answer: String?, error: String?) -> BackendOutcome {
-            let transcript = AgentTranscript(answer: answer, steps: steps)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let text = (try? encoder.encode(transcript)).map { String(decoding: $0, as: UTF8.self) }
+            let text = Self.encode(AgentTranscript(answer: answer, steps: steps), cap: outputCap)
             var o = BackendOutcome(succeeded: error == nil, output: text, error: error)
             o.usage = Usage(model: usageModel, promptTokens: used.prompt, generatedTokens: used.generated,
                             promptMillis: used.promptMillis, generationMillis: used.generationMillis)
@@ -156,13 +158,34 @@ public final class AgentBackend: Backend, @unchecked Sendable {
         return AgentStep(tool: tool, arguments: arguments, result: Self.cut(result.text), isError: result.isError, millis: ms, atMillis: at)
     }
 
+    /// The transcript's JSON within `cap` bytes: whole when it fits, else with each call's result and arguments
+    /// shortened (halving until it fits; every call stays, with its tool, error flag and times).
+    static func encode(_ t: AgentTranscript, cap: Int) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func text(_ t: AgentTranscript) -> String { (try? encoder.encode(t)).map { String(decoding: $0, as: UTF8.self) } ?? "{}" }
+        var out = text(t)
+        var share = cap / max(1, 2 * t.steps.count)
+        while out.utf8.count > cap && share >= 16 {
+            var small = t
+            small.answer = t.answer.map { cut($0, limit: cap / 2, note: "in the transcript") }
+            for i in small.steps.indices {
+                small.steps[i].result = cut(t.steps[i].result, limit: share, note: "in the transcript")
+                let args = t.steps[i].arguments.compactJSON
+                if args.utf8.count > share { small.steps[i].arguments = .string("[arguments of \(args.utf8.count) bytes cut from the transcript]") }
+            }
+            out = text(small)
+            share /= 2
+        }
+        return out.utf8.count > cap ? text(AgentTranscript(answer: t.answer.map { cut($0, limit: cap / 2, note: "in the transcript") }, steps: [])) : out
+    }
+
     /// A result as the model gets it: at most `AgentSpec.resultBytes`, on a character boundary, saying it was cut.
-    static func cut(_ text: String) -> String {
-        let limit = AgentSpec.resultBytes
+    static func cut(_ text: String, limit: Int = AgentSpec.resultBytes, note: String = "") -> String {
         guard text.utf8.count > limit else { return text }
         var end = text.utf8.index(text.utf8.startIndex, offsetBy: limit)
         while end > text.startIndex && end.samePosition(in: text.unicodeScalars) == nil { end = text.utf8.index(before: end) }
-        return String(text[..<end]) + "\n[cut: the result was \(text.utf8.count) bytes; the first \(limit) are shown]"
+        return String(text[..<end]) + "\n[cut\(note.isEmpty ? "" : " " + note): the result was \(text.utf8.count) bytes; the first \(limit) are shown]"
     }
 }
 

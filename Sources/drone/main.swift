@@ -184,7 +184,7 @@ if let api {
 // advertised half its tools would take tasks it cannot serve).
 if let agentModel, !toolSources.isEmpty {
     do {
-        let agents = try await AgentBackend.start(model: agentModel, sources: toolSources)
+        let agents = try await AgentBackend.start(model: agentModel, sources: toolSources, outputCap: outputCap)
         backends.append(agents)
         Log("drone").info("agent_tools", ["tools": agents.tools.map(\.name).joined(separator: ","), "model": agentModel.name])
     } catch {

@@ -10,9 +10,10 @@ import Testing
 @Suite struct AgentBackendTests {
     static let commands = ["/bin/date", "/bin/echo", "/usr/bin/wc", "/usr/bin/seq", "/bin/sleep"]
 
-    func backend(_ model: ScriptedAgentModel, sideEffects: [String] = []) async throws -> AgentBackend {
+    func backend(_ model: ScriptedAgentModel, sideEffects: [String] = [], outputCap: Int = 1 << 20) async throws -> AgentBackend {
         let exec = ExecBackend(allowed: Self.commands)
-        return try await AgentBackend.start(model: model, sources: [ExecToolSource(backend: exec, allowed: Self.commands, sideEffects: sideEffects)])
+        return try await AgentBackend.start(model: model, sources: [ExecToolSource(backend: exec, allowed: Self.commands, sideEffects: sideEffects)],
+                                            outputCap: outputCap)
     }
 
     func task(_ tools: [String], maxSteps: Int? = nil, wallMillis: Int? = nil, callMillis: Int? = nil,
@@ -134,6 +135,19 @@ import Testing
         #expect(r.hasPrefix("1\n2\n3\n"))
         #expect(r.utf8.count < AgentSpec.resultBytes + 200)
         #expect(r.contains("[cut: the result was 48894 bytes; the first 8192 are shown]"))
+    }
+
+    @Test func aTranscriptOverTheOutputCapKeepsEveryCallWithShorterResults() async throws {
+        let model = ScriptedAgentModel([ScriptedAgentModel.call("exec.seq", ["1", "10000"]), ScriptedAgentModel.call("exec.seq", ["1", "9000"]),
+                                        ScriptedAgentModel.call("exec.seq", ["1", "8000"]), { _ in .answer("done") }])
+        let o = try await backend(model, outputCap: 0).run(task(["exec.seq"]))
+        #expect(o.succeeded)
+        let text = try #require(o.output)
+        #expect(text.utf8.count <= AgentBackend.minimumOutputBytes, "\(text.utf8.count) bytes")
+        let t = try transcript(o)
+        #expect(t.answer == "done" && t.steps.count == 3 && t.steps.allSatisfy { $0.tool == "exec.seq" && !$0.isError })
+        #expect(t.steps[0].result.hasPrefix("1\n2\n") && t.steps[0].result.contains("[cut in the transcript: the result was"))
+        #expect(model.seen[3].steps[0].result.utf8.count > AgentSpec.resultBytes, "the model saw 8 KiB of each result")
     }
 
     @Test func theTokenReservationStopsTheLoopBeforeItIsPassed() async throws {
