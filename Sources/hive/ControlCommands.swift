@@ -159,6 +159,7 @@ func submitCommand(_ p: ParsedArguments) async {
     let name = p.string("--name")
     let exec = p.rest("--exec")
     let prompt = p.string("--prompt")
+    if p.has("--agent") && prompt == nil { p.refuse("--agent needs --prompt: the request the agent works on") }
     var model = TaskInput()
     model.system = p.string("--system")
     model.maxTokens = p.int("--max-tokens")
@@ -217,9 +218,18 @@ func submitCommand(_ p: ParsedArguments) async {
                         root: count == 1 ? task : .fork(Array(repeating: task, count: count)))
     } else if let prompt {
         model.prompt = prompt
-        let task = TaskSpec(kind: "model", tier: tier, input: model, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
-        spec = GoalSpec(name: name ?? "prompt", priority: priority, budget: Budget(maxTasks: 1, deadlineMillis: deadlineMillis),
-                        root: task)
+        var kind = "model"
+        if let tools = p.string("--agent") {
+            // An agent: the same prompt and sampling, and the tools it may call (honeycombd checks the names).
+            kind = "agent"
+            model.agent = AgentSpec(tools: tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                                    maxSteps: p.int("--max-steps"))
+        } else if p.has("--max-steps") {
+            p.refuse("--max-steps is for agents: give --agent TOOLS too")
+        }
+        let task = TaskSpec(kind: kind, tier: tier, input: model, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
+        spec = GoalSpec(name: name ?? (kind == "agent" ? "agent" : "prompt"), priority: priority,
+                        budget: Budget(maxTasks: 1, deadlineMillis: deadlineMillis), root: task)
     } else if !exec.isEmpty {
         guard count >= 1 else { p.refuse("--count must be at least 1") }
         let command = resolveCommand(exec[0])

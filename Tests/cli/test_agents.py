@@ -116,6 +116,18 @@ def test_an_anthropic_drone_uses_tool_use_blocks(procs, tmp_path):
     assert task["usage"]["prompt_tokens"] == 15 and task["usage"]["generated_tokens"] == 6
 
 
+def test_hive_submit_agent_runs_a_prompt_as_an_agent(procs):
+    p = ScriptedProvider([reply(call=("exec__echo", {"args": ["hi"]})), reply(content="said hi")])
+    url = agent_hive(procs, p.url)
+    r = hive("submit", "--prompt", "Say hi.", "--agent", "exec.echo", "--max-steps", "3", "--wait", "--honeycomb", url, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert '1. exec.echo {"args":["hi"]} → hi' in r.stdout and "said hi" in r.stdout, r.stdout
+    r = hive("submit", "--prompt", "x", "--max-steps", "3", "--honeycomb", url)
+    assert r.returncode != 0 and "--max-steps is for agents: give --agent TOOLS too" in r.stderr, r.stderr
+    r = hive("submit", "--agent", "exec.echo", "--honeycomb", url)
+    assert r.returncode != 0 and "--agent needs --prompt" in r.stderr, r.stderr
+
+
 def test_a_tool_no_drone_offers_waits_with_the_reason(procs, tmp_path):
     p = ScriptedProvider([reply(content="never asked")])
     url = agent_hive(procs, p.url)
