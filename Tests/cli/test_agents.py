@@ -138,6 +138,12 @@ def test_a_tool_no_drone_offers_waits_with_the_reason(procs, tmp_path):
     assert p.requests == []
 
 
+def test_the_example_agent_conforms_to_the_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    from test_plan_schema import SCHEMA
+    jsonschema.validate(json.loads(open(os.path.join(ROOT, "Config", "agents", "epoch-year.json")).read()), SCHEMA)
+
+
 def test_bad_agent_fields_are_refused_at_submission(procs, tmp_path):
     p = ScriptedProvider([])
     url = agent_hive(procs, p.url)
@@ -180,7 +186,7 @@ def test_gemma_calls_exec_date_through_the_grammar(procs, tmp_path):
     d = procs.start([DRONE, "--honeycomb", url, "--model", GEMMA, "--slots", "1", "--ctx", "2048", "--name", "gemma",
                      "--allow-exec", "/bin/date"])
     wait_for_log(d, "event=joined", timeout=60)
-    goal = json.loads(open(os.path.join(ROOT, "Config", "plans", "agent.json")).read())  # the README's example
+    goal = json.loads(open(os.path.join(ROOT, "Config", "agents", "epoch-year.json")).read())  # the README's example
     goal["root"].update({"timeout_ms": 280_000, "max_attempts": 1})
     path = tmp_path / "gemma.json"
     path.write_text(json.dumps(goal))
