@@ -5,8 +5,11 @@ import HiveLog
 /// One MCP server as a `ToolSource`: connects on first use (a stdio server is started then), negotiates the
 /// protocol, lists tools (paged to the end, schemas inlined, every size bounded) and calls them under a deadline.
 ///
-/// - **Versions.** `initialize` offers the newest revision we speak (`supportedVersions[0]`); the server's answer is
-///   accepted if we speak it too, else the connection is closed with an error naming both sides.
+/// - **Versions.** Over HTTP the stateless revision (2026-07-28) is tried first: `server/discover`, and when the
+///   server lists it, every request carries `_meta` (version, client, capabilities) and `Mcp-Method`/`Mcp-Name`
+///   headers, with no session. Otherwise, and always over stdio, `initialize` offers the newest handshake revision
+///   we speak (`supportedVersions[0]`); the server's answer is accepted if we speak it too, else the connection is
+///   closed with an error naming both sides.
 /// - **Timeouts.** Every request has a deadline (a call's `timeoutMillis`, `MCPLimits.requestTimeoutMillis` for the
 ///   rest); past it, or when the calling task is cancelled, the server is sent `notifications/cancelled` and the
 ///   call throws: nothing waits on a server for ever.
@@ -28,6 +31,12 @@ public actor MCPClient: ToolSource {
     public nonisolated let environment: [String: String]
     /// Revisions of the handshake protocol this client speaks, newest first.
     public static let supportedVersions = ["2025-11-25", "2025-06-18", "2025-03-26"]
+    /// Stateless revisions (no handshake, no session: `server/discover`, then every request self-contained), tried
+    /// first over HTTP when `preferStateless` is set.
+    public static let statelessVersions = ["2026-07-28"]
+    /// Over HTTP, ask `server/discover` first and speak the stateless revision when the server does; any other
+    /// answer falls back to the `initialize` handshake.
+    public nonisolated let preferStateless: Bool
     /// The variables a stdio server inherits from the drone by default (what MCP's reference SDKs pass): the
     /// drone's own secrets (API keys, TLS keys) stay out of a server's reach.
     public static let inheritedVariables = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TZ"]
@@ -36,6 +45,8 @@ public actor MCPClient: ToolSource {
     private var connecting: Task<any MCPTransport, any Error>?
     private var nextID = 1
     private var isClosed = false
+    /// The stateless revision in use (set by `server/discover`), nil on the handshake path.
+    private var stateless: String?
     /// Tools the server declared `readOnlyHint: true` at the last listing (safe to call twice).
     private var readOnlyByServer: Set<String> = []
     public private(set) var negotiatedVersion: String?
@@ -43,8 +54,9 @@ public actor MCPClient: ToolSource {
     private let log = Log("mcp")
 
     public init(_ spec: MCPServerSpec, limits: MCPLimits = MCPLimits(), readOnlyTools: Set<String> = [],
-                environment: [String: String]? = nil) {
+                environment: [String: String]? = nil, preferStateless: Bool = true) {
         server = spec.name
+        self.preferStateless = preferStateless
         endpoint = spec.endpoint
         self.limits = limits
         self.readOnlyTools = readOnlyTools
@@ -91,12 +103,46 @@ public actor MCPClient: ToolSource {
         case .http(let url): t = HTTPTransport(server: server, url: url, limits: limits)
         }
         do {
+            stateless = nil
+            if let http = t as? HTTPTransport, preferStateless, try await discover(http) { return t }
             try await initialize(t)
         } catch {
             await t.close()
             throw error
         }
         return t
+    }
+
+    /// The stateless revision's discovery: true when the server speaks one of `statelessVersions` (then every
+    /// later request carries its `_meta` and routing headers); false when it answers like a handshake-era server
+    /// (an HTTP or JSON-RPC error), so the caller initializes instead.
+    private func discover(_ t: HTTPTransport) async throws -> Bool {
+        let version = Self.statelessVersions[0]
+        let result: JSONObject
+        do {
+            result = try await send(t, "server/discover", [:], timeoutMillis: limits.requestTimeoutMillis, stamp: version)
+        } catch MCPError.http, MCPError.rpc, MCPError.malformed {
+            return false
+        }
+        guard case .array(let offered)? = result["supportedVersions"] else {
+            throw MCPError.malformed(server: server, detail: "the server/discover reply has no supportedVersions")
+        }
+        let theirs = offered.compactMap { if case .string(let v) = $0 { v } else { nil } }
+        guard theirs.contains(version) else { return false }
+        stateless = version
+        negotiatedVersion = version
+        if case .object(let meta)? = result["_meta"], case .object(let info)? = meta["io.modelcontextprotocol/serverInfo"],
+           case .string(let n)? = info["name"] { serverName = String(n.prefix(128)) }
+        t.negotiated(version)
+        log.info("server_ready", ["server": server, "protocol": version, "name": serverName ?? "?", "stateless": true])
+        return true
+    }
+
+    /// What a stateless request carries in `_meta`.
+    private static func statelessMeta(_ version: String) -> JSONObject {
+        ["io.modelcontextprotocol/protocolVersion": .string(version),
+         "io.modelcontextprotocol/clientInfo": .object(["name": .string("hive-drone"), "version": .string(HiveVersion.current)]),
+         "io.modelcontextprotocol/clientCapabilities": .object([:])]
     }
 
     private func initialize(_ t: any MCPTransport) async throws {
@@ -122,9 +168,26 @@ public actor MCPClient: ToolSource {
 
     /// One request under a deadline; the `result` object, or the error. On timeout or cancellation the server is
     /// told (`notifications/cancelled`).
-    private func send(_ t: any MCPTransport, _ method: String, _ params: JSONObject?, timeoutMillis: Int) async throws -> JSONObject {
+    private func send(_ t: any MCPTransport, _ method: String, _ params: JSONObject?, timeoutMillis: Int,
+                      stamp: String? = nil) async throws -> JSONObject {
         let id = nextID
         nextID += 1
+        var params = params
+        var headers: [String: String] = [:]
+        // Stateless: the version, client and capabilities in every request's `_meta`, the method (and a tool's
+        // name) in headers a gateway can route on.
+        let statelessVersion = stamp ?? stateless
+        if let version = statelessVersion {
+            var p = params ?? [:]
+            var meta: JSONObject = if case .object(let m)? = p["_meta"] { m } else { [:] }
+            meta.merge(Self.statelessMeta(version)) { _, ours in ours }
+            p["_meta"] = .object(meta)
+            params = p
+            headers = ["MCP-Protocol-Version": version, "Mcp-Method": method]
+            if method == "tools/call", case .string(let name)? = p["name"], name.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) {
+                headers["Mcp-Name"] = name
+            }
+        }
         let body = JSONRPC.request(id: id, method: method, params: params)
         if body.count > limits.maxMessageBytes {
             throw MCPError.limit(server: server, limit: "--mcp-max-message-bytes", detail: "a \(method) request of \(body.count) bytes")
@@ -134,7 +197,7 @@ public actor MCPClient: ToolSource {
         let response: JSONObject
         do {
             response = try await withThrowingTaskGroup(of: JSONObject.self) { group in
-                group.addTask { try await t.request(id: id, method: method, body: body, headers: [:]) }
+                group.addTask { [headers] in try await t.request(id: id, method: method, body: body, headers: headers) }
                 group.addTask {
                     try await Task.sleep(for: .milliseconds(millis))
                     throw MCPError.timeout(server: server, method: method, millis: millis)
@@ -143,11 +206,12 @@ public actor MCPClient: ToolSource {
                 return try await group.next()!
             }
         } catch let e as MCPError {
-            if case .timeout = e { cancelled(t, id: id, reason: "timed out after \(millis) ms") }
-            if case .cancelled = e { cancelled(t, id: id, reason: "the caller cancelled") }
+            // Stateless HTTP has no client notifications: the closed POST is the cancellation.
+            if statelessVersion == nil, case .timeout = e { cancelled(t, id: id, reason: "timed out after \(millis) ms") }
+            if statelessVersion == nil, case .cancelled = e { cancelled(t, id: id, reason: "the caller cancelled") }
             throw e
         } catch {
-            cancelled(t, id: id, reason: "the caller cancelled")
+            if statelessVersion == nil { cancelled(t, id: id, reason: "the caller cancelled") }
             throw MCPError.cancelled(server: server, method: method)
         }
         if case .object(let e)? = response["error"] {
@@ -157,6 +221,12 @@ public actor MCPClient: ToolSource {
         }
         guard case .object(let result)? = response["result"] else {
             throw MCPError.malformed(server: server, detail: "the reply to \(method) has no result object")
+        }
+        // 2026's multi-round-trip results ask the client for input (sampling, elicitation), which this one offers
+        // none of.
+        if case .string(let type)? = result["resultType"], type != "complete" {
+            throw MCPError.rpc(server: server, method: method, code: 0,
+                               message: "the server asks for \(type) (resultType), which this client does not offer")
         }
         return result
     }

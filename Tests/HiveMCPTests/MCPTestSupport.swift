@@ -53,9 +53,9 @@ final class HTTPTestServer: @unchecked Sendable {
     let port: Int
     var url: URL { URL(string: "http://127.0.0.1:\(port)/mcp")! }
 
-    init() throws {
+    init(_ arguments: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: try ExternalTool.python())
-        process.arguments = ["\(MCPTest.here)/mcp_http_server.py"]
+        process.arguments = ["\(MCPTest.here)/mcp_http_server.py"] + arguments
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -77,8 +77,9 @@ final class HTTPTestServer: @unchecked Sendable {
         _ = try await URLSession.shared.data(for: r)
     }
 
+    /// SIGKILL: uvicorn's graceful stop would wait for the hanging tool's request for ever.
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }

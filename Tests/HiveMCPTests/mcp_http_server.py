@@ -1,6 +1,6 @@
 """A streamable HTTP MCP server for HiveMCPTests, written with the `mcp` SDK (PyPI `mcp`).
 
-Binds 127.0.0.1 on a free port and prints `PORT <n>` once it listens. `POST /forget` makes it forget every session
+Binds 127.0.0.1 on a free port and prints `PORT <n>` once it listens. `--handshake-only` refuses the stateless revision. `POST /forget` makes it forget every session
 it has handed out (the next request with one of them gets the SDK's own 404), as a restarted server would.
 """
 import asyncio
@@ -74,9 +74,17 @@ from starlette.routing import Route  # noqa: E402
 app.router.routes.insert(0, Route("/forget", forget, methods=["POST"]))
 
 
+HANDSHAKE_ONLY = "--handshake-only" in sys.argv
+
+
 async def forgetful(scope, receive, send):
-    """Records session ids; a forgotten one is replaced by an unknown one, which the SDK answers with 404."""
+    """Records session ids; a forgotten one is replaced by an unknown one, which the SDK answers with 404. With
+    --handshake-only, a stateless (2026-07-28) request is refused as a server of the 2025 revisions refuses a
+    request without a session: 400."""
     if scope["type"] == "http":
+        if HANDSHAKE_ONLY and (b"mcp-protocol-version", b"2026-07-28") in scope["headers"]:
+            await PlainTextResponse("Bad Request: Missing session ID", status_code=400)(scope, receive, send)
+            return
         headers = []
         for k, v in scope["headers"]:
             if k == b"mcp-session-id":
