@@ -5,6 +5,10 @@ import HiveMCP
 
 /// The MCP servers a drone hosts (`drone --mcp NAME=…`), started and listed before it joins.
 public enum MCPServers {
+    /// Tools one drone offers from all its servers: each may take two of the hello's capabilities (`tool:` and
+    /// `effect:tool:`), which must leave room for the rest.
+    public static let maxTools = DroneHello.maxCapabilities / 4
+
     /// Starts each server and lists its tools (`MCPLimits.requestTimeoutMillis` per request). A server that cannot
     /// start or list is left out with a warning naming it and why: the drone still starts, without its tools.
     /// The servers' process groups are recorded with the exec groups (`ProcessGroups`): killed when the drone
@@ -22,6 +26,13 @@ public enum MCPServers {
             let client = MCPClient(spec, limits: limits, readOnlyTools: readOnly[spec.name] ?? [])
             do {
                 let listed = try await client.listTools()
+                if tools.count + listed.count > maxTools {
+                    await client.close()
+                    log.warn("mcp_server_unavailable", ["server": spec.name, "tools": listed.count,
+                                                        "reason": "the drone would offer more than \(maxTools) tools (a tool and its effect are two of the hello's \(DroneHello.maxCapabilities) capabilities)",
+                                                        "effect": "the drone starts without this server's tools"])
+                    continue
+                }
                 sources.append(client)
                 tools += listed
                 log.info("mcp_server", ["server": spec.name, "tools": listed.map(\.name).joined(separator: ","),

@@ -128,7 +128,14 @@ final class ServerProcess: @unchecked Sendable {
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         defer { chunk.deallocate() }
         var status: Int32 = -1
+        var stdoutClosedAt: UInt64?
         while true {
+            // A server that closed its stdout can answer nothing more: it gets a second to exit, then is killed.
+            if let closed = stdoutClosedAt, endReason == nil,
+               Monotonic.now() > Monotonic.after(closed, nanos: Monotonic.nanos(millis: 1_000)) {
+                endReason = "it closed its stdout"
+                kill()
+            }
             if hive_has_exited(child) != 0 {
                 lock.withLock {
                     _ = killpg(child, SIGKILL)
@@ -147,7 +154,12 @@ final class ServerProcess: @unchecked Sendable {
                 let n = read(p.fd, chunk.baseAddress, chunk.count)
                 if n <= 0 {
                     if n == 0 || (errno != EAGAIN && errno != EINTR) {
-                        if p.fd == output[0] { close(output[0]); output[0] = -1 } else { close(errors[0]); errors[0] = -1 }
+                        if p.fd == output[0] {
+                            close(output[0]); output[0] = -1
+                            stdoutClosedAt = Monotonic.now()
+                        } else {
+                            close(errors[0]); errors[0] = -1
+                        }
                     }
                     continue
                 }

@@ -85,6 +85,8 @@ final class StdioTransport: MCPTransport, @unchecked Sendable {
         } onCancel: {
             let c: CheckedContinuation<JSONObject, any Error>? = lock.withLock {
                 if let c = pending.removeValue(forKey: id) { return c }
+                // Ids only grow: an old entry (a request that had already finished) can never match again.
+                if cancelledEarly.count >= 1_024 { cancelledEarly.removeAll() }
                 cancelledEarly.insert(id)
                 return nil
             }

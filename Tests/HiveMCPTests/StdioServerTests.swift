@@ -148,6 +148,44 @@ import Testing
         #expect(await MCPTest.eventually { !MCPTest.alive(grandchild) })
     }
 
+    @Test func limitsAreNamedWhenHit() async throws {
+        var limits = MCPLimits()
+        limits.maxMessageBytes = 4_096
+        let small = MCPClient(MCPServerSpec(name: "raw", endpoint: .stdio(argv: [try ExternalTool.python(), "\(MCPTest.here)/raw_stdio_server.py"])),
+                              limits: limits)
+        _ = try await small.listTools()
+        do {
+            _ = try await small.call("huge", arguments: .object([:]), timeoutMillis: 10_000)
+            Issue.record("a reply over the message limit was taken")
+        } catch let e as MCPError {
+            #expect(e.description.contains("--mcp-max-message-bytes"), "\(e)")
+        }
+        await small.close()
+
+        limits = MCPLimits()
+        limits.maxTools = 3
+        let few = MCPClient(MCPServerSpec(name: "raw", endpoint: .stdio(argv: [try ExternalTool.python(), "\(MCPTest.here)/raw_stdio_server.py"])),
+                            limits: limits)
+        await #expect(throws: MCPError.limit(server: "raw", limit: "--mcp-max-tools", detail: "more than 3 tools")) {
+            try await few.listTools()
+        }
+        await few.close()
+    }
+
+    @Test func aServerThatClosesItsStdoutIsEndedNotWaitedFor() async throws {
+        let client = try MCPTest.raw()
+        _ = try await client.listTools()
+        let start = Date()
+        do {
+            _ = try await client.call("mute", arguments: .object([:]), timeoutMillis: 60_000)
+            Issue.record("a call of a server without stdout returned")
+        } catch let e as MCPError {
+            #expect(e.description.contains("closed its stdout"), "\(e)")
+        }
+        #expect(Date().timeIntervalSince(start) < 10)
+        await client.close()
+    }
+
     @Test func aVersionWeDoNotSpeakIsRefused() async throws {
         let client = try MCPTest.raw(["--version", "2099-01-01"])
         do {

@@ -1,7 +1,8 @@
 """A hand-written stdio MCP server for HiveMCPTests: no SDK, so it can misbehave on purpose.
 
 Tools: echo (read-only), hang (never answers), die (exits mid-call), garbage (writes a line that is not JSON),
-spawn (starts a grandchild `sleep` and prints its pid), flip (its description changes at every tools/list).
+spawn (starts a grandchild `sleep` and prints its pid), huge (a 100 kB reply), mute (closes its stdout and
+sleeps), flip (its description changes at every tools/list).
 tools/list is paged: one tool per page via nextCursor. `--version V` answers initialize with protocol V.
 `--pid-file F` writes the server's pid to F; `--grandchild-pid-file F` starts a `sleep` at once and writes its pid.
 """
@@ -68,6 +69,11 @@ for line in sys.stdin:
         elif name == "garbage":
             sys.stdout.write("this is not json\n")
             sys.stdout.flush()
+        elif name == "huge":
+            send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "x" * 100000}]}})
+        elif name == "mute":
+            os.close(1)
+            time.sleep(3600)
         elif name == "spawn":
             child = subprocess.Popen(["sleep", "3600"])
             send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": str(child.pid)}]}})
