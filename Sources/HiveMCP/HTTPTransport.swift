@@ -230,10 +230,16 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         return nil
     }
 
+    /// A URL for messages and logs: scheme, host, port and path; user, password and query (where tokens hide) left out.
+    static func redacted(_ url: URL?) -> String {
+        guard let url, let scheme = url.scheme, let host = url.host else { return "?" }
+        return "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")\(url.path)"
+    }
+
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         let outcome: Result<Reply, MCPError> = lock.withLock {
             if let error {
-                return .failure(.transportClosed(server: server, detail: "\(task.originalRequest?.url?.absoluteString ?? "?"): \(error.localizedDescription)"))
+                return .failure(.transportClosed(server: server, detail: "\(Self.redacted(task.originalRequest?.url)): \(error.localizedDescription)"))
             }
             if isEventStream {
                 if expecting == nil || !(200..<300).contains(reply.status) { return .success(reply) }

@@ -61,3 +61,10 @@ struct MCPServerSpecTests {
         #expect(structured.text == #"{"n":1}"#)
     }
 }
+
+struct HTTPRedactionTests {
+    @Test func credentialsAndQueriesStayOutOfMessages() {
+        #expect(HTTPExchange.redacted(URL(string: "https://user:secret@tools.example.com:8443/mcp?key=abc")) == "https://tools.example.com:8443/mcp")
+        #expect(HTTPExchange.redacted(nil) == "?")
+    }
+}
