@@ -60,8 +60,8 @@ import Testing
         let client = try MCPTest.raw()
         defer { Task { await client.close() } }
         let first = try await client.listTools()
-        // One tool per page, seven pages; `loop` (a recursive schema) is left out, not inlined for ever.
-        #expect(first.map(\.name) == ["raw.echo", "raw.hang", "raw.die", "raw.garbage", "raw.spawn", "raw.flip"])
+        // One tool per page, eight pages; `loop` (a recursive schema) is left out, not inlined for ever.
+        #expect(first.map(\.name) == ["raw.echo", "raw.hang", "raw.die", "raw.flaky", "raw.garbage", "raw.spawn", "raw.flip"])
         let echo = try #require(first.first { $0.name == "raw.echo" })
         #expect(!echo.sideEffecting)  // readOnlyHint: true
         #expect(try #require(first.first { $0.name == "raw.die" }).sideEffecting)  // no annotations
@@ -119,6 +119,18 @@ import Testing
         #expect(!MCPTest.alive(first))
         await client.close()
         #expect(!MCPTest.alive(second))
+    }
+
+    @Test func aReadOnlyCallInterruptedByTheServersDeathIsRetriedOnce() async throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("hive-mcp-flaky-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let client = try MCPTest.raw(["--marker", marker])
+        _ = try await client.listTools()
+        let first = try #require(await client.processID)
+        #expect(try await client.call("flaky", arguments: .object([:]), timeoutMillis: 10_000) == ToolCallResult(text: "recovered", isError: false))
+        #expect(FileManager.default.fileExists(atPath: marker))  // the first process did die in the call
+        #expect(await client.processID != first)
+        await client.close()
     }
 
     @Test func aMalformedMessageIsAClearErrorNotAHang() async throws {

@@ -29,6 +29,8 @@ TOOLS = [
                      "definitions": {"text": {"type": "string", "maxLength": 100}}}},
     {"name": "hang", "description": "Never answers.", "annotations": {"readOnlyHint": True}, "inputSchema": obj},
     {"name": "die", "description": "Exits mid-call.", "inputSchema": obj},
+    {"name": "flaky", "description": "Exits mid-call the first time (--marker F), answers after.",
+     "annotations": {"readOnlyHint": True}, "inputSchema": obj},
     {"name": "garbage", "description": "Answers with a line that is not JSON.", "inputSchema": obj},
     {"name": "spawn", "description": "Starts a grandchild.", "inputSchema": obj},
     {"name": "loop", "description": "A recursive schema.",
@@ -69,6 +71,12 @@ for line in sys.stdin:
         elif name == "garbage":
             sys.stdout.write("this is not json\n")
             sys.stdout.flush()
+        elif name == "flaky":
+            marker = args[args.index("--marker") + 1]
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                sys.exit(5)
+            send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "recovered"}]}})
         elif name == "huge":
             send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "x" * 100000}]}})
         elif name == "mute":
