@@ -21,22 +21,24 @@ public final class AgentBackend: Backend, @unchecked Sendable {
     public let outputCap: Int
     public static let minimumOutputBytes = 16 * 1024
 
-    init(model: any AgentModel, sources: [String: any ToolSource], tools: [ToolDefinition], outputCap: Int) {
+    /// Over `sources` whose tools were listed already (`tools`; a tool whose name does not start with its
+    /// source's `server.` is dropped).
+    public init(model: any AgentModel, sources: [any ToolSource], tools: [ToolDefinition], outputCap: Int = 1 << 20) {
+        var bySource: [String: any ToolSource] = [:]
+        for s in sources where bySource[s.server] == nil { bySource[s.server] = s }
         self.outputCap = max(Self.minimumOutputBytes, outputCap)
         self.model = model
-        self.sources = sources
-        self.tools = tools
+        self.sources = bySource
+        self.tools = tools.filter { t in
+            ToolAdvert.isValidName(t.name) && bySource.keys.contains { t.name.hasPrefix($0 + ".") }
+        }
     }
 
     /// Lists every source's tools (a source that fails to list is an error: the drone should not start half-armed).
     public static func start(model: any AgentModel, sources: [any ToolSource], outputCap: Int = 1 << 20) async throws -> AgentBackend {
-        var bySource: [String: any ToolSource] = [:]
         var tools: [ToolDefinition] = []
-        for s in sources {
-            bySource[s.server] = s
-            tools += try await s.listTools().filter { ToolAdvert.isValidName($0.name) && $0.name.hasPrefix(s.server + ".") }
-        }
-        return AgentBackend(model: model, sources: bySource, tools: tools, outputCap: outputCap)
+        for s in sources { tools += try await s.listTools() }
+        return AgentBackend(model: model, sources: sources, tools: tools, outputCap: outputCap)
     }
 
     public var kind: String { "agent" }

@@ -6,6 +6,7 @@ import Foundation
 import HiveCommandLine
 import HiveCore
 import HiveLog
+import HiveMCP
 import HiveSystem
 import HiveTLS
 import Llama
@@ -110,6 +111,28 @@ if let level = checked({ () throws(CommandLineError) in
     Log.setLevel(level)
 }
 
+var mcpSpecs: [MCPServerSpec] = []
+for v in parsed.strings("--mcp") {
+    do { mcpSpecs.append(try MCPServerSpec.parse(v)) } catch { fail(error.description) }
+}
+if let twice = Dictionary(grouping: mcpSpecs, by: \.name).first(where: { $0.value.count > 1 })?.key {
+    fail("--mcp names the server \(twice) twice: each server needs its own name (it prefixes its tools)")
+}
+var mcpLimits = MCPLimits()
+mcpLimits.requestTimeoutMillis = number("--mcp-request-timeout-ms", 1...3_600_000) ?? mcpLimits.requestTimeoutMillis
+mcpLimits.maxMessageBytes = number("--mcp-max-message-bytes", 1024...(64 << 20)) ?? mcpLimits.maxMessageBytes
+mcpLimits.maxTools = number("--mcp-max-tools", 1...4_000) ?? mcpLimits.maxTools
+mcpLimits.maxPages = number("--mcp-max-pages", 1...10_000) ?? mcpLimits.maxPages
+mcpLimits.maxDescriptionBytes = number("--mcp-max-description-bytes", 0...(1 << 20)) ?? mcpLimits.maxDescriptionBytes
+mcpLimits.maxSchemaBytes = number("--mcp-max-schema-bytes", 2...(4 << 20)) ?? mcpLimits.maxSchemaBytes
+mcpLimits.maxSchemaDepth = number("--mcp-max-schema-depth", 1...256) ?? mcpLimits.maxSchemaDepth
+let mcpReadOnly = MCPServers.readOnly(parsed.string("--mcp-read-only")?.split(separator: ",").map {
+    String($0).trimmingCharacters(in: .whitespaces)
+} ?? [])
+if let stray = mcpReadOnly.keys.sorted().first(where: { name in !mcpSpecs.contains { $0.name == name } }) {
+    fail("--mcp-read-only names \(stray), which no --mcp declares")
+}
+
 if let stray = DroneOptions.sideEffectsNotAllowed(sideEffects, allowed: allowExec).first {
     fail("--side-effects names \(stray), which is not in --allow-exec: only commands this drone may run can be declared side-effecting")
 }
@@ -180,19 +203,24 @@ if let api {
     Log("drone").info("api_backend", ["api": api, "base_url": baseURL, "model": apiModel,
                                        "key": key == nil ? "none (\(keyVariable) unset)" : "from \(keyVariable)"])
 }
-// Agents: a model and at least one tool. A tool source that cannot list its tools stops the start (a drone that
-// advertised half its tools would take tasks it cannot serve).
-if let agentModel, !toolSources.isEmpty {
-    do {
-        let agents = try await AgentBackend.start(model: agentModel, sources: toolSources, outputCap: outputCap)
+ShutdownSignal.install()
+// MCP servers: started and listed before the drone joins, so its hello names their tools.
+let mcp = await MCPServers.start(mcpSpecs, limits: mcpLimits, readOnly: mcpReadOnly)
+// Agents: a model and at least one tool, from the exec allow-list and the MCP servers (listed once, here).
+if let agentModel {
+    var listed: [ToolDefinition] = []
+    for source in toolSources { listed += (try? await source.listTools()) ?? [] }
+    toolSources += mcp.sources.map { $0 as any ToolSource }
+    listed += mcp.tools
+    if !listed.isEmpty {
+        let agents = AgentBackend(model: agentModel, sources: toolSources, tools: listed, outputCap: outputCap)
         backends.append(agents)
         Log("drone").info("agent_tools", ["tools": agents.tools.map(\.name).joined(separator: ","), "model": agentModel.name])
-    } catch {
-        fail("cannot list the agent tools: \(error)", code: 69)
     }
 }
-ShutdownSignal.install()
 var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
+options.toolSources = mcp.sources
+options.tools = mcp.tools
 options.id = explicitID
 options.maxTaskMillis = maxTaskMillis
 options.sideEffects = sideEffects
