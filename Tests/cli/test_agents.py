@@ -3,7 +3,7 @@ double of test_external_brains: no real provider calls tools on demand) runs a b
 allow-listed exec commands; the transcript is the output, each call a span in `hive trace` and a line in the
 ledger. A tool no drone offers waits with the reason; a side-effecting tool waits for approval. With the real
 Gemma cached, an agent on the local model calls exec.date through the grammar."""
-import json, os, re
+import json, os, re, sys
 
 import pytest
 
@@ -126,6 +126,27 @@ def test_hive_submit_agent_runs_a_prompt_as_an_agent(procs):
     assert r.returncode != 0 and "--max-steps is for agents: give --agent TOOLS too" in r.stderr, r.stderr
     r = hive("submit", "--agent", "exec.echo", "--honeycomb", url)
     assert r.returncode != 0 and "--agent needs --prompt" in r.stderr, r.stderr
+
+
+def test_an_agent_calls_an_mcp_time_server_and_an_exec_tool(procs, tmp_path):
+    """The issue's time tool: mcp-server-time (PyPI; a real MCP server nobody here wrote) hosted by the drone beside
+    its exec tools, called by an agent through native tool calling."""
+    server = os.path.join(os.path.dirname(sys.executable), "mcp-server-time")
+    if not os.path.exists(server):
+        pytest.skip("mcp-server-time is not installed (make deps)")
+    p = ScriptedProvider([reply(call=("time__get_current_time", {"timezone": "UTC"})),
+                          reply(call=("exec__echo", {"args": ["checked"]})), reply(content="it is now")])
+    url = agent_hive(procs, p.url, allow="/bin/date,/bin/echo", extra=("--mcp", f"time={server}", "--mcp-read-only", "time"))
+    r = hive("submit", agent_goal(tmp_path, ["time.get_current_time", "exec.echo"], prompt="What time is it in UTC?"),
+             "--wait", "--json", "--honeycomb", url, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    transcript = json.loads(json.loads(r.stdout)["tasks"][0]["output"])
+    first = transcript["steps"][0]
+    assert first["tool"] == "time.get_current_time" and not first["is_error"], first
+    assert json.loads(first["result"])["timezone"] == "UTC" and "datetime" in json.loads(first["result"]), first
+    assert transcript["steps"][1]["result"] == "checked\n" and transcript["answer"] == "it is now"
+    names = [t["function"]["name"] for t in p.requests[0][2]["tools"]]
+    assert names == ["time__get_current_time", "exec__echo"], names
 
 
 def test_a_tool_no_drone_offers_waits_with_the_reason(procs, tmp_path):
