@@ -221,3 +221,29 @@ def test_gemma_calls_exec_date_through_the_grammar(procs, tmp_path):
     # Each call ran /bin/date itself: its output or date's own complaint about the arguments.
     assert all(s["ms"] > 0 and ("date" in s["result"] or re.search(r"\d\d:\d\d:\d\d", s["result"])) for s in calls), calls
     assert task["usage"]["model"] == "Gemma 3 270m" and task["usage"]["prompt_tokens"] > 0
+
+
+@pytest.mark.skipif(not os.path.exists(GEMMA), reason=f"the real model is not cached ({GEMMA}): run make model")
+def test_gemma_calls_the_mcp_time_tool_through_the_grammar(procs, tmp_path):
+    """The issue's evidence: the real Gemma on the local engine calls mcp-server-time's get_current_time (its
+    arguments shaped by the tool's own schema through the grammar) and answers after seeing the result."""
+    server = os.path.join(os.path.dirname(sys.executable), "mcp-server-time")
+    if not os.path.exists(server):
+        pytest.skip("mcp-server-time is not installed (make deps)")
+    url = start_honeycombd(procs).url
+    d = procs.start([DRONE, "--honeycomb", url, "--model", GEMMA, "--slots", "1", "--ctx", "2048", "--name", "gemma",
+                     "--mcp", f"time={server}", "--mcp-read-only", "time"])
+    wait_for_log(d, "event=joined", timeout=60)
+    goal = {"root": {"kind": "agent", "timeout_ms": 280_000, "max_attempts": 1, "input": {
+        "prompt": "What is the current time in UTC? Call time.get_current_time with the timezone UTC, then answer with the time.",
+        "max_tokens": 96, "temperature": 0, "agent": {"tools": ["time.get_current_time"], "max_steps": 3}}}}
+    path = tmp_path / "gemma-time.json"
+    path.write_text(json.dumps(goal))
+    r = hive("submit", str(path), "--wait", "--json", "--honeycomb", url, timeout=300)
+    task = json.loads(r.stdout)["tasks"][0]
+    assert "output" in task, task
+    transcript = json.loads(task["output"])
+    print("gemma time transcript:", json.dumps(transcript))
+    calls = [s for s in transcript["steps"] if s["tool"] == "time.get_current_time"]
+    assert calls, f"Gemma did not call the time tool: {transcript}"
+    assert all(s["tool"] == "time.get_current_time" for s in transcript["steps"]), "the grammar allows no other tool"
