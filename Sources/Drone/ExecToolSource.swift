@@ -28,13 +28,14 @@ public struct ExecToolSource: ToolSource {
         self.sideEffects = Set(sideEffects.map(ExecBackend.canonical))
     }
 
-    /// `{"args": [string]}`: the arguments after the command (no shell: each is one argv entry). Bounded for the
-    /// model's sake (a grammar built from it cannot wander into an endless list): `maxArgs` of `maxArgBytes` each.
-    static let maxArgs = 16, maxArgBytes = 1_024
+    /// `{"args": [string]}`: the arguments after the command (no shell: each is one argv entry). At most `maxArgs`,
+    /// for the model's sake (a grammar built from it cannot wander into an endless list; a turn's `max_tokens` bounds
+    /// each string).
+    static let maxArgs = 16
     static let schema: JSONValue = .object([
         "type": .string("object"),
         "properties": .object(["args": .object(["type": .string("array"),
-                                                "items": .object(["type": .string("string"), "maxLength": .number(Double(maxArgBytes))]),
+                                                "items": .object(["type": .string("string")]),
                                                 "maxItems": .number(Double(maxArgs))])]),
         "required": .array([.string("args")]),
         "additionalProperties": .bool(false),
