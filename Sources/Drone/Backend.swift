@@ -14,6 +14,16 @@ public struct BackendOutcome: Sendable, Equatable {
     public var join: JoinPolicy?
     /// WebAssembly tasks: instructions executed.
     public var fuel: Int64?
+    /// The output's bytes when they cannot travel inline in a result (over `BlobTransfer.inlineThreshold`, or not
+    /// UTF-8): the drone uploads them as a blob and reports `output_blob` in place of `output`.
+    public var rawOutput: [UInt8]?
+    /// The blob the drone uploaded `rawOutput` as.
+    public var outputBlob: BlobRef?
+
+    /// Keeps `bytes` as `rawOutput` when they are too large or too binary for `output` (which is their text).
+    public mutating func keepRaw(_ bytes: [UInt8]) {
+        rawOutput = bytes.count > BlobTransfer.inlineThreshold || String(validating: bytes, as: UTF8.self) == nil ? bytes : nil
+    }
 
     public init(succeeded: Bool, exitCode: Int? = nil, output: String? = nil, error: String? = nil,
                 usage: Usage? = nil, fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {

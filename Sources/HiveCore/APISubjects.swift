@@ -31,6 +31,14 @@ public enum APISubject {
     public static let moduleRemove = "hive.v1.api.module_rm"
     /// Request/reply: empty → `ModuleList` (every stored module, the bytes they take and the quota).
     public static let modules = "hive.v1.api.modules"
+    /// Request/reply: a blob's bytes in parts (`BlobTransfer` headers) → `BlobRef` (progress, then the stored blob)
+    /// or `APIError`. Operators upload inputs; drones upload outputs too large for a result.
+    public static let blobAdd = "hive.v1.api.blob_add"
+    /// Request/reply: `BlobRef` → the blob's bytes from `offset` (as many as fit one message, the whole size in a
+    /// `BlobTransfer.sizeHeader` header), or `APIError` (JSON, with a `Hive-Error` header).
+    public static let blobGet = "hive.v1.api.blob_get"
+    /// Request/reply: `BlobHas` (names) → `BlobHas` (the names honeycombd holds).
+    public static let blobHas = "hive.v1.api.blob_has"
 
     /// Request/reply: `DroneAdd` → `DroneCredential` (a new drone principal and its token) or `APIError`. Operators.
     public static let droneAdd = "hive.v1.api.drone_add"

@@ -223,6 +223,8 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var round: Int?
     /// WebAssembly tasks: instructions executed.
     public var fuel: Int64?
+    /// An output kept as a blob (`hive result --output-dir DIR` fetches it).
+    public var outputBlob: BlobRef?
     /// Side effects: what it waits for (what it will run, where, who proposed it, why), and who approved it.
     public var approval: ApprovalRequest?
     public var approvedBy: String?
@@ -252,6 +254,7 @@ public struct TaskView: Codable, Sendable, Equatable {
         role = t.role
         round = t.round
         fuel = t.result?.fuel
+        outputBlob = t.result?.outputBlob
         approval = t.approvalRequest
         approvedBy = t.approvedBy
         failedAttempts = t.failedAttempts
@@ -262,7 +265,7 @@ public struct TaskView: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel, approval, waiting
         case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by", failedAttempts = "failed_attempts"
-        case name, join
+        case name, join, outputBlob = "output_blob"
     }
 }
 

@@ -132,6 +132,8 @@ public struct TaskResult: Codable, Sendable, Equatable {
     public var join: JoinPolicy?
     /// WebAssembly tasks: instructions executed (the fuel the module used).
     public var fuel: Int64?
+    /// An output too large for one result message: the blob the drone uploaded (`blob_add`) before reporting.
+    public var outputBlob: BlobRef?
 
     public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, exitCode: Int? = nil,
                 output: String? = nil, error: String? = nil, wallMillis: Int? = nil, usage: Usage? = nil,
@@ -153,7 +155,7 @@ public struct TaskResult: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case task, attempt, token, drone, outcome, output, error, usage, permanent, fork, join, fuel
-        case exitCode = "exit_code", wallMillis = "wall_ms"
+        case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
     }
 }
 

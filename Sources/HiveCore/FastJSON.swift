@@ -89,7 +89,7 @@ extension Assignment {
 extension TaskResult {
     /// Hand-written JSON (one per finished task); nil for a forking result (use `JSONEncoder`).
     public var fastJSON: [UInt8]? {
-        guard fork == nil, join == nil, usage == nil, permanent == nil, fuel == nil else { return nil }
+        guard fork == nil, join == nil, usage == nil, permanent == nil, fuel == nil, outputBlob == nil else { return nil }
         var w = JSONWriter()
         w.beginObject()
         w.field("task", task); w.field("attempt", attempt); w.field("token", token); w.field("drone", drone)

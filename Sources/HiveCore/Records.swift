@@ -112,6 +112,8 @@ public struct TaskOutput: Codable, Sendable, Equatable {
     public var cost: Double?
     /// WebAssembly tasks: instructions executed.
     public var fuel: Int64?
+    /// An output too large for a result (over `BlobTransfer.inlineThreshold`, or binary): the blob that holds it.
+    public var outputBlob: BlobRef?
 
     public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
                 usage: Usage? = nil, permanent: Bool? = nil, tier: Tier? = nil, cost: Double? = nil) {
@@ -128,7 +130,7 @@ public struct TaskOutput: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case drone, output, error, usage, permanent, tier, cost, fuel
-        case exitCode = "exit_code", wallMillis = "wall_ms"
+        case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
     }
 }
 

@@ -165,7 +165,18 @@ extension ControlService {
     }
 
     /// Applies a result; returns the assignments it freed a slot for (the caller sends them).
-    func handleResult(_ r: TaskResult, run: SpanReport? = nil) -> [Outgoing] {
+    func handleResult(_ received: TaskResult, run: SpanReport? = nil) -> [Outgoing] {
+        var r = received
+        // An output blob is the drone's claim: it must name a blob honeycombd holds, at its real size.
+        if let claimed = r.outputBlob {
+            if let size = blobs.size(of: claimed.blob) {
+                r.outputBlob = BlobRef(blob: claimed.blob, size: size)
+            } else {
+                r.outputBlob = nil
+                r.outcome = r.outcome == .released ? .released : .failed
+                r.error = "the result names output blob '\(claimed.blob.prefix(80))', which the drone did not upload"
+            }
+        }
         switch state.receive(r, now: now) {
         case .success(let events):
             if let report = run, let goal = state.tasks[r.task]?.goal {

@@ -59,6 +59,8 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var httpSessions = SessionStore<HTTPPrincipal>.Limits()
     /// How much the WebAssembly module store holds.
     public var moduleQuota = ModuleQuota()
+    /// How much the blob store (task inputs and outputs in parts) holds.
+    public var blobQuota = BlobQuota()
     /// With `principals`: the one honeycombd's own bus connection uses (the first `control` principal, or one
     /// `withControlPrincipal()` generates at start).
     public var controlPrincipal: String?
@@ -80,6 +82,7 @@ public struct HoneycombConfig: Equatable, Sendable {
                           [--http-first-byte-timeout-ms MS] [--http-max-body-bytes BYTES]
                           [--http-allowed-hosts NAME,NAME] [--http-max-sessions N] [--http-session-ttl-minutes M]
                           [--modules-max-bytes BYTES] [--modules-max-count N] [--max-spec-bytes N]
+                          [--max-blob-bytes BYTES] [--blob-store-bytes BYTES] [--max-blobs N]
                           [--max-drones N] [--tls-cert FILE --tls-key FILE [--tls-ca FILE [--tls-verify]]]
                           [--tls-timeout-ms MS]
         honeycombd tls init DIR [--host NAME|IP ...] [--days N]
@@ -117,6 +120,9 @@ public struct HoneycombConfig: Equatable, Sendable {
           --http-session-ttl-minutes M a dashboard login lasts this long (default 720)
           --modules-max-bytes BYTES    total size of stored WebAssembly modules (default 268435456)
           --modules-max-count N        number of stored WebAssembly modules (default 1024)
+          --max-blob-bytes BYTES       largest task input or output uploaded in parts (default 67108864, at most 1 GiB)
+          --blob-store-bytes BYTES     total size of stored blobs (default 1073741824)
+          --max-blobs N                number of stored blobs (default 4096)
           --max-spec-bytes N   largest goal accepted for submission, in bytes (default 4194304)
           --max-drones N       drones registered at once (default 10000); gone drones are forgotten first
           --tls-cert FILE      serve TLS on the bus and HTTPS on the HTTP API with this certificate (PEM chain);
@@ -186,6 +192,9 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "http_session_ttl_minutes": try setSessionMinutes(key, try positive(key, try int(key, value)))
             case "modules_max_bytes": moduleQuota.maxBytes = try positive(key, try int(key, value))
             case "modules_max_count": moduleQuota.maxCount = try positive(key, try int(key, value))
+            case "max_blob_bytes": blobQuota.maxBlobBytes = try blobBytes(key, try positive(key, try int(key, value)))
+            case "blob_store_bytes": blobQuota.maxBytes = try positive(key, try int(key, value))
+            case "max_blobs": blobQuota.maxCount = try positive(key, try int(key, value))
             case "http_read_only":
                 guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
                 httpReadOnly = b
@@ -449,6 +458,16 @@ public struct HoneycombConfig: Equatable, Sendable {
         return n
     }
 
+    /// The per-blob limit: at most what a goal's `input.size` may say (`SpecLimits.blobSize`, 1 GiB).
+    private static func blobBytes(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int {
+        guard n <= SpecLimits.blobSize.upperBound else {
+            throw .invalidValue(key: key, reason: "must be at most \(SpecLimits.blobSize.upperBound) (1 GiB), not \(n)")
+        }
+        return n
+    }
+
+    private func blobBytes(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int { try Self.blobBytes(key, n) }
+
     /// A flag's value as a limit: a whole number, at least 1.
     private static func positive(_ flag: String, _ value: String) throws(HoneycombConfigError) -> Int {
         guard let n = Int(value), n >= 1 else { throw .invalidValue(key: flag, reason: "'\(value)' is not a whole number of at least 1") }
@@ -474,6 +493,7 @@ public struct HoneycombConfig: Equatable, Sendable {
                          "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp", "--http-max-connections",
                          "--http-max-connections-per-address", "--http-first-byte-timeout-ms", "--http-max-body-bytes",
                          "--modules-max-bytes", "--modules-max-count", "--max-spec-bytes", "--max-drones",
+                         "--max-blob-bytes", "--blob-store-bytes", "--max-blobs",
                          "--http-allowed-hosts", "--http-max-sessions", "--http-session-ttl-minutes",
                          "--tls-cert", "--tls-key", "--tls-ca", "--tls-verify", "--tls-timeout-ms"]
             var name = arg, value: String?
@@ -528,6 +548,9 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "--http-session-ttl-minutes": try config.setSessionMinutes(name, try positive(name, value))
             case "--modules-max-bytes": config.moduleQuota.maxBytes = try positive(name, value)
             case "--modules-max-count": config.moduleQuota.maxCount = try positive(name, value)
+            case "--max-blob-bytes": config.blobQuota.maxBlobBytes = try blobBytes(name, try positive(name, value))
+            case "--blob-store-bytes": config.blobQuota.maxBytes = try positive(name, value)
+            case "--max-blobs": config.blobQuota.maxCount = try positive(name, value)
             case "--max-spec-bytes": config.control.maxSpecBytes = try positive(name, value)
             case "--max-drones": config.control.maxDrones = try positive(name, value)
             case "--http-read-only":
