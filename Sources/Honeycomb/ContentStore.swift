@@ -138,23 +138,28 @@ final class ContentStore {
             }
             upload = Upload(bytes: [], size: size, touched: now)
         } else {
-            guard let u = uploads[hash] else { return .failure(refusal(.noUpload(hash: hash, offset: offset))) }
+            // Taken out while it grows (appending to a copy the dictionary still shares would copy every byte so
+            // far, each part); put back unless the part ends it.
+            guard let u = uploads.removeValue(forKey: hash) else { return .failure(refusal(.noUpload(hash: hash, offset: offset))) }
             upload = u
         }
-        guard upload.size == size else { return .failure(refusal(.sizeMismatch(size: size, upload: upload.size))) }
-        guard offset == upload.bytes.count else { return .failure(refusal(.outOfOrder(offset: offset, expected: upload.bytes.count))) }
+        func keep(_ e: ContentStoreError) -> Result<ContentItem, ContentStoreError> {
+            if offset != 0 { uploads[hash] = upload }
+            return .failure(e)
+        }
+        guard upload.size == size else { return keep(refusal(.sizeMismatch(size: size, upload: upload.size))) }
+        guard offset == upload.bytes.count else { return keep(refusal(.outOfOrder(offset: offset, expected: upload.bytes.count))) }
         guard bytes.count <= size - offset else {
-            uploads[hash] = nil
             return .failure(refusal(.pastDeclaredSize(end: offset &+ bytes.count, size: size)))
         }
         // Bytes held for all uploads stay under four items' worth: the idlest others make room, else this part waits.
-        var held = uploads.values.reduce(0) { $0 + $1.bytes.count } - (uploads[hash]?.bytes.count ?? 0) + upload.bytes.count
+        var held = uploads.values.reduce(0) { $0 + $1.bytes.count } + upload.bytes.count
         while held + bytes.count > 4 * quota.maxItemBytes,
-              let stalest = uploads.filter({ $0.key != hash }).min(by: { $0.value.touched < $1.value.touched }) {
+              let stalest = uploads.min(by: { $0.value.touched < $1.value.touched }) {
             held -= stalest.value.bytes.count
             uploads[stalest.key] = nil
         }
-        guard held + bytes.count <= 4 * quota.maxItemBytes else { return .failure(refusal(.tooManyUploads(retryAfter: Self.uploadIdle))) }
+        guard held + bytes.count <= 4 * quota.maxItemBytes else { return keep(refusal(.tooManyUploads(retryAfter: Self.uploadIdle))) }
         if upload.bytes.isEmpty { upload.bytes.reserveCapacity(size) }
         upload.bytes += bytes
         upload.touched = now
@@ -162,7 +167,6 @@ final class ContentStore {
             uploads[hash] = upload
             return .success(ContentItem(hash: hash, size: size, received: upload.bytes.count))
         }
-        uploads[hash] = nil
         let actual = SHA256.hex(upload.bytes)
         guard actual == hash else { return .failure(refusal(.hashMismatch(expected: hash, actual: actual))) }
         return add(upload.bytes, hash: actual)
