@@ -76,7 +76,7 @@ extension ControlService {
             let result = blobs.addPart(blob: blob, offset: offset, size: size, bytes: bytes, referenced: { self.referencedBlobs() })
             switch result {
             case .success(let ref):
-                if ref.received == nil && offset + bytes.count == size { log.info("blob_added", ["blob": ref.blob, "bytes": ref.size ?? 0]) }
+                if ref.received == nil && offset &+ bytes.count == size { log.info("blob_added", ["blob": ref.blob, "bytes": ref.size ?? 0]) }
                 return reply(ref)
             case .failure(let e):
                 if e.kind == .storageFull { log.warn("blob_refused", ["reason": e.description]) }
@@ -212,6 +212,9 @@ extension ControlService {
     /// Every blob a goal still held names (inputs and outputs): these are never evicted to make room.
     func referencedBlobs() -> Set<String> {
         var held = Set<String>()
+        for g in state.goals.values {
+            for step in g.plan?.steps ?? [] { if let b = step.spec.verify?.stdinBlob.flatMap(BlobRef.hash(of:)) { held.insert(b) } }
+        }
         for t in state.tasks.values {
             if let b = t.input?.stdinBlob.flatMap(BlobRef.hash(of:)) { held.insert(b) }
             if let b = t.result?.outputBlob?.hash { held.insert(b) }
