@@ -18,7 +18,7 @@ public struct BackendOutcome: Sendable, Equatable {
     /// UTF-8): the drone uploads them as a blob and reports `output_blob` in place of `output`.
     public var rawOutput: [UInt8]?
     /// The blob the drone uploaded `rawOutput` as.
-    public var outputBlob: BlobRef?
+    public var outputBlob: StoredBlob?
 
     /// Keeps `bytes` as `rawOutput` when they are too large or too binary for `output` (which is their text).
     public mutating func keepRaw(_ bytes: [UInt8]) {

@@ -214,7 +214,8 @@ public actor DroneRuntime {
         var out = o
         out.rawOutput = nil
         do {
-            out.outputBlob = try await uploadBlob(raw)
+            let stored = try await uploadBlob(raw)
+            out.outputBlob = StoredBlob(blob: stored.blob, size: stored.size ?? raw.count)
             out.output = nil
         } catch {
             out.succeeded = false

@@ -224,7 +224,7 @@ public struct TaskView: Codable, Sendable, Equatable {
     /// WebAssembly tasks: instructions executed.
     public var fuel: Int64?
     /// An output kept as a blob (`hive result --output-dir DIR` fetches it).
-    public var outputBlob: BlobRef?
+    public var outputBlob: StoredBlob?
     /// Side effects: what it waits for (what it will run, where, who proposed it, why), and who approved it.
     public var approval: ApprovalRequest?
     public var approvedBy: String?

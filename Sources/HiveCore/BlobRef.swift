@@ -36,6 +36,19 @@ public struct BlobRef: Codable, Sendable, Equatable, Hashable {
     public var hash: String? { Self.hash(of: blob) }
 }
 
+/// A blob a task's result names (`output_blob`): its name and size, nothing else (results and journal events are
+/// copied on every dispatch, so this stays two words).
+public struct StoredBlob: Codable, Sendable, Equatable, Hashable {
+    public var blob: String
+    public var size: Int
+    public init(blob: String, size: Int) {
+        self.blob = blob
+        self.size = size
+    }
+    /// This blob's hex SHA-256, or nil when `blob` is not a blob name.
+    public var hash: String? { BlobRef.hash(of: blob) }
+}
+
 /// `blob_has`: which of `blobs` honeycombd holds (the request lists names; the reply lists the ones held), so that a
 /// client uploads each input once.
 public struct BlobHas: Codable, Sendable, Equatable {

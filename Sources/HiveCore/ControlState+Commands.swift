@@ -119,7 +119,7 @@ extension ControlState {
                                     tier: drones[r.drone]?.tier,
                                     cost: usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
             output.fuel = r.fuel.map { min(max($0, 0), 1 << 62) }
-            output.outputBlob = r.outputBlob.map { BlobRef(blob: $0.blob, size: $0.size.map { min(max($0, 0), 1 << 40) }) }
+            output.outputBlob = r.outputBlob.map { StoredBlob(blob: $0.blob, size: min(max($0.size, 0), 1 << 40)) }
             var succeeded = r.outcome == .succeeded
             // An answer that breaks the JSON its task asked for is a failed attempt (retried like any other); a
             // plan's calls are judged by their step instead (a bad candidate re-forks the round).

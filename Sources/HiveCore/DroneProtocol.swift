@@ -133,7 +133,7 @@ public struct TaskResult: Codable, Sendable, Equatable {
     /// WebAssembly tasks: instructions executed (the fuel the module used).
     public var fuel: Int64?
     /// An output too large for one result message: the blob the drone uploaded (`blob_add`) before reporting.
-    public var outputBlob: BlobRef?
+    public var outputBlob: StoredBlob?
 
     public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, exitCode: Int? = nil,
                 output: String? = nil, error: String? = nil, wallMillis: Int? = nil, usage: Usage? = nil,

@@ -113,7 +113,7 @@ public struct TaskOutput: Codable, Sendable, Equatable {
     /// WebAssembly tasks: instructions executed.
     public var fuel: Int64?
     /// An output too large for a result (over `BlobTransfer.inlineThreshold`, or binary): the blob that holds it.
-    public var outputBlob: BlobRef?
+    public var outputBlob: StoredBlob?
 
     public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
                 usage: Usage? = nil, permanent: Bool? = nil, tier: Tier? = nil, cost: Double? = nil) {

@@ -170,7 +170,7 @@ extension ControlService {
         // An output blob is the drone's claim: it must name a blob honeycombd holds, at its real size.
         if let claimed = r.outputBlob {
             if let size = blobs.size(of: claimed.blob) {
-                r.outputBlob = BlobRef(blob: claimed.blob, size: size)
+                r.outputBlob = StoredBlob(blob: claimed.blob, size: size)
             } else {
                 r.outputBlob = nil
                 r.outcome = r.outcome == .released ? .released : .failed

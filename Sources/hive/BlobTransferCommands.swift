@@ -71,7 +71,8 @@ func writeOutputBlobs(_ r: GoalResult, to dir: String, nc: NATSClient) async {
         fail("cannot create --output-dir \(dir): \(error.localizedDescription)", code: 73)
     }
     for t in r.tasks {
-        guard let ref = t.outputBlob else { continue }
+        guard let stored = t.outputBlob else { continue }
+        let ref = BlobRef(blob: stored.blob, size: stored.size)
         let path = (dir as NSString).appendingPathComponent(t.task)
         do {
             let bytes = try await fetchBlob(ref, nc: nc)

@@ -388,7 +388,7 @@ func report(_ r: GoalResult, cli: ControlCLI) {
     } else {
         for t in r.tasks {
             var out = (t.output ?? "").split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            if let b = t.outputBlob { out = "output \(b.size ?? 0) bytes \(b.blob) (hive result --output-dir DIR writes it)" }
+            if let b = t.outputBlob { out = "output \(b.size) bytes \(b.blob) (hive result --output-dir DIR writes it)" }
             let code = (t.exitCode.map { " exit \($0)" } ?? "") + (t.fuel.map { " fuel \($0)" } ?? "")
             print("  \(t.task) [\(t.index)] \(t.state.rawValue)\(code) on \(t.drone ?? "-")  \(out)\(t.reason.map { "  (\($0))" } ?? "")")
         }
