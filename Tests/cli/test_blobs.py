@@ -121,3 +121,46 @@ def test_parts_that_hash_otherwise_and_goals_naming_unknown_blobs_are_refused_by
     assert r.returncode == 65, r.stderr
     assert f"root.input.stdin_blob: honeycombd holds no blob 'sha256:{'cd' * 32}'" in r.stderr, r.stderr
     assert json.loads(hive("goals", "--json", "--honeycomb", hc.url).stdout) == []
+
+
+def test_a_result_naming_an_output_blob_its_drone_did_not_upload_fails_the_attempt(procs, tmp_path):
+    """A drone's output_blob is a claim: honeycombd keeps it only for a blob it holds, at the size it holds."""
+    hc = start_honeycombd(procs, tmp_path)
+    real = os.urandom(40_000)
+
+    async def run():
+        nc = await nats.connect(hc.url)
+        try:
+            tasks = await nc.subscribe("hive.v1.drone.liar.task")
+            hello = {"drone": "liar", "name": "liar", "tier": "worker", "slots": 2, "capabilities": ["backend:noop"],
+                     "version": "0.1.0"}
+            reply = json.loads((await nc.request("hive.v1.drone.liar.hello", json.dumps(hello).encode(), timeout=5)).data)
+            assert reply["accepted"], reply
+            plan = tmp_path / "noop.json"
+            plan.write_text(json.dumps({"root": {"kind": "fork", "join": "all", "children": [
+                {"kind": "noop", "max_attempts": 1}, {"kind": "noop", "max_attempts": 1}]}}))
+            r = hive("submit", str(plan), "--json", "--honeycomb", hc.url)
+            assert r.returncode == 0, r.stderr
+            goal = json.loads(r.stdout)["goal"]
+            stored = await upload_parts(hc.url, real)
+            # The honest claim first: the forged one then fails its task, and the join with it.
+            for claim in ({"blob": stored["blob"], "size": 1}, {"blob": "sha256:" + "ee" * 32, "size": 5}):
+                a = json.loads((await tasks.next_msg(timeout=10)).data)
+                await nc.publish("hive.v1.drone.liar.result", json.dumps({
+                    "task": a["task"], "attempt": a["attempt"], "token": a["token"], "drone": "liar",
+                    "outcome": "succeeded", "output_blob": claim}).encode())
+                await nc.flush()
+            return goal
+        finally:
+            await nc.close()
+
+    goal = asyncio.run(run())
+    hive("watch", goal, "--honeycomb", hc.url, timeout=30)
+    r = json.loads(hive("result", goal, "--json", "--honeycomb", hc.url).stdout)
+    by_blob = {}
+    for t in r["tasks"]:
+        by_blob[(t.get("output_blob") or {}).get("blob")] = t
+    forged = by_blob[None]
+    assert forged["state"] == "dead" and "which the drone did not upload" in forged["error"], forged
+    # A blob it did upload is kept, at the size honeycombd holds, not the size claimed.
+    assert by_blob[f"sha256:{hashlib.sha256(real).hexdigest()}"]["output_blob"]["size"] == len(real)
