@@ -81,6 +81,26 @@ import HiveTLS
         let c = try load(["--config", "x.json"], files: ["x.json": text])
         #expect(c.broker == BrokerConfig())
         #expect(c.control.prices["gpt-4o-mini"] == ModelPrice(promptPerMTok: 0.15, generatedPerMTok: 0.60))
+        #expect(c.blobQuota == BlobQuota())
+    }
+
+    @Test func blobLimitsComeFromFlagsOrTheFileAndAreBounded() throws {
+        let c = try load(["--max-blob-bytes", "1000", "--blob-store-bytes", "5000", "--max-blobs", "3"])
+        #expect((c.blobQuota.maxBlobBytes, c.blobQuota.maxBytes, c.blobQuota.maxCount) == (1000, 5000, 3))
+        let f = try load(["--config", "c.json"], files: ["c.json": #"{"max_blob_bytes": 7, "blob_store_bytes": 8, "max_blobs": 9}"#])
+        #expect((f.blobQuota.maxBlobBytes, f.blobQuota.maxBytes, f.blobQuota.maxCount) == (7, 8, 9))
+        do {
+            _ = try load(["--max-blob-bytes", String(2 << 30)])
+            Issue.record("a blob bound over 1 GiB was accepted")
+        } catch {
+            #expect(error.description.contains("invalid --max-blob-bytes: must be at most 1073741824 (1 GiB)"), "\(error)")
+        }
+        do {
+            _ = try load(["--max-blobs", "0"])
+            Issue.record("zero blobs accepted")
+        } catch {
+            #expect(error.description.contains("--max-blobs"), "\(error)")
+        }
     }
 
     @Test func pricesAreCheckedKeyByKey() throws {
