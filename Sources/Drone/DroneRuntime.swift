@@ -195,7 +195,8 @@ public actor DroneRuntime {
         }
     }
 
-    /// Uploads an output too large for a result as a blob (`blob_add` in parts, raw bytes); returns its reference.
+    /// Uploads an output too large for a result as a blob (in parts, raw bytes, on the drone's own
+    /// `hive.v1.drone.<id>.blob`); returns its reference.
     /// Bounded by this drone's `--max-blob-bytes` and honeycombd's own limits (its refusal is the error).
     nonisolated func uploadBlob(_ bytes: [UInt8]) async throws -> BlobRef {
         guard bytes.count <= options.maxBlobBytes else {
@@ -203,7 +204,7 @@ public actor DroneRuntime {
         }
         let client = self.client
         return try await BlobUpload.send(bytes, partSize: BlobTransfer.partSize(maxPayload: client.maxPayload)) { part, headers in
-            try await client.request(APISubject.blobAdd, part, headers: NATSHeaders(pairs: headers), timeout: 30).payload
+            try await client.request(APISubject.blobUpload(id), part, headers: NATSHeaders(pairs: headers), timeout: 30).payload
         }
     }
 

@@ -37,19 +37,44 @@ final class BlobStore {
                              keepInMemory: false)
     }
 
-    private static func ref(_ r: Result<ContentItem, ContentStoreError>) -> Result<BlobRef, ContentStoreError> {
-        r.map { BlobRef(blob: BlobRef.name(hash: $0.hash), size: $0.size, received: $0.received) }
-    }
 
     /// One part of a blob (`ContentStore.addPart`); `hash` is `sha256:HEX` or `HEX`. At a blob's first part, when it
     /// would not fit, unreferenced blobs past their grace make room (`referenced` is asked only then).
     func addPart(blob: String, offset: Int, size: Int, bytes: [UInt8], grace: Duration = BlobStore.evictionGrace,
                  referenced: () -> Set<String>) -> Result<BlobRef, ContentStoreError> {
+        switch receive(blob: blob, offset: offset, size: size, bytes: bytes, grace: grace, referenced: referenced) {
+        case .failure(let e): return .failure(e)
+        case .success(.progress(let item)): return .success(Self.ref(item))
+        case .success(.complete(let whole)):
+            if let e = ContentStore.write(whole, directory: store.itemDirectory, suffix: Self.words.suffix, words: Self.words) { return .failure(e) }
+            return commit(whole)
+        }
+    }
+
+    /// `addPart` without hashing and writing a completed blob: the caller does those off its executor
+    /// (`ControlService`: a 64 MiB blob takes long enough to stall heartbeats), with `write`, then `commit`s.
+    func receive(blob: String, offset: Int, size: Int, bytes: [UInt8], grace: Duration = BlobStore.evictionGrace,
+                 referenced: () -> Set<String>) -> Result<ContentStore.Received, ContentStoreError> {
         guard let hash = BlobRef.hash(of: blob) else { return .failure(ContentStoreError(.notAHash(blob), Self.words)) }
         if offset == 0, !store.contains(hash), size > 0, size <= quota.maxBlobBytes, store.quotaRefusal(adding: size) != nil {
             store.evict(toFit: size, grace: grace, referenced: referenced())
         }
-        return Self.ref(store.addPart(hash: hash, offset: offset, size: size, bytes: bytes))
+        return store.receive(hash: hash, offset: offset, size: size, bytes: bytes)
+    }
+
+    /// Hashes and durably writes a completed blob (any thread; touches no state); nil when it may be committed.
+    static func write(_ whole: ContentStore.Whole, directory: String?) -> ContentStoreError? {
+        ContentStore.write(whole, directory: directory, suffix: words.suffix, words: words)
+    }
+
+    /// Where completed blobs are written.
+    var directory: String? { store.itemDirectory }
+
+    /// Records a blob `write` stored.
+    func commit(_ whole: ContentStore.Whole) -> Result<BlobRef, ContentStoreError> { store.commit(whole).map(Self.ref) }
+
+    static func ref(_ item: ContentItem) -> BlobRef {
+        BlobRef(blob: BlobRef.name(hash: item.hash), size: item.size, received: item.received)
     }
 
     /// Whether the store holds the blob named `blob` (`sha256:HEX`).

@@ -122,10 +122,36 @@ final class ContentStore {
     /// (out of order, too large, over the quota, a different size than the upload's first part, or parts that
     /// hash otherwise).
     func addPart(hash: String, offset: Int, size: Int, bytes: [UInt8]) -> Result<ContentItem, ContentStoreError> {
+        switch receive(hash: hash, offset: offset, size: size, bytes: bytes) {
+        case .failure(let e): return .failure(e)
+        case .success(.progress(let item)): return .success(item)
+        case .success(.complete(let whole)):
+            let actual = SHA256.hex(whole.bytes)
+            guard actual == hash else { return .failure(refusal(.hashMismatch(expected: hash, actual: actual))) }
+            return add(whole.bytes, hash: actual)
+        }
+    }
+
+    /// What one part did: the upload's progress (or the stored item), or the whole upload, received and no longer
+    /// held here, to be hashed and stored (`write` then `commit`, or `add`).
+    enum Received {
+        case progress(ContentItem)
+        case complete(Whole)
+    }
+
+    /// An upload's bytes once its last part came, with the hash it claimed.
+    struct Whole: Sendable {
+        let hash: String
+        let bytes: [UInt8]
+    }
+
+    /// `addPart`'s bookkeeping without the hashing and writing of a completed upload (the caller may do those
+    /// elsewhere: they take time in proportion to the bytes, and the store's owner has other work).
+    func receive(hash: String, offset: Int, size: Int, bytes: [UInt8]) -> Result<Received, ContentStoreError> {
         let now = ContinuousClock.now
         uploads = uploads.filter { now - $0.value.touched < Self.uploadIdle }
         guard Self.isHash(hash) else { return .failure(refusal(.notAHash(hash))) }
-        if let stored = sizes[hash] { return .success(ContentItem(hash: hash, size: stored)) }  // stored already: stop sending
+        if let stored = sizes[hash] { return .success(.progress(ContentItem(hash: hash, size: stored))) }  // stored already: stop sending
         guard size > 0, size <= quota.maxItemBytes else { return .failure(refusal(.tooLarge(size: size, limit: quota.maxItemBytes))) }
         var upload: Upload
         if offset == 0 {
@@ -143,7 +169,7 @@ final class ContentStore {
             guard let u = uploads.removeValue(forKey: hash) else { return .failure(refusal(.noUpload(hash: hash, offset: offset))) }
             upload = u
         }
-        func keep(_ e: ContentStoreError) -> Result<ContentItem, ContentStoreError> {
+        func keep(_ e: ContentStoreError) -> Result<Received, ContentStoreError> {
             if offset != 0 { uploads[hash] = upload }
             return .failure(e)
         }
@@ -165,11 +191,39 @@ final class ContentStore {
         upload.touched = now
         guard upload.bytes.count == size else {
             uploads[hash] = upload
-            return .success(ContentItem(hash: hash, size: size, received: upload.bytes.count))
+            return .success(.progress(ContentItem(hash: hash, size: size, received: upload.bytes.count)))
         }
-        let actual = SHA256.hex(upload.bytes)
-        guard actual == hash else { return .failure(refusal(.hashMismatch(expected: hash, actual: actual))) }
-        return add(upload.bytes, hash: actual)
+        return .success(.complete(Whole(hash: hash, bytes: upload.bytes)))
+    }
+
+    /// Checks a completed upload's hash and writes it durably: no state of the store is touched, so this may run
+    /// on any thread. Returns the refusal, if any; then `commit` (on the owner) makes it stored.
+    static func write(_ whole: Whole, directory: String?, suffix: String, words: ContentWords) -> ContentStoreError? {
+        let actual = SHA256.hex(whole.bytes)
+        guard actual == whole.hash else { return ContentStoreError(.hashMismatch(expected: whole.hash, actual: actual), words) }
+        guard let directory else { return nil }
+        if let why = writeFileDurably(directory + "/" + whole.hash + suffix, whole.bytes, directory: directory) {
+            return ContentStoreError(.cannotStore(directory: directory, reason: why), words)
+        }
+        return nil
+    }
+
+    /// Where `write` puts items (nil: in memory only).
+    var itemDirectory: String? { directory }
+
+    /// Records an item `write` stored: counted against the quota again (others may have been stored meanwhile; past
+    /// it the file is removed and the item refused).
+    func commit(_ whole: Whole) -> Result<ContentItem, ContentStoreError> {
+        if sizes[whole.hash] != nil { return .success(ContentItem(hash: whole.hash, size: whole.bytes.count)) }
+        if let refusal = quotaRefusal(adding: whole.bytes.count) {
+            if let directory { try? FileManager.default.removeItem(atPath: directory + "/" + whole.hash + words.suffix) }
+            return .failure(refusal)
+        }
+        if keepInMemory || directory == nil { loaded[whole.hash] = whole.bytes }
+        sizes[whole.hash] = whole.bytes.count
+        storedAt[whole.hash] = .now
+        totalBytes += whole.bytes.count
+        return .success(ContentItem(hash: whole.hash, size: whole.bytes.count))
     }
 
     /// Validates and stores `bytes` (durably, with a data directory); returns the item, or why it is refused.

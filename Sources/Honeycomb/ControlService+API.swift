@@ -73,7 +73,17 @@ extension ControlService {
             }
         case .modules: return reply(modules.list())
         case .blobAddPart(let blob, let offset, let size, let bytes):
-            let result = blobs.addPart(blob: blob, offset: offset, size: size, bytes: bytes, referenced: { self.referencedBlobs() })
+            var result: Result<BlobRef, ContentStoreError>
+            switch blobs.receive(blob: blob, offset: offset, size: size, bytes: bytes, referenced: { self.referencedBlobs() }) {
+            case .failure(let e): result = .failure(e)
+            case .success(.progress(let item)): result = .success(BlobStore.ref(item))
+            case .success(.complete(let whole)):
+                // Hashing and the durable write take time in proportion to the blob: off the actor, so heartbeats,
+                // results and dispatch go on meanwhile; the reply waits for the write.
+                let directory = blobs.directory
+                let refusal = await Task.detached { BlobStore.write(whole, directory: directory) }.value
+                result = refusal.map { .failure($0) } ?? blobs.commit(whole)
+            }
             switch result {
             case .success(let ref):
                 if ref.received == nil && offset &+ bytes.count == size { log.info("blob_added", ["blob": ref.blob, "bytes": ref.size ?? 0]) }

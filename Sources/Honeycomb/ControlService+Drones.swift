@@ -18,6 +18,7 @@ extension ControlService {
         let heartbeats = try client.subscribe(APISubject.heartbeats, queue: "honeycombd")
         let byes = try client.subscribe(APISubject.byes, queue: "honeycombd")
         let results = try client.subscribe(APISubject.results, queue: "honeycombd")
+        let blobUploads = try client.subscribe(APISubject.blobUploads, queue: "honeycombd")
         let api = try client.subscribe("hive.v1.api.*", queue: "honeycombd")
         let c = client
         // These loops inherit the actor (a plain Task in an actor method does), so each handler call is a
@@ -52,6 +53,7 @@ extension ControlService {
                 }
             },
             Task { for await m in api { await self.answer(m, client: c) } },
+            Task { for await m in blobUploads { await self.answerDroneUpload(m, client: c) } },
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(50))

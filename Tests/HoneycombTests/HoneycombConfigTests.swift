@@ -261,9 +261,9 @@ extension HoneycombConfigTests {
         #expect(list[2].permissions.publish.allow?.contains("hive.v1.api.submit") == false)
         #expect(list[3].permissions.publish.allow == ["hive.v1.drone.laptop-1.hello", "hive.v1.drone.laptop-1.hb",
                                                       "hive.v1.drone.laptop-1.bye", "hive.v1.drone.laptop-1.result",
-                                                      "hive.v1.api.module_get", "hive.v1.api.blob_get", "hive.v1.api.blob_add"])
-        // Nothing else of the API: a drone cannot list, submit, read goals or ask which blobs exist.
-        #expect(list[3].permissions.publish.allow?.contains { $0.hasPrefix("hive.v1.api.") && !$0.hasSuffix("_get") && $0 != "hive.v1.api.blob_add" } == false)
+                                                      "hive.v1.api.module_get", "hive.v1.api.blob_get", "hive.v1.drone.laptop-1.blob"])
+        // Nothing else of the API: a drone cannot list, submit, read goals, upload as an operator or ask which blobs exist.
+        #expect(list[3].permissions.publish.allow?.contains { $0.hasPrefix("hive.v1.api.") && !$0.hasSuffix("_get") } == false)
         #expect(list[3].permissions.subscribe.allow == ["hive.v1.drone.laptop-1.task", "hive.v1.drone.laptop-1.cancel",
                                                         "_INBOX.laptop-1.>"])
         #expect(list[4].permissions == Permissions(publish: SubjectRules(allow: ["a.>"]), subscribe: SubjectRules(deny: [">"]),
