@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "NATSClient", dependencies: ["NATSWire", "HiveJSON", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
         .target(name: "NATSBench", dependencies: ["NATSWire", "HiveJSON", "HiveSystem", "NATSClient", "HiveCore", "HiveTLS"], swiftSettings: optimize),
         .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "HiveJSON", "HiveTLS"], swiftSettings: optimize),
-        .target(name: "Honeycomb", dependencies: ["NATSServer", "NATSClient", "NATSWire", "HiveJSON", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
+        .target(name: "Honeycomb", dependencies: ["HiveCommandLine", "NATSServer", "NATSClient", "NATSWire", "HiveJSON", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
         .executableTarget(name: "honeycombd", dependencies: ["HiveCommandLine", "Honeycomb", "NATSServer", "NATSClient", "HiveLog", "HiveSystem", "HiveTLS"]),
         .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "CSpawn"]),
         .executableTarget(name: "drone", dependencies: ["HiveCommandLine", "Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "HiveTLS"]),

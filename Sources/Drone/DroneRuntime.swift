@@ -361,13 +361,11 @@ public actor DroneRuntime {
     private func finished(_ a: Assignment, slot: UInt64, _ o: BackendOutcome, wallMillis: Int, headers: NATSHeaders? = nil) {
         guard running[a.task] == slot else { return }  // cancelled: honeycombd moved on
         running.removeValue(forKey: a.task)
-        var result = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
-                                outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
-                                error: o.error, wallMillis: wallMillis, usage: o.usage, permanent: o.permanent ? true : nil,
-                                fork: o.fork, join: o.join)
-        result.fuel = o.fuel
-        result.outputBlob = o.outputBlob
-        report(a, result, headers: headers)
+        var product = o.product
+        product.wallMillis = wallMillis
+        report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: o.succeeded ? .succeeded : .failed,
+                             product: product, fork: o.fork, join: o.join),
+               headers: headers)
     }
 
     /// Stops the task's backend; its slot stays in use until the backend has ended.

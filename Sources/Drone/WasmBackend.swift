@@ -164,7 +164,7 @@ public final class WasmBackend: Backend, @unchecked Sendable {
             let err = String(decoding: r.stderr.suffix(2_000), as: UTF8.self)
             if let trap = r.trap {
                 var o = BackendOutcome(succeeded: false, output: out, error: "trap: \(trap) (after \(r.fuelUsed) instructions)")
-                o.permanent = trap != .timeout && trap != .interrupted  // deterministic: it would trap again anywhere
+                o.permanent = trap != .timeout && trap != .interrupted ? true : nil  // deterministic: it would trap again anywhere
                 o.fuel = r.fuelUsed
                 return o
             }

@@ -152,14 +152,14 @@ extension ControlState {
     }
 
     /// Approves tasks of `goal` waiting for approval (`tasks` empty: all of them); they go back to pending,
-    /// marked approved by `by`. Returns the events applied.
-    public func approve(goal: GoalID, tasks named: [TaskID], by: String, now: Int64) -> Result<[JournalEvent], ApprovalError> {
+    /// marked approved by `by`. Returns what it did.
+    public func approve(goal: GoalID, tasks named: [TaskID], by: String, now: Int64) -> Result<ControlEffects, ApprovalError> {
         decide(goal: goal, tasks: named) { .taskApproved(task: $0, by: by, at: now) }
     }
 
     /// Denies tasks of `goal` waiting for approval (`tasks` empty: all of them): each is dead with
     /// "denied by <by>: <reason>", and its join or goal decides as for any dead task.
-    public func deny(goal: GoalID, tasks named: [TaskID], by: String, reason: String, now: Int64) -> Result<[JournalEvent], ApprovalError> {
+    public func deny(goal: GoalID, tasks named: [TaskID], by: String, reason: String, now: Int64) -> Result<ControlEffects, ApprovalError> {
         if reason.utf8.count > ApprovalLimits.reasonBytes {
             return .failure(.reasonTooLong(bytes: reason.utf8.count, limit: ApprovalLimits.reasonBytes))
         }
@@ -167,7 +167,7 @@ extension ControlState {
         return decide(goal: goal, tasks: named) { .taskDenied(task: $0, by: by, reason: why, at: now) }
     }
 
-    private func decide(goal: GoalID, tasks named: [TaskID], event: (TaskID) -> JournalEvent) -> Result<[JournalEvent], ApprovalError> {
+    private func decide(goal: GoalID, tasks named: [TaskID], event: (TaskID) -> JournalEvent) -> Result<ControlEffects, ApprovalError> {
         guard let g = goals[goal] else { return .failure(.unknownGoal(goal)) }
         guard g.state == .running else { return .failure(.goalEnded(goal, g.state)) }
         if named.count > ApprovalLimits.tasksPerRequest {
@@ -184,13 +184,11 @@ extension ControlState {
                 if !chosen.contains(id) { chosen.append(id) }
             }
         }
-        var events: [JournalEvent] = []
+        var fx = ControlEffects()
         for id in chosen where tasks[id]?.state == .awaitingApproval {  // a denial may have ended the goal
-            let e = event(id)
-            apply(e)
-            events.append(e)
+            apply(event(id), into: &fx)
         }
-        return .success(events)
+        return .success(fx)
     }
 
     /// Tick: a task that waited past its goal's `budget.approval_timeout_ms` is denied (deny is the default).

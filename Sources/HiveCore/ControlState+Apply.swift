@@ -1,8 +1,18 @@
 /// Apply: the only mutator of goals and tasks. Every journaled event goes through `apply`, live or replayed, so
 /// the journal rebuilds the same state; leases, retries, the end of goals and the creation of tasks live here.
 extension ControlState {
-    /// Applies one event. The only mutator of goals and tasks.
-    public func apply(_ event: JournalEvent) {
+    /// Applies one event (a replayed one: what it would have the service do is returned, and a replay drops it).
+    @discardableResult
+    public func apply(_ event: JournalEvent) -> ControlEffects {
+        var fx = ControlEffects()
+        apply(event, into: &fx)
+        return fx
+    }
+
+    /// Applies one event, the only mutator of goals and tasks: records it in `fx.events`, and there what the
+    /// service must carry out because of it.
+    func apply(_ event: JournalEvent, into fx: inout ControlEffects) {
+        fx.events.append(event)
         switch event {
         case .goalSubmitted(let id, let spec, let at):
             var goal = GoalRecord(id: id, name: spec.name, priority: spec.priority, budget: spec.budget, root: "\(id).0",
@@ -15,7 +25,7 @@ extension ControlState {
             if let n = Int64(id.dropFirst()), n >= nextGoal { nextGoal = n + 1 }
             addTask(spec.plan == nil ? spec.root : TaskSpec(name: "plan", kind: "plan"), goal: id, parent: nil, index: 0,
                         depth: 1, at: at)
-            if let plan = spec.plan { startPlan(id, spec: plan, at: at) }
+            if let plan = spec.plan { startPlan(id, spec: plan, at: at, into: &fx) }
 
         case .taskLeased(let l):
             let (task, attempt, drone, token, deadline, tier, cost) = (l.task, l.attempt, l.drone, l.token, l.deadline, l.tier, l.cost)
@@ -38,7 +48,7 @@ extension ControlState {
                 t.state = .succeeded
                 t.finishedAt = at
                 tasks[task] = t
-                settled(t)
+                settled(t, into: &fx)
             } else {
                 drones[output.drone]?.failed += 1
                 let why = output.error ?? output.exitCode.map { "exit code \($0)" } ?? "failed"
@@ -46,7 +56,7 @@ extension ControlState {
                 // the verdict).
                 if output.permanent == true || (t.role == .verify && output.exitCode != nil) { t.maxAttempts = t.attempts }
                 noteFailedAttempt(&t, drone: output.drone, reason: why, at: at)
-                retryOrDie(&t, reason: "failed after \(t.attempts) attempt(s): \(why)", at: at)
+                retryOrDie(&t, reason: "failed after \(t.attempts) attempt(s): \(why)", at: at, into: &fx)
             }
 
         case .taskExpired(let x):
@@ -55,7 +65,7 @@ extension ControlState {
             noteFailedAttempt(&t, drone: nil, reason: reason, at: at)
             endLease(&t, .charged)
             if !counts { t.attempts -= 1 }
-            retryOrDie(&t, reason: "expired after \(t.attempts) attempt(s): \(reason)", at: at)
+            retryOrDie(&t, reason: "expired after \(t.attempts) attempt(s): \(reason)", at: at, into: &fx)
 
         case .taskForked(let task, let children, let join, let at):
             guard var t = tasks[task], t.state == .leased || t.state == .running else { return }
@@ -94,17 +104,17 @@ extension ControlState {
             t.reason = reason
             t.finishedAt = at
             tasks[task] = t
-            settled(t)
+            settled(t, into: &fx)
 
         case .goalCancelled(let goal, let reason, let at):
-            endGoal(goal, failed: false, reason: reason, at: at)
+            endGoal(goal, failed: false, reason: reason, at: at, into: &fx)
         case .goalFailed(let goal, let reason, let at):
-            endGoal(goal, failed: true, reason: reason, at: at)
+            endGoal(goal, failed: true, reason: reason, at: at, into: &fx)
         }
     }
 
     /// Ends a running goal as failed or cancelled, cancelling whatever of it still runs.
-    func endGoal(_ goal: GoalID, failed: Bool, reason: String, at: Int64) {
+    func endGoal(_ goal: GoalID, failed: Bool, reason: String, at: Int64, into fx: inout ControlEffects) {
         guard var g = goals[goal], g.state == .running else { return }
         g.state = failed ? .failed : .cancelled
         g.reason = reason
@@ -112,8 +122,8 @@ extension ControlState {
         goals[goal] = g
         runningGoals.remove(goal)
         budgetedGoals.remove(goal)
-        cancelSubtree(g.root, reason: reason, at: at)
-        outbox.finishedGoals.append(goal)
+        cancelSubtree(g.root, reason: reason, at: at, into: &fx)
+        fx.finishedGoals.append(goal)
     }
 
     /// Creates a task (and, for a fork, its subtree). Work tasks are queued at once.
@@ -175,7 +185,7 @@ extension ControlState {
         t.lease = nil
     }
 
-    func retryOrDie(_ t: inout TaskRecord, reason: String, at: Int64) {
+    func retryOrDie(_ t: inout TaskRecord, reason: String, at: Int64, into fx: inout ControlEffects) {
         if t.attempts < t.maxAttempts && goals[t.goal]?.state == .running {
             t.state = .pending
             t.seq = nextSeq
@@ -187,11 +197,11 @@ extension ControlState {
             t.reason = reason
             t.finishedAt = at
             tasks[t.id] = t
-            settled(t)
+            settled(t, into: &fx)
         }
     }
 
-    func finishGoal(_ id: GoalID, succeeded: Bool, reason: String?, at: Int64) {
+    func finishGoal(_ id: GoalID, succeeded: Bool, reason: String?, at: Int64, into fx: inout ControlEffects) {
         guard var g = goals[id], g.state == .running else { return }
         g.state = succeeded ? .succeeded : .failed
         g.reason = succeeded ? nil : reason
@@ -199,17 +209,17 @@ extension ControlState {
         goals[id] = g
         runningGoals.remove(id)
         budgetedGoals.remove(id)
-        outbox.finishedGoals.append(id)
+        fx.finishedGoals.append(id)
     }
 
-    func cancelSubtree(_ id: TaskID, reason: String, at: Int64) {
+    func cancelSubtree(_ id: TaskID, reason: String, at: Int64, into fx: inout ControlEffects) {
         guard var t = tasks[id], !t.state.isFinal else { return }
-        if let lease = t.lease { outbox.cancellations.append((lease.drone, id)) }
+        if let lease = t.lease { fx.cancellations.append(.init(drone: lease.drone, task: id)) }
         endLease(&t, .charged)
         t.state = .cancelled
         t.reason = reason
         t.finishedAt = at
         tasks[id] = t
-        for c in t.children { cancelSubtree(c, reason: reason, at: at) }
+        for c in t.children { cancelSubtree(c, reason: reason, at: at, into: &fx) }
     }
 }

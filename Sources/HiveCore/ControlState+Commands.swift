@@ -1,9 +1,11 @@
 /// Commands: what the service asks of the state machine (submit a goal, take a drone's result, cancel, the tick's
 /// time-based decisions, voiding leases after a restart). Each decides from the current state, applies its
-/// events through `apply` (`ControlState+Apply`) and returns them for the journal.
+/// events through `apply` (`ControlState+Apply`) and returns what it did (`ControlEffects`): the events for the
+/// journal, and what the service must carry out.
 extension ControlState {
-    /// Accepts a goal. Returns its id and the event to journal.
-    public func submit(_ spec: GoalSpec, now: Int64) throws(SubmitError) -> (GoalID, JournalEvent) {
+    /// Accepts a goal. Returns its id and what accepting it did (its `goalSubmitted` event, and the goal's end
+    /// if a plan's first step is already over its budget).
+    public func submit(_ spec: GoalSpec, now: Int64) throws(SubmitError) -> (GoalID, ControlEffects) {
         // Numbers and strings first: every later check may do arithmetic on them.
         do {
             try SpecCheck.goal(spec)
@@ -16,9 +18,9 @@ extension ControlState {
         }
         if spec.budget.needsWorstCase { try validateTokens(spec.root, path: "root", max: spec.budget.maxTokens ?? .max) }
         let id = "g\(nextGoal)"
-        let event = JournalEvent.goalSubmitted(goal: id, spec: spec, at: now)
-        apply(event)
-        return (id, event)
+        var fx = ControlEffects()
+        apply(.goalSubmitted(goal: id, spec: spec, at: now), into: &fx)
+        return (id, fx)
     }
 
     /// Under a token budget every model call needs a known worst case, and each must fit the budget alone.
@@ -58,22 +60,14 @@ extension ControlState {
         }
     }
 
-    /// A drone's result. On acceptance returns the events applied.
-    public func receive(_ r: TaskResult, now: Int64) -> Result<[JournalEvent], ResultRejection> {
+    /// A drone's result. On acceptance returns what it did.
+    public func receive(_ r: TaskResult, now: Int64) -> Result<ControlEffects, ResultRejection> {
         guard let t = tasks[r.task] else { return .failure(.unknownTask) }
         guard t.state == .leased || t.state == .running else { return .failure(.notLeased(t.state)) }
         guard r.attempt == t.attempts else { return .failure(.staleAttempt(expected: t.attempts, got: r.attempt)) }
         guard let lease = t.lease, lease.token == r.token else { return .failure(.staleToken) }
         guard lease.drone == r.drone else { return .failure(.wrongDrone(holder: lease.drone)) }
         touch(r.drone, now: now)
-        // Drones are untrusted: their numbers are clamped before any arithmetic (negative usage would refund a
-        // budget; a huge one would overflow inside apply).
-        let bound = { (x: Int) in min(max(x, 0), 1 << 40) }
-        let usage = r.usage.map {
-            Usage(model: $0.model, promptTokens: bound($0.promptTokens), generatedTokens: bound($0.generatedTokens),
-                  promptMillis: $0.promptMillis.isFinite ? max(0, $0.promptMillis) : 0,
-                  generationMillis: $0.generationMillis.isFinite ? max(0, $0.generationMillis) : 0)
-        }
         var events: [JournalEvent] = []
         switch r.outcome {
         case .released:
@@ -113,13 +107,11 @@ extension ControlState {
                 events.append(.taskForked(task: t.id, children: children, join: join, at: now))
             }
         case .succeeded, .failed:
-            var output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error,
-                                    wallMillis: r.wallMillis.map { min(max($0, 0), 1 << 40) }, usage: usage,
-                                    permanent: r.outcome == .failed && r.permanent == true ? true : nil,
-                                    tier: drones[r.drone]?.tier,
-                                    cost: usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
-            output.fuel = r.fuel.map { min(max($0, 0), 1 << 62) }
-            output.outputBlob = r.outputBlob.map { StoredBlob(blob: $0.blob, size: min(max($0.size, 0), 1 << 40)) }
+            // Drones are untrusted: their numbers are clamped before any arithmetic (`TaskProduct.clamped`).
+            var product = r.product.clamped()
+            product.permanent = r.outcome == .failed && r.permanent == true ? true : nil
+            var output = TaskOutput(drone: r.drone, product: product, tier: drones[r.drone]?.tier,
+                                    cost: product.usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
             var succeeded = r.outcome == .succeeded
             // An answer that breaks the JSON its task asked for is a failed attempt (retried like any other); a
             // plan's calls are judged by their step instead (a bad candidate re-forks the round).
@@ -129,8 +121,9 @@ extension ControlState {
             }
             events.append(.taskFinished(.init(task: t.id, attempt: t.attempts, succeeded: succeeded, output: output, at: now)))
         }
-        for e in events { apply(e) }
-        return .success(events)
+        var fx = ControlEffects()
+        for e in events { apply(e, into: &fx) }
+        return .success(fx)
     }
 
     /// Why a drone may not propose `children`: the first work task in them it could not run itself (its backend,
@@ -151,7 +144,7 @@ extension ControlState {
     }
 
     /// Time-based decisions: lost drones, expired leases, goal deadlines.
-    public func tick(now: Int64) -> [JournalEvent] {
+    public func tick(now: Int64) -> ControlEffects {
         var events: [JournalEvent] = []
         for (id, d) in drones where d.state.isPresent && now &- d.lastSeen > Int64(config.lostAfterMillis) {
             // Quiet after saying goodbye is leaving; quiet without a word is being lost.
@@ -179,25 +172,27 @@ extension ControlState {
             }
         }
         budgetStarved.removeAll()
-        for e in events { apply(e) }
-        let denied = approvalTimeouts(now: now)
-        for e in denied { apply(e) }
-        return events + denied
+        var fx = ControlEffects()
+        for e in events { apply(e, into: &fx) }
+        for e in approvalTimeouts(now: now) { apply(e, into: &fx) }
+        return fx
     }
 
     /// After a restart: every lease from before is void; those tasks go back to pending without using an attempt.
-    public func voidLeases(now: Int64) -> [JournalEvent] {
+    public func voidLeases(now: Int64) -> ControlEffects {
         let events = tasks.values.filter { $0.state == .leased || $0.state == .running }.sorted { $0.id < $1.id }.map {
             JournalEvent.taskExpired(.init(task: $0.id, attempt: $0.attempts, reason: "honeycombd restarted", countsAttempt: false, at: now))
         }
-        for e in events { apply(e) }
-        return events
+        var fx = ControlEffects()
+        for e in events { apply(e, into: &fx) }
+        return fx
     }
 
-    public func cancel(goal: GoalID, now: Int64) -> JournalEvent? {
+    /// Cancels a running goal at an operator's request; nil when it is unknown or already over.
+    public func cancel(goal: GoalID, now: Int64) -> ControlEffects? {
         guard let g = goals[goal], g.state == .running else { return nil }
-        let e = JournalEvent.goalCancelled(goal: goal, reason: "cancelled by request", at: now)
-        apply(e)
-        return e
+        var fx = ControlEffects()
+        apply(.goalCancelled(goal: goal, reason: "cancelled by request", at: now), into: &fx)
+        return fx
     }
 }

@@ -2,10 +2,10 @@
 /// the root, the goal. A plan's step nodes are decided by `ControlState+Plans` instead.
 extension ControlState {
     /// A task reached a final state: decide its parent's join, or its goal.
-    func settled(_ t: TaskRecord) {
-        if let p = t.parent, tasks[p]?.kind == TaskSpec.stepKind { return stepChildSettled(t) }
+    func settled(_ t: TaskRecord, into fx: inout ControlEffects) {
+        if let p = t.parent, tasks[p]?.kind == TaskSpec.stepKind { return stepChildSettled(t, into: &fx) }
         guard let parentID = t.parent else {
-            finishGoal(t.goal, succeeded: t.state == .succeeded, reason: t.reason, at: t.finishedAt ?? 0)
+            finishGoal(t.goal, succeeded: t.state == .succeeded, reason: t.reason, at: t.finishedAt ?? 0, into: &fx)
             return
         }
         guard var parent = tasks[parentID], parent.state == .waiting, let join = parent.join else { return }
@@ -51,10 +51,10 @@ extension ControlState {
         // Speculative work no longer needed (any/quorum decided, or a failed all): stop it.
         if open > 0 {
             for k in parent.children where tasks[k].map({ !$0.state.isFinal }) ?? false {
-                cancelSubtree(k, reason: "join \(join) of \(parentID) already decided", at: at)
+                cancelSubtree(k, reason: "join \(join) of \(parentID) already decided", at: at, into: &fx)
             }
         }
-        settled(parent)
+        settled(parent, into: &fx)
     }
 
     /// The winning answer as its first voter (by child order) wrote it, trimmed: normalization is for counting,

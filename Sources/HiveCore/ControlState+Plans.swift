@@ -29,13 +29,13 @@ extension ControlState {
 
     // MARK: Starting
 
-    func startPlan(_ goal: GoalID, spec: PlanSpec, at: Int64) {
+    func startPlan(_ goal: GoalID, spec: PlanSpec, at: Int64, into fx: inout ControlEffects) {
         var steps = (spec.steps ?? []).map { StepRecord(spec: $0) }
         if steps.isEmpty { steps = [StepRecord(spec: Self.architectStep(spec))] }
         let output = spec.steps?.isEmpty == false ? (spec.output ?? steps.last?.spec.id) : nil
         goals[goal]?.plan = PlanRecord(goal: spec.goal, steps: steps, output: output, prompts: spec.prompts ?? [:],
                                        architect: spec.architect)
-        advancePlan(goal, at: at)
+        advancePlan(goal, at: at, into: &fx)
     }
 
     /// The architect's step for a goal given as text: one decompose call whose answer must be a valid
@@ -51,12 +51,12 @@ extension ControlState {
     }
 
     /// Starts every waiting step whose inputs have all succeeded; ends the goal once every step has.
-    func advancePlan(_ goal: GoalID, at: Int64) {
+    func advancePlan(_ goal: GoalID, at: Int64, into fx: inout ControlEffects) {
         guard let g = goals[goal], g.state == .running, let plan = g.plan else { return }
         let done = Set(plan.steps.filter { $0.state == .succeeded }.map(\.spec.id))
         for i in plan.steps.indices where plan.steps[i].state == .waiting {
             if (plan.steps[i].spec.inputs ?? []).allSatisfy(done.contains) {
-                startStep(goal, i, at: at)
+                startStep(goal, i, at: at, into: &fx)
                 guard goals[goal]?.state == .running else { return }
             }
         }
@@ -66,11 +66,11 @@ extension ControlState {
         tasks[root]?.state = .succeeded
         tasks[root]?.result = TaskOutput(drone: "", output: answer)
         tasks[root]?.finishedAt = at
-        finishGoal(goal, succeeded: true, reason: nil, at: at)
+        finishGoal(goal, succeeded: true, reason: nil, at: at, into: &fx)
     }
 
-    private func startStep(_ goal: GoalID, _ i: Int, at: Int64) {
-        guard let root = goals[goal]?.root, let spec = self.step(goal, i)?.spec, admit(goal, adding: 1, at: at),
+    private func startStep(_ goal: GoalID, _ i: Int, at: Int64, into fx: inout ControlEffects) {
+        guard let root = goals[goal]?.root, let spec = self.step(goal, i)?.spec, admit(goal, adding: 1, at: at, into: &fx),
               let node = addTask(TaskSpec(name: spec.id, kind: "step"), goal: goal, parent: root,
                                  index: tasks[root]?.children.count ?? 0, depth: 2, at: at) else { return }
         tasks[root]?.children.append(node)
@@ -79,22 +79,22 @@ extension ControlState {
             step.node = node
             step.state = .exploring
         }
-        startRound(goal, i, at: at)
+        startRound(goal, i, at: at, into: &fx)
     }
 
     /// Whether the goal may create `n` more tasks; if not, the goal fails (budget.max_tasks).
-    private func admit(_ goal: GoalID, adding n: Int, at: Int64) -> Bool {
+    private func admit(_ goal: GoalID, adding n: Int, at: Int64, into fx: inout ControlEffects) -> Bool {
         guard let g = goals[goal], g.state == .running else { return false }
         if g.taskCount + n <= g.budget.maxTasks { return true }
-        endGoal(goal, failed: true, reason: "budget exhausted: \(g.taskCount + n) tasks > max_tasks \(g.budget.maxTasks)", at: at)
+        endGoal(goal, failed: true, reason: "budget exhausted: \(g.taskCount + n) tasks > max_tasks \(g.budget.maxTasks)", at: at, into: &fx)
         return false
     }
 
-    private func startRound(_ goal: GoalID, _ i: Int, at: Int64) {
+    private func startRound(_ goal: GoalID, _ i: Int, at: Int64, into fx: inout ControlEffects) {
         guard let step = self.step(goal, i) else { return }
         let spec = step.spec
         let width = spec.width(round: step.round)
-        guard admit(goal, adding: width, at: at) else { return }
+        guard admit(goal, adding: width, at: at, into: &fx) else { return }
         let prompt = render(goal, role: spec.roleOrDefault, step: step, extra: [:])
         for k in 0..<width {
             let (kind, input) = Self.call(program: spec.exec, env: ["HIVE_ROUND": String(step.round), "HIVE_CANDIDATE": String(k)],
@@ -160,23 +160,23 @@ extension ControlState {
     // MARK: Progress
 
     /// A call under a step node reached a final state.
-    func stepChildSettled(_ t: TaskRecord) {
+    func stepChildSettled(_ t: TaskRecord, into fx: inout ControlEffects) {
         guard let node = t.parent, let g = goals[t.goal], g.state == .running, let i = g.plan?.index(ofNode: node),
               let step = g.plan?.steps[i] else { return }
         guard step.state.isActive, t.round == step.round else { return }
-        evaluateStep(t.goal, i, at: t.finishedAt ?? 0)
+        evaluateStep(t.goal, i, at: t.finishedAt ?? 0, into: &fx)
     }
 
-    private func evaluateStep(_ goal: GoalID, _ i: Int, at: Int64) {
+    private func evaluateStep(_ goal: GoalID, _ i: Int, at: Int64, into fx: inout ControlEffects) {
         switch self.step(goal, i)?.state {
-        case .exploring: evaluateCandidates(goal, i, at: at)
-        case .judging: evaluateCritiques(goal, i, at: at)
-        case .integrating: evaluateIntegrator(goal, i, at: at)
+        case .exploring: evaluateCandidates(goal, i, at: at, into: &fx)
+        case .judging: evaluateCritiques(goal, i, at: at, into: &fx)
+        case .integrating: evaluateIntegrator(goal, i, at: at, into: &fx)
         default: return
         }
     }
 
-    private func evaluateCandidates(_ goal: GoalID, _ i: Int, at: Int64) {
+    private func evaluateCandidates(_ goal: GoalID, _ i: Int, at: Int64, into fx: inout ControlEffects) {
         guard var step = self.step(goal, i) else { return }
         let spec = step.spec
         var open = 0
@@ -211,7 +211,7 @@ extension ControlState {
                     var input = check
                     input.stdin = output
                     setStep(goal, i, step)
-                    guard admit(goal, adding: 1, at: at) else { return }
+                    guard admit(goal, adding: 1, at: at, into: &fx) else { return }
                     // A check is a program on an exec drone, or a WebAssembly module (by hash) on any drone.
                     let kind = check.module != nil ? "wasm" : "exec"
                     step.candidates[ci].verify = addCall(goal, i, kind: kind, role: .verify, tier: spec.verifyTier, input: input,
@@ -241,13 +241,13 @@ extension ControlState {
 
         switch spec.joinOrDefault {
         case .any:
-            if let first = valid.first { return succeed(goal, i, output: out(first), accepted: [first], at: at) }
-            if open == 0 { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at) }
+            if let first = valid.first { return succeed(goal, i, output: out(first), accepted: [first], at: at, into: &fx) }
+            if open == 0 { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at, into: &fx) }
         case .all:
             if valid.count == roundSize {
-                return succeed(goal, i, output: valid.map(out).joined(separator: "\n\n"), accepted: valid, at: at)
+                return succeed(goal, i, output: valid.map(out).joined(separator: "\n\n"), accepted: valid, at: at, into: &fx)
             }
-            if valid.count + open < roundSize { return roundFailed(goal, i, reasons.isEmpty ? ["a candidate was unusable"] : reasons, at: at) }
+            if valid.count + open < roundSize { return roundFailed(goal, i, reasons.isEmpty ? ["a candidate was unusable"] : reasons, at: at, into: &fx) }
         case .vote:
             var votes: [String: [Int]] = [:]
             for ci in valid { votes[JoinPolicy.normalize(out(ci)), default: []].append(ci) }
@@ -259,30 +259,30 @@ extension ControlState {
             let tied = open == 0 && ranked.count > 1 && ranked[0].value.count == runnerUp && runnerUp >= needed
             if tied && spec.escalate != nil && !escalated && step.round < spec.reforks {
                 let split = ranked.prefix(4).map { "\(Self.excerpt($0.key)) (\($0.value.count))" }.joined(separator: ", ")
-                return roundFailed(goal, i, ["the vote is tied: \(split)"], at: at)
+                return roundFailed(goal, i, ["the vote is tied: \(split)"], at: at, into: &fx)
             }
             if let leader = ranked.first, leader.value.count >= needed, leader.value.count > runnerUp + open || open == 0 {
-                return succeed(goal, i, output: out(leader.value.min() ?? 0), accepted: leader.value, at: at)
+                return succeed(goal, i, output: out(leader.value.min() ?? 0), accepted: leader.value, at: at, into: &fx)
             }
             // Weak agreement: even if every open candidate joined the leader it would stay below min_votes.
             let best = ranked.first?.value.count ?? 0
             if open == 0 || best + open < needed {
-                if ranked.isEmpty { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at) }
+                if ranked.isEmpty { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at, into: &fx) }
                 let split = ranked.prefix(4).map { "\(Self.excerpt($0.key)) (\($0.value.count))" }.joined(separator: ", ")
-                return roundFailed(goal, i, ["no answer reached min_votes \(needed): \(split)"], at: at)
+                return roundFailed(goal, i, ["no answer reached min_votes \(needed): \(split)"], at: at, into: &fx)
             }
         case .best, .synthesize:
             guard open == 0 else { return }
-            if valid.isEmpty { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at) }
-            if spec.criticsPerCandidate == 0 { return shortlisted(goal, i, valid, at: at) }
-            startCritiques(goal, i, valid, at: at)
+            if valid.isEmpty { return roundFailed(goal, i, reasons.isEmpty ? ["no candidate produced an answer"] : reasons, at: at, into: &fx) }
+            if spec.criticsPerCandidate == 0 { return shortlisted(goal, i, valid, at: at, into: &fx) }
+            startCritiques(goal, i, valid, at: at, into: &fx)
         }
     }
 
-    private func startCritiques(_ goal: GoalID, _ i: Int, _ valid: [Int], at: Int64) {
+    private func startCritiques(_ goal: GoalID, _ i: Int, _ valid: [Int], at: Int64, into fx: inout ControlEffects) {
         guard let step = self.step(goal, i) else { return }
         let spec = step.spec
-        guard admit(goal, adding: valid.count * spec.criticsPerCandidate, at: at) else { return }
+        guard admit(goal, adding: valid.count * spec.criticsPerCandidate, at: at, into: &fx) else { return }
         var ids: [TaskID] = []
         for ci in valid {
             let c = step.candidates[ci]
@@ -310,7 +310,7 @@ extension ControlState {
         }
     }
 
-    private func evaluateCritiques(_ goal: GoalID, _ i: Int, at: Int64) {
+    private func evaluateCritiques(_ goal: GoalID, _ i: Int, at: Int64, into fx: inout ControlEffects) {
         guard var step = self.step(goal, i) else { return }
         guard step.critiques.allSatisfy({ tasks[$0]?.state.isFinal ?? true }) else { return }
         var scored: [(ci: Int, score: Double)] = []
@@ -325,21 +325,21 @@ extension ControlState {
         }
         setStep(goal, i, step)
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.ci < $1.ci }
-        guard let top = scored.first else { return roundFailed(goal, i, ["no critic returned a usable score"], at: at) }
+        guard let top = scored.first else { return roundFailed(goal, i, ["no critic returned a usable score"], at: at, into: &fx) }
         if let min = step.spec.minScore, top.score < min {
-            return roundFailed(goal, i, ["the best candidate scored \(Self.format(top.score)), below min_score \(Self.format(min))"] + reasons, at: at)
+            return roundFailed(goal, i, ["the best candidate scored \(Self.format(top.score)), below min_score \(Self.format(min))"] + reasons, at: at, into: &fx)
         }
-        shortlisted(goal, i, scored.map(\.ci), at: at)
+        shortlisted(goal, i, scored.map(\.ci), at: at, into: &fx)
     }
 
     /// `best` takes the first of `ranked`; `synthesize:k` hands the first k to the integrator.
-    private func shortlisted(_ goal: GoalID, _ i: Int, _ ranked: [Int], at: Int64) {
+    private func shortlisted(_ goal: GoalID, _ i: Int, _ ranked: [Int], at: Int64, into fx: inout ControlEffects) {
         guard let step = self.step(goal, i), let top = ranked.first else { return }
         guard case .synthesize(let k) = step.spec.joinOrDefault else {
             return succeed(goal, i, output: Self.trimmed(tasks[step.candidates[top].task]?.result?.output ?? ""),
-                           accepted: [top], at: at)
+                           accepted: [top], at: at, into: &fx)
         }
-        guard admit(goal, adding: 1, at: at) else { return }
+        guard admit(goal, adding: 1, at: at, into: &fx) else { return }
         let chosen = Array(ranked.prefix(k))
         let list = chosen.enumerated().map { n, ci in
             "Candidate \(n + 1):\n\(Self.trimmed(tasks[step.candidates[ci].task]?.result?.output ?? ""))"
@@ -357,22 +357,22 @@ extension ControlState {
         }
     }
 
-    private func evaluateIntegrator(_ goal: GoalID, _ i: Int, at: Int64) {
+    private func evaluateIntegrator(_ goal: GoalID, _ i: Int, at: Int64, into fx: inout ControlEffects) {
         guard let step = self.step(goal, i), let id = step.integrator, let t = tasks[id], t.state.isFinal else { return }
         guard t.state == .succeeded, let out = t.result?.output, !out.allSatisfy(\.isWhitespace) else {
-            return roundFailed(goal, i, ["the integrator produced nothing: \(t.reason ?? "empty output")"], at: at)
+            return roundFailed(goal, i, ["the integrator produced nothing: \(t.reason ?? "empty output")"], at: at, into: &fx)
         }
         if let text = step.spec.jsonSchema, case .success(let schema) = JSONSchemaCheck.parse(text),
            let why = JSONSchemaCheck.problem(in: Self.trimmed(out), schema: schema) {
-            return roundFailed(goal, i, ["the integrator's answer does not match the JSON Schema: \(why)"], at: at)
+            return roundFailed(goal, i, ["the integrator's answer does not match the JSON Schema: \(why)"], at: at, into: &fx)
         }
         let accepted = step.candidates.indices.filter { step.shortlist.contains(step.candidates[$0].task) }
-        succeed(goal, i, output: Self.trimmed(out), accepted: accepted, at: at)
+        succeed(goal, i, output: Self.trimmed(out), accepted: accepted, at: at, into: &fx)
     }
 
     // MARK: Outcomes
 
-    private func succeed(_ goal: GoalID, _ i: Int, output: String, accepted: [Int], at: Int64) {
+    private func succeed(_ goal: GoalID, _ i: Int, output: String, accepted: [Int], at: Int64, into fx: inout ControlEffects) {
         guard var step = self.step(goal, i), let node = step.node else { return }
         for ci in accepted { step.candidates[ci].accepted = true }
         step.state = .succeeded
@@ -382,11 +382,11 @@ extension ControlState {
         tasks[node]?.result = TaskOutput(drone: "", output: output)
         tasks[node]?.finishedAt = at
         tasks[node]?.reason = "\(step.spec.joinOrDefault): \(accepted.count) of \(step.candidates.filter { $0.round == step.round }.count) candidates used, round \(step.round + 1)"
-        cancelOpenCalls(of: node, reason: "step \(step.spec.id) already decided", at: at)
+        cancelOpenCalls(of: node, reason: "step \(step.spec.id) already decided", at: at, into: &fx)
         if step.spec.roleOrDefault == .decompose, case .success(let d) = Decomposition.validated(output, maxSubtasks: goals[goal]?.plan?.architect?.maxSubtasks ?? 6) {
             adoptDecomposition(goal, d)
         }
-        advancePlan(goal, at: at)
+        advancePlan(goal, at: at, into: &fx)
     }
 
     /// The architect's accepted plan becomes steps: one per subtask (from the `architect.step` template), then an
@@ -420,9 +420,9 @@ extension ControlState {
     }
 
     /// Validation failed this round: re-fork with the reasons as feedback, or fail the step and the goal.
-    private func roundFailed(_ goal: GoalID, _ i: Int, _ reasons: [String], at: Int64) {
+    private func roundFailed(_ goal: GoalID, _ i: Int, _ reasons: [String], at: Int64, into fx: inout ControlEffects) {
         guard var step = self.step(goal, i), let node = step.node else { return }
-        cancelOpenCalls(of: node, reason: "round \(step.round + 1) of step \(step.spec.id) failed validation", at: at)
+        cancelOpenCalls(of: node, reason: "round \(step.round + 1) of step \(step.spec.id) failed validation", at: at, into: &fx)
         step.feedback = Array((step.feedback + reasons.map(Self.excerpt)).suffix(8))
         if step.round < step.spec.reforks {
             step.round += 1
@@ -431,7 +431,7 @@ extension ControlState {
             step.shortlist = []
             step.integrator = nil
             setStep(goal, i, step)
-            startRound(goal, i, at: at)
+            startRound(goal, i, at: at, into: &fx)
             return
         }
         let reason = "step \(step.spec.id) failed after \(step.round + 1) round(s): " + reasons.prefix(4).joined(separator: "; ")
@@ -441,12 +441,12 @@ extension ControlState {
         tasks[node]?.state = .dead
         tasks[node]?.reason = reason
         tasks[node]?.finishedAt = at
-        endGoal(goal, failed: true, reason: reason, at: at)
+        endGoal(goal, failed: true, reason: reason, at: at, into: &fx)
     }
 
-    private func cancelOpenCalls(of node: TaskID, reason: String, at: Int64) {
+    private func cancelOpenCalls(of node: TaskID, reason: String, at: Int64, into fx: inout ControlEffects) {
         for c in tasks[node]?.children ?? [] where tasks[c].map({ !$0.state.isFinal }) ?? false {
-            cancelSubtree(c, reason: reason, at: at)
+            cancelSubtree(c, reason: reason, at: at, into: &fx)
         }
     }
 

@@ -1,13 +1,13 @@
 /// Registry: the drones as honeycombd knows them (not journaled: drones announce themselves again after a
 /// restart). Hello, heartbeat, revocation and draining; what a change in the registry does to leased work is
-/// returned as events (`taskExpired`).
+/// returned as effects (`taskExpired` events, cancellations).
 extension ControlState {
     /// A drone announces itself (first, or again after honeycombd restarted or marked it lost). Returns the reply,
-    /// and the events to journal: when the hello comes from a new process under a known id (the drone restarted),
-    /// the work its earlier process held is gone and goes back to pending.
-    public func hello(_ h: DroneHello, now: Int64) -> (HelloReply, [JournalEvent]) {
-        func refused(_ why: String) -> (HelloReply, [JournalEvent]) {
-            (HelloReply(accepted: false, reason: why, heartbeatMillis: config.heartbeatMillis), [])
+    /// and what it did: when the hello comes from a new process under a known id (the drone restarted), the work
+    /// its earlier process held is gone and goes back to pending.
+    public func hello(_ h: DroneHello, now: Int64) -> (HelloReply, ControlEffects) {
+        func refused(_ why: String) -> (HelloReply, ControlEffects) {
+            (HelloReply(accepted: false, reason: why, heartbeatMillis: config.heartbeatMillis), ControlEffects())
         }
         guard h.slots > 0 && h.slots <= 4096 else { return refused("slots must be between 1 and 4096") }
         // What a drone says of itself is kept while it is registered: bounded like everything from the network.
@@ -40,25 +40,28 @@ extension ControlState {
             }
         }
         drones[h.drone] = d
-        for e in events { apply(e) }
-        return (HelloReply(accepted: true, heartbeatMillis: config.heartbeatMillis), events)
+        var fx = ControlEffects()
+        for e in events { apply(e, into: &fx) }
+        return (HelloReply(accepted: true, heartbeatMillis: config.heartbeatMillis), fx)
     }
 
-    /// Records a heartbeat; false when the drone is unknown or was marked lost (it must announce itself again).
+    /// Records a heartbeat. `known` is false when the drone is unknown or was marked lost (it must announce itself
+    /// again); `effects` holds the tasks to cancel on it.
     ///
     /// The heartbeat's running set is the truth about the drone's slots: work it runs that is not leased to it
     /// here occupies slots all the same (`occupied`), and is cancelled on the drone, since its result would be
     /// refused (its lease is void). A drone that refused an assignment for lack of a slot (`saturated`) gets
     /// leases again from here on.
-    public func heartbeat(_ hb: Heartbeat, now: Int64) -> Bool {
-        guard var d = drones[hb.drone], d.state.isPresent else { return false }
+    public func heartbeat(_ hb: Heartbeat, now: Int64) -> (known: Bool, effects: ControlEffects) {
+        var fx = ControlEffects()
+        guard var d = drones[hb.drone], d.state.isPresent else { return (false, fx) }
         d.lastSeen = now
         var occupied = 0
         // A drone runs at most its slots; a longer list is not believed (nor turned into a flood of cancels).
         for task in hb.running.prefix(d.slots) {
             guard let t = tasks[task] else {
                 occupied += 1
-                outbox.cancellations.append((hb.drone, task))
+                fx.cancellations.append(.init(drone: hb.drone, task: task))
                 continue
             }
             if t.lease?.drone == hb.drone {
@@ -68,19 +71,20 @@ extension ControlState {
                 // by a restart, or a heartbeat that left just before its result; the next heartbeat corrects that).
                 occupied += 1
                 // Work whose lease is void is stopped: the drone would work for nothing.
-                if !t.state.isFinal { outbox.cancellations.append((hb.drone, task)) }
+                if !t.state.isFinal { fx.cancellations.append(.init(drone: hb.drone, task: task)) }
             }
         }
         d.occupied = occupied
         d.saturated = false
         drones[hb.drone] = d
-        return true
+        return (true, fx)
     }
 
     /// The drone's credential was revoked: it is gone at once, and the work it held goes back to pending (without
     /// using an attempt: the task did nothing wrong) so that nothing waits for a result that would be refused.
-    public func revoke(drone: DroneID, now: Int64) -> [JournalEvent] {
-        guard var d = drones[drone] else { return [] }
+    public func revoke(drone: DroneID, now: Int64) -> ControlEffects {
+        var fx = ControlEffects()
+        guard var d = drones[drone] else { return fx }
         d.state = .lost
         drones[drone] = d
         let events = d.running.sorted().compactMap { task -> JournalEvent? in
@@ -88,8 +92,8 @@ extension ControlState {
             return .taskExpired(.init(task: task, attempt: t.attempts, reason: "drone \(d.name)'s credential was revoked",
                                 countsAttempt: false, at: now))
         }
-        for e in events { apply(e) }
-        return events
+        for e in events { apply(e, into: &fx) }
+        return fx
     }
 
     /// The drone is shutting down: no new leases; its running tasks finish or come back released.

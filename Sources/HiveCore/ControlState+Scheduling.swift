@@ -3,11 +3,11 @@
 /// lease.
 extension ControlState {
     /// Leases pending tasks to drones with free slots. Returns each lease's event and the assignment to send.
-    /// A task that needs approval is parked instead: its `taskAwaitingApproval` event goes to `outbox.events`.
-    public func schedule(now: Int64, token: () -> String) -> [(event: JournalEvent, assignment: Assignment, drone: DroneID)] {
+    /// A task that needs approval is parked instead (its `taskAwaitingApproval` event, no assignment).
+    public func schedule(now: Int64, token: () -> String) -> ControlEffects {
+        var fx = ControlEffects()
         var free = drones.values.reduce(0) { $0 + $1.freeSlots }
-        guard free > 0, !queue.isEmpty else { return [] }
-        var out: [(JournalEvent, Assignment, DroneID)] = []
+        guard free > 0, !queue.isEmpty else { return fx }
         var skipped: [PendingQueue.Entry] = []
         while free > 0, skipped.count < 256, let e = queue.pop() {
             guard let t = tasks[e.task], t.state == .pending, t.seq == e.seq else { continue }
@@ -25,9 +25,7 @@ extension ControlState {
                                  : pickDrone(for: t, excludingCore: excludingCore)
             // Side effects wait for an operator (declared ones even before a drone is free; the slot stays free).
             if t.approvedBy == nil, let why = approvalNeeded(t, on: picked) {
-                let event = awaitingEvent(t, drone: picked, why: why, now: now)
-                apply(event)
-                outbox.events.append(event)
+                apply(awaitingEvent(t, drone: picked, why: why, now: now), into: &fx)
                 continue
             }
             guard let drone = picked else {
@@ -40,15 +38,15 @@ extension ControlState {
             let event = JournalEvent.taskLeased(.init(task: t.id, attempt: attempt, drone: drone, token: tok,
                                                 deadline: now + Int64(t.timeoutMillis + config.leaseGraceMillis), at: now,
                                                 tier: held.tier, cost: held.cost))
-            apply(event)
+            apply(event, into: &fx)
             // The drone's model decides which rendering of a model call it gets (a plan renders both at fork time).
             let input = t.input?.completion == nil ? t.input : t.input?.choosing(drones[drone]?.promptFormat ?? .chat)
-            out.append((event, Assignment(task: t.id, goal: t.goal, attempt: attempt, token: tok, kind: t.kind,
-                                          input: input, index: t.index, timeoutMillis: t.timeoutMillis), drone))
+            fx.assignments.append((Assignment(task: t.id, goal: t.goal, attempt: attempt, token: tok, kind: t.kind,
+                                              input: input, index: t.index, timeoutMillis: t.timeoutMillis), drone))
             free -= 1
         }
         for e in skipped { queue.push(e) }
-        return out
+        return fx
     }
 
     /// Under per-tier or cost budgets: a drone whose worst case fits, and under a cost budget the cheapest such

@@ -1,23 +1,10 @@
-/// Effects for the service to carry out after a command.
-public struct Outbox: Sendable {
-    /// Tasks to stop on drones (their goal ended, or a join no longer needs them).
-    public var cancellations: [(drone: DroneID, task: TaskID)] = []
-    /// Goals that reached a final state.
-    public var finishedGoals: [GoalID] = []
-    /// Events applied by `schedule` that carry no assignment (tasks parked for approval), for the journal.
-    public var events: [JournalEvent] = []
-
-    public var isEmpty: Bool { cancellations.isEmpty && finishedGoals.isEmpty && events.isEmpty }
-
-    public init() {}
-}
-
 /// The control plane's state machine: goals, task trees, leases, joins, budgets, and the drone registry.
 ///
 /// Deterministic and clock-free: every method takes `now` in milliseconds (honeycombd's `ControlClock`: Unix epoch
 /// milliseconds that advance monotonically, so recorded times survive a restart). Commands (`submit`,
-/// `receive`, `schedule`, `tick`, `cancel`) decide, apply their events through `apply`, and return them for the
-/// journal; replaying those events with `apply` rebuilds the same goals and tasks. The drone registry is not
+/// `receive`, `schedule`, `tick`, `cancel`, …) decide, apply their events through `apply`, and return what they
+/// did as `ControlEffects`: the events for the journal and what the service must carry out (assignments,
+/// cancellations, finished goals). Replaying those events with `apply` rebuilds the same goals and tasks. The drone registry is not
 /// journaled: drones announce themselves again after a restart.
 ///
 /// One file per facet: `+Commands` (what the service asks), `+Scheduling` (leases), `+Budgets` (admission under a
@@ -29,7 +16,6 @@ public final class ControlState {
     public internal(set) var tasks: [TaskID: TaskRecord] = [:]
     public internal(set) var drones: [DroneID: DroneRecord] = [:]
     public let config: ControlConfig
-    public var outbox = Outbox()
     var nextGoal: Int64 = 1
     var nextSeq: Int64 = 0
     var queue = PendingQueue()

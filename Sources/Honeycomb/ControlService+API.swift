@@ -36,8 +36,8 @@ extension ControlService {
             return reply(view)
         case .cancel(let id):
             guard state.goals[id] != nil else { return .failure(unknownGoal(id)) }
-            if let e = state.cancel(goal: id, now: now) {
-                record([e])
+            if let fx = state.cancel(goal: id, now: now) {
+                carryOut(fx)
                 dispatch()
             }
             guard let g = await known(id) else { return .failure(unknownGoal(id)) }
@@ -112,7 +112,7 @@ extension ControlService {
             guard let credentials else { return .failure(APIError(.conflict, DroneCredentialError.noPrincipals.description)) }
             do throws(DroneCredentialError) {
                 let gone = try credentials.revoke(name: name)
-                record(state.revoke(drone: gone.name, now: now))
+                carryOut(state.revoke(drone: gone.name, now: now))
                 dispatch()
                 log.warn("drone_credential_revoked", ["drone": gone.name])
                 return reply(DroneCredential(name: gone.name, token: "", tier: gone.tier))
@@ -141,11 +141,11 @@ extension ControlService {
         if let (path, blob) = missingBlob(in: spec) {
             return .failure(APIError(.badRequest, "\(path): honeycombd holds no blob '\(blob.prefix(80))'; upload it first (hive submit --input FILE does)"))
         }
-        let id: GoalID, event: JournalEvent
-        do { (id, event) = try state.submit(spec, now: now) } catch {
+        let id: GoalID, fx: ControlEffects
+        do { (id, fx) = try state.submit(spec, now: now) } catch {
             return .failure(APIError(.badRequest, error.description))
         }
-        record([event])
+        carryOut(fx)
         log.info("goal_accepted", ["goal": id, "tasks": state.goals[id]?.taskCount ?? 0, "priority": spec.priority])
         dispatch()
         // Accepted all the same (a drone may join later), but the submitter hears what no live drone can run.
@@ -187,17 +187,17 @@ extension ControlService {
             .mapError { APIError(.tooLarge, $0.error) }
     }
 
-    /// Journals an approval's or a denial's events, or says why there were none.
-    private func decide(goal: GoalID, _ result: Result<[JournalEvent], ApprovalError>) async -> Result<APIReply, APIError> {
+    /// Carries out an approval or a denial, or says why there was none.
+    private func decide(goal: GoalID, _ result: Result<ControlEffects, ApprovalError>) async -> Result<APIReply, APIError> {
         switch result {
         case .failure(let e):
             if case .unknownGoal = e { return .failure(APIError(.notFound, e.description)) }
             return .failure(APIError(.conflict, e.description))
-        case .success(let events):
-            record(events)
+        case .success(let fx):
+            carryOut(fx)
             dispatch()
             await durable()
-            let decided = events.compactMap { e -> TaskID? in
+            let decided = fx.events.compactMap { e -> TaskID? in
                 switch e {
                 case .taskApproved(let t, _, _), .taskDenied(let t, _, _, _): return t
                 default: return nil

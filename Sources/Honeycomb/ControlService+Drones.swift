@@ -9,7 +9,7 @@ import NATSClient
 import NATSWire
 
 /// The hot path: the bus subscriptions, drone traffic (hello, heartbeat, goodbye, results), the 50 ms tick, and
-/// dispatch (lease what can run, send the assignments, carry out the outbox).
+/// dispatch (lease what can run, send the assignments), and carrying out what each command did (`carryOut`).
 extension ControlService {
     /// Subscribes to drone traffic and the API (one queue group, so several honeycombd could share a bus) and
     /// starts the tick.
@@ -72,7 +72,7 @@ extension ControlService {
         }
     }
 
-    /// Leases what can run, sends the assignments, and carries out the outbox.
+    /// Leases what can run and sends the assignments.
     func dispatch() {
         for out in lease() {
             do { try client.publish(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { NATSHeaders("traceparent", $0) }) } catch {
@@ -81,27 +81,25 @@ extension ControlService {
         }
     }
 
-    /// Leases what can run and carries out the outbox; returns the assignments to send.
+    /// Leases what can run and journals the leases; returns the assignments to send.
     func lease() -> [Outgoing] {
-        let leased = state.schedule(now: now) { token() }
-        let parked = state.outbox.events
-        if !parked.isEmpty { state.outbox.events = [] }
-        if !leased.isEmpty || !parked.isEmpty { record(parked + leased.map(\.event)) }
-        flushOutbox()
-        return leased.map { l in
+        let fx = state.schedule(now: now) { token() }
+        carryOut(fx)
+        return fx.assignments.map { l in
             let trace = state.goals[l.assignment.goal]?.trace
             let span = trace.map { $0.traceparent(span: $0.spanID("attempt", l.assignment.task, l.assignment.attempt)) }
             return Outgoing(subject: APISubject.assign(l.drone), assignment: l.assignment, traceparent: span)
         }
     }
 
-    private func flushOutbox() {
-        guard !state.outbox.isEmpty else { return }
-        let out = state.outbox
-        state.outbox = Outbox()
-        for c in out.cancellations { publish(APISubject.cancelTask(c.drone), CancelTask(task: c.task)) }
-        guard !out.finishedGoals.isEmpty else { return }
-        let finished = out.finishedGoals.compactMap { state.goals[$0] }
+    /// Carries out what one command did: journals its events, stops the tasks it cancelled on their drones, and
+    /// reports the goals it ended (log, trace export, and once on disk, the watchers' event). Assignments are the
+    /// caller's to send (`lease` returns them: the result loop publishes them itself, `dispatch` for the others).
+    func carryOut(_ fx: ControlEffects) {
+        record(fx.events)
+        for c in fx.cancellations { publish(APISubject.cancelTask(c.drone), CancelTask(task: c.task)) }
+        guard !fx.finishedGoals.isEmpty else { return }
+        let finished = fx.finishedGoals.compactMap { state.goals[$0] }
         for g in finished {
             log.info("goal_finished", ["goal": g.id, "state": g.state.rawValue, "tasks": g.taskCount,
                                        "reason": g.reason ?? "-"])
@@ -143,8 +141,8 @@ extension ControlService {
                                       heartbeatMillis: state.config.heartbeatMillis))
             return
         }
-        let (answer, events) = state.hello(h, now: now)
-        record(events)
+        let (answer, fx) = state.hello(h, now: now)
+        carryOut(fx)
         publish(reply, answer)
         log.info("drone_joined", ["drone": h.drone, "name": h.name, "tier": h.tier.rawValue, "slots": h.slots,
                                   "accepted": answer.accepted])
@@ -157,7 +155,8 @@ extension ControlService {
             rejected("heartbeat from another drone's subject", ["drone": hb.drone, "subject": m.subject])
             return
         }
-        let known = state.heartbeat(hb, now: now)
+        let (known, fx) = state.heartbeat(hb, now: now)
+        carryOut(fx)
         if let reply = m.reply { publish(reply, HeartbeatReply(known: known)) }
     }
 
@@ -180,16 +179,16 @@ extension ControlService {
             }
         }
         switch state.receive(r, now: now) {
-        case .success(let events):
+        case .success(let fx):
             if let report = run, let goal = state.tasks[r.task]?.goal {
                 traces.ran(goal: goal, task: r.task, attempt: r.attempt, report)
             }
             // A refused fork proposal is a failed attempt; the operator hears of it (a drone proposing work it
             // could not run itself is worth a look).
-            if r.fork != nil, case .taskFinished(let f)? = events.first, !f.succeeded, let why = f.output.error {
+            if r.fork != nil, case .taskFinished(let f)? = fx.events.first, !f.succeeded, let why = f.output.error {
                 rejected("fork refused", ["task": r.task, "drone": r.drone, "why": why])
             }
-            record(events)
+            carryOut(fx)
             return lease()
         case .failure(let why):
             rejected(why.description, kind: why.kind, ["task": r.task, "drone": r.drone, "attempt": r.attempt])
@@ -214,10 +213,10 @@ extension ControlService {
 
     private func tick() {
         if let frames = changes.frames(state: state, feed: feed) { feed.publish(frames) }
-        let events = state.tick(now: now)
-        if !events.isEmpty {
-            record(events)
-            for e in events {
+        let fx = state.tick(now: now)
+        if !fx.isEmpty {
+            carryOut(fx)
+            for e in fx.events {
                 if case .taskExpired(let x) = e {
                     log.warn("task_expired", ["task": x.task, "attempt": x.attempt, "reason": x.reason])
                 }

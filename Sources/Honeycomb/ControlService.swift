@@ -88,8 +88,7 @@ public actor ControlService {
         encoder.outputFormatting = .sortedKeys
         if let recovery {
             if let s = recovery.snapshot { state.restore(s) }
-            for e in recovery.events { state.apply(e) }
-            state.outbox = Outbox()
+            for e in recovery.events { state.apply(e) }  // a replay: what the events once had carried out is done
         }
         clock = ControlClock(notBefore: state.latestTime)
     }
@@ -138,10 +137,10 @@ public actor ControlService {
                                           "next_goal": "g\(state.nextGoalNumber)"])
         }
         let voided = state.voidLeases(now: now)
-        record(voided)
+        carryOut(voided)
         log.info("recovered", ["goals": state.goals.count, "tasks": state.tasks.count,
                                "running_goals": state.goals.values.filter { !$0.state.isFinal }.count,
-                               "requeued": voided.count, "from_snapshot": recovery.snapshot != nil,
+                               "requeued": voided.events.count, "from_snapshot": recovery.snapshot != nil,
                                "events": recovery.events.count])
     }
 

@@ -46,7 +46,7 @@ import Testing
         let over = await b.run(Self.assignment(big))
         #expect(over.error?.contains("at most 100 bytes (--max-blob-bytes)") == true, "\(over.error ?? "")")
         let notAName = await b.run(Self.assignment(Self.catInput(bytes, name: "../../etc/passwd")))
-        #expect(notAName.permanent && notAName.error?.contains("is not sha256:") == true)
+        #expect(notAName.permanent == true && notAName.error?.contains("is not sha256:") == true)
     }
 
     @Test func smallTextOutputStaysInlineAndLargeOrBinaryOutputIsKeptRaw() {

@@ -51,10 +51,10 @@ import Testing
         h.drone("d1", caps: Self.caps + [ControlState.effectCapability(command: Self.git)])
         let g = try h.submit(TaskSpec(kind: "exec", input: TaskInput(command: Self.git), maxAttempts: 3))
         #expect(h.schedule().isEmpty)
-        guard case .success(let events) = h.state.approve(goal: g, tasks: [], by: "alice", now: h.now) else {
+        guard case .success(let fx) = h.state.approve(goal: g, tasks: [], by: "alice", now: h.now) else {
             Issue.record("approve failed"); return
         }
-        h.events += events
+        h.effects.append(fx)
         #expect(h.state.tasks["\(g).0"]!.approvedBy == "alice")
         let a1 = h.schedule()[0]
         _ = h.finish(a1.assignment, drone: a1.drone, ok: false)
@@ -70,10 +70,11 @@ import Testing
         h.drone("d1", caps: Self.caps + [ControlState.effectCapability(command: Self.git)])
         let g = try h.submit(.fork([gitTask(), gitTask(["tag"])]))
         #expect(h.schedule().isEmpty)
-        guard case .success(let events) = h.state.deny(goal: g, tasks: ["\(g).1"], by: "alice", reason: "not today", now: h.now) else {
+        guard case .success(let fx) = h.state.deny(goal: g, tasks: ["\(g).1"], by: "alice", reason: "not today", now: h.now) else {
             Issue.record("deny failed"); return
         }
-        h.events += events
+        h.effects.append(fx)
+        #expect(fx.finishedGoals == [g], "the denial ends the goal: the service hears of it from this command")
         let t = h.state.tasks["\(g).1"]!
         #expect(t.state == .dead)
         #expect(t.reason == "denied by alice: not today")
@@ -115,7 +116,7 @@ import Testing
         guard case .success(let e) = h.state.approve(goal: g, tasks: ["\(g).2"], by: "operator", now: h.now) else {
             Issue.record("approve failed"); return
         }
-        h.events += e
+        h.effects.append(e)
         #expect(h.state.tasks["\(g).3"]!.state == .awaitingApproval)
         #expect(h.schedule().map(\.assignment.task) == ["\(g).2"])
         #expect(try replayMatches(h))
@@ -176,7 +177,7 @@ import Testing
         restored.restore(h.state.snapshot())
         #expect(restored.tasks["\(g).0"]!.state == .awaitingApproval)
         let denied = restored.tick(now: h.now + 2_000)
-        #expect(denied.count == 1)
+        #expect(denied.events.count == 1 && denied.finishedGoals == [g])
         #expect(restored.goals[g]!.state == .failed)
     }
 

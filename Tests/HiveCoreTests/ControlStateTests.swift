@@ -2,51 +2,63 @@ import FoundationEssentials
 import HiveCore
 import Testing
 
-/// A control state with helpers: an injected clock, drones, and a log of every event (for replay checks).
+/// A control state with helpers: an injected clock, drones, and what every command did (`effects`; its events
+/// for replay checks).
 final class Harness {
     let state: ControlState
     var now: Int64 = 1_000
-    var events: [JournalEvent] = []
+    /// Every command's effects, in order.
+    var effects = ControlEffects()
     var tokens = 0
+
+    /// Every event the commands applied, in order (what the journal would hold).
+    var events: [JournalEvent] {
+        get { effects.events }
+        set { effects.events = newValue }
+    }
 
     init(config: ControlConfig = ControlConfig()) { state = ControlState(config: config) }
 
     func drone(_ id: String, tier: Tier = .worker, slots: Int = 2, caps: [String] = ["backend:exec", "backend:noop", "exec:/bin/true"]) {
-        let (reply, e) = state.hello(DroneHello(drone: id, name: id, tier: tier, slots: slots, capabilities: caps, host: nil, version: "t"), now: now)
-        events += e
+        let (reply, fx) = state.hello(DroneHello(drone: id, name: id, tier: tier, slots: slots, capabilities: caps, host: nil, version: "t"), now: now)
+        effects.append(fx)
         precondition(reply.accepted)
     }
 
     @discardableResult
     func submit(_ root: TaskSpec, priority: Int = 0, budget: Budget = Budget()) throws -> GoalID {
-        let (id, e) = try state.submit(GoalSpec(priority: priority, budget: budget, root: root), now: now)
-        events.append(e)
+        let (id, fx) = try state.submit(GoalSpec(priority: priority, budget: budget, root: root), now: now)
+        effects.append(fx)
         return id
     }
 
+    /// Leases what can run; returns the assignments (tasks parked for approval are in `events`).
     @discardableResult
-    func schedule() -> [(event: JournalEvent, assignment: Assignment, drone: DroneID)] {
-        let out = state.schedule(now: now) {
+    func schedule() -> [(assignment: Assignment, drone: DroneID)] {
+        let fx = state.schedule(now: now) {
             tokens += 1
             return "tok\(tokens)"
         }
-        events += state.outbox.events  // tasks parked for approval while scheduling
-        state.outbox.events = []
-        events += out.map(\.event)
-        return out
+        effects.append(fx)
+        return fx.assignments
     }
 
     @discardableResult
     func finish(_ a: Assignment, drone: DroneID, ok: Bool = true, output: String? = nil,
-                fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) -> Result<[JournalEvent], ResultRejection> {
+                fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) -> Result<ControlEffects, ResultRejection> {
         let r = state.receive(TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: drone,
                                          outcome: ok ? .succeeded : .failed, exitCode: ok ? 0 : 1, output: output,
                                          fork: fork, join: join), now: now)
-        if case .success(let e) = r { events += e }
+        if case .success(let fx) = r { effects.append(fx) }
         return r
     }
 
-    func tick() { events += state.tick(now: now) }
+    @discardableResult
+    func tick() -> ControlEffects {
+        let fx = state.tick(now: now)
+        effects.append(fx)
+        return fx
+    }
 
     /// Runs everything to completion with every drone succeeding; returns how many tasks ran.
     func drain(limit: Int = 100_000) -> Int {
@@ -54,7 +66,7 @@ final class Harness {
         while ran < limit {
             let batch = schedule()
             if batch.isEmpty { return ran }
-            for (_, a, d) in batch {
+            for (a, d) in batch {
                 _ = finish(a, drone: d, output: "\(a.index)")
                 ran += 1
             }
@@ -79,10 +91,10 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(first.count == 5)  // 2 + 3 slots: backpressure, not overload
         #expect(Set(first.map(\.drone)) == ["d1", "d2"])
         #expect(h.schedule().isEmpty)
-        for (_, a, d) in first { _ = h.finish(a, drone: d) }
+        for (a, d) in first { _ = h.finish(a, drone: d) }
         #expect(h.drain() == 5)
         #expect(h.goal(g).state == .succeeded)
-        #expect(h.state.outbox.finishedGoals == [g])
+        #expect(h.effects.finishedGoals == [g], "the goal's end is reported once")
         #expect(h.state.drones["d1"]!.completed + h.state.drones["d2"]!.completed == 10)
     }
 
@@ -123,12 +135,40 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         let g = try h.submit(.fork(exec(3), join: .any))
         let leased = h.schedule()
         #expect(leased.count == 3)
-        _ = h.finish(leased[1].assignment, drone: "d1")
+        let fx = try h.finish(leased[1].assignment, drone: "d1").get()
         #expect(h.goal(g).state == .succeeded)
-        #expect(Set(h.state.outbox.cancellations.map(\.task)) == [leased[0].assignment.task, leased[2].assignment.task])
+        #expect(Set(fx.cancellations.map(\.task)) == [leased[0].assignment.task, leased[2].assignment.task])
+        #expect(fx.finishedGoals == [g])
         #expect(h.state.drones["d1"]!.running.isEmpty)
         // A late result for a cancelled task is refused.
         #expect(h.finish(leased[0].assignment, drone: "d1") == .failure(.notLeased(.cancelled)))
+    }
+
+    /// Issue 17: each command returns what it did and nothing else; nothing stays behind in the state for a later
+    /// command (or a forgetful caller) to pick up.
+    @Test func eachCommandReturnsExactlyItsOwnEffects() throws {
+        let h = Harness()
+        h.drone("d1", slots: 3)
+        let g = try h.submit(.fork(exec(2), join: .any))
+        let leased = h.schedule()
+        #expect(leased.count == 2)
+        // A heartbeat naming work unknown here asks for its cancellation, and only that.
+        let (known, hb) = h.state.heartbeat(Heartbeat(drone: "d1", running: leased.map(\.assignment.task) + ["g9.9"]), now: h.now)
+        #expect(known && hb.cancellations == [.init(drone: "d1", task: "g9.9")] && hb.events.isEmpty && hb.finishedGoals.isEmpty)
+        // The next command does not see it again.
+        #expect(h.tick().isEmpty)
+        // The first success decides the join: its command cancels the sibling and ends the goal...
+        let won = try h.finish(leased[0].assignment, drone: "d1").get()
+        #expect(won.cancellations == [.init(drone: "d1", task: leased[1].assignment.task)] && won.finishedGoals == [g])
+        #expect(won.events.count == 1 && won.assignments.isEmpty)
+        // ...and what follows starts clean.
+        #expect(h.state.schedule(now: h.now) { "t" }.isEmpty)
+        #expect(h.tick().isEmpty)
+        // A replayed event's effects are returned too (a replay drops them), never kept.
+        let replica = ControlState()
+        for e in h.events.dropLast() { replica.apply(e) }
+        #expect(replica.apply(h.events.last!).finishedGoals == [g])
+        #expect(replica.tick(now: h.now).isEmpty)
     }
 
     @Test func quorumSucceedsAtKAndFailsWhenUnreachable() throws {
@@ -183,15 +223,15 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         let short = leased.first { $0.assignment.timeoutMillis == 500 }!
         let long = leased.first { $0.assignment.timeoutMillis == 60_000 }!
         h.now += 700
-        #expect(h.state.heartbeat(Heartbeat(drone: short.drone, running: [short.assignment.task]), now: h.now))
+        #expect(h.state.heartbeat(Heartbeat(drone: short.drone, running: [short.assignment.task]), now: h.now).known)
         h.tick()
         #expect(h.state.tasks[short.assignment.task]!.state == .pending, "lease past timeout + grace expires")
         h.now += 1_000
-        #expect(h.state.heartbeat(Heartbeat(drone: short.drone, running: []), now: h.now))
+        #expect(h.state.heartbeat(Heartbeat(drone: short.drone, running: []), now: h.now).known)
         h.tick()
         #expect(h.state.drones[long.drone]!.state == .lost)
         #expect(h.state.tasks[long.assignment.task]!.state == .pending)
-        #expect(!h.state.heartbeat(Heartbeat(drone: long.drone, running: []), now: h.now), "a lost drone must re-announce")
+        #expect(!h.state.heartbeat(Heartbeat(drone: long.drone, running: []), now: h.now).known, "a lost drone must re-announce")
     }
 
     @Test func tiersCapabilitiesAndBackendsGatePlacement() throws {
@@ -270,9 +310,11 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         h.drone("d1", slots: 2)
         let g = try h.submit(.fork(exec(5)))
         let leased = h.schedule()
-        #expect(h.state.cancel(goal: g, now: h.now) != nil)
+        let fx = h.state.cancel(goal: g, now: h.now)
         #expect(h.goal(g).state == .cancelled)
-        #expect(h.state.outbox.cancellations.count == 2)
+        #expect(fx?.cancellations.map(\.drone) == ["d1", "d1"])
+        #expect(fx?.finishedGoals == [g])
+        #expect(h.state.cancel(goal: g, now: h.now) == nil, "an ended goal is not cancelled again")
         #expect(h.schedule().isEmpty)
         #expect(h.finish(leased[0].assignment, drone: "d1") == .failure(.notLeased(.cancelled)))
     }
@@ -287,7 +329,7 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         while true {
             let batch = h.schedule()
             if batch.isEmpty { break }
-            for (_, a, d) in batch {
+            for (a, d) in batch {
                 round += 1
                 _ = h.finish(a, drone: d, ok: round % 4 != 0, output: "r\(round)")
             }
@@ -311,7 +353,7 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         let restarted = ControlState()
         for e in h.events { restarted.apply(e) }
         let voided = restarted.voidLeases(now: h.now)
-        #expect(voided.count == 2)
+        #expect(voided.events.count == 2)
         #expect(restarted.tasks.values.filter { $0.state == .pending }.count == 3)
         #expect(restarted.tasks.values.allSatisfy { $0.attempts == 0 })
     }
@@ -422,7 +464,7 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         h.drone("edge1", tier: .edge, slots: 2)
         h.drone("core1", tier: .core, slots: 1)
         let g = try h.submit(.fork(exec(3)))
-        for (_, a, d) in h.schedule() {
+        for (a, d) in h.schedule() {
             let r = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: d, outcome: .succeeded,
                                output: "x", wallMillis: 100,
                                usage: Usage(model: "m", promptTokens: 10, generatedTokens: d == "core1" ? 50 : 5,
@@ -502,7 +544,7 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         let h = Harness()
         h.drone("d1", slots: 4)
         let g = try h.submit(.fork(exec(4), join: .vote))
-        for (n, (_, a, d)) in h.schedule().enumerated() { _ = h.finish(a, drone: d, output: n == 2 ? "no\n" : " Yes\n") }
+        for (n, (a, d)) in h.schedule().enumerated() { _ = h.finish(a, drone: d, output: n == 2 ? "no\n" : " Yes\n") }
         let views = try #require(h.state.voteViews(of: g))
         try #require(views.count == 1)
         let vote = views[0]
@@ -524,7 +566,7 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         #expect(views.count == 1 && views[0].step == "solve" && !views[0].decided && views[0].open == 2)
         #expect(views[0].needed == 2 && views[0].voters == 4 && views[0].majority == 3)
         #expect(views[0].tally == [.init(answer: "391", votes: 1), .init(answer: "400", votes: 1)])
-        for (_, a, d) in batch.dropFirst(2) { _ = h.finish(a, drone: d, output: "391") }
+        for (a, d) in batch.dropFirst(2) { _ = h.finish(a, drone: d, output: "391") }
         views = try #require(h.state.voteViews(of: g))
         #expect(views[0].decided && views[0].winner == "391" && views[0].tally.first == .init(answer: "391", votes: 3))
         #expect(views[0].description == "vote step solve: \"391\" 3, \"400\" 1 of 4 voters (needs 2, majority 3); won by \"391\"")

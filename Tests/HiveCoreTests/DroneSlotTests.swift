@@ -15,11 +15,11 @@ import Testing
         for _ in 0..<1_000 {
             let batch = h.schedule()
             if batch.isEmpty { break }
-            for (_, a, d) in batch {
+            for (a, d) in batch {
                 let r = h.state.receive(TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: d,
                                                    outcome: .released, error: TaskResult.noFreeSlot), now: h.now)
-                guard case .success(let e) = r else { Issue.record("release refused: \(r)"); return }
-                h.events += e
+                guard case .success(let fx) = r else { Issue.record("release refused: \(r)"); return }
+                h.effects.append(fx)
                 releases += 1
             }
         }
@@ -28,7 +28,7 @@ import Testing
         #expect(h.state.tasks.values.filter { $0.state == .pending }.count == 4)
         #expect(h.state.tasks.values.allSatisfy { $0.attempts == 0 }, "releases use no attempts")
         // Its heartbeat says what is free: nothing of ours runs there, so both slots are offered again.
-        #expect(h.state.heartbeat(Heartbeat(drone: "d1", running: []), now: h.now))
+        #expect(h.state.heartbeat(Heartbeat(drone: "d1", running: []), now: h.now).known)
         #expect(h.schedule().count == 2)
     }
 
@@ -44,14 +44,16 @@ import Testing
         _ = restarted.state.voidLeases(now: restarted.now)
         restarted.drone("d1", slots: 3)
         let running = before.map(\.assignment.task)
-        #expect(restarted.state.heartbeat(Heartbeat(drone: "d1", running: running + ["g77.3"]), now: restarted.now))
+        let (known, fx) = restarted.state.heartbeat(Heartbeat(drone: "d1", running: running + ["g77.3"]), now: restarted.now)
+        #expect(known)
         #expect(restarted.state.drones["d1"]!.occupied == 3)
         #expect(restarted.state.drones["d1"]!.freeSlots == 0)
         #expect(restarted.schedule().isEmpty, "a drone whose slots are all busy gets nothing")
-        let cancelled = restarted.state.outbox.cancellations.filter { $0.drone == "d1" }.map(\.task)
-        #expect(Set(cancelled) == Set(running + ["g77.3"]), "work whose lease is void is stopped on the drone")
+        #expect(fx.cancellations.allSatisfy { $0.drone == "d1" } && fx.events.isEmpty)
+        #expect(Set(fx.cancellations.map(\.task)) == Set(running + ["g77.3"]), "work whose lease is void is stopped on the drone")
         // Once the drone reports the slots free, the voided tasks run again (on a fresh lease).
-        #expect(restarted.state.heartbeat(Heartbeat(drone: "d1", running: []), now: restarted.now))
+        let emptied = restarted.state.heartbeat(Heartbeat(drone: "d1", running: []), now: restarted.now)
+        #expect(emptied.known && emptied.effects.isEmpty)
         #expect(restarted.schedule().count == 3)
     }
 
@@ -59,9 +61,10 @@ import Testing
         let h = Harness()
         h.drone("d1", slots: 2)
         let flood = (0..<100_000).map { "g9.\($0)" }
-        #expect(h.state.heartbeat(Heartbeat(drone: "d1", running: flood), now: h.now))
+        let (known, fx) = h.state.heartbeat(Heartbeat(drone: "d1", running: flood), now: h.now)
+        #expect(known)
         #expect(h.state.drones["d1"]!.occupied == 2)
-        #expect(h.state.outbox.cancellations.count == 2, "a hostile list is not turned into a flood of cancels")
+        #expect(fx.cancellations.count == 2, "a hostile list is not turned into a flood of cancels")
     }
 
     @Test func aFinishedTaskInAHeartbeatHoldsItsSlotUntilTheDroneSaysOtherwise() throws {
@@ -73,11 +76,11 @@ import Testing
         h.finish(leased[0].assignment, drone: "d1")
         // The heartbeat still lists the finished task (a run that timed out and is still stopping, or a heartbeat that
         // left before the result): its own leases count once, the finished one holds its slot, nothing is cancelled.
-        #expect(h.state.heartbeat(Heartbeat(drone: "d1", running: leased.map(\.assignment.task)), now: h.now))
+        let hb = h.state.heartbeat(Heartbeat(drone: "d1", running: leased.map(\.assignment.task)), now: h.now)
+        #expect(hb.known && hb.effects.cancellations.isEmpty)
         #expect(h.state.drones["d1"]!.occupied == 1)
         #expect(h.state.drones["d1"]!.freeSlots == 0)
-        #expect(h.state.outbox.cancellations.isEmpty)
-        #expect(h.state.heartbeat(Heartbeat(drone: "d1", running: leased.dropFirst().map(\.assignment.task)), now: h.now))
+        #expect(h.state.heartbeat(Heartbeat(drone: "d1", running: leased.dropFirst().map(\.assignment.task)), now: h.now).known)
         #expect(h.state.drones["d1"]!.freeSlots == 1)
     }
 
@@ -100,7 +103,7 @@ import Testing
         let crashed = leased.first { $0.drone == "crashed" }!.assignment.task
         #expect(h.state.tasks[polite]!.attempts == 0, "work a leaving drone did not return costs no attempt")
         #expect(h.state.tasks[crashed]!.attempts == 1)
-        #expect(!h.state.heartbeat(Heartbeat(drone: "polite", running: []), now: h.now), "it must announce itself again")
+        #expect(!h.state.heartbeat(Heartbeat(drone: "polite", running: []), now: h.now).known, "it must announce itself again")
         h.drone("polite", slots: 1)
         #expect(h.state.drones["polite"]!.state == .active)
     }
@@ -108,12 +111,12 @@ import Testing
     @Test func aRestartedDroneUnderTheSameIdLosesItsEarlierLeasesAndARepeatedHelloKeepsThem() throws {
         let h = Harness()
         func hello(_ instance: String) -> [JournalEvent] {
-            let (reply, events) = h.state.hello(DroneHello(drone: "laptop", name: "laptop", tier: .worker, slots: 2,
+            let (reply, fx) = h.state.hello(DroneHello(drone: "laptop", name: "laptop", tier: .worker, slots: 2,
                                                            capabilities: ["backend:exec", "exec:/bin/true"], host: nil,
                                                            version: "t", instance: instance), now: h.now)
             #expect(reply.accepted)
-            h.events += events
-            return events
+            h.effects.append(fx)
+            return fx.events
         }
         #expect(hello("first").isEmpty)
         try h.submit(.fork(exec(2)))
@@ -159,8 +162,8 @@ import Testing
         #expect(!fourth.accepted && fourth.reason == "honeycombd's registry holds 3 drones (max_drones 3)")
         // Once one is lost, it makes room.
         h.now += 2_000
-        #expect(h.state.heartbeat(Heartbeat(drone: "a", running: []), now: h.now))
-        #expect(h.state.heartbeat(Heartbeat(drone: "b", running: []), now: h.now))
+        #expect(h.state.heartbeat(Heartbeat(drone: "a", running: []), now: h.now).known)
+        #expect(h.state.heartbeat(Heartbeat(drone: "b", running: []), now: h.now).known)
         h.tick()
         #expect(h.state.drones["c"]?.state == .lost)
         #expect(h.state.hello(DroneHello(drone: "d", name: "d", tier: .worker, slots: 1, capabilities: [], host: nil, version: "t"), now: h.now).0.accepted)

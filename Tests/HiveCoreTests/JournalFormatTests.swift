@@ -22,14 +22,14 @@ import Testing
         let r = TaskResult(task: leased[0].assignment.task, attempt: leased[0].assignment.attempt, token: leased[0].assignment.token,
                            drone: leased[0].drone, outcome: .succeeded, output: "x",
                            usage: Usage(model: "m", promptTokens: 5, generatedTokens: 7, promptMillis: 1, generationMillis: 2))
-        if case .success(let e) = h.state.receive(r, now: h.now) { h.events += e }
+        if case .success(let fx) = h.state.receive(r, now: h.now) { h.effects.append(fx) }
         h.now += 100_000  // the other leases expire: charged their worst case
         h.tick()
         var plan = PlanSpec(goal: "two plus two")
         plan.steps = [StepSpec(id: "a", prompt: "{{goal}}", n: 2, join: .vote, maxTokens: 8)]
         plan.prompts = testFrames
-        let (_, e) = try h.state.submit(GoalSpec(budget: Budget(maxTokens: 500), plan: plan), now: h.now)
-        h.events.append(e)
+        let (_, fx) = try h.state.submit(GoalSpec(budget: Budget(maxTokens: 500), plan: plan), now: h.now)
+        h.effects.append(fx)
         h.schedule()
         return h
     }

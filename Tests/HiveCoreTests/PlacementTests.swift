@@ -10,7 +10,7 @@ import Testing
         .fork((0..<n).map { TaskSpec(kind: "model", input: TaskInput(prompt: prompt, maxTokens: 16, temperature: 0.8, seed: $0 + 1)) })
     }
 
-    func placement(_ batch: [(event: JournalEvent, assignment: Assignment, drone: DroneID)]) -> [DroneID: Int] {
+    func placement(_ batch: [(assignment: Assignment, drone: DroneID)]) -> [DroneID: Int] {
         batch.reduce(into: [:]) { $0[$1.drone, default: 0] += 1 }
     }
 
@@ -62,15 +62,15 @@ import Testing
         let g = try h.submit(plan: PlanSpec(goal: "name a colour", steps: [StepSpec(id: "pick", n: 4, join: .best, critics: 1)]))
         let first = h.schedule()
         #expect(placement(first) == ["d1": 4], "the candidates together")
-        for (_, a, d) in first { _ = h.finish(a, drone: d, output: ["red", "green", "blue", "grey"][a.input!.seed! - 1]) }
+        for (a, d) in first { _ = h.finish(a, drone: d, output: ["red", "green", "blue", "grey"][a.input!.seed! - 1]) }
         // Four critics, all avoiding d1; d2 has two slots: two run, two wait for d2 rather than judge on d1.
         let critics = h.schedule()
         #expect(placement(critics) == ["d2": 2])
         #expect(h.state.tasks.values.filter { $0.role == .critique && $0.state == .pending }.count == 2)
-        for (_, a, d) in critics { _ = h.finish(a, drone: d, output: "{\"score\": 8, \"reasons\": \"ok\"}") }
+        for (a, d) in critics { _ = h.finish(a, drone: d, output: "{\"score\": 8, \"reasons\": \"ok\"}") }
         let rest = h.schedule()
         #expect(placement(rest) == ["d2": 2])
-        for (_, a, d) in rest { _ = h.finish(a, drone: d, output: "{\"score\": 8, \"reasons\": \"ok\"}") }
+        for (a, d) in rest { _ = h.finish(a, drone: d, output: "{\"score\": 8, \"reasons\": \"ok\"}") }
         #expect(h.goal(g).state == .succeeded)
         #expect(try h.replayMatches())
     }
@@ -91,7 +91,7 @@ import Testing
         try h.submit(candidates(2))
         let batch = h.schedule()
         #expect(placement(batch).count == 1)
-        let (_, failed, on) = batch[0]
+        let (failed, on) = batch[0]
         _ = h.finish(failed, drone: on, ok: false)
         let retry = h.schedule()
         #expect(retry.count == 1 && retry[0].drone != on, "a drone that has not run it beats the sibling's drone")

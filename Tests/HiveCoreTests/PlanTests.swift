@@ -17,8 +17,8 @@ extension Harness {
     func submit(plan: PlanSpec, budget: Budget = Budget()) throws -> GoalID {
         var p = plan
         p.prompts = p.prompts ?? testFrames
-        let (id, e) = try state.submit(GoalSpec(budget: budget, plan: p), now: now)
-        events.append(e)
+        let (id, fx) = try state.submit(GoalSpec(budget: budget, plan: p), now: now)
+        effects.append(fx)
         return id
     }
 
@@ -30,7 +30,7 @@ extension Harness {
         while true {
             let batch = schedule()
             if batch.isEmpty { return all }
-            for (_, a, d) in batch {
+            for (a, d) in batch {
                 all.append((a, d))
                 let out = answer(a, d)
                 _ = finish(a, drone: d, ok: out != nil, output: out)
@@ -75,7 +75,7 @@ func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" 
         #expect(batch.count == 5)
         #expect(Set(batch.map { $0.assignment.input?.seed ?? 0 }).count == 5)  // distinct seeds: real speculation
         #expect(batch.allSatisfy { asked($0.assignment).contains("TASK compute 17 * 23") })
-        for (_, a, d) in batch.prefix(3) { _ = h.finish(a, drone: d, output: a.input!.seed! == 2 ? "400" : " 391\n") }
+        for (a, d) in batch.prefix(3) { _ = h.finish(a, drone: d, output: a.input!.seed! == 2 ? "400" : " 391\n") }
         #expect(h.goal(g).state == .running)
         _ = h.finish(batch[3].assignment, drone: "d1", output: "391")
         #expect(h.goal(g).state == .succeeded)
@@ -247,7 +247,7 @@ func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" 
         ]))
         let first = h.schedule()
         #expect(first.count == 2)  // a and b in parallel, c waits
-        for (_, a, d) in first { _ = h.finish(a, drone: d, output: asked(a).contains("first") ? "A-out" : "B-out") }
+        for (a, d) in first { _ = h.finish(a, drone: d, output: asked(a).contains("first") ? "A-out" : "B-out") }
         let last = h.schedule()
         #expect(last.count == 1)
         #expect(asked(last[0].assignment).hasPrefix("MERGE join A-out with B-out\nResult of step a:\nA-out"))

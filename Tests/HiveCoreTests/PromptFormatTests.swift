@@ -13,9 +13,9 @@ import Testing
     func modelDrone(_ h: Harness, _ id: String, _ format: PromptFormat?, slots: Int = 1) {
         let model = ModelDescriptor(name: "m-\(id)", architecture: "gemma3", parameters: 1, sizeBytes: 1, description: "",
                                     contextLength: 2048, sha256: "", chatTemplate: format == .chat, promptFormat: format)
-        let (reply, e) = h.state.hello(DroneHello(drone: id, name: id, tier: .worker, slots: slots, capabilities: ["backend:model"],
+        let (reply, fx) = h.state.hello(DroneHello(drone: id, name: id, tier: .worker, slots: slots, capabilities: ["backend:model"],
                                                   host: nil, version: "t", models: [model]), now: h.now)
-        h.events += e
+        h.effects.append(fx)
         precondition(reply.accepted)
     }
 
@@ -34,7 +34,7 @@ import Testing
         #expect(instruct.prompt == "TASK 17 + 25\n" && instruct.stop == nil && instruct.completion == nil)
         // The task keeps both: a retry on the other kind of drone gets its own rendering.
         #expect(h.task(batch[0].assignment.task).input?.completion?.prompt == "Q: 2+2?\nA: 4\n\nQ: 17 + 25\nA:")
-        for (_, a, d) in batch { _ = h.finish(a, drone: d, output: " 42") }
+        for (a, d) in batch { _ = h.finish(a, drone: d, output: " 42") }
         #expect(h.goal(g).state == .succeeded)
         #expect(h.state.tasks[h.goal(g).root]?.result?.output == "42")
         #expect(try h.replayMatches())

@@ -17,7 +17,7 @@ import Testing
     func settle(_ h: Harness, _ a: Assignment, used: Int) {
         let r = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: "m", outcome: .succeeded, output: "x",
                            usage: Usage(model: "t", promptTokens: 5, generatedTokens: used - 5, promptMillis: 1, generationMillis: 1))
-        if case .success(let e) = h.state.receive(r, now: h.now) { h.events += e }
+        if case .success(let fx) = h.state.receive(r, now: h.now) { h.effects.append(fx) }
     }
 
     @Test func callsWaitForReservationsToSettleThenRun() throws {
@@ -182,7 +182,7 @@ import Testing
     func settle(_ h: Harness, _ a: Assignment, drone: DroneID, prompt: Int, generated: Int) {
         let r = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: drone, outcome: .succeeded, output: "x",
                            usage: Usage(model: "m", promptTokens: prompt, generatedTokens: generated, promptMillis: 1, generationMillis: 1))
-        if case .success(let e) = h.state.receive(r, now: h.now) { h.events += e }
+        if case .success(let fx) = h.state.receive(r, now: h.now) { h.effects.append(fx) }
     }
 
     func replayMatches(_ h: Harness) throws -> Bool {
@@ -201,11 +201,11 @@ import Testing
         let first = h.schedule()
         #expect(first.map(\.drone).sorted() == ["core", "edge"], "one worst case (75) fits the core's 100, a second does not")
         #expect(h.goal(g).tierTokensReserved["core"] == 75)
-        for (_, a, d) in first { settle(h, a, drone: d, prompt: 20, generated: 20) }
+        for (a, d) in first { settle(h, a, drone: d, prompt: 20, generated: 20) }
         #expect(h.goal(g).tierTokensSpent == ["core": 40, "edge": 40], "every tier is counted; the core's is limited")
         let second = h.schedule()
         #expect(second.map(\.drone) == ["edge"], "40 spent + 75 > 100 on the core: the edge takes it")
-        for (_, a, d) in second { settle(h, a, drone: d, prompt: 5, generated: 5) }
+        for (a, d) in second { settle(h, a, drone: d, prompt: 5, generated: 5) }
         #expect(h.goal(g).state == .succeeded)
 
         let coreOnly = try h.submit(.fork([call(tier: TierRequirement(.core)), call(tier: TierRequirement(.core))]),

@@ -44,8 +44,8 @@ import Testing
         let everyTask = try #require(feed.open(goal: nil, allTasks: true, state: state))
         #expect(frames(goalsOnly).map(\.event) == ["synced"] && frames(everyTask).map(\.event) == ["synced"])
 
-        let (id, event) = try state.submit(try spec(Self.pair), now: 1_000)
-        changes.mark(event, about: nil, state: state, feed: feed)
+        let (id, fx) = try state.submit(try spec(Self.pair), now: 1_000)
+        changes.mark(fx.events[0], about: nil, state: state, feed: feed)
         // The same task changing twice inside one tick is one frame.
         changes.mark(.taskApproved(task: "\(id).1", by: "x", at: 1), about: ("\(id).1", id), state: state, feed: feed)
         changes.mark(.taskApproved(task: "\(id).1", by: "x", at: 2), about: ("\(id).1", id), state: state, feed: feed)
@@ -64,8 +64,8 @@ import Testing
     @Test func withoutSubscribersNothingIsBuilt() throws {
         let state = ControlState(), feed = EventFeed()
         var changes = FeedChanges()
-        let (_, event) = try state.submit(try spec(Self.pair), now: 1_000)
-        changes.mark(event, about: nil, state: state, feed: feed)
+        let (_, fx) = try state.submit(try spec(Self.pair), now: 1_000)
+        changes.mark(fx.events[0], about: nil, state: state, feed: feed)
         let none = changes.frames(state: state, feed: feed)
         #expect(none == nil)
         #expect(changes.goals.isEmpty)

@@ -311,3 +311,62 @@ extension HoneycombConfigTests {
     }
 }
 
+
+/// honeycombd's options are declared once (`HoneycombConfig.commandLineOptions`); each must change the configuration.
+extension HoneycombConfigTests {
+    @Test func everyDeclaredOptionSetsSomething() throws {
+        // For each option: a command line with it, and the same without it (what it needs besides itself).
+        let cert = ["--tls-cert", "c.pem", "--tls-key", "k.pem"]
+        let samples: [String: (with: [String], without: [String])] = [
+            "--config": (["--config", "c.json"], []),
+            "--listen": (["--listen", "127.0.0.1:5000"], []),
+            "--token": (["--token", "t"], []),
+            "--user": (["--user", "u", "--pass", "p"], []),
+            "--pass": (["--user", "u", "--pass", "p"], []),
+            "--max-payload": (["--max-payload", "2048"], []),
+            "--event-loops": (["--event-loops", "3"], []),
+            "--log-level": (["--log-level", "debug"], []),
+            "--nats": (["--nats", "nats://a:4222"], []),
+            "--data": (["--data", "d"], []),
+            "--prompts": (["--prompts", "p"], []),
+            "--http": (["--http", "off"], []),
+            "--http-read-only": (["--http-read-only"], []),
+            "--otlp": (["--otlp", "http://c:4318/v1/traces"], []),
+            "--http-max-connections": (["--http-max-connections", "3"], []),
+            "--http-max-connections-per-address": (["--http-max-connections-per-address", "3"], []),
+            "--http-first-byte-timeout-ms": (["--http-first-byte-timeout-ms", "3"], []),
+            "--http-max-body-bytes": (["--http-max-body-bytes", "3"], []),
+            "--http-allowed-hosts": (["--http-allowed-hosts", "hive.lan"], []),
+            "--http-max-sessions": (["--http-max-sessions", "3"], []),
+            "--http-session-ttl-minutes": (["--http-session-ttl-minutes", "3"], []),
+            "--modules-max-bytes": (["--modules-max-bytes", "3"], []),
+            "--modules-max-count": (["--modules-max-count", "3"], []),
+            "--max-blob-bytes": (["--max-blob-bytes", "3"], []),
+            "--blob-store-bytes": (["--blob-store-bytes", "3"], []),
+            "--max-blobs": (["--max-blobs", "3"], []),
+            "--max-spec-bytes": (["--max-spec-bytes", "4096"], []),
+            "--max-drones": (["--max-drones", "3"], []),
+            "--tls-cert": (cert, []),
+            "--tls-key": (cert, []),
+            "--tls-ca": (cert + ["--tls-ca", "ca.pem"], cert),
+            "--tls-verify": (cert + ["--tls-ca", "ca.pem", "--tls-verify"], cert + ["--tls-ca", "ca.pem"]),
+            "--tls-timeout-ms": (["--tls-timeout-ms", "3"], []),
+        ]
+        let file = ["c.json": #"{"max_payload": 4096}"#]
+        for option in HoneycombConfig.commandLineOptions where option.name != "--print-nats-authorization" {
+            guard let s = samples[option.name] else {
+                Issue.record("no sample for \(option.name): add one here")
+                continue
+            }
+            #expect(try load(s.with, files: file) != load(s.without, files: file), "\(option.name) changed nothing")
+        }
+        #expect(samples.count == HoneycombConfig.commandLineOptions.count - 1, "a sample names an option that is not declared")
+    }
+
+    @Test func aMalformedCommandLineIsAUsageErrorInHiveCommandLinesWords() {
+        #expect(throws: HoneycombConfigError.usage("unknown option '--listne' for honeycombd (did you mean --listen?)")) {
+            _ = try load(["--listne", "x"])
+        }
+        #expect(throws: HoneycombConfigError.usage("--http-read-only takes no value")) { _ = try load(["--http-read-only=yes"]) }
+    }
+}

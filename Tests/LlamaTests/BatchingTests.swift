@@ -247,28 +247,22 @@ final class TaskBox: Sendable {
     }
 
     @Test func prefilteredChainsSampleWhatTheFullChainSamples() throws {
-        let model = try TestModel.model
-        var cp = llama_context_default_params()
-        cp.n_ctx = 64
-        cp.n_threads = 1
-        cp.n_threads_batch = 1
-        let ctx = try #require(llama_init_from_model(model.model, cp))
-        defer { llama_free(ctx) }
-        var tokens = try model.tokenize("the hive and the drone")
-        let rc = tokens.withUnsafeMutableBufferPointer { llama_decode(ctx, llama_batch_get_one($0.baseAddress, Int32($0.count))) }
-        try #require(rc == 0)
-        for (seed, k, temperature) in [(1, 40, 0.8), (2, 5, 1.5), (3, 200, 0.3)] as [(UInt32, Int32, Float)] {
-            var p = SamplingParams()
-            p.seed = seed
-            p.topK = k
-            p.temperature = temperature
-            let fast = try TokenSampler(p, vocab: model.vocab)
-            let full = try TokenSampler(p, vocab: model.vocab, prefilter: false)
-            // The same logits sampled repeatedly: both chains' random streams advance in step.
-            let a = (0..<50).map { _ in fast.sample(ctx, index: -1, vocabularySize: model.vocabularySize).token }
-            let b = (0..<50).map { _ in full.sample(ctx, index: -1, vocabularySize: model.vocabularySize).token }
-            #expect(a == b, "seed \(seed), top-k \(k)")
-            #expect(Set(a).count > 1, "the draw varies")
+        try TestContext.with { c in
+            let (model, ctx) = (c.model, c.pointer)
+            try c.decode("the hive and the drone")
+            for (seed, k, temperature) in [(1, 40, 0.8), (2, 5, 1.5), (3, 200, 0.3)] as [(UInt32, Int32, Float)] {
+                var p = SamplingParams()
+                p.seed = seed
+                p.topK = k
+                p.temperature = temperature
+                let fast = try TokenSampler(p, vocab: model.vocab)
+                let full = try TokenSampler(p, vocab: model.vocab, prefilter: false)
+                // The same logits sampled repeatedly: both chains' random streams advance in step.
+                let a = (0..<50).map { _ in fast.sample(ctx, index: -1, vocabularySize: model.vocabularySize).token }
+                let b = (0..<50).map { _ in full.sample(ctx, index: -1, vocabularySize: model.vocabularySize).token }
+                #expect(a == b, "seed \(seed), top-k \(k)")
+                #expect(Set(a).count > 1, "the draw varies")
+            }
         }
     }
 }

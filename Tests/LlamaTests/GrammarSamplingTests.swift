@@ -14,16 +14,7 @@ import Testing
         let engine = try LlamaEngine(model: TestModel.model, contextLength: 512, threads: 1)
         var generated = 0
         for seed in [7, 8, 9, 10] as [UInt32] {
-            var p = SamplingParams()
-            p.seed = seed
-            p.temperature = 1.0
-            p.maxTokens = 200
-            p.grammar = try JSONGrammar.fromSchema(Self.schema)
-            let g = try await engine.generate(prompt: "answer in json", params: p)
-            #expect(g.stopReason == "eos", "\(g.text)")
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(g.text.utf8)) as? [String: Any], "\(g.text)")
-            #expect(Set(object.keys) == ["ok", "count", "color", "tags", "note"])
-            generated += g.generatedTokens
+            generated += try await JSONGrammarTests.answer(engine, seed: seed, temperature: 1.0).generated
         }
         let stats = engine.stats
         // Every sampled token counted, the end-of-generation token each run ended with included.
@@ -54,54 +45,47 @@ import Testing
     /// One token at a time on fixed logits: a grammar that allows the argmax keeps it after one check; one that
     /// rejects it gets, from the whole vocabulary, the token grammar-first picks.
     @Test func aDrawTheGrammarAllowsIsKeptAndARejectedOneIsRedrawnUnderTheGrammar() throws {
-        let model = try TestModel.model
-        var cp = llama_context_default_params()
-        cp.n_ctx = 64
-        cp.n_threads = 1
-        cp.n_threads_batch = 1
-        let ctx = try #require(llama_init_from_model(model.model, cp))
-        defer { llama_free(ctx) }
-        func printable(_ t: Int32) -> String? {
-            let bytes = model.piece(t)
-            guard !bytes.isEmpty, bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != 0x22 && $0 != 0x5C }) else { return nil }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-        // A prompt whose greedy next token is plain ASCII (random weights: not every prompt's is).
-        var best: [llama_token_data] = []
-        for prompt in ["the hive and the drone", "the hive", "fork join", "drone task goal", "x", "a b c", "json", "1 2 3"] {
-            llama_memory_clear(llama_get_memory(ctx), true)
-            var tokens = try model.tokenize(prompt)
-            let rc = tokens.withUnsafeMutableBufferPointer { llama_decode(ctx, llama_batch_get_one($0.baseAddress, Int32($0.count))) }
-            try #require(rc == 0)
-            TokenSampler.largest(64, of: llama_get_logits_ith(ctx, -1)!, count: model.vocabularySize, into: &best)
-            if printable(best[0].id) != nil { break }
-        }
-        let top = try #require(printable(best[0].id), "no prompt's greedy token is plain ASCII")
-        var p = SamplingParams()
-        p.temperature = 0
-        p.grammar = "root ::= \"\(top)\""
-        let allowing = try TokenSampler(p, vocab: model.vocab)
-        let kept = allowing.sample(ctx, index: -1, vocabularySize: model.vocabularySize)
-        #expect(kept.token == best[0].id && kept.grammar == .checked)
+        try TestContext.with { c in
+            let (model, ctx) = (c.model, c.pointer)
+            func printable(_ t: Int32) -> String? {
+                let bytes = model.piece(t)
+                guard !bytes.isEmpty, bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != 0x22 && $0 != 0x5C }) else { return nil }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            // A prompt whose greedy next token is plain ASCII (random weights: not every prompt's is).
+            var best: [llama_token_data] = []
+            for prompt in ["the hive and the drone", "the hive", "fork join", "drone task goal", "x", "a b c", "json", "1 2 3"] {
+                try c.decode(prompt)
+                TokenSampler.largest(64, of: llama_get_logits_ith(ctx, -1)!, count: model.vocabularySize, into: &best)
+                if printable(best[0].id) != nil { break }
+            }
+            let top = try #require(printable(best[0].id), "no prompt's greedy token is plain ASCII")
+            var p = SamplingParams()
+            p.temperature = 0
+            p.grammar = "root ::= \"\(top)\""
+            let allowing = try TokenSampler(p, vocab: model.vocab)
+            let kept = allowing.sample(ctx, index: -1, vocabularySize: model.vocabularySize)
+            #expect(kept.token == best[0].id && kept.grammar == .checked)
 
-        // A grammar of another top token's text that the argmax's text does not begin.
-        let other = try #require(best.dropFirst().first { t in printable(t.id).map { !$0.hasPrefix(top) } ?? false })
-        p.grammar = "root ::= \"\(printable(other.id)!)\""
-        let rejecting = try TokenSampler(p, vocab: model.vocab)
-        var exact = p
-        exact.grammarFirst = true
-        let reference = try TokenSampler(exact, vocab: model.vocab)
-        let redrawn = rejecting.sample(ctx, index: -1, vocabularySize: model.vocabularySize)
-        let expected = reference.sample(ctx, index: -1, vocabularySize: model.vocabularySize)
-        #expect(redrawn.grammar == .applied && expected.grammar == .applied)
-        #expect(redrawn.token == expected.token && redrawn.token != best[0].id)
+            // A grammar of another top token's text that the argmax's text does not begin.
+            let other = try #require(best.dropFirst().first { t in printable(t.id).map { !$0.hasPrefix(top) } ?? false })
+            p.grammar = "root ::= \"\(printable(other.id)!)\""
+            let rejecting = try TokenSampler(p, vocab: model.vocab)
+            var exact = p
+            exact.grammarFirst = true
+            let reference = try TokenSampler(exact, vocab: model.vocab)
+            let redrawn = rejecting.sample(ctx, index: -1, vocabularySize: model.vocabularySize)
+            let expected = reference.sample(ctx, index: -1, vocabularySize: model.vocabularySize)
+            #expect(redrawn.grammar == .applied && expected.grammar == .applied)
+            #expect(redrawn.token == expected.token && redrawn.token != best[0].id)
 
-        // Sampled, not greedy: whatever is drawn is allowed (the grammar would abort on accepting anything else).
-        var sampled = p
-        sampled.temperature = 1.5
-        sampled.topK = 0
-        let draws = try TokenSampler(sampled, vocab: model.vocab).sample(ctx, index: -1, vocabularySize: model.vocabularySize)
-        #expect(printable(other.id)!.hasPrefix(printable(draws.token) ?? "\u{0}"), "a token the grammar allows")
+            // Sampled, not greedy: whatever is drawn is allowed (the grammar would abort on accepting anything else).
+            var sampled = p
+            sampled.temperature = 1.5
+            sampled.topK = 0
+            let draws = try TokenSampler(sampled, vocab: model.vocab).sample(ctx, index: -1, vocabularySize: model.vocabularySize)
+            #expect(printable(other.id)!.hasPrefix(printable(draws.token) ?? "\u{0}"), "a token the grammar allows")
+        }
     }
 
     @Test func theUTF8GuardRefusesMalformedBytesAcrossTokens() {

@@ -129,22 +129,32 @@ enum TestModel {
     }, "required": ["ok"]}
     """#
 
+    /// Generates an answer to "answer in json" under `schema`'s grammar with `seed` (and `temperature`, if given)
+    /// and parses it: it must end with EOS (the grammar completes the document, then allows only EOS) and hold every
+    /// key of the schema. Returns the object, its text and the tokens generated.
+    static func answer(_ engine: LlamaEngine, seed: UInt32, temperature: Float? = nil) async throws
+        -> (object: [String: Any], text: String, generated: Int) {
+        var p = SamplingParams()
+        p.seed = seed
+        if let temperature { p.temperature = temperature }
+        p.maxTokens = 200
+        p.grammar = try JSONGrammar.fromSchema(schema)
+        let g = try await engine.generate(prompt: "answer in json", params: p)
+        #expect(g.stopReason == "eos", "the grammar completes the document, then only EOS is allowed: \(g.text)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(g.text.utf8)) as? [String: Any], "\(g.text)")
+        #expect(Set(object.keys) == ["ok", "count", "color", "tags", "note"])
+        return (object, g.text, g.generatedTokens)
+    }
+
     @Test func schemaConstrainedOutputParsesAndHasTheTypes() async throws {
         let s = try LlamaEngine(model: TestModel.model, contextLength: 512, threads: 1)
         for seed in [1, 2, 3] as [UInt32] {
-            var p = SamplingParams()
-            p.seed = seed
-            p.maxTokens = 200
-            p.grammar = try JSONGrammar.fromSchema(Self.schema)
-            let g = try await s.generate(prompt: "answer in json", params: p)
-            #expect(g.stopReason == "eos", "the grammar completes the document, then only EOS is allowed: \(g.text)")
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(g.text.utf8)) as? [String: Any], "\(g.text)")
-            #expect(Set(object.keys) == ["ok", "count", "color", "tags", "note"])
+            let (object, text, _) = try await Self.answer(s, seed: seed)
             #expect(object["ok"] is Bool)
             #expect(object["count"] is Int)
             #expect(["red", "green", "blue"].contains(object["color"] as? String ?? ""))
             let tags = try #require(object["tags"] as? [String])
-            #expect((1...2).contains(tags.count) && tags.allSatisfy { $0.count <= 4 }, "\(tags.map { Array($0.unicodeScalars.map(\.value)) }) \(Array(g.text.utf8))")
+            #expect((1...2).contains(tags.count) && tags.allSatisfy { $0.count <= 4 }, "\(tags.map { Array($0.unicodeScalars.map(\.value)) }) \(Array(text.utf8))")
         }
     }
 

@@ -13,10 +13,11 @@ core drone (the expensive model), all exec drones running the double. Reports, a
 
     python3 Tests/bench/cognition_bench.py --bin .build/release [--rounds 3] [--count 200]
 """
-import argparse, json, os, signal, statistics, subprocess, sys, time
+import argparse, json, os, statistics, sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from broker_bench import free_port  # noqa: E402
+from processes import BenchProcesses  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ORACLE = "/bin/sh " + os.path.join(ROOT, "Tests", "bench", "oracle_model.sh")
@@ -30,26 +31,13 @@ def main():
     ap.add_argument("--timed", type=int, default=40, help="tasks per timed run")
     ap.add_argument("--json")
     args = ap.parse_args()
-    b = lambda n: os.path.join(args.bin, n)
+    procs = BenchProcesses(args.bin)
+    b, start = procs.path, procs.start
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
-    procs = []
-
-    def start(cmd, ready):
-        p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        procs.append(p)
-        while ready not in (line := p.stderr.readline()):
-            if not line:
-                sys.exit(f"{cmd[0]} exited during start-up")
-        # Keep reading so a chatty process never blocks on a full pipe.
-        subprocess.Popen(["cat"], stdin=p.stderr, stdout=subprocess.DEVNULL)
-        return p
 
     def hive_eval(*a):
-        r = subprocess.run([b("hive"), "eval", *a, "--json", "--honeycomb", url], capture_output=True, text=True, timeout=900)
-        if r.returncode != 0:
-            sys.exit(f"hive eval failed: {r.stderr}")
-        return json.loads(r.stdout)
+        return procs.hive_eval(url, *a, timeout=900)
 
     out = {"accuracy": [], "timed": {}}
     try:
@@ -93,13 +81,7 @@ def main():
         print(f"{'hive: 5 edge vote + arbiter':>28} {h['accuracy']:>9.3f} {h['core_per_solved']:>18.2f} {h['calls']:>6.0f} {h['wall_ms']:>8.0f}")
         print(f"wall-clock speed-up of the hive over the serial baseline: {out['speedup']:.1f}x")
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        procs.stop(timeout=10)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

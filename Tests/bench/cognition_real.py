@@ -17,10 +17,11 @@ the drone received it (`task_tap.py`), and the table shows the temperatures that
 
     python3 Tests/bench/cognition_real.py --bin .build/release --gemma ~/.cache/hive/models/gemma-3-270m-q4_k_m.gguf
 """
-import argparse, json, os, signal, subprocess, sys, tempfile, time
+import argparse, json, os, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from broker_bench import free_port  # noqa: E402
+from processes import BenchProcesses  # noqa: E402
 from task_tap import TaskTap  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -56,26 +57,14 @@ def main():
     if not os.path.exists(args.gemma):
         sys.exit(f"the model is not cached ({args.gemma}): run make model")
     ns = [int(x) for x in args.ns.split(",")]
-    b = lambda n: os.path.join(args.bin, n)
+    procs = BenchProcesses(args.bin)
+    b, start = procs.path, procs.start
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
-    procs = []
     data = tempfile.mkdtemp(prefix="hive-cognition-")
 
-    def start(cmd, ready):
-        p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        procs.append(p)
-        while ready not in (line := p.stderr.readline()):
-            if not line:
-                sys.exit(f"{cmd[0]} exited during start-up")
-        subprocess.Popen(["cat"], stdin=p.stderr, stdout=subprocess.DEVNULL)  # never block on a full pipe
-        return p
-
     def hive_eval(*a):
-        r = subprocess.run([b("hive"), "eval", *a, "--json", "--honeycomb", url], capture_output=True, text=True, timeout=1800)
-        if r.returncode != 0:
-            sys.exit(f"hive eval {' '.join(a)} failed: {r.stderr}")
-        return json.loads(r.stdout)
+        return procs.hive_eval(url, *a, timeout=1800)
 
     out = {"model": os.path.basename(args.gemma), "count": args.count, "seed": args.seed, "suites": {}}
     began = time.monotonic()
@@ -91,7 +80,7 @@ def main():
         start([b("drone"), "--honeycomb", url, "--name", "checker", "--tier", "edge", "--slots", "4",
                "--allow-exec", "/bin/sh"], "event=joined")
         tap = TaskTap(port)
-        pids = [p.pid for p in procs]
+        pids = procs.pids
 
         for suite in args.suites.split(","):
             modes = [("greedy", 1, ["--temperature", "0", "--no-verify"])]
@@ -122,13 +111,7 @@ def main():
     finally:
         if tap:
             tap.close()
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        procs.stop(timeout=15)
     out["elapsed_s"] = time.monotonic() - began
 
     ncpu = os.cpu_count()

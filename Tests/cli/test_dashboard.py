@@ -10,7 +10,7 @@ import base64, hashlib, json, os, pathlib, shutil, subprocess, sys, tempfile, ti
 import pytest
 import websocket
 
-from conftest import free_port, require_tool, wait_for_log
+from conftest import free_port, require_tool, wait_for_log, wait_until
 from test_control_plane import start_drones, start_honeycombd
 from test_http import JSON, request
 
@@ -353,6 +353,37 @@ def test_the_goal_detail_sits_beside_the_list_with_full_outputs_waits_drones_and
         assert browser.eval(f"document.querySelector(`#tree .node[data-task='{lost}.0'] .drone-name`)") is None  # no longer on d1
         browser.screenshot("dashboard-waiting.png")
         assert browser.eval("JSON.stringify(window.__csp)") == "[]"
+        assert browser.errors == []
+    finally:
+        browser.close()
+
+
+def test_the_plot_shows_tokens_per_second_while_a_model_drone_answers(procs, tmp_path, tiny_model):
+    """The plot's tokens line (hive_tokens_total from /metrics, sampled once a second) rises above zero while a drone
+    serving the generated GGUF answers model calls: the exec bursts above never spend a token."""
+    from conftest import DRONE
+    port, http_port = free_port(), free_port()
+    hc = start_honeycombd(procs, tmp_path, port, extra={"http": f"127.0.0.1:{http_port}", "auth": {"token": TOKEN}})
+    wait_for_log(hc, "event=http_listening")
+    drone = procs.start([DRONE, "--honeycomb", f"nats://{TOKEN}@127.0.0.1:{port}", "--name", "gguf", "--tier", "worker",
+                         "--model", tiny_model, "--slots", "4", "--ctx", "512"])
+    wait_for_log(drone, "event=joined", timeout=60)
+    browser = Browser(procs)
+    try:
+        browser.watch_errors()
+        open_dashboard(browser, http_port, TOKEN)
+        # Two samples make a point: from then on, tokens spent show up in the next second's sample.
+        browser.wait("Number(document.querySelector('#rate-tokens').dataset.points) >= 1", timeout=10)
+        assert browser.eval("document.querySelector('#rate-tokens').dataset.max") == "0.00", "no model has run yet"
+        call = {"kind": "model", "input": {"prompt": "the hive and the drone", "max_tokens": 24, "temperature": 0}}
+        goal = request(http_port, "POST", "/api/goals", {"name": "tokens", "root": {"kind": "fork", "children": [call] * 8}}, AUTH)[2]["goal"]
+        browser.wait("Number(document.querySelector('#rate-tokens').dataset.max) > 0", timeout=60)
+        assert browser.eval("document.querySelector('#rate-tokens').getAttribute('points').trim().split(/\\s+/).length") >= 2
+        assert "tokens/s" in browser.eval("document.querySelector('#rate-now').textContent")
+        # The tokens the plot counted are the goal's: the drone reported usage for its calls.
+        summary = lambda: request(http_port, "GET", f"/api/goals/{goal}", None, AUTH)[2]["goal"]
+        wait_until(f"goal {goal} to end", lambda: summary()["state"] != "running", timeout=60)
+        assert summary()["state"] == "succeeded" and summary()["tokens_spent"] > 0, summary()
         assert browser.errors == []
     finally:
         browser.close()
