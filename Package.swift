@@ -40,8 +40,10 @@ let package = Package(
         .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "HiveJSON", "HiveTLS"], swiftSettings: optimize),
         .target(name: "Honeycomb", dependencies: ["HiveCommandLine", "NATSServer", "NATSClient", "NATSWire", "HiveJSON", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
         .executableTarget(name: "honeycombd", dependencies: ["HiveCommandLine", "Honeycomb", "NATSServer", "NATSClient", "HiveLog", "HiveSystem", "HiveTLS"]),
-        .target(name: "Drone", dependencies: ["HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "CSpawn"]),
-        .executableTarget(name: "drone", dependencies: ["HiveCommandLine", "Drone", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "HiveTLS"]),
+        // MCP clients (stdio subprocesses, streamable HTTP): the tools an agent task calls.
+        .target(name: "HiveMCP", dependencies: ["HiveCore", "HiveLog", "HiveSystem", "CSpawn"]),
+        .target(name: "Drone", dependencies: ["HiveMCP", "HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "CSpawn"]),
+        .executableTarget(name: "drone", dependencies: ["HiveCommandLine", "Drone", "HiveMCP", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "HiveTLS"]),
         .executableTarget(name: "hive", dependencies: ["HiveCommandLine", "HiveSystem", "NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm", "HiveTLS"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
         .testTarget(name: "HiveTLSTests", dependencies: ["HiveTLS", "HiveSystem"]),
@@ -54,6 +56,8 @@ let package = Package(
         .testTarget(name: "HiveCommandLineTests", dependencies: ["HiveCommandLine"]),
         .testTarget(name: "HiveWasmTests", dependencies: ["HiveWasm", "ExternalTools"]),
         .testTarget(name: "HiveHTTPTests", dependencies: ["HiveHTTP", "HiveTLS", "HiveSystem"]),
+        // The servers the tests run (Python, the `mcp` SDK and a hand-written one) live beside them.
+        .testTarget(name: "HiveMCPTests", dependencies: ["HiveMCP", "HiveCore", "ExternalTools"], exclude: ["raw_stdio_server.py", "mcp_http_server.py"]),
         .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore", "HiveSystem", "ExternalTools"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore", "ExternalTools"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS", "HiveSystem"]),
