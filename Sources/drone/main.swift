@@ -67,6 +67,8 @@ func number<T: FixedWidthInteger & Sendable>(_ option: String, _ range: ClosedRa
 slots = number("--slots", 1...4096) ?? slots
 maxTaskMillis = number("--max-task-ms", 1...(7 * 24 * 3_600_000)) ?? maxTaskMillis
 outputCap = number("--max-output-bytes", 0...(64 << 20)) ?? outputCap
+let maxBlobBytes = number("--max-blob-bytes", 0...(1 << 30)) ?? (64 << 20)
+let blobCacheMB = number("--blob-cache-mb", 0...(1 << 20)) ?? 256
 if let v = parsed.string("--exec-env-allow") {
     execEnvAllowed = v.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
@@ -143,10 +145,13 @@ if !tlsFiles.isEmpty {
     bus.tls = tlsFiles
 }
 let modules = ModuleSource()
+let blobs = ContentSource()
+let inputs = BlobInputs(source: blobs, maxBlobBytes: maxBlobBytes, cacheBytes: blobCacheMB << 20)
 wasmLimits.defaultMemoryMB = min(wasmLimits.defaultMemoryMB, wasmLimits.maxMemoryMB)
 var backends: [any Backend] = [
-    ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits, environment: ExecEnvironmentPolicy(allowed: execEnvAllowed)),
-    NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits),
+    ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits, environment: ExecEnvironmentPolicy(allowed: execEnvAllowed),
+                 inputs: inputs),
+    NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits, inputs: inputs),
 ]
 if promptFormatGiven && modelPath == nil { fail("--prompt-format needs --model: it says how that model is prompted") }
 var loadedModel: LlamaModel?
@@ -199,6 +204,7 @@ options.toolSources = mcp.sources
 options.tools = mcp.tools
 options.id = explicitID
 options.maxTaskMillis = maxTaskMillis
+options.maxBlobBytes = maxBlobBytes
 options.sideEffects = sideEffects
 // SIGTERM/SIGINT are answered in every state: before the drone has joined (connecting, announcing) it just leaves;
 // once joined it drains (finish running tasks within the grace, release the rest); a second signal leaves at once.
@@ -225,6 +231,7 @@ if !lifecycle.joined(drone) {
     exit(0)
 }
 modules.connect { [drone] hash in try await drone.fetchModule(hash) }
+blobs.connect { [drone] name in try await drone.fetchBlob(name) }
 if let model = loadedModel {
     OSThread(name: "model-hash") {
         model.computeHash()
