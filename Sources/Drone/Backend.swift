@@ -9,6 +9,15 @@ public struct BackendOutcome: Sendable, Equatable, TaskProductCarrier {
     /// A backend may answer with a fork instead of a result.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
+    /// The output's bytes when they cannot travel inline in a result (over `BlobTransfer.inlineThreshold`, or not
+    /// UTF-8): the drone uploads them as a blob and reports `output_blob` in place of `output`. Drone-local: never
+    /// part of the product.
+    public var rawOutput: [UInt8]?
+
+    /// Keeps `bytes` as `rawOutput` when they are too large or too binary for `output` (which is their text).
+    public mutating func keepRaw(_ bytes: [UInt8]) {
+        rawOutput = bytes.count > BlobTransfer.inlineThreshold || String(validating: bytes, as: UTF8.self) == nil ? bytes : nil
+    }
 
     public init(succeeded: Bool, exitCode: Int? = nil, output: String? = nil, error: String? = nil,
                 usage: Usage? = nil, fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {

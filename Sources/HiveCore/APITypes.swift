@@ -255,7 +255,7 @@ public struct TaskView: Codable, Sendable, Equatable, TaskProductCarrier {
         case approvedBy = "approved_by", failedAttempts = "failed_attempts"
         case name, join
         case output, error, usage, permanent, fuel
-        case exitCode = "exit_code", wallMillis = "wall_ms"
+        case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
     }
 
     public init(from decoder: any Decoder) throws {

@@ -163,7 +163,7 @@ public struct TaskResult: Codable, Sendable, Equatable, TaskProductCarrier {
     enum CodingKeys: String, TaskProductCodingKeys {
         case task, attempt, token, drone, outcome, fork, join
         case output, error, usage, permanent, fuel
-        case exitCode = "exit_code", wallMillis = "wall_ms"
+        case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
     }
 
     public init(from decoder: any Decoder) throws {

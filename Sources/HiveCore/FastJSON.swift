@@ -60,6 +60,8 @@ extension TaskInput {
         w.optional("fuel", fuel)
         w.optional("memory_mb", memoryMiB)
         if let scratch { w.field("scratch", scratch) }
+        w.optional("stdin_blob", stdinBlob)
+        w.optional("size", size)
         if let completion {
             w.key("completion"); w.beginObject()
             w.field("prompt", completion.prompt)

@@ -125,7 +125,7 @@ public struct TaskOutput: Codable, Sendable, Equatable, TaskProductCarrier {
     enum CodingKeys: String, TaskProductCodingKeys {
         case drone, tier, cost
         case output, error, usage, permanent, fuel
-        case exitCode = "exit_code", wallMillis = "wall_ms"
+        case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
     }
 
     public init(from decoder: any Decoder) throws {

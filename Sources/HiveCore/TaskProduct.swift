@@ -22,9 +22,13 @@ public struct TaskProduct: Sendable, Equatable {
     public var permanent: Bool?
     /// WebAssembly tasks: instructions executed (the fuel the module used).
     public var fuel: Int64?
+    /// An output too large for a result (over `BlobTransfer.inlineThreshold`) or not UTF-8: the blob the drone
+    /// uploaded, named in place of `output` (`hive result --output-dir` fetches it).
+    public var outputBlob: StoredBlob?
 
     public init(exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
-                usage: Usage? = nil, permanent: Bool? = nil, fuel: Int64? = nil) {
+                usage: Usage? = nil, permanent: Bool? = nil, fuel: Int64? = nil, outputBlob: StoredBlob? = nil) {
+        self.outputBlob = outputBlob
         self.exitCode = exitCode
         self.output = output
         self.error = error
@@ -47,6 +51,7 @@ public struct TaskProduct: Sendable, Equatable {
                   generationMillis: $0.generationMillis.isFinite ? max(0, $0.generationMillis) : 0)
         }
         p.fuel = fuel.map { min(max($0, 0), 1 << 62) }
+        p.outputBlob = outputBlob.map { StoredBlob(blob: $0.blob, size: bound($0.size)) }
         return p
     }
 }
@@ -61,6 +66,7 @@ public protocol TaskProductCodingKeys: CodingKey {
     static var usage: Self { get }
     static var permanent: Self { get }
     static var fuel: Self { get }
+    static var outputBlob: Self { get }
 }
 
 /// A type that holds one `TaskProduct` and reads and writes its fields as its own (`result.output`,
@@ -87,6 +93,7 @@ extension TaskProduct {
         usage = try c.decodeIfPresent(Usage.self, forKey: .usage)
         permanent = try c.decodeIfPresent(Bool.self, forKey: .permanent)
         fuel = try c.decodeIfPresent(Int64.self, forKey: .fuel)
+        outputBlob = try c.decodeIfPresent(StoredBlob.self, forKey: .outputBlob)
     }
 
     /// Writes the fields that are set into a carrier's own container.
@@ -98,6 +105,7 @@ extension TaskProduct {
         try c.encodeIfPresent(usage, forKey: .usage)
         try c.encodeIfPresent(permanent, forKey: .permanent)
         try c.encodeIfPresent(fuel, forKey: .fuel)
+        try c.encodeIfPresent(outputBlob, forKey: .outputBlob)
     }
 }
 
@@ -105,7 +113,7 @@ extension TaskProduct {
 extension TaskProduct: Codable {
     enum CodingKeys: String, TaskProductCodingKeys {
         case output, error, usage, permanent, fuel
-        case exitCode = "exit_code", wallMillis = "wall_ms"
+        case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
     }
 
     public init(from decoder: any Decoder) throws {

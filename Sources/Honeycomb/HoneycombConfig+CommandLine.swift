@@ -83,6 +83,15 @@ extension HoneycombConfig {
         .init(.value("--modules-max-count", "N", help: "number of stored WebAssembly modules", default: "1024")) { c, v throws(HoneycombConfigError) in
             c.moduleQuota.maxCount = try positive("--modules-max-count", v)
         },
+        .init(.value("--max-blob-bytes", "BYTES", help: "largest task input or output uploaded in parts (at most 1 GiB)", default: "67108864")) { c, v throws(HoneycombConfigError) in
+            c.blobQuota.maxBlobBytes = try HoneycombConfig.blobBytes("--max-blob-bytes", try positive("--max-blob-bytes", v))
+        },
+        .init(.value("--blob-store-bytes", "BYTES", help: "total size of stored blobs", default: "1073741824")) { c, v throws(HoneycombConfigError) in
+            c.blobQuota.maxBytes = try positive("--blob-store-bytes", v)
+        },
+        .init(.value("--max-blobs", "N", help: "number of stored blobs", default: "4096")) { c, v throws(HoneycombConfigError) in
+            c.blobQuota.maxCount = try positive("--max-blobs", v)
+        },
         .init(.value("--max-spec-bytes", "N", help: "largest goal accepted for submission, in bytes", default: "4194304")) { c, v throws(HoneycombConfigError) in
             c.control.maxSpecBytes = try positive("--max-spec-bytes", v)
         },

@@ -60,6 +60,8 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var httpSessions = SessionStore<HTTPPrincipal>.Limits()
     /// How much the WebAssembly module store holds.
     public var moduleQuota = ModuleQuota()
+    /// How much the blob store (task inputs and outputs in parts) holds.
+    public var blobQuota = BlobQuota()
     /// With `principals`: the one honeycombd's own bus connection uses (the first `control` principal, or one
     /// `withControlPrincipal()` generates at start).
     public var controlPrincipal: String?
@@ -124,6 +126,9 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "http_session_ttl_minutes": try setSessionMinutes(key, try positive(key, try int(key, value)))
             case "modules_max_bytes": moduleQuota.maxBytes = try positive(key, try int(key, value))
             case "modules_max_count": moduleQuota.maxCount = try positive(key, try int(key, value))
+            case "max_blob_bytes": blobQuota.maxBlobBytes = try Self.blobBytes(key, try positive(key, try int(key, value)))
+            case "blob_store_bytes": blobQuota.maxBytes = try positive(key, try int(key, value))
+            case "max_blobs": blobQuota.maxCount = try positive(key, try int(key, value))
             case "http_read_only":
                 guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
                 httpReadOnly = b
@@ -382,6 +387,14 @@ public struct HoneycombConfig: Equatable, Sendable {
     }
 
     /// A limit must be at least 1.
+    /// The per-blob limit: at most what a goal's `input.size` may say (`SpecLimits.blobSize`, 1 GiB).
+    static func blobBytes(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int {
+        guard n <= SpecLimits.blobSize.upperBound else {
+            throw .invalidValue(key: key, reason: "must be at most \(SpecLimits.blobSize.upperBound) (1 GiB), not \(n)")
+        }
+        return n
+    }
+
     private func positive(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int {
         guard n >= 1 else { throw .invalidValue(key: key, reason: "must be at least 1, not \(n)") }
         return n

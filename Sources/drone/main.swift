@@ -67,6 +67,8 @@ func number<T: FixedWidthInteger & Sendable>(_ option: String, _ range: ClosedRa
 slots = number("--slots", 1...4096) ?? slots
 maxTaskMillis = number("--max-task-ms", 1...(7 * 24 * 3_600_000)) ?? maxTaskMillis
 outputCap = number("--max-output-bytes", 0...(64 << 20)) ?? outputCap
+let maxBlobBytes = number("--max-blob-bytes", 0...(1 << 30)) ?? (64 << 20)
+let blobCacheMB = number("--blob-cache-mb", 0...(1 << 20)) ?? 256
 if let v = parsed.string("--exec-env-allow") {
     execEnvAllowed = v.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
@@ -143,11 +145,13 @@ if !tlsFiles.isEmpty {
     bus.tls = tlsFiles
 }
 let modules = ModuleSource()
+let blobs = ContentSource()
+let inputs = BlobInputs(source: blobs, maxBlobBytes: maxBlobBytes, cacheBytes: blobCacheMB << 20)
 wasmLimits.defaultMemoryMB = min(wasmLimits.defaultMemoryMB, wasmLimits.maxMemoryMB)
 let execBackend = ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits,
-                              environment: ExecEnvironmentPolicy(allowed: execEnvAllowed))
+                              environment: ExecEnvironmentPolicy(allowed: execEnvAllowed), inputs: inputs)
 var backends: [any Backend] = [
-    execBackend, NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits),
+    execBackend, NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits, inputs: inputs),
 ]
 /// Where agent tasks' tools come from: the allow-listed exec commands (`exec.<name>`), then MCP servers.
 var toolSources: [any ToolSource] = allowExec.isEmpty ? [] : [ExecToolSource(backend: execBackend, allowed: allowExec, sideEffects: sideEffects)]
@@ -223,6 +227,7 @@ options.toolSources = mcp.sources
 options.tools = mcp.tools
 options.id = explicitID
 options.maxTaskMillis = maxTaskMillis
+options.maxBlobBytes = maxBlobBytes
 options.sideEffects = sideEffects
 // SIGTERM/SIGINT are answered in every state: before the drone has joined (connecting, announcing) it just leaves;
 // once joined it drains (finish running tasks within the grace, release the rest); a second signal leaves at once.
@@ -249,6 +254,7 @@ if !lifecycle.joined(drone) {
     exit(0)
 }
 modules.connect { [drone] hash in try await drone.fetchModule(hash) }
+blobs.connect { [drone] name in try await drone.fetchBlob(name) }
 if let model = loadedModel {
     OSThread(name: "model-hash") {
         model.computeHash()

@@ -112,7 +112,7 @@ do {
     control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0, dial: dial), mode: mode,
                                            dataDirectory: config.dataDirectory, config: config.control,
                                            compactAtBytes: config.journalCompactBytes, prompts: prompts,
-                                           otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota,
+                                           otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota, blobQuota: config.blobQuota,
                                            droneCredentials: credentials)
 } catch {
     log.error("start_failed", ["reason": "control plane could not start: \(error)"])

@@ -10,14 +10,15 @@ import Testing
     static let everyField = TaskProduct(exitCode: 3, output: "out \"é\"", error: "boom", wallMillis: 12,
                                         usage: Usage(model: "m", promptTokens: 5, generatedTokens: 7, promptMillis: 1.5,
                                                      generationMillis: 2),
-                                        permanent: true, fuel: 99)
+                                        permanent: true, fuel: 99,
+                                        outputBlob: StoredBlob(blob: "sha256:" + String(repeating: "ab", count: 32), size: 70_000))
 
     /// Each field alone (the fast writers must either write it or leave the whole value to `JSONEncoder`).
     static var eachFieldAlone: [TaskProduct] {
         let all = everyField
         return [TaskProduct(exitCode: all.exitCode), TaskProduct(output: all.output), TaskProduct(error: all.error),
                 TaskProduct(wallMillis: all.wallMillis), TaskProduct(usage: all.usage), TaskProduct(permanent: all.permanent),
-                TaskProduct(fuel: all.fuel)]
+                TaskProduct(fuel: all.fuel), TaskProduct(outputBlob: all.outputBlob)]
     }
 
     static func sorted(_ value: some Encodable) throws -> String {
@@ -39,12 +40,12 @@ import Testing
         let usage = #""usage":{"generated_tokens":7,"generation_ms":2,"model":"m","prompt_ms":1.5,"prompt_tokens":5}"#
         let result = TaskResult(task: "g1.1", attempt: 2, token: "t", drone: "d", outcome: .failed, product: Self.everyField)
         #expect(try Self.sorted(result) == #"{"attempt":2,"drone":"d","error":"boom","exit_code":3,"fuel":99,"outcome":"failed","#
-            + #""output":"out \"é\"","permanent":true,"task":"g1.1","token":"t",\#(usage),"wall_ms":12}"#)
+            + #""output":"out \"é\"","output_blob":{"blob":"sha256:abababababababababababababababababababababababababababababababab","size":70000},"permanent":true,"task":"g1.1","token":"t",\#(usage),"wall_ms":12}"#)
         let output = TaskOutput(drone: "d", product: Self.everyField, tier: .core, cost: 0.5)
         #expect(try Self.sorted(output) == #"{"cost":0.5,"drone":"d","error":"boom","exit_code":3,"fuel":99,"output":"out \"é\"","#
-            + #""permanent":true,"tier":"core",\#(usage),"wall_ms":12}"#)
+            + #""output_blob":{"blob":"sha256:abababababababababababababababababababababababababababababababab","size":70000},"permanent":true,"tier":"core",\#(usage),"wall_ms":12}"#)
         #expect(try Self.sorted(TaskOutput(drone: "d", output: "x")) == #"{"drone":"d","output":"x"}"#)
-        #expect(try Self.sorted(Self.everyField) == #"{"error":"boom","exit_code":3,"fuel":99,"output":"out \"é\"","permanent":true,"#
+        #expect(try Self.sorted(Self.everyField) == #"{"error":"boom","exit_code":3,"fuel":99,"output":"out \"é\"","output_blob":{"blob":"sha256:abababababababababababababababababababababababababababababababab","size":70000},"permanent":true,"#
             + #"\#(usage),"wall_ms":12}"#)
     }
 

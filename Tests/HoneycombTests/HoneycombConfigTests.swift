@@ -81,6 +81,26 @@ import HiveTLS
         let c = try load(["--config", "x.json"], files: ["x.json": text])
         #expect(c.broker == BrokerConfig())
         #expect(c.control.prices["gpt-4o-mini"] == ModelPrice(promptPerMTok: 0.15, generatedPerMTok: 0.60))
+        #expect(c.blobQuota == BlobQuota())
+    }
+
+    @Test func blobLimitsComeFromFlagsOrTheFileAndAreBounded() throws {
+        let c = try load(["--max-blob-bytes", "1000", "--blob-store-bytes", "5000", "--max-blobs", "3"])
+        #expect((c.blobQuota.maxBlobBytes, c.blobQuota.maxBytes, c.blobQuota.maxCount) == (1000, 5000, 3))
+        let f = try load(["--config", "c.json"], files: ["c.json": #"{"max_blob_bytes": 7, "blob_store_bytes": 8, "max_blobs": 9}"#])
+        #expect((f.blobQuota.maxBlobBytes, f.blobQuota.maxBytes, f.blobQuota.maxCount) == (7, 8, 9))
+        do {
+            _ = try load(["--max-blob-bytes", String(2 << 30)])
+            Issue.record("a blob bound over 1 GiB was accepted")
+        } catch {
+            #expect(error.description.contains("invalid --max-blob-bytes: must be at most 1073741824 (1 GiB)"), "\(error)")
+        }
+        do {
+            _ = try load(["--max-blobs", "0"])
+            Issue.record("zero blobs accepted")
+        } catch {
+            #expect(error.description.contains("--max-blobs"), "\(error)")
+        }
     }
 
     @Test func pricesAreCheckedKeyByKey() throws {
@@ -241,7 +261,9 @@ extension HoneycombConfigTests {
         #expect(list[2].permissions.publish.allow?.contains("hive.v1.api.submit") == false)
         #expect(list[3].permissions.publish.allow == ["hive.v1.drone.laptop-1.hello", "hive.v1.drone.laptop-1.hb",
                                                       "hive.v1.drone.laptop-1.bye", "hive.v1.drone.laptop-1.result",
-                                                      "hive.v1.api.module_get"])
+                                                      "hive.v1.api.module_get", "hive.v1.api.blob_get", "hive.v1.drone.laptop-1.blob"])
+        // Nothing else of the API: a drone cannot list, submit, read goals, upload as an operator or ask which blobs exist.
+        #expect(list[3].permissions.publish.allow?.contains { $0.hasPrefix("hive.v1.api.") && !$0.hasSuffix("_get") } == false)
         #expect(list[3].permissions.subscribe.allow == ["hive.v1.drone.laptop-1.task", "hive.v1.drone.laptop-1.cancel",
                                                         "_INBOX.laptop-1.>"])
         #expect(list[4].permissions == Permissions(publish: SubjectRules(allow: ["a.>"]), subscribe: SubjectRules(deny: [">"]),
@@ -319,6 +341,9 @@ extension HoneycombConfigTests {
             "--http-session-ttl-minutes": (["--http-session-ttl-minutes", "3"], []),
             "--modules-max-bytes": (["--modules-max-bytes", "3"], []),
             "--modules-max-count": (["--modules-max-count", "3"], []),
+            "--max-blob-bytes": (["--max-blob-bytes", "3"], []),
+            "--blob-store-bytes": (["--blob-store-bytes", "3"], []),
+            "--max-blobs": (["--max-blobs", "3"], []),
             "--max-spec-bytes": (["--max-spec-bytes", "4096"], []),
             "--max-drones": (["--max-drones", "3"], []),
             "--tls-cert": (cert, []),
