@@ -9,9 +9,9 @@ import HiveCore
 public final class AnthropicBackend: Backend, @unchecked Sendable {
     public let baseURL: URL
     public let apiModel: String
-    private let apiKey: String?
-    private let timeout: TimeInterval
-    private let transport: ProviderTransport
+    let apiKey: String?
+    let timeout: TimeInterval
+    let transport: ProviderTransport
     /// Messages requires max_tokens; used when the task names none.
     public var defaultMaxTokens = 1024
     static let apiVersion = "2023-06-01"

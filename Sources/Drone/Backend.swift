@@ -46,11 +46,14 @@ public protocol Backend: Sendable {
     var capabilities: [String] { get }
     /// Models served, reported in the drone's hello (empty for non-model backends).
     var models: [ModelDescriptor] { get }
+    /// Tools its agents may call, advertised with their pins in the hello (empty for all but `AgentBackend`).
+    var tools: [ToolDefinition] { get }
     func run(_ task: Assignment) async -> BackendOutcome
 }
 
 extension Backend {
     public var models: [ModelDescriptor] { [] }
+    public var tools: [ToolDefinition] { [] }
 }
 
 /// Does nothing and succeeds: measures the hive's own overhead (dispatch benchmarks).

@@ -155,9 +155,10 @@ public actor DroneRuntime {
                              cpus: ProcessInfo.processInfo.activeProcessorCount,
                              memoryMB: Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)))
         let models = backends.values.flatMap(\.models)
+        let tools = backends.values.flatMap(\.tools).map(ToolAdvert.init).sorted { $0.name < $1.name }
         return DroneHello(drone: id, name: options.name, tier: options.tier, slots: options.slots,
                           capabilities: caps.sorted(), host: host, version: HiveVersion.current,
-                          models: models.isEmpty ? nil : models, instance: instance)
+                          models: models.isEmpty ? nil : models, instance: instance, tools: tools.isEmpty ? nil : tools)
     }
 
     /// Announces the drone again (its capabilities changed, e.g. a model's hash became known).

@@ -13,9 +13,9 @@ import HiveLog
 public final class OpenAIBackend: Backend, @unchecked Sendable {
     public let baseURL: URL
     public let apiModel: String
-    private let apiKey: String?
-    private let timeout: TimeInterval
-    private let transport: ProviderTransport
+    let apiKey: String?
+    let timeout: TimeInterval
+    let transport: ProviderTransport
     /// Ask for a server-sent-event stream (`"stream": true`) and assemble it; some gateways only stream.
     public let stream: Bool
 

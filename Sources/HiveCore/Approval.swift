@@ -115,6 +115,7 @@ extension ControlState {
         if t.approval == .required {
             return "the goal marks it \"approval\": \"required\""
         }
+        if t.kind == "agent" { return agentApprovalNeeded(t, on: drone) }
         guard t.kind == "exec", let command = t.input?.command else { return nil }
         let effect = Self.effectCapability(command: command)
         if let drone, let d = drones[drone], d.capabilities.contains(effect) {
@@ -122,6 +123,22 @@ extension ControlState {
         }
         if let proposer = t.proposedBy, let p = drones[proposer], p.capabilities.contains(effect) {
             return "drone \(p.name) proposed it and declares \(command) side-effecting (--side-effects)"
+        }
+        return nil
+    }
+
+    /// An agent that may call a tool declared side-effecting (`effect:tool:<name>`: MCP annotations or the drone's
+    /// `--side-effects`) on the drone picked for it, or, before one is free, on any live drone offering it.
+    func agentApprovalNeeded(_ t: TaskRecord, on drone: DroneID?) -> String? {
+        let tools = t.input?.agent?.tools ?? []
+        guard !tools.isEmpty else { return nil }
+        let candidates = drone.flatMap { drones[$0] }.map { [$0] }
+            ?? drones.values.filter { $0.state == .active }.sorted { $0.id < $1.id }
+        for d in candidates {
+            let effects = tools.filter { d.capabilities.contains(ToolAdvert.effectCapability($0)) }
+            if !effects.isEmpty {
+                return "drone \(d.name) declares \(effects.joined(separator: ", ")) side-effecting, and the agent may call \(effects.count == 1 ? "it" : "them")"
+            }
         }
         return nil
     }
@@ -146,6 +163,11 @@ extension ControlState {
             return "model: " + String(decoding: prompt.utf8.prefix(ApprovalLimits.promptSummaryBytes), as: UTF8.self) + (cut ? "…" : "")
         case "wasm":
             return "wasm \(input?.module ?? "?")"
+        case "agent":
+            let prompt = input?.prompt ?? ""
+            let cut = prompt.utf8.count > ApprovalLimits.promptSummaryBytes
+            return "agent [\((input?.agent?.tools ?? []).joined(separator: ", "))]: "
+                + String(decoding: prompt.utf8.prefix(ApprovalLimits.promptSummaryBytes), as: UTF8.self) + (cut ? "…" : "")
         default:
             return t.kind
         }

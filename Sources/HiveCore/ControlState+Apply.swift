@@ -33,6 +33,10 @@ extension ControlState {
             t.state = .leased
             t.attempts = attempt
             t.lease = Lease(drone: drone, token: token, deadline: deadline, core: tier == .core ? true : nil, tier: tier, cost: cost)
+            if let pins = l.pins, !pins.isEmpty, var agent = t.input?.agent {
+                agent.pins = (agent.pins ?? [:]).merging(pins) { kept, _ in kept }
+                t.input?.agent = agent
+            }
             goals[t.goal]?.budgetLedger.reserve(BudgetReservation(task: t, lease: t.lease))
             if !t.tried.contains(drone) { t.tried.append(drone) }
             tasks[task] = t

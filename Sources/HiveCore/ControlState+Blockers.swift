@@ -13,8 +13,10 @@ public enum TaskBlocker: Sendable, Equatable, CustomStringConvertible {
     case backend(kind: String, live: String)
     /// No active exec drone of the tier allows the command (`drone --allow-exec`).
     case command(String, live: String)
-    /// No active drone of the tier with the backend advertises these required capabilities (tools, models…).
+    /// No active drone of the tier with the backend advertises these required capabilities (models, …).
     case capability([String], live: String)
+    /// No active agent drone of the tier offers these tools (`drone --allow-exec`, `--mcp`).
+    case tools([String], live: String)
     /// Drones can run it, but its goal's budget does not admit it now (`ControlState.budgetRefusal`).
     case budget(String)
     /// Drones can run it; it waits for a free slot. Not a problem: backpressure.
@@ -36,6 +38,7 @@ public enum TaskBlocker: Sendable, Equatable, CustomStringConvertible {
         case .backend: return "backend"
         case .command: return "command"
         case .capability: return "capability"
+        case .tools: return "tools"
         case .budget: return "budget"
         case .busy: return "busy"
         }
@@ -50,6 +53,9 @@ public enum TaskBlocker: Sendable, Equatable, CustomStringConvertible {
         case .command(let c, let live): return "no active drone allows \(c) (drone --allow-exec; exec drones: \(live))"
         case .capability(let caps, let live):
             return "no active drone advertises \(caps.joined(separator: ", ")) (of the tier with the backend: \(live))"
+        case .tools(let names, let live):
+            let list = names.joined(separator: ", ")
+            return "no active drone offers the tool\(names.count == 1 ? "" : "s") \(list) (drone --allow-exec or --mcp; agent drones: \(live))"
         case .budget(let why): return why
         case .busy: return "waiting for a free slot on a drone that can run it"
         }
@@ -130,6 +136,13 @@ extension ControlState {
         if allowed.contains(where: { d in needs.requires.allSatisfy(d.capabilities.contains) }) { return nil }
         // The required capabilities none of them has, else (each is somewhere, never together) all of them.
         let missing = needs.requires.filter { c in !allowed.contains { $0.capabilities.contains(c) } }
+        let tools = missing.filter { $0.hasPrefix("tool:") }
+        if !tools.isEmpty {
+            return .tools(tools.map { String($0.dropFirst(5)) }, live: Self.summary(allowed) { d in
+                let offered = d.capabilities.filter { $0.hasPrefix("tool:") }.map { String($0.dropFirst(5)) }.sorted()
+                return offered.isEmpty ? "no tools" : "offers " + Self.shortList(offered)
+            })
+        }
         return .capability(missing.isEmpty ? needs.requires : missing, live: Self.summary(allowed))
     }
 

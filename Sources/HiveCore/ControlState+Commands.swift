@@ -19,7 +19,7 @@ extension ControlState {
         if spec.budget.needsWorstCase { try validateTokens(spec.root, path: "root", max: spec.budget.maxTokens ?? .max) }
         let id = "g\(nextGoal)"
         var fx = ControlEffects()
-        apply(.goalSubmitted(goal: id, spec: spec, at: now), into: &fx)
+        apply(.goalSubmitted(goal: id, spec: pinningAgents(spec), at: now), into: &fx)
         return (id, fx)
     }
 
@@ -56,6 +56,7 @@ extension ControlState {
                 if let text = t.input?.jsonSchema, case .failure(let why) = JSONSchemaCheck.parse(text) {
                     throw .invalid("\(path).input.\(why)")
                 }
+                if let why = AgentSpec.problem(kind: t.kind, input: t.input) { throw .invalid("\(path).input.\(why)") }
             }
         }
     }

@@ -17,7 +17,7 @@ extension ControlState {
         let needed = join.needed(of: total)
         let at = t.finishedAt ?? 0
         if join == .vote {
-            let answer = JoinPolicy.normalize(t.result?.output ?? "")
+            let answer = JoinPolicy.normalize(t.answer ?? "")
             if t.state == .succeeded && !answer.isEmpty { parent.votes?[answer, default: 0] += 1 }
             // Decided once the leader cannot be caught: the open children all voting for the runner-up would
             // still leave it behind (ties go to the smaller answer, so a tie is only decided when nothing is open).
@@ -61,7 +61,7 @@ extension ControlState {
     /// and lower-casing or joining lines would mangle a model's text.
     func firstRawAnswer(among children: [TaskID], matching key: String) -> String {
         for c in children {
-            guard let t = tasks[c], t.state == .succeeded, let out = t.result?.output,
+            guard let t = tasks[c], t.state == .succeeded, let out = t.answer,
                   JoinPolicy.normalize(out) == key else { continue }
             let blank: (Character) -> Bool = { $0.isWhitespace }
             return String(out.drop(while: blank).reversed().drop(while: blank).reversed())

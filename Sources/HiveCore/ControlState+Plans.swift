@@ -97,10 +97,16 @@ extension ControlState {
         guard admit(goal, adding: width, at: at, into: &fx) else { return }
         let prompt = render(goal, role: spec.roleOrDefault, step: step, extra: [:])
         for k in 0..<width {
-            let (kind, input) = Self.call(program: spec.exec, env: ["HIVE_ROUND": String(step.round), "HIVE_CANDIDATE": String(k)],
+            var (kind, input) = Self.call(program: spec.exec, env: ["HIVE_ROUND": String(step.round), "HIVE_CANDIDATE": String(k)],
                                           model: TaskInput(prompt: prompt.chat, maxTokens: spec.tokens, temperature: spec.temperature,
                                                            seed: (spec.seed ?? 1) &+ k &+ step.round &* 1_000, jsonSchema: spec.jsonSchema,
                                                            completion: prompt.completion))
+            if let agent = spec.agent, spec.exec == nil {
+                // An agent candidate: the chat rendering is its request (its loop writes its own turns).
+                kind = "agent"
+                input.agent = agent
+                input.completion = nil
+            }
             guard let id = addCall(goal, i, kind: kind, role: spec.roleOrDefault, tier: spec.tier(round: step.round), input: input, at: at) else { return }
             updateStep(goal, i) { $0.candidates.append(CandidateRecord(task: id, round: step.round)) }
         }
@@ -191,7 +197,7 @@ extension ControlState {
                 reasons.append("candidate \(c.task) \(t.reason ?? "failed")")
                 continue
             }
-            let output = t.result?.output ?? ""
+            let output = t.answer ?? ""
             if let text = spec.jsonSchema, spec.roleOrDefault != .decompose, case .success(let schema) = JSONSchemaCheck.parse(text),
                let why = JSONSchemaCheck.problem(in: Self.trimmed(output), schema: schema) {
                 step.candidates[ci].rejection = "schema: \(why)"
@@ -237,7 +243,7 @@ extension ControlState {
         }
         let roundSize = step.candidates.lazy.filter { $0.round == step.round }.count
         setStep(goal, i, step)
-        func out(_ ci: Int) -> String { Self.trimmed(tasks[step.candidates[ci].task]?.result?.output ?? "") }
+        func out(_ ci: Int) -> String { Self.trimmed(tasks[step.candidates[ci].task]?.answer ?? "") }
 
         switch spec.joinOrDefault {
         case .any:
@@ -287,7 +293,7 @@ extension ControlState {
         for ci in valid {
             let c = step.candidates[ci]
             let author = tasks[c.task]?.result?.drone
-            let prompt = render(goal, role: .critique, step: step, extra: ["candidate": tasks[c.task]?.result?.output ?? ""])
+            let prompt = render(goal, role: .critique, step: step, extra: ["candidate": tasks[c.task]?.answer ?? ""])
             for k in 0..<spec.criticsPerCandidate {
                 let (kind, input) = Self.call(program: spec.criticExec, env: ["HIVE_ROUND": String(step.round), "HIVE_CRITIC": String(k)],
                                               model: TaskInput(prompt: prompt.chat, maxTokens: PlanValidator.criticMaxTokens, temperature: 0.2, seed: 7 + k,
@@ -336,13 +342,13 @@ extension ControlState {
     private func shortlisted(_ goal: GoalID, _ i: Int, _ ranked: [Int], at: Int64, into fx: inout ControlEffects) {
         guard let step = self.step(goal, i), let top = ranked.first else { return }
         guard case .synthesize(let k) = step.spec.joinOrDefault else {
-            return succeed(goal, i, output: Self.trimmed(tasks[step.candidates[top].task]?.result?.output ?? ""),
+            return succeed(goal, i, output: Self.trimmed(tasks[step.candidates[top].task]?.answer ?? ""),
                            accepted: [top], at: at, into: &fx)
         }
         guard admit(goal, adding: 1, at: at, into: &fx) else { return }
         let chosen = Array(ranked.prefix(k))
         let list = chosen.enumerated().map { n, ci in
-            "Candidate \(n + 1):\n\(Self.trimmed(tasks[step.candidates[ci].task]?.result?.output ?? ""))"
+            "Candidate \(n + 1):\n\(Self.trimmed(tasks[step.candidates[ci].task]?.answer ?? ""))"
         }.joined(separator: "\n\n")
         let prompt = render(goal, role: .integrate, step: step, extra: ["candidates": list + "\n"])
         let (kind, input) = Self.call(program: step.spec.integratorExec, env: ["HIVE_ROUND": String(step.round)],

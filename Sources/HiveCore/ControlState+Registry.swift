@@ -23,6 +23,7 @@ extension ControlState {
         d.model = h.models?.first?.name ?? h.capabilities.first { $0.hasPrefix("model:") }.map { String($0.dropFirst(6)) }
         d.promptFormat = h.models?.first?.promptFormat ?? .chat
         d.instance = h.instance
+        d.toolPins = h.tools.map { Dictionary($0.map { ($0.name, $0.pin) }) { first, _ in first } }
         var events: [JournalEvent] = []
         if let old = drones[h.drone] {
             d.completed = old.completed

@@ -37,10 +37,11 @@ extension ControlState {
             let held = leaseReservation(t, on: drone, budget: budget)
             let event = JournalEvent.taskLeased(.init(task: t.id, attempt: attempt, drone: drone, token: tok,
                                                 deadline: now + Int64(t.timeoutMillis + config.leaseGraceMillis), at: now,
-                                                tier: held.tier, cost: held.cost))
+                                                tier: held.tier, cost: held.cost, pins: unpinnedTools(t, on: drone)))
             apply(event, into: &fx)
             // The drone's model decides which rendering of a model call it gets (a plan renders both at fork time).
-            let input = t.input?.completion == nil ? t.input : t.input?.choosing(drones[drone]?.promptFormat ?? .chat)
+            let leased = tasks[t.id]?.input ?? t.input
+            let input = leased?.completion == nil ? leased : leased?.choosing(drones[drone]?.promptFormat ?? .chat)
             fx.assignments.append((Assignment(task: t.id, goal: t.goal, attempt: attempt, token: tok, kind: t.kind,
                                               input: input, index: t.index, timeoutMillis: t.timeoutMillis), drone))
             free -= 1

@@ -15,9 +15,13 @@ public struct DroneHello: Codable, Sendable, Equatable {
     /// A random value per drone process: a hello with the same id but another instance is a restarted drone, whose
     /// earlier process (and the work it held) is gone.
     public var instance: String?
+    /// Tools this drone's agents may call, with each one's pin and side effects (it also advertises
+    /// `tool:<name>` and, for side-effecting ones, `effect:tool:<name>`). Absent from older drones.
+    public var tools: [ToolAdvert]?
 
     public init(drone: DroneID, name: String, tier: Tier, slots: Int, capabilities: [String], host: HostFacts?,
-                version: String, models: [ModelDescriptor]? = nil, instance: String? = nil) {
+                version: String, models: [ModelDescriptor]? = nil, instance: String? = nil, tools: [ToolAdvert]? = nil) {
+        self.tools = tools
         self.instance = instance
         self.drone = drone
         self.name = name
@@ -33,6 +37,8 @@ public struct DroneHello: Codable, Sendable, Equatable {
 extension DroneHello {
     /// Bounds on what a drone may say of itself (honeycombd keeps it while the drone is registered).
     public static let maxNameBytes = 256, maxCapabilities = 4_096, maxCapabilityBytes = 4_096, maxVersionBytes = 64, maxModels = 16
+    /// Tools a hello may list (each name at most `SpecLimits.toolNameBytes`, each pin `SpecLimits.pinBytes`).
+    public static let maxTools = 1_024
 
     /// Why a hello is refused for its size, or nil.
     public static func problem(_ h: DroneHello) -> String? {
@@ -44,6 +50,12 @@ extension DroneHello {
         }
         if (h.models?.count ?? 0) > maxModels { return "\(h.models?.count ?? 0) models; the limit is \(maxModels)" }
         if (h.instance?.utf8.count ?? 0) > 64 { return "instance is longer than 64 bytes" }
+        if let tools = h.tools {
+            if tools.count > maxTools { return "\(tools.count) tools; the limit is \(maxTools)" }
+            if let bad = tools.first(where: { !ToolAdvert.isValidName($0.name) || $0.pin.utf8.count > SpecLimits.pinBytes }) {
+                return "tool '\(bad.name.prefix(64))' has a name that is not <server>.<tool> (at most \(SpecLimits.toolNameBytes) bytes) or a pin over \(SpecLimits.pinBytes) bytes"
+            }
+        }
         return nil
     }
 }

@@ -1,5 +1,6 @@
 /// What a drone must offer to run a task at all (free slots and budgets aside): its tier, the backend, for exec
-/// the command (drones advertise `exec:<path>`), and every required capability. The capability keys are built
+/// the command (drones advertise `exec:<path>`), for an agent every tool it may call (`tool:<name>`), and every
+/// required capability. The capability keys are built
 /// once per task, not once per drone looked at.
 struct DroneRequirements {
     let tier: TierRequirement?
@@ -11,7 +12,7 @@ struct DroneRequirements {
         tier = t.tier
         backend = "backend:\(t.kind)"
         command = t.kind == "exec" ? t.input?.command.map { "exec:\($0)" } : nil
-        requires = t.requires
+        requires = t.requires + (t.kind == "agent" ? (t.input?.agent?.tools ?? []).map(ToolAdvert.capability) : [])
     }
 
     @inline(__always) func met(by d: DroneRecord) -> Bool {

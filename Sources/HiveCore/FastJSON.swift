@@ -6,6 +6,7 @@ extension JournalEvent {
         var w = JSONWriter()
         switch self {
         case .taskLeased(let l):
+            if l.pins != nil { return nil }  // an agent's first lease: not the hot path
             w.beginObject(); w.key("taskLeased"); w.beginObject()
             w.field("task", l.task); w.field("attempt", l.attempt); w.field("drone", l.drone); w.field("token", l.token)
             w.field("deadline", l.deadline); w.field("at", l.at); w.optional("tier", l.tier?.rawValue)
@@ -65,6 +66,15 @@ extension TaskInput {
             w.key("completion"); w.beginObject()
             w.field("prompt", completion.prompt)
             if let stop = completion.stop { w.field("stop", stop) }
+            w.endObject()
+        }
+        if let agent {
+            w.key("agent"); w.beginObject()
+            w.field("tools", agent.tools)
+            w.optional("max_steps", agent.maxSteps)
+            w.optional("max_wall_ms", agent.maxWallMillis)
+            w.optional("call_timeout_ms", agent.callTimeoutMillis)
+            if let pins = agent.pins { w.field("pins", pins) }
             w.endObject()
         }
         w.endObject()

@@ -171,13 +171,13 @@ public struct GoalBudgetLedger: Sendable, Equatable {
 
 extension Int {
     /// `self + other`, clamped to `Int.min...Int.max` instead of trapping.
-    @inline(__always) func saturatingAdding(_ other: Int) -> Int {
+    @inline(__always) public func saturatingAdding(_ other: Int) -> Int {
         let (sum, overflow) = addingReportingOverflow(other)
         return overflow ? (other > 0 ? .max : .min) : sum
     }
 
     /// `self - other`, clamped to `Int.min...Int.max` instead of trapping.
-    @inline(__always) func saturatingSubtracting(_ other: Int) -> Int {
+    @inline(__always) public func saturatingSubtracting(_ other: Int) -> Int {
         let (difference, overflow) = subtractingReportingOverflow(other)
         return overflow ? (other > 0 ? .min : .max) : difference
     }

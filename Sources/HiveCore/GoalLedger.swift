@@ -28,6 +28,17 @@ public struct GoalLedger: Codable, Sendable, Equatable {
         }
     }
 
+    /// An agent's tool calls, per tool: how many, how many were errors, and their time.
+    public struct ToolLine: Codable, Sendable, Equatable {
+        public var calls = 0
+        public var errors = 0
+        public var millis = 0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey { case calls, errors, millis = "ms" }
+    }
+
     public var total = Line()
     public var byTier: [String: Line] = [:]
     public var byDrone: [String: Line] = [:]
@@ -46,6 +57,8 @@ public struct GoalLedger: Codable, Sendable, Equatable {
     public var retries = 0
     /// Plan steps re-forked after failed validation (rounds beyond each step's first).
     public var reforks = 0
+    /// Agents' tool calls by tool name (from the transcripts of their results); nil when the goal made none.
+    public var byTool: [String: ToolLine]?
 
     public init() {}
 
@@ -61,6 +74,16 @@ public struct GoalLedger: Codable, Sendable, Equatable {
             total.add(o)
             byTier[o.tier?.rawValue ?? "unknown", default: Line()].add(o)
             byDrone[o.drone, default: Line()].add(o)
+            if t.kind == "agent", let transcript = AgentTranscript.parse(o.output) {
+                for step in transcript.steps.prefix(AgentSpec.maxStepsLimit) where !step.tool.isEmpty {
+                    var line = byTool?[step.tool] ?? ToolLine()
+                    line.calls += 1
+                    line.errors += step.isError ? 1 : 0
+                    line.millis = line.millis.saturatingAdding(min(max(0, step.millis), 1 << 40))
+                    if byTool == nil { byTool = [:] }
+                    byTool?[step.tool] = line
+                }
+            }
         }
         let succeeded = Set(tasks.lazy.filter { $0.state == .succeeded }.map(\.id))
         for s in goal.plan?.steps ?? [] {
@@ -87,6 +110,6 @@ public struct GoalLedger: Codable, Sendable, Equatable {
         case total
         case byTier = "by_tier", byDrone = "by_drone", coreShare = "core_share", wallMillis = "wall_ms"
         case parallelSpeedup = "parallel_speedup", candidatesProposed = "candidates_proposed"
-        case candidatesAccepted = "candidates_accepted", retries, reforks
+        case candidatesAccepted = "candidates_accepted", retries, reforks, byTool = "by_tool"
     }
 }

@@ -36,9 +36,13 @@ public enum JournalEvent: Sendable, Equatable {
         public var tier: Tier?
         /// The call's worst-case cost reserved against `budget.max_cost` (prices are config, not journal).
         public var cost: Double?
+        /// An agent's tool pins taken from this drone at its first lease (no live drone offered them at submission):
+        /// from here on they are the goal's (`AgentSpec.pins`).
+        public var pins: [String: String]?
 
         public init(task: TaskID, attempt: Int, drone: DroneID, token: String, deadline: Int64, at: Int64, tier: Tier? = nil,
-                    cost: Double? = nil) {
+                    cost: Double? = nil, pins: [String: String]? = nil) {
+            self.pins = pins
             self.task = task
             self.attempt = attempt
             self.drone = drone
@@ -103,7 +107,7 @@ extension JournalEvent: Codable {
     enum Wire: Codable {
         indirect case goalSubmitted(goal: GoalID, spec: GoalSpec, at: Int64)
         case taskLeased(task: TaskID, attempt: Int, drone: DroneID, token: String, deadline: Int64, at: Int64, tier: Tier? = nil,
-                        cost: Double? = nil)
+                        cost: Double? = nil, pins: [String: String]? = nil)
         case taskFinished(task: TaskID, attempt: Int, succeeded: Bool, output: TaskOutput, at: Int64)
         case taskExpired(task: TaskID, attempt: Int, reason: String, countsAttempt: Bool, at: Int64)
         case taskForked(task: TaskID, children: [TaskSpec], join: JoinPolicy, at: Int64)
@@ -119,7 +123,7 @@ extension JournalEvent: Codable {
         case .goalSubmitted(let goal, let spec, let at): return .goalSubmitted(goal: goal, spec: spec, at: at)
         case .taskLeased(let e):
             return .taskLeased(task: e.task, attempt: e.attempt, drone: e.drone, token: e.token, deadline: e.deadline, at: e.at,
-                               tier: e.tier, cost: e.cost)
+                               tier: e.tier, cost: e.cost, pins: e.pins)
         case .taskFinished(let e): return .taskFinished(task: e.task, attempt: e.attempt, succeeded: e.succeeded, output: e.output, at: e.at)
         case .taskExpired(let e):
             return .taskExpired(task: e.task, attempt: e.attempt, reason: e.reason, countsAttempt: e.countsAttempt, at: e.at)
@@ -135,9 +139,9 @@ extension JournalEvent: Codable {
     init(_ wire: Wire) {
         switch wire {
         case .goalSubmitted(let goal, let spec, let at): self = .goalSubmitted(goal: goal, spec: spec, at: at)
-        case .taskLeased(let task, let attempt, let drone, let token, let deadline, let at, let tier, let cost):
+        case .taskLeased(let task, let attempt, let drone, let token, let deadline, let at, let tier, let cost, let pins):
             self = .taskLeased(.init(task: task, attempt: attempt, drone: drone, token: token, deadline: deadline, at: at, tier: tier,
-                                     cost: cost))
+                                     cost: cost, pins: pins))
         case .taskFinished(let task, let attempt, let succeeded, let output, let at):
             self = .taskFinished(.init(task: task, attempt: attempt, succeeded: succeeded, output: output, at: at))
         case .taskExpired(let task, let attempt, let reason, let counts, let at):

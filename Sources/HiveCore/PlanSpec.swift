@@ -115,6 +115,9 @@ public struct StepSpec: Codable, Sendable, Equatable {
     public var escalate: Escalation?
     /// `required`: every task of this step waits in `awaiting_approval` until approved.
     public var approval: ApprovalPolicy?
+    /// Candidates run as agents: a bounded tool loop over these tools (`AgentSpec`) instead of one model call; the
+    /// transcript's answer is the candidate's output that critics, votes and later steps see.
+    public var agent: AgentSpec?
 
     /// Where and how wide re-fork rounds run.
     public struct Escalation: Codable, Sendable, Equatable {
@@ -148,7 +151,7 @@ public struct StepSpec: Codable, Sendable, Equatable {
         case criticTier = "critic_tier", minScore = "min_score", integratorTier = "integrator_tier"
         case maxReforks = "max_reforks", maxTokens = "max_tokens", jsonSchema = "json_schema"
         case timeoutMillis = "timeout_ms", criticExec = "critic_exec", integratorExec = "integrator_exec"
-        case minVotes = "min_votes", escalate, verifyTier = "verify_tier", approval
+        case minVotes = "min_votes", escalate, verifyTier = "verify_tier", approval, agent
     }
 
     // Defaults, in one place.

@@ -75,6 +75,17 @@ public enum PlanValidator {
         }
         for c in calls {
             let prompt = leastPromptBytes(plan, role: c.role, step: c.step)
+            if c.role == .explore, let agent = c.step.agent {
+                // An agent candidate reserves its whole loop (`AgentSpec.worstCaseTokens`).
+                let worst = AgentSpec.worstCaseTokens(TaskInput(prompt: String(repeating: " ", count: prompt),
+                                                                maxTokens: c.step.tokens, agent: agent))
+                if worst > max {
+                    return "\(c.at): each agent candidate can use up to \(worst) tokens (max_steps \(agent.steps) × (a prompt of at least "
+                        + "\(prompt) bytes + 64 + max_tokens \(c.step.tokens) + \(AgentSpec.turnAllowanceTokens))), more than "
+                        + "budget.max_tokens \(max): no candidate could ever be admitted"
+                }
+                continue
+            }
             let worst = prompt + 64 + Swift.max(1, c.step.tokens)
             if worst > max {
                 return "\(c.at): \(c.what) can use up to \(worst) tokens (a prompt of at least \(prompt) bytes + 64 + max_tokens " +
@@ -107,6 +118,11 @@ public enum PlanValidator {
         if let v = s.verify, v.command == nil, v.module == nil { return "verify needs a command or a module (the SHA-256 hive module add printed)" }
         for (name, e) in [("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {
             if let e, e.command == nil { return "\(name) needs a command" }
+        }
+        if let a = s.agent {
+            if s.exec != nil { return "agent and exec both say how candidates run; give one" }
+            if s.jsonSchema != nil { return "agent candidates answer in text; json_schema is for model calls" }
+            if let why = AgentSpec.problem(kind: "agent", input: TaskInput(prompt: "", agent: a)) { return why }
         }
         return nil
     }

@@ -326,6 +326,8 @@ public struct DroneRecord: Codable, Sendable {
     public var saturated = false
     /// The drone process's `DroneHello.instance`.
     public var instance: String?
+    /// Its tools' pins by name (`DroneHello.tools`): what a goal's agent tasks are pinned to.
+    public var toolPins: [String: String]?
 
     public var freeSlots: Int { state == .active && !saturated ? max(0, slots - running.count - occupied) : 0 }
 }

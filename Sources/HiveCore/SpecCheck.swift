@@ -65,6 +65,22 @@ public struct SpecCheck {
         try int("memory_mb", i.memoryMiB, SpecLimits.memoryMiB)
         try text("stdin_blob", i.stdinBlob, max: SpecLimits.blobNameBytes)
         try int("size", i.size, SpecLimits.blobSize)
+        if let a = i.agent { try SpecCheck(at("agent")).agent(a) }
+    }
+
+    /// An agent's allow-list and bounds (`AgentSpec`).
+    public func agent(_ a: AgentSpec) throws(SpecViolation) {
+        try texts("tools", a.tools, count: SpecLimits.agentTools, each: SpecLimits.toolNameBytes)
+        try int("max_steps", a.maxSteps, SpecLimits.agentSteps)
+        try int("max_wall_ms", a.maxWallMillis, SpecLimits.agentWallMillis)
+        try int("call_timeout_ms", a.callTimeoutMillis, SpecLimits.callTimeoutMillis)
+        if let pins = a.pins {
+            if pins.count > SpecLimits.agentTools { throw .tooMany(path: at("pins"), count: pins.count, limit: SpecLimits.agentTools) }
+            for (name, pin) in pins.sorted(by: { $0.key < $1.key }) {
+                try text("pins key '\(name.prefix(32))'", name, max: SpecLimits.toolNameBytes)
+                try text("pins.\(name)", pin, max: SpecLimits.pinBytes)
+            }
+        }
     }
 
     /// One node's own fields (not its children).
@@ -166,6 +182,7 @@ public struct SpecCheck {
         for (name, e) in [("verify", s.verify), ("exec", s.exec), ("critic_exec", s.criticExec), ("integrator_exec", s.integratorExec)] {
             if let e { try SpecCheck(at(name)).input(e) }
         }
+        if let a = s.agent { try SpecCheck(at("agent")).agent(a) }
     }
 }
 

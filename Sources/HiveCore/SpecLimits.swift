@@ -22,6 +22,10 @@ public enum SpecLimits {
     public static let fuel = 1...(1 << 50)
     /// WebAssembly linear memory: 65,536 pages of 64 KiB at most (wasm32).
     public static let memoryMiB = 1...4_096
+    /// `input.agent`: turns, the loop's wall time and one tool call's time.
+    public static let agentSteps = 1...AgentSpec.maxStepsLimit
+    public static let agentWallMillis = 1...TaskSpec.maxTimeoutMillis
+    public static let callTimeoutMillis = 1...TaskSpec.maxTimeoutMillis
     /// `input.size`: a `stdin_blob`'s bytes (honeycombd's `--max-blob-bytes` is at most this).
     public static let blobSize = 0...(1 << 30)
     /// `quorum:K` and `synthesize:K`.
@@ -67,6 +71,8 @@ public enum SpecLimits {
     public static let requires = 64, requireBytes = 256
     public static let goalTextBytes = 64 << 10, stepPromptBytes = 64 << 10, frameBytes = 64 << 10
     public static let idBytes = 64, inputs = 64, frames = 8
+    /// `input.agent.tools` (names `<server>.<tool>`) and `input.agent.pins` (`sha256:<hex>`).
+    public static let agentTools = 64, toolNameBytes = 128, pinBytes = 80
 
     /// JSON nesting a submission may have: a task tree of the deepest `max_depth` is two levels per node
     /// (object, `children` array) plus the goal's wrapper and the input's objects. Checked on the raw bytes

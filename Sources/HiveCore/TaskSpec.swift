@@ -31,6 +31,9 @@ public struct TaskInput: Codable, Sendable, Equatable {
     public var memoryMiB: Int?
     /// WebAssembly tasks: grant the module a fresh directory of its own as `/scratch` (removed after the task).
     public var scratch: Bool?
+    /// Agent tasks: the tools the loop may call and its bounds (`prompt`, `system` and `max_tokens` per turn are
+    /// the model fields above).
+    public var agent: AgentSpec?
     /// Exec and wasm tasks: the stdin, as a blob in honeycombd's store (`sha256:HEX`), in place of `stdin`, and its
     /// size in bytes. Inputs over `BlobTransfer.inlineThreshold`, or not UTF-8 text, travel this way.
     public var stdinBlob: String?
@@ -40,7 +43,9 @@ public struct TaskInput: Codable, Sendable, Equatable {
                 sleepMillis: Int? = nil, text: String? = nil, prompt: String? = nil, system: String? = nil,
                 chat: Bool? = nil, maxTokens: Int? = nil, temperature: Double? = nil, topK: Int? = nil,
                 topP: Double? = nil, seed: Int? = nil, stop: [String]? = nil, json: Bool? = nil, jsonSchema: String? = nil,
-                module: String? = nil, fuel: Int? = nil, memoryMiB: Int? = nil, completion: CompletionPrompt? = nil) {
+                module: String? = nil, fuel: Int? = nil, memoryMiB: Int? = nil, completion: CompletionPrompt? = nil,
+                agent: AgentSpec? = nil) {
+        self.agent = agent
         self.completion = completion
         self.module = module
         self.fuel = fuel
@@ -65,7 +70,7 @@ public struct TaskInput: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json, module, fuel, scratch, completion
+        case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json, module, fuel, scratch, completion, agent
         case sleepMillis = "sleep_ms", maxTokens = "max_tokens", topK = "top_k", topP = "top_p", jsonSchema = "json_schema"
         case memoryMiB = "memory_mb", stdinBlob = "stdin_blob", size
     }
@@ -119,7 +124,7 @@ public struct TaskSpec: Codable, Sendable, Equatable {
 
     /// The kinds of work a drone can run: one per backend (`Drone.Backend.kind`). A closed list, so that a typo
     /// (`"exce"`) is refused at submission instead of waiting forever for a backend nobody has.
-    public static let workKinds = ["exec", "model", "noop", "sleep", "wasm"]
+    public static let workKinds = ["agent", "exec", "model", "noop", "sleep", "wasm"]
 
     /// Plan, step and fork nodes do no work of their own.
     public var isStructural: Bool { isFork || kind == Self.planKind || kind == Self.stepKind }
@@ -127,7 +132,9 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     /// The most model tokens one call of this task can use, or nil when unbounded (a model task without
     /// `max_tokens`). Bytes bound tokens (every vocabulary here encodes a byte in at most one token); 64 more
     /// covers the chat template and BOS. Zero for tasks that call no model.
+    /// An agent's loop: `AgentSpec.worstCaseTokens` (always bounded).
     public static func worstCaseTokens(kind: String, input: TaskInput?) -> Int? {
+        if kind == "agent" { return AgentSpec.worstCaseTokens(input) }
         guard kind == "model" else { return 0 }
         guard let limit = input?.maxTokens else { return nil }
         // The larger of the two renderings: which one runs is only known when a drone is picked.

@@ -64,9 +64,41 @@ public enum TraceAssembler {
                                           name: "\(t.kind) on \(droneName(a.drone) ?? a.drone)", kind: .run,
                                           startUnixNano: run.startUnixNano, endUnixNano: run.endUnixNano,
                                           attributes: ["hive.drone": a.drone]))
+                    // An agent's tool calls, placed inside the run by the transcript of the attempt that gave the result.
+                    if t.kind == "agent", a.attempt == t.attempts, let transcript = AgentTranscript.parse(t.result?.output) {
+                        spans += toolSpans(transcript, run: run, drone: a.drone, id: { ctx.spanID("tool", "\(t.id)#\(a.attempt)", $0) })
+                    }
                 }
             }
         }
         return TraceView(goal: g.id, traceID: ctx.traceID, spans: spans)
+    }
+
+    /// Spans of an agent's calls (`AgentStep.atMillis` after the run began, `millis` long; the drone's numbers,
+    /// so clamped to the run), at most `maxToolSpans`.
+    static func toolSpans(_ t: AgentTranscript, run: SpanReport, drone: DroneID, id: (Int) -> String) -> [SpanView] {
+        var out: [SpanView] = []
+        let end = run.endUnixNano
+        for (i, step) in t.steps.prefix(maxToolSpans).enumerated() where !step.tool.isEmpty {
+            let at = Int64(min(max(0, step.atMillis ?? 0), 1 << 40)) * 1_000_000
+            let length = Int64(min(max(0, step.millis), 1 << 40)) * 1_000_000
+            let start = min(run.startUnixNano.saturatingAdd(at), end)
+            var attributes = ["hive.drone": drone, "hive.tool": step.tool]
+            if step.isError { attributes["hive.error"] = String(step.result.prefix(200)) }
+            out.append(SpanView(spanID: id(i), parentSpanID: run.spanID, name: "tool \(step.tool)", kind: .tool,
+                                startUnixNano: start, endUnixNano: min(start.saturatingAdd(length), end),
+                                error: step.isError, attributes: attributes))
+        }
+        return out
+    }
+
+    /// Tool spans per agent run (a transcript holds at most `AgentSpec.maxStepsLimit` calls anyway).
+    static let maxToolSpans = AgentSpec.maxStepsLimit
+}
+
+extension Int64 {
+    func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

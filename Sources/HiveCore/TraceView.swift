@@ -10,6 +10,8 @@ public struct SpanView: Codable, Sendable, Equatable {
         case attempt
         /// The drone's own run of an attempt, as the drone timed it.
         case run
+        /// One tool call of an agent's run, as the drone timed it (from its transcript), under the run.
+        case tool
     }
 
     public var spanID: String

@@ -58,8 +58,10 @@ public final class OTLPExporter: Sendable {
             ["resource": ["attributes": attributes(["service.name": service].merging(extra) { a, _ in a })],
              "scopeSpans": [["scope": ["name": "hive", "version": HiveVersion.current], "spans": spans.map(span)]]]
         }
-        var resources = [resource("honeycombd", [:], trace.spans.filter { $0.kind != .run })]
-        let runs = Dictionary(grouping: trace.spans.filter { $0.kind == .run }, by: { $0.attributes["hive.drone"] ?? "?" })
+        // Runs and the tool calls inside them are the drones' spans.
+        let droneSide: Set<SpanView.Kind> = [.run, .tool]
+        var resources = [resource("honeycombd", [:], trace.spans.filter { !droneSide.contains($0.kind) })]
+        let runs = Dictionary(grouping: trace.spans.filter { droneSide.contains($0.kind) }, by: { $0.attributes["hive.drone"] ?? "?" })
         for (drone, spans) in runs.sorted(by: { $0.key < $1.key }) {
             resources.append(resource("drone", ["service.instance.id": drone], spans))
         }

@@ -45,6 +45,9 @@ public enum JSONGrammar {
             "minLength", "exclusiveMinimum", "exclusiveMaximum",
         ]
 
+        /// The longest `maxLength` the grammar encodes (the schema check holds longer ones: `JSONSchemaCheck`).
+        static let maxEncodedLength = 256
+
         mutating func named(_ body: String) -> String {
             counter += 1
             let name = "r\(counter)"
@@ -78,7 +81,11 @@ public enum JSONGrammar {
             case nil: return "value"
             case "string":
                 let least = s["minLength"] as? Int ?? 0
-                if let n = s["maxLength"] as? Int { return named("\"\\\"\" char{\(least),\(max(n, least))} \"\\\"\" ws") }
+                // llama.cpp expands `char{m,n}` into n nested rules, and a grammar of thousands of them stalls the
+                // sampler (a drone missed its heartbeats on a 1024-byte bound): longer bounds are left to the check.
+                if let n = s["maxLength"] as? Int, n <= Self.maxEncodedLength {
+                    return named("\"\\\"\" char{\(least),\(max(n, least))} \"\\\"\" ws")
+                }
                 if least > 0 { return named("\"\\\"\" char{\(least),} \"\\\"\" ws") }
                 return "string"
             case "integer": return "integer"

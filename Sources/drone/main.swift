@@ -148,11 +148,15 @@ let modules = ModuleSource()
 let blobs = ContentSource()
 let inputs = BlobInputs(source: blobs, maxBlobBytes: maxBlobBytes, cacheBytes: blobCacheMB << 20)
 wasmLimits.defaultMemoryMB = min(wasmLimits.defaultMemoryMB, wasmLimits.maxMemoryMB)
+let execBackend = ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits,
+                              environment: ExecEnvironmentPolicy(allowed: execEnvAllowed), inputs: inputs)
 var backends: [any Backend] = [
-    ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits, environment: ExecEnvironmentPolicy(allowed: execEnvAllowed),
-                 inputs: inputs),
-    NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits, inputs: inputs),
+    execBackend, NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits, inputs: inputs),
 ]
+/// Where agent tasks' tools come from: the allow-listed exec commands (`exec.<name>`), then MCP servers.
+var toolSources: [any ToolSource] = allowExec.isEmpty ? [] : [ExecToolSource(backend: execBackend, allowed: allowExec, sideEffects: sideEffects)]
+/// The model agent turns run on (this drone's llama.cpp model or its API), when it has one.
+var agentModel: (any AgentModel)?
 if promptFormatGiven && modelPath == nil { fail("--prompt-format needs --model: it says how that model is prompted") }
 var loadedModel: LlamaModel?
 if let modelPath {
@@ -172,6 +176,7 @@ if let modelPath {
         let backend = try LlamaBackend(model: model, contextLength: contextLength, threads: threads, sequences: slots,
                                        promptFormat: promptFormat)
         backends.append(backend)
+        agentModel = LlamaAgentModel(backend)
         let d = model.descriptor
         Log("drone").info("model_loaded", ["name": d.name, "arch": d.architecture, "params": d.parameters,
                                            "desc": d.description, "context": d.contextLength,
@@ -190,15 +195,33 @@ if let api {
     guard let apiModel else { fail("--api \(api) needs --api-model NAME") }
     let keyVariable = apiKeyEnv ?? (api == "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY")
     let key = ProcessInfo.processInfo.environment[keyVariable]
-    backends.append(api == "openai"
-        ? OpenAIBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency, stream: apiStream)
-        : AnthropicBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency))
+    if api == "openai" {
+        let backend = OpenAIBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency, stream: apiStream)
+        backends.append(backend)
+        agentModel = OpenAIAgentModel(backend)
+    } else {
+        let backend = AnthropicBackend(baseURL: url, apiModel: apiModel, apiKey: key, maxConcurrent: apiConcurrency)
+        backends.append(backend)
+        agentModel = AnthropicAgentModel(backend)
+    }
     Log("drone").info("api_backend", ["api": api, "base_url": baseURL, "model": apiModel,
                                        "key": key == nil ? "none (\(keyVariable) unset)" : "from \(keyVariable)"])
 }
 ShutdownSignal.install()
 // MCP servers: started and listed before the drone joins, so its hello names their tools.
 let mcp = await MCPServers.start(mcpSpecs, limits: mcpLimits, readOnly: mcpReadOnly)
+// Agents: a model and at least one tool, from the exec allow-list and the MCP servers (listed once, here).
+if let agentModel {
+    var listed: [ToolDefinition] = []
+    for source in toolSources { listed += (try? await source.listTools()) ?? [] }
+    toolSources += mcp.sources.map { $0 as any ToolSource }
+    listed += mcp.tools
+    if !listed.isEmpty {
+        let agents = AgentBackend(model: agentModel, sources: toolSources, tools: listed, outputCap: outputCap)
+        backends.append(agents)
+        Log("drone").info("agent_tools", ["tools": agents.tools.map(\.name).joined(separator: ","), "model": agentModel.name])
+    }
+}
 var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
 options.toolSources = mcp.sources
 options.tools = mcp.tools

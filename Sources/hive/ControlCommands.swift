@@ -159,6 +159,7 @@ func submitCommand(_ p: ParsedArguments) async {
     let name = p.string("--name")
     let exec = p.rest("--exec")
     let prompt = p.string("--prompt")
+    if p.has("--agent") && prompt == nil { p.refuse("--agent needs --prompt: the request the agent works on") }
     var model = TaskInput()
     model.system = p.string("--system")
     model.maxTokens = p.int("--max-tokens")
@@ -219,9 +220,18 @@ func submitCommand(_ p: ParsedArguments) async {
                         root: count == 1 ? task : .fork(Array(repeating: task, count: count)))
     } else if let prompt {
         model.prompt = prompt
-        let task = TaskSpec(kind: "model", tier: tier, input: model, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
-        spec = GoalSpec(name: name ?? "prompt", priority: priority, budget: Budget(maxTasks: 1, deadlineMillis: deadlineMillis),
-                        root: task)
+        var kind = "model"
+        if let tools = p.string("--agent") {
+            // An agent: the same prompt and sampling, and the tools it may call (honeycombd checks the names).
+            kind = "agent"
+            model.agent = AgentSpec(tools: tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                                    maxSteps: p.int("--max-steps"))
+        } else if p.has("--max-steps") {
+            p.refuse("--max-steps is for agents: give --agent TOOLS too")
+        }
+        let task = TaskSpec(kind: kind, tier: tier, input: model, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
+        spec = GoalSpec(name: name ?? (kind == "agent" ? "agent" : "prompt"), priority: priority,
+                        budget: Budget(maxTasks: 1, deadlineMillis: deadlineMillis), root: task)
     } else if !exec.isEmpty {
         guard count >= 1 else { p.refuse("--count must be at least 1") }
         let command = resolveCommand(exec[0])
@@ -377,8 +387,15 @@ func report(_ r: GoalResult, cli: ControlCLI) {
             print("  candidates: \(l.candidatesProposed) proposed, \(l.candidatesAccepted) accepted; \(l.retries) retries, \(l.reforks) re-forks")
         }
     }
+    if let tools = r.ledger?.byTool {
+        print("  tools: " + tools.sorted { $0.key < $1.key }.map { name, l in
+            "\(name) \(l.calls) call\(l.calls == 1 ? "" : "s")" + (l.errors > 0 ? " (\(l.errors) errors)" : "") + " \(l.millis) ms"
+        }.joined(separator: ", "))
+    }
     if let steps = r.steps {
         for s in steps { reportStep(s) }
+    } else if r.tasks.count == 1, let t = r.tasks.first, t.kind == "agent", let transcript = AgentTranscript.parse(t.output) {
+        reportAgent(transcript, task: t)
     } else if r.tasks.count == 1, let t = r.tasks.first, let u = t.usage {
         // One model call: the text itself, then what it cost.
         if let text = t.output { print(text) }
@@ -394,6 +411,20 @@ func report(_ r: GoalResult, cli: ControlCLI) {
         }
     }
     reportFailedAttempts(r.tasks)
+}
+
+/// An agent's transcript: each call (arguments, the result's first line, its time), then the answer or the error.
+func reportAgent(_ transcript: AgentTranscript, task t: TaskView) {
+    for (i, s) in transcript.steps.enumerated() {
+        let first = s.result.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let args = s.arguments.compactJSON
+        print("  \(i + 1). \(s.tool.isEmpty ? "(unreadable turn)" : s.tool) \(args) → \(s.isError ? "error: " : "")\(first.prefix(160)) (\(s.millis) ms)")
+    }
+    if let answer = transcript.answer { print(answer) }
+    if let e = t.error { print("  error: \(e)") }
+    if let u = t.usage {
+        print("  [\(u.model): \(u.promptTokens) prompt tokens, \(u.generatedTokens) generated, \(transcript.steps.count) tool calls, on \(t.drone ?? "-")]")
+    }
 }
 
 /// `goal g1 succeeded: 5 tasks (4 succeeded, 1 dead)`: work tasks, the number `hive goals` shows too (fork, plan

@@ -392,6 +392,13 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
             Assignment(task: "g4.1", goal: "g4", attempt: 1, token: "9", kind: "wasm",
                        input: TaskInput(stdin: "in", module: String(repeating: "ab", count: 32), fuel: 1_000, memoryMiB: 8),
                        index: 2, timeoutMillis: 100),
+            Assignment(task: "g5.1", goal: "g5", attempt: 1, token: "a", kind: "agent",
+                       input: TaskInput(prompt: "time?", maxTokens: 32,
+                                        agent: AgentSpec(tools: ["exec.date", "time.now"], maxSteps: 4, maxWallMillis: 9_000,
+                                                         callTimeoutMillis: 500, pins: ["exec.date": "sha256:00"])),
+                       index: 0, timeoutMillis: 10_000),
+            Assignment(task: "g5.2", goal: "g5", attempt: 1, token: "b", kind: "agent",
+                       input: TaskInput(prompt: "p", agent: AgentSpec(tools: ["exec.date"])), index: 1, timeoutMillis: 1),
         ]
         for a in assignments {
             #expect(try JSONDecoder().decode(Assignment.self, from: Data(a.fastJSON)) == a)

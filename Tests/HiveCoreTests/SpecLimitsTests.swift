@@ -167,6 +167,8 @@ import Testing
             ("plan", "priority", SpecLimits.priority), ("step", "n", SpecLimits.candidates), ("step", "critics", SpecLimits.critics),
             ("step", "max_reforks", SpecLimits.reforks), ("step", "max_tokens", SpecLimits.maxTokens),
             ("step", "timeout_ms", SpecLimits.timeoutMillis), ("template", "n", SpecLimits.candidates),
+            ("agent", "max_steps", SpecLimits.agentSteps), ("agent", "max_wall_ms", SpecLimits.agentWallMillis),
+            ("agent", "call_timeout_ms", SpecLimits.callTimeoutMillis),
         ]
         for (def, name, range) in ints {
             let (lo, hi) = bounds(def, name)

@@ -13,8 +13,12 @@ import Testing
             try h.submit(.fork([TaskSpec(kind: "noop"), TaskSpec(kind: "exce")]))
         }
         let why = SubmitError.unknownKind(path: "root", kind: "exce").description
-        #expect(why == "invalid goal: root has kind 'exce', which no backend runs; the kinds are exec, model, noop, sleep, wasm (and fork)")
-        for kind in TaskSpec.workKinds { #expect((try? h.submit(TaskSpec(kind: kind))) != nil, "\(kind)") }
+        #expect(why == "invalid goal: root has kind 'exce', which no backend runs; the kinds are agent, exec, model, noop, sleep, wasm (and fork)")
+        // Every kind is accepted (an agent needs its prompt and tools; the others run bare).
+        for kind in TaskSpec.workKinds {
+            let input = kind == "agent" ? TaskInput(prompt: "p", agent: AgentSpec(tools: ["exec.date"])) : nil
+            #expect((try? h.submit(TaskSpec(kind: kind, input: input))) != nil, "\(kind)")
+        }
         #expect(h.state.goals.count == TaskSpec.workKinds.count)
     }
 

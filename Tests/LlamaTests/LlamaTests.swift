@@ -215,3 +215,53 @@ enum TestModel {
         #expect(g.contains("char{2,5}") && g.contains("char{1,}"))
     }
 }
+
+/// The agent-turn grammar on a random-weight model: whatever it samples is a call of one of the listed tools with
+/// arguments of that tool's shape, or an answer; the last turn's grammar (no tools) allows the answer only.
+@Suite(.serialized) struct AgentTurnGrammarTests {
+    static let tools: [(name: String, schema: String)] = [
+        ("exec.date", #"{"type":"object","properties":{"args":{"type":"array","items":{"type":"string","maxLength":8},"maxItems":2}},"required":["args"]}"#),
+        ("time.now", #"{"type":"object","properties":{"zone":{"enum":["UTC","CET"]}}}"#),
+        ("odd.tool", #"{"type":"object","oneOf":[{"type":"object"}]}"#),  // unsupported keyword: any object
+    ]
+
+    @Test func everySampledTurnIsACallOfAListedToolOrAnAnswer() async throws {
+        let engine = try LlamaEngine(model: TestModel.model, contextLength: 1024, threads: 1)
+        var seenKinds = Set<String>()
+        for seed in 1...12 as ClosedRange<UInt32> {
+            var p = SamplingParams()
+            p.seed = seed
+            p.temperature = 1
+            p.maxTokens = 300
+            p.grammar = JSONGrammar.agentTurn(tools: Self.tools)
+            let g = try await engine.generate(prompt: "call a tool", params: p)
+            guard g.stopReason == "eos" else { continue }  // a long answer string may be cut; what came is still in the language
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(g.text.utf8)) as? [String: Any], "\(g.text)")
+            if let answer = o["answer"] {
+                #expect(answer is String && o.count == 1, "\(o)")
+                seenKinds.insert("answer")
+                continue
+            }
+            let tool = try #require(o["tool"] as? String, "\(o)")
+            #expect(Self.tools.map(\.name).contains(tool), "\(tool)")
+            let args = try #require(o["arguments"] as? [String: Any], "\(o)")
+            seenKinds.insert(tool)
+            if tool == "exec.date" {
+                let list = try #require(args["args"] as? [String], "\(args)")
+                #expect(list.count <= 2 && list.allSatisfy { $0.count <= 8 })
+            }
+            if tool == "time.now" { #expect(["UTC", "CET"].contains(args["zone"] as? String ?? ""), "\(args)") }
+        }
+        #expect(seenKinds.count >= 2, "random weights reach more than one branch: \(seenKinds)")
+    }
+
+    @Test func theLastTurnMayOnlyAnswer() async throws {
+        let engine = try LlamaEngine(model: TestModel.model, contextLength: 512, threads: 1)
+        var p = SamplingParams()
+        p.seed = 3
+        p.maxTokens = 200
+        p.grammar = JSONGrammar.agentTurn(tools: [])
+        let g = try await engine.generate(prompt: "answer", params: p)
+        #expect(g.text.hasPrefix(#"{"#) && g.text.contains(#""answer""#) && !g.text.contains(#""tool""#), "\(g.text)")
+    }
+}

@@ -65,7 +65,7 @@ def test_unknown_kinds_bad_answers_and_plans_over_their_token_budget_are_refused
     typo.write_text(json.dumps({"root": {"kind": "exce", "input": {"command": "/bin/sh"}}}))
     r = hive("submit", str(typo), "--honeycomb", url)
     assert r.returncode == 65, r.stderr
-    assert "root has kind 'exce', which no backend runs; the kinds are exec, model, noop, sleep, wasm (and fork)" in r.stderr
+    assert "root has kind 'exce', which no backend runs; the kinds are agent, exec, model, noop, sleep, wasm (and fork)" in r.stderr
 
     # A 0–10 score that came back as 100000000: the task fails with the schema's reason (its one attempt).
     schema = (pathlib.Path(__file__).resolve().parents[2] / "Config" / "schemas" / "verdict.schema.json").read_text()

@@ -1,0 +1,54 @@
+/// Agents' tool pins (see `AgentSpec.pins`): a goal holds on to the definitions of the tools it may call as live
+/// drones advertised them when it was submitted, or, when none offered a tool then, as the drone of its first
+/// lease did (journaled in that `taskLeased`). Drones refuse a call whose definition changed since.
+extension ControlState {
+    /// The pin of `tool` on the first active drone (by id) that advertises it.
+    func livePin(_ tool: String) -> String? {
+        var best: (DroneID, String)?
+        for d in drones.values where d.state == .active {
+            guard let pin = d.toolPins?[tool] else { continue }
+            if best == nil || d.id < best!.0 { best = (d.id, pin) }
+        }
+        return best?.1
+    }
+
+    /// `spec` with every agent task's unpinned tools pinned to what live drones advertise (the spec is what is
+    /// journaled, so a replay keeps the same pins). Task trees only: a plan's agent steps pin at first lease.
+    func pinningAgents(_ spec: GoalSpec) -> GoalSpec {
+        guard spec.plan == nil, !drones.isEmpty else { return spec }
+        var out = spec
+        out.root = pinning(spec.root)
+        return out
+    }
+
+    /// Validated trees are at most `SpecLimits.budgetMaxDepth` deep, so the recursion is bounded.
+    private func pinning(_ t: TaskSpec) -> TaskSpec {
+        var t = t
+        if t.kind == "agent", var agent = t.input?.agent {
+            var pins = agent.pins ?? [:]
+            for tool in agent.tools where pins[tool] == nil {
+                if let pin = livePin(tool) { pins[tool] = pin }
+            }
+            agent.pins = pins.isEmpty ? nil : pins
+            t.input?.agent = agent
+        }
+        if let children = t.children { t.children = children.map(pinning) }
+        return t
+    }
+
+    /// At a lease: the pins drone `drone` advertises for `t`'s tools that the goal has not pinned yet (nil: none).
+    func unpinnedTools(_ t: TaskRecord, on drone: DroneID) -> [String: String]? {
+        guard t.kind == "agent", let agent = t.input?.agent, let offered = drones[drone]?.toolPins else { return nil }
+        var out: [String: String] = [:]
+        for tool in agent.tools where agent.pins?[tool] == nil {
+            if let pin = offered[tool] { out[tool] = pin }
+        }
+        return out.isEmpty ? nil : out
+    }
+}
+
+extension TaskRecord {
+    /// What the task answered: its output, or for an agent the transcript's answer (its calls are the working, not
+    /// the answer). Joins, votes, critics and plan steps compare and pass on this.
+    public var answer: String? { kind == "agent" ? AgentTranscript.parse(result?.output)?.answer : result?.output }
+}
