@@ -1,7 +1,7 @@
 /// What a drone must offer to run a task at all (free slots and budgets aside): its tier, the backend, for exec
 /// the command (drones advertise `exec:<path>`), and every required capability. The capability keys are built
 /// once per task, not once per drone looked at.
-struct DroneRequirements {
+struct DroneRequirements: Hashable {
     let tier: TierRequirement?
     let backend: String
     let command: String?
