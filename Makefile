@@ -122,11 +122,14 @@ test-compat: deps debug model
 ## the project venv, whose packages it must not pin.
 RAY_VENV   := .bench/ray-venv
 RAY_PYTHON := $(RAY_VENV)/bin/python3
-ray-venv: $(RAY_PYTHON)
+RAY_STAMP  := $(RAY_VENV)/.installed
+ray-venv: $(RAY_STAMP)
 
-$(RAY_PYTHON):
+# The stamp, not the interpreter, says Ray is there: an install that failed halfway is tried again.
+$(RAY_STAMP):
 	$(SYSTEM_PYTHON) -m venv $(RAY_VENV)
 	$(RAY_VENV)/bin/pip install -q --disable-pip-version-check ray
+	touch $@
 
 ## Hive beside Ray in the same run: throughput, round trip, nested fork–join, 64-slot scaling, idle footprint.
 bench-ray: deps build ray-venv
