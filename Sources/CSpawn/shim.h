@@ -22,7 +22,7 @@ struct hive_rlimit {
     uint64_t value;
 };
 
-/// Forks and execs `path` in a new session (so the child and everything it starts form one process group the drone
+/// Forks and execs `path` in a new session (stderr on `err_fd`: an MCP server's logs apart from its messages) (so the child and everything it starts form one process group the drone
 /// can kill as a whole), with stdin/stdout/stderr from the given fds, working directory `dir`, the limits applied,
 /// every signal at its default action and unblocked, and every other fd closed at exec.
 ///
@@ -34,8 +34,9 @@ struct hive_rlimit {
 /// Returns the child's pid (also its process group and session id), or -1 with `*error` set to the errno of the step
 /// that failed: fork in the parent, or setsid/dup2/chdir/setrlimit/execve in the child (reported through a
 /// close-on-exec pipe, so a failed exec is an error here, not an exit status 127 later). A child that failed is reaped.
-static inline pid_t hive_spawn(const char *path, char *const argv[], char *const envp[], const char *dir,
-                               int in_fd, int out_fd, const struct hive_rlimit *limits, int nlimits, int *error) {
+static inline pid_t hive_spawn_io(const char *path, char *const argv[], char *const envp[], const char *dir,
+                                  int in_fd, int out_fd, int err_fd, const struct hive_rlimit *limits, int nlimits,
+                                  int *error) {
     int report[2];
     if (hive_pipe(report) != 0) { *error = errno; return -1; }
     pid_t parent = getpid();
@@ -61,7 +62,7 @@ static inline pid_t hive_spawn(const char *path, char *const argv[], char *const
         // child goes at once (its parent is now a reaper, not the drone).
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) { e = errno; goto failed; }
         if (getppid() != parent) _exit(127);
-        if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) { e = errno; goto failed; }
+        if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) { e = errno; goto failed; }
         if (chdir(dir) != 0) { e = errno; goto failed; }
         // Every inherited fd but stdio closes at exec (fds the drone opened without O_CLOEXEC included).
 #ifdef SYS_close_range
@@ -95,6 +96,12 @@ static inline pid_t hive_spawn(const char *path, char *const argv[], char *const
         return -1;
     }
     return pid;
+}
+
+/// `hive_spawn_io` with stdout and stderr on one fd (an exec task's output is both, interleaved as written).
+static inline pid_t hive_spawn(const char *path, char *const argv[], char *const envp[], const char *dir,
+                               int in_fd, int out_fd, const struct hive_rlimit *limits, int nlimits, int *error) {
+    return hive_spawn_io(path, argv, envp, dir, in_fd, out_fd, out_fd, limits, nlimits, error);
 }
 
 /// Whether `pid` has exited, without reaping it (the zombie keeps its pid and process group id reserved, so

@@ -1,34 +1,36 @@
 import HiveCore
 
 /// What a backend produced for one attempt.
-public struct BackendOutcome: Sendable, Equatable {
+public struct BackendOutcome: Sendable, Equatable, TaskProductCarrier {
     public var succeeded: Bool
-    public var exitCode: Int?
-    public var output: String?
-    public var error: String?
-    public var usage: Usage?
-    /// Retrying cannot fix this failure (the control plane marks the task dead at once).
-    public var permanent = false
+    /// What the run produced (`TaskProduct`; its fields read as the outcome's own: `outcome.output`). The drone
+    /// adds the wall time and sends it on as the `TaskResult`'s product.
+    public var product: TaskProduct
     /// A backend may answer with a fork instead of a result.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
-    /// WebAssembly tasks: instructions executed.
-    public var fuel: Int64?
+    /// The output's bytes when they cannot travel inline in a result (over `BlobTransfer.inlineThreshold`, or not
+    /// UTF-8): the drone uploads them as a blob and reports `output_blob` in place of `output`. Drone-local: never
+    /// part of the product.
+    public var rawOutput: [UInt8]?
+
+    /// Keeps `bytes` as `rawOutput` when they are too large or too binary for `output` (which is their text).
+    public mutating func keepRaw(_ bytes: [UInt8]) {
+        rawOutput = bytes.count > BlobTransfer.inlineThreshold || String(validating: bytes, as: UTF8.self) == nil ? bytes : nil
+    }
 
     public init(succeeded: Bool, exitCode: Int? = nil, output: String? = nil, error: String? = nil,
                 usage: Usage? = nil, fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
         self.succeeded = succeeded
-        self.exitCode = exitCode
-        self.output = output
-        self.error = error
-        self.usage = usage
+        self.product = TaskProduct(exitCode: exitCode, output: output, error: error, usage: usage)
         self.fork = fork
         self.join = join
     }
 
+    /// A failure; `permanent` when retrying cannot fix it (the control plane marks the task dead at once).
     public static func failure(_ why: String, permanent: Bool = false) -> BackendOutcome {
         var o = BackendOutcome(succeeded: false, error: why)
-        o.permanent = permanent
+        o.permanent = permanent ? true : nil
         return o
     }
 }

@@ -25,10 +25,18 @@ public struct DroneOptions: Sendable {
     public var maxTaskMillis = 3_600_000
     /// The largest WebAssembly module this drone fetches (honeycombd's own bound is 64 MiB).
     public var maxModuleBytes = 64 << 20
+    /// The largest blob this drone fetches as a task's input or uploads as its output (`--max-blob-bytes`).
+    public var maxBlobBytes = 64 << 20
     /// Exec commands this drone's operator declares side-effecting (`--side-effects`): the drone advertises
     /// `effect:exec:<path>` for each (under every alias it advertises `exec:<path>` for), and honeycombd parks
     /// such tasks in `awaiting_approval` until an operator approves them.
     public var sideEffects: [String] = []
+    /// Where agent tasks' tools come from (the MCP servers of `--mcp`, started by `MCPServers.start`); closed when
+    /// the drone stops.
+    public var toolSources: [any ToolSource] = []
+    /// Their tools as listed at start: each is advertised as `tool:<name>`, and a side-effecting one also as
+    /// `effect:tool:<name>` (honeycombd asks for an approval before a task that may call it).
+    public var tools: [ToolDefinition] = []
 
     /// The `--side-effects` paths that are not allowed exec commands (compared by canonical path): declaring
     /// a command this drone may not run would mean nothing, so the drone refuses to start with them.
@@ -135,6 +143,10 @@ public actor DroneRuntime {
             caps.insert("backend:\(b.kind)")
             caps.formUnion(b.capabilities)
         }
+        for t in options.tools {
+            caps.insert("tool:\(t.name)")
+            if t.sideEffecting { caps.insert("effect:tool:\(t.name)") }
+        }
         let effects = Set(options.sideEffects.map(ExecBackend.canonical))
         for cap in caps where cap.hasPrefix("exec:") && effects.contains(ExecBackend.canonical(String(cap.dropFirst(5)))) {
             caps.insert("effect:" + cap)
@@ -151,27 +163,77 @@ public actor DroneRuntime {
     /// Announces the drone again (its capabilities changed, e.g. a model's hash became known).
     public func reannounce() async { await announce() }
 
-    /// A WebAssembly module from honeycombd's store, by SHA-256.
-    /// A module's bytes from honeycombd, in as many parts as it takes (each reply says the whole size). The caller
+    /// A WebAssembly module's bytes from honeycombd's store, by SHA-256, in as many parts as it takes. The caller
     /// checks the hash.
     public nonisolated func fetchModule(_ hash: String) async throws -> [UInt8] {
+        try await fetchParts(APISubject.moduleGet, what: "module \(hash)", sizeHeader: ModuleTransfer.sizeHeader,
+                             limit: options.maxModuleBytes, limitFlag: "") { offset in ModuleRef(module: hash, offset: offset) }
+    }
+
+    /// A blob's bytes (a task's input) from honeycombd's store, by name (`sha256:HEX`). The caller checks the hash.
+    /// Every part of a blob carries its size header, so a reply without one is honeycombd's error, whatever the
+    /// blob's own bytes look like.
+    public nonisolated func fetchBlob(_ name: String) async throws -> [UInt8] {
+        try await fetchParts(APISubject.blobGet, what: "blob \(name)", sizeHeader: BlobTransfer.sizeHeader,
+                             limit: options.maxBlobBytes, limitFlag: " (--max-blob-bytes)", errorsBySizeHeader: true) { offset in
+            BlobRef(blob: name, offset: offset)
+        }
+    }
+
+    /// Content from one of honeycombd's stores, in as many parts as it takes: each reply carries the whole size in
+    /// `sizeHeader`, and the next request asks from where the bytes so far end. Bounded by `limit` before any more
+    /// is read.
+    private nonisolated func fetchParts(_ subject: String, what: String, sizeHeader: String, limit: Int, limitFlag: String,
+                                        errorsBySizeHeader: Bool = false,
+                                        request: (Int?) -> some Encodable) async throws -> [UInt8] {
         var bytes: [UInt8] = []
         while true {
-            let request = ModuleRef(module: hash, offset: bytes.isEmpty ? nil : bytes.count)
-            let reply = try await client.request(APISubject.moduleGet, Array(JSONEncoder().encode(request)), timeout: 10)
-            if reply.payload.first == UInt8(ascii: "{"), let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) {
+            let reply = try await client.request(subject, Array(JSONEncoder().encode(request(bytes.isEmpty ? nil : bytes.count))), timeout: 10)
+            let size = reply.headers?[sizeHeader].flatMap(Int.init)
+            if errorsBySizeHeader ? size == nil : reply.payload.first == UInt8(ascii: "{"),
+               let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) {
                 throw e
             }
+            if errorsBySizeHeader, size == nil { throw APIError("\(what): honeycombd's reply has no \(sizeHeader) header") }
             bytes += reply.payload
-            let limit = options.maxModuleBytes
-            // No size header: an older honeycombd that sends the module whole.
-            let size = reply.headers?[ModuleTransfer.sizeHeader].flatMap(Int.init)
+            // No size header (modules): an older honeycombd that sends the module whole.
             if bytes.count > limit || (size ?? 0) > limit {
-                throw APIError("module \(hash) is \(max(bytes.count, size ?? 0)) bytes; this drone fetches modules of at most \(limit) bytes")
+                throw APIError("\(what) is \(max(bytes.count, size ?? 0)) bytes; this drone fetches \(what.split(separator: " ")[0])s of at most \(limit) bytes\(limitFlag)")
             }
             guard let size, bytes.count < size else { return bytes }
-            if reply.payload.isEmpty { throw APIError("module \(hash): honeycombd sent \(bytes.count) of \(size) bytes") }
+            if reply.payload.isEmpty { throw APIError("\(what): honeycombd sent \(bytes.count) of \(size) bytes") }
         }
+    }
+
+    /// Uploads an output too large for a result as a blob (in parts, raw bytes, on the drone's own
+    /// `hive.v1.drone.<id>.blob`); returns its reference.
+    /// Bounded by this drone's `--max-blob-bytes` and honeycombd's own limits (its refusal is the error).
+    nonisolated func uploadBlob(_ bytes: [UInt8]) async throws -> BlobRef {
+        guard bytes.count <= options.maxBlobBytes else {
+            throw APIError("the output is \(bytes.count) bytes; this drone uploads blobs of at most \(options.maxBlobBytes) bytes (--max-blob-bytes)")
+        }
+        let client = self.client
+        return try await BlobUpload.send(bytes, partSize: BlobTransfer.partSize(maxPayload: client.maxPayload)) { part, headers in
+            try await client.request(APISubject.blobUpload(id), part, headers: NATSHeaders(pairs: headers), timeout: 30).payload
+        }
+    }
+
+    /// The outcome as it is reported: raw output (too large or too binary for a result) uploaded as a blob first.
+    /// An upload that fails fails the attempt, saying why (the output is lost; retrying may do better).
+    nonisolated func withOutputBlob(_ o: BackendOutcome) async -> BackendOutcome {
+        guard let raw = o.rawOutput else { return o }
+        var out = o
+        out.rawOutput = nil
+        do {
+            let stored = try await uploadBlob(raw)
+            out.outputBlob = StoredBlob(blob: stored.blob, size: stored.size ?? raw.count)
+            out.output = nil
+        } catch {
+            out.succeeded = false
+            out.output = String(decoding: raw.prefix(BlobTransfer.inlineThreshold), as: UTF8.self)
+            out.error = "the task's \(raw.count)-byte output could not be uploaded: \(error)" + (o.error.map { "; \($0)" } ?? "")
+        }
+        return out
     }
 
     /// Says hello until honeycombd answers (it may not be up yet).
@@ -255,7 +317,11 @@ public actor DroneRuntime {
                           onTimeout: { o in
                               Task { await self.report(assignment, slot: slot, o, start: start, startUnix: startUnix, trace: trace) }
                           },
-                          onEnd: { o in await self.runEnded(assignment, slot: slot, o, start: start, startUnix: startUnix, trace: trace) })
+                          onEnd: { o in
+                              var reported = o
+                              if let o { reported = await self.withOutputBlob(o) }
+                              await self.runEnded(assignment, slot: slot, reported, start: start, startUnix: startUnix, trace: trace)
+                          })
         slots[slot] = Slot(assignment: a, run: run)
         running[a.task] = slot
     }
@@ -305,12 +371,11 @@ public actor DroneRuntime {
     private func finished(_ a: Assignment, slot: UInt64, _ o: BackendOutcome, wallMillis: Int, headers: NATSHeaders? = nil) {
         guard running[a.task] == slot else { return }  // cancelled: honeycombd moved on
         running.removeValue(forKey: a.task)
-        var result = TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id,
-                                outcome: o.succeeded ? .succeeded : .failed, exitCode: o.exitCode, output: o.output,
-                                error: o.error, wallMillis: wallMillis, usage: o.usage, permanent: o.permanent ? true : nil,
-                                fork: o.fork, join: o.join)
-        result.fuel = o.fuel
-        report(a, result, headers: headers)
+        var product = o.product
+        product.wallMillis = wallMillis
+        report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: o.succeeded ? .succeeded : .failed,
+                             product: product, fork: o.fork, join: o.join),
+               headers: headers)
     }
 
     /// Stops the task's backend; its slot stays in use until the backend has ended.
@@ -342,6 +407,7 @@ public actor DroneRuntime {
                                             drone: id, outcome: .released, error: "drone shutting down"))
         }
         running = [:]
+        for source in options.toolSources { await source.close() }  // MCP servers' processes end here
         ExecBackend.killAll()  // whatever a cancelled task left running goes with the drone
         ProcessGroups.discardRecord()
         for c in consumers { c.cancel() }

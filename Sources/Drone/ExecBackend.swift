@@ -21,12 +21,15 @@ public struct ExecBackend: Backend {
     public let outputCap: Int
     public let limits: ExecLimits
     public let environment: ExecEnvironmentPolicy
+    /// Where a `stdin_blob` comes from.
+    public let inputs: BlobInputs
 
     /// Ignores SIGPIPE for the process: a child that exits without reading its stdin must cost an EPIPE on
     /// our write, not the drone.
     public init(allowed: [String], outputCap: Int = 64 * 1024, limits: ExecLimits = ExecLimits(),
-                environment: ExecEnvironmentPolicy = ExecEnvironmentPolicy()) {
+                environment: ExecEnvironmentPolicy = ExecEnvironmentPolicy(), inputs: BlobInputs = BlobInputs()) {
         signal(SIGPIPE, SIG_IGN)
+        self.inputs = inputs
         self.allowed = Set(allowed)
         allowedCanonical = Set(allowed.map(ExecBackend.canonical))
         self.outputCap = max(0, outputCap)
@@ -75,7 +78,12 @@ public struct ExecBackend: Backend {
         case .success(let env): taskEnv = env
         case .failure(let e): return .failure(e.description)
         }
-        let run = ExecRun(command: command, args: args, stdin: task.input?.stdin,
+        let stdin: [UInt8]
+        switch await inputs.stdin(of: task.input) {
+        case .bytes(let bytes): stdin = bytes
+        case .refused(let outcome): return outcome
+        }
+        let run = ExecRun(command: command, args: args, stdin: stdin,
                           env: taskEnv.merging([
                               "HIVE_TASK_INDEX": String(task.index), "HIVE_TASK_ID": task.task, "HIVE_GOAL_ID": task.goal,
                               "HIVE_ATTEMPT": String(task.attempt),

@@ -86,11 +86,11 @@ final class ExecRun: @unchecked Sendable {
     /// Output read after the leader exited, for a process that left the group while holding the pipe.
     static let drainMillis: UInt64 = 1_000
 
-    init(command: String, args: [String], stdin: String?, env: [String: String], timeoutMillis: Int, outputCap: Int,
+    init(command: String, args: [String], stdin: [UInt8], env: [String: String], timeoutMillis: Int, outputCap: Int,
          limits: ExecLimits) {
         self.command = command
         self.args = args
-        self.stdin = Array((stdin ?? "").utf8)
+        self.stdin = stdin
         self.env = env
         self.timeoutMillis = min(max(1, timeoutMillis), 1 << 40)
         self.outputCap = max(0, outputCap)
@@ -212,14 +212,18 @@ final class ExecRun: @unchecked Sendable {
             }
         }
         let text = String(decoding: kept, as: UTF8.self)
+        var outcome: BackendOutcome
         if let why = lock.withLock({ killedBecause }) {
-            return BackendOutcome(succeeded: false, exitCode: nil, output: text, error: why)
+            outcome = BackendOutcome(succeeded: false, exitCode: nil, output: text, error: why)
+        } else if status < 0 {
+            outcome = BackendOutcome(succeeded: false, output: text, error: "lost the process's exit status")
+        } else if hive_signaled(status) != 0 {
+            outcome = BackendOutcome(succeeded: false, output: text, error: "killed by signal \(hive_term_signal(status))")
+        } else {
+            let code = Int(hive_exit_status(status))
+            outcome = BackendOutcome(succeeded: code == 0, exitCode: code, output: text)
         }
-        if status < 0 { return BackendOutcome(succeeded: false, output: text, error: "lost the process's exit status") }
-        if hive_signaled(status) != 0 {
-            return BackendOutcome(succeeded: false, output: text, error: "killed by signal \(hive_term_signal(status))")
-        }
-        let code = Int(hive_exit_status(status))
-        return BackendOutcome(succeeded: code == 0, exitCode: code, output: text)
+        outcome.keepRaw(kept)
+        return outcome
     }
 }

@@ -4,11 +4,14 @@ import HiveSystem
 import HiveWasm
 import NATSWire
 
-/// Where a drone gets modules it has not seen: honeycombd's store, over the bus (`DroneRuntime.fetchModule`).
+/// Where a drone gets content it has not seen, by name: honeycombd's stores over the bus (modules:
+/// `DroneRuntime.fetchModule`; task inputs: `DroneRuntime.fetchBlob`).
 ///
-/// The fetcher is set once the drone has started, and honeycombd may assign a wasm task the moment it answers the
+/// The fetcher is set once the drone has started, and honeycombd may assign a task the moment it answers the
 /// drone's hello, a little before that: such a fetch waits for the fetcher instead of failing the task.
-public final class ModuleSource: @unchecked Sendable {
+public typealias ModuleSource = ContentSource
+
+public final class ContentSource: @unchecked Sendable {
     private let lock = PosixLock()
     private var fetcher: (@Sendable (String) async throws -> [UInt8])?
     private var waiting: [CheckedContinuation<@Sendable (String) async throws -> [UInt8], Never>] = []
@@ -83,7 +86,12 @@ public final class WasmBackend: Backend, @unchecked Sendable {
     public let limits: WasmDroneLimits
     let cache: ModuleCache
 
-    public init(source: ModuleSource, outputCap: Int = 64 * 1024, limits: WasmDroneLimits = WasmDroneLimits()) {
+    /// Where a `stdin_blob` comes from.
+    let inputs: BlobInputs
+
+    public init(source: ModuleSource, outputCap: Int = 64 * 1024, limits: WasmDroneLimits = WasmDroneLimits(),
+                inputs: BlobInputs = BlobInputs()) {
+        self.inputs = inputs
         self.source = source
         self.outputCap = max(0, outputCap)
         self.limits = limits
@@ -114,7 +122,11 @@ public final class WasmBackend: Backend, @unchecked Sendable {
         let args = [task.task] + (task.input?.args ?? [])
         let env = (task.input?.env ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             + [("HIVE_TASK_ID", task.task), ("HIVE_TASK_INDEX", String(task.index))]
-        let stdin = Array((task.input?.stdin ?? "").utf8)
+        let stdin: [UInt8]
+        switch await inputs.stdin(of: task.input) {
+        case .bytes(let bytes): stdin = bytes
+        case .refused(let outcome): return outcome
+        }
         let module = compiled!
         let cap = outputCap
         // A granted scratch directory is the task's own: made fresh here, removed when the task ends.
@@ -152,7 +164,7 @@ public final class WasmBackend: Backend, @unchecked Sendable {
             let err = String(decoding: r.stderr.suffix(2_000), as: UTF8.self)
             if let trap = r.trap {
                 var o = BackendOutcome(succeeded: false, output: out, error: "trap: \(trap) (after \(r.fuelUsed) instructions)")
-                o.permanent = trap != .timeout && trap != .interrupted  // deterministic: it would trap again anywhere
+                o.permanent = trap != .timeout && trap != .interrupted ? true : nil  // deterministic: it would trap again anywhere
                 o.fuel = r.fuelUsed
                 return o
             }
@@ -160,6 +172,7 @@ public final class WasmBackend: Backend, @unchecked Sendable {
             var o = BackendOutcome(succeeded: code == 0, exitCode: code, output: out,
                                    error: code == 0 ? nil : (err.isEmpty ? "exit code \(code)" : err))
             o.fuel = r.fuelUsed
+            o.keepRaw(r.stdout)
             return o
         }
     }

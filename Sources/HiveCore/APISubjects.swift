@@ -31,6 +31,14 @@ public enum APISubject {
     public static let moduleRemove = "hive.v1.api.module_rm"
     /// Request/reply: empty → `ModuleList` (every stored module, the bytes they take and the quota).
     public static let modules = "hive.v1.api.modules"
+    /// Request/reply: a blob's bytes in parts (`BlobTransfer` headers) → `BlobRef` (progress, then the stored blob)
+    /// or `APIError`. Operators upload inputs here; drones upload outputs on their own subject (`blobUpload`).
+    public static let blobAdd = "hive.v1.api.blob_add"
+    /// Request/reply: `BlobRef` → the blob's bytes from `offset` (as many as fit one message, the whole size in a
+    /// `BlobTransfer.sizeHeader` header), or `APIError` (JSON, with a `Hive-Error` header).
+    public static let blobGet = "hive.v1.api.blob_get"
+    /// Request/reply: `BlobHas` (names) → `BlobHas` (the names honeycombd holds).
+    public static let blobHas = "hive.v1.api.blob_has"
 
     /// Request/reply: `DroneAdd` → `DroneCredential` (a new drone principal and its token) or `APIError`. Operators.
     public static let droneAdd = "hive.v1.api.drone_add"
@@ -49,6 +57,10 @@ public enum APISubject {
     /// drone → honeycombd: the drone is shutting down (no new leases).
     public static func bye(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).bye" }
     public static let byes = "hive.v1.drone.*.bye"
+    /// drone → honeycombd, request/reply on `hive.v1.drone.<id>.blob`: one part of an output too large for a result
+    /// (as `blobAdd`), accepted only while the drone holds a lease, so honeycombd knows whose upload it is.
+    public static func blobUpload(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).blob" }
+    public static let blobUploads = "hive.v1.drone.*.blob"
     /// drone → honeycombd on `hive.v1.drone.<id>.result`: `TaskResult`.
     public static func result(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).result" }
     public static let results = "hive.v1.drone.*.result"

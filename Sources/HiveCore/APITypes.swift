@@ -203,7 +203,7 @@ public struct GoalSummary: Codable, Sendable, Equatable {
     public var workTaskCount: Int { workTasks ?? counts.values.reduce(0, +) }
 }
 
-public struct TaskView: Codable, Sendable, Equatable {
+public struct TaskView: Codable, Sendable, Equatable, TaskProductCarrier {
     public var task: TaskID
     public var parent: TaskID?
     public var index: Int
@@ -212,17 +212,12 @@ public struct TaskView: Codable, Sendable, Equatable {
     public var state: TaskState
     public var attempts: Int
     public var drone: DroneID?
-    public var exitCode: Int?
-    public var output: String?
-    public var error: String?
+    /// What its latest attempt produced (empty before one finished); its fields read as the view's own.
+    public var product: TaskProduct
     public var reason: String?
-    public var wallMillis: Int?
-    public var usage: Usage?
     /// In a plan: the call's role and round.
     public var role: Role?
     public var round: Int?
-    /// WebAssembly tasks: instructions executed.
-    public var fuel: Int64?
     /// Side effects: what it waits for (what it will run, where, who proposed it, why), and who approved it.
     public var approval: ApprovalRequest?
     public var approvedBy: String?
@@ -243,15 +238,10 @@ public struct TaskView: Codable, Sendable, Equatable {
         state = t.state
         attempts = t.attempts
         drone = t.lease?.drone ?? t.result?.drone
-        exitCode = t.result?.exitCode
-        output = t.result?.output
-        error = t.result?.error
+        product = t.result?.product ?? TaskProduct()
         reason = t.reason
-        wallMillis = t.result?.wallMillis
-        usage = t.result?.usage
         role = t.role
         round = t.round
-        fuel = t.result?.fuel
         approval = t.approvalRequest
         approvedBy = t.approvedBy
         failedAttempts = t.failedAttempts
@@ -259,10 +249,57 @@ public struct TaskView: Codable, Sendable, Equatable {
         join = t.join?.description
     }
 
-    enum CodingKeys: String, CodingKey {
-        case task, parent, index, depth, kind, state, attempts, drone, output, error, reason, usage, role, round, fuel, approval, waiting
-        case exitCode = "exit_code", wallMillis = "wall_ms", approvedBy = "approved_by", failedAttempts = "failed_attempts"
+    /// The product's keys sit beside the view's own (the API's format predates `TaskProduct`).
+    enum CodingKeys: String, TaskProductCodingKeys {
+        case task, parent, index, depth, kind, state, attempts, drone, reason, role, round, approval, waiting
+        case approvedBy = "approved_by", failedAttempts = "failed_attempts"
         case name, join
+        case output, error, usage, permanent, fuel
+        case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        task = try c.decode(TaskID.self, forKey: .task)
+        parent = try c.decodeIfPresent(TaskID.self, forKey: .parent)
+        index = try c.decode(Int.self, forKey: .index)
+        depth = try c.decode(Int.self, forKey: .depth)
+        kind = try c.decode(String.self, forKey: .kind)
+        state = try c.decode(TaskState.self, forKey: .state)
+        attempts = try c.decode(Int.self, forKey: .attempts)
+        drone = try c.decodeIfPresent(DroneID.self, forKey: .drone)
+        product = try TaskProduct(from: c)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        role = try c.decodeIfPresent(Role.self, forKey: .role)
+        round = try c.decodeIfPresent(Int.self, forKey: .round)
+        approval = try c.decodeIfPresent(ApprovalRequest.self, forKey: .approval)
+        approvedBy = try c.decodeIfPresent(String.self, forKey: .approvedBy)
+        waiting = try c.decodeIfPresent(String.self, forKey: .waiting)
+        failedAttempts = try c.decodeIfPresent([AttemptNote].self, forKey: .failedAttempts)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        join = try c.decodeIfPresent(String.self, forKey: .join)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(task, forKey: .task)
+        try c.encodeIfPresent(parent, forKey: .parent)
+        try c.encode(index, forKey: .index)
+        try c.encode(depth, forKey: .depth)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(state, forKey: .state)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encodeIfPresent(drone, forKey: .drone)
+        try product.encode(to: &c)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(role, forKey: .role)
+        try c.encodeIfPresent(round, forKey: .round)
+        try c.encodeIfPresent(approval, forKey: .approval)
+        try c.encodeIfPresent(approvedBy, forKey: .approvedBy)
+        try c.encodeIfPresent(waiting, forKey: .waiting)
+        try c.encodeIfPresent(failedAttempts, forKey: .failedAttempts)
+        try c.encodeIfPresent(name, forKey: .name)
+        try c.encodeIfPresent(join, forKey: .join)
     }
 }
 

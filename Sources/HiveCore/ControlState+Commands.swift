@@ -68,14 +68,6 @@ extension ControlState {
         guard let lease = t.lease, lease.token == r.token else { return .failure(.staleToken) }
         guard lease.drone == r.drone else { return .failure(.wrongDrone(holder: lease.drone)) }
         touch(r.drone, now: now)
-        // Drones are untrusted: their numbers are clamped before any arithmetic (negative usage would refund a
-        // budget; a huge one would overflow inside apply).
-        let bound = { (x: Int) in min(max(x, 0), 1 << 40) }
-        let usage = r.usage.map {
-            Usage(model: $0.model, promptTokens: bound($0.promptTokens), generatedTokens: bound($0.generatedTokens),
-                  promptMillis: $0.promptMillis.isFinite ? max(0, $0.promptMillis) : 0,
-                  generationMillis: $0.generationMillis.isFinite ? max(0, $0.generationMillis) : 0)
-        }
         var events: [JournalEvent] = []
         switch r.outcome {
         case .released:
@@ -115,12 +107,11 @@ extension ControlState {
                 events.append(.taskForked(task: t.id, children: children, join: join, at: now))
             }
         case .succeeded, .failed:
-            var output = TaskOutput(drone: r.drone, exitCode: r.exitCode, output: r.output, error: r.error,
-                                    wallMillis: r.wallMillis.map { min(max($0, 0), 1 << 40) }, usage: usage,
-                                    permanent: r.outcome == .failed && r.permanent == true ? true : nil,
-                                    tier: drones[r.drone]?.tier,
-                                    cost: usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
-            output.fuel = r.fuel.map { min(max($0, 0), 1 << 62) }
+            // Drones are untrusted: their numbers are clamped before any arithmetic (`TaskProduct.clamped`).
+            var product = r.product.clamped()
+            product.permanent = r.outcome == .failed && r.permanent == true ? true : nil
+            var output = TaskOutput(drone: r.drone, product: product, tier: drones[r.drone]?.tier,
+                                    cost: product.usage.flatMap { u in price(of: r.drone)?.cost(promptTokens: u.promptTokens, generatedTokens: u.generatedTokens) })
             var succeeded = r.outcome == .succeeded
             // An answer that breaks the JSON its task asked for is a failed attempt (retried like any other); a
             // plan's calls are judged by their step instead (a bad candidate re-forks the round).

@@ -105,7 +105,7 @@ public struct Assignment: Codable, Sendable, Equatable {
 }
 
 /// drone → honeycombd on `hive.v1.drone.<id>.result`.
-public struct TaskResult: Codable, Sendable, Equatable {
+public struct TaskResult: Codable, Sendable, Equatable, TaskProductCarrier {
     /// The `error` of a `released` result when the drone had no free slot for the assignment.
     public static let noFreeSlot = "no free slot"
 
@@ -120,40 +120,62 @@ public struct TaskResult: Codable, Sendable, Equatable {
     public var token: String
     public var drone: DroneID
     public var outcome: Outcome
-    public var exitCode: Int?
-    public var output: String?
-    public var error: String?
-    public var wallMillis: Int?
-    public var usage: Usage?
-    /// A failure retrying cannot fix (see `TaskOutput.permanent`).
-    public var permanent: Bool?
+    /// What the attempt produced (its fields read as the result's own: `result.output`).
+    public var product: TaskProduct
     /// A task may answer by forking: these children replace its own result, joined under `join`.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
-    /// WebAssembly tasks: instructions executed (the fuel the module used).
-    public var fuel: Int64?
 
-    public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, exitCode: Int? = nil,
-                output: String? = nil, error: String? = nil, wallMillis: Int? = nil, usage: Usage? = nil,
-                permanent: Bool? = nil, fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
+    public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, product: TaskProduct,
+                fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
         self.task = task
         self.attempt = attempt
         self.token = token
         self.drone = drone
         self.outcome = outcome
-        self.exitCode = exitCode
-        self.output = output
-        self.error = error
-        self.wallMillis = wallMillis
-        self.usage = usage
-        self.permanent = permanent
+        self.product = product
         self.fork = fork
         self.join = join
     }
 
-    enum CodingKeys: String, CodingKey {
-        case task, attempt, token, drone, outcome, output, error, usage, permanent, fork, join, fuel
-        case exitCode = "exit_code", wallMillis = "wall_ms"
+    public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, exitCode: Int? = nil,
+                output: String? = nil, error: String? = nil, wallMillis: Int? = nil, usage: Usage? = nil,
+                permanent: Bool? = nil, fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
+        self.init(task: task, attempt: attempt, token: token, drone: drone, outcome: outcome,
+                  product: TaskProduct(exitCode: exitCode, output: output, error: error, wallMillis: wallMillis, usage: usage,
+                                       permanent: permanent),
+                  fork: fork, join: join)
+    }
+
+    /// The product's keys sit beside the result's own (the wire format predates `TaskProduct`).
+    enum CodingKeys: String, TaskProductCodingKeys {
+        case task, attempt, token, drone, outcome, fork, join
+        case output, error, usage, permanent, fuel
+        case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        task = try c.decode(TaskID.self, forKey: .task)
+        attempt = try c.decode(Int.self, forKey: .attempt)
+        token = try c.decode(String.self, forKey: .token)
+        drone = try c.decode(DroneID.self, forKey: .drone)
+        outcome = try c.decode(Outcome.self, forKey: .outcome)
+        product = try TaskProduct(from: c)
+        fork = try c.decodeIfPresent([TaskSpec].self, forKey: .fork)
+        join = try c.decodeIfPresent(JoinPolicy.self, forKey: .join)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(task, forKey: .task)
+        try c.encode(attempt, forKey: .attempt)
+        try c.encode(token, forKey: .token)
+        try c.encode(drone, forKey: .drone)
+        try c.encode(outcome, forKey: .outcome)
+        try product.encode(to: &c)
+        try c.encodeIfPresent(fork, forKey: .fork)
+        try c.encodeIfPresent(join, forKey: .join)
     }
 }
 

@@ -13,12 +13,12 @@ extension JournalEvent {
             w.endObject(); w.endObject()
         case .taskFinished(let f):
             let (task, attempt, succeeded, output, at) = (f.task, f.attempt, f.succeeded, f.output, f.at)
-            if output.usage != nil || output.permanent != nil || output.cost != nil || output.fuel != nil { return nil }  // not the hot path
+            guard output.isPlain else { return nil }  // not the hot path
             w.beginObject(); w.key("taskFinished"); w.beginObject()
             w.field("task", task); w.field("attempt", attempt); w.field("succeeded", succeeded)
             w.key("output"); w.beginObject()
-            w.field("drone", output.drone); w.optional("exit_code", output.exitCode); w.optional("output", output.output)
-            w.optional("error", output.error); w.optional("wall_ms", output.wallMillis)
+            w.field("drone", output.drone)
+            output.product.writePlain(&w)
             if let tier = output.tier { w.field("tier", tier.rawValue) }
             w.endObject()
             w.field("at", at)
@@ -59,6 +59,8 @@ extension TaskInput {
         w.optional("fuel", fuel)
         w.optional("memory_mb", memoryMiB)
         if let scratch { w.field("scratch", scratch) }
+        w.optional("stdin_blob", stdinBlob)
+        w.optional("size", size)
         if let completion {
             w.key("completion"); w.beginObject()
             w.field("prompt", completion.prompt)
@@ -87,16 +89,45 @@ extension Assignment {
 }
 
 extension TaskResult {
-    /// Hand-written JSON (one per finished task); nil for a forking result (use `JSONEncoder`).
+    /// Hand-written JSON (one per finished task); nil for a forking result or one with more than the plain fields
+    /// (use `JSONEncoder`).
     public var fastJSON: [UInt8]? {
-        guard fork == nil, join == nil, usage == nil, permanent == nil, fuel == nil else { return nil }
+        guard fork == nil, join == nil, product.isPlain else { return nil }
         var w = JSONWriter()
         w.beginObject()
         w.field("task", task); w.field("attempt", attempt); w.field("token", token); w.field("drone", drone)
         w.field("outcome", outcome.rawValue)
-        w.optional("exit_code", exitCode); w.optional("output", output); w.optional("error", error)
-        w.optional("wall_ms", wallMillis)
+        product.writePlain(&w)
         w.endObject()
         return w.bytes
+    }
+}
+
+extension TaskProduct {
+    /// Whether `writePlain` writes all of it: it holds nothing but exit status, output, error and wall time.
+    /// Decided by what is left once those are cleared, so a field added later (or usage, permanence, fuel) sends
+    /// the product through `JSONEncoder` rather than being dropped.
+    var isPlain: Bool {
+        var rest = self
+        rest.exitCode = nil
+        rest.output = nil
+        rest.error = nil
+        rest.wallMillis = nil
+        return rest == TaskProduct()
+    }
+
+    /// The plain fields, into an open object (only when `isPlain`).
+    func writePlain(_ w: inout JSONWriter) {
+        w.optional("exit_code", exitCode); w.optional("output", output); w.optional("error", error)
+        w.optional("wall_ms", wallMillis)
+    }
+}
+
+extension TaskOutput {
+    /// Whether the hand-written `taskFinished` line holds all of it (drone, tier and a plain product); the same
+    /// rule as `TaskProduct.isPlain`, so a field added later goes through `JSONEncoder`.
+    var isPlain: Bool {
+        guard product.isPlain else { return false }
+        return TaskOutput(drone: drone, product: product, tier: tier) == self
     }
 }

@@ -96,39 +96,52 @@ public struct ModelDescriptor: Codable, Sendable, Equatable {
     }
 }
 
-/// What an attempt produced.
-public struct TaskOutput: Codable, Sendable, Equatable {
+/// What an attempt produced, as honeycombd journals and keeps it: the drone's `TaskProduct` (clamped) with who
+/// produced it and what it cost.
+public struct TaskOutput: Codable, Sendable, Equatable, TaskProductCarrier {
     public var drone: DroneID
-    public var exitCode: Int?
-    public var output: String?
-    public var error: String?
-    public var wallMillis: Int?
-    public var usage: Usage?
-    /// The failure cannot succeed on retry (e.g. a provider's 4xx): the task dies without further attempts.
-    public var permanent: Bool?
+    /// Its fields read as the output's own (`output.exitCode`).
+    public var product: TaskProduct
     /// The tier of the drone that produced this (for the economic ledger).
     public var tier: Tier?
     /// What the call cost at the configured price of its model, when it has one.
     public var cost: Double?
-    /// WebAssembly tasks: instructions executed.
-    public var fuel: Int64?
 
-    public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
-                usage: Usage? = nil, permanent: Bool? = nil, tier: Tier? = nil, cost: Double? = nil) {
+    public init(drone: DroneID, product: TaskProduct, tier: Tier? = nil, cost: Double? = nil) {
         self.drone = drone
-        self.exitCode = exitCode
-        self.output = output
-        self.error = error
-        self.wallMillis = wallMillis
-        self.usage = usage
-        self.permanent = permanent
+        self.product = product
         self.tier = tier
         self.cost = cost
     }
 
-    enum CodingKeys: String, CodingKey {
-        case drone, output, error, usage, permanent, tier, cost, fuel
-        case exitCode = "exit_code", wallMillis = "wall_ms"
+    public init(drone: DroneID, exitCode: Int? = nil, output: String? = nil, error: String? = nil, wallMillis: Int? = nil,
+                usage: Usage? = nil, permanent: Bool? = nil, tier: Tier? = nil, cost: Double? = nil) {
+        self.init(drone: drone, product: TaskProduct(exitCode: exitCode, output: output, error: error, wallMillis: wallMillis,
+                                                     usage: usage, permanent: permanent),
+                  tier: tier, cost: cost)
+    }
+
+    /// The product's keys sit beside the output's own (the journal's format predates `TaskProduct`).
+    enum CodingKeys: String, TaskProductCodingKeys {
+        case drone, tier, cost
+        case output, error, usage, permanent, fuel
+        case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        drone = try c.decode(DroneID.self, forKey: .drone)
+        product = try TaskProduct(from: c)
+        tier = try c.decodeIfPresent(Tier.self, forKey: .tier)
+        cost = try c.decodeIfPresent(Double.self, forKey: .cost)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(drone, forKey: .drone)
+        try product.encode(to: &c)
+        try c.encodeIfPresent(tier, forKey: .tier)
+        try c.encodeIfPresent(cost, forKey: .cost)
     }
 }
 

@@ -63,6 +63,8 @@ public struct SpecCheck {
         try text("module", i.module, max: SpecLimits.moduleBytes)
         try int("fuel", i.fuel, SpecLimits.fuel)
         try int("memory_mb", i.memoryMiB, SpecLimits.memoryMiB)
+        try text("stdin_blob", i.stdinBlob, max: SpecLimits.blobNameBytes)
+        try int("size", i.size, SpecLimits.blobSize)
     }
 
     /// One node's own fields (not its children).

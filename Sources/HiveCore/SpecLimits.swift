@@ -22,6 +22,8 @@ public enum SpecLimits {
     public static let fuel = 1...(1 << 50)
     /// WebAssembly linear memory: 65,536 pages of 64 KiB at most (wasm32).
     public static let memoryMiB = 1...4_096
+    /// `input.size`: a `stdin_blob`'s bytes (honeycombd's `--max-blob-bytes` is at most this).
+    public static let blobSize = 0...(1 << 30)
     /// `quorum:K` and `synthesize:K`.
     public static let joinK = 1...1_000_000
 
@@ -60,6 +62,8 @@ public enum SpecLimits {
     public static let stops = 16, stopBytes = 256
     public static let jsonSchemaBytes = 64 << 10
     public static let moduleBytes = 64
+    /// `input.stdin_blob`: `sha256:` and 64 hex digits.
+    public static let blobNameBytes = 71
     public static let requires = 64, requireBytes = 256
     public static let goalTextBytes = 64 << 10, stepPromptBytes = 64 << 10, frameBytes = 64 << 10
     public static let idBytes = 64, inputs = 64, frames = 8

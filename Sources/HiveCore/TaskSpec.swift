@@ -31,6 +31,10 @@ public struct TaskInput: Codable, Sendable, Equatable {
     public var memoryMiB: Int?
     /// WebAssembly tasks: grant the module a fresh directory of its own as `/scratch` (removed after the task).
     public var scratch: Bool?
+    /// Exec and wasm tasks: the stdin, as a blob in honeycombd's store (`sha256:HEX`), in place of `stdin`, and its
+    /// size in bytes. Inputs over `BlobTransfer.inlineThreshold`, or not UTF-8 text, travel this way.
+    public var stdinBlob: String?
+    public var size: Int?
 
     public init(command: String? = nil, args: [String]? = nil, stdin: String? = nil, env: [String: String]? = nil,
                 sleepMillis: Int? = nil, text: String? = nil, prompt: String? = nil, system: String? = nil,
@@ -63,7 +67,7 @@ public struct TaskInput: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json, module, fuel, scratch, completion
         case sleepMillis = "sleep_ms", maxTokens = "max_tokens", topK = "top_k", topP = "top_p", jsonSchema = "json_schema"
-        case memoryMiB = "memory_mb"
+        case memoryMiB = "memory_mb", stdinBlob = "stdin_blob", size
     }
 }
 

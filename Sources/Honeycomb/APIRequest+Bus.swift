@@ -43,6 +43,22 @@ extension APIRequest {
             guard let r = decode(ModuleRef.self) else { return .failure(APIError(.badRequest, "module_rm: send {\"module\": SHA256}")) }
             return .success(.moduleRemove(module: r.module))
         case "modules": return .success(.modules)
+        case "blob_add":
+            // Always in parts (one part for a small blob): the headers name what the raw bytes are.
+            guard let blob = headers?[BlobTransfer.hashHeader], let offset = headers?[BlobTransfer.offsetHeader].flatMap(Int.init),
+                  let size = headers?[BlobTransfer.sizeHeader].flatMap(Int.init) else {
+                return .failure(APIError(.badRequest, "blob part: needs \(BlobTransfer.hashHeader) (sha256:HEX) and integer \(BlobTransfer.offsetHeader) and \(BlobTransfer.sizeHeader) headers"))
+            }
+            return .success(.blobAddPart(blob: blob, offset: offset, size: size, bytes: payload))
+        case "blob_get":
+            guard let r = decode(BlobRef.self) else { return .failure(APIError(.badRequest, "blob_get: send {\"blob\": \"sha256:HEX\", \"offset\": N}")) }
+            return .success(.blobGet(blob: r.blob, offset: r.offset))
+        case "blob_has":
+            guard let r = decode(BlobHas.self) else { return .failure(APIError(.badRequest, "blob_has: send {\"blobs\": [\"sha256:HEX\", …]}")) }
+            guard r.blobs.count <= BlobHas.maxNames else {
+                return .failure(APIError(.badRequest, "blob_has: \(r.blobs.count) names; ask about at most \(BlobHas.maxNames) at once"))
+            }
+            return .success(.blobHas(r.blobs))
         case "drone_add", "drone_revoke":
             guard let r = decode(DroneAdd.self) else {
                 return .failure(APIError(.badRequest, "send {\"name\": NAME, \"tier\": \"edge|worker|core\"}"))

@@ -29,6 +29,12 @@ enum APIRequest: Sendable {
     case moduleGet(module: String, offset: Int?)
     case moduleRemove(module: String)
     case modules
+    /// One part of a blob (`BlobTransfer`): a task input or output too large (or too binary) for one message.
+    case blobAddPart(blob: String, offset: Int, size: Int, bytes: [UInt8])
+    /// A blob's bytes from `offset` (as many as one bus message carries).
+    case blobGet(blob: String, offset: Int?)
+    /// Which of these blobs honeycombd holds.
+    case blobHas([String])
     case droneAdd(name: String, tier: Tier?)
     case droneRevoke(name: String)
     case drones(PageRequest)
@@ -50,6 +56,9 @@ enum APIRequest: Sendable {
         case .moduleGet: return "module_get"
         case .moduleRemove: return "module_rm"
         case .modules: return "modules"
+        case .blobAddPart: return "blob_add"
+        case .blobGet: return "blob_get"
+        case .blobHas: return "blob_has"
         case .droneAdd: return "drone_add"
         case .droneRevoke: return "drone_revoke"
         case .drones: return "drones"
@@ -66,11 +75,14 @@ struct APIReply: Sendable {
     var nextCursor: String?
     /// `module_get`: the module's whole size (`ModuleTransfer.sizeHeader`).
     var moduleSize: Int?
+    /// `blob_get`: the blob's whole size (`BlobTransfer.sizeHeader`); a reply without it is an error.
+    var blobSize: Int?
 
-    init(body: [UInt8], nextCursor: String? = nil, moduleSize: Int? = nil) {
+    init(body: [UInt8], nextCursor: String? = nil, moduleSize: Int? = nil, blobSize: Int? = nil) {
         self.body = body
         self.nextCursor = nextCursor
         self.moduleSize = moduleSize
+        self.blobSize = blobSize
     }
 
     /// The headers that go with the body, in a fixed order.
@@ -78,6 +90,7 @@ struct APIReply: Sendable {
         var h: [(name: String, value: String)] = []
         if let nextCursor { h.append((Paging.cursorHeader, nextCursor)) }
         if let moduleSize { h.append((ModuleTransfer.sizeHeader, String(moduleSize))) }
+        if let blobSize { h.append((BlobTransfer.sizeHeader, String(blobSize))) }
         return h
     }
 }

@@ -107,7 +107,7 @@ public final class ControlPlane: Sendable {
     public static func start(options: NATSClientOptions, mode: BrokerMode, dataDirectory: String? = nil,
                              config: ControlConfig = ControlConfig(), compactAtBytes: Int = 64 << 20,
                              prompts: PromptLibrary = PromptLibrary(), otlpEndpoint: String? = nil,
-                             moduleQuota: ModuleQuota = ModuleQuota(),
+                             moduleQuota: ModuleQuota = ModuleQuota(), blobQuota: BlobQuota = BlobQuota(),
                              droneCredentials: DroneCredentials? = nil) async throws -> ControlPlane {
         var journal: Journal?
         var recovery: JournalRecovery?
@@ -131,7 +131,7 @@ public final class ControlPlane: Sendable {
         let exporter = otlpEndpoint.flatMap(URL.init(string:)).map(OTLPExporter.init(url:))
         let service = try await ControlService.start(client: client, journal: journal, recovery: recovery, config: config,
                                                      compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
-                                                     moduleQuota: moduleQuota, credentials: droneCredentials, status: status)
+                                                     moduleQuota: moduleQuota, blobQuota: blobQuota, credentials: droneCredentials, status: status)
         try await client.flush()
         let plane = ControlPlane(client: client, service: service, journal: journal)
         plane.log.info("bus_connected", ["broker": mode.rawValue, "server": client.connectedServer ?? "?"])

@@ -72,6 +72,33 @@ extension ControlService {
             case .failure(let e): return .failure(APIError(e.kind, e.description))
             }
         case .modules: return reply(modules.list())
+        case .blobAddPart(let blob, let offset, let size, let bytes):
+            var result: Result<BlobRef, ContentStoreError>
+            switch blobs.receive(blob: blob, offset: offset, size: size, bytes: bytes, referenced: { self.referencedBlobs() }) {
+            case .failure(let e): result = .failure(e)
+            case .success(.progress(let item)): result = .success(BlobStore.ref(item))
+            case .success(.complete(let whole)):
+                // Hashing and the durable write take time in proportion to the blob: off the actor, so heartbeats,
+                // results and dispatch go on meanwhile; the reply waits for the write.
+                let directory = blobs.directory
+                let refusal = await Task.detached { BlobStore.write(whole, directory: directory) }.value
+                result = refusal.map { .failure($0) } ?? blobs.commit(whole)
+            }
+            switch result {
+            case .success(let ref):
+                if ref.received == nil && offset &+ bytes.count == size { log.info("blob_added", ["blob": ref.blob, "bytes": ref.size ?? 0]) }
+                return reply(ref)
+            case .failure(let e):
+                if e.kind == .storageFull { log.warn("blob_refused", ["reason": e.description]) }
+                return .failure(APIError(e.kind, e.description))
+            }
+        case .blobGet(let blob, let offset):
+            guard let part = blobs.read(blob, offset: offset ?? 0, count: BlobTransfer.partSize(maxPayload: client.maxPayload)) else {
+                return .failure(APIError(.notFound, "unknown blob '\(blob.prefix(80))' (upload it with hive submit --input FILE)"))
+            }
+            return .success(APIReply(body: part.bytes, blobSize: part.size))
+        case .blobHas(let names):
+            return reply(BlobHas(blobs: names.filter { blobs.contains($0) }))
         case .droneAdd(let name, let tier):
             guard let credentials else { return .failure(APIError(.conflict, DroneCredentialError.noPrincipals.description)) }
             do throws(DroneCredentialError) {
@@ -109,6 +136,10 @@ extension ControlService {
             spec.trace = context
         } else if spec.trace?.isValid != true {
             spec.trace = TraceContext.random(using: &rng)
+        }
+        // Inputs travel by reference: every blob the goal names must be here (and durable) before it is accepted.
+        if let (path, blob) = missingBlob(in: spec) {
+            return .failure(APIError(.badRequest, "\(path): honeycombd holds no blob '\(blob.prefix(80))'; upload it first (hive submit --input FILE does)"))
         }
         let id: GoalID, fx: ControlEffects
         do { (id, fx) = try state.submit(spec, now: now) } catch {
@@ -186,6 +217,32 @@ extension ControlService {
             if e.kind == .storageFull { log.warn("module_refused", ["reason": e.description]) }
             return .failure(APIError(e.kind, e.description))
         }
+    }
+
+    /// Every blob a goal still held names (inputs and outputs): these are never evicted to make room.
+    func referencedBlobs() -> Set<String> {
+        var held = Set<String>()
+        for g in state.goals.values {
+            for step in g.plan?.steps ?? [] { if let b = step.spec.verify?.stdinBlob.flatMap(BlobRef.hash(of:)) { held.insert(b) } }
+        }
+        for t in state.tasks.values {
+            if let b = t.input?.stdinBlob.flatMap(BlobRef.hash(of:)) { held.insert(b) }
+            if let b = t.result?.outputBlob?.hash { held.insert(b) }
+        }
+        return held
+    }
+
+    /// The first blob a goal spec names that honeycombd does not hold (`stdin_blob`), with where it is named.
+    func missingBlob(in spec: GoalSpec) -> (path: String, blob: String)? {
+        var stack: [(TaskSpec, String)] = [(spec.root, "root")]
+        for (i, step) in (spec.plan?.steps ?? []).enumerated() {
+            if let v = step.verify, let b = v.stdinBlob, !blobs.contains(b) { return ("steps[\(i)].verify.stdin_blob", b) }
+        }
+        while let (t, path) = stack.popLast() {
+            if let b = t.input?.stdinBlob, !blobs.contains(b) { return (path + ".input.stdin_blob", b) }
+            for (i, c) in (t.children ?? []).enumerated() { stack.append((c, "\(path).children[\(i)]")) }
+        }
+        return nil
     }
 
     /// A running goal that names `module` (a wasm task, or a plan step's verify check), if any.

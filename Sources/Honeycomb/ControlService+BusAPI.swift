@@ -10,13 +10,30 @@ extension ControlService {
     /// Who decides approvals asked for on the bus: only operators may publish those verbs there.
     static let busPrincipal = "operator"
 
-    func answer(_ m: NATSMessage, client: NATSClient) async {
+    /// A drone's output upload (`hive.v1.drone.<id>.blob`), answered as `blob_add` while the drone (the one whose
+    /// subject it came on) holds a lease: a drone with no task running has no output to upload.
+    func answerDroneUpload(_ m: NATSMessage, client: NATSClient) async {
+        let drone = APISubject.drone(in: m.subject) ?? ""
+        guard state.drones[drone]?.running.isEmpty == false else {
+            rejected("blob upload without a lease", ["drone": drone, "bytes": m.payload.count])
+            return await answer(m, client: client, refusal: APIError(.conflict,
+                "drone '\(drone.prefix(64))' holds no lease: a drone uploads only the output of a task it runs"))
+        }
+        await answer(m, client: client, verb: "blob_add")
+    }
+
+    /// Answers an API request; `verb` when the subject does not end in it, `refusal` to answer with that error.
+    func answer(_ m: NATSMessage, client: NATSClient, verb named: String? = nil, refusal: APIError? = nil) async {
         guard let reply = m.reply else { return }
-        let verb = m.subject.split(separator: ".").last.map(String.init) ?? ""
+        let verb = named ?? m.subject.split(separator: ".").last.map(String.init) ?? ""
         let outcome: Result<APIReply, APIError>
-        switch APIRequest.bus(verb: verb, payload: m.payload, headers: m.headers, maxSpecBytes: state.config.maxSpecBytes) {
-        case .failure(let e): outcome = .failure(e)
-        case .success(let request): outcome = await handle(request, principal: Self.busPrincipal)
+        if let refusal {
+            outcome = .failure(refusal)
+        } else {
+            switch APIRequest.bus(verb: verb, payload: m.payload, headers: m.headers, maxSpecBytes: state.config.maxSpecBytes) {
+            case .failure(let e): outcome = .failure(e)
+            case .success(let request): outcome = await handle(request, principal: Self.busPrincipal)
+            }
         }
         var body: [UInt8], headers: NATSHeaders?
         switch outcome {

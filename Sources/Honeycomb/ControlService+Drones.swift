@@ -18,6 +18,7 @@ extension ControlService {
         let heartbeats = try client.subscribe(APISubject.heartbeats, queue: "honeycombd")
         let byes = try client.subscribe(APISubject.byes, queue: "honeycombd")
         let results = try client.subscribe(APISubject.results, queue: "honeycombd")
+        let blobUploads = try client.subscribe(APISubject.blobUploads, queue: "honeycombd")
         let api = try client.subscribe("hive.v1.api.*", queue: "honeycombd")
         let c = client
         // These loops inherit the actor (a plain Task in an actor method does), so each handler call is a
@@ -52,6 +53,7 @@ extension ControlService {
                 }
             },
             Task { for await m in api { await self.answer(m, client: c) } },
+            Task { for await m in blobUploads { await self.answerDroneUpload(m, client: c) } },
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(50))
@@ -164,7 +166,18 @@ extension ControlService {
     }
 
     /// Applies a result; returns the assignments it freed a slot for (the caller sends them).
-    func handleResult(_ r: TaskResult, run: SpanReport? = nil) -> [Outgoing] {
+    func handleResult(_ received: TaskResult, run: SpanReport? = nil) -> [Outgoing] {
+        var r = received
+        // An output blob is the drone's claim: it must name a blob honeycombd holds, at its real size.
+        if let claimed = r.outputBlob {
+            if let size = blobs.size(of: claimed.blob) {
+                r.outputBlob = StoredBlob(blob: claimed.blob, size: size)
+            } else {
+                r.outputBlob = nil
+                r.outcome = r.outcome == .released ? .released : .failed
+                r.error = "the result names output blob '\(claimed.blob.prefix(80))', which the drone did not upload"
+            }
+        }
         switch state.receive(r, now: now) {
         case .success(let fx):
             if let report = run, let goal = state.tasks[r.task]?.goal {

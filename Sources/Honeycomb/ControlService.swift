@@ -44,6 +44,8 @@ public actor ControlService {
     let prompts: PromptLibrary
     /// WebAssembly modules by SHA-256.
     let modules: ModuleStore
+    /// Task inputs and outputs too large for one message, by SHA-256.
+    let blobs: BlobStore
     /// Drone credentials issued at run time (`drone_add`/`drone_revoke`); nil without principals.
     let credentials: DroneCredentials?
     /// Live changes for event-stream subscribers, and what changed since the last tick (only while subscribed).
@@ -70,12 +72,13 @@ public actor ControlService {
 
     init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
          prompts: PromptLibrary, exporter: OTLPExporter?, moduleQuota: ModuleQuota = ModuleQuota(),
-         credentials: DroneCredentials? = nil, status: @escaping @Sendable () -> StatusReply) {
+         blobQuota: BlobQuota = BlobQuota(), credentials: DroneCredentials? = nil, status: @escaping @Sendable () -> StatusReply) {
         self.credentials = credentials
         self.client = client
         self.exporter = exporter
         self.prompts = prompts
         modules = ModuleStore(dataDirectory: journal?.directory, quota: moduleQuota)
+        blobs = BlobStore(dataDirectory: journal?.directory, quota: blobQuota)
         self.status = status
         self.journal = journal
         self.compactAtBytes = compactAtBytes
@@ -96,11 +99,11 @@ public actor ControlService {
     /// Recovers, subscribes and starts the timers.
     static func start(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig,
                       compactAtBytes: Int = 64 << 20, prompts: PromptLibrary = PromptLibrary(), exporter: OTLPExporter? = nil,
-                      moduleQuota: ModuleQuota = ModuleQuota(), credentials: DroneCredentials? = nil,
+                      moduleQuota: ModuleQuota = ModuleQuota(), blobQuota: BlobQuota = BlobQuota(), credentials: DroneCredentials? = nil,
                       status: @escaping @Sendable () -> StatusReply) async throws -> ControlService {
         let service = ControlService(client: client, journal: journal, recovery: recovery, config: config,
                                      compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
-                                     moduleQuota: moduleQuota, credentials: credentials, status: status)
+                                     moduleQuota: moduleQuota, blobQuota: blobQuota, credentials: credentials, status: status)
         await service.recover(recovery)
         try await service.subscribe()
         return service

@@ -29,7 +29,8 @@ public enum HoneycombConfigError: Error, CustomStringConvertible, Equatable {
 }
 
 /// honeycombd's settings: the embedded broker's, plus the daemon's own. Built from defaults, then the JSON
-/// config file, then command-line flags (flags win).
+/// config file, then command-line flags (flags win): the flags are declared, with what each sets, in
+/// `HoneycombConfig+CommandLine.swift`.
 public struct HoneycombConfig: Equatable, Sendable {
     public var broker = BrokerConfig()
     public var logLevel = LogLevel.info
@@ -59,6 +60,8 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var httpSessions = SessionStore<HTTPPrincipal>.Limits()
     /// How much the WebAssembly module store holds.
     public var moduleQuota = ModuleQuota()
+    /// How much the blob store (task inputs and outputs in parts) holds.
+    public var blobQuota = BlobQuota()
     /// With `principals`: the one honeycombd's own bus connection uses (the first `control` principal, or one
     /// `withControlPrincipal()` generates at start).
     public var controlPrincipal: String?
@@ -70,69 +73,6 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var tlsTimeoutMillis = 2_000
 
     public init() {}
-
-    public static let usage = """
-        usage: honeycombd [--config FILE] [--listen HOST:PORT] [--token TOKEN | --user USER --pass PASS]
-                          [--max-payload BYTES] [--event-loops N] [--log-level debug|info|warn|error]
-                          [--nats nats://HOST:PORT[,nats://HOST:PORT...]] [--data DIR] [--prompts DIR]
-                          [--http HOST:PORT|off] [--http-read-only] [--otlp URL]
-                          [--http-max-connections N] [--http-max-connections-per-address N]
-                          [--http-first-byte-timeout-ms MS] [--http-max-body-bytes BYTES]
-                          [--http-allowed-hosts NAME,NAME] [--http-max-sessions N] [--http-session-ttl-minutes M]
-                          [--modules-max-bytes BYTES] [--modules-max-count N] [--max-spec-bytes N]
-                          [--max-drones N] [--tls-cert FILE --tls-key FILE [--tls-ca FILE [--tls-verify]]]
-                          [--tls-timeout-ms MS]
-        honeycombd tls init DIR [--host NAME|IP ...] [--days N]
-        honeycombd tls client DIR NAME [--days N]
-
-        Runs the Hive control plane with its embedded NATS-compatible broker, or on an external NATS
-        server or cluster with --nats (the embedded broker is then off).
-          --config FILE        JSON config (example: Config/honeycombd.json); flags override it
-          --listen HOST:PORT   broker address (default 127.0.0.1:4222)
-          --token TOKEN        require this auth token from clients
-          --user/--pass        require this user and password from clients (or list "principals" in the config
-                               file: a credential and permissions per client; see Docs/OPERATIONS.md)
-          --print-nats-authorization   print the config's principals as a nats-server authorization block
-          --max-payload BYTES  largest message accepted (default 1048576)
-          --event-loops N      broker threads (default: one per core)
-          --log-level LEVEL    debug, info, warn or error (default info)
-          --nats URLS          use this NATS server/cluster (credentials in the URL: nats://user:pass@host:port)
-                               (tls://host:port for TLS: --tls-ca then verifies the cluster, --tls-cert and
-                               --tls-key are honeycombd's client certificate)
-          --data DIR           journal accepted goals and task results here (survives crashes and restarts)
-          --prompts DIR        role prompt frames replacing the built-in ones file by file (ROLE.txt, ROLE.completion.txt)
-          --http HOST:PORT     HTTP API, dashboard and /metrics (default 127.0.0.1:8420; off to disable); it
-                               asks for the broker's token or user/password when those are set, and
-                               refuses to listen beyond loopback without them
-          --http-read-only     serve HTTP without submit and cancel
-          --otlp URL           send finished goals' traces as OTLP/HTTP JSON (e.g. http://collector:4318/v1/traces)
-          --http-max-connections N     open HTTP connections (default 256); past it an idle or unauthenticated
-                               connection is evicted for the newcomer, else 503
-          --http-max-connections-per-address N   the same, per client address (default 64)
-          --http-first-byte-timeout-ms MS   a new HTTP connection must start its request within this (default 5000)
-          --http-max-body-bytes BYTES  largest HTTP request body, as sent (default 1048576)
-          --http-allowed-hosts NAMES   host names browsers may use for the dashboard besides loopback and the
-                               listen address (comma-separated; others get 421: DNS rebinding guard)
-          --http-max-sessions N        dashboard login sessions at once (default 256); a login past it ends the oldest
-          --http-session-ttl-minutes M a dashboard login lasts this long (default 720)
-          --modules-max-bytes BYTES    total size of stored WebAssembly modules (default 268435456)
-          --modules-max-count N        number of stored WebAssembly modules (default 1024)
-          --max-spec-bytes N   largest goal accepted for submission, in bytes (default 4194304)
-          --max-drones N       drones registered at once (default 10000); gone drones are forgotten first
-          --tls-cert FILE      serve TLS on the bus and HTTPS on the HTTP API with this certificate (PEM chain);
-                               clients then need tls://HOST:PORT and the CA (--tls-ca) that signed it
-          --tls-key FILE       the certificate's private key (PEM)
-          --tls-ca FILE        verify client certificates against this CA: a verified certificate can be a
-                               principal's identity ("certificate": NAME in principals); with --nats, the CA that
-                               signed the cluster's certificates
-          --tls-verify         require a client certificate from every bus client (mutual TLS)
-          --tls-timeout-ms MS  a client must finish the TLS handshake within this (default 2000)
-          Certificates are read again on SIGHUP (connections already up keep theirs).
-
-        honeycombd tls init DIR --host NAME ...   make a private CA and a certificate for honeycombd naming
-                               these hosts (and localhost, 127.0.0.1) in DIR, and print how to use them
-        honeycombd tls client DIR NAME            make a client certificate NAME.pem signed by DIR's CA
-        """
 
     /// Applies a config file's JSON text.
     public mutating func apply(json data: Data, path: String) throws(HoneycombConfigError) {
@@ -186,6 +126,9 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "http_session_ttl_minutes": try setSessionMinutes(key, try positive(key, try int(key, value)))
             case "modules_max_bytes": moduleQuota.maxBytes = try positive(key, try int(key, value))
             case "modules_max_count": moduleQuota.maxCount = try positive(key, try int(key, value))
+            case "max_blob_bytes": blobQuota.maxBlobBytes = try Self.blobBytes(key, try positive(key, try int(key, value)))
+            case "blob_store_bytes": blobQuota.maxBytes = try positive(key, try int(key, value))
+            case "max_blobs": blobQuota.maxCount = try positive(key, try int(key, value))
             case "http_read_only":
                 guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
                 httpReadOnly = b
@@ -444,14 +387,16 @@ public struct HoneycombConfig: Equatable, Sendable {
     }
 
     /// A limit must be at least 1.
-    private func positive(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int {
-        guard n >= 1 else { throw .invalidValue(key: key, reason: "must be at least 1, not \(n)") }
+    /// The per-blob limit: at most what a goal's `input.size` may say (`SpecLimits.blobSize`, 1 GiB).
+    static func blobBytes(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int {
+        guard n <= SpecLimits.blobSize.upperBound else {
+            throw .invalidValue(key: key, reason: "must be at most \(SpecLimits.blobSize.upperBound) (1 GiB), not \(n)")
+        }
         return n
     }
 
-    /// A flag's value as a limit: a whole number, at least 1.
-    private static func positive(_ flag: String, _ value: String) throws(HoneycombConfigError) -> Int {
-        guard let n = Int(value), n >= 1 else { throw .invalidValue(key: flag, reason: "'\(value)' is not a whole number of at least 1") }
+    private func positive(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int {
+        guard n >= 1 else { throw .invalidValue(key: key, reason: "must be at least 1, not \(n)") }
         return n
     }
 
@@ -462,110 +407,29 @@ public struct HoneycombConfig: Equatable, Sendable {
         return Int(d)
     }
 
-    /// Builds the configuration from command-line arguments (without the program name), reading `--config`
-    /// first so flags override the file regardless of order.
-    public static func from(arguments: [String], readFile: (String) throws -> Data) throws(HoneycombConfigError) -> HoneycombConfig {
-        var config = HoneycombConfig()
-        var flags: [(String, String)] = []
-        var i = 0
-        while i < arguments.count {
-            let arg = arguments[i]
-            let known = ["--config", "--listen", "--token", "--user", "--pass", "--max-payload", "--event-loops", "--log-level",
-                         "--nats", "--data", "--prompts", "--http", "--http-read-only", "--otlp", "--http-max-connections",
-                         "--http-max-connections-per-address", "--http-first-byte-timeout-ms", "--http-max-body-bytes",
-                         "--modules-max-bytes", "--modules-max-count", "--max-spec-bytes", "--max-drones",
-                         "--http-allowed-hosts", "--http-max-sessions", "--http-session-ttl-minutes",
-                         "--tls-cert", "--tls-key", "--tls-ca", "--tls-verify", "--tls-timeout-ms"]
-            var name = arg, value: String?
-            if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
-                name = String(arg[..<eq])
-                value = String(arg[arg.index(after: eq)...])
-            }
-            guard known.contains(name) else { throw .usage("unknown option '\(arg)'\n\n\(usage)") }
-            if name == "--http-read-only" || name == "--tls-verify" {  // a switch, no value
-                flags.append((name, value ?? "true"))
-                i += 1
-                continue
-            }
-            if value == nil {
-                i += 1
-                guard i < arguments.count else { throw .usage("option \(name) needs a value\n\n\(usage)") }
-                value = arguments[i]
-            }
-            flags.append((name, value!))
-            i += 1
-        }
-        if let path = flags.last(where: { $0.0 == "--config" })?.1 {
-            let data: Data
-            do { data = try readFile(path) } catch { throw .unreadableFile(path: path, reason: String(describing: error)) }
-            try config.apply(json: data, path: path)
-        }
-        var token: String?, user: String?, pass: String?
-        for (name, value) in flags {
-            switch name {
-            case "--listen": try config.setListen(value)
-            case "--token": token = value
-            case "--user": user = value
-            case "--pass": pass = value
-            case "--max-payload":
-                guard let n = Int(value) else { throw .invalidValue(key: "--max-payload", reason: "'\(value)' is not a number") }
-                config.broker.maxPayload = n
-            case "--event-loops":
-                guard let n = Int(value) else { throw .invalidValue(key: "--event-loops", reason: "'\(value)' is not a number") }
-                config.broker.eventLoops = n
-            case "--log-level": try config.setLogLevel(value)
-            case "--nats": try config.setExternalBus(value)
-            case "--data": config.dataDirectory = value
-            case "--prompts": config.promptsDirectory = value
-            case "--http": try config.setHTTP(value)
-            case "--otlp": try config.setOTLP(value)
-            case "--http-max-connections": config.httpServer.maxConnections = try positive(name, value)
-            case "--http-max-connections-per-address": config.httpServer.maxConnectionsPerAddress = try positive(name, value)
-            case "--http-first-byte-timeout-ms": config.httpServer.firstByteTimeout = Double(try positive(name, value)) / 1000
-            case "--http-max-body-bytes": config.httpServer.limits.maxBodyBytes = try positive(name, value)
-            case "--http-allowed-hosts": try config.setAllowedHosts(value.split(separator: ",").map(String.init))
-            case "--http-max-sessions": config.httpSessions.maxSessions = try positive(name, value)
-            case "--http-session-ttl-minutes": try config.setSessionMinutes(name, try positive(name, value))
-            case "--modules-max-bytes": config.moduleQuota.maxBytes = try positive(name, value)
-            case "--modules-max-count": config.moduleQuota.maxCount = try positive(name, value)
-            case "--max-spec-bytes": config.control.maxSpecBytes = try positive(name, value)
-            case "--max-drones": config.control.maxDrones = try positive(name, value)
-            case "--http-read-only":
-                guard let b = Bool(value) else { throw .invalidValue(key: "--http-read-only", reason: "'\(value)' is not true or false") }
-                config.httpReadOnly = b
-            case "--tls-cert": config.tls.certificate = value
-            case "--tls-key": config.tls.key = value
-            case "--tls-ca": config.tls.ca = value
-            case "--tls-verify":
-                guard let b = Bool(value) else { throw .invalidValue(key: "--tls-verify", reason: "'\(value)' is not true or false") }
-                config.tls.verifyClients = b
-            case "--tls-timeout-ms": config.tlsTimeoutMillis = try positive(name, value)
-            default: break
-            }
-        }
-        if token != nil || user != nil || pass != nil { try config.setAuth(token: token, user: user, pass: pass) }
-        if let problem = config.broker.validate() { throw .invalidValue(key: "configuration", reason: problem) }
-        if config.control.heartbeatMillis < 10 { throw .invalidValue(key: "heartbeat_ms", reason: "must be at least 10") }
-        if config.control.lostAfterMillis <= config.control.heartbeatMillis {
+    /// The checks that span several settings, once the file and the flags are in (`from(_:readFile:)`).
+    public func validate() throws(HoneycombConfigError) {
+        if let problem = broker.validate() { throw .invalidValue(key: "configuration", reason: problem) }
+        if control.heartbeatMillis < 10 { throw .invalidValue(key: "heartbeat_ms", reason: "must be at least 10") }
+        if control.lostAfterMillis <= control.heartbeatMillis {
             throw .invalidValue(key: "drone_lost_after_ms", reason: "must be longer than heartbeat_ms")
         }
-        if !(1024...(256 << 20)).contains(config.control.maxSpecBytes) {
+        if !(1024...(256 << 20)).contains(control.maxSpecBytes) {
             throw .invalidValue(key: "max_spec_bytes", reason: "must be 1024 to \(256 << 20)")
         }
-        if config.control.defaultTimeoutMillis < 1 { throw .invalidValue(key: "task_timeout_ms", reason: "must be positive") }
-        if config.journalCompactBytes < 4096 { throw .invalidValue(key: "journal_compact_bytes", reason: "must be at least 4096") }
-        if config.tlsTimeoutMillis > 600_000 { throw .invalidValue(key: "tls_timeout_ms", reason: "must be at most 600000") }
-        if config.externalBus == nil {
-            if let why = config.tls.serverProblem { throw .invalidValue(key: "tls", reason: why) }
+        if control.defaultTimeoutMillis < 1 { throw .invalidValue(key: "task_timeout_ms", reason: "must be positive") }
+        if journalCompactBytes < 4096 { throw .invalidValue(key: "journal_compact_bytes", reason: "must be at least 4096") }
+        if tlsTimeoutMillis > 600_000 { throw .invalidValue(key: "tls_timeout_ms", reason: "must be at most 600000") }
+        if externalBus == nil {
+            if let why = tls.serverProblem { throw .invalidValue(key: "tls", reason: why) }
         } else {
-            if config.tls.verifyClients { throw .invalidValue(key: "tls_verify", reason: "with --nats the cluster verifies clients: tls_verify applies to the embedded broker only") }
-            if let why = config.tls.clientProblem { throw .invalidValue(key: "tls", reason: why) }
+            if tls.verifyClients { throw .invalidValue(key: "tls_verify", reason: "with --nats the cluster verifies clients: tls_verify applies to the embedded broker only") }
+            if let why = tls.clientProblem { throw .invalidValue(key: "tls", reason: why) }
         }
-        if case .principals(let list) = config.broker.auth, config.tls.ca == nil,
+        if case .principals(let list) = broker.auth, tls.ca == nil,
            let p = list.first(where: { if case .certificate = $0.credential { return true } else { return false } }) {
             throw .invalidValue(key: "principals", reason: "principal '\(p.name)' is identified by a client certificate: that needs tls_ca (--tls-ca), the CA that signs client certificates")
         }
-        return config
     }
 
     /// Where the control plane connects: the external bus, or this process's own broker — through `dial` when

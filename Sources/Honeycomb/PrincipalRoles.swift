@@ -11,13 +11,15 @@ public enum PrincipalRole: String, Sendable, CaseIterable {
     case `operator`
     /// Read-only: the read verbs; replies and goal events (what it may read through the API anyway).
     case observer
-    /// One drone: its own announce/heartbeat/goodbye/result subjects and module fetches; reads only its own
-    /// assignments, cancels and replies.
+    /// One drone: its own announce/heartbeat/goodbye/result/blob subjects (the last: outputs too large for a result,
+    /// accepted while it holds a lease), module and blob fetches (content a task names by hash); reads only its own
+    /// assignments, cancels and replies. No other API verb: a drone cannot list, submit or read goals.
     case drone
 
     /// The API verbs an observer may call.
     static let readVerbs = [APISubject.status, APISubject.drones, APISubject.goals, APISubject.goal,
-                            APISubject.tasks, APISubject.result, APISubject.trace, APISubject.modules]
+                            APISubject.tasks, APISubject.result, APISubject.trace, APISubject.modules,
+                            APISubject.blobGet]
 
     /// Whether the expansion puts the principal's name into subjects.
     var usesName: Bool { self == .drone }
@@ -36,7 +38,8 @@ public enum PrincipalRole: String, Sendable, CaseIterable {
         case .drone:
             // Every subject a drone publishes carries its id: only this drone may publish them.
             return Permissions(publish: SubjectRules(allow: [APISubject.hello(n), APISubject.heartbeat(n), APISubject.bye(n),
-                                                             APISubject.result(n), APISubject.moduleGet]),
+                                                             APISubject.result(n), APISubject.moduleGet,
+                                                             APISubject.blobGet, APISubject.blobUpload(n)]),
                                subscribe: SubjectRules(allow: [APISubject.assign(n), APISubject.cancelTask(n),
                                                                "_INBOX.\(n).>"]))
         }

@@ -19,6 +19,11 @@ public struct NATSHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         for (n, v) in elements { append(n, v) }
     }
 
+    /// Headers from name/value pairs, in their order.
+    public init(pairs: [(String, String)]) {
+        for (n, v) in pairs { append(n, v) }
+    }
+
     public static func == (a: NATSHeaders, b: NATSHeaders) -> Bool {
         a.status == b.status && a.statusDescription == b.statusDescription
             && a.entries.map(\.name) == b.entries.map(\.name) && a.entries.map(\.value) == b.entries.map(\.value)

@@ -6,6 +6,7 @@ import Foundation
 import HiveCommandLine
 import HiveCore
 import HiveLog
+import HiveMCP
 import HiveSystem
 import HiveTLS
 import Llama
@@ -66,6 +67,8 @@ func number<T: FixedWidthInteger & Sendable>(_ option: String, _ range: ClosedRa
 slots = number("--slots", 1...4096) ?? slots
 maxTaskMillis = number("--max-task-ms", 1...(7 * 24 * 3_600_000)) ?? maxTaskMillis
 outputCap = number("--max-output-bytes", 0...(64 << 20)) ?? outputCap
+let maxBlobBytes = number("--max-blob-bytes", 0...(1 << 30)) ?? (64 << 20)
+let blobCacheMB = number("--blob-cache-mb", 0...(1 << 20)) ?? 256
 if let v = parsed.string("--exec-env-allow") {
     execEnvAllowed = v.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
@@ -110,6 +113,28 @@ if let level = checked({ () throws(CommandLineError) in
     Log.setLevel(level)
 }
 
+var mcpSpecs: [MCPServerSpec] = []
+for v in parsed.strings("--mcp") {
+    do { mcpSpecs.append(try MCPServerSpec.parse(v)) } catch { fail(error.description) }
+}
+if let twice = Dictionary(grouping: mcpSpecs, by: \.name).first(where: { $0.value.count > 1 })?.key {
+    fail("--mcp names the server \(twice) twice: each server needs its own name (it prefixes its tools)")
+}
+var mcpLimits = MCPLimits()
+mcpLimits.requestTimeoutMillis = number("--mcp-request-timeout-ms", 1...3_600_000) ?? mcpLimits.requestTimeoutMillis
+mcpLimits.maxMessageBytes = number("--mcp-max-message-bytes", 1024...(64 << 20)) ?? mcpLimits.maxMessageBytes
+mcpLimits.maxTools = number("--mcp-max-tools", 1...4_000) ?? mcpLimits.maxTools
+mcpLimits.maxPages = number("--mcp-max-pages", 1...10_000) ?? mcpLimits.maxPages
+mcpLimits.maxDescriptionBytes = number("--mcp-max-description-bytes", 0...(1 << 20)) ?? mcpLimits.maxDescriptionBytes
+mcpLimits.maxSchemaBytes = number("--mcp-max-schema-bytes", 2...(4 << 20)) ?? mcpLimits.maxSchemaBytes
+mcpLimits.maxSchemaDepth = number("--mcp-max-schema-depth", 1...256) ?? mcpLimits.maxSchemaDepth
+let mcpReadOnly = MCPServers.readOnly(parsed.string("--mcp-read-only")?.split(separator: ",").map {
+    String($0).trimmingCharacters(in: .whitespaces)
+} ?? [])
+if let stray = mcpReadOnly.keys.sorted().first(where: { name in !mcpSpecs.contains { $0.name == name } }) {
+    fail("--mcp-read-only names \(stray), which no --mcp declares")
+}
+
 if let stray = DroneOptions.sideEffectsNotAllowed(sideEffects, allowed: allowExec).first {
     fail("--side-effects names \(stray), which is not in --allow-exec: only commands this drone may run can be declared side-effecting")
 }
@@ -120,10 +145,13 @@ if !tlsFiles.isEmpty {
     bus.tls = tlsFiles
 }
 let modules = ModuleSource()
+let blobs = ContentSource()
+let inputs = BlobInputs(source: blobs, maxBlobBytes: maxBlobBytes, cacheBytes: blobCacheMB << 20)
 wasmLimits.defaultMemoryMB = min(wasmLimits.defaultMemoryMB, wasmLimits.maxMemoryMB)
 var backends: [any Backend] = [
-    ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits, environment: ExecEnvironmentPolicy(allowed: execEnvAllowed)),
-    NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits),
+    ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits, environment: ExecEnvironmentPolicy(allowed: execEnvAllowed),
+                 inputs: inputs),
+    NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits, inputs: inputs),
 ]
 if promptFormatGiven && modelPath == nil { fail("--prompt-format needs --model: it says how that model is prompted") }
 var loadedModel: LlamaModel?
@@ -169,9 +197,14 @@ if let api {
                                        "key": key == nil ? "none (\(keyVariable) unset)" : "from \(keyVariable)"])
 }
 ShutdownSignal.install()
+// MCP servers: started and listed before the drone joins, so its hello names their tools.
+let mcp = await MCPServers.start(mcpSpecs, limits: mcpLimits, readOnly: mcpReadOnly)
 var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
+options.toolSources = mcp.sources
+options.tools = mcp.tools
 options.id = explicitID
 options.maxTaskMillis = maxTaskMillis
+options.maxBlobBytes = maxBlobBytes
 options.sideEffects = sideEffects
 // SIGTERM/SIGINT are answered in every state: before the drone has joined (connecting, announcing) it just leaves;
 // once joined it drains (finish running tasks within the grace, release the rest); a second signal leaves at once.
@@ -198,6 +231,7 @@ if !lifecycle.joined(drone) {
     exit(0)
 }
 modules.connect { [drone] hash in try await drone.fetchModule(hash) }
+blobs.connect { [drone] name in try await drone.fetchBlob(name) }
 if let model = loadedModel {
     OSThread(name: "model-hash") {
         model.computeHash()

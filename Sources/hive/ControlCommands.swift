@@ -172,15 +172,17 @@ func submitCommand(_ p: ParsedArguments) async {
     }
     let wasm = p.string("--wasm")
     var wasmInput = TaskInput()
+    // Read as bytes: small UTF-8 text goes inline, anything larger or binary is uploaded as a blob once connected.
+    var inputBlob: Data?
+    var inlineStdin: String?
     if let path = p.string("--input") {
-        let d = readFileOrExit(path, what: "input file")
-        // The input travels inside the goal's JSON as text: bytes that are not UTF-8 would arrive replaced (U+FFFD),
-        // so they are refused rather than changed (Docs/ARCHITECTURE.md, "Inputs of any size").
-        guard let text = String(data: d, encoding: .utf8) else {
-            fail("input file \(path) is not UTF-8 text (\(d.count) bytes); inputs travel as text inside the goal today, so binary data would arrive changed: encode it (base64) and decode it in the module", code: 65)
+        guard wasm != nil || !exec.isEmpty else { p.refuse("--input is the stdin of --wasm or --exec tasks") }
+        switch TaskStdin(readFileOrExit(path, what: "input file")) {
+        case .inline(let text): inlineStdin = text
+        case .blob(let data): inputBlob = data
         }
-        wasmInput.stdin = text
     }
+    wasmInput.stdin = inlineStdin
     wasmInput.fuel = p.int("--fuel")
     wasmInput.memoryMiB = p.int("--memory")
     if p.flag("--scratch") { wasmInput.scratch = true }
@@ -223,7 +225,7 @@ func submitCommand(_ p: ParsedArguments) async {
     } else if !exec.isEmpty {
         guard count >= 1 else { p.refuse("--count must be at least 1") }
         let command = resolveCommand(exec[0])
-        let task = TaskSpec(kind: "exec", tier: tier, input: TaskInput(command: command, args: Array(exec.dropFirst())),
+        let task = TaskSpec(kind: "exec", tier: tier, input: TaskInput(command: command, args: Array(exec.dropFirst()), stdin: inlineStdin),
                             maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
         spec = GoalSpec(name: name ?? "exec \(exec.joined(separator: " "))", priority: priority,
                         budget: Budget(maxTasks: count + 1, deadlineMillis: deadlineMillis),
@@ -255,10 +257,17 @@ func submitCommand(_ p: ParsedArguments) async {
     }
     let nc = await cli.connect(reconnect: wait)
     defer { nc.close() }
+    if let inputBlob {
+        do { spec!.root = withStdinBlob(spec!.root, try await uploadBlob(inputBlob, cli: cli, nc: nc)) } catch let e as APIError {
+            fail("input refused: \(e.error)", code: 65)
+        } catch {
+            fail("cannot upload the input: \(ErrorSentence.of(error, urls: cli.urls))", code: 69)
+        }
+    }
     let ref: GoalRef
     do { ref = try await cli.call(nc, APISubject.submit, spec!, as: GoalRef.self) } catch RequestError.tooLarge(let s, let n, let m) {
-        // Inputs travel inside the goal's JSON today (Docs/ARCHITECTURE.md, "Inputs of any size").
-        fail("goal refused: \(RequestError.tooLarge(subject: s, bytes: n, max: m)); a --input file, prompt or schema travels inside the goal's JSON (bytes that are not UTF-8 text do not survive it)", code: 65)
+        // Prompts and schemas travel inside the goal's JSON (--input files of any size go as blobs).
+        fail("goal refused: \(RequestError.tooLarge(subject: s, bytes: n, max: m)); a prompt or schema travels inside the goal's JSON", code: 65)
     } catch let e as RequestError {
         // No answer is not a refusal: the goal may have been accepted before the reply was lost.
         fail("\(e); the goal may have been accepted: check hive goals before submitting it again", code: 69)
@@ -378,7 +387,8 @@ func report(_ r: GoalResult, cli: ControlCLI) {
                      u.promptTokens, u.promptTokensPerSecond, u.generatedTokens, u.generationTokensPerSecond, t.drone ?? "-"))
     } else {
         for t in r.tasks {
-            let out = (t.output ?? "").split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            var out = (t.output ?? "").split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            if let b = t.outputBlob { out = "output \(b.size) bytes \(b.blob) (hive result --output-dir DIR writes it)" }
             let code = (t.exitCode.map { " exit \($0)" } ?? "") + (t.fuel.map { " fuel \($0)" } ?? "")
             print("  \(t.task) [\(t.index)] \(t.state.rawValue)\(code) on \(t.drone ?? "-")  \(out)\(t.reason.map { "  (\($0))" } ?? "")")
         }
@@ -467,7 +477,9 @@ func goalCommand(_ p: ParsedArguments, subject: String, verb: String) async {
                 for n in t.failedAttempts ?? [] { print("\(indent)  \(n)") }
             }
         case "result":
-            report(try await cli.result(nc, goal), cli: cli)
+            let r = try await cli.result(nc, goal)
+            report(r, cli: cli)
+            if let dir = p.string("--output-dir") { await writeOutputBlobs(r, to: dir, nc: nc) }
         case "trace":
             let trace = try await cli.call(nc, subject, GoalRef(goal: goal), as: TraceView.self)
             if cli.json { return cli.printJSON(trace) }

@@ -20,7 +20,9 @@ enum TasksCommand: HiveCommand {
 }
 
 enum ResultCommand: HiveCommand {
-    static let spec = CommandSpec("result", summary: "a goal's result: answer, steps, ledger, each task's output", arguments: [goalArgument])
+    static let spec = CommandSpec("result", summary: "a goal's result: answer, steps, ledger, each task's output", options: [
+        .value("--output-dir", "DIR", help: "write each output kept as a blob to DIR/TASK (checked against its SHA-256)"),
+    ], arguments: [goalArgument])
     static func run(_ parsed: ParsedArguments) async { await goalCommand(parsed, subject: APISubject.result, verb: "result") }
 }
 

@@ -3,7 +3,7 @@ import HiveCommandLine
 /// `hive submit`: one goal, from an exec command, a prompt, a wasm module, a goal in words or a plan file.
 enum SubmitCommand: HiveCommand {
     static let spec = CommandSpec("submit", summary: "submit one goal: an exec fork, a prompt, a wasm module, a goal in words or a plan", usage: [
-        "--exec CMD [ARGS…] [--] [--count N] [--tier T] [--timeout-ms MS] [--max-attempts N] [--deadline-ms MS] [--priority P] [--wait]",
+        "--exec CMD [ARGS…] [--] [--input FILE] [--count N] [--tier T] [--timeout-ms MS] [--max-attempts N] [--deadline-ms MS] [--priority P] [--wait]",
         "--prompt TEXT [--system TEXT] [--tier T] [--max-tokens N] [--temperature T] [--seed N] [--stop S] [--json-schema FILE | --json-output] [--wait]",
         "\"GOAL IN WORDS\" [--n N] [--join best|vote|synthesize[:K]] [--critics N] [--tier T] [--critic-tier T] [--architect-tier T] [--integrate-tier T] [--max-tokens N] [--budget-tokens N] [--max-core-calls N] [--deadline-ms MS] [--wait]",
         "PLAN.json | - | --plan FILE [--wait]",
@@ -46,7 +46,7 @@ enum SubmitCommand: HiveCommand {
             .value("--max-core-calls", "N", help: "budget: core-tier calls"),
             .value("--budget-tokens", "N", help: "budget: tokens"),
             .value("--wasm", "HASH", help: "run this stored module (hive module add)"),
-            .value("--input", "FILE", help: "the module's stdin"),
+            .value("--input", "FILE", help: "the stdin of --wasm or --exec tasks (any bytes; over 16 KiB or binary it is uploaded once as a blob)"),
             .value("--fuel", "N", help: "instructions per task"),
             .value("--memory", "MiB", help: "linear memory per task"),
             .flag("--scratch", help: "grant the module a fresh directory of its own as /scratch"),

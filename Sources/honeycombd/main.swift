@@ -17,16 +17,9 @@ let parsed = honeycombdProgram.parseOrExit(Array(CommandLine.arguments.dropFirst
 if parsed.path.first == "tls" { exit(TLSCommand.run(parsed)) }
 // Prints the configured principals as a nats-server authorization block (for a NATS cluster), then exits.
 let printNATSAuthorization = parsed.flag("--print-nats-authorization")
-// The parsed options, handed to HoneycombConfig as --name=value: it merges them over --config and checks each
-// value as it checks the same key in a config file.
-var arguments: [String] = []
-for option in honeycombdProgram.defaultCommand!.options where option.name != "--print-nats-authorization" && parsed.has(option.name) {
-    arguments.append(option.kind == .flag ? option.name : "\(option.name)=\(parsed.string(option.name)!)")
-}
-
 var config: HoneycombConfig
 do {
-    config = try HoneycombConfig.from(arguments: arguments) { path in try Data(contentsOf: URL(fileURLWithPath: path)) }
+    config = try HoneycombConfig.from(parsed) { path in try Data(contentsOf: URL(fileURLWithPath: path)) }
 } catch {
     FileHandle.standardError.write(Data("honeycombd: \(error)\n".utf8))
     exit(error.isUsage ? 64 : 78)
@@ -119,7 +112,7 @@ do {
     control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0, dial: dial), mode: mode,
                                            dataDirectory: config.dataDirectory, config: config.control,
                                            compactAtBytes: config.journalCompactBytes, prompts: prompts,
-                                           otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota,
+                                           otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota, blobQuota: config.blobQuota,
                                            droneCredentials: credentials)
 } catch {
     log.error("start_failed", ["reason": "control plane could not start: \(error)"])

@@ -55,7 +55,7 @@ import Testing
 
     @Test func withoutAnExitDescriptorRunsStillEndPromptlyAndTakeTheirGroupAlong() async {
         func run(_ script: String, timeout: Int) async -> BackendOutcome {
-            let r = ExecRun(command: "/bin/sh", args: ["-c", script], stdin: "in\n", env: [:], timeoutMillis: timeout,
+            let r = ExecRun(command: "/bin/sh", args: ["-c", script], stdin: Array("in\n".utf8), env: [:], timeoutMillis: timeout,
                             outputCap: 1_000, limits: ExecLimits())
             r.exitThroughFD = false
             return await r.start()

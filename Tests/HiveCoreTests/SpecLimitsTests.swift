@@ -158,6 +158,7 @@ import Testing
         let ints: [(String, String, ClosedRange<Int>)] = [
             ("input", "top_k", SpecLimits.topK), ("input", "seed", SpecLimits.seed), ("input", "fuel", SpecLimits.fuel),
             ("input", "memory_mb", SpecLimits.memoryMiB), ("input", "sleep_ms", SpecLimits.sleepMillis),
+            ("input", "size", SpecLimits.blobSize),
             ("input", "max_tokens", SpecLimits.maxTokens), ("task", "max_attempts", SpecLimits.maxAttempts),
             ("task", "timeout_ms", SpecLimits.timeoutMillis), ("budget", "max_tasks", SpecLimits.budgetMaxTasks),
             ("budget", "max_depth", SpecLimits.budgetMaxDepth), ("budget", "max_attempts", SpecLimits.maxAttempts),

@@ -81,6 +81,26 @@ import HiveTLS
         let c = try load(["--config", "x.json"], files: ["x.json": text])
         #expect(c.broker == BrokerConfig())
         #expect(c.control.prices["gpt-4o-mini"] == ModelPrice(promptPerMTok: 0.15, generatedPerMTok: 0.60))
+        #expect(c.blobQuota == BlobQuota())
+    }
+
+    @Test func blobLimitsComeFromFlagsOrTheFileAndAreBounded() throws {
+        let c = try load(["--max-blob-bytes", "1000", "--blob-store-bytes", "5000", "--max-blobs", "3"])
+        #expect((c.blobQuota.maxBlobBytes, c.blobQuota.maxBytes, c.blobQuota.maxCount) == (1000, 5000, 3))
+        let f = try load(["--config", "c.json"], files: ["c.json": #"{"max_blob_bytes": 7, "blob_store_bytes": 8, "max_blobs": 9}"#])
+        #expect((f.blobQuota.maxBlobBytes, f.blobQuota.maxBytes, f.blobQuota.maxCount) == (7, 8, 9))
+        do {
+            _ = try load(["--max-blob-bytes", String(2 << 30)])
+            Issue.record("a blob bound over 1 GiB was accepted")
+        } catch {
+            #expect(error.description.contains("invalid --max-blob-bytes: must be at most 1073741824 (1 GiB)"), "\(error)")
+        }
+        do {
+            _ = try load(["--max-blobs", "0"])
+            Issue.record("zero blobs accepted")
+        } catch {
+            #expect(error.description.contains("--max-blobs"), "\(error)")
+        }
     }
 
     @Test func pricesAreCheckedKeyByKey() throws {
@@ -241,7 +261,9 @@ extension HoneycombConfigTests {
         #expect(list[2].permissions.publish.allow?.contains("hive.v1.api.submit") == false)
         #expect(list[3].permissions.publish.allow == ["hive.v1.drone.laptop-1.hello", "hive.v1.drone.laptop-1.hb",
                                                       "hive.v1.drone.laptop-1.bye", "hive.v1.drone.laptop-1.result",
-                                                      "hive.v1.api.module_get"])
+                                                      "hive.v1.api.module_get", "hive.v1.api.blob_get", "hive.v1.drone.laptop-1.blob"])
+        // Nothing else of the API: a drone cannot list, submit, read goals, upload as an operator or ask which blobs exist.
+        #expect(list[3].permissions.publish.allow?.contains { $0.hasPrefix("hive.v1.api.") && !$0.hasSuffix("_get") } == false)
         #expect(list[3].permissions.subscribe.allow == ["hive.v1.drone.laptop-1.task", "hive.v1.drone.laptop-1.cancel",
                                                         "_INBOX.laptop-1.>"])
         #expect(list[4].permissions == Permissions(publish: SubjectRules(allow: ["a.>"]), subscribe: SubjectRules(deny: [">"]),
@@ -289,3 +311,62 @@ extension HoneycombConfigTests {
     }
 }
 
+
+/// honeycombd's options are declared once (`HoneycombConfig.commandLineOptions`); each must change the configuration.
+extension HoneycombConfigTests {
+    @Test func everyDeclaredOptionSetsSomething() throws {
+        // For each option: a command line with it, and the same without it (what it needs besides itself).
+        let cert = ["--tls-cert", "c.pem", "--tls-key", "k.pem"]
+        let samples: [String: (with: [String], without: [String])] = [
+            "--config": (["--config", "c.json"], []),
+            "--listen": (["--listen", "127.0.0.1:5000"], []),
+            "--token": (["--token", "t"], []),
+            "--user": (["--user", "u", "--pass", "p"], []),
+            "--pass": (["--user", "u", "--pass", "p"], []),
+            "--max-payload": (["--max-payload", "2048"], []),
+            "--event-loops": (["--event-loops", "3"], []),
+            "--log-level": (["--log-level", "debug"], []),
+            "--nats": (["--nats", "nats://a:4222"], []),
+            "--data": (["--data", "d"], []),
+            "--prompts": (["--prompts", "p"], []),
+            "--http": (["--http", "off"], []),
+            "--http-read-only": (["--http-read-only"], []),
+            "--otlp": (["--otlp", "http://c:4318/v1/traces"], []),
+            "--http-max-connections": (["--http-max-connections", "3"], []),
+            "--http-max-connections-per-address": (["--http-max-connections-per-address", "3"], []),
+            "--http-first-byte-timeout-ms": (["--http-first-byte-timeout-ms", "3"], []),
+            "--http-max-body-bytes": (["--http-max-body-bytes", "3"], []),
+            "--http-allowed-hosts": (["--http-allowed-hosts", "hive.lan"], []),
+            "--http-max-sessions": (["--http-max-sessions", "3"], []),
+            "--http-session-ttl-minutes": (["--http-session-ttl-minutes", "3"], []),
+            "--modules-max-bytes": (["--modules-max-bytes", "3"], []),
+            "--modules-max-count": (["--modules-max-count", "3"], []),
+            "--max-blob-bytes": (["--max-blob-bytes", "3"], []),
+            "--blob-store-bytes": (["--blob-store-bytes", "3"], []),
+            "--max-blobs": (["--max-blobs", "3"], []),
+            "--max-spec-bytes": (["--max-spec-bytes", "4096"], []),
+            "--max-drones": (["--max-drones", "3"], []),
+            "--tls-cert": (cert, []),
+            "--tls-key": (cert, []),
+            "--tls-ca": (cert + ["--tls-ca", "ca.pem"], cert),
+            "--tls-verify": (cert + ["--tls-ca", "ca.pem", "--tls-verify"], cert + ["--tls-ca", "ca.pem"]),
+            "--tls-timeout-ms": (["--tls-timeout-ms", "3"], []),
+        ]
+        let file = ["c.json": #"{"max_payload": 4096}"#]
+        for option in HoneycombConfig.commandLineOptions where option.name != "--print-nats-authorization" {
+            guard let s = samples[option.name] else {
+                Issue.record("no sample for \(option.name): add one here")
+                continue
+            }
+            #expect(try load(s.with, files: file) != load(s.without, files: file), "\(option.name) changed nothing")
+        }
+        #expect(samples.count == HoneycombConfig.commandLineOptions.count - 1, "a sample names an option that is not declared")
+    }
+
+    @Test func aMalformedCommandLineIsAUsageErrorInHiveCommandLinesWords() {
+        #expect(throws: HoneycombConfigError.usage("unknown option '--listne' for honeycombd (did you mean --listen?)")) {
+            _ = try load(["--listne", "x"])
+        }
+        #expect(throws: HoneycombConfigError.usage("--http-read-only takes no value")) { _ = try load(["--http-read-only=yes"]) }
+    }
+}

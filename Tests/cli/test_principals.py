@@ -58,12 +58,20 @@ def test_roles_are_enforced_and_honeycombd_uses_a_generated_control_principal(pr
     # A drone's credential: no sniffing everything, no serving the API, no forging another drone's subjects.
     s, f = raw_login(port, {"verbose": False, "auth_token": DRONE_TOKEN})
     got = lines_until_pong(s, f, b"SUB > 1\r\nSUB hive.v1.api.* honeycombd 2\r\nSUB hive.v1.drone.laptop-1.task 3\r\n"
-                                 b"PUB hive.v1.drone.other.result 1\r\nx\r\nPUB hive.v1.api.submit 2\r\n{}\r\n")
+                                 b"PUB hive.v1.drone.other.result 1\r\nx\r\nPUB hive.v1.api.submit 2\r\n{}\r\n"
+                                 # Blobs: fetching a task's input and uploading an output on its own subject, yes;
+                                 # uploading as an operator, another drone's upload, asking what exists: no.
+                                 b"PUB hive.v1.api.blob_get 2\r\n{}\r\nPUB hive.v1.drone.laptop-1.blob 2\r\n{}\r\n"
+                                 b"PUB hive.v1.api.blob_add 2\r\n{}\r\nPUB hive.v1.drone.other.blob 2\r\n{}\r\n"
+                                 b"PUB hive.v1.api.blob_has 2\r\n{}\r\n")
     assert got == [
         "-ERR 'Permissions Violation for Subscription to \">\"'",
         "-ERR 'Permissions Violation for Subscription to \"hive.v1.api.*\" using queue \"honeycombd\"'",
         "-ERR 'Permissions Violation for Publish to \"hive.v1.drone.other.result\"'",
         "-ERR 'Permissions Violation for Publish to \"hive.v1.api.submit\"'",
+        "-ERR 'Permissions Violation for Publish to \"hive.v1.api.blob_add\"'",
+        "-ERR 'Permissions Violation for Publish to \"hive.v1.drone.other.blob\"'",
+        "-ERR 'Permissions Violation for Publish to \"hive.v1.api.blob_has\"'",
     ]
     s.close()
     hc.terminate()

@@ -133,20 +133,26 @@ def test_errors_reach_the_user_as_sentences(tmp_path):
         assert out.count("\n") == 1 and not any(raw in out for raw in RAW_ERRORS), out
 
 
-def test_an_input_over_max_payload_is_refused_naming_the_limit_and_the_size(procs, tmp_path):
-    """Inputs travel inline in the goal's JSON today (Docs/ARCHITECTURE.md, "Inputs of any size")."""
+def test_an_input_over_max_payload_goes_as_a_blob_and_a_prompt_over_it_is_refused_naming_the_limit(procs, tmp_path):
+    """--input files of any size (and binary ones) are uploaded as blobs (Docs/ARCHITECTURE.md, "Inputs of any
+    size"); what still travels inside the goal's JSON (a plan's prompt) is refused over max_payload before sending."""
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
     start_honeycombd(procs, tmp_path, port)
     data = tmp_path / "input.txt"
-    data.write_bytes(bytes(range(1, 128)) * 8257)  # 1 MiB of ASCII, control bytes included (escaped as \u00XX)
+    data.write_bytes(bytes(range(1, 128)) * 8257)  # 1 MiB of ASCII, control bytes included: 2.4 MB once escaped
     r = hive("submit", "--wasm", "0" * 64, "--input", str(data), "--honeycomb", url)
-    assert r.returncode == 65, r.stderr
-    assert "over the bus's max_payload of 1048576 bytes (honeycombd --max-payload BYTES" in r.stderr, r.stderr
-    assert "the submit request is " in r.stderr and "nothing was sent" in r.stderr, r.stderr
-    # Binary data is refused as such, not silently changed into replacement characters.
+    assert r.returncode == 0, r.stderr
+    # Binary data is uploaded as it is, not refused nor changed into replacement characters.
     data = tmp_path / "input.bin"
     data.write_bytes(bytes(range(256)) * 16)
     r = hive("submit", "--wasm", "0" * 64, "--input", str(data), "--honeycomb", url)
-    assert r.returncode == 65 and r.stderr.startswith(f"hive: input file {data} is not UTF-8 text (4096 bytes)"), r.stderr
-    assert json.loads(hive_ok("goals", "--json", "--honeycomb", url)) == []
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(hive_ok("goals", "--json", "--honeycomb", url))) == 2
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"name": "long", "root": {"kind": "model", "input": {"prompt": "\u0001" * 300_000}}}))
+    r = hive("submit", str(plan), "--honeycomb", url)
+    assert r.returncode == 65, r.stderr
+    assert "over the bus's max_payload of 1048576 bytes (honeycombd --max-payload BYTES" in r.stderr, r.stderr
+    assert "the submit request is " in r.stderr and "nothing was sent" in r.stderr, r.stderr
+    assert len(json.loads(hive_ok("goals", "--json", "--honeycomb", url))) == 2

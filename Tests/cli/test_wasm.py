@@ -174,3 +174,30 @@ def test_a_module_larger_than_one_message_moves_in_parts(hive_url, tmp_path):
     code, r = submit_wait(url, "--wasm", digest, "--count", "2")
     assert code == 0, r
     assert [t["output"] for t in r["tasks"]] == ["tail\n", "tail\n"]
+
+
+CAT = r"""
+#include <stdio.h>
+int main(void) {
+    static char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) fwrite(buf, 1, n, stdout);
+    return 0;
+}
+"""
+
+
+def test_a_binary_input_reaches_the_module_byte_for_byte_and_its_output_comes_back_as_a_blob(hive_url, tmp_path):
+    url, _, _ = hive_url
+    _, digest, err = add(url, compile_c(tmp_path, "cat", CAT))
+    assert digest, err
+    data = bytes(range(256)) * 200  # 51,200 bytes, every byte value: not text, over the inline threshold
+    (tmp_path / "in.bin").write_bytes(data)
+    code, r = submit_wait(url, "--wasm", digest, "--input", str(tmp_path / "in.bin"), "--count", "2")
+    assert code == 0, r
+    want = {"blob": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data)}
+    assert [t["output_blob"] for t in r["tasks"]] == [want, want]
+    out = tmp_path / "out"
+    res = hive("result", r["goal"]["goal"], "--output-dir", str(out), "--honeycomb", url)
+    assert res.returncode == 0, res.stderr
+    assert all((out / t["task"]).read_bytes() == data for t in r["tasks"])

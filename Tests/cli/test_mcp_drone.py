@@ -1,0 +1,76 @@
+"""A drone hosting MCP servers (`drone --mcp`), as real processes: its hello advertises the servers' tools, a server
+that cannot start is left out with a warning, and no server process outlives the drone: SIGTERM, `kill -9` (the
+leader dies with the drone; what it started is swept by the next drone under the same name)."""
+import os, pathlib, signal, sys
+
+from conftest import DRONE, wait_for_log, wait_until
+from test_control_plane import drones_by_name, start_honeycombd
+
+RAW = str(pathlib.Path(__file__).resolve().parents[1] / "HiveMCPTests" / "raw_stdio_server.py")
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+def alive(pid):
+    """The process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def read_pid(path):
+    try:
+        text = path.read_text().strip()
+        return int(text) if text else None
+    except OSError:
+        return None
+
+
+def start_drone(procs, url, *mcp, name="mcpd"):
+    args = [DRONE, "--honeycomb", url, "--name", name]
+    for m in mcp:
+        args += ["--mcp", m]
+    d = procs.start(args)
+    d.startup_log = "".join(wait_for_log(d, "event=joined", timeout=60))
+    return d
+
+
+def test_the_hello_names_the_tools_and_a_broken_server_is_left_out(procs, tmp_path):
+    url = start_honeycombd(procs, tmp_path).url
+    d = start_drone(procs, url, f"time={VENV_BIN}/mcp-server-time", "broken=/nonexistent/mcp-server")
+    assert "event=mcp_server_unavailable" in d.startup_log and "server=broken" in d.startup_log
+    caps = wait_until("the drone's tools in hive drones",
+                      lambda: drones_by_name(url).get("mcpd", {}).get("capabilities"))
+    assert "tool:time.get_current_time" in caps
+    assert "tool:time.convert_time" in caps
+    assert not any(c.startswith("tool:broken.") for c in caps)
+
+
+def test_sigterm_ends_the_servers(procs, tmp_path):
+    url = start_honeycombd(procs, tmp_path).url
+    pid_file = tmp_path / "server.pid"
+    d = start_drone(procs, url, f"raw={sys.executable} {RAW} --pid-file {pid_file}")
+    server = read_pid(pid_file)
+    assert server and alive(server)
+    d.send_signal(signal.SIGTERM)
+    d.wait(timeout=30)
+    wait_until("the MCP server gone after the drone's SIGTERM", lambda: not alive(server), timeout=10)
+
+
+def test_kill_9_takes_the_server_along_and_the_next_drone_sweeps_its_children(procs, tmp_path):
+    url = start_honeycombd(procs, tmp_path).url
+    pid_file, grandchild_file = tmp_path / "server.pid", tmp_path / "grandchild.pid"
+    server_cmd = f"raw={sys.executable} {RAW} --pid-file {pid_file} --grandchild-pid-file {grandchild_file}"
+    d = start_drone(procs, url, server_cmd, name="sweep")
+    server, grandchild = read_pid(pid_file), read_pid(grandchild_file)
+    assert server and grandchild and alive(server) and alive(grandchild)
+    d.kill()
+    d.wait(timeout=10)
+    # The leader dies with the drone (PR_SET_PDEATHSIG); its child has left the drone's reach until the next start.
+    wait_until("the MCP server gone after kill -9 of its drone", lambda: not alive(server), timeout=10)
+    assert alive(grandchild)
+    pid_file.unlink()
+    grandchild_file.unlink()
+    start_drone(procs, url, f"raw={sys.executable} {RAW}", name="sweep")
+    wait_until("the dead drone's MCP server's child swept by its successor", lambda: not alive(grandchild), timeout=10)
