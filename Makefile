@@ -19,7 +19,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench demo install clean
+.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm ray-venv demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -118,13 +118,37 @@ test-compat: deps debug model
 	HONEYCOMBD=$(DEBUG)/honeycombd HIVE=$(DEBUG)/hive DRONE=$(DEBUG)/drone LLAMA_LIB_DIR=$(LLAMA_PREFIX)/lib \
 	    HIVE_GEMMA=$(GEMMA) $(PYTHON) -m pytest -q Tests/cli
 
+## Ray in a venv of its own (the anchor of the control-plane comparison; PyPI, about 10 s once): kept apart from
+## the project venv, whose packages it must not pin.
+RAY_VENV   := .bench/ray-venv
+RAY_PYTHON := $(RAY_VENV)/bin/python3
+RAY_STAMP  := $(RAY_VENV)/.installed
+ray-venv: $(RAY_STAMP)
+
+# The stamp, not the interpreter, says Ray is there: an install that failed halfway is tried again.
+$(RAY_STAMP):
+	$(SYSTEM_PYTHON) -m venv $(RAY_VENV)
+	$(RAY_VENV)/bin/pip install -q --disable-pip-version-check ray
+	touch $@
+
+## Hive beside Ray in the same run: throughput, round trip, nested fork–join, 64-slot scaling, idle footprint.
+bench-ray: deps build ray-venv
+	$(PYTHON) Tests/bench/ray_bench.py --bin $(RELEASE) --ray-python $(RAY_PYTHON)
+
+## honeycombd's cost by hive size: 8 to 10,000 simulated drones (hive bench-control --mode swarm); SIZES=8,100,1000.
+SIZES ?= 8,100,1000,10000
+bench-swarm: deps build
+	$(PYTHON) Tests/bench/swarm_bench.py --bin $(RELEASE) --sizes $(SIZES)
+
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
-## control plane, the drone's llama path vs llama.cpp's llama-bench and llama-batched-bench (Gemma 3 270M and a
-## generated model), cognition, WebAssembly, HTTP (needs wrk:
+## control plane (and beside Ray; and by hive size), the drone's llama path vs llama.cpp's llama-bench and
+## llama-batched-bench (Gemma 3 270M and a generated model), cognition, WebAssembly, HTTP (needs wrk:
 ## apt-get install wrk).
-bench: build llama-bench llama-batched-bench model
+bench: build llama-bench llama-batched-bench model ray-venv
 	$(PYTHON) Tests/bench/broker_bench.py --hive $(RELEASE)/hive --honeycombd $(RELEASE)/honeycombd
 	$(PYTHON) Tests/bench/control_bench.py --bin $(RELEASE)
+	$(PYTHON) Tests/bench/ray_bench.py --bin $(RELEASE) --ray-python $(RAY_PYTHON)
+	$(PYTHON) Tests/bench/swarm_bench.py --bin $(RELEASE) --sizes $(SIZES)
 	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH) \
 	    --llama-batched-bench $(LLAMA_BATCHED_BENCH) --gemma $(GEMMA)
 	$(PYTHON) Tests/bench/cognition_bench.py --bin $(RELEASE)

@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "HiveTLS", dependencies: ["CTLS", "HiveSystem"], swiftSettings: optimize),
         .target(name: "NATSServer", dependencies: ["NATSWire", "HiveJSON", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
         .target(name: "NATSClient", dependencies: ["NATSWire", "HiveJSON", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
-        .target(name: "NATSBench", dependencies: ["NATSWire", "HiveJSON", "HiveSystem", "NATSClient", "HiveCore", "HiveTLS"], swiftSettings: optimize),
+        .target(name: "NATSBench", dependencies: ["NATSWire", "HiveJSON", "HiveSystem", "NATSClient", "HiveCore", "HiveTLS", "CEpoll"], swiftSettings: optimize),
         .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "HiveJSON", "HiveTLS"], swiftSettings: optimize),
         .target(name: "Honeycomb", dependencies: ["HiveCommandLine", "NATSServer", "NATSClient", "NATSWire", "HiveJSON", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
         .executableTarget(name: "honeycombd", dependencies: ["HiveCommandLine", "Honeycomb", "NATSServer", "NATSClient", "HiveLog", "HiveSystem", "HiveTLS"]),

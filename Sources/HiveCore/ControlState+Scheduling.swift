@@ -6,9 +6,13 @@ extension ControlState {
     /// A task that needs approval is parked instead (its `taskAwaitingApproval` event, no assignment).
     public func schedule(now: Int64, token: () -> String) -> ControlEffects {
         var fx = ControlEffects()
-        var free = drones.values.reduce(0) { $0 + $1.freeSlots }
-        guard free > 0, !queue.isEmpty else { return fx }
+        guard !queue.isEmpty else { return fx }
+        // No more leases than entries queued: counting free slots stops there, so a hive of thousands of drones
+        // is not walked whole on every result (a result frees one slot and usually leases one task).
+        var free = freeSlots(upTo: queue.count)
+        guard free > 0 else { return fx }
         var skipped: [PendingQueue.Entry] = []
+        var rankings: [DroneRequirements: DroneRanking] = [:]
         while free > 0, skipped.count < 256, let e = queue.pop() {
             guard let t = tasks[e.task], t.state == .pending, t.seq == e.seq else { continue }
             // Goals without token, cost or core-call limits skip the budget checks (and the goal-record reads).
@@ -22,7 +26,7 @@ extension ControlState {
             let limited = budget?.maxTokensByTier != nil || budget?.maxCost != nil
             let excludingCore = budget?.maxCoreCalls != nil && coreBudgetSpent(t.goal)
             let picked = limited ? pickBudgetedDrone(for: t, excludingCore: excludingCore)
-                                 : pickDrone(for: t, excludingCore: excludingCore)
+                                 : pickDrone(for: t, excludingCore: excludingCore, rankings: &rankings)
             // Side effects wait for an operator (declared ones even before a drone is free; the slot stays free).
             if t.approvedBy == nil, let why = approvalNeeded(t, on: picked) {
                 apply(awaitingEvent(t, drone: picked, why: why, now: now), into: &fx)
@@ -50,6 +54,16 @@ extension ControlState {
         return fx
     }
 
+    /// Free slots over all drones, counted until `limit` (the most `schedule` can use).
+    public func freeSlots(upTo limit: Int) -> Int {
+        var free = 0
+        for d in drones.values {
+            free += d.freeSlots
+            if free >= limit { return limit }
+        }
+        return free
+    }
+
     /// Under per-tier or cost budgets: a drone whose worst case fits, and under a cost budget the cheapest such
     /// (work any tier may run goes where it costs least; the plan's tier requirement is where quality is asked for).
     func pickBudgetedDrone(for t: TaskRecord, excludingCore: Bool) -> DroneID? {
@@ -72,6 +86,18 @@ extension ControlState {
     /// drone that could run it is up.
     func pickDrone(for t: TaskRecord, excludingCore: Bool = false) -> DroneID? {
         pickDrone(for: t) { !(excludingCore && $0.tier == .core) }
+    }
+
+    /// `pickDrone` within a scheduling pass: a task that only the plain order decides (first try, nothing to
+    /// avoid, no core exclusion, no sibling prompt to share) is ranked by its requirements' `DroneRanking`, built
+    /// once per pass; any other task walks the drones.
+    func pickDrone(for t: TaskRecord, excludingCore: Bool, rankings: inout [DroneRequirements: DroneRanking]) -> DroneID? {
+        guard !excludingCore, t.tried.isEmpty, t.avoid?.isEmpty ?? true, samePromptSiblingDrones(of: t).isEmpty else {
+            return pickDrone(for: t, excludingCore: excludingCore)
+        }
+        let needs = DroneRequirements(t)
+        if rankings[needs] == nil { rankings[needs] = DroneRanking(drones, meeting: needs) }
+        return rankings[needs]?.best(in: drones)
     }
 
     func pickDrone(for t: TaskRecord, where allowed: (DroneRecord) -> Bool) -> DroneID? {

@@ -2,7 +2,7 @@
 /// the command (drones advertise `exec:<path>`), for an agent every tool it may call (`tool:<name>`), and every
 /// required capability. The capability keys are built
 /// once per task, not once per drone looked at.
-struct DroneRequirements {
+struct DroneRequirements: Hashable {
     let tier: TierRequirement?
     let backend: String
     let command: String?

@@ -15,7 +15,7 @@ public enum Tier: String, Codable, Sendable, CaseIterable, Comparable {
 
 /// What tier a task needs: exactly one, at least one, or at most one. Encoded as `"worker"` (exact), `"worker+"`
 /// (minimum) or `"worker-"` (maximum: the cheap tiers).
-public struct TierRequirement: Codable, Sendable, Equatable, CustomStringConvertible {
+public struct TierRequirement: Codable, Sendable, Hashable, CustomStringConvertible {
     public var tier: Tier
     public var orHigher: Bool
     public var orLower: Bool

@@ -48,6 +48,26 @@ public struct ControlBenchmark: Sendable {
         return rates
     }
 
+    /// Nested fork–join: one goal forking `outer` forks of `inner` noop tasks each (the shape of Ray's nested-task
+    /// anchor); seconds from submit to the goal's end, one per round.
+    public func nested(outer: Int, inner: Int, rounds: Int = 3) async throws -> [Double] {
+        let nc = try await connect()
+        defer { nc.close() }
+        let events = try nc.subscribe("hive.v1.events.*")
+        var it = events.makeAsyncIterator()
+        try await nc.flush()
+        let leaf = TaskSpec(kind: "noop", maxAttempts: 1)
+        let branch = TaskSpec.fork(Array(repeating: leaf, count: inner))
+        let spec = GoalSpec(name: "nested", budget: Budget(maxTasks: outer * (inner + 1) + 1), root: .fork(Array(repeating: branch, count: outer)))
+        var out: [Double] = []
+        for _ in 0..<rounds {
+            let (t, state) = try await run(nc, spec, events: events, iterator: &it)
+            guard state == .succeeded else { throw BenchError.protocolError("nested goal ended \(state)") }
+            out.append(t)
+        }
+        return out
+    }
+
     /// Latency: `goals` one-task goals, one at a time (moderate load); seconds from submit to the goal's end.
     public func latency(goals: Int) async throws -> [Double] {
         let nc = try await connect()

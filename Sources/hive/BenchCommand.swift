@@ -1,5 +1,6 @@
 import Foundation
 import HiveCommandLine
+import HiveSystem
 import NATSBench
 
 /// `hive bench`: measures a NATS broker (honeycombd's or nats-server).
@@ -56,24 +57,32 @@ enum BenchCommand: HiveCommand {
 enum BenchControlCommand: HiveCommand {
     static let spec = CommandSpec("bench-control", summary: "one control-plane measurement, as JSON (Tests/bench/control_bench.py)", options: [
         .value("--url", "URL", help: "the bus", default: "$HIVE_URL, else nats://127.0.0.1:4222"),
-        .value("--mode", "MODE", help: "throughput, latency, sleep or paced", default: "throughput"),
+        .value("--mode", "MODE", help: "throughput, latency, sleep, paced, nested or swarm", default: "throughput"),
         .value("--tasks", "N", help: "tasks (throughput, sleep)", default: "10000"),
         .value("--sleep-ms", "MS", help: "each task's sleep (sleep)", default: "100"),
         .value("--rounds", "N", help: "rounds (throughput)", default: "3"),
         .value("--goals", "N", help: "goals (latency)", default: "1000"),
         .value("--rate", "N", help: "goals per second (paced)", default: "1000"),
-        .value("--seconds", "S", help: "how long (paced)", default: "10"),
+        .value("--seconds", "S", help: "how long (paced; swarm: idle time measured)", default: "10"),
+        .value("--outer", "N", help: "forks (nested)", default: "100"),
+        .value("--inner", "N", help: "noop tasks per fork (nested)", default: "100"),
+        .value("--drones", "N", help: "simulated drones, 1 to 100000 (swarm)", default: "100"),
+        .value("--slots", "N", help: "slots per simulated drone, 1 to 4096 (swarm)", default: "64"),
     ], hidden: true)
 
     static func run(_ p: ParsedArguments) async {
         let url = p.string("--url") ?? ProcessInfo.processInfo.environment["HIVE_URL"] ?? "nats://127.0.0.1:4222"
-        let mode = p.orExit { try $0.choice("--mode", accepted: ["throughput", "latency", "sleep", "paced"]) { $0 } } ?? "throughput"
+        let mode = p.orExit { try $0.choice("--mode", accepted: ["throughput", "latency", "sleep", "paced", "nested", "swarm"]) { $0 } } ?? "throughput"
         let tasks = p.int("--tasks", in: 1...10_000_000) ?? 10_000
         let sleepMillis = p.int("--sleep-ms", in: 0...3_600_000) ?? 100
         let rounds = p.int("--rounds", in: 1...1_000) ?? 3
         let goals = p.int("--goals", in: 1...10_000_000) ?? 1_000
         let rate = p.int("--rate", in: 1...10_000_000) ?? 1_000
         let seconds = p.orExit { try $0.number("--seconds", in: 0.001...86_400) } ?? 10
+        let outer = p.int("--outer", in: 1...10_000) ?? 100
+        let inner = p.int("--inner", in: 1...10_000) ?? 100
+        let drones = p.int("--drones", in: 1...100_000) ?? 100
+        let slots = p.int("--slots", in: 1...4_096) ?? 64
         let bench = ControlBenchmark(url: url)
         do {
             switch mode {
@@ -87,11 +96,49 @@ enum BenchControlCommand: HiveCommand {
                 print("{\"seconds\":\(try await bench.sleepRun(tasks: tasks, sleepMillis: sleepMillis))}")
             case "paced":
                 print("{\"rate\":\(try await bench.paced(rate: rate, seconds: seconds))}")
+            case "nested":
+                print("{\"seconds\":\(try await bench.nested(outer: outer, inner: inner, rounds: rounds))}")
+            case "swarm":
+                try await swarm(bench, drones: drones, slots: slots, idleSeconds: seconds, tasks: tasks, rounds: rounds, goals: goals)
             default:
-                fail("--mode takes throughput, latency, sleep or paced")
+                fail("--mode takes throughput, latency, sleep, paced, nested or swarm")
             }
         } catch {
             fail("bench-control failed: \(ErrorSentence.of(error))", code: 1)
         }
+    }
+}
+
+extension BenchControlCommand {
+    /// One JSON line on stdout, flushed at once: the bench script samples honeycombd's /proc between the lines.
+    static func line(_ s: String) {
+        print(s)
+        fflush(nil)  // every stream: stdout is a global Swift 6 will not touch
+    }
+
+    /// `--mode swarm`: connects `drones` simulated drones (DroneSwarm), says `joined` when honeycombd has accepted
+    /// them all, idles `idleSeconds` (heartbeats only) and says `idle`, then measures throughput and latency
+    /// through them and says `done`.
+    static func swarm(_ bench: ControlBenchmark, drones: Int, slots: Int, idleSeconds: Double, tasks: Int, rounds: Int,
+                      goals: Int) async throws {
+        let t0 = Monotonic.seconds()
+        let swarm = try DroneSwarm(url: bench.url, count: drones, slots: slots)
+        swarm.start()
+        defer { swarm.stop() }
+        let deadline = t0 + 120 + Double(drones) / 100
+        while swarm.counts.joined < drones {
+            guard Monotonic.seconds() < deadline else {
+                throw BenchError.timeout("\(swarm.counts.joined) of \(drones) simulated drones joined")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        line("{\"event\":\"joined\",\"drones\":\(drones),\"seconds\":\(Monotonic.seconds() - t0)}")
+        let before = swarm.counts
+        try await Task.sleep(for: .milliseconds(Int(idleSeconds * 1000)))
+        let idle = swarm.counts
+        line("{\"event\":\"idle\",\"heartbeats\":\(idle.heartbeats - before.heartbeats),\"unknown\":\(idle.unknown)}")
+        let rates = try await bench.throughput(tasks: tasks, rounds: rounds)
+        let l = try await bench.latency(goals: goals).sorted()
+        line("{\"event\":\"done\",\"rates\":\(rates),\"p50_us\":\(l[l.count / 2] * 1e6),\"p99_us\":\(l[min(l.count - 1, l.count * 99 / 100)] * 1e6),\"results\":\(swarm.counts.results)}")
     }
 }
