@@ -27,6 +27,9 @@ public struct DroneOptions: Sendable {
     public var maxModuleBytes = 64 << 20
     /// The largest blob this drone fetches as a task's input or uploads as its output (`--max-blob-bytes`).
     public var maxBlobBytes = 64 << 20
+    /// Where blob inputs come from (`--blob-cache-mb`, `--max-blob-bytes`): a model or agent task's `prompt_blob` is
+    /// resolved through it before its backend runs. The default one is connected to nothing (such a task fails).
+    public var blobInputs = BlobInputs()
     /// Exec commands this drone's operator declares side-effecting (`--side-effects`): the drone advertises
     /// `effect:exec:<path>` for each (under every alias it advertises `exec:<path>` for), and honeycombd parks
     /// such tasks in `awaiting_approval` until an operator approves them.
@@ -302,11 +305,13 @@ public actor DroneRuntime {
                                  error: draining ? "drone shutting down" : TaskResult.noFreeSlot))
             return
         }
-        guard let backend = backends[a.kind] else {
+        guard let served = backends[a.kind] else {
             report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: .failed,
                                  error: "this drone has no '\(a.kind)' backend"))
             return
         }
+        // A prompt blob is resolved here, once for every model backend, inside the run (under its deadline).
+        let backend: any Backend = a.input?.promptBlob == nil ? served : PromptBlobResolution(backend: served, inputs: options.blobInputs)
         let slot = nextSlot
         nextSlot &+= 1
         let start = ContinuousClock.now

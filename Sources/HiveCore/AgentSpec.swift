@@ -51,7 +51,7 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     /// and write `max_tokens`. The drone stops the loop before a turn that could pass it.
     public static func worstCaseTokens(_ input: TaskInput?) -> Int {
         let agent = input?.agent ?? AgentSpec(tools: [])
-        let text = (input?.prompt?.utf8.count ?? 0) + (input?.system?.utf8.count ?? 0)
+        let text = (input?.promptBytes ?? 0) + (input?.system?.utf8.count ?? 0)
         let turn = min(max(1, input?.maxTokens ?? defaultTurnTokens), TaskSpec.maxTokensLimit)
         return agent.steps * (text + 64 + turn + turnAllowanceTokens)
     }
@@ -60,7 +60,7 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     /// `agent` with at least one tool, each named `<server>.<tool>` once; other kinds may not carry `agent`.
     public static func problem(kind: String, input: TaskInput?) -> String? {
         guard kind == "agent" else { return input?.agent == nil ? nil : "agent is only for tasks of kind \"agent\"" }
-        guard let input, input.prompt != nil else { return "prompt is required: an agent task needs the user's request" }
+        guard let input, input.prompt != nil || input.promptBlob != nil else { return "prompt is required: an agent task needs the user's request" }
         guard let agent = input.agent else { return "agent is required: {\"tools\": [\"exec.date\", …]} names the tools it may call" }
         if agent.tools.isEmpty { return "agent.tools is empty: name the tools it may call (a task without tools is a model task)" }
         var seen = Set<String>()

@@ -158,13 +158,13 @@ extension ControlState {
         case "exec":
             return (["exec", input?.command ?? "?"] + (input?.args ?? [])).joined(separator: " ")
         case "model":
-            let prompt = input?.prompt ?? ""
+            let prompt = input?.prompt ?? input?.promptBlob.map { "[prompt blob \($0), \(input?.size ?? 0) bytes]" } ?? ""
             let cut = prompt.utf8.count > ApprovalLimits.promptSummaryBytes
             return "model: " + String(decoding: prompt.utf8.prefix(ApprovalLimits.promptSummaryBytes), as: UTF8.self) + (cut ? "…" : "")
         case "wasm":
             return "wasm \(input?.module ?? "?")"
         case "agent":
-            let prompt = input?.prompt ?? ""
+            let prompt = input?.prompt ?? input?.promptBlob.map { "[prompt blob \($0), \(input?.size ?? 0) bytes]" } ?? ""
             let cut = prompt.utf8.count > ApprovalLimits.promptSummaryBytes
             return "agent [\((input?.agent?.tools ?? []).joined(separator: ", "))]: "
                 + String(decoding: prompt.utf8.prefix(ApprovalLimits.promptSummaryBytes), as: UTF8.self) + (cut ? "…" : "")

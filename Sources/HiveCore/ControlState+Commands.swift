@@ -57,6 +57,7 @@ extension ControlState {
                     throw .invalid("\(path).input.\(why)")
                 }
                 if let why = AgentSpec.problem(kind: t.kind, input: t.input) { throw .invalid("\(path).input.\(why)") }
+                if let why = TaskInput.promptBlobProblem(kind: t.kind, input: t.input) { throw .invalid("\(path).input.\(why)") }
             }
         }
     }

@@ -128,14 +128,15 @@ extension ControlState {
     /// Drones running (or just leased) a sibling of model call `t` (same parent, nearby) with the same prompt:
     /// placed there too, the drone's engine evaluates the prompt once for all of them (prefix sharing).
     func samePromptSiblingDrones(of t: TaskRecord) -> Set<DroneID> {
-        guard t.kind == "model", let input = t.input, input.prompt != nil || input.completion != nil,
+        guard t.kind == "model", let input = t.input, input.prompt != nil || input.promptBlob != nil || input.completion != nil,
               let parent = t.parent, let children = tasks[parent]?.children, !children.isEmpty else { return [] }
         let center = min(max(0, t.index), children.count - 1)
         let low = max(0, center - Self.siblingWindow), high = min(children.count, center + Self.siblingWindow + 1)
         var out: Set<DroneID> = []
         for id in children[low..<high] where id != t.id {
             guard let s = tasks[id], s.kind == "model", let drone = s.lease?.drone, let other = s.input else { continue }
-            if other.prompt == input.prompt && other.system == input.system && other.completion == input.completion
+            if other.prompt == input.prompt && other.promptBlob == input.promptBlob && other.system == input.system
+                && other.completion == input.completion
                 && other.chat == input.chat {
                 out.insert(drone)
             }

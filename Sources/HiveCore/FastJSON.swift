@@ -62,6 +62,7 @@ extension TaskInput {
         if let scratch { w.field("scratch", scratch) }
         w.optional("stdin_blob", stdinBlob)
         w.optional("size", size)
+        w.optional("prompt_blob", promptBlob)
         if let completion {
             w.key("completion"); w.beginObject()
             w.field("prompt", completion.prompt)

@@ -65,6 +65,7 @@ public struct SpecCheck {
         try int("memory_mb", i.memoryMiB, SpecLimits.memoryMiB)
         try text("stdin_blob", i.stdinBlob, max: SpecLimits.blobNameBytes)
         try int("size", i.size, SpecLimits.blobSize)
+        try text("prompt_blob", i.promptBlob, max: SpecLimits.blobNameBytes)
         if let a = i.agent { try SpecCheck(at("agent")).agent(a) }
     }
 

@@ -38,6 +38,10 @@ public struct TaskInput: Codable, Sendable, Equatable {
     /// size in bytes. Inputs over `BlobTransfer.inlineThreshold`, or not UTF-8 text, travel this way.
     public var stdinBlob: String?
     public var size: Int?
+    /// Model and agent tasks: the prompt, as a blob in honeycombd's store (`sha256:HEX`), in place of `prompt`; its
+    /// bytes are `size` (a task names one blob: `stdin_blob` or `prompt_blob`). The drone fetches it and runs the
+    /// task as if the text had been inline (`TaskInput+PromptBlob.swift`).
+    public var promptBlob: String?
 
     public init(command: String? = nil, args: [String]? = nil, stdin: String? = nil, env: [String: String]? = nil,
                 sleepMillis: Int? = nil, text: String? = nil, prompt: String? = nil, system: String? = nil,
@@ -72,7 +76,7 @@ public struct TaskInput: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case command, args, stdin, env, text, prompt, system, chat, temperature, seed, stop, json, module, fuel, scratch, completion, agent
         case sleepMillis = "sleep_ms", maxTokens = "max_tokens", topK = "top_k", topP = "top_p", jsonSchema = "json_schema"
-        case memoryMiB = "memory_mb", stdinBlob = "stdin_blob", size
+        case memoryMiB = "memory_mb", stdinBlob = "stdin_blob", size, promptBlob = "prompt_blob"
     }
 }
 
@@ -138,7 +142,7 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         guard kind == "model" else { return 0 }
         guard let limit = input?.maxTokens else { return nil }
         // The larger of the two renderings: which one runs is only known when a drone is picked.
-        let chat = (input?.prompt?.utf8.count ?? 0) + (input?.system?.utf8.count ?? 0)
+        let chat = (input?.promptBytes ?? 0) + (input?.system?.utf8.count ?? 0)
         let prompt = max(chat, input?.completion?.prompt.utf8.count ?? 0)
         return prompt + 64 + max(1, limit)
     }

@@ -138,9 +138,7 @@ extension ControlService {
             spec.trace = TraceContext.random(using: &rng)
         }
         // Inputs travel by reference: every blob the goal names must be here (and durable) before it is accepted.
-        if let (path, blob) = missingBlob(in: spec) {
-            return .failure(APIError(.badRequest, "\(path): honeycombd holds no blob '\(blob.prefix(80))'; upload it first (hive submit --input FILE does)"))
-        }
+        if let why = blobProblem(in: spec) { return .failure(APIError(.badRequest, why)) }
         let id: GoalID, fx: ControlEffects
         do { (id, fx) = try state.submit(spec, now: now) } catch {
             return .failure(APIError(.badRequest, error.description))
@@ -227,19 +225,31 @@ extension ControlService {
         }
         for t in state.tasks.values {
             if let b = t.input?.stdinBlob.flatMap(BlobRef.hash(of:)) { held.insert(b) }
+            if let b = t.input?.promptBlob.flatMap(BlobRef.hash(of:)) { held.insert(b) }
             if let b = t.result?.outputBlob?.hash { held.insert(b) }
         }
         return held
     }
 
-    /// The first blob a goal spec names that honeycombd does not hold (`stdin_blob`), with where it is named.
-    func missingBlob(in spec: GoalSpec) -> (path: String, blob: String)? {
+    /// Why a goal spec's blob references cannot be accepted, or nil: the first blob it names that honeycombd does
+    /// not hold (`stdin_blob`, `prompt_blob`), or a `prompt_blob` whose `size` is not the held blob's (budgets
+    /// count the prompt by it).
+    func blobProblem(in spec: GoalSpec) -> String? {
+        func missing(_ path: String, _ blob: String) -> String {
+            "\(path): honeycombd holds no blob '\(blob.prefix(80))'; upload it first (hive submit --input FILE or --prompt-file FILE does)"
+        }
         var stack: [(TaskSpec, String)] = [(spec.root, "root")]
         for (i, step) in (spec.plan?.steps ?? []).enumerated() {
-            if let v = step.verify, let b = v.stdinBlob, !blobs.contains(b) { return ("steps[\(i)].verify.stdin_blob", b) }
+            if let v = step.verify, let b = v.stdinBlob, !blobs.contains(b) { return missing("steps[\(i)].verify.stdin_blob", b) }
         }
         while let (t, path) = stack.popLast() {
-            if let b = t.input?.stdinBlob, !blobs.contains(b) { return (path + ".input.stdin_blob", b) }
+            if let b = t.input?.stdinBlob, !blobs.contains(b) { return missing(path + ".input.stdin_blob", b) }
+            if let b = t.input?.promptBlob {
+                guard let held = blobs.size(of: b) else { return missing(path + ".input.prompt_blob", b) }
+                if let size = t.input?.size, size != held {
+                    return "\(path).input.size is \(size), but blob '\(b.prefix(80))' is \(held) bytes: size must be the prompt blob's"
+                }
+            }
             for (i, c) in (t.children ?? []).enumerated() { stack.append((c, "\(path).children[\(i)]")) }
         }
         return nil

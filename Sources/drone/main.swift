@@ -228,6 +228,7 @@ options.tools = mcp.tools
 options.id = explicitID
 options.maxTaskMillis = maxTaskMillis
 options.maxBlobBytes = maxBlobBytes
+options.blobInputs = inputs
 options.sideEffects = sideEffects
 // SIGTERM/SIGINT are answered in every state: before the drone has joined (connecting, announcing) it just leaves;
 // once joined it drains (finish running tasks within the grace, release the rest); a second signal leaves at once.

@@ -19,6 +19,19 @@ enum TaskStdin {
     }
 }
 
+/// `hive submit --prompt-file FILE`: a prompt up to `BlobTransfer.inlineThreshold` travels inline as `prompt`; a
+/// larger one is uploaded as a blob and named by `prompt_blob` + `size`. A prompt is text: other bytes are refused.
+enum PromptFile {
+    case inline(String)
+    case blob(Data)
+    case notText
+
+    init(_ data: Data) {
+        guard String(validating: [UInt8](data), as: UTF8.self) != nil else { self = .notText; return }
+        self = data.count <= BlobTransfer.inlineThreshold ? .inline(String(decoding: data, as: UTF8.self)) : .blob(data)
+    }
+}
+
 /// Uploads `data` as a blob unless honeycombd holds it already (`blob_has`: identical inputs upload once); returns
 /// its reference.
 func uploadBlob(_ data: Data, cli: ControlCLI, nc: NATSClient) async throws -> BlobRef {

@@ -158,8 +158,22 @@ func submitCommand(_ p: ParsedArguments) async {
     let deadlineMillis = p.int("--deadline-ms")
     let name = p.string("--name")
     let exec = p.rest("--exec")
-    let prompt = p.string("--prompt")
-    if p.has("--agent") && prompt == nil { p.refuse("--agent needs --prompt: the request the agent works on") }
+    var prompt = p.string("--prompt")
+    // A prompt from a file (or - for stdin): up to 16 KiB inline, larger uploaded as a blob once connected.
+    var promptBlob: Data?
+    if let path = p.string("--prompt-file") {
+        if prompt != nil { p.refuse("give --prompt TEXT or --prompt-file FILE, not both") }
+        let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : readFileOrExit(path, what: "prompt file")
+        switch PromptFile(data) {
+        case .inline(let text): prompt = text
+        case .blob(let data): promptBlob = data
+        case .notText:
+            fail("prompt file \(path == "-" ? "(stdin)" : path) is not UTF-8 text: a prompt must be text "
+                 + "(binary input is --input's, for --exec and --wasm tasks)", code: 65)
+        }
+    }
+    let hasPrompt = prompt != nil || promptBlob != nil
+    if p.has("--agent") && !hasPrompt { p.refuse("--agent needs --prompt or --prompt-file: the request the agent works on") }
     var model = TaskInput()
     model.system = p.string("--system")
     model.maxTokens = p.int("--max-tokens")
@@ -218,7 +232,7 @@ func submitCommand(_ p: ParsedArguments) async {
         spec = GoalSpec(name: name ?? "wasm \(wasm.prefix(12))", priority: priority,
                         budget: Budget(maxTasks: count + 1, deadlineMillis: deadlineMillis),
                         root: count == 1 ? task : .fork(Array(repeating: task, count: count)))
-    } else if let prompt {
+    } else if hasPrompt {
         model.prompt = prompt
         var kind = "model"
         if let tools = p.string("--agent") {
@@ -263,7 +277,7 @@ func submitCommand(_ p: ParsedArguments) async {
             fail(ErrorSentence.of(error, reading: "plan file \(planPath)") + " (see Docs/PLANS.md and Docs/plan.schema.json)", code: 65)
         }
     } else {
-        p.refuse("submit needs a goal in words (\"…\"), a plan file (or - for stdin), --prompt TEXT, --wasm HASH or --exec CMD [ARGS…]")
+        p.refuse("submit needs a goal in words (\"…\"), a plan file (or - for stdin), --prompt TEXT, --prompt-file FILE, --wasm HASH or --exec CMD [ARGS…]")
     }
     let nc = await cli.connect(reconnect: wait)
     defer { nc.close() }
@@ -274,9 +288,20 @@ func submitCommand(_ p: ParsedArguments) async {
             fail("cannot upload the input: \(ErrorSentence.of(error, urls: cli.urls))", code: 69)
         }
     }
+    if let promptBlob {
+        do {
+            let ref = try await uploadBlob(promptBlob, cli: cli, nc: nc)
+            spec!.root.input?.promptBlob = ref.blob
+            spec!.root.input?.size = ref.size
+        } catch let e as APIError {
+            fail("prompt refused: \(e.error)", code: 65)
+        } catch {
+            fail("cannot upload the prompt: \(ErrorSentence.of(error, urls: cli.urls))", code: 69)
+        }
+    }
     let ref: GoalRef
     do { ref = try await cli.call(nc, APISubject.submit, spec!, as: GoalRef.self) } catch RequestError.tooLarge(let s, let n, let m) {
-        // Prompts and schemas travel inside the goal's JSON (--input files of any size go as blobs).
+        // Prompts and schemas travel inside the goal's JSON (--input and --prompt-file files of any size go as blobs).
         fail("goal refused: \(RequestError.tooLarge(subject: s, bytes: n, max: m)); a prompt or schema travels inside the goal's JSON", code: 65)
     } catch let e as RequestError {
         // No answer is not a refusal: the goal may have been accepted before the reply was lost.

@@ -4,14 +4,15 @@ import HiveCommandLine
 enum SubmitCommand: HiveCommand {
     static let spec = CommandSpec("submit", summary: "submit one goal: an exec fork, a prompt, a wasm module, a goal in words or a plan", usage: [
         "--exec CMD [ARGS…] [--] [--input FILE] [--count N] [--tier T] [--timeout-ms MS] [--max-attempts N] [--deadline-ms MS] [--priority P] [--wait]",
-        "--prompt TEXT [--system TEXT] [--tier T] [--max-tokens N] [--temperature T] [--seed N] [--stop S] [--json-schema FILE | --json-output] [--wait]",
+        "--prompt TEXT | --prompt-file FILE [--system TEXT] [--tier T] [--max-tokens N] [--temperature T] [--seed N] [--stop S] [--json-schema FILE | --json-output] [--wait]",
         "\"GOAL IN WORDS\" [--n N] [--join best|vote|synthesize[:K]] [--critics N] [--tier T] [--critic-tier T] [--architect-tier T] [--integrate-tier T] [--max-tokens N] [--budget-tokens N] [--max-core-calls N] [--deadline-ms MS] [--wait]",
         "PLAN.json | - | --plan FILE [--wait]",
         "--wasm HASH [--input FILE] [--fuel N] [--memory MiB] [--scratch] [--count N] [--tier T] [--timeout-ms MS] [--wait]",
     ], discussion: """
         --exec: one goal forking N exec tasks of CMD (each sees HIVE_TASK_INDEX), joined; CMD's arguments run to a \
         `--` (then options may follow) or to the next option submit knows.
-        --prompt: one completion on a drone serving a model (drone --model); prints the text and its usage.
+        --prompt: one completion on a drone serving a model (drone --model); prints the text and its usage. \
+        --prompt-file: the same, the prompt read from a file (a prompt with documents: any size).
         A goal in words: the architect (core tier) decomposes it; drones explore each subtask (N candidates at most), \
         critics judge them, an integrator answers; --wait shows each step's candidates and who judged them.
         A plan file (or - for stdin): a plan (goal, steps) or a task tree (root); see Docs/PLANS.md. An argument that \
@@ -29,6 +30,7 @@ enum SubmitCommand: HiveCommand {
             .value("--name", "NAME", help: "the goal's name in listings"),
             .flag("--wait", help: "wait for the goal to end and print its result"),
             .value("--prompt", "TEXT", help: "one model completion of TEXT"),
+            .value("--prompt-file", "FILE", help: "the prompt read from FILE (- for stdin): UTF-8 text of any size; over 16 KiB it is uploaded once as a blob"),
             .value("--system", "TEXT", help: "the system prompt"),
             .value("--max-tokens", "N", help: "tokens generated per call"),
             .value("--temperature", "T", help: "sampling temperature"),

@@ -49,6 +49,28 @@ import Testing
         #expect(notAName.permanent == true && notAName.error?.contains("is not sha256:") == true)
     }
 
+    @Test func aPromptBlobResolvesToItsTextAndBytesThatAreNotUTF8AreRefusedForGood() async {
+        let text = String(repeating: "ünïcödé document ", count: 2_000) + "END"
+        let binary: [UInt8] = [0x61, 0xFF, 0xFE, 0x62]
+        let source = ContentSource()
+        source.connect { name in name == BlobRef.name(hash: SHA256.hex(binary)) ? binary : Array(text.utf8) }
+        let inputs = BlobInputs(source: source)
+        func input(_ bytes: [UInt8]) -> TaskInput {
+            var i = TaskInput(system: "be brief", maxTokens: 8)
+            i.promptBlob = BlobRef.name(hash: SHA256.hex(bytes))
+            i.size = bytes.count
+            return i
+        }
+        guard case .input(let resolved?) = await inputs.resolvingPrompt(input(Array(text.utf8))) else {
+            Issue.record("not resolved"); return
+        }
+        #expect(resolved.prompt == text && resolved.promptBlob == nil && resolved.size == nil && resolved.system == "be brief")
+        guard case .refused(let o) = await inputs.resolvingPrompt(input(binary)) else { Issue.record("binary accepted"); return }
+        #expect(o.permanent == true && o.error?.contains("is not UTF-8 text: a prompt must be text") == true, "\(o.error ?? "")")
+        guard case .input(let plain) = await inputs.resolvingPrompt(TaskInput(prompt: "inline")) else { Issue.record("inline"); return }
+        #expect(plain?.prompt == "inline")
+    }
+
     @Test func smallTextOutputStaysInlineAndLargeOrBinaryOutputIsKeptRaw() {
         var o = BackendOutcome(succeeded: true, output: "ok\n")
         o.keepRaw(Array("ok\n".utf8))

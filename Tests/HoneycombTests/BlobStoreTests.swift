@@ -132,6 +132,41 @@ import Testing
         }
     }
 
+    @Test func aPromptBlobIsAcceptedOnlyHeldAtItsSizeOnAModelTaskAndBudgetedByThatSize() async throws {
+        try await withService { service, _ in
+            let bytes = Array(String(repeating: "a document. ", count: 200).utf8)
+            let name = BlobRef.name(hash: SHA256.hex(bytes))
+            func goal(kind: String = "model", _ edit: (inout TaskInput) -> Void = { _ in }) -> GoalSpec {
+                var input = TaskInput(maxTokens: 16)
+                input.promptBlob = name
+                input.size = bytes.count
+                edit(&input)
+                return GoalSpec(name: "p", root: TaskSpec(kind: kind, input: input))
+            }
+            func refused(_ spec: GoalSpec) async -> String {
+                refusal(await service.handle(.submit(spec, traceparent: nil), principal: "t"))?.error ?? ""
+            }
+            let missing = await refused(goal())
+            #expect(missing.contains("root.input.prompt_blob: honeycombd holds no blob '\(name)'"), "\(missing)")
+            _ = try decoded(await service.handle(.blobAddPart(blob: name, offset: 0, size: bytes.count, bytes: bytes), principal: "t"),
+                            as: BlobRef.self)
+            let wrongSize = await refused(goal { $0.size = 10 })
+            #expect(wrongSize.contains("root.input.size is 10, but blob '\(name)' is \(bytes.count) bytes"), "\(wrongSize)")
+            let both = await refused(goal { $0.prompt = "inline too" })
+            #expect(both.contains("root.input.prompt_blob: a task has prompt or prompt_blob, not both"), "\(both)")
+            let exec = await refused(goal(kind: "exec") { $0.command = "/bin/cat" })
+            #expect(exec.contains("prompt_blob is for model and agent tasks"), "\(exec)")
+            let noSize = await refused(goal { $0.size = nil })
+            #expect(noSize.contains("prompt_blob needs size"), "\(noSize)")
+            let notAName = await refused(goal { $0.promptBlob = "sha256:../../etc/passwd" })
+            #expect(notAName.contains("root.input.prompt_blob"), "\(notAName)")
+            // Budgets read the blob's size as the prompt's bytes.
+            #expect(TaskSpec.worstCaseTokens(kind: "model", input: goal().root.input) == bytes.count + 64 + 16)
+            _ = try decoded(await service.handle(.submit(goal(), traceparent: nil), principal: "t"), as: GoalRef.self)
+            #expect(await service.referencedBlobs() == [SHA256.hex(bytes)], "the goal holds its prompt")
+        }
+    }
+
     @Test func blobVerbsDecodeFromTheBusWithTheirHeaders() {
         let headers: NATSHeaders = [BlobTransfer.hashHeader: "sha256:ab", BlobTransfer.offsetHeader: "0", BlobTransfer.sizeHeader: "2"]
         guard case .success(.blobAddPart("sha256:ab", 0, 2, [0x7B, 0x00])) = APIRequest.bus(verb: "blob_add", payload: [0x7B, 0x00], headers: headers,
