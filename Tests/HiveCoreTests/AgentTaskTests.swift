@@ -43,14 +43,6 @@ import Testing
         return nil
     }
 
-    func replayMatches(_ h: Harness) throws -> Bool {
-        let replayed = ControlState()
-        for e in h.events { replayed.apply(e) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return try encoder.encode(replayed.snapshot()) == encoder.encode(h.state.snapshot())
-    }
-
     @Test func submissionsWithBadAgentFieldsAreRefusedNamingTheField() {
         #expect(refusal(TaskSpec(kind: "agent", input: TaskInput(prompt: "hi")))?.contains("root.input.agent is required") == true)
         #expect(refusal(TaskSpec(kind: "agent", input: TaskInput(agent: AgentSpec(tools: ["exec.date"]))))?
@@ -115,7 +107,7 @@ import Testing
         let a = h.schedule()[0].assignment
         #expect(a.input?.agent?.pins == ["exec.date": Self.datePin])
         #expect(lease(h, a)?.pins == nil, "nothing to pin at the lease")
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func withNoDroneUpAtSubmissionTheFirstLeasePinsAndRetriesKeepThatPin() throws {
@@ -134,7 +126,7 @@ import Testing
         let retry = h.schedule()[0]
         #expect(retry.assignment.input?.agent?.pins == ["exec.date": Self.datePin])
         #expect(lease(h, retry.assignment)?.pins == nil, "nothing left to pin")
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func anAgentThatMayCallASideEffectingToolWaitsForApproval() throws {
@@ -152,7 +144,7 @@ import Testing
         }
         h.effects.append(fx)
         #expect(h.schedule().map(\.assignment.task) == ["\(g).2"])
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func helloToolsAreBounded() {

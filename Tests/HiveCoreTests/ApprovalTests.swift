@@ -12,14 +12,6 @@ import Testing
         TaskSpec(kind: "exec", input: TaskInput(command: Self.git, args: args))
     }
 
-    func replayMatches(_ h: Harness) throws -> Bool {
-        let replayed = ControlState()
-        for e in h.events { replayed.apply(e) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return try encoder.encode(replayed.snapshot()) == encoder.encode(h.state.snapshot())
-    }
-
     @Test func commandTheChosenDroneDeclaresSideEffectingWaitsWithWhatItWillRun() throws {
         let h = Harness()
         h.drone("d1", caps: Self.caps + [ControlState.effectCapability(command: Self.git)])
@@ -35,7 +27,7 @@ import Testing
         #expect(!t.state.isFinal)
         #expect(h.state.drones["d1"]!.running.count == 1, "a parked task holds no slot")
         #expect(h.schedule().isEmpty, "it is not asked twice")
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func aDroneThatDoesNotDeclareTheCommandRunsItWithoutAsking() throws {
@@ -62,7 +54,7 @@ import Testing
         #expect(a2.count == 1, "the retry runs without a second approval")
         _ = h.finish(a2[0].assignment, drone: a2[0].drone)
         #expect(h.goal(g).state == .succeeded)
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func deniedTaskIsDeadWithTheReasonAndTheGoalFails() throws {
@@ -81,7 +73,7 @@ import Testing
         #expect(h.goal(g).state == .failed)
         #expect(h.goal(g).reason?.contains("denied by alice: not today") == true)
         #expect(h.state.tasks["\(g).2"]!.state == .cancelled, "the all-join is decided; its other waiting task is cancelled")
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func approvalTimeoutDeniesAndNamesTheLimit() throws {
@@ -98,7 +90,7 @@ import Testing
         #expect(t.state == .dead)
         #expect(t.reason == "approval timed out after 500 ms (budget.approval_timeout_ms); denied")
         #expect(h.goal(g).state == .failed)
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func declaredApprovalOnAForkCoversEveryTaskUnderIt() throws {
@@ -119,7 +111,7 @@ import Testing
         h.effects.append(e)
         #expect(h.state.tasks["\(g).3"]!.state == .awaitingApproval)
         #expect(h.schedule().map(\.assignment.task) == ["\(g).2"])
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func declaredApprovalWaitsEvenWithNoDroneFreeAndSaysWhere() throws {
@@ -152,7 +144,7 @@ import Testing
         #expect(child.proposedBy == "proposer")
         #expect(child.approvalRequest?.proposedBy == "drone proposer")
         #expect(child.approvalRequest?.why.contains("proposed it") == true)
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func approveAndDenyRefuseWhatIsNotWaiting() throws {
@@ -191,6 +183,6 @@ import Testing
         #expect(h.schedule().isEmpty)
         let calls = h.state.tasks(of: g).filter { !$0.isStructural }
         #expect(calls.count == 2 && calls.allSatisfy { $0.state == .awaitingApproval })
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 }

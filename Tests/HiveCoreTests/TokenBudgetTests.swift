@@ -185,14 +185,6 @@ import Testing
         if case .success(let fx) = h.state.receive(r, now: h.now) { h.effects.append(fx) }
     }
 
-    func replayMatches(_ h: Harness) throws -> Bool {
-        let replayed = ControlState()
-        for e in h.events { replayed.apply(e) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return try encoder.encode(replayed.snapshot()) == encoder.encode(h.state.snapshot())
-    }
-
     @Test func aSpentTierBudgetSendsWorkToOtherTiersAndCoreOnlyWorkFailsTheGoal() throws {
         let h = Harness()
         h.drone("core", tier: .core, slots: 8, caps: ["backend:model", "model:big"])
@@ -218,7 +210,7 @@ import Testing
         #expect(h.goal(coreOnly).state == .failed)
         #expect(h.goal(coreOnly).reason?.hasPrefix("budget exhausted: no drone can take task") == true)
         #expect(h.goal(coreOnly).reason?.contains("core 40") == true)
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func aCostBudgetAdmitsDearDronesOnlyWhileTheirWorstCaseFits() throws {
@@ -242,7 +234,7 @@ import Testing
         #expect(h.goal(g).state == .succeeded)
         let ledger = GoalLedger(goal: h.goal(g), tasks: h.state.tasks(of: g), now: h.now)
         #expect(abs(ledger.total.cost - 0.00035) < 1e-12 && abs((ledger.byTier["core"]?.cost ?? 0) - 0.00035) < 1e-12)
-        #expect(try replayMatches(h))
+        #expect(try h.replayMatches())
     }
 
     @Test func tokenAndCostBudgetsNeedEveryModelCallsWorstCase() {
