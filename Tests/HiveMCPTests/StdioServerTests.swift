@@ -90,10 +90,13 @@ import Testing
     }
 
     @Test func aCancelledCallEndsPromptly() async throws {
-        let client = try MCPTest.raw()
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("hive-mcp-hang-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let client = try MCPTest.raw(["--hang-marker", marker])
         _ = try await client.listTools()
         let call = Task { try await client.call("hang", arguments: .object([:]), timeoutMillis: 60_000) }
-        try await Task.sleep(for: .milliseconds(200))
+        // Cancel only once the server holds the call, so the cancellation is of a call in flight.
+        #expect(await MCPTest.eventually { FileManager.default.fileExists(atPath: marker) })
         let start = Date()
         call.cancel()
         await #expect(throws: MCPError.self) { try await call.value }

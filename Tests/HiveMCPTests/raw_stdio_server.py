@@ -65,7 +65,8 @@ for line in sys.stdin:
         if name == "echo":
             send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": params["arguments"].get("text", "")}]}})
         elif name == "hang":
-            pass
+            if "--hang-marker" in args:  # tells a test the call has arrived (it never gets an answer)
+                open(args[args.index("--hang-marker") + 1], "w").close()
         elif name == "die":
             sys.exit(4)
         elif name == "garbage":
