@@ -7,17 +7,25 @@ import HiveCore
 ///
 /// A reference that leads back to itself (a recursive type) cannot be inlined into a finite schema and is refused,
 /// naming the path; so is one outside the document (`https://…`), one that points nowhere, and nesting deeper than
-/// `maxDepth`. Keys beside a `$ref` are kept (they override the target's).
+/// `maxDepth`, and so is an inlined schema of more than `maxNodes` values: a definition referenced many times is
+/// copied each time, so a small hostile schema (chained definitions, each referencing the next many times) would
+/// otherwise grow exponentially before any size check could see it. Keys beside a `$ref` are kept (they override
+/// the target's).
 public struct SchemaInliner: Sendable {
     public var maxDepth: Int
+    public var maxNodes: Int
 
-    public init(maxDepth: Int = 32) { self.maxDepth = maxDepth }
+    public init(maxDepth: Int = 32, maxNodes: Int = 100_000) {
+        self.maxDepth = maxDepth
+        self.maxNodes = maxNodes
+    }
 
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case cycle(String)
         case external(String)
         case unresolved(String)
         case tooDeep(Int)
+        case tooLarge(Int)
 
         public var description: String {
             switch self {
@@ -25,21 +33,26 @@ public struct SchemaInliner: Sendable {
             case .external(let r): return "$ref \(r) points outside the schema (only local #/ references are inlined)"
             case .unresolved(let r): return "$ref \(r) points at nothing"
             case .tooDeep(let d): return "the schema nests deeper than \(d) levels"
+            case .tooLarge(let n): return "the schema has more than \(n) values once its $refs are inlined"
             }
         }
     }
 
     public func inline(_ schema: JSONValue) throws(Failure) -> JSONValue {
-        try resolve(schema, root: schema, refs: [], depth: 0, top: true)
+        var budget = maxNodes
+        return try resolve(schema, root: schema, refs: [], depth: 0, budget: &budget, top: true)
     }
 
-    private func resolve(_ node: JSONValue, root: JSONValue, refs: [String], depth: Int, top: Bool = false) throws(Failure) -> JSONValue {
+    private func resolve(_ node: JSONValue, root: JSONValue, refs: [String], depth: Int, budget: inout Int,
+                         top: Bool = false) throws(Failure) -> JSONValue {
         guard depth <= maxDepth else { throw .tooDeep(maxDepth) }
+        budget -= 1
+        guard budget >= 0 else { throw .tooLarge(maxNodes) }
         switch node {
         case .array(let items):
             var out: [JSONValue] = []
             out.reserveCapacity(items.count)
-            for item in items { out.append(try resolve(item, root: root, refs: refs, depth: depth + 1)) }
+            for item in items { out.append(try resolve(item, root: root, refs: refs, depth: depth + 1, budget: &budget)) }
             return .array(out)
         case .object(var fields):
             if top {
@@ -52,19 +65,19 @@ public struct SchemaInliner: Sendable {
                 guard let target = Self.pointer(ref, in: root) else { throw .unresolved(ref) }
                 fields.removeValue(forKey: "$ref")
                 var merged: [String: JSONValue]
-                switch try resolve(target, root: root, refs: refs + [ref], depth: depth + 1) {
+                switch try resolve(target, root: root, refs: refs + [ref], depth: depth + 1, budget: &budget) {
                 case .object(let t): merged = t
                 case let other where fields.isEmpty: return other  // `true`/`false` schemas
                 default: merged = [:]
                 }
-                for (k, v) in fields { merged[k] = try resolve(v, root: root, refs: refs, depth: depth + 1) }
+                for (k, v) in fields { merged[k] = try resolve(v, root: root, refs: refs, depth: depth + 1, budget: &budget) }
                 return .object(merged)
             }
             var out: [String: JSONValue] = [:]
             for (k, v) in fields {
                 // Property names and enum values are data, not schemas, but resolving inside them is harmless:
                 // only an object holding a string `$ref` is replaced.
-                out[k] = try resolve(v, root: root, refs: refs, depth: depth + 1)
+                out[k] = try resolve(v, root: root, refs: refs, depth: depth + 1, budget: &budget)
             }
             return .object(out)
         default:

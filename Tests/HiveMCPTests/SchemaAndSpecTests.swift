@@ -30,6 +30,18 @@ struct SchemaInlinerTests {
         #expect(throws: SchemaInliner.Failure.tooDeep(32)) { try SchemaInliner(maxDepth: 32).inline(try json(s)) }
     }
 
+    /// Ten chained definitions, each naming the next a hundred times: about 30 KB written, 100^10 values inlined.
+    @Test func boundsWhatReferencesMultiplyInto() throws {
+        var defs: [String] = []
+        for i in 0..<10 {
+            let next = i == 9 ? #"{"type":"integer"}"# : ##"{"$ref":"#/$defs/D\##(i + 1)"}"##
+            let props = (0..<100).map { #""p\#($0)":"# + next }.joined(separator: ",")
+            defs.append(#""D\#(i)":{"type":"object","properties":{"# + props + "}}")
+        }
+        let s = try json(##"{"$ref":"#/$defs/D0","$defs":{"## + defs.joined(separator: ",") + "}}")
+        #expect(throws: SchemaInliner.Failure.tooLarge(100_000)) { try SchemaInliner().inline(s) }
+    }
+
     @Test func aDiamondIsNotACycle() throws {
         let s = try json(##"{"properties":{"x":{"$ref":"#/$defs/P"},"y":{"$ref":"#/$defs/P"}},"$defs":{"P":{"properties":{"q":{"$ref":"#/$defs/Q"}}},"Q":{"type":"integer"}}}"##)
         let out = try SchemaInliner().inline(s)
