@@ -80,9 +80,11 @@ public enum JSONGrammar {
             switch s["type"] as? String {
             case nil: return "value"
             case "string":
-                let least = s["minLength"] as? Int ?? 0
                 // llama.cpp expands `char{m,n}` into n nested rules, and a grammar of thousands of them stalls the
-                // sampler (a drone missed its heartbeats on a 1024-byte bound): longer bounds are left to the check.
+                // sampler (a drone missed its heartbeats on a 1024-byte bound): bounds past `maxEncodedLength`
+                // (minimum or maximum, from a schema an MCP server may have written) are left to the check.
+                let least = s["minLength"] as? Int ?? 0
+                guard (0...Self.maxEncodedLength).contains(least) else { return "string" }
                 if let n = s["maxLength"] as? Int, n <= Self.maxEncodedLength {
                     return named("\"\\\"\" char{\(least),\(max(n, least))} \"\\\"\" ws")
                 }
@@ -96,7 +98,9 @@ public enum JSONGrammar {
                 let item = try s["items"].map { v throws(LlamaError) in try rule(v, path: path + ".items") } ?? "value"
                 // minItems: the first `min` items are required, the rest up to maxItems optional.
                 let min = max(0, s["minItems"] as? Int ?? 0)
-                if let max = s["maxItems"] as? Int {
+                // Repetition bounds past `maxEncodedLength` are left to the check, as for strings.
+                if min > Self.maxEncodedLength { return named("\"[\" ws ( \(item) ( \",\" ws \(item) )* )? \"]\" ws") }
+                if let max = s["maxItems"] as? Int, max <= Self.maxEncodedLength {
                     if max < min { throw .invalidSchema("\(path) has maxItems below minItems") }
                     if max == 0 { return named("\"[\" ws \"]\" ws") }
                     let more = "( \",\" ws \(item) ){\(Swift.max(0, min - 1)),\(max - 1)}"

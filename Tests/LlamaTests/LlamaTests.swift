@@ -214,6 +214,13 @@ enum TestModel {
         let g = try JSONGrammar.fromSchema(#"{"type": "object", "properties": {"s": {"type": "string", "minLength": 2, "maxLength": 5}, "t": {"type": "string", "minLength": 1}, "n": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}}}"#)
         #expect(g.contains("char{2,5}") && g.contains("char{1,}"))
     }
+
+    /// llama.cpp expands `{m,n}` into n rules: a bound past `maxEncodedLength` (a minimum as much as a maximum, as a
+    /// tool's schema may set) is left to the check instead of becoming thousands of rules.
+    @Test func largeRepetitionBoundsAreLeftToTheCheck() throws {
+        let g = try JSONGrammar.fromSchema(#"{"type": "object", "properties": {"a": {"type": "string", "minLength": 100000}, "b": {"type": "string", "maxLength": 100000}, "c": {"type": "array", "items": {"type": "integer"}, "minItems": 100000}, "d": {"type": "array", "items": {"type": "integer"}, "maxItems": 100000}}}"#)
+        #expect(!g.contains("100000") && !g.contains("99999"))
+    }
 }
 
 /// The agent-turn grammar on a random-weight model: whatever it samples is a call of one of the listed tools with
