@@ -5,7 +5,9 @@ import HiveCore
 /// `ExecBackend`, so they get exactly what an exec task gets: the allow-list, rlimits, the environment policy, a
 /// process group of their own and a timeout. A non-zero exit is an error result the model sees, not a failure.
 public struct ExecToolSource: ToolSource {
-    public var server: String { "exec" }
+    /// The prefix of the exec tools' names (`exec.date`): no `--mcp` server may take it.
+    public static let serverName = "exec"
+    public var server: String { Self.serverName }
     let backend: ExecBackend
     /// Tool name (without `exec.`) → command path. One tool per base name: the first path in sorted order wins
     /// (`/bin/date` over `/usr/bin/date`, usually the same file).

@@ -117,6 +117,9 @@ var mcpSpecs: [MCPServerSpec] = []
 for v in parsed.strings("--mcp") {
     do { mcpSpecs.append(try MCPServerSpec.parse(v)) } catch { fail(error.description) }
 }
+if mcpSpecs.contains(where: { $0.name == ExecToolSource.serverName }) {
+    fail("--mcp cannot name a server \(ExecToolSource.serverName): that prefix is the drone's own exec tools (--allow-exec)")
+}
 if let twice = Dictionary(grouping: mcpSpecs, by: \.name).first(where: { $0.value.count > 1 })?.key {
     fail("--mcp names the server \(twice) twice: each server needs its own name (it prefixes its tools)")
 }

@@ -74,3 +74,12 @@ def test_kill_9_takes_the_server_along_and_the_next_drone_sweeps_its_children(pr
     grandchild_file.unlink()
     start_drone(procs, url, f"raw={sys.executable} {RAW}", name="sweep")
     wait_until("the dead drone's MCP server's child swept by its successor", lambda: not alive(grandchild), timeout=10)
+
+
+def test_an_mcp_server_cannot_take_the_exec_tools_prefix():
+    # `exec.<name>` are the drone's own allow-listed commands: a server named exec would shadow them or be shadowed.
+    import subprocess
+    r = subprocess.run([DRONE, "--honeycomb", "nats://127.0.0.1:1", "--mcp", "exec=/bin/true"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "--mcp cannot name a server exec" in r.stderr
