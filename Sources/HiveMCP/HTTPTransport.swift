@@ -199,9 +199,13 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     /// SSE: `data:` lines joined until a blank line; each event one JSON-RPC message. (Under `lock`.)
     private func feedEvents(_ data: Data) -> Result<Reply, MCPError>? {
         buffer += data
-        while let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-            var line = buffer[..<nl]
-            buffer.removeSubrange(...nl)
+        // Lines are read from a cursor and the consumed prefix dropped once (dropping each line shifted the rest of
+        // the buffer per line: quadratic in a chunk of many short lines).
+        var start = buffer.startIndex
+        defer { buffer.removeSubrange(..<start) }
+        while let nl = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            var line = buffer[start..<nl]
+            start = nl + 1
             if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
             if line.isEmpty {
                 defer { eventData = [] }
@@ -224,7 +228,7 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
                 }
             }
         }
-        if buffer.count > limits.maxMessageBytes {
+        if buffer.count - start > limits.maxMessageBytes {
             return .failure(.limit(server: server, limit: "--mcp-max-message-bytes", detail: "an SSE line of more than \(limits.maxMessageBytes) bytes"))
         }
         return nil
