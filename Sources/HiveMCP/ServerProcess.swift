@@ -62,6 +62,9 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts the process; returns once it runs (or throws why it cannot).
     func start() async throws(MCPError) {
+        // A server that exits without reading its stdin must cost a write an EPIPE, not this process its life
+        // (the drone ignores SIGPIPE already; a library user or a test may not).
+        signal(SIGPIPE, SIG_IGN)
         let result: Result<Void, MCPError> = await withCheckedContinuation { c in
             OSThread(name: "mcp-\(server)") { self.run(started: c) }.detach()
         }
