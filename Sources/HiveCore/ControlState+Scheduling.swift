@@ -92,19 +92,21 @@ extension ControlState {
     /// avoid, no core exclusion, no sibling prompt to share) is ranked by its requirements' `DroneRanking`, built
     /// once per pass; any other task walks the drones.
     func pickDrone(for t: TaskRecord, excludingCore: Bool, rankings: inout [DroneRequirements: DroneRanking]) -> DroneID? {
-        guard !excludingCore, t.tried.isEmpty, t.avoid?.isEmpty ?? true, samePromptSiblingDrones(of: t).isEmpty else {
-            return pickDrone(for: t, excludingCore: excludingCore)
+        let sharing = samePromptSiblingDrones(of: t)
+        guard !excludingCore, t.tried.isEmpty, t.avoid?.isEmpty ?? true, sharing.isEmpty else {
+            return pickDrone(for: t, sharing: sharing) { !(excludingCore && $0.tier == .core) }
         }
         let needs = DroneRequirements(t)
         if rankings[needs] == nil { rankings[needs] = DroneRanking(drones, meeting: needs) }
         return rankings[needs]?.best(in: drones)
     }
 
-    func pickDrone(for t: TaskRecord, where allowed: (DroneRecord) -> Bool) -> DroneID? {
+    /// `sharing`: the drones running a sibling with the same prompt, when the caller has them already.
+    func pickDrone(for t: TaskRecord, sharing known: Set<DroneID>? = nil, where allowed: (DroneRecord) -> Bool) -> DroneID? {
         var best: DroneRecord?
         var bestKey = (0, 0, 0, 0)
         let needs = DroneRequirements(t)
-        let sharing = samePromptSiblingDrones(of: t)
+        let sharing = known ?? samePromptSiblingDrones(of: t)
         for d in drones.values where d.freeSlots > 0 && allowed(d) && needs.met(by: d) {
             let fresh = !t.tried.contains(d.id) && !(t.avoid?.contains(d.id) ?? false)
             let key = (fresh ? 1 : 0, sharing.contains(d.id) ? 1 : 0, d.freeSlots, -d.running.count)
