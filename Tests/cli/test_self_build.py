@@ -1,0 +1,343 @@
+"""Hive building Hive (issue 18, manifesto §11): Config/plans/self-build.json end to end on a small git repository
+the test creates. The architect splits a change request into subtasks; worker agents read the repository through
+mcp-server-git (a real MCP server from PyPI) and try their patches with Config/tools/try-patch in throwaway
+clones; the verifier runs the repository's real tests on each patch; critics score the survivors; after an
+operator's approval (`hive approve`), Config/tools/integrate-patches applies the winners in order with real git,
+reruns the tests and merges. One worker's first patch is wrong: the verifier rejects it and the step re-forks
+with the failing test's output as feedback.
+
+What is not real is the model's text: `CodingModelDouble`, a test double of an OpenAI-compatible provider (a
+270M local model cannot write these patches), answering each request from its content (the role and subtask it
+asks about, the feedback it carries, the tool results so far), never from the order requests arrive in. The
+patches it answers with are made here by editing a copy of the repository and asking git for the diff. With a
+real provider behind `drone --api openai|anthropic` the plan is the same file (Docs/SELF-BUILD.md)."""
+import http.server, json, os, pathlib, shutil, subprocess, sys, threading
+
+import pytest
+
+from conftest import DRONE, ROOT, hive, start_honeycombd, wait_for_log, wait_until
+
+TOOLS = pathlib.Path(ROOT).resolve() / "Config" / "tools"
+TEST_COMMAND = "python3 -m unittest -q"
+
+CALC = '''"""A tiny calculator."""
+
+
+def add(a, b):
+    """The sum of a and b, counting up from a."""
+    total = a
+    for _ in range(b):
+        total += 1
+    return total
+
+
+def sub(a, b):
+    """a minus b."""
+    return a - b
+
+
+def neg(a):
+    """Minus a."""
+    return -a
+'''
+TEST_CALC = '''import unittest
+
+from calc import add, neg, sub
+
+
+class CalcTest(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(add(2, 3), 5)
+
+    def test_sub(self):
+        self.assertEqual(sub(5, 3), 2)
+
+    def test_neg(self):
+        self.assertEqual(neg(4), -4)
+'''
+ADD_FIXED = CALC.replace("    total = a\n    for _ in range(b):\n        total += 1\n    return total\n", "    return a + b\n")
+ADD_CARELESS = CALC.replace("range(b)", "range(abs(b))")  # counts up even for a negative b: the deliberately wrong fix
+TEST_NEGATIVES = '''import unittest
+
+from calc import add
+
+
+class NegativesTest(unittest.TestCase):
+    def test_add_negatives(self):
+        self.assertEqual(add(-2, -3), -5)
+        self.assertEqual(add(5, -7), -2)
+'''
+MUL_DOCUMENTED = CALC + '''
+
+def mul(a, b):
+    """The product of a and b."""
+    return a * b
+'''
+MUL_BARE = CALC + '''
+
+def mul(a, b):
+    return a * b
+'''
+TEST_MUL = '''import unittest
+
+from calc import mul
+
+
+class MulTest(unittest.TestCase):
+    def test_mul(self):
+        self.assertEqual(mul(4, -3), -12)
+        self.assertEqual(mul(0, 9), 0)
+'''
+
+
+def git(repo, *args):
+    r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    assert r.returncode == 0, f"git {' '.join(args)}: {r.stderr}"
+    return r.stdout
+
+
+def make_repository(path):
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "calc.py").write_text(CALC)
+    (path / "test_calc.py").write_text(TEST_CALC)
+    git(path, "add", "-A")
+    git(path, "-c", "user.name=Test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", "calc: add, sub, neg")
+    return path
+
+
+def patch_of(repo, scratch, files):
+    """The unified diff (git diff against HEAD) that turns `repo` into `files` ({name: text}), made by real git on a
+    copy: the double answers with patches a programmer could have written."""
+    work = scratch / f"edit-{len(list(scratch.iterdir()))}"
+    shutil.copytree(repo, work)
+    for name, text in files.items():
+        (work / name).write_text(text)
+    git(work, "add", "-A")
+    return git(work, "diff", "--cached")
+
+
+class CodingModelDouble(http.server.ThreadingHTTPServer):
+    """A test double for the model's text behind an OpenAI-compatible chat-completions API. Each answer is a
+    function of the request alone (architect, critic or worker turn; which subtask; whether the prompt carries
+    re-fork feedback; how many tool results the turn has seen), so concurrent requests in any order get the same
+    answers. Every request is kept in `requests`."""
+
+    def __init__(self, repo, patches):
+        self.repo, self.patches, self.requests = str(repo), patches, []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with outer.lock:
+                    outer.requests.append(body)
+                message = outer.answer(body)
+                data = json.dumps({"model": "coding-double", "choices": [{"message": message}],
+                                   "usage": {"prompt_tokens": 100, "completion_tokens": 50}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @staticmethod
+    def text(content):
+        return {"role": "assistant", "content": content}
+
+    @staticmethod
+    def call(body, tool, arguments):
+        """A native tool call of the Hive tool `tool`, by the function name the drone gave it in this request."""
+        name = next(t["function"]["name"] for t in body["tools"] if t["function"]["name"] == tool.replace(".", "__"))
+        return {"role": "assistant", "content": None,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}]}
+
+    def answer(self, body):
+        prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        schema = json.dumps(body.get("response_format") or {})
+        if "subtasks" in schema:  # the architect
+            return self.text(json.dumps({"subtasks": [
+                {"task": "Make add(a, b) in calc.py return the right sum when either argument is negative, with a unit test.",
+                 "candidates": 1},
+                {"task": "Add a function mul(a, b) to calc.py that returns the product, with a unit test.", "candidates": 2}]}))
+        if "score" in schema:  # a critic: the documented mul is the better patch
+            score = 6 if "def mul" in prompt and "The product of a and b" not in prompt else 9
+            return self.text(json.dumps({"score": score, "reasons": f"reviewed the diff ({score}/10)"}))
+        # A worker agent's turn.
+        turns = sum(1 for m in body["messages"] if m["role"] == "tool")
+        if "Your part: Add a function mul" in prompt:
+            patch = self.patches["mul_documented" if body.get("seed", 1) % 2 else "mul_bare"]
+            script = [("git.git_log", {"repo_path": self.repo, "max_count": 5}),
+                      ("exec.try-patch", {"args": [self.repo, TEST_COMMAND, patch]})]
+        elif "Earlier attempts were rejected" in prompt:  # the re-fork: the feedback names the failing test
+            assert "AssertionError" in prompt, prompt
+            patch = self.patches["add_fixed"]
+            script = [("git.git_show", {"repo_path": self.repo, "revision": "HEAD:calc.py"}),
+                      ("exec.try-patch", {"args": [self.repo, TEST_COMMAND, patch]})]
+        else:  # a careless first attempt: answers without trying its patch
+            patch = self.patches["add_careless"]
+            script = [("git.git_show", {"repo_path": self.repo, "revision": "HEAD:calc.py"})]
+        if turns < len(script):
+            return self.call(body, *script[turns])
+        return self.text(patch)
+
+
+def self_build_plan(tmp_path, repo):
+    """Config/plans/self-build.json aimed at `repo`: the goal's words, and the repository and tools paths of its
+    verifier and integrator (what an operator edits; Docs/SELF-BUILD.md)."""
+    plan = json.loads((pathlib.Path(ROOT) / "Config" / "plans" / "self-build.json").read_text())
+    plan["goal"] = (f"In the git repository {repo} (its tests run with `{TEST_COMMAND}`): make add() handle negative "
+                    "numbers, and add a mul(a, b) function, each with unit tests.")
+    plan["architect"]["step"]["verify"] = {"command": str(TOOLS / "try-patch"), "args": [str(repo), TEST_COMMAND]}
+    plan["architect"]["integrate"]["exec"] = {"command": str(TOOLS / "integrate-patches"), "args": [str(repo), TEST_COMMAND]}
+    path = tmp_path / "self-build.json"
+    path.write_text(json.dumps(plan))
+    return str(path)
+
+
+def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_and_an_approved_merge(procs, tmp_path):
+    scratch = tmp_path / "edits"
+    scratch.mkdir()
+    repo = make_repository(tmp_path / "calc")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    patches = {
+        "add_fixed": patch_of(repo, scratch, {"calc.py": ADD_FIXED, "test_negatives.py": TEST_NEGATIVES}),
+        "add_careless": patch_of(repo, scratch, {"calc.py": ADD_CARELESS, "test_negatives.py": TEST_NEGATIVES}),
+        "mul_documented": patch_of(repo, scratch, {"calc.py": MUL_DOCUMENTED, "test_mul.py": TEST_MUL}),
+        "mul_bare": patch_of(repo, scratch, {"calc.py": MUL_BARE, "test_mul.py": TEST_MUL}),
+    }
+    model = CodingModelDouble(repo, patches)
+    try_patch, integrate = str(TOOLS / "try-patch"), str(TOOLS / "integrate-patches")
+
+    url = start_honeycombd(procs).url
+    api = ["--api", "openai", "--base-url", model.url, "--api-model", "coding-double"]
+    drones = [
+        # The architect and the critics.
+        procs.start([DRONE, "--honeycomb", url, "--name", "brain", "--tier", "core", *api]),
+        # Worker agents: git tools from mcp-server-git (confined to the repository; read-only by its annotations)
+        # and exec.try-patch, which runs code the agent wrote: declared side-effecting, so each agent waits for
+        # an operator's approval.
+        procs.start([DRONE, "--honeycomb", url, "--name", "worker", "--tier", "worker", "--slots", "4", *api,
+                     "--mcp", f"git={sys.executable} -m mcp_server_git --repository {repo}",
+                     "--allow-exec", try_patch, "--side-effects", try_patch]),
+        # The verifier and the integrator: programs, no model.
+        procs.start([DRONE, "--honeycomb", url, "--name", "checker", "--tier", "edge", "--slots", "4",
+                     "--allow-exec", f"{try_patch},{integrate}", "--side-effects", integrate]),
+    ]
+    for d in drones:
+        wait_for_log(d, "event=joined", timeout=30)
+
+    r = hive("submit", self_build_plan(tmp_path, repo), "--honeycomb", url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    goal = r.stdout.strip()
+
+    approved = []
+
+    def approve_until_done():
+        """The operator: approves what waits for approval (after checking what it would run), until the goal ends."""
+        tasks = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
+        waiting = [t for t in tasks if t["state"] == "awaiting_approval"]
+        if waiting:
+            approved.extend(waiting)
+            assert hive("approve", goal, *[t["task"] for t in waiting], "--honeycomb", url).returncode == 0
+        result = json.loads(hive("result", goal, "--json", "--honeycomb", url).stdout)
+        return result if result["goal"]["state"] in ("succeeded", "failed", "cancelled") else None
+
+    result = wait_until("the self-build goal to end", approve_until_done, timeout=90, interval=0.1)
+    print(hive("result", goal, "--honeycomb", url).stdout)  # shown when an assertion below fails (and with -s)
+    assert result["goal"]["state"] == "succeeded", json.dumps(result["goal"]) + json.dumps(result.get("steps"), indent=1)
+
+    # The approvals: every worker agent (it may call exec.try-patch) and the integrator (its step requires one).
+    agents = [t for t in approved if t["kind"] == "agent"]
+    assert len(agents) == 4, [t["approval"] for t in approved]  # add: 1 + its re-fork; mul: 2
+    assert all("exec.try-patch" in t["approval"]["runs"] for t in agents), agents[0]["approval"]
+    assert all("worker declares exec.try-patch side-effecting" in t["approval"]["why"] for t in agents), agents[0]["approval"]
+    [merge] = [t for t in approved if t["kind"] == "exec"]
+    assert "integrate-patches" in merge["approval"]["runs"], merge["approval"]
+
+    # The plan: the architect's two subtasks, the careless patch rejected by the real tests and re-forked with
+    # their output, the better mul patch chosen by the critics, and the integrator's merge.
+    steps = {s["id"]: s for s in result["steps"]}
+    assert list(steps) == ["plan", "s1", "s2", "answer"], list(steps)
+    s1, s2 = steps["s1"], steps["s2"]
+    assert s1["rounds"] == 2 and s1["state"] == "succeeded", s1
+    first, second = [c for c in s1["candidates"] if c["round"] == 0], [c for c in s1["candidates"] if c["round"] == 1]
+    assert [c["verified"] for c in first] == [False] and first[0]["rejection"] == "check failed: exit code 1", first
+    assert any("FAIL: test_add_negatives" in f and "AssertionError: 1 != -5" in f for f in s1["feedback"]), s1["feedback"]
+    assert second[0]["verified"] is True and second[0]["accepted"], second
+    assert s2["rounds"] == 1 and sorted(c["score"] for c in s2["candidates"]) == [6, 9], s2["candidates"]
+    assert [c["accepted"] for c in s2["candidates"]] == [True, False], "the documented patch (candidate 1, seed 1) wins"
+    assert all(j["drone"] != c["drone"] for c in s2["candidates"] for j in c["judges"]), "critics are not the authors"
+    assert "merged steps s1 s2 into" in result["answer"], result["answer"]
+
+    # The re-forked worker's prompt carried the real test failure; it tried its patch in a throwaway clone.
+    refork = [b for b in model.requests if "Earlier attempts were rejected" in json.dumps(b["messages"][:2])]
+    assert refork and "AssertionError: 1 != -5" in json.dumps(refork[0]["messages"]), "feedback from the real test run"
+    tried = [m["content"] for b in model.requests for m in b["messages"] if m["role"] == "tool" and "the tests pass" in m["content"]]
+    assert tried, "exec.try-patch ran the repository's tests on a worker's patch"
+
+    # The repository: the integrator's commits (one per subtask, in order) and its merge, both changes in, the
+    # careless patch nowhere in its history, and its tests pass when this test runs them itself.
+    log = git(repo, "log", "--format=%an|%s", f"{base}..HEAD")
+    assert log.splitlines() == [f"Hive integrator|hive: merge {goal} (steps s1 s2)", f"Hive integrator|hive: step s2 of {goal}",
+                                f"Hive integrator|hive: step s1 of {goal}"], log
+    assert len(git(repo, "rev-list", "--parents", "-n", "1", "HEAD").split()) == 3, "a real merge commit"
+    assert git(repo, "status", "--porcelain") == "", "the working tree is the merge"
+    assert "range(abs(b))" not in git(repo, "log", "-p", "--all"), "the rejected patch never reached the repository"
+    calc = (repo / "calc.py").read_text()
+    assert "return a + b" in calc and '"""The product of a and b."""' in calc, calc
+    tests = subprocess.run([sys.executable, "-m", "unittest", "-v"], cwd=repo, capture_output=True, text=True)
+    assert tests.returncode == 0 and "test_add_negatives" in tests.stderr and "test_mul" in tests.stderr, tests.stderr
+    check = subprocess.run([sys.executable, "-c", "import calc; print(calc.add(-2, -3), calc.add(5, -7), calc.mul(4, -3))"],
+                           cwd=repo, capture_output=True, text=True)
+    assert check.stdout.split() == ["-5", "-2", "-12"], check
+
+    # The tool calls are in the ledger and the trace.
+    by_tool = result["ledger"]["by_tool"]
+    assert by_tool["git.git_show"]["calls"] == 2 and by_tool["git.git_log"]["calls"] == 2, by_tool
+    assert by_tool["exec.try-patch"]["calls"] == 3 and by_tool["exec.try-patch"]["errors"] == 0, by_tool
+    trace = json.loads(hive("trace", goal, "--json", "--honeycomb", url).stdout)
+    names = [s["name"] for s in trace["spans"] if s["kind"] == "tool"]
+    assert names.count("tool exec.try-patch") == 3 and names.count("tool git.git_show") == 2, names
+
+
+def test_the_integrator_leaves_the_repository_untouched_when_the_merged_patches_fail_the_tests(tmp_path):
+    """integrate-patches on its own: two patches that each pass alone but break the tests together (the second pins
+    the old behaviour the first fixes) are not merged; REPO keeps its branch, history and working tree."""
+    scratch = tmp_path / "edits"
+    scratch.mkdir()
+    repo = make_repository(tmp_path / "calc")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    fix = patch_of(repo, scratch, {"calc.py": ADD_FIXED, "test_negatives.py": TEST_NEGATIVES})
+    pin = patch_of(repo, scratch, {"test_quirk.py": "import unittest\n\nfrom calc import add\n\n\nclass QuirkTest(unittest.TestCase):\n"
+                                                    "    def test_add_ignores_a_negative_b(self):\n        self.assertEqual(add(1, -1), 1)\n"})
+    stdin = f"Result of step s1:\n{fix}\n\nResult of step s2:\n{pin}\n"
+    r = subprocess.run([str(TOOLS / "integrate-patches"), str(repo), TEST_COMMAND], input=stdin, capture_output=True,
+                       text=True, env={"PATH": os.environ["PATH"], "HIVE_GOAL_ID": "g9"}, cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.startswith(f"tests failed after integrating steps s1 s2 ({TEST_COMMAND}; {repo} unchanged)"), r.stdout
+    assert "FAIL: test_add_ignores_a_negative_b" in r.stdout, r.stdout
+    assert git(repo, "rev-parse", "HEAD").strip() == base and git(repo, "status", "--porcelain") == ""
+
+    r = subprocess.run([str(TOOLS / "integrate-patches"), str(repo), TEST_COMMAND], input="no patch here\n",
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1 and "no patches on standard input" in r.stdout, r.stdout
+
+
+def test_the_self_build_plan_conforms_to_the_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    from test_plan_schema import SCHEMA
+    plan = json.loads((pathlib.Path(ROOT) / "Config" / "plans" / "self-build.json").read_text())
+    jsonschema.validate(plan, SCHEMA)
+    assert plan["architect"]["step"]["agent"]["tools"] == ["git.git_log", "git.git_show", "exec.try-patch"]
