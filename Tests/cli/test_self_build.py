@@ -15,7 +15,7 @@ import http.server, json, os, pathlib, shutil, subprocess, sys, threading
 
 import pytest
 
-from conftest import DRONE, ROOT, hive, start_honeycombd, wait_for_log, wait_until
+from conftest import DRONE, ROOT, hive, require_python_module, start_honeycombd, wait_for_log, wait_until
 
 TOOLS = pathlib.Path(ROOT).resolve() / "Config" / "tools"
 TEST_COMMAND = "python3 -m unittest -q"
@@ -207,6 +207,7 @@ def self_build_plan(tmp_path, repo):
 
 
 def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_and_an_approved_merge(procs, tmp_path):
+    require_python_module("mcp_server_git", package="mcp-server-git")
     scratch = tmp_path / "edits"
     scratch.mkdir()
     repo = make_repository(tmp_path / "calc")
@@ -333,6 +334,34 @@ def test_the_integrator_leaves_the_repository_untouched_when_the_merged_patches_
     r = subprocess.run([str(TOOLS / "integrate-patches"), str(repo), TEST_COMMAND], input="no patch here\n",
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 1 and "no patches on standard input" in r.stdout, r.stdout
+
+
+def test_try_patch_tries_a_patch_in_a_throwaway_clone_and_says_why_not(tmp_path):
+    """try-patch on its own: a fenced patch (as models write them) applies and its tests run; one that does not
+    apply, one that breaks a test, and a path outside the tree are refused with the reason; REPO never changes."""
+    scratch = tmp_path / "edits"
+    scratch.mkdir()
+    repo = make_repository(tmp_path / "calc")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    fix = patch_of(repo, scratch, {"calc.py": ADD_FIXED, "test_negatives.py": TEST_NEGATIVES})
+
+    def try_patch(patch, *args):
+        return subprocess.run([str(TOOLS / "try-patch"), *args], input=patch, capture_output=True, text=True, cwd=tmp_path)
+
+    r = try_patch(f"Here it is:\n```diff\n{fix}```\n\n", str(repo), TEST_COMMAND)
+    assert r.returncode == 0 and r.stdout.startswith("the patch applies (") and "the tests pass" in r.stdout, r.stdout
+    r = try_patch(fix.replace("-    total = a", "-    total = b", 1), str(repo), TEST_COMMAND)  # context that is not there
+    assert r.returncode == 1 and r.stdout.startswith(f"the patch does not apply to {repo} at "), r.stdout
+    r = try_patch(patch_of(repo, scratch, {"calc.py": ADD_CARELESS, "test_negatives.py": TEST_NEGATIVES}), str(repo), TEST_COMMAND)
+    assert r.returncode == 1 and r.stdout.startswith(f"tests failed ({TEST_COMMAND}, exit 1): FAIL: test_add_negatives"), r.stdout
+    assert "AssertionError: 1 != -5" in r.stdout.splitlines()[0], r.stdout
+    outside = "--- a/../escape.py\n+++ b/../escape.py\n@@ -0,0 +1 @@\n+x = 1\n"
+    r = try_patch("diff --git a/../escape.py b/../escape.py\nnew file mode 100644\n" + outside.replace("a/../escape.py", "/dev/null", 1),
+                  str(repo), TEST_COMMAND)
+    assert r.returncode == 1 and "invalid path '../escape.py'" in r.stdout and not (tmp_path / "escape.py").exists(), r.stdout
+    r = try_patch("", str(repo))
+    assert r.returncode == 2 and "usage: try-patch REPO TEST [PATCH]" in r.stderr, r.stderr
+    assert git(repo, "rev-parse", "HEAD").strip() == base and git(repo, "status", "--porcelain") == ""
 
 
 def test_the_self_build_plan_conforms_to_the_schema():
