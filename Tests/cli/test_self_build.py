@@ -6,11 +6,12 @@ operator's approval (`hive approve`), Config/tools/integrate-patches applies the
 reruns the tests and merges. One worker's first patch is wrong: the verifier rejects it and the step re-forks
 with the failing test's output as feedback.
 
-What is not real is the model's text: `CodingModelDouble`, a test double of an OpenAI-compatible provider (a
-270M local model cannot write these patches), answering each request from its content (the role and subtask it
-asks about, the feedback it carries, the tool results so far), never from the order requests arrive in. The
-patches it answers with are made here by editing a copy of the repository and asking git for the diff. With a
-real provider behind `drone --api openai|anthropic` the plan is the same file (Docs/SELF-BUILD.md)."""
+What is not real is the model's text: `CodingModelDouble`, a test double of a provider (a 270M local model
+cannot write these patches), answering each request from its content (the role and subtask it asks about, the
+feedback it carries, the tool results so far), never from the order requests arrive in. The patches it answers
+with are made here by editing a copy of the repository and asking git for the diff. The same plan file runs
+behind both provider APIs the drone speaks (`drone --api openai` and `--api anthropic`, each over its native tool
+calling); a real provider takes the double's place unchanged (Docs/SELF-BUILD.md)."""
 import http.server, json, os, pathlib, shutil, subprocess, sys, threading
 
 import pytest
@@ -118,13 +119,14 @@ def patch_of(repo, scratch, files):
 
 
 class CodingModelDouble(http.server.ThreadingHTTPServer):
-    """A test double for the model's text behind an OpenAI-compatible chat-completions API. Each answer is a
-    function of the request alone (architect, critic or worker turn; which subtask; whether the prompt carries
-    re-fork feedback; how many tool results the turn has seen), so concurrent requests in any order get the same
-    answers. Every request is kept in `requests`."""
+    """A test double for the model's text behind an OpenAI-compatible chat-completions API (`api="openai"`) or
+    Anthropic's Messages API (`api="anthropic"`). Each answer is a function of the request alone (architect,
+    critic or worker turn; which subtask; whether the prompt carries re-fork feedback; how many tool results the
+    turn has seen; the seed, where the API has one), so concurrent requests in any order get the same answers.
+    Every request body is kept in `requests`."""
 
-    def __init__(self, repo, patches):
-        self.repo, self.patches, self.requests = str(repo), patches, []
+    def __init__(self, repo, patches, api):
+        self.repo, self.patches, self.api, self.requests = str(repo), patches, api, []
         self.lock = threading.Lock()
         outer = self
 
@@ -133,9 +135,7 @@ class CodingModelDouble(http.server.ThreadingHTTPServer):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 with outer.lock:
                     outer.requests.append(body)
-                message = outer.answer(body)
-                data = json.dumps({"model": "coding-double", "choices": [{"message": message}],
-                                   "usage": {"prompt_tokens": 100, "completion_tokens": 50}}).encode()
+                data = json.dumps(outer.reply(outer.answer(body))).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -152,36 +152,49 @@ class CodingModelDouble(http.server.ThreadingHTTPServer):
     def url(self):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
-    @staticmethod
-    def text(content):
-        return {"role": "assistant", "content": content}
+    def reply(self, answer):
+        """The API's reply carrying `answer`: text, or ("call", function name, arguments)."""
+        if self.api == "anthropic":
+            block = ({"type": "tool_use", "id": "toolu_x", "name": answer[1], "input": answer[2]} if isinstance(answer, tuple)
+                     else {"type": "text", "text": answer})
+            return {"model": "coding-double", "content": [block], "usage": {"input_tokens": 100, "output_tokens": 50}}
+        message = {"role": "assistant", "content": answer}
+        if isinstance(answer, tuple):
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": answer[1], "arguments": json.dumps(answer[2])}}]}
+        return {"model": "coding-double", "choices": [{"message": message}], "usage": {"prompt_tokens": 100, "completion_tokens": 50}}
 
-    @staticmethod
-    def call(body, tool, arguments):
-        """A native tool call of the Hive tool `tool`, by the function name the drone gave it in this request."""
-        name = next(t["function"]["name"] for t in body["tools"] if t["function"]["name"] == tool.replace(".", "__"))
-        return {"role": "assistant", "content": None,
-                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}]}
+    def tool_results(self, body):
+        """The tool results the turn's conversation holds, as text."""
+        if self.api == "anthropic":
+            return [b["content"] for m in body["messages"] if m["role"] == "user" and isinstance(m["content"], list)
+                    for b in m["content"] if b.get("type") == "tool_result"]
+        return [m["content"] for m in body["messages"] if m["role"] == "tool"]
+
+    def call(self, body, tool, arguments):
+        """A native call of the Hive tool `tool`, by the function name the drone gave it in this request."""
+        names = [t["name"] if self.api == "anthropic" else t["function"]["name"] for t in body["tools"]]
+        return ("call", next(n for n in names if n == tool.replace(".", "__")), arguments)
 
     def answer(self, body):
         prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
-        schema = json.dumps(body.get("response_format") or {})
-        if "subtasks" in schema:  # the architect
-            return self.text(json.dumps({"subtasks": [
-                {"task": "Make add(a, b) in calc.py return the right sum when either argument is negative, with a unit test.",
-                 "candidates": 1},
-                {"task": "Add a function mul(a, b) to calc.py that returns the product, with a unit test.", "candidates": 2}]}))
-        if "score" in schema:  # a critic: the documented mul is the better patch
+        if "tools" not in body:
+            if "subtasks" in prompt:  # the architect
+                return json.dumps({"subtasks": [
+                    {"task": "Make add(a, b) in calc.py return the right sum when either argument is negative, with a unit test.",
+                     "candidates": 1},
+                    {"task": "Add a function mul(a, b) to calc.py that returns the product, with a unit test.", "candidates": 2}]})
+            # A critic: the documented mul is the better patch.
             score = 6 if "def mul" in prompt and "The product of a and b" not in prompt else 9
-            return self.text(json.dumps({"score": score, "reasons": f"reviewed the diff ({score}/10)"}))
+            return json.dumps({"score": score, "reasons": f"reviewed the diff ({score}/10)"})
         # A worker agent's turn.
-        turns = sum(1 for m in body["messages"] if m["role"] == "tool")
+        turns = len(self.tool_results(body))
         if "Your part: Add a function mul" in prompt:
+            # Candidates differ by seed; Anthropic's API has none, so there both write the documented one.
             patch = self.patches["mul_documented" if body.get("seed", 1) % 2 else "mul_bare"]
             script = [("git.git_log", {"repo_path": self.repo, "max_count": 5}),
                       ("exec.try-patch", {"args": [self.repo, TEST_COMMAND, patch]})]
         elif "Earlier attempts were rejected" in prompt:  # the re-fork: the feedback names the failing test
-            assert "AssertionError" in prompt, prompt
             patch = self.patches["add_fixed"]
             script = [("git.git_show", {"repo_path": self.repo, "revision": "HEAD:calc.py"}),
                       ("exec.try-patch", {"args": [self.repo, TEST_COMMAND, patch]})]
@@ -190,7 +203,7 @@ class CodingModelDouble(http.server.ThreadingHTTPServer):
             script = [("git.git_show", {"repo_path": self.repo, "revision": "HEAD:calc.py"})]
         if turns < len(script):
             return self.call(body, *script[turns])
-        return self.text(patch)
+        return patch
 
 
 def self_build_plan(tmp_path, repo):
@@ -206,7 +219,8 @@ def self_build_plan(tmp_path, repo):
     return str(path)
 
 
-def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_and_an_approved_merge(procs, tmp_path):
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_and_an_approved_merge(procs, tmp_path, api):
     require_python_module("mcp_server_git", package="mcp-server-git")
     scratch = tmp_path / "edits"
     scratch.mkdir()
@@ -218,18 +232,18 @@ def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_
         "mul_documented": patch_of(repo, scratch, {"calc.py": MUL_DOCUMENTED, "test_mul.py": TEST_MUL}),
         "mul_bare": patch_of(repo, scratch, {"calc.py": MUL_BARE, "test_mul.py": TEST_MUL}),
     }
-    model = CodingModelDouble(repo, patches)
+    model = CodingModelDouble(repo, patches, api)
     try_patch, integrate = str(TOOLS / "try-patch"), str(TOOLS / "integrate-patches")
 
     url = start_honeycombd(procs).url
-    api = ["--api", "openai", "--base-url", model.url, "--api-model", "coding-double"]
+    provider = ["--api", api, "--base-url", model.url, "--api-model", "coding-double"]
     drones = [
         # The architect and the critics.
-        procs.start([DRONE, "--honeycomb", url, "--name", "brain", "--tier", "core", *api]),
+        procs.start([DRONE, "--honeycomb", url, "--name", "brain", "--tier", "core", *provider]),
         # Worker agents: git tools from mcp-server-git (confined to the repository; read-only by its annotations)
         # and exec.try-patch, which runs code the agent wrote: declared side-effecting, so each agent waits for
         # an operator's approval.
-        procs.start([DRONE, "--honeycomb", url, "--name", "worker", "--tier", "worker", "--slots", "4", *api,
+        procs.start([DRONE, "--honeycomb", url, "--name", "worker", "--tier", "worker", "--slots", "4", *provider,
                      "--mcp", f"git={sys.executable} -m mcp_server_git --repository {repo}",
                      "--allow-exec", try_patch, "--side-effects", try_patch]),
         # The verifier and the integrator: programs, no model.
@@ -277,15 +291,16 @@ def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_
     assert [c["verified"] for c in first] == [False] and first[0]["rejection"] == "check failed: exit code 1", first
     assert any("FAIL: test_add_negatives" in f and "AssertionError: 1 != -5" in f for f in s1["feedback"]), s1["feedback"]
     assert second[0]["verified"] is True and second[0]["accepted"], second
-    assert s2["rounds"] == 1 and sorted(c["score"] for c in s2["candidates"]) == [6, 9], s2["candidates"]
-    assert [c["accepted"] for c in s2["candidates"]] == [True, False], "the documented patch (candidate 1, seed 1) wins"
+    scores = [6, 9] if api == "openai" else [9, 9]  # Anthropic's API has no seed: both candidates write the same
+    assert s2["rounds"] == 1 and sorted(c["score"] for c in s2["candidates"]) == scores, s2["candidates"]
+    assert [c["accepted"] for c in s2["candidates"]] == [True, False], "the documented patch (candidate 1) wins"
     assert all(j["drone"] != c["drone"] for c in s2["candidates"] for j in c["judges"]), "critics are not the authors"
     assert "merged steps s1 s2 into" in result["answer"], result["answer"]
 
     # The re-forked worker's prompt carried the real test failure; it tried its patch in a throwaway clone.
     refork = [b for b in model.requests if "Earlier attempts were rejected" in json.dumps(b["messages"][:2])]
     assert refork and "AssertionError: 1 != -5" in json.dumps(refork[0]["messages"]), "feedback from the real test run"
-    tried = [m["content"] for b in model.requests for m in b["messages"] if m["role"] == "tool" and "the tests pass" in m["content"]]
+    tried = [r for b in model.requests if "tools" in b for r in model.tool_results(b) if "the tests pass" in r]
     assert tried, "exec.try-patch ran the repository's tests on a worker's patch"
 
     # The repository: the integrator's commits (one per subtask, in order) and its merge, both changes in, the
