@@ -12,7 +12,7 @@ feedback it carries, the tool results so far), never from the order requests arr
 with are made here by editing a copy of the repository and asking git for the diff. The same plan file runs
 behind both provider APIs the drone speaks (`drone --api openai` and `--api anthropic`, each over its native tool
 calling); a real provider takes the double's place unchanged (Docs/SELF-BUILD.md)."""
-import http.server, json, os, pathlib, shutil, subprocess, sys, threading
+import http.server, json, os, pathlib, shutil, subprocess, sys, threading, types
 
 import pytest
 
@@ -90,6 +90,16 @@ class MulTest(unittest.TestCase):
         self.assertEqual(mul(0, 9), 0)
 '''
 
+TEST_QUIRK = """import unittest
+
+from calc import add
+
+
+class QuirkTest(unittest.TestCase):
+    def test_add_ignores_a_negative_b(self):
+        self.assertEqual(add(1, -1), 1)
+"""
+
 
 def git(repo, *args):
     r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
@@ -125,8 +135,8 @@ class CodingModelDouble(http.server.ThreadingHTTPServer):
     turn has seen; the seed, where the API has one), so concurrent requests in any order get the same answers.
     Every request body is kept in `requests`."""
 
-    def __init__(self, repo, patches, api):
-        self.repo, self.patches, self.api, self.requests = str(repo), patches, api, []
+    def __init__(self, repo, patches, api, pin_old_add=False):
+        self.repo, self.patches, self.api, self.pin_old_add, self.requests = str(repo), patches, api, pin_old_add, []
         self.lock = threading.Lock()
         outer = self
 
@@ -190,8 +200,12 @@ class CodingModelDouble(http.server.ThreadingHTTPServer):
         # A worker agent's turn.
         turns = len(self.tool_results(body))
         if "Your part: Add a function mul" in prompt:
-            # Candidates differ by seed; Anthropic's API has none, so there both write the documented one.
-            patch = self.patches["mul_documented" if body.get("seed", 1) % 2 else "mul_bare"]
+            if "tests failed after integrating" in prompt:  # re-forked by the integrator: drop the pinning test
+                patch = self.patches["mul_documented"]
+            elif self.pin_old_add:
+                patch = self.patches["mul_pinning"]
+            else:  # candidates differ by seed; Anthropic's API has none, so there both write the documented one
+                patch = self.patches["mul_documented" if body.get("seed", 1) % 2 else "mul_bare"]
             script = [("git.git_log", {"repo_path": self.repo, "max_count": 5}),
                       ("exec.try-patch", {"args": [self.repo, TEST_COMMAND, patch]})]
         elif "Earlier attempts were rejected" in prompt:  # the re-fork: the feedback names the failing test
@@ -219,8 +233,10 @@ def self_build_plan(tmp_path, repo):
     return str(path)
 
 
-@pytest.mark.parametrize("api", ["openai", "anthropic"])
-def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_and_an_approved_merge(procs, tmp_path, api):
+def run_self_build(procs, tmp_path, api, pin_old_add=False):
+    """Creates the repository, the model double and a hive (honeycombd and three drones), submits the self-build
+    plan and plays the operator (approving what waits) until the goal ends. With `pin_old_add`, the mul workers'
+    first patches also add a test that pins add()'s old behaviour: each patch passes alone, the merge does not."""
     require_python_module("mcp_server_git", package="mcp-server-git")
     scratch = tmp_path / "edits"
     scratch.mkdir()
@@ -231,8 +247,9 @@ def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_
         "add_careless": patch_of(repo, scratch, {"calc.py": ADD_CARELESS, "test_negatives.py": TEST_NEGATIVES}),
         "mul_documented": patch_of(repo, scratch, {"calc.py": MUL_DOCUMENTED, "test_mul.py": TEST_MUL}),
         "mul_bare": patch_of(repo, scratch, {"calc.py": MUL_BARE, "test_mul.py": TEST_MUL}),
+        "mul_pinning": patch_of(repo, scratch, {"calc.py": MUL_DOCUMENTED, "test_mul.py": TEST_MUL, "test_quirk.py": TEST_QUIRK}),
     }
-    model = CodingModelDouble(repo, patches, api)
+    model = CodingModelDouble(repo, patches, api, pin_old_add)
     try_patch, integrate = str(TOOLS / "try-patch"), str(TOOLS / "integrate-patches")
 
     url = start_honeycombd(procs).url
@@ -256,11 +273,10 @@ def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_
     r = hive("submit", self_build_plan(tmp_path, repo), "--honeycomb", url)
     assert r.returncode == 0, r.stdout + r.stderr
     goal = r.stdout.strip()
-
     approved = []
 
     def approve_until_done():
-        """The operator: approves what waits for approval (after checking what it would run), until the goal ends."""
+        """The operator: approves what waits for approval, until the goal ends."""
         tasks = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
         waiting = [t for t in tasks if t["state"] == "awaiting_approval"]
         if waiting:
@@ -270,8 +286,15 @@ def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_
         return result if result["goal"]["state"] in ("succeeded", "failed", "cancelled") else None
 
     result = wait_until("the self-build goal to end", approve_until_done, timeout=90, interval=0.1)
-    print(hive("result", goal, "--honeycomb", url).stdout)  # shown when an assertion below fails (and with -s)
+    print(hive("result", goal, "--honeycomb", url).stdout)  # shown when an assertion fails (and with -s)
     assert result["goal"]["state"] == "succeeded", json.dumps(result["goal"]) + json.dumps(result.get("steps"), indent=1)
+    return types.SimpleNamespace(repo=repo, base=base, goal=goal, result=result, model=model, approved=approved, url=url)
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_and_an_approved_merge(procs, tmp_path, api):
+    run = run_self_build(procs, tmp_path, api)
+    repo, base, goal, result, model, approved, url = run.repo, run.base, run.goal, run.result, run.model, run.approved, run.url
 
     # The approvals: every worker agent (it may call exec.try-patch) and the integrator (its step requires one).
     agents = [t for t in approved if t["kind"] == "agent"]
@@ -328,6 +351,29 @@ def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_
     assert names.count("tool exec.try-patch") == 3 and names.count("tool git.git_show") == 2, names
 
 
+def test_a_merge_that_fails_its_tests_reforks_every_subtask_with_the_output_and_integrates_again(procs, tmp_path):
+    """Each patch passes alone, but the mul patch pins add()'s old behaviour in a test, so the merge fails: the
+    repository stays as it was, both subtasks re-fork with the integrator's test output as feedback (the plan's
+    `refork_inputs`), and the second integration, approved again, merges."""
+    run = run_self_build(procs, tmp_path, "openai", pin_old_add=True)
+    steps = {s["id"]: s for s in run.result["steps"]}
+    answer, s1, s2 = steps["answer"], steps["s1"], steps["s2"]
+    assert answer["rounds"] == 2 and s2["rounds"] == 2 and s1["rounds"] == 3, {k: v["rounds"] for k, v in steps.items()}
+    failed = "tests failed after integrating steps s1 s2: FAIL: test_add_ignores_a_negative_b"
+    assert any(f.startswith(failed) for f in answer["feedback"]), answer["feedback"]
+    assert any(f.startswith("step answer: " + failed) for f in s2["feedback"]), s2["feedback"]
+    again = [b for b in run.model.requests if "tools" in b and "Your part: Add a function mul" in json.dumps(b["messages"][:1])
+             and "tests failed after integrating" in json.dumps(b["messages"][:1])]
+    assert again, "the re-forked mul worker was told why"
+    merges = [t for t in run.approved if t["kind"] == "exec"]
+    assert len(merges) == 2, [t["approval"] for t in run.approved]
+    log = git(run.repo, "log", "--format=%s", f"{run.base}..HEAD").splitlines()
+    assert log == [f"hive: merge {run.goal} (steps s1 s2)", f"hive: step s2 of {run.goal}", f"hive: step s1 of {run.goal}"], log
+    assert "test_quirk" not in git(run.repo, "log", "-p", "--all", "--stat"), "the failed merge never reached the repository"
+    tests = subprocess.run([sys.executable, "-m", "unittest", "-v"], cwd=run.repo, capture_output=True, text=True)
+    assert tests.returncode == 0 and "test_add_negatives" in tests.stderr and "test_mul" in tests.stderr, tests.stderr
+
+
 def test_the_integrator_leaves_the_repository_untouched_when_the_merged_patches_fail_the_tests(tmp_path):
     """integrate-patches on its own: two patches that each pass alone but break the tests together (the second pins
     the old behaviour the first fixes) are not merged; REPO keeps its branch, history and working tree."""
@@ -336,14 +382,14 @@ def test_the_integrator_leaves_the_repository_untouched_when_the_merged_patches_
     repo = make_repository(tmp_path / "calc")
     base = git(repo, "rev-parse", "HEAD").strip()
     fix = patch_of(repo, scratch, {"calc.py": ADD_FIXED, "test_negatives.py": TEST_NEGATIVES})
-    pin = patch_of(repo, scratch, {"test_quirk.py": "import unittest\n\nfrom calc import add\n\n\nclass QuirkTest(unittest.TestCase):\n"
-                                                    "    def test_add_ignores_a_negative_b(self):\n        self.assertEqual(add(1, -1), 1)\n"})
+    pin = patch_of(repo, scratch, {"test_quirk.py": TEST_QUIRK})
     stdin = f"Result of step s1:\n{fix}\n\nResult of step s2:\n{pin}\n"
     r = subprocess.run([str(TOOLS / "integrate-patches"), str(repo), TEST_COMMAND], input=stdin, capture_output=True,
                        text=True, env={"PATH": os.environ["PATH"], "HIVE_GOAL_ID": "g9"}, cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
-    assert r.stdout.startswith(f"tests failed after integrating steps s1 s2 ({TEST_COMMAND}; {repo} unchanged)"), r.stdout
-    assert "FAIL: test_add_ignores_a_negative_b" in r.stdout, r.stdout
+    first = r.stdout.splitlines()[0]
+    assert first.startswith("tests failed after integrating steps s1 s2: FAIL: test_add_ignores_a_negative_b"), r.stdout
+    assert first.endswith(f"({TEST_COMMAND}; {repo} unchanged)"), r.stdout
     assert git(repo, "rev-parse", "HEAD").strip() == base and git(repo, "status", "--porcelain") == ""
 
     r = subprocess.run([str(TOOLS / "integrate-patches"), str(repo), TEST_COMMAND], input="no patch here\n",
