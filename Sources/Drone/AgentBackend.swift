@@ -62,7 +62,7 @@ public final class AgentBackend: Backend, @unchecked Sendable {
             guard let source = sources[server], let listed = try? await source.listTools() else { continue }
             for d in listed where allowed.contains(d.name) { current[d.name] = d }
         }
-        let shown = agent.tools.compactMap { current[$0] }
+        let shown = agent.tools.compactMap { current[$0].map(agent.showing) }  // bound arguments left out
 
         var steps: [AgentStep] = []
         var used = (prompt: 0, generated: 0, promptMillis: 0.0, generationMillis: 0.0)
@@ -138,18 +138,24 @@ public final class AgentBackend: Backend, @unchecked Sendable {
               let source = sources[String(server)] else {
             return refused("this drone does not offer tool \(tool) now")
         }
-        if let pinned = agent.pins?[tool], pinned != definition.pin {
-            return refused("tool \(tool) changed since the goal was submitted (pinned \(pinned.prefix(19))…, now \(definition.pin.prefix(19))…); the call was refused")
+        let pin = agent.boundPin(tool, definitionPin: definition.pin)
+        if let pinned = agent.pins?[tool], pinned != pin {
+            return refused("tool \(tool) changed since the goal was submitted (pinned \(pinned.prefix(19))…, now \(pin.prefix(19))…); the call was refused")
         }
-        if let why = JSONSchemaCheck.problem(in: AgentInstructions.json(arguments), schema: definition.inputSchema) {
+        if let why = JSONSchemaCheck.problem(in: AgentInstructions.json(arguments), schema: agent.showing(definition).inputSchema) {
             return refused("the arguments do not match \(tool)'s schema: \(why)")
+        }
+        // The goal's bound arguments go first (exec) or over the model's (named); the whole must fit the tool.
+        let bound = agent.boundArguments(tool, arguments)
+        if bound != arguments, let why = JSONSchemaCheck.problem(in: AgentInstructions.json(bound), schema: definition.inputSchema) {
+            return refused("the goal's bound arguments and these do not match \(tool)'s schema: \(why)")
         }
         let timeout = max(1, min(agent.callMillis(taskMillis: taskMillis), wallLeft))
         let started = Monotonic.now()
         var result: ToolCallResult
         do {
             result = try await Deadline.run(millis: timeout + 1_000) {
-                try await source.call(String(tool.dropFirst(server.count + 1)), arguments: arguments, timeoutMillis: timeout)
+                try await source.call(String(tool.dropFirst(server.count + 1)), arguments: bound, timeoutMillis: timeout)
             }
         } catch is DeadlineError {
             result = ToolCallResult(text: "the call took longer than \(timeout) ms (agent.call_timeout_ms)", isError: true)

@@ -33,7 +33,7 @@ public struct ExecToolSource: ToolSource {
     /// `{"args": [string]}`: the arguments after the command (no shell: each is one argv entry). At most `maxArgs`,
     /// for the model's sake (a grammar built from it cannot wander into an endless list; a turn's `max_tokens` bounds
     /// each string).
-    static let maxArgs = 16
+    static let maxArgs = AgentSpec.execArgsLimit
     static let schema: JSONValue = .object([
         "type": .string("object"),
         "properties": .object(["args": .object(["type": .string("array"),

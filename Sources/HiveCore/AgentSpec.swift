@@ -16,10 +16,14 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     /// Tool name → `ToolDefinition.pin`, filled by honeycombd from the definitions live drones advertise (at
     /// submission, or at the first lease when none was up): a drone whose tool no longer matches refuses the call.
     public var pins: [String: String]?
+    /// Tool name → the arguments the goal fixes for it (see `AgentSpec+Bind.swift`): an exec tool's leading
+    /// arguments (an array of strings), another tool's named arguments (an object). The model never sets them.
+    public var bind: [String: JSONValue]?
 
     public init(tools: [String], maxSteps: Int? = nil, maxWallMillis: Int? = nil, callTimeoutMillis: Int? = nil,
-                pins: [String: String]? = nil) {
+                pins: [String: String]? = nil, bind: [String: JSONValue]? = nil) {
         self.tools = tools
+        self.bind = bind
         self.maxSteps = maxSteps
         self.maxWallMillis = maxWallMillis
         self.callTimeoutMillis = callTimeoutMillis
@@ -73,11 +77,11 @@ public struct AgentSpec: Codable, Sendable, Equatable {
         if let pins = agent.pins, let stray = pins.keys.sorted().first(where: { !seen.contains($0) }) {
             return "agent.pins has \(stray), which is not in agent.tools"
         }
-        return nil
+        return agent.bindProblem()
     }
 
     enum CodingKeys: String, CodingKey {
-        case tools, pins
+        case tools, pins, bind
         case maxSteps = "max_steps", maxWallMillis = "max_wall_ms", callTimeoutMillis = "call_timeout_ms"
     }
 }

@@ -1,6 +1,7 @@
 /// Agents' tool pins (see `AgentSpec.pins`): a goal holds on to the definitions of the tools it may call as live
 /// drones advertised them when it was submitted, or, when none offered a tool then, as the drone of its first
-/// lease did (journaled in that `taskLeased`). Drones refuse a call whose definition changed since.
+/// lease did (journaled in that `taskLeased`). Drones refuse a call whose definition changed since. A bound tool's
+/// pin covers its binding too (`AgentSpec.boundPin`).
 extension ControlState {
     /// The pin of `tool` on the first active drone (by id) that advertises it.
     func livePin(_ tool: String) -> String? {
@@ -27,7 +28,7 @@ extension ControlState {
         if t.kind == "agent", var agent = t.input?.agent {
             var pins = agent.pins ?? [:]
             for tool in agent.tools where pins[tool] == nil {
-                if let pin = livePin(tool) { pins[tool] = pin }
+                if let pin = livePin(tool) { pins[tool] = agent.boundPin(tool, definitionPin: pin) }
             }
             agent.pins = pins.isEmpty ? nil : pins
             t.input?.agent = agent
@@ -41,7 +42,7 @@ extension ControlState {
         guard t.kind == "agent", let agent = t.input?.agent, let offered = drones[drone]?.toolPins else { return nil }
         var out: [String: String] = [:]
         for tool in agent.tools where agent.pins?[tool] == nil {
-            if let pin = offered[tool] { out[tool] = pin }
+            if let pin = offered[tool] { out[tool] = agent.boundPin(tool, definitionPin: pin) }
         }
         return out.isEmpty ? nil : out
     }
