@@ -7,7 +7,8 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     /// Tool names (`exec.date`, `time.get_current_time`): the model sees these only; a call to any other is an
     /// error result, not a call.
     public var tools: [String]
-    /// Model turns at most (default `defaultSteps`, at most `maxStepsLimit`); the last one must answer.
+    /// Steps at most (default `defaultSteps`, at most `maxStepsLimit`): each tool call is one (a provider turn that
+    /// asks for three calls spends three), a turn that answers or cannot be read is one; the last must answer.
     public var maxSteps: Int?
     /// The whole loop's wall time (default: the task's timeout).
     public var maxWallMillis: Int?
@@ -101,11 +102,35 @@ public struct ToolAdvert: Codable, Sendable, Equatable {
     public static func capability(_ name: String) -> String { "tool:\(name)" }
     public static func effectCapability(_ name: String) -> String { "effect:tool:\(name)" }
 
+    // The tool-name character rule, its one home: names are ASCII letters, digits, `_` and `-` ("word" bytes), with
+    // `.` between a server's prefix and its tool's own name (a server name has none: it ends at the first dot).
+
+    /// Whether `b` is a letter, a digit, `_` or `-`.
+    public static func isWordByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
+    }
+
     /// Whether `name` is a tool name: `<server>.<tool>`, letters, digits and `_-.` only, at most 128 bytes.
     public static func isValidName(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 128, let dot = name.firstIndex(of: "."), dot != name.startIndex,
               name.index(after: dot) != name.endIndex else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0)) }
+        return isToolPart(name, maxBytes: 128)
+    }
+
+    /// Whether `s` is a tool source's name (`--mcp NAME`, `--wasm-tool NAME`): 1 to 32 letters, digits, `-`, `_`.
+    public static func isValidServerName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 32 && s.utf8.allSatisfy(isWordByte)
+    }
+
+    /// Whether `s` may follow a server's prefix (an MCP server's own tool name): 1 to `maxBytes` letters, digits, `_-.`.
+    public static func isToolPart(_ s: String, maxBytes: Int) -> Bool {
+        !s.isEmpty && s.utf8.count <= maxBytes && s.utf8.allSatisfy { isWordByte($0) || $0 == UInt8(ascii: ".") }
+    }
+
+    /// `s` with every character that is not a letter, a digit, `_` or `-` replaced by `_` (an exec command's base
+    /// name as a tool, a Hive name as a provider's function name).
+    public static func wordName(_ s: String) -> String {
+        String(s.unicodeScalars.map { $0.isASCII && isWordByte(UInt8($0.value)) ? Character($0) : "_" })
     }
 
     enum CodingKeys: String, CodingKey {
@@ -123,9 +148,14 @@ public struct AgentStep: Codable, Sendable, Equatable {
     public var millis: Int
     /// When the call began, in ms after the loop began (trace spans are placed by it).
     public var atMillis: Int?
+    /// The model turn (from 1) that asked for this call: calls of one turn are given back to a provider together
+    /// (one assistant message with every call, then every result). Nil in transcripts from before several calls
+    /// per turn: each step its own turn.
+    public var turn: Int?
 
-    public init(tool: String, arguments: JSONValue, result: String, isError: Bool, millis: Int, atMillis: Int? = nil) {
+    public init(tool: String, arguments: JSONValue, result: String, isError: Bool, millis: Int, atMillis: Int? = nil, turn: Int? = nil) {
         self.atMillis = atMillis
+        self.turn = turn
         self.tool = tool
         self.arguments = arguments
         self.result = result
@@ -135,7 +165,7 @@ public struct AgentStep: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tool, arguments, result
-        case isError = "is_error", millis = "ms", atMillis = "at_ms"
+        case isError = "is_error", millis = "ms", atMillis = "at_ms", turn
     }
 }
 

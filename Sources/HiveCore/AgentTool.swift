@@ -60,10 +60,16 @@ public struct ToolCallResult: Codable, Sendable, Equatable {
 public protocol ToolSource: Sendable {
     /// The prefix of every tool name this source offers (`time` in `time.get_current_time`).
     var server: String { get }
-    /// Every tool, paged through to the end, with schemas inlined; names carry the `server.` prefix.
+    /// Every tool, paged through to the end, with schemas inlined; names carry the `server.` prefix. Sources may
+    /// answer from a cached listing while it is known to be current (MCP: until a change notice or a reconnect).
     func listTools() async throws -> [ToolDefinition]
     /// Calls `tool` (the name without the `server.` prefix) with `arguments` (a JSON object).
     func call(_ tool: String, arguments: JSONValue, timeoutMillis: Int) async throws -> ToolCallResult
     /// Ends the source: stdio servers' processes are gone when this returns.
     func close() async
+    /// Calls `handler` with the source's new definitions whenever they change while the drone runs (an MCP server's
+    /// `notifications/tools/list_changed`, a restarted server offering other tools). Sources whose tools are fixed
+    /// at start (exec, wasm) never call it.
+    func onToolsChanged(_ handler: @escaping @Sendable ([ToolDefinition]) -> Void) async
 }
+
