@@ -68,7 +68,7 @@ public struct AgentConversation: Sendable {
     public var bytes: Int {
         var n = prompt.utf8.count + (system?.utf8.count ?? 0) + AgentInstructions.text.utf8.count
         for s in steps { n += s.tool.utf8.count + s.result.utf8.count + AgentInstructions.json(s.arguments).utf8.count + 64 }
-        for t in tools { n += t.name.utf8.count + t.description.utf8.count + AgentInstructions.json(t.inputSchema).utf8.count + 16 }
+        for t in tools { n += t.promptBytes }
         return n
     }
 }

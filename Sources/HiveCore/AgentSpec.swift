@@ -17,9 +17,15 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     /// Tool name → `ToolDefinition.pin`, filled by honeycombd from the definitions live drones advertise (at
     /// submission, or at the first lease when none was up): a drone whose tool no longer matches refuses the call.
     public var pins: [String: String]?
+    /// The bytes the pinned tools' definitions take in a prompt (`ToolDefinition.promptBytes`, as drones advertise
+    /// them), filled by honeycombd with the pins at submission: the token reservation counts them on every turn.
+    /// Nil (pinned at first lease, or no drone up): the reservation leaves them out, and the drone's per-turn check
+    /// (which reads its real definitions) stops the loop earlier instead.
+    public var toolBytes: Int?
 
     public init(tools: [String], maxSteps: Int? = nil, maxWallMillis: Int? = nil, callTimeoutMillis: Int? = nil,
-                pins: [String: String]? = nil) {
+                pins: [String: String]? = nil, toolBytes: Int? = nil) {
+        self.toolBytes = toolBytes
         self.tools = tools
         self.maxSteps = maxSteps
         self.maxWallMillis = maxWallMillis
@@ -48,11 +54,13 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     public func wallMillis(taskMillis: Int) -> Int { min(max(1, maxWallMillis ?? taskMillis), max(1, taskMillis)) }
 
     /// The most tokens the loop may use, reserved against the goal's budget like a model call: every turn may
-    /// read the prompt, the system message, the template (64) and the transcript's growth (`turnAllowanceTokens`)
-    /// and write `max_tokens`. The drone stops the loop before a turn that could pass it.
+    /// read the prompt, the system message, the tools' definitions (`tool_bytes`), the template (64) and the
+    /// transcript's growth (`turnAllowanceTokens`) and write `max_tokens`. Bytes stand for tokens, as for prompts
+    /// (a token is at least one byte). The drone stops the loop before a turn that could pass it.
     public static func worstCaseTokens(_ input: TaskInput?) -> Int {
         let agent = input?.agent ?? AgentSpec(tools: [])
-        let text = (input?.promptBytes ?? 0) + (input?.system?.utf8.count ?? 0)
+        let tools = min(max(0, agent.toolBytes ?? 0), SpecLimits.agentToolBytes.upperBound)
+        let text = (input?.promptBytes ?? 0) + (input?.system?.utf8.count ?? 0) + tools
         let turn = min(max(1, input?.maxTokens ?? defaultTurnTokens), TaskSpec.maxTokensLimit)
         return agent.steps * (text + 64 + turn + turnAllowanceTokens)
     }
@@ -79,24 +87,28 @@ public struct AgentSpec: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tools, pins
+        case toolBytes = "tool_bytes"
         case maxSteps = "max_steps", maxWallMillis = "max_wall_ms", callTimeoutMillis = "call_timeout_ms"
     }
 }
 
-/// A tool as a drone advertises it in its hello: enough for honeycombd to pin goals and decide approvals without
-/// holding schemas (`ToolDefinition` lives on the drone).
+/// A tool as a drone advertises it in its hello: enough for honeycombd to pin goals, decide approvals and reserve
+/// tokens without holding schemas (`ToolDefinition` lives on the drone).
 public struct ToolAdvert: Codable, Sendable, Equatable {
     public var name: String
     public var pin: String
     public var sideEffecting: Bool
+    /// `ToolDefinition.promptBytes`: what the definition costs every prompt that shows it (nil from older drones).
+    public var bytes: Int?
 
-    public init(name: String, pin: String, sideEffecting: Bool) {
+    public init(name: String, pin: String, sideEffecting: Bool, bytes: Int? = nil) {
         self.name = name
         self.pin = pin
         self.sideEffecting = sideEffecting
+        self.bytes = bytes
     }
 
-    public init(_ d: ToolDefinition) { self.init(name: d.name, pin: d.pin, sideEffecting: d.sideEffecting) }
+    public init(_ d: ToolDefinition) { self.init(name: d.name, pin: d.pin, sideEffecting: d.sideEffecting, bytes: d.promptBytes) }
 
     /// The capability a drone advertises for a tool it offers, and for one whose calls have side effects.
     public static func capability(_ name: String) -> String { "tool:\(name)" }
@@ -134,7 +146,7 @@ public struct ToolAdvert: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, pin
+        case name, pin, bytes
         case sideEffecting = "side_effecting"
     }
 }

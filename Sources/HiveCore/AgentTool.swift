@@ -30,6 +30,12 @@ public struct ToolDefinition: Codable, Sendable, Equatable {
         return "sha256:" + SHA256.hex(bytes)
     }
 
+    /// Bytes the definition adds to a model's prompt (name, description, schema JSON and 16 for the framing): the
+    /// one estimate of a tool's cost, used for each turn's bound on the drone and for the goal's token reservation.
+    public var promptBytes: Int {
+        name.utf8.count + description.utf8.count + inputSchema.compactJSON.utf8.count + 16
+    }
+
     enum CodingKeys: String, CodingKey {
         case name, description
         case inputSchema = "input_schema"

@@ -76,6 +76,7 @@ extension TaskInput {
             w.optional("max_wall_ms", agent.maxWallMillis)
             w.optional("call_timeout_ms", agent.callTimeoutMillis)
             if let pins = agent.pins { w.field("pins", pins) }
+            w.optional("tool_bytes", agent.toolBytes)
             w.endObject()
         }
         w.endObject()
