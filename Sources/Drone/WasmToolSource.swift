@@ -92,7 +92,7 @@ public struct WasmToolSource: ToolSource {
     }
 
     public func listTools() async throws -> [ToolDefinition] {
-        specs.keys.sorted().compactMap { name in
+        specs.keys.sorted().map { name in
             let s = specs[name]!
             return ToolDefinition(name: "wasm.\(name)", description: s.description, inputSchema: s.inputSchema, sideEffecting: false)
         }

@@ -2,6 +2,7 @@ import Foundation
 import HiveCore
 import HiveLog
 import HiveSystem
+import Synchronization
 
 /// One MCP server as a `ToolSource`: connects on first use (a stdio server is started then), negotiates the
 /// protocol, lists tools (paged to the end, schemas inlined, every size bounded) and calls them under a deadline.
@@ -62,6 +63,9 @@ public actor MCPClient: ToolSource {
     private var toolsChangedHandler: (@Sendable ([ToolDefinition]) -> Void)?
     private var relisting = false
     private var relistAgain = false
+    /// A change notice is waiting for the actor: later notices until it runs spawn nothing (a server sending them
+    /// in a flood costs one task, not one each).
+    private nonisolated let noticePending = Mutex(false)
     public private(set) var negotiatedVersion: String?
     public private(set) var serverName: String?
     private let log = Log("mcp")
@@ -112,6 +116,8 @@ public actor MCPClient: ToolSource {
 
     private func open() async throws -> any MCPTransport {
         let t: any MCPTransport
+        // Weak: the transport is this client's, so a strong capture would keep both alive.
+        let notified: @Sendable (String) -> Void = { [weak self] method in self?.notified(method) }
         switch endpoint {
         case .stdio(let argv):
             t = try await StdioTransport(server: server, argv: argv, environment: environment, limits: limits, notified: notified)
@@ -298,10 +304,15 @@ public actor MCPClient: ToolSource {
     /// A transport's notice: on `notifications/tools/list_changed` the listing is dropped and taken again now.
     private nonisolated func notified(_ method: String) {
         guard method == "notifications/tools/list_changed" else { return }
-        Task { await self.toolListChanged() }
+        let first = noticePending.withLock { pending in
+            defer { pending = true }
+            return !pending
+        }
+        if first { Task { await self.toolListChanged() } }
     }
 
     private func toolListChanged() async {
+        noticePending.withLock { $0 = false }
         cachedTools = nil
         guard !isClosed else { return }
         if relisting {
