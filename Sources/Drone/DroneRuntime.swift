@@ -35,11 +35,9 @@ public struct DroneOptions: Sendable {
     /// such tasks in `awaiting_approval` until an operator approves them.
     public var sideEffects: [String] = []
     /// Where agent tasks' tools come from (the MCP servers of `--mcp`, started by `MCPServers.start`); closed when
-    /// the drone stops.
+    /// the drone stops. Their tools are advertised by the `AgentBackend` that calls them (`tool:<name>`, and
+    /// `effect:tool:<name>` for a side-effecting one), so a drone without a model advertises none.
     public var toolSources: [any ToolSource] = []
-    /// Their tools as listed at start: each is advertised as `tool:<name>`, and a side-effecting one also as
-    /// `effect:tool:<name>` (honeycombd asks for an approval before a task that may call it).
-    public var tools: [ToolDefinition] = []
 
     /// The `--side-effects` paths that are not allowed exec commands (compared by canonical path): declaring
     /// a command this drone may not run would mean nothing, so the drone refuses to start with them.
@@ -145,10 +143,6 @@ public actor DroneRuntime {
         for b in backends.values {
             caps.insert("backend:\(b.kind)")
             caps.formUnion(b.capabilities)
-        }
-        for t in options.tools {
-            caps.insert("tool:\(t.name)")
-            if t.sideEffecting { caps.insert("effect:tool:\(t.name)") }
         }
         let effects = Set(options.sideEffects.map(ExecBackend.canonical))
         for cap in caps where cap.hasPrefix("exec:") && effects.contains(ExecBackend.canonical(String(cap.dropFirst(5)))) {

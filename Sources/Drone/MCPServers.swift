@@ -5,9 +5,8 @@ import HiveMCP
 
 /// The MCP servers a drone hosts (`drone --mcp NAME=…`), started and listed before it joins.
 public enum MCPServers {
-    /// Tools one drone offers from all its servers: each may take two of the hello's capabilities (`tool:` and
-    /// `effect:tool:`), which must leave room for the rest.
-    public static let maxTools = DroneHello.maxCapabilities / 4
+    /// Tools one drone offers from all its sources (`AgentBackend.maxTools`).
+    public static var maxTools: Int { AgentBackend.maxTools }
 
     /// Starts each server and lists its tools (`MCPLimits.requestTimeoutMillis` per request). A server that cannot
     /// start or list is left out with a warning naming it and why: the drone still starts, without its tools.

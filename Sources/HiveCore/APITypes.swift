@@ -336,6 +336,9 @@ public struct DroneView: Codable, Sendable, Equatable {
     public var host: HostFacts?
     /// Model drones: how their model is prompted (`chat` or `completion`).
     public var promptFormat: PromptFormat?
+    /// Agent drones: each tool's pin as last announced (a tool whose definition changed shows its new pin after the
+    /// drone announces it again).
+    public var toolPins: [String: String]?
 
     public init(_ d: DroneRecord, now: Int64) {
         drone = d.id
@@ -350,11 +353,12 @@ public struct DroneView: Codable, Sendable, Equatable {
         capabilities = d.capabilities.sorted()
         host = d.host
         promptFormat = d.capabilities.contains("backend:model") ? d.promptFormat : nil
+        toolPins = d.toolPins
     }
 
     enum CodingKeys: String, CodingKey {
         case drone, name, tier, state, slots, running, completed, failed, capabilities, host
-        case lastSeenMillisAgo = "last_seen_ms_ago", promptFormat = "prompt_format"
+        case lastSeenMillisAgo = "last_seen_ms_ago", promptFormat = "prompt_format", toolPins = "tool_pins"
     }
 }
 

@@ -77,6 +77,7 @@ extension TaskInput {
             w.optional("call_timeout_ms", agent.callTimeoutMillis)
             if let pins = agent.pins { w.field("pins", pins) }
             if let bind = agent.bind { w.key("bind"); w.raw(JSONValue.object(bind).compactJSON) }
+            w.optional("tool_bytes", agent.toolBytes)
             w.endObject()
         }
         w.endObject()

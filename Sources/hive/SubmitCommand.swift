@@ -38,7 +38,7 @@ enum SubmitCommand: HiveCommand {
             .repeated("--stop", "S", help: "stop generating at S (repeatable)"),
             .value("--json-schema", "FILE", help: "the answer must be JSON matching this schema"),
             .value("--agent", "TOOLS", help: "with --prompt: an agent that may call these tools (comma-separated, e.g. exec.date,exec.echo)"),
-            .value("--max-steps", "N", help: "with --agent: model turns at most (default 8, at most 32)"),
+            .value("--max-steps", "N", help: "with --agent: steps at most, each tool call one (default 8, at most 32)"),
             .repeated("--bind", "TOOL=JSON", help: "with --agent: arguments the goal fixes for TOOL, which the model never chooses (repeatable): exec.NAME='[\"first arg\", …]' (leading arguments) or SERVER.TOOL='{\"name\": value}'"),
             .flag("--json-output", help: "the answer must be JSON"),
             .value("--plan", "FILE", help: "a plan or task tree from FILE"),
