@@ -159,8 +159,6 @@ public struct AgentTranscript: Codable, Sendable, Equatable {
 extension JSONValue {
     /// This value as compact JSON with sorted keys (transcripts, prompts and CLI lines show arguments so).
     public var compactJSON: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        CanonicalJSON.encode(self).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }
