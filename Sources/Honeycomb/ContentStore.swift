@@ -153,7 +153,8 @@ final class ContentStore {
         uploads = uploads.filter { now - $0.value.touched < Self.uploadIdle }
         guard Self.isHash(hash) else { return .failure(refusal(.notAHash(hash))) }
         if let stored = sizes[hash] { return .success(.progress(ContentItem(hash: hash, size: stored))) }  // stored already: stop sending
-        guard size > 0, size <= quota.maxItemBytes else { return .failure(refusal(.tooLarge(size: size, limit: quota.maxItemBytes))) }
+        guard size > 0 else { return .failure(refusal(.empty(size: size))) }
+        guard size <= quota.maxItemBytes else { return .failure(refusal(.tooLarge(size: size, limit: quota.maxItemBytes))) }
         var upload: Upload
         if offset == 0 {
             if let refusal = quotaRefusal(adding: size) { return .failure(refusal) }
@@ -176,9 +177,8 @@ final class ContentStore {
         }
         guard upload.size == size else { return keep(refusal(.sizeMismatch(size: size, upload: upload.size))) }
         guard offset == upload.bytes.count else { return keep(refusal(.outOfOrder(offset: offset, expected: upload.bytes.count))) }
-        guard bytes.count <= size - offset else {
-            return .failure(refusal(.pastDeclaredSize(end: offset &+ bytes.count, size: size)))
-        }
+        // Refused, and the bytes received so far kept: a bad part costs the upload nothing already accepted.
+        guard bytes.count <= size - offset else { return keep(refusal(.pastDeclaredSize(end: offset &+ bytes.count, size: size))) }
         // Bytes held for all uploads stay under four items' worth: the idlest others make room, else this part waits.
         var held = uploads.values.reduce(0) { $0 + $1.bytes.count } + upload.bytes.count
         while held + bytes.count > 4 * quota.maxItemBytes,
@@ -345,6 +345,8 @@ struct ContentItem: Equatable, Sendable {
 struct ContentStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     enum Reason: Equatable, Sendable {
         case notAHash(String)
+        /// A declared size of zero or less: no item is empty (an empty input travels inline).
+        case empty(size: Int)
         case tooLarge(size: Int, limit: Int)
         case tooManyUploads(retryAfter: Duration)
         case noUpload(hash: String, offset: Int)
@@ -386,6 +388,7 @@ struct ContentStoreError: Error, Equatable, Sendable, CustomStringConvertible {
         let w = words, n = words.noun
         switch reason {
         case .notAHash(let h): return "\(n): '\(h.prefix(80))' is not a lowercase hex SHA-256"
+        case .empty(let size): return "\(n) part: size \(size): a \(n) has at least one byte (empty content travels inline)"
         case .tooLarge(let size, let limit):
             return "\(n) refused: \(size) bytes; honeycombd accepts \(n)s up to \(limit) bytes" + (w.itemFlag.isEmpty ? "" : " (\(w.itemFlag))")
         case .tooManyUploads(let after): return "\(n) refused: too many uploads in progress; try again in \(after)"

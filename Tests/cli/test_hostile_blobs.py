@@ -1,0 +1,150 @@
+"""A careful hostile client against blob uploads (`blob_add` in parts) and reads (`blob_get`), over real sockets to a
+real honeycombd: parts out of order, repeated, overlapping, past the declared size, empty, or ten thousand tiny ones;
+a read of a blob still being uploaded. Each bad part gets a clear refusal with its kind, loses nothing already
+accepted, and honeycombd goes on serving. Every wait is a reply or a poll with a deadline."""
+import asyncio, hashlib, json, os
+
+import nats
+
+from test_control_plane import start_honeycombd
+
+
+def name_of(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+async def part(nc, name, offset, size, data, timeout=10):
+    """One blob_add part as any client may send it: headers name the blob, the part's offset and the whole size."""
+    reply = await nc.request("hive.v1.api.blob_add", data, timeout=timeout, headers={
+        "Hive-Blob": name, "Hive-Blob-Offset": str(offset), "Hive-Blob-Size": str(size)})
+    return json.loads(reply.data)
+
+
+async def read_back(nc, name):
+    """The blob's bytes through blob_get, part by part, or the error of the first reply."""
+    out = b""
+    while True:
+        reply = await nc.request("hive.v1.api.blob_get", json.dumps({"blob": name, "offset": len(out) or None}).encode(), timeout=10)
+        size = (reply.headers or {}).get("Hive-Blob-Size")
+        if size is None:
+            return json.loads(reply.data)
+        out += reply.data
+        if len(out) >= int(size) or not reply.data:
+            return out
+
+
+def test_bad_parts_are_refused_by_kind_and_the_upload_they_interrupt_goes_on(procs, tmp_path):
+    hc = start_honeycombd(procs, tmp_path, data=tmp_path / "data")
+    data = os.urandom(300)
+    name = name_of(data)
+
+    async def run():
+        nc = await nats.connect(hc.url)
+        try:
+            assert await part(nc, name, 0, 300, data[:100]) == {"blob": name, "size": 300, "received": 100}
+            # The first part again: a fresh start of the same upload (a client that lost the reply may resend it).
+            assert await part(nc, name, 0, 300, data[:100]) == {"blob": name, "size": 300, "received": 100}
+            overlapping = await part(nc, name, 50, 300, data[50:150])
+            assert overlapping == {"error": "blob part at offset 50: expected offset 100", "kind": "bad_request"}, overlapping
+            gap = await part(nc, name, 200, 300, data[200:])
+            assert gap == {"error": "blob part at offset 200: expected offset 100", "kind": "bad_request"}, gap
+            other_size = await part(nc, name, 100, 301, data[100:200])
+            assert other_size["kind"] == "bad_request" and "size 301 differs from the upload's 300" in other_size["error"]
+            past = await part(nc, name, 100, 300, data[100:] + b"extra")
+            assert past == {"error": "blob part: 305 bytes is past the declared size 300", "kind": "bad_request"}, past
+            # A read of the blob while it is being uploaded: not there yet, said so by kind.
+            reading = await read_back(nc, name)
+            assert reading["kind"] == "not_found" and f"unknown blob '{name}'" in reading["error"], reading
+            # None of the refusals cost the 100 bytes already accepted.
+            assert await part(nc, name, 100, 300, data[100:200]) == {"blob": name, "size": 300, "received": 200}
+            assert await part(nc, name, 200, 300, data[200:]) == {"blob": name, "size": 300}
+            assert await read_back(nc, name) == data
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+    assert (tmp_path / "data" / "blobs" / name.removeprefix("sha256:")).read_bytes() == data
+
+
+def test_empty_negative_and_unparsable_sizes_and_offsets_are_refused_naming_the_field(procs, tmp_path):
+    hc = start_honeycombd(procs, tmp_path)
+    name = name_of(b"x")
+
+    async def run():
+        nc = await nats.connect(hc.url)
+        try:
+            empty = await part(nc, name_of(b""), 0, 0, b"")
+            assert empty["kind"] == "bad_request" and "a blob has at least one byte" in empty["error"], empty
+            negative = await part(nc, name, 0, -5, b"x")
+            assert negative["kind"] == "bad_request" and "size -5" in negative["error"], negative
+            before_start = await part(nc, name, -1, 1, b"x")
+            assert before_start["kind"] == "bad_request" and "offset -1" in before_start["error"], before_start
+            for header, value in (("Hive-Blob-Size", "99999999999999999999999"), ("Hive-Blob-Offset", "1e3"),
+                                  ("Hive-Blob-Size", "")):
+                headers = {"Hive-Blob": name, "Hive-Blob-Offset": "0", "Hive-Blob-Size": "1", header: value}
+                r = json.loads((await nc.request("hive.v1.api.blob_add", b"x", timeout=10, headers=headers)).data)
+                assert r["kind"] == "bad_request" and "integer Hive-Blob-Offset and Hive-Blob-Size" in r["error"], r
+            # An empty part in the middle adds nothing and is answered with the progress so far.
+            data = os.urandom(10)
+            n = name_of(data)
+            assert await part(nc, n, 0, 10, data[:4]) == {"blob": n, "size": 10, "received": 4}
+            assert await part(nc, n, 4, 10, b"") == {"blob": n, "size": 10, "received": 4}
+            assert await part(nc, n, 4, 10, data[4:]) == {"blob": n, "size": 10}
+            # Still serving: the blob reads back.
+            assert await read_back(nc, n) == data
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+
+
+def test_ten_thousand_one_byte_parts_make_one_blob_and_honeycombd_keeps_answering(procs, tmp_path):
+    hc = start_honeycombd(procs, tmp_path)
+    data = os.urandom(10_000)
+    name = name_of(data)
+
+    async def run():
+        nc = await nats.connect(hc.url)
+        try:
+            for offset in range(len(data)):
+                r = await part(nc, name, offset, len(data), data[offset:offset + 1], timeout=30)
+                assert r.get("received", len(data)) == offset + 1, r
+            assert r == {"blob": name, "size": len(data)}
+            assert await read_back(nc, name) == data
+            status = json.loads((await nc.request("hive.v1.api.status", b"{}", timeout=10)).data)
+            assert status["service"] == "honeycombd"
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+
+
+def test_two_clients_uploading_one_blob_at_once_both_end_with_it_stored_whole(procs, tmp_path):
+    """Two uploads of the same bytes finish together: both are written (each to a temp of its own) and both told
+    the blob is stored; the file on disk is the blob, whole."""
+    hc = start_honeycombd(procs, tmp_path, data=tmp_path / "data")
+    data = os.urandom(3 << 20)
+    name = name_of(data)
+
+    async def upload(nc):
+        step = nc.max_payload - 4096
+        r = None
+        for offset in range(0, len(data), step):
+            r = await part(nc, name, offset, len(data), data[offset:offset + step], timeout=30)
+        return r
+
+    async def run():
+        a, b = await nats.connect(hc.url), await nats.connect(hc.url)
+        try:
+            results = await asyncio.gather(*(upload(nc) for nc in (a, b)))
+            assert all(r in ({"blob": name, "size": len(data)}, {"blob": name, "size": len(data), "received": len(data)})
+                       or r == {"blob": name, "size": len(data)} for r in results), results
+            assert await read_back(a, name) == data
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(run())
+    blobs = tmp_path / "data" / "blobs"
+    assert sorted(p.name for p in blobs.iterdir()) == [name.removeprefix("sha256:")]
+    assert (blobs / name.removeprefix("sha256:")).read_bytes() == data
