@@ -6,7 +6,9 @@ import asyncio, hashlib, json, os
 
 import nats
 
-from test_control_plane import start_honeycombd
+from conftest import hive
+from test_blobs import start_exec_drone
+from test_control_plane import start_honeycombd, submit_wait
 
 
 def name_of(data):
@@ -148,3 +150,24 @@ def test_two_clients_uploading_one_blob_at_once_both_end_with_it_stored_whole(pr
     blobs = tmp_path / "data" / "blobs"
     assert sorted(p.name for p in blobs.iterdir()) == [name.removeprefix("sha256:")]
     assert (blobs / name.removeprefix("sha256:")).read_bytes() == data
+
+
+def test_hive_result_fetches_output_blobs_only_up_to_max_blob_bytes(procs, tmp_path):
+    """`hive result --output-dir` reads what honeycombd sends through the same bounded part loop as drones: an output
+    over `--max-blob-bytes` is refused naming the flag, and nothing is written; within it, the bytes arrive whole."""
+    hc = start_honeycombd(procs, tmp_path)
+    start_exec_drone(procs, hc.url)
+    data = os.urandom(200_000)
+    (tmp_path / "in.bin").write_bytes(data)
+    code, r = submit_wait(hc.url, "--input", str(tmp_path / "in.bin"), "--exec", "/bin/cat")
+    assert code == 0 and r["goal"]["state"] == "succeeded", r
+    goal, task = r["goal"]["goal"], r["tasks"][0]["task"]
+    small = hive("result", goal, "--output-dir", str(tmp_path / "small"), "--max-blob-bytes", "100000", "--honeycomb", hc.url, timeout=60)
+    assert small.returncode == 69, small.stderr
+    assert "is 200000 bytes; at most 100000 bytes are fetched (--max-blob-bytes)" in small.stderr, small.stderr
+    assert not (tmp_path / "small" / task).exists()
+    bad = hive("result", goal, "--output-dir", str(tmp_path / "x"), "--max-blob-bytes", "0", "--honeycomb", hc.url)
+    assert bad.returncode == 64 and "--max-blob-bytes" in bad.stderr, bad.stderr
+    ok = hive("result", goal, "--output-dir", str(tmp_path / "ok"), "--honeycomb", hc.url, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "ok" / task).read_bytes() == data
