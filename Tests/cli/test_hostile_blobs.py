@@ -171,3 +171,36 @@ def test_hive_result_fetches_output_blobs_only_up_to_max_blob_bytes(procs, tmp_p
     ok = hive("result", goal, "--output-dir", str(tmp_path / "ok"), "--honeycomb", hc.url, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "ok" / task).read_bytes() == data
+
+
+def test_blob_get_and_blob_has_with_hostile_offsets_names_and_counts_answer_clearly(procs, tmp_path):
+    hc = start_honeycombd(procs, tmp_path, data=tmp_path / "data")
+    data = os.urandom(1000)
+    name = name_of(data)
+
+    async def get(nc, body):
+        reply = await nc.request("hive.v1.api.blob_get", body if isinstance(body, bytes) else json.dumps(body).encode(), timeout=10)
+        return (reply.headers or {}).get("Hive-Blob-Size"), reply.data
+
+    async def run():
+        nc = await nats.connect(hc.url)
+        try:
+            assert await part(nc, name, 0, len(data), data) == {"blob": name, "size": len(data)}
+            assert await get(nc, {"blob": name, "offset": -5}) == ("1000", data)  # clamped to the start
+            assert await get(nc, {"blob": name, "offset": 2 ** 62}) == ("1000", b"")  # past the end: nothing, and the size
+            for body in ({"blob": name, "offset": 2 ** 64}, {"blob": name, "offset": 1.5}, b"\xff\xfe", b"[" * 100_000):
+                size, payload = await get(nc, body)
+                r = json.loads(payload)
+                assert size is None and r["kind"] == "bad_request" and r["error"].startswith("blob_get: send"), (body[:20], r)
+            for bad in ("../../etc/passwd", "sha256:" + "A" * 64, "sha256:" + "0" * 64, "\u0000" * 10):
+                size, payload = await get(nc, {"blob": bad})
+                r = json.loads(payload)
+                assert size is None and r["kind"] == "not_found", r
+            held = json.loads((await nc.request("hive.v1.api.blob_has", json.dumps({"blobs": [name, "x" * 100]}).encode(), timeout=10)).data)
+            assert held == {"blobs": [name]}
+            many = json.loads((await nc.request("hive.v1.api.blob_has", json.dumps({"blobs": ["x"] * 10_000}).encode(), timeout=10)).data)
+            assert many == {"error": "blob_has: 10000 names; ask about at most 1024 at once", "kind": "bad_request"}, many
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
