@@ -12,6 +12,10 @@ import Synchronization
 /// each rename moves one writer's complete bytes. Temps a crash left behind are removed with `DurableTemp.removeStale`.
 public func writeFileDurably(_ path: String, _ bytes: [UInt8], directory: String, mode: mode_t = 0o640) -> String? {
     let tmp = DurableTemp.name(for: path)
+    // No live writer has this name (the pid is ours, the number this process's), so a file already there is a
+    // crashed run's, left under a pid that came round again (a container's honeycombd is often pid 1 each start):
+    // removed, so the temp is created anew with `mode`.
+    _ = unlink(tmp)
     let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
     guard fd >= 0 else { return "\(tmp): \(SystemError(call: "open", errno: errno))" }
     do {

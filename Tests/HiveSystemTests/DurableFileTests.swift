@@ -67,6 +67,21 @@ import Testing
         }
     }
 
+    /// A crashed run's temp under a pid that came round again (pid 1 in a container) does not stop the write.
+    @Test func aStaleTempUnderTheSameNameIsReplaced() throws {
+        let dir = try tempDirectory()
+        defer { for n in names(in: dir) { _ = unlink(dir + "/" + n) }; _ = rmdir(dir) }
+        let next = DurableTemp.name(for: dir + "/f")  // this name is used once: the next write takes the one after
+        let parts = next.dropLast(4).split(separator: ".")
+        let number = try #require(Int(parts.last ?? ""))
+        let upcoming = parts.dropLast().joined(separator: ".") + ".\(number + 1).tmp"
+        let fd = open(upcoming, O_WRONLY | O_CREAT, 0o444)
+        close(fd)
+        #expect(writeFileDurably(dir + "/f", [1, 2, 3], directory: dir) == nil)
+        #expect(contents(dir + "/f", max: 3) == [1, 2, 3])
+        #expect(names(in: dir) == ["f"])
+    }
+
     @Test func staleTempsOfTheNamedFilesAreRemovedAndNothingElse() throws {
         let dir = try tempDirectory()
         defer { for n in names(in: dir) { _ = unlink(dir + "/" + n) }; _ = rmdir(dir) }
