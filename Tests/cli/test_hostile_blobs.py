@@ -204,3 +204,63 @@ def test_blob_get_and_blob_has_with_hostile_offsets_names_and_counts_answer_clea
             await nc.close()
 
     asyncio.run(run())
+
+
+def leb128(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def test_a_big_module_is_hashed_validated_and_written_while_honeycombd_answers_others(procs, tmp_path):
+    """The last part of a 24 MiB module sets off its hashing, validation and durable write: off the control-plane
+    actor, so a drone's heartbeat sent right after it is answered first (on the actor, a big module held heartbeats
+    and results until it was stored, long enough for drones to be marked lost). API requests are answered one at a
+    time, in order, so the heartbeat is the witness, not another API call."""
+    hc = start_honeycombd(procs, tmp_path, data=tmp_path / "data")
+    payload = b"\x01x" + os.urandom(24 << 20)  # a custom section: name "x", then bytes any validator skips
+    module = b"\x00asm\x01\x00\x00\x00" + b"\x00" + leb128(len(payload)) + payload
+    digest = hashlib.sha256(module).hexdigest()
+
+    async def run():
+        nc = await nats.connect(hc.url)
+        try:
+            step = nc.max_payload - 4096
+            offsets = list(range(0, len(module), step))
+
+            async def send(offset):
+                reply = await nc.request("hive.v1.api.module_add", module[offset:offset + step], timeout=60, headers={
+                    "Hive-Module": digest, "Hive-Module-Offset": str(offset), "Hive-Module-Size": str(len(module))})
+                return json.loads(reply.data)
+
+            for offset in offsets[:-1]:
+                assert (await send(offset))["received"] == offset + step
+            order = []
+
+            async def last():
+                r = await send(offsets[-1])
+                order.append("module")
+                return r
+
+            async def heartbeat():
+                hb = {"drone": "d9", "running": []}
+                r = json.loads((await nc.request("hive.v1.drone.d9.hb", json.dumps(hb).encode(), timeout=60)).data)
+                order.append("heartbeat")
+                return r
+
+            stored_task = asyncio.ensure_future(last())
+            await nc.flush()  # the last part is on its way first
+            answered = await heartbeat()
+            stored = await stored_task
+            assert stored == {"module": digest, "size": len(module)}, stored
+            assert answered == {"known": False}
+            assert order == ["heartbeat", "module"], order
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+    assert (tmp_path / "data" / "modules" / f"{digest}.wasm").read_bytes() == module
