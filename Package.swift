@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "HiveWasmTests", dependencies: ["HiveWasm", "ExternalTools"]),
         .testTarget(name: "HiveHTTPTests", dependencies: ["HiveHTTP", "HiveTLS", "HiveSystem"]),
         // The servers the tests run (Python, the `mcp` SDK and a hand-written one) live beside them.
-        .testTarget(name: "HiveMCPTests", dependencies: ["HiveMCP", "HiveCore", "ExternalTools"], exclude: ["raw_stdio_server.py", "mcp_http_server.py"]),
+        .testTarget(name: "HiveMCPTests", dependencies: ["HiveMCP", "HiveCore", "ExternalTools"], exclude: ["raw_stdio_server.py", "mcp_http_server.py", "hostile_stdio_server.py"]),
         .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore", "HiveSystem", "HiveMCP", "ExternalTools"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore", "ExternalTools"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS", "HiveSystem"]),

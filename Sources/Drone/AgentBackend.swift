@@ -242,8 +242,7 @@ public final class AgentBackend: Backend, @unchecked Sendable {
     /// The transcript's JSON within `cap` bytes: whole when it fits, else with each call's result and arguments
     /// shortened (halving until it fits; every call stays, with its tool, error flag and times).
     static func encode(_ t: AgentTranscript, cap: Int) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = CanonicalJSON.encoder()
         func text(_ t: AgentTranscript) -> String { (try? encoder.encode(t)).map { String(decoding: $0, as: UTF8.self) } ?? "{}" }
         var out = text(t)
         var share = cap / max(1, 2 * t.steps.count)

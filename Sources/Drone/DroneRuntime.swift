@@ -161,45 +161,28 @@ public actor DroneRuntime {
     /// Announces the drone again (its capabilities changed, e.g. a model's hash became known).
     public func reannounce() async { await announce() }
 
-    /// A WebAssembly module's bytes from honeycombd's store, by SHA-256, in as many parts as it takes. The caller
-    /// checks the hash.
+    /// A WebAssembly module's bytes from honeycombd's store, by SHA-256, in as many parts as it takes
+    /// (`PartDownload`). The caller checks the hash.
     public nonisolated func fetchModule(_ hash: String) async throws -> [UInt8] {
-        try await fetchParts(APISubject.moduleGet, what: "module \(hash)", sizeHeader: ModuleTransfer.sizeHeader,
-                             limit: options.maxModuleBytes, limitFlag: "") { offset in ModuleRef(module: hash, offset: offset) }
+        try await fetchParts(APISubject.moduleGet, PartDownload.Item(noun: "module", name: hash, limitFlag: ""),
+                             sizeHeader: ModuleTransfer.sizeHeader, limit: options.maxModuleBytes) { ModuleRef(module: hash, offset: $0) }
     }
 
     /// A blob's bytes (a task's input) from honeycombd's store, by name (`sha256:HEX`). The caller checks the hash.
     /// Every part of a blob carries its size header, so a reply without one is honeycombd's error, whatever the
     /// blob's own bytes look like.
     public nonisolated func fetchBlob(_ name: String) async throws -> [UInt8] {
-        try await fetchParts(APISubject.blobGet, what: "blob \(name)", sizeHeader: BlobTransfer.sizeHeader,
-                             limit: options.maxBlobBytes, limitFlag: " (--max-blob-bytes)", errorsBySizeHeader: true) { offset in
-            BlobRef(blob: name, offset: offset)
-        }
+        try await fetchParts(APISubject.blobGet, PartDownload.Item(noun: "blob", name: name, limitFlag: "--max-blob-bytes"),
+                             sizeHeader: BlobTransfer.sizeHeader, limit: options.maxBlobBytes, sizeRequired: true) { BlobRef(blob: name, offset: $0) }
     }
 
-    /// Content from one of honeycombd's stores, in as many parts as it takes: each reply carries the whole size in
-    /// `sizeHeader`, and the next request asks from where the bytes so far end. Bounded by `limit` before any more
-    /// is read.
-    private nonisolated func fetchParts(_ subject: String, what: String, sizeHeader: String, limit: Int, limitFlag: String,
-                                        errorsBySizeHeader: Bool = false,
-                                        request: (Int?) -> some Encodable) async throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        while true {
-            let reply = try await client.request(subject, Array(JSONEncoder().encode(request(bytes.isEmpty ? nil : bytes.count))), timeout: 10)
-            let size = reply.headers?[sizeHeader].flatMap(Int.init)
-            if errorsBySizeHeader ? size == nil : reply.payload.first == UInt8(ascii: "{"),
-               let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) {
-                throw e
-            }
-            if errorsBySizeHeader, size == nil { throw APIError("\(what): honeycombd's reply has no \(sizeHeader) header") }
-            bytes += reply.payload
-            // No size header (modules): an older honeycombd that sends the module whole.
-            if bytes.count > limit || (size ?? 0) > limit {
-                throw APIError("\(what) is \(max(bytes.count, size ?? 0)) bytes; this drone fetches \(what.split(separator: " ")[0])s of at most \(limit) bytes\(limitFlag)")
-            }
-            guard let size, bytes.count < size else { return bytes }
-            if reply.payload.isEmpty { throw APIError("\(what): honeycombd sent \(bytes.count) of \(size) bytes") }
+    /// Content from one of honeycombd's stores over the bus (`PartDownload`'s loop and bounds).
+    private nonisolated func fetchParts(_ subject: String, _ item: PartDownload.Item, sizeHeader: String, limit: Int,
+                                        sizeRequired: Bool = false, request: (Int?) -> some Encodable) async throws -> [UInt8] {
+        let client = self.client
+        return try await PartDownload.fetch(item, limit: limit, sizeRequired: sizeRequired) { offset in
+            let reply = try await client.request(subject, Array(JSONEncoder().encode(request(offset))), timeout: 10)
+            return PartDownload.Reply(payload: reply.payload, size: reply.headers?[sizeHeader].flatMap(Int.init))
         }
     }
 

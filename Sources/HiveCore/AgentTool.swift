@@ -24,9 +24,7 @@ public struct ToolDefinition: Codable, Sendable, Equatable {
 
     /// `sha256:<hex>` over the canonical JSON (sorted keys) of name, description, schema and side effects.
     public var pin: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = (try? encoder.encode(self)).map { [UInt8]($0) } ?? []
+        let bytes = CanonicalJSON.encode(self) ?? []
         return "sha256:" + SHA256.hex(bytes)
     }
 

@@ -108,6 +108,8 @@ public final class Journal: @unchecked Sendable {
         if mkdir(directory, 0o750) != 0 && errno != EEXIST {
             throw .cannotCreate(directory, String(cString: strerror(errno)))
         }
+        // Temps of durable writes a crash cut short (the old file they were to replace is intact).
+        DurableTemp.removeStale(in: directory, of: ["snapshot.json", "journal.log", "goal-ids"])
         var recovery = JournalRecovery(snapshot: nil, events: [], truncatedBytes: 0)
         let snapPath = directory + "/snapshot.json"
         if let data = FileManager.default.contents(atPath: snapPath) {

@@ -550,7 +550,10 @@ func goalCommand(_ p: ParsedArguments, subject: String, verb: String) async {
         case "result":
             let r = try await cli.result(nc, goal)
             report(r, cli: cli)
-            if let dir = p.string("--output-dir") { await writeOutputBlobs(r, to: dir, nc: nc) }
+            if let dir = p.string("--output-dir") {
+                let max = p.int("--max-blob-bytes", in: 1...Int(Int32.max)) ?? ResultCommand.defaultMaxBlobBytes
+                await writeOutputBlobs(r, to: dir, maxBytes: max, nc: nc)
+            }
         case "trace":
             let trace = try await cli.call(nc, subject, GoalRef(goal: goal), as: TraceView.self)
             if cli.json { return cli.printJSON(trace) }
