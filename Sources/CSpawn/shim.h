@@ -116,12 +116,6 @@ static inline __attribute__((noinline)) pid_t hive_spawn_io(const char *path, ch
     return pid;
 }
 
-/// `hive_spawn_io` with stdout and stderr on one fd (an exec task's output is both, interleaved as written).
-static inline pid_t hive_spawn(const char *path, char *const argv[], char *const envp[], const char *dir,
-                               int in_fd, int out_fd, const struct hive_rlimit *limits, int nlimits, int *error) {
-    return hive_spawn_io(path, argv, envp, dir, in_fd, out_fd, out_fd, limits, nlimits, error);
-}
-
 /// Whether `pid` has exited, without reaping it (the zombie keeps its pid and process group id reserved, so
 /// killing the group afterwards cannot hit a recycled pid). A child that cannot be waited for counts as exited.
 static inline int hive_has_exited(pid_t pid) {
