@@ -5,7 +5,8 @@ xargs then Hive `--runs` times on one hive (release binaries from --bin, journal
 time of the whole command, the CLI's start and the goal's submission included. Prints medians and the ratio
 (xargs time / Hive time: 1.0 means the drones cost nothing beyond the fork/exec itself).
 
-`--anchor-bin DIR` adds a second hive from other binaries (a baseline build), alternated in the same run.
+`--anchor-bin DIR` (repeatable) adds a hive from other binaries (a baseline build), alternated in the same run and
+labelled by its folder.
 """
 import argparse, os, statistics, subprocess, sys, time
 
@@ -48,7 +49,8 @@ def xargs_run(command, tasks, parallel):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bin", required=True, help="folder with honeycombd, drone, hive (release)")
-    ap.add_argument("--anchor-bin", help="a second build's folder, measured alternately in the same run")
+    ap.add_argument("--anchor-bin", action="append", default=[],
+                    help="another build's folder, measured alternately in the same run (repeatable)")
     ap.add_argument("--tasks", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--drones", type=int, default=4)
@@ -57,8 +59,8 @@ def main():
     args = ap.parse_args()
     parallel = args.drones * args.slots
     hives = {"hive": start_hive(args.bin, args.drones, args.slots, args.command)}
-    if args.anchor_bin:
-        hives["anchor"] = start_hive(args.anchor_bin, args.drones, args.slots, args.command)
+    for folder in args.anchor_bin:
+        hives[folder] = start_hive(folder, args.drones, args.slots, args.command)
     times = {name: [] for name in ["xargs", *hives]}
     try:
         # One unmeasured round each: the first goal pays for page-cache and connection warm-up.
