@@ -45,9 +45,9 @@ struct hive_rlimit {
 /// Returns the child's pid (also its process group and session id), or -1 with `*error` set to the errno of the step
 /// that failed: vfork in the parent, or setsid/dup2/chdir/setrlimit/execve in the child (reported through a
 /// close-on-exec pipe, so a failed exec is an error here, not an exit status 127 later). A child that failed is reaped.
-static inline __attribute__((noinline)) pid_t hive_spawn_io(const char *path, char *const argv[], char *const envp[], const char *dir,
-                                                       int in_fd, int out_fd, int err_fd, const struct hive_rlimit *limits, int nlimits,
-                                                       int *error) {
+static inline __attribute__((noinline)) pid_t hive_spawn_io(const char *path, char *const argv[], char *const envp[],
+                                                           const char *dir, int in_fd, int out_fd, int err_fd,
+                                                           const struct hive_rlimit *limits, int nlimits, int *error) {
     int report[2];
     if (hive_pipe(report) != 0) { *error = errno; return -1; }
     pid_t parent = getpid();

@@ -10,8 +10,8 @@ import HiveSystem
 /// directory, with a timeout and capped output. Exit status 0 is success. This is how verifiers run tests.
 ///
 /// Each process runs in its own session and process group under the drone's rlimits (`ExecLimits`), with only the
-/// task variables the drone allows (`ExecEnvironmentPolicy`), watched from its own OS thread (blocking reads and
-/// waits never touch Swift's pool); see `ExecRun`.
+/// task variables the drone allows (`ExecEnvironmentPolicy`), watched from an OS thread of its own while it runs
+/// (`ExecRun.threads`, reused from run to run; blocking reads and waits never touch Swift's pool); see `ExecRun`.
 public struct ExecBackend: Backend {
     /// Absolute paths this drone may run, as given; anything else is refused.
     public let allowed: Set<String>

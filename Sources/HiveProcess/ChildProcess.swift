@@ -21,7 +21,8 @@ public enum ChildProcess {
     /// Starts `path` with `argv` (argv[0] included) and exactly `environment`, in `directory`, with the given fds as
     /// its stdin, stdout and stderr and `limits` applied (soft = hard). Returns the leader's pid.
     public static func start(path: String, argv: [String], environment: [String: String], directory: String,
-                             stdin: Int32, stdout: Int32, stderr: Int32, limits: [hive_rlimit] = []) -> Result<pid_t, SpawnFailure> {
+                             stdin: Int32, stdout: Int32, stderr: Int32,
+                             limits: [hive_rlimit] = []) -> Result<pid_t, SpawnFailure> {
         let cargv = argv.map { strdup($0) } + [nil]
         let cenv = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for p in cargv + cenv { free(p) } }
