@@ -41,8 +41,9 @@ let package = Package(
         .target(name: "Honeycomb", dependencies: ["HiveCommandLine", "NATSServer", "NATSClient", "NATSWire", "HiveJSON", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
         .executableTarget(name: "honeycombd", dependencies: ["HiveCommandLine", "Honeycomb", "NATSServer", "NATSClient", "HiveLog", "HiveSystem", "HiveTLS"]),
         // MCP clients (stdio subprocesses, streamable HTTP): the tools an agent task calls.
-        .target(name: "HiveMCP", dependencies: ["HiveCore", "HiveLog", "HiveSystem", "CSpawn"]),
-        .target(name: "Drone", dependencies: ["HiveMCP", "HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "CSpawn"]),
+        .target(name: "HiveProcess", dependencies: ["CSpawn", "HiveLog", "HiveSystem"]),
+        .target(name: "HiveMCP", dependencies: ["HiveCore", "HiveLog", "HiveSystem", "HiveProcess", "CSpawn"]),
+        .target(name: "Drone", dependencies: ["HiveMCP", "HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "HiveProcess", "CSpawn"]),
         .executableTarget(name: "drone", dependencies: ["HiveCommandLine", "Drone", "HiveMCP", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "HiveTLS"]),
         .executableTarget(name: "hive", dependencies: ["HiveCommandLine", "HiveSystem", "NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm", "HiveTLS"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
@@ -58,7 +59,7 @@ let package = Package(
         .testTarget(name: "HiveHTTPTests", dependencies: ["HiveHTTP", "HiveTLS", "HiveSystem"]),
         // The servers the tests run (Python, the `mcp` SDK and a hand-written one) live beside them.
         .testTarget(name: "HiveMCPTests", dependencies: ["HiveMCP", "HiveCore", "ExternalTools"], exclude: ["raw_stdio_server.py", "mcp_http_server.py", "hostile_stdio_server.py"]),
-        .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore", "HiveSystem", "HiveMCP", "ExternalTools"]),
+        .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore", "HiveSystem", "HiveMCP", "HiveProcess", "ExternalTools"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore", "ExternalTools"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS", "HiveSystem"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS"]),

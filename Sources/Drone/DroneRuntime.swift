@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import HiveCore
 import HiveLog
+import HiveProcess
 import HiveSystem
 import NATSClient
 import NATSWire

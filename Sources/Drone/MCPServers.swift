@@ -10,14 +10,11 @@ public enum MCPServers {
 
     /// Starts each server and lists its tools (`MCPLimits.requestTimeoutMillis` per request). A server that cannot
     /// start or list is left out with a warning naming it and why: the drone still starts, without its tools.
-    /// The servers' process groups are recorded with the exec groups (`ProcessGroups`): killed when the drone
+    /// The servers' process groups are recorded with the exec groups (`ProcessGroups`, by `ChildProcess`): killed when the drone
     /// stops, swept by the next drone under the same id after a `kill -9`.
     public static func start(_ specs: [MCPServerSpec], limits: MCPLimits = MCPLimits(),
                              readOnly: [String: Set<String>] = [:]) async -> (sources: [MCPClient], tools: [ToolDefinition]) {
         guard !specs.isEmpty else { return ([], []) }
-        ServerProcessGroups.observe { pgid, started in
-            if started { ProcessGroups.add(pgid) } else { ProcessGroups.remove(pgid) }
-        }
         let log = Log("drone")
         var sources: [MCPClient] = []
         var tools: [ToolDefinition] = []
