@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS", "HiveSystem"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS"]),
         .testTarget(name: "JetStreamTests", dependencies: ["JetStream", "NATSClient", "NATSWire", "NATSTestSupport"]),
-        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "HiveTLS", "NATSTestSupport"]),
+        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "JetStream", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "HiveTLS", "NATSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,7 @@ import HiveCore
 /// sync times, and the open event streams. Pure: the same inputs give the same text (the broker's metrics are
 /// appended by the caller).
 enum ControlMetrics {
-    static func text(state: ControlState, counters: ServiceCounters, dispatchLatency: Histogram.Snapshot, journal: Journal?,
+    static func text(state: ControlState, counters: ServiceCounters, dispatchLatency: Histogram.Snapshot, journal: (any JournalStore)?,
                      eventStreams: Int) -> String {
         var p = PrometheusText()
         var tasks: [String: Int] = [:]
