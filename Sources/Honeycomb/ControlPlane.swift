@@ -102,8 +102,8 @@ public final class ControlPlane: Sendable {
         return server.port
     }
 
-    /// Opens the journal (when `dataDirectory` is set), connects to the bus (waiting for it if it is not up
-    /// yet), recovers accepted goals and starts serving.
+    /// Opens the journal (the stream of `jetStreamJournal`, else the files under `dataDirectory` when set), connects
+    /// to the bus (waiting for it if it is not up yet), recovers accepted goals and starts serving.
     public static func start(options: NATSClientOptions, mode: BrokerMode, dataDirectory: String? = nil,
                              jetStreamJournal: JetStreamJournalSettings? = nil,
                              config: ControlConfig = ControlConfig(), compactAtBytes: Int = 64 << 20,
@@ -112,12 +112,12 @@ public final class ControlPlane: Sendable {
                              droneCredentials: DroneCredentials? = nil) async throws -> ControlPlane {
         var journal: (any JournalStore)?
         var recovery: JournalRecovery?
-        if jetStreamJournal != nil {
-            // Opened once the bus is up: the stream is on it.
-        } else if let dataDirectory {
+        // A JetStream journal is opened once the bus is up (the stream is on it); the file journal before, so that
+        // an unreadable one stops startup before anything connects.
+        if jetStreamJournal == nil, let dataDirectory {
             let (file, found) = try Journal.open(directory: dataDirectory)
             (journal, recovery) = (file, found)
-        } else {
+        } else if jetStreamJournal == nil {
             Log("control-plane").warn("no_data_directory", ["effect": "goals are kept in memory only; pass --data DIR to journal them"])
         }
         var o = options

@@ -153,7 +153,7 @@ extension ControlService {
         }
         guard await durable() else {
             return .failure(APIError(.unavailable, "goal \(id) was not acknowledged by the journal in time (\(journal?.writeFailure ?? "the journal is unavailable")); "
-                                     + "it is kept and written once the journal is back: look it up with `hive status \(id)` before submitting again"))
+                                     + "it is kept and written once the journal is back: look it up with `hive goal \(id)` before submitting again"))
         }
         return reply(GoalRef(goal: id, unrunnable: unrunnable))
     }

@@ -48,8 +48,8 @@ public enum JetStreamError: Error, Sendable, Equatable, CustomStringConvertible 
 public enum JetStreamErrorCode {
     public static let streamNotFound = 10059
     public static let noMessageFound = 10037
+    /// A failed `Nats-Expected-Last-Sequence` or `Nats-Expected-Last-Subject-Sequence` (a lost compare-and-set).
     public static let wrongLastSequence = 10071
-    public static let wrongLastSubjectSequence = 10070
     public static let streamNameInUse = 10058
     public static let clusterNotAvailable = 10008
     public static let jetStreamNotAvailable = 10076

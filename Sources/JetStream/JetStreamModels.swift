@@ -20,6 +20,12 @@ public struct StreamConfig: Codable, Sendable, Equatable {
     public var maxBytes: Int64 = -1
     /// Nanoseconds a message is kept (0: forever).
     public var maxAge: Int64 = 0
+    /// Messages kept per subject (-1: no limit; 1 for a key-value bucket: the newest value of each key).
+    public var maxMsgsPerSubject: Int64 = -1
+    /// Whether `Nats-Rollup` headers may purge a subject (key-value buckets allow it).
+    public var allowRollupHeaders = false
+    /// Whether single messages may not be deleted through the API (key-value buckets deny it).
+    public var denyDelete = false
 
     public init(name: String, subjects: [String], storage: String = "file", replicas: Int = 1, maxMsgSize: Int32 = -1) {
         self.name = name
@@ -37,6 +43,9 @@ public struct StreamConfig: Codable, Sendable, Equatable {
         case maxMsgs = "max_msgs"
         case maxBytes = "max_bytes"
         case maxAge = "max_age"
+        case maxMsgsPerSubject = "max_msgs_per_subject"
+        case allowRollupHeaders = "allow_rollup_hdrs"
+        case denyDelete = "deny_delete"
     }
 
     public init(from decoder: Decoder) throws {
@@ -52,6 +61,9 @@ public struct StreamConfig: Codable, Sendable, Equatable {
         maxMsgs = try c.decodeIfPresent(Int64.self, forKey: .maxMsgs) ?? -1
         maxBytes = try c.decodeIfPresent(Int64.self, forKey: .maxBytes) ?? -1
         maxAge = try c.decodeIfPresent(Int64.self, forKey: .maxAge) ?? 0
+        maxMsgsPerSubject = try c.decodeIfPresent(Int64.self, forKey: .maxMsgsPerSubject) ?? -1
+        allowRollupHeaders = try c.decodeIfPresent(Bool.self, forKey: .allowRollupHeaders) ?? false
+        denyDelete = try c.decodeIfPresent(Bool.self, forKey: .denyDelete) ?? false
     }
 }
 
