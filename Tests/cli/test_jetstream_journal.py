@@ -100,3 +100,36 @@ def test_a_three_node_cluster_keeps_the_journal_through_the_loss_of_a_node(procs
     assert r["goal"]["state"] == "succeeded" and [t["output"] for t in r["tasks"]] == ["kept\n"] * 10
     code, again = submit_wait(urls[2], "--exec", "/bin/echo", "after", "--count", "5")
     assert code == 0 and [t["output"] for t in again["tasks"]] == ["after\n"] * 5
+
+
+def test_losing_quorum_answers_unavailable_and_keeps_the_goal(procs, tmp_path):
+    # Every port chosen in advance: two nodes come back on theirs, with their stores, after the outage.
+    ports, routes = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
+
+    def node(i):
+        others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
+        procs.nats_server(ports[i], extra=["-js", "-sd", str(tmp_path / f"n{i}"), "-n", f"n{i}", "--cluster_name", "hive-q",
+                                           "--cluster", f"nats://127.0.0.1:{routes[i]}", "--routes", others])
+        return procs.procs[-1]
+
+    nodes = [node(i) for i in range(3)]
+    url = f"nats://127.0.0.1:{ports[0]}"
+    hc = start_on_stream(procs, tmp_path, url, "HIVEQ?replicas=3", "--journal-create", "--journal-ack-timeout-ms", "1000")
+    first = hive("submit", "--exec", "/bin/echo", "before", "--count", "1", "--json", "--honeycomb", url)
+    assert first.returncode == 0, first.stderr
+    for n in nodes[1:]:
+        n.send_signal(signal.SIGKILL)
+        n.wait()
+    during = hive("submit", "--exec", "/bin/echo", "during", "--count", "1", "--json", "--honeycomb", url)
+    assert during.returncode != 0 and "not acknowledged by the journal" in during.stderr, (during.returncode, during.stderr)
+    wait_for_log(hc, "event=journal_unavailable")
+    node(1)
+    node(2)
+    wait_for_log(hc, "event=journal_available", timeout=30)
+    # The goal the outage refused to acknowledge was kept and written once quorum came back: a new honeycombd finds it.
+    hc.send_signal(signal.SIGKILL)
+    hc.wait()
+    restarted = start_on_stream(procs, tmp_path, url, "HIVEQ?replicas=3")
+    assert "goals=2" in restarted.startup_log, restarted.startup_log
+    after = hive("submit", "--exec", "/bin/echo", "after", "--count", "1", "--json", "--honeycomb", url)
+    assert after.returncode == 0, after.stderr
