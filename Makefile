@@ -19,7 +19,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm ray-venv bench-exec demo install clean
+.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm ray-venv bench-exec bench-journal demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -145,6 +145,10 @@ bench-swarm: deps build
 bench-exec: deps build
 	$(PYTHON) Tests/bench/exec_bench.py --bin $(RELEASE) $(if $(ANCHOR_BIN),--anchor-bin $(ANCHOR_BIN))
 
+## Dispatch throughput with the journal in JetStream (replicas 1 and 3) beside the file journal, in the same run.
+bench-journal: deps build
+	$(PYTHON) Tests/bench/journal_bench.py --bin $(RELEASE)
+
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
 ## control plane (and beside Ray; and by hive size), exec tasks vs xargs, the drone's llama path vs llama.cpp's llama-bench and
 ## llama-batched-bench (Gemma 3 270M and a generated model), cognition, WebAssembly, HTTP (needs wrk:
@@ -155,6 +159,7 @@ bench: build llama-bench llama-batched-bench model ray-venv
 	$(PYTHON) Tests/bench/ray_bench.py --bin $(RELEASE) --ray-python $(RAY_PYTHON)
 	$(PYTHON) Tests/bench/swarm_bench.py --bin $(RELEASE) --sizes $(SIZES)
 	$(PYTHON) Tests/bench/exec_bench.py --bin $(RELEASE)
+	$(PYTHON) Tests/bench/journal_bench.py --bin $(RELEASE)
 	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH) \
 	    --llama-batched-bench $(LLAMA_BATCHED_BENCH) --gemma $(GEMMA)
 	$(PYTHON) Tests/bench/cognition_bench.py --bin $(RELEASE)

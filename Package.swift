@@ -36,9 +36,11 @@ let package = Package(
         .target(name: "HiveTLS", dependencies: ["CTLS", "HiveSystem"], swiftSettings: optimize),
         .target(name: "NATSServer", dependencies: ["NATSWire", "HiveJSON", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
         .target(name: "NATSClient", dependencies: ["NATSWire", "HiveJSON", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
+        // The JetStream API (streams, acknowledged publishes, message reads, purges) over NATSClient.
+        .target(name: "JetStream", dependencies: ["NATSClient", "NATSWire"]),
         .target(name: "NATSBench", dependencies: ["NATSWire", "HiveJSON", "HiveSystem", "NATSClient", "HiveCore", "HiveTLS", "CEpoll"], swiftSettings: optimize),
         .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "HiveJSON", "HiveTLS"], swiftSettings: optimize),
-        .target(name: "Honeycomb", dependencies: ["HiveCommandLine", "NATSServer", "NATSClient", "NATSWire", "HiveJSON", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
+        .target(name: "Honeycomb", dependencies: ["HiveCommandLine", "NATSServer", "NATSClient", "JetStream", "NATSWire", "HiveJSON", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
         .executableTarget(name: "honeycombd", dependencies: ["HiveCommandLine", "Honeycomb", "NATSServer", "NATSClient", "HiveLog", "HiveSystem", "HiveTLS"]),
         // MCP clients (stdio subprocesses, streamable HTTP): the tools an agent task calls.
         .target(name: "HiveProcess", dependencies: ["CSpawn", "HiveLog", "HiveSystem"]),
@@ -63,7 +65,8 @@ let package = Package(
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore", "ExternalTools"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS", "HiveSystem"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS"]),
-        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "HiveTLS", "NATSTestSupport"]),
+        .testTarget(name: "JetStreamTests", dependencies: ["JetStream", "NATSClient", "NATSWire", "NATSTestSupport"]),
+        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "JetStream", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "HiveTLS", "NATSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

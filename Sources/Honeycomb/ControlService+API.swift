@@ -142,7 +142,10 @@ extension ControlService {
         if let first = unrunnable.first {
             log.warn("goal_unrunnable", ["goal": id, "task": first.task, "blocker": first.blocker, "reason": first.reason])
         }
-        await durable()
+        guard await durable() else {
+            return .failure(APIError(.unavailable, "goal \(id) was not acknowledged by the journal in time (\(journal?.writeFailure ?? "the journal is unavailable")); "
+                                     + "it is kept and written once the journal is back: look it up with `hive goal \(id)` before submitting again"))
+        }
         return reply(GoalRef(goal: id, unrunnable: unrunnable))
     }
 
