@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "HiveHTTPTests", dependencies: ["HiveHTTP", "HiveTLS", "HiveSystem"]),
         // The servers the tests run (Python, the `mcp` SDK and a hand-written one) live beside them.
         .testTarget(name: "HiveMCPTests", dependencies: ["HiveMCP", "HiveCore", "ExternalTools"], exclude: ["raw_stdio_server.py", "mcp_http_server.py", "hostile_stdio_server.py"]),
-        .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore", "HiveSystem", "HiveMCP", "HiveProcess", "ExternalTools"]),
+        .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore", "HiveSystem", "HiveMCP", "HiveProcess", "ExternalTools", "NATSClient", "NATSTestSupport"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore", "ExternalTools"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS", "HiveSystem"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS"]),

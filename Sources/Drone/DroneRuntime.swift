@@ -84,7 +84,11 @@ public actor DroneRuntime {
     private var running: [TaskID: UInt64] = [:]
     /// Run span IDs (a generator seeded once: one ID per task, no system call each).
     private var spanIDs = SplitMix64(seed: UInt64.random(in: 1...UInt64.max))
-    private var heartbeatMillis = 1_000
+    /// Sends the heartbeats, from a thread of its own (see `HeartbeatSender`: never late for a busy pool).
+    private let heartbeat: HeartbeatSender
+    /// A hello is in flight after honeycombd said it does not know this drone (one at a time, however many
+    /// heartbeat replies say so meanwhile).
+    private var rejoining = false
     private var draining = false
     private var consumers: [Task<Void, Never>] = []
     private let encoder = JSONEncoder()
@@ -96,7 +100,11 @@ public actor DroneRuntime {
         self.options = options
         self.client = client
         backends = Dictionary(options.backends.map { ($0.kind, $0) }) { first, _ in first }
+        heartbeat = HeartbeatSender(client: client, drone: id, replySubject: Self.heartbeatInbox(id), periodMillis: 1_000)
     }
+
+    /// Where honeycombd's answers to heartbeats come (under the drone's own inbox prefix, which its credential may read).
+    private static func heartbeatInbox(_ id: DroneID) -> String { "_INBOX.\(id).heartbeat" }
 
     /// Connects (waiting for the bus if needed), announces itself and starts taking tasks.
     public static func start(_ options: DroneOptions) async throws -> DroneRuntime {
@@ -119,6 +127,7 @@ public actor DroneRuntime {
     private func begin() async throws {
         let tasks = try client.subscribe(APISubject.assign(id))
         let cancels = try client.subscribe(APISubject.cancelTask(id))
+        let heartbeatReplies = try client.subscribe(Self.heartbeatInbox(id))
         try await client.flush()
         let decoder = JSONDecoder()
         consumers = [
@@ -134,9 +143,15 @@ public actor DroneRuntime {
                     self.cancel(c.task)
                 }
             },
+            Task {
+                for await m in heartbeatReplies {
+                    guard let answer = try? decoder.decode(HeartbeatReply.self, from: Data(m.payload)) else { continue }
+                    await self.heartbeatAnswered(answer)
+                }
+            },
         ]
         await announce()
-        consumers.append(Task { await self.heartbeatLoop() })
+        heartbeat.start()
     }
 
     private var hello: DroneHello {
@@ -230,7 +245,7 @@ public actor DroneRuntime {
                     return
                 }
                 // honeycombd's number, not trusted either: a zero would spin the heartbeat loop, a huge one stop it.
-                heartbeatMillis = min(max(100, answer.heartbeatMillis), 60_000)
+                heartbeat.setPeriod(millis: answer.heartbeatMillis)
                 log.info("joined", ["drone": id, "tier": options.tier.rawValue, "slots": options.slots,
                                     "backends": backends.keys.sorted().joined(separator: ",")])
                 return
@@ -245,24 +260,19 @@ public actor DroneRuntime {
         }
     }
 
-    private func heartbeatLoop() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(heartbeatMillis))
-            if Task.isCancelled { return }
-            // Every slot in use, a timed-out task whose backend has not stopped yet included.
-            let hb = Heartbeat(drone: id, running: Set(slots.values.map(\.assignment.task)).sorted())
-            guard let body = try? encoder.encode(hb) else { continue }
-            do {
-                let reply = try await client.request(APISubject.heartbeat(id), Array(body), timeout: Double(heartbeatMillis) / 1000)
-                let answer = try JSONDecoder().decode(HeartbeatReply.self, from: Data(reply.payload))
-                if !answer.known && !draining {
-                    log.info("rejoining", ["reason": "honeycombd does not know this drone (restart or marked lost)"])
-                    await announce()
-                }
-            } catch {
-                log.debug("heartbeat_unanswered", ["reason": "\(error)"])
-            }
-        }
+    /// honeycombd's answer to a heartbeat: a drone it does not know (it restarted, or marked this one lost)
+    /// announces itself again.
+    private func heartbeatAnswered(_ answer: HeartbeatReply) async {
+        guard !answer.known && !draining && !rejoining else { return }
+        rejoining = true
+        log.info("rejoining", ["reason": "honeycombd does not know this drone (restart or marked lost)"])
+        await announce()
+        rejoining = false
+    }
+
+    /// Every slot in use, a timed-out task whose backend has not stopped yet included: what heartbeats report.
+    private func slotsChanged() {
+        heartbeat.setRunning(Set(slots.values.map(\.assignment.task)).sorted())
     }
 
     private func accept(_ received: Assignment, trace: TraceContext? = nil) {
@@ -308,6 +318,7 @@ public actor DroneRuntime {
                           })
         slots[slot] = Slot(assignment: a, run: run)
         running[a.task] = slot
+        slotsChanged()
     }
 
     /// The backend returned: its outcome is reported (when the deadline had not decided already), then the slot
@@ -344,6 +355,7 @@ public actor DroneRuntime {
 
     private func ended(_ slot: UInt64, since start: ContinuousClock.Instant) {
         guard let s = slots.removeValue(forKey: slot) else { return }
+        slotsChanged()
         if running[s.assignment.task] == slot { running.removeValue(forKey: s.assignment.task) }
         let overrun = ContinuousClock.now - start - .milliseconds(s.assignment.timeoutMillis)
         if overrun > .seconds(1) {
@@ -394,6 +406,7 @@ public actor DroneRuntime {
         for source in options.toolSources { await source.close() }  // MCP servers' processes end here
         ExecBackend.killAll()  // whatever a cancelled task left running goes with the drone
         ProcessGroups.discardRecord()
+        heartbeat.stop()
         for c in consumers { c.cancel() }
         try? await client.drain(timeout: 2)
         client.close()
