@@ -145,10 +145,11 @@ extension ControlState {
         return nil
     }
 
-    /// Time-based decisions: lost drones, expired leases, goal deadlines.
-    public func tick(now: Int64) -> ControlEffects {
+    /// Time-based decisions: lost drones, expired leases, goal deadlines. `judgeDrones` false leaves out the lost
+    /// drones: the caller's own tick came late, and heartbeats received meanwhile may still wait behind it.
+    public func tick(now: Int64, judgeDrones: Bool = true) -> ControlEffects {
         var events: [JournalEvent] = []
-        for (id, d) in drones where d.state.isPresent && now &- d.lastSeen > Int64(config.lostAfterMillis) {
+        for (id, d) in drones where judgeDrones && d.state.isPresent && now &- d.lastSeen > Int64(config.lostAfterMillis) {
             // Quiet after saying goodbye is leaving; quiet without a word is being lost.
             let left = d.state == .draining
             drones[id]?.state = left ? .left : .lost

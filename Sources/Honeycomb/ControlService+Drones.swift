@@ -63,6 +63,9 @@ extension ControlService {
         ]
     }
 
+    /// Ticks are 50 ms apart; one 250 ms after the last means honeycombd was stalled.
+    static let lateTickNanos: UInt64 = 250_000_000
+
     private func token() -> String { String(rng.next(), radix: 16) }
 
     private func publish<T: Encodable>(_ subject: String, _ value: T) {
@@ -213,7 +216,16 @@ extension ControlService {
 
     private func tick() {
         if let frames = changes.frames(state: state, feed: feed) { feed.publish(frames) }
-        let fx = state.tick(now: now)
+        // A tick that comes late means honeycombd itself was stalled (its threads starved on a busy machine, or
+        // long work on the actor): heartbeats that arrived meanwhile may still be queued behind this tick, so it
+        // judges no drone lost; the next one does, after them. Only one tick in a row skips, so a honeycombd that
+        // is always late still finds dead drones, one tick later.
+        let tickAt = Monotonic.now()
+        let late = Monotonic.elapsed(from: lastTickAt, to: tickAt) > Self.lateTickNanos
+        lastTickAt = tickAt
+        let judge = !late || skippedDroneJudgement
+        skippedDroneJudgement = !judge
+        let fx = state.tick(now: now, judgeDrones: judge)
         if !fx.isEmpty {
             carryOut(fx)
             for e in fx.events {

@@ -53,6 +53,9 @@ public actor ControlService {
     var changes = FeedChanges()
     /// One log throttle per kind of refused drone message (bounded: reasons are a handful of kinds).
     var rejectionLogs: [String: LogThrottle] = [:]
+    /// When the last tick ran (`Monotonic`), and whether it left lost drones unjudged (see `tick`).
+    var lastTickAt = Monotonic.now()
+    var skippedDroneJudgement = false
     /// Shared by every kind past the first 64 (there are a handful; a bound all the same).
     let otherRejections = LogThrottle(intervalMillis: 1_000)
     /// Counters and histograms for `/metrics` (since this process started).

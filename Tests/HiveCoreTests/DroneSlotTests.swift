@@ -108,6 +108,24 @@ import Testing
         #expect(h.state.drones["polite"]!.state == .active)
     }
 
+    /// A late tick of honeycombd's (it was stalled itself) judges no drone: a heartbeat received meanwhile may still
+    /// be queued behind it. Once that heartbeat is in, the drone is alive; a drone that sent none is lost next tick.
+    @Test func aTickThatLeavesDronesUnjudgedLosesNoneAndTheNextJudges() throws {
+        var config = ControlConfig()
+        config.lostAfterMillis = 1_000
+        let h = Harness(config: config)
+        h.drone("alive", slots: 1)
+        h.drone("dead", slots: 1)
+        h.now += 2_000
+        _ = h.state.tick(now: h.now, judgeDrones: false)
+        #expect(h.state.drones["alive"]!.state == .active && h.state.drones["dead"]!.state == .active)
+        #expect(h.state.heartbeat(Heartbeat(drone: "alive", running: []), now: h.now).known)
+        h.now += 50
+        _ = h.state.tick(now: h.now)
+        #expect(h.state.drones["alive"]!.state == .active)
+        #expect(h.state.drones["dead"]!.state == .lost)
+    }
+
     @Test func aRestartedDroneUnderTheSameIdLosesItsEarlierLeasesAndARepeatedHelloKeepsThem() throws {
         let h = Harness()
         func hello(_ instance: String) -> [JournalEvent] {
