@@ -41,6 +41,7 @@ extension ControlState {
             }
         }
         drones[h.drone] = d
+        watchLiveness(h.drone, lastSeen: now)
         var fx = ControlEffects()
         for e in events { apply(e, into: &fx) }
         return (HelloReply(accepted: true, heartbeatMillis: config.heartbeatMillis), fx)
@@ -78,6 +79,7 @@ extension ControlState {
         d.occupied = occupied
         d.saturated = false
         drones[hb.drone] = d
+        watchLiveness(hb.drone, lastSeen: now)
         return (true, fx)
     }
 
@@ -107,7 +109,9 @@ extension ControlState {
     }
 
     func touch(_ drone: DroneID, now: Int64) {
-        if drones[drone]?.state.isPresent == true { drones[drone]?.lastSeen = now }
+        guard drones[drone]?.state.isPresent == true else { return }
+        drones[drone]?.lastSeen = now
+        watchLiveness(drone, lastSeen: now)
     }
 
     /// Forgets drones that left or were lost longest ago, keeping the latest `keeping` of them (shown in
