@@ -10,14 +10,15 @@ from broker_bench import free_port  # a sibling script: its directory is on sys.
 
 
 class Hive:
-    def __init__(self, bin_dir, heartbeat_ms=1000, lost_ms=1500, journal=True, http="off"):
+    def __init__(self, bin_dir, heartbeat_ms=1000, lost_ms=1500, journal=True, http="off", extra=None):
         self.bin = bin_dir
         self.port = free_port()
         self.url = f"nats://127.0.0.1:{self.port}"
         self.tmp = tempfile.mkdtemp(prefix="hive-bench-")
         cfg = os.path.join(self.tmp, "hc.json")
         with open(cfg, "w") as f:
-            json.dump({"heartbeat_ms": heartbeat_ms, "drone_lost_after_ms": lost_ms, "log_level": "warn", "http": http}, f)
+            json.dump({"heartbeat_ms": heartbeat_ms, "drone_lost_after_ms": lost_ms, "log_level": "warn", "http": http,
+                       **(extra or {})}, f)
         self.procs = []
         data = ["--data", os.path.join(self.tmp, "data")] if journal else []
         self.hc = self.spawn("honeycombd", "--config", cfg, "--listen", f"127.0.0.1:{self.port}", *data)
