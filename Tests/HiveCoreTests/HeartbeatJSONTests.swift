@@ -66,3 +66,25 @@ import Testing
         }
     }
 }
+
+/// The drone a subject names: read on bytes, the same answers as splitting it at every `.`.
+@Suite struct DroneSubjectTests {
+    @Test(arguments: [
+        ("hive.v1.drone.d1.hb", "d1"),
+        ("hive.v1.drone.swarm-1f-9.result", "swarm-1f-9"),
+        ("hive.v1.drone.d1.", "d1"),
+        ("hive.v1.drone..hb", nil),
+        ("hive.v1.drone.d1", nil),
+        ("hive.v1.drone.d1.hb.x", nil),
+        ("hive.v1.drones.d1.hb", nil),
+        ("hive.v2.drone.d1.hb", nil),
+        ("xhive.v1.drone.d1.hb", nil),
+        ("", nil),
+    ] as [(String, String?)])
+    func namesTheDroneOfItsFourthToken(_ subject: String, _ drone: String?) {
+        #expect(APISubject.drone(in: subject) == drone)
+        let parts = subject.split(separator: ".", omittingEmptySubsequences: false)
+        let bySplit = parts.count == 5 && parts[0] == "hive" && parts[1] == "v1" && parts[2] == "drone" && !parts[3].isEmpty ? String(parts[3]) : nil
+        #expect(APISubject.drone(in: subject) == bySplit)
+    }
+}
