@@ -176,7 +176,7 @@ SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 HIVE_LIBDIR := $(PREFIX)/lib/hive
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(HIVE_LIBDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/hive/drone \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(HIVE_LIBDIR)/tools $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/hive/drone \
 	    $(DESTDIR)$(SYSCONFDIR)/hive/prompts $(DESTDIR)$(PREFIX)/share/doc/hive
 	install -m 755 $(RELEASE)/honeycombd $(RELEASE)/drone $(RELEASE)/hive $(DESTDIR)$(HIVE_LIBDIR)/
 	for b in honeycombd drone hive; do ldd $(RELEASE)/$$b; done | awk '/=> \// {print $$3}' \
@@ -186,6 +186,7 @@ install: build
 	    sed 's|/usr/local|$(PREFIX)|g; s|/etc/hive|$(SYSCONFDIR)/hive|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
 	test -e $(DESTDIR)$(SYSCONFDIR)/hive/honeycombd.json || install -m 640 Config/honeycombd.json $(DESTDIR)$(SYSCONFDIR)/hive/
 	install -m 644 Config/prompts/*.txt $(DESTDIR)$(SYSCONFDIR)/hive/prompts/
+	install -m 755 Config/tools/* $(DESTDIR)$(HIVE_LIBDIR)/tools/
 	install -m 644 Config/drone.env.example $(DESTDIR)$(SYSCONFDIR)/hive/drone/
 	install -m 644 README.md MANIFESTO.md Docs/*.md $(DESTDIR)$(PREFIX)/share/doc/hive/
 	@echo "installed under $(DESTDIR)$(PREFIX); next: systemctl enable --now honeycombd (Docs/OPERATIONS.md)"

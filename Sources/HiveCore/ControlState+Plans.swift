@@ -70,6 +70,11 @@ extension ControlState {
     }
 
     private func startStep(_ goal: GoalID, _ i: Int, at: Int64, into fx: inout ControlEffects) {
+        if self.step(goal, i)?.node != nil {
+            // Runs again, on its own node, after its inputs re-forked (`refork_inputs`).
+            updateStep(goal, i) { $0.state = .exploring }
+            return startRound(goal, i, at: at, into: &fx)
+        }
         guard let root = goals[goal]?.root, let spec = self.step(goal, i)?.spec, admit(goal, adding: 1, at: at, into: &fx),
               let node = addTask(TaskSpec(name: spec.id, kind: "step"), goal: goal, parent: root,
                                  index: tasks[root]?.children.count ?? 0, depth: 2, at: at) else { return }
@@ -194,7 +199,10 @@ extension ControlState {
             if !t.state.isFinal { open += 1; continue }
             guard t.state == .succeeded else {
                 step.candidates[ci].rejection = t.reason ?? "failed"
-                reasons.append("candidate \(c.task) \(t.reason ?? "failed")")
+                // A program that failed says why on its output (an integrator's failing tests): that comes first,
+                // since feedback keeps only the start of a reason.
+                let said = t.result?.exitCode != nil ? Self.excerpt(t.result?.output ?? "") : ""
+                reasons.append(said.isEmpty ? "candidate \(c.task) \(t.reason ?? "failed")" : "\(said) (candidate \(c.task) \(t.reason ?? "failed"))")
                 continue
             }
             let output = t.answer ?? ""
@@ -430,6 +438,19 @@ extension ControlState {
         guard var step = self.step(goal, i), let node = step.node else { return }
         cancelOpenCalls(of: node, reason: "round \(step.round + 1) of step \(step.spec.id) failed validation", at: at, into: &fx)
         step.feedback = Array((step.feedback + reasons.map(Self.excerpt)).suffix(8))
+        if step.round < step.spec.reforks, step.spec.reforkInputs == true, let inputs = step.spec.inputs, !inputs.isEmpty {
+            step.round += 1
+            step.state = .waiting
+            step.critiques = []
+            step.shortlist = []
+            step.integrator = nil
+            setStep(goal, i, step)
+            for id in inputs {
+                guard let j = goals[goal]?.plan?.steps.firstIndex(where: { $0.spec.id == id }) else { continue }
+                reopen(goal, j, reasons: reasons.map { "step \(step.spec.id): \($0)" }, at: at, into: &fx)
+            }
+            return
+        }
         if step.round < step.spec.reforks {
             step.round += 1
             step.state = .exploring
@@ -448,6 +469,25 @@ extension ControlState {
         tasks[node]?.reason = reason
         tasks[node]?.finishedAt = at
         endGoal(goal, failed: true, reason: reason, at: at, into: &fx)
+    }
+
+    /// Step `j` succeeded, but a step reading it failed validation and re-forks its inputs: `j` runs a new round
+    /// with `reasons` as feedback (its own rounds count on; past its `max_reforks`, its next failure ends the goal).
+    private func reopen(_ goal: GoalID, _ j: Int, reasons: [String], at: Int64, into fx: inout ControlEffects) {
+        guard var step = self.step(goal, j), step.state == .succeeded, let node = step.node else { return }
+        step.feedback = Array((step.feedback + reasons.map(Self.excerpt)).suffix(8))
+        step.round += 1
+        step.state = .exploring
+        step.critiques = []
+        step.shortlist = []
+        step.integrator = nil
+        step.output = nil
+        setStep(goal, j, step)
+        tasks[node]?.state = .waiting
+        tasks[node]?.result = nil
+        tasks[node]?.reason = nil
+        tasks[node]?.finishedAt = nil
+        startRound(goal, j, at: at, into: &fx)
     }
 
     private func cancelOpenCalls(of node: TaskID, reason: String, at: Int64, into fx: inout ControlEffects) {

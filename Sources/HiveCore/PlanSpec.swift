@@ -118,6 +118,11 @@ public struct StepSpec: Codable, Sendable, Equatable {
     /// Candidates run as agents: a bounded tool loop over these tools (`AgentSpec`) instead of one model call; the
     /// transcript's answer is the candidate's output that critics, votes and later steps see.
     public var agent: AgentSpec?
+    /// When a round of this step fails validation, re-fork its input steps instead of only itself: each gets the
+    /// reasons as feedback and runs a new round, and this step runs again once they have all succeeded (counted
+    /// against this step's `max_reforks`). For a step that combines its inputs and can find that they do not fit
+    /// together (an integrator whose tests fail on the merged patches), where asking it again would not help.
+    public var reforkInputs: Bool?
 
     /// Where and how wide re-fork rounds run.
     public struct Escalation: Codable, Sendable, Equatable {
@@ -151,7 +156,7 @@ public struct StepSpec: Codable, Sendable, Equatable {
         case criticTier = "critic_tier", minScore = "min_score", integratorTier = "integrator_tier"
         case maxReforks = "max_reforks", maxTokens = "max_tokens", jsonSchema = "json_schema"
         case timeoutMillis = "timeout_ms", criticExec = "critic_exec", integratorExec = "integrator_exec"
-        case minVotes = "min_votes", escalate, verifyTier = "verify_tier", approval, agent
+        case minVotes = "min_votes", escalate, verifyTier = "verify_tier", approval, agent, reforkInputs = "refork_inputs"
     }
 
     // Defaults, in one place.

@@ -19,12 +19,16 @@ public enum PlanValidator {
             }
             seen.insert(s.id)
             if let why = stepProblem(s) { return "\(at): \(why)" }
+            if s.reforkInputs == true && (s.inputs ?? []).isEmpty { return "\(at): refork_inputs needs inputs (the steps to re-fork)" }
             if let p = s.prompt, let why = PromptTemplate.problem(in: p, steps: Set(s.inputs ?? [])) { return "\(at) prompt: \(why)" }
         }
         if let out = plan.output, !seen.contains(out) { return "output '\(out)' names no step" }
         if let a = plan.architect {
             if plan.steps?.isEmpty == false { return "a plan has either steps or an architect, not both" }
             if let s = a.step, let why = stepProblem(s) { return "architect.step: \(why)" }
+            if a.step?.reforkInputs == true {
+                return "architect.step: refork_inputs needs inputs, and the architect's subtasks have none (give it to architect.integrate)"
+            }
             if let s = a.integrate, let why = stepProblem(s) { return "architect.integrate: \(why)" }
             if let e = a.exec, e.command == nil { return "architect.exec needs a command" }
         }

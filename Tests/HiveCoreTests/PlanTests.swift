@@ -256,6 +256,53 @@ func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" 
         #expect(h.state.tasks[h.goal(g).root]?.result?.output == "done")
     }
 
+    @Test func anIntegratorThatRejectsItsInputsReforksThemWithItsReasonsAndRunsAgain() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4, caps: modelCaps)
+        var merge = StepSpec(id: "merge", role: .integrate, inputs: ["a", "b"], maxReforks: 1)
+        merge.exec = TaskInput(command: "/bin/sh", args: ["-c", "merge"])
+        merge.reforkInputs = true
+        let g = try h.submit(plan: PlanSpec(goal: "g", steps: [StepSpec(id: "a", prompt: "first"), StepSpec(id: "b", prompt: "second"), merge]))
+        var asks: [String] = []
+        while case let batch = h.schedule(), !batch.isEmpty {
+            for (a, d) in batch {
+                if a.input?.command == "/bin/sh" {  // the merge program: the first outputs do not fit together
+                    let merged = "merged " + asked(a).split(separator: "\n").filter { $0.hasSuffix("2") }.joined(separator: "+")
+                    _ = asked(a).contains("A1") ? h.finish(a, drone: d, ok: false, output: "merge-fail\nthe details")
+                        : h.finish(a, drone: d, output: merged)
+                    continue
+                }
+                asks.append(asked(a))
+                let again = (h.task(a.task).round ?? 0) > 0
+                _ = h.finish(a, drone: d, output: asked(a).contains("first") ? (again ? "A2" : "A1") : (again ? "B2" : "B1"))
+            }
+        }
+        #expect(h.goal(g).state == .succeeded)
+        #expect(h.state.tasks[h.goal(g).root]?.result?.output == "merged A2+B2")
+        let steps = h.goal(g).plan!.steps
+        #expect(steps.map(\.round) == [1, 1, 1])
+        #expect(steps[0].output == "A2" && steps[1].output == "B2")
+        // The re-forked inputs were told why, with the failed program's own words first.
+        #expect(asks.count == 4)
+        let told = asks.filter { $0.contains("Earlier attempts were rejected") }
+        #expect(told.count == 2 && told.allSatisfy { $0.contains("step merge: merge-fail the details (candidate ") })
+        #expect(h.goal(g).plan!.steps[0].feedback.first?.hasPrefix("step merge: merge-fail the details (candidate ") == true)
+        #expect(try h.replayMatches())
+    }
+
+    @Test func anIntegratorThatKeepsRejectingItsInputsFailsTheGoalOnceItsReforksAreSpent() throws {
+        let h = Harness()
+        h.drone("d1", slots: 4, caps: modelCaps)
+        var merge = StepSpec(id: "merge", role: .integrate, inputs: ["a"], maxReforks: 1)
+        merge.exec = TaskInput(command: "/bin/sh", args: ["-c", "merge"])
+        merge.reforkInputs = true
+        let g = try h.submit(plan: PlanSpec(goal: "g", steps: [StepSpec(id: "a", prompt: "first", maxReforks: 3), merge]))
+        let calls = h.run { a, _ in a.input?.command == "/bin/sh" ? nil : "A" }
+        #expect(h.goal(g).state == .failed)
+        #expect(h.goal(g).reason?.hasPrefix("step merge failed after 2 round(s)") == true)
+        #expect(calls.filter { $0.assignment.input?.command == nil }.count == 2, "a ran twice: once, and once re-forked")
+    }
+
     @Test func theArchitectsInvalidPlanIsReaskedWithTheReasonThenAdopted() throws {
         let h = Harness()
         h.drone("core", tier: .core, slots: 1, caps: modelCaps)
@@ -320,6 +367,13 @@ func asked(_ a: Assignment) -> String { a.input?.prompt ?? a.input?.stdin ?? "" 
         #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a", n: 0)])).contains("n must be 1 to 64"))
         #expect(refusal(PlanSpec(goal: " ", steps: [StepSpec(id: "a")])).contains("goal is empty"))
         #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a", minScore: 5)])).contains("min_score needs critics"))
+        var alone = StepSpec(id: "a")
+        alone.reforkInputs = true
+        #expect(refusal(PlanSpec(goal: "g", steps: [alone])).contains("steps[0] (a): refork_inputs needs inputs (the steps to re-fork)"))
+        var architect = ArchitectSpec(step: alone)
+        #expect(refusal(PlanSpec(goal: "g", architect: architect)).contains("architect.step: refork_inputs needs inputs"))
+        architect = ArchitectSpec(integrate: alone)
+        #expect(refusal(PlanSpec(goal: "g", architect: architect)) == "accepted")
         #expect(refusal(PlanSpec(goal: "g", steps: [StepSpec(id: "a")])) == "accepted")
         #expect(throws: SubmitError.self) { try h.submit(.fork([TaskSpec(kind: "step")])) }
     }
