@@ -227,7 +227,7 @@ extension ControlService {
             }
         }
         dispatch()
-        if let journal, journal.size > compactAtBytes, !journal.compactionQueued {
+        if let journal, journal.shouldCompact(threshold: compactAtBytes) {
             if let e = journal.markGoalNumbersIssued(below: state.nextGoalNumber) { log.error("goal_ids_unreserved", ["reason": e]) }
             journal.compact(state.snapshot())
         }

@@ -85,6 +85,8 @@ public final class Journal: @unchecked Sendable {
     private var failure: String?
     /// Bytes in journal.log (for the compaction trigger); writer thread only, read under lock.
     private var journalBytes = 0
+    /// Bytes of the last snapshot written (or found at start); under lock.
+    private var snapshotBytes = 0
     private let encoder: JSONEncoder
     /// Goal numbers below this are reserved on disk (`goal-ids`); the control loop's thread only.
     private var reservedGoalNumbers: Int64 = 0
@@ -150,6 +152,8 @@ public final class Journal: @unchecked Sendable {
         }
         _ = lseek(fd, 0, SEEK_END)
         let journal = Journal(directory: directory, fd: fd, bytes: size)
+        var st = stat()
+        if stat(journal.snapshotPath, &st) == 0 { journal.snapshotBytes = Int(st.st_size) }
         journal.reservedGoalNumbers = reservation.through
         journal.reservationFloor = reservation.floor
         OSThread(name: "journal") { journal.runWriter() }.detach()
@@ -248,6 +252,14 @@ public final class Journal: @unchecked Sendable {
 
     /// Bytes in journal.log now (the compaction trigger).
     public var size: Int { lock.withLock { journalBytes } }
+
+    /// Whether the journal has grown enough to compact: past `threshold` bytes and past the last snapshot's size.
+    /// The second bound keeps compaction linear: with one goal of 1,000,000 tasks every snapshot holds them all,
+    /// and compacting every 64 MiB of events would rewrite that snapshot about every 130,000 tasks run (quadratic
+    /// in the goal's size; the actor's part of each, sorting every record, stalled heartbeats past drone_lost).
+    public func shouldCompact(threshold: Int) -> Bool {
+        lock.withLock { !compacting && journalBytes > Swift.max(threshold, snapshotBytes) }
+    }
     /// How long each group commit's `fdatasync` took (for `/metrics`).
     let syncLatency = Histogram()
 
@@ -320,6 +332,7 @@ public final class Journal: @unchecked Sendable {
         _ = lseek(fd, 0, SEEK_SET)
         lock.withLock {
             journalBytes = 0
+            snapshotBytes = bytes.count
             compacting = false
         }
         log.info("compacted", ["snapshot_bytes": bytes.count])

@@ -69,6 +69,7 @@ async def one_size(bin_dir, n, idle_seconds, drones, slots):
             out["drain_rate"] = n / out["drain_s"]
             out["drain_cpu_us_per_task"] = (cpu_seconds(pid) - c2) / n * 1e6
             out["state"] = e["state"]
+            out["reason"] = e.get("reason")
         finally:
             swarm.terminate()
             swarm.wait()
@@ -81,7 +82,7 @@ async def one_size(bin_dir, n, idle_seconds, drones, slots):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bin", required=True)
-    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--sizes", default="100000,999000")  # 999,000 leaves + 1,000 forks: budget.max_tasks's 1,000,000
     ap.add_argument("--idle-seconds", type=float, default=10)
     ap.add_argument("--drones", type=int, default=100)
     ap.add_argument("--slots", type=int, default=64)
@@ -94,12 +95,12 @@ def main():
           f"window {args.idle_seconds:g} s; then {args.drones} simulated drones × {args.slots} slots drain it. "
           f"Load average at start: {load} on {os.cpu_count()} CPUs.\n")
     print("| queued tasks | spec (MiB) | submit (s) | submit CPU (µs/task) | idle CPU (cores) | RSS (MiB) | RSS/task (B) "
-          "| journal/task (B) | drain (tasks/s) | drain CPU (µs/task) |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| journal/task (B) | drain (tasks/s) | drain CPU (µs/task) | goal |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
         print(f"| {r['tasks']:,} | {r['spec_mib']:.1f} | {r['submit_s']:.2f} | {r['submit_cpu_us_per_task']:.1f} | "
               f"{r['idle_cpu']:.3f} | {r['rss_mib']:.0f} | {r['rss_b_per_task']:.0f} | {r['journal_b_per_task']:.0f} | "
-              f"{r['drain_rate']:,.0f} | {r['drain_cpu_us_per_task']:.1f} |")
+              f"{r['drain_rate']:,.0f} | {r['drain_cpu_us_per_task']:.1f} | {r['state']} |")
     print()
     print(json.dumps(rows))
 
