@@ -19,7 +19,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm ray-venv demo install clean
+.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm bench-queue ray-venv demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -139,6 +139,10 @@ bench-ray: deps build ray-venv
 SIZES ?= 8,100,1000,10000
 bench-swarm: deps build
 	$(PYTHON) Tests/bench/swarm_bench.py --bin $(RELEASE) --sizes $(SIZES)
+
+## honeycombd's cost per queued task: one goal of 100,000 and of 999,000 no-op tasks, queued, then drained.
+bench-queue: deps build
+	$(PYTHON) Tests/bench/queue_bench.py --bin $(RELEASE)
 
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
 ## control plane (and beside Ray; and by hive size), the drone's llama path vs llama.cpp's llama-bench and
