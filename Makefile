@@ -19,7 +19,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm bench-queue ray-venv demo install clean
+.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm bench-queue ray-venv bench-exec bench-journal demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -144,8 +144,17 @@ bench-swarm: deps build
 bench-queue: deps build
 	$(PYTHON) Tests/bench/queue_bench.py --bin $(RELEASE)
 
+## Exec tasks vs xargs in the same run: 2000 × /bin/true on 4 drones × 4 slots vs seq 2000 | xargs -P 16 -n 1,
+## alternating, medians (ANCHOR_BIN=DIR adds a baseline build's hive, alternated in the same run).
+bench-exec: deps build
+	$(PYTHON) Tests/bench/exec_bench.py --bin $(RELEASE) $(if $(ANCHOR_BIN),--anchor-bin $(ANCHOR_BIN))
+
+## Dispatch throughput with the journal in JetStream (replicas 1 and 3) beside the file journal, in the same run.
+bench-journal: deps build
+	$(PYTHON) Tests/bench/journal_bench.py --bin $(RELEASE)
+
 ## Benchmarks, each against its anchor in the same run (see Docs/BENCHMARKS.md): broker vs nats-server,
-## control plane (and beside Ray; and by hive size), the drone's llama path vs llama.cpp's llama-bench and
+## control plane (and beside Ray; and by hive size), exec tasks vs xargs, the drone's llama path vs llama.cpp's llama-bench and
 ## llama-batched-bench (Gemma 3 270M and a generated model), cognition, WebAssembly, HTTP (needs wrk:
 ## apt-get install wrk).
 bench: build llama-bench llama-batched-bench model ray-venv
@@ -153,6 +162,8 @@ bench: build llama-bench llama-batched-bench model ray-venv
 	$(PYTHON) Tests/bench/control_bench.py --bin $(RELEASE)
 	$(PYTHON) Tests/bench/ray_bench.py --bin $(RELEASE) --ray-python $(RAY_PYTHON)
 	$(PYTHON) Tests/bench/swarm_bench.py --bin $(RELEASE) --sizes $(SIZES)
+	$(PYTHON) Tests/bench/exec_bench.py --bin $(RELEASE)
+	$(PYTHON) Tests/bench/journal_bench.py --bin $(RELEASE)
 	$(PYTHON) Tests/bench/llama_bench.py --drone $(RELEASE)/drone --llama-bench $(LLAMA_BENCH) \
 	    --llama-batched-bench $(LLAMA_BATCHED_BENCH) --gemma $(GEMMA)
 	$(PYTHON) Tests/bench/cognition_bench.py --bin $(RELEASE)

@@ -38,13 +38,16 @@ let package = Package(
         .target(name: "HiveTLS", dependencies: ["CTLS", "HiveSystem"], swiftSettings: optimize),
         .target(name: "NATSServer", dependencies: ["NATSWire", "HiveJSON", "HiveCollections", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
         .target(name: "NATSClient", dependencies: ["NATSWire", "HiveJSON", "CEpoll", "HiveLog", "HiveSystem", "HiveTLS"], swiftSettings: optimize),
+        // The JetStream API (streams, acknowledged publishes, message reads, purges) over NATSClient.
+        .target(name: "JetStream", dependencies: ["NATSClient", "NATSWire"]),
         .target(name: "NATSBench", dependencies: ["NATSWire", "HiveJSON", "HiveSystem", "NATSClient", "HiveCore", "HiveTLS", "CEpoll"], swiftSettings: optimize),
         .target(name: "HiveHTTP", dependencies: ["CEpoll", "HiveLog", "HiveSystem", "HiveJSON", "HiveTLS"], swiftSettings: optimize),
-        .target(name: "Honeycomb", dependencies: ["HiveCommandLine", "NATSServer", "NATSClient", "NATSWire", "HiveJSON", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
+        .target(name: "Honeycomb", dependencies: ["HiveCommandLine", "NATSServer", "NATSClient", "JetStream", "NATSWire", "HiveJSON", "HiveCore", "HiveLog", "HiveSystem", "HiveWasm", "HiveHTTP", "HiveTLS"]),
         .executableTarget(name: "honeycombd", dependencies: ["HiveCommandLine", "Honeycomb", "NATSServer", "NATSClient", "HiveLog", "HiveSystem", "HiveTLS"]),
         // MCP clients (stdio subprocesses, streamable HTTP): the tools an agent task calls.
-        .target(name: "HiveMCP", dependencies: ["HiveCore", "HiveLog", "HiveSystem", "CSpawn"]),
-        .target(name: "Drone", dependencies: ["HiveMCP", "HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "CSpawn"]),
+        .target(name: "HiveProcess", dependencies: ["CSpawn", "HiveLog", "HiveSystem"]),
+        .target(name: "HiveMCP", dependencies: ["HiveCore", "HiveLog", "HiveSystem", "HiveProcess", "CSpawn"]),
+        .target(name: "Drone", dependencies: ["HiveMCP", "HiveCore", "NATSClient", "NATSWire", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "HiveProcess", "CSpawn"]),
         .executableTarget(name: "drone", dependencies: ["HiveCommandLine", "Drone", "HiveMCP", "HiveCore", "NATSClient", "HiveLog", "HiveSystem", "Llama", "HiveWasm", "HiveTLS"]),
         .executableTarget(name: "hive", dependencies: ["HiveCommandLine", "HiveSystem", "NATSBench", "NATSClient", "NATSWire", "HiveCore", "HiveLog", "HiveWasm", "HiveTLS"]),
         .testTarget(name: "NATSWireTests", dependencies: ["NATSWire"]),
@@ -60,12 +63,13 @@ let package = Package(
         .testTarget(name: "HiveWasmTests", dependencies: ["HiveWasm", "ExternalTools"]),
         .testTarget(name: "HiveHTTPTests", dependencies: ["HiveHTTP", "HiveTLS", "HiveSystem"]),
         // The servers the tests run (Python, the `mcp` SDK and a hand-written one) live beside them.
-        .testTarget(name: "HiveMCPTests", dependencies: ["HiveMCP", "HiveCore", "ExternalTools"], exclude: ["raw_stdio_server.py", "mcp_http_server.py"]),
-        .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore", "HiveSystem", "ExternalTools"]),
+        .testTarget(name: "HiveMCPTests", dependencies: ["HiveMCP", "HiveCore", "ExternalTools"], exclude: ["raw_stdio_server.py", "mcp_http_server.py", "hostile_stdio_server.py"]),
+        .testTarget(name: "DroneTests", dependencies: ["Drone", "HiveCore", "HiveSystem", "HiveMCP", "HiveProcess", "ExternalTools"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "HiveCore", "ExternalTools"]),
         .testTarget(name: "NATSServerTests", dependencies: ["NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS", "HiveSystem"]),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "NATSServer", "NATSWire", "NATSTestSupport", "HiveTLS"]),
-        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "HiveTLS", "NATSTestSupport"]),
+        .testTarget(name: "JetStreamTests", dependencies: ["JetStream", "NATSClient", "NATSWire", "NATSTestSupport"]),
+        .testTarget(name: "HoneycombTests", dependencies: ["Honeycomb", "JetStream", "NATSServer", "NATSClient", "HiveCore", "HiveLog", "HiveTLS", "NATSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,9 +1,11 @@
-// Starting an exec task's process: what posix_spawn cannot do (resource limits in the child) done between fork and
-// execve, with only async-signal-safe calls (the drone is multi-threaded: nothing else is safe there).
+// Starting a child process (exec tasks, MCP servers): what posix_spawn cannot do (resource limits, the parent-death
+// signal) done between vfork and execve, with only async-signal-safe calls (the drone is multi-threaded: nothing else
+// is safe there).
 #ifndef HIVE_CSPAWN_SHIM_H
 #define HIVE_CSPAWN_SHIM_H
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
@@ -22,43 +24,58 @@ struct hive_rlimit {
     uint64_t value;
 };
 
-/// Forks and execs `path` in a new session (stderr on `err_fd`: an MCP server's logs apart from its messages) (so the child and everything it starts form one process group the drone
-/// can kill as a whole), with stdin/stdout/stderr from the given fds, working directory `dir`, the limits applied,
-/// every signal at its default action and unblocked, and every other fd closed at exec.
+/// Starts `path` in a new session (so the child and everything it starts form one process group the drone can kill
+/// as a whole), with stdin/stdout/stderr from the given fds (stderr apart on `err_fd`: an MCP server's logs apart from
+/// its messages), working directory `dir`, the limits applied, every signal at its default action and unblocked, and
+/// every other fd closed at exec. The one spawner of the project: exec tasks and MCP servers both start here.
 ///
-/// The child is killed (SIGKILL) when the drone thread that forked it dies (PR_SET_PDEATHSIG; the drone forks from
-/// the thread that watches the child until it exits, so that thread outlives it): a drone killed with `kill -9`
-/// takes its tasks' leaders along. The signal reaches only the child, not what it started; the drone records each
-/// group (`ProcessGroupRecord`) and kills what a dead predecessor left behind when it starts again.
+/// vfork, not fork: the child borrows the parent's memory until it execs, so no page table is copied (a drone with a
+/// model mapped has a large one: fork cost grew with it and was most of an exec task's price). While the child
+/// borrows, the calling thread is suspended and every signal is blocked in it, so no handler of the drone's can run
+/// on the borrowed stack; the child resets every handler to its default before it unblocks. Between vfork and execve
+/// the child makes only async-signal-safe calls and writes no memory but its own locals and the error pipe.
+/// (Where vfork is replaced by fork, as ThreadSanitizer does, the error still travels through the pipe.)
+///
+/// The child is killed (SIGKILL) when the drone thread that started it dies (PR_SET_PDEATHSIG is tied to the
+/// creating thread, not the process: whoever calls this must be a thread that outlives the child, or accept that
+/// the child dies with it). A drone killed with `kill -9` takes its tasks' leaders along. The signal reaches only the
+/// child, not what it started; the drone records each group (`ProcessGroups`) and kills what a dead predecessor left
+/// behind when it starts again.
 ///
 /// Returns the child's pid (also its process group and session id), or -1 with `*error` set to the errno of the step
-/// that failed: fork in the parent, or setsid/dup2/chdir/setrlimit/execve in the child (reported through a
+/// that failed: vfork in the parent, or setsid/dup2/chdir/setrlimit/execve in the child (reported through a
 /// close-on-exec pipe, so a failed exec is an error here, not an exit status 127 later). A child that failed is reaped.
-static inline pid_t hive_spawn_io(const char *path, char *const argv[], char *const envp[], const char *dir,
-                                  int in_fd, int out_fd, int err_fd, const struct hive_rlimit *limits, int nlimits,
-                                  int *error) {
+static inline __attribute__((noinline)) pid_t hive_spawn_io(const char *path, char *const argv[], char *const envp[],
+                                                           const char *dir, int in_fd, int out_fd, int err_fd,
+                                                           const struct hive_rlimit *limits, int nlimits, int *error) {
     int report[2];
     if (hive_pipe(report) != 0) { *error = errno; return -1; }
     pid_t parent = getpid();
-    pid_t pid = fork();
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    pid_t pid = vfork();
     if (pid < 0) {
         *error = errno;
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
         close(report[0]);
         close(report[1]);
         return -1;
     }
     if (pid == 0) {
         int e = 0;
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        // Every handler to its default first (the drone ignores SIGPIPE; its children must not), then unblocked:
+        // a handler of the drone's must never run here, on the parent's stack.
         struct sigaction dfl;
         dfl.sa_handler = SIG_DFL;
         dfl.sa_flags = 0;
         sigemptyset(&dfl.sa_mask);
-        for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);  // the drone ignores SIGPIPE; its children must not
+        for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         if (setsid() < 0) { e = errno; goto failed; }
-        // Dies with the drone. Set after fork, so the drone may already be gone: then its death was missed, and the
+        // Dies with the drone. Set after vfork, so the drone may already be gone: then its death was missed, and the
         // child goes at once (its parent is now a reaper, not the drone).
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) { e = errno; goto failed; }
         if (getppid() != parent) _exit(127);
@@ -84,6 +101,7 @@ static inline pid_t hive_spawn_io(const char *path, char *const argv[], char *co
         (void)!write(report[1], &e, sizeof e);
         _exit(127);
     }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     close(report[1]);
     int childError = 0;
     ssize_t n;
@@ -96,12 +114,6 @@ static inline pid_t hive_spawn_io(const char *path, char *const argv[], char *co
         return -1;
     }
     return pid;
-}
-
-/// `hive_spawn_io` with stdout and stderr on one fd (an exec task's output is both, interleaved as written).
-static inline pid_t hive_spawn(const char *path, char *const argv[], char *const envp[], const char *dir,
-                               int in_fd, int out_fd, const struct hive_rlimit *limits, int nlimits, int *error) {
-    return hive_spawn_io(path, argv, envp, dir, in_fd, out_fd, out_fd, limits, nlimits, error);
 }
 
 /// Whether `pid` has exited, without reaping it (the zombie keeps its pid and process group id reserved, so

@@ -1,12 +1,36 @@
 import Foundation
 import HiveCore
 
+/// One tool call a model asked for. `problem` is set when the call cannot be made as asked (its arguments are not
+/// a JSON object): the loop answers it with that error instead of calling, so every call a provider made still gets
+/// a result (OpenAI requires one `tool` message per call id).
+public struct AgentCall: Sendable, Equatable {
+    public var tool: String
+    public var arguments: JSONValue
+    public var problem: String?
+
+    public init(tool: String, arguments: JSONValue, problem: String? = nil) {
+        self.tool = tool
+        self.arguments = arguments
+        self.problem = problem
+    }
+}
+
 /// What the model chose on one turn of an agent's loop.
 public enum AgentDecision: Sendable, Equatable {
-    case call(tool: String, arguments: JSONValue)
+    /// One or more tool calls, made in order (API providers may ask for several in one turn; each counts as a
+    /// step against `agent.max_steps`). At most `maxCallsPerTurn` are taken from one turn.
+    case calls([AgentCall])
     case answer(String)
     /// The turn was not a call nor an answer (a provider's reply without either): said back to the model.
     case unreadable(String)
+
+    /// A turn with a single call.
+    public static func call(tool: String, arguments: JSONValue) -> AgentDecision { .calls([AgentCall(tool: tool, arguments: arguments)]) }
+
+    /// Calls read from one provider turn at most (the rest are dropped before the loop sees them): with
+    /// `AgentSpec.maxStepsLimit` steps a loop could not make more.
+    public static let maxCallsPerTurn = AgentSpec.maxStepsLimit
 }
 
 /// One turn: the decision and what it cost.
@@ -44,8 +68,25 @@ public struct AgentConversation: Sendable {
     public var bytes: Int {
         var n = prompt.utf8.count + (system?.utf8.count ?? 0) + AgentInstructions.text.utf8.count
         for s in steps { n += s.tool.utf8.count + s.result.utf8.count + AgentInstructions.json(s.arguments).utf8.count + 64 }
-        for t in tools { n += t.name.utf8.count + t.description.utf8.count + AgentInstructions.json(t.inputSchema).utf8.count + 16 }
+        for t in tools { n += t.promptBytes }
         return n
+    }
+}
+
+extension AgentConversation {
+    /// The transcript as the provider turns that made it: steps of one `turn` together, each with its index in
+    /// `steps` (the call id a provider is shown). A step without a turn (an older transcript) and one that is not a
+    /// call (an unreadable turn, `tool` empty) stand alone.
+    public static func turns(_ steps: [AgentStep]) -> [[(index: Int, step: AgentStep)]] {
+        var out: [[(index: Int, step: AgentStep)]] = []
+        for (i, s) in steps.enumerated() {
+            if let t = s.turn, !s.tool.isEmpty, let prior = out.last?.last, prior.step.turn == t, !prior.step.tool.isEmpty {
+                out[out.count - 1].append((i, s))
+            } else {
+                out.append([(i, s)])
+            }
+        }
+        return out
     }
 }
 

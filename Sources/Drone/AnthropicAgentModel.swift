@@ -5,7 +5,8 @@ import FoundationNetworking
 import HiveCore
 
 /// Agent turns through Anthropic's Messages API native tool use (`tools` with `input_schema`, `tool_use` blocks,
-/// `tool_result` blocks with `is_error`). One call per turn, the first `tool_use` block.
+/// `tool_result` blocks with `is_error`). A turn may hold several `tool_use` blocks: each is made in order, and the
+/// results go back as Anthropic expects, one user message with a `tool_result` block per call.
 public struct AnthropicAgentModel: AgentModel {
     let backend: AnthropicBackend
 
@@ -15,17 +16,19 @@ public struct AnthropicAgentModel: AgentModel {
 
     func body(_ c: AgentConversation, names: inout ProviderToolNames) -> [String: Any] {
         var messages: [[String: Any]] = [["role": "user", "content": c.prompt]]
-        for (i, s) in c.steps.enumerated() {
-            if s.tool.isEmpty {
+        for group in AgentConversation.turns(c.steps) {
+            if group.count == 1, let s = group.first?.step, s.tool.isEmpty {
                 messages.append(["role": "assistant", "content": "?"])
                 messages.append(["role": "user", "content": AgentInstructions.result(s)])
                 continue
             }
-            let id = "toolu_\(i + 1)"
-            messages.append(["role": "assistant", "content": [["type": "tool_use", "id": id, "name": names.wireName(s.tool),
-                                                               "input": ProviderToolNames.object(s.arguments)]]])
-            messages.append(["role": "user", "content": [["type": "tool_result", "tool_use_id": id, "content": s.result,
-                                                          "is_error": s.isError]]])
+            let calls = group.filter { !$0.step.tool.isEmpty }
+            messages.append(["role": "assistant", "content": calls.map { i, s in
+                ["type": "tool_use", "id": "toolu_\(i + 1)", "name": names.wireName(s.tool), "input": ProviderToolNames.object(s.arguments)] as [String: Any]
+            }])
+            messages.append(["role": "user", "content": calls.map { i, s in
+                ["type": "tool_result", "tool_use_id": "toolu_\(i + 1)", "content": s.result, "is_error": s.isError] as [String: Any]
+            }])
         }
         var body: [String: Any] = ["model": backend.apiModel, "max_tokens": c.maxTokens, "messages": messages]
         if let s = c.system { body["system"] = s }
@@ -60,11 +63,16 @@ public struct AnthropicAgentModel: AgentModel {
         let u = json["usage"] as? [String: Any]
         let usage = Usage(model: json["model"] as? String ?? backend.apiModel, promptTokens: u?["input_tokens"] as? Int ?? 0,
                           generatedTokens: u?["output_tokens"] as? Int ?? 0, promptMillis: 0, generationMillis: wall)
-        if let use = content.first(where: { $0["type"] as? String == "tool_use" }), let wire = use["name"] as? String {
-            guard let args = ProviderToolNames.value(use["input"] ?? [String: Any]()), case .object = args else {
-                return AgentTurn(decision: .unreadable("the input of \(names.hiveName(wire)) is not a JSON object"), usage: usage)
+        let uses = content.filter { $0["type"] as? String == "tool_use" }
+        if !uses.isEmpty {
+            let calls = uses.prefix(AgentDecision.maxCallsPerTurn).map { use -> AgentCall in
+                let name = names.hiveName(use["name"] as? String ?? "")
+                guard let args = ProviderToolNames.value(use["input"] ?? [String: Any]()), case .object = args else {
+                    return AgentCall(tool: name, arguments: .object([:]), problem: "the input of \(name) is not a JSON object; the call was not made")
+                }
+                return AgentCall(tool: name, arguments: args)
             }
-            return AgentTurn(decision: .call(tool: names.hiveName(wire), arguments: args), usage: usage)
+            return AgentTurn(decision: .calls(calls), usage: usage)
         }
         let text = content.filter { $0["type"] as? String == "text" }.compactMap { $0["text"] as? String }.joined()
         return AgentTurn(decision: .answer(text), usage: usage)

@@ -16,7 +16,7 @@ public struct BackendOutcome: Sendable, Equatable, TaskProductCarrier {
 
     /// Keeps `bytes` as `rawOutput` when they are too large or too binary for `output` (which is their text).
     public mutating func keepRaw(_ bytes: [UInt8]) {
-        rawOutput = bytes.count > BlobTransfer.inlineThreshold || String(validating: bytes, as: UTF8.self) == nil ? bytes : nil
+        rawOutput = BlobTransfer.inlineText(bytes) == nil ? bytes : nil
     }
 
     public init(succeeded: Bool, exitCode: Int? = nil, output: String? = nil, error: String? = nil,

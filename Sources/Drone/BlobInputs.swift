@@ -69,7 +69,9 @@ public final class BlobInputs: Sendable {
         if let bytes = cache.get(hash) { return .bytes(bytes) }
         let fetched: [UInt8]
         do { fetched = try await source.fetch(BlobRef.name(hash: hash)) } catch {
-            return .refused(.failure("cannot fetch input blob \(name): \(error)", permanent: "\(error)".contains("unknown blob")))
+            // honeycombd does not hold it (`not_found`): no retry can fetch it. Anything else (a timeout, a reply lost
+            // on the way) may pass.
+            return .refused(.failure("cannot fetch input blob \(name): \(error)", permanent: (error as? APIError)?.kind == .notFound))
         }
         let actual = SHA256.hex(fetched)
         guard actual == hash else {

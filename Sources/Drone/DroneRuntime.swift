@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import HiveCore
 import HiveLog
+import HiveProcess
 import HiveSystem
 import NATSClient
 import NATSWire
@@ -35,11 +36,9 @@ public struct DroneOptions: Sendable {
     /// such tasks in `awaiting_approval` until an operator approves them.
     public var sideEffects: [String] = []
     /// Where agent tasks' tools come from (the MCP servers of `--mcp`, started by `MCPServers.start`); closed when
-    /// the drone stops.
+    /// the drone stops. Their tools are advertised by the `AgentBackend` that calls them (`tool:<name>`, and
+    /// `effect:tool:<name>` for a side-effecting one), so a drone without a model advertises none.
     public var toolSources: [any ToolSource] = []
-    /// Their tools as listed at start: each is advertised as `tool:<name>`, and a side-effecting one also as
-    /// `effect:tool:<name>` (honeycombd asks for an approval before a task that may call it).
-    public var tools: [ToolDefinition] = []
 
     /// The `--side-effects` paths that are not allowed exec commands (compared by canonical path): declaring
     /// a command this drone may not run would mean nothing, so the drone refuses to start with them.
@@ -146,10 +145,6 @@ public actor DroneRuntime {
             caps.insert("backend:\(b.kind)")
             caps.formUnion(b.capabilities)
         }
-        for t in options.tools {
-            caps.insert("tool:\(t.name)")
-            if t.sideEffecting { caps.insert("effect:tool:\(t.name)") }
-        }
         let effects = Set(options.sideEffects.map(ExecBackend.canonical))
         for cap in caps where cap.hasPrefix("exec:") && effects.contains(ExecBackend.canonical(String(cap.dropFirst(5)))) {
             caps.insert("effect:" + cap)
@@ -167,45 +162,28 @@ public actor DroneRuntime {
     /// Announces the drone again (its capabilities changed, e.g. a model's hash became known).
     public func reannounce() async { await announce() }
 
-    /// A WebAssembly module's bytes from honeycombd's store, by SHA-256, in as many parts as it takes. The caller
-    /// checks the hash.
+    /// A WebAssembly module's bytes from honeycombd's store, by SHA-256, in as many parts as it takes
+    /// (`PartDownload`). The caller checks the hash.
     public nonisolated func fetchModule(_ hash: String) async throws -> [UInt8] {
-        try await fetchParts(APISubject.moduleGet, what: "module \(hash)", sizeHeader: ModuleTransfer.sizeHeader,
-                             limit: options.maxModuleBytes, limitFlag: "") { offset in ModuleRef(module: hash, offset: offset) }
+        try await fetchParts(APISubject.moduleGet, PartDownload.Item(noun: "module", name: hash, limitFlag: ""),
+                             sizeHeader: ModuleTransfer.sizeHeader, limit: options.maxModuleBytes) { ModuleRef(module: hash, offset: $0) }
     }
 
     /// A blob's bytes (a task's input) from honeycombd's store, by name (`sha256:HEX`). The caller checks the hash.
     /// Every part of a blob carries its size header, so a reply without one is honeycombd's error, whatever the
     /// blob's own bytes look like.
     public nonisolated func fetchBlob(_ name: String) async throws -> [UInt8] {
-        try await fetchParts(APISubject.blobGet, what: "blob \(name)", sizeHeader: BlobTransfer.sizeHeader,
-                             limit: options.maxBlobBytes, limitFlag: " (--max-blob-bytes)", errorsBySizeHeader: true) { offset in
-            BlobRef(blob: name, offset: offset)
-        }
+        try await fetchParts(APISubject.blobGet, PartDownload.Item(noun: "blob", name: name, limitFlag: "--max-blob-bytes"),
+                             sizeHeader: BlobTransfer.sizeHeader, limit: options.maxBlobBytes, sizeRequired: true) { BlobRef(blob: name, offset: $0) }
     }
 
-    /// Content from one of honeycombd's stores, in as many parts as it takes: each reply carries the whole size in
-    /// `sizeHeader`, and the next request asks from where the bytes so far end. Bounded by `limit` before any more
-    /// is read.
-    private nonisolated func fetchParts(_ subject: String, what: String, sizeHeader: String, limit: Int, limitFlag: String,
-                                        errorsBySizeHeader: Bool = false,
-                                        request: (Int?) -> some Encodable) async throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        while true {
-            let reply = try await client.request(subject, Array(JSONEncoder().encode(request(bytes.isEmpty ? nil : bytes.count))), timeout: 10)
-            let size = reply.headers?[sizeHeader].flatMap(Int.init)
-            if errorsBySizeHeader ? size == nil : reply.payload.first == UInt8(ascii: "{"),
-               let e = try? JSONDecoder().decode(APIError.self, from: Data(reply.payload)) {
-                throw e
-            }
-            if errorsBySizeHeader, size == nil { throw APIError("\(what): honeycombd's reply has no \(sizeHeader) header") }
-            bytes += reply.payload
-            // No size header (modules): an older honeycombd that sends the module whole.
-            if bytes.count > limit || (size ?? 0) > limit {
-                throw APIError("\(what) is \(max(bytes.count, size ?? 0)) bytes; this drone fetches \(what.split(separator: " ")[0])s of at most \(limit) bytes\(limitFlag)")
-            }
-            guard let size, bytes.count < size else { return bytes }
-            if reply.payload.isEmpty { throw APIError("\(what): honeycombd sent \(bytes.count) of \(size) bytes") }
+    /// Content from one of honeycombd's stores over the bus (`PartDownload`'s loop and bounds).
+    private nonisolated func fetchParts(_ subject: String, _ item: PartDownload.Item, sizeHeader: String, limit: Int,
+                                        sizeRequired: Bool = false, request: (Int?) -> some Encodable) async throws -> [UInt8] {
+        let client = self.client
+        return try await PartDownload.fetch(item, limit: limit, sizeRequired: sizeRequired) { offset in
+            let reply = try await client.request(subject, Array(JSONEncoder().encode(request(offset))), timeout: 10)
+            return PartDownload.Reply(payload: reply.payload, size: reply.headers?[sizeHeader].flatMap(Int.init))
         }
     }
 

@@ -3,14 +3,15 @@ import Glibc
 #endif
 import Foundation
 import HiveCore
+import HiveProcess
 import HiveSystem
 
 /// Runs an allow-listed executable: arguments, stdin and environment from the task, in a fresh scratch
 /// directory, with a timeout and capped output. Exit status 0 is success. This is how verifiers run tests.
 ///
 /// Each process runs in its own session and process group under the drone's rlimits (`ExecLimits`), with only the
-/// task variables the drone allows (`ExecEnvironmentPolicy`), watched from its own OS thread (blocking reads and
-/// waits never touch Swift's pool); see `ExecRun`.
+/// task variables the drone allows (`ExecEnvironmentPolicy`), watched from an OS thread of its own while it runs
+/// (`ExecRun.threads`, reused from run to run; blocking reads and waits never touch Swift's pool); see `ExecRun`.
 public struct ExecBackend: Backend {
     /// Absolute paths this drone may run, as given; anything else is refused.
     public let allowed: Set<String>
@@ -37,7 +38,7 @@ public struct ExecBackend: Backend {
         self.environment = environment
     }
 
-    /// Kills every exec process group still running (the drone is leaving).
+    /// Kills every process group still running, exec tasks' and MCP servers' (the drone is leaving).
     public static func killAll() { ProcessGroups.killAll() }
 
     /// Exec process groups running now.
@@ -68,7 +69,9 @@ public struct ExecBackend: Backend {
 
     public func run(_ task: Assignment) async -> BackendOutcome {
         guard let command = task.input?.command else { return .failure(ExecTaskError.noCommand.description) }
-        guard command.hasPrefix("/"), !command.utf8.contains(0), allowedCanonical.contains(ExecBackend.canonical(command)) else {
+        // A path given exactly as allowed needs no realpath (four readlinks per task on a hot exec path).
+        guard command.hasPrefix("/"), !command.utf8.contains(0),
+              allowed.contains(command) || allowedCanonical.contains(ExecBackend.canonical(command)) else {
             return .failure(ExecTaskError.notAllowed(command: command).description)
         }
         let args = task.input?.args ?? []

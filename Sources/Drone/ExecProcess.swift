@@ -3,72 +3,20 @@ import Glibc
 #endif
 import CSpawn
 import Foundation
+import HiveProcess
 import HiveSystem
 import NATSWire
 
-/// Every exec process group a drone has running, so a stopping drone can kill them all (`ExecBackend.killAll`), and,
-/// once the drone knows its id, on disk too (`ProcessGroupRecord`), so a drone that died without stopping has them
-/// killed by its successor.
-enum ProcessGroups {
-    private static let lock = PosixLock()
-    /// Leader pid (= group id) → the leader's start time (from /proc, for the record).
-    nonisolated(unsafe) private static var live: [pid_t: UInt64] = [:]
-    nonisolated(unsafe) private static var record: ProcessGroupRecord?
-
-    static func add(_ pid: pid_t) {
-        let start = ProcStat(pid)?.startTime ?? 0
-        lock.withLock {
-            live[pid] = start
-            persist()
-        }
-    }
-    /// Called with the leader still a zombie, so the group id cannot have been recycled.
-    static func remove(_ pid: pid_t) {
-        lock.withLock {
-            live.removeValue(forKey: pid)
-            persist()
-        }
-    }
-    static var count: Int { lock.withLock { live.count } }
-
-    static func killAll() {
-        lock.withLock { for pid in live.keys { _ = killpg(pid, SIGKILL) } }
-    }
-
-    /// Takes over drone `id`'s record: kills the groups a dead predecessor under that id left running (returns
-    /// how many), then records this drone's own from now on.
-    @discardableResult
-    static func adopt(drone id: String) -> Int {
-        guard let r = ProcessGroupRecord(drone: id), let killed = r.killLeftovers() else { return 0 }
-        lock.withLock {
-            record = r
-            persist()
-        }
-        return killed
-    }
-
-    /// Writes the record (under `lock`); none while no group runs, so a drone that runs no exec task leaves no file.
-    private static func persist() {
-        if live.isEmpty { record?.remove() } else { record?.write(live) }
-    }
-
-    /// The drone left cleanly (its groups killed): nothing for a successor to sweep.
-    static func discardRecord() {
-        lock.withLock {
-            record?.remove()
-            record = nil
-        }
-    }
-}
-
 /// One exec task's process, shared between the thread that runs it and whoever cancels it.
 ///
-/// The process is the leader of its own session and process group (`hive_spawn`), so a timeout, a cancel or the
+/// The process is the leader of its own session and process group (`ChildProcess.start`), so a timeout, a cancel or the
 /// drone stopping kills everything it started, grandchildren included; when the leader exits, what is left of its
 /// group is killed too (a task's background processes end with it). The leader is always reaped, after the loop
 /// sees it exit without reaping it first (`waitid(WNOWAIT)`): the group is killed while its id is
 /// still reserved. Output, stdin and the leader's exit (a pidfd) move through one `poll` loop on one thread, so
-/// nothing blocks on a child that neither reads nor writes, and no second thread has to exist for a run to end.
+/// nothing blocks on a child that neither reads nor writes, and no second thread has to exist for a run to end. The
+/// thread is one of `threads`, reused from run to run: it starts the child (PR_SET_PDEATHSIG ties the child to it)
+/// and stays with it until it is reaped.
 final class ExecRun: @unchecked Sendable {
     let command: String
     let args: [String]
@@ -97,9 +45,13 @@ final class ExecRun: @unchecked Sendable {
         self.limits = limits
     }
 
+    /// The threads runs block on: reused, not one created per run (and never ending, so a child's
+    /// PR_SET_PDEATHSIG fires only with the drone).
+    static let threads = ThreadPool(name: "exec")
+
     func start() async -> BackendOutcome {
         await withCheckedContinuation { (c: CheckedContinuation<BackendOutcome, Never>) in
-            OSThread(name: "exec") { c.resume(returning: self.runBlocking()) }.detach()
+            Self.threads.run { c.resume(returning: self.runBlocking()) }
         }
     }
 
@@ -114,12 +66,13 @@ final class ExecRun: @unchecked Sendable {
     private static func errnoText(_ e: Int32) -> String { String(cString: strerror(e)) }
 
     private func runBlocking() -> BackendOutcome {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hive-exec-\(UUID().uuidString)")
-        do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
-            return .failure(ExecTaskError.scratch("\(error)").description)
+        let scratch: String
+        switch ExecScratch.make() {
+        case .success(let dir): scratch = dir
+        case .failure(let e): return .failure(e.description)
         }
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": scratch.path]
+        defer { ExecScratch.remove(scratch) }
+        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch]
         environment.merge(env) { _, task in task }
 
         // Pipes: [read, write]. Every fd here is closed on every path.
@@ -132,20 +85,16 @@ final class ExecRun: @unchecked Sendable {
         _ = fcntl(input[1], F_SETFL, fcntl(input[1], F_GETFL) | O_NONBLOCK)
         _ = fcntl(output[0], F_SETFL, fcntl(output[0], F_GETFL) | O_NONBLOCK)
 
-        let argv = ([command] + args).map { strdup($0) } + [nil]
-        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in argv + envp { free(p) } }
-        var rlimits = limits.rlimits
         let started: Result<pid_t, ExecTaskError> = lock.withLock {
             if let why = killedBecause { return .failure(.spawn(command: command, reason: why)) }
-            var error: Int32 = 0
-            let child = scratch.path.withCString { dir in
-                hive_spawn(command, argv, envp, dir, input[0], output[1], &rlimits, Int32(rlimits.count), &error)
+            switch ChildProcess.start(path: command, argv: [command] + args, environment: environment, directory: scratch,
+                                      stdin: input[0], stdout: output[1], stderr: output[1], limits: limits.rlimits) {
+            case .success(let child):
+                pid = child
+                return .success(child)
+            case .failure(let e):
+                return .failure(.spawn(command: command, reason: e.description))
             }
-            guard child > 0 else { return .failure(.spawn(command: command, reason: Self.errnoText(error))) }
-            pid = child
-            ProcessGroups.add(child)
-            return .success(child)
         }
         guard case .success(let child) = started else {
             if case .failure(let e) = started { return .failure(lock.withLock { killedBecause } ?? e.description) }
@@ -174,8 +123,7 @@ final class ExecRun: @unchecked Sendable {
                     _ = killpg(child, SIGKILL)
                     reaped = true
                 }
-                status = hive_reap(child)
-                ProcessGroups.remove(child)
+                status = ChildProcess.reap(child)
                 leaderDone = true
                 drainUntil = Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(millis: Int(Self.drainMillis)))
                 if input[1] >= 0 { close(input[1]); input[1] = -1 }

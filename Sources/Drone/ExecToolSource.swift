@@ -20,9 +20,7 @@ public struct ExecToolSource: ToolSource {
         var commands: [String: String] = [:]
         for path in allowed.sorted() {
             let base = String(path.split(separator: "/").last ?? "")
-            let name = String(base.unicodeScalars.map { s in
-                s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "_" || s == "-") ? Character(s) : "_"
-            })
+            let name = ToolAdvert.wordName(base)
             guard !name.isEmpty, ToolAdvert.isValidName("exec.\(name)"), commands[name] == nil else { continue }
             commands[name] = path
         }
@@ -33,7 +31,7 @@ public struct ExecToolSource: ToolSource {
     /// `{"args": [string]}`: the arguments after the command (no shell: each is one argv entry). At most `maxArgs`,
     /// for the model's sake (a grammar built from it cannot wander into an endless list; a turn's `max_tokens` bounds
     /// each string).
-    static let maxArgs = 16
+    static let maxArgs = AgentSpec.execArgsLimit
     static let schema: JSONValue = .object([
         "type": .string("object"),
         "properties": .object(["args": .object(["type": .string("array"),
@@ -71,4 +69,7 @@ public struct ExecToolSource: ToolSource {
     }
 
     public func close() async {}
+
+    /// Never called: the tools are fixed at start.
+    public func onToolsChanged(_ handler: @escaping @Sendable ([ToolDefinition]) -> Void) async {}
 }

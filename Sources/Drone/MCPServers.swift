@@ -5,20 +5,16 @@ import HiveMCP
 
 /// The MCP servers a drone hosts (`drone --mcp NAME=…`), started and listed before it joins.
 public enum MCPServers {
-    /// Tools one drone offers from all its servers: each may take two of the hello's capabilities (`tool:` and
-    /// `effect:tool:`), which must leave room for the rest.
-    public static let maxTools = DroneHello.maxCapabilities / 4
+    /// Tools one drone offers from all its sources (`AgentBackend.maxTools`).
+    public static var maxTools: Int { AgentBackend.maxTools }
 
     /// Starts each server and lists its tools (`MCPLimits.requestTimeoutMillis` per request). A server that cannot
     /// start or list is left out with a warning naming it and why: the drone still starts, without its tools.
-    /// The servers' process groups are recorded with the exec groups (`ProcessGroups`): killed when the drone
+    /// The servers' process groups are recorded with the exec groups (`ProcessGroups`, by `ChildProcess`): killed when the drone
     /// stops, swept by the next drone under the same id after a `kill -9`.
     public static func start(_ specs: [MCPServerSpec], limits: MCPLimits = MCPLimits(),
                              readOnly: [String: Set<String>] = [:]) async -> (sources: [MCPClient], tools: [ToolDefinition]) {
         guard !specs.isEmpty else { return ([], []) }
-        ServerProcessGroups.observe { pgid, started in
-            if started { ProcessGroups.add(pgid) } else { ProcessGroups.remove(pgid) }
-        }
         let log = Log("drone")
         var sources: [MCPClient] = []
         var tools: [ToolDefinition] = []

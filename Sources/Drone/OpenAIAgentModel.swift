@@ -5,8 +5,9 @@ import FoundationNetworking
 import HiveCore
 
 /// Agent turns through an OpenAI-compatible API's native tool calling (`tools` with `function` definitions,
-/// the assistant's `tool_calls`, `role: tool` results). One call per turn: when the model asks for several, the
-/// first is made and the others are told to wait for the next turn.
+/// the assistant's `tool_calls`, `role: tool` results). A turn may ask for several calls: each is made in order,
+/// and given back as the provider expects, one assistant message with every call of the turn, then one `tool`
+/// message per call id.
 public struct OpenAIAgentModel: AgentModel {
     let backend: OpenAIBackend
 
@@ -18,17 +19,19 @@ public struct OpenAIAgentModel: AgentModel {
         var messages: [[String: Any]] = []
         if let s = c.system { messages.append(["role": "system", "content": s]) }
         messages.append(["role": "user", "content": c.prompt])
-        for (i, s) in c.steps.enumerated() {
-            if s.tool.isEmpty {
+        for group in AgentConversation.turns(c.steps) {
+            if group.count == 1, let s = group.first?.step, s.tool.isEmpty {
                 messages.append(["role": "user", "content": AgentInstructions.result(s)])
                 continue
             }
-            let id = "call_\(i + 1)"
-            messages.append(["role": "assistant", "content": NSNull(), "tool_calls": [[
-                "id": id, "type": "function",
+            let calls = group.filter { !$0.step.tool.isEmpty }
+            messages.append(["role": "assistant", "content": NSNull(), "tool_calls": calls.map { i, s in [
+                "id": "call_\(i + 1)", "type": "function",
                 "function": ["name": names.wireName(s.tool), "arguments": AgentInstructions.json(s.arguments)],
-            ]]])
-            messages.append(["role": "tool", "tool_call_id": id, "content": (s.isError ? "Error: " : "") + s.result])
+            ] as [String: Any] }])
+            for (i, s) in calls {
+                messages.append(["role": "tool", "tool_call_id": "call_\(i + 1)", "content": (s.isError ? "Error: " : "") + s.result])
+            }
         }
         var body: [String: Any] = ["model": backend.apiModel, "messages": messages, "max_tokens": c.maxTokens]
         if !c.tools.isEmpty {
@@ -63,13 +66,17 @@ public struct OpenAIAgentModel: AgentModel {
         let u = json["usage"] as? [String: Any]
         let usage = Usage(model: json["model"] as? String ?? backend.apiModel, promptTokens: u?["prompt_tokens"] as? Int ?? 0,
                           generatedTokens: u?["completion_tokens"] as? Int ?? 0, promptMillis: 0, generationMillis: wall)
-        if let call = (message["tool_calls"] as? [[String: Any]])?.first, let f = call["function"] as? [String: Any],
-           let wire = f["name"] as? String {
-            let text = f["arguments"] as? String ?? "{}"
-            guard let args = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), case .object = args else {
-                return AgentTurn(decision: .unreadable("the arguments of \(names.hiveName(wire)) are not a JSON object"), usage: usage)
+        if let asked = message["tool_calls"] as? [[String: Any]], !asked.isEmpty {
+            let calls = asked.prefix(AgentDecision.maxCallsPerTurn).map { call -> AgentCall in
+                let f = call["function"] as? [String: Any]
+                let name = names.hiveName(f?["name"] as? String ?? "")
+                let text = f?["arguments"] as? String ?? "{}"
+                guard let args = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), case .object = args else {
+                    return AgentCall(tool: name, arguments: .object([:]), problem: "the arguments of \(name) are not a JSON object; the call was not made")
+                }
+                return AgentCall(tool: name, arguments: args)
             }
-            return AgentTurn(decision: .call(tool: names.hiveName(wire), arguments: args), usage: usage)
+            return AgentTurn(decision: .calls(calls), usage: usage)
         }
         return AgentTurn(decision: .answer(message["content"] as? String ?? ""), usage: usage)
     }

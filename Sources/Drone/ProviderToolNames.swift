@@ -14,9 +14,7 @@ struct ProviderToolNames {
     /// The provider's name for `name` (assigned on first use, so calls already in a transcript keep theirs).
     mutating func wireName(_ name: String) -> String {
         if let w = wire[name] { return w }
-        var base = String(name.replacingOccurrences(of: ".", with: "__").unicodeScalars.map { s in
-            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "_" || s == "-") ? Character(s) : "_"
-        }.prefix(60))
+        var base = String(ToolAdvert.wordName(name.replacingOccurrences(of: ".", with: "__")).prefix(60))
         if base.isEmpty { base = "tool" }
         var candidate = base, n = 1
         while hive[candidate] != nil {

@@ -109,7 +109,7 @@ public final class WasmBackend: Backend, @unchecked Sendable {
         if compiled == nil {
             let fetched: [UInt8]
             do { fetched = try await source.fetch(hash) } catch {
-                return .failure("cannot fetch module \(hash): \(error)", permanent: "\(error)".contains("unknown module"))
+                return .failure("cannot fetch module \(hash): \(error)", permanent: (error as? APIError)?.kind == .notFound)
             }
             // Untrusted path: the bytes must be the module the task names.
             guard SHA256.hex(fetched) == hash else { return .failure("module \(hash) failed verification: its SHA-256 differs") }

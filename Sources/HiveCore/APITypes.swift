@@ -91,10 +91,13 @@ public enum Paging {
     }
 }
 
-/// Any API error: `{"error": "…"}` on the wire, and a kind that says what went wrong without naming a transport.
+/// Any API error: `{"error": "…", "kind": "not_found"}` on the bus, and a kind that says what went wrong without
+/// naming a transport.
 ///
-/// The kind does not travel in the body (the wire format predates it): the HTTP edge turns it into a status
-/// (`HTTPAPI`, in one place), the bus carries the message only, and a decoded error is `.badRequest`.
+/// The HTTP edge turns the kind into a status (`HTTPAPI`, in one place; its body stays `{"error": "…"}`); on the bus
+/// it travels as `kind`, so a client can act on it (a drone gives up on an unknown blob at once) without matching
+/// message text. A reply without `kind` (an older honeycombd), or with one this version does not know, decodes as
+/// `.badRequest`.
 public struct APIError: Codable, Sendable, Error, Equatable, CustomStringConvertible {
     /// What went wrong, as a caller would act on it.
     public enum Kind: String, Sendable, Equatable, CaseIterable {
@@ -125,16 +128,35 @@ public struct APIError: Codable, Sendable, Error, Equatable, CustomStringConvert
 
     public var description: String { error }
 
-    enum CodingKeys: String, CodingKey { case error }
+    enum CodingKeys: String, CodingKey { case error, kind }
 
     public init(from decoder: any Decoder) throws {
-        error = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .error)
-        kind = .badRequest
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        error = try c.decode(String.self, forKey: .error)
+        kind = (try? c.decodeIfPresent(String.self, forKey: .kind)).flatMap { Kind(wireName: $0) } ?? .badRequest
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(error, forKey: .error)
+        try c.encode(kind.wireName, forKey: .kind)
+    }
+}
+
+extension APIError.Kind {
+    /// The kind as the bus carries it: `bad_request`, `not_found`, `storage_full`, …
+    public var wireName: String {
+        var name = ""
+        for c in rawValue {
+            if c.isUppercase { name += "_" + c.lowercased() } else { name.append(c) }
+        }
+        return name
+    }
+
+    /// The kind a wire name stands for, or nil for one this version does not know.
+    public init?(wireName: String) {
+        guard let kind = Self.allCases.first(where: { $0.wireName == wireName }) else { return nil }
+        self = kind
     }
 }
 
@@ -336,6 +358,9 @@ public struct DroneView: Codable, Sendable, Equatable {
     public var host: HostFacts?
     /// Model drones: how their model is prompted (`chat` or `completion`).
     public var promptFormat: PromptFormat?
+    /// Agent drones: each tool's pin as last announced (a tool whose definition changed shows its new pin after the
+    /// drone announces it again).
+    public var toolPins: [String: String]?
 
     public init(_ d: DroneRecord, now: Int64) {
         drone = d.id
@@ -350,11 +375,12 @@ public struct DroneView: Codable, Sendable, Equatable {
         capabilities = d.capabilities.sorted()
         host = d.host
         promptFormat = d.capabilities.contains("backend:model") ? d.promptFormat : nil
+        toolPins = d.toolPins
     }
 
     enum CodingKeys: String, CodingKey {
         case drone, name, tier, state, slots, running, completed, failed, capabilities, host
-        case lastSeenMillisAgo = "last_seen_ms_ago", promptFormat = "prompt_format"
+        case lastSeenMillisAgo = "last_seen_ms_ago", promptFormat = "prompt_format", toolPins = "tool_pins"
     }
 }
 

@@ -7,7 +7,8 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     /// Tool names (`exec.date`, `time.get_current_time`): the model sees these only; a call to any other is an
     /// error result, not a call.
     public var tools: [String]
-    /// Model turns at most (default `defaultSteps`, at most `maxStepsLimit`); the last one must answer.
+    /// Steps at most (default `defaultSteps`, at most `maxStepsLimit`): each tool call is one (a provider turn that
+    /// asks for three calls spends three), a turn that answers or cannot be read is one; the last must answer.
     public var maxSteps: Int?
     /// The whole loop's wall time (default: the task's timeout).
     public var maxWallMillis: Int?
@@ -16,10 +17,20 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     /// Tool name → `ToolDefinition.pin`, filled by honeycombd from the definitions live drones advertise (at
     /// submission, or at the first lease when none was up): a drone whose tool no longer matches refuses the call.
     public var pins: [String: String]?
+    /// Tool name → the arguments the goal fixes for it (see `AgentSpec+Bind.swift`): an exec tool's leading
+    /// arguments (an array of strings), another tool's named arguments (an object). The model never sets them.
+    public var bind: [String: JSONValue]?
+    /// The bytes the pinned tools' definitions take in a prompt (`ToolDefinition.promptBytes`, as drones advertise
+    /// them), filled by honeycombd with the pins at submission: the token reservation counts them on every turn.
+    /// Nil (pinned at first lease, or no drone up): the reservation leaves them out, and the drone's per-turn check
+    /// (which reads its real definitions) stops the loop earlier instead.
+    public var toolBytes: Int?
 
     public init(tools: [String], maxSteps: Int? = nil, maxWallMillis: Int? = nil, callTimeoutMillis: Int? = nil,
-                pins: [String: String]? = nil) {
+                pins: [String: String]? = nil, bind: [String: JSONValue]? = nil, toolBytes: Int? = nil) {
+        self.toolBytes = toolBytes
         self.tools = tools
+        self.bind = bind
         self.maxSteps = maxSteps
         self.maxWallMillis = maxWallMillis
         self.callTimeoutMillis = callTimeoutMillis
@@ -47,11 +58,13 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     public func wallMillis(taskMillis: Int) -> Int { min(max(1, maxWallMillis ?? taskMillis), max(1, taskMillis)) }
 
     /// The most tokens the loop may use, reserved against the goal's budget like a model call: every turn may
-    /// read the prompt, the system message, the template (64) and the transcript's growth (`turnAllowanceTokens`)
-    /// and write `max_tokens`. The drone stops the loop before a turn that could pass it.
+    /// read the prompt, the system message, the tools' definitions (`tool_bytes`), the template (64) and the
+    /// transcript's growth (`turnAllowanceTokens`) and write `max_tokens`. Bytes stand for tokens, as for prompts
+    /// (a token is at least one byte). The drone stops the loop before a turn that could pass it.
     public static func worstCaseTokens(_ input: TaskInput?) -> Int {
         let agent = input?.agent ?? AgentSpec(tools: [])
-        let text = (input?.promptBytes ?? 0) + (input?.system?.utf8.count ?? 0)
+        let tools = min(max(0, agent.toolBytes ?? 0), SpecLimits.agentToolBytes.upperBound)
+        let text = (input?.promptBytes ?? 0) + (input?.system?.utf8.count ?? 0) + tools
         let turn = min(max(1, input?.maxTokens ?? defaultTurnTokens), TaskSpec.maxTokensLimit)
         return agent.steps * (text + 64 + turn + turnAllowanceTokens)
     }
@@ -73,43 +86,78 @@ public struct AgentSpec: Codable, Sendable, Equatable {
         if let pins = agent.pins, let stray = pins.keys.sorted().first(where: { !seen.contains($0) }) {
             return "agent.pins has \(stray), which is not in agent.tools"
         }
-        return nil
+        // A pin no tool can have (a drone's pins are `sha256:HEX`) would leave the task waiting for ever.
+        if let pins = agent.pins, let (name, pin) = pins.sorted(by: { $0.key < $1.key }).first(where: { !isPin($0.value) }) {
+            return "agent.pins.\(name) must be sha256: and 64 lowercase hex digits, the pin a drone advertises for the tool (got '\(pin.prefix(80))')"
+        }
+        return agent.bindProblem()
     }
 
+    /// Whether `pin` is one a tool can have: `sha256:` and 64 lowercase hex digits (`ToolDefinition.pin`).
+    public static func isPin(_ pin: String) -> Bool { pin.hasPrefix(BlobRef.scheme) && BlobRef.hash(of: pin) != nil }
+
     enum CodingKeys: String, CodingKey {
-        case tools, pins
+        case tools, pins, bind
+        case toolBytes = "tool_bytes"
         case maxSteps = "max_steps", maxWallMillis = "max_wall_ms", callTimeoutMillis = "call_timeout_ms"
     }
 }
 
-/// A tool as a drone advertises it in its hello: enough for honeycombd to pin goals and decide approvals without
-/// holding schemas (`ToolDefinition` lives on the drone).
+/// A tool as a drone advertises it in its hello: enough for honeycombd to pin goals, decide approvals and reserve
+/// tokens without holding schemas (`ToolDefinition` lives on the drone).
 public struct ToolAdvert: Codable, Sendable, Equatable {
     public var name: String
     public var pin: String
     public var sideEffecting: Bool
+    /// `ToolDefinition.promptBytes`: what the definition costs every prompt that shows it (nil from older drones).
+    public var bytes: Int?
 
-    public init(name: String, pin: String, sideEffecting: Bool) {
+    public init(name: String, pin: String, sideEffecting: Bool, bytes: Int? = nil) {
         self.name = name
         self.pin = pin
         self.sideEffecting = sideEffecting
+        self.bytes = bytes
     }
 
-    public init(_ d: ToolDefinition) { self.init(name: d.name, pin: d.pin, sideEffecting: d.sideEffecting) }
+    public init(_ d: ToolDefinition) { self.init(name: d.name, pin: d.pin, sideEffecting: d.sideEffecting, bytes: d.promptBytes) }
 
     /// The capability a drone advertises for a tool it offers, and for one whose calls have side effects.
     public static func capability(_ name: String) -> String { "tool:\(name)" }
     public static func effectCapability(_ name: String) -> String { "effect:tool:\(name)" }
 
+    // The tool-name character rule, its one home: names are ASCII letters, digits, `_` and `-` ("word" bytes), with
+    // `.` between a server's prefix and its tool's own name (a server name has none: it ends at the first dot).
+
+    /// Whether `b` is a letter, a digit, `_` or `-`.
+    public static func isWordByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
+    }
+
     /// Whether `name` is a tool name: `<server>.<tool>`, letters, digits and `_-.` only, at most 128 bytes.
     public static func isValidName(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 128, let dot = name.firstIndex(of: "."), dot != name.startIndex,
               name.index(after: dot) != name.endIndex else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0)) }
+        return isToolPart(name, maxBytes: 128)
+    }
+
+    /// Whether `s` is a tool source's name (`--mcp NAME`, `--wasm-tool NAME`): 1 to 32 letters, digits, `-`, `_`.
+    public static func isValidServerName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 32 && s.utf8.allSatisfy(isWordByte)
+    }
+
+    /// Whether `s` may follow a server's prefix (an MCP server's own tool name): 1 to `maxBytes` letters, digits, `_-.`.
+    public static func isToolPart(_ s: String, maxBytes: Int) -> Bool {
+        !s.isEmpty && s.utf8.count <= maxBytes && s.utf8.allSatisfy { isWordByte($0) || $0 == UInt8(ascii: ".") }
+    }
+
+    /// `s` with every character that is not a letter, a digit, `_` or `-` replaced by `_` (an exec command's base
+    /// name as a tool, a Hive name as a provider's function name).
+    public static func wordName(_ s: String) -> String {
+        String(s.unicodeScalars.map { $0.isASCII && isWordByte(UInt8($0.value)) ? Character($0) : "_" })
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, pin
+        case name, pin, bytes
         case sideEffecting = "side_effecting"
     }
 }
@@ -123,9 +171,14 @@ public struct AgentStep: Codable, Sendable, Equatable {
     public var millis: Int
     /// When the call began, in ms after the loop began (trace spans are placed by it).
     public var atMillis: Int?
+    /// The model turn (from 1) that asked for this call: calls of one turn are given back to a provider together
+    /// (one assistant message with every call, then every result). Nil in transcripts from before several calls
+    /// per turn: each step its own turn.
+    public var turn: Int?
 
-    public init(tool: String, arguments: JSONValue, result: String, isError: Bool, millis: Int, atMillis: Int? = nil) {
+    public init(tool: String, arguments: JSONValue, result: String, isError: Bool, millis: Int, atMillis: Int? = nil, turn: Int? = nil) {
         self.atMillis = atMillis
+        self.turn = turn
         self.tool = tool
         self.arguments = arguments
         self.result = result
@@ -135,7 +188,7 @@ public struct AgentStep: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tool, arguments, result
-        case isError = "is_error", millis = "ms", atMillis = "at_ms"
+        case isError = "is_error", millis = "ms", atMillis = "at_ms", turn
     }
 }
 
@@ -159,8 +212,6 @@ public struct AgentTranscript: Codable, Sendable, Equatable {
 extension JSONValue {
     /// This value as compact JSON with sorted keys (transcripts, prompts and CLI lines show arguments so).
     public var compactJSON: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        CanonicalJSON.encode(self).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }

@@ -24,10 +24,14 @@ public struct ToolDefinition: Codable, Sendable, Equatable {
 
     /// `sha256:<hex>` over the canonical JSON (sorted keys) of name, description, schema and side effects.
     public var pin: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = (try? encoder.encode(self)).map { [UInt8]($0) } ?? []
+        let bytes = CanonicalJSON.encode(self) ?? []
         return "sha256:" + SHA256.hex(bytes)
+    }
+
+    /// Bytes the definition adds to a model's prompt (name, description, schema JSON and 16 for the framing): the
+    /// one estimate of a tool's cost, used for each turn's bound on the drone and for the goal's token reservation.
+    public var promptBytes: Int {
+        name.utf8.count + description.utf8.count + inputSchema.compactJSON.utf8.count + 16
     }
 
     enum CodingKeys: String, CodingKey {
@@ -60,10 +64,16 @@ public struct ToolCallResult: Codable, Sendable, Equatable {
 public protocol ToolSource: Sendable {
     /// The prefix of every tool name this source offers (`time` in `time.get_current_time`).
     var server: String { get }
-    /// Every tool, paged through to the end, with schemas inlined; names carry the `server.` prefix.
+    /// Every tool, paged through to the end, with schemas inlined; names carry the `server.` prefix. Sources may
+    /// answer from a cached listing while it is known to be current (MCP: until a change notice or a reconnect).
     func listTools() async throws -> [ToolDefinition]
     /// Calls `tool` (the name without the `server.` prefix) with `arguments` (a JSON object).
     func call(_ tool: String, arguments: JSONValue, timeoutMillis: Int) async throws -> ToolCallResult
     /// Ends the source: stdio servers' processes are gone when this returns.
     func close() async
+    /// Calls `handler` with the source's new definitions whenever they change while the drone runs (an MCP server's
+    /// `notifications/tools/list_changed`, a restarted server offering other tools). Sources whose tools are fixed
+    /// at start (exec, wasm) never call it.
+    func onToolsChanged(_ handler: @escaping @Sendable ([ToolDefinition]) -> Void) async
 }
+

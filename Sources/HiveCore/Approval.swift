@@ -166,7 +166,7 @@ extension ControlState {
         case "agent":
             let prompt = input?.prompt ?? input?.promptBlob.map { "[prompt blob \($0), \(input?.size ?? 0) bytes]" } ?? ""
             let cut = prompt.utf8.count > ApprovalLimits.promptSummaryBytes
-            return "agent [\((input?.agent?.tools ?? []).joined(separator: ", "))]: "
+            return "agent [\(input?.agent?.describeTools ?? "")]: "
                 + String(decoding: prompt.utf8.prefix(ApprovalLimits.promptSummaryBytes), as: UTF8.self) + (cut ? "…" : "")
         default:
             return t.kind

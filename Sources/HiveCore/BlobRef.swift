@@ -69,6 +69,12 @@ public enum BlobTransfer {
     /// and binary ones, as blobs.
     public static let inlineThreshold = 16 * 1024
 
+    /// The one rule for what travels inline (task inputs, prompts, outputs): `bytes` as text when they are at most
+    /// `inlineThreshold` bytes of valid UTF-8; nil when they travel as a blob.
+    public static func inlineText(_ bytes: [UInt8]) -> String? {
+        bytes.count <= inlineThreshold ? String(validating: bytes, as: UTF8.self) : nil
+    }
+
     /// The part size for a connection whose server accepts `maxPayload`-byte messages (as modules').
     public static func partSize(maxPayload: Int) -> Int { ModuleTransfer.partSize(maxPayload: maxPayload) }
 }

@@ -1,15 +1,17 @@
 /// Agents' tool pins (see `AgentSpec.pins`): a goal holds on to the definitions of the tools it may call as live
 /// drones advertised them when it was submitted, or, when none offered a tool then, as the drone of its first
-/// lease did (journaled in that `taskLeased`). Drones refuse a call whose definition changed since.
+/// lease did (journaled in that `taskLeased`). Drones refuse a call whose definition changed since. A bound tool's
+/// pin covers its binding too (`AgentSpec.boundPin`).
 extension ControlState {
-    /// The pin of `tool` on the first active drone (by id) that advertises it.
-    func livePin(_ tool: String) -> String? {
-        var best: (DroneID, String)?
+    /// The pin of `tool` on the first active drone (by id) that advertises it, and the definition's prompt bytes
+    /// as that drone advertises them (nil from a drone that does not say).
+    func livePin(_ tool: String) -> (pin: String, bytes: Int?)? {
+        var best: (DroneID, String, Int?)?
         for d in drones.values where d.state == .active {
             guard let pin = d.toolPins?[tool] else { continue }
-            if best == nil || d.id < best!.0 { best = (d.id, pin) }
+            if best == nil || d.id < best!.0 { best = (d.id, pin, d.toolBytes?[tool]) }
         }
-        return best?.1
+        return best.map { ($0.1, $0.2) }
     }
 
     /// `spec` with every agent task's unpinned tools pinned to what live drones advertise (the spec is what is
@@ -26,10 +28,19 @@ extension ControlState {
         var t = t
         if t.kind == "agent", var agent = t.input?.agent {
             var pins = agent.pins ?? [:]
-            for tool in agent.tools where pins[tool] == nil {
-                if let pin = livePin(tool) { pins[tool] = pin }
+            var bytes = 0, sized = true
+            for tool in agent.tools {
+                guard let live = livePin(tool) else { sized = false; continue }
+                let expected = agent.boundPin(tool, definitionPin: live.pin)
+                if pins[tool] == nil { pins[tool] = expected }
+                // Sized only when every tool is pinned to the definition whose size is known (a submitter's own pin
+                // may name another definition: its size is not known here). A bound tool's definition as the model
+                // sees it is a little smaller than advertised: the estimate errs high.
+                guard pins[tool] == expected, let b = live.bytes else { sized = false; continue }
+                bytes = bytes.saturatingAdding(min(max(0, b), SpecLimits.agentToolBytes.upperBound))
             }
             agent.pins = pins.isEmpty ? nil : pins
+            if sized { agent.toolBytes = min(bytes, SpecLimits.agentToolBytes.upperBound) }
             t.input?.agent = agent
         }
         if let children = t.children { t.children = children.map(pinning) }
@@ -41,7 +52,7 @@ extension ControlState {
         guard t.kind == "agent", let agent = t.input?.agent, let offered = drones[drone]?.toolPins else { return nil }
         var out: [String: String] = [:]
         for tool in agent.tools where agent.pins?[tool] == nil {
-            if let pin = offered[tool] { out[tool] = pin }
+            if let pin = offered[tool] { out[tool] = agent.boundPin(tool, definitionPin: pin) }
         }
         return out.isEmpty ? nil : out
     }

@@ -24,6 +24,7 @@ extension ControlState {
         d.promptFormat = h.models?.first?.promptFormat ?? .chat
         d.instance = h.instance
         d.toolPins = h.tools.map { Dictionary($0.map { ($0.name, $0.pin) }) { first, _ in first } }
+        d.toolBytes = h.tools.map { Dictionary($0.compactMap { t in t.bytes.map { (t.name, $0) } }) { first, _ in first } }
         var events: [JournalEvent] = []
         if let old = drones[h.drone] {
             d.completed = old.completed

@@ -52,6 +52,9 @@ extension DroneHello {
         if (h.instance?.utf8.count ?? 0) > 64 { return "instance is longer than 64 bytes" }
         if let tools = h.tools {
             if tools.count > maxTools { return "\(tools.count) tools; the limit is \(maxTools)" }
+            if let bad = tools.first(where: { !SpecLimits.agentToolBytes.contains($0.bytes ?? 0) }) {
+                return "tool '\(bad.name.prefix(64))' advertises \(bad.bytes ?? 0) definition bytes; the limit is \(SpecLimits.agentToolBytes.upperBound)"
+            }
             if let bad = tools.first(where: { !ToolAdvert.isValidName($0.name) || $0.pin.utf8.count > SpecLimits.pinBytes }) {
                 return "tool '\(bad.name.prefix(64))' has a name that is not <server>.<tool> (at most \(SpecLimits.toolNameBytes) bytes) or a pin over \(SpecLimits.pinBytes) bytes"
             }

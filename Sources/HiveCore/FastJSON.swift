@@ -77,6 +77,8 @@ extension TaskInput {
             w.optional("max_wall_ms", agent.maxWallMillis)
             w.optional("call_timeout_ms", agent.callTimeoutMillis)
             if let pins = agent.pins { w.field("pins", pins) }
+            if let bind = agent.bind { w.key("bind"); w.raw(JSONValue.object(bind).compactJSON) }
+            w.optional("tool_bytes", agent.toolBytes)
             w.endObject()
         }
         w.endObject()

@@ -328,6 +328,8 @@ public struct DroneRecord: Codable, Sendable {
     public var instance: String?
     /// Its tools' pins by name (`DroneHello.tools`): what a goal's agent tasks are pinned to.
     public var toolPins: [String: String]?
+    /// Its tools' `ToolAdvert.bytes` by name (the definitions' prompt cost, for agents' token reservations).
+    public var toolBytes: [String: Int]?
 
     public var freeSlots: Int { state == .active && !saturated ? max(0, slots - running.count - occupied) : 0 }
 }

@@ -75,6 +75,7 @@ public struct SpecCheck {
         try int("max_steps", a.maxSteps, SpecLimits.agentSteps)
         try int("max_wall_ms", a.maxWallMillis, SpecLimits.agentWallMillis)
         try int("call_timeout_ms", a.callTimeoutMillis, SpecLimits.callTimeoutMillis)
+        try int("tool_bytes", a.toolBytes, SpecLimits.agentToolBytes)
         if let pins = a.pins {
             if pins.count > SpecLimits.agentTools { throw .tooMany(path: at("pins"), count: pins.count, limit: SpecLimits.agentTools) }
             for (name, pin) in pins.sorted(by: { $0.key < $1.key }) {

@@ -25,6 +25,9 @@ public enum SpecLimits {
     /// `input.agent`: turns, the loop's wall time and one tool call's time.
     public static let agentSteps = 1...AgentSpec.maxStepsLimit
     public static let agentWallMillis = 1...TaskSpec.maxTimeoutMillis
+    /// `agent.tool_bytes`: the allowed tools' definitions in a prompt, bytes (64 tools of a 64 KiB schema and an
+    /// 8 KiB description each fit).
+    public static let agentToolBytes = 0...(8 << 20)
     public static let callTimeoutMillis = 1...TaskSpec.maxTimeoutMillis
     /// `input.size`: a `stdin_blob`'s bytes (honeycombd's `--max-blob-bytes` is at most this).
     public static let blobSize = 0...(1 << 30)

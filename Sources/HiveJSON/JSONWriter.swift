@@ -79,6 +79,13 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// A value that is JSON already (written by `JSONEncoder`: rare fields, such as an agent's bound arguments).
+    public mutating func raw(_ json: String) {
+        comma()
+        bytes.append(contentsOf: Array(json.utf8))
+        needsComma = true
+    }
+
     public mutating func optional(_ k: StaticString, _ v: String?) { if let v { field(k, v) } }
     public mutating func optional(_ k: StaticString, _ v: Int?) { if let v { field(k, v) } }
 

@@ -11,7 +11,9 @@ import HiveSystem
 /// it (server notifications and requests on the way are read and dropped). The session id the server sets on
 /// `initialize` and the negotiated `MCP-Protocol-Version` go on every later request; a 404 on a request that
 /// carried a session id means the server forgot it (`MCPError.sessionExpired`: the client initializes again);
-/// `close()` DELETEs the session.
+/// `close()` DELETEs the session. One `URLSession` per server carries every exchange (its connections are reused;
+/// a session per request opened a new connection and a new delegate queue each time), and is invalidated by
+/// this transport's end. Server notifications that arrive on a reply's SSE stream go to `notified`.
 ///
 /// Bodies are read as they arrive and bounded (`MCPLimits.maxMessageBytes` per message, four times that per
 /// exchange), and an SSE exchange ends as soon as our reply is in, whether or not the server closes the stream.
@@ -23,12 +25,25 @@ final class HTTPTransport: MCPTransport, @unchecked Sendable {
     private var sessionID: String?
     private var protocolVersion: String?
     private var closed = false
+    private let router = ExchangeRouter()
+    private let urlSession: URLSession
+    private let notified: @Sendable (String) -> Void
     private let log = Log("mcp")
 
-    init(server: String, url: URL, limits: MCPLimits) {
+    init(server: String, url: URL, limits: MCPLimits, notified: @escaping @Sendable (String) -> Void = { _ in }) {
         self.server = server
         self.url = url
         self.limits = limits
+        self.notified = notified
+        urlSession = URLSession(configuration: .ephemeral, delegate: router, delegateQueue: nil)
+    }
+
+    // Invalidated only here: a task made on an invalidated session is a fatal error in Foundation, and while any
+    // method of this transport runs (the only makers of tasks) it is alive. Exchanges in flight finish first.
+    deinit { urlSession.finishTasksAndInvalidate() }
+
+    private func exchange(expecting: Int?) -> HTTPExchange {
+        HTTPExchange(server: server, limits: limits, expecting: expecting, session: urlSession, router: router, notified: notified)
     }
 
     var isAlive: Bool { lock.withLock { !closed } }
@@ -57,7 +72,7 @@ final class HTTPTransport: MCPTransport, @unchecked Sendable {
     func request(id: Int, method: String, body: [UInt8], headers: [String: String]) async throws -> JSONObject {
         if lock.withLock({ closed }) { throw MCPError.closed(server: server) }
         let (r, hadSession) = post(body, extra: headers)
-        let reply = try await HTTPExchange(server: server, limits: limits, expecting: id).run(r)
+        let reply = try await exchange(expecting: id).run(r)
         if let s = reply.sessionID, method == "initialize" { lock.withLock { sessionID = s } }
         try check(reply, hadSession: hadSession)
         guard let message = reply.message else {
@@ -69,7 +84,7 @@ final class HTTPTransport: MCPTransport, @unchecked Sendable {
     func notify(method: String, body: [UInt8], headers: [String: String]) async throws {
         if lock.withLock({ closed }) { throw MCPError.closed(server: server) }
         let (r, hadSession) = post(body, extra: headers)
-        let reply = try await HTTPExchange(server: server, limits: limits, expecting: nil).run(r)
+        let reply = try await exchange(expecting: nil).run(r)
         try check(reply, hadSession: hadSession)
     }
 
@@ -86,22 +101,47 @@ final class HTTPTransport: MCPTransport, @unchecked Sendable {
     }
 
     func close() async {
-        let session: String? = lock.withLock {
-            closed = true
-            return sessionID
+        let (session, first): (String?, Bool) = lock.withLock {
+            defer { closed = true }
+            return (sessionID, !closed)
         }
-        guard let session else { return }
+        guard first, let session else { return }
         var r = URLRequest(url: url, timeoutInterval: 5)
         r.httpMethod = "DELETE"
         r.setValue(session, forHTTPHeaderField: "Mcp-Session-Id")
         if let v = lock.withLock({ protocolVersion }) { r.setValue(v, forHTTPHeaderField: "MCP-Protocol-Version") }
-        _ = try? await HTTPExchange(server: server, limits: limits, expecting: nil).run(r)
+        _ = try? await exchange(expecting: nil).run(r)
     }
 }
 
-/// One HTTP request and its reply, read incrementally through a session delegate so that size limits hold while
-/// bytes arrive and an SSE stream can be left as soon as it has carried the reply to `expecting`.
-final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+/// The delegate of a server's one `URLSession`: hands each task's events to the exchange that started it.
+final class ExchangeRouter: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private let lock = PosixLock()
+    private var exchanges: [Int: HTTPExchange] = [:]
+
+    func add(_ task: URLSessionTask, _ exchange: HTTPExchange) { lock.withLock { exchanges[task.taskIdentifier] = exchange } }
+    private func exchange(_ task: URLSessionTask) -> HTTPExchange? { lock.withLock { exchanges[task.taskIdentifier] } }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
+        exchange(dataTask)?.received(response)
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        exchange(dataTask)?.received(data)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        let e = lock.withLock { exchanges.removeValue(forKey: task.taskIdentifier) }
+        e?.completed(task, error: error)
+    }
+}
+
+/// One HTTP request and its reply, read incrementally (the session's delegate, `ExchangeRouter`, hands it the
+/// bytes) so that size limits hold while bytes arrive and an SSE stream can be left as soon as it has carried the
+/// reply to `expecting`.
+final class HTTPExchange: @unchecked Sendable {
     struct Reply {
         var status = 0
         var sessionID: String?
@@ -124,16 +164,22 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     private var continuation: CheckedContinuation<Reply, any Error>?
     private var finished = false
     private var task: URLSessionDataTask?
+    private let session: URLSession
+    private let router: ExchangeRouter
+    private let notified: @Sendable (String) -> Void
 
-    init(server: String, limits: MCPLimits, expecting: Int?) {
+    init(server: String, limits: MCPLimits, expecting: Int?, session: URLSession, router: ExchangeRouter,
+         notified: @escaping @Sendable (String) -> Void) {
         self.server = server
         self.limits = limits
         self.expecting = expecting
+        self.session = session
+        self.router = router
+        self.notified = notified
     }
 
     func run(_ request: URLRequest) async throws -> Reply {
-        let session = URLSession(configuration: .ephemeral, delegate: self, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
+        let session = self.session
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Reply, any Error>) in
                 let t = session.dataTask(with: request)
@@ -143,7 +189,10 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
                     task = t
                     return true
                 }
-                if go { t.resume() } else { c.resume(throwing: MCPError.cancelled(server: server, method: request.httpMethod ?? "POST")) }
+                if go {
+                    router.add(t, self)
+                    t.resume()
+                } else { c.resume(throwing: MCPError.cancelled(server: server, method: request.httpMethod ?? "POST")) }
             }
         } onCancel: {
             self.end(.failure(MCPError.cancelled(server: server, method: request.httpMethod ?? "POST")))
@@ -165,18 +214,16 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         }
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
+    func received(_ response: URLResponse) {
         let http = response as? HTTPURLResponse
         lock.withLock {
             reply.status = http?.statusCode ?? 0
             reply.sessionID = http?.value(forHTTPHeaderField: "Mcp-Session-Id")
             isEventStream = (http?.value(forHTTPHeaderField: "Content-Type") ?? "").lowercased().hasPrefix("text/event-stream")
         }
-        completionHandler(.allow)
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+    func received(_ data: Data) {
         var outcome: Result<Reply, MCPError>?
         lock.withLock {
             guard !finished else { return }
@@ -213,9 +260,12 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
                 guard let o = JSONRPC.decode(eventData) else {
                     return .failure(.malformed(server: server, detail: "an SSE event that is not JSON: \(JSONRPC.excerpt(eventData))"))
                 }
-                if case .response(let id) = JSONRPC.kind(o), id == expecting {
+                switch JSONRPC.kind(o) {
+                case .response(let id) where id == expecting:
                     reply.message = o
                     return .success(reply)
+                case .notification(let method): notified(method)
+                default: break
                 }
             } else if line.starts(with: Array("data:".utf8)) {
                 var value = line.dropFirst(5)
@@ -240,7 +290,7 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         return "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")\(url.path)"
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+    func completed(_ task: URLSessionTask, error: (any Error)?) {
         let outcome: Result<Reply, MCPError> = lock.withLock {
             if let error {
                 return .failure(.transportClosed(server: server, detail: "\(Self.redacted(task.originalRequest?.url)): \(error.localizedDescription)"))

@@ -1,6 +1,8 @@
 import Foundation
 import HiveCore
 import HiveLog
+import HiveSystem
+import Synchronization
 
 /// One MCP server as a `ToolSource`: connects on first use (a stdio server is started then), negotiates the
 /// protocol, lists tools (paged to the end, schemas inlined, every size bounded) and calls them under a deadline.
@@ -18,6 +20,11 @@ import HiveLog
 ///   when it cannot have acted: `tools/list`, `initialize`, and calls of tools the server declares read-only. A
 ///   call of any other tool that was in flight when the server died is not retried (it may have acted); the error
 ///   says so, and the next call starts afresh.
+/// - **Tool lists.** `listTools` answers from the last listing until the server sends
+///   `notifications/tools/list_changed` or the connection is made anew (a restarted server may offer other tools):
+///   then the next call lists again. A change notice also re-lists at once and, when the definitions differ, tells
+///   `onToolsChanged`'s handler (the drone announces its tools again). Notices that come while a listing runs
+///   are folded into one more listing after it.
 /// - **Side effects.** A tool is side-effecting unless it is annotated `readOnlyHint: true` or the operator
 ///   declares it read-only (`readOnlyTools`, from `drone --mcp-read-only`). MCP's own defaults (`readOnlyHint`
 ///   false, `destructiveHint` true) make an unannotated tool side-effecting too: it waits for an approval.
@@ -49,6 +56,16 @@ public actor MCPClient: ToolSource {
     private var stateless: String?
     /// Tools the server declared `readOnlyHint: true` at the last listing (safe to call twice).
     private var readOnlyByServer: Set<String> = []
+    /// The last listing, until a change notice or a new connection.
+    private var cachedTools: [ToolDefinition]?
+    /// The definitions last handed out (to tell whether a new listing changed anything).
+    private var lastListed: [ToolDefinition]?
+    private var toolsChangedHandler: (@Sendable ([ToolDefinition]) -> Void)?
+    private var relisting = false
+    private var relistAgain = false
+    /// A change notice is waiting for the actor: later notices until it runs spawn nothing (a server sending them
+    /// in a flood costs one task, not one each).
+    private nonisolated let noticePending = Mutex(false)
     public private(set) var negotiatedVersion: String?
     public private(set) var serverName: String?
     private let log = Log("mcp")
@@ -93,14 +110,18 @@ public actor MCPClient: ToolSource {
             throw MCPError.closed(server: server)
         }
         transport = t
+        cachedTools = nil  // a new connection may be a new server, with other tools
         return t
     }
 
     private func open() async throws -> any MCPTransport {
         let t: any MCPTransport
+        // Weak: the transport is this client's, so a strong capture would keep both alive.
+        let notified: @Sendable (String) -> Void = { [weak self] method in self?.notified(method) }
         switch endpoint {
-        case .stdio(let argv): t = try await StdioTransport(server: server, argv: argv, environment: environment, limits: limits)
-        case .http(let url): t = HTTPTransport(server: server, url: url, limits: limits)
+        case .stdio(let argv):
+            t = try await StdioTransport(server: server, argv: argv, environment: environment, limits: limits, notified: notified)
+        case .http(let url): t = HTTPTransport(server: server, url: url, limits: limits, notified: notified)
         }
         do {
             stateless = nil
@@ -193,21 +214,14 @@ public actor MCPClient: ToolSource {
             throw MCPError.limit(server: server, limit: "--mcp-max-message-bytes", detail: "a \(method) request of \(body.count) bytes")
         }
         let millis = min(max(1, timeoutMillis), 7 * 24 * 3_600_000)
-        let server = self.server
         let response: JSONObject
         do {
-            response = try await withThrowingTaskGroup(of: JSONObject.self) { group in
-                group.addTask { [headers] in try await t.request(id: id, method: method, body: body, headers: headers) }
-                group.addTask {
-                    try await Task.sleep(for: .milliseconds(millis))
-                    throw MCPError.timeout(server: server, method: method, millis: millis)
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
-        } catch let e as MCPError {
+            response = try await Deadline.run(millis: millis) { [headers] in try await t.request(id: id, method: method, body: body, headers: headers) }
+        } catch is DeadlineError {
             // Stateless HTTP has no client notifications: the closed POST is the cancellation.
-            if statelessVersion == nil, case .timeout = e { cancelled(t, id: id, reason: "timed out after \(millis) ms") }
+            if statelessVersion == nil { cancelled(t, id: id, reason: "timed out after \(millis) ms") }
+            throw MCPError.timeout(server: server, method: method, millis: millis)
+        } catch let e as MCPError {
             if statelessVersion == nil, case .cancelled = e { cancelled(t, id: id, reason: "the caller cancelled") }
             throw e
         } catch {
@@ -250,9 +264,11 @@ public actor MCPClient: ToolSource {
                 log.info("session_expired", ["server": s, "action": "initializing again"])
                 (t as? HTTPTransport)?.resetSession()
                 if transport === t { transport = nil }
+                await t.close()
             } catch MCPError.transportClosed(let s, let detail) where attempt == 0 && retry {
                 log.warn("server_gone", ["server": s, "detail": detail, "action": "reconnecting, retrying once"])
                 if transport === t { transport = nil }
+                await t.close()
             } catch {
                 // A dead stdio transport is replaced at the next request; an HTTP one stays (it has no connection).
                 throw error
@@ -264,7 +280,54 @@ public actor MCPClient: ToolSource {
     // MARK: ToolSource
 
     public func listTools() async throws -> [ToolDefinition] {
-        try await withConnection(retry: true) { t in try await self.list(t) }
+        if let cachedTools, transport?.isAlive == true { return cachedTools }
+        let tools = try await withConnection(retry: true) { t in try await self.list(t) }
+        cachedTools = tools
+        let changed = lastListed != nil && lastListed != tools
+        lastListed = tools
+        if changed {
+            log.info("tools_changed", ["server": server, "tools": tools.count])
+            toolsChangedHandler?(tools)
+        }
+        return tools
+    }
+
+    /// Calls `handler` with the new definitions whenever a listing differs from the one before (after a change
+    /// notice, or a new connection).
+    public func onToolsChanged(_ handler: @escaping @Sendable ([ToolDefinition]) -> Void) {
+        toolsChangedHandler = handler
+    }
+
+    /// Drops the cached listing (the next `listTools` asks the server).
+    func forgetTools() { cachedTools = nil }
+
+    /// A transport's notice: on `notifications/tools/list_changed` the listing is dropped and taken again now.
+    private nonisolated func notified(_ method: String) {
+        guard method == "notifications/tools/list_changed" else { return }
+        let first = noticePending.withLock { pending in
+            defer { pending = true }
+            return !pending
+        }
+        if first { Task { await self.toolListChanged() } }
+    }
+
+    private func toolListChanged() async {
+        noticePending.withLock { $0 = false }
+        cachedTools = nil
+        guard !isClosed else { return }
+        if relisting {
+            relistAgain = true
+            return
+        }
+        relisting = true
+        defer { relisting = false }
+        repeat {
+            relistAgain = false
+            cachedTools = nil
+            do { _ = try await listTools() } catch {
+                log.warn("tools_relist_failed", ["server": server, "reason": "\(error)", "effect": "listed again at the next task"])
+            }
+        } while relistAgain && !isClosed
     }
 
     private func list(_ t: any MCPTransport) async throws -> [ToolDefinition] {
@@ -309,9 +372,7 @@ public actor MCPClient: ToolSource {
     /// A tools/list entry as a `ToolDefinition` and whether the server calls it read-only; nil (with a warning
     /// naming the limit or the fault) for one that cannot be offered.
     private func definition(_ o: JSONObject) -> (ToolDefinition, Bool)? {
-        guard case .string(let name)? = o["name"], !name.isEmpty, name.utf8.count <= limits.maxToolNameBytes,
-              name.utf8.allSatisfy({ $0 < 128 && (isalnum(Int32($0)) != 0 || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")) })
-        else {
+        guard case .string(let name)? = o["name"], ToolAdvert.isToolPart(name, maxBytes: limits.maxToolNameBytes) else {
             log.warn("tool_skipped", ["server": server, "reason": "a name that is not 1 to \(limits.maxToolNameBytes) letters, digits, _ - . "])
             return nil
         }

@@ -21,6 +21,9 @@ public struct MCPLimits: Sendable, Equatable {
     public var maxStderrBytes = 1 << 20
     /// Handshake (`initialize`, `tools/list` page) timeout, milliseconds.
     public var requestTimeoutMillis = 30_000
+    /// Answers to a stdio server's own requests (`ping`) waiting to be written at once; past it a request is dropped
+    /// unanswered (a server can send pings faster than it reads the replies).
+    public var maxPendingReplies = 16
     /// Waiting for a server's stdin to take a message, milliseconds (a server that stops reading).
     public var writeTimeoutMillis = 10_000
 

@@ -1,4 +1,5 @@
 import Foundation
+import HiveCore
 
 /// Where one MCP server is: a command the drone starts (stdio) or a streamable HTTP endpoint.
 public enum MCPEndpoint: Sendable, Equatable {
@@ -19,9 +20,7 @@ public struct MCPServerSpec: Sendable, Equatable {
 
     /// A server name: 1 to 32 letters, digits, `-` and `_` (it becomes part of tool names and `tool:` capabilities,
     /// so no `.`).
-    public static func isValidName(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.count <= 32 && s.utf8.allSatisfy { $0 < 128 && (isalnum(Int32($0)) != 0 || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")) }
-    }
+    public static func isValidName(_ s: String) -> Bool { ToolAdvert.isValidServerName(s) }
 
     /// Parses `NAME=VALUE`: an `http://` or `https://` URL, or a command line (words split on blanks, `'…'` and
     /// `"…"` quoting, `\` escaping the next character).

@@ -22,9 +22,7 @@ protocol MCPTransport: AnyObject, Sendable {
 /// JSON-RPC encoding and decoding, one place.
 enum JSONRPC {
     static func encode(_ value: JSONValue) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(value)).map { [UInt8]($0) } ?? Array("null".utf8)
+        CanonicalJSON.encode(value) ?? Array("null".utf8)
     }
 
     static func request(id: Int, method: String, params: JSONObject?) -> [UInt8] {

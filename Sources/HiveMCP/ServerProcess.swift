@@ -4,28 +4,13 @@ import Glibc
 import CSpawn
 import Foundation
 import HiveLog
+import HiveProcess
 import HiveSystem
 
-/// Who learns of the process groups MCP servers run in: the drone records them with its exec groups
-/// (`ProcessGroups`), so that a stopping drone kills them and a drone killed with `kill -9` has them swept by
-/// its successor. Set once at start; nil (a library user, a test) records nothing.
-public enum ServerProcessGroups {
-    private static let lock = PosixLock()
-    nonisolated(unsafe) private static var observer: (@Sendable (Int32, Bool) -> Void)?
-
-    /// `observe(pgid, true)` when a server's group starts, `(pgid, false)` when its leader has exited (still a
-    /// zombie, so the group id cannot have been reused yet).
-    public static func observe(_ observer: @escaping @Sendable (Int32, Bool) -> Void) { lock.withLock { self.observer = observer } }
-
-    static func report(_ pgid: pid_t, started: Bool) {
-        let o = lock.withLock { observer }
-        o?(pgid, started)
-    }
-}
-
-/// One stdio MCP server's process: the leader of its own session and process group (`hive_spawn_io`), so closing
-/// it kills whatever it started too. One OS thread forks it and stays with it until it is reaped: the leader has
-/// PR_SET_PDEATHSIG tied to that thread, so it dies with the drone even on `kill -9`.
+/// One stdio MCP server's process: the leader of its own session and process group (`ChildProcess`, the spawner
+/// exec tasks use too), so closing it kills whatever it started too, and its group is in `ProcessGroups` (killed
+/// when a drone stops, swept by its successor after a `kill -9`). One OS thread starts it and stays with it until
+/// it is reaped: the leader has PR_SET_PDEATHSIG tied to that thread, so it dies with the drone even on `kill -9`.
 ///
 /// The thread polls stdout (lines handed to `onLine`, each at most `maxLineBytes`), stderr (logged, bounded)
 /// and the leader's exit (a pidfd); writes come from a serial queue, never from the cooperative pool.
@@ -99,27 +84,24 @@ final class ServerProcess: @unchecked Sendable {
             return finish()
         }
         for fd in [input[1], output[0], errors[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        let cargv = argv.map { strdup($0) } + [nil]
-        let cenv = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in cargv + cenv { free(p) } }
-        var error: Int32 = 0
-        let cwd = FileManager.default.currentDirectoryPath
-        let child = cwd.withCString { dir in
-            hive_spawn_io(path, cargv, cenv, dir, input[0], output[1], errors[1], nil, 0, &error)
-        }
+        let spawned = ChildProcess.start(path: path, argv: argv, environment: environment,
+                                         directory: FileManager.default.currentDirectoryPath,
+                                         stdin: input[0], stdout: output[1], stderr: errors[1])
         close(input[0]); input[0] = -1
         close(output[1]); output[1] = -1
         close(errors[1]); errors[1] = -1
-        guard child > 0 else {
+        let child: pid_t
+        switch spawned {
+        case .success(let pid): child = pid
+        case .failure(let e):
             close(input[1])
-            started.resume(returning: .failure(.spawn(server: server, command: command, reason: Self.errnoText(error))))
+            started.resume(returning: .failure(.spawn(server: server, command: command, reason: e.description)))
             return finish()
         }
         lock.withLock {
             pid = child
             stdinFD = input[1]
         }
-        ServerProcessGroups.report(child, started: true)
         log.info("server_started", ["server": server, "pid": child, "command": command])
         started.resume(returning: .success(()))
         exitFD = hive_pidfd_open(child)
@@ -144,8 +126,7 @@ final class ServerProcess: @unchecked Sendable {
                     _ = killpg(child, SIGKILL)
                     reaped = true
                 }
-                status = hive_reap(child)
-                ServerProcessGroups.report(child, started: false)
+                status = ChildProcess.reap(child)
                 break
             }
             var fds: [pollfd] = []

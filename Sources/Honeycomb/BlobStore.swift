@@ -25,14 +25,16 @@ final class BlobStore {
                                     listHint: "upload it with hive submit --input FILE")
     /// How long an unreferenced blob is kept whatever the pressure: time to submit the goal that names it.
     static let evictionGrace: Duration = .seconds(600)
-    private let store: ContentStore
+    /// The store itself: `ControlService` finishes completed uploads through it (`Writer` off the actor, `commit`).
+    let content: ContentStore
+    private var store: ContentStore { content }
     let quota: BlobQuota
     var totalBytes: Int { store.totalBytes }
     var count: Int { store.sizes.count }
 
     init(dataDirectory: String?, quota: BlobQuota = BlobQuota()) {
         self.quota = quota
-        store = ContentStore(dataDirectory: dataDirectory, words: Self.words,
+        content = ContentStore(dataDirectory: dataDirectory, words: Self.words,
                              quota: ContentQuota(maxBytes: quota.maxBytes, maxCount: quota.maxCount, maxItemBytes: quota.maxBlobBytes),
                              keepInMemory: false)
     }
@@ -46,13 +48,13 @@ final class BlobStore {
         case .failure(let e): return .failure(e)
         case .success(.progress(let item)): return .success(Self.ref(item))
         case .success(.complete(let whole)):
-            if let e = ContentStore.write(whole, directory: store.itemDirectory, suffix: Self.words.suffix, words: Self.words) { return .failure(e) }
+            if let e = store.writer.write(whole) { return .failure(e) }
             return commit(whole)
         }
     }
 
     /// `addPart` without hashing and writing a completed blob: the caller does those off its executor
-    /// (`ControlService`: a 64 MiB blob takes long enough to stall heartbeats), with `write`, then `commit`s.
+    /// (`ControlService.finish`: a 64 MiB blob takes long enough to stall heartbeats), then `commit`s.
     func receive(blob: String, offset: Int, size: Int, bytes: [UInt8], grace: Duration = BlobStore.evictionGrace,
                  referenced: () -> Set<String>) -> Result<ContentStore.Received, ContentStoreError> {
         guard let hash = BlobRef.hash(of: blob) else { return .failure(ContentStoreError(.notAHash(blob), Self.words)) }
@@ -61,14 +63,6 @@ final class BlobStore {
         }
         return store.receive(hash: hash, offset: offset, size: size, bytes: bytes)
     }
-
-    /// Hashes and durably writes a completed blob (any thread; touches no state); nil when it may be committed.
-    static func write(_ whole: ContentStore.Whole, directory: String?) -> ContentStoreError? {
-        ContentStore.write(whole, directory: directory, suffix: words.suffix, words: words)
-    }
-
-    /// Where completed blobs are written.
-    var directory: String? { store.itemDirectory }
 
     /// Records a blob `write` stored.
     func commit(_ whole: ContentStore.Whole) -> Result<BlobRef, ContentStoreError> { store.commit(whole).map(Self.ref) }

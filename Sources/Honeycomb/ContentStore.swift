@@ -51,7 +51,9 @@ final class ContentStore {
     let quota: ContentQuota
     private let directory: String?
     private let keepInMemory: Bool
-    private let validate: (([UInt8]) -> String?)?
+    /// Checks, validates and writes completed items (`Writer.write`): the part that takes time in proportion to the
+    /// bytes, which the owner may run off its executor.
+    let writer: Writer
     private var loaded: [String: [UInt8]] = [:]
     /// Every stored item's size, by hash: what the quota counts.
     private(set) var sizes: [String: Int] = [:]
@@ -70,19 +72,19 @@ final class ContentStore {
     static let uploadsInFlight = 16
 
     init(dataDirectory: String?, words: ContentWords, quota: ContentQuota, keepInMemory: Bool = true,
-         validate: (([UInt8]) -> String?)? = nil) {
+         validate: (@Sendable ([UInt8]) -> String?)? = nil) {
         self.words = words
         self.quota = quota
         self.keepInMemory = keepInMemory
-        self.validate = validate
         directory = dataDirectory.map { $0 + "/" + words.directory }
+        writer = Writer(directory: directory, words: words, validate: validate)
         guard let directory else { return }
         let files = FileManager.default
         try? files.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let now = ContinuousClock.now
         for name in (try? files.contentsOfDirectory(atPath: directory)) ?? [] {
             let path = directory + "/" + name
-            if name.hasSuffix(".tmp") {  // a write cut short by a crash
+            if name.hasSuffix(".tmp") {  // a write cut short by a crash (`DurableTemp`: HASH.PID.N.tmp)
                 try? files.removeItem(atPath: path)
                 continue
             }
@@ -126,9 +128,8 @@ final class ContentStore {
         case .failure(let e): return .failure(e)
         case .success(.progress(let item)): return .success(item)
         case .success(.complete(let whole)):
-            let actual = SHA256.hex(whole.bytes)
-            guard actual == hash else { return .failure(refusal(.hashMismatch(expected: hash, actual: actual))) }
-            return add(whole.bytes, hash: actual)
+            if let refusal = writer.write(whole) { return .failure(refusal) }
+            return commit(whole)
         }
     }
 
@@ -152,7 +153,8 @@ final class ContentStore {
         uploads = uploads.filter { now - $0.value.touched < Self.uploadIdle }
         guard Self.isHash(hash) else { return .failure(refusal(.notAHash(hash))) }
         if let stored = sizes[hash] { return .success(.progress(ContentItem(hash: hash, size: stored))) }  // stored already: stop sending
-        guard size > 0, size <= quota.maxItemBytes else { return .failure(refusal(.tooLarge(size: size, limit: quota.maxItemBytes))) }
+        guard size > 0 else { return .failure(refusal(.empty(size: size))) }
+        guard size <= quota.maxItemBytes else { return .failure(refusal(.tooLarge(size: size, limit: quota.maxItemBytes))) }
         var upload: Upload
         if offset == 0 {
             if let refusal = quotaRefusal(adding: size) { return .failure(refusal) }
@@ -175,9 +177,8 @@ final class ContentStore {
         }
         guard upload.size == size else { return keep(refusal(.sizeMismatch(size: size, upload: upload.size))) }
         guard offset == upload.bytes.count else { return keep(refusal(.outOfOrder(offset: offset, expected: upload.bytes.count))) }
-        guard bytes.count <= size - offset else {
-            return .failure(refusal(.pastDeclaredSize(end: offset &+ bytes.count, size: size)))
-        }
+        // Refused, and the bytes received so far kept: a bad part costs the upload nothing already accepted.
+        guard bytes.count <= size - offset else { return keep(refusal(.pastDeclaredSize(end: offset &+ bytes.count, size: size))) }
         // Bytes held for all uploads stay under four items' worth: the idlest others make room, else this part waits.
         var held = uploads.values.reduce(0) { $0 + $1.bytes.count } + upload.bytes.count
         while held + bytes.count > 4 * quota.maxItemBytes,
@@ -196,20 +197,26 @@ final class ContentStore {
         return .success(.complete(Whole(hash: hash, bytes: upload.bytes)))
     }
 
-    /// Checks a completed upload's hash and writes it durably: no state of the store is touched, so this may run
-    /// on any thread. Returns the refusal, if any; then `commit` (on the owner) makes it stored.
-    static func write(_ whole: Whole, directory: String?, suffix: String, words: ContentWords) -> ContentStoreError? {
-        let actual = SHA256.hex(whole.bytes)
-        guard actual == whole.hash else { return ContentStoreError(.hashMismatch(expected: whole.hash, actual: actual), words) }
-        guard let directory else { return nil }
-        if let why = writeFileDurably(directory + "/" + whole.hash + suffix, whole.bytes, directory: directory) {
-            return ContentStoreError(.cannotStore(directory: directory, reason: why), words)
-        }
-        return nil
-    }
+    /// The work that makes a completed item stored, save the bookkeeping: its hash checked, its bytes validated
+    /// and written durably. Touches no state of the store, so it may run on any thread; then `commit` (on the
+    /// owner) makes the item stored. Every item, whole or in parts, blob or module, goes through here.
+    struct Writer: Sendable {
+        let directory: String?
+        let words: ContentWords
+        let validate: (@Sendable ([UInt8]) -> String?)?
 
-    /// Where `write` puts items (nil: in memory only).
-    var itemDirectory: String? { directory }
+        /// Why `whole` cannot be stored, or nil once it is written.
+        func write(_ whole: Whole) -> ContentStoreError? {
+            let actual = SHA256.hex(whole.bytes)
+            guard actual == whole.hash else { return ContentStoreError(.hashMismatch(expected: whole.hash, actual: actual), words) }
+            if let validate, let why = validate(whole.bytes) { return ContentStoreError(.invalid(why), words) }
+            guard let directory else { return nil }
+            if let why = writeFileDurably(directory + "/" + whole.hash + words.suffix, whole.bytes, directory: directory) {
+                return ContentStoreError(.cannotStore(directory: directory, reason: why), words)
+            }
+            return nil
+        }
+    }
 
     /// Records an item `write` stored: counted against the quota again (others may have been stored meanwhile; past
     /// it the file is removed and the item refused).
@@ -226,23 +233,32 @@ final class ContentStore {
         return .success(ContentItem(hash: whole.hash, size: whole.bytes.count))
     }
 
-    /// Validates and stores `bytes` (durably, with a data directory); returns the item, or why it is refused.
-    func add(_ bytes: [UInt8], hash known: String? = nil) -> Result<ContentItem, ContentStoreError> {
+    /// What storing a whole item takes: nothing (it is stored already: the item), or the `Writer`'s work on `Whole`
+    /// and a `commit`.
+    enum Admission {
+        case stored(ContentItem)
+        case write(Whole)
+    }
+
+    /// Whether `bytes`, whose SHA-256 is `hash` (the caller hashed them, possibly off the owner's executor), may be
+    /// stored: refused when too large or over the quota.
+    func admit(_ bytes: [UInt8], hash: String) -> Result<Admission, ContentStoreError> {
         guard bytes.count <= quota.maxItemBytes else { return .failure(refusal(.tooLarge(size: bytes.count, limit: quota.maxItemBytes))) }
-        let hash = known ?? SHA256.hex(bytes)
-        if sizes[hash] != nil { return .success(ContentItem(hash: hash, size: bytes.count)) }  // stored already
+        if sizes[hash] != nil { return .success(.stored(ContentItem(hash: hash, size: bytes.count))) }
         if let refusal = quotaRefusal(adding: bytes.count) { return .failure(refusal) }
-        if let validate, let why = validate(bytes) { return .failure(refusal(.invalid(why))) }
-        if let directory {
-            if let why = writeFileDurably(directory + "/" + hash + words.suffix, bytes, directory: directory) {
-                return .failure(refusal(.cannotStore(directory: directory, reason: why)))
-            }
+        return .success(.write(Whole(hash: hash, bytes: bytes)))
+    }
+
+    /// Validates and stores `bytes` (durably, with a data directory) on the caller's thread; returns the item, or
+    /// why it is refused. (`ControlService` does the same with the hashing and writing off its executor.)
+    func add(_ bytes: [UInt8]) -> Result<ContentItem, ContentStoreError> {
+        switch admit(bytes, hash: SHA256.hex(bytes)) {
+        case .failure(let e): return .failure(e)
+        case .success(.stored(let item)): return .success(item)
+        case .success(.write(let whole)):
+            if let refusal = writer.write(whole) { return .failure(refusal) }
+            return commit(whole)
         }
-        if keepInMemory || directory == nil { loaded[hash] = bytes }
-        sizes[hash] = bytes.count
-        storedAt[hash] = .now
-        totalBytes += bytes.count
-        return .success(ContentItem(hash: hash, size: bytes.count))
     }
 
     /// A stored item's bytes, whole (checked against the hash when read from disk).
@@ -329,6 +345,8 @@ struct ContentItem: Equatable, Sendable {
 struct ContentStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     enum Reason: Equatable, Sendable {
         case notAHash(String)
+        /// A declared size of zero or less: no item is empty (an empty input travels inline).
+        case empty(size: Int)
         case tooLarge(size: Int, limit: Int)
         case tooManyUploads(retryAfter: Duration)
         case noUpload(hash: String, offset: Int)
@@ -370,6 +388,7 @@ struct ContentStoreError: Error, Equatable, Sendable, CustomStringConvertible {
         let w = words, n = words.noun
         switch reason {
         case .notAHash(let h): return "\(n): '\(h.prefix(80))' is not a lowercase hex SHA-256"
+        case .empty(let size): return "\(n) part: size \(size): a \(n) has at least one byte (empty content travels inline)"
         case .tooLarge(let size, let limit):
             return "\(n) refused: \(size) bytes; honeycombd accepts \(n)s up to \(limit) bytes" + (w.itemFlag.isEmpty ? "" : " (\(w.itemFlag))")
         case .tooManyUploads(let after): return "\(n) refused: too many uploads in progress; try again in \(after)"

@@ -5,7 +5,7 @@ import HiveCore
 /// sync times, and the open event streams. Pure: the same inputs give the same text (the broker's metrics are
 /// appended by the caller).
 enum ControlMetrics {
-    static func text(state: ControlState, counters: ServiceCounters, dispatchLatency: Histogram.Snapshot, journal: Journal?,
+    static func text(state: ControlState, counters: ServiceCounters, dispatchLatency: Histogram.Snapshot, journal: (any JournalStore)?,
                      eventStreams: Int) -> String {
         var p = PrometheusText()
         var tasks: [String: Int] = [:]
@@ -44,7 +44,7 @@ enum ControlMetrics {
         p.histogram("hive_dispatch_latency_seconds", "From a task's creation to its first lease.", dispatchLatency)
         if let journal {
             p.single("hive_journal_bytes", "gauge", "Journal size since the last compaction.", Double(journal.size))
-            p.histogram("hive_journal_sync_seconds", "Each group commit's fdatasync.", journal.syncLatency.snapshot)
+            p.histogram("hive_journal_sync_seconds", "Each group commit's fdatasync (file journal) or publish acknowledgement (JetStream journal).", journal.syncLatency.snapshot)
         }
         p.single("hive_event_stream_subscribers", "gauge", "Open event streams (dashboards).", Double(eventStreams))
         return p.text

@@ -67,11 +67,11 @@ public final class ControlPlane: Sendable {
 
     private let client: NATSClient
     private let service: ControlService
-    private let journal: Journal?
+    private let journal: (any JournalStore)?
     private let log = Log("control-plane")
     private let http: Mutex<HTTPServer?> = Mutex(nil)
 
-    private init(client: NATSClient, service: ControlService, journal: Journal?) {
+    private init(client: NATSClient, service: ControlService, journal: (any JournalStore)?) {
         self.client = client
         self.service = service
         self.journal = journal
@@ -102,18 +102,22 @@ public final class ControlPlane: Sendable {
         return server.port
     }
 
-    /// Opens the journal (when `dataDirectory` is set), connects to the bus (waiting for it if it is not up
-    /// yet), recovers accepted goals and starts serving.
+    /// Opens the journal (the stream of `jetStreamJournal`, else the files under `dataDirectory` when set), connects
+    /// to the bus (waiting for it if it is not up yet), recovers accepted goals and starts serving.
     public static func start(options: NATSClientOptions, mode: BrokerMode, dataDirectory: String? = nil,
+                             jetStreamJournal: JetStreamJournalSettings? = nil,
                              config: ControlConfig = ControlConfig(), compactAtBytes: Int = 64 << 20,
                              prompts: PromptLibrary = PromptLibrary(), otlpEndpoint: String? = nil,
                              moduleQuota: ModuleQuota = ModuleQuota(), blobQuota: BlobQuota = BlobQuota(),
                              droneCredentials: DroneCredentials? = nil) async throws -> ControlPlane {
-        var journal: Journal?
+        var journal: (any JournalStore)?
         var recovery: JournalRecovery?
-        if let dataDirectory {
-            (journal, recovery) = try Journal.open(directory: dataDirectory)
-        } else {
+        // A JetStream journal is opened once the bus is up (the stream is on it); the file journal before, so that
+        // an unreadable one stops startup before anything connects.
+        if jetStreamJournal == nil, let dataDirectory {
+            let (file, found) = try Journal.open(directory: dataDirectory)
+            (journal, recovery) = (file, found)
+        } else if jetStreamJournal == nil {
             Log("control-plane").warn("no_data_directory", ["effect": "goals are kept in memory only; pass --data DIR to journal them"])
         }
         var o = options
@@ -121,6 +125,10 @@ public final class ControlPlane: Sendable {
         o.retryOnFailedConnect = true
         o.maxReconnectAttempts = -1
         let client = try await NATSClient.connect(o)
+        if let jetStreamJournal {
+            let (stream, found) = try await JetStreamJournal.open(client: client, settings: jetStreamJournal)
+            (journal, recovery) = (stream, found)
+        }
         let started = ContinuousClock.now
         let startedAt = Date.now.formatted(.iso8601)
         let status: @Sendable () -> StatusReply = { [client] in
@@ -129,7 +137,7 @@ public final class ControlPlane: Sendable {
                         uptimeSeconds: Double((ContinuousClock.now - started).components.seconds))
         }
         let exporter = otlpEndpoint.flatMap(URL.init(string:)).map(OTLPExporter.init(url:))
-        let service = try await ControlService.start(client: client, journal: journal, recovery: recovery, config: config,
+        let service = try await ControlService.start(client: client, journal: journal, dataDirectory: dataDirectory, recovery: recovery, config: config,
                                                      compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
                                                      moduleQuota: moduleQuota, blobQuota: blobQuota, credentials: droneCredentials, status: status)
         try await client.flush()

@@ -49,9 +49,10 @@ extension ControlService {
             return await decide(goal: goal, state.approve(goal: goal, tasks: tasks ?? [], by: principal, now: now))
         case .deny(let goal, let tasks, let reason):
             return await decide(goal: goal, state.deny(goal: goal, tasks: tasks ?? [], by: principal, reason: reason ?? "", now: now))
-        case .moduleAdd(let bytes): return stored(modules.add(bytes))
+        case .moduleAdd(let bytes): return stored(ModuleStore.ref(await add(bytes, to: modules.content)))
         case .moduleAddPart(let hash, let offset, let size, let bytes):
-            return stored(modules.addPart(hash: hash, offset: offset, size: size, bytes: bytes))
+            let received = modules.content.receive(hash: hash, offset: offset, size: size, bytes: bytes)
+            return stored(ModuleStore.ref(await accept(received, in: modules.content)))
         case .moduleGet(let module, let offset):
             guard let bytes = modules.get(module) else {
                 return .failure(APIError(.notFound, "unknown module (add it with hive module add FILE.wasm)"))
@@ -73,18 +74,8 @@ extension ControlService {
             }
         case .modules: return reply(modules.list())
         case .blobAddPart(let blob, let offset, let size, let bytes):
-            var result: Result<BlobRef, ContentStoreError>
-            switch blobs.receive(blob: blob, offset: offset, size: size, bytes: bytes, referenced: { self.referencedBlobs() }) {
-            case .failure(let e): result = .failure(e)
-            case .success(.progress(let item)): result = .success(BlobStore.ref(item))
-            case .success(.complete(let whole)):
-                // Hashing and the durable write take time in proportion to the blob: off the actor, so heartbeats,
-                // results and dispatch go on meanwhile; the reply waits for the write.
-                let directory = blobs.directory
-                let refusal = await Task.detached { BlobStore.write(whole, directory: directory) }.value
-                result = refusal.map { .failure($0) } ?? blobs.commit(whole)
-            }
-            switch result {
+            let received = blobs.receive(blob: blob, offset: offset, size: size, bytes: bytes, referenced: { self.referencedBlobs() })
+            switch await accept(received, in: blobs.content).map(BlobStore.ref) {
             case .success(let ref):
                 if ref.received == nil && offset &+ bytes.count == size { log.info("blob_added", ["blob": ref.blob, "bytes": ref.size ?? 0]) }
                 return reply(ref)
@@ -151,7 +142,10 @@ extension ControlService {
         if let first = unrunnable.first {
             log.warn("goal_unrunnable", ["goal": id, "task": first.task, "blocker": first.blocker, "reason": first.reason])
         }
-        await durable()
+        guard await durable() else {
+            return .failure(APIError(.unavailable, "goal \(id) was not acknowledged by the journal in time (\(journal?.writeFailure ?? "the journal is unavailable")); "
+                                     + "it is kept and written once the journal is back: look it up with `hive goal \(id)` before submitting again"))
+        }
         return reply(GoalRef(goal: id, unrunnable: unrunnable))
     }
 

@@ -23,7 +23,7 @@ import NATSWire
 /// happened (a goal accepted, a goal's state) are sent only once the journal holds it.
 public actor ControlService {
     let state: ControlState
-    let journal: Journal?
+    let journal: (any JournalStore)?
     let client: NATSClient
     let log = Log("scheduler")
     let encoder: JSONEncoder
@@ -70,15 +70,15 @@ public actor ControlService {
         var traceparent: String?
     }
 
-    init(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
+    init(client: NATSClient, journal: (any JournalStore)?, dataDirectory: String? = nil, recovery: JournalRecovery?, config: ControlConfig, compactAtBytes: Int,
          prompts: PromptLibrary, exporter: OTLPExporter?, moduleQuota: ModuleQuota = ModuleQuota(),
          blobQuota: BlobQuota = BlobQuota(), credentials: DroneCredentials? = nil, status: @escaping @Sendable () -> StatusReply) {
         self.credentials = credentials
         self.client = client
         self.exporter = exporter
         self.prompts = prompts
-        modules = ModuleStore(dataDirectory: journal?.directory, quota: moduleQuota)
-        blobs = BlobStore(dataDirectory: journal?.directory, quota: blobQuota)
+        modules = ModuleStore(dataDirectory: dataDirectory, quota: moduleQuota)
+        blobs = BlobStore(dataDirectory: dataDirectory, quota: blobQuota)
         self.status = status
         self.journal = journal
         self.compactAtBytes = compactAtBytes
@@ -97,11 +97,11 @@ public actor ControlService {
     var now: Int64 { clock.now() }
 
     /// Recovers, subscribes and starts the timers.
-    static func start(client: NATSClient, journal: Journal?, recovery: JournalRecovery?, config: ControlConfig,
+    static func start(client: NATSClient, journal: (any JournalStore)?, dataDirectory: String? = nil, recovery: JournalRecovery?, config: ControlConfig,
                       compactAtBytes: Int = 64 << 20, prompts: PromptLibrary = PromptLibrary(), exporter: OTLPExporter? = nil,
                       moduleQuota: ModuleQuota = ModuleQuota(), blobQuota: BlobQuota = BlobQuota(), credentials: DroneCredentials? = nil,
                       status: @escaping @Sendable () -> StatusReply) async throws -> ControlService {
-        let service = ControlService(client: client, journal: journal, recovery: recovery, config: config,
+        let service = ControlService(client: client, journal: journal, dataDirectory: dataDirectory, recovery: recovery, config: config,
                                      compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
                                      moduleQuota: moduleQuota, blobQuota: blobQuota, credentials: credentials, status: status)
         await service.recover(recovery)
@@ -157,7 +157,7 @@ public actor ControlService {
         guard !events.isEmpty else { return }
         observe(events)
         guard let journal else { return }
-        if case .goalSubmitted = events[0], let e = journal.reserveGoalNumber(state.nextGoalNumber) {
+        if case .goalSubmitted = events[0], let e = journal.reserveGoalNumber(state.nextGoalNumber, block: Journal.goalNumberBlock) {
             log.error("goal_ids_unreserved", ["reason": e])
         }
         lastSeq = journal.append(events)
@@ -191,9 +191,12 @@ public actor ControlService {
         }
     }
 
-    /// Waits until everything journaled so far is on disk (a reply that says something happened waits for it).
-    func durable() async {
-        if let journal { await journal.waitDurable(lastSeq) }
+    /// Waits until everything journaled so far is durable (a reply that says something happened waits for it):
+    /// false when the journal could not make it so in time (a JetStream stream without quorum).
+    @discardableResult
+    func durable() async -> Bool {
+        guard let journal else { return true }
+        return await journal.waitDurable(lastSeq)
     }
 
     /// A goal's spans (`TraceAssembler`), or nil for goals from before tracing.

@@ -51,6 +51,7 @@ public final class DroneCredentials: @unchecked Sendable {
         self.directory = directory
         path = directory.map { $0 + "/drone-credentials.json" }
         self.apply = apply
+        if let directory { DurableTemp.removeStale(in: directory, of: ["drone-credentials.json"]) }  // secrets a crash left
         if let path, let data = FileManager.default.contents(atPath: path) {
             do { issued = try JSONDecoder().decode([Issued].self, from: data) } catch {
                 throw .cannotSave("\(path) is unreadable (\(error)); move it away to start without the drones it lists")

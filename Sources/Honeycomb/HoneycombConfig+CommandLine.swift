@@ -43,6 +43,15 @@ extension HoneycombConfig {
         .init(.value("--data", "DIR", help: "journal accepted goals and task results here (survives crashes and restarts)")) { c, v throws(HoneycombConfigError) in
             c.dataDirectory = v
         },
+        .init(.value("--journal", "jetstream://STREAM[?replicas=N]", help: "keep the journal in this JetStream stream (subjects STREAM.>) on the --nats cluster instead of --data; a missing or misconfigured stream stops startup (see --journal-create)")) { c, v throws(HoneycombConfigError) in
+            try c.setJournal(v)
+        },
+        .init(.flag("--journal-create", help: "create the --journal stream when it is missing (file storage, the URL's replicas or 1)")) { c, _ throws(HoneycombConfigError) in
+            c.journalCreate = true
+        },
+        .init(.value("--journal-ack-timeout-ms", "MS", help: "how long a submit waits for the --journal stream's publish ack before answering unavailable (the goal stays queued for the stream)", default: "5000")) { c, v throws(HoneycombConfigError) in
+            c.journalAckTimeout = Double(try positive("--journal-ack-timeout-ms", v)) / 1000
+        },
         .init(.value("--prompts", "DIR", help: "role prompt frames replacing the built-in ones file by file (ROLE.txt, ROLE.completion.txt)")) { c, v throws(HoneycombConfigError) in
             c.promptsDirectory = v
         },

@@ -42,6 +42,19 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var control = ControlConfig()
     /// Journal size that triggers compaction into a snapshot.
     public var journalCompactBytes = 64 << 20
+    /// `--journal jetstream://STREAM[?replicas=N]` as given.
+    public var journalStream: JetStreamJournalSettings?
+    /// `--journal-create`: create the stream when missing.
+    public var journalCreate = false
+    /// `--journal-ack-timeout-ms`, in seconds.
+    public var journalAckTimeout = 5.0
+    /// The journal in a JetStream stream instead of `dataDirectory` (needs `--nats`), with every `--journal-*` setting.
+    public var jetStreamJournal: JetStreamJournalSettings? {
+        guard var s = journalStream else { return nil }
+        s.create = journalCreate
+        s.ackTimeout = journalAckTimeout
+        return s
+    }
     /// A directory whose role prompt frames replace the built-in ones file by file; nil runs on the built-in ones.
     public var promptsDirectory: String?
     /// The HTTP API, dashboard and metrics; nil turns HTTP off.
@@ -109,6 +122,11 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "max_spec_bytes": control.maxSpecBytes = try int(key, value)
             case "max_drones": control.maxDrones = try positive(key, try int(key, value))
             case "journal_compact_bytes": journalCompactBytes = try int(key, value)
+            case "journal": try setJournal(try string(key, value))
+            case "journal_create":
+                guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
+                journalCreate = b
+            case "journal_ack_timeout_ms": journalAckTimeout = Double(try positive(key, try int(key, value))) / 1000
             case "prices": try setPrices(value, path: path)
             case "prompts_dir": promptsDirectory = try string(key, value)
             case "http": try setHTTP(try string(key, value))
@@ -407,6 +425,14 @@ public struct HoneycombConfig: Equatable, Sendable {
         return Int(d)
     }
 
+    /// `--journal jetstream://STREAM[?replicas=N]`.
+    mutating func setJournal(_ text: String) throws(HoneycombConfigError) {
+        switch JetStreamJournalSettings.parse(text) {
+        case .success(let s): journalStream = s
+        case .failure(let e): throw .invalidValue(key: "journal", reason: e.description)
+        }
+    }
+
     /// The checks that span several settings, once the file and the flags are in (`from(_:readFile:)`).
     public func validate() throws(HoneycombConfigError) {
         if let problem = broker.validate() { throw .invalidValue(key: "configuration", reason: problem) }
@@ -419,6 +445,14 @@ public struct HoneycombConfig: Equatable, Sendable {
         }
         if control.defaultTimeoutMillis < 1 { throw .invalidValue(key: "task_timeout_ms", reason: "must be positive") }
         if journalCompactBytes < 4096 { throw .invalidValue(key: "journal_compact_bytes", reason: "must be at least 4096") }
+        if let js = jetStreamJournal {
+            if externalBus == nil {
+                throw .invalidValue(key: "journal", reason: "jetstream://\(js.stream) needs --nats URLS: the embedded broker has no JetStream (run nats-server -js)")
+            }
+            if !(0.05...600).contains(js.ackTimeout) {
+                throw .invalidValue(key: "journal_ack_timeout_ms", reason: "must be 50 to 600000")
+            }
+        }
         if tlsTimeoutMillis > 600_000 { throw .invalidValue(key: "tls_timeout_ms", reason: "must be at most 600000") }
         if externalBus == nil {
             if let why = tls.serverProblem { throw .invalidValue(key: "tls", reason: why) }

@@ -13,6 +13,8 @@ public enum JournalError: Error, CustomStringConvertible {
     case cannotOpen(String, String)
     case unreadableSnapshot(String, String)
     case writeFailed(String)
+    /// A JetStream journal's stream is missing, misconfigured or unreachable (`--journal jetstream://STREAM`).
+    case streamUnusable(String, String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum JournalError: Error, CustomStringConvertible {
         case .cannotOpen(let p, let r): return "cannot open journal \(p): \(r)"
         case .unreadableSnapshot(let p, let r): return "snapshot \(p) is unreadable: \(r); move it away to start from the journal alone"
         case .writeFailed(let r): return "journal write failed: \(r)"
+        case .streamUnusable(let s, let r): return "JetStream stream \(s) cannot hold the journal: \(r)"
         }
     }
 }
@@ -64,7 +67,7 @@ public struct JournalRecovery: Sendable {
 /// Appends are group-committed: a writer thread takes everything appended so far, writes it in one call and
 /// `fdatasync`s once, then releases everyone waiting for those records (`waitDurable`). Compaction requests go
 /// through the same queue, so a snapshot always covers exactly the records written before it.
-public final class Journal: @unchecked Sendable {
+public final class Journal: JournalStore, @unchecked Sendable {
     enum Item {
         case records([JournalEvent])
         case snapshot(ControlState.Snapshot)
@@ -110,6 +113,8 @@ public final class Journal: @unchecked Sendable {
         if mkdir(directory, 0o750) != 0 && errno != EEXIST {
             throw .cannotCreate(directory, String(cString: strerror(errno)))
         }
+        // Temps of durable writes a crash cut short (the old file they were to replace is intact).
+        DurableTemp.removeStale(in: directory, of: ["snapshot.json", "journal.log", "goal-ids"])
         var recovery = JournalRecovery(snapshot: nil, events: [], truncatedBytes: 0)
         let snapPath = directory + "/snapshot.json"
         if let data = FileManager.default.contents(atPath: snapPath) {
@@ -160,9 +165,12 @@ public final class Journal: @unchecked Sendable {
         return (journal, recovery)
     }
 
+    /// Goal numbers reserved per durable write of `goal-ids`.
+    public static let goalNumberBlock: Int64 = 1_024
+
     /// The goal numbers handed out may reach `number`: make sure the on-disk reservation covers it, reserving
     /// `block` more at a time (one small durable write per block, not per goal). Call before journaling the goal.
-    public func reserveGoalNumber(_ number: Int64, block: Int64 = 1_024) -> String? {
+    public func reserveGoalNumber(_ number: Int64, block: Int64 = Journal.goalNumberBlock) -> String? {
         guard number >= reservedGoalNumbers else { return nil }
         let through = number &+ block
         if let e = GoalNumberReservation(floor: number, through: through).write(directory: directory) { return e }
@@ -228,18 +236,24 @@ public final class Journal: @unchecked Sendable {
     /// The framed bytes of `events`.
     private func encode(_ events: [JournalEvent]) -> [UInt8] {
         var bytes: [UInt8] = []
-        for e in events {
-            guard let json = e.fastJSON ?? (try? encoder.encode(e)).map({ Array($0) }) else { continue }
-            let crc = json.withUnsafeBytes { CRC32.checksum($0) }
-            withUnsafeBytes(of: UInt32(json.count).littleEndian) { bytes.append(contentsOf: $0) }
-            withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: json)
-        }
+        for e in events { Self.frame(e, encoder: encoder, into: &bytes) }
         return bytes
     }
 
-    /// Returns once everything appended up to `seq` is on disk.
-    public func waitDurable(_ seq: UInt64) async {
+    /// Appends one record, `[u32 length][u32 crc32][JSON event]`, to `bytes` (the file journal's and the JetStream
+    /// journal's record format: `JournalScan` reads both).
+    static func frame(_ e: JournalEvent, encoder: JSONEncoder, into bytes: inout [UInt8]) {
+        guard let json = e.fastJSON ?? (try? encoder.encode(e)).map({ Array($0) }) else { return }
+        let crc = json.withUnsafeBytes { CRC32.checksum($0) }
+        withUnsafeBytes(of: UInt32(json.count).littleEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: json)
+    }
+
+    /// Returns once everything appended up to `seq` is on disk (true; false only when the journal was closed first).
+    /// A write error does not make it false: it is logged and reported by `writeFailure`, as it always was.
+    @discardableResult
+    public func waitDurable(_ seq: UInt64) async -> Bool {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let ready: Bool = lock.withLock {
                 if durableSeq >= seq || closed { return true }
@@ -248,18 +262,14 @@ public final class Journal: @unchecked Sendable {
             }
             if ready { c.resume() }
         }
+        return lock.withLock { durableSeq >= seq }
     }
 
     /// Bytes in journal.log now (the compaction trigger).
     public var size: Int { lock.withLock { journalBytes } }
 
-    /// Whether the journal has grown enough to compact: past `threshold` bytes and past the last snapshot's size.
-    /// The second bound keeps compaction linear: with one goal of 1,000,000 tasks every snapshot holds them all,
-    /// and compacting every 64 MiB of events would rewrite that snapshot about every 130,000 tasks run (quadratic
-    /// in the goal's size; the actor's part of each, sorting every record, stalled heartbeats past drone_lost).
-    public func shouldCompact(threshold: Int) -> Bool {
-        lock.withLock { !compacting && journalBytes > Swift.max(threshold, snapshotBytes) }
-    }
+    /// Bytes of the last snapshot written, or found at start.
+    public var lastSnapshotBytes: Int { lock.withLock { snapshotBytes } }
     /// How long each group commit's `fdatasync` took (for `/metrics`).
     let syncLatency = Histogram()
 

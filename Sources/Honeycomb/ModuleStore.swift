@@ -15,7 +15,7 @@ typealias ModuleStoreError = ContentStoreError
 
 /// WebAssembly modules honeycombd accepted, by SHA-256: a `ContentStore` under `modules/HASH.wasm` whose items are
 /// validated before they are stored (a module that would not load is refused with the reason at `hive module add`,
-/// not at run time on a drone) and kept in memory once read, so they survive restarts like the goals that name them.
+/// not at run time on a drone; validation compiles the module, so `ControlService` runs it off its actor) and kept in memory once read, so they survive restarts like the goals that name them.
 /// Modules can be removed (`remove`) unless a running goal names them (`ControlService`).
 final class ModuleStore {
     static let words = ContentWords(noun: "module", directory: "modules", suffix: ".wasm", itemFlag: "",
@@ -23,7 +23,10 @@ final class ModuleStore {
                                     countKey: "modules_max_count", countFlag: "--modules-max-count",
                                     fullHint: "remove modules with hive module rm HASH (hive module ls lists them)",
                                     listHint: "hive module ls lists the stored ones")
-    private let store: ContentStore
+    /// The store itself: `ControlService` stores modules through it with the hashing, validation and writing off
+    /// its actor (`ControlService.finish`).
+    let content: ContentStore
+    private var store: ContentStore { content }
     let quota: ModuleQuota
     /// The largest module accepted.
     var maxModuleBytes: Int { quota.maxModuleBytes }
@@ -33,7 +36,7 @@ final class ModuleStore {
 
     init(dataDirectory: String?, quota: ModuleQuota = ModuleQuota()) {
         self.quota = quota
-        store = ContentStore(dataDirectory: dataDirectory, words: Self.words,
+        content = ContentStore(dataDirectory: dataDirectory, words: Self.words,
                              quota: ContentQuota(maxBytes: quota.maxBytes, maxCount: quota.maxCount, maxItemBytes: quota.maxModuleBytes),
                              validate: { bytes in
                                  do { _ = try ModuleValidator.compile(try ModuleDecoder.decode(bytes)) } catch { return "\(error)" }
@@ -47,7 +50,7 @@ final class ModuleStore {
         self.init(dataDirectory: dataDirectory, quota: quota)
     }
 
-    private static func ref(_ r: Result<ContentItem, ContentStoreError>) -> Result<ModuleRef, ModuleStoreError> {
+    static func ref(_ r: Result<ContentItem, ContentStoreError>) -> Result<ModuleRef, ModuleStoreError> {
         r.map { ModuleRef(module: $0.hash, size: $0.size, received: $0.received) }
     }
 

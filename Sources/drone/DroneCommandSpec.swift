@@ -50,6 +50,7 @@ let droneProgram = ProgramSpec("drone", summary: """
         .value("--wasm-module-cache", "N", help: "compiled modules kept", default: "64"),
         .value("--wasm-module-cache-mb", "N", help: "bytes of compiled modules kept", default: "256"),
         .repeated("--mcp", "NAME=COMMAND|NAME=URL", help: "host an MCP server for agent tasks' tools (repeatable): NAME='command args…' starts it over stdio in its own process group (ended with the drone), NAME=http(s)://… reaches it over streamable HTTP; its tools are offered as NAME.<tool> and advertised as tool:NAME.<tool>. A server that cannot start or list its tools is left out with a warning"),
+        .repeated("--wasm-tool", "NAME=sha256:HEX[,MANIFEST]", help: "offer a stored WebAssembly module (hive module add) to agent tasks as the tool wasm.NAME (repeatable): the call's arguments are its stdin as JSON, its stdout the result, under the --wasm-max-* limits; MANIFEST is a JSON file {\"description\": …, \"input_schema\": {…}}. Read-only: a module reaches nothing outside. Needs --model or --api"),
         .value("--mcp-read-only", "NAMES", help: "MCP tools with no side effects whatever their annotations say: NAME (every tool of that server) or NAME.TOOL, comma-separated. Other tools are side-effecting (an approval first) unless annotated readOnlyHint: true"),
         .value("--mcp-request-timeout-ms", "N", help: "limit: wait for an MCP server's handshake or tools/list page (a tool call's own timeout is the task's)", default: "30000"),
         .value("--mcp-max-message-bytes", "N", help: "limit: one MCP message (stdio line, HTTP body, SSE event)", default: "4194304"),
@@ -58,6 +59,7 @@ let droneProgram = ProgramSpec("drone", summary: """
         .value("--mcp-max-description-bytes", "N", help: "limit: a tool's description (a longer one: the tool is left out, with a warning)", default: "8192"),
         .value("--mcp-max-schema-bytes", "N", help: "limit: a tool's input schema with $ref/$defs inlined (a larger one: the tool is left out)", default: "65536"),
         .value("--mcp-max-schema-depth", "N", help: "limit: nesting of a tool's input schema while inlining", default: "32"),
+        .value("--mcp-max-pending-replies", "N", help: "limit: answers to a stdio MCP server's own requests (ping) waiting to be written; past it a request is dropped", default: "16"),
         .value("--log-level", "LEVEL", help: "debug, info, warn or error", default: "info"),
     ]), footer: "Backends: exec (allow-listed commands), wasm (WebAssembly modules from honeycombd, sandboxed), noop, sleep, and model (llama.cpp) with --model or --api.")
 

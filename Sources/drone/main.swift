@@ -120,6 +120,16 @@ for v in parsed.strings("--mcp") {
 if mcpSpecs.contains(where: { $0.name == ExecToolSource.serverName }) {
     fail("--mcp cannot name a server \(ExecToolSource.serverName): that prefix is the drone's own exec tools (--allow-exec)")
 }
+if mcpSpecs.contains(where: { $0.name == WasmToolSource.serverName }) {
+    fail("--mcp cannot name a server \(WasmToolSource.serverName): that prefix is the drone's own WebAssembly tools (--wasm-tool)")
+}
+var wasmTools: [WasmToolSpec] = []
+for v in parsed.strings("--wasm-tool") {
+    do { wasmTools.append(try WasmToolSpec.parse(v)) } catch { fail(error.description) }
+}
+if let twice = Dictionary(grouping: wasmTools, by: \.name).first(where: { $0.value.count > 1 })?.key {
+    fail("--wasm-tool names the tool \(twice) twice: each module needs its own name")
+}
 if let twice = Dictionary(grouping: mcpSpecs, by: \.name).first(where: { $0.value.count > 1 })?.key {
     fail("--mcp names the server \(twice) twice: each server needs its own name (it prefixes its tools)")
 }
@@ -131,6 +141,7 @@ mcpLimits.maxPages = number("--mcp-max-pages", 1...10_000) ?? mcpLimits.maxPages
 mcpLimits.maxDescriptionBytes = number("--mcp-max-description-bytes", 0...(1 << 20)) ?? mcpLimits.maxDescriptionBytes
 mcpLimits.maxSchemaBytes = number("--mcp-max-schema-bytes", 2...(4 << 20)) ?? mcpLimits.maxSchemaBytes
 mcpLimits.maxSchemaDepth = number("--mcp-max-schema-depth", 1...256) ?? mcpLimits.maxSchemaDepth
+mcpLimits.maxPendingReplies = number("--mcp-max-pending-replies", 1...4_096) ?? mcpLimits.maxPendingReplies
 let mcpReadOnly = MCPServers.readOnly(parsed.string("--mcp-read-only")?.split(separator: ",").map {
     String($0).trimmingCharacters(in: .whitespaces)
 } ?? [])
@@ -153,11 +164,12 @@ let inputs = BlobInputs(source: blobs, maxBlobBytes: maxBlobBytes, cacheBytes: b
 wasmLimits.defaultMemoryMB = min(wasmLimits.defaultMemoryMB, wasmLimits.maxMemoryMB)
 let execBackend = ExecBackend(allowed: allowExec, outputCap: outputCap, limits: execLimits,
                               environment: ExecEnvironmentPolicy(allowed: execEnvAllowed), inputs: inputs)
-var backends: [any Backend] = [
-    execBackend, NoopBackend(), SleepBackend(), WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits, inputs: inputs),
-]
-/// Where agent tasks' tools come from: the allow-listed exec commands (`exec.<name>`), then MCP servers.
+let wasmBackend = WasmBackend(source: modules, outputCap: outputCap, limits: wasmLimits, inputs: inputs)
+var backends: [any Backend] = [execBackend, NoopBackend(), SleepBackend(), wasmBackend]
+/// Where agent tasks' tools come from: the allow-listed exec commands (`exec.<name>`), the stored WebAssembly
+/// modules (`wasm.<name>`), then MCP servers.
 var toolSources: [any ToolSource] = allowExec.isEmpty ? [] : [ExecToolSource(backend: execBackend, allowed: allowExec, sideEffects: sideEffects)]
+if !wasmTools.isEmpty { toolSources.append(WasmToolSource(backend: wasmBackend, tools: wasmTools)) }
 /// The model agent turns run on (this drone's llama.cpp model or its API), when it has one.
 var agentModel: (any AgentModel)?
 if promptFormatGiven && modelPath == nil { fail("--prompt-format needs --model: it says how that model is prompted") }
@@ -211,9 +223,17 @@ if let api {
                                        "key": key == nil ? "none (\(keyVariable) unset)" : "from \(keyVariable)"])
 }
 ShutdownSignal.install()
-// MCP servers: started and listed before the drone joins, so its hello names their tools.
-let mcp = await MCPServers.start(mcpSpecs, limits: mcpLimits, readOnly: mcpReadOnly)
-// Agents: a model and at least one tool, from the exec allow-list and the MCP servers (listed once, here).
+// MCP servers: started and listed before the drone joins, so its hello names their tools. Without a model no agent
+// can run here: the servers are not started, and no tool is advertised.
+if agentModel == nil && !(mcpSpecs.isEmpty && wasmTools.isEmpty) {
+    Log("drone").warn("tools_unused", ["mcp": mcpSpecs.map(\.name).joined(separator: ","), "wasm_tools": wasmTools.map(\.name).joined(separator: ","),
+                                       "reason": "no --model or --api: agent tasks cannot run on this drone",
+                                       "effect": "the drone starts without tools"])
+}
+var mcp: (sources: [MCPClient], tools: [ToolDefinition]) = ([], [])
+if agentModel != nil { mcp = await MCPServers.start(mcpSpecs, limits: mcpLimits, readOnly: mcpReadOnly) }
+var agentBackend: AgentBackend?
+// Agents: a model and at least one tool, from the exec allow-list, the wasm tools and the MCP servers.
 if let agentModel {
     var listed: [ToolDefinition] = []
     for source in toolSources { listed += (try? await source.listTools()) ?? [] }
@@ -222,12 +242,12 @@ if let agentModel {
     if !listed.isEmpty {
         let agents = AgentBackend(model: agentModel, sources: toolSources, tools: listed, outputCap: outputCap)
         backends.append(agents)
+        agentBackend = agents
         Log("drone").info("agent_tools", ["tools": agents.tools.map(\.name).joined(separator: ","), "model": agentModel.name])
     }
 }
 var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backends: backends)
 options.toolSources = mcp.sources
-options.tools = mcp.tools
 options.id = explicitID
 options.maxTaskMillis = maxTaskMillis
 options.maxBlobBytes = maxBlobBytes
@@ -258,6 +278,8 @@ if !lifecycle.joined(drone) {
     exit(0)
 }
 modules.connect { [drone] hash in try await drone.fetchModule(hash) }
+// A source whose tools changed (an MCP server's list_changed): the drone announces its new tools and pins.
+await agentBackend?.watch { [drone] in Task { await drone.reannounce() } }
 blobs.connect { [drone] name in try await drone.fetchBlob(name) }
 if let model = loadedModel {
     OSThread(name: "model-hash") {

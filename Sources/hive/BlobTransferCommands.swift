@@ -11,11 +11,7 @@ enum TaskStdin {
     case blob(Data)
 
     init(_ data: Data) {
-        if data.count <= BlobTransfer.inlineThreshold, let text = String(data: data, encoding: .utf8) {
-            self = .inline(text)
-        } else {
-            self = .blob(data)
-        }
+        self = BlobTransfer.inlineText([UInt8](data)).map(Self.inline) ?? .blob(data)
     }
 }
 
@@ -27,8 +23,11 @@ enum PromptFile {
     case notText
 
     init(_ data: Data) {
-        guard String(validating: [UInt8](data), as: UTF8.self) != nil else { self = .notText; return }
-        self = data.count <= BlobTransfer.inlineThreshold ? .inline(String(decoding: data, as: UTF8.self)) : .blob(data)
+        if let text = BlobTransfer.inlineText([UInt8](data)) {
+            self = .inline(text)
+        } else {
+            self = String(validating: [UInt8](data), as: UTF8.self) == nil ? .notText : .blob(data)
+        }
     }
 }
 
@@ -44,19 +43,15 @@ func uploadBlob(_ data: Data, cli: ControlCLI, nc: NATSClient) async throws -> B
     }
 }
 
-/// A blob's bytes from honeycombd, in parts (each reply carries the whole size; a reply without it is an error),
-/// checked against its name's SHA-256.
-func fetchBlob(_ ref: BlobRef, nc: NATSClient) async throws -> [UInt8] {
+/// A blob's bytes from honeycombd, in parts (`PartDownload`: each reply carries the whole size; a reply without it
+/// is an error), at most `limit` bytes (`--max-blob-bytes`) and no more than the size the reference names, checked
+/// against its name's SHA-256.
+func fetchBlob(_ ref: BlobRef, limit: Int, nc: NATSClient) async throws -> [UInt8] {
     guard let hash = ref.hash else { throw APIError("'\(ref.blob.prefix(80))' is not a blob name (sha256:HEX)") }
-    var bytes: [UInt8] = []
-    while true {
-        let request = BlobRef(blob: ref.blob, offset: bytes.isEmpty ? nil : bytes.count)
-        let reply = try await nc.request(APISubject.blobGet, Array(JSONEncoder().encode(request)), timeout: 30)
-        guard let size = reply.headers?[BlobTransfer.sizeHeader].flatMap(Int.init) else {
-            throw (try? JSONDecoder().decode(APIError.self, from: Data(reply.payload))) ?? APIError("blob_get: a reply without its size")
-        }
-        bytes += reply.payload
-        if bytes.count >= size || reply.payload.isEmpty { break }
+    let item = PartDownload.Item(noun: "blob", name: ref.blob, limitFlag: "--max-blob-bytes")
+    let bytes = try await PartDownload.fetch(item, limit: min(limit, ref.size ?? limit), sizeRequired: true) { offset in
+        let reply = try await nc.request(APISubject.blobGet, Array(JSONEncoder().encode(BlobRef(blob: ref.blob, offset: offset))), timeout: 30)
+        return PartDownload.Reply(payload: reply.payload, size: reply.headers?[BlobTransfer.sizeHeader].flatMap(Int.init))
     }
     let actual = SHA256.hex(bytes)
     guard actual == hash else { throw APIError("blob \(ref.blob) arrived with SHA-256 \(actual): not the blob it names") }
@@ -77,9 +72,9 @@ func withStdinBlob(_ root: TaskSpec, _ ref: BlobRef) -> TaskSpec {
     return t
 }
 
-/// `hive result GOAL --output-dir DIR`: writes each task's blob output to `DIR/TASK` (checked against its hash)
-/// and says so on stderr.
-func writeOutputBlobs(_ r: GoalResult, to dir: String, nc: NATSClient) async {
+/// `hive result GOAL --output-dir DIR`: writes each task's blob output to `DIR/TASK` (checked against its hash,
+/// at most `maxBytes` each: `--max-blob-bytes`) and says so on stderr.
+func writeOutputBlobs(_ r: GoalResult, to dir: String, maxBytes: Int, nc: NATSClient) async {
     do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
         fail("cannot create --output-dir \(dir): \(error.localizedDescription)", code: 73)
     }
@@ -88,7 +83,7 @@ func writeOutputBlobs(_ r: GoalResult, to dir: String, nc: NATSClient) async {
         let ref = BlobRef(blob: stored.blob, size: stored.size)
         let path = (dir as NSString).appendingPathComponent(t.task)
         do {
-            let bytes = try await fetchBlob(ref, nc: nc)
+            let bytes = try await fetchBlob(ref, limit: maxBytes, nc: nc)
             guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
                 fail("cannot write \(path)", code: 73)
             }

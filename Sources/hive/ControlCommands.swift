@@ -239,9 +239,9 @@ func submitCommand(_ p: ParsedArguments) async {
             // An agent: the same prompt and sampling, and the tools it may call (honeycombd checks the names).
             kind = "agent"
             model.agent = AgentSpec(tools: tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
-                                    maxSteps: p.int("--max-steps"))
-        } else if p.has("--max-steps") {
-            p.refuse("--max-steps is for agents: give --agent TOOLS too")
+                                    maxSteps: p.int("--max-steps"), bind: bindings(p.strings("--bind"), p))
+        } else if let option = ["--max-steps", "--bind"].first(where: p.has) {
+            p.refuse("\(option) is for agents: give --agent TOOLS too")
         }
         let task = TaskSpec(kind: kind, tier: tier, input: model, maxAttempts: maxAttempts, timeoutMillis: timeoutMillis)
         spec = GoalSpec(name: name ?? (kind == "agent" ? "agent" : "prompt"), priority: priority,
@@ -321,6 +321,21 @@ func submitCommand(_ p: ParsedArguments) async {
     let result = await waitForGoal(ref.goal, cli: cli, nc: nc, told: Set((ref.unrunnable ?? []).map(\.reason)))
     report(result, cli: cli)
     exit(result.goal.state == .succeeded ? 0 : 1)
+}
+
+/// `--bind TOOL=JSON` values as `agent.bind` (nil when none); honeycombd checks the tools and shapes.
+func bindings(_ values: [String], _ p: ParsedArguments) -> [String: JSONValue]? {
+    guard !values.isEmpty else { return nil }
+    var out: [String: JSONValue] = [:]
+    for v in values {
+        guard let eq = v.firstIndex(of: "="), eq != v.startIndex else { p.refuse("--bind \(v.prefix(64)): give TOOL=JSON, e.g. exec.try-patch='[\"/srv/repo\", \"make test\"]'") }
+        let tool = String(v[..<eq])
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(v[v.index(after: eq)...].utf8)) else {
+            p.refuse("--bind \(tool): the value is not JSON (an array of strings for exec tools, an object of named arguments for others)")
+        }
+        if out.updateValue(value, forKey: tool) != nil { p.refuse("--bind \(tool) is given twice") }
+    }
+    return out
 }
 
 /// Resolves a bare command name through PATH (drones allow-list absolute paths).
@@ -535,7 +550,10 @@ func goalCommand(_ p: ParsedArguments, subject: String, verb: String) async {
         case "result":
             let r = try await cli.result(nc, goal)
             report(r, cli: cli)
-            if let dir = p.string("--output-dir") { await writeOutputBlobs(r, to: dir, nc: nc) }
+            if let dir = p.string("--output-dir") {
+                let max = p.int("--max-blob-bytes", in: 1...Int(Int32.max)) ?? ResultCommand.defaultMaxBlobBytes
+                await writeOutputBlobs(r, to: dir, maxBytes: max, nc: nc)
+            }
         case "trace":
             let trace = try await cli.call(nc, subject, GoalRef(goal: goal), as: TraceView.self)
             if cli.json { return cli.printJSON(trace) }

@@ -22,7 +22,10 @@ enum TasksCommand: HiveCommand {
 enum ResultCommand: HiveCommand {
     static let spec = CommandSpec("result", summary: "a goal's result: answer, steps, ledger, each task's output", options: [
         .value("--output-dir", "DIR", help: "write each output kept as a blob to DIR/TASK (checked against its SHA-256)"),
+        .value("--max-blob-bytes", "N", help: "with --output-dir: fetch outputs of at most N bytes (default 64 MiB, honeycombd's own default)"),
     ], arguments: [goalArgument])
+    /// The largest output blob `--output-dir` fetches without `--max-blob-bytes`.
+    static let defaultMaxBlobBytes = 64 << 20
     static func run(_ parsed: ParsedArguments) async { await goalCommand(parsed, subject: APISubject.result, verb: "result") }
 }
 

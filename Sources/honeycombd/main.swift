@@ -110,7 +110,7 @@ do {
     // honeycombd's own connection to its embedded broker is a socket pair inside this process.
     let dial = broker.map(inProcessDial)
     control = try await ControlPlane.start(options: config.busOptions(embeddedPort: broker?.port ?? 0, dial: dial), mode: mode,
-                                           dataDirectory: config.dataDirectory, config: config.control,
+                                           dataDirectory: config.dataDirectory, jetStreamJournal: config.jetStreamJournal, config: config.control,
                                            compactAtBytes: config.journalCompactBytes, prompts: prompts,
                                            otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota, blobQuota: config.blobQuota,
                                            droneCredentials: credentials)

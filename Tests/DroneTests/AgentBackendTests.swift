@@ -68,7 +68,7 @@ import Testing
         let model = ScriptedAgentModel([ScriptedAgentModel.call("exec.date", [])])
         let o = try await backend(model).run(task(["exec.date"], maxSteps: 2))
         #expect(!o.succeeded)
-        #expect(o.error == "no answer after 2 turns (agent.max_steps)")
+        #expect(o.error == "no answer after 2 steps (agent.max_steps): 2 turns, 2 tool calls")
         let t = try transcript(o)
         #expect(t.answer == nil && t.steps.count == 2)
         #expect(!t.steps[0].isError)

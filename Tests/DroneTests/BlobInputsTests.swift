@@ -49,6 +49,20 @@ import Testing
         #expect(notAName.permanent == true && notAName.error?.contains("is not sha256:") == true)
     }
 
+    /// honeycombd's `not_found` (it holds no such blob) fails the task for good; any other failure may pass on a
+    /// retry, whatever its message says (the drone judged by matching "unknown blob" in the text before kinds travelled).
+    @Test func aFetchFailureIsPermanentByItsKindNotItsText() async {
+        let bytes: [UInt8] = Array("input".utf8)
+        for (error, permanent) in [(APIError(.notFound, "no such thing"), true), (APIError(.unavailable, "unknown blob, try later"), false),
+                                   (APIError("unknown blob"), false)] {
+            let source = ContentSource()
+            source.connect { _ in throw error }
+            let b = ExecBackend(allowed: ["/bin/cat"], inputs: BlobInputs(source: source))
+            let r = await b.run(Self.assignment(Self.catInput(bytes)))
+            #expect(!r.succeeded && (r.permanent == true) == permanent, "\(error.kind): \(r.error ?? "")")
+        }
+    }
+
     @Test func aPromptBlobResolvesToItsTextAndBytesThatAreNotUTF8AreRefusedForGood() async {
         let text = String(repeating: "ünïcödé document ", count: 2_000) + "END"
         let binary: [UInt8] = [0x61, 0xFF, 0xFE, 0x62]

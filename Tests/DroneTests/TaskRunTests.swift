@@ -2,6 +2,7 @@
 import Glibc
 #endif
 @testable import Drone
+@testable import HiveProcess
 import Foundation
 import HiveCore
 import HiveSystem

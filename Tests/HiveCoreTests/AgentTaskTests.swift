@@ -9,13 +9,13 @@ import Testing
     static let datePin = "sha256:" + String(repeating: "a", count: 64)
 
     /// A drone with an agent backend and `tools` (name → side-effecting), each pinned to `pin`.
-    func agentDrone(_ h: Harness, _ id: String, tools: [String: Bool], pin: String = datePin) {
+    func agentDrone(_ h: Harness, _ id: String, tools: [String: Bool], pin: String = datePin, bytes: Int? = nil) {
         var caps = ["backend:agent", "backend:exec"]
         for (name, effect) in tools {
             caps.append(ToolAdvert.capability(name))
             if effect { caps.append(ToolAdvert.effectCapability(name)) }
         }
-        let adverts = tools.keys.sorted().map { ToolAdvert(name: $0, pin: pin, sideEffecting: tools[$0]!) }
+        let adverts = tools.keys.sorted().map { ToolAdvert(name: $0, pin: pin, sideEffecting: tools[$0]!, bytes: bytes) }
         let hello = DroneHello(drone: id, name: id, tier: .worker, slots: 2, capabilities: caps, host: nil, version: "t",
                                tools: adverts)
         let (reply, fx) = h.state.hello(hello, now: h.now)
@@ -108,6 +108,31 @@ import Testing
         #expect(a.input?.agent?.pins == ["exec.date": Self.datePin])
         #expect(lease(h, a)?.pins == nil, "nothing to pin at the lease")
         #expect(try h.replayMatches())
+    }
+
+    @Test func theReservationCountsThePinnedToolsDefinitionsOnEveryTurn() throws {
+        let h = Harness()
+        agentDrone(h, "d1", tools: ["exec.date": false, "exec.echo": false], bytes: 3_000)
+        let g = try h.submit(agentTask(["exec.date", "exec.echo"], maxSteps: 4))
+        let input = try #require(h.state.tasks["\(g).0"]?.input)
+        #expect(input.agent?.toolBytes == 6_000, "both definitions, as advertised")
+        var bare = input
+        bare.agent?.toolBytes = nil
+        #expect(AgentSpec.worstCaseTokens(input) - AgentSpec.worstCaseTokens(bare) == 4 * 6_000, "every turn reads them")
+        #expect(h.state.goals[g]?.budgetLedger.tokensReserved == 0)
+        let a = h.schedule()[0].assignment
+        #expect(a.input?.agent?.toolBytes == 6_000, "the drone reserves the same")
+        #expect(h.state.goals[g]?.budgetLedger.tokensReserved == AgentSpec.worstCaseTokens(input))
+        #expect(try h.replayMatches())
+        // A drone that does not say (an older one) leaves the reservation as it was.
+        let h2 = Harness()
+        agentDrone(h2, "d1", tools: ["exec.date": false])
+        let g2 = try h2.submit(agentTask())
+        #expect(h2.state.tasks["\(g2).0"]?.input?.agent?.toolBytes == nil)
+        // Numbers are bounded at submission.
+        var huge = agentTask()
+        huge.input?.agent?.toolBytes = -1
+        #expect(refusal(huge)?.contains("root.input.agent.tool_bytes must be 0 to") == true)
     }
 
     @Test func withNoDroneUpAtSubmissionTheFirstLeasePinsAndRetriesKeepThatPin() throws {

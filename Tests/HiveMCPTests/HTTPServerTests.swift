@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import HiveCore
 import Testing
@@ -12,7 +13,7 @@ import Testing
 
     /// The tools the server offers, with place_order's `$ref`/`$defs` spelled out where they are used.
     func checkTools(_ tools: [ToolDefinition]) throws {
-        #expect(Set(tools.map(\.name)) == ["web.add", "web.place_order", "web.hang", "web.fail", "web.die"])
+        #expect(Set(tools.map(\.name)) == ["web.add", "web.place_order", "web.hang", "web.fail", "web.die", "web.grow"])
         #expect(tools.first { $0.name == "web.add" }?.sideEffecting == false)  // readOnlyHint: true
         #expect(tools.first { $0.name == "web.place_order" }?.sideEffecting == true)  // no annotations
         let order = try #require(tools.first { $0.name == "web.place_order" })
@@ -50,6 +51,21 @@ import Testing
         let failed = try await client.call("fail", arguments: .object([:]), timeoutMillis: 10_000)
         #expect(failed.isError && failed.text.contains("always fails"), "\(failed.text)")
         try await checkHang(client)
+        await client.close()
+    }
+
+    @Test(arguments: [[], ["--handshake-only"]])
+    func aListChangedNoticeOnAReplysStreamRelists(_ args: [String]) async throws {
+        let server = try HTTPTestServer(args)
+        defer { server.stop() }
+        let client = MCPClient(MCPServerSpec(name: "web", endpoint: .http(server.url)))
+        #expect(try await client.listTools().contains { $0.name == "web.extra" } == false)
+        let told = Mutex<[ToolDefinition]?>(nil)
+        await client.onToolsChanged { tools in told.withLock { $0 = tools } }
+        #expect(try await client.call("grow", arguments: .object([:]), timeoutMillis: 10_000).text == "grown")
+        #expect(await MCPTest.eventually { told.withLock { $0 } != nil }, "the notice on the reply's SSE stream was followed")
+        #expect(told.withLock { $0 }?.contains { $0.name == "web.extra" } == true)
+        #expect(try await client.listTools().contains { $0.name == "web.extra" })
         await client.close()
     }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import ExternalTools
 import Foundation
 import HiveCore
@@ -60,19 +61,56 @@ import Testing
         let client = try MCPTest.raw()
         defer { Task { await client.close() } }
         let first = try await client.listTools()
-        // One tool per page, eight pages; `loop` (a recursive schema) is left out, not inlined for ever.
-        #expect(first.map(\.name) == ["raw.echo", "raw.hang", "raw.die", "raw.flaky", "raw.garbage", "raw.spawn", "raw.flip"])
+        // One tool per page, eleven pages; `loop` (a recursive schema) is left out, not inlined for ever.
+        #expect(first.map(\.name) == ["raw.echo", "raw.hang", "raw.die", "raw.flaky", "raw.garbage", "raw.spawn", "raw.change",
+                                      "raw.flood", "raw.pings", "raw.flip"])
         let echo = try #require(first.first { $0.name == "raw.echo" })
         #expect(!echo.sideEffecting)  // readOnlyHint: true
         #expect(try #require(first.first { $0.name == "raw.die" }).sideEffecting)  // no annotations
         let schema = String(decoding: try JSONEncoder().encode(echo.inputSchema), as: UTF8.self)
         #expect(!schema.contains("$ref") && !schema.contains("definitions"))
         #expect(schema.contains("\"maxLength\":100"))
+        // The listing is kept: a second one does not ask the server (flip's description counts listings).
+        #expect(try await client.listTools() == first)
         // A definition that changed between listings: the pin differs, the unchanged ones do not.
+        await client.forgetTools()
         let second = try await client.listTools()
         let flip1 = try #require(first.first { $0.name == "raw.flip" }), flip2 = try #require(second.first { $0.name == "raw.flip" })
         #expect(flip1.pin != flip2.pin)
         #expect(echo.pin == second.first { $0.name == "raw.echo" }?.pin)
+        await client.close()
+    }
+
+    @Test func aListChangedNoticeRelistsAndTellsTheHandler() async throws {
+        let client = try MCPTest.raw()
+        defer { Task { await client.close() } }
+        let first = try await client.listTools()
+        let changed = Mutex<[ToolDefinition]?>(nil)
+        await client.onToolsChanged { tools in changed.withLock { $0 = tools } }
+        let r = try await client.call("change", arguments: .object([:]), timeoutMillis: 10_000)
+        #expect(r.text == "echo is version 1")
+        // The notice came before the reply: the client lists again on its own and hands over the new definitions.
+        #expect(await MCPTest.eventually { changed.withLock { $0 != nil } }, "the handler was told")
+        let told = try #require(changed.withLock { $0 })
+        let echo1 = try #require(first.first { $0.name == "raw.echo" }), echo2 = try #require(told.first { $0.name == "raw.echo" })
+        #expect(echo2.description == "Echoes text. (version 1)" && echo1.pin != echo2.pin)
+        #expect(try await client.listTools() == told, "the new listing is the one kept")
+        await client.close()
+    }
+
+    @Test func aServerFloodingPingsGetsAtMostTheCapOfRepliesInFlight() async throws {
+        var limits = MCPLimits()
+        limits.maxPendingReplies = 4
+        let client = MCPClient(MCPServerSpec(name: "raw", endpoint: .stdio(argv: [try ExternalTool.python(), "\(MCPTest.here)/raw_stdio_server.py"])),
+                               limits: limits)
+        defer { Task { await client.close() } }
+        _ = try await client.listTools()
+        // 5000 pings while the server reads nothing: the pipe holds some replies, four more wait, the rest are dropped.
+        #expect(try await client.call("flood", arguments: .object([:]), timeoutMillis: 30_000).text == "flooded")
+        let echoed = try await client.call("echo", arguments: .object(["text": .string("still here")]), timeoutMillis: 30_000)
+        #expect(echoed.text == "still here")
+        let answered = Int(try await client.call("pings", arguments: .object([:]), timeoutMillis: 30_000).text) ?? -1
+        #expect(answered > 0 && answered < 5_000, "\(answered) ping replies")
         await client.close()
     }
 

@@ -1,7 +1,8 @@
 """A streamable HTTP MCP server for HiveMCPTests, written with the `mcp` SDK (PyPI `mcp`).
 
 Binds 127.0.0.1 on a free port and prints `PORT <n>` once it listens. `--handshake-only` refuses the stateless revision. `POST /forget` makes it forget every session
-it has handed out (the next request with one of them gets the SDK's own 404), as a restarted server would.
+it has handed out (the next request with one of them gets the SDK's own 404), as a restarted server would. The `grow`
+tool adds a tool `extra` and sends notifications/tools/list_changed on its reply's stream.
 """
 import asyncio
 import os
@@ -10,7 +11,8 @@ import sys
 
 import uvicorn
 from pydantic import BaseModel
-from mcp.server.mcpserver import MCPServer
+from mcp import types
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from starlette.requests import Request
@@ -61,6 +63,19 @@ def fail() -> str:
 def die() -> str:
     """Ends the server process in the middle of the call."""
     os._exit(3)
+
+
+def extra() -> str:
+    """Added by grow."""
+    return "extra"
+
+
+@server.tool()
+async def grow(ctx: Context) -> str:
+    """Adds the tool extra and says the tool list changed."""
+    server.add_tool(extra)
+    await ctx.session.send_notification(types.ToolListChangedNotification(), related_request_id=ctx.request_id)
+    return "grown"
 
 
 async def forget(request: Request) -> PlainTextResponse:

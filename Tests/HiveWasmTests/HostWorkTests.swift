@@ -1,3 +1,4 @@
+import ExternalTools
 import Foundation
 @testable import HiveWasm
 import Testing

@@ -180,12 +180,12 @@ func spec(_ json: String) throws -> GoalSpec { try JSONDecoder().decode(GoalSpec
         }
     }
 
-    @Test func theBusEdgeAnswersWithTodaysErrorPayload() async throws {
+    @Test func theBusEdgeAnswersWithTheErrorAndItsKind() async throws {
         try await withService { service, client in
             let reply = try await client.request("hive.v1.api.goal", Array(#"{"goal": "g77"}"#.utf8), timeout: 5)
-            #expect(String(decoding: reply.payload, as: UTF8.self) == #"{"error":"unknown goal 'g77'"}"#)
+            #expect(String(decoding: reply.payload, as: UTF8.self) == #"{"error":"unknown goal 'g77'","kind":"not_found"}"#)
             let unknown = try await client.request("hive.v1.api.nope", [], timeout: 5)
-            #expect(String(decoding: unknown.payload, as: UTF8.self) == #"{"error":"unknown API 'nope'"}"#)
+            #expect(String(decoding: unknown.payload, as: UTF8.self) == #"{"error":"unknown API 'nope'","kind":"not_found"}"#)
             _ = service
         }
     }
@@ -250,10 +250,19 @@ func spec(_ json: String) throws -> GoalSpec { try JSONDecoder().decode(GoalSpec
         #expect(created.status == 201 && created.headers.contains { $0.name == Paging.cursorHeader && $0.value == "3" })
     }
 
-    @Test func theKindStaysOffTheWire() throws {
-        let e = APIError(.conflict, "x")
-        #expect(String(decoding: try JSONEncoder().encode(e), as: UTF8.self) == #"{"error":"x"}"#)
+    /// The kind travels on the bus (a drone tells an unknown blob from a lost reply by it); a reply without one
+    /// (an older honeycombd) or with a kind this version does not know still parses, as a bad request.
+    @Test func theKindTravelsAndRepliesWithoutOneStillParse() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        for kind in APIError.Kind.allCases {
+            let e = APIError(kind, "x")
+            #expect(try JSONDecoder().decode(APIError.self, from: try encoder.encode(e)) == e)
+        }
+        #expect(String(decoding: try encoder.encode(APIError(.storageFull, "x")), as: UTF8.self) == #"{"error":"x","kind":"storage_full"}"#)
         #expect(try JSONDecoder().decode(APIError.self, from: Data(#"{"error":"x"}"#.utf8)) == APIError(.badRequest, "x"))
+        #expect(try JSONDecoder().decode(APIError.self, from: Data(#"{"error":"x","kind":"from_the_future"}"#.utf8)) == APIError(.badRequest, "x"))
+        #expect(try JSONDecoder().decode(APIError.self, from: Data(#"{"error":"x","kind":7}"#.utf8)) == APIError(.badRequest, "x"))
     }
 }
 

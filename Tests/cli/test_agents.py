@@ -247,3 +247,125 @@ def test_gemma_calls_the_mcp_time_tool_through_the_grammar(procs, tmp_path):
     calls = [s for s in transcript["steps"] if s["tool"] == "time.get_current_time"]
     assert calls, f"Gemma did not call the time tool: {transcript}"
     assert all(s["tool"] == "time.get_current_time" for s in transcript["steps"]), "the grammar allows no other tool"
+
+
+def test_several_tool_calls_in_one_openai_turn_all_run_and_come_back_by_call_id(procs, tmp_path):
+    message = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "a", "type": "function", "function": {"name": "exec__echo", "arguments": json.dumps({"args": ["one"]})}},
+        {"id": "b", "type": "function", "function": {"name": "exec__date", "arguments": json.dumps({"args": ["-u", "-d", "@0", "+%Y"]})}},
+        {"id": "c", "type": "function", "function": {"name": "exec__echo", "arguments": "not json"}},
+    ]}
+    p = ScriptedProvider([(200, {}, {"model": "tiny", "choices": [{"message": message}], "usage": {"prompt_tokens": 5, "completion_tokens": 5}}),
+                          reply(content="one 1970")])
+    url = agent_hive(procs, p.url)
+    r = hive("submit", agent_goal(tmp_path, ["exec.echo", "exec.date"], max_steps=6), "--wait", "--json", "--honeycomb", url, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    result = json.loads(r.stdout)
+    transcript = json.loads(result["tasks"][0]["output"])
+    assert transcript["answer"] == "one 1970"
+    assert [s["tool"] for s in transcript["steps"]] == ["exec.echo", "exec.date", "exec.echo"]
+    assert [s["result"] for s in transcript["steps"][:2]] == ["one\n", "1970\n"]
+    assert transcript["steps"][2]["is_error"] and "not a JSON object" in transcript["steps"][2]["result"]
+    assert [s["turn"] for s in transcript["steps"]] == [1, 1, 1]
+    # The provider got one assistant message with the three calls back, then one tool message per call id.
+    messages = p.requests[1][2]["messages"]
+    assert [c["id"] for c in messages[1]["tool_calls"]] == ["call_1", "call_2", "call_3"]
+    assert [(m["role"], m["tool_call_id"]) for m in messages[2:]] == [("tool", "call_1"), ("tool", "call_2"), ("tool", "call_3")]
+    # Each call is a span and a ledger line.
+    goal = result["goal"]["goal"]
+    trace = json.loads(hive("trace", goal, "--json", "--honeycomb", url).stdout)
+    assert [s["name"] for s in trace["spans"] if s["kind"] == "tool"] == ["tool exec.echo", "tool exec.date", "tool exec.echo"]
+    ledger = json.loads(hive("result", goal, "--json", "--honeycomb", url).stdout)["ledger"]
+    assert ledger["by_tool"]["exec.echo"]["calls"] == 2 and ledger["by_tool"]["exec.echo"]["errors"] == 1
+
+
+def test_several_tool_use_blocks_in_one_anthropic_turn_get_one_message_of_results(procs, tmp_path):
+    def message(content):
+        return (200, {}, {"model": "tiny", "content": content, "usage": {"input_tokens": 5, "output_tokens": 2}})
+    p = ScriptedProvider([
+        message([{"type": "tool_use", "id": "x", "name": "exec__date", "input": {"args": ["-u", "-d", "@0", "+%Y"]}},
+                 {"type": "tool_use", "id": "y", "name": "exec__date", "input": {"args": ["--no-such-flag"]}}]),
+        message([{"type": "text", "text": "1970"}]),
+    ])
+    url = start_honeycombd(procs).url
+    d = procs.start([DRONE, "--honeycomb", url, "--name", "a0", "--api", "anthropic", "--base-url", p.url,
+                     "--api-model", "tiny", "--allow-exec", "/bin/date"])
+    wait_for_log(d, "event=joined")
+    r = hive("submit", agent_goal(tmp_path, ["exec.date"]), "--wait", "--json", "--honeycomb", url, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    transcript = json.loads(json.loads(r.stdout)["tasks"][0]["output"])
+    assert transcript["answer"] == "1970" and [s["is_error"] for s in transcript["steps"]] == [False, True]
+    messages = p.requests[1][2]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    uses, results = messages[1]["content"], messages[2]["content"]
+    assert [u["type"] for u in uses] == ["tool_use", "tool_use"]
+    assert [(b["type"], b["tool_use_id"], b["is_error"]) for b in results] == \
+        [("tool_result", uses[0]["id"], False), ("tool_result", uses[1]["id"], True)]
+
+
+WRAP_WAT = r"""
+(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "{\"got\":")
+  (data (i32.const 16) "}")
+  (func $out (param $at i32) (param $n i32)
+    (i32.store (i32.const 64) (local.get $at))
+    (i32.store (i32.const 68) (local.get $n))
+    (drop (call $fd_write (i32.const 1) (i32.const 64) (i32.const 1) (i32.const 96))))
+  (func (export "_start") (local $n i32)
+    (call $out (i32.const 0) (i32.const 7))
+    (block $done
+      (loop $more
+        (i32.store (i32.const 64) (i32.const 1024))
+        (i32.store (i32.const 68) (i32.const 4096))
+        (drop (call $fd_read (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 96)))
+        (local.set $n (i32.load (i32.const 96)))
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $out (i32.const 1024) (local.get $n))
+        (br $more)))
+    (call $out (i32.const 16) (i32.const 1))))
+"""
+
+
+def test_a_stored_wasm_module_is_an_agent_tool(procs, tmp_path):
+    """`hive module add` stores the module; `drone --wasm-tool wrap=sha256:…,manifest` offers it as wasm.wrap (read-only:
+    no approval); the call's arguments are its stdin, its stdout the result."""
+    import subprocess
+    from dependencies import require_tool
+    wat, wasm = tmp_path / "wrap.wat", tmp_path / "wrap.wasm"
+    wat.write_text(WRAP_WAT)
+    subprocess.run([require_tool("wat2wasm", package="wabt"), str(wat), "-o", str(wasm)], check=True)
+    url = start_honeycombd(procs).url
+    added = hive("module", "add", str(wasm), "--honeycomb", url)
+    assert added.returncode == 0, added.stderr
+    digest = added.stdout.strip()
+    manifest = tmp_path / "wrap.json"
+    manifest.write_text(json.dumps({"description": "Wraps its arguments.",
+                                    "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}))
+    p = ScriptedProvider([reply(call=("wasm__wrap", {"text": "bees"})), reply(content="wrapped")])
+    d = procs.start([DRONE, "--honeycomb", url, "--name", "w0", "--api", "openai", "--base-url", p.url, "--api-model", "tiny",
+                     "--wasm-tool", f"wrap=sha256:{digest},{manifest}"])
+    lines = wait_for_log(d, "event=joined")
+    assert any("event=agent_tools" in l and "wasm.wrap" in l for l in lines), lines
+    caps = json.loads(hive("drones", "--json", "--honeycomb", url).stdout)[0]["capabilities"]
+    assert "tool:wasm.wrap" in caps and "effect:tool:wasm.wrap" not in caps
+    r = hive("submit", agent_goal(tmp_path, ["wasm.wrap"], prompt="Wrap bees."), "--wait", "--json", "--honeycomb", url, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    task = json.loads(r.stdout)["tasks"][0]
+    transcript = json.loads(task["output"])
+    assert transcript["steps"][0]["result"] == '{"got":{"text":"bees"}}' and not transcript["steps"][0]["is_error"]
+    assert transcript["answer"] == "wrapped"
+    tool = p.requests[0][2]["tools"][0]["function"]
+    assert tool["name"] == "wasm__wrap" and tool["parameters"]["required"] == ["text"]
+    assert tool["description"] == f"Wraps its arguments. (WebAssembly module sha256:{digest})"
+
+
+def test_wasm_tool_flags_are_refused_with_the_reason():
+    import subprocess
+    r = subprocess.run([DRONE, "--honeycomb", "nats://127.0.0.1:1", "--wasm-tool", "wrap=sha256:1234"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "--wasm-tool wrap: 'sha256:1234' is not a module's SHA-256" in r.stderr, r.stderr
+    r = subprocess.run([DRONE, "--honeycomb", "nats://127.0.0.1:1", "--mcp", "wasm=/bin/true"], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "--mcp cannot name a server wasm" in r.stderr, r.stderr

@@ -181,6 +181,12 @@ class CodingModelDouble(http.server.ThreadingHTTPServer):
                     for b in m["content"] if b.get("type") == "tool_result"]
         return [m["content"] for m in body["messages"] if m["role"] == "tool"]
 
+    def schemas(self, body):
+        """The tools' input schemas this request offers the model, by function name."""
+        if self.api == "anthropic":
+            return {t["name"]: t["input_schema"] for t in body["tools"]}
+        return {t["function"]["name"]: t["function"]["parameters"] for t in body["tools"]}
+
     def call(self, body, tool, arguments):
         """A native call of the Hive tool `tool`, by the function name the drone gave it in this request."""
         names = [t["name"] if self.api == "anthropic" else t["function"]["name"] for t in body["tools"]]
@@ -206,15 +212,15 @@ class CodingModelDouble(http.server.ThreadingHTTPServer):
                 patch = self.patches["mul_pinning"]
             else:  # candidates differ by seed; Anthropic's API has none, so there both write the documented one
                 patch = self.patches["mul_documented" if body.get("seed", 1) % 2 else "mul_bare"]
-            script = [("git.git_log", {"repo_path": self.repo, "max_count": 5}),
-                      ("exec.try-patch", {"args": [self.repo, TEST_COMMAND, patch]})]
+            script = [("git.git_log", {"max_count": 5}),
+                      ("exec.try-patch", {"args": [patch]})]
         elif "Earlier attempts were rejected" in prompt:  # the re-fork: the feedback names the failing test
             patch = self.patches["add_fixed"]
-            script = [("git.git_show", {"repo_path": self.repo, "revision": "HEAD:calc.py"}),
-                      ("exec.try-patch", {"args": [self.repo, TEST_COMMAND, patch]})]
+            script = [("git.git_show", {"revision": "HEAD:calc.py"}),
+                      ("exec.try-patch", {"args": [patch]})]
         else:  # a careless first attempt: answers without trying its patch
             patch = self.patches["add_careless"]
-            script = [("git.git_show", {"repo_path": self.repo, "revision": "HEAD:calc.py"})]
+            script = [("git.git_show", {"revision": "HEAD:calc.py"})]
         if turns < len(script):
             return self.call(body, *script[turns])
         return patch
@@ -228,6 +234,8 @@ def self_build_plan(tmp_path, repo):
                     "numbers, and add a mul(a, b) function, each with unit tests.")
     plan["architect"]["step"]["verify"] = {"command": str(TOOLS / "try-patch"), "args": [str(repo), TEST_COMMAND]}
     plan["architect"]["integrate"]["exec"] = {"command": str(TOOLS / "integrate-patches"), "args": [str(repo), TEST_COMMAND]}
+    plan["architect"]["step"]["agent"]["bind"] = {"git.git_log": {"repo_path": str(repo)}, "git.git_show": {"repo_path": str(repo)},
+                                                  "exec.try-patch": [str(repo), TEST_COMMAND]}
     path = tmp_path / "self-build.json"
     path.write_text(json.dumps(plan))
     return str(path)
@@ -299,7 +307,10 @@ def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_
     # The approvals: every worker agent (it may call exec.try-patch) and the integrator (its step requires one).
     agents = [t for t in approved if t["kind"] == "agent"]
     assert len(agents) == 4, [t["approval"] for t in approved]  # add: 1 + its re-fork; mul: 2
-    assert all("exec.try-patch" in t["approval"]["runs"] for t in agents), agents[0]["approval"]
+    # The approval shows what the goal binds: the repository and test command try-patch runs, whatever the agent.
+    bound = f'exec.try-patch [{json.dumps(str(repo))},"{TEST_COMMAND}",…]'
+    assert all(bound in t["approval"]["runs"] for t in agents), agents[0]["approval"]
+    assert all(f'git.git_show {{"repo_path":{json.dumps(str(repo))},…}}' in t["approval"]["runs"] for t in agents), agents[0]["approval"]
     assert all("worker declares exec.try-patch side-effecting" in t["approval"]["why"] for t in agents), agents[0]["approval"]
     [merge] = [t for t in approved if t["kind"] == "exec"]
     assert "integrate-patches" in merge["approval"]["runs"], merge["approval"]
@@ -325,6 +336,12 @@ def test_the_self_build_plan_changes_a_repository_through_agents_checks_critics_
     assert refork and "AssertionError: 1 != -5" in json.dumps(refork[0]["messages"]), "feedback from the real test run"
     tried = [r for b in model.requests if "tools" in b for r in model.tool_results(b) if "the tests pass" in r]
     assert tried, "exec.try-patch ran the repository's tests on a worker's patch"
+    # The model was shown only what the goal left it: try-patch's patch (2 of its 16 arguments are bound), and
+    # git tools without repo_path.
+    shown = [model.schemas(b) for b in model.requests if "tools" in b]
+    assert shown and all(s["exec__try-patch"]["properties"]["args"]["maxItems"] == 14 for s in shown), shown[0]
+    assert all("repo_path" not in s["git__git_show"]["properties"] and "repo_path" not in s["git__git_show"].get("required", [])
+               for s in shown), shown[0]
 
     # The repository: the integrator's commits (one per subtask, in order) and its merge, both changes in, the
     # careless patch nowhere in its history, and its tests pass when this test runs them itself.
@@ -431,3 +448,4 @@ def test_the_self_build_plan_conforms_to_the_schema():
     plan = json.loads((pathlib.Path(ROOT) / "Config" / "plans" / "self-build.json").read_text())
     jsonschema.validate(plan, SCHEMA)
     assert plan["architect"]["step"]["agent"]["tools"] == ["git.git_log", "git.git_show", "exec.try-patch"]
+    assert plan["architect"]["step"]["agent"]["bind"]["exec.try-patch"] == ["/srv/hive-demo", "python3 -m unittest -q"]

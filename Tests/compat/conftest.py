@@ -300,3 +300,18 @@ def server_factory(server_kind):
 def server(server_factory) -> RunningServer:
     """A server of the parametrized kind with default options."""
     return server_factory.start()
+
+
+async def sync(nc, timeout: float = 5.0) -> None:
+    """Round trip to the server after everything already queued on ``nc``.
+
+    nats-py 2.16's ``flush()`` writes its PING straight onto the socket, ahead
+    of SUB/PUB/UNSUB commands still waiting in the client's pending buffer for
+    the flusher task, so the PONG alone does not prove the server has seen
+    them (observed with nats-server: SUB arriving after the flush's PING).
+    Drain the pending buffer through the flusher first, then PING.
+    """
+    flush_pending = getattr(nc, "_flush_pending", None)
+    if flush_pending is not None:
+        await flush_pending(force_flush=True)
+    await nc.flush(timeout=timeout)

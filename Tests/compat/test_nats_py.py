@@ -22,7 +22,7 @@ import nats
 import nats.errors
 import pytest
 
-from conftest import RunningServer
+from conftest import RunningServer, sync
 
 WAIT_S = 5.0  # upper bound for anything that should happen "at once"
 
@@ -51,21 +51,6 @@ async def connect(srv: RunningServer, **kw) -> nats.NATS:
         opts["password"] = srv.password
     opts.update(kw)
     return await nats.connect(**opts)
-
-
-async def sync(nc: nats.NATS, timeout: float = WAIT_S) -> None:
-    """Round trip to the server after everything already queued on ``nc``.
-
-    nats-py 2.16's ``flush()`` writes its PING straight onto the socket, ahead
-    of SUB/PUB/UNSUB commands still waiting in the client's pending buffer for
-    the flusher task, so the PONG alone does not prove the server has seen
-    them (observed with nats-server: SUB arriving after the flush's PING).
-    Drain the pending buffer through the flusher first, then PING.
-    """
-    flush_pending = getattr(nc, "_flush_pending", None)
-    if flush_pending is not None:
-        await flush_pending(force_flush=True)
-    await nc.flush(timeout=timeout)
 
 
 class Collector:

@@ -15,7 +15,7 @@ import ssl
 import nats
 import pytest
 
-from conftest import RunningServer, TLSCerts
+from conftest import RunningServer, TLSCerts, sync
 
 WAIT_S = 5.0
 
@@ -71,14 +71,14 @@ def test_pub_sub_over_tls(server_factory, tls_certs):
                 done.set_result(None)
 
         await sub_nc.subscribe("tls.test", cb=on_msg)
-        await sub_nc.flush()
+        await sync(sub_nc)
         for i in range(100):
             await pub_nc.publish("tls.test", f"m{i}".encode())
         await asyncio.wait_for(done, WAIT_S)
         assert got == [f"m{i}".encode() for i in range(100)]
         big = bytes(range(256)) * 4096  # 1 MiB
         big_sub = await sub_nc.subscribe("tls.big")
-        await sub_nc.flush()
+        await sync(sub_nc)
         await pub_nc.publish("tls.big", big)
         assert (await big_sub.next_msg(timeout=WAIT_S)).data == big
         await sub_nc.close()
@@ -98,7 +98,7 @@ def test_request_reply_over_tls(server_factory, tls_certs):
             await m.respond(b"re:" + m.data)
 
         await responder.subscribe("svc.echo", cb=answer)
-        await responder.flush()
+        await sync(responder)
         for i in range(20):
             reply = await requester.request("svc.echo", f"q{i}".encode(), timeout=WAIT_S)
             assert reply.data == f"re:q{i}".encode()
@@ -114,7 +114,7 @@ def test_headers_over_tls(server_factory, tls_certs):
     async def run():
         nc = await connect(srv, client_context(tls_certs))
         sub = await nc.subscribe("tls.headers")
-        await nc.flush()
+        await sync(nc)
         await nc.publish("tls.headers", b"body", headers={"Hive-Goal": "g-1", "X-Trace": "abc"})
         m = await sub.next_msg(timeout=WAIT_S)
         assert m.data == b"body"

@@ -4,12 +4,12 @@ import Glibc
 import Foundation
 import HiveLog
 
-/// The exec process groups a drone has running, kept in a small file so that a drone that dies without cleaning up
+/// The process groups a drone has running (exec tasks, MCP servers), kept in a small file so that a drone that dies without cleaning up
 /// (`kill -9`, the OOM killer, a crash) does not leave its tasks running for ever: the next drone started under the
 /// same id kills what its predecessor left (`killLeftovers`) before it takes work.
 ///
 /// Without cgroups this is as far as Linux goes: each task's leader also dies with the drone (PR_SET_PDEATHSIG in
-/// `hive_spawn`), but what the leader started lives on in its group until this sweep. Under systemd the unit's
+/// `hive_spawn_io`), but what the leader started lives on in its group until this sweep. Under systemd the unit's
 /// `KillMode=control-group` (the default) kills every process of the unit, which covers it as well.
 ///
 /// The file is `<dir>/<drone id>.pgids`, `dir` being `$XDG_RUNTIME_DIR/hive-drone` or `/tmp/hive-drone-<uid>`
@@ -42,8 +42,7 @@ struct ProcessGroupRecord: Sendable {
 
     /// Writes the groups running now (leader pid, leader start time), replacing the file in one rename.
     func write(_ groups: [pid_t: UInt64]) {
-        let me = ProcStat(getpid())
-        var text = "drone \(getpid()) \(me?.startTime ?? 0) \(Self.bootID)\n"
+        var text = "drone \(getpid()) \(Self.ownStartTime) \(Self.bootID)\n"
         for (pgid, start) in groups.sorted(by: { $0.key < $1.key }) { text += "\(pgid) \(start)\n" }
         let temporary = "\(path).\(getpid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -101,28 +100,12 @@ struct ProcessGroupRecord: Sendable {
         return killed
     }
 
+    /// This process's start time, read once (the record is rewritten at every exec task's start).
+    static let ownStartTime: UInt64 = ProcStat(getpid())?.startTime ?? 0
+
     /// This boot's id (a reboot ends every process a record could name).
     static let bootID: String = {
         (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
     }()
-}
-
-/// The fields of /proc/<pid>/stat a record needs.
-struct ProcStat {
-    var group: pid_t
-    var session: pid_t
-    /// Clock ticks after boot the process started.
-    var startTime: UInt64
-
-    init?(_ pid: pid_t) {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
-        // After the command name (which may hold spaces and parentheses): field 3 (state) onwards.
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let g = pid_t(fields[2]), let s = pid_t(fields[3]), let t = UInt64(fields[19]) else { return nil }
-        group = g
-        session = s
-        startTime = t
-    }
 }

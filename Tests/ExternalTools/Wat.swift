@@ -1,15 +1,14 @@
-import ExternalTools
 import Foundation
-import Testing
 
 /// Assembles WebAssembly text with wabt's `wat2wasm` (Debian package `wabt`, installed by make deps): test modules are
 /// written here as text and built in the test setup, never committed as binaries.
-enum Wat {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public enum Wat {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    static func assemble(_ text: String, features: [String] = []) throws -> [UInt8] {
+    public static func assemble(_ text: String, features: [String] = []) throws -> [UInt8] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hive-wat-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
