@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "NATSTestSupport", dependencies: ["NATSServer", "ExternalTools"], path: "Tests/NATSTestSupport"),
         .testTarget(name: "HiveCoreTests", dependencies: ["HiveCore"]),
         .testTarget(name: "HiveCommandLineTests", dependencies: ["HiveCommandLine"]),
-        .testTarget(name: "HiveWasmTests", dependencies: ["HiveWasm", "ExternalTools"]),
+        .testTarget(name: "HiveWasmTests", dependencies: ["HiveWasm", "ExternalTools"], exclude: ["Scripts/hive.wast"]),
         .testTarget(name: "HiveHTTPTests", dependencies: ["HiveHTTP", "HiveTLS", "HiveSystem"]),
         // The servers the tests run (Python, the `mcp` SDK and a hand-written one) live beside them.
         .testTarget(name: "HiveMCPTests", dependencies: ["HiveMCP", "HiveCore", "ExternalTools"], exclude: ["raw_stdio_server.py", "mcp_http_server.py", "hostile_stdio_server.py"]),
