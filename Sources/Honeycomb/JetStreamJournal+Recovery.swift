@@ -3,17 +3,32 @@ import HiveCore
 import HiveLog
 import JetStream
 import NATSClient
+import NATSWire
 
 extension JetStreamJournal {
     /// Finds (or with `create`, makes) the stream, checks that it can hold a journal, reads the newest complete
     /// snapshot and every record after it, and starts the writer. A missing or misconfigured stream, or one that
     /// does not answer within `startupTimeout`, stops startup with the reason.
+    ///
+    /// `leadership`: active/standby. Once the stream is known usable, it waits until this process holds the leader
+    /// lease (returning the holder's name), and only then reads the stream. Before anything else is written it
+    /// publishes a takeover marker on `STREAM.leader` expecting the end it read, so the stream's end moves past what
+    /// any earlier leader knows: that one's next write fails (fenced) even when this one has nothing to write yet.
+    /// `onFenced` is called when this writer is fenced out in turn.
     static func open(client: NATSClient, settings: JetStreamJournalSettings,
+                     leadership: (@Sendable (JetStreamAPI) async -> String)? = nil,
+                     onFenced: @escaping @Sendable (String) -> Void = { _ in },
                      startupTimeout: Double = 30) async throws(JournalError) -> (JetStreamJournal, JournalRecovery) {
         let js = JetStreamAPI(client: client, timeout: settings.ackTimeout)
         let name = settings.stream
-        let info = try await ready(js, settings, startupTimeout: startupTimeout)
+        var info = try await ready(js, settings, startupTimeout: startupTimeout)
         if let problem = problem(with: info.config, settings) { throw .streamUnusable(name, problem) }
+        var leader: String?
+        if let leadership {
+            leader = await leadership(js)
+            // The stream grew while this one stood by: read its end now.
+            info = try await ready(js, settings, startupTimeout: startupTimeout)
+        }
         var recovery = JournalRecovery(snapshot: nil, events: [], truncatedBytes: 0)
         let messages: [StoredMessage]
         do { messages = try await readAll(js, name, from: info.state.firstSeq, through: info.state.lastSeq) } catch {
@@ -55,11 +70,21 @@ extension JetStreamJournal {
         let limit = info.config.maxMsgSize > 0 ? Int(info.config.maxMsgSize) : client.maxPayload
         // Room for the headers each publish carries (message id, expected sequence, snapshot chunk).
         let maxMessageBytes = max(4_096, min(limit, client.maxPayload) - 1_024)
-        let journal = JetStreamJournal(settings: settings, js: js, lastStreamSeq: info.state.lastSeq,
-                                       recordBytes: recordBytes, maxMessageBytes: maxMessageBytes)
+        var lastSeq = info.state.lastSeq
+        if let leader {
+            var headers = NATSHeaders(JetStreamHeader.expectedLastSequence, String(lastSeq))
+            headers[JetStreamHeader.msgID] = "takeover-" + leader
+            do { lastSeq = try await js.publish(settings.leaderSubject, Array(leader.utf8), headers: headers).seq } catch {
+                throw .streamUnusable(name, error.errCode == JetStreamErrorCode.wrongLastSequence
+                                      ? "another honeycombd wrote to it while this one took the leader lease: restart to stand by again"
+                                      : "cannot write the takeover marker: \(error)")
+            }
+        }
+        let journal = JetStreamJournal(settings: settings, js: js, lastStreamSeq: lastSeq,
+                                       recordBytes: recordBytes, maxMessageBytes: maxMessageBytes, onFenced: onFenced)
         Log("journal").info("jetstream_opened", ["stream": name, "replicas": info.config.numReplicas,
                                                  "leader": info.cluster?.leader ?? "-", "messages": info.state.messages,
-                                                 "first_seq": info.state.firstSeq, "last_seq": info.state.lastSeq,
+                                                 "first_seq": info.state.firstSeq, "last_seq": lastSeq, "writer": journal.writerID,
                                                  "snapshot_covers": covers, "events": recovery.events.count])
         return (journal, recovery)
     }
