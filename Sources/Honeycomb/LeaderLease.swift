@@ -57,12 +57,13 @@ final class LeaderLease: @unchecked Sendable {
 
     /// Waits until this process holds the lease (a standby meanwhile: it logs `standby` once per holder seen).
     /// The journal's stream names the bucket; the lease's own requests time out within half a heartbeat.
-    static func acquire(_ base: JetStreamAPI, stream: String, replicas: Int, holder: String, heartbeat: Double) async -> LeaderLease {
+    static func acquire(_ base: JetStreamAPI, stream: String, replicas: Int, holder: String, heartbeat: Double,
+                        whileWaiting: @Sendable () async -> Void = {}) async -> LeaderLease {
         var js = base
         js.timeout = max(0.05, heartbeat / 2)
         let lease = LeaderLease(js: js, bucket: bucket(for: stream), replicas: replicas, holder: holder, heartbeat: heartbeat)
         await lease.ensureBucket()
-        await lease.waitForLease()
+        await lease.waitForLease(whileWaiting)
         return lease
     }
 
@@ -92,7 +93,8 @@ final class LeaderLease: @unchecked Sendable {
         }
     }
 
-    private func waitForLease() async {
+    /// Polls every quarter heartbeat; `whileWaiting` runs after each poll that did not get the lease.
+    private func waitForLease(_ whileWaiting: @Sendable () async -> Void) async {
         var seen: (revision: UInt64, since: ContinuousClock.Instant)?
         var announced: String?
         while true {
@@ -125,6 +127,7 @@ final class LeaderLease: @unchecked Sendable {
                     seen = nil
                 }
             }
+            await whileWaiting()
             await pause(heartbeat / 4)
         }
     }

@@ -58,6 +58,10 @@ def test_the_standby_serves_within_three_heartbeats_of_a_sigkill_and_the_goal_su
     print(f"failover: serving {took:.2f} s after SIGKILL (heartbeat {HEARTBEAT_MS} ms)")
     assert took <= 3 * HEARTBEAT_MS / 1000, f"the standby served {took:.2f} s after the kill: over 3 heartbeats"
     assert any("event=lease_acquired" in line for line in lines)
+    # It tailed the stream while standing by: the takeover read only what its last poll had not seen.
+    warm, late = int(field(lines, "jetstream_opened", "read_while_standing_by")), int(field(lines, "jetstream_opened", "read_at_takeover"))
+    print(f"read while standing by: {warm} messages, at takeover: {late}")
+    assert warm > 0 and late < warm, lines
     out, err = sub.communicate(timeout=120)
     assert sub.returncode == 0, err
     assert sorted(int(t["output"].strip()) for t in json.loads(out)["tasks"]) == list(range(n))
