@@ -19,7 +19,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm ray-venv bench-exec bench-journal demo install clean
+.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm bench-queue ray-venv bench-exec bench-journal demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -139,6 +139,10 @@ bench-ray: deps build ray-venv
 SIZES ?= 8,100,1000,10000
 bench-swarm: deps build
 	$(PYTHON) Tests/bench/swarm_bench.py --bin $(RELEASE) --sizes $(SIZES)
+
+## honeycombd's cost per queued task: one goal of 100,000 and of 999,000 no-op tasks, queued, then drained.
+bench-queue: deps build
+	$(PYTHON) Tests/bench/queue_bench.py --bin $(RELEASE)
 
 ## Exec tasks vs xargs in the same run: 2000 × /bin/true on 4 drones × 4 slots vs seq 2000 | xargs -P 16 -n 1,
 ## alternating, medians (ANCHOR_BIN=DIR adds a baseline build's hive, alternated in the same run).

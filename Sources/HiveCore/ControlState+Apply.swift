@@ -41,6 +41,7 @@ extension ControlState {
             if !t.tried.contains(drone) { t.tried.append(drone) }
             tasks[task] = t
             drones[drone]?.running.insert(task)
+            watchLease(task, deadline: deadline)
 
         case .taskFinished(let f):
             let (task, succeeded, output, at) = (f.task, f.succeeded, f.output, f.at)

@@ -148,7 +148,8 @@ extension ControlState {
     /// Time-based decisions: lost drones, expired leases, goal deadlines.
     public func tick(now: Int64) -> ControlEffects {
         var events: [JournalEvent] = []
-        for (id, d) in drones where d.state.isPresent && now &- d.lastSeen > Int64(config.lostAfterMillis) {
+        for id in silentDrones(now: now) {
+            guard let d = drones[id] else { continue }
             // Quiet after saying goodbye is leaving; quiet without a word is being lost.
             let left = d.state == .draining
             drones[id]?.state = left ? .left : .lost
@@ -159,12 +160,10 @@ extension ControlState {
                                            countsAttempt: !left, at: now)))
             }
         }
-        for d in drones.values where d.state.isPresent {  // a gone drone's tasks were all expired above
-            for task in d.running.sorted() {
-                guard let t = tasks[task], let lease = t.lease, lease.deadline < now else { continue }
-                events.append(.taskExpired(.init(task: task, attempt: t.attempts, reason: "lease expired after \(t.timeoutMillis) ms",
-                                           countsAttempt: true, at: now)))
-            }
+        for task in expiredLeases(now: now) {  // a gone drone's tasks were all expired above
+            guard let t = tasks[task] else { continue }
+            events.append(.taskExpired(.init(task: task, attempt: t.attempts, reason: "lease expired after \(t.timeoutMillis) ms",
+                                       countsAttempt: true, at: now)))
         }
         for g in runningGoals.sorted() {
             if let deadline = goals[g]?.deadline, deadline < now {

@@ -42,6 +42,7 @@ extension ControlState {
             }
         }
         drones[h.drone] = d
+        watchLiveness(h.drone, lastSeen: now)
         var fx = ControlEffects()
         for e in events { apply(e, into: &fx) }
         return (HelloReply(accepted: true, heartbeatMillis: config.heartbeatMillis), fx)
@@ -79,6 +80,7 @@ extension ControlState {
         d.occupied = occupied
         d.saturated = false
         drones[hb.drone] = d
+        watchLiveness(hb.drone, lastSeen: now)
         return (true, fx)
     }
 
@@ -108,7 +110,9 @@ extension ControlState {
     }
 
     func touch(_ drone: DroneID, now: Int64) {
-        if drones[drone]?.state.isPresent == true { drones[drone]?.lastSeen = now }
+        guard drones[drone]?.state.isPresent == true else { return }
+        drones[drone]?.lastSeen = now
+        watchLiveness(drone, lastSeen: now)
     }
 
     /// Forgets drones that left or were lost longest ago, keeping the latest `keeping` of them (shown in

@@ -30,5 +30,7 @@ extension ControlState {
         for t in s.tasks where t.state == .pending {
             queue.push(.init(priority: goals[t.goal]?.priority ?? 0, seq: t.seq, task: t.id))
         }
+        leaseHeap.removeAll()
+        for t in s.tasks { if let lease = t.lease { watchLease(t.id, deadline: lease.deadline) } }
     }
 }

@@ -1,3 +1,5 @@
+import HiveCollections
+
 /// The control plane's state machine: goals, task trees, leases, joins, budgets, and the drone registry.
 ///
 /// Deterministic and clock-free: every method takes `now` in milliseconds (honeycombd's `ControlClock`: Unix epoch
@@ -28,6 +30,13 @@ public final class ControlState {
     var budgetedGoals: Set<GoalID> = []
     /// Tasks in `awaiting_approval` (the tick's approval timeouts look only at these).
     var awaiting: Set<TaskID> = []
+    /// When each present drone is next looked at for silence, and those times in order (`tick` pops what is due,
+    /// so it costs what falls due, not the size of the hive; see `ControlState+Deadlines`).
+    var livenessDue: [DroneID: Int64] = [:]
+    var livenessHeap = DeadlineHeap<Int64, DroneID>()
+    /// Every lease's deadline, in order (entries of leases that ended since are skipped when they fall due).
+    var leaseHeap = DeadlineHeap<Int64, TaskID>()
+    var leaseHeapSweepAt = ControlState.leaseHeapMinimumSweep
 
     /// A goal's task records in creation order.
     public func tasks(of goal: GoalID) -> [TaskRecord] { (tasksByGoal[goal] ?? []).compactMap { tasks[$0] } }

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import HiveJSON
 
 extension JournalEvent {
@@ -143,4 +144,35 @@ extension TaskOutput {
         guard product.isPlain else { return false }
         return TaskOutput(drone: drone, product: product, tier: tier) == self
     }
+}
+
+extension Heartbeat {
+    /// The heartbeat read by hand (one per drone a second: at 10,000 drones a `JSONDecoder` each was honeycombd's
+    /// biggest idle cost); nil for anything but the plain form (`{"drone":…,"running":[…]}`, escape-free strings,
+    /// each key once), which the caller then decodes with `JSONDecoder`. Keys it does not know send it there too.
+    public init?(fastJSON bytes: [UInt8]) {
+        var drone: String?, running: [String]?
+        var reader = PlainJSONReader(bytes)
+        let read: Void? = reader.object { key, member in
+            switch (key, member) {
+            case ("drone", .string(let s)) where drone == nil: drone = s
+            case ("running", .strings(let list)) where running == nil: running = list
+            default: return false
+            }
+            return true
+        }
+        guard read != nil, let drone, let running else { return nil }
+        self.init(drone: drone, running: running)
+    }
+
+    /// Decodes a heartbeat: the hand-written path when the message is plain, `JSONDecoder` otherwise.
+    public static func decode(_ bytes: [UInt8]) -> Heartbeat? {
+        Heartbeat(fastJSON: bytes) ?? (try? JSONDecoder().decode(Heartbeat.self, from: Data(bytes)))
+    }
+}
+
+extension HeartbeatReply {
+    /// The reply's bytes, written once (each heartbeat has one).
+    public var fastJSON: [UInt8] { known ? Self.knownBytes : Self.unknownBytes }
+    private static let knownBytes = Array(#"{"known":true}"#.utf8), unknownBytes = Array(#"{"known":false}"#.utf8)
 }

@@ -150,14 +150,18 @@ extension ControlService {
     }
 
     private func handleHeartbeat(_ m: NATSMessage) {
-        guard let hb = try? JSONDecoder().decode(Heartbeat.self, from: Data(m.payload)) else { return }
+        guard let hb = Heartbeat.decode(m.payload) else { return }
         guard APISubject.drone(in: m.subject) == hb.drone else {
             rejected("heartbeat from another drone's subject", ["drone": hb.drone, "subject": m.subject])
             return
         }
         let (known, fx) = state.heartbeat(hb, now: now)
         carryOut(fx)
-        if let reply = m.reply { publish(reply, HeartbeatReply(known: known)) }
+        if let reply = m.reply {
+            do { try client.publish(reply, HeartbeatReply(known: known).fastJSON) } catch {
+                log.warn("publish_failed", ["subject": reply, "reason": "\(error)"])
+            }
+        }
     }
 
     private func draining(_ drone: DroneID) {
@@ -223,7 +227,7 @@ extension ControlService {
             }
         }
         dispatch()
-        if let journal, journal.size > compactAtBytes, !journal.compactionQueued {
+        if let journal, journal.shouldCompact(threshold: compactAtBytes) {
             if let e = journal.markGoalNumbersIssued(below: state.nextGoalNumber) { log.error("goal_ids_unreserved", ["reason": e]) }
             journal.compact(state.snapshot())
         }

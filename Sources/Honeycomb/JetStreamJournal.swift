@@ -55,6 +55,7 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
     private var failure: String?
     private var unavailableSince: ContinuousClock.Instant?
     private var recordBytes = 0
+    private var snapshotBytes = 0
     // The writer task's only.
     private var lastStreamSeq: UInt64
     private var published: UInt64 = 0
@@ -110,6 +111,7 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
 
     var compactionQueued: Bool { lock.withLock { compacting } }
     var size: Int { lock.withLock { recordBytes } }
+    var lastSnapshotBytes: Int { lock.withLock { snapshotBytes } }
     var writeFailure: String? { lock.withLock { failure } }
 
     /// True once the stream acknowledged everything up to `seq`; false after `ackTimeout` without it (or once the
@@ -256,7 +258,10 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
         } catch {
             log.warn("purge_failed", ["stream": settings.stream, "reason": error.description])
         }
-        lock.withLock { recordBytes = 0 }
+        lock.withLock {
+            recordBytes = 0
+            snapshotBytes = bytes.count
+        }
         log.info("compacted", ["stream": settings.stream, "snapshot_bytes": bytes.count, "chunks": count, "covers": covers])
         return nil
     }

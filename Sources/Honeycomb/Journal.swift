@@ -88,6 +88,8 @@ public final class Journal: JournalStore, @unchecked Sendable {
     private var failure: String?
     /// Bytes in journal.log (for the compaction trigger); writer thread only, read under lock.
     private var journalBytes = 0
+    /// Bytes of the last snapshot written (or found at start); under lock.
+    private var snapshotBytes = 0
     private let encoder: JSONEncoder
     /// Goal numbers below this are reserved on disk (`goal-ids`); the control loop's thread only.
     private var reservedGoalNumbers: Int64 = 0
@@ -155,6 +157,8 @@ public final class Journal: JournalStore, @unchecked Sendable {
         }
         _ = lseek(fd, 0, SEEK_END)
         let journal = Journal(directory: directory, fd: fd, bytes: size)
+        var st = stat()
+        if stat(journal.snapshotPath, &st) == 0 { journal.snapshotBytes = Int(st.st_size) }
         journal.reservedGoalNumbers = reservation.through
         journal.reservationFloor = reservation.floor
         OSThread(name: "journal") { journal.runWriter() }.detach()
@@ -263,6 +267,9 @@ public final class Journal: JournalStore, @unchecked Sendable {
 
     /// Bytes in journal.log now (the compaction trigger).
     public var size: Int { lock.withLock { journalBytes } }
+
+    /// Bytes of the last snapshot written, or found at start.
+    public var lastSnapshotBytes: Int { lock.withLock { snapshotBytes } }
     /// How long each group commit's `fdatasync` took (for `/metrics`).
     let syncLatency = Histogram()
 
@@ -335,6 +342,7 @@ public final class Journal: JournalStore, @unchecked Sendable {
         _ = lseek(fd, 0, SEEK_SET)
         lock.withLock {
             journalBytes = 0
+            snapshotBytes = bytes.count
             compacting = false
         }
         log.info("compacted", ["snapshot_bytes": bytes.count])

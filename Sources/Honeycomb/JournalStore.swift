@@ -21,6 +21,8 @@ protocol JournalStore: AnyObject, Sendable {
     var compactionQueued: Bool { get }
     /// Bytes written since the last compaction (the compaction trigger, and `/metrics`).
     var size: Int { get }
+    /// Bytes of the last snapshot (the compaction trigger's second bound; 0 before the first).
+    var lastSnapshotBytes: Int { get }
     /// How long each group commit took to become durable (an fdatasync, or a JetStream publish ack).
     var syncLatency: Histogram { get }
     /// The first write error that stops the store for good, if any.
@@ -31,4 +33,14 @@ protocol JournalStore: AnyObject, Sendable {
     func markGoalNumbersIssued(below number: Int64) -> String?
     /// Flushes what is queued and stops the writer.
     func close()
+}
+
+extension JournalStore {
+    /// Whether to compact now: none queued, and the records since the last snapshot past `threshold` bytes and
+    /// past that snapshot's size. The second bound keeps compaction linear: with one goal of 1,000,000 tasks every
+    /// snapshot holds them all, and compacting every 64 MiB of records rewrote it every few hundred thousand tasks
+    /// run (quadratic in the goal's size, each snapshot sorting every record on the actor).
+    func shouldCompact(threshold: Int) -> Bool {
+        !compactionQueued && size > Swift.max(threshold, lastSnapshotBytes)
+    }
 }

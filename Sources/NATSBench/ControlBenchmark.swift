@@ -13,6 +13,8 @@ public struct ControlBenchmark: Sendable {
     private func connect() async throws -> NATSClient {
         var o = try NATSClientOptions(urls: url)
         o.name = "bench-control"
+        // Beside 10,000 simulated drones on a loaded 2-CPU machine, the default 2 s to INFO was not always enough.
+        o.connectTimeoutMillis = 30_000
         return try await NATSClient.connect(o)
     }
 

@@ -94,6 +94,7 @@ public enum Subject {
     }
 
     /// Splits a subject into token ranges. Returns nil if any token is empty.
+    @usableFromInline
     static func tokens(_ s: Bytes, into out: inout [Range<Int>]) -> Bool {
         out.removeAll(keepingCapacity: true)
         if s.isEmpty { return false }

@@ -17,20 +17,25 @@ public final class SubjectMatch<E: AnyObject & Sendable>: Sendable {
 ///
 /// Not thread-safe: `SubjectIndex` puts it behind a lock and a per-thread cache. Elements are compared by
 /// identity.
+///
+/// The match path is `@inlinable` so that the broker's copy is specialized for its element type: called across
+/// the module boundary unspecialized, every step went through generic metadata and value witnesses (18% of
+/// honeycombd's CPU under 10,000 heartbeating drones, whose unique reply subjects miss the match cache).
 public final class SubjectTrie<E: AnyObject & Sendable> {
-    final class Node {
-        var literals = ByteKeyTable<Node>(capacity: 1)
-        var star: Node?
-        var tail: Node?
-        var plain: [E] = []
-        var queues: [(name: [UInt8], members: [E])] = []
+    @usableFromInline final class Node {
+        @usableFromInline var literals = ByteKeyTable<Node>(capacity: 1)
+        @usableFromInline var star: Node?
+        @usableFromInline var tail: Node?
+        @usableFromInline var plain: [E] = []
+        @usableFromInline var queues: [(name: [UInt8], members: [E])] = []
+        @usableFromInline init() {}
         var isPrunable: Bool {
             literals.isEmpty && star == nil && tail == nil && plain.isEmpty && queues.isEmpty
         }
     }
 
-    private let root = Node()
-    private var scratch: [Range<Int>] = []
+    @usableFromInline let root = Node()
+    @usableFromInline var scratch: [Range<Int>] = []
     /// Number of subscriptions stored.
     public private(set) var count = 0
 
@@ -110,6 +115,7 @@ public final class SubjectTrie<E: AnyObject & Sendable> {
     }
 
     /// The subscribers of a published (literal) subject. A subject with an empty token matches nothing.
+    @inlinable
     public func match(_ literal: Bytes) -> SubjectMatch<E> {
         guard Subject.tokens(literal, into: &scratch) else { return .empty }
         var plain: [E] = []
@@ -120,7 +126,8 @@ public final class SubjectTrie<E: AnyObject & Sendable> {
         return SubjectMatch(plain: plain, groups: groups.map { $0.members })
     }
 
-    private func collect(_ node: Node, _ subject: Bytes, _ depth: Int,
+    @inlinable
+    func collect(_ node: Node, _ subject: Bytes, _ depth: Int,
                          _ plain: inout [E], _ groups: inout [(name: [UInt8], members: [E])]) {
         if depth == scratch.count {
             add(node, &plain, &groups)
@@ -134,7 +141,8 @@ public final class SubjectTrie<E: AnyObject & Sendable> {
         }
     }
 
-    private func add(_ node: Node, _ plain: inout [E], _ groups: inout [(name: [UInt8], members: [E])]) {
+    @inlinable
+    func add(_ node: Node, _ plain: inout [E], _ groups: inout [(name: [UInt8], members: [E])]) {
         plain.append(contentsOf: node.plain)
         for q in node.queues {
             if let i = groups.firstIndex(where: { $0.name == q.name }) {

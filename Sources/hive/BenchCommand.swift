@@ -122,7 +122,8 @@ extension BenchControlCommand {
     static func swarm(_ bench: ControlBenchmark, drones: Int, slots: Int, idleSeconds: Double, tasks: Int, rounds: Int,
                       goals: Int) async throws {
         let t0 = Monotonic.seconds()
-        let swarm = try DroneSwarm(url: bench.url, count: drones, slots: slots)
+        // A thread per 2,000 drones (at most 8): one thread of 10,000 fell behind its schedule on a loaded machine.
+        let swarm = try DroneSwarm(url: bench.url, count: drones, slots: slots, threads: min(8, max(1, drones / 2_000)))
         swarm.start()
         defer { swarm.stop() }
         let deadline = t0 + 120 + Double(drones) / 100

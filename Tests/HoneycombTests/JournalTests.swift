@@ -199,6 +199,41 @@ func someEvents(_ n: Int) -> [JournalEvent] {
         j2.close()
     }
 
+    /// Compaction waits for the journal to outgrow the last snapshot too (else one huge goal is rewritten over and
+    /// over), and that bound survives a restart.
+    @Test func compactionWaitsForTheJournalToOutgrowTheSnapshot() async throws {
+        let dir = tempDir()
+        let (j, _) = try Journal.open(directory: dir)
+        let state = ControlState()
+        let events = someEvents(200)
+        for e in events { state.apply(e) }
+        await j.waitDurable(j.append(events))
+        #expect(j.shouldCompact(threshold: 1_024))
+        j.compact(state.snapshot())
+        #expect(!j.shouldCompact(threshold: 1_024), "one is queued")
+        await j.waitDurable(j.append([]))
+        let snapshotBytes = try #require(FileManager.default.attributesOfItem(atPath: dir + "/snapshot.json")[.size] as? Int)
+        #expect(snapshotBytes > 4_096)
+        var n = 0
+        func cancelSome(_ j: Journal) async {
+            let batch = (n..<n + 10).map { JournalEvent.goalCancelled(goal: "g\($0 % 200 + 1)", reason: "test", at: Int64($0)) }
+            await j.waitDurable(j.append(batch))
+            n += 10
+        }
+        while j.size <= 2_048 { await cancelSome(j) }
+        #expect(!j.shouldCompact(threshold: 1_024), "journal \(j.size) bytes, snapshot \(snapshotBytes)")
+        j.close()
+        // Reopened: the snapshot on disk still bounds it.
+        let (j2, _) = try Journal.open(directory: dir)
+        #expect(j2.size > 2_048 && !j2.shouldCompact(threshold: 1_024))
+        while j2.size <= snapshotBytes {
+            #expect(!j2.shouldCompact(threshold: 1_024))
+            await cancelSome(j2)
+        }
+        #expect(j2.shouldCompact(threshold: 1_024))
+        j2.close()
+    }
+
     @Test func anUnreadableSnapshotStopsStartupWithTheReason() throws {
         let dir = tempDir()
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

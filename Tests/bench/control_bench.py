@@ -10,17 +10,34 @@ from broker_bench import free_port  # a sibling script: its directory is on sys.
 
 
 class Hive:
-    def __init__(self, bin_dir, heartbeat_ms=1000, lost_ms=1500, journal=True, http="off"):
+    def __init__(self, bin_dir, heartbeat_ms=1000, lost_ms=1500, journal=True, http="off", extra=None, cluster=False):
         self.bin = bin_dir
         self.port = free_port()
         self.url = f"nats://127.0.0.1:{self.port}"
         self.tmp = tempfile.mkdtemp(prefix="hive-bench-")
+        self.procs = []
+        self.bus = []
+        if cluster:
+            # A 3-node nats-server cluster: honeycombd on the first node, clients (self.url) on the third, so every
+            # drone message crosses the routes.
+            clients, routes = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
+            for i in range(3):
+                others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
+                self.bus.append(subprocess.Popen(
+                    ["nats-server", "-a", "127.0.0.1", "-p", str(clients[i]), "--cluster_name", "hive",
+                     "--cluster", f"nats://127.0.0.1:{routes[i]}", "--routes", others],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.procs += self.bus
+            self.url = f"nats://127.0.0.1:{clients[2]}"
+            listen = ["--nats", f"nats://127.0.0.1:{clients[0]}"]
+        else:
+            listen = ["--listen", f"127.0.0.1:{self.port}"]
         cfg = os.path.join(self.tmp, "hc.json")
         with open(cfg, "w") as f:
-            json.dump({"heartbeat_ms": heartbeat_ms, "drone_lost_after_ms": lost_ms, "log_level": "warn", "http": http}, f)
-        self.procs = []
+            json.dump({"heartbeat_ms": heartbeat_ms, "drone_lost_after_ms": lost_ms, "log_level": "warn", "http": http,
+                       **(extra or {})}, f)
         data = ["--data", os.path.join(self.tmp, "data")] if journal else []
-        self.hc = self.spawn("honeycombd", "--config", cfg, "--listen", f"127.0.0.1:{self.port}", *data)
+        self.hc = self.spawn("honeycombd", "--config", cfg, *listen, *data)
         self.wait_status()
 
     def spawn(self, name, *args):

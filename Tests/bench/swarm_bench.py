@@ -25,10 +25,11 @@ def rss_kb(pid):
         return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
 
 
-def one_size(bin_dir, drones, idle_seconds, tasks, rounds, slots):
-    hive = Hive(bin_dir, heartbeat_ms=1000, lost_ms=5000)
+def one_size(bin_dir, drones, idle_seconds, tasks, rounds, slots, cluster=False):
+    hive = Hive(bin_dir, heartbeat_ms=1000, lost_ms=5000, cluster=cluster)
     try:
         pid = hive.hc.pid
+        bus_cpu = lambda: sum(cpu_seconds(p.pid) for p in hive.bus)
         base_rss = rss_kb(pid)
         cmd = [os.path.join(bin_dir, "hive"), "bench-control", "--mode", "swarm", "--url", hive.url,
                "--drones", str(drones), "--slots", str(slots), "--seconds", str(idle_seconds),
@@ -39,10 +40,11 @@ def one_size(bin_dir, drones, idle_seconds, tasks, rounds, slots):
             e = json.loads(line)
             if e["event"] == "joined":
                 out["join_seconds"] = e["seconds"]
-                c0, s0 = cpu_seconds(pid), cpu_seconds(swarm.pid)
+                c0, s0, b0 = cpu_seconds(pid), cpu_seconds(swarm.pid), bus_cpu()
             elif e["event"] == "idle":
                 out["idle_cpu"] = (cpu_seconds(pid) - c0) / idle_seconds  # cores
                 out["swarm_cpu"] = (cpu_seconds(swarm.pid) - s0) / idle_seconds
+                out["bus_cpu"] = (bus_cpu() - b0) / idle_seconds
                 out["rss_kb"] = rss_kb(pid)
                 out["rss_per_drone_kb"] = (out["rss_kb"] - base_rss) / drones
                 out["heartbeats_per_s"] = e["heartbeats"] / idle_seconds
@@ -69,10 +71,13 @@ def main():
     ap.add_argument("--tasks", type=int, default=20_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--slots", type=int, default=64)
+    ap.add_argument("--cluster", action="store_true",
+                    help="honeycombd on a 3-node nats-server cluster (drones on another node than honeycombd)")
     args = ap.parse_args()
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
-    rows = [one_size(args.bin, int(n), args.idle_seconds, args.tasks, args.rounds, args.slots) for n in args.sizes.split(",")]
+    rows = [one_size(args.bin, int(n), args.idle_seconds, args.tasks, args.rounds, args.slots, args.cluster)
+            for n in args.sizes.split(",")]
     base = rows[0]
     print("## Control plane by hive size (simulated drones)\n")
     print(f"One honeycombd (journal on, 1 s heartbeats) and one process of N simulated drones × {args.slots} slots; idle "

@@ -264,7 +264,11 @@ def test_vote_join_answers_with_the_majority(procs, tmp_path):
     assert ledger["candidates_accepted"] == 3 <= ledger["candidates_proposed"] <= 5
 
 
-@pytest.mark.parametrize("plan", sorted(p.name for p in CONFIG_PLANS.glob("*.json")))
+# self-build.json needs a git repository, tool drones and approvals: Tests/cli/test_self_build.py runs it end to end.
+PLANS_RUN_ELSEWHERE = {"self-build.json"}
+
+
+@pytest.mark.parametrize("plan", sorted(p.name for p in CONFIG_PLANS.glob("*.json") if p.name not in PLANS_RUN_ELSEWHERE))
 def test_the_example_plans_in_config_run_as_documented(procs, tmp_path, plan, tiny_model):
     url = start_honeycombd(procs, tmp_path).url
     if "goal" in json.loads((CONFIG_PLANS / plan).read_text()):
