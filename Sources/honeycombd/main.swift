@@ -106,7 +106,7 @@ if config.externalBus == nil {
 // for the leader lease, possibly forever); once serving, it shuts down cleanly below.
 let serving = Mutex(false)
 let shutdownSignal = Task.detached { () -> Int32 in
-    let received = await shutdownSignal.value
+    let received = await ShutdownSignal.wait()
     if !serving.withLock({ $0 }) {
         log.info("shutting_down", ["signal": received == SIGTERM ? "SIGTERM" : "SIGINT", "while": "starting"])
         exit(0)

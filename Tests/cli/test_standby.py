@@ -123,3 +123,22 @@ def test_a_leader_stopped_past_its_lease_writes_nothing_after_it_resumes_and_ste
     assert new_writer and any(msg_id.startswith(new_writer + "-") for _, _, msg_id in stream_messages(nats, "HIVE"))
     r = json.loads(hive("result", before["goal"]["goal"], "--json", "--honeycomb", nats).stdout)
     assert r["goal"]["state"] == "succeeded"
+
+
+def test_sigterm_hands_the_lease_over_at_once_and_stops_a_standby(procs, tmp_path):
+    nats = f"nats://127.0.0.1:{js_server(procs, tmp_path)}"
+    active, standby = active_and_standby(procs, tmp_path, nats)
+    stopped = time.monotonic()
+    active.send_signal(signal.SIGTERM)
+    wait_for_log(standby, "event=serving", timeout=30)
+    took = time.monotonic() - stopped
+    # A lapse would take at least a heartbeat more (two heartbeats after a renewal at most one heartbeat old).
+    assert took < HEARTBEAT_MS / 1000, f"the standby served {took:.2f} s after SIGTERM: the lease was not handed over"
+    assert active.wait(timeout=30) == 0
+    assert "event=lease_released" in active.stderr.read()
+    # A standby stops on SIGTERM while it waits for the lease.
+    third = start_honeycombd(procs, tmp_path, nats, "c")
+    wait_for_log(third, "event=standby", timeout=30)
+    third.send_signal(signal.SIGTERM)
+    assert third.wait(timeout=30) == 0
+    assert "while=starting" in third.stderr.read()
