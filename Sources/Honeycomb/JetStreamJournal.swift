@@ -165,8 +165,9 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
                     case .snapshot(let snapshot): stop = await writeSnapshot(snapshot)
                     }
                     if let stop {
-                        stopForGood(stop.reason)
+                        // Fenced: the caller steps down before any waiter hears of it.
                         if stop.fenced { onFenced(stop.reason) }
+                        stopForGood(stop.reason)
                         return
                     }
                 }

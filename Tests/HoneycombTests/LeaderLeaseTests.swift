@@ -72,13 +72,30 @@ import Testing
         let (reasons, reason) = AsyncStream<String>.makeStream()
         a.keepRenewing { why in reason.yield(why) }
         // Another writes the key behind a's back (what a standby does once a's lease lapsed, seen from a stalled a).
-        let e = try #require(try await js.keyValue(LeaderLease.bucket(for: "LL"), LeaderLease.key))
-        _ = try await js.updateKeyValue(LeaderLease.bucket(for: "LL"), LeaderLease.key, Array(#"{"holder":"z","heartbeat_ms":200}"#.utf8), revision: e.revision)
+        // (A compare-and-set on the revision read; a's own renewal may move it in between: then read it again.)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let e = try #require(try await js.keyValue(LeaderLease.bucket(for: "LL"), LeaderLease.key))
+            let refused = await overwrite(js, revision: e.revision)
+            if refused == nil { break }
+            #expect(refused == JetStreamErrorCode.wrongLastSequence && ContinuousClock.now < deadline)
+            if ContinuousClock.now >= deadline { return }
+        }
         var it = reasons.makeAsyncIterator()
         let why = try #require(await it.next())
         #expect(why.contains("another honeycombd holds the leader lease"))
         client.close()
         js.client.close()
+    }
+
+    /// Writes holder "z" over `revision`: nil, or the JetStream error code that refused it.
+    func overwrite(_ js: JetStreamAPI, revision: UInt64) async -> Int? {
+        do throws(JetStreamError) {
+            _ = try await js.updateKeyValue(LeaderLease.bucket(for: "LL"), LeaderLease.key, Array(#"{"holder":"z","heartbeat_ms":200}"#.utf8), revision: revision)
+            return nil
+        } catch {
+            return error.errCode ?? -1
+        }
     }
 
     @Test func aTakeoverFencesTheOldWriterBeforeTheNewOneWritesAnything() async throws {
