@@ -15,9 +15,12 @@ public struct LlamaAgentModel: AgentModel {
     /// as the assistant's JSON and its result as the next user message.
     func render(_ c: AgentConversation) throws -> String {
         var messages: [(role: String, content: String)] = [("system", AgentInstructions.system(c)), ("user", c.prompt)]
-        for s in c.steps {
+        for (i, s) in c.steps.enumerated() {
             messages.append(("assistant", s.tool.isEmpty ? "?" : AgentInstructions.json(.object(["tool": .string(s.tool), "arguments": s.arguments]))))
-            messages.append(("user", AgentInstructions.result(s)))
+            // The newest result sits right before the answer slot, with the one line that says what to do with it:
+            // without it a small model answers from the prompt alone ("true" to a time tool's JSON).
+            let last = i == c.steps.count - 1 && !s.tool.isEmpty && !s.isError
+            messages.append(("user", Self.trimmed(AgentInstructions.result(s)) + (last ? "\n" + Self.useResult : "")))
         }
         if c.input.chat ?? true, backend.promptFormat == .chat { return try backend.model.chatPrompt(messages) }
         // A base model continues text: a worked example (a made-up tool the grammar will not let it call) shows
@@ -37,6 +40,18 @@ public struct LlamaAgentModel: AgentModel {
 
     """
 
+    /// Said after the newest successful result (not in the worked example: there it made Gemma 3 270M answer the
+    /// epoch question without calling, measured with Tools/agent_answer_rate.py).
+    static let useResult = "Answer using the tool result."
+
+    /// A result without its trailing newlines: a blank line before `assistant:` reads to a base model as the end
+    /// of an exchange (the worked example ends so).
+    static func trimmed(_ s: String) -> String {
+        var s = Substring(s)
+        while let c = s.last, c.isNewline || c == " " { s = s.dropLast() }
+        return String(s)
+    }
+
     public func turn(_ c: AgentConversation) async throws -> AgentTurn {
         var params: SamplingParams
         switch LlamaBackend.sampling(c.input, vocabularySize: backend.model.vocabularySize, contextLength: backend.engine.contextLength) {
@@ -44,6 +59,8 @@ public struct LlamaAgentModel: AgentModel {
         case .failure(let e): throw e
         }
         params.maxTokens = min(max(1, c.maxTokens), max(1, backend.engine.contextLength))
+        // Greedy unless the task set a temperature: a turn is a decision under a grammar, not prose to vary.
+        if c.input.temperature == nil { params.temperature = 0 }
         params.stop = []
         params.grammar = JSONGrammar.agentTurn(tools: c.tools.map { ($0.name, AgentInstructions.json($0.inputSchema)) })
         let g = try await backend.engine.generate(prompt: try render(c), params: params)

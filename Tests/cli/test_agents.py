@@ -226,7 +226,8 @@ def test_gemma_calls_exec_date_through_the_grammar(procs, tmp_path):
 @pytest.mark.skipif(not os.path.exists(GEMMA), reason=f"the real model is not cached ({GEMMA}): run make model")
 def test_gemma_calls_the_mcp_time_tool_through_the_grammar(procs, tmp_path):
     """The issue's evidence: the real Gemma on the local engine calls mcp-server-time's get_current_time (its
-    arguments shaped by the tool's own schema through the grammar) and answers after seeing the result."""
+    arguments shaped by the tool's own schema through the grammar) and answers with the time it returned (the result
+    placed right before the answer slot with "Answer using the tool result."; Tools/agent_answer_rate.py measures it)."""
     server = os.path.join(os.path.dirname(sys.executable), "mcp-server-time")
     if not os.path.exists(server):
         pytest.skip("mcp-server-time is not installed (make deps)")
@@ -247,6 +248,10 @@ def test_gemma_calls_the_mcp_time_tool_through_the_grammar(procs, tmp_path):
     calls = [s for s in transcript["steps"] if s["tool"] == "time.get_current_time"]
     assert calls, f"Gemma did not call the time tool: {transcript}"
     assert all(s["tool"] == "time.get_current_time" for s in transcript["steps"]), "the grammar allows no other tool"
+    # The answer, the model's own tokens (greedy), carries what the tool returned: its datetime's year or hh:mm.
+    returned = json.loads([s for s in calls if not s["is_error"]][-1]["result"])["datetime"]
+    year, hhmm = returned[:4], returned[11:16]
+    assert year in transcript["answer"] or hhmm in transcript["answer"], (returned, transcript["answer"])
 
 
 def test_several_tool_calls_in_one_openai_turn_all_run_and_come_back_by_call_id(procs, tmp_path):
