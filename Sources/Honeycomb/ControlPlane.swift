@@ -3,6 +3,7 @@ import HiveCore
 import HiveLog
 import HiveHTTP
 import HiveTLS
+import JetStream
 import NATSClient
 import NATSServer
 import Synchronization
@@ -71,7 +72,10 @@ public final class ControlPlane: Sendable {
     private let log = Log("control-plane")
     private let http: Mutex<HTTPServer?> = Mutex(nil)
 
-    private init(client: NATSClient, service: ControlService, journal: (any JournalStore)?) {
+    private let lease: LeaderLease?
+
+    private init(client: NATSClient, service: ControlService, journal: (any JournalStore)?, lease: LeaderLease?) {
+        self.lease = lease
         self.client = client
         self.service = service
         self.journal = journal
@@ -109,7 +113,8 @@ public final class ControlPlane: Sendable {
                              config: ControlConfig = ControlConfig(), compactAtBytes: Int = 64 << 20,
                              prompts: PromptLibrary = PromptLibrary(), otlpEndpoint: String? = nil,
                              moduleQuota: ModuleQuota = ModuleQuota(), blobQuota: BlobQuota = BlobQuota(),
-                             droneCredentials: DroneCredentials? = nil) async throws -> ControlPlane {
+                             droneCredentials: DroneCredentials? = nil,
+                             stepDown: @escaping @Sendable (String) -> Void = { _ in }) async throws -> ControlPlane {
         var journal: (any JournalStore)?
         var recovery: JournalRecovery?
         // A JetStream journal is opened once the bus is up (the stream is on it); the file journal before, so that
@@ -125,9 +130,20 @@ public final class ControlPlane: Sendable {
         o.retryOnFailedConnect = true
         o.maxReconnectAttempts = -1
         let client = try await NATSClient.connect(o)
+        // With a JetStream journal any number of honeycombd share the stream: this one serves only once it holds the
+        // leader lease (a standby waits here), and steps down when it loses it or is fenced out of the stream.
+        var lease: LeaderLease?
         if let jetStreamJournal {
-            let (stream, found) = try await JetStreamJournal.open(client: client, settings: jetStreamJournal)
-            (journal, recovery) = (stream, found)
+            let held = Mutex<LeaderLease?>(nil)
+            let (stream, found) = try await JetStreamJournal.open(client: client, settings: jetStreamJournal, leadership: { js, tail in
+                let acquired = await LeaderLease.acquire(js, stream: jetStreamJournal.stream, replicas: jetStreamJournal.replicas ?? 1,
+                                                         holder: LeaderLease.holderName(), heartbeat: jetStreamJournal.leaderHeartbeat,
+                                                         whileWaiting: tail)
+                acquired.keepRenewing(stepDown)
+                held.withLock { $0 = acquired }
+                return acquired.holder
+            }, onFenced: stepDown)
+            (journal, recovery, lease) = (stream, found, held.withLock { $0 })
         }
         let started = ContinuousClock.now
         let startedAt = Date.now.formatted(.iso8601)
@@ -141,8 +157,9 @@ public final class ControlPlane: Sendable {
                                                      compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
                                                      moduleQuota: moduleQuota, blobQuota: blobQuota, credentials: droneCredentials, status: status)
         try await client.flush()
-        let plane = ControlPlane(client: client, service: service, journal: journal)
+        let plane = ControlPlane(client: client, service: service, journal: journal, lease: lease)
         plane.log.info("bus_connected", ["broker": mode.rawValue, "server": client.connectedServer ?? "?"])
+        if let lease { plane.log.info("serving", ["holder": lease.holder, "stream": jetStreamJournal?.stream ?? "-"]) }
         let events = client.events
         Task {
             for await e in events {
@@ -161,6 +178,7 @@ public final class ControlPlane: Sendable {
     public func stop() async {
         http.withLock { $0 }?.stop()
         await service.stop()
+        await lease?.release()
         try? await client.drain(timeout: 2)
         client.close()
         journal?.close()

@@ -52,6 +52,9 @@ extension HoneycombConfig {
         .init(.value("--journal-ack-timeout-ms", "MS", help: "how long a submit waits for the --journal stream's publish ack before answering unavailable (the goal stays queued for the stream)", default: "5000")) { c, v throws(HoneycombConfigError) in
             c.journalAckTimeout = Double(try positive("--journal-ack-timeout-ms", v)) / 1000
         },
+        .init(.value("--leader-heartbeat-ms", "MS", help: "with --journal: how often the active honeycombd renews its leader lease; it lapses after two missed renewals, and a standby sharing the stream takes over", default: "1000")) { c, v throws(HoneycombConfigError) in
+            c.leaderHeartbeat = Double(try positive("--leader-heartbeat-ms", v)) / 1000
+        },
         .init(.value("--prompts", "DIR", help: "role prompt frames replacing the built-in ones file by file (ROLE.txt, ROLE.completion.txt)")) { c, v throws(HoneycombConfigError) in
             c.promptsDirectory = v
         },

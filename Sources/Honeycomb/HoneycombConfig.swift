@@ -48,11 +48,14 @@ public struct HoneycombConfig: Equatable, Sendable {
     public var journalCreate = false
     /// `--journal-ack-timeout-ms`, in seconds.
     public var journalAckTimeout = 5.0
+    /// `--leader-heartbeat-ms`, in seconds: how often the active honeycombd renews its leader lease.
+    public var leaderHeartbeat = 1.0
     /// The journal in a JetStream stream instead of `dataDirectory` (needs `--nats`), with every `--journal-*` setting.
     public var jetStreamJournal: JetStreamJournalSettings? {
         guard var s = journalStream else { return nil }
         s.create = journalCreate
         s.ackTimeout = journalAckTimeout
+        s.leaderHeartbeat = leaderHeartbeat
         return s
     }
     /// A directory whose role prompt frames replace the built-in ones file by file; nil runs on the built-in ones.
@@ -127,6 +130,7 @@ public struct HoneycombConfig: Equatable, Sendable {
                 guard case .bool(let b) = value else { throw .wrongType(key: key, expected: "true or false", got: value.typeName) }
                 journalCreate = b
             case "journal_ack_timeout_ms": journalAckTimeout = Double(try positive(key, try int(key, value))) / 1000
+            case "leader_heartbeat_ms": leaderHeartbeat = Double(try positive(key, try int(key, value))) / 1000
             case "prices": try setPrices(value, path: path)
             case "prompts_dir": promptsDirectory = try string(key, value)
             case "http": try setHTTP(try string(key, value))
@@ -451,6 +455,9 @@ public struct HoneycombConfig: Equatable, Sendable {
             }
             if !(0.05...600).contains(js.ackTimeout) {
                 throw .invalidValue(key: "journal_ack_timeout_ms", reason: "must be 50 to 600000")
+            }
+            if !(0.1...60).contains(js.leaderHeartbeat) {
+                throw .invalidValue(key: "leader_heartbeat_ms", reason: "must be 100 to 60000")
             }
         }
         if tlsTimeoutMillis > 600_000 { throw .invalidValue(key: "tls_timeout_ms", reason: "must be at most 600000") }

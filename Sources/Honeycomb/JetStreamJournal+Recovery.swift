@@ -3,22 +3,41 @@ import HiveCore
 import HiveLog
 import JetStream
 import NATSClient
+import NATSWire
 
 extension JetStreamJournal {
     /// Finds (or with `create`, makes) the stream, checks that it can hold a journal, reads the newest complete
     /// snapshot and every record after it, and starts the writer. A missing or misconfigured stream, or one that
     /// does not answer within `startupTimeout`, stops startup with the reason.
+    ///
+    /// `leadership`: active/standby. Once the stream is known usable, it waits until this process holds the leader
+    /// lease (returning the holder's name), tailing the stream meanwhile (`whileWaiting`, each poll: a standby
+    /// keeps what it read warm, so a takeover reads only what the last poll had not seen). Before anything else is written it
+    /// publishes a takeover marker on `STREAM.leader` expecting the end it read, so the stream's end moves past what
+    /// any earlier leader knows: that one's next write fails (fenced) even when this one has nothing to write yet.
+    /// `onFenced` is called when this writer is fenced out in turn.
     static func open(client: NATSClient, settings: JetStreamJournalSettings,
+                     leadership: (@Sendable (JetStreamAPI, _ whileWaiting: @escaping @Sendable () async -> Void) async -> String)? = nil,
+                     onFenced: @escaping @Sendable (String) -> Void = { _ in },
                      startupTimeout: Double = 30) async throws(JournalError) -> (JetStreamJournal, JournalRecovery) {
         let js = JetStreamAPI(client: client, timeout: settings.ackTimeout)
         let name = settings.stream
-        let info = try await ready(js, settings, startupTimeout: startupTimeout)
+        var info = try await ready(js, settings, startupTimeout: startupTimeout)
         if let problem = problem(with: info.config, settings) { throw .streamUnusable(name, problem) }
+        let tail = StreamTail(js: js, stream: name)
+        var leader: String?
+        var warm = 0
+        if let leadership {
+            leader = await leadership(js) { await tail.catchUp() }
+            warm = tail.messages.count
+            // The stream grew while this one stood by: read to its end now.
+            info = try await ready(js, settings, startupTimeout: startupTimeout)
+        }
         var recovery = JournalRecovery(snapshot: nil, events: [], truncatedBytes: 0)
-        let messages: [StoredMessage]
-        do { messages = try await readAll(js, name, from: info.state.firstSeq, through: info.state.lastSeq) } catch {
+        do { try await tail.read(first: info.state.firstSeq, last: info.state.lastSeq) } catch {
             throw .streamUnusable(name, "cannot read the stream: \(error)")
         }
+        let messages = tail.messages
         // The newest snapshot whose chunks are all there (a compaction cut short leaves a partial one after it).
         var chunks: [String: [Int: StoredMessage]] = [:]
         var newest: (covers: UInt64, bytes: [UInt8])?
@@ -55,12 +74,23 @@ extension JetStreamJournal {
         let limit = info.config.maxMsgSize > 0 ? Int(info.config.maxMsgSize) : client.maxPayload
         // Room for the headers each publish carries (message id, expected sequence, snapshot chunk).
         let maxMessageBytes = max(4_096, min(limit, client.maxPayload) - 1_024)
-        let journal = JetStreamJournal(settings: settings, js: js, lastStreamSeq: info.state.lastSeq,
-                                       recordBytes: recordBytes, maxMessageBytes: maxMessageBytes)
+        var lastSeq = info.state.lastSeq
+        if let leader {
+            var headers = NATSHeaders(JetStreamHeader.expectedLastSequence, String(lastSeq))
+            headers[JetStreamHeader.msgID] = "takeover-" + leader
+            do { lastSeq = try await js.publish(settings.leaderSubject, Array(leader.utf8), headers: headers).seq } catch {
+                throw .streamUnusable(name, error.errCode == JetStreamErrorCode.wrongLastSequence
+                                      ? "another honeycombd wrote to it while this one took the leader lease: restart to stand by again"
+                                      : "cannot write the takeover marker: \(error)")
+            }
+        }
+        let journal = JetStreamJournal(settings: settings, js: js, lastStreamSeq: lastSeq,
+                                       recordBytes: recordBytes, maxMessageBytes: maxMessageBytes, onFenced: onFenced)
         Log("journal").info("jetstream_opened", ["stream": name, "replicas": info.config.numReplicas,
                                                  "leader": info.cluster?.leader ?? "-", "messages": info.state.messages,
-                                                 "first_seq": info.state.firstSeq, "last_seq": info.state.lastSeq,
-                                                 "snapshot_covers": covers, "events": recovery.events.count])
+                                                 "first_seq": info.state.firstSeq, "last_seq": lastSeq, "writer": journal.writerID,
+                                                 "snapshot_covers": covers, "events": recovery.events.count,
+                                                 "read_while_standing_by": warm, "read_at_takeover": messages.count - warm])
         return (journal, recovery)
     }
 
@@ -130,5 +160,35 @@ extension JetStreamJournal {
             next = end &+ 1
         }
         return out
+    }
+}
+
+/// What has been read of a journal stream, in sequence order, and where reading goes on: a standby tails the stream
+/// with it while it waits for the leader lease, so that a takeover reads only the newest messages.
+final class StreamTail: @unchecked Sendable {
+    let js: JetStreamAPI
+    let stream: String
+    // Used by one task at a time: the lease's poll loop, then `open` after it returned.
+    private(set) var messages: [StoredMessage] = []
+    private var next: UInt64 = 1
+
+    init(js: JetStreamAPI, stream: String) {
+        self.js = js
+        self.stream = stream
+    }
+
+    /// Reads what is new up to `last`, and forgets what the stream purged (below `first`: a compaction's snapshot,
+    /// which is read too, covers it).
+    func read(first: UInt64, last: UInt64) async throws {
+        messages.removeAll { $0.seq < first }
+        let from = max(next, first)
+        if last >= from { messages += try await JetStreamJournal.readAll(js, stream, from: from, through: last) }
+        next = max(next, last &+ 1)
+    }
+
+    /// One step of tailing: reads to the stream's current end; a failure waits for the next step.
+    func catchUp() async {
+        guard let info = try? await js.streamInfo(stream) else { return }
+        try? await read(first: info.state.firstSeq, last: info.state.lastSeq)
     }
 }

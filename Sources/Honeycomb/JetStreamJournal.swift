@@ -42,8 +42,8 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
     private let log = Log("journal")
     private let lock = PosixLock()
     private let encoder: JSONEncoder
-    /// Names this writer's `Nats-Msg-Id`s (unique per process start).
-    private let writerID: String
+    /// Names this writer's `Nats-Msg-Id`s (unique per process start; logged at `jetstream_opened`).
+    let writerID: String
     private let wake: AsyncStream<Void>.Continuation
     // Guarded by `lock`.
     private var queue: [Item] = []
@@ -61,8 +61,12 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
     private var published: UInt64 = 0
 
     let syncLatency = Histogram()
+    /// Called once when another writer fenced this one out (an active/standby takeover): the caller steps down.
+    private let onFenced: @Sendable (String) -> Void
 
-    init(settings: JetStreamJournalSettings, js: JetStreamAPI, lastStreamSeq: UInt64, recordBytes: Int, maxMessageBytes: Int) {
+    init(settings: JetStreamJournalSettings, js: JetStreamAPI, lastStreamSeq: UInt64, recordBytes: Int, maxMessageBytes: Int,
+         onFenced: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.onFenced = onFenced
         self.settings = settings
         self.js = js
         self.lastStreamSeq = lastStreamSeq
@@ -155,13 +159,15 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
                 if items.isEmpty { break }
                 let start = ContinuousClock.now
                 for item in items {
-                    let stop: String?
+                    let stop: WriteStop?
                     switch item {
                     case .records(let events): stop = await writeRecords(events)
                     case .snapshot(let snapshot): stop = await writeSnapshot(snapshot)
                     }
                     if let stop {
-                        stopForGood(stop)
+                        // Fenced: the caller steps down before any waiter hears of it.
+                        if stop.fenced { onFenced(stop.reason) }
+                        stopForGood(stop.reason)
                         return
                     }
                 }
@@ -205,27 +211,27 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
     }
 
     /// Publishes the events' frames in as few messages as the limit allows; nil, or why writing must stop.
-    private func writeRecords(_ events: [JournalEvent]) async -> String? {
+    private func writeRecords(_ events: [JournalEvent]) async -> WriteStop? {
         var chunk: [UInt8] = []
         for e in events {
             var frame: [UInt8] = []
             Journal.frame(e, encoder: encoder, into: &frame)
             if frame.count > maxMessageBytes {
-                return "a journal record of \(frame.count) bytes is over the stream's message limit of \(maxMessageBytes) bytes "
-                    + "(raise max_payload on the NATS servers, or the stream's max_msg_size)"
+                return WriteStop("a journal record of \(frame.count) bytes is over the stream's message limit of \(maxMessageBytes) bytes "
+                    + "(raise max_payload on the NATS servers, or the stream's max_msg_size)")
             }
             if chunk.count + frame.count > maxMessageBytes {
-                if case .failure(let stop) = await publish(settings.recordsSubject, chunk) { return stop.reason }
+                if case .failure(let stop) = await publish(settings.recordsSubject, chunk) { return stop }
                 chunk = []
             }
             chunk.append(contentsOf: frame)
         }
-        if !chunk.isEmpty, case .failure(let stop) = await publish(settings.recordsSubject, chunk) { return stop.reason }
+        if !chunk.isEmpty, case .failure(let stop) = await publish(settings.recordsSubject, chunk) { return stop }
         return nil
     }
 
     /// Publishes the snapshot in chunks, then purges what it replaces; nil, or why writing must stop.
-    private func writeSnapshot(_ snapshot: ControlState.Snapshot) async -> String? {
+    private func writeSnapshot(_ snapshot: ControlState.Snapshot) async -> WriteStop? {
         defer { lock.withLock { compacting = false } }
         guard let bytes = try? encoder.encode(snapshot) else {
             log.error("snapshot_failed", ["reason": "cannot encode"])
@@ -242,7 +248,7 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
                            (SnapshotHeader.covers, String(covers))]
             switch await publish(settings.snapshotSubject, part, headers: headers) {
             case .success(let seq): first = first ?? seq
-            case .failure(let stop): return stop.reason
+            case .failure(let stop): return stop
             }
         }
         // The snapshot is whole in the stream: what it covers can go. A failed purge costs only space (the next
@@ -288,7 +294,7 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
                         return .success(lastStreamSeq)
                     }
                     return .failure(WriteStop("another writer appended to stream \(settings.stream) (its end is no longer sequence \(lastStreamSeq)): "
-                                    + "this honeycombd is fenced out"))
+                                    + "this honeycombd is fenced out", fenced: true))
                 }
                 if !error.isTransient { return .failure(WriteStop(error.description)) }
                 if lock.withLock({ closed }) { return .failure(WriteStop("closed while the stream was unavailable: \(error.description)")) }
@@ -323,5 +329,10 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
 /// A refusal that stops the JetStream journal's writer for good, and why.
 struct WriteStop: Error {
     let reason: String
-    init(_ reason: String) { self.reason = reason }
+    /// Another writer appended (a standby took over): the process must step down, not just stop writing.
+    let fenced: Bool
+    init(_ reason: String, fenced: Bool = false) {
+        self.reason = reason
+        self.fenced = fenced
+    }
 }

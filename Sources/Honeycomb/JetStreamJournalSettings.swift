@@ -12,6 +12,9 @@ public struct JetStreamJournalSettings: Sendable, Equatable {
     /// How long an acknowledged reply waits for the stream's publish ack before answering "unavailable"
     /// (`--journal-ack-timeout-ms`); the records stay queued and are written when the stream is back.
     public var ackTimeout: Double = 5
+    /// How often the active honeycombd renews the leader lease (`--leader-heartbeat-ms`); the lease lapses after
+    /// two of these without a renewal, and a standby then takes over (`LeaderLease`).
+    public var leaderHeartbeat: Double = 1
 
     public init(stream: String, replicas: Int? = nil, create: Bool = false, ackTimeout: Double = 5) {
         self.stream = stream
@@ -22,6 +25,8 @@ public struct JetStreamJournalSettings: Sendable, Equatable {
 
     public var recordsSubject: String { stream + ".records" }
     public var snapshotSubject: String { stream + ".snapshot" }
+    /// Takeover markers: one per leader, written before its first record (recovery skips them).
+    public var leaderSubject: String { stream + ".leader" }
 
     /// Largest replica count JetStream allows.
     public static let maxReplicas = 5

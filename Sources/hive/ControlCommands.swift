@@ -50,18 +50,21 @@ struct ControlCLI {
     }
 
     /// Sends `body` to `subject`, decodes `T` or the API's error.
+    /// `orNoResponders`: a bus where no honeycombd answers is thrown as no answer (a wait that rides out an
+    /// active/standby failover) instead of ending the command.
     func call<T: Decodable>(_ nc: NATSClient, _ subject: String, _ body: some Encodable, as: T.Type,
-                            timeout: Double = 10) async throws -> T {
-        try await callPage(nc, subject, body, as: T.self, timeout: timeout).value
+                            timeout: Double = 10, orNoResponders: Bool = false) async throws -> T {
+        try await callPage(nc, subject, body, as: T.self, timeout: timeout, orNoResponders: orNoResponders).value
     }
 
     /// `call`, and the cursor of the next page when the reply is one page of a list (`Paging`).
     func callPage<T: Decodable>(_ nc: NATSClient, _ subject: String, _ body: some Encodable, as: T.Type,
-                                timeout: Double = 10) async throws -> (value: T, next: String?) {
+                                timeout: Double = 10, orNoResponders: Bool = false) async throws -> (value: T, next: String?) {
         let reply: NATSMessage
         do {
             reply = try await nc.request(subject, Array(JSONEncoder().encode(body)), timeout: timeout)
         } catch NATSClientError.noResponders {
+            if orNoResponders { throw RequestError.noAnswer(subject: subject, seconds: timeout, urls: urls) }
             fail("no honeycombd answers on \(urls): the bus is up but honeycombd is not running on it", code: 69)
         } catch NATSClientError.timeout {
             throw RequestError.noAnswer(subject: subject, seconds: timeout, urls: urls)
@@ -360,7 +363,8 @@ func waitForGoal(_ goal: GoalID, cli: ControlCLI, nc: NATSClient, told: Set<Stri
     var told = told
     while true {
         do {
-            let g = try await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5)
+            // No honeycombd for a moment is a failover or a restart: waited out like silence, up to --answer-timeout.
+            let g = try await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5, orNoResponders: true)
             lastAnswer = .now
             if g.state.isFinal { return try await cli.result(nc, goal) }
             // Why it waits: each reason once, and again only after it went away and came back (a wait for a free

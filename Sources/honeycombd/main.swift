@@ -9,6 +9,7 @@ import HiveTLS
 import Honeycomb
 import NATSClient
 import NATSServer
+import Synchronization
 
 // honeycombd: flags/config → embedded broker (unless --nats) → control plane on the bus → wait for
 // SIGTERM/SIGINT → clean shutdown.
@@ -101,6 +102,18 @@ if config.externalBus == nil {
     }
 }
 
+// A shutdown signal ends the process at once while it is still starting (a standby waits in ControlPlane.start
+// for the leader lease, possibly forever); once serving, it shuts down cleanly below.
+let serving = Mutex(false)
+let shutdownSignal = Task.detached { () -> Int32 in
+    let received = await ShutdownSignal.wait()
+    if !serving.withLock({ $0 }) {
+        log.info("shutting_down", ["signal": received == SIGTERM ? "SIGTERM" : "SIGINT", "while": "starting"])
+        exit(0)
+    }
+    return received
+}
+
 let control: ControlPlane
 do {
     let mode: ControlPlane.BrokerMode = config.externalBus == nil ? .embedded : .external
@@ -113,7 +126,13 @@ do {
                                            dataDirectory: config.dataDirectory, jetStreamJournal: config.jetStreamJournal, config: config.control,
                                            compactAtBytes: config.journalCompactBytes, prompts: prompts,
                                            otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota, blobQuota: config.blobQuota,
-                                           droneCredentials: credentials)
+                                           droneCredentials: credentials) { reason in
+        // The first version of stepping down: stop at once, before anything else is served or written; the
+        // supervisor (systemd Restart=always) starts this honeycombd again, as a standby.
+        log.error("stepped_down", ["reason": reason, "effect": "exiting without writing; restart to stand by"])
+        exit(75)
+    }
+    serving.withLock { $0 = true }
 } catch {
     log.error("start_failed", ["reason": "control plane could not start: \(error)"])
     broker?.shutdown()
@@ -140,7 +159,7 @@ if let address = config.http {
     }
 }
 
-let received = await ShutdownSignal.wait()
+let received = await shutdownSignal.value
 log.info("shutting_down", ["signal": received == SIGTERM ? "SIGTERM" : "SIGINT"])
 await control.stop()
 broker?.shutdown()

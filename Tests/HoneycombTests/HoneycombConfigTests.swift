@@ -331,6 +331,7 @@ extension HoneycombConfigTests {
             "--journal": (["--nats", "nats://a:4222", "--journal", "jetstream://J"], ["--nats", "nats://a:4222"]),
             "--journal-create": (["--nats", "nats://a:4222", "--journal", "jetstream://J", "--journal-create"], ["--nats", "nats://a:4222", "--journal", "jetstream://J"]),
             "--journal-ack-timeout-ms": (["--journal-ack-timeout-ms", "300"], []),
+            "--leader-heartbeat-ms": (["--leader-heartbeat-ms", "300"], []),
             "--prompts": (["--prompts", "p"], []),
             "--http": (["--http", "off"], []),
             "--http-read-only": (["--http-read-only"], []),

@@ -39,4 +39,15 @@ import Testing
         #expect(refusal(["--nats", "nats://a:4222", "--journal", "jetstream://J", "--journal-ack-timeout-ms", "10"]).contains("journal_ack_timeout_ms"))
         #expect(refusal(["--journal-ack-timeout-ms", "0"]).contains("--journal-ack-timeout-ms"))
     }
+
+    @Test func theLeaderHeartbeatComesFromTheFlagOrTheFileWithinItsLimits() throws {
+        #expect(try load(["--nats", "nats://a:4222", "--journal", "jetstream://J"]).jetStreamJournal?.leaderHeartbeat == 1)
+        let flag = try load(["--nats", "nats://a:4222", "--journal", "jetstream://J", "--leader-heartbeat-ms", "250"])
+        #expect(flag.jetStreamJournal?.leaderHeartbeat == 0.25)
+        let file = try load(["--config", "h.json"], files: ["h.json": #"{"nats": "nats://a:4222", "journal": "jetstream://J", "leader_heartbeat_ms": 3000}"#])
+        #expect(file.jetStreamJournal?.leaderHeartbeat == 3)
+        #expect(refusal(["--nats", "nats://a:4222", "--journal", "jetstream://J", "--leader-heartbeat-ms", "20"]).contains("leader_heartbeat_ms"))
+        #expect(refusal(["--nats", "nats://a:4222", "--journal", "jetstream://J", "--leader-heartbeat-ms", "61000"]).contains("100 to 60000"))
+        #expect(refusal(["--leader-heartbeat-ms", "0"]).contains("--leader-heartbeat-ms"))
+    }
 }

@@ -1,0 +1,191 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import HiveLog
+import HiveSystem
+import JetStream
+
+/// Which honeycombd is active among those sharing a `--journal jetstream://STREAM`: key `leader` in the KV bucket
+/// `<STREAM>_lease`, holding `{holder, heartbeat_ms}`.
+///
+/// - Acquire: compare-and-set create (revision 0), or, when the holder stopped renewing, compare-and-set on the
+///   stale revision. A standby calls a revision stale when it has not changed for `lease` seconds of the standby's
+///   own monotonic clock since it first saw it (clocks across machines are never compared). The bucket has no
+///   `max_age`: a key aged out by the server during a quorum outage would make the holder's next renewal fail
+///   and throw away the records it still has queued for the stream.
+/// - Renew: every `heartbeat`, compare-and-set on the revision this holder wrote last. A renewal refused because the
+///   revision moved means another took the lease: step down. A renewal without an answer is retried (see
+///   `keepRenewing`); writes are fenced by the journal's takeover marker, not by clocks.
+/// - `lease` is 2 heartbeats: one lost renewal is tolerated, and a standby serves within 3 heartbeats of the active
+///   one's death (the lapse, its poll every heartbeat/4, and the replay).
+final class LeaderLease: @unchecked Sendable {
+    struct Value: Codable {
+        var holder: String
+        var heartbeatMs: Int
+        enum CodingKeys: String, CodingKey {
+            case holder
+            case heartbeatMs = "heartbeat_ms"
+        }
+    }
+
+    static let key = "leader"
+    static func bucket(for stream: String) -> String { stream + "_lease" }
+
+    let js: JetStreamAPI
+    let bucket: String
+    let holder: String
+    let heartbeat: Double
+    var lease: Double { heartbeat * 2 }
+    private let log = Log("lease")
+    // The renewal task's only (set once by `acquire` before it starts; `release` reads `revision` after stopping it).
+    private var revision: UInt64 = 0
+    private var renewedAt = ContinuousClock.now
+    private let released = PosixLock()
+    private var isReleased = false
+
+    /// The bucket's replicas: the journal stream's, so that the lease survives what the journal survives.
+    let replicas: Int
+
+    private init(js: JetStreamAPI, bucket: String, replicas: Int, holder: String, heartbeat: Double) {
+        self.replicas = replicas
+        self.js = js
+        self.bucket = bucket
+        self.holder = holder
+        self.heartbeat = heartbeat
+    }
+
+    /// Waits until this process holds the lease (a standby meanwhile: it logs `standby` once per holder seen).
+    /// The journal's stream names the bucket; the lease's own requests time out within half a heartbeat.
+    static func acquire(_ base: JetStreamAPI, stream: String, replicas: Int, holder: String, heartbeat: Double,
+                        whileWaiting: @Sendable () async -> Void = {}) async -> LeaderLease {
+        var js = base
+        js.timeout = max(0.05, heartbeat / 2)
+        let lease = LeaderLease(js: js, bucket: bucket(for: stream), replicas: replicas, holder: holder, heartbeat: heartbeat)
+        await lease.ensureBucket()
+        await lease.waitForLease(whileWaiting)
+        return lease
+    }
+
+    private var value: [UInt8] {
+        let v = Value(holder: holder, heartbeatMs: Int(heartbeat * 1000))
+        return (try? JSONEncoder().encode(v)).map { Array($0) } ?? Array(holder.utf8)
+    }
+
+    private func pause(_ seconds: Double) async {
+        try? await Task.sleep(for: .milliseconds(Int64(max(seconds, 0.01) * 1000)))  // the lease's poll/renew period, not a synchronization
+    }
+
+    private func ensureBucket() async {
+        var warned = false
+        while true {
+            do throws(JetStreamError) {
+                if try await js.streamInfo(JetStreamAPI.keyValueStream(bucket)) != nil { return }
+                _ = try await js.createKeyValueBucket(bucket, replicas: replicas)
+                log.info("bucket_created", ["bucket": bucket, "replicas": replicas])
+                return
+            } catch {
+                if error.errCode == JetStreamErrorCode.streamNameInUse { return }  // another honeycombd made it first
+                if !warned { log.warn("bucket_unavailable", ["bucket": bucket, "reason": error.description, "effect": "retrying"]) }
+                warned = true
+                await pause(heartbeat)
+            }
+        }
+    }
+
+    /// Polls every quarter heartbeat; `whileWaiting` runs after each poll that did not get the lease.
+    private func waitForLease(_ whileWaiting: @Sendable () async -> Void) async {
+        var seen: (revision: UInt64, since: ContinuousClock.Instant)?
+        var announced: String?
+        while true {
+            let sent = ContinuousClock.now
+            do throws(JetStreamError) {
+                let entry = try await js.keyValue(bucket, Self.key)
+                let stale = entry.map { e in seen?.revision == e.revision && ContinuousClock.now - seen!.since >= .milliseconds(Int64(lease * 1000)) } ?? true
+                if stale {
+                    let rev = try await js.updateKeyValue(bucket, Self.key, value, revision: entry?.revision ?? 0)
+                    revision = rev
+                    renewedAt = sent
+                    let previous = entry.flatMap { try? JSONDecoder().decode(Value.self, from: Data($0.value)) }?.holder
+                    log.info("lease_acquired", ["holder": holder, "revision": rev, "previous": previous ?? "-",
+                                                "lease_ms": Int(lease * 1000), "heartbeat_ms": Int(heartbeat * 1000)])
+                    return
+                }
+                if let e = entry, seen?.revision != e.revision {
+                    seen = (e.revision, ContinuousClock.now)
+                    let other = (try? JSONDecoder().decode(Value.self, from: Data(e.value)))?.holder ?? "?"
+                    if announced != other {
+                        log.info("standby", ["holder": other, "bucket": bucket, "effect": "not serving; taking over when the lease lapses"])
+                        announced = other
+                    }
+                }
+            } catch {
+                // A lost compare-and-set: another standby took it first; anything else is the bus or the bucket away,
+                // and then the holder may be unable to renew too: its lease is counted afresh once the bucket answers.
+                if error.errCode != JetStreamErrorCode.wrongLastSequence {
+                    log.warn("lease_unavailable", ["bucket": bucket, "reason": error.description])
+                    seen = nil
+                }
+            }
+            await whileWaiting()
+            await pause(heartbeat / 4)
+        }
+    }
+
+    /// Renews every heartbeat until a renewal is refused (another holder moved the revision); then calls `lost`
+    /// once with why, and stops. A renewal that gets no answer (the bucket without quorum, the bus away) is retried:
+    /// nobody can take the lease without the bucket either, and if somebody did (this process alone was cut off, or
+    /// stopped), the stream refuses this one's next write (the takeover marker) and its next renewal.
+    func keepRenewing(_ lost: @escaping @Sendable (String) -> Void) {
+        Task.detached { [self] in
+            let lapse = Duration.milliseconds(Int64(lease * 1000))
+            var warned = false
+            while true {
+                if released.withLock({ isReleased }) { return }
+                let sent = ContinuousClock.now
+                do throws(JetStreamError) {
+                    revision = try await js.updateKeyValue(bucket, Self.key, value, revision: revision)
+                    if warned { log.info("lease_renewed", ["bucket": bucket, "revision": revision]) }
+                    renewedAt = sent
+                    warned = false
+                } catch {
+                    if released.withLock({ isReleased }) { return }
+                    if error.errCode == JetStreamErrorCode.wrongLastSequence {
+                        return lost("another honeycombd holds the leader lease now (key \(Self.key) in bucket \(bucket) moved past revision \(revision), "
+                                    + "renewed last \(Self.millis(ContinuousClock.now - renewedAt)) ms ago)")
+                    }
+                    if !warned {
+                        log.warn("lease_renew_failed", ["bucket": bucket, "reason": error.description,
+                                                        "lapsed": ContinuousClock.now - renewedAt >= lapse,
+                                                        "effect": "retrying; serving on (a standby cannot take the lease without the bucket either, and the stream fences writes)"])
+                    }
+                    warned = true
+                    await pause(heartbeat / 4)
+                    continue
+                }
+                await pause(heartbeat)
+            }
+        }
+    }
+
+    static func millis(_ d: Duration) -> Int64 {
+        d.components.seconds &* 1000 &+ d.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Gives the lease up on a clean shutdown, so a standby takes over at once instead of after the lapse: stops
+    /// renewing and removes this holder's value (a purge below the next revision leaves a newer holder's alone).
+    func release() async {
+        released.withLock { isReleased = true }
+        do throws(JetStreamError) {
+            try await js.purge(JetStreamAPI.keyValueStream(bucket), subject: JetStreamAPI.keyValueSubject(bucket, Self.key), below: revision &+ 1)
+            log.info("lease_released", ["holder": holder, "revision": revision])
+        } catch {
+            log.warn("lease_release_failed", ["reason": error.description, "effect": "a standby takes over when the lease lapses"])
+        }
+    }
+
+    /// A name for this process in the lease: host, pid and a random tag (a restarted process is a new holder).
+    static func holderName() -> String {
+        "\(HostName.current):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+    }
+}
