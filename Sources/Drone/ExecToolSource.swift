@@ -63,13 +63,24 @@ public struct ExecToolSource: ToolSource {
         let assignment = Assignment(task: "tool-exec.\(tool)", goal: "", attempt: 1, token: "", kind: "exec",
                                     input: TaskInput(command: path, args: args), index: 0, timeoutMillis: max(1, timeoutMillis))
         let o = await backend.run(assignment)
-        if o.succeeded { return ToolCallResult(text: o.output ?? "", isError: false) }
-        let text = [o.output, o.error ?? o.exitCode.map { "exit code \($0)" }].compactMap { $0 }.filter { !$0.isEmpty }
-        return ToolCallResult(text: text.joined(separator: "\n"), isError: true)
+        return ToolCallResult(o)
     }
 
     public func close() async {}
 
     /// Never called: the tools are fixed at start.
     public func onToolsChanged(_ handler: @escaping @Sendable ([ToolDefinition]) -> Void) async {}
+}
+
+extension ToolCallResult {
+    /// A backend run as a tool's result (exec and wasm tools): its output on success; otherwise an error result the
+    /// model sees, with what the run printed and why it failed (the error, or the exit code).
+    init(_ o: BackendOutcome) {
+        if o.succeeded {
+            self.init(text: o.output ?? "", isError: false)
+        } else {
+            let text = [o.output, o.error ?? o.exitCode.map { "exit code \($0)" }].compactMap { $0 }.filter { !$0.isEmpty }
+            self.init(text: text.joined(separator: "\n"), isError: true)
+        }
+    }
 }

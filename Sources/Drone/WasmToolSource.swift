@@ -104,9 +104,7 @@ public struct WasmToolSource: ToolSource {
                                     input: TaskInput(stdin: arguments.compactJSON, module: spec.module),
                                     index: 0, timeoutMillis: max(1, timeoutMillis))
         let o = await backend.run(assignment)
-        if o.succeeded { return ToolCallResult(text: o.output ?? "", isError: false) }
-        let text = [o.output, o.error ?? o.exitCode.map { "exit code \($0)" }].compactMap { $0 }.filter { !$0.isEmpty }
-        return ToolCallResult(text: text.joined(separator: "\n"), isError: true)
+        return ToolCallResult(o)
     }
 
     public func close() async {}
