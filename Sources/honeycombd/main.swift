@@ -103,12 +103,14 @@ if config.externalBus == nil {
 }
 
 // A shutdown signal ends the process at once while it is still starting (a standby waits in ControlPlane.start
-// for the leader lease, possibly forever); once serving, it shuts down cleanly below.
+// for the leader lease, possibly forever), closing the embedded broker's clients first (it listens before the
+// control plane is up: a client may already be connected); once serving, it shuts down cleanly below.
 let serving = Mutex(false)
 let shutdownSignal = Task.detached { () -> Int32 in
     let received = await ShutdownSignal.wait()
     if !serving.withLock({ $0 }) {
         log.info("shutting_down", ["signal": received == SIGTERM ? "SIGTERM" : "SIGINT", "while": "starting"])
+        brokerBox.broker?.shutdown()
         exit(0)
     }
     return received
