@@ -22,11 +22,6 @@ import NATSWire
 ///   up after `ackTimeout` and the caller answers "unavailable". Nothing acknowledged is lost and nothing queued is
 ///   dropped. A refusal that will not pass (fenced out, a record over the limit) stops the writer for good.
 final class JetStreamJournal: JournalStore, @unchecked Sendable {
-    enum Item {
-        case records([JournalEvent])
-        case snapshot(ControlState.Snapshot)
-    }
-
     /// Headers on snapshot chunks.
     enum SnapshotHeader {
         static let id = "Hive-Snapshot"
@@ -46,12 +41,10 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
     let writerID: String
     private let wake: AsyncStream<Void>.Continuation
     // Guarded by `lock`.
-    private var queue: [Item] = []
-    private var appendedSeq: UInt64 = 0
+    private var queue = JournalQueue()
     private var durableSeq: UInt64 = 0
     private var waiters: [(seq: UInt64, deadline: ContinuousClock.Instant, c: CheckedContinuation<Bool, Never>)] = []
     private var closed = false
-    private var compacting = false
     private var failure: String?
     private var unavailableSince: ContinuousClock.Instant?
     private var recordBytes = 0
@@ -85,31 +78,17 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
 
     @discardableResult
     func append(_ events: [JournalEvent]) -> UInt64 {
-        let seq: UInt64 = lock.withLock {
-            guard !events.isEmpty else { return appendedSeq }
-            appendedSeq += 1
-            if case .records(var pending)? = queue.last {
-                pending.append(contentsOf: events)
-                queue[queue.count - 1] = .records(pending)
-            } else {
-                queue.append(.records(events))
-            }
-            return appendedSeq
-        }
+        let seq = lock.withLock { queue.append(events) }
         wake.yield()
         return seq
     }
 
     func compact(_ snapshot: ControlState.Snapshot) {
-        lock.withLock {
-            appendedSeq += 1
-            compacting = true
-            queue.append(.snapshot(snapshot))
-        }
+        lock.withLock { queue.compact(snapshot) }
         wake.yield()
     }
 
-    var compactionQueued: Bool { lock.withLock { compacting } }
+    var compactionQueued: Bool { lock.withLock { queue.compacting } }
     var size: Int { lock.withLock { recordBytes } }
     var lastSnapshotBytes: Int { lock.withLock { snapshotBytes } }
     var writeFailure: String? { lock.withLock { failure } }
@@ -151,11 +130,7 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
     private func runWriter(_ signals: AsyncStream<Void>) async {
         for await _ in signals {
             while true {
-                let (items, seq): ([Item], UInt64) = lock.withLock {
-                    let items = queue
-                    queue = []
-                    return (items, appendedSeq)
-                }
+                let (items, seq) = lock.withLock { queue.takeAll() }
                 if items.isEmpty { break }
                 let start = ContinuousClock.now
                 for item in items {
@@ -232,7 +207,7 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
 
     /// Publishes the snapshot in chunks, then purges what it replaces; nil, or why writing must stop.
     private func writeSnapshot(_ snapshot: ControlState.Snapshot) async -> WriteStop? {
-        defer { lock.withLock { compacting = false } }
+        defer { lock.withLock { queue.compacting = false } }
         guard let bytes = try? encoder.encode(snapshot) else {
             log.error("snapshot_failed", ["reason": "cannot encode"])
             return nil

@@ -68,23 +68,16 @@ public struct JournalRecovery: Sendable {
 /// `fdatasync`s once, then releases everyone waiting for those records (`waitDurable`). Compaction requests go
 /// through the same queue, so a snapshot always covers exactly the records written before it.
 public final class Journal: JournalStore, @unchecked Sendable {
-    enum Item {
-        case records([JournalEvent])
-        case snapshot(ControlState.Snapshot)
-    }
-
     public let directory: String
     private var fd: Int32
     private let lock = PosixLock()
     private let wake: PosixCondition
     private let log = Log("journal")
     // Guarded by `lock`.
-    private var queue: [Item] = []
-    private var appendedSeq: UInt64 = 0
+    private var queue = JournalQueue()
     private var durableSeq: UInt64 = 0
     private var waiters: [(UInt64, CheckedContinuation<Void, Never>)] = []
     private var closed = false
-    private var compacting = false
     private var failure: String?
     /// Bytes in journal.log (for the compaction trigger); writer thread only, read under lock.
     private var journalBytes = 0
@@ -206,32 +199,23 @@ public final class Journal: JournalStore, @unchecked Sendable {
     @discardableResult
     public func append(_ events: [JournalEvent]) -> UInt64 {
         lock.withLock {
-            guard !events.isEmpty else { return appendedSeq }
-            appendedSeq += 1
-            if case .records(var pending)? = queue.last {
-                pending.append(contentsOf: events)
-                queue[queue.count - 1] = .records(pending)
-            } else {
-                queue.append(.records(events))
-            }
+            let seq = queue.append(events)
             wake.signal()
-            return appendedSeq
+            return seq
         }
     }
 
     /// Replaces the journal with `snapshot`, which must reflect every event appended so far.
     public func compact(_ snapshot: ControlState.Snapshot) {
         lock.withLock {
-            appendedSeq += 1
-            compacting = true
-            queue.append(.snapshot(snapshot))
+            queue.compact(snapshot)
             wake.signal()
         }
     }
 
     /// A compaction is queued or being written (the journal's size drops only once it is done: asking again
     /// meanwhile would write the same snapshot over and over).
-    public var compactionQueued: Bool { lock.withLock { compacting } }
+    public var compactionQueued: Bool { lock.withLock { queue.compacting } }
 
     /// The framed bytes of `events`.
     private func encode(_ events: [JournalEvent]) -> [UInt8] {
@@ -286,11 +270,10 @@ public final class Journal: JournalStore, @unchecked Sendable {
 
     private func runWriter() {
         while true {
-            let (items, seq, stop): ([Item], UInt64, Bool) = lock.withLock {
-                while queue.isEmpty && !closed { wake.wait(timeoutNanos: 1_000_000_000) }
-                let items = queue
-                queue = []
-                return (items, appendedSeq, closed && items.isEmpty)
+            let (items, seq, stop): ([JournalQueue.Item], UInt64, Bool) = lock.withLock {
+                while queue.items.isEmpty && !closed { wake.wait(timeoutNanos: 1_000_000_000) }
+                let (items, seq) = queue.takeAll()
+                return (items, seq, closed && items.isEmpty)
             }
             if stop { break }
             var error: String?
@@ -308,7 +291,7 @@ public final class Journal: JournalStore, @unchecked Sendable {
                     let written = (try? encoder.encode(snapshot)).map { writeSnapshot(Array($0)) } ?? "snapshot: cannot encode"
                     if let e = written {
                         error = e
-                        lock.withLock { compacting = false }  // the next tick may try again
+                        lock.withLock { queue.compacting = false }  // the next tick may try again
                     }
                 }
             }
@@ -343,7 +326,7 @@ public final class Journal: JournalStore, @unchecked Sendable {
         lock.withLock {
             journalBytes = 0
             snapshotBytes = bytes.count
-            compacting = false
+            queue.compacting = false
         }
         log.info("compacted", ["snapshot_bytes": bytes.count])
         return nil
