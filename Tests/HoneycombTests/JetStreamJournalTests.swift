@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func recordsAndChunkedSnapshotsSurviveAReopen() async throws {
-        let servers = try JetStreamServers(size: 1)
+        let servers = try NATSServerCluster(size: 1, jetStream: true)
         let js = try await jetStream(servers.urls)
         // A small message limit, so that commits and the snapshot are split across messages.
         _ = try await js.createStream(StreamConfig(name: "HJ", subjects: ["HJ.>"], maxMsgSize: 8_192))
@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func aMissingOrMisconfiguredStreamStopsStartupWithTheReason() async throws {
-        let servers = try JetStreamServers(size: 1)
+        let servers = try NATSServerCluster(size: 1, jetStream: true)
         let js = try await jetStream(servers.urls)
         func refusal(_ settings: JetStreamJournalSettings) async -> String {
             do {
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func aSecondWriterFencesTheFirstOut() async throws {
-        let servers = try JetStreamServers(size: 1)
+        let servers = try NATSServerCluster(size: 1, jetStream: true)
         let js = try await jetStream(servers.urls)
         let settings = JetStreamJournalSettings(stream: "FENCE", create: true, ackTimeout: 2)
         let (old, _) = try await JetStreamJournal.open(client: js.client, settings: settings)
@@ -115,7 +115,7 @@ import Testing
     /// Replicas 3 on three nodes: with two nodes down the stream has no quorum, so a write is not acknowledged
     /// (waitDurable answers false in time) and nothing is lost; once the nodes are back the queued records land.
     @Test func losingQuorumPausesWritesAndLosesNothing() async throws {
-        let servers = try JetStreamServers(size: 3)
+        let servers = try NATSServerCluster(size: 3, jetStream: true)
         let js = try await jetStream(servers.urls)
         let settings = JetStreamJournalSettings(stream: "Q", replicas: 3, create: true, ackTimeout: 2)
         let (j, _) = try await JetStreamJournal.open(client: js.client, settings: settings)

@@ -12,12 +12,12 @@ import Testing
 @Suite(.serialized) struct LeaderLeaseTests {
     let heartbeat = 0.2
 
-    func jetStream(_ servers: JetStreamServers) async throws -> JetStreamAPI {
+    func jetStream(_ servers: NATSServerCluster) async throws -> JetStreamAPI {
         try await JetStreamJournalTests().jetStream(servers.urls)
     }
 
     /// `acquire` in a task, on a connection of its own (closing it is that contender's crash); the lease once it returns.
-    func contender(_ servers: JetStreamServers, _ name: String) async throws -> (client: NATSClient, lease: Task<LeaderLease, Never>) {
+    func contender(_ servers: NATSServerCluster, _ name: String) async throws -> (client: NATSClient, lease: Task<LeaderLease, Never>) {
         let client = try await NATSClient.connect(urls: servers.urls)
         let js = JetStreamAPI(client: client, timeout: 2)
         return (client, Task { await LeaderLease.acquire(js, stream: "LL", replicas: 1, holder: name, heartbeat: heartbeat) })
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func aStandbyWaitsWhileTheHolderRenewsAndTakesOverWhenItStops() async throws {
-        let servers = try JetStreamServers(size: 1)
+        let servers = try NATSServerCluster(size: 1, jetStream: true)
         let js = try await jetStream(servers)
         let a = try await contender(servers, "a")
         let aLease = await a.lease.value
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func aHolderWhoseRenewalIsRefusedStepsDown() async throws {
-        let servers = try JetStreamServers(size: 1)
+        let servers = try NATSServerCluster(size: 1, jetStream: true)
         let js = try await jetStream(servers)
         let (client, contending) = try await contender(servers, "a")
         let a = await contending.value
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func aTakeoverFencesTheOldWriterBeforeTheNewOneWritesAnything() async throws {
-        let servers = try JetStreamServers(size: 1)
+        let servers = try NATSServerCluster(size: 1, jetStream: true)
         let js = try await jetStream(servers)
         let settings = JetStreamJournalSettings(stream: "FT", create: true, ackTimeout: 2)
         let fenced = Mutex<String?>(nil)

@@ -25,7 +25,7 @@ func readyJetStream(_ urls: String, timeout: Double = 20) async throws -> JetStr
 /// The JetStream client against a real nats-server (2.9, `-js`): the server is the oracle for the API's shapes.
 @Suite(.serialized) struct JetStreamAPITests {
     @Test func createPublishReadPurgeAndFence() async throws {
-        let servers = try JetStreamServers(size: 1)
+        let servers = try NATSServerCluster(size: 1, jetStream: true)
         let js = try await readyJetStream(servers.urls)
         #expect(try await js.streamInfo("J1") == nil, "a missing stream is nil, not an error")
         let info = try await js.createStream(StreamConfig(name: "J1", subjects: ["J1.>"], maxMsgSize: 4096))
@@ -98,7 +98,7 @@ func readyJetStream(_ urls: String, timeout: Double = 20) async throws -> JetStr
     }
 
     @Test func replicatedStreamOnAThreeNodeCluster() async throws {
-        let servers = try JetStreamServers(size: 3)
+        let servers = try NATSServerCluster(size: 3, jetStream: true)
         let js = try await readyJetStream(servers.urls)
         let info = try await js.createStream(StreamConfig(name: "R3", subjects: ["R3.>"], replicas: 3))
         #expect(info.config.numReplicas == 3)

@@ -8,7 +8,7 @@ import Testing
 /// (the leader lease's mechanics).
 @Suite(.serialized) struct KeyValueTests {
     @Test func compareAndSetOnTheRevisionAndTheTTL() async throws {
-        let servers = try JetStreamServers(size: 1)
+        let servers = try NATSServerCluster(size: 1, jetStream: true)
         let js = try await readyJetStream(servers.urls)
         let info = try await js.createKeyValueBucket("lease", ttl: 1)
         #expect(info.config.name == "KV_lease" && info.config.maxMsgsPerSubject == 1 && info.config.maxAge == 1_000_000_000)

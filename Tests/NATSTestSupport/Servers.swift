@@ -122,31 +122,50 @@ public func canConnect(port: Int) -> Bool {
     return LoopbackSocket.connect(fd, port: port)
 }
 
-/// Three nats-server processes routed into one cluster on loopback: the scale-out path users take.
+/// nats-server processes on loopback: `size` of them routed into one cluster (the scale-out path users take), or
+/// one alone (`size: 1`). With `jetStream`, each node runs JetStream (`-js`) with a store directory of its own, so
+/// a cluster replicates streams (`size: 3` for replicas 3). A node can be killed and started again on the same port
+/// (and store), for failover and quorum tests.
 public final class NATSServerCluster {
     public let clientPorts: [Int]
     private let routePorts: [Int]
+    /// The nodes' JetStream stores (`n0`, `n1`, … below it); nil without JetStream.
+    public let storeRoot: URL?
     private var processes: [Process?]
 
-    public init(size: Int = 3) throws {
+    public init(size: Int = 3, jetStream: Bool = false) throws {
         clientPorts = try (0..<size).map { _ in try freePort() }
         routePorts = try (0..<size).map { _ in try freePort() }
+        if jetStream {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("hive-js-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            storeRoot = root
+        } else {
+            storeRoot = nil
+        }
         processes = Array(repeating: nil, count: size)
         for i in 0..<size { try start(i) }
         // Routes form asynchronously; wait until every node's INFO advertises the others (bounded).
-        for port in clientPorts {
-            guard eventually(timeout: 10, { advertisedURLs(port: port).count >= size - 1 }) else {
-                throw TestSupportError("cluster did not form: node \(port) advertises \(advertisedURLs(port: port))")
+        if size > 1 {
+            for port in clientPorts {
+                guard eventually(timeout: 10, { advertisedURLs(port: port).count >= size - 1 }) else {
+                    throw TestSupportError("cluster did not form: node \(port) advertises \(advertisedURLs(port: port))")
+                }
             }
         }
     }
 
-    private func start(_ i: Int) throws {
-        let routes = routePorts.enumerated().filter { $0.offset != i }.map { "nats://127.0.0.1:\($0.element)" }
+    /// Starts node `i` (again, after `kill`: same port, same store).
+    public func start(_ i: Int) throws {
+        var args = ["-a", "127.0.0.1", "-p", String(clientPorts[i]), "-n", "n\(i)"]
+        if let storeRoot { args += ["-js", "-sd", storeRoot.appendingPathComponent("n\(i)").path] }
+        if clientPorts.count > 1 {
+            let routes = routePorts.enumerated().filter { $0.offset != i }.map { "nats://127.0.0.1:\($0.element)" }
+            args += ["--cluster_name", "hive-test", "--cluster", "nats://127.0.0.1:\(routePorts[i])", "--routes", routes.joined(separator: ",")]
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try natsServerPath())
-        p.arguments = ["-a", "127.0.0.1", "-p", String(clientPorts[i]), "--cluster_name", "hive-test",
-                       "--cluster", "nats://127.0.0.1:\(routePorts[i])", "--routes", routes.joined(separator: ",")]
+        p.arguments = args
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -163,12 +182,15 @@ public final class NATSServerCluster {
     }
 
     public func url(_ i: Int) -> String { "nats://127.0.0.1:\(clientPorts[i])" }
+    /// Every node's URL, comma-separated (what `--nats` takes).
+    public var urls: String { clientPorts.indices.map(url).joined(separator: ",") }
 
     deinit {
         for p in processes.compactMap({ $0 }) where p.isRunning {
             p.terminate()
             p.waitUntilExit()
         }
+        if let storeRoot { try? FileManager.default.removeItem(at: storeRoot) }
     }
 }
 
