@@ -52,8 +52,8 @@ extension ControlService {
                     }
                 }
             },
-            Task { for await m in api { await self.answer(m, client: c) } },
-            Task { for await m in blobUploads { await self.answerDroneUpload(m, client: c) } },
+            Task { await self.serve(api, client: c, droneUploads: false) },
+            Task { await self.serve(blobUploads, client: c, droneUploads: true) },
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(50))
