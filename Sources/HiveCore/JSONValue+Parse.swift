@@ -20,8 +20,8 @@ extension JSONValue {
     /// loaded drone; this reader takes each value's type from its first byte and allocates only the values.
     /// Refused, as `JSONDecoder` refuses them: bytes after the value, control characters in strings, invalid
     /// UTF-8, lone surrogate escapes, numbers outside JSON's grammar or `Double`'s range, nesting past
-    /// `maxParseDepth`. A key given twice keeps its first value, as there. Unlike `JSONDecoder`, a trailing comma
-    /// (`[1,]`, `{"a":1,}`) is refused: RFC 8259 has none, and no server we speak to sends one.
+    /// `maxParseDepth`. Like `JSONDecoder`, a key given twice keeps its first value and one trailing comma
+    /// (`[1,]`, `{"a":1,}`) is let through (RFC 8259 has none), so either reader may stand in for the other.
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         let parsed: Result<JSONValue, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
             var reader = JSONByteReader(buffer)
@@ -92,7 +92,12 @@ private struct JSONByteReader {
             if members[key] == nil { members[key] = v }
             skipSpace()
             guard at < bytes.count else { throw error("the input ends inside an object") }
-            if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+            if bytes[at] == UInt8(ascii: ",") {
+                at += 1
+                skipSpace()
+                if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return members }  // JSONDecoder's leniency
+                continue
+            }
             guard bytes[at] == UInt8(ascii: "}") else { throw error("',' or '}' expected in an object") }
             at += 1
             return members
@@ -112,7 +117,12 @@ private struct JSONByteReader {
             items.append(try value(depth: depth))
             skipSpace()
             guard at < bytes.count else { throw error("the input ends inside an array") }
-            if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+            if bytes[at] == UInt8(ascii: ",") {
+                at += 1
+                skipSpace()
+                if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return items }  // JSONDecoder's leniency
+                continue
+            }
             guard bytes[at] == UInt8(ascii: "]") else { throw error("',' or ']' expected in an array") }
             at += 1
             return items
