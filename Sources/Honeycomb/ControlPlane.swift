@@ -142,7 +142,7 @@ public final class ControlPlane: Sendable {
                 acquired.keepRenewing(stepDown)
                 held.withLock { $0 = acquired }
                 return acquired.holder
-            }, onFenced: stepDown)
+            }, onFenced: stepDown, config: config)
             (journal, recovery, lease) = (stream, found, held.withLock { $0 })
         }
         let started = ContinuousClock.now
