@@ -11,14 +11,15 @@ extension JetStreamJournal {
     /// does not answer within `startupTimeout`, stops startup with the reason.
     ///
     /// `leadership`: active/standby. Once the stream is known usable, it waits until this process holds the leader
-    /// lease (returning the holder's name), tailing the stream meanwhile (`whileWaiting`, each poll: a standby
-    /// applies what it read to its state and drops the messages, so a takeover reads and applies only what the last
-    /// poll had not seen). Before anything else is written it
+    /// lease (returning the holder's name), tailing the stream meanwhile in a task of its own (every quarter
+    /// heartbeat: a standby applies what it read to its state and drops the messages, so a takeover reads and
+    /// applies only what the last poll had not seen; beside the lease's polls, not in them, so that applying a
+    /// backlog never delays noticing the lapse). Before anything else is written it
     /// publishes a takeover marker on `STREAM.leader` expecting the end it read, so the stream's end moves past what
     /// any earlier leader knows: that one's next write fails (fenced) even when this one has nothing to write yet.
     /// `onFenced` is called when this writer is fenced out in turn.
     static func open(client: NATSClient, settings: JetStreamJournalSettings,
-                     leadership: (@Sendable (JetStreamAPI, _ whileWaiting: @escaping @Sendable () async -> Void) async -> String)? = nil,
+                     leadership: (@Sendable (JetStreamAPI) async -> String)? = nil,
                      onFenced: @escaping @Sendable (String) -> Void = { _ in },
                      config: ControlConfig = ControlConfig(), startupTimeout: Double = 30) async throws(JournalError) -> (JetStreamJournal, JournalRecovery) {
         let js = JetStreamAPI(client: client, timeout: settings.ackTimeout)
@@ -30,7 +31,11 @@ extension JetStreamJournal {
         var leader: String?
         var warm = 0
         if let leadership {
-            leader = await leadership(js) { await tail.catchUp() }
+            let following = Task { await tail.follow(every: settings.leaderHeartbeat / 4) }
+            leader = await leadership(js)
+            // The follower finishes the catch-up under way (the takeover would read the same) and stops.
+            following.cancel()
+            await following.value
             warm = tail.messagesRead
             // The stream grew while this one stood by: read to its end now.
             info = try await ready(js, settings, startupTimeout: startupTimeout)

@@ -2,8 +2,8 @@ import JetStream
 
 /// Reads a journal stream in order from where its replay stands, a window of messages at a time, and applies
 /// each window to the replay before reading the next (no more than a window of raw messages is held). A standby
-/// tails the stream with it while it waits for the leader lease (`catchUp`, each poll); `open` reads the rest at
-/// takeover, or the whole stream at a cold start.
+/// tails the stream with it while it waits for the leader lease (`follow`); `open` reads the rest at takeover, or
+/// the whole stream at a cold start.
 final class StreamTail: @unchecked Sendable {
     let js: JetStreamAPI
     let stream: String
@@ -12,7 +12,7 @@ final class StreamTail: @unchecked Sendable {
     private(set) var messagesRead = 0
     /// Messages read per window, in parallel.
     let window: UInt64
-    // Used by one task at a time: the lease's poll loop, then `open` after it returned.
+    // Used by one task at a time: the follower, then `open` once the follower ended.
 
     init(js: JetStreamAPI, replay: StreamReplay, window: UInt64 = 64) {
         self.js = js
@@ -40,6 +40,14 @@ final class StreamTail: @unchecked Sendable {
     func catchUp() async {
         guard let info = try? await js.streamInfo(stream) else { return }
         try? await read(first: info.state.firstSeq, last: info.state.lastSeq)
+    }
+
+    /// Tails until cancelled: a catch-up every `period` seconds (one under way when cancelled is finished).
+    func follow(every period: Double) async {
+        while !Task.isCancelled {
+            await catchUp()
+            try? await Task.sleep(for: .milliseconds(Int64(max(period, 0.01) * 1000)))  // the tail's poll period, not a synchronization
+        }
     }
 
     /// The messages stored at `seqs`, in order, read in parallel (purged ones are absent).

@@ -75,10 +75,10 @@ extension JetStreamJournalTests {
         let servers = try NATSServerCluster(size: 1, jetStream: true)
         let js = try await jetStream(servers.urls)
         let settings = JetStreamJournalSettings(stream: "M", create: true, ackTimeout: 2)
-        let (first, _) = try await JetStreamJournal.open(client: js.client, settings: settings, leadership: { _, _ in "first" })
+        let (first, _) = try await JetStreamJournal.open(client: js.client, settings: settings, leadership: { _ in "first" })
         #expect(await first.waitDurable(first.append(goals(1...3))))
         first.close()
-        let (second, _) = try await JetStreamJournal.open(client: js.client, settings: settings, leadership: { _, _ in "second" })
+        let (second, _) = try await JetStreamJournal.open(client: js.client, settings: settings, leadership: { _ in "second" })
         #expect(try await sequences(js, "M", settings.leaderSubject).count == 2)
         let active = ControlState()
         for e in goals(1...5) { active.apply(e) }
@@ -89,7 +89,7 @@ extension JetStreamJournalTests {
         let markers = try await sequences(js, "M", settings.leaderSubject)
         #expect(markers.isEmpty, "markers below the snapshot \(snapshot) are purged: \(markers)")
         // A third leader still fences the second out: the stream's last sequence did not move back.
-        let (third, recovered) = try await JetStreamJournal.open(client: js.client, settings: settings, leadership: { _, _ in "third" })
+        let (third, recovered) = try await JetStreamJournal.open(client: js.client, settings: settings, leadership: { _ in "third" })
         #expect(recovered.replayed?.fromSnapshot == true && recovered.replayed?.state.goals["g1"]?.reason == "after")
         #expect(await second.waitDurable(second.append([.goalCancelled(goal: "g2", reason: "stale", at: 10)])) == false)
         #expect(second.writeFailure?.contains("fenced out") == true, "\(second.writeFailure ?? "-")")
