@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HiveCore
+import HiveLog
 import JetStream
 
 /// A journal stream replayed into a `ControlState` in sequence order, keeping no message once it is applied.
@@ -39,6 +40,7 @@ final class StreamReplay {
     private var gapMissed = false
     /// Chunks of a snapshot that covers the gap, collected until it is whole.
     private var collecting: (id: String, covers: UInt64, count: Int, parts: [Int: [UInt8]])?
+    private let log = Log("journal")
 
     init(settings: JetStreamJournalSettings, config: ControlConfig) {
         self.settings = settings
@@ -105,9 +107,13 @@ final class StreamReplay {
             let snapshot = try JSONDecoder().decode(ControlState.Snapshot.self, from: Data(bytes))
             state = ControlState(config: config)
             state.restore(snapshot)
+            log.info("replayed_from_snapshot", ["stream": settings.stream, "covers": whole.covers, "snapshot_seq": m.seq,
+                                                "gap": "\(gap.lowerBound)...\(gap.upperBound)", "goals": snapshot.goals.count])
             (events, fromSnapshot, damage, self.gap, gapMissed, snapshotFailure) = (0, true, [], nil, false, nil)
         } catch {
             snapshotFailure = "\(error)"
+            log.error("snapshot_unreadable", ["stream": settings.stream, "snapshot_seq": m.seq, "reason": "\(error)",
+                                              "effect": "the gap stays open until a newer snapshot closes it"])
         }
     }
 
