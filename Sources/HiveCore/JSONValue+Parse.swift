@@ -73,60 +73,53 @@ private struct JSONByteReader {
     }
 
     private mutating func object(depth: Int) throws(JSONParseError) -> [String: JSONValue] {
-        guard depth <= JSONValue.maxParseDepth else { throw error("nested deeper than \(JSONValue.maxParseDepth)") }
-        at += 1
         var members: [String: JSONValue] = [:]
-        skipSpace()
-        if at < bytes.count, bytes[at] == UInt8(ascii: "}") {
-            at += 1
-            return members
-        }
-        while true {
-            skipSpace()
-            guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw error("an object key must be a string") }
-            let key = try string()
-            skipSpace()
-            guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw error("':' expected after an object key") }
-            at += 1
-            let v = try value(depth: depth)
+        try elements(closedBy: UInt8(ascii: "}"), in: "an object", depth: depth) { (r: inout JSONByteReader) throws(JSONParseError) in
+            guard r.at < r.bytes.count, r.bytes[r.at] == UInt8(ascii: "\"") else { throw r.error("an object key must be a string") }
+            let key = try r.string()
+            r.skipSpace()
+            guard r.at < r.bytes.count, r.bytes[r.at] == UInt8(ascii: ":") else { throw r.error("':' expected after an object key") }
+            r.at += 1
+            let v = try r.value(depth: depth)
             if members[key] == nil { members[key] = v }
-            skipSpace()
-            guard at < bytes.count else { throw error("the input ends inside an object") }
-            if bytes[at] == UInt8(ascii: ",") {
-                at += 1
-                skipSpace()
-                if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return members }  // JSONDecoder's leniency
-                continue
-            }
-            guard bytes[at] == UInt8(ascii: "}") else { throw error("',' or '}' expected in an object") }
-            at += 1
-            return members
         }
+        return members
     }
 
     private mutating func array(depth: Int) throws(JSONParseError) -> [JSONValue] {
+        var items: [JSONValue] = []
+        try elements(closedBy: UInt8(ascii: "]"), in: "an array", depth: depth) { (r: inout JSONByteReader) throws(JSONParseError) in
+            items.append(try r.value(depth: depth))
+        }
+        return items
+    }
+
+    /// The comma-separated elements of an object or array, from its opening byte to `close`, each read by
+    /// `element`; one trailing comma is let through, as `JSONDecoder` lets it.
+    private mutating func elements(closedBy close: UInt8, in what: String, depth: Int,
+                                   _ element: (inout JSONByteReader) throws(JSONParseError) -> Void) throws(JSONParseError) {
         guard depth <= JSONValue.maxParseDepth else { throw error("nested deeper than \(JSONValue.maxParseDepth)") }
         at += 1
-        var items: [JSONValue] = []
         skipSpace()
-        if at < bytes.count, bytes[at] == UInt8(ascii: "]") {
+        if at < bytes.count, bytes[at] == close {
             at += 1
-            return items
+            return
         }
         while true {
-            items.append(try value(depth: depth))
             skipSpace()
-            guard at < bytes.count else { throw error("the input ends inside an array") }
+            try element(&self)
+            skipSpace()
+            guard at < bytes.count else { throw error("the input ends inside \(what)") }
             if bytes[at] == UInt8(ascii: ",") {
                 at += 1
                 skipSpace()
-                if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return items }  // JSONDecoder's leniency
+                if at < bytes.count, bytes[at] == close { break }
                 continue
             }
-            guard bytes[at] == UInt8(ascii: "]") else { throw error("',' or ']' expected in an array") }
-            at += 1
-            return items
+            guard bytes[at] == close else { throw error("',' or '\(Unicode.Scalar(close))' expected in \(what)") }
+            break
         }
+        at += 1
     }
 
     /// A string from its opening quote: the bytes between escapes are copied as runs, escapes decoded, the
