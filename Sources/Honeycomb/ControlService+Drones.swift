@@ -36,7 +36,7 @@ extension ControlService {
             Task {
                 let decoder = JSONDecoder()
                 for await m in results {
-                    guard let r = try? decoder.decode(TaskResult.self, from: Data(m.payload)) else {
+                    guard let r = try? TaskResult.decode(m.payload, decoder: decoder) else {
                         self.rejected("unreadable result", ["subject": m.subject, "bytes": m.payload.count])
                         continue
                     }
