@@ -97,6 +97,7 @@ extension Assignment {
             input.write(&w)
         }
         w.field("index", index); w.field("timeout_ms", timeoutMillis)
+        w.optional("traceparent", traceparent)
         w.endObject()
         return w.bytes
     }
@@ -112,6 +113,7 @@ extension TaskResult {
         w.field("task", task); w.field("attempt", attempt); w.field("token", token); w.field("drone", drone)
         w.field("outcome", outcome.rawValue)
         product.writePlain(&w)
+        w.optional("traceparent", traceparent); w.optional("span_time", spanTime)
         w.endObject()
         return w.bytes
     }
