@@ -186,8 +186,9 @@ extension ControlService {
         if state.draining(drone) { log.info("drone_draining", ["drone": drone]) }
     }
 
-    /// One message on a drone's result subject: a result, or a list of them (`DroneBatch`), each judged alone;
-    /// then the slots they freed are leased again, once for the whole message.
+    /// One message on a drone's result subject: a result, or a list of them (`DroneBatch`), each judged alone; what
+    /// the accepted ones did is carried out together (one journal append), then the slots they freed are leased
+    /// again, once for the whole message.
     private func handleResults(_ m: NATSMessage) {
         let batch = DroneBatch.results(m.payload, limit: state.config.maxBatch)
         if batch.unreadable > 0 {
@@ -199,21 +200,26 @@ extension ControlService {
         }
         // The sender is the drone whose subject it came on (only it may publish there), never the payload.
         let sender = APISubject.drone(in: m.subject)
-        var applied = false
+        var applied: ControlEffects?
         for r in batch.entries {
             guard sender == r.drone else {
                 rejected("result from another drone's subject", ["task": r.task, "drone": r.drone, "subject": m.subject])
                 continue
             }
             let run = SpanReport(traceparent: r.traceparent ?? m.headers?["traceparent"], time: r.spanTime ?? m.headers?[SpanReport.timeHeader])
-            if applyResult(r, run: run) { applied = true }
+            if let fx = applyResult(r, run: run) {
+                if applied == nil { applied = fx } else { applied?.merge(fx) }
+            }
         }
+        guard let applied else { return }
+        carryOut(applied)
         // The hot path: decide, then encode and send the next assignments without re-entering.
-        if applied { send(lease()) }
+        send(lease())
     }
 
-    /// Applies one result; returns whether it was accepted (it may have freed a slot: the caller leases).
-    func applyResult(_ received: TaskResult, run: SpanReport? = nil) -> Bool {
+    /// Applies one result to the state; returns what it did (for the caller to carry out, then lease: it may have
+    /// freed a slot), or nil when it was refused.
+    func applyResult(_ received: TaskResult, run: SpanReport? = nil) -> ControlEffects? {
         var r = received
         // An output blob is the drone's claim: it must name a blob honeycombd holds, at its real size.
         if let claimed = r.outputBlob {
@@ -235,11 +241,10 @@ extension ControlService {
             if r.fork != nil, case .taskFinished(let f)? = fx.events.first, !f.succeeded, let why = f.output.error {
                 rejected("fork refused", ["task": r.task, "drone": r.drone, "why": why])
             }
-            carryOut(fx)
-            return true
+            return fx
         case .failure(let why):
             rejected(why.description, kind: why.kind, ["task": r.task, "drone": r.drone, "attempt": r.attempt])
-            return false
+            return nil
         }
     }
 
