@@ -19,7 +19,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm bench-queue ray-venv bench-exec bench-journal bench-takeover demo install clean
+.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm bench-queue ray-venv bench-exec bench-journal bench-takeover bench-cpu demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -148,6 +148,11 @@ bench-queue: deps build
 ## alternating, medians (ANCHOR_BIN=DIR adds a baseline build's hive, alternated in the same run).
 bench-exec: deps build
 	$(PYTHON) Tests/bench/exec_bench.py --bin $(RELEASE) $(if $(ANCHOR_BIN),--anchor-bin $(ANCHOR_BIN))
+
+## CPU per task on the dispatch path, drones and honeycombd apart (20,000 no-op tasks, 8 drones × 64 slots);
+## ANCHOR_BIN=DIR alternates a baseline build's binaries with this one's in the same run.
+bench-cpu: deps build
+	$(PYTHON) Tests/bench/drone_cpu_bench.py $(if $(ANCHOR_BIN),--bin anchor=$(ANCHOR_BIN)) --bin this=$(RELEASE)
 
 ## Dispatch throughput with the journal in JetStream (replicas 1 and 3) beside the file journal, in the same run.
 bench-journal: deps build

@@ -56,12 +56,23 @@ extension Backend {
     public var tools: [ToolDefinition] { [] }
 }
 
+/// A backend whose work is immediate and never blocks (no I/O, no wait, nothing to cancel): the drone runs it where
+/// the assignment is read, with no task, deadline or slot bookkeeping of its own (a drone may run tens of thousands
+/// of these a second, and each of those costs more than the work).
+public protocol InlineBackend: Backend {
+    func runInline(_ task: Assignment) -> BackendOutcome
+}
+
+extension InlineBackend {
+    public func run(_ task: Assignment) async -> BackendOutcome { runInline(task) }
+}
+
 /// Does nothing and succeeds: measures the hive's own overhead (dispatch benchmarks).
-public struct NoopBackend: Backend {
+public struct NoopBackend: InlineBackend {
     public init() {}
     public var kind: String { "noop" }
     public var capabilities: [String] { [] }
-    public func run(_ task: Assignment) async -> BackendOutcome {
+    public func runInline(_ task: Assignment) -> BackendOutcome {
         BackendOutcome(succeeded: true, output: task.input?.text)
     }
 }

@@ -24,6 +24,9 @@ public struct DroneOptions: Sendable {
     /// The longest a task may run here (`--max-task-ms`), whatever timeout honeycombd sent: an assignment's
     /// `timeout_ms` is clamped to 1…this before any backend sees it.
     public var maxTaskMillis = 3_600_000
+    /// Assignments taken in one message and results sent in one (`--batch`, `DroneBatch`): asked for in the hello,
+    /// used for results only up to what honeycombd's reply allows. 1: one per message, as drones before lists.
+    public var batch = DroneBatch.defaultDroneBatch
     /// The largest WebAssembly module this drone fetches (honeycombd's own bound is 64 MiB).
     public var maxModuleBytes = 64 << 20
     /// The largest blob this drone fetches as a task's input or uploads as its output (`--max-blob-bytes`).
@@ -92,6 +95,12 @@ public actor DroneRuntime {
     private var draining = false
     private var consumers: [Task<Void, Never>] = []
     private let encoder = JSONEncoder()
+    /// Results sent in one message: the least of `--batch` and honeycombd's `HelloReply.batch` (1: one each).
+    private var resultBatch = 1
+    /// Results waiting to go out together: sent when full, or by a flush queued behind the actor's work in hand, so
+    /// the results of runs that end together share a message and a lone result waits for no timer.
+    private var outbox: [TaskResult] = []
+    private var outboxFlushQueued = false
 
     private init(id: DroneID, options: DroneOptions, client: NATSClient) {
         var rng = SystemRandomNumberGenerator()
@@ -132,10 +141,7 @@ public actor DroneRuntime {
         let decoder = JSONDecoder()
         consumers = [
             Task {
-                for await m in tasks {
-                    guard let a = try? decoder.decode(Assignment.self, from: Data(m.payload)) else { continue }
-                    self.accept(a, trace: m.headers?["traceparent"].flatMap(TraceContext.init(traceparent:)))
-                }
+                for await m in tasks { self.received(DroneBatch.assignments(m.payload, limit: self.options.batch), traceparent: m.headers?["traceparent"]) }
             },
             Task {
                 for await m in cancels {
@@ -171,7 +177,8 @@ public actor DroneRuntime {
         let tools = backends.values.flatMap(\.tools).map(ToolAdvert.init).sorted { $0.name < $1.name }
         return DroneHello(drone: id, name: options.name, tier: options.tier, slots: options.slots,
                           capabilities: caps.sorted(), host: host, version: HiveVersion.current,
-                          models: models.isEmpty ? nil : models, instance: instance, tools: tools.isEmpty ? nil : tools)
+                          models: models.isEmpty ? nil : models, instance: instance, tools: tools.isEmpty ? nil : tools,
+                          batch: options.batch >= 2 ? options.batch : nil)
     }
 
     /// Announces the drone again (its capabilities changed, e.g. a model's hash became known).
@@ -246,6 +253,9 @@ public actor DroneRuntime {
                 }
                 // honeycombd's number, not trusted either: a zero would spin the heartbeat loop, a huge one stop it.
                 heartbeat.setPeriod(millis: answer.heartbeatMillis)
+                // Lists of results only when this honeycombd reads them (an older one says nothing: one per message).
+                resultBatch = min(max(answer.batch ?? 1, 1), options.batch)
+                if resultBatch < 2 { flushResults() }
                 log.info("joined", ["drone": id, "tier": options.tier.rawValue, "slots": options.slots,
                                     "backends": backends.keys.sorted().joined(separator: ",")])
                 return
@@ -270,9 +280,16 @@ public actor DroneRuntime {
         rejoining = false
     }
 
-    /// Every slot in use, a timed-out task whose backend has not stopped yet included: what heartbeats report.
-    private func slotsChanged() {
-        heartbeat.setRunning(Set(slots.values.map(\.assignment.task)).sorted())
+    /// One message on the drone's task subject: an assignment (its trace parent in the header) or a list of them
+    /// (each entry with its own).
+    private func received(_ message: DroneBatch.Entries<Assignment>, traceparent header: String?) {
+        if message.overLimit > 0 {
+            log.warn("assignments_refused", ["count": message.overLimit, "batch": options.batch,
+                                             "reason": "a list longer than this drone's --batch"])
+        }
+        for a in message.entries {
+            accept(a, trace: (a.traceparent ?? header).flatMap(TraceContext.init(traceparent:)))
+        }
     }
 
     private func accept(_ received: Assignment, trace: TraceContext? = nil) {
@@ -298,6 +315,21 @@ public actor DroneRuntime {
                                  error: "this drone has no '\(a.kind)' backend"))
             return
         }
+        if let inline = served as? any InlineBackend {
+            // Immediate work: run here, no slot held past this call, nothing to time out or cancel.
+            let start = ContinuousClock.now
+            let startUnix = WallClock.unixNanos()
+            let o = inline.runInline(a)
+            guard o.rawOutput != nil else {
+                report(a, slot: nil, o, start: start, startUnix: startUnix, trace: trace)
+                return
+            }
+            Task {
+                let uploaded = await self.withOutputBlob(o)
+                self.report(a, slot: nil, uploaded, start: start, startUnix: startUnix, trace: trace)
+            }
+            return
+        }
         // A prompt blob is resolved here, once for every model backend, inside the run (under its deadline).
         let backend: any Backend = a.input?.promptBlob == nil ? served : PromptBlobResolution(backend: served, inputs: options.blobInputs)
         let slot = nextSlot
@@ -318,7 +350,7 @@ public actor DroneRuntime {
                           })
         slots[slot] = Slot(assignment: a, run: run)
         running[a.task] = slot
-        slotsChanged()
+        heartbeat.slotTaken(a.task)
     }
 
     /// The backend returned: its outcome is reported (when the deadline had not decided already), then the slot
@@ -329,20 +361,22 @@ public actor DroneRuntime {
         ended(slot, since: start)
     }
 
-    /// Reports a run's outcome with its span: a child of the attempt's span that honeycombd named in the
-    /// assignment's traceparent, in the result's headers.
-    private func report(_ a: Assignment, slot: UInt64, _ outcome: BackendOutcome, start: ContinuousClock.Instant,
+    /// A run's span as the result carries it: `traceparent` (a child of the attempt's span that honeycombd named in
+    /// the assignment) and `Hive-Span-Time`.
+    private typealias Span = (traceparent: String, time: String)
+
+    /// Reports a run's outcome with its span. `slot` nil: an inline run, which held no slot.
+    private func report(_ a: Assignment, slot: UInt64?, _ outcome: BackendOutcome, start: ContinuousClock.Instant,
                         startUnix: Int64, trace: TraceContext?) {
         let wall = ContinuousClock.now - start
-        var headers: NATSHeaders?
+        var span: Span?
         if let trace {
-            let span = SpanReport(spanID: TraceContext.randomSpanID(using: &spanIDs), startUnixNano: startUnix,
-                                  endUnixNano: WallClock.unixNanos())
-            headers = NATSHeaders("traceparent", trace.traceparent(span: span.spanID))
-            headers!.append(SpanReport.timeHeader, span.timeHeader)
+            let s = SpanReport(spanID: TraceContext.randomSpanID(using: &spanIDs), startUnixNano: startUnix,
+                               endUnixNano: WallClock.unixNanos())
+            span = (trace.traceparent(span: s.spanID), s.timeHeader)
         }
         finished(a, slot: slot, outcome, wallMillis: Int(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000),
-                 headers: headers)
+                 span: span)
     }
 
     /// Runs the backend under the drone's own deadline: the task's (clamped) timeout plus a grace for the backend to
@@ -355,7 +389,7 @@ public actor DroneRuntime {
 
     private func ended(_ slot: UInt64, since start: ContinuousClock.Instant) {
         guard let s = slots.removeValue(forKey: slot) else { return }
-        slotsChanged()
+        heartbeat.slotFreed(s.assignment.task)
         if running[s.assignment.task] == slot { running.removeValue(forKey: s.assignment.task) }
         let overrun = ContinuousClock.now - start - .milliseconds(s.assignment.timeoutMillis)
         if overrun > .seconds(1) {
@@ -364,14 +398,16 @@ public actor DroneRuntime {
         }
     }
 
-    private func finished(_ a: Assignment, slot: UInt64, _ o: BackendOutcome, wallMillis: Int, headers: NATSHeaders? = nil) {
-        guard running[a.task] == slot else { return }  // cancelled: honeycombd moved on
-        running.removeValue(forKey: a.task)
+    private func finished(_ a: Assignment, slot: UInt64?, _ o: BackendOutcome, wallMillis: Int, span: Span? = nil) {
+        if let slot {
+            guard running[a.task] == slot else { return }  // cancelled: honeycombd moved on
+            running.removeValue(forKey: a.task)
+        }
         var product = o.product
         product.wallMillis = wallMillis
         report(a, TaskResult(task: a.task, attempt: a.attempt, token: a.token, drone: id, outcome: o.succeeded ? .succeeded : .failed,
                              product: product, fork: o.fork, join: o.join),
-               headers: headers)
+               span: span)
     }
 
     /// Stops the task's backend; its slot stays in use until the backend has ended.
@@ -381,10 +417,43 @@ public actor DroneRuntime {
         log.debug("task_cancelled", ["task": task])
     }
 
-    private func report(_ a: Assignment, _ r: TaskResult, headers: NATSHeaders? = nil) {
-        guard let body = r.fastJSON ?? (try? encoder.encode(r)).map({ Array($0) }) else { return }
-        do { try client.publish(APISubject.result(id), body, headers: headers) } catch {
-            log.warn("result_not_sent", ["task": a.task, "reason": "\(error)"])
+    /// Sends a result: alone with its span in headers, or (when honeycombd reads lists) into the outbox with its
+    /// span in its own fields.
+    private func report(_ a: Assignment, _ r: TaskResult, span: Span? = nil) {
+        guard resultBatch >= 2 else {
+            guard let body = r.fastJSON ?? (try? encoder.encode(r)).map({ Array($0) }) else { return }
+            var headers: NATSHeaders?
+            if let span {
+                headers = NATSHeaders("traceparent", span.traceparent)
+                headers!.append(SpanReport.timeHeader, span.time)
+            }
+            do { try client.publish(APISubject.result(id), body, headers: headers) } catch {
+                log.warn("result_not_sent", ["task": a.task, "reason": "\(error)"])
+            }
+            return
+        }
+        var entry = r
+        entry.traceparent = span?.traceparent
+        entry.spanTime = span?.time
+        outbox.append(entry)
+        if outbox.count >= resultBatch {
+            flushResults()
+        } else if !outboxFlushQueued {
+            outboxFlushQueued = true
+            Task { self.flushResults() }
+        }
+    }
+
+    /// Sends the outbox's results in one message (a list, or one result alone).
+    private func flushResults() {
+        outboxFlushQueued = false
+        guard !outbox.isEmpty else { return }
+        let list = outbox
+        outbox = []
+        let body = list.count == 1 ? list[0].fastJSON ?? (try? encoder.encode(list[0])).map({ Array($0) }) : DroneBatch.json(list)
+        guard let body else { return }
+        do { try client.publish(APISubject.result(id), body) } catch {
+            log.warn("result_not_sent", ["tasks": list.count, "first": list[0].task, "reason": "\(error)"])
         }
     }
 
@@ -403,6 +472,7 @@ public actor DroneRuntime {
                                             drone: id, outcome: .released, error: "drone shutting down"))
         }
         running = [:]
+        flushResults()
         for source in options.toolSources { await source.close() }  // MCP servers' processes end here
         ExecBackend.killAll()  // whatever a cancelled task left running goes with the drone
         ProcessGroups.discardRecord()

@@ -22,7 +22,8 @@ final class HeartbeatSender: @unchecked Sendable {
     private let wake: PosixCondition
     // Guarded by `lock`.
     private var periodNanos: UInt64
-    private var running: [TaskID] = []
+    /// Every slot in use, by task (a task may hold two slots: a timed-out run still stopping and its next attempt).
+    private var running: [TaskID: Int] = [:]
     private var stopped = false
 
     init(client: NATSClient, drone: DroneID, replySubject: String, periodMillis: Int) {
@@ -37,8 +38,17 @@ final class HeartbeatSender: @unchecked Sendable {
     /// Starts the thread; the first heartbeat goes one period from now.
     func start() { OSThread(name: "drone-heartbeat") { [self] in beat() }.detach() }
 
-    /// The tasks the next heartbeat names (every slot in use).
-    func setRunning(_ tasks: [TaskID]) { lock.withLock { running = tasks } }
+    /// A slot was taken by `task` (the next heartbeat names it). Counted, not listed: the list is built only when a
+    /// beat goes out, not on every task's start and end.
+    func slotTaken(_ task: TaskID) { lock.withLock { running[task, default: 0] += 1 } }
+
+    /// A slot `task` held is free again.
+    func slotFreed(_ task: TaskID) {
+        lock.withLock {
+            guard let n = running[task] else { return }
+            running[task] = n > 1 ? n - 1 : nil
+        }
+    }
 
     /// honeycombd's period (from its hello reply), clamped: a zero would spin the thread, a huge one stop it.
     func setPeriod(millis: Int) { lock.withLock { periodNanos = Self.nanos(millis) } }
@@ -61,7 +71,7 @@ final class HeartbeatSender: @unchecked Sendable {
                 while !stopped, case let now = Monotonic.now(), now < due {
                     wake.wait(timeoutNanos: Monotonic.elapsed(from: now, to: due))
                 }
-                return stopped ? nil : (running, periodNanos)
+                return stopped ? nil : (running.keys.sorted(), periodNanos)
             }
             guard let next else { return }
             if let body = try? encoder.encode(Heartbeat(drone: drone, running: next.tasks)) {

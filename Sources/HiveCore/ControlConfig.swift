@@ -30,6 +30,9 @@ public struct ControlConfig: Sendable, Equatable {
     public var maxSpecBytes = SpecLimits.defaultSpecBytes
     /// Drones in the registry at once (`max_drones`); drones that left or were lost are forgotten first.
     public var maxDrones = 10_000
+    /// Results read from one drone message and assignments sent in one (`max_batch`; `DroneBatch`). Entries of a
+    /// result list past it are refused.
+    public var maxBatch = DroneBatch.defaultMaxBatch
 
     public init() {}
 }

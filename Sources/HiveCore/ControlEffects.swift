@@ -27,6 +27,15 @@ public struct ControlEffects: Sendable, Equatable {
 
     public init() {}
 
+    /// Adds what `other` did after what this did: several commands carried out as one (the entries of a result
+    /// list are journaled in one append, not one each).
+    public mutating func merge(_ other: ControlEffects) {
+        events += other.events
+        assignments += other.assignments
+        cancellations += other.cancellations
+        finishedGoals += other.finishedGoals
+    }
+
     /// Nothing to journal and nothing to carry out.
     public var isEmpty: Bool { events.isEmpty && assignments.isEmpty && cancellations.isEmpty && finishedGoals.isEmpty }
 

@@ -25,6 +25,9 @@ extension ControlState {
         d.instance = h.instance
         d.toolPins = h.tools.map { Dictionary($0.map { ($0.name, $0.pin) }) { first, _ in first } }
         d.toolBytes = h.tools.map { Dictionary($0.compactMap { t in t.bytes.map { (t.name, $0) } }) { first, _ in first } }
+        // Lists only for a drone that asked (an older drone reads one assignment per message), never past our limit.
+        let asked = h.batch.map { min(max($0, 1), config.maxBatch) } ?? 1
+        d.batch = asked >= 2 ? asked : nil
         var events: [JournalEvent] = []
         if let old = drones[h.drone] {
             d.completed = old.completed
@@ -45,7 +48,7 @@ extension ControlState {
         watchLiveness(h.drone, lastSeen: now)
         var fx = ControlEffects()
         for e in events { apply(e, into: &fx) }
-        return (HelloReply(accepted: true, heartbeatMillis: config.heartbeatMillis), fx)
+        return (HelloReply(accepted: true, heartbeatMillis: config.heartbeatMillis, batch: d.batch == nil ? nil : config.maxBatch), fx)
     }
 
     /// Records a heartbeat. `known` is false when the drone is unknown or was marked lost (it must announce itself

@@ -18,9 +18,14 @@ public struct DroneHello: Codable, Sendable, Equatable {
     /// Tools this drone's agents may call, with each one's pin and side effects (it also advertises
     /// `tool:<name>` and, for side-effecting ones, `effect:tool:<name>`). Absent from older drones.
     public var tools: [ToolAdvert]?
+    /// The most assignments this drone reads from one message (`drone --batch`): 2 or more asks honeycombd for
+    /// assignment lists (`DroneBatch`). Absent (older drones) or under 2: one assignment per message, as before.
+    public var batch: Int?
 
     public init(drone: DroneID, name: String, tier: Tier, slots: Int, capabilities: [String], host: HostFacts?,
-                version: String, models: [ModelDescriptor]? = nil, instance: String? = nil, tools: [ToolAdvert]? = nil) {
+                version: String, models: [ModelDescriptor]? = nil, instance: String? = nil, tools: [ToolAdvert]? = nil,
+                batch: Int? = nil) {
+        self.batch = batch
         self.tools = tools
         self.instance = instance
         self.drone = drone
@@ -67,14 +72,18 @@ public struct HelloReply: Codable, Sendable, Equatable {
     public var accepted: Bool
     public var reason: String?
     public var heartbeatMillis: Int
+    /// The most results honeycombd reads from one result list (its `max_batch`), given only to a drone whose hello
+    /// asked for batches. Absent (an older honeycombd, or batching off): the drone sends one result per message.
+    public var batch: Int?
 
-    public init(accepted: Bool, reason: String? = nil, heartbeatMillis: Int) {
+    public init(accepted: Bool, reason: String? = nil, heartbeatMillis: Int, batch: Int? = nil) {
         self.accepted = accepted
         self.reason = reason
         self.heartbeatMillis = heartbeatMillis
+        self.batch = batch
     }
 
-    enum CodingKeys: String, CodingKey { case accepted, reason, heartbeatMillis = "heartbeat_ms" }
+    enum CodingKeys: String, CodingKey { case accepted, reason, heartbeatMillis = "heartbeat_ms", batch }
 }
 
 /// drone → honeycombd every heartbeat interval (request/reply on `hive.v1.drone.<id>.hb`).
@@ -104,8 +113,13 @@ public struct Assignment: Codable, Sendable, Equatable {
     public var input: TaskInput?
     public var index: Int
     public var timeoutMillis: Int
+    /// The attempt's trace parent when the assignment is an entry of a list (a message has one set of headers, not
+    /// one per entry); a single assignment carries it in the message's `traceparent` header instead.
+    public var traceparent: String?
 
-    public init(task: TaskID, goal: GoalID, attempt: Int, token: String, kind: String, input: TaskInput?, index: Int, timeoutMillis: Int) {
+    public init(task: TaskID, goal: GoalID, attempt: Int, token: String, kind: String, input: TaskInput?, index: Int, timeoutMillis: Int,
+                traceparent: String? = nil) {
+        self.traceparent = traceparent
         self.task = task
         self.goal = goal
         self.attempt = attempt
@@ -116,7 +130,7 @@ public struct Assignment: Codable, Sendable, Equatable {
         self.timeoutMillis = timeoutMillis
     }
 
-    enum CodingKeys: String, CodingKey { case task, goal, attempt, token, kind, input, index, timeoutMillis = "timeout_ms" }
+    enum CodingKeys: String, CodingKey { case task, goal, attempt, token, kind, input, index, timeoutMillis = "timeout_ms", traceparent }
 }
 
 /// drone → honeycombd on `hive.v1.drone.<id>.result`.
@@ -140,6 +154,10 @@ public struct TaskResult: Codable, Sendable, Equatable, TaskProductCarrier {
     /// A task may answer by forking: these children replace its own result, joined under `join`.
     public var fork: [TaskSpec]?
     public var join: JoinPolicy?
+    /// The run's span when the result is an entry of a list (`traceparent` and `Hive-Span-Time`, which a single
+    /// result carries in its message's headers).
+    public var traceparent: String?
+    public var spanTime: String?
 
     public init(task: TaskID, attempt: Int, token: String, drone: DroneID, outcome: Outcome, product: TaskProduct,
                 fork: [TaskSpec]? = nil, join: JoinPolicy? = nil) {
@@ -164,8 +182,8 @@ public struct TaskResult: Codable, Sendable, Equatable, TaskProductCarrier {
 
     /// The product's keys sit beside the result's own (the wire format predates `TaskProduct`).
     enum CodingKeys: String, TaskProductCodingKeys {
-        case task, attempt, token, drone, outcome, fork, join
-        case output, error, usage, permanent, fuel
+        case task, attempt, token, drone, outcome, fork, join, traceparent
+        case output, error, usage, permanent, fuel, spanTime = "span_time"
         case exitCode = "exit_code", wallMillis = "wall_ms", outputBlob = "output_blob"
     }
 
@@ -179,6 +197,8 @@ public struct TaskResult: Codable, Sendable, Equatable, TaskProductCarrier {
         product = try TaskProduct(from: c)
         fork = try c.decodeIfPresent([TaskSpec].self, forKey: .fork)
         join = try c.decodeIfPresent(JoinPolicy.self, forKey: .join)
+        traceparent = try c.decodeIfPresent(String.self, forKey: .traceparent)
+        spanTime = try c.decodeIfPresent(String.self, forKey: .spanTime)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -191,6 +211,8 @@ public struct TaskResult: Codable, Sendable, Equatable, TaskProductCarrier {
         try product.encode(to: &c)
         try c.encodeIfPresent(fork, forKey: .fork)
         try c.encodeIfPresent(join, forKey: .join)
+        try c.encodeIfPresent(traceparent, forKey: .traceparent)
+        try c.encodeIfPresent(spanTime, forKey: .spanTime)
     }
 }
 

@@ -165,6 +165,7 @@ extension Assignment {
             input.write(&w)
         }
         w.field("index", index); w.field("timeout_ms", timeoutMillis)
+        w.optional("traceparent", traceparent)
         w.endObject()
         return w.bytes
     }
@@ -180,6 +181,7 @@ extension TaskResult {
         w.field("task", task); w.field("attempt", attempt); w.field("token", token); w.field("drone", drone)
         w.field("outcome", outcome.rawValue)
         product.writePlain(&w)
+        w.optional("traceparent", traceparent); w.optional("span_time", spanTime)
         w.endObject()
         return w.bytes
     }
@@ -247,37 +249,13 @@ extension HeartbeatReply {
 
 extension TaskResult {
     /// The result read by hand (one per finished task: a `JSONDecoder` each was a large part of honeycombd's CPU per
-    /// task); nil for anything but the plain form `fastJSON` writes (task, attempt, token, drone, outcome and the
-    /// plain product fields, each key once, escape-free strings), which the caller then decodes with `JSONDecoder`.
-    /// A key it does not know (a fork, usage, a blob) sends it there too, so nothing is ever dropped.
+    /// task); nil for anything but the plain form `fastJSON` writes (`init(plain:)` in DroneBatch.swift: each key
+    /// once, escape-free strings), which the caller then decodes with `JSONDecoder`. A key it does not know (a fork,
+    /// usage, a blob) sends it there too, so nothing is ever dropped.
     public init?(fastJSON bytes: [UInt8]) {
-        var task: String?, attempt: Int?, token: String?, drone: String?, outcome: Outcome?
-        var product = TaskProduct()
+        var fields: [(key: String, value: PlainJSONReader.Member)] = []
         var reader = PlainJSONReader(bytes)
-        let read: Void? = reader.object { key, member in
-            switch (key, member) {
-            case ("task", .string(let s)) where task == nil: task = s
-            case ("attempt", .integer(let n)) where attempt == nil: attempt = n
-            case ("token", .string(let s)) where token == nil: token = s
-            case ("drone", .string(let s)) where drone == nil: drone = s
-            case ("outcome", .string(let s)) where outcome == nil:
-                guard let o = Outcome(rawValue: s) else { return false }
-                outcome = o
-            case ("exit_code", .integer(let n)) where product.exitCode == nil: product.exitCode = n
-            case ("output", .string(let s)) where product.output == nil: product.output = s
-            case ("error", .string(let s)) where product.error == nil: product.error = s
-            case ("wall_ms", .integer(let n)) where product.wallMillis == nil: product.wallMillis = n
-            default: return false
-            }
-            return true
-        }
-        guard read != nil, let task, let attempt, let token, let drone, let outcome else { return nil }
-        self.init(task: task, attempt: attempt, token: token, drone: drone, outcome: outcome, product: product)
-    }
-
-    /// Decodes a result: the hand-written path when the message is plain, `JSONDecoder` otherwise.
-    public static func decode(_ bytes: [UInt8], decoder: JSONDecoder) throws -> TaskResult {
-        if let r = TaskResult(fastJSON: bytes) { return r }
-        return try decoder.decode(TaskResult.self, from: Data(bytes))
+        guard reader.object({ fields.append(($0, $1)); return true }) != nil else { return nil }
+        self.init(plain: fields)
     }
 }

@@ -330,6 +330,8 @@ public struct DroneRecord: Codable, Sendable {
     public var toolPins: [String: String]?
     /// Its tools' `ToolAdvert.bytes` by name (the definitions' prompt cost, for agents' token reservations).
     public var toolBytes: [String: Int]?
+    /// The most assignments it takes in one message (its hello's `batch`, clamped to `max_batch`); nil: one.
+    public var batch: Int?
 
     public var freeSlots: Int { state == .active && !saturated ? max(0, slots - running.count - occupied) : 0 }
 }

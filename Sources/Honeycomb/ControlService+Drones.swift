@@ -33,25 +33,7 @@ extension ControlService {
                     self.draining(id)
                 }
             },
-            Task {
-                let decoder = JSONDecoder()
-                for await m in results {
-                    guard let r = try? TaskResult.decode(m.payload, decoder: decoder) else {
-                        self.rejected("unreadable result", ["subject": m.subject, "bytes": m.payload.count])
-                        continue
-                    }
-                    // The sender is the drone whose subject it came on (only it may publish there), never the payload.
-                    guard APISubject.drone(in: m.subject) == r.drone else {
-                        self.rejected("result from another drone's subject", ["task": r.task, "drone": r.drone, "subject": m.subject])
-                        continue
-                    }
-                    // The hot path: decide, then encode and send the next assignments without re-entering.
-                    let run = SpanReport(traceparent: m.headers?["traceparent"], time: m.headers?[SpanReport.timeHeader])
-                    for out in self.handleResult(r, run: run) {
-                        try? c.publish(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { NATSHeaders("traceparent", $0) })
-                    }
-                }
-            },
+            Task { for await m in results { self.handleResults(m) } },
             Task { await self.serve(api, client: c, droneUploads: false) },
             Task { await self.serve(blobUploads, client: c, droneUploads: true) },
             Task {
@@ -76,11 +58,43 @@ extension ControlService {
     }
 
     /// Leases what can run and sends the assignments.
-    func dispatch() {
-        for out in lease() {
-            do { try client.publish(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { NATSHeaders("traceparent", $0) }) } catch {
-                log.warn("publish_failed", ["subject": out.subject, "reason": "\(error)"])
+    func dispatch() { send(lease()) }
+
+    /// Sends assignments: to a drone that takes lists (`DroneRecord.batch`), all of one pass in as few messages as
+    /// its limit allows, each entry with its trace parent; to any other, one message each, the trace parent in
+    /// the header.
+    func send(_ outgoing: [Outgoing]) {
+        var lists: [DroneID: [Assignment]] = [:]
+        var order: [DroneID] = []
+        for out in outgoing {
+            guard outgoing.count > 1, (state.drones[out.drone]?.batch ?? 1) >= 2 else {
+                sendOne(out.subject, out.assignment.fastJSON, headers: out.traceparent.map { NATSHeaders("traceparent", $0) })
+                continue
             }
+            var a = out.assignment
+            a.traceparent = out.traceparent
+            if lists[out.drone] == nil { order.append(out.drone) }
+            lists[out.drone, default: []].append(a)
+        }
+        for drone in order {
+            guard let list = lists[drone] else { continue }
+            let per = min(max(state.drones[drone]?.batch ?? 1, 1), state.config.maxBatch)
+            for start in stride(from: 0, to: list.count, by: per) {
+                let chunk = list[start..<min(start + per, list.count)]
+                if chunk.count == 1, let a = chunk.first {
+                    var single = a
+                    single.traceparent = nil
+                    sendOne(APISubject.assign(drone), single.fastJSON, headers: a.traceparent.map { NATSHeaders("traceparent", $0) })
+                } else {
+                    sendOne(APISubject.assign(drone), DroneBatch.json(Array(chunk)), headers: nil)
+                }
+            }
+        }
+    }
+
+    private func sendOne(_ subject: String, _ body: [UInt8], headers: NATSHeaders?) {
+        do { try client.publish(subject, body, headers: headers) } catch {
+            log.warn("publish_failed", ["subject": subject, "reason": "\(error)"])
         }
     }
 
@@ -91,7 +105,7 @@ extension ControlService {
         return fx.assignments.map { l in
             let trace = state.goals[l.assignment.goal]?.trace
             let span = trace.map { $0.traceparent(span: $0.spanID("attempt", l.assignment.task, l.assignment.attempt)) }
-            return Outgoing(subject: APISubject.assign(l.drone), assignment: l.assignment, traceparent: span)
+            return Outgoing(drone: l.drone, subject: APISubject.assign(l.drone), assignment: l.assignment, traceparent: span)
         }
     }
 
@@ -172,8 +186,40 @@ extension ControlService {
         if state.draining(drone) { log.info("drone_draining", ["drone": drone]) }
     }
 
-    /// Applies a result; returns the assignments it freed a slot for (the caller sends them).
-    func handleResult(_ received: TaskResult, run: SpanReport? = nil) -> [Outgoing] {
+    /// One message on a drone's result subject: a result, or a list of them (`DroneBatch`), each judged alone; what
+    /// the accepted ones did is carried out together (one journal append), then the slots they freed are leased
+    /// again, once for the whole message.
+    private func handleResults(_ m: NATSMessage) {
+        let batch = DroneBatch.results(m.payload, limit: state.config.maxBatch)
+        if batch.unreadable > 0 {
+            rejected("unreadable result", ["subject": m.subject, "bytes": m.payload.count, "entries": batch.unreadable])
+        }
+        if batch.overLimit > 0 {
+            rejected("result list longer than max_batch", kind: "result_list_over_max_batch",
+                     ["subject": m.subject, "refused": batch.overLimit, "max_batch": state.config.maxBatch])
+        }
+        // The sender is the drone whose subject it came on (only it may publish there), never the payload.
+        let sender = APISubject.drone(in: m.subject)
+        var applied: ControlEffects?
+        for r in batch.entries {
+            guard sender == r.drone else {
+                rejected("result from another drone's subject", ["task": r.task, "drone": r.drone, "subject": m.subject])
+                continue
+            }
+            let run = SpanReport(traceparent: r.traceparent ?? m.headers?["traceparent"], time: r.spanTime ?? m.headers?[SpanReport.timeHeader])
+            if let fx = applyResult(r, run: run) {
+                if applied == nil { applied = fx } else { applied?.merge(fx) }
+            }
+        }
+        guard let applied else { return }
+        carryOut(applied)
+        // The hot path: decide, then encode and send the next assignments without re-entering.
+        send(lease())
+    }
+
+    /// Applies one result to the state; returns what it did (for the caller to carry out, then lease: it may have
+    /// freed a slot), or nil when it was refused.
+    func applyResult(_ received: TaskResult, run: SpanReport? = nil) -> ControlEffects? {
         var r = received
         // An output blob is the drone's claim: it must name a blob honeycombd holds, at its real size.
         if let claimed = r.outputBlob {
@@ -195,11 +241,10 @@ extension ControlService {
             if r.fork != nil, case .taskFinished(let f)? = fx.events.first, !f.succeeded, let why = f.output.error {
                 rejected("fork refused", ["task": r.task, "drone": r.drone, "why": why])
             }
-            carryOut(fx)
-            return lease()
+            return fx
         case .failure(let why):
             rejected(why.description, kind: why.kind, ["task": r.task, "drone": r.drone, "attempt": r.attempt])
-            return []
+            return nil
         }
     }
 

@@ -68,6 +68,7 @@ public actor ControlService {
 
     /// An assignment to send: its subject, and the `traceparent` header naming its attempt's span.
     struct Outgoing {
+        var drone: DroneID
         var subject: String
         var assignment: Assignment
         var traceparent: String?

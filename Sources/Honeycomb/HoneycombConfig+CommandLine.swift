@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HiveCommandLine
+import HiveCore
 
 /// honeycombd's serving options, declared once: each option's declaration (parsing and `--help`, through
 /// HiveCommandLine) beside what its value sets in the configuration. `honeycombd`'s `ProgramSpec` lists
@@ -109,6 +110,9 @@ extension HoneycombConfig {
         },
         .init(.value("--max-drones", "N", help: "drones registered at once; gone drones are forgotten first", default: "10000")) { c, v throws(HoneycombConfigError) in
             c.control.maxDrones = try positive("--max-drones", v)
+        },
+        .init(.value("--max-batch", "N", help: "results read from one drone message and assignments sent in one, for drones that ask for lists (1: none)", default: "\(DroneBatch.defaultMaxBatch)")) { c, v throws(HoneycombConfigError) in
+            c.control.maxBatch = try batchLimit("--max-batch", try positive("--max-batch", v))
         },
         .init(.value("--tls-cert", "FILE", help: "serve TLS on the bus and HTTPS on the HTTP API with this certificate (PEM chain); clients then need tls://HOST:PORT and the CA (--tls-ca) that signed it")) { c, v throws(HoneycombConfigError) in
             c.tls.certificate = v

@@ -124,6 +124,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "task_timeout_ms": control.defaultTimeoutMillis = try int(key, value)
             case "max_spec_bytes": control.maxSpecBytes = try int(key, value)
             case "max_drones": control.maxDrones = try positive(key, try int(key, value))
+            case "max_batch": control.maxBatch = try Self.batchLimit(key, try int(key, value))
             case "journal_compact_bytes": journalCompactBytes = try int(key, value)
             case "journal": try setJournal(try string(key, value))
             case "journal_create":
@@ -413,6 +414,14 @@ public struct HoneycombConfig: Equatable, Sendable {
     static func blobBytes(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int {
         guard n <= SpecLimits.blobSize.upperBound else {
             throw .invalidValue(key: key, reason: "must be at most \(SpecLimits.blobSize.upperBound) (1 GiB), not \(n)")
+        }
+        return n
+    }
+
+    /// `max_batch` / `--max-batch`: within `DroneBatch.limits`.
+    static func batchLimit(_ key: String, _ n: Int) throws(HoneycombConfigError) -> Int {
+        guard DroneBatch.limits.contains(n) else {
+            throw .invalidValue(key: key, reason: "must be between \(DroneBatch.limits.lowerBound) and \(DroneBatch.limits.upperBound) (1: one result and one assignment per message), not \(n)")
         }
         return n
     }

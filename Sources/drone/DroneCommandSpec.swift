@@ -31,6 +31,7 @@ let droneProgram = ProgramSpec("drone", summary: """
         .value("--api-key-env", "VAR", help: "environment variable holding the API key (never logged)", default: "OPENAI_API_KEY or ANTHROPIC_API_KEY"),
         .value("--api-concurrency", "N", help: "requests in flight to the provider at once, 1 to 1024", default: "4"),
         .flag("--api-stream", help: "(openai) request a streamed (SSE) completion and assemble it"),
+        .value("--batch", "N", help: "limit: assignments taken in one message and results sent in one, 1 to 4096, when honeycombd agrees (1: one per message)", default: "64"),
         .value("--max-task-ms", "N", help: "limit: longest any task runs here, whatever timeout it came with (a task may ask for less, never more)", default: "3600000"),
         .value("--max-output-bytes", "N", help: "limit: output kept per exec or wasm task, 0 to 67108864 (over 16 KiB it travels as a blob)", default: "65536"),
         .value("--max-blob-bytes", "N", help: "limit: a task's input fetched or output uploaded as a blob, 0 to 1073741824", default: "67108864"),

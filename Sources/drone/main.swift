@@ -66,6 +66,7 @@ func number<T: FixedWidthInteger & Sendable>(_ option: String, _ range: ClosedRa
 }
 slots = number("--slots", 1...4096) ?? slots
 maxTaskMillis = number("--max-task-ms", 1...(7 * 24 * 3_600_000)) ?? maxTaskMillis
+let batch = number("--batch", DroneBatch.limits) ?? DroneBatch.defaultDroneBatch
 outputCap = number("--max-output-bytes", 0...(64 << 20)) ?? outputCap
 let maxBlobBytes = number("--max-blob-bytes", 0...(1 << 30)) ?? (64 << 20)
 let blobCacheMB = number("--blob-cache-mb", 0...(1 << 20)) ?? 256
@@ -250,6 +251,7 @@ var options = DroneOptions(bus: bus, name: name, tier: tier, slots: slots, backe
 options.toolSources = mcp.sources
 options.id = explicitID
 options.maxTaskMillis = maxTaskMillis
+options.batch = batch
 options.maxBlobBytes = maxBlobBytes
 options.blobInputs = inputs
 options.sideEffects = sideEffects

@@ -19,7 +19,7 @@ import Testing
         try await watcher.flush()
         let drone = try await NATSClient.connect(options)
         let sender = HeartbeatSender(client: drone, drone: "d1", replySubject: "_INBOX.d1.heartbeat", periodMillis: 100)
-        sender.setRunning(["t1"])
+        sender.slotTaken("t1")
         sender.start()
         // Every thread of the pool blocked for 2 s, as synchronous work on them blocks it; the sender is stopped
         // as soon as they are free, so what arrived was sent while nothing on the pool could run.

@@ -3,7 +3,7 @@ import HiveCore
 import Testing
 
 /// The hand-read result (`TaskResult(fastJSON:)`, one per finished task on honeycombd) agrees with `JSONDecoder` on
-/// every input: it reads the plain form the same, and gives up (nil, so `TaskResult.decode` falls back) on anything
+/// every input: it reads the plain form the same, and gives up (nil, so `DroneBatch.results` falls back to `JSONDecoder`) on anything
 /// else, so no field is ever dropped or read differently.
 @Suite struct TaskResultJSONTests {
     static func decoded(_ text: String) -> TaskResult? {
@@ -11,7 +11,7 @@ import Testing
     }
 
     static func viaDecode(_ text: String) -> TaskResult? {
-        try? TaskResult.decode(Array(text.utf8), decoder: JSONDecoder())
+        DroneBatch.results(Array(text.utf8), limit: 1).entries.first
     }
 
     @Test(arguments: [
@@ -70,6 +70,6 @@ import Testing
                                usage: Usage(model: "m", promptTokens: 3, generatedTokens: 4, promptMillis: 1, generationMillis: 2))
         let bytes = Array(try JSONEncoder().encode(usage))
         #expect(TaskResult(fastJSON: bytes) == nil)
-        #expect(try TaskResult.decode(bytes, decoder: JSONDecoder()) == usage)
+        #expect(DroneBatch.results(bytes, limit: 1).entries == [usage])
     }
 }

@@ -103,6 +103,20 @@ import HiveTLS
         }
     }
 
+    @Test func theBatchLimitComesFromTheFlagOrTheFileAndIsBounded() throws {
+        #expect(try load([]).control.maxBatch == DroneBatch.defaultMaxBatch)
+        #expect(try load(["--max-batch", "1"]).control.maxBatch == 1)
+        #expect(try load(["--config", "c.json"], files: ["c.json": #"{"max_batch": 4096}"#]).control.maxBatch == 4096)
+        func problem(_ args: [String], _ file: String = "{}") -> String {
+            do { _ = try load(args + ["--config", "c.json"], files: ["c.json": file]) } catch { return error.description }
+            return "accepted"
+        }
+        #expect(problem(["--max-batch", "0"]).contains("--max-batch"))
+        #expect(problem(["--max-batch", "4097"]).contains("--max-batch") && problem(["--max-batch", "4097"]).contains("4096"))
+        #expect(problem([], #"{"max_batch": -1}"#).contains("max_batch"))
+        #expect(problem([], #"{"max_batch": 9223372036854775807}"#).contains("max_batch"))
+    }
+
     @Test func pricesAreCheckedKeyByKey() throws {
         func problem(_ json: String) -> String {
             do { _ = try load(["--config", "c.json"], files: ["c.json": json]) } catch { return error.description }
@@ -350,6 +364,7 @@ extension HoneycombConfigTests {
             "--max-blobs": (["--max-blobs", "3"], []),
             "--max-spec-bytes": (["--max-spec-bytes", "4096"], []),
             "--max-drones": (["--max-drones", "3"], []),
+            "--max-batch": (["--max-batch", "5"], []),
             "--tls-cert": (cert, []),
             "--tls-key": (cert, []),
             "--tls-ca": (cert + ["--tls-ca", "ca.pem"], cert),

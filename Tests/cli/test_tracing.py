@@ -63,10 +63,14 @@ def test_a_submitters_traceparent_carries_through_tasks_and_drones(procs, tmp_pa
 
     async def watch(ready, done):
         nc = await nats.connect(url)
+        # A message is one entry (its trace parent in the header) or a list of them, each with its own (DroneBatch).
+        def entries(m):
+            body = json.loads(m.data)
+            return [(e, e.get("traceparent")) for e in body] if isinstance(body, list) else [(body, (m.headers or {}).get("traceparent") or body.get("traceparent"))]
         async def on_assign(m):
-            seen["assign"].append((m.subject, (m.headers or {}).get("traceparent")))
+            seen["assign"] += [(m.subject, tp) for _, tp in entries(m)]
         async def on_result(m):
-            seen["result"].append((json.loads(m.data), (m.headers or {}).get("traceparent")))
+            seen["result"] += entries(m)
         await nc.subscribe("hive.v1.drone.*.task", cb=on_assign)
         await nc.subscribe("hive.v1.drone.*.result", cb=on_result)
         await nc.flush()
