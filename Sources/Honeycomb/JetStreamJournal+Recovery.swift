@@ -24,7 +24,7 @@ extension JetStreamJournal {
         let name = settings.stream
         var info = try await ready(js, settings, startupTimeout: startupTimeout)
         if let problem = problem(with: info.config, settings) { throw .streamUnusable(name, problem) }
-        let tail = StreamTail(js: js, stream: name)
+        let tail = StreamTail(js: js, stream: name, maxRead: settings.maxReadSequences)
         var leader: String?
         var warm = 0
         if let leadership {
@@ -34,26 +34,36 @@ extension JetStreamJournal {
             info = try await ready(js, settings, startupTimeout: startupTimeout)
         }
         var recovery = JournalRecovery(snapshot: nil, events: [], truncatedBytes: 0)
+        if let why = unreadableSpan(info.state, settings) { throw .streamUnusable(name, why) }
         do { try await tail.read(first: info.state.firstSeq, last: info.state.lastSeq) } catch {
             throw .streamUnusable(name, "cannot read the stream: \(error)")
         }
         let messages = tail.messages
         // The newest snapshot whose chunks are all there (a compaction cut short leaves a partial one after it).
         var chunks: [String: [Int: StoredMessage]] = [:]
-        var newest: (covers: UInt64, bytes: [UInt8])?
+        var newest: (covers: UInt64, bytes: [UInt8], seqs: [UInt64])?
         for m in messages where m.subject == settings.snapshotSubject {
+            // A snapshot is written after the records it covers: one claiming to cover its own place or later is
+            // not ours (anyone who may publish on the subject can put bytes there), and would hide every record.
             guard let id = m.headers[SnapshotHeader.id], let i = m.headers[SnapshotHeader.chunk].flatMap(Int.init),
-                  let n = m.headers[SnapshotHeader.chunks].flatMap(Int.init), n >= 1, n <= 1 << 20,
-                  let covers = m.headers[SnapshotHeader.covers].flatMap(UInt64.init) else { continue }
+                  let n = m.headers[SnapshotHeader.chunks].flatMap(Int.init), n >= 1, n <= 1 << 20, (1...n).contains(i),
+                  let covers = m.headers[SnapshotHeader.covers].flatMap(UInt64.init), covers < m.seq else { continue }
             chunks[id, default: [:]][i] = m
-            if let parts = chunks[id], parts.count == n, (1...n).allSatisfy({ parts[$0] != nil }), covers >= (newest?.covers ?? 0) {
-                newest = (covers, (1...n).flatMap { parts[$0]!.data })
+            if let parts = chunks[id], parts.count == n, covers >= (newest?.covers ?? 0) {
+                let ordered = (1...n).compactMap { parts[$0] }
+                newest = (covers, ordered.flatMap(\.data), ordered.map(\.seq))
             }
         }
         var covers: UInt64 = 0
         if let newest {
             do { recovery.snapshot = try JSONDecoder().decode(ControlState.Snapshot.self, from: Data(newest.bytes)) } catch {
-                throw .unreadableSnapshot("stream \(name) subject \(settings.snapshotSubject)", "\(error)")
+                // Like the file journal's unreadable snapshot: startup stops, naming the messages to look at (the
+                // records it covers were purged, so there is nothing to start from without it).
+                let seqs = newest.seqs.count <= 4 ? newest.seqs.map(String.init).joined(separator: " ")
+                    : "\(newest.seqs[0])…\(newest.seqs[newest.seqs.count - 1])"
+                throw .streamUnusable(name, "its newest snapshot (\(settings.snapshotSubject), sequence \(seqs), covering through \(newest.covers)) "
+                                      + "is unreadable: \(String(describing: error).prefix(300)); one honeycombd did not write (anyone who may publish "
+                                      + "on \(settings.snapshotSubject) can) is removed with nats stream rmm \(name) SEQ")
             }
             covers = newest.covers
         }
@@ -142,6 +152,21 @@ extension JetStreamJournal {
         return nil
     }
 
+    /// How many sequences `state` spans, first through last (0 for an empty stream).
+    static func span(_ state: StreamState) -> UInt64 {
+        let first = max(state.firstSeq, 1)
+        return state.lastSeq >= first ? state.lastSeq - first + 1 : 0
+    }
+
+    /// Why a stream whose state is `state` will not be read, or nil: it spans more than `max_read` sequences (a
+    /// stream that never compacted, or an answer on `$JS.API` that is not the server's).
+    static func unreadableSpan(_ state: StreamState, _ settings: JetStreamJournalSettings) -> String? {
+        let n = span(state)
+        guard n > settings.maxReadSequences else { return nil }
+        return "it spans \(n) sequences (first_seq \(state.firstSeq), last_seq \(state.lastSeq), messages \(state.messages)); "
+            + "recovery reads at most \(settings.maxReadSequences) (raise it with jetstream://\(settings.stream)?max_read=N if the stream really holds that many)"
+    }
+
     /// Every message from `first` through `last`, in order, read `window` at a time in parallel (purged gaps skipped).
     static func readAll(_ js: JetStreamAPI, _ stream: String, from first: UInt64, through last: UInt64,
                         window: UInt64 = 64) async throws -> [StoredMessage] {
@@ -149,7 +174,8 @@ extension JetStreamJournal {
         var out: [StoredMessage] = []
         var next = max(first, 1)
         while next <= last {
-            let end = min(last, next &+ window &- 1)
+            // Sequences come from the server's answers: near UInt64.max, next + window would wrap.
+            let end = last - next >= window - 1 ? next + (window - 1) : last
             let block = try await withThrowingTaskGroup(of: (UInt64, StoredMessage?).self) { group in
                 for seq in next...end { group.addTask { (seq, try await js.message(stream, seq: seq)) } }
                 var got: [(UInt64, StoredMessage?)] = []
@@ -157,7 +183,8 @@ extension JetStreamJournal {
                 return got.sorted { $0.0 < $1.0 }.compactMap(\.1)
             }
             out.append(contentsOf: block)
-            next = end &+ 1
+            if end == last { break }
+            next = end + 1
         }
         return out
     }
@@ -171,10 +198,14 @@ final class StreamTail: @unchecked Sendable {
     // Used by one task at a time: the lease's poll loop, then `open` after it returned.
     private(set) var messages: [StoredMessage] = []
     private var next: UInt64 = 1
+    /// `JetStreamJournalSettings.maxReadSequences`: a tail step over a longer span is skipped (`open` then stops
+    /// with the reason).
+    let maxRead: UInt64
 
-    init(js: JetStreamAPI, stream: String) {
+    init(js: JetStreamAPI, stream: String, maxRead: UInt64 = JetStreamJournalSettings.defaultMaxReadSequences) {
         self.js = js
         self.stream = stream
+        self.maxRead = maxRead
     }
 
     /// Reads what is new up to `last`, and forgets what the stream purged (below `first`: a compaction's snapshot,
@@ -183,12 +214,12 @@ final class StreamTail: @unchecked Sendable {
         messages.removeAll { $0.seq < first }
         let from = max(next, first)
         if last >= from { messages += try await JetStreamJournal.readAll(js, stream, from: from, through: last) }
-        next = max(next, last &+ 1)
+        next = max(next, last == .max ? last : last + 1)
     }
 
     /// One step of tailing: reads to the stream's current end; a failure waits for the next step.
     func catchUp() async {
-        guard let info = try? await js.streamInfo(stream) else { return }
+        guard let info = try? await js.streamInfo(stream), JetStreamJournal.span(info.state) <= maxRead else { return }
         try? await read(first: info.state.firstSeq, last: info.state.lastSeq)
     }
 }
