@@ -223,3 +223,37 @@ def test_a_standby_serves_no_api_no_drone_and_no_http(procs, tmp_path):
         assert standby.poll() is None
     finally:
         active.send_signal(signal.SIGCONT)
+
+
+def test_foreign_bytes_in_the_lease_step_the_leader_down_and_a_standby_takes_over(procs, tmp_path):
+    url = f"nats://127.0.0.1:{js_server(procs, tmp_path)}"
+    active = honeycombd(procs, tmp_path, url, "--leader-heartbeat-ms", "500")
+    wait_for_log(active, "event=serving", timeout=30)
+    start_drones(procs, url, 1)
+    code, before = submit_wait(url, "--exec", "/bin/echo", "before")
+    assert code == 0
+    standby = honeycombd(procs, tmp_path, url, "--leader-heartbeat-ms", "500", name="standby")
+    wait_for_log(standby, "event=standby", timeout=30)
+
+    # A lease value with a 100 KB holder and a negative heartbeat, written over the active one's.
+    publish_plain(url, "$KV.HIVE_lease.leader", json.dumps({"holder": "x" * 100_000, "heartbeat_ms": -5}).encode())
+    assert active.wait(timeout=30) == 75, "a renewal refused by a foreign write steps the leader down"
+    assert "another honeycombd holds the leader lease" in active.stderr.read()
+    lines = wait_for_log(standby, "event=serving", timeout=30)
+    seen = [l for l in lines if "event=standby" in l or "event=lease_acquired" in l]
+    assert seen and all(len(l) < 1000 for l in seen), [len(l) for l in seen]
+    assert any("x" * 128 in l and "x" * 129 not in l for l in seen), seen
+    res = json.loads(hive("result", before["goal"]["goal"], "--json", "--honeycomb", url).stdout)
+    assert res["goal"]["state"] == "succeeded"
+    code, after = submit_wait(url, "--exec", "/bin/echo", "after")
+    assert code == 0 and after["tasks"][0]["output"] == "after\n"
+
+
+def publish_plain(url, subject, payload):
+    """A core NATS publish (a KV put without the KV client: what any publisher on the subject can send)."""
+    async def go():
+        nc = await nats.connect(url)
+        await nc.publish(subject, payload)
+        await nc.flush()
+        await nc.close()
+    asyncio.run(go())
