@@ -114,6 +114,7 @@ class FakeJetStream:
 
     def __init__(self, url, state):
         self.url, self.state, self.gets = url, state, 0
+        self.bad_acks = False  # answer the journal's publishes with a sequence that is not a number
         self.ready = threading.Event()
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
@@ -140,7 +141,7 @@ class FakeJetStream:
             elif s.startswith("$KV.HIVE_lease."):
                 body = {"stream": "KV_HIVE_lease", "seq": 1}
             elif s.startswith("HIVE."):
-                body = {"stream": "HIVE", "seq": U64}
+                body = {"stream": "HIVE", "seq": "not a number" if self.bad_acks else U64}
             else:
                 body = {"success": True, "purged": 0}
             if m.reply:
@@ -165,6 +166,23 @@ def test_stream_sequences_near_the_top_of_uint64_neither_trap_nor_wrap(procs, tm
         assert hc.poll() is None
         hc.send_signal(signal.SIGTERM)
         assert hc.wait(timeout=30) == 0
+    finally:
+        fake.close()
+
+
+def test_an_unreadable_publish_ack_steps_the_leader_down_instead_of_serving_without_a_journal(procs, tmp_path):
+    url = f"nats://127.0.0.1:{procs.nats_server()}"
+    fake = FakeJetStream(url, {"messages": 0, "bytes": 0, "first_seq": 0, "last_seq": 0})
+    try:
+        hc = honeycombd(procs, tmp_path, url)
+        wait_for_log(hc, "event=serving", timeout=30)
+        fake.bad_acks = True
+        r = hive("submit", "--exec", "/bin/echo", "x", "--json", "--honeycomb", url, timeout=30)
+        assert r.returncode != 0, "a goal whose record is not durable is not acknowledged"
+        # A writer that stopped for good would leave a leader holding the lease with no journal: it steps down.
+        assert hc.wait(timeout=30) == 75
+        log = hc.stderr.read()
+        assert "event=stepped_down" in log and "unreadable JetStream answer" in log, log[-3000:]
     finally:
         fake.close()
 
