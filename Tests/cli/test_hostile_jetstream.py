@@ -275,3 +275,35 @@ def publish_plain(url, subject, payload):
         await nc.flush()
         await nc.close()
     asyncio.run(go())
+
+
+def framed(event):
+    """One journal record as the writer frames it: length, CRC-32, JSON (a forger can compute the checksum too)."""
+    import struct, zlib
+    body = json.dumps(event).encode()
+    return struct.pack("<II", len(body), zlib.crc32(body)) + body
+
+
+def test_forged_records_with_absurd_numbers_replay_without_a_trap(procs, tmp_path):
+    url = f"nats://127.0.0.1:{js_server(procs, tmp_path)}"
+    hc = honeycombd(procs, tmp_path, url)
+    wait_for_log(hc, "event=serving", timeout=30)
+    start_drones(procs, url, 1)
+    code, done = submit_wait(url, "--exec", "/bin/echo", "kept")
+    assert code == 0 and done["goal"]["goal"] == "g1"
+    hc.send_signal(signal.SIGTERM)
+    assert hc.wait(timeout=30) == 0
+
+    spec = {"budget": {"max_attempts": 3, "max_depth": 16, "max_tasks": 3, "deadline_ms": 1000}, "name": "forged", "priority": 0,
+            "root": {"input": {"args": ["x"], "command": "/bin/echo"}, "kind": "exec"}}
+    top = (1 << 63) - 1
+    forged = [{"goalSubmitted": {"at": top, "goal": "g5", "spec": spec}},  # its deadline overflowed
+              {"goalSubmitted": {"at": 1, "goal": f"g{top}", "spec": spec}}]  # numbering after it overflowed
+    publish(url, "HIVE.records", b"".join(framed(e) for e in forged))
+    again = honeycombd(procs, tmp_path, url, name="hc2")
+    wait_for_log(again, "event=serving", timeout=30)
+    res = json.loads(hive("result", "g1", "--json", "--honeycomb", url).stdout)
+    assert res["goal"]["state"] == "succeeded"
+    code, after = submit_wait(url, "--exec", "/bin/echo", "after")
+    assert code == 0 and after["goal"]["goal"] == "g6", "numbering goes on after the forged g5, not past the forged huge one"
+    assert again.poll() is None
