@@ -6,81 +6,45 @@ import NATSClient
 import NATSWire
 
 extension JetStreamJournal {
-    /// Finds (or with `create`, makes) the stream, checks that it can hold a journal, reads the newest complete
-    /// snapshot and every record after it, and starts the writer. A missing or misconfigured stream, or one that
+    /// Finds (or with `create`, makes) the stream, checks that it can hold a journal, replays it into a state
+    /// (`StreamReplay`: the newest snapshot it needs and every record after it), and starts the writer. A missing or misconfigured stream, or one that
     /// does not answer within `startupTimeout`, stops startup with the reason.
     ///
     /// `leadership`: active/standby. Once the stream is known usable, it waits until this process holds the leader
-    /// lease (returning the holder's name), tailing the stream meanwhile (`whileWaiting`, each poll: a standby
-    /// keeps what it read warm, so a takeover reads only what the last poll had not seen). Before anything else is written it
+    /// lease (returning the holder's name), tailing the stream meanwhile in a task of its own (every quarter
+    /// heartbeat: a standby applies what it read to its state and drops the messages, so a takeover reads and
+    /// applies only what the last poll had not seen; beside the lease's polls, not in them, so that applying a
+    /// backlog never delays noticing the lapse). Before anything else is written it
     /// publishes a takeover marker on `STREAM.leader` expecting the end it read, so the stream's end moves past what
     /// any earlier leader knows: that one's next write fails (fenced) even when this one has nothing to write yet.
     /// `onFenced` is called when this writer is fenced out in turn.
     static func open(client: NATSClient, settings: JetStreamJournalSettings,
-                     leadership: (@Sendable (JetStreamAPI, _ whileWaiting: @escaping @Sendable () async -> Void) async -> String)? = nil,
+                     leadership: (@Sendable (JetStreamAPI) async -> String)? = nil,
                      onFenced: @escaping @Sendable (String) -> Void = { _ in },
-                     startupTimeout: Double = 30) async throws(JournalError) -> (JetStreamJournal, JournalRecovery) {
+                     config: ControlConfig = ControlConfig(), startupTimeout: Double = 30) async throws(JournalError) -> (JetStreamJournal, JournalRecovery) {
         let js = JetStreamAPI(client: client, timeout: settings.ackTimeout)
         let name = settings.stream
         var info = try await ready(js, settings, startupTimeout: startupTimeout)
         if let problem = problem(with: info.config, settings) { throw .streamUnusable(name, problem) }
-        let tail = StreamTail(js: js, stream: name, maxRead: settings.maxReadSequences)
+        let replay = StreamReplay(settings: settings, config: config)
+        let tail = StreamTail(js: js, replay: replay, maxRead: settings.maxReadSequences)
         var leader: String?
         var warm = 0
         if let leadership {
-            leader = await leadership(js) { await tail.catchUp() }
-            warm = tail.messages.count
+            let following = Task { await tail.follow(every: settings.leaderHeartbeat / 4) }
+            leader = await leadership(js)
+            // The follower finishes the catch-up under way (the takeover would read the same) and stops.
+            following.cancel()
+            await following.value
+            warm = tail.messagesRead
             // The stream grew while this one stood by: read to its end now.
             info = try await ready(js, settings, startupTimeout: startupTimeout)
         }
-        var recovery = JournalRecovery(snapshot: nil, events: [], truncatedBytes: 0)
         if let why = unreadableSpan(info.state, settings) { throw .streamUnusable(name, why) }
         do { try await tail.read(first: info.state.firstSeq, last: info.state.lastSeq) } catch {
             throw .streamUnusable(name, "cannot read the stream: \(error)")
         }
-        let messages = tail.messages
-        // The newest snapshot whose chunks are all there (a compaction cut short leaves a partial one after it).
-        var chunks: [String: [Int: StoredMessage]] = [:]
-        var newest: (covers: UInt64, bytes: [UInt8], seqs: [UInt64])?
-        for m in messages where m.subject == settings.snapshotSubject {
-            // A snapshot is written after the records it covers: one claiming to cover its own place or later is
-            // not ours (anyone who may publish on the subject can put bytes there), and would hide every record.
-            guard let id = m.headers[SnapshotHeader.id], let i = m.headers[SnapshotHeader.chunk].flatMap(Int.init),
-                  let n = m.headers[SnapshotHeader.chunks].flatMap(Int.init), n >= 1, n <= 1 << 20, (1...n).contains(i),
-                  let covers = m.headers[SnapshotHeader.covers].flatMap(UInt64.init), covers < m.seq else { continue }
-            chunks[id, default: [:]][i] = m
-            if let parts = chunks[id], parts.count == n, covers >= (newest?.covers ?? 0) {
-                let ordered = (1...n).compactMap { parts[$0] }
-                newest = (covers, ordered.flatMap(\.data), ordered.map(\.seq))
-            }
-        }
-        var covers: UInt64 = 0
-        if let newest {
-            do { recovery.snapshot = try JSONDecoder().decode(ControlState.Snapshot.self, from: Data(newest.bytes)) } catch {
-                // Like the file journal's unreadable snapshot: startup stops, naming the messages to look at (the
-                // records it covers were purged, so there is nothing to start from without it).
-                let seqs = newest.seqs.count <= 4 ? newest.seqs.map(String.init).joined(separator: " ")
-                    : "\(newest.seqs[0])…\(newest.seqs[newest.seqs.count - 1])"
-                throw .streamUnusable(name, "its newest snapshot (\(settings.snapshotSubject), sequence \(seqs), covering through \(newest.covers)) "
-                                      + "is unreadable: \(String(describing: error).prefix(300)); one honeycombd did not write (anyone who may publish "
-                                      + "on \(settings.snapshotSubject) can) is removed with nats stream rmm \(name) SEQ")
-            }
-            covers = newest.covers
-        }
-        var recordBytes = 0
-        for m in messages where m.subject == settings.recordsSubject && m.seq > covers {
-            let scan = JournalScan(m.data)
-            recovery.events.append(contentsOf: scan.events)
-            recordBytes += m.data.count
-            for var d in scan.damage {
-                d.reason = "stream sequence \(m.seq): \(d.reason)"
-                recovery.damage.append(d)
-            }
-            if let torn = scan.tornTailAt {
-                recovery.damage.append(JournalDamage(offset: torn, length: m.data.count - torn,
-                                                     reason: "stream sequence \(m.seq): record cut short", goals: scan.tornTailGoals, tasks: []))
-            }
-        }
+        let recovery = try replay.recovery()
         let limit = info.config.maxMsgSize > 0 ? Int(info.config.maxMsgSize) : client.maxPayload
         // Room for the headers each publish carries (message id, expected sequence, snapshot chunk).
         let maxMessageBytes = max(4_096, min(limit, client.maxPayload) - 1_024)
@@ -95,12 +59,13 @@ extension JetStreamJournal {
             }
         }
         let journal = JetStreamJournal(settings: settings, js: js, lastStreamSeq: lastSeq,
-                                       recordBytes: recordBytes, maxMessageBytes: maxMessageBytes, onFenced: onFenced)
+                                       recordBytes: replay.recordBytes, maxMessageBytes: maxMessageBytes, onFenced: onFenced)
         Log("journal").info("jetstream_opened", ["stream": name, "replicas": info.config.numReplicas,
                                                  "leader": info.cluster?.leader ?? "-", "messages": info.state.messages,
                                                  "first_seq": info.state.firstSeq, "last_seq": lastSeq, "writer": journal.writerID,
-                                                 "snapshot_covers": covers, "events": recovery.events.count,
-                                                 "read_while_standing_by": warm, "read_at_takeover": messages.count - warm])
+                                                 "snapshot_covers": replay.snapshotCovers, "from_snapshot": replay.fromSnapshot,
+                                                 "events": replay.events, "applied_while_standing_by": warm,
+                                                 "read_at_takeover": tail.messagesRead - warm])
         return (journal, recovery)
     }
 
@@ -136,22 +101,6 @@ extension JetStreamJournal {
         }
     }
 
-    /// Why a stream cannot hold the journal, or nil.
-    static func problem(with config: StreamConfig, _ settings: JetStreamJournalSettings) -> String? {
-        let name = settings.stream
-        let takes = config.subjects.contains(name + ".>")
-            || (config.subjects.contains(settings.recordsSubject) && config.subjects.contains(settings.snapshotSubject))
-        if !takes { return "its subjects \(config.subjects) do not include '\(name).>' (the journal writes \(settings.recordsSubject) and \(settings.snapshotSubject))" }
-        if config.retention != "limits" { return "its retention is '\(config.retention)': a journal needs 'limits' (other policies delete records once read)" }
-        if config.maxMsgs > 0 || config.maxBytes > 0 || config.maxAge > 0 {
-            return "it has limits that drop records on their own (max_msgs \(config.maxMsgs), max_bytes \(config.maxBytes), max_age \(config.maxAge) ns): a journal needs none"
-        }
-        if let want = settings.replicas, want != config.numReplicas {
-            return "it has \(config.numReplicas) replicas, and replicas=\(want) was asked for (change the stream, or the --journal URL)"
-        }
-        return nil
-    }
-
     /// How many sequences `state` spans, first through last (0 for an empty stream).
     static func span(_ state: StreamState) -> UInt64 {
         let first = max(state.firstSeq, 1)
@@ -167,59 +116,19 @@ extension JetStreamJournal {
             + "recovery reads at most \(settings.maxReadSequences) (raise it with jetstream://\(settings.stream)?max_read=N if the stream really holds that many)"
     }
 
-    /// Every message from `first` through `last`, in order, read `window` at a time in parallel (purged gaps skipped).
-    static func readAll(_ js: JetStreamAPI, _ stream: String, from first: UInt64, through last: UInt64,
-                        window: UInt64 = 64) async throws -> [StoredMessage] {
-        guard last >= first, last > 0 else { return [] }
-        var out: [StoredMessage] = []
-        var next = max(first, 1)
-        while next <= last {
-            // Sequences come from the server's answers: near UInt64.max, next + window would wrap.
-            let end = last - next >= window - 1 ? next + (window - 1) : last
-            let block = try await withThrowingTaskGroup(of: (UInt64, StoredMessage?).self) { group in
-                for seq in next...end { group.addTask { (seq, try await js.message(stream, seq: seq)) } }
-                var got: [(UInt64, StoredMessage?)] = []
-                for try await r in group { got.append(r) }
-                return got.sorted { $0.0 < $1.0 }.compactMap(\.1)
-            }
-            out.append(contentsOf: block)
-            if end == last { break }
-            next = end + 1
+    /// Why a stream cannot hold the journal, or nil.
+    static func problem(with config: StreamConfig, _ settings: JetStreamJournalSettings) -> String? {
+        let name = settings.stream
+        let takes = config.subjects.contains(name + ".>")
+            || (config.subjects.contains(settings.recordsSubject) && config.subjects.contains(settings.snapshotSubject))
+        if !takes { return "its subjects \(config.subjects) do not include '\(name).>' (the journal writes \(settings.recordsSubject) and \(settings.snapshotSubject))" }
+        if config.retention != "limits" { return "its retention is '\(config.retention)': a journal needs 'limits' (other policies delete records once read)" }
+        if config.maxMsgs > 0 || config.maxBytes > 0 || config.maxAge > 0 {
+            return "it has limits that drop records on their own (max_msgs \(config.maxMsgs), max_bytes \(config.maxBytes), max_age \(config.maxAge) ns): a journal needs none"
         }
-        return out
-    }
-}
-
-/// What has been read of a journal stream, in sequence order, and where reading goes on: a standby tails the stream
-/// with it while it waits for the leader lease, so that a takeover reads only the newest messages.
-final class StreamTail: @unchecked Sendable {
-    let js: JetStreamAPI
-    let stream: String
-    // Used by one task at a time: the lease's poll loop, then `open` after it returned.
-    private(set) var messages: [StoredMessage] = []
-    private var next: UInt64 = 1
-    /// `JetStreamJournalSettings.maxReadSequences`: a tail step over a longer span is skipped (`open` then stops
-    /// with the reason).
-    let maxRead: UInt64
-
-    init(js: JetStreamAPI, stream: String, maxRead: UInt64 = JetStreamJournalSettings.defaultMaxReadSequences) {
-        self.js = js
-        self.stream = stream
-        self.maxRead = maxRead
-    }
-
-    /// Reads what is new up to `last`, and forgets what the stream purged (below `first`: a compaction's snapshot,
-    /// which is read too, covers it).
-    func read(first: UInt64, last: UInt64) async throws {
-        messages.removeAll { $0.seq < first }
-        let from = max(next, first)
-        if last >= from { messages += try await JetStreamJournal.readAll(js, stream, from: from, through: last) }
-        next = max(next, last == .max ? last : last + 1)
-    }
-
-    /// One step of tailing: reads to the stream's current end; a failure waits for the next step.
-    func catchUp() async {
-        guard let info = try? await js.streamInfo(stream), JetStreamJournal.span(info.state) <= maxRead else { return }
-        try? await read(first: info.state.firstSeq, last: info.state.lastSeq)
+        if let want = settings.replicas, want != config.numReplicas {
+            return "it has \(config.numReplicas) replicas, and replicas=\(want) was asked for (change the stream, or the --journal URL)"
+        }
+        return nil
     }
 }
