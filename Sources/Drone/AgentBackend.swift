@@ -66,6 +66,8 @@ public final class AgentBackend: Backend, @unchecked Sendable {
     public func watch(_ changed: @escaping @Sendable () -> Void) async {
         for server in order {
             guard let source = sources[server] else { continue }
+            // A server may change its tools at every listing: one line a second per server, with the count left out.
+            let lines = LogThrottle(intervalMillis: 1_000)
             await source.onToolsChanged { [weak self] tools in
                 guard let self else { return }
                 let fresh = Self.offered(tools, by: server)
@@ -76,13 +78,20 @@ public final class AgentBackend: Backend, @unchecked Sendable {
                     return true
                 }
                 let log = Log("drone")
+                let suppressed = lines.admit(now: Monotonic.now())
                 guard taken else {
-                    log.warn("tools_change_refused", ["server": server, "tools": fresh.count,
-                                                      "reason": "the drone would offer more than \(Self.maxTools) tools",
-                                                      "effect": "the old definitions stay advertised; calls are checked against the server's current ones"])
+                    if let suppressed {
+                        log.warn("tools_change_refused", ["server": server, "tools": fresh.count,
+                                                          "reason": "the drone would offer more than \(Self.maxTools) tools",
+                                                          "effect": "the old definitions stay advertised; calls are checked against the server's current ones",
+                                                          "suppressed": suppressed])
+                    }
                     return
                 }
-                log.info("tools_changed", ["server": server, "tools": fresh.map(\.name).joined(separator: ","), "effect": "announcing again"])
+                if let suppressed {
+                    log.info("tools_changed", ["server": server, "tools": fresh.map(\.name).joined(separator: ","), "effect": "announcing again",
+                                               "suppressed": suppressed])
+                }
                 changed()
             }
         }

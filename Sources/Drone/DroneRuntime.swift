@@ -92,6 +92,10 @@ public actor DroneRuntime {
     /// A hello is in flight after honeycombd said it does not know this drone (one at a time, however many
     /// heartbeat replies say so meanwhile).
     private var rejoining = false
+    /// `reannounce`: one at a time; another asked for meanwhile; when the last one went.
+    private var reannouncing = false
+    private var reannounceAgain = false
+    private var lastReannounce: ContinuousClock.Instant?
     private var draining = false
     private var consumers: [Task<Void, Never>] = []
     private let encoder = JSONEncoder()
@@ -181,8 +185,27 @@ public actor DroneRuntime {
                           batch: options.batch >= 2 ? options.batch : nil)
     }
 
-    /// Announces the drone again (its capabilities changed, e.g. a model's hash became known).
-    public func reannounce() async { await announce() }
+    /// Announces the drone again (its capabilities changed: a model's hash became known, a tool source's list
+    /// changed), at most once per heartbeat period: changes that come meanwhile are in the next hello, which is
+    /// built when it is sent. An MCP server that changes its tools at every listing (and says so after each) made
+    /// one hello per listing, each a `drone_joined` line in honeycombd's log.
+    public func reannounce() async {
+        if reannouncing {
+            reannounceAgain = true
+            return
+        }
+        reannouncing = true
+        defer { reannouncing = false }
+        repeat {
+            if let last = lastReannounce {
+                let wait = last + heartbeat.period - ContinuousClock.now
+                if wait > .zero { try? await Task.sleep(for: wait) }  // pacing re-announcements, not a synchronization
+            }
+            reannounceAgain = false
+            lastReannounce = ContinuousClock.now
+            await announce()
+        } while reannounceAgain && !draining
+    }
 
     /// A WebAssembly module's bytes from honeycombd's store, by SHA-256, in as many parts as it takes
     /// (`PartDownload`). The caller checks the hash.

@@ -53,6 +53,9 @@ final class HeartbeatSender: @unchecked Sendable {
     /// honeycombd's period (from its hello reply), clamped: a zero would spin the thread, a huge one stop it.
     func setPeriod(millis: Int) { lock.withLock { periodNanos = Self.nanos(millis) } }
 
+    /// The period now (clamped as `setPeriod` clamps it).
+    var period: Duration { .nanoseconds(Int64(lock.withLock { periodNanos })) }
+
     /// Ends the thread at its next wake-up, which this brings forward.
     func stop() {
         lock.withLock {

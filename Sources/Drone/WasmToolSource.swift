@@ -1,5 +1,6 @@
 import Foundation
 import HiveCore
+import HiveMCP
 
 /// One `drone --wasm-tool NAME=sha256:HEX[,MANIFEST.json]`: a module from honeycombd's store (`hive module add`)
 /// offered to agents as the tool `wasm.NAME`. The manifest, a JSON file beside it, gives the tool's
@@ -21,9 +22,20 @@ public struct WasmToolSpec: Sendable, Equatable {
         self.inputSchema = inputSchema
     }
 
+    /// The manifest's first `maxManifestBytes` + 1 bytes: enough to refuse one over the limit without reading all of
+    /// it (a path like /dev/zero never ends).
+    public static func readManifest(_ path: String) throws -> Data {
+        let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? file.close() }
+        var data = Data()
+        while data.count <= maxManifestBytes, let more = try file.read(upToCount: maxManifestBytes + 1 - data.count), !more.isEmpty {
+            data.append(more)
+        }
+        return data
+    }
+
     /// Parses the flag's value, reading the manifest (`read` is the file reader: tests pass their own).
-    public static func parse(_ text: String, read: (String) throws -> Data = { try Data(contentsOf: URL(fileURLWithPath: $0)) })
-        throws(WasmToolError) -> WasmToolSpec {
+    public static func parse(_ text: String, read: (String) throws -> Data = readManifest) throws(WasmToolError) -> WasmToolSpec {
         guard let eq = text.firstIndex(of: "=") else { throw .init("--wasm-tool takes NAME=sha256:HEX[,MANIFEST.json], not '\(text.prefix(200))'") }
         let name = String(text[..<eq])
         guard ToolAdvert.isValidServerName(name) else {
@@ -44,7 +56,7 @@ public struct WasmToolSpec: Sendable, Equatable {
             let data: Data
             do { data = try read(path) } catch { throw .init("--wasm-tool \(name): cannot read the manifest \(path): \(error.localizedDescription)") }
             guard data.count <= maxManifestBytes else {
-                throw .init("--wasm-tool \(name): the manifest \(path) is \(data.count) bytes, over \(maxManifestBytes)")
+                throw .init("--wasm-tool \(name): the manifest \(path) is over \(maxManifestBytes) bytes (WasmToolSpec.maxManifestBytes: its schema reaches every prompt)")
             }
             guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
                 throw .init("--wasm-tool \(name): the manifest \(path) is not a JSON object {\"description\": …, \"input_schema\": {…}}")
@@ -56,7 +68,10 @@ public struct WasmToolSpec: Sendable, Equatable {
             }
             if let s = o["input_schema"] {
                 guard case .object = s else { throw .init("--wasm-tool \(name): the manifest's input_schema must be a JSON object") }
-                schema = s
+                // The same check and `$ref` inlining as an MCP server's schemas: it reaches grammars and providers whole.
+                do { schema = try SchemaInliner().inline(s) } catch {
+                    throw .init("--wasm-tool \(name): the manifest's input_schema: \(error.description)")
+                }
             }
         }
         return WasmToolSpec(name: name, module: hash, description: description, inputSchema: schema)

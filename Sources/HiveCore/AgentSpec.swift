@@ -140,6 +140,12 @@ public struct ToolAdvert: Codable, Sendable, Equatable {
         return isToolPart(name, maxBytes: 128)
     }
 
+    /// Whether `pin` is a definition's pin as `ToolDefinition.pin` writes it: `sha256:` and 64 lowercase hex digits.
+    public static func isValidPin(_ pin: String) -> Bool {
+        let b = Array(pin.utf8)
+        return b.count == 71 && pin.hasPrefix("sha256:") && b[7...].allSatisfy(TraceContext.isLowerHex)
+    }
+
     /// Whether `s` is a tool source's name (`--mcp NAME`, `--wasm-tool NAME`): 1 to 32 letters, digits, `-`, `_`.
     public static func isValidServerName(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 32 && s.utf8.allSatisfy(isWordByte)

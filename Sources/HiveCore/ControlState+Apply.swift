@@ -17,12 +17,14 @@ extension ControlState {
         case .goalSubmitted(let id, let spec, let at):
             var goal = GoalRecord(id: id, name: spec.name, priority: spec.priority, budget: spec.budget, root: "\(id).0",
                                   createdAt: at)
-            if let d = spec.budget.deadlineMillis { goal.deadline = at + Int64(d) }
+            // Replayed events are input too (anyone who may publish on a JetStream journal's subjects can write
+            // one with a valid checksum): their numbers may not trap.
+            if let d = spec.budget.deadlineMillis { goal.deadline = Int64(Int(at).saturatingAdding(d)) }
             goal.trace = spec.trace
             goals[id] = goal
             runningGoals.insert(id)
             if spec.budget.needsWorstCase || spec.budget.maxCoreCalls != nil { budgetedGoals.insert(id) }
-            if let n = Int64(id.dropFirst()), n >= nextGoal { nextGoal = n + 1 }
+            if let n = Int64(id.dropFirst()), n >= nextGoal, n < Self.maxGoalNumber { nextGoal = n + 1 }
             addTask(spec.plan == nil ? spec.root : TaskSpec(name: "plan", kind: "plan"), goal: id, parent: nil, index: 0,
                         depth: 1, at: at)
             if let plan = spec.plan { startPlan(id, spec: plan, at: at, into: &fx) }

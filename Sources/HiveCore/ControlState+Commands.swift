@@ -17,6 +17,10 @@ extension ControlState {
             try validate(spec.root, path: "root", maxTasks: spec.budget.maxTasks, maxDepth: spec.budget.maxDepth)
         }
         if spec.budget.needsWorstCase { try validateTokens(spec.root, path: "root", max: spec.budget.maxTokens ?? .max) }
+        // Only a replayed goal or snapshot that is not honeycombd's own can have numbered this far.
+        guard nextGoal < Self.maxGoalNumber else {
+            throw .invalid("goal numbers are used up (next g\(nextGoal); the last is g\(Self.maxGoalNumber - 1)): the journal holds goals honeycombd did not number")
+        }
         let id = "g\(nextGoal)"
         var fx = ControlEffects()
         apply(.goalSubmitted(goal: id, spec: pinningAgents(spec), at: now), into: &fx)

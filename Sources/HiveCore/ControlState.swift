@@ -19,6 +19,9 @@ public final class ControlState {
     public internal(set) var drones: [DroneID: DroneRecord] = [:]
     public let config: ControlConfig
     var nextGoal: Int64 = 1
+    /// Goal numbers stop below this (2^53): a replayed goal numbered past it does not move `nextGoal`, so numbering
+    /// never overflows and no id is handed out twice.
+    public static let maxGoalNumber: Int64 = 1 << 53
     var nextSeq: Int64 = 0
     var queue = PendingQueue()
     var runningGoals: Set<GoalID> = []

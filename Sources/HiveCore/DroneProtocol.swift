@@ -42,10 +42,15 @@ public struct DroneHello: Codable, Sendable, Equatable {
 extension DroneHello {
     /// Bounds on what a drone may say of itself (honeycombd keeps it while the drone is registered).
     public static let maxNameBytes = 256, maxCapabilities = 4_096, maxCapabilityBytes = 4_096, maxVersionBytes = 64, maxModels = 16
-    /// Tools a hello may list (each name at most `SpecLimits.toolNameBytes`, each pin `SpecLimits.pinBytes`).
+    /// `host.hostname`, `host.os` and each model descriptor's text fields (name, architecture, description, sha256).
+    public static let maxFactBytes = 256
+    /// Tools a hello may list: each name `ToolAdvert.isValidName` (at most `SpecLimits.toolNameBytes`), each pin
+    /// `ToolAdvert.isValidPin` (`sha256:` and 64 lowercase hex digits), each name once.
     public static let maxTools = 1_024
 
-    /// Why a hello is refused for its size, or nil.
+    /// Why a hello is refused, or nil. Everything a drone says of itself is checked here, before honeycombd keeps
+    /// any of it: sizes against the named limits above, and tool names and pins against their formats (a pin
+    /// honeycombd would copy into every goal that uses the tool).
     public static func problem(_ h: DroneHello) -> String? {
         if h.name.utf8.count > maxNameBytes { return "the drone's name is \(h.name.utf8.count) bytes; the limit is \(maxNameBytes)" }
         if h.version.utf8.count > maxVersionBytes { return "version is \(h.version.utf8.count) bytes; the limit is \(maxVersionBytes)" }
@@ -55,13 +60,36 @@ extension DroneHello {
         }
         if (h.models?.count ?? 0) > maxModels { return "\(h.models?.count ?? 0) models; the limit is \(maxModels)" }
         if (h.instance?.utf8.count ?? 0) > 64 { return "instance is longer than 64 bytes" }
-        if let tools = h.tools {
-            if tools.count > maxTools { return "\(tools.count) tools; the limit is \(maxTools)" }
-            if let bad = tools.first(where: { !SpecLimits.agentToolBytes.contains($0.bytes ?? 0) }) {
-                return "tool '\(bad.name.prefix(64))' advertises \(bad.bytes ?? 0) definition bytes; the limit is \(SpecLimits.agentToolBytes.upperBound)"
+        if let why = factsProblem(h) { return why }
+        if let tools = h.tools { return toolsProblem(tools) }
+        return nil
+    }
+
+    private static func factsProblem(_ h: DroneHello) -> String? {
+        var facts: [(String, String)] = []
+        if let host = h.host { facts += [("host.hostname", host.hostname), ("host.os", host.os)] }
+        for (i, m) in (h.models ?? []).enumerated() {
+            facts += [("models[\(i)].name", m.name), ("models[\(i)].architecture", m.architecture),
+                      ("models[\(i)].description", m.description), ("models[\(i)].sha256", m.sha256)]
+        }
+        guard let (field, value) = facts.first(where: { $0.1.utf8.count > maxFactBytes }) else { return nil }
+        return "\(field) is \(value.utf8.count) bytes; the limit is \(maxFactBytes)"
+    }
+
+    private static func toolsProblem(_ tools: [ToolAdvert]) -> String? {
+        if tools.count > maxTools { return "\(tools.count) tools; the limit is \(maxTools)" }
+        var seen = Set<String>()
+        for t in tools {
+            // Names are quoted only once they passed the rule (letters, digits, `_-.`): nothing else reaches a log.
+            guard ToolAdvert.isValidName(t.name) else {
+                return "a tool name (\(t.name.utf8.count) bytes) is not <server>.<tool> in letters, digits, _, - and . (at most \(SpecLimits.toolNameBytes) bytes)"
             }
-            if let bad = tools.first(where: { !ToolAdvert.isValidName($0.name) || $0.pin.utf8.count > SpecLimits.pinBytes }) {
-                return "tool '\(bad.name.prefix(64))' has a name that is not <server>.<tool> (at most \(SpecLimits.toolNameBytes) bytes) or a pin over \(SpecLimits.pinBytes) bytes"
+            guard seen.insert(t.name).inserted else { return "tool '\(t.name)' is listed twice" }
+            guard ToolAdvert.isValidPin(t.pin) else {
+                return "tool '\(t.name)' has a pin that is not sha256: and 64 lowercase hex digits"
+            }
+            guard SpecLimits.agentToolBytes.contains(t.bytes ?? 0) else {
+                return "tool '\(t.name)' advertises \(t.bytes ?? 0) definition bytes; the limit is \(SpecLimits.agentToolBytes.upperBound)"
             }
         }
         return nil

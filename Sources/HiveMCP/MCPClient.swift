@@ -63,6 +63,9 @@ public actor MCPClient: ToolSource {
     private var toolsChangedHandler: (@Sendable ([ToolDefinition]) -> Void)?
     private var relisting = false
     private var relistAgain = false
+    private var lastRelist: ContinuousClock.Instant?
+    /// `tools_changed` lines: one a second, the rest counted.
+    private let changeLines = LogThrottle(intervalMillis: 1_000)
     /// A change notice is waiting for the actor: later notices until it runs spawn nothing (a server sending them
     /// in a flood costs one task, not one each).
     private nonisolated let noticePending = Mutex(false)
@@ -286,7 +289,9 @@ public actor MCPClient: ToolSource {
         let changed = lastListed != nil && lastListed != tools
         lastListed = tools
         if changed {
-            log.info("tools_changed", ["server": server, "tools": tools.count])
+            if let suppressed = changeLines.admit(now: Monotonic.now()) {
+                log.info("tools_changed", ["server": server, "tools": tools.count, "suppressed": suppressed])
+            }
             toolsChangedHandler?(tools)
         }
         return tools
@@ -322,6 +327,13 @@ public actor MCPClient: ToolSource {
         relisting = true
         defer { relisting = false }
         repeat {
+            // Paced (`--mcp-relist-interval-ms`): a server that says its list changed after every listing would
+            // otherwise be listed in a loop. Notices that come meanwhile are this one listing.
+            if let last = lastRelist {
+                let wait = last + .milliseconds(limits.relistIntervalMillis) - ContinuousClock.now
+                if wait > .zero { try? await Task.sleep(for: wait) }  // pacing, not a synchronization
+            }
+            lastRelist = ContinuousClock.now
             relistAgain = false
             cachedTools = nil
             do { _ = try await listTools() } catch {

@@ -24,6 +24,9 @@ public struct MCPLimits: Sendable, Equatable {
     /// Answers to a stdio server's own requests (`ping`) waiting to be written at once; past it a request is dropped
     /// unanswered (a server can send pings faster than it reads the replies).
     public var maxPendingReplies = 16
+    /// Least time between two listings a change notice asks for, milliseconds: a server that sends
+    /// `notifications/tools/list_changed` after every listing is listed this often, not in a loop.
+    public var relistIntervalMillis = 250
     /// Waiting for a server's stdin to take a message, milliseconds (a server that stops reading).
     public var writeTimeoutMillis = 10_000
 

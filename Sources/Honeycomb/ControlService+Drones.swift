@@ -161,6 +161,7 @@ extension ControlService {
         let (answer, fx) = state.hello(h, now: now)
         carryOut(fx)
         publish(reply, answer)
+        if !answer.accepted { rejected(answer.reason ?? "hello refused", kind: "hello_refused", ["drone": h.drone]) }
         log.info("drone_joined", ["drone": h.drone, "name": h.name, "tier": h.tier.rawValue, "slots": h.slots,
                                   "accepted": answer.accepted])
         dispatch()

@@ -27,7 +27,7 @@ extension JetStreamJournal {
         var info = try await ready(js, settings, startupTimeout: startupTimeout)
         if let problem = problem(with: info.config, settings) { throw .streamUnusable(name, problem) }
         let replay = StreamReplay(settings: settings, config: config)
-        let tail = StreamTail(js: js, replay: replay)
+        let tail = StreamTail(js: js, replay: replay, maxRead: settings.maxReadSequences)
         var leader: String?
         var warm = 0
         if let leadership {
@@ -40,6 +40,7 @@ extension JetStreamJournal {
             // The stream grew while this one stood by: read to its end now.
             info = try await ready(js, settings, startupTimeout: startupTimeout)
         }
+        if let why = unreadableSpan(info.state, settings) { throw .streamUnusable(name, why) }
         do { try await tail.read(first: info.state.firstSeq, last: info.state.lastSeq) } catch {
             throw .streamUnusable(name, "cannot read the stream: \(error)")
         }
@@ -98,6 +99,21 @@ extension JetStreamJournal {
                 try? await Task.sleep(for: .milliseconds(250))  // retry pacing while JetStream comes up, bounded by the deadline
             }
         }
+    }
+
+    /// How many sequences `state` spans, first through last (0 for an empty stream).
+    static func span(_ state: StreamState) -> UInt64 {
+        let first = max(state.firstSeq, 1)
+        return state.lastSeq >= first ? state.lastSeq - first + 1 : 0
+    }
+
+    /// Why a stream whose state is `state` will not be read, or nil: it spans more than `max_read` sequences (a
+    /// stream that never compacted, or an answer on `$JS.API` that is not the server's).
+    static func unreadableSpan(_ state: StreamState, _ settings: JetStreamJournalSettings) -> String? {
+        let n = span(state)
+        guard n > settings.maxReadSequences else { return nil }
+        return "it spans \(n) sequences (first_seq \(state.firstSeq), last_seq \(state.lastSeq), messages \(state.messages)); "
+            + "recovery reads at most \(settings.maxReadSequences) (raise it with jetstream://\(settings.stream)?max_read=N if the stream really holds that many)"
     }
 
     /// Why a stream cannot hold the journal, or nil.

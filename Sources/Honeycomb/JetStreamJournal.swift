@@ -21,7 +21,8 @@ import NATSWire
 ///   sequence it covers; a standby runs the same replay as it tails the stream, so its state is warm.
 /// - No quorum: publishes are retried (backoff to 1 s) until the stream takes them; meanwhile `waitDurable` gives
 ///   up after `ackTimeout` and the caller answers "unavailable". Nothing acknowledged is lost and nothing queued is
-///   dropped. A refusal that will not pass (fenced out, a record over the limit) stops the writer for good.
+///   dropped. A refusal that will not pass (fenced out, a record over the limit, an answer that is not
+///   JetStream's) stops the writer for good, and honeycombd steps down (`onFenced`).
 final class JetStreamJournal: JournalStore, @unchecked Sendable {
     /// Headers on snapshot chunks.
     enum SnapshotHeader {
@@ -55,7 +56,8 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
     private var published: UInt64 = 0
 
     let syncLatency = Histogram()
-    /// Called once when another writer fenced this one out (an active/standby takeover): the caller steps down.
+    /// Called once when the writer stops for good while open: another writer fenced this one out (an active/standby
+    /// takeover), or the stream refused a write in a way that will not pass. The caller steps down.
     private let onFenced: @Sendable (String) -> Void
 
     init(settings: JetStreamJournalSettings, js: JetStreamAPI, lastStreamSeq: UInt64, recordBytes: Int, maxMessageBytes: Int,
@@ -141,8 +143,11 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
                     case .snapshot(let snapshot): stop = await writeSnapshot(snapshot)
                     }
                     if let stop {
-                        // Fenced: the caller steps down before any waiter hears of it.
-                        if stop.fenced { onFenced(stop.reason) }
+                        // Fenced, or a refusal that will not pass (an answer that is not JetStream's, a record over
+                        // the limit): the caller steps down before any waiter hears of it. A leader that kept the
+                        // lease with its writer stopped would answer every submit `unavailable` and no standby could
+                        // take over; a restart reads the stream again. Not when closing: that is a clean stop.
+                        if stop.fenced || !lock.withLock({ closed }) { onFenced(stop.reason) }
                         stopForGood(stop.reason)
                         return
                     }

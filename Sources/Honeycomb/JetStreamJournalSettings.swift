@@ -1,6 +1,6 @@
 import FoundationEssentials
 
-/// Where `--journal jetstream://STREAM[?replicas=N]` keeps the journal: a JetStream stream taking `STREAM.>`, with
+/// Where `--journal jetstream://STREAM[?replicas=N&max_read=N]` keeps the journal: a JetStream stream taking `STREAM.>`, with
 /// journal records on `STREAM.records` and snapshots on `STREAM.snapshot`.
 public struct JetStreamJournalSettings: Sendable, Equatable {
     /// The stream's name (letters, digits, `-` and `_`: it is also the subjects' first token).
@@ -15,6 +15,11 @@ public struct JetStreamJournalSettings: Sendable, Equatable {
     /// How often the active honeycombd renews the leader lease (`--leader-heartbeat-ms`); the lease lapses after
     /// two of these without a renewal, and a standby then takes over (`LeaderLease`).
     public var leaderHeartbeat: Double = 1
+    /// The most stream sequences recovery (and a standby's tail) reads, first through last
+    /// (`jetstream://STREAM?max_read=N`): a stream, or an answer on `$JS.API`, that claims more stops startup with the
+    /// numbers instead of reading for ever. A compacting journal stays far below it.
+    public var maxReadSequences: UInt64 = defaultMaxReadSequences
+    public static let defaultMaxReadSequences: UInt64 = 1 << 24
 
     public init(stream: String, replicas: Int? = nil, create: Bool = false, ackTimeout: Double = 5) {
         self.stream = stream
@@ -45,9 +50,17 @@ public struct JetStreamJournalSettings: Sendable, Equatable {
         if parts.count == 2 {
             for pair in parts[1].split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1)
-                guard kv.count == 2, kv[0] == "replicas" else { return .failure(.unknownParameter(String(pair))) }
-                guard let n = Int(kv[1]), (1...maxReplicas).contains(n) else { return .failure(.badReplicas(String(kv[1]))) }
-                settings.replicas = n
+                guard kv.count == 2 else { return .failure(.unknownParameter(String(pair))) }
+                switch kv[0] {
+                case "replicas":
+                    guard let n = Int(kv[1]), (1...maxReplicas).contains(n) else { return .failure(.badReplicas(String(kv[1]))) }
+                    settings.replicas = n
+                case "max_read":
+                    guard let n = UInt64(kv[1]), n >= 1 else { return .failure(.badMaxRead(String(kv[1]))) }
+                    settings.maxReadSequences = n
+                default:
+                    return .failure(.unknownParameter(String(pair)))
+                }
             }
         }
         return .success(settings)
@@ -60,13 +73,15 @@ public enum JournalLocationError: Error, Equatable, CustomStringConvertible {
     case badStreamName(String)
     case unknownParameter(String)
     case badReplicas(String)
+    case badMaxRead(String)
 
     public var description: String {
         switch self {
         case .unknownScheme(let t): return "'\(t)' is not a journal location: use jetstream://STREAM (or --data DIR for the file journal)"
         case .badStreamName(let n): return "'\(n)' is not a usable stream name: 1 to 64 letters, digits, '-' or '_'"
-        case .unknownParameter(let p): return "unknown journal parameter '\(p)': only replicas=N is understood"
+        case .unknownParameter(let p): return "unknown journal parameter '\(p)': only replicas=N and max_read=N are understood"
         case .badReplicas(let v): return "replicas=\(v): must be 1 to \(JetStreamJournalSettings.maxReplicas)"
+        case .badMaxRead(let v): return "max_read=\(v): must be a whole number of stream sequences, at least 1"
         }
     }
 }

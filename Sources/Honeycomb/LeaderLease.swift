@@ -23,6 +23,11 @@ final class LeaderLease: @unchecked Sendable {
     struct Value: Codable {
         var holder: String
         var heartbeatMs: Int
+        /// The holder named in `bytes` (a value anyone who may publish on the bucket can write), at most 128 bytes for
+        /// a log line; nil when it is not a lease value.
+        static func holder(in bytes: [UInt8]) -> String? {
+            (try? JSONDecoder().decode(Value.self, from: Data(bytes))).map { String(decoding: $0.holder.utf8.prefix(128), as: UTF8.self) }
+        }
         enum CodingKeys: String, CodingKey {
             case holder
             case heartbeatMs = "heartbeat_ms"
@@ -106,14 +111,14 @@ final class LeaderLease: @unchecked Sendable {
                     let rev = try await js.updateKeyValue(bucket, Self.key, value, revision: entry?.revision ?? 0)
                     revision = rev
                     renewedAt = sent
-                    let previous = entry.flatMap { try? JSONDecoder().decode(Value.self, from: Data($0.value)) }?.holder
+                    let previous = entry.flatMap { Value.holder(in: $0.value) }
                     log.info("lease_acquired", ["holder": holder, "revision": rev, "previous": previous ?? "-",
                                                 "lease_ms": Int(lease * 1000), "heartbeat_ms": Int(heartbeat * 1000)])
                     return
                 }
                 if let e = entry, seen?.revision != e.revision {
                     seen = (e.revision, ContinuousClock.now)
-                    let other = (try? JSONDecoder().decode(Value.self, from: Data(e.value)))?.holder ?? "?"
+                    let other = Value.holder(in: e.value) ?? "?"
                     if announced != other {
                         log.info("standby", ["holder": other, "bucket": bucket, "effect": "not serving; taking over when the lease lapses"])
                         announced = other

@@ -12,13 +12,18 @@ final class StreamTail: @unchecked Sendable {
     private(set) var messagesRead = 0
     /// Messages read per window, in parallel.
     let window: UInt64
+    /// `JetStreamJournalSettings.maxReadSequences`: a catch-up over a longer span is skipped (`open` then stops
+    /// with the reason).
+    let maxRead: UInt64
     // Used by one task at a time: the follower, then `open` once the follower ended.
 
-    init(js: JetStreamAPI, replay: StreamReplay, window: UInt64 = 64) {
+    init(js: JetStreamAPI, replay: StreamReplay, window: UInt64 = 64,
+         maxRead: UInt64 = JetStreamJournalSettings.defaultMaxReadSequences) {
         self.js = js
         self.stream = replay.settings.stream
         self.replay = replay
         self.window = max(1, window)
+        self.maxRead = maxRead
     }
 
     /// Reads and applies what is new up to `last`; below `first` the stream purged it (a compaction's snapshot,
@@ -28,7 +33,8 @@ final class StreamTail: @unchecked Sendable {
         replay.skip(to: first)
         while replay.next <= last {
             let from = replay.next
-            let end = min(last, from &+ (window &- 1))
+            // Near UInt64.max, from + window would wrap below `from`.
+            let end = last - from >= window - 1 ? from + (window - 1) : last
             let block = try await Self.messages(js, stream, from...end)
             for m in block { replay.apply(m) }
             replay.skip(to: end &+ 1)
@@ -38,7 +44,7 @@ final class StreamTail: @unchecked Sendable {
 
     /// One step of tailing: reads to the stream's current end; a failure waits for the next step.
     func catchUp() async {
-        guard let info = try? await js.streamInfo(stream) else { return }
+        guard let info = try? await js.streamInfo(stream), JetStreamJournal.span(info.state) <= maxRead else { return }
         try? await read(first: info.state.firstSeq, last: info.state.lastSeq)
     }
 

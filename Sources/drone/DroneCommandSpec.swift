@@ -61,6 +61,7 @@ let droneProgram = ProgramSpec("drone", summary: """
         .value("--mcp-max-schema-bytes", "N", help: "limit: a tool's input schema with $ref/$defs inlined (a larger one: the tool is left out)", default: "65536"),
         .value("--mcp-max-schema-depth", "N", help: "limit: nesting of a tool's input schema while inlining", default: "32"),
         .value("--mcp-max-pending-replies", "N", help: "limit: answers to a stdio MCP server's own requests (ping) waiting to be written; past it a request is dropped", default: "16"),
+        .value("--mcp-relist-interval-ms", "N", help: "limit: least time between two listings of a server's tools that its notifications/tools/list_changed ask for", default: "250"),
         .value("--log-level", "LEVEL", help: "debug, info, warn or error", default: "info"),
     ]), footer: "Backends: exec (allow-listed commands), wasm (WebAssembly modules from honeycombd, sandboxed), noop, sleep, and model (llama.cpp) with --model or --api.")
 

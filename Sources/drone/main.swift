@@ -143,6 +143,7 @@ mcpLimits.maxDescriptionBytes = number("--mcp-max-description-bytes", 0...(1 << 
 mcpLimits.maxSchemaBytes = number("--mcp-max-schema-bytes", 2...(4 << 20)) ?? mcpLimits.maxSchemaBytes
 mcpLimits.maxSchemaDepth = number("--mcp-max-schema-depth", 1...256) ?? mcpLimits.maxSchemaDepth
 mcpLimits.maxPendingReplies = number("--mcp-max-pending-replies", 1...4_096) ?? mcpLimits.maxPendingReplies
+mcpLimits.relistIntervalMillis = number("--mcp-relist-interval-ms", 0...60_000) ?? mcpLimits.relistIntervalMillis
 let mcpReadOnly = MCPServers.readOnly(parsed.string("--mcp-read-only")?.split(separator: ",").map {
     String($0).trimmingCharacters(in: .whitespaces)
 } ?? [])

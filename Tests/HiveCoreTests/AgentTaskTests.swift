@@ -203,7 +203,7 @@ import Testing
         let h = Harness()
         let caps = ["backend:agent", "backend:model", ToolAdvert.capability("exec.date")]
         let (reply, _) = h.state.hello(DroneHello(drone: "d1", name: "d1", tier: .worker, slots: 4, capabilities: caps, host: nil,
-                                                  version: "t", tools: [ToolAdvert(name: "exec.date", pin: "sha256:1", sideEffecting: false)]),
+                                                  version: "t", tools: [ToolAdvert(name: "exec.date", pin: AgentTaskTests.datePin, sideEffecting: false)]),
                                        now: h.now)
         #expect(reply.accepted)
         var step = StepSpec(id: "when", prompt: "What year is it?", n: 2, join: .vote)
@@ -213,7 +213,7 @@ import Testing
         let leased = h.schedule()
         #expect(leased.count == 2)
         #expect(leased.allSatisfy { $0.assignment.kind == "agent" && $0.assignment.input?.agent?.tools == ["exec.date"] })
-        #expect(leased.allSatisfy { $0.assignment.input?.agent?.pins == ["exec.date": "sha256:1"] }, "pinned at first lease")
+        #expect(leased.allSatisfy { $0.assignment.input?.agent?.pins == ["exec.date": AgentTaskTests.datePin] }, "pinned at first lease")
         for l in leased {
             _ = h.finish(l.assignment, drone: l.drone,
                          output: #"{"answer":"2026","steps":[{"tool":"exec.date","arguments":{"args":["+%Y"]},"result":"2026\n","is_error":false,"ms":2}]}"#)
