@@ -101,19 +101,27 @@ final class LeaderLease: @unchecked Sendable {
             let sent = ContinuousClock.now
             do throws(JetStreamError) {
                 let entry = try await js.keyValue(bucket, Self.key)
+                if let e = entry, Self.holder(of: e) == holder {
+                    // This process's own compare-and-set, stored though its answer did not come in time.
+                    revision = e.revision
+                    renewedAt = sent
+                    log.info("lease_acquired", ["holder": holder, "revision": e.revision, "previous": "-", "answer": "late",
+                                                "lease_ms": Int(lease * 1000), "heartbeat_ms": Int(heartbeat * 1000)])
+                    return
+                }
                 let stale = entry.map { e in seen?.revision == e.revision && ContinuousClock.now - seen!.since >= .milliseconds(Int64(lease * 1000)) } ?? true
                 if stale {
                     let rev = try await js.updateKeyValue(bucket, Self.key, value, revision: entry?.revision ?? 0)
                     revision = rev
                     renewedAt = sent
-                    let previous = entry.flatMap { try? JSONDecoder().decode(Value.self, from: Data($0.value)) }?.holder
+                    let previous = entry.flatMap(Self.holder(of:))
                     log.info("lease_acquired", ["holder": holder, "revision": rev, "previous": previous ?? "-",
                                                 "lease_ms": Int(lease * 1000), "heartbeat_ms": Int(heartbeat * 1000)])
                     return
                 }
                 if let e = entry, seen?.revision != e.revision {
                     seen = (e.revision, ContinuousClock.now)
-                    let other = (try? JSONDecoder().decode(Value.self, from: Data(e.value)))?.holder ?? "?"
+                    let other = Self.holder(of: e) ?? "?"
                     if announced != other {
                         log.info("standby", ["holder": other, "bucket": bucket, "effect": "not serving; taking over when the lease lapses"])
                         announced = other
@@ -151,6 +159,23 @@ final class LeaderLease: @unchecked Sendable {
                 } catch {
                     if released.withLock({ isReleased }) { return }
                     if error.errCode == JetStreamErrorCode.wrongLastSequence {
+                        switch await keyHolder() {
+                        case .this(let mine):
+                            // A renewal whose answer did not come in time (a loaded node, a bucket electing its
+                            // leader) was stored all the same: the revision moved, but to this holder's own value.
+                            log.info("lease_renewed", ["bucket": bucket, "revision": mine, "answer": "late"])
+                            revision = mine
+                            renewedAt = sent
+                            warned = false
+                            await pause(heartbeat)
+                            continue
+                        case .unknown:
+                            // Cannot tell: retried like an unanswered renewal (the stream fences writes meanwhile).
+                            await pause(heartbeat / 4)
+                            continue
+                        case .another:
+                            break
+                        }
                         return lost("another honeycombd holds the leader lease now (key \(Self.key) in bucket \(bucket) moved past revision \(revision), "
                                     + "renewed last \(Self.millis(ContinuousClock.now - renewedAt)) ms ago)")
                     }
@@ -166,6 +191,29 @@ final class LeaderLease: @unchecked Sendable {
                 await pause(heartbeat)
             }
         }
+    }
+
+    /// Who the key names after a refused renewal.
+    private enum KeyHolder {
+        /// This holder, at this revision.
+        case this(UInt64)
+        /// Another holder, or nobody (purged).
+        case another
+        /// The bucket did not answer.
+        case unknown
+    }
+
+    private func keyHolder() async -> KeyHolder {
+        do throws(JetStreamError) {
+            guard let e = try await js.keyValue(bucket, Self.key), Self.holder(of: e) == holder else { return .another }
+            return .this(e.revision)
+        } catch {
+            return .unknown
+        }
+    }
+
+    static func holder(of entry: KeyValueEntry) -> String? {
+        (try? JSONDecoder().decode(Value.self, from: Data(entry.value)))?.holder
     }
 
     static func millis(_ d: Duration) -> Int64 {
