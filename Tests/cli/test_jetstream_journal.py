@@ -110,6 +110,45 @@ def test_a_three_node_cluster_keeps_the_journal_through_the_loss_of_a_node(procs
     assert code == 0 and [t["output"] for t in again["tasks"]] == ["after\n"] * 5
 
 
+def test_a_stream_made_while_the_cluster_still_meets_its_peers_waits_for_them(procs, tmp_path):
+    # Two of three nodes up, their meta leader elected, the third not met yet: a replicas-3 stream has "no suitable
+    # peers for placement" for now (what a cluster and honeycombd started together see). Startup waits, not fails.
+    ports, routes = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
+
+    def node(i):
+        others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
+        procs.nats_server(ports[i], extra=["-js", "-sd", str(tmp_path / f"n{i}"), "-n", f"n{i}", "--cluster_name", "hive-f",
+                                           "--cluster", f"nats://127.0.0.1:{routes[i]}", "--routes", others])
+
+    node(0)
+    node(1)
+    url = f"nats://127.0.0.1:{ports[0]}"
+    wait_until("the two nodes' meta leader", lambda: meta_leader(url),
+               timeout=60, interval=0.2)
+    hc = procs.start([os.path.abspath(HONEYCOMBD), "--nats", url, "--journal", "jetstream://HIVEF?replicas=3",
+                      "--journal-create", "--http", "off"])
+    waiting = wait_for_log(hc, "event=jetstream_waiting", timeout=30)
+    assert "no suitable peers" in waiting[-1], waiting
+    node(2)
+    wait_for_log(hc, "event=bus_connected", timeout=60)
+
+
+def meta_leader(url):
+    """True once the cluster's JetStream answers API requests (its meta leader is elected), asked with nats-py."""
+    import asyncio, nats as nats_py
+
+    async def ask():
+        nc = await nats_py.connect(url)
+        try:
+            await nc.jetstream(timeout=1).account_info()
+            return True
+        except Exception:
+            return False
+        finally:
+            await nc.close()
+    return asyncio.run(ask())
+
+
 def test_losing_quorum_answers_unavailable_and_keeps_the_goal(procs, tmp_path):
     # Every port chosen in advance: two nodes come back on theirs, with their stores, after the outage.
     ports, routes = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
