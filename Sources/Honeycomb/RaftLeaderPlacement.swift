@@ -45,7 +45,15 @@ final class RaftLeaderPlacement: Sendable {
         guard let node = js.client.connectedServerName else { return }
         do throws(JetStreamError) {
             guard let info = try await js.streamInfo(stream), info.config.numReplicas > 1,
-                  let leader = info.cluster?.leader, leader == node else { return }
+                  let cluster = info.cluster, let leader = cluster.leader, leader == node else { return }
+            // Only with every other replica up and caught up: a stepdown may hand the leadership to any of them, and
+            // one that is down (the node that just died in a failover) takes the stream's writes away until an
+            // election timeout, or longer (seen: over a minute on nats-server 2.9.10).
+            let peers = cluster.replicas ?? []
+            guard peers.count == info.config.numReplicas - 1, peers.allSatisfy({ $0.current == true && $0.offline != true }) else {
+                log.debug("raft_leader_kept", ["stream": stream, "node": node, "reason": "a replica is down or behind"])
+                return
+            }
             try await js.stepDownLeader(stream)
             log.info("raft_leader_moved", ["stream": stream, "from": node,
                                            "reason": "the raft leader was on the node this honeycombd uses: losing both at once would add an election to the failover"])
