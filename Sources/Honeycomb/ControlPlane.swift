@@ -140,14 +140,13 @@ public final class ControlPlane: Sendable {
         var placement: Task<Void, Never>?
         if let jetStreamJournal {
             let held = Mutex<LeaderLease?>(nil)
-            let (stream, found) = try await JetStreamJournal.open(client: client, settings: jetStreamJournal, leadership: { js, tail in
+            let (stream, found) = try await JetStreamJournal.open(client: client, settings: jetStreamJournal, leadership: { js in
                 let acquired = await LeaderLease.acquire(js, stream: jetStreamJournal.stream, replicas: jetStreamJournal.replicas ?? 1,
-                                                         holder: LeaderLease.holderName(), heartbeat: jetStreamJournal.leaderHeartbeat,
-                                                         whileWaiting: tail)
+                                                         holder: LeaderLease.holderName(), heartbeat: jetStreamJournal.leaderHeartbeat)
                 acquired.keepRenewing(stepDown)
                 held.withLock { $0 = acquired }
                 return acquired.holder
-            }, onFenced: stepDown)
+            }, onFenced: stepDown, config: config)
             (journal, recovery, lease) = (stream, found, held.withLock { $0 })
             if let lease {
                 let streams = [jetStreamJournal.stream, JetStreamAPI.keyValueStream(lease.bucket)]

@@ -86,10 +86,10 @@ public actor ControlService {
         self.journal = journal
         self.compactAtBytes = compactAtBytes
         maxSpecBytes = config.maxSpecBytes
-        state = ControlState(config: config)
+        state = recovery?.replayed?.state ?? ControlState(config: config)
         encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        if let recovery {
+        if let recovery, recovery.replayed == nil {
             if let s = recovery.snapshot { state.restore(s) }
             for e in recovery.events { state.apply(e) }  // a replay: what the events once had carried out is done
         }
@@ -143,8 +143,8 @@ public actor ControlService {
         carryOut(voided)
         log.info("recovered", ["goals": state.goals.count, "tasks": state.tasks.count,
                                "running_goals": state.goals.values.filter { !$0.state.isFinal }.count,
-                               "requeued": voided.events.count, "from_snapshot": recovery.snapshot != nil,
-                               "events": recovery.events.count])
+                               "requeued": voided.events.count, "from_snapshot": recovery.replayed?.fromSnapshot ?? (recovery.snapshot != nil),
+                               "events": recovery.replayed?.events ?? recovery.events.count])
     }
 
     /// Stops consuming (the caller drains the bus connection) and ends event streams.

@@ -6,71 +6,44 @@ import NATSClient
 import NATSWire
 
 extension JetStreamJournal {
-    /// Finds (or with `create`, makes) the stream, checks that it can hold a journal, reads the newest complete
-    /// snapshot and every record after it, and starts the writer. A missing or misconfigured stream, or one that
+    /// Finds (or with `create`, makes) the stream, checks that it can hold a journal, replays it into a state
+    /// (`StreamReplay`: the newest snapshot it needs and every record after it), and starts the writer. A missing or misconfigured stream, or one that
     /// does not answer within `startupTimeout`, stops startup with the reason.
     ///
     /// `leadership`: active/standby. Once the stream is known usable, it waits until this process holds the leader
-    /// lease (returning the holder's name), tailing the stream meanwhile (`whileWaiting`, each poll: a standby
-    /// keeps what it read warm, so a takeover reads only what the last poll had not seen). Before anything else is written it
+    /// lease (returning the holder's name), tailing the stream meanwhile in a task of its own (every quarter
+    /// heartbeat: a standby applies what it read to its state and drops the messages, so a takeover reads and
+    /// applies only what the last poll had not seen; beside the lease's polls, not in them, so that applying a
+    /// backlog never delays noticing the lapse). Before anything else is written it
     /// publishes a takeover marker on `STREAM.leader` expecting the end it read, so the stream's end moves past what
     /// any earlier leader knows: that one's next write fails (fenced) even when this one has nothing to write yet.
     /// `onFenced` is called when this writer is fenced out in turn.
     static func open(client: NATSClient, settings: JetStreamJournalSettings,
-                     leadership: (@Sendable (JetStreamAPI, _ whileWaiting: @escaping @Sendable () async -> Void) async -> String)? = nil,
+                     leadership: (@Sendable (JetStreamAPI) async -> String)? = nil,
                      onFenced: @escaping @Sendable (String) -> Void = { _ in },
-                     startupTimeout: Double = 30) async throws(JournalError) -> (JetStreamJournal, JournalRecovery) {
+                     config: ControlConfig = ControlConfig(), startupTimeout: Double = 30) async throws(JournalError) -> (JetStreamJournal, JournalRecovery) {
         let js = JetStreamAPI(client: client, timeout: settings.ackTimeout)
         let name = settings.stream
         var info = try await ready(js, settings, startupTimeout: startupTimeout)
         if let problem = problem(with: info.config, settings) { throw .streamUnusable(name, problem) }
-        let tail = StreamTail(js: js, stream: name)
+        let replay = StreamReplay(settings: settings, config: config)
+        let tail = StreamTail(js: js, replay: replay)
         var leader: String?
         var warm = 0
         if let leadership {
-            leader = await leadership(js) { await tail.catchUp() }
-            warm = tail.messages.count
+            let following = Task { await tail.follow(every: settings.leaderHeartbeat / 4) }
+            leader = await leadership(js)
+            // The follower finishes the catch-up under way (the takeover would read the same) and stops.
+            following.cancel()
+            await following.value
+            warm = tail.messagesRead
             // The stream grew while this one stood by: read to its end now.
             info = try await ready(js, settings, startupTimeout: startupTimeout)
         }
-        var recovery = JournalRecovery(snapshot: nil, events: [], truncatedBytes: 0)
         do { try await tail.read(first: info.state.firstSeq, last: info.state.lastSeq) } catch {
             throw .streamUnusable(name, "cannot read the stream: \(error)")
         }
-        let messages = tail.messages
-        // The newest snapshot whose chunks are all there (a compaction cut short leaves a partial one after it).
-        var chunks: [String: [Int: StoredMessage]] = [:]
-        var newest: (covers: UInt64, bytes: [UInt8])?
-        for m in messages where m.subject == settings.snapshotSubject {
-            guard let id = m.headers[SnapshotHeader.id], let i = m.headers[SnapshotHeader.chunk].flatMap(Int.init),
-                  let n = m.headers[SnapshotHeader.chunks].flatMap(Int.init), n >= 1, n <= 1 << 20,
-                  let covers = m.headers[SnapshotHeader.covers].flatMap(UInt64.init) else { continue }
-            chunks[id, default: [:]][i] = m
-            if let parts = chunks[id], parts.count == n, (1...n).allSatisfy({ parts[$0] != nil }), covers >= (newest?.covers ?? 0) {
-                newest = (covers, (1...n).flatMap { parts[$0]!.data })
-            }
-        }
-        var covers: UInt64 = 0
-        if let newest {
-            do { recovery.snapshot = try JSONDecoder().decode(ControlState.Snapshot.self, from: Data(newest.bytes)) } catch {
-                throw .unreadableSnapshot("stream \(name) subject \(settings.snapshotSubject)", "\(error)")
-            }
-            covers = newest.covers
-        }
-        var recordBytes = 0
-        for m in messages where m.subject == settings.recordsSubject && m.seq > covers {
-            let scan = JournalScan(m.data)
-            recovery.events.append(contentsOf: scan.events)
-            recordBytes += m.data.count
-            for var d in scan.damage {
-                d.reason = "stream sequence \(m.seq): \(d.reason)"
-                recovery.damage.append(d)
-            }
-            if let torn = scan.tornTailAt {
-                recovery.damage.append(JournalDamage(offset: torn, length: m.data.count - torn,
-                                                     reason: "stream sequence \(m.seq): record cut short", goals: scan.tornTailGoals, tasks: []))
-            }
-        }
+        let recovery = try replay.recovery()
         let limit = info.config.maxMsgSize > 0 ? Int(info.config.maxMsgSize) : client.maxPayload
         // Room for the headers each publish carries (message id, expected sequence, snapshot chunk).
         let maxMessageBytes = max(4_096, min(limit, client.maxPayload) - 1_024)
@@ -85,12 +58,13 @@ extension JetStreamJournal {
             }
         }
         let journal = JetStreamJournal(settings: settings, js: js, lastStreamSeq: lastSeq,
-                                       recordBytes: recordBytes, maxMessageBytes: maxMessageBytes, onFenced: onFenced)
+                                       recordBytes: replay.recordBytes, maxMessageBytes: maxMessageBytes, onFenced: onFenced)
         Log("journal").info("jetstream_opened", ["stream": name, "replicas": info.config.numReplicas,
                                                  "leader": info.cluster?.leader ?? "-", "messages": info.state.messages,
                                                  "first_seq": info.state.firstSeq, "last_seq": lastSeq, "writer": journal.writerID,
-                                                 "snapshot_covers": covers, "events": recovery.events.count,
-                                                 "read_while_standing_by": warm, "read_at_takeover": messages.count - warm])
+                                                 "snapshot_covers": replay.snapshotCovers, "from_snapshot": replay.fromSnapshot,
+                                                 "events": replay.events, "applied_while_standing_by": warm,
+                                                 "read_at_takeover": tail.messagesRead - warm])
         return (journal, recovery)
     }
 
@@ -142,55 +116,5 @@ extension JetStreamJournal {
             return "it has \(config.numReplicas) replicas, and replicas=\(want) was asked for (change the stream, or the --journal URL)"
         }
         return nil
-    }
-
-    /// Every message from `first` through `last`, in order, read `window` at a time in parallel (purged gaps skipped).
-    static func readAll(_ js: JetStreamAPI, _ stream: String, from first: UInt64, through last: UInt64,
-                        window: UInt64 = 64) async throws -> [StoredMessage] {
-        guard last >= first, last > 0 else { return [] }
-        var out: [StoredMessage] = []
-        var next = max(first, 1)
-        while next <= last {
-            let end = min(last, next &+ window &- 1)
-            let block = try await withThrowingTaskGroup(of: (UInt64, StoredMessage?).self) { group in
-                for seq in next...end { group.addTask { (seq, try await js.message(stream, seq: seq)) } }
-                var got: [(UInt64, StoredMessage?)] = []
-                for try await r in group { got.append(r) }
-                return got.sorted { $0.0 < $1.0 }.compactMap(\.1)
-            }
-            out.append(contentsOf: block)
-            next = end &+ 1
-        }
-        return out
-    }
-}
-
-/// What has been read of a journal stream, in sequence order, and where reading goes on: a standby tails the stream
-/// with it while it waits for the leader lease, so that a takeover reads only the newest messages.
-final class StreamTail: @unchecked Sendable {
-    let js: JetStreamAPI
-    let stream: String
-    // Used by one task at a time: the lease's poll loop, then `open` after it returned.
-    private(set) var messages: [StoredMessage] = []
-    private var next: UInt64 = 1
-
-    init(js: JetStreamAPI, stream: String) {
-        self.js = js
-        self.stream = stream
-    }
-
-    /// Reads what is new up to `last`, and forgets what the stream purged (below `first`: a compaction's snapshot,
-    /// which is read too, covers it).
-    func read(first: UInt64, last: UInt64) async throws {
-        messages.removeAll { $0.seq < first }
-        let from = max(next, first)
-        if last >= from { messages += try await JetStreamJournal.readAll(js, stream, from: from, through: last) }
-        next = max(next, last &+ 1)
-    }
-
-    /// One step of tailing: reads to the stream's current end; a failure waits for the next step.
-    func catchUp() async {
-        guard let info = try? await js.streamInfo(stream) else { return }
-        try? await read(first: info.state.firstSeq, last: info.state.lastSeq)
     }
 }

@@ -16,8 +16,9 @@ import NATSWire
 ///   second writer on the stream fails instead of interleaving; a retried publish carries the same `Nats-Msg-Id`,
 ///   so a publish whose ack was lost is stored once.
 /// - Snapshots: `compact` publishes the snapshot on `STREAM.snapshot` in chunks under the message limit, headed with
-///   the record sequence it covers (`Hive-Snapshot-Covers`), then purges the records up to it and older
-///   snapshots. Recovery is the newest complete snapshot plus every record after the sequence it covers.
+///   the record sequence it covers (`Hive-Snapshot-Covers`), then purges the records up to it, older snapshots and
+///   older takeover markers. Recovery (`StreamReplay`) is the newest snapshot it needs plus every record after the
+///   sequence it covers; a standby runs the same replay as it tails the stream, so its state is warm.
 /// - No quorum: publishes are retried (backoff to 1 s) until the stream takes them; meanwhile `waitDurable` gives
 ///   up after `ackTimeout` and the caller answers "unavailable". Nothing acknowledged is lost and nothing queued is
 ///   dropped. A refusal that will not pass (fenced out, a record over the limit) stops the writer for good.
@@ -226,11 +227,16 @@ final class JetStreamJournal: JournalStore, @unchecked Sendable {
             case .failure(let stop): return stop
             }
         }
-        // The snapshot is whole in the stream: what it covers can go. A failed purge costs only space (the next
-        // compaction purges everything below its own snapshot).
+        // The snapshot is whole in the stream: what it covers can go, takeover markers included. A failed purge costs
+        // only space (the next compaction purges everything below its own snapshot). Fencing holds: a purge below
+        // the snapshot never moves the stream's last sequence, which is what `Nats-Expected-Last-Sequence` checks,
+        // and every marker below `first` is one this writer saw (a later one would have refused the chunks).
         do {
             try await js.purge(settings.stream, subject: settings.recordsSubject, below: covers &+ 1)
-            if let first { try await js.purge(settings.stream, subject: settings.snapshotSubject, below: first) }
+            if let first {
+                try await js.purge(settings.stream, subject: settings.snapshotSubject, below: first)
+                try await js.purge(settings.stream, subject: settings.leaderSubject, below: first)
+            }
         } catch {
             log.warn("purge_failed", ["stream": settings.stream, "reason": error.description])
         }

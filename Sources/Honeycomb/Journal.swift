@@ -47,6 +47,8 @@ public struct JournalRecovery: Sendable {
     public var reservationProblem: String?
     /// Goal ids readable in a torn tail's bytes.
     public var tornTailGoals: [String] = []
+    /// The state already rebuilt by the reader (a JetStream stream's replay): `snapshot` and `events` are empty then.
+    public var replayed: ReplayedState?
 
     /// Records may have been lost: goal numbers must jump past the reservation. A torn tail counts too: a
     /// damaged length field on the last (acknowledged) record looks exactly like an interrupted append.

@@ -129,8 +129,10 @@ do {
                                            compactAtBytes: config.journalCompactBytes, prompts: prompts,
                                            otlpEndpoint: config.otlpEndpoint, moduleQuota: config.moduleQuota, blobQuota: config.blobQuota,
                                            droneCredentials: credentials) { reason in
-        // The first version of stepping down: stop at once, before anything else is served or written; the
-        // supervisor (systemd Restart=always) starts this honeycombd again, as a standby.
+        // Stepping down is crash-only: stop at once, before anything else is served or written, and let the
+        // supervisor start this honeycombd again as a standby (Config/systemd/honeycombd.service:
+        // RestartForceExitStatus=75). A fresh process has no state, subscriptions or sockets of the deposed
+        // leader's to tear down; an in-place step-down would have to undo each (see Docs/ARCHITECTURE.md).
         log.error("stepped_down", ["reason": reason, "effect": "exiting without writing; restart to stand by"])
         exit(75)
     }

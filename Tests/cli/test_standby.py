@@ -12,10 +12,10 @@ from test_jetstream_journal import js_server, tasks_in_goal
 HEARTBEAT_MS = 1000
 
 
-def start_honeycombd(procs, tmp_path, nats, name, *extra, stream="jetstream://HIVE"):
+def start_honeycombd(procs, tmp_path, nats, name, *extra, config=None, stream="jetstream://HIVE"):
     """A honeycombd on `stream` (created if missing), not waited for: a standby never gets on with serving."""
     cfg = tmp_path / f"{name}.json"
-    cfg.write_text(json.dumps({"heartbeat_ms": 200, "drone_lost_after_ms": 600, "http": "off"}))
+    cfg.write_text(json.dumps({"heartbeat_ms": 200, "drone_lost_after_ms": 600, "http": "off", **(config or {})}))
     return procs.start([os.path.abspath(conftest.HONEYCOMBD), "--config", str(cfg), "--nats", nats,
                         "--journal", stream, "--journal-create", "--leader-heartbeat-ms", str(HEARTBEAT_MS), *extra])
 
@@ -29,10 +29,10 @@ def field(lines, event, key):
     return None
 
 
-def active_and_standby(procs, tmp_path, nats):
-    active = start_honeycombd(procs, tmp_path, nats, "a")
+def active_and_standby(procs, tmp_path, nats, config=None):
+    active = start_honeycombd(procs, tmp_path, nats, "a", config=config)
     active.lines = wait_for_log(active, "event=serving", timeout=30)
-    standby = start_honeycombd(procs, tmp_path, nats, "b")
+    standby = start_honeycombd(procs, tmp_path, nats, "b", config=config)
     standby.lines = wait_for_log(standby, "event=standby", timeout=30)
     assert field(standby.lines, "standby", "holder") == field(active.lines, "serving", "holder")
     assert not any("event=bus_connected" in line for line in standby.lines), "a standby serves nothing"
@@ -59,7 +59,7 @@ def test_the_standby_serves_within_three_heartbeats_of_a_sigkill_and_the_goal_su
     assert took <= 3 * HEARTBEAT_MS / 1000, f"the standby served {took:.2f} s after the kill: over 3 heartbeats"
     assert any("event=lease_acquired" in line for line in lines)
     # It tailed the stream while standing by: the takeover read only what its last poll had not seen.
-    warm, late = int(field(lines, "jetstream_opened", "read_while_standing_by")), int(field(lines, "jetstream_opened", "read_at_takeover"))
+    warm, late = int(field(lines, "jetstream_opened", "applied_while_standing_by")), int(field(lines, "jetstream_opened", "read_at_takeover"))
     print(f"read while standing by: {warm} messages, at takeover: {late}")
     assert warm > 0 and late < warm, lines
     out, err = sub.communicate(timeout=120)
@@ -142,3 +142,39 @@ def test_sigterm_hands_the_lease_over_at_once_and_stops_a_standby(procs, tmp_pat
     third.send_signal(signal.SIGTERM)
     assert third.wait(timeout=30) == 0
     assert "while=starting" in third.stderr.read()
+
+
+def api_view(nats):
+    """What the API serves: every goal, each one's tasks and result (JSON as the CLI prints it)."""
+    def get(*args):
+        r = hive(*args, "--json", "--honeycomb", nats, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+    goals = get("goals")
+    return {"goals": goals, **{g["goal"]: (get("tasks", g["goal"]), get("result", g["goal"])) for g in goals}}
+
+
+def test_a_standby_warm_through_a_big_compacted_journal_takes_over_reading_only_the_tail(procs, tmp_path):
+    """10,000 noop tasks (over 20,000 journal records) written and compacted while the standby stood by: it applied
+    them as they came, so the takeover reads only what arrived since its last poll, and it serves what the active
+    one served."""
+    nats = f"nats://127.0.0.1:{js_server(procs, tmp_path)}"
+    active, standby = active_and_standby(procs, tmp_path, nats, config={"journal_compact_bytes": 1 << 20})
+    start_drones(procs, nats, 2, slots=64)
+    r = subprocess.run([os.environ.get("HIVE", "hive"), "bench-control", "--url", nats, "--mode", "throughput",
+                        "--tasks", "5000", "--rounds", "2"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    wait_for_log(active, "event=compacted", timeout=30)
+    before = api_view(nats)
+    assert len(before["goals"]) == 2 and all(g["state"] == "succeeded" for g in before["goals"]), before["goals"]
+    killed = time.monotonic()
+    active.send_signal(signal.SIGKILL)
+    active.wait()
+    lines = wait_for_log(standby, "event=serving", timeout=60)
+    print(f"takeover: serving {time.monotonic() - killed:.2f} s after SIGKILL")
+    warm = int(field(lines, "jetstream_opened", "applied_while_standing_by"))
+    late = int(field(lines, "jetstream_opened", "read_at_takeover"))
+    print(f"applied while standing by: {warm} messages, read at takeover: {late}")
+    assert warm > 20 and late <= 5, lines
+    after = api_view(nats)
+    assert after == before, "the standby serves a state other than the active one's"
