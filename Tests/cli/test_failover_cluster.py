@@ -59,7 +59,12 @@ class AcknowledgedSubmits:
         i = 0
         while not self.stopping.is_set():
             began = time.monotonic()
-            r = hive("submit", "--exec", "/bin/echo", f"s{i}", "--count", "1", "--json", "--honeycomb", self.urls, timeout=30)
+            try:
+                r = hive("submit", "--exec", "/bin/echo", f"s{i}", "--count", "1", "--json", "--honeycomb", self.urls, timeout=30)
+            except subprocess.TimeoutExpired:
+                self.slow.append((30, "killed", "hive submit did not end within 30 s"))
+                self.refused += 1
+                continue
             took = time.monotonic() - began
             if took > 12:  # past hive's 10 s request timeout and a reconnect: a client that hung
                 self.slow.append((round(took, 1), r.returncode, r.stderr.strip()[-300:]))
@@ -118,6 +123,10 @@ def test_sigkill_of_the_active_honeycombd_and_its_node_with_300_tasks_running(pr
 
     out, err = goal.communicate(timeout=240)
     if goal.returncode != 0:
+        for u in urls[1:]:
+            t = time.monotonic()
+            r = hive("goal", "g2", "--json", "--honeycomb", u)
+            print("on failure: hive goal g2 via", u, r.returncode, round(time.monotonic() - t, 2), r.stdout[:300], r.stderr[:300])
         print(err, leader_log(standby))
     assert goal.returncode == 0, err
     result = json.loads(out)
@@ -133,12 +142,21 @@ def test_sigkill_of_the_active_honeycombd_and_its_node_with_300_tasks_running(pr
         assert r.returncode == 0, (g, r.stderr)  # an acknowledged goal is never unknown
         return json.loads(r.stdout)["state"] == "succeeded"
     for g in submits.acknowledged:
-        wait_until(f"acknowledged goal {g} succeeded", lambda: succeeded(g))
+        try:
+            wait_until(f"acknowledged goal {g} succeeded", lambda: succeeded(g))
+        except AssertionError:
+            print("on failure: tasks of", g, hive("tasks", g, "--json", "--honeycomb", urls[1]).stdout[:1500])
+            print("on failure: drones", hive("drones", "--json", "--honeycomb", urls[1]).stdout[:3000])
+            print(leader_log(standby))
+            raise
     r = json.loads(hive("result", before["goal"]["goal"], "--json", "--honeycomb", urls[1]).stdout)
     assert r["goal"]["state"] == "succeeded" and [t["output"] for t in r["tasks"]] == ["acknowledged\n"] * 10
     # The two drones on node 0 reconnected through the survivors and joined the new leader.
     for d in drones[0::3]:
         lines = wait_for_log(d, "event=bus_reconnected", timeout=30)
         assert "127.0.0.1:" in lines[-1] and urls[0].rsplit(":", 1)[1] not in lines[-1], lines[-1]
-    listed = json.loads(hive("drones", "--json", "--honeycomb", urls[1]).stdout)
-    assert sorted(d["name"] for d in listed if d["state"] == "active") == [f"d{i}" for i in range(DRONES)], listed
+    # (A drone whose heartbeat came late under this load may be marked lost a moment and announce itself again.)
+    def active_drones():
+        listed = json.loads(hive("drones", "--json", "--honeycomb", urls[1]).stdout)
+        return sorted(d["name"] for d in listed if d["state"] == "active")
+    wait_until("every drone active on the new leader", lambda: active_drones() == [f"d{i}" for i in range(DRONES)])
