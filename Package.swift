@@ -21,7 +21,7 @@ let package = Package(
         .systemLibrary(name: "CTLS", path: "Sources/CTLS"),
         // llama.cpp: `make llama` builds it once per machine and exports PKG_CONFIG_PATH for this.
         .systemLibrary(name: "CLlama", path: "Sources/CLlama", pkgConfig: "llama"),
-        .target(name: "Llama", dependencies: ["CLlama", "HiveCore"], swiftSettings: optimize),
+        .target(name: "Llama", dependencies: ["CLlama", "HiveCore", "HiveSystem"], swiftSettings: optimize),
         .target(name: "HiveLog", dependencies: ["HiveSystem"]),
         // Command lines: commands and options declared once; parsing, typed values and help from the declarations.
         .target(name: "HiveCommandLine"),

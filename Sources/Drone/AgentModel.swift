@@ -130,7 +130,7 @@ public enum AgentInstructions {
 
     /// A turn's text as a decision: `{"tool": …, "arguments": {…}}` or `{"answer": …}`.
     public static func decision(_ text: String) -> AgentDecision {
-        guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+        guard case .object(let o)? = try? JSONValue.parse(Array(text.utf8)) else {
             return .unreadable("the reply is not a JSON object")
         }
         if case .string(let a)? = o["answer"] { return .answer(a) }

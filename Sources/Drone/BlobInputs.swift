@@ -73,7 +73,8 @@ public final class BlobInputs: Sendable {
             // on the way) may pass.
             return .refused(.failure("cannot fetch input blob \(name): \(error)", permanent: (error as? APIError)?.kind == .notFound))
         }
-        let actual = SHA256.hex(fetched)
+        // Up to --max-blob-bytes hashed: off the cooperative pool, where it would hold other tasks' results.
+        let actual = await ThreadPool.blocking.value { SHA256.hex(fetched) }
         guard actual == hash else {
             return .refused(.failure("input blob \(name) failed verification: honeycombd sent bytes whose SHA-256 is \(actual)"))
         }

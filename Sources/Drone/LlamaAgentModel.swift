@@ -1,4 +1,5 @@
 import HiveCore
+import HiveSystem
 import Llama
 
 /// Agent turns on this drone's llama.cpp model: the tools and the transcript are written into the chat (or the
@@ -62,8 +63,12 @@ public struct LlamaAgentModel: AgentModel {
         // Greedy unless the task set a temperature: a turn is a decision under a grammar, not prose to vary.
         if c.input.temperature == nil { params.temperature = 0 }
         params.stop = []
-        params.grammar = JSONGrammar.agentTurn(tools: c.tools.map { ($0.name, AgentInstructions.json($0.inputSchema)) })
-        let g = try await backend.engine.generate(prompt: try render(c), params: params)
+        // The grammar and the prompt grow with the tools and the transcript: built off the cooperative pool.
+        let (grammar, prompt) = try await ThreadPool.blocking.value { () throws -> (String, String) in
+            (JSONGrammar.agentTurn(tools: c.tools.map { ($0.name, AgentInstructions.json($0.inputSchema)) }), try render(c))
+        }
+        params.grammar = grammar
+        let g = try await backend.engine.generate(prompt: prompt, params: params)
         let usage = Usage(model: name, promptTokens: g.promptTokens, generatedTokens: g.generatedTokens,
                           promptMillis: g.promptMillis, generationMillis: g.generationMillis)
         if g.stopReason == "cancelled" { throw CancellationError() }

@@ -51,24 +51,20 @@ public final class LlamaBackend: Backend, @unchecked Sendable {
         case .failure(let e): return .failure(e.description, permanent: true)
         }
         params.ignoreEndOfGeneration = ignoreEndOfGeneration
-        do {
-            if let schema = input.jsonSchema {
-                params.grammar = try JSONGrammar.fromSchema(schema)
-            } else if input.json == true {
-                params.grammar = JSONGrammar.anyObject
-            }
-        } catch {
-            return .failure(error.description)
-        }
+        // The schema's grammar and the chat template are synchronous work that grows with the task's input: off
+        // the cooperative pool, like the engine's tokenizing (`ThreadPool.blocking`).
+        let (model, promptFormat) = (self.model, self.promptFormat)
         let text: String
         do {
-            if input.chat ?? true, promptFormat == .chat {
+            (params.grammar, text) = try await ThreadPool.blocking.value { () throws(LlamaError) -> (String?, String) in
+                let grammar = try input.jsonSchema.map(JSONGrammar.fromSchema) ?? (input.json == true ? JSONGrammar.anyObject : nil)
+                guard input.chat ?? true, promptFormat == .chat else {
+                    return (grammar, (input.system.map { $0 + "\n" } ?? "") + prompt)
+                }
                 var messages: [(role: String, content: String)] = []
                 if let system = input.system { messages.append(("system", system)) }
                 messages.append(("user", prompt))
-                text = try model.chatPrompt(messages)
-            } else {
-                text = (input.system.map { $0 + "\n" } ?? "") + prompt
+                return (grammar, try model.chatPrompt(messages))
             }
         } catch {
             return .failure(error.description)

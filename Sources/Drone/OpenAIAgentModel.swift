@@ -71,7 +71,7 @@ public struct OpenAIAgentModel: AgentModel {
                 let f = call["function"] as? [String: Any]
                 let name = names.hiveName(f?["name"] as? String ?? "")
                 let text = f?["arguments"] as? String ?? "{}"
-                guard let args = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), case .object = args else {
+                guard let args = try? JSONValue.parse(Array(text.utf8)), case .object = args else {
                     return AgentCall(tool: name, arguments: .object([:]), problem: "the arguments of \(name) are not a JSON object; the call was not made")
                 }
                 return AgentCall(tool: name, arguments: args)

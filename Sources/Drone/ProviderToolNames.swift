@@ -37,7 +37,7 @@ struct ProviderToolNames {
     /// Foundation objects (a provider's reply) as a JSON value.
     static func value(_ any: Any?) -> JSONValue? {
         guard let any, let data = try? JSONSerialization.data(withJSONObject: any, options: [.fragmentsAllowed]) else { return nil }
-        return try? JSONDecoder().decode(JSONValue.self, from: data)
+        return try? JSONValue.parse([UInt8](data))
     }
 }
 

@@ -111,10 +111,16 @@ public final class WasmBackend: Backend, @unchecked Sendable {
             do { fetched = try await source.fetch(hash) } catch {
                 return .failure("cannot fetch module \(hash): \(error)", permanent: (error as? APIError)?.kind == .notFound)
             }
-            // Untrusted path: the bytes must be the module the task names.
-            guard SHA256.hex(fetched) == hash else { return .failure("module \(hash) failed verification: its SHA-256 differs") }
-            do { compiled = try CompiledModule(bytes: fetched) } catch {
-                return .failure("module \(hash) cannot run: \(error)", permanent: true)
+            // Untrusted path: the bytes must be the module the task names. Hashing and compiling take time in
+            // proportion to the module: off the cooperative pool (`ThreadPool.blocking`).
+            let checked: Result<CompiledModule, WasmError>? = await ThreadPool.blocking.value {
+                guard SHA256.hex(fetched) == hash else { return nil }
+                return Result { () throws(WasmError) in try CompiledModule(bytes: fetched) }
+            }
+            switch checked {
+            case nil: return .failure("module \(hash) failed verification: its SHA-256 differs")
+            case .failure(let error)?: return .failure("module \(hash) cannot run: \(error)", permanent: true)
+            case .success(let module)?: compiled = module
             }
             cache.put(hash, compiled!, bytes: fetched.count + compiled!.translatedBytes)
         }

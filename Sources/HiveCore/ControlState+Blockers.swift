@@ -68,7 +68,7 @@ extension ControlState {
 
     /// Why pending `t` is not running now. See `TaskBlocker`.
     public func blocker(for t: TaskRecord) -> TaskBlocker {
-        var memo: [String: TaskBlocker?] = [:]
+        var memo: [DroneRequirements: TaskBlocker?] = [:]
         return blocker(for: t, memo: &memo)
     }
 
@@ -83,8 +83,10 @@ extension ControlState {
         var groups: [TaskWait] = []
         var index: [String: Int] = [:]
         var more: TaskWait?
-        for t in tasks(of: goal) where t.state == .pending {
-            guard let b = memo.blocker(for: t) else { continue }
+        // By id, not `tasks(of:)`: a 20,000-task goal's submission asks this, and copying every record into an
+        // array first was most of its cost.
+        for id in tasksByGoal[goal] ?? [] {
+            guard let t = tasks[id], let b = memo.blocker(for: t) else { continue }
             if unrunnableOnly && !b.isUnrunnable { continue }
             let key = "\(t.kind)|\(t.tier?.description ?? "")|\(b.description)"
             if let i = index[key] {
@@ -103,15 +105,14 @@ extension ControlState {
     }
 
     /// `memo`: drone-side answers by requirement (nil: some drone can run it), shared across the tasks of one query.
-    func blocker(for t: TaskRecord, memo: inout [String: TaskBlocker?]) -> TaskBlocker {
+    func blocker(for t: TaskRecord, memo: inout [DroneRequirements: TaskBlocker?]) -> TaskBlocker {
         let needs = DroneRequirements(t)
-        let key = "\(t.tier?.description ?? "*")\u{1}\(needs.backend)\u{1}\(needs.command ?? "")\u{1}\(needs.requires.joined(separator: "\u{1}"))"
         let lacking: TaskBlocker?
-        if let known = memo[key] {
+        if let known = memo[needs] {
             lacking = known
         } else {
             lacking = droneBlocker(needs, kind: t.kind)
-            memo[key] = lacking
+            memo[needs] = lacking
         }
         if let lacking { return lacking }
         if budgetedGoals.contains(t.goal), let why = budgetRefusal(t) { return .budget(why) }
@@ -175,7 +176,7 @@ extension ControlState {
 /// the registry once per distinct requirement. Use it within one turn of the state's owner: it holds the state.
 public final class BlockerMemo {
     let state: ControlState
-    var memo: [String: TaskBlocker?] = [:]
+    var memo: [DroneRequirements: TaskBlocker?] = [:]
 
     public init(_ state: ControlState) { self.state = state }
 

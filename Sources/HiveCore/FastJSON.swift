@@ -30,10 +30,78 @@ extension JournalEvent {
             w.field("task", x.task); w.field("attempt", x.attempt); w.field("reason", x.reason); w.field("countsAttempt", x.countsAttempt)
             w.field("at", x.at)
             w.endObject(); w.endObject()
+        case .goalSubmitted(let goal, let spec, let at):
+            // One per goal, but as big as its task tree: `JSONEncoder` on a 20,000-task fork was 7% of honeycombd's
+            // CPU per task in the throughput bench. Plan goals (not the hot path) go through `JSONEncoder`.
+            guard spec.plan == nil, let budget = encodedByFoundation(spec.budget) else { return nil }
+            w.beginObject(); w.key("goalSubmitted"); w.beginObject()
+            w.field("goal", goal)
+            w.key("spec"); w.beginObject()
+            w.optional("name", spec.name)
+            w.field("priority", spec.priority)
+            w.key("budget"); w.raw(budget)
+            if let trace = spec.trace {
+                guard let t = encodedByFoundation(trace) else { return nil }
+                w.key("trace"); w.raw(t)
+            }
+            w.key("root")
+            guard spec.root.write(&w) else { return nil }
+            w.endObject()
+            w.field("at", at)
+            w.endObject(); w.endObject()
         default:
             return nil
         }
         return w.bytes
+    }
+}
+
+/// A rare field's JSON by `JSONEncoder` (a goal's budget and trace, a task's tier, join or approval).
+private func encodedByFoundation(_ value: some Encodable) -> [UInt8]? {
+    (try? JSONEncoder().encode(value)).map { Array($0) }
+}
+
+extension TaskSpec {
+    /// Writes the spec as its `Codable` form does (same keys, nils omitted); false when a rare field could not be
+    /// encoded (the caller then uses `JSONEncoder` for the whole record). A fork's run of equal children is
+    /// written once and repeated (the usual shape of a big fan-out). Recursion is bounded by the validated depth.
+    func write(_ w: inout JSONWriter) -> Bool {
+        w.beginObject()
+        w.optional("name", name)
+        w.field("kind", kind)
+        if let tier {
+            guard let t = encodedByFoundation(tier) else { return false }
+            w.key("tier"); w.raw(t)
+        }
+        if let requires { w.field("requires", requires) }
+        if let input { w.key("input"); input.write(&w) }
+        w.optional("max_attempts", maxAttempts)
+        w.optional("timeout_ms", timeoutMillis)
+        if let children {
+            w.key("children"); w.beginArray()
+            var last: (spec: TaskSpec, bytes: [UInt8])?
+            for c in children {
+                if let l = last, l.spec == c {
+                    w.raw(l.bytes)
+                    continue
+                }
+                var sub = JSONWriter()
+                guard c.write(&sub) else { return false }
+                w.raw(sub.bytes)
+                last = (c, sub.bytes)
+            }
+            w.endArray()
+        }
+        if let join {
+            guard let j = encodedByFoundation(join) else { return false }
+            w.key("join"); w.raw(j)
+        }
+        if let approval {
+            guard let a = encodedByFoundation(approval) else { return false }
+            w.key("approval"); w.raw(a)
+        }
+        w.endObject()
+        return true
     }
 }
 
@@ -175,4 +243,41 @@ extension HeartbeatReply {
     /// The reply's bytes, written once (each heartbeat has one).
     public var fastJSON: [UInt8] { known ? Self.knownBytes : Self.unknownBytes }
     private static let knownBytes = Array(#"{"known":true}"#.utf8), unknownBytes = Array(#"{"known":false}"#.utf8)
+}
+
+extension TaskResult {
+    /// The result read by hand (one per finished task: a `JSONDecoder` each was a large part of honeycombd's CPU per
+    /// task); nil for anything but the plain form `fastJSON` writes (task, attempt, token, drone, outcome and the
+    /// plain product fields, each key once, escape-free strings), which the caller then decodes with `JSONDecoder`.
+    /// A key it does not know (a fork, usage, a blob) sends it there too, so nothing is ever dropped.
+    public init?(fastJSON bytes: [UInt8]) {
+        var task: String?, attempt: Int?, token: String?, drone: String?, outcome: Outcome?
+        var product = TaskProduct()
+        var reader = PlainJSONReader(bytes)
+        let read: Void? = reader.object { key, member in
+            switch (key, member) {
+            case ("task", .string(let s)) where task == nil: task = s
+            case ("attempt", .integer(let n)) where attempt == nil: attempt = n
+            case ("token", .string(let s)) where token == nil: token = s
+            case ("drone", .string(let s)) where drone == nil: drone = s
+            case ("outcome", .string(let s)) where outcome == nil:
+                guard let o = Outcome(rawValue: s) else { return false }
+                outcome = o
+            case ("exit_code", .integer(let n)) where product.exitCode == nil: product.exitCode = n
+            case ("output", .string(let s)) where product.output == nil: product.output = s
+            case ("error", .string(let s)) where product.error == nil: product.error = s
+            case ("wall_ms", .integer(let n)) where product.wallMillis == nil: product.wallMillis = n
+            default: return false
+            }
+            return true
+        }
+        guard read != nil, let task, let attempt, let token, let drone, let outcome else { return nil }
+        self.init(task: task, attempt: attempt, token: token, drone: drone, outcome: outcome, product: product)
+    }
+
+    /// Decodes a result: the hand-written path when the message is plain, `JSONDecoder` otherwise.
+    public static func decode(_ bytes: [UInt8], decoder: JSONDecoder) throws -> TaskResult {
+        if let r = TaskResult(fastJSON: bytes) { return r }
+        return try decoder.decode(TaskResult.self, from: Data(bytes))
+    }
 }

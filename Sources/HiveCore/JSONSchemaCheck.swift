@@ -16,7 +16,7 @@ public enum JSONSchemaCheck {
 
     /// Parses `text` as a schema; the reason when it is not one this check (and the drones' grammar) supports.
     public static func parse(_ text: String) -> Result<JSONValue, PlanRejection> {
-        guard let v = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+        guard let v = try? JSONValue.parse(Array(text.utf8)) else {
             return .failure(.init("json_schema is not valid JSON"))
         }
         if let why = unsupported(v, path: "json_schema") { return .failure(.init(why)) }
@@ -77,7 +77,7 @@ public enum JSONSchemaCheck {
             return "the answer does not match its json_schema: \(why)"
         }
         if input.json == true, input.jsonSchema == nil {
-            guard case .object? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+            guard case .object? = try? JSONValue.parse(Array(text.utf8)) else {
                 return "the answer is not a JSON object (input.json)"
             }
         }
@@ -86,7 +86,7 @@ public enum JSONSchemaCheck {
 
     /// Why `text` does not match `schema`, or nil when it does.
     public static func problem(in text: String, schema: JSONValue) -> String? {
-        guard let v = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return "the output is not JSON" }
+        guard let v = try? JSONValue.parse(Array(text.utf8)) else { return "the output is not JSON" }
         return problem(v, schema, path: "$")
     }
 

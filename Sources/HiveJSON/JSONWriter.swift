@@ -23,6 +23,17 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    public mutating func beginArray() {
+        comma()
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
     /// `"key":` (the value follows).
     public mutating func key(_ k: StaticString) {
         comma()
@@ -83,6 +94,13 @@ public struct JSONWriter: Sendable {
     public mutating func raw(_ json: String) {
         comma()
         bytes.append(contentsOf: Array(json.utf8))
+        needsComma = true
+    }
+
+    /// A value that is JSON already, as bytes (a subtree written once and repeated).
+    public mutating func raw(_ json: [UInt8]) {
+        comma()
+        bytes.append(contentsOf: json)
         needsComma = true
     }
 

@@ -1,7 +1,8 @@
-/// A reader for the simplest JSON there is: objects whose values are strings or arrays of strings, every string
-/// free of escapes and control characters. It is the hot path's decoder for messages that come thousands of times
-/// a second in that shape (a drone's heartbeat); anything else (an escape, a number, a nested object, invalid
-/// UTF-8, bytes after the value) makes it give up with nil, and the caller decodes with `JSONDecoder` as before.
+/// A reader for the simplest JSON there is: objects whose values are strings, arrays of strings or integers, every
+/// string free of escapes and control characters. It is the hot path's decoder for messages that come thousands of
+/// times a second in that shape (a drone's heartbeat, a task's result); anything else (an escape, a fraction or an
+/// exponent, an integer beyond `Int`, a nested object, `null`, invalid UTF-8, bytes after the value) makes it give up
+/// with nil, and the caller decodes with `JSONDecoder` as before.
 /// So it never accepts what `JSONDecoder` would refuse, and never reads a value differently: where in doubt, nil.
 public struct PlainJSONReader {
     private let bytes: [UInt8]
@@ -22,6 +23,9 @@ public struct PlainJSONReader {
                 if bytes[at] == UInt8(ascii: "[") {
                     guard let list = strings() else { return nil }
                     member = .strings(list)
+                } else if bytes[at] == UInt8(ascii: "-") || (bytes[at] >= UInt8(ascii: "0") && bytes[at] <= UInt8(ascii: "9")) {
+                    guard let n = integer() else { return nil }
+                    member = .integer(n)
                 } else {
                     guard let s = string() else { return nil }
                     member = .string(s)
@@ -38,6 +42,29 @@ public struct PlainJSONReader {
     public enum Member {
         case string(String)
         case strings([String])
+        case integer(Int)
+    }
+
+    /// An integer as JSON writes it (`-?(0|[1-9][0-9]*)`) that fits `Int`; nil for a fraction, an exponent, a
+    /// leading zero or an overflow (never a rounded or wrapped value).
+    private mutating func integer() -> Int? {
+        let negative = bytes[at] == UInt8(ascii: "-")
+        if negative { at += 1 }
+        let start = at
+        var value = 0
+        while at < bytes.count, bytes[at] >= UInt8(ascii: "0"), bytes[at] <= UInt8(ascii: "9") {
+            let digit = Int(bytes[at] &- UInt8(ascii: "0"))
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            // Accumulated negative when negative, so Int.min reads too.
+            let (next, o2) = negative ? times10.subtractingReportingOverflow(digit) : times10.addingReportingOverflow(digit)
+            guard !o1, !o2 else { return nil }
+            value = next
+            at += 1
+        }
+        let digits = at - start
+        guard digits > 0, digits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
+        if at < bytes.count, bytes[at] == UInt8(ascii: ".") || bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") { return nil }
+        return value
     }
 
     private mutating func strings() -> [String]? {

@@ -48,8 +48,9 @@ enum JSONRPC {
     }
 
     /// One message (an object; batches are not part of the revisions we speak), or nil when it is not JSON.
+    /// `JSONValue.parse`, not `JSONDecoder`: a tool's result can be megabytes (see there why that matters).
     static func decode(_ bytes: some Collection<UInt8>) -> JSONObject? {
-        guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else { return nil }
+        guard case .object(let o)? = try? JSONValue.parse(Array(bytes)) else { return nil }
         return o
     }
 

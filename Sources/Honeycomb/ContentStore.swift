@@ -61,6 +61,10 @@ final class ContentStore {
     private var storedAt: [String: ContinuousClock.Instant] = [:]
     private(set) var totalBytes = 0
     private var uploads: [String: Upload] = [:]
+    /// Items whose last part came and that the `Writer` is storing (not yet committed), with the requests waiting
+    /// for that to end: a part of a second upload of the same item, answered meanwhile, would find neither an
+    /// upload in progress nor a stored item (`ControlService.afterWrite`).
+    private var writing: [String: [CheckedContinuation<Void, Never>]] = [:]
     private struct Upload {
         var bytes: [UInt8]
         var size: Int
@@ -216,6 +220,25 @@ final class ContentStore {
             }
             return nil
         }
+    }
+
+    /// Marks `hash` as being written (between its last part and `endWrite`).
+    func beginWrite(_ hash: String) {
+        if writing[hash] == nil { writing[hash] = [] }
+    }
+
+    /// Ends the write of `hash` (committed or refused) and resumes every request that waited for it.
+    func endWrite(_ hash: String) {
+        for waiting in writing.removeValue(forKey: hash) ?? [] { waiting.resume() }
+    }
+
+    /// Whether `hash` is being written now.
+    func isWriting(_ hash: String) -> Bool { writing[hash] != nil }
+
+    /// Resumes `waiting` when the write of `hash` ends (at once when none is in progress).
+    func waitForWrite(_ hash: String, _ waiting: CheckedContinuation<Void, Never>) {
+        guard writing[hash] != nil else { return waiting.resume() }
+        writing[hash]!.append(waiting)
     }
 
     /// Records an item `write` stored: counted against the quota again (others may have been stored meanwhile; past

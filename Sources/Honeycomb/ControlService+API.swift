@@ -51,6 +51,7 @@ extension ControlService {
             return await decide(goal: goal, state.deny(goal: goal, tasks: tasks ?? [], by: principal, reason: reason ?? "", now: now))
         case .moduleAdd(let bytes): return stored(ModuleStore.ref(await add(bytes, to: modules.content)))
         case .moduleAddPart(let hash, let offset, let size, let bytes):
+            await afterWrite(of: hash, in: modules.content)
             let received = modules.content.receive(hash: hash, offset: offset, size: size, bytes: bytes)
             return stored(ModuleStore.ref(await accept(received, in: modules.content)))
         case .moduleGet(let module, let offset):
@@ -74,6 +75,7 @@ extension ControlService {
             }
         case .modules: return reply(modules.list())
         case .blobAddPart(let blob, let offset, let size, let bytes):
+            await afterWrite(of: BlobRef.hash(of: blob), in: blobs.content)
             let received = blobs.receive(blob: blob, offset: offset, size: size, bytes: bytes, referenced: { self.referencedBlobs() })
             switch await accept(received, in: blobs.content).map(BlobStore.ref) {
             case .success(let ref):

@@ -10,6 +10,53 @@ extension ControlService {
     /// Who decides approvals asked for on the bus: only operators may publish those verbs there.
     static let busPrincipal = "operator"
 
+    /// Uploads stored beside the request loop at once (`serve`); past it the loop waits for one to finish, as it
+    /// waited for every upload before. A degree of overlap, not a refusal: nothing is turned away by it.
+    static let uploadsStoredBeside = 2
+
+    /// Answers the requests of one subscription in their order, save those that complete an upload (`completesUpload`):
+    /// those are answered beside the loop, because storing one (hashing, validating and writing it durably, off the
+    /// actor in `finish`) takes time in proportion to its bytes, and a loop that awaited it held every later request
+    /// (a `hive goals` waited for a 32 MiB upload's write). Parts of one upload stay in order: a client sends the
+    /// next part after the reply to the last, and the last part is the one answered beside.
+    func serve(_ requests: NATSSubscription, client: NATSClient, droneUploads: Bool) async {
+        await withTaskGroup(of: Void.self) { group in
+            var beside = 0
+            for await m in requests {
+                let verb = droneUploads ? "blob_add" : Self.verb(of: m)
+                guard Self.completesUpload(m, verb: verb) else {
+                    if droneUploads { await answerDroneUpload(m, client: client) } else { await answer(m, client: client) }
+                    continue
+                }
+                if beside >= Self.uploadsStoredBeside {
+                    await group.next()
+                    beside -= 1
+                }
+                group.addTask {
+                    if droneUploads { await self.answerDroneUpload(m, client: client) } else { await self.answer(m, client: client) }
+                }
+                beside += 1
+            }
+        }
+    }
+
+    /// The verb a `hive.v1.api.VERB` subject ends in.
+    static func verb(of m: NATSMessage) -> String { m.subject.split(separator: ".").last.map(String.init) ?? "" }
+
+    /// Whether answering `m` stores an item: a whole `module_add`, or the part of a `blob_add`/`module_add` upload
+    /// that ends at its declared size (headers unreadable: no, and the request is answered in the loop as before).
+    static func completesUpload(_ m: NATSMessage, verb: String) -> Bool {
+        let (hash, offset, size): (String, String, String)
+        switch verb {
+        case "blob_add": (hash, offset, size) = (BlobTransfer.hashHeader, BlobTransfer.offsetHeader, BlobTransfer.sizeHeader)
+        case "module_add": (hash, offset, size) = (ModuleTransfer.hashHeader, ModuleTransfer.offsetHeader, ModuleTransfer.sizeHeader)
+        default: return false
+        }
+        guard m.headers?[hash] != nil else { return verb == "module_add" }
+        guard let from = m.headers?[offset].flatMap(Int.init), let total = m.headers?[size].flatMap(Int.init) else { return false }
+        return from >= 0 && from.addingReportingOverflow(m.payload.count).partialValue >= total
+    }
+
     /// A drone's output upload (`hive.v1.drone.<id>.blob`), answered as `blob_add` while the drone (the one whose
     /// subject it came on) holds a lease: a drone with no task running has no output to upload.
     func answerDroneUpload(_ m: NATSMessage, client: NATSClient) async {
@@ -25,7 +72,7 @@ extension ControlService {
     /// Answers an API request; `verb` when the subject does not end in it, `refusal` to answer with that error.
     func answer(_ m: NATSMessage, client: NATSClient, verb named: String? = nil, refusal: APIError? = nil) async {
         guard let reply = m.reply else { return }
-        let verb = named ?? m.subject.split(separator: ".").last.map(String.init) ?? ""
+        let verb = named ?? Self.verb(of: m)
         let outcome: Result<APIReply, APIError>
         if let refusal {
             outcome = .failure(refusal)

@@ -36,7 +36,7 @@ extension ControlService {
             Task {
                 let decoder = JSONDecoder()
                 for await m in results {
-                    guard let r = try? decoder.decode(TaskResult.self, from: Data(m.payload)) else {
+                    guard let r = try? TaskResult.decode(m.payload, decoder: decoder) else {
                         self.rejected("unreadable result", ["subject": m.subject, "bytes": m.payload.count])
                         continue
                     }
@@ -52,8 +52,8 @@ extension ControlService {
                     }
                 }
             },
-            Task { for await m in api { await self.answer(m, client: c) } },
-            Task { for await m in blobUploads { await self.answerDroneUpload(m, client: c) } },
+            Task { await self.serve(api, client: c, droneUploads: false) },
+            Task { await self.serve(blobUploads, client: c, droneUploads: true) },
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(50))

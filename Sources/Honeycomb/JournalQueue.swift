@@ -20,6 +20,9 @@ struct JournalQueue {
         guard !events.isEmpty else { return appendedSeq }
         appendedSeq += 1
         if case .records(var pending)? = items.last {
+            // Drop the queue's reference first: appending to a shared array would copy every pending record, on
+            // every append (quadratic in the records one group commit gathers).
+            items[items.count - 1] = .records([])
             pending.append(contentsOf: events)
             items[items.count - 1] = .records(pending)
         } else {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLlama
+import HiveSystem
 
 /// A model's one llama.cpp context, shared by every generation on the drone through continuous batching.
 ///
@@ -15,6 +16,9 @@ import CLlama
 /// llama.cpp's tools do).
 ///
 /// One OS thread (`DecodeLoop`) owns the context; `generate` hands it a request and suspends until the result.
+/// What `generate` does before that (tokenizing the prompt, compiling its grammar) is synchronous and can take
+/// seconds for a long prompt or a large schema: it runs on `ThreadPool.blocking`, never on the caller's
+/// cooperative thread, so other tasks' results and replies do not wait for it.
 public final class LlamaEngine: Sendable {
     public let model: LlamaModel
     /// Tokens one sequence may hold (prompt plus generated).
@@ -58,7 +62,9 @@ public final class LlamaEngine: Sendable {
         if let threadpool { llama_attach_threadpool(ctx, threadpool, threadpool) }
         let loop = DecodeLoop(model: model, ctx: ctx, threadpool: threadpool, inbox: inbox, sequences: sequences,
                               contextLength: n, batchCapacity: capacity, promptChunk: promptChunk)
-        Self.startThread { loop.run() }
+        // The decode loop blocks in llama.cpp for milliseconds at a time: its own thread, never Swift's
+        // cooperative pool. It ends when the engine is released.
+        OSThread(name: "llama-decode") { loop.run() }.detach()
     }
 
     /// Stops the engine thread: requests still running or waiting fail with `engineStopped`.
@@ -76,24 +82,38 @@ public final class LlamaEngine: Sendable {
     /// request; so does a grammar llama.cpp cannot compile. `onToken` runs on the engine thread after each token.
     public func generate(prompt: String, params: SamplingParams,
                          onToken: (@Sendable (Int) -> Void)? = nil) async throws(LlamaError) -> Generation {
-        try await generate(tokens: try model.tokenize(prompt), params: params, onToken: onToken)
+        try await generate(text: prompt, tokens: nil, params: params, onToken: onToken, onQueued: nil)
     }
 
     /// Generates from prompt tokens (BOS included when the model wants one).
     public func generate(tokens: [Int32], params: SamplingParams,
                          onToken: (@Sendable (Int) -> Void)? = nil) async throws(LlamaError) -> Generation {
-        try await generate(tokens: tokens, params: params, onToken: onToken, onQueued: nil)
+        try await generate(text: nil, tokens: tokens, params: params, onToken: onToken, onQueued: nil)
     }
 
     /// `onQueued` runs once the request is in the engine's queue, or has failed before getting there (tests use
     /// it to queue requests in a known order, hence known sequence ids).
     func generate(tokens: [Int32], params: SamplingParams, onToken: (@Sendable (Int) -> Void)?,
                   onQueued: (@Sendable () -> Void)?) async throws(LlamaError) -> Generation {
+        try await generate(text: nil, tokens: tokens, params: params, onToken: onToken, onQueued: onQueued)
+    }
+
+    /// Tokenizes `text` (when given, else takes `tokens`) and builds the sampler, both on `ThreadPool.blocking`
+    /// in one hop, then queues the request.
+    private func generate(text: String?, tokens given: [Int32]?, params: SamplingParams,
+                          onToken: (@Sendable (Int) -> Void)?,
+                          onQueued: (@Sendable () -> Void)?) async throws(LlamaError) -> Generation {
+        let (model, texts, contextLength) = (self.model, self.texts, self.contextLength)
+        let tokens: [Int32]
         let sampler: TokenSampler
         do throws(LlamaError) {
-            guard !tokens.isEmpty else { throw LlamaError.emptyPrompt }
-            guard tokens.count < contextLength else { throw LlamaError.promptTooLong(tokens: tokens.count, context: contextLength) }
-            sampler = try TokenSampler(params, vocab: model.vocab, texts: texts)
+            (tokens, sampler) = try await ThreadPool.blocking.value { () throws(LlamaError) -> ([Int32], TokenSampler) in
+                let tokens: [Int32]
+                if let given { tokens = given } else { tokens = try model.tokenize(text ?? "") }
+                guard !tokens.isEmpty else { throw LlamaError.emptyPrompt }
+                guard tokens.count < contextLength else { throw LlamaError.promptTooLong(tokens: tokens.count, context: contextLength) }
+                return (tokens, try TokenSampler(params, vocab: model.vocab, texts: texts))
+            }
         } catch {
             onQueued?()
             throw error
@@ -112,23 +132,5 @@ public final class LlamaEngine: Sendable {
             inbox.wake()
         }
         return try result.get()
-    }
-
-    private final class ThreadBody {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-
-    /// A detached OS thread (the decode loop blocks in llama.cpp for milliseconds at a time: never on Swift's
-    /// cooperative pool). It ends when the engine is released.
-    private static func startThread(_ body: @escaping @Sendable () -> Void) {
-        var handle = pthread_t()
-        let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-        pthread_create(&handle, nil, { arg in
-            let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
-            body.run()
-            return nil
-        }, box)
-        pthread_detach(handle)
     }
 }

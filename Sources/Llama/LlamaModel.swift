@@ -71,12 +71,19 @@ public final class LlamaModel: @unchecked Sendable {
     public func tokenize(_ text: String, addSpecial: Bool = true) throws(LlamaError) -> [Int32] {
         let bytes = Array(text.utf8)
         guard bytes.count < Int(Int32.max) else { throw .promptTooLong(tokens: bytes.count, context: Int(Int32.max)) }
-        let needed = 0 &- llama_tokenize(vocab, text, Int32(bytes.count), nil, 0, addSpecial, true)
-        guard needed >= 0 else { throw .tokenizeFailed }
-        var tokens = [Int32](repeating: 0, count: Int(needed))
-        let got = llama_tokenize(vocab, text, Int32(bytes.count), &tokens, needed, addSpecial, true)
+        // One pass where the first guess holds them all (a token nearly always stands for a byte or more, plus BOS
+        // and EOS; the guess capped at 16 MiB of tokens), two only when it does not: asking for the size first tokenized
+        // every prompt twice.
+        var tokens = [Int32](repeating: 0, count: min(bytes.count + 2, 1 << 22))
+        var got = llama_tokenize(vocab, text, Int32(bytes.count), &tokens, Int32(clamping: tokens.count), addSpecial, true)
+        if got < 0 {
+            guard got != Int32.min else { throw .tokenizeFailed }
+            tokens = [Int32](repeating: 0, count: Int(0 &- got))
+            got = llama_tokenize(vocab, text, Int32(bytes.count), &tokens, Int32(clamping: tokens.count), addSpecial, true)
+        }
         guard got >= 0 else { throw .tokenizeFailed }
-        return Array(tokens.prefix(Int(got)))
+        tokens.removeLast(tokens.count - Int(got))
+        return tokens
     }
 
     /// The bytes a token stands for (may be part of a UTF-8 character).

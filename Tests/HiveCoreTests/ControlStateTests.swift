@@ -376,6 +376,38 @@ func exec(_ n: Int, maxAttempts: Int? = nil) -> [TaskSpec] {
         }
         #expect(JournalEvent.goalCancelled(goal: "g1", reason: "x", at: 1).fastJSON == nil)
     }
+
+    /// A submitted goal's record, written by hand (it is as big as the goal's task tree), decodes to the same event:
+    /// every field of the spec, its budget and trace, nested forks, and runs of equal children written once.
+    @Test func submittedGoalsDecodeToTheSameEvent() throws {
+        let noop = TaskSpec(kind: "noop", maxAttempts: 1)
+        var odd = noop
+        odd.timeoutMillis = 5
+        let exec = TaskSpec(name: "run \"it\"", kind: "exec", tier: TierRequirement(.worker, orHigher: true), requires: ["exec:/bin/sh", "gpu"],
+                            input: TaskInput(command: "/bin/sh", args: ["-c", "echo \"$X\"\n"], stdin: "in\tput", env: ["B": "2", "A": "1"]),
+                            maxAttempts: 2, timeoutMillis: 1_000, approval: .required)
+        let model = TaskSpec(kind: "model", input: TaskInput(prompt: "hi é", system: "sys", maxTokens: 12, temperature: 0.7, topK: 40,
+                                                             topP: 0.95, seed: 3, stop: ["\n"], json: true))
+        let agent = TaskSpec(kind: "agent", input: TaskInput(prompt: "time?", maxTokens: 32,
+                                                             agent: AgentSpec(tools: ["exec.date"], maxSteps: 4, pins: ["exec.date": "sha256:00"])))
+        var full = GoalSpec(name: "all \"fields\"", priority: -3,
+                            budget: Budget(maxTasks: 2_000, maxDepth: 4, maxAttempts: 2, deadlineMillis: 60_000, maxTokens: 9_000,
+                                           maxCoreCalls: 3, maxTokensByTier: ["core": 100], maxCost: 0.25, approvalTimeoutMillis: 9),
+                            root: .fork([exec, model, agent, .fork([noop, noop], join: .any, name: "inner"),
+                                         TaskSpec.fork([noop, noop, noop], join: .quorum(2)), TaskSpec.fork([model, model], join: .vote)],
+                                        join: .all, name: "top"))
+        var rng = SplitMix64(seed: 7)
+        full.trace = TraceContext.random(using: &rng)
+        let fanOut = GoalSpec(root: .fork(Array(repeating: noop, count: 500) + [odd] + Array(repeating: noop, count: 499)))
+        for spec in [full, fanOut, GoalSpec(root: noop)] {
+            let e = JournalEvent.goalSubmitted(goal: "g12", spec: spec, at: 1_234)
+            let bytes = try #require(e.fastJSON)
+            #expect(try JSONDecoder().decode(JournalEvent.self, from: Data(bytes)) == e)
+        }
+        // A plan goal is not the hot path: JSONEncoder writes it.
+        let plan = GoalSpec(plan: PlanSpec(goal: "g", steps: [StepSpec(id: "s", prompt: "p")]))
+        #expect(JournalEvent.goalSubmitted(goal: "g1", spec: plan, at: 1).fastJSON == nil)
+    }
 }
 
 @Suite struct WireJSONTests {

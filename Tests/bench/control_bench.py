@@ -34,8 +34,9 @@ class Hive:
             listen = ["--listen", f"127.0.0.1:{self.port}"]
         cfg = os.path.join(self.tmp, "hc.json")
         with open(cfg, "w") as f:
-            json.dump({"heartbeat_ms": heartbeat_ms, "drone_lost_after_ms": lost_ms, "log_level": "warn", "http": http,
-                       **(extra or {})}, f)
+            # http=None leaves the key out, for builds from before the HTTP API (control_ab.py against 97a05df).
+            json.dump({"heartbeat_ms": heartbeat_ms, "drone_lost_after_ms": lost_ms, "log_level": "warn",
+                       **({"http": http} if http is not None else {}), **(extra or {})}, f)
         data = ["--data", os.path.join(self.tmp, "data")] if journal else []
         self.hc = self.spawn("honeycombd", "--config", cfg, *listen, *data)
         self.wait_status()
@@ -57,6 +58,8 @@ class Hive:
         d = self.spawn("drone", "--honeycomb", self.url, "--name", name, "--slots", str(slots), "--log-level", "info")
         while "event=joined" not in d.stderr.readline():
             pass
+        # Drained from then on: a drone that logs per task (older builds did, at info) must never block on a full pipe.
+        self.procs.append(subprocess.Popen(["cat"], stdin=d.stderr, stdout=subprocess.DEVNULL))
         return d
 
     def hive(self, *args, timeout=600):

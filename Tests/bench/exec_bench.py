@@ -11,7 +11,7 @@ labelled by its folder.
 import argparse, os, statistics, subprocess, sys, time
 
 from control_bench import Hive
-from processes import BenchProcesses
+from processes import BenchProcesses, load_average
 
 
 def start_hive(bin_dir, drones, slots, command):
@@ -75,8 +75,7 @@ def main():
         for hive, procs in hives.values():
             procs.stop()
             hive.stop()
-    with open("/proc/loadavg") as f:
-        load = f.read().split()[0]
+    load = load_average()
     print(f"{args.tasks} x {args.command}, {args.drones} drones x {args.slots} slots vs xargs -P {parallel}; "
           f"{args.runs} alternating runs, load average {load}")
     print("| run | median s | tasks/s | xargs time / its time | all runs (s) |")

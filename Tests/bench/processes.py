@@ -1,5 +1,6 @@
 """The processes a benchmark starts (honeycombd, drones) and `hive eval` against them: one home for the cognition
-benchmarks' start-up, shut-down and eval helpers.
+benchmarks' start-up, shut-down and eval helpers, and for every benchmark's reading of a process's CPU and memory
+(`cpu_seconds`, `rss_kb`), the load average, and the simulated-drone swarm's command line (`swarm_command`).
 
 Unlike Tests/cli/conftest's `Procs` (pytest fixtures, debug binaries, per-test scratch), a benchmark runs release
 binaries from `--bin` for minutes and must never block on a chatty process's full stderr pipe.
@@ -49,3 +50,33 @@ class BenchProcesses:
         if r.returncode != 0:
             sys.exit(f"hive eval {' '.join(args)} failed: {r.stderr}")
         return json.loads(r.stdout)
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process `pid` so far (utime, stime: fields 14 and 15 of proc_pid_stat(5))."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_kb(pid):
+    """Resident memory of process `pid` now, in KiB (VmRSS)."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def swarm_command(bin_dir, url, drones, slots, seconds, tasks, rounds, *extra):
+    """`hive bench-control --mode swarm`: one process holding `drones` simulated drones × `slots` on the bus at `url`
+    (NATSBench's DroneSwarm: the real drone protocol, every no-op task answered at once), idle for `seconds`, then
+    `rounds` forks of `tasks` no-op tasks."""
+    return [os.path.join(bin_dir, "hive"), "bench-control", "--mode", "swarm", "--url", url, "--drones", str(drones),
+            "--slots", str(slots), "--seconds", str(seconds), "--tasks", str(tasks), "--rounds", str(rounds), *extra]
+
+
+def load_average():
+    """The one-minute load average now, as /proc/loadavg writes it (benchmarks print it beside their figures)."""
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]

@@ -12,7 +12,7 @@ import argparse, asyncio, json, os, subprocess, sys, time
 import nats
 
 from control_bench import Hive
-from swarm_bench import cpu_seconds, rss_kb
+from processes import cpu_seconds, load_average, rss_kb, swarm_command
 
 INNER = 1_000
 
@@ -59,8 +59,7 @@ async def one_size(bin_dir, n, idle_seconds, drones, slots):
         out["rss_mib"] = rss_kb(pid) / 1024
         out["rss_b_per_task"] = (rss_kb(pid) - base_rss) * 1024 / n
         out["journal_b_per_task"] = dir_bytes(os.path.join(hive.tmp, "data")) / n
-        cmd = [os.path.join(bin_dir, "hive"), "bench-control", "--mode", "swarm", "--url", hive.url,
-               "--drones", str(drones), "--slots", str(slots), "--seconds", "3600", "--tasks", "1", "--rounds", "1"]
+        cmd = swarm_command(bin_dir, hive.url, drones, slots, 3600, 1, 1)
         swarm = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             t0, c2 = time.monotonic(), cpu_seconds(pid)
@@ -87,8 +86,7 @@ def main():
     ap.add_argument("--drones", type=int, default=100)
     ap.add_argument("--slots", type=int, default=64)
     args = ap.parse_args()
-    with open("/proc/loadavg") as f:
-        load = f.read().split()[0]
+    load = load_average()
     rows = [asyncio.run(one_size(args.bin, int(n), args.idle_seconds, args.drones, args.slots)) for n in args.sizes.split(",")]
     print("## Control plane by queue size (one goal)\n")
     print(f"One honeycombd (journal on), one goal of N no-op tasks (forks of {INNER:,}) queued with no drone; idle "

@@ -9,6 +9,7 @@ ray-venv` makes it). Figures from a loaded machine still compare: both sides sha
 import argparse, json, os, statistics, subprocess, sys, time
 
 from control_bench import Hive, scaling
+from processes import load_average, rss_kb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -18,11 +19,6 @@ def ray(python, *args):
     if r.returncode != 0:
         sys.exit(f"ray_anchor {' '.join(args)} failed: {r.stderr[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
 
 
 def hive_dispatch(bin_dir, tasks, rounds):
@@ -53,11 +49,6 @@ def hive_idle(bin_dir):
         hive.stop()
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bin", required=True)
@@ -68,7 +59,7 @@ def main():
     args = ap.parse_args()
 
     hive, rayr = [], []
-    loads = [loadavg()]
+    loads = [load_average()]
     for _ in range(args.runs):
         h = hive_dispatch(args.bin, args.tasks, args.rounds)
         s64 = scaling(args.bin, [64])[64]
@@ -83,7 +74,7 @@ def main():
         r["scaling_seconds"], r["scaling_warm_seconds"], r["scaling_init_seconds"] = sc["fresh_seconds"], sc["warm_seconds"], sc["init_seconds"]
         r.update({f"idle_{k}": v for k, v in ray(args.ray_python, "--mode", "idle").items()})
         rayr.append(r)
-        loads.append(loadavg())
+        loads.append(load_average())
 
     def med(rows, key):
         return statistics.median(r[key] for r in rows)

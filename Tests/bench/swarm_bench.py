@@ -10,19 +10,7 @@ through the swarm, against the 8-drone figure of the same run. Prints markdown.
 import argparse, json, os, statistics, subprocess, sys
 
 from control_bench import Hive
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15 of stat(5))
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+from processes import cpu_seconds, load_average, rss_kb, swarm_command
 
 
 def one_size(bin_dir, drones, idle_seconds, tasks, rounds, slots, cluster=False):
@@ -31,9 +19,7 @@ def one_size(bin_dir, drones, idle_seconds, tasks, rounds, slots, cluster=False)
         pid = hive.hc.pid
         bus_cpu = lambda: sum(cpu_seconds(p.pid) for p in hive.bus)
         base_rss = rss_kb(pid)
-        cmd = [os.path.join(bin_dir, "hive"), "bench-control", "--mode", "swarm", "--url", hive.url,
-               "--drones", str(drones), "--slots", str(slots), "--seconds", str(idle_seconds),
-               "--tasks", str(tasks), "--rounds", str(rounds), "--goals", "500"]
+        cmd = swarm_command(bin_dir, hive.url, drones, slots, idle_seconds, tasks, rounds, "--goals", "500")
         swarm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out = {"drones": drones}
         for line in swarm.stdout:
@@ -74,8 +60,7 @@ def main():
     ap.add_argument("--cluster", action="store_true",
                     help="honeycombd on a 3-node nats-server cluster (drones on another node than honeycombd)")
     args = ap.parse_args()
-    with open("/proc/loadavg") as f:
-        load = f.read().split()[0]
+    load = load_average()
     rows = [one_size(args.bin, int(n), args.idle_seconds, args.tasks, args.rounds, args.slots, args.cluster)
             for n in args.sizes.split(",")]
     base = rows[0]

@@ -1,4 +1,4 @@
-import atexit, functools, hashlib, json, os, pathlib, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import atexit, functools, hashlib, http.server, json, os, pathlib, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 import pytest
 
@@ -244,3 +244,39 @@ def hive(*args, env=None, timeout=15):
     e.pop("HIVE_URL", None)
     e.update(env or {})
     return subprocess.run([HIVE, *args], capture_output=True, text=True, timeout=timeout, env=e)
+
+
+class JSONPostServer(http.server.ThreadingHTTPServer):
+    """A test double's HTTP side (a model provider's API): each POST's JSON body goes to `respond(path, headers,
+    body)`, which returns (status, headers, payload); the payload goes back as JSON. Serves on 127.0.0.1, port 0,
+    from a daemon thread. Header names reach `respond` lower-cased (they are case-insensitive)."""
+
+    def __init__(self):
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, reply_headers, payload = outer.respond(self.path, headers, body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for k, v in reply_headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def respond(self, path, headers, body):
+        raise NotImplementedError
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"

@@ -4,8 +4,8 @@ real /bin/echo with the bound arguments first, whatever the model passes; the mo
 the approval names the bound arguments; bad bindings are refused at submission naming the field."""
 import json
 
-from conftest import hive, wait_until
-from test_agents import agent_goal, agent_hive, reply
+from conftest import hive
+from test_agents import agent_goal, agent_hive, approve_the_waiting_agent, reply
 from test_external_brains import ScriptedProvider
 
 
@@ -39,20 +39,10 @@ def test_the_approval_shows_the_bound_arguments(procs, tmp_path):
     url = agent_hive(procs, p.url, extra=("--side-effects", "/bin/echo"))
     r = hive("submit", agent_goal(tmp_path, ["exec.echo"], prompt="Try it.", bind={"exec.echo": ["/srv/repo", "make test"]}),
              "--honeycomb", url)
-    goal = r.stdout.strip()
 
-    def waiting():
-        ts = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
-        return [t for t in ts if t["state"] == "awaiting_approval"] or None
+    def before_approval(t):
+        assert t["approval"]["runs"] == 'agent [exec.echo ["/srv/repo","make test",…]]: Try it.', t["approval"]
+        assert p.requests == [], "nothing ran before the approval"
 
-    [t] = wait_until("the agent to await approval", waiting)
-    assert t["approval"]["runs"] == 'agent [exec.echo ["/srv/repo","make test",…]]: Try it.', t["approval"]
-    assert p.requests == [], "nothing ran before the approval"
-    assert hive("approve", goal, "--honeycomb", url).returncode == 0
-
-    def finished():
-        ts = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
-        return ts[0] if ts[0]["state"] in ("succeeded", "dead") else None
-
-    task = wait_until("the approved agent to finish", finished)
+    task = approve_the_waiting_agent(url, r.stdout.strip(), before_approval)
     assert task["state"] == "succeeded" and json.loads(task["output"])["steps"][0]["result"] == "/srv/repo make test patch\n"

@@ -23,9 +23,11 @@ def reply(content=None, call=None, prompt=11, completion=3):
                       "usage": {"prompt_tokens": prompt, "completion_tokens": completion}})
 
 
-def agent_hive(procs, provider_url, allow="/bin/date,/bin/echo,/usr/bin/wc", extra=()):
+def agent_hive(procs, provider_url, allow="/bin/date,/bin/echo,/usr/bin/wc", extra=(), api="openai"):
+    """honeycombd and one drone, a0, fronting the provider at `provider_url` (`api`: openai or anthropic) with the
+    exec tools `allow`; returns the bus URL once the drone has joined with its tools."""
     url = start_honeycombd(procs).url
-    d = procs.start([DRONE, "--honeycomb", url, "--name", "a0", "--api", "openai", "--base-url", provider_url,
+    d = procs.start([DRONE, "--honeycomb", url, "--name", "a0", "--api", api, "--base-url", provider_url,
                      "--api-model", "tiny", "--allow-exec", allow, *extra])
     lines = wait_for_log(d, "event=joined")
     assert any("event=agent_tools" in l and "exec.date" in l for l in lines), lines
@@ -38,6 +40,38 @@ def agent_goal(tmp_path, tools, prompt="What year did the Unix epoch begin?", **
     path = tmp_path / "agent.json"
     path.write_text(json.dumps(goal))
     return str(path)
+
+
+def approve_the_waiting_agent(url, goal, before_approval):
+    """Waits for the goal's one task to await approval, hands it to `before_approval` (the test's checks of what
+    waits), approves it with `hive approve`, and returns the task once it has finished."""
+    def waiting():
+        ts = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
+        return [t for t in ts if t["state"] == "awaiting_approval"] or None
+
+    [t] = wait_until("the agent to await approval", waiting)
+    before_approval(t)
+    assert hive("approve", goal, "--honeycomb", url).returncode == 0
+
+    def finished():
+        ts = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
+        return ts[0] if ts[0]["state"] in ("succeeded", "dead") else None
+
+    return wait_until("the approved agent to finish", finished)
+
+
+def gemma_agent(procs, tmp_path, goal, *tools):
+    """Runs `goal` (an agent goal, as a dict) on a drone with the real Gemma and `tools` (its --allow-exec or --mcp
+    flags), and returns the task and its transcript."""
+    url = start_honeycombd(procs).url
+    d = procs.start([DRONE, "--honeycomb", url, "--model", GEMMA, "--slots", "1", "--ctx", "2048", "--name", "gemma", *tools])
+    wait_for_log(d, "event=joined", timeout=60)
+    path = tmp_path / "gemma.json"
+    path.write_text(json.dumps(goal))
+    r = hive("submit", str(path), "--wait", "--json", "--honeycomb", url, timeout=300)
+    task = json.loads(r.stdout)["tasks"][0]
+    assert "output" in task, task
+    return task, json.loads(task["output"])
 
 
 def test_an_agent_calls_three_exec_tools_through_native_tool_calling_and_answers(procs, tmp_path):
@@ -96,10 +130,7 @@ def test_an_anthropic_drone_uses_tool_use_blocks(procs, tmp_path):
         message([{"type": "tool_use", "id": "toolu_y", "name": "exec__date", "input": {"args": ["--no-such-flag"]}}]),
         message([{"type": "text", "text": "1970"}]),
     ])
-    url = start_honeycombd(procs).url
-    d = procs.start([DRONE, "--honeycomb", url, "--name", "a0", "--api", "anthropic", "--base-url", p.url,
-                     "--api-model", "tiny", "--allow-exec", "/bin/date"])
-    wait_for_log(d, "event=joined")
+    url = agent_hive(procs, p.url, allow="/bin/date", api="anthropic")
     r = hive("submit", agent_goal(tmp_path, ["exec.date"]), "--wait", "--json", "--honeycomb", url, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     task = json.loads(r.stdout)["tasks"][0]
@@ -180,21 +211,12 @@ def test_an_agent_that_may_call_a_side_effecting_tool_waits_for_approval(procs, 
     r = hive("submit", agent_goal(tmp_path, ["exec.echo"], prompt="Say done."), "--honeycomb", url)
     goal = r.stdout.strip()
 
-    def waiting():
-        ts = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
-        return [t for t in ts if t["state"] == "awaiting_approval"] or None
+    def before_approval(t):
+        assert t["approval"]["runs"] == "agent [exec.echo]: Say done."
+        assert "a0 declares exec.echo side-effecting" in t["approval"]["why"]
+        assert p.requests == [], "nothing ran before the approval"
 
-    [t] = wait_until("the agent to await approval", waiting)
-    assert t["approval"]["runs"] == "agent [exec.echo]: Say done."
-    assert "a0 declares exec.echo side-effecting" in t["approval"]["why"]
-    assert p.requests == [], "nothing ran before the approval"
-    assert hive("approve", goal, "--honeycomb", url).returncode == 0
-
-    def finished():
-        ts = json.loads(hive("tasks", goal, "--json", "--honeycomb", url).stdout)
-        return ts[0] if ts[0]["state"] in ("succeeded", "dead") else None
-
-    task = wait_until("the approved agent to finish", finished)
+    task = approve_the_waiting_agent(url, goal, before_approval)
     assert task["state"] == "succeeded" and json.loads(task["output"])["steps"][0]["result"] == "done\n"
 
 
@@ -203,18 +225,9 @@ def test_gemma_calls_exec_date_through_the_grammar(procs, tmp_path):
     """Gemma 3 270M (a base model) on the local engine: every turn is grammar-constrained to a call of exec.date or an
     answer, so what it produces is a real call of the real tool (whether a 270M model picks good arguments for
     /bin/date is the model's quality, not the loop's: the test asserts the call, and prints the transcript)."""
-    url = start_honeycombd(procs).url
-    d = procs.start([DRONE, "--honeycomb", url, "--model", GEMMA, "--slots", "1", "--ctx", "2048", "--name", "gemma",
-                     "--allow-exec", "/bin/date"])
-    wait_for_log(d, "event=joined", timeout=60)
     goal = json.loads(open(os.path.join(ROOT, "Config", "agents", "epoch-year.json")).read())  # the README's example
     goal["root"].update({"timeout_ms": 280_000, "max_attempts": 1})
-    path = tmp_path / "gemma.json"
-    path.write_text(json.dumps(goal))
-    r = hive("submit", str(path), "--wait", "--json", "--honeycomb", url, timeout=300)
-    task = json.loads(r.stdout)["tasks"][0]
-    assert "output" in task, task
-    transcript = json.loads(task["output"])
+    task, transcript = gemma_agent(procs, tmp_path, goal, "--allow-exec", "/bin/date")
     print("gemma transcript:", json.dumps(transcript))
     calls = [s for s in transcript["steps"] if s["tool"] == "exec.date"]
     assert calls, f"Gemma did not call exec.date: {transcript}"
@@ -231,19 +244,10 @@ def test_gemma_calls_the_mcp_time_tool_through_the_grammar(procs, tmp_path):
     server = os.path.join(os.path.dirname(sys.executable), "mcp-server-time")
     if not os.path.exists(server):
         pytest.skip("mcp-server-time is not installed (make deps)")
-    url = start_honeycombd(procs).url
-    d = procs.start([DRONE, "--honeycomb", url, "--model", GEMMA, "--slots", "1", "--ctx", "2048", "--name", "gemma",
-                     "--mcp", f"time={server}", "--mcp-read-only", "time"])
-    wait_for_log(d, "event=joined", timeout=60)
     goal = {"root": {"kind": "agent", "timeout_ms": 280_000, "max_attempts": 1, "input": {
         "prompt": "What is the current time in UTC? Call time.get_current_time with the timezone UTC, then answer with the time.",
         "max_tokens": 96, "temperature": 0, "agent": {"tools": ["time.get_current_time"], "max_steps": 3}}}}
-    path = tmp_path / "gemma-time.json"
-    path.write_text(json.dumps(goal))
-    r = hive("submit", str(path), "--wait", "--json", "--honeycomb", url, timeout=300)
-    task = json.loads(r.stdout)["tasks"][0]
-    assert "output" in task, task
-    transcript = json.loads(task["output"])
+    task, transcript = gemma_agent(procs, tmp_path, goal, "--mcp", f"time={server}", "--mcp-read-only", "time")
     print("gemma time transcript:", json.dumps(transcript))
     calls = [s for s in transcript["steps"] if s["tool"] == "time.get_current_time"]
     assert calls, f"Gemma did not call the time tool: {transcript}"
@@ -292,10 +296,7 @@ def test_several_tool_use_blocks_in_one_anthropic_turn_get_one_message_of_result
                  {"type": "tool_use", "id": "y", "name": "exec__date", "input": {"args": ["--no-such-flag"]}}]),
         message([{"type": "text", "text": "1970"}]),
     ])
-    url = start_honeycombd(procs).url
-    d = procs.start([DRONE, "--honeycomb", url, "--name", "a0", "--api", "anthropic", "--base-url", p.url,
-                     "--api-model", "tiny", "--allow-exec", "/bin/date"])
-    wait_for_log(d, "event=joined")
+    url = agent_hive(procs, p.url, allow="/bin/date", api="anthropic")
     r = hive("submit", agent_goal(tmp_path, ["exec.date"]), "--wait", "--json", "--honeycomb", url, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     transcript = json.loads(json.loads(r.stdout)["tasks"][0]["output"])

@@ -164,3 +164,49 @@ def test_a_result_naming_an_output_blob_its_drone_did_not_upload_fails_the_attem
     assert forged["state"] == "dead" and "which the drone did not upload" in forged["error"], forged
     # A blob it did upload is kept, at the size honeycombd holds, not the size claimed.
     assert by_blob[f"sha256:{hashlib.sha256(real).hexdigest()}"]["output_blob"]["size"] == len(real)
+
+
+async def status_beside_last_part(url, data):
+    """Sends every part of `data` but the last as any client does, then the last part and a `status` request
+    back to back on one connection, and returns the replies in the order they arrived: (which, payload)."""
+    name = "sha256:" + hashlib.sha256(data).hexdigest()
+    nc = await nats.connect(url)
+    try:
+        part = nc.max_payload - 4096
+        headers = lambda offset: {"Hive-Blob": name, "Hive-Blob-Offset": str(offset), "Hive-Blob-Size": str(len(data))}
+        last = (len(data) - 1) // part * part
+        for offset in range(0, last, part):
+            await nc.request("hive.v1.api.blob_add", data[offset:offset + part], timeout=30, headers=headers(offset))
+        arrived = []
+        done = asyncio.Event()
+
+        async def on_reply(m):
+            arrived.append((m.subject.rsplit(".", 1)[-1], json.loads(m.data)))
+            if len(arrived) == 2:
+                done.set()
+        await nc.subscribe("_INBOX.beside.*", cb=on_reply)
+        await nc.flush()
+        await nc.publish("hive.v1.api.blob_add", data[last:], reply="_INBOX.beside.upload", headers=headers(last))
+        await nc.publish("hive.v1.api.status", b"{}", reply="_INBOX.beside.status")
+        await asyncio.wait_for(done.wait(), timeout=60)
+        return arrived
+    finally:
+        await nc.close()
+
+
+def test_a_status_request_is_answered_while_a_32_mib_upload_is_being_stored(procs, tmp_path):
+    """The last part of an upload makes honeycombd hash 32 MiB and write them durably (fsync), which takes it tens
+    to hundreds of milliseconds; a `status` sent right after that part, on the same connection, reaches honeycombd's
+    API loop after it (one connection, one order) and must not wait for that write. The bound is the order, not a
+    time: replies leave honeycombd on its one connection in the order they are answered, so a loop that answered
+    requests one at a time (as it did) could only send the status reply after the upload's. Real honeycombd and
+    nats-py, random bytes."""
+    hc = start_honeycombd(procs, tmp_path, data=tmp_path / "data")
+    data = os.urandom(32 << 20)
+    arrived = asyncio.run(status_beside_last_part(hc.url, data))
+    assert [which for which, _ in arrived] == ["status", "upload"], [(w, str(p)[:200]) for w, p in arrived]
+    status, upload = arrived[0][1], arrived[1][1]
+    assert "error" not in status, status
+    digest = hashlib.sha256(data).hexdigest()
+    assert upload == {"blob": f"sha256:{digest}", "size": len(data)}, upload
+    assert (tmp_path / "data" / "blobs" / digest).read_bytes() == data

@@ -1,10 +1,10 @@
 """Core drones fronting an OpenAI-compatible API: a real server nobody here wrote (llama-cpp-python's, serving
 the test GGUF on our llama.cpp build), and a scripted provider for the failures a real one won't make on demand."""
-import http.server, json, os, re, sys, threading, time
+import json, os, re, sys, time
 
 import pytest
 
-from conftest import DRONE, hive, require_python_module, start_honeycombd, wait_for_log
+from conftest import DRONE, JSONPostServer, hive, require_python_module, start_honeycombd, wait_for_log
 
 LLAMA_LIB = os.environ.get("LLAMA_LIB_DIR", os.path.expanduser("~/.cache/hive/llama-0.3.36-x86_64/lib"))
 
@@ -57,38 +57,17 @@ def test_real_server_streaming(procs, tiny_model):
     assert plain["output"] == task["output"]
 
 
-class ScriptedProvider(http.server.ThreadingHTTPServer):
+class ScriptedProvider(JSONPostServer):
     """A test double for provider failures: answers each POST with the next scripted (status, headers, body)."""
 
     def __init__(self, script):
         self.script = list(script)
         self.requests = []
-        outer = self
+        super().__init__()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                headers = {k.lower(): v for k, v in self.headers.items()}  # header names are case-insensitive
-                outer.requests.append((self.path, headers, json.loads(body)))
-                status, headers, payload = outer.script.pop(0) if outer.script else (500, {}, {"error": {"message": "script ran out"}})
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *a):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
+    def respond(self, path, headers, body):
+        self.requests.append((path, headers, body))
+        return self.script.pop(0) if self.script else (500, {}, {"error": {"message": "script ran out"}})
 
 
 OK = (200, {}, {"model": "tiny", "choices": [{"message": {"role": "assistant", "content": "fine"}}],

@@ -12,11 +12,11 @@ feedback it carries, the tool results so far), never from the order requests arr
 with are made here by editing a copy of the repository and asking git for the diff. The same plan file runs
 behind both provider APIs the drone speaks (`drone --api openai` and `--api anthropic`, each over its native tool
 calling); a real provider takes the double's place unchanged (Docs/SELF-BUILD.md)."""
-import http.server, json, os, pathlib, shutil, subprocess, sys, threading, types
+import json, os, pathlib, shutil, subprocess, sys, threading, types
 
 import pytest
 
-from conftest import DRONE, ROOT, hive, require_python_module, start_honeycombd, wait_for_log, wait_until
+from conftest import DRONE, ROOT, JSONPostServer, hive, require_python_module, start_honeycombd, wait_for_log, wait_until
 
 TOOLS = pathlib.Path(ROOT).resolve() / "Config" / "tools"
 TEST_COMMAND = "python3 -m unittest -q"
@@ -128,7 +128,7 @@ def patch_of(repo, scratch, files):
     return git(work, "diff", "--cached")
 
 
-class CodingModelDouble(http.server.ThreadingHTTPServer):
+class CodingModelDouble(JSONPostServer):
     """A test double for the model's text behind an OpenAI-compatible chat-completions API (`api="openai"`) or
     Anthropic's Messages API (`api="anthropic"`). Each answer is a function of the request alone (architect,
     critic or worker turn; which subtask; whether the prompt carries re-fork feedback; how many tool results the
@@ -138,29 +138,12 @@ class CodingModelDouble(http.server.ThreadingHTTPServer):
     def __init__(self, repo, patches, api, pin_old_add=False):
         self.repo, self.patches, self.api, self.pin_old_add, self.requests = str(repo), patches, api, pin_old_add, []
         self.lock = threading.Lock()
-        outer = self
+        super().__init__()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                with outer.lock:
-                    outer.requests.append(body)
-                data = json.dumps(outer.reply(outer.answer(body))).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *a):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
+    def respond(self, path, headers, body):
+        with self.lock:
+            self.requests.append(body)
+        return 200, {}, self.reply(self.answer(body))
 
     def reply(self, answer):
         """The API's reply carrying `answer`: text, or ("call", function name, arguments)."""
