@@ -143,7 +143,18 @@ public actor DroneRuntime {
         let heartbeatReplies = try client.subscribe(Self.heartbeatInbox(id))
         try await client.flush()
         let decoder = JSONDecoder()
+        let events = client.events
         consumers = [
+            // The bus's node died or restarted: what an operator looks for in a drone's log during a failover.
+            Task { [log] in
+                for await e in events {
+                    switch e {
+                    case .disconnected(let why): log.warn("bus_disconnected", ["reason": why, "effect": "reconnecting; running tasks go on"])
+                    case .reconnected(let server): log.info("bus_reconnected", ["server": server])
+                    default: break
+                    }
+                }
+            },
             Task {
                 for await m in tasks { self.received(DroneBatch.assignments(m.payload, limit: self.options.batch), traceparent: m.headers?["traceparent"]) }
             },

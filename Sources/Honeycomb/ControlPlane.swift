@@ -73,9 +73,13 @@ public final class ControlPlane: Sendable {
     private let http: Mutex<HTTPServer?> = Mutex(nil)
 
     private let lease: LeaderLease?
+    /// The active one's check that keeps the streams' raft leaders off its node (`RaftLeaderPlacement`).
+    private let placement: Task<Void, Never>?
 
-    private init(client: NATSClient, service: ControlService, journal: (any JournalStore)?, lease: LeaderLease?) {
+    private init(client: NATSClient, service: ControlService, journal: (any JournalStore)?, lease: LeaderLease?,
+                 placement: Task<Void, Never>? = nil) {
         self.lease = lease
+        self.placement = placement
         self.client = client
         self.service = service
         self.journal = journal
@@ -133,6 +137,7 @@ public final class ControlPlane: Sendable {
         // With a JetStream journal any number of honeycombd share the stream: this one serves only once it holds the
         // leader lease (a standby waits here), and steps down when it loses it or is fenced out of the stream.
         var lease: LeaderLease?
+        var placement: Task<Void, Never>?
         if let jetStreamJournal {
             let held = Mutex<LeaderLease?>(nil)
             let (stream, found) = try await JetStreamJournal.open(client: client, settings: jetStreamJournal, leadership: { js in
@@ -143,6 +148,10 @@ public final class ControlPlane: Sendable {
                 return acquired.holder
             }, onFenced: stepDown, config: config)
             (journal, recovery, lease) = (stream, found, held.withLock { $0 })
+            if let lease {
+                let streams = [jetStreamJournal.stream, JetStreamAPI.keyValueStream(lease.bucket)]
+                placement = RaftLeaderPlacement(js: stream.js, streams: streams, period: 5 * jetStreamJournal.leaderHeartbeat).start()
+            }
         }
         let started = ContinuousClock.now
         let startedAt = Date.now.formatted(.iso8601)
@@ -156,7 +165,7 @@ public final class ControlPlane: Sendable {
                                                      compactAtBytes: compactAtBytes, prompts: prompts, exporter: exporter,
                                                      moduleQuota: moduleQuota, blobQuota: blobQuota, credentials: droneCredentials, status: status)
         try await client.flush()
-        let plane = ControlPlane(client: client, service: service, journal: journal, lease: lease)
+        let plane = ControlPlane(client: client, service: service, journal: journal, lease: lease, placement: placement)
         plane.log.info("bus_connected", ["broker": mode.rawValue, "server": client.connectedServer ?? "?"])
         if let lease { plane.log.info("serving", ["holder": lease.holder, "stream": jetStreamJournal?.stream ?? "-"]) }
         let events = client.events
@@ -177,6 +186,7 @@ public final class ControlPlane: Sendable {
     public func stop() async {
         http.withLock { $0 }?.stop()
         await service.stop()
+        placement?.cancel()
         await lease?.release()
         try? await client.drain(timeout: 2)
         client.close()

@@ -92,7 +92,9 @@ extension JetStreamJournal {
                                           + "--replicas \(settings.replicas ?? 1) --retention limits --discard old) or start honeycombd once with --journal-create")
                 }
                 guard error.isTransient, ContinuousClock.now < deadline else {
-                    throw .streamUnusable(name, waited ? "\(error) (waited \(Int(startupTimeout)) s)" : error.description)
+                    let hint = error.errCode == JetStreamErrorCode.noSuitablePeers
+                        ? "; the cluster has fewer JetStream nodes up than replicas=\(settings.replicas ?? 1)" : ""
+                    throw .streamUnusable(name, waited ? "\(error) (waited \(Int(startupTimeout)) s\(hint))" : error.description)
                 }
                 if !waited { Log("journal").warn("jetstream_waiting", ["stream": name, "reason": error.description]) }
                 waited = true

@@ -23,10 +23,14 @@ final class LeaderLease: @unchecked Sendable {
     struct Value: Codable {
         var holder: String
         var heartbeatMs: Int
-        /// The holder named in `bytes` (a value anyone who may publish on the bucket can write), at most 128 bytes for
-        /// a log line; nil when it is not a lease value.
+        /// The holder named in `bytes` (a value anyone who may publish on the bucket can write), whole: compared with
+        /// this process's own name; nil when it is not a lease value.
         static func holder(in bytes: [UInt8]) -> String? {
-            (try? JSONDecoder().decode(Value.self, from: Data(bytes))).map { String(decoding: $0.holder.utf8.prefix(128), as: UTF8.self) }
+            (try? JSONDecoder().decode(Value.self, from: Data(bytes)))?.holder
+        }
+        /// A holder as a log line shows it: at most 128 bytes (the value is anyone's to write).
+        static func logged(_ holder: String) -> String {
+            String(decoding: holder.utf8.prefix(128), as: UTF8.self)
         }
         enum CodingKeys: String, CodingKey {
             case holder
@@ -62,13 +66,12 @@ final class LeaderLease: @unchecked Sendable {
 
     /// Waits until this process holds the lease (a standby meanwhile: it logs `standby` once per holder seen).
     /// The journal's stream names the bucket; the lease's own requests time out within half a heartbeat.
-    static func acquire(_ base: JetStreamAPI, stream: String, replicas: Int, holder: String, heartbeat: Double,
-                        whileWaiting: @Sendable () async -> Void = {}) async -> LeaderLease {
+    static func acquire(_ base: JetStreamAPI, stream: String, replicas: Int, holder: String, heartbeat: Double) async -> LeaderLease {
         var js = base
         js.timeout = max(0.05, heartbeat / 2)
         let lease = LeaderLease(js: js, bucket: bucket(for: stream), replicas: replicas, holder: holder, heartbeat: heartbeat)
         await lease.ensureBucket()
-        await lease.waitForLease(whileWaiting)
+        await lease.waitForLease()
         return lease
     }
 
@@ -98,27 +101,36 @@ final class LeaderLease: @unchecked Sendable {
         }
     }
 
-    /// Polls every quarter heartbeat; `whileWaiting` runs after each poll that did not get the lease.
-    private func waitForLease(_ whileWaiting: @Sendable () async -> Void) async {
+    /// Polls every quarter heartbeat until the lease is this holder's (the standby's tail runs beside it, in a task of
+    /// its own: a backlog applied here would delay noticing the lapse).
+    private func waitForLease() async {
         var seen: (revision: UInt64, since: ContinuousClock.Instant)?
         var announced: String?
         while true {
             let sent = ContinuousClock.now
             do throws(JetStreamError) {
                 let entry = try await js.keyValue(bucket, Self.key)
+                if let e = entry, Self.holder(of: e) == holder {
+                    // This process's own compare-and-set, stored though its answer did not come in time.
+                    revision = e.revision
+                    renewedAt = sent
+                    log.info("lease_acquired", ["holder": holder, "revision": e.revision, "previous": "-", "answer": "late",
+                                                "lease_ms": Int(lease * 1000), "heartbeat_ms": Int(heartbeat * 1000)])
+                    return
+                }
                 let stale = entry.map { e in seen?.revision == e.revision && ContinuousClock.now - seen!.since >= .milliseconds(Int64(lease * 1000)) } ?? true
                 if stale {
                     let rev = try await js.updateKeyValue(bucket, Self.key, value, revision: entry?.revision ?? 0)
                     revision = rev
                     renewedAt = sent
-                    let previous = entry.flatMap { Value.holder(in: $0.value) }
+                    let previous = entry.flatMap { Value.holder(in: $0.value) }.map(Value.logged)
                     log.info("lease_acquired", ["holder": holder, "revision": rev, "previous": previous ?? "-",
                                                 "lease_ms": Int(lease * 1000), "heartbeat_ms": Int(heartbeat * 1000)])
                     return
                 }
                 if let e = entry, seen?.revision != e.revision {
                     seen = (e.revision, ContinuousClock.now)
-                    let other = Value.holder(in: e.value) ?? "?"
+                    let other = Value.holder(in: e.value).map(Value.logged) ?? "?"
                     if announced != other {
                         log.info("standby", ["holder": other, "bucket": bucket, "effect": "not serving; taking over when the lease lapses"])
                         announced = other
@@ -132,7 +144,6 @@ final class LeaderLease: @unchecked Sendable {
                     seen = nil
                 }
             }
-            await whileWaiting()
             await pause(heartbeat / 4)
         }
     }
@@ -156,6 +167,23 @@ final class LeaderLease: @unchecked Sendable {
                 } catch {
                     if released.withLock({ isReleased }) { return }
                     if error.errCode == JetStreamErrorCode.wrongLastSequence {
+                        switch await keyHolder() {
+                        case .this(let mine):
+                            // A renewal whose answer did not come in time (a loaded node, a bucket electing its
+                            // leader) was stored all the same: the revision moved, but to this holder's own value.
+                            log.info("lease_renewed", ["bucket": bucket, "revision": mine, "answer": "late"])
+                            revision = mine
+                            renewedAt = sent
+                            warned = false
+                            await pause(heartbeat)
+                            continue
+                        case .unknown:
+                            // Cannot tell: retried like an unanswered renewal (the stream fences writes meanwhile).
+                            await pause(heartbeat / 4)
+                            continue
+                        case .another:
+                            break
+                        }
                         return lost("another honeycombd holds the leader lease now (key \(Self.key) in bucket \(bucket) moved past revision \(revision), "
                                     + "renewed last \(Self.millis(ContinuousClock.now - renewedAt)) ms ago)")
                     }
@@ -172,6 +200,27 @@ final class LeaderLease: @unchecked Sendable {
             }
         }
     }
+
+    /// Who the key names after a refused renewal.
+    private enum KeyHolder {
+        /// This holder, at this revision.
+        case this(UInt64)
+        /// Another holder, or nobody (purged).
+        case another
+        /// The bucket did not answer.
+        case unknown
+    }
+
+    private func keyHolder() async -> KeyHolder {
+        do throws(JetStreamError) {
+            guard let e = try await js.keyValue(bucket, Self.key), Self.holder(of: e) == holder else { return .another }
+            return .this(e.revision)
+        } catch {
+            return .unknown
+        }
+    }
+
+    static func holder(of entry: KeyValueEntry) -> String? { Value.holder(in: entry.value) }
 
     static func millis(_ d: Duration) -> Int64 {
         d.components.seconds &* 1000 &+ d.components.attoseconds / 1_000_000_000_000_000

@@ -49,6 +49,12 @@ public struct JetStreamAPI: Sendable {
         return try await call("STREAM.PURGE.\(stream)", encode(request), as: PurgeReply.self).purged
     }
 
+    /// Asks the stream's raft leader to hand its leadership to another replica (an election among the others
+    /// starts at once; the stream takes no writes for the moment it takes).
+    public func stepDownLeader(_ stream: String) async throws(JetStreamError) {
+        _ = try await call("STREAM.LEADER.STEPDOWN.\(stream)", [], as: SuccessReply.self)
+    }
+
     /// The message stored at `seq`, or nil when there is none (never written, deleted or purged).
     public func message(_ stream: String, seq: UInt64) async throws(JetStreamError) -> StoredMessage? {
         try await getMessage(stream, MessageGetRequest(seq: seq, lastBySubject: nil))

@@ -40,6 +40,7 @@ public enum JetStreamError: Error, Sendable, Equatable, CustomStringConvertible 
         case .api(let code, let errCode, _):
             return code == 503 || code == 408 || errCode == JetStreamErrorCode.clusterNotAvailable
                 || errCode == JetStreamErrorCode.jetStreamNotAvailable || errCode == JetStreamErrorCode.streamOffline
+                || errCode == JetStreamErrorCode.noSuitablePeers
         }
     }
 }
@@ -55,4 +56,7 @@ public enum JetStreamErrorCode {
     public static let jetStreamNotAvailable = 10076
     public static let streamOffline = 10118
     public static let insufficientResources = 10023
+    /// "no suitable peers for placement": a cluster that has not met all its JetStream peers yet (it just started),
+    /// or fewer nodes than the replicas asked for. Transient: a caller's deadline tells the two apart.
+    public static let noSuitablePeers = 10005
 }

@@ -85,6 +85,15 @@ public struct StreamState: Codable, Sendable, Equatable {
 public struct StreamClusterInfo: Codable, Sendable, Equatable {
     public var name: String?
     public var leader: String?
+    /// The other replicas, as the leader sees them.
+    public var replicas: [PeerInfo]?
+
+    /// A replica: `current` when it has caught up with the leader; `offline` when its node is unreachable.
+    public struct PeerInfo: Codable, Sendable, Equatable {
+        public var name: String
+        public var current: Bool?
+        public var offline: Bool?
+    }
 }
 
 /// `STREAM.INFO`'s answer.

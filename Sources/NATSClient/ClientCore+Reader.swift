@@ -347,6 +347,7 @@ extension ClientCore: ServerOpHandler {
             }
             let added: [String] = lock.withLock {
                 if let mp = info.maxPayload { maxPayload = mp }
+                serverName = info.serverName
                 return pool.add(discovered: info.connectURLs ?? [])
             }
             if !added.isEmpty { emit(.discoveredServers(added)) }

@@ -62,6 +62,8 @@ final class ClientCore: @unchecked Sendable {
     static let inlineWriteIdleNanos: UInt64 = 50_000
     var fdToCloseAfterWrite: Int32 = -1
     var maxPayload = 1 << 20
+    /// The connected server's `server_name` from its latest INFO.
+    var serverName: String?
     var pongWaiters: [PongWaiter] = []
     var pingsOut = 0
     var subs: [UInt64: SubscriptionState] = [:]

@@ -46,6 +46,10 @@ public final class NATSClient: Sendable {
     /// The server currently connected to (`host:port`), if any.
     public var connectedServer: String? { core.lock.withLock { core.fd >= 0 ? core.currentServer?.description : nil } }
 
+    /// The connected server's name in its cluster (INFO `server_name`), if any: what JetStream's stream info
+    /// names a raft leader by.
+    public var connectedServerName: String? { core.lock.withLock { core.fd >= 0 ? core.serverName : nil } }
+
     /// The current connection's TLS protocol and cipher ("TLSv1.3 TLS_AES_256_GCM_SHA384"); nil when plain text
     /// or not connected.
     public var negotiatedTLS: String? { core.lock.withLock { core.fd >= 0 ? core.session?.negotiated : nil } }

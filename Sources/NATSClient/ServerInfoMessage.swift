@@ -5,6 +5,8 @@ import NATSWire
 /// The fields of a server's INFO that the client acts on.
 struct ServerInfoMessage: Decodable, Sendable {
     var serverID: String?
+    /// The node's name in its cluster (`-n`; JetStream names a stream's raft leader by it).
+    var serverName: String?
     var version: String?
     var maxPayload: Int?
     var headers: Bool?
@@ -18,7 +20,7 @@ struct ServerInfoMessage: Decodable, Sendable {
     var tlsVerify: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case serverID = "server_id", version, maxPayload = "max_payload", headers
+        case serverID = "server_id", serverName = "server_name", version, maxPayload = "max_payload", headers
         case authRequired = "auth_required", connectURLs = "connect_urls"
         case tlsRequired = "tls_required", tlsAvailable = "tls_available", tlsVerify = "tls_verify"
     }

@@ -119,3 +119,75 @@ import Testing
         js.client.close()
     }
 }
+
+/// What a lost answer does to the lease, and where the active one keeps the streams' raft leaders.
+@Suite(.serialized) struct LeaderLeaseAnswerTests {
+    let heartbeat = 0.2
+
+    /// A renewal the bucket stored but whose answer never reached the holder (a loaded node, a bucket electing its
+    /// leader: the 0.5 s request timeout passed) moves the revision to the holder's own value: its next renewal is
+    /// refused, and it must read the key and go on, not step down as if another had taken the lease.
+    @Test func aRenewalStoredWithoutItsAnswerDoesNotStepTheHolderDown() async throws {
+        let servers = try NATSServerCluster(size: 1, jetStream: true)
+        let js = try await LeaderLeaseTests().jetStream(servers)
+        let (client, contending) = try await LeaderLeaseTests().contender(servers, "a")
+        let a = await contending.value
+        let lost = Mutex<String?>(nil)
+        a.keepRenewing { why in lost.withLock { $0 = why } }
+        // "a"'s own value written over its revision behind its back: what its timed-out renewal did on the server.
+        let bucket = LeaderLease.bucket(for: "LL")
+        let own = try JSONEncoder().encode(LeaderLease.Value(holder: "a", heartbeatMs: 200))
+        let deadline = ContinuousClock.now + .seconds(10)
+        var written: UInt64 = 0
+        while written == 0 && ContinuousClock.now < deadline {
+            let e = try #require(try await js.keyValue(bucket, LeaderLease.key))
+            written = (try? await js.updateKeyValue(bucket, LeaderLease.key, Array(own), revision: e.revision)) ?? 0
+        }
+        #expect(written > 0)
+        // "a" renews on past it (five more renewals, each its own) and never calls the lease lost.
+        while try #require(try await js.keyValue(bucket, LeaderLease.key)).revision < written + 5 {
+            #expect(ContinuousClock.now < deadline, "a renews every heartbeat")
+            if ContinuousClock.now >= deadline { break }
+            try await Task.sleep(for: .milliseconds(20))  // polling the key for the state, bounded by the deadline
+        }
+        #expect(try await LeaderLeaseTests().holder(js) == "a")
+        #expect(lost.withLock { $0 } == nil)
+        await a.release()
+        client.close()
+        js.client.close()
+    }
+
+    /// The active one asks a stream's raft leader on its own node to step down; the leader moves to another node.
+    @Test func theRaftLeaderMovesOffTheNodeTheActiveOneUses() async throws {
+        let servers = try NATSServerCluster(size: 3, jetStream: true)
+        let js = try await JetStreamJournalTests().jetStream(servers.urls)
+        _ = try await js.createStream(StreamConfig(name: "RL", subjects: ["RL.>"], storage: "file", replicas: 3))
+        var leader: String?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while leader == nil && ContinuousClock.now < deadline {
+            leader = try? await js.streamInfo("RL")?.cluster?.leader
+            if leader == nil { try await Task.sleep(for: .milliseconds(100)) }  // polling for the stream's election, bounded
+        }
+        let node = try #require(leader)
+        // A client on the leader's node (nodes are named n0, n1, n2 in order).
+        let i = try #require(Int(node.dropFirst()))
+        let onLeader = JetStreamAPI(client: try await NATSClient.connect(urls: servers.url(i)), timeout: 2)
+        #expect(onLeader.client.connectedServerName == node)
+        await RaftLeaderPlacement(js: onLeader, streams: ["RL"], period: 1).keepLeaderAway("RL")
+        var moved: String?
+        while ContinuousClock.now < deadline {
+            moved = try? await js.streamInfo("RL")?.cluster?.leader
+            if let m = moved, m != node { break }
+            try await Task.sleep(for: .milliseconds(100))  // polling for the new leader, bounded by the deadline
+        }
+        #expect(moved != nil && moved != node)
+        // On a follower's node there is nothing to move.
+        let follower = JetStreamAPI(client: try await NATSClient.connect(urls: servers.url((i + 1) % 3)), timeout: 2)
+        let before = try await js.streamInfo("RL")?.cluster?.leader
+        if before != follower.client.connectedServerName {
+            await RaftLeaderPlacement(js: follower, streams: ["RL"], period: 1).keepLeaderAway("RL")
+            #expect(try await js.streamInfo("RL")?.cluster?.leader == before)
+        }
+        for c in [onLeader.client, follower.client, js.client] { c.close() }
+    }
+}

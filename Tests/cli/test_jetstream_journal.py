@@ -12,6 +12,21 @@ def js_server(procs, tmp_path, name="n0", extra=()):
     return procs.nats_server(extra=["-js", "-sd", str(tmp_path / name), "-n", name, *extra])
 
 
+def js_cluster(procs, tmp_path, name, ports=None):
+    """A 3-node nats-server cluster with JetStream (a store directory per node, loopback routes). `ports` pins the
+    client ports (for nodes that come back on theirs); without, each node binds its own. Returns (urls, nodes)."""
+    routes = [free_port() for _ in range(3)]
+    urls, nodes = [], []
+    for i in range(3):
+        others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
+        port = procs.nats_server(ports[i] if ports else None,
+                                 extra=["-js", "-sd", str(tmp_path / f"n{i}"), "-n", f"n{i}", "--cluster_name", name,
+                                        "--cluster", f"nats://127.0.0.1:{routes[i]}", "--routes", others])
+        urls.append(f"nats://127.0.0.1:{port}")
+        nodes.append(procs.procs[-1])
+    return urls, nodes
+
+
 def start_on_stream(procs, tmp_path, nats, stream, *extra, config=None):
     """honeycombd with a fast heartbeat (and `config`), its journal in `stream` on `nats`; returns once it is on the bus."""
     cfg = tmp_path / "hc.json"
@@ -75,13 +90,7 @@ def test_the_embedded_broker_has_no_jetstream():
 
 
 def test_a_three_node_cluster_keeps_the_journal_through_the_loss_of_a_node(procs, tmp_path):
-    routes = [free_port() for _ in range(3)]
-    clients = []
-    for i in range(3):
-        others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
-        clients.append(js_server(procs, tmp_path, f"n{i}", ["--cluster_name", "hive-js", "--cluster",
-                                                           f"nats://127.0.0.1:{routes[i]}", "--routes", others]))
-    urls = [f"nats://127.0.0.1:{p}" for p in clients]
+    urls, nodes = js_cluster(procs, tmp_path, "hive-js")
     hc = start_on_stream(procs, tmp_path, urls[0], "HIVE3?replicas=3", "--journal-create")
     assert "replicas=3" in hc.startup_log, hc.startup_log
     start_drones(procs, urls[1], 2, slots=4)
@@ -91,15 +100,53 @@ def test_a_three_node_cluster_keeps_the_journal_through_the_loss_of_a_node(procs
     # honeycombd and the node it used both die; a new honeycombd on the other two nodes finds everything.
     hc.send_signal(signal.SIGKILL)
     hc.wait()
-    node0 = procs.procs[0]
-    node0.send_signal(signal.SIGKILL)
-    node0.wait()
+    nodes[0].send_signal(signal.SIGKILL)
+    nodes[0].wait()
     restarted = start_on_stream(procs, tmp_path, ",".join(urls[1:]), "HIVE3?replicas=3")
     assert "goals=1" in restarted.startup_log, restarted.startup_log
     r = json.loads(hive("result", goal, "--json", "--honeycomb", urls[2]).stdout)
     assert r["goal"]["state"] == "succeeded" and [t["output"] for t in r["tasks"]] == ["kept\n"] * 10
     code, again = submit_wait(urls[2], "--exec", "/bin/echo", "after", "--count", "5")
     assert code == 0 and [t["output"] for t in again["tasks"]] == ["after\n"] * 5
+
+
+def test_a_stream_made_while_the_cluster_still_meets_its_peers_waits_for_them(procs, tmp_path):
+    # Two of three nodes up, their meta leader elected, the third not met yet: a replicas-3 stream has "no suitable
+    # peers for placement" for now (what a cluster and honeycombd started together see). Startup waits, not fails.
+    ports, routes = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
+
+    def node(i):
+        others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
+        procs.nats_server(ports[i], extra=["-js", "-sd", str(tmp_path / f"n{i}"), "-n", f"n{i}", "--cluster_name", "hive-f",
+                                           "--cluster", f"nats://127.0.0.1:{routes[i]}", "--routes", others])
+
+    node(0)
+    node(1)
+    url = f"nats://127.0.0.1:{ports[0]}"
+    wait_until("the two nodes' meta leader", lambda: meta_leader(url),
+               timeout=60, interval=0.2)
+    hc = procs.start([os.path.abspath(HONEYCOMBD), "--nats", url, "--journal", "jetstream://HIVEF?replicas=3",
+                      "--journal-create", "--http", "off"])
+    waiting = wait_for_log(hc, "event=jetstream_waiting", timeout=30)
+    assert "no suitable peers" in waiting[-1], waiting
+    node(2)
+    wait_for_log(hc, "event=bus_connected", timeout=60)
+
+
+def meta_leader(url):
+    """True once the cluster's JetStream answers API requests (its meta leader is elected), asked with nats-py."""
+    import asyncio, nats as nats_py
+
+    async def ask():
+        nc = await nats_py.connect(url)
+        try:
+            await nc.jetstream(timeout=1).account_info()
+            return True
+        except Exception:
+            return False
+        finally:
+            await nc.close()
+    return asyncio.run(ask())
 
 
 def test_losing_quorum_answers_unavailable_and_keeps_the_goal(procs, tmp_path):

@@ -12,12 +12,12 @@ from test_jetstream_journal import js_server, tasks_in_goal
 HEARTBEAT_MS = 1000
 
 
-def start_honeycombd(procs, tmp_path, nats, name, *extra, config=None):
-    """A honeycombd on stream HIVE (created if missing), not waited for: a standby never gets on with serving."""
+def start_honeycombd(procs, tmp_path, nats, name, *extra, config=None, stream="jetstream://HIVE"):
+    """A honeycombd on `stream` (created if missing), not waited for: a standby never gets on with serving."""
     cfg = tmp_path / f"{name}.json"
     cfg.write_text(json.dumps({"heartbeat_ms": 200, "drone_lost_after_ms": 600, "http": "off", **(config or {})}))
     return procs.start([os.path.abspath(conftest.HONEYCOMBD), "--config", str(cfg), "--nats", nats,
-                        "--journal", "jetstream://HIVE", "--journal-create", "--leader-heartbeat-ms", str(HEARTBEAT_MS), *extra])
+                        "--journal", stream, "--journal-create", "--leader-heartbeat-ms", str(HEARTBEAT_MS), *extra])
 
 
 def field(lines, event, key):
