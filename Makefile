@@ -19,7 +19,7 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # DT_RPATH (not RUNPATH): libllama's own dependencies (libggml-cpu, …) are found through it too.
 SWIFT_LLAMA   := -Xlinker --disable-new-dtags -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
 
-.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm bench-queue ray-venv bench-exec bench-journal bench-takeover bench-cpu demo install clean
+.PHONY: deps build debug llama llama-bench llama-batched-bench model test test-swift test-tsan test-compat bench bench-ray bench-swarm bench-queue ray-venv bench-exec bench-journal bench-takeover bench-submit bench-cpu demo install clean
 
 ## llama.cpp's shared library and headers (about 2 minutes on 2 cores the first time; instant afterwards).
 llama: $(LLAMA_PC)
@@ -157,6 +157,11 @@ bench-cpu: deps build
 ## Dispatch throughput with the journal in JetStream (replicas 1 and 3) beside the file journal, in the same run.
 bench-journal: deps build
 	$(PYTHON) Tests/bench/journal_bench.py --bin $(RELEASE)
+
+## Concurrent submits on the file journal: 200 one-task goals in flight from one client, submits/s, fdatasyncs and
+## CPU per submit (ANCHOR_BIN=DIR: a baseline build's honeycombd, alternated in the same run).
+bench-submit: deps build
+	$(PYTHON) Tests/bench/submit_bench.py --bin $(RELEASE) $(if $(ANCHOR_BIN),--anchor-bin $(ANCHOR_BIN))
 
 ## Failover time of an active/standby pair on a JetStream journal: SIGKILL of the active one → the standby serving,
 ## with 10,000 tasks journaled while it stood by (ANCHOR_BIN=DIR: a baseline build, alternated in the same run).

@@ -28,6 +28,10 @@ public struct ControlConfig: Sendable, Equatable {
     public var prices: [String: ModelPrice] = [:]
     /// The largest submission honeycombd reads, in bytes (`max_spec_bytes`); checked before decoding.
     public var maxSpecBytes = SpecLimits.defaultSpecBytes
+    /// API replies waiting for the journal at once (`max_replies_awaiting_journal`): requests are applied in order
+    /// and their replies wait for durability beside the request loop; past this many the loop waits for one to be
+    /// sent before it reads the next request (nothing is refused). Bounds the memory of a stalled journal's backlog.
+    public var maxRepliesAwaitingJournal = 1024
     /// Drones in the registry at once (`max_drones`); drones that left or were lost are forgotten first.
     public var maxDrones = 10_000
     /// Results read from one drone message and assignments sent in one (`max_batch`; `DroneBatch`). Entries of a

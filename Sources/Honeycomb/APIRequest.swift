@@ -120,3 +120,21 @@ enum APIBody {
         return .success(page)
     }
 }
+
+/// An API request's answer as applied to the state, before the journal holds what it says (`ControlService.apply`):
+/// sent once the journal is durable up to `after` (nil: at once). When the journal cannot make it so in time the
+/// answer is sent all the same, save a submit's: that one becomes "unavailable", naming `unacknowledged`.
+struct APIAnswer: Sendable {
+    var outcome: Result<APIReply, APIError>
+    /// The journal sequence that must be durable before the answer is sent; nil: nothing to wait for.
+    var after: UInt64?
+    /// The goal a submit accepted: its reply says so only once the journal holds it.
+    var unacknowledged: GoalID?
+
+    init(outcome: Result<APIReply, APIError>, after: UInt64?, unacknowledged: GoalID? = nil) {
+        (self.outcome, self.after, self.unacknowledged) = (outcome, after, unacknowledged)
+    }
+
+    /// An answer sent at once.
+    static func now(_ outcome: Result<APIReply, APIError>) -> APIAnswer { APIAnswer(outcome: outcome, after: nil) }
+}

@@ -182,14 +182,18 @@ public final class ControlPlane: Sendable {
         return plane
     }
 
-    /// Stops serving and leaves the bus.
+    /// Stops serving and leaves the bus, in a bounded time. The journal closes before the lease is released (no
+    /// write after another honeycombd may lead) and before the bus is drained: API replies still waiting for it
+    /// (`ControlService.serve`) are settled then (the file journal flushes what is queued; a JetStream journal
+    /// answers its waiters false at once, so a submit not yet acknowledged hears "unavailable", naming its goal)
+    /// and the drain sends them. Waiting for a stalled stream's ack deadline per reply held shutdown behind them.
     public func stop() async {
         http.withLock { $0 }?.stop()
         await service.stop()
         placement?.cancel()
+        journal?.close()
         await lease?.release()
         try? await client.drain(timeout: 2)
         client.close()
-        journal?.close()
     }
 }

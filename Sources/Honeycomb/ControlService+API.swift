@@ -6,49 +6,61 @@ import HiveLog
 /// kind the transport's edge turns into its own terms (an HTTP status in `HTTPAPI`; the bus sends the message).
 /// A reply that says something happened (a goal accepted, cancelled, approved) is sent only once the journal holds it.
 extension ControlService {
-    /// Answers `request`. `principal`: who asks, recorded as the approver of approvals and denials (the HTTP
-    /// principal's name; `operator` on the bus, where only operators have those verbs).
+    /// Answers `request`: applies it (`apply`), then waits for the journal as its answer asks (`settled`).
+    /// `principal`: who asks, recorded as the approver of approvals and denials (the HTTP principal's name;
+    /// `operator` on the bus, where only operators have those verbs).
     func handle(_ request: APIRequest, principal: String) async -> Result<APIReply, APIError> {
+        await settled(apply(request, principal: principal))
+    }
+
+    /// Applies `request` to the state and computes its answer, without waiting for the journal: the answer says
+    /// which journal sequence must be durable before it is sent (`APIAnswer.after`). The bus loop applies requests
+    /// in arrival order and waits for durability beside itself (`serve`), so a read or a further submit is not held
+    /// behind another request's journal wait, and replies waiting together share one group commit.
+    func apply(_ request: APIRequest, principal: String) async -> APIAnswer {
         switch request {
-        case .submit(let spec, let traceparent): return await submit(spec, traceparent: traceparent)
+        case .submit(let spec, let traceparent): return submit(spec, traceparent: traceparent)
         case .goals(let page):
             let all = state.goals.values.sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
-            await durable()
-            return list(all, page) { self.summary($0) }
+            return seen(list(all, page) { self.summary($0) })
         case .goal(let id):
-            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
-            var head = summary(g)
-            if g.state == .running { head.waiting = state.waits(of: g.id) }
-            (head.answer, head.votes) = (state.tasks[g.root]?.result?.output.map(GoalSummary.clipAnswer), state.voteViews(of: g.id))
-            return reply(head)
+            guard let g = state.goals[id] else { return .now(.failure(unknownGoal(id))) }
+            return seen(reply(head(of: g)))
         case .tasks(let id, let page):
-            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
+            guard let g = state.goals[id] else { return .now(.failure(unknownGoal(id))) }
             let memo = BlockerMemo(state)
-            return list(state.tasks(of: g.id), page, memo.view)
+            return seen(list(state.tasks(of: g.id), page, memo.view))
         case .result(let id, let page):
-            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
-            return result(of: g, page)
+            guard let g = state.goals[id] else { return .now(.failure(unknownGoal(id))) }
+            return seen(result(of: g, page))
         case .trace(let id):
-            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
+            guard let g = state.goals[id] else { return .now(.failure(unknownGoal(id))) }
             guard let view = trace(of: g.id) else {
-                return .failure(APIError(.notFound, "goal '\(g.id)' has no trace (it was submitted before tracing)"))
+                return .now(.failure(APIError(.notFound, "goal '\(g.id)' has no trace (it was submitted before tracing)")))
             }
-            return reply(view)
+            return seen(reply(view))
         case .cancel(let id):
-            guard state.goals[id] != nil else { return .failure(unknownGoal(id)) }
+            guard state.goals[id] != nil else { return .now(.failure(unknownGoal(id))) }
             if let fx = state.cancel(goal: id, now: now) {
                 carryOut(fx)
                 dispatch()
             }
-            guard let g = await known(id) else { return .failure(unknownGoal(id)) }
-            var head = summary(g)
-            if g.state == .running { head.waiting = state.waits(of: g.id) }
-            (head.answer, head.votes) = (state.tasks[g.root]?.result?.output.map(GoalSummary.clipAnswer), state.voteViews(of: g.id))
-            return reply(head)
+            guard let g = state.goals[id] else { return .now(.failure(unknownGoal(id))) }
+            return seen(reply(head(of: g)))
         case .approve(let goal, let tasks):
-            return await decide(goal: goal, state.approve(goal: goal, tasks: tasks ?? [], by: principal, now: now))
+            return decide(goal: goal, state.approve(goal: goal, tasks: tasks ?? [], by: principal, now: now))
         case .deny(let goal, let tasks, let reason):
-            return await decide(goal: goal, state.deny(goal: goal, tasks: tasks ?? [], by: principal, reason: reason ?? "", now: now))
+            return decide(goal: goal, state.deny(goal: goal, tasks: tasks ?? [], by: principal, reason: reason ?? "", now: now))
+        case .moduleAdd, .moduleAddPart, .moduleGet, .moduleRemove, .modules, .blobAddPart, .blobGet, .blobHas,
+             .droneAdd, .droneRevoke, .drones, .status:
+            return .now(await answeredAtOnce(request))
+        }
+    }
+
+    /// The verbs whose answer needs no journal wait: content stores (durable on their own), drone credentials,
+    /// lists of drones and the status.
+    private func answeredAtOnce(_ request: APIRequest) async -> Result<APIReply, APIError> {
+        switch request {
         case .moduleAdd(let bytes): return stored(ModuleStore.ref(await add(bytes, to: modules.content)))
         case .moduleAddPart(let hash, let offset, let size, let bytes):
             await afterWrite(of: hash, in: modules.content)
@@ -116,13 +128,38 @@ extension ControlService {
             let t = now
             return list(state.drones.values.sorted { ($0.tier, $0.name, $0.id) < ($1.tier, $1.name, $1.id) }, page) { DroneView($0, now: t) }
         case .status: return reply(status())
+        case .submit, .goals, .goal, .tasks, .result, .trace, .cancel, .approve, .deny:
+            return .failure(APIError(.badRequest, "this request is answered after the journal holds it (`apply`), not at once"))
         }
     }
 
     /// Bytes one reply may take (the bus's `max_payload` less `Paging.headroom`); HTTP replies page the same.
     var replyBudget: Int { Swift.max(client.maxPayload - Paging.headroom, 1024) }
 
-    private func submit(_ submitted: GoalSpec, traceparent: String?) async -> Result<APIReply, APIError> {
+    /// `answer` once the journal holds what `apply` saw: it waits for the journal's deadline (a JetStream stream
+    /// without quorum) at most, then sends `answer` all the same, or the `unavailable` error when there is one.
+    nonisolated func settled(_ answer: APIAnswer) async -> Result<APIReply, APIError> {
+        guard let seq = answer.after, let journal else { return answer.outcome }
+        if await journal.waitDurable(seq) { return answer.outcome }
+        guard let goal = answer.unacknowledged else { return answer.outcome }
+        return .failure(APIError(.unavailable, "goal \(goal) was not acknowledged by the journal in time (\(journal.writeFailure ?? "the journal is unavailable")); "
+                                 + "it is kept and written once the journal is back: look it up with `hive goal \(goal)` before submitting again"))
+    }
+
+    /// A read's answer, sent once everything journaled before it (all it saw) is durable.
+    private func seen(_ outcome: Result<APIReply, APIError>) -> APIAnswer {
+        APIAnswer(outcome: outcome, after: journal == nil ? nil : lastSeq)
+    }
+
+    /// A goal's summary with what it waits for, its answer and its votes (`goal` and `cancel` reply with it).
+    private func head(of g: GoalRecord) -> GoalSummary {
+        var head = summary(g)
+        if g.state == .running { head.waiting = state.waits(of: g.id) }
+        (head.answer, head.votes) = (state.tasks[g.root]?.result?.output.map(GoalSummary.clipAnswer), state.voteViews(of: g.id))
+        return head
+    }
+
+    private func submit(_ submitted: GoalSpec, traceparent: String?) -> APIAnswer {
         var spec = prompts.filling(submitted)
         // The submitter's trace (its `traceparent` header, or one named in the spec) or a new one.
         if let header = traceparent, let context = TraceContext(traceparent: header) {
@@ -131,10 +168,10 @@ extension ControlService {
             spec.trace = TraceContext.random(using: &rng)
         }
         // Inputs travel by reference: every blob the goal names must be here (and durable) before it is accepted.
-        if let why = blobProblem(in: spec) { return .failure(APIError(.badRequest, why)) }
+        if let why = blobProblem(in: spec) { return .now(.failure(APIError(.badRequest, why))) }
         let id: GoalID, fx: ControlEffects
         do { (id, fx) = try state.submit(spec, now: now) } catch {
-            return .failure(APIError(.badRequest, error.description))
+            return .now(.failure(APIError(.badRequest, error.description)))
         }
         carryOut(fx)
         log.info("goal_accepted", ["goal": id, "tasks": state.goals[id]?.taskCount ?? 0, "priority": spec.priority])
@@ -144,18 +181,7 @@ extension ControlService {
         if let first = unrunnable.first {
             log.warn("goal_unrunnable", ["goal": id, "task": first.task, "blocker": first.blocker, "reason": first.reason])
         }
-        guard await durable() else {
-            return .failure(APIError(.unavailable, "goal \(id) was not acknowledged by the journal in time (\(journal?.writeFailure ?? "the journal is unavailable")); "
-                                     + "it is kept and written once the journal is back: look it up with `hive goal \(id)` before submitting again"))
-        }
-        return reply(GoalRef(goal: id, unrunnable: unrunnable))
-    }
-
-    /// The goal once everything journaled so far is durable, or nil when there is no such goal.
-    private func known(_ id: GoalID) async -> GoalRecord? {
-        guard state.goals[id] != nil else { return nil }
-        await durable()
-        return state.goals[id]
+        return APIAnswer(outcome: reply(GoalRef(goal: id, unrunnable: unrunnable)), after: journal == nil ? nil : lastSeq, unacknowledged: id)
     }
 
     private func unknownGoal(_ id: GoalID) -> APIError { APIError(.notFound, "unknown goal '\(id)'") }
@@ -182,22 +208,21 @@ extension ControlService {
     }
 
     /// Carries out an approval or a denial, or says why there was none.
-    private func decide(goal: GoalID, _ result: Result<ControlEffects, ApprovalError>) async -> Result<APIReply, APIError> {
+    private func decide(goal: GoalID, _ result: Result<ControlEffects, ApprovalError>) -> APIAnswer {
         switch result {
         case .failure(let e):
-            if case .unknownGoal = e { return .failure(APIError(.notFound, e.description)) }
-            return .failure(APIError(.conflict, e.description))
+            if case .unknownGoal = e { return .now(.failure(APIError(.notFound, e.description))) }
+            return .now(.failure(APIError(.conflict, e.description)))
         case .success(let fx):
             carryOut(fx)
             dispatch()
-            await durable()
             let decided = fx.events.compactMap { e -> TaskID? in
                 switch e {
                 case .taskApproved(let t, _, _), .taskDenied(let t, _, _, _): return t
                 default: return nil
                 }
             }
-            return reply(ApprovalReply(goal: goal, tasks: decided))
+            return seen(reply(ApprovalReply(goal: goal, tasks: decided)))
         }
     }
 

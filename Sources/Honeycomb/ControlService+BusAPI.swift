@@ -14,28 +14,65 @@ extension ControlService {
     /// waited for every upload before. A degree of overlap, not a refusal: nothing is turned away by it.
     static let uploadsStoredBeside = 2
 
-    /// Answers the requests of one subscription in their order, save those that complete an upload (`completesUpload`):
-    /// those are answered beside the loop, because storing one (hashing, validating and writing it durably, off the
-    /// actor in `finish`) takes time in proportion to its bytes, and a loop that awaited it held every later request
-    /// (a `hive goals` waited for a 32 MiB upload's write). Parts of one upload stay in order: a client sends the
-    /// next part after the reply to the last, and the last part is the one answered beside.
+    /// What a task beside the request loop did (`serve` counts each kind against its own bound).
+    enum BesideWork: Sendable { case upload, reply }
+
+    /// The tasks beside the request loop now, by kind.
+    struct BesideCount {
+        var uploads = 0, replies = 0
+
+        /// Counts off the task that finished (nil: none is left).
+        mutating func finished(_ work: BesideWork?) {
+            switch work {
+            case .upload?: uploads -= 1
+            case .reply?: replies -= 1
+            case nil: (uploads, replies) = (0, 0)
+            }
+        }
+    }
+
+    /// Answers the requests of one subscription, applying them to the state in arrival order. Two kinds of work
+    /// happen beside the loop, each bounded: a reply that waits for the journal (a submit, an approval, a read of
+    /// goals: `APIAnswer.after`), up to `max_replies_awaiting_journal` at once, and the part that completes an
+    /// upload (`completesUpload`), up to `uploadsStoredBeside`. Past a bound the loop waits for one to finish;
+    /// nothing is turned away. Waiting in the loop held every later request behind one journal wait: on a
+    /// JetStream stream without quorum each submit waited the 5 s ack deadline in turn, a `hive status` behind N
+    /// of them N × 5 s, and N concurrent submitters got N group commits where one would do. Storing an upload
+    /// (hashing, validating and writing it durably, off the actor in `finish`) takes time in proportion to its
+    /// bytes. Parts of one upload stay in order: a client sends the next part after the reply to the last, and the
+    /// last part is the one answered beside.
     func serve(_ requests: NATSSubscription, client: NATSClient, droneUploads: Bool) async {
-        await withTaskGroup(of: Void.self) { group in
-            var beside = 0
+        let maxReplies = state.config.maxRepliesAwaitingJournal
+        await withTaskGroup(of: BesideWork.self) { group in
+            var besides = BesideCount()
             for await m in requests {
                 let verb = droneUploads ? "blob_add" : Self.verb(of: m)
-                guard Self.completesUpload(m, verb: verb) else {
-                    if droneUploads { await answerDroneUpload(m, client: client) } else { await answer(m, client: client) }
+                if Self.completesUpload(m, verb: verb) {
+                    while besides.uploads >= Self.uploadsStoredBeside { besides.finished(await group.next()) }
+                    group.addTask {
+                        if droneUploads { await self.answerDroneUpload(m, client: client) } else { await self.answer(m, client: client) }
+                        return .upload
+                    }
+                    besides.uploads += 1
                     continue
                 }
-                if beside >= Self.uploadsStoredBeside {
-                    await group.next()
-                    beside -= 1
+                if droneUploads {
+                    await answerDroneUpload(m, client: client)
+                    continue
                 }
+                guard let reply = m.reply else { continue }
+                let answer = await applied(m, verb: verb)
+                guard answer.after != nil else {
+                    send(answer.outcome, to: reply, verb: verb, client: client)
+                    continue
+                }
+                while besides.replies >= maxReplies { besides.finished(await group.next()) }
                 group.addTask {
-                    if droneUploads { await self.answerDroneUpload(m, client: client) } else { await self.answer(m, client: client) }
+                    let outcome = await self.settled(answer)
+                    await self.send(outcome, to: reply, verb: verb, client: client)
+                    return .reply
                 }
-                beside += 1
+                besides.replies += 1
             }
         }
     }
@@ -70,6 +107,7 @@ extension ControlService {
     }
 
     /// Answers an API request; `verb` when the subject does not end in it, `refusal` to answer with that error.
+    /// Waits for the journal in line (the upload paths; `serve` waits beside the loop for the other verbs).
     func answer(_ m: NATSMessage, client: NATSClient, verb named: String? = nil, refusal: APIError? = nil) async {
         guard let reply = m.reply else { return }
         let verb = named ?? Self.verb(of: m)
@@ -77,11 +115,21 @@ extension ControlService {
         if let refusal {
             outcome = .failure(refusal)
         } else {
-            switch APIRequest.bus(verb: verb, payload: m.payload, headers: m.headers, maxSpecBytes: state.config.maxSpecBytes) {
-            case .failure(let e): outcome = .failure(e)
-            case .success(let request): outcome = await handle(request, principal: Self.busPrincipal)
-            }
+            outcome = await settled(applied(m, verb: verb))
         }
+        send(outcome, to: reply, verb: verb, client: client)
+    }
+
+    /// `m` decoded and applied to the state (`apply`): its answer, to send once the journal holds what it says.
+    private func applied(_ m: NATSMessage, verb: String) async -> APIAnswer {
+        switch APIRequest.bus(verb: verb, payload: m.payload, headers: m.headers, maxSpecBytes: state.config.maxSpecBytes) {
+        case .failure(let e): return .now(.failure(e))
+        case .success(let request): return await apply(request, principal: Self.busPrincipal)
+        }
+    }
+
+    /// Publishes `outcome` (the reply, or the error as `{"error": "…"}`) to the requester's inbox `reply`.
+    private func send(_ outcome: Result<APIReply, APIError>, to reply: String, verb: String, client: NATSClient) {
         var body: [UInt8], headers: NATSHeaders?
         switch outcome {
         case .success(let r):

@@ -108,6 +108,9 @@ extension HoneycombConfig {
         .init(.value("--max-spec-bytes", "N", help: "largest goal accepted for submission, in bytes", default: "4194304")) { c, v throws(HoneycombConfigError) in
             c.control.maxSpecBytes = try positive("--max-spec-bytes", v)
         },
+        .init(.value("--max-replies-awaiting-journal", "N", help: "API replies waiting for the journal at once; past it the API reads no more requests until one is sent", default: "1024")) { c, v throws(HoneycombConfigError) in
+            c.control.maxRepliesAwaitingJournal = try positive("--max-replies-awaiting-journal", v)
+        },
         .init(.value("--max-drones", "N", help: "drones registered at once; gone drones are forgotten first", default: "10000")) { c, v throws(HoneycombConfigError) in
             c.control.maxDrones = try positive("--max-drones", v)
         },

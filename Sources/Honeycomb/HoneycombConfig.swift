@@ -123,6 +123,7 @@ public struct HoneycombConfig: Equatable, Sendable {
             case "drone_lost_after_ms": control.lostAfterMillis = try int(key, value)
             case "task_timeout_ms": control.defaultTimeoutMillis = try int(key, value)
             case "max_spec_bytes": control.maxSpecBytes = try int(key, value)
+            case "max_replies_awaiting_journal": control.maxRepliesAwaitingJournal = try int(key, value)
             case "max_drones": control.maxDrones = try positive(key, try int(key, value))
             case "max_batch": control.maxBatch = try Self.batchLimit(key, try int(key, value))
             case "journal_compact_bytes": journalCompactBytes = try int(key, value)
@@ -455,6 +456,9 @@ public struct HoneycombConfig: Equatable, Sendable {
         }
         if !(1024...(256 << 20)).contains(control.maxSpecBytes) {
             throw .invalidValue(key: "max_spec_bytes", reason: "must be 1024 to \(256 << 20)")
+        }
+        if !(1...65_536).contains(control.maxRepliesAwaitingJournal) {
+            throw .invalidValue(key: "max_replies_awaiting_journal", reason: "must be 1 to 65536")
         }
         if control.defaultTimeoutMillis < 1 { throw .invalidValue(key: "task_timeout_ms", reason: "must be positive") }
         if journalCompactBytes < 4096 { throw .invalidValue(key: "journal_compact_bytes", reason: "must be at least 4096") }

@@ -220,6 +220,8 @@ import HiveTLS
         (#"{"max_payload": 1.5}"#, "must be an integer"),
         (#"{"auth": {"token": "a", "tokn": "b"}}"#, "unknown key 'auth.tokn'"),
         (#"{"ping_max": 0}"#, "ping_max"),
+        (#"{"max_replies_awaiting_journal": 0}"#, "max_replies_awaiting_journal: must be 1 to 65536"),
+        (#"{"max_replies_awaiting_journal": 70000}"#, "max_replies_awaiting_journal: must be 1 to 65536"),
     ])
     func badConfigFilesExplainThemselves(json: String, fragment: String) {
         do {
@@ -364,6 +366,7 @@ extension HoneycombConfigTests {
             "--max-blobs": (["--max-blobs", "3"], []),
             "--max-spec-bytes": (["--max-spec-bytes", "4096"], []),
             "--max-drones": (["--max-drones", "3"], []),
+            "--max-replies-awaiting-journal": (["--max-replies-awaiting-journal", "3"], []),
             "--max-batch": (["--max-batch", "5"], []),
             "--tls-cert": (cert, []),
             "--tls-key": (cert, []),
