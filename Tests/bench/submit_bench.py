@@ -9,17 +9,11 @@ import argparse, asyncio, json, os, re, shutil, signal, statistics, subprocess, 
 
 sys.path.insert(0, os.path.dirname(__file__))
 from broker_bench import free_port
+from processes import cpu_seconds
 
 import nats as nats_py
 
 NOOP = json.dumps({"root": {"kind": "noop"}}).encode()
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def syncs(http):
