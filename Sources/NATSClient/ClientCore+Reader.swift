@@ -242,6 +242,7 @@ extension ClientCore: ServerOpHandler {
             status = status == .draining ? .draining : .connected
             pingsOut = 0
             currentServer = server
+            connections += 1
             pool.markCurrent(server)
             writerWake.signal()
             return []
