@@ -13,9 +13,9 @@ import NATSClient
 /// honeycombd publishes on is lost for good; the ask finds the end anyway, with the same result as the event would
 /// have led to. An ask in flight when the client reconnected is dropped and asked again on the new connection
 /// (its reply may never come); one unanswered for `askAgainAfter` gets another beside it, so an answer slower than
-/// the poll (a loaded honeycombd) is still heard, and one lost with a honeycombd that died is not waited out. Bounded: an unknown goal fails at once, honeycombd silent for `cli.patience`
-/// (`--answer-timeout`) fails, and so does `--wait-timeout`. No honeycombd for a moment (a failover, a restart)
-/// is waited out like silence.
+/// the poll (a loaded honeycombd) is still heard, and one lost with a honeycombd that died is not waited out.
+/// Bounded: an unknown goal fails at once, honeycombd silent for `cli.patience` (`--answer-timeout`) fails, and so
+/// does `--wait-timeout`. No honeycombd for a moment (a failover, a restart) is waited out like silence.
 struct GoalWait {
     /// How often honeycombd is asked while no event comes: the longest a lost end goes unnoticed.
     static let pollInterval: Duration = .seconds(1)
