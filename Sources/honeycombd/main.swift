@@ -105,10 +105,18 @@ if config.externalBus == nil {
 // A shutdown signal ends the process at once while it is still starting (a standby waits in ControlPlane.start
 // for the leader lease, possibly forever), closing the embedded broker's clients first (it listens before the
 // control plane is up: a client may already be connected); once serving, it shuts down cleanly below.
-let serving = Mutex(false)
+// The phase decides, under one lock, whether a signal stops a start (then a start that fails because the broker
+// went away is that stop, not a failure: it must not exit 1 before the signal's exit 0) or a running service.
+enum StartPhase { case starting, stoppingWhileStarting, serving }
+let phase = Mutex(StartPhase.starting)
 let shutdownSignal = Task.detached { () -> Int32 in
     let received = await ShutdownSignal.wait()
-    if !serving.withLock({ $0 }) {
+    let stopsTheStart = phase.withLock { p -> Bool in
+        guard p == .starting else { return false }
+        p = .stoppingWhileStarting
+        return true
+    }
+    if stopsTheStart {
         log.info("shutting_down", ["signal": received == SIGTERM ? "SIGTERM" : "SIGINT", "while": "starting"])
         brokerBox.broker?.shutdown()
         exit(0)
@@ -136,8 +144,10 @@ do {
         log.error("stepped_down", ["reason": reason, "effect": "exiting without writing; restart to stand by"])
         exit(75)
     }
-    serving.withLock { $0 = true }
+    phase.withLock { if $0 == .starting { $0 = .serving } }
 } catch {
+    // A start cut short by a shutdown signal: the signal's task closes the broker and exits 0.
+    if phase.withLock({ $0 == .stoppingWhileStarting }) { _ = await shutdownSignal.value }
     log.error("start_failed", ["reason": "control plane could not start: \(error)"])
     broker?.shutdown()
     exit(1)

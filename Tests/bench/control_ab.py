@@ -9,16 +9,9 @@ the CPU a task costs (much)."""
 import os, resource, subprocess, sys, statistics
 sys.path.insert(0, os.path.dirname(__file__))
 from control_bench import Hive
+from processes import cpu_seconds
 
 TASKS, ROUNDS = 20_000, 2
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    """utime + stime of a live process, in seconds (fields 14 and 15 of /proc/PID/stat, after the command name)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def http_setting(bin_dir):

@@ -12,6 +12,10 @@ Runs alternate A (anchor) and B (--bin), each on a fresh nats-server -js; prints
 """
 import argparse, json, os, signal, statistics, subprocess, sys, tempfile, threading, time
 
+sys.path.insert(0, os.path.dirname(__file__))
+from processes import cpu_seconds
+
+
 def free_port():
     import socket
     with socket.socket() as s:
@@ -56,13 +60,6 @@ def field(line, key):
         if part.startswith(key + "="):
             return part.split("=", 1)[1]
     return "-"
-
-
-def cpu_seconds(pid):
-    """utime + stime of `pid` so far, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_run(bin_dir, tasks, goals, heartbeat_ms, compact_bytes):

@@ -52,7 +52,8 @@ class TaskTap:
                     except ValueError:
                         continue
                     with self.lock:
-                        self.assignments.append(a)
+                        # A drone that asked for lists in its hello gets several assignments in one message.
+                        self.assignments.extend(a if isinstance(a, list) else [a])
         except (EOFError, OSError):
             return
 
