@@ -147,6 +147,7 @@ extension ClientCore: ServerOpHandler {
                     lastError = error
                     log.debug("connect_failed", ["server": server.description, "reason": error.description])
                 }
+                runTimers()
             }
             passes += 1
             let giveUp = (initial && !options.retryOnFailedConnect)
@@ -175,13 +176,28 @@ extension ClientCore: ServerOpHandler {
             }
             let backoff = min(options.reconnectWaitMillis << min(passes - 1, 16), options.maxReconnectWaitMillis)
             let jitter = Int.random(in: 0...max(1, backoff / 5))
+            waitOutBackoff(millis: backoff + jitter)
+        }
+        return false
+    }
+
+    /// Sleeps between reconnect passes, running the timers at every request's and flush's deadline on the way: a
+    /// request's timeout holds while no server answers (without this a request made while the bus was down waited
+    /// for the next connection, however long). Ends early at `close()`. While a connect attempt is under way the
+    /// timers wait for it, so a deadline may pass by up to `connectTimeoutMillis` before it is reported.
+    private func waitOutBackoff(millis: Int) {
+        let end = Monotonic.after(Monotonic.now(), nanos: Monotonic.nanos(millis: max(0, millis)))
+        while !isClosed {
+            let now = Monotonic.now()
+            if now >= end { return }
+            let next = min(end, lock.withLock { earliestDeadline })
             var p = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, Int32(backoff + jitter)) > 0 {
+            if poll(&p, 1, next <= now ? 0 : Monotonic.waitMillis(until: next, now: now, cap: 999) + 1) > 0 {
                 var counter: UInt64 = 0
                 _ = read(wakeFD, &counter, 8)
             }
+            runTimers()
         }
-        return false
     }
 
     /// How often a retrying client repeats its connection failure at warn level.
@@ -226,6 +242,7 @@ extension ClientCore: ServerOpHandler {
             status = status == .draining ? .draining : .connected
             pingsOut = 0
             currentServer = server
+            connections += 1
             pool.markCurrent(server)
             writerWake.signal()
             return []

@@ -76,6 +76,8 @@ final class ClientCore: @unchecked Sendable {
     var nextToken: UInt64 = 0
     var pool: ServerPool
     var currentServer: ServerAddress?
+    /// Connections made so far, the first included.
+    var connections = 0
     var initialWaiter: CheckedContinuation<Void, Error>?
 
     // Reader thread only.

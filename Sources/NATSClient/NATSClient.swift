@@ -54,6 +54,11 @@ public final class NATSClient: Sendable {
     /// or not connected.
     public var negotiatedTLS: String? { core.lock.withLock { core.fd >= 0 ? core.session?.negotiated : nil } }
 
+    /// How many times the client has reconnected since it first connected. Core NATS keeps nothing for a
+    /// subscriber that is away: a caller that sees this change knows that messages published meanwhile may be lost,
+    /// and asks for the state it was listening for (`hive submit --wait` asks how its goal stands).
+    public var reconnects: Int { core.lock.withLock { max(0, core.connections - 1) } }
+
     /// Every server known, configured and discovered.
     public var knownServers: [String] { core.lock.withLock { core.pool.servers.map(\.description) } }
 

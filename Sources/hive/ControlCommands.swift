@@ -351,54 +351,9 @@ func resolveCommand(_ c: String) -> String {
     return c
 }
 
-/// Waits for a goal to end: its event, with a poll every second as a fallback that also rides out a restart
-/// of honeycombd (the client reconnects; the goal was journaled before it was acknowledged). Bounded: an unknown
-/// goal fails at once, honeycombd silent for `cli.patience` fails, and so does `--wait-timeout`.
-/// Says why the goal waits (`GoalSummary.waiting`) on stderr when a reason appears; `told`: reasons already said
-/// (the submission's warning).
+/// Waits for a goal to end and returns its result (`GoalWait`); `told`: waiting reasons already said.
 func waitForGoal(_ goal: GoalID, cli: ControlCLI, nc: NATSClient, told: Set<String> = []) async -> GoalResult {
-    let events = try? nc.subscribe(APISubject.events(goal))
-    let start = ContinuousClock.now
-    var lastAnswer = ContinuousClock.now
-    var told = told
-    while true {
-        do {
-            // No honeycombd for a moment is a failover or a restart: waited out like silence, up to --answer-timeout.
-            let g = try await cli.call(nc, APISubject.goal, GoalRef(goal: goal), as: GoalSummary.self, timeout: 5, orNoResponders: true)
-            lastAnswer = .now
-            if g.state.isFinal { return try await cli.result(nc, goal) }
-            // Why it waits: each reason once, and again only after it went away and came back (a wait for a free
-            // slot is the hive working, not news).
-            let reasons = (g.waiting ?? []).filter { $0.blocker != TaskBlocker.busy.kind }
-            for w in reasons where !told.contains(w.reason) { printError("waiting: \(w)") }
-            told = Set(reasons.map(\.reason))
-        } catch let e as APIError {
-            fail(e.error, code: 1)
-        } catch let e as RequestError {
-            if case .stuckPaging = e { fail("\(e)", code: 1) }
-            if case .unreadable = e { fail("\(e)", code: 1) }
-        } catch {}
-        let waited = ContinuousClock.now - start, silent = ContinuousClock.now - lastAnswer
-        if let limit = cli.waitTimeout, waited > .seconds(limit) { fail("\(RequestError.waitTimedOut(goal: goal, seconds: limit))", code: 75) }
-        if silent > .seconds(cli.patience) { fail("\(RequestError.silent(seconds: cli.patience, urls: cli.urls))", code: 69) }
-        if let events {
-            _ = await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    for await _ in events { return true }
-                    return false
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(1))
-                    return false
-                }
-                let r = await group.next()!
-                group.cancelAll()
-                return r
-            }
-        } else {
-            try? await Task.sleep(for: .seconds(1))
-        }
-    }
+    await GoalWait(goal: goal, cli: cli, nc: nc).result(told: told)
 }
 
 func report(_ r: GoalResult, cli: ControlCLI) {

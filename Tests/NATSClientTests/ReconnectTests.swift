@@ -176,6 +176,38 @@ import Testing
         _ = await server.result
         _ = broker
     }
+
+    /// A request's timeout holds while no server can be reached: the reader, busy reconnecting, still expires it
+    /// (a `hive submit --wait` counted honeycombd's silence by its requests' timeouts, and hung with the bus down).
+    @Test func aRequestTimesOutWhileNoServerCanBeReached() async throws {
+        let broker = try RunningBroker(.embedded)
+        let nc = try await connect(broker.port) { $0.maxReconnectAttempts = -1; $0.maxReconnectWaitMillis = 4_000 }
+        broker.stop()
+        _ = try await awaitEvent(nc) { if case .disconnected = $0 { return true } else { return false } }
+        // The reader now alternates failed connects and backoffs (up to 4 s): it used to run no timers meanwhile.
+        let began = ContinuousClock.now
+        let outcome = try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask {
+                do {
+                    _ = try await nc.request("nobody.home", "?", timeout: 0.3)
+                    return "answered"
+                } catch let e as NATSClientError {
+                    return "\(e)"
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                return "no outcome within 10 s"
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+        #expect(outcome == "\(NATSClientError.timeout(seconds: 0.3))")
+        #expect(ContinuousClock.now - began < .seconds(3), "expired at its deadline, not at a reconnect")
+        #expect(nc.status == .reconnecting)
+        nc.close()
+    }
 }
 
 /// A TCP server that plays a fixed script of server bytes to its first client, then `then` to later ones.
