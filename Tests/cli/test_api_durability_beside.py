@@ -8,22 +8,16 @@ import asyncio, json, signal, time
 import nats as nats_py
 
 import conftest
-from conftest import free_port, wait_for_log
-from test_jetstream_journal import start_on_stream
+from conftest import wait_for_log
+from test_jetstream_journal import js_cluster, start_on_stream
 
 NOOP = json.dumps({"root": {"kind": "noop"}}).encode()
 
 
 def quorum_cluster(procs, tmp_path):
-    """A 3-node JetStream cluster on ports chosen in advance; returns (url, nodes)."""
-    ports, routes = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
-    nodes = []
-    for i in range(3):
-        others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
-        procs.nats_server(ports[i], extra=["-js", "-sd", str(tmp_path / f"n{i}"), "-n", f"n{i}", "--cluster_name", "hive-w",
-                                           "--cluster", f"nats://127.0.0.1:{routes[i]}", "--routes", others])
-        nodes.append(procs.procs[-1])
-    return f"nats://127.0.0.1:{ports[0]}", nodes
+    """A 3-node JetStream cluster, every node started; returns (url of node 0, nodes)."""
+    urls, nodes = js_cluster(procs, tmp_path, "hive-w")
+    return urls[0], nodes
 
 
 async def requests_in_order(nc, requests):

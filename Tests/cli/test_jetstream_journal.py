@@ -12,19 +12,32 @@ def js_server(procs, tmp_path, name="n0", extra=()):
     return procs.nats_server(extra=["-js", "-sd", str(tmp_path / name), "-n", name, *extra])
 
 
-def js_cluster(procs, tmp_path, name, ports=None):
-    """A 3-node nats-server cluster with JetStream (a store directory per node, loopback routes). `ports` pins the
-    client ports (for nodes that come back on theirs); without, each node binds its own. Returns (urls, nodes)."""
-    routes = [free_port() for _ in range(3)]
-    urls, nodes = [], []
-    for i in range(3):
-        others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
-        port = procs.nats_server(ports[i] if ports else None,
-                                 extra=["-js", "-sd", str(tmp_path / f"n{i}"), "-n", f"n{i}", "--cluster_name", name,
-                                        "--cluster", f"nats://127.0.0.1:{routes[i]}", "--routes", others])
-        urls.append(f"nats://127.0.0.1:{port}")
-        nodes.append(procs.procs[-1])
-    return urls, nodes
+class JetStreamCluster:
+    """A 3-node nats-server cluster with JetStream (a store directory per node, loopback routes) on client ports
+    chosen in advance, so a node killed or not yet started comes up on its own port, with its own store."""
+
+    def __init__(self, procs, tmp_path, name, size=3):
+        self.procs, self.tmp_path, self.name = procs, tmp_path, name
+        self.ports, self.routes = [free_port() for _ in range(size)], [free_port() for _ in range(size)]
+        self.nodes = [None] * size
+        self.urls = [f"nats://127.0.0.1:{p}" for p in self.ports]
+
+    def start(self, i):
+        """Starts node i (again); returns its process."""
+        others = ",".join(f"nats://127.0.0.1:{r}" for j, r in enumerate(self.routes) if j != i)
+        self.procs.nats_server(self.ports[i], extra=["-js", "-sd", str(self.tmp_path / f"n{i}"), "-n", f"n{i}",
+                                                     "--cluster_name", self.name,
+                                                     "--cluster", f"nats://127.0.0.1:{self.routes[i]}", "--routes", others])
+        self.nodes[i] = self.procs.procs[-1]
+        return self.nodes[i]
+
+
+def js_cluster(procs, tmp_path, name):
+    """Every node of a `JetStreamCluster` started; returns (urls, nodes)."""
+    c = JetStreamCluster(procs, tmp_path, name)
+    for i in range(len(c.ports)):
+        c.start(i)
+    return c.urls, c.nodes
 
 
 def start_on_stream(procs, tmp_path, nats, stream, *extra, config=None):
@@ -113,23 +126,17 @@ def test_a_three_node_cluster_keeps_the_journal_through_the_loss_of_a_node(procs
 def test_a_stream_made_while_the_cluster_still_meets_its_peers_waits_for_them(procs, tmp_path):
     # Two of three nodes up, their meta leader elected, the third not met yet: a replicas-3 stream has "no suitable
     # peers for placement" for now (what a cluster and honeycombd started together see). Startup waits, not fails.
-    ports, routes = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
-
-    def node(i):
-        others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
-        procs.nats_server(ports[i], extra=["-js", "-sd", str(tmp_path / f"n{i}"), "-n", f"n{i}", "--cluster_name", "hive-f",
-                                           "--cluster", f"nats://127.0.0.1:{routes[i]}", "--routes", others])
-
-    node(0)
-    node(1)
-    url = f"nats://127.0.0.1:{ports[0]}"
+    cluster = JetStreamCluster(procs, tmp_path, "hive-f")
+    cluster.start(0)
+    cluster.start(1)
+    url = cluster.urls[0]
     wait_until("the two nodes' meta leader", lambda: meta_leader(url),
                timeout=60, interval=0.2)
     hc = procs.start([os.path.abspath(HONEYCOMBD), "--nats", url, "--journal", "jetstream://HIVEF?replicas=3",
                       "--journal-create", "--http", "off"])
     waiting = wait_for_log(hc, "event=jetstream_waiting", timeout=30)
     assert "no suitable peers" in waiting[-1], waiting
-    node(2)
+    cluster.start(2)
     wait_for_log(hc, "event=bus_connected", timeout=60)
 
 
@@ -151,16 +158,9 @@ def meta_leader(url):
 
 def test_losing_quorum_answers_unavailable_and_keeps_the_goal(procs, tmp_path):
     # Every port chosen in advance: two nodes come back on theirs, with their stores, after the outage.
-    ports, routes = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
-
-    def node(i):
-        others = ",".join(f"nats://127.0.0.1:{routes[j]}" for j in range(3) if j != i)
-        procs.nats_server(ports[i], extra=["-js", "-sd", str(tmp_path / f"n{i}"), "-n", f"n{i}", "--cluster_name", "hive-q",
-                                           "--cluster", f"nats://127.0.0.1:{routes[i]}", "--routes", others])
-        return procs.procs[-1]
-
-    nodes = [node(i) for i in range(3)]
-    url = f"nats://127.0.0.1:{ports[0]}"
+    cluster = JetStreamCluster(procs, tmp_path, "hive-q")
+    nodes = [cluster.start(i) for i in range(3)]
+    url = cluster.urls[0]
     hc = start_on_stream(procs, tmp_path, url, "HIVEQ?replicas=3", "--journal-create", "--journal-ack-timeout-ms", "1000")
     first = hive("submit", "--exec", "/bin/echo", "before", "--count", "1", "--json", "--honeycomb", url)
     assert first.returncode == 0, first.stderr
@@ -170,8 +170,8 @@ def test_losing_quorum_answers_unavailable_and_keeps_the_goal(procs, tmp_path):
     during = hive("submit", "--exec", "/bin/echo", "during", "--count", "1", "--json", "--honeycomb", url)
     assert during.returncode != 0 and "not acknowledged by the journal" in during.stderr, (during.returncode, during.stderr)
     wait_for_log(hc, "event=journal_unavailable")
-    node(1)
-    node(2)
+    cluster.start(1)
+    cluster.start(2)
     wait_for_log(hc, "event=journal_available", timeout=30)
     # The goal the outage refused to acknowledge was kept and written once quorum came back: a new honeycombd finds it.
     hc.send_signal(signal.SIGKILL)
