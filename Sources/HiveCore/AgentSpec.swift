@@ -87,14 +87,11 @@ public struct AgentSpec: Codable, Sendable, Equatable {
             return "agent.pins has \(stray), which is not in agent.tools"
         }
         // A pin no tool can have (a drone's pins are `sha256:HEX`) would leave the task waiting for ever.
-        if let pins = agent.pins, let (name, pin) = pins.sorted(by: { $0.key < $1.key }).first(where: { !isPin($0.value) }) {
+        if let pins = agent.pins, let (name, pin) = pins.sorted(by: { $0.key < $1.key }).first(where: { !ToolAdvert.isValidPin($0.value) }) {
             return "agent.pins.\(name) must be sha256: and 64 lowercase hex digits, the pin a drone advertises for the tool (got '\(pin.prefix(80))')"
         }
         return agent.bindProblem()
     }
-
-    /// Whether `pin` is one a tool can have: `sha256:` and 64 lowercase hex digits (`ToolDefinition.pin`).
-    public static func isPin(_ pin: String) -> Bool { pin.hasPrefix(BlobRef.scheme) && BlobRef.hash(of: pin) != nil }
 
     enum CodingKeys: String, CodingKey {
         case tools, pins, bind
