@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "HiveCollectionsTests", dependencies: ["HiveCollections"]),
         // The tools tests run from outside the repository, found one way: a missing one fails naming its package.
         .target(name: "ExternalTools", path: "Tests/ExternalTools"),
-        .target(name: "NATSTestSupport", dependencies: ["NATSServer", "ExternalTools"], path: "Tests/NATSTestSupport"),
+        .target(name: "NATSTestSupport", dependencies: ["NATSServer", "NATSClient", "JetStream", "ExternalTools"], path: "Tests/NATSTestSupport"),
         .testTarget(name: "HiveCoreTests", dependencies: ["HiveCore"]),
         .testTarget(name: "HiveCommandLineTests", dependencies: ["HiveCommandLine"]),
         .testTarget(name: "HiveWasmTests", dependencies: ["HiveWasm", "ExternalTools"], exclude: ["Scripts/hive.wast"]),

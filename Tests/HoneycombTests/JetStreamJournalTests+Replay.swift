@@ -30,7 +30,7 @@ extension JetStreamJournalTests {
 
     @Test func aStandbyAppliesAsItTailsAndRebuildsFromTheSnapshotAfterAPurgeUnderIt() async throws {
         let servers = try NATSServerCluster(size: 1, jetStream: true)
-        let js = try await jetStream(servers.urls)
+        let js = try await readyJetStream(servers.urls)
         _ = try await js.createStream(StreamConfig(name: "W", subjects: ["W.>"], maxMsgSize: 8_192))
         let settings = JetStreamJournalSettings(stream: "W", ackTimeout: 3)
         let (j, _) = try await JetStreamJournal.open(client: js.client, settings: settings)
@@ -73,7 +73,7 @@ extension JetStreamJournalTests {
 
     @Test func compactionPurgesTakeoverMarkersAndTheFencingHolds() async throws {
         let servers = try NATSServerCluster(size: 1, jetStream: true)
-        let js = try await jetStream(servers.urls)
+        let js = try await readyJetStream(servers.urls)
         let settings = JetStreamJournalSettings(stream: "M", create: true, ackTimeout: 2)
         let (first, _) = try await JetStreamJournal.open(client: js.client, settings: settings, leadership: { _ in "first" })
         #expect(await first.waitDurable(first.append(goals(1...3))))
@@ -101,7 +101,7 @@ extension JetStreamJournalTests {
 
     @Test func damageAndRecordsPurgedWithoutASnapshotAreReportedNotSkippedSilently() async throws {
         let servers = try NATSServerCluster(size: 1, jetStream: true)
-        let js = try await jetStream(servers.urls)
+        let js = try await readyJetStream(servers.urls)
         let settings = JetStreamJournalSettings(stream: "D", create: true, ackTimeout: 2)
         let (j, _) = try await JetStreamJournal.open(client: js.client, settings: settings)
         #expect(await j.waitDurable(j.append(goals(1...2))))

@@ -8,25 +8,9 @@ import Testing
 
 /// The JetStream journal against real nats-server processes with JetStream (`-js`, a store per node).
 @Suite(.serialized) struct JetStreamJournalTests {
-    /// A client to `urls` once JetStream answers (a cluster elects its meta leader after the routes form).
-    func jetStream(_ urls: String) async throws -> JetStreamAPI {
-        let client = try await NATSClient.connect(urls: urls)
-        let js = JetStreamAPI(client: client, timeout: 2)
-        let deadline = Date().addingTimeInterval(20)
-        while true {
-            do {
-                _ = try await js.streamInfo("READY")
-                return js
-            } catch {
-                if Date() > deadline { throw error }
-                try await Task.sleep(for: .milliseconds(100))  // polling for the meta leader, bounded by the deadline above
-            }
-        }
-    }
-
     @Test func recordsAndChunkedSnapshotsSurviveAReopen() async throws {
         let servers = try NATSServerCluster(size: 1, jetStream: true)
-        let js = try await jetStream(servers.urls)
+        let js = try await readyJetStream(servers.urls)
         // A small message limit, so that commits and the snapshot are split across messages.
         _ = try await js.createStream(StreamConfig(name: "HJ", subjects: ["HJ.>"], maxMsgSize: 8_192))
         let settings = JetStreamJournalSettings(stream: "HJ", ackTimeout: 3)
@@ -59,7 +43,7 @@ import Testing
 
     @Test func aMissingOrMisconfiguredStreamStopsStartupWithTheReason() async throws {
         let servers = try NATSServerCluster(size: 1, jetStream: true)
-        let js = try await jetStream(servers.urls)
+        let js = try await readyJetStream(servers.urls)
         func refusal(_ settings: JetStreamJournalSettings) async -> String {
             do {
                 _ = try await JetStreamJournal.open(client: js.client, settings: settings, startupTimeout: 3)
@@ -91,7 +75,7 @@ import Testing
 
     @Test func aSecondWriterFencesTheFirstOut() async throws {
         let servers = try NATSServerCluster(size: 1, jetStream: true)
-        let js = try await jetStream(servers.urls)
+        let js = try await readyJetStream(servers.urls)
         let settings = JetStreamJournalSettings(stream: "FENCE", create: true, ackTimeout: 2)
         let (old, _) = try await JetStreamJournal.open(client: js.client, settings: settings)
         #expect(await old.waitDurable(old.append(someEvents(1))))
@@ -113,7 +97,7 @@ import Testing
     /// (waitDurable answers false in time) and nothing is lost; once the nodes are back the queued records land.
     @Test func losingQuorumPausesWritesAndLosesNothing() async throws {
         let servers = try NATSServerCluster(size: 3, jetStream: true)
-        let js = try await jetStream(servers.urls)
+        let js = try await readyJetStream(servers.urls)
         let settings = JetStreamJournalSettings(stream: "Q", replicas: 3, create: true, ackTimeout: 2)
         let (j, _) = try await JetStreamJournal.open(client: js.client, settings: settings)
         #expect(await j.waitDurable(j.append(someEvents(3))))

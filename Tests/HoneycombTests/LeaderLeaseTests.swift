@@ -13,7 +13,7 @@ import Testing
     let heartbeat = 0.2
 
     func jetStream(_ servers: NATSServerCluster) async throws -> JetStreamAPI {
-        try await JetStreamJournalTests().jetStream(servers.urls)
+        try await readyJetStream(servers.urls)
     }
 
     /// `acquire` in a task, on a connection of its own (closing it is that contender's crash); the lease once it returns.
@@ -160,7 +160,7 @@ import Testing
     /// The active one asks a stream's raft leader on its own node to step down; the leader moves to another node.
     @Test func theRaftLeaderMovesOffTheNodeTheActiveOneUses() async throws {
         let servers = try NATSServerCluster(size: 3, jetStream: true)
-        let js = try await JetStreamJournalTests().jetStream(servers.urls)
+        let js = try await readyJetStream(servers.urls)
         _ = try await js.createStream(StreamConfig(name: "RL", subjects: ["RL.>"], storage: "file", replicas: 3))
         var leader: String?
         let deadline = ContinuousClock.now + .seconds(20)
